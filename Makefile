@@ -1,0 +1,36 @@
+# The README's two commands. Everything else is a helper of these two.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: demo test install install-test services lint
+
+$(BIN)/healthscore: setup.cfg pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test-installed: $(BIN)/healthscore
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/healthscore
+install-test: $(VENV)/.test-installed
+
+## demo: the main job on the embedded default (sandboxes + SQLite), then the web UI
+demo: install
+	$(BIN)/healthscore db upgrade
+	$(BIN)/healthscore demo
+
+services:
+	bash scripts/ensure-services.sh
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## test: lint, types and the whole test suite (PostgreSQL and Redis are started if down)
+test: install-test services lint
+	$(BIN)/pytest

@@ -1,0 +1,78 @@
+"""The integration error taxonomy, grouped by what the caller does next.
+
+    IntegrationError (vendor, hint for the user, redacted detail)
+    ├── TransientError                 → retry with jittered backoff / re-enqueue
+    │   └── RateLimitError (retry_after)   → wait Retry-After, then retry
+    ├── TokenExpiredError              → refresh once, retry; twice → ReauthRequiredError
+    ├── ReauthRequiredError            → stop this installation's sync; UI says "Reconnect <vendor>"
+    ├── PermissionDeniedError          → skip the stream, report the scope/field named
+    ├── QuotaExhaustedError            → stop cleanly, cursors saved (SF REQUEST_LIMIT_EXCEEDED)
+    ├── RecordRejectedError            → that row stays in the outbox with its reason
+    ├── MalformedResponseError         → fail that stream loudly, cursor untouched
+    └── FatalIntegrationError          → fail the run loudly
+
+Each vendor's `errors.py` is a pure table from SDK exception / status / body to these classes.
+"""
+
+from __future__ import annotations
+
+
+class IntegrationError(Exception):
+    """Base class: a vendor call failed. `hint` says what a user can do; `detail` is safe to log."""
+
+    default_hint = "Check the installation's status page."
+
+    def __init__(self, vendor: str, detail: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{vendor}: {detail}")
+        self.vendor = vendor
+        self.detail = detail
+        self.hint = hint or self.default_hint
+
+
+class TransientError(IntegrationError):
+    default_hint = "The vendor is temporarily unavailable; the sync retries on its own."
+
+
+class RateLimitError(TransientError):
+    default_hint = "The vendor's rate limit was hit; the sync waits and resumes."
+
+    def __init__(
+        self, vendor: str, detail: str, *, retry_after: float | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(vendor, detail, hint=hint)
+        self.retry_after = retry_after
+
+
+class TokenExpiredError(IntegrationError):
+    default_hint = "The access token expired; it is refreshed automatically."
+
+
+class ReauthRequiredError(IntegrationError):
+    default_hint = "Reconnect the integration: an admin must sign in to the vendor again."
+
+    def __init__(self, vendor: str, detail: str, *, hint: str | None = None) -> None:
+        super().__init__(vendor, detail, hint=hint or f"Reconnect {vendor.title()} from Admin → Integrations.")
+
+
+class PermissionDeniedError(IntegrationError):
+    default_hint = "Grant the missing permission or scope to the integration user, then reconnect."
+
+    def __init__(self, vendor: str, detail: str, *, missing: str | None = None, hint: str | None = None) -> None:
+        super().__init__(vendor, detail, hint=hint)
+        self.missing = missing
+
+
+class QuotaExhaustedError(IntegrationError):
+    default_hint = "The vendor's daily API quota is used up; the next scheduled sync continues from the cursor."
+
+
+class RecordRejectedError(IntegrationError):
+    default_hint = "Fix the record in the vendor (or the field's validation rule); it is retried next run."
+
+
+class MalformedResponseError(IntegrationError):
+    default_hint = "The vendor sent a response we could not read; the stream is retried next run."
+
+
+class FatalIntegrationError(IntegrationError):
+    default_hint = "This needs a developer: see the run log for the detail."

@@ -1,0 +1,39 @@
+"""OAuth token sets and the refresh-ahead-of-expiry rule shared by all vendors (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenSet:
+    """The credentials of one installation. Never logged; stored encrypted by the connector."""
+
+    access_token: str
+    refresh_token: str | None = None
+    expires_at: datetime | None = None  # None: the vendor did not say (Salesforce)
+    instance_url: str | None = None  # Salesforce: where the org lives
+    scope: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def needs_refresh(self, now: datetime, margin: timedelta = timedelta(minutes=5)) -> bool:
+        """True when the token expires within `margin` (refresh ahead of expiry, not on failure)."""
+        return self.expires_at is not None and self.refresh_token is not None and now >= self.expires_at - margin
+
+    def rotated(self, response: dict[str, Any], now: datetime) -> TokenSet:
+        """The token set after a refresh response; keeps the old refresh token unless a new one came."""
+        expires_in = response.get("expires_in")
+        return replace(
+            self,
+            access_token=str(response["access_token"]),
+            refresh_token=str(response.get("refresh_token") or self.refresh_token or "") or None,
+            expires_at=now + timedelta(seconds=float(expires_in)) if expires_in else self.expires_at,
+            instance_url=str(response.get("instance_url") or self.instance_url or "") or None,
+            scope=str(response.get("scope") or self.scope or "") or None,
+        )
+
+
+TokenSaver = Callable[[TokenSet], None]
