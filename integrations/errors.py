@@ -51,19 +51,25 @@ class ReauthRequiredError(IntegrationError):
     default_hint = "Reconnect the integration: an admin must sign in to the vendor again."
 
     def __init__(self, vendor: str, detail: str, *, hint: str | None = None) -> None:
-        super().__init__(vendor, detail, hint=hint or f"Reconnect {vendor.title()} from Admin → Integrations.")
+        super().__init__(
+            vendor, detail, hint=hint or f"Reconnect {vendor.title()} from Admin → Integrations."
+        )
 
 
 class PermissionDeniedError(IntegrationError):
     default_hint = "Grant the missing permission or scope to the integration user, then reconnect."
 
-    def __init__(self, vendor: str, detail: str, *, missing: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self, vendor: str, detail: str, *, missing: str | None = None, hint: str | None = None
+    ) -> None:
         super().__init__(vendor, detail, hint=hint)
         self.missing = missing
 
 
 class QuotaExhaustedError(IntegrationError):
-    default_hint = "The vendor's daily API quota is used up; the next scheduled sync continues from the cursor."
+    default_hint = (
+        "The vendor's daily API quota is used up; the next scheduled sync continues from the cursor."
+    )
 
 
 class RecordRejectedError(IntegrationError):

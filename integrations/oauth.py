@@ -21,7 +21,9 @@ class TokenSet:
 
     def needs_refresh(self, now: datetime, margin: timedelta = timedelta(minutes=5)) -> bool:
         """True when the token expires within `margin` (refresh ahead of expiry, not on failure)."""
-        return self.expires_at is not None and self.refresh_token is not None and now >= self.expires_at - margin
+        return (
+            self.expires_at is not None and self.refresh_token is not None and now >= self.expires_at - margin
+        )
 
     def rotated(self, response: dict[str, Any], now: datetime) -> TokenSet:
         """The token set after a refresh response; keeps the old refresh token unless a new one came."""

@@ -25,7 +25,9 @@ class AccountRecord:
     external_id: str
     name: str
     domains: tuple[str, ...] = ()
-    cross_ref: str | None = None  # the other system's id this record names (SF Account Id in a Zendesk org ...)
+    cross_ref: str | None = (
+        None  # the other system's id this record names (SF Account Id in a Zendesk org ...)
+    )
     segment: str | None = None
     plan: str | None = None
     owner: str | None = None

@@ -96,14 +96,24 @@ class Faults:
         """A matching fault of `kind` without consuming it (for row-level faults read inside a handler)."""
         with self._lock:
             for rule in self._rules:
-                if rule.vendor == vendor and rule.fault.kind == kind and fnmatch.fnmatchcase(key, rule.pattern):
+                if (
+                    rule.vendor == vendor
+                    and rule.fault.kind == kind
+                    and fnmatch.fnmatchcase(key, rule.pattern)
+                ):
                     return rule.fault
             return None
 
     def describe(self) -> list[dict[str, Any]]:
         with self._lock:
             return [
-                {"vendor": r.vendor, "pattern": r.pattern, "kind": r.fault.kind, "remaining": r.remaining, "rate": r.rate}
+                {
+                    "vendor": r.vendor,
+                    "pattern": r.pattern,
+                    "kind": r.fault.kind,
+                    "remaining": r.remaining,
+                    "rate": r.rate,
+                }
                 for r in self._rules
             ]
 
@@ -121,7 +131,9 @@ class Counters:
 
     def get(self, vendor: str, pattern: str = "*") -> int:
         with self._lock:
-            return sum(n for (v, k), n in self._counts.items() if v == vendor and fnmatch.fnmatchcase(k, pattern))
+            return sum(
+                n for (v, k), n in self._counts.items() if v == vendor and fnmatch.fnmatchcase(k, pattern)
+            )
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         with self._lock:
@@ -150,7 +162,9 @@ class VendorState:
     oauth: OAuthClient
     access_tokens: dict[str, datetime] = field(default_factory=dict)  # token -> expiry (sandbox clock)
     refresh_tokens: set[str] = field(default_factory=set)
-    auth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> {redirect_uri, challenge, ...}
+    auth_codes: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # code -> {redirect_uri, challenge, ...}
     custom_fields: dict[str, dict[str, Any]] = field(default_factory=dict)  # our fields, by vendor field name
     written: dict[str, dict[str, Any]] = field(default_factory=dict)  # record id -> field -> value we wrote
     webhook_url: str | None = None  # where the sandbox sends this vendor's signed webhooks

@@ -1,0 +1,63 @@
+"""How the connector builds an adapter for an installation: one Connection shape, a lazy vendor registry."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from integrations.base import Adapter
+from integrations.oauth import TokenSaver, TokenSet
+
+VENDORS: tuple[str, ...] = ("salesforce", "hubspot", "zendesk")
+CRM_VENDORS: frozenset[str] = frozenset({"salesforce", "hubspot"})
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Connection:
+    """Everything an adapter needs to talk to one installation; `client.py` alone turns it into an SDK client.
+
+    `base_url` is the vendor API root: the Salesforce instance URL, the HubSpot API host, or the Zendesk
+    account URL (`https://acme.zendesk.com`); for the sandboxes, `https://127.0.0.1:PORT`. `token_url` is
+    where refresh grants go. `ca_file` is the sandbox CA (None: the system trust store). `settings` is the
+    tenant's field mapping for this vendor (see each adapter's mapping.py for keys and defaults).
+    """
+
+    vendor: str
+    base_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+    tokens: TokenSet
+    save_tokens: TokenSaver
+    ca_file: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float = 30.0
+    page_size: int | None = None  # None: the vendor's maximum
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], datetime] = _utcnow
+
+
+def adapter_class(vendor: str) -> type[Adapter]:
+    """The adapter class for `vendor`, imported on first use so one vendor's SDK never loads another's.
+
+    Raises:
+        ValueError: the vendor is unknown (the message lists the known ones).
+    """
+    if vendor not in VENDORS:
+        raise ValueError(f"unknown vendor {vendor!r}; expected one of {', '.join(VENDORS)}")
+    module = importlib.import_module(f"integrations.{vendor}.adapter")
+    cls: type[Adapter] = module.ADAPTER
+    return cls
+
+
+def create_adapter(connection: Connection) -> Adapter:
+    """An adapter bound to one installation."""
+    return adapter_class(connection.vendor)(connection)  # type: ignore[call-arg]
