@@ -154,3 +154,20 @@ class Book:
     deals: dict[str, Deal] = field(default_factory=dict)
     tickets: dict[str, Ticket] = field(default_factory=dict)
     surveys: dict[str, Survey] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Changes:
+    """What one `seed.advance` (a sandbox tick) changed, by collection; drives vendor webhooks out."""
+
+    customers: set[str] = field(default_factory=set)
+    contacts: set[str] = field(default_factory=set)
+    deals: set[str] = field(default_factory=set)
+    tickets: set[str] = field(default_factory=set)
+    surveys: set[str] = field(default_factory=set)
+    deleted: set[str] = field(default_factory=set)  # keys (any collection) deleted in this tick
+
+    def empty(self) -> bool:
+        return not (
+            self.customers or self.contacts or self.deals or self.tickets or self.surveys or self.deleted
+        )
