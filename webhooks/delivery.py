@@ -1,0 +1,316 @@
+"""Outbound delivery: the retry schedule and disable rule (pure) and one signed POST attempt (I/O).
+
+Delivery norms follow Standard Webhooks and Svix (docs.svix.com/retries): only 2xx is success, a 3xx is a
+failure and is never followed, 410 Gone means "disable this endpoint", Retry-After is honoured, attempts
+spread over about a day with jitter. The outbox (connector/outbox.py) stores the event id and body once
+and calls `deliver` per attempt, so every retry carries the same ``webhook-id`` and a fresh timestamp.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import ConnectionPool
+
+from webhooks.errors import DeliveryError, UnsafeTargetError
+from webhooks.signing import decode_secret, sign_headers
+from webhooks.ssrf import Resolver, SafeTarget, check_url, resolve_host
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "healthscore-webhooks/1"
+DEFAULT_TIMEOUT = (3.05, 10.0)
+# Delays between attempts (Svix's published schedule): 8 attempts over ~27.6 h before giving up.
+DEFAULT_DELAYS: tuple[timedelta, ...] = (
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
+)
+DEFAULT_DISABLE_AFTER = timedelta(hours=24)
+STATUS_GONE = 410
+
+
+class Rng(Protocol):
+    """The part of `random.Random` the schedule needs (inject a seeded one in tests)."""
+
+    def random(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetrySchedule:
+    """Exponential-ish backoff with ±``jitter`` spread; attempt 1 is immediate."""
+
+    delays: tuple[timedelta, ...] = DEFAULT_DELAYS
+    jitter: float = 0.2
+    # A hostile Retry-After must not park an event for days.
+    max_retry_after: timedelta = timedelta(hours=10)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0 <= self.jitter < 1:
+            problems.append("jitter must be in [0, 1)")
+        if any(d <= timedelta(0) for d in self.delays):
+            problems.append("every delay must be positive")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @property
+    def max_attempts(self) -> int:
+        """Total attempts including the first, immediate one."""
+        return len(self.delays) + 1
+
+    def next_attempt_at(
+        self, attempt: int, now: datetime, rng: Rng, *, retry_after: float | None = None
+    ) -> datetime | None:
+        """When to make the attempt after failed attempt number ``attempt`` (1-based); None = give up."""
+        if attempt < 1:
+            raise ValueError("attempt counts failed attempts and starts at 1")
+        if attempt > len(self.delays):
+            return None
+        factor = 1 + self.jitter * (2 * rng.random() - 1)
+        delay = self.delays[attempt - 1] * factor
+        if retry_after is not None and retry_after > 0:
+            delay = max(delay, min(timedelta(seconds=retry_after), self.max_retry_after))
+        return now + delay
+
+
+def should_disable(
+    consecutive_failures: int,
+    first_failure_at: datetime | None,
+    now: datetime,
+    *,
+    min_failures: int = len(DEFAULT_DELAYS) + 1,
+    min_duration: timedelta = DEFAULT_DISABLE_AFTER,
+    last_status: int | None = None,
+) -> bool:
+    """True when an endpoint should be disabled (and its owner told).
+
+    410 Gone disables at once (Standard Webhooks). Otherwise both must hold: at least ``min_failures``
+    failures in a row (by default one event's whole schedule) and the streak has lasted ``min_duration``,
+    so a short outage with many queued events does not disable a healthy receiver.
+    """
+    if last_status == STATUS_GONE:
+        return True
+    if first_failure_at is None or consecutive_failures < min_failures:
+        return False
+    return now - first_failure_at >= min_duration
+
+
+class AttemptError(StrEnum):
+    """Why one attempt failed (stored with the attempt; never contains secrets)."""
+
+    UNSAFE_TARGET = "unsafe_target"
+    REDIRECT_NOT_FOLLOWED = "redirect_not_followed"
+    HTTP_ERROR = "http_error"
+    TIMEOUT = "timeout"
+    CONNECTION_ERROR = "connection_error"
+    TLS_ERROR = "tls_error"
+    REQUEST_ERROR = "request_error"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptResult:
+    """The outcome of one POST; ``ok`` is True only for a 2xx."""
+
+    status: int | None
+    latency_ms: int
+    response_excerpt: str
+    ok: bool
+    error: AttemptError | None
+    detail: str = ""
+    retry_after: float | None = None  # seconds, from the receiver's Retry-After header
+
+    @property
+    def gone(self) -> bool:
+        """The receiver answered 410: disable the endpoint now."""
+        return self.status == STATUS_GONE
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Connect to one vetted IP while keeping the URL's host for Host, SNI and certificate checks.
+
+    This closes the DNS-rebinding gap between `ssrf.check_url` and the HTTP client's own lookup.
+    """
+
+    def __init__(self, target: SafeTarget) -> None:
+        self._target = target
+        super().__init__(max_retries=0)
+
+    def get_connection_with_tls_context(
+        self,
+        request: requests.PreparedRequest,
+        verify: bool | str | None,
+        proxies: Mapping[str, str] | None = None,
+        cert: tuple[str, str] | str | None = None,
+    ) -> ConnectionPool:
+        """Return a pool for the pinned address; TLS still verifies the URL's hostname. Proxies are ignored."""
+        host_params, pool_kwargs = self.build_connection_pool_key_attributes(
+            request, True if verify is None else verify, cert
+        )
+        kwargs: dict[str, Any] = dict(pool_kwargs)
+        if self._target.scheme == "https":
+            kwargs["server_hostname"] = self._target.host
+            kwargs["assert_hostname"] = self._target.host
+        pool: ConnectionPool = self.poolmanager.connection_from_host(
+            str(self._target.addresses[0]),
+            port=host_params["port"],
+            scheme=host_params["scheme"],
+            pool_kwargs=kwargs,
+        )
+        return pool
+
+
+def _parse_retry_after(value: str | None, now: datetime) -> float | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((when - now).total_seconds(), 0.0) if when.tzinfo else None
+
+
+def _read_excerpt(response: requests.Response, limit: int) -> str:
+    buf = bytearray()
+    try:
+        for chunk in response.iter_content(chunk_size=min(limit, 1024) or 1):
+            buf += chunk
+            if len(buf) >= limit:
+                break
+    except requests.RequestException:
+        # The status line already decided the outcome; a slow or broken body only shortens the excerpt.
+        logger.debug("response body unreadable after status %s", response.status_code)
+    return bytes(buf[:limit]).decode("utf-8", errors="replace")
+
+
+def _classify(exc: requests.RequestException) -> AttemptError:
+    if isinstance(exc, requests.Timeout):
+        return AttemptError.TIMEOUT
+    if isinstance(exc, requests.exceptions.SSLError):
+        return AttemptError.TLS_ERROR
+    if isinstance(exc, requests.ConnectionError):
+        return AttemptError.CONNECTION_ERROR
+    return AttemptError.REQUEST_ERROR
+
+
+def _post(
+    session: requests.Session,
+    target: SafeTarget,
+    headers: Mapping[str, str],
+    body: bytes,
+    timeout: tuple[float, float],
+    pin_address: bool,
+) -> requests.Response:
+    if not pin_address:
+        return session.post(
+            target.url, data=body, headers=dict(headers), timeout=timeout, allow_redirects=False, stream=True
+        )
+    prepared = session.prepare_request(
+        requests.Request("POST", target.url, data=body, headers={**headers, "Host": target.host_header})
+    )
+    adapter = PinnedAdapter(target)
+    try:
+        # Sending through the adapter directly: never redirects and never consults proxy settings,
+        # which would otherwise do their own DNS lookup.
+        verify = True if session.verify is None else session.verify
+        response = adapter.send(prepared, stream=True, timeout=timeout, verify=verify, cert=session.cert)
+    except BaseException:
+        adapter.close()
+        raise
+    # Close the pool when the caller closes the response (connection reuse is not worth the pinning risk).
+    response.connection = adapter
+    return response
+
+
+def deliver(
+    endpoint_url: str,
+    secrets: Sequence[str],
+    msg_id: str,
+    body: bytes,
+    *,
+    session: requests.Session,
+    now: datetime,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    allow_private: bool = False,
+    require_https: bool = False,
+    max_response_bytes: int = 4096,
+    resolver: Resolver = resolve_host,
+    pin_address: bool = True,
+    clock: Callable[[], float] = time.monotonic,
+) -> AttemptResult:
+    """Sign and POST ``body`` once; network and HTTP failures come back as a failed `AttemptResult`.
+
+    The SSRF guard runs right before the send. With ``pin_address`` (default) the connection goes to the
+    vetted IP; set it False only when an egress proxy on the session does the vetting.
+
+    Raises:
+        DeliveryError: no secrets or an unusable secret (configuration, not the receiver's fault).
+    """
+    if not secrets or isinstance(secrets, str):
+        raise DeliveryError("no_secrets", "pass a non-empty list of whsec_ secrets")
+    try:
+        for secret in secrets:
+            decode_secret(secret)
+    except ValueError as exc:
+        raise DeliveryError("bad_secret", str(exc)) from exc
+    started = clock()
+
+    def elapsed() -> int:
+        return max(int((clock() - started) * 1000), 0)
+
+    try:
+        target = check_url(
+            endpoint_url, allow_private=allow_private, require_https=require_https, resolver=resolver
+        )
+    except UnsafeTargetError as exc:
+        logger.warning("webhook %s refused: %s", msg_id, exc.reason)
+        return AttemptResult(
+            status=None, latency_ms=elapsed(), response_excerpt="", ok=False,
+            error=AttemptError.UNSAFE_TARGET, detail=str(exc),
+        )  # fmt: skip
+    headers = {
+        **sign_headers(msg_id, int(now.timestamp()), body, secrets),
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+    }
+    try:
+        response = _post(session, target, headers, body, timeout, pin_address)
+    except requests.RequestException as exc:
+        error = _classify(exc)
+        logger.info("webhook %s attempt failed: %s", msg_id, error)
+        return AttemptResult(
+            status=None, latency_ms=elapsed(), response_excerpt="", ok=False,
+            error=error, detail=type(exc).__name__,
+        )  # fmt: skip
+    with response:
+        excerpt = _read_excerpt(response, max_response_bytes)
+        status = response.status_code
+        location = response.headers.get("Location", "")
+        retry_after = _parse_retry_after(response.headers.get("Retry-After"), now)
+    ok = 200 <= status < 300
+    failure: AttemptError | None = None
+    detail = ""
+    if 300 <= status < 400:
+        failure, detail = AttemptError.REDIRECT_NOT_FOLLOWED, f"HTTP {status} to {location[:200]}"
+    elif not ok:
+        failure, detail = AttemptError.HTTP_ERROR, f"HTTP {status}"
+    logger.info("webhook %s attempt: status=%s ok=%s", msg_id, status, ok)
+    return AttemptResult(
+        status=status, latency_ms=elapsed(), response_excerpt=excerpt, ok=ok,
+        error=failure, detail=detail, retry_after=None if ok else retry_after,
+    )  # fmt: skip
