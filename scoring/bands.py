@@ -1,0 +1,68 @@
+"""Bands from scores, with hysteresis so scores wobbling around a threshold do not flap.
+
+Rule: an account leaves its current band only when the score is beyond that band's edge by at least
+`margin` points AND it has been in the band for at least `min_dwell_days`. It then moves to the band
+the score falls in (which may skip a band). A score of exactly the band's `min` belongs to that band.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from scoring.model import Band, Hysteresis
+from scoring.types import BandState
+
+
+def band_for(score: float, bands: Sequence[Band]) -> Band:
+    """The band a score falls in (bands highest first; the last has min 0).
+
+    Raises:
+        ValueError: no bands given.
+    """
+    if not bands:
+        raise ValueError("no bands")
+    for band in bands:
+        if score >= band.min:
+            return band
+    return bands[-1]
+
+
+def band_range(name: str, bands: Sequence[Band]) -> tuple[float, float] | None:
+    """[low, high) score range of a band by name; None if the band is not in this model."""
+    for i, band in enumerate(bands):
+        if band.name == name:
+            high = bands[i - 1].min if i > 0 else float("inf")
+            low = band.min if i < len(bands) - 1 else float("-inf")
+            return low, high
+    return None
+
+
+def next_band(
+    previous: BandState | None,
+    score: float | None,
+    as_of: datetime,
+    bands: Sequence[Band],
+    hysteresis: Hysteresis,
+) -> BandState | None:
+    """The band state after scoring `score` at `as_of`, given the state remembered from last time.
+
+    No score keeps the previous state (None if there was none). A previous band the model no longer
+    has is replaced by the raw band.
+    """
+    if score is None:
+        return previous
+    raw = band_for(score, bands)
+    if previous is None:
+        return BandState(band=raw.name, since=as_of)
+    current = band_range(previous.band, bands)
+    if current is None:
+        return BandState(band=raw.name, since=as_of)
+    if raw.name == previous.band:
+        return previous
+    low, high = current
+    beyond = score >= high + hysteresis.margin or score < low - hysteresis.margin
+    dwelt = as_of - previous.since >= timedelta(days=hysteresis.min_dwell_days)
+    if beyond and dwelt:
+        return BandState(band=raw.name, since=as_of)
+    return previous

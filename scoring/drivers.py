@@ -1,0 +1,45 @@
+"""Top drivers: the metrics that pull an account's score furthest from neutral, in a rep's words.
+
+impact (points) = renormalised effective weight * (normalised - 0.5) * 100, so a metric at its
+neutral midpoint contributes nothing and one account's impacts sum to score - 50 (see engine).
+Drivers are the metrics with the largest |impact| (at least `min_driver_impact` points), largest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scoring.model import MetricSpec
+from scoring.types import Driver
+
+
+def render(spec: MetricSpec, value: float) -> str:
+    """The metric's text template filled with its raw value, e.g. "CSAT 2.1/5"."""
+    return spec.text.format(value=value, label=spec.label, unit=spec.unit)
+
+
+def build_drivers(
+    specs: Sequence[MetricSpec],
+    indices: Sequence[int],
+    impacts: Sequence[float],
+    values: Sequence[float],
+) -> tuple[Driver, ...]:
+    """Driver objects for one account from its driver metric indices (-1 = none) and model-order rows."""
+    out = []
+    for j in indices:
+        if j < 0:
+            continue
+        spec = specs[j]
+        impact = float(impacts[j])
+        value = float(values[j])
+        out.append(
+            Driver(
+                metric=spec.name,
+                dimension=spec.dimension,
+                direction="up" if impact > 0 else "down",
+                impact=round(impact, 1),
+                value=value,
+                text=render(spec, value),
+            )
+        )
+    return tuple(out)
