@@ -1,0 +1,64 @@
+"""`healthscore db`: apply and inspect schema migrations."""
+
+from __future__ import annotations
+
+import click
+
+from connector import migrate
+from connector.cli import settings_from
+from connector.commands.output import emit
+
+
+@click.group("db")
+def COMMAND() -> None:  # noqa: N802 - the registry looks for this name
+    """Database schema: upgrade to the latest revision, or inspect/downgrade."""
+
+
+@COMMAND.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def upgrade(ctx: click.Context, revision: str, as_json: bool) -> None:
+    """Create or upgrade the database schema (safe to run repeatedly)."""
+    settings = settings_from(ctx)
+    before = migrate.current(settings.sqlalchemy_url)
+    after = migrate.upgrade(settings.sqlalchemy_url, revision)
+    emit(
+        {
+            "revision": after,
+            "previous": before,
+            "head": migrate.head(),
+            "database": _safe(settings.sqlalchemy_url),
+        },
+        as_json,
+        f"database at revision {after} (was {before or 'empty'})",
+    )
+
+
+@COMMAND.command("current")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def current(ctx: click.Context, as_json: bool) -> None:
+    """Show the database's revision and the code's head revision."""
+    settings = settings_from(ctx)
+    rev = migrate.current(settings.sqlalchemy_url)
+    emit({"revision": rev, "head": migrate.head()}, as_json, f"revision {rev} (head {migrate.head()})")
+
+
+@COMMAND.command("downgrade")
+@click.argument("revision")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def downgrade(ctx: click.Context, revision: str, as_json: bool) -> None:
+    """Downgrade the schema to REVISION ("base" drops everything)."""
+    settings = settings_from(ctx)
+    emit({"revision": migrate.downgrade(settings.sqlalchemy_url, revision)}, as_json)
+
+
+def _safe(url: str) -> str:
+    """The URL without a password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
+    return url

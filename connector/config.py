@@ -1,0 +1,213 @@
+"""Settings: defaults → instance/healthscore.cfg → HEALTHSCORE_* environment → explicit overrides.
+
+`load_settings()` feeds Flask, Celery, the scheduler and the CLI alike. `validate()` gathers every problem
+at once, each naming the environment variable to set, and `load_settings` raises one ConfigError with
+all of them so a bad deployment fails at start with one readable message.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+ENV_PREFIX = "HEALTHSCORE_"
+DEV_SECRET = "dev-insecure-secret-key-change-me"  # noqa: S105 - only accepted outside production
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; `problems` lists every problem with the variable to set."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _default_instance() -> str:
+    return str(Path(os.environ.get("HEALTHSCORE_INSTANCE_PATH", Path.cwd() / "instance")).resolve())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Every setting of the service. Field names are the config keys; env vars are HEALTHSCORE_<NAME>."""
+
+    env: str = "development"  # development | production | test
+    instance_path: str = field(default_factory=_default_instance)
+    database_url: str = ""  # default: sqlite:///<instance>/healthscore.db
+    secret_key: str = DEV_SECRET
+    token_keys: tuple[str, ...] = ()  # Fernet keys, newest first; old ones still decrypt (rotation)
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    log_format: str = "text"  # text | json
+    log_level: str = "INFO"
+    public_base_url: str = "http://127.0.0.1:5000"
+    webhooks_allow_private_targets: bool = False
+    sentiment_model_path: str = ""  # empty: the packaged default model
+    sync_interval_minutes: int = 15
+    celery_always_eager: bool = False
+    sandbox_url: str = ""  # control API of a running sandbox (demo/tick); empty: start an embedded one
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return normalise_database_url(
+            self.database_url or f"sqlite:///{Path(self.instance_path) / 'healthscore.db'}"
+        )
+
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+_BOOL_FALSE = {"0", "false", "no", "off", ""}
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// (Heroku style) and use the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _fields() -> dict[str, dataclasses.Field[Any]]:
+    return {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _coerce(name: str, raw: Any, problems: list[str], source: str) -> Any:
+    f = _fields()[name]
+    kind = str(f.type)
+    if not isinstance(raw, str):
+        return raw
+    value = raw.strip()
+    if kind == "bool":
+        if value.lower() in _BOOL_TRUE:
+            return True
+        if value.lower() in _BOOL_FALSE:
+            return False
+        problems.append(
+            f"{name}: {value!r} is not a boolean (use true/false) — set {ENV_PREFIX}{name.upper()} ({source})"
+        )
+        return None
+    if kind == "int":
+        try:
+            return int(value)
+        except ValueError:
+            problems.append(
+                f"{name}: {value!r} is not a whole number — set {ENV_PREFIX}{name.upper()} ({source})"
+            )
+            return None
+    if kind.startswith("tuple"):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def _read_file(path: Path, problems: list[str]) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error as exc:
+        problems.append(f"{path}: not a valid config file ({exc.__class__.__name__}); fix or remove it")
+        return {}
+    if not parser.has_section("healthscore"):
+        return {}
+    return dict(parser.items("healthscore"))
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build and validate the settings.
+
+    Raises:
+        ConfigError: listing every problem, each with the variable to set.
+    """
+    environ = os.environ if environ is None else environ
+    problems: list[str] = []
+    known = _fields()
+    values: dict[str, Any] = {}
+    instance = (
+        (overrides or {}).get("instance_path")
+        or environ.get(f"{ENV_PREFIX}INSTANCE_PATH")
+        or _default_instance()
+    )
+    values["instance_path"] = str(instance)
+    layers: list[tuple[str, Mapping[str, Any]]] = [
+        (str(Path(instance) / "healthscore.cfg"), _read_file(Path(instance) / "healthscore.cfg", problems)),
+        (
+            "environment",
+            {k[len(ENV_PREFIX) :].lower(): v for k, v in environ.items() if k.startswith(ENV_PREFIX)},
+        ),
+        ("overrides", dict(overrides or {})),
+    ]
+    for source, layer in layers:
+        for key, raw in layer.items():
+            if key not in known:
+                problems.append(f"unknown setting {key!r} in {source} — remove it or check the spelling")
+                continue
+            value = _coerce(key, raw, problems, source)
+            if value is not None:
+                values[key] = value
+    settings = Settings(**values)
+    problems.extend(validate(settings))
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+_DB_URL = re.compile(r"^(sqlite(\+pysqlite)?:///.*|sqlite://|postgresql\+psycopg://[^/\s]+/\S+)$")
+
+
+def validate(settings: Settings) -> list[str]:
+    """Every problem with these settings, each naming the variable to set (empty list: valid)."""
+    problems: list[str] = []
+    if settings.env not in {"development", "production", "test"}:
+        problems.append(
+            f"env: {settings.env!r} must be development, production or test — set HEALTHSCORE_ENV"
+        )
+    if not _DB_URL.match(settings.sqlalchemy_url):
+        problems.append(
+            "database_url: not a SQLite or PostgreSQL URL (e.g. sqlite:///instance/healthscore.db or "
+            "postgresql://user@host:5432/db) — set HEALTHSCORE_DATABASE_URL"
+        )
+    if settings.env == "production":
+        if settings.secret_key == DEV_SECRET or len(settings.secret_key) < 32:
+            problems.append(
+                "secret_key: production needs a random secret of at least 32 characters "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))') — set HEALTHSCORE_SECRET_KEY"
+            )
+        if not settings.token_keys:
+            problems.append(
+                "token_keys: production needs at least one Fernet key to encrypt vendor tokens "
+                "(healthscore keys generate) — set HEALTHSCORE_TOKEN_KEYS"
+            )
+        if not settings.public_base_url.startswith("https://"):
+            problems.append(
+                "public_base_url: production must be served over https — set HEALTHSCORE_PUBLIC_BASE_URL"
+            )
+    for i, key in enumerate(settings.token_keys):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            problems.append(
+                f"token_keys[{i}]: not a valid Fernet key (32 url-safe base64-encoded bytes; "
+                "generate one with `healthscore keys generate`) — set HEALTHSCORE_TOKEN_KEYS"
+            )
+    if settings.log_format not in {"text", "json"}:
+        problems.append(
+            f"log_format: {settings.log_format!r} must be text or json — set HEALTHSCORE_LOG_FORMAT"
+        )
+    if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        problems.append(f"log_level: {settings.log_level!r} is not a log level — set HEALTHSCORE_LOG_LEVEL")
+    if not re.match(r"^(redis|rediss|amqp|memory)://", settings.broker_url):
+        problems.append("broker_url: must be a redis:// or amqp:// URL — set HEALTHSCORE_BROKER_URL")
+    if not re.match(r"^https?://[^/\s]+", settings.public_base_url):
+        problems.append("public_base_url: must be an http(s) URL — set HEALTHSCORE_PUBLIC_BASE_URL")
+    if settings.sync_interval_minutes < 1:
+        problems.append("sync_interval_minutes: must be ≥ 1 — set HEALTHSCORE_SYNC_INTERVAL_MINUTES")
+    return problems

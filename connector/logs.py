@@ -1,0 +1,94 @@
+"""Logging: text or JSON lines, tenant/vendor/run_id context, and a redaction filter for secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+CONTEXT_KEYS = ("tenant", "vendor", "run_id", "step")
+
+# What must never reach a log line: bearer tokens, Authorization headers, token-ish key=value pairs,
+# our own secrets (whsec_), Fernet tokens and Salesforce session ids.
+_PATTERNS = [
+    (
+        re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(?:(?:bearer|basic|token)\s+)?[^\s,;'\"}]+"),
+        r"\1[REDACTED]",
+    ),
+    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=!-]+"), "Bearer [REDACTED]"),
+    (
+        re.compile(
+            r"(?i)((?:access_token|refresh_token|client_secret|password|secret|api_key|token|code_verifier|session_id)"
+            r"[\"']?\s*[:=]\s*[\"']?)([^\s&,;'\"}]+)"
+        ),
+        r"\1[REDACTED]",
+    ),
+    (re.compile(r"whsec_[A-Za-z0-9+/=]+"), "whsec_[REDACTED]"),
+    (re.compile(r"gAAAAA[A-Za-z0-9_\-=]{20,}"), "[REDACTED-FERNET]"),
+    (re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]+"), "[REDACTED-SF-SESSION]"),
+]
+
+
+def redact(text: str) -> str:
+    for pattern, repl in _PATTERNS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites every record's message (after % formatting) so secrets never reach a handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        record.msg, record.args = cleaned, None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key in CONTEXT_KEYS:
+            if hasattr(record, key):
+                out[key] = getattr(record, key)
+        if record.exc_text:
+            out["exc"] = record.exc_text
+        return json.dumps(out, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        base = super().format(record)
+        ctx = " ".join(f"{k}={getattr(record, k)}" for k in CONTEXT_KEYS if hasattr(record, k))
+        return f"{base} [{ctx}]" if ctx else base
+
+
+def configure_logging(fmt: str = "text", level: str = "INFO", stream: Any = None) -> logging.Handler:
+    """Install one handler on the root logger (idempotent); logs go to stderr so stdout stays JSON-clean."""
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_healthscore", False):
+            root.removeHandler(h)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler._healthscore = True  # type: ignore[attr-defined]
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(
+        JsonFormatter() if fmt == "json" else TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in ("urllib3", "werkzeug", "zeep", "hubspot", "transformers", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return handler

@@ -1,0 +1,51 @@
+"""/healthz (checks the database) and /metrics (Prometheus)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from connector.db import get_engine
+
+REGISTRY = CollectorRegistry()
+REQUESTS = Counter(
+    "healthscore_http_requests_total", "HTTP requests", ["method", "endpoint", "status"], registry=REGISTRY
+)
+LATENCY = Histogram(
+    "healthscore_http_request_seconds", "HTTP request latency", ["endpoint"], registry=REGISTRY
+)
+PIPELINE_RECORDS = Counter(
+    "healthscore_pipeline_records_total", "Records handled by pipeline steps", ["step"], registry=REGISTRY
+)
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _start_timer() -> None:
+        g._t0 = time.perf_counter()
+
+    @app.after_request
+    def _record(resp: Response) -> Response:
+        endpoint = request.url_rule.rule if request.url_rule else "<unmatched>"
+        REQUESTS.labels(request.method, endpoint, str(resp.status_code)).inc()
+        LATENCY.labels(endpoint).observe(time.perf_counter() - g.get("_t0", time.perf_counter()))
+        return resp
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        settings = current_app.config["HEALTHSCORE"]
+        try:
+            with get_engine(settings.sqlalchemy_url).connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            return jsonify({"status": "error", "database": "unreachable", "detail": type(exc).__name__}), 503
+        return jsonify({"status": "ok", "database": "ok"})
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,96 @@
+"""Settings precedence and validation: one message listing every problem, naming the variable to set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connector.config import ConfigError, load_settings, normalise_database_url
+from connector.vault import generate_key
+
+
+def test_precedence_defaults_file_env_overrides(tmp_path: Path) -> None:
+    inst = tmp_path / "inst"
+    inst.mkdir()
+    (inst / "healthscore.cfg").write_text(
+        "[healthscore]\nlog_format = json\nsync_interval_minutes = 7\nlog_level = DEBUG\n"
+    )
+    env = {"HEALTHSCORE_INSTANCE_PATH": str(inst), "HEALTHSCORE_SYNC_INTERVAL_MINUTES": "9"}
+    s = load_settings({"log_level": "WARNING"}, environ=env)
+    assert s.log_format == "json"  # from the file
+    assert s.sync_interval_minutes == 9  # env beats file
+    assert s.log_level == "WARNING"  # overrides beat env
+    assert s.broker_url == "redis://127.0.0.1:6379/0"  # default
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u@h:5432/db", "postgresql+psycopg://u@h:5432/db"),
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+    ids=["heroku-style", "plain", "already-psycopg", "sqlite"],
+)
+def test_database_urls_are_normalised(given: str, expected: str) -> None:
+    assert normalise_database_url(given) == expected
+    assert load_settings({"database_url": given}, environ={}).sqlalchemy_url == expected
+
+
+def test_sqlite_is_the_default(tmp_path: Path) -> None:
+    s = load_settings(environ={"HEALTHSCORE_INSTANCE_PATH": str(tmp_path)})
+    assert s.sqlalchemy_url == f"sqlite:///{tmp_path / 'healthscore.db'}"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"database_url": "mysql://root@localhost/x"}, "HEALTHSCORE_DATABASE_URL"),
+        ({"database_url": "not a url"}, "HEALTHSCORE_DATABASE_URL"),
+        (
+            {"env": "production", "token_keys": generate_key(), "public_base_url": "https://x.example"},
+            "HEALTHSCORE_SECRET_KEY",
+        ),
+        ({"token_keys": "not-a-fernet-key"}, "HEALTHSCORE_TOKEN_KEYS"),
+        ({"colour": "blue"}, "unknown setting 'colour'"),
+        ({"sync_interval_minutes": "soon"}, "HEALTHSCORE_SYNC_INTERVAL_MINUTES"),
+        ({"webhooks_allow_private_targets": "maybe"}, "HEALTHSCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS"),
+    ],
+    ids=[
+        "mysql-url",
+        "malformed-url",
+        "prod-missing-secret",
+        "bad-fernet-key",
+        "unknown-setting",
+        "bad-int",
+        "bad-bool",
+    ],
+)
+def test_each_bad_setting_names_the_variable(overrides: dict[str, str], needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(overrides, environ={})
+    assert needle in str(info.value)
+
+
+def test_all_problems_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(
+            {"env": "production", "database_url": "nope", "token_keys": "bad", "log_format": "xml"},
+            environ={},
+        )
+    text = str(info.value)
+    for needle in (
+        "HEALTHSCORE_DATABASE_URL",
+        "HEALTHSCORE_SECRET_KEY",
+        "HEALTHSCORE_TOKEN_KEYS",
+        "HEALTHSCORE_LOG_FORMAT",
+    ):
+        assert needle in text
+    assert len(info.value.problems) >= 4
+
+
+def test_env_bool_parses() -> None:
+    s = load_settings(environ={"HEALTHSCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true"})
+    assert s.webhooks_allow_private_targets is True
