@@ -68,7 +68,8 @@ def test_make_event_body_is_the_encoded_payload_and_stable() -> None:
 def test_event_id_is_ulid_sortable_and_unique() -> None:
     first = new_event_id(NOW)
     later = new_event_id(NOW + timedelta(milliseconds=1))
-    assert first.startswith("msg_") and len(first) == 4 + 26
+    assert first.startswith("msg_")
+    assert len(first) == 4 + 26
     assert "." not in first  # Standard Webhooks forbids "." in ids
     assert later > first
     assert new_event_id(NOW) != new_event_id(NOW)
@@ -85,7 +86,7 @@ def test_unicode_names_are_kept_as_utf8() -> None:
     ids=["no-ids", "nan", "inf"],
 )
 def test_invalid_changes_are_refused(overrides: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match="account_ids|finite"):
+    with pytest.raises(ValueError, match=r"account_ids|finite"):
         build_payload(EventType.BAND_CHANGED, _change(**overrides), timestamp=NOW)
 
 
@@ -96,7 +97,8 @@ def test_naive_datetimes_are_refused() -> None:
 
 def test_first_band_assignment_has_null_old_values() -> None:
     payload = build_payload(EventType.BAND_CHANGED, _change(old_band=None, old_score=None), timestamp=NOW)
-    assert payload["data"]["old_band"] is None and payload["data"]["old_score"] is None
+    assert payload["data"]["old_band"] is None
+    assert payload["data"]["old_score"] is None
 
 
 @pytest.mark.parametrize(

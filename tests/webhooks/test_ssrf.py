@@ -132,7 +132,13 @@ def test_require_https() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:5000/", "http://localhost/", "http://10.0.0.1/", "http://[::1]/", "http://100.64.0.1/"],
+    [
+        "http://127.0.0.1:5000/",
+        "http://localhost/",
+        "http://10.0.0.1/",
+        "http://[::1]/",
+        "http://100.64.0.1/",
+    ],
 )
 def test_allow_private_lets_internal_targets_through(url: str) -> None:
     assert check_url(url, allow_private=True, resolver=RESOLVER).addresses
