@@ -1,0 +1,1200 @@
+"""Zendesk Support sandbox: renders the Book as Zendesk organizations, users, tickets, comments, metric sets
+and satisfaction ratings, with Zendesk's OAuth, incremental exports, CBP paging, organization fields and
+`organizations/update_many` + `job_statuses` (all under `ctx.lock`, stamped with the sandbox clock).
+
+Wire decisions (each follows developer.zendesk.com unless marked *sandbox*):
+- Ids come from `integrations.sandbox.ids` (organizations 360M+, users 380M+, tickets from 1, comments 40M+,
+  ratings 90M+). Agents and free-standing requesters get crc32-derived ids (*sandbox*, deterministic).
+- Incremental ticket export (cursor-based): `start_time` (epoch s) or `cursor`; items are ordered by
+  `(generated_timestamp, id)`; anything changed in the minute before the sandbox clock is excluded; a
+  `start_time` later than clock-60 s is refused with 400 `StartTimeTooRecent`. `after_cursor` stays valid after
+  `end_of_stream`, so a client may resume from it on the next run. The cursor token is base64 of
+  "<generated_timestamp>|<id>|<per_page>|<include>" (*sandbox*: opaque to clients, like Zendesk's).
+  Sideloads: `metric_sets`, `users` (requester, assignee, collaborators), `organizations`.
+- Incremental organization export is time-based (`start_time` → `end_time`/`next_page`), ordered by
+  `(updated_at, id)`; like Zendesk it can repeat items at page edges.
+- Satisfaction ratings: `start_time`/`end_time` filter on the rating's `updated_at` (*sandbox* choice: the
+  reference only says "time of the oldest rating"), CBP `page[size]` ≤ 100, ordered by `(updated_at, id)`.
+- update_many: ≤ 100 organizations; the job is applied at once but reported `queued`, then `working` until the
+  `extra["job_polls_to_complete"]`-th poll (default 1), then `completed` with per-item results.
+- Outbound webhooks use Zendesk's event envelope (`type`, `detail`, `subject`, `zendesk_event_version`).
+  `zen:event-type:ticket.created` is a real Zendesk event; `ticket.updated` and `satisfaction.rated` are *sandbox*
+  stand-ins for what a trigger-fired webhook would send (real accounts send granular `ticket.*` events).
+  Signature: base64(HMAC-SHA256(secret, timestamp + body)) in X-Zendesk-Webhook-Signature(-Timestamp).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import html
+import json
+import secrets
+import time
+import uuid
+import zlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, Response, g, jsonify, redirect, request
+
+from integrations.sandbox.book import Book, Changes, Comment, Customer, Survey, Ticket
+from integrations.sandbox.context import Fault, OAuthClient, SandboxContext, VendorState
+from integrations.sandbox.ids import numeric_id, salesforce_id
+
+VENDOR = "zendesk"
+API = "/api/v2"
+ACCESS_TTL = timedelta(hours=2)
+REFRESH_TTL = timedelta(days=30)
+EXPORT_MAX_PER_PAGE = 1000
+CBP_MAX = 100
+UPDATE_MANY_MAX = 100
+EXPORT_LAG = 60  # seconds: Zendesk excludes items changed in the minute before the request
+FIELD_TYPES = {"text", "textarea", "checkbox", "date", "integer", "decimal", "regexp", "dropdown", "lookup"}
+_INVALID_TOKEN = {
+    "error": "invalid_token",
+    "error_description": "The access token provided is expired, revoked, malformed or invalid for other reasons.",
+}
+_FORBIDDEN = {
+    "error": "Forbidden",
+    "description": "You do not have access to this page. Please contact the account owner of this help desk "
+    "for further help.",
+}
+_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------------------------- state / ids
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()
+
+
+def make_state(seed: int) -> VendorState:
+    """Deterministic OAuth client and one initial token pair (valid until used up: see module docs)."""
+    state = VendorState(
+        vendor=VENDOR,
+        oauth=OAuthClient(
+            client_id=f"healthscore_zendesk_{seed}",
+            client_secret=_digest("zendesk-secret", seed)[:40],
+            access_ttl=ACCESS_TTL,
+        ),
+        webhook_secret=base64.b64encode(_digest("zendesk-webhook", seed)[:32].encode()).decode(),
+    )
+    access = "zdat_" + _digest("zendesk-access", seed)[:40]
+    refresh = "zdrt_" + _digest("zendesk-refresh", seed)[:40]
+    # make_state has no book clock: the initial access token carries no expiry (the runner prints it; a
+    # refresh grant then issues tokens with a real `expires_in` on the sandbox clock).
+    state.access_tokens[access] = _FAR_FUTURE
+    state.refresh_tokens.add(refresh)
+    state.extra.update(
+        initial_access_token=access,
+        initial_refresh_token=refresh,
+        scopes={access: "read write"},
+        refresh_meta={refresh: {"scope": "read write", "access_token": access, "expires_at": _FAR_FUTURE}},
+        jobs={},
+        bumped={},
+        job_polls_to_complete=1,
+        next_field_id=24_000_000,
+    )
+    return state
+
+
+def org_id(customer_key: str) -> int:
+    return int(numeric_id("organization", customer_key))
+
+
+def ticket_id(ticket_key: str) -> int:
+    return int(numeric_id("ticket_zd", ticket_key))
+
+
+def comment_id(comment_key: str) -> int:
+    return int(numeric_id("comment", comment_key))
+
+
+def rating_id(survey_key: str) -> int:
+    return int(numeric_id("rating", survey_key))
+
+
+def _crc_id(base: int, text: str) -> int:
+    return base + zlib.crc32(text.lower().encode()) % 9_000_000
+
+
+def group_id(name: str) -> int:
+    return _crc_id(21_000_000, name)
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if dt else None
+
+
+def _ts(dt: datetime) -> int:
+    return int(dt.timestamp())
+
+
+def _state(ctx: SandboxContext) -> VendorState:
+    return ctx.vendors[VENDOR]
+
+
+# ------------------------------------------------------------------------------------------------ rendering
+
+
+class _View:
+    """One request's read-only rendering of the book (indices built once per request)."""
+
+    def __init__(self, ctx: SandboxContext, base: str) -> None:
+        self.ctx = ctx
+        self.book: Book = ctx.book
+        self.state = _state(ctx)
+        self.base = base.rstrip("/")
+        self.contacts_by_email = {c.email.lower(): c for c in self.book.contacts.values()}
+
+    # users -------------------------------------------------------------------------------------------
+    def user_id(self, email: str, role: str) -> int:
+        contact = self.contacts_by_email.get(email.lower())
+        if contact is not None and role == "customer":
+            return int(numeric_id("user", contact.key))
+        return _crc_id(388_000_000 if role == "agent" else 397_000_000, email)
+
+    def user(self, email: str, role: str, name: str, organization: int | None) -> dict[str, Any]:
+        uid = self.user_id(email, role)
+        contact = self.contacts_by_email.get(email.lower()) if role == "customer" else None
+        if contact is not None:
+            name = f"{contact.first_name} {contact.last_name}"
+        created = contact.created_at if contact else self.book.now - timedelta(days=900)
+        updated = contact.updated_at if contact else created
+        return {
+            "id": uid,
+            "url": f"{self.base}{API}/users/{uid}.json",
+            "name": name or email.split("@")[0],
+            "email": email,
+            "role": "agent" if role == "agent" else "end-user",
+            "organization_id": organization if role == "customer" else None,
+            "active": True,
+            "verified": True,
+            "suspended": False,
+            "time_zone": "UTC",
+            "locale": "en-US",
+            "tags": [],
+            "created_at": _iso(created),
+            "updated_at": _iso(updated),
+        }
+
+    # organizations ------------------------------------------------------------------------------------
+    def zendesk_customers(self) -> list[Customer]:
+        return [c for c in self.book.customers.values() if c.zendesk.present]
+
+    def org_deleted_at(self, c: Customer) -> datetime | None:
+        return c.zendesk.deleted_at or c.deleted_at
+
+    def org_updated_at(self, c: Customer) -> datetime:
+        oid = org_id(c.key)
+        stamps = [c.zendesk.updated_at or c.updated_at or c.created_at]
+        if (bumped := self.state.extra["bumped"].get(oid)) is not None:
+            stamps.append(bumped)
+        if (deleted := self.org_deleted_at(c)) is not None:
+            stamps.append(deleted)
+        return max(stamps)
+
+    def organization(self, c: Customer) -> dict[str, Any]:
+        oid = org_id(c.key)
+        p = c.zendesk
+        external = None
+        if (
+            p.cross_ref and p.duplicate_of is None
+        ):  # Zendesk requires unique external_ids: duplicates have none
+            external = salesforce_id("Account", c.key)
+        fields = {f["key"]: None for f in self.state.custom_fields.values()}
+        fields.update(self.state.written.get(str(oid), {}))
+        body = {
+            "url": f"{self.base}{API}/organizations/{oid}.json",
+            "id": oid,
+            "name": p.name or c.name,
+            "shared_tickets": False,
+            "shared_comments": False,
+            "external_id": external,
+            "created_at": _iso(c.created_at),
+            "updated_at": _iso(self.org_updated_at(c)),
+            "domain_names": list(p.domains),
+            "details": "",
+            "notes": "",
+            "group_id": None,
+            "tags": [c.segment],
+            "organization_fields": fields,
+        }
+        if (deleted := self.org_deleted_at(c)) is not None:
+            body["deleted_at"] = _iso(deleted)
+        return body
+
+    # tickets ------------------------------------------------------------------------------------------
+    def zendesk_tickets(self) -> list[Ticket]:
+        return [t for t in self.book.tickets.values() if t.channel == "zendesk"]
+
+    def generated(self, t: Ticket) -> int:
+        stamps = [t.updated_at] + ([t.deleted_at] if t.deleted_at else [])
+        return _ts(max(stamps))
+
+    def ticket_org(self, t: Ticket) -> int | None:
+        c = self.book.customers.get(t.customer_key)
+        return org_id(c.key) if c is not None and c.zendesk.present else None
+
+    def agent_of(self, t: Ticket) -> tuple[str, str]:
+        agents = [(c.author_email, c.author_name) for c in t.comments if c.author_role == "agent"]
+        if agents:
+            return agents[-1]
+        slug = t.group.lower().replace(" ", "")
+        return (f"{slug}.agent@support.example.com", f"{t.group} Agent")
+
+    def ticket_users(self, t: Ticket) -> list[dict[str, Any]]:
+        org = self.ticket_org(t)
+        out = {}
+        req = self.user(t.requester_email, "customer", "", org)
+        out[req["id"]] = req
+        email, name = self.agent_of(t)
+        agent = self.user(email, "agent", name, None)
+        out[agent["id"]] = agent
+        for c in t.comments:
+            u = self.user(c.author_email, c.author_role, c.author_name, org)
+            out.setdefault(u["id"], u)
+        return list(out.values())
+
+    def rating_for(self, t: Ticket) -> Survey | None:
+        for s in self.book.surveys.values():
+            if s.kind == "csat" and s.ticket_key == t.key and s.score != 3:
+                return s
+        return None
+
+    def ticket(self, t: Ticket) -> dict[str, Any]:
+        tid = ticket_id(t.key)
+        org = self.ticket_org(t)
+        requester = self.user_id(t.requester_email, "customer")
+        agent_email, _ = self.agent_of(t)
+        customers = {
+            self.user_id(c.author_email, "customer") for c in t.comments if c.author_role == "customer"
+        }
+        tags = [t.group.lower().replace(" ", "_"), "support"]
+        if t.escalated:
+            tags.append("escalated")
+        rating = self.rating_for(t)
+        sat: dict[str, Any] = {"score": "unoffered"}
+        if rating is not None:
+            sat = {"id": rating_id(rating.key), "score": _score(rating), "comment": rating.comment}
+        elif t.status in ("solved", "closed"):
+            sat = {"score": "offered"}
+        first = t.comments[0] if t.comments else None
+        return {
+            "url": f"{self.base}{API}/tickets/{tid}.json",
+            "id": tid,
+            "external_id": None,
+            "via": {"channel": "email", "source": {"from": {"address": t.requester_email}, "rel": None}},
+            "created_at": _iso(t.created_at),
+            "updated_at": _iso(t.updated_at),
+            "generated_timestamp": self.generated(t),
+            "type": "incident" if t.priority in ("high", "urgent") else "question",
+            "subject": t.subject,
+            "raw_subject": t.subject,
+            "description": first.body if first else "",
+            "priority": t.priority,
+            "status": "deleted" if t.deleted_at else t.status,
+            "recipient": "support@example.zendesk.com",
+            "requester_id": requester,
+            "submitter_id": requester,
+            "assignee_id": self.user_id(agent_email, "agent"),
+            "organization_id": org,
+            "group_id": group_id(t.group),
+            "collaborator_ids": sorted(customers - {requester}),
+            "follower_ids": [],
+            "email_cc_ids": [],
+            "problem_id": None,
+            "has_incidents": False,
+            "is_public": True,
+            "due_at": None,
+            "tags": tags,
+            "custom_fields": [],
+            "satisfaction_rating": sat,
+            "sharing_agreement_ids": [],
+            "followup_ids": [],
+            "brand_id": 360_000_001,
+            "allow_channelback": False,
+            "allow_attachments": True,
+            "from_messaging_channel": False,
+        }
+
+    def metric_set(self, t: Ticket) -> dict[str, Any]:
+        tid = ticket_id(t.key)
+        public_agent = [c for c in t.comments if c.author_role == "agent" and c.public]
+        frm, full = t.first_reply_minutes, t.full_resolution_minutes
+        first_res = None if full is None else (full if t.reopens == 0 else int(full * 0.6))
+
+        def minutes(value: int | None) -> dict[str, int | None]:
+            # business minutes: a sandbox approximation (about 9-to-5 on weekdays)
+            return {"calendar": value, "business": None if value is None else int(value * 0.3)}
+
+        last = t.comments[-1].created_at if t.comments else t.created_at
+        return {
+            "url": f"{self.base}{API}/ticket_metrics/{tid + 500_000_000}.json",
+            "id": tid + 500_000_000,
+            "ticket_id": tid,
+            "group_stations": 1,
+            "assignee_stations": 1,
+            "reopens": t.reopens,
+            "replies": len(public_agent),
+            "assignee_updated_at": _iso(public_agent[-1].created_at) if public_agent else None,
+            "requester_updated_at": _iso(last),
+            "status_updated_at": _iso(t.updated_at),
+            "initially_assigned_at": _iso(t.created_at),
+            "assigned_at": _iso(t.created_at),
+            "solved_at": _iso(t.solved_at),
+            "latest_comment_added_at": _iso(last),
+            "reply_time_in_minutes": minutes(frm),
+            "first_resolution_time_in_minutes": minutes(first_res),
+            "full_resolution_time_in_minutes": minutes(full),
+            "agent_wait_time_in_minutes": minutes(None if full is None else int(full * 0.2)),
+            "requester_wait_time_in_minutes": minutes(None if full is None else int(full * 0.5)),
+            "on_hold_time_in_minutes": minutes(0),
+            "created_at": _iso(t.created_at),
+            "updated_at": _iso(t.updated_at),
+        }
+
+    def comment(self, t: Ticket, c: Comment) -> dict[str, Any]:
+        return {
+            "id": comment_id(c.key),
+            "type": "Comment",
+            "author_id": self.user_id(c.author_email, c.author_role),
+            "body": c.body,
+            "html_body": c.html_body,
+            "plain_body": c.body,
+            "public": c.public,
+            "attachments": [],
+            "audit_id": comment_id(c.key) + 1_000_000_000,
+            "via": {"channel": "email" if c.author_role == "customer" else "web", "source": {}},
+            "created_at": _iso(c.created_at),
+            "metadata": {"system": {}, "custom": {}},
+        }
+
+    # ratings ------------------------------------------------------------------------------------------
+    def ratings(self) -> list[tuple[Survey, Ticket]]:
+        out = []
+        for s in self.book.surveys.values():
+            t = self.book.tickets.get(s.ticket_key or "")
+            if s.kind == "csat" and s.score != 3 and t is not None and t.channel == "zendesk":
+                out.append((s, t))
+        return out
+
+    def rating(self, s: Survey, t: Ticket) -> dict[str, Any]:
+        rid = rating_id(s.key)
+        agent_email, _ = self.agent_of(t)
+        return {
+            "url": f"{self.base}{API}/satisfaction_ratings/{rid}.json",
+            "id": rid,
+            "assignee_id": self.user_id(agent_email, "agent"),
+            "group_id": group_id(t.group),
+            "requester_id": self.user_id(s.contact_email or t.requester_email, "customer"),
+            "ticket_id": ticket_id(t.key),
+            "score": _score(s),
+            "comment": s.comment or None,
+            "reason": None,
+            "reason_code": 0,
+            "created_at": _iso(s.responded_at),
+            "updated_at": _iso(s.updated_at),
+        }
+
+
+def _score(s: Survey) -> str:
+    return "good" if s.score >= 4 else "bad"
+
+
+# ------------------------------------------------------------------------------------------ small helpers
+
+
+def _err(status: int, error: str, description: str, **extra: Any) -> Response:
+    resp = jsonify({"error": error, "description": description, **extra})
+    resp.status_code = status
+    return resp
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _unb64(token: str) -> str:
+    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+
+
+def _int_arg(name: str, default: int | None = None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    return int(raw)
+
+
+def _render_fault(fault: Fault) -> Response | None:
+    if fault.kind == "rate_limit":
+        resp = _err(429, "APIRateLimitExceeded", "Number of allowed API requests per minute exceeded")
+        resp.headers["Retry-After"] = str(int(fault.retry_after))
+        return resp
+    if fault.kind == "server_error":
+        if fault.status == 503:  # Zendesk's maintenance/overload page is not JSON
+            return Response("Service Unavailable", status=503, mimetype="text/plain")
+        return _err(fault.status, "InternalServerError", fault.message or "Something went wrong")
+    if fault.kind in ("slow", "timeout"):
+        time.sleep(fault.delay)
+        if fault.kind == "timeout":
+            return Response("Gateway Timeout", status=504, mimetype="text/plain")
+        return None
+    if fault.kind == "expired_token":
+        resp = jsonify(_INVALID_TOKEN)
+        resp.status_code = 401
+        return resp
+    if fault.kind == "malformed_page":
+        if fault.message == "shape":
+            return jsonify({"unexpected": "shape", "count": None})
+        return Response('{"tickets": [{"id": 1, "subject": "trunc', status=200, mimetype="application/json")
+    if fault.kind == "quota":
+        return _err(429, "APIRateLimitExceeded", "Number of allowed API requests per minute exceeded")
+    return None  # revoked_refresh / reject_rows are read inside their handlers
+
+
+# ---------------------------------------------------------------------------------------------------- app
+
+
+def create_app(ctx: SandboxContext) -> Flask:
+    """The Zendesk Support API + OAuth pages over the shared book."""
+    app = Flask(__name__)
+    app.config["JSON_SORT_KEYS"] = False
+
+    @app.before_request
+    def _gate() -> Response | None:
+        rule = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+        key = f"{request.method} {rule}"
+        g.key = key
+        ctx.counters.record(VENDOR, key)
+        fault = ctx.faults.take(VENDOR, key)
+        if fault is not None and fault.kind != "revoked_refresh":
+            rendered = _render_fault(fault)
+            if rendered is not None:
+                return rendered
+        g.revoked = fault is not None and fault.kind == "revoked_refresh"
+        if request.path.startswith(API + "/"):
+            return _authenticate()
+        return None
+
+    def _authenticate() -> Response | None:
+        header = request.headers.get("Authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else ""
+        with ctx.lock:
+            state = _state(ctx)
+            expiry = state.access_tokens.get(token)
+            if expiry is None or expiry <= ctx.now:
+                resp = jsonify(_INVALID_TOKEN)
+                resp.status_code = 401
+                return resp
+            g.token = token
+            g.scopes = set(state.extra["scopes"].get(token, "read").split())
+        return None
+
+    def _require_write() -> Response | None:
+        if "write" not in g.scopes:
+            resp = jsonify(_FORBIDDEN)
+            resp.status_code = 403
+            return resp
+        return None
+
+    @app.errorhandler(404)
+    def _not_found(_exc: Exception) -> Response:
+        return _err(404, "InvalidEndpoint", "Not found")
+
+    @app.errorhandler(405)
+    def _not_allowed(_exc: Exception) -> Response:
+        return _err(405, "InvalidEndpoint", "Method not allowed")
+
+    _oauth_routes(app, ctx)
+    _export_routes(app, ctx)
+    _read_routes(app, ctx)
+    _write_routes(app, ctx, _require_write)
+    return app
+
+
+# ----------------------------------------------------------------------------------------------- OAuth
+
+
+def _oauth_routes(app: Flask, ctx: SandboxContext) -> None:
+    @app.route("/oauth/authorizations/new", methods=["GET"])
+    def authorize_page() -> Response:
+        args = request.args
+        client = _state(ctx).oauth
+        if args.get("client_id") != client.client_id or args.get("response_type") != "code":
+            return Response("<h1>Invalid authorization request</h1>", status=400, mimetype="text/html")
+        hidden = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in args.items()
+        )
+        page = (
+            "<!doctype html><html><head><title>Zendesk - Authorize</title></head><body>"
+            "<h1>Allow access?</h1>"
+            f"<p><b>healthscore</b> is requesting access to your Zendesk account "
+            f"(scope: {html.escape(args.get('scope', 'read'))}).</p>"
+            f'<form method="post" action="/oauth/authorizations/new">{hidden}'
+            '<button type="submit" name="decision" value="allow" id="allow">Allow</button> '
+            '<button type="submit" name="decision" value="deny" id="deny">Deny</button>'
+            "</form></body></html>"
+        )
+        return Response(page, mimetype="text/html")
+
+    @app.route("/oauth/authorizations/new", methods=["POST"])
+    def authorize_decision() -> Response:
+        form = request.form
+        redirect_uri = form.get("redirect_uri", "")
+        state = form.get("state")
+        if form.get("decision") != "allow":
+            query = {"error": "access_denied", "error_description": "The end-user denied the request"}
+        else:
+            code = secrets.token_urlsafe(24)
+            with ctx.lock:
+                _state(ctx).auth_codes[code] = {
+                    "redirect_uri": redirect_uri,
+                    "challenge": form.get("code_challenge"),
+                    "method": form.get("code_challenge_method", "plain"),
+                    "scope": form.get("scope", "read"),
+                    "expires_at": ctx.now + timedelta(minutes=2),
+                }
+            query = {"code": code}
+        if state is not None:
+            query["state"] = state
+        sep = "&" if "?" in redirect_uri else "?"
+        return redirect(f"{redirect_uri}{sep}{urlencode(query)}", code=302)
+
+    @app.route("/oauth/tokens", methods=["POST"])
+    def tokens() -> Response:
+        data = request.get_json(silent=True) or request.form.to_dict()
+        with ctx.lock:
+            state = _state(ctx)
+            if data.get("client_id") != state.oauth.client_id or (
+                data.get("client_secret") is not None and data["client_secret"] != state.oauth.client_secret
+            ):
+                return _oauth_error(401, "invalid_client", "Client authentication failed.")
+            grant = data.get("grant_type")
+            if grant == "authorization_code":
+                return _grant_code(ctx, state, data)
+            if grant == "refresh_token":
+                if g.get("revoked"):
+                    return _invalid_grant()
+                return _grant_refresh(ctx, state, data)
+            return _oauth_error(400, "unsupported_grant_type", "The grant type is not supported.")
+
+    @app.route(f"{API}/oauth/tokens/current.json", methods=["GET"])
+    def token_current() -> Response:
+        with ctx.lock:
+            expiry = _state(ctx).access_tokens[g.token]
+        return jsonify(
+            {
+                "token": {
+                    "id": zlib.crc32(g.token.encode()),
+                    "client_id": 1,
+                    "scopes": sorted(g.scopes),
+                    "expires_at": None if expiry == _FAR_FUTURE else _iso(expiry),
+                    "created_at": _iso(ctx.now),
+                }
+            }
+        )
+
+    @app.route(f"{API}/oauth/tokens/current.json", methods=["DELETE"])
+    def token_revoke() -> Response:
+        with ctx.lock:
+            state = _state(ctx)
+            state.access_tokens.pop(g.token, None)
+            for rt, meta in list(state.extra["refresh_meta"].items()):
+                if meta["access_token"] == g.token:
+                    state.refresh_tokens.discard(rt)
+                    state.extra["refresh_meta"].pop(rt)
+        return Response(status=204)
+
+
+def _oauth_error(status: int, error: str, description: str) -> Response:
+    resp = jsonify({"error": error, "error_description": description})
+    resp.status_code = status
+    return resp
+
+
+def _invalid_grant() -> Response:
+    return _oauth_error(
+        400,
+        "invalid_grant",
+        "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI "
+        "used in the authorization request, or was issued to another client.",
+    )
+
+
+def _issue(ctx: SandboxContext, state: VendorState, scope: str, data: dict[str, Any]) -> Response:
+    ttl = ACCESS_TTL
+    if data.get("expires_in"):  # Zendesk lets the client ask for a shorter/longer lifetime (300 s .. 2 days)
+        ttl = timedelta(seconds=max(300, min(172_800, int(data["expires_in"]))))
+    access = "zdat_" + secrets.token_hex(20)
+    refresh = "zdrt_" + secrets.token_hex(20)
+    state.access_tokens[access] = ctx.now + ttl
+    state.refresh_tokens.add(refresh)
+    state.extra["scopes"][access] = scope
+    state.extra["refresh_meta"][refresh] = {
+        "scope": scope,
+        "access_token": access,
+        "expires_at": ctx.now + REFRESH_TTL,
+    }
+    return jsonify(
+        {
+            "access_token": access,
+            "token_type": "bearer",
+            "scope": scope,
+            "expires_in": int(ttl.total_seconds()),
+            "refresh_token": refresh,
+            "refresh_token_expires_in": int(REFRESH_TTL.total_seconds()),
+        }
+    )
+
+
+def _grant_code(ctx: SandboxContext, state: VendorState, data: dict[str, Any]) -> Response:
+    meta = state.auth_codes.pop(data.get("code", ""), None)
+    if meta is None or meta["expires_at"] <= ctx.now or meta["redirect_uri"] != data.get("redirect_uri"):
+        return _invalid_grant()
+    if meta["challenge"]:
+        verifier = data.get("code_verifier") or ""
+        if meta["method"] == "S256":
+            computed = (
+                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+            )
+        else:
+            computed = verifier
+        if not hmac.compare_digest(computed, meta["challenge"]):
+            return _invalid_grant()
+    elif data.get("client_secret") is None:
+        return _oauth_error(401, "invalid_client", "Client authentication failed.")
+    return _issue(ctx, state, meta["scope"], data)
+
+
+def _grant_refresh(ctx: SandboxContext, state: VendorState, data: dict[str, Any]) -> Response:
+    rt = data.get("refresh_token", "")
+    meta = state.extra["refresh_meta"].get(rt)
+    if rt not in state.refresh_tokens or meta is None or meta["expires_at"] <= ctx.now:
+        return _invalid_grant()
+    # Since 2025 a refresh grant rotates: the old access AND refresh tokens are deleted.
+    state.refresh_tokens.discard(rt)
+    state.extra["refresh_meta"].pop(rt)
+    state.access_tokens.pop(meta["access_token"], None)
+    return _issue(ctx, state, meta["scope"], data)
+
+
+# ------------------------------------------------------------------------------------- incremental exports
+
+
+def _export_routes(app: Flask, ctx: SandboxContext) -> None:
+    @app.route(f"{API}/incremental/tickets/cursor.json", methods=["GET"])
+    def ticket_export() -> Response:
+        try:
+            start = _int_arg("start_time")
+            per_page = _int_arg("per_page", EXPORT_MAX_PER_PAGE) or EXPORT_MAX_PER_PAGE
+        except ValueError:
+            return _err(400, "InvalidPaginationParameter", "start_time and per_page must be integers")
+        include = request.args.get("include", "")
+        cursor = request.args.get("cursor")
+        with ctx.lock:
+            cutoff = _ts(ctx.now) - EXPORT_LAG
+            if cursor:
+                try:
+                    gts, tid, per_page, include = _decode_cursor(cursor)
+                except (ValueError, binascii.Error, UnicodeDecodeError):
+                    return _err(400, "InvalidPaginationParameter", "Invalid cursor")
+                position: tuple[int, int] = (gts, tid)
+            elif start is None:
+                return _err(400, "InvalidPaginationParameter", "start_time or cursor is required")
+            elif start > cutoff:
+                return _err(
+                    400, "StartTimeTooRecent", "Too recent start_time. Use a start_time older than 1 minute."
+                )
+            else:
+                position = (start, -1)
+            if not 1 <= per_page <= EXPORT_MAX_PER_PAGE:
+                return _err(400, "InvalidPaginationParameter", "per_page must be between 1 and 1000")
+            view = _View(ctx, request.host_url)
+            keyed = sorted(
+                ((view.generated(t), ticket_id(t.key)), t)
+                for t in view.zendesk_tickets()
+                if position < (view.generated(t), ticket_id(t.key)) and view.generated(t) <= cutoff
+            )
+            if request.args.get("exclude_deleted") == "true":
+                keyed = [(k, t) for k, t in keyed if t.deleted_at is None]
+            page = keyed[:per_page]
+            last = page[-1][0] if page else position
+            after = _encode_cursor(last, per_page, include)
+            before = _encode_cursor(page[0][0], per_page, include) if page else None
+            base = f"{request.host_url.rstrip('/')}{API}/incremental/tickets/cursor.json"
+            body: dict[str, Any] = {
+                "tickets": [view.ticket(t) for _, t in page],
+                "after_url": f"{base}?cursor={after}",
+                "after_cursor": after,
+                "before_url": f"{base}?cursor={before}" if before else None,
+                "before_cursor": before,
+                "end_of_stream": len(keyed) <= per_page,
+            }
+            sideloads = set(filter(None, include.split(",")))
+            if "metric_sets" in sideloads:
+                body["metric_sets"] = [view.metric_set(t) for _, t in page]
+            if "users" in sideloads:
+                users: dict[int, dict[str, Any]] = {}
+                for _, t in page:
+                    for u in view.ticket_users(t):
+                        users.setdefault(u["id"], u)
+                body["users"] = list(users.values())
+            if "organizations" in sideloads:
+                orgs = {view.ticket_org(t) for _, t in page} - {None}
+                body["organizations"] = [
+                    view.organization(c) for c in view.zendesk_customers() if org_id(c.key) in orgs
+                ]
+        return jsonify(body)
+
+    @app.route(f"{API}/incremental/organizations.json", methods=["GET"])
+    def org_export() -> Response:
+        try:
+            start = _int_arg("start_time")
+            per_page = _int_arg("per_page", EXPORT_MAX_PER_PAGE) or EXPORT_MAX_PER_PAGE
+        except ValueError:
+            return _err(400, "InvalidPaginationParameter", "start_time and per_page must be integers")
+        with ctx.lock:
+            cutoff = _ts(ctx.now) - EXPORT_LAG
+            if start is None:
+                return _err(400, "InvalidPaginationParameter", "start_time is required")
+            if start > cutoff:
+                return _err(
+                    400, "StartTimeTooRecent", "Too recent start_time. Use a start_time older than 1 minute."
+                )
+            if not 1 <= per_page <= EXPORT_MAX_PER_PAGE:
+                return _err(400, "InvalidPaginationParameter", "per_page must be between 1 and 1000")
+            view = _View(ctx, request.host_url)
+            keyed = sorted(
+                ((_ts(view.org_updated_at(c)), org_id(c.key)), c)
+                for c in view.zendesk_customers()
+                if start <= _ts(view.org_updated_at(c)) <= cutoff
+            )
+            page = keyed[:per_page]
+            end_of_stream = len(keyed) <= per_page
+            end_time = page[-1][0][0] if page else start
+            if end_of_stream:
+                end_time = max(end_time, cutoff) if not page else end_time
+            base = f"{request.host_url.rstrip('/')}{API}/incremental/organizations.json"
+            extra = f"&per_page={per_page}" if request.args.get("per_page") else ""
+            body = {
+                "organizations": [view.organization(c) for _, c in page],
+                "count": len(page),
+                "end_time": end_time,
+                "next_page": f"{base}?start_time={end_time}{extra}",
+                "end_of_stream": end_of_stream,
+            }
+        return jsonify(body)
+
+
+def _encode_cursor(position: tuple[int, int], per_page: int, include: str) -> str:
+    return _b64(f"{position[0]}|{position[1]}|{per_page}|{include}")
+
+
+def _decode_cursor(token: str) -> tuple[int, int, int, str]:
+    gts, tid, per_page, include = _unb64(token).split("|", 3)
+    return int(gts), int(tid), int(per_page), include
+
+
+# ------------------------------------------------------------------------------------------- CBP reading
+
+
+def _cbp(
+    items: list[tuple[tuple[Any, ...], dict[str, Any]]], key: str, default_size: int = CBP_MAX
+) -> Response:
+    """Cursor-based pagination as Zendesk renders it: `meta.has_more`, `links.next`, `page[after]`."""
+    try:
+        size = int(request.args.get("page[size]", default_size))
+    except ValueError:
+        return _err(400, "InvalidPaginationParameter", "page[size] must be an integer")
+    if not 1 <= size <= CBP_MAX:
+        return _err(400, "InvalidPaginationParameter", "page[size] must be between 1 and 100")
+    after = request.args.get("page[after]")
+    items = sorted(items, key=lambda kv: kv[0])
+    if after:
+        try:
+            position = tuple(json.loads(_unb64(after)))
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            return _err(400, "InvalidPaginationParameter", "page[after] is invalid")
+        items = [kv for kv in items if kv[0] > position]
+    page = items[:size]
+    has_more = len(items) > size
+    after_cursor = _b64(json.dumps(list(page[-1][0]))) if page else None
+    before_cursor = _b64(json.dumps(list(page[0][0]))) if page else None
+    args = {k: v for k, v in request.args.items() if k not in ("page[after]", "page[before]")}
+    args["page[size]"] = str(size)
+    base = f"{request.host_url.rstrip('/')}{request.path}"
+    nxt = f"{base}?{urlencode({**args, 'page[after]': after_cursor})}" if has_more and after_cursor else None
+    return jsonify(
+        {
+            key: [body for _, body in page],
+            "meta": {"has_more": has_more, "after_cursor": after_cursor, "before_cursor": before_cursor},
+            "links": {"next": nxt, "prev": None},
+        }
+    )
+
+
+def _read_routes(app: Flask, ctx: SandboxContext) -> None:
+    @app.route(f"{API}/organizations.json", methods=["GET"])
+    def organizations() -> Response:
+        with ctx.lock:
+            view = _View(ctx, request.host_url)
+            items = [
+                ((org_id(c.key),), view.organization(c))
+                for c in view.zendesk_customers()
+                if view.org_deleted_at(c) is None
+            ]
+            return _cbp(items, "organizations")
+
+    @app.route(f"{API}/organizations/<int:oid>.json", methods=["GET"])
+    def organization(oid: int) -> Response:
+        with ctx.lock:
+            view = _View(ctx, request.host_url)
+            for c in view.zendesk_customers():
+                if org_id(c.key) == oid and view.org_deleted_at(c) is None:
+                    return jsonify({"organization": view.organization(c)})
+        return _err(404, "RecordNotFound", "Not found")
+
+    @app.route(f"{API}/tickets/<int:tid>/comments.json", methods=["GET"])
+    def comments(tid: int) -> Response:
+        with ctx.lock:
+            view = _View(ctx, request.host_url)
+            for t in view.zendesk_tickets():
+                if ticket_id(t.key) == tid and t.deleted_at is None:
+                    items = [((_ts(c.created_at), comment_id(c.key)), view.comment(t, c)) for c in t.comments]
+                    return _cbp(items, "comments")
+        return _err(404, "RecordNotFound", "Not found")
+
+    @app.route(f"{API}/satisfaction_ratings", methods=["GET"])
+    @app.route(f"{API}/satisfaction_ratings.json", methods=["GET"])
+    def satisfaction_ratings() -> Response:
+        try:
+            start = _int_arg("start_time")
+            end = _int_arg("end_time")
+        except ValueError:
+            return _err(400, "InvalidValue", "start_time and end_time must be integers")
+        score = request.args.get("score")
+        with ctx.lock:
+            view = _View(ctx, request.host_url)
+            items = []
+            for s, t in view.ratings():
+                stamp = _ts(s.updated_at)
+                if (start is not None and stamp < start) or (end is not None and stamp > end):
+                    continue
+                if score in ("good", "bad") and _score(s) != score:
+                    continue
+                items.append(((stamp, rating_id(s.key)), view.rating(s, t)))
+            return _cbp(items, "satisfaction_ratings")
+
+    @app.route(f"{API}/organization_fields.json", methods=["GET"])
+    def organization_fields() -> Response:
+        with ctx.lock:
+            fields = sorted(_state(ctx).custom_fields.values(), key=lambda f: f["position"])
+            return jsonify(
+                {
+                    "organization_fields": fields,
+                    "next_page": None,
+                    "previous_page": None,
+                    "count": len(fields),
+                }
+            )
+
+    @app.route(f"{API}/job_statuses/<job>.json", methods=["GET"])
+    def job_status(job: str) -> Response:
+        with ctx.lock:
+            state = _state(ctx)
+            record = state.extra["jobs"].get(job)
+            if record is None:
+                return _err(404, "RecordNotFound", "Not found")
+            record["polls"] += 1
+            return jsonify({"job_status": _job_body(record, state.extra["job_polls_to_complete"])})
+
+
+# ------------------------------------------------------------------------------------------------ writes
+
+
+def _write_routes(app: Flask, ctx: SandboxContext, require_write: Any) -> None:
+    @app.route(f"{API}/organization_fields.json", methods=["POST"])
+    def create_field() -> Response:
+        if (denied := require_write()) is not None:
+            return denied
+        payload = (request.get_json(silent=True) or {}).get("organization_field")
+        if not isinstance(payload, dict):
+            return _err(400, "InvalidValue", "organization_field is required")
+        details = _field_problems(payload)
+        with ctx.lock:
+            state = _state(ctx)
+            if any(f["key"] == payload.get("key") for f in state.custom_fields.values()):
+                details.setdefault("key", []).append(
+                    {
+                        "description": f"Key: {payload['key']} has already been taken",
+                        "error": "DuplicateValue",
+                    }
+                )
+            if details:
+                return _err(422, "RecordInvalid", "Record validation errors", details=details)
+            fid = state.extra["next_field_id"]
+            state.extra["next_field_id"] = fid + 1
+            options = [
+                {
+                    "id": fid * 100 + i,
+                    "name": o.get("name"),
+                    "raw_name": o.get("name"),
+                    "value": o.get("value"),
+                }
+                for i, o in enumerate(payload.get("custom_field_options") or [])
+            ]
+            body = {
+                "url": f"{request.host_url.rstrip('/')}{API}/organization_fields/{fid}.json",
+                "id": fid,
+                "type": payload["type"],
+                "key": payload["key"],
+                "title": payload["title"],
+                "raw_title": payload["title"],
+                "description": payload.get("description", ""),
+                "raw_description": payload.get("description", ""),
+                "position": len(state.custom_fields),
+                "active": True,
+                "system": False,
+                "regexp_for_validation": payload.get("regexp_for_validation"),
+                "created_at": _iso(ctx.now),
+                "updated_at": _iso(ctx.now),
+            }
+            if payload["type"] == "dropdown":
+                body["custom_field_options"] = options
+            state.custom_fields[payload["key"]] = body
+        resp = jsonify({"organization_field": body})
+        resp.status_code = 201
+        return resp
+
+    @app.route(f"{API}/organizations/update_many.json", methods=["PUT"])
+    def update_many() -> Response:
+        if (denied := require_write()) is not None:
+            return denied
+        items = (request.get_json(silent=True) or {}).get("organizations")
+        if not isinstance(items, list) or not items:
+            return _err(400, "InvalidValue", "organizations must be a non-empty array")
+        if len(items) > UPDATE_MANY_MAX:
+            return _err(400, "TooManyValues", f"You may update up to {UPDATE_MANY_MAX} organizations at once")
+        if any(not isinstance(i, dict) or not isinstance(i.get("id"), int) for i in items):
+            return _err(
+                422, "RecordInvalid", "Record validation errors", details={"id": [{"error": "blank"}]}
+            )
+        fault = ctx.faults.peek(VENDOR, g.key, "reject_rows")
+        ids = [str(i["id"]) for i in items]
+        if fault is not None and fault.status == 422 and set(fault.ids) & set(ids):
+            # whole-request validation failure (one bad record fails the batch), for split-retry tests
+            return _err(422, "RecordInvalid", "Record validation errors", details={"base": [fault.message]})
+        with ctx.lock:
+            view = _View(ctx, "")
+            alive = {org_id(c.key) for c in view.zendesk_customers() if view.org_deleted_at(c) is None}
+            results = [_apply_one(ctx, n, item, fault, alive) for n, item in enumerate(items)]
+            job = secrets.token_hex(16)
+            _state(ctx).extra["jobs"][job] = {
+                "id": job,
+                "results": results,
+                "polls": 0,
+                "host": request.host_url,
+            }
+            body = _job_body(_state(ctx).extra["jobs"][job], 10**9)
+        return jsonify({"job_status": body})
+
+
+def _field_problems(payload: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
+    problems: dict[str, list[dict[str, str]]] = {}
+    key = payload.get("key")
+    if not isinstance(key, str) or not key or not all(ch.isalnum() or ch == "_" for ch in key):
+        problems["key"] = [{"description": "Key: is invalid", "error": "InvalidValue"}]
+    if not payload.get("title"):
+        problems["title"] = [{"description": "Title: cannot be blank", "error": "BlankValue"}]
+    if payload.get("type") not in FIELD_TYPES:
+        problems["type"] = [{"description": "Type: is invalid", "error": "InvalidValue"}]
+    if payload.get("type") == "dropdown" and not payload.get("custom_field_options"):
+        problems["custom_field_options"] = [
+            {"description": "Field options: cannot be blank", "error": "BlankValue"}
+        ]
+    return problems
+
+
+def _valid(field: dict[str, Any], value: Any) -> bool:
+    if value is None:
+        return True
+    kind = field["type"]
+    if kind == "decimal":
+        return isinstance(value, int | float) or (isinstance(value, str) and _is_number(value))
+    if kind == "integer":
+        return isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())
+    if kind == "dropdown":
+        return value in {o["value"] for o in field.get("custom_field_options", [])}
+    if kind == "checkbox":
+        return isinstance(value, bool)
+    return isinstance(value, str | int | float)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _apply_one(
+    ctx: SandboxContext, index: int, item: dict[str, Any], fault: Fault | None, alive: set[int]
+) -> dict[str, Any]:
+    state = _state(ctx)
+    oid = item["id"]
+    base = {"id": oid, "index": index, "action": "update"}
+    if oid not in alive:
+        return {
+            **base,
+            "status": "Failed",
+            "success": False,
+            "error": "RecordNotFound",
+            "errors": "Not found",
+        }
+    if (
+        fault is not None
+        and fault.status != 422
+        and (str(oid) in fault.ids or (fault.every and (index + 1) % fault.every == 0))
+    ):
+        message = fault.message or "Organization could not be updated"
+        return {**base, "status": "Failed", "success": False, "error": "RecordInvalid", "errors": message}
+    values = item.get("organization_fields") or {}
+    fields = state.custom_fields
+    for key, value in values.items():
+        if key in fields and not _valid(fields[key], value):
+            message = f"{fields[key]['title']} is invalid"
+            return {**base, "status": "Failed", "success": False, "error": "RecordInvalid", "errors": message}
+    written = state.written.setdefault(str(oid), {})
+    for key, value in values.items():
+        if key in fields:  # like Zendesk, values for unknown field keys are dropped silently
+            written[key] = value
+    state.extra["bumped"][oid] = ctx.now  # our write-back bumps updated_at, as Zendesk does
+    return {**base, "status": "Updated", "success": True}
+
+
+def _job_body(record: dict[str, Any], polls_needed: int) -> dict[str, Any]:
+    total = len(record["results"])
+    if record["polls"] == 0:
+        status, progress, results = "queued", 0, None
+    elif record["polls"] < polls_needed:
+        status, progress, results = "working", total // 2, None
+    else:
+        status, progress, results = "completed", total, record["results"]
+    return {
+        "id": record["id"],
+        "url": f"{record['host'].rstrip('/')}{API}/job_statuses/{record['id']}.json",
+        "job_type": "bulk_update_organizations",
+        "total": total,
+        "progress": progress,
+        "status": status,
+        "message": "Completed at " + datetime.now(UTC).isoformat() if status == "completed" else None,
+        "results": results,
+    }
+
+
+# ------------------------------------------------------------------------------------ truth / inspection
+
+
+def truth(ctx: SandboxContext) -> dict[str, dict[str, str]]:
+    """Ground truth: Zendesk organization and ticket ids → the customer they really belong to."""
+    with ctx.lock:
+        book = ctx.book
+
+        def owner(key: str) -> str:
+            c = book.customers.get(key)
+            return c.zendesk.duplicate_of if c is not None and c.zendesk.duplicate_of else key
+
+        accounts = {str(org_id(c.key)): owner(c.key) for c in book.customers.values() if c.zendesk.present}
+        tickets = {
+            str(ticket_id(t.key)): owner(t.customer_key)
+            for t in book.tickets.values()
+            if t.channel == "zendesk"
+        }
+    return {"accounts": accounts, "tickets": tickets}
+
+
+def written_fields(ctx: SandboxContext) -> dict[str, dict[str, object]]:
+    """Every organization field value our product wrote, by organization id."""
+    with ctx.lock:
+        return {oid: dict(values) for oid, values in _state(ctx).written.items()}
+
+
+# --------------------------------------------------------------------------------------- outbound webhooks
+
+
+def _sign(secret: str, timestamp: str, body: bytes) -> str:
+    try:  # the shared signer once the webhooks helper lands it
+        from webhooks.inbound import sign_zendesk  # type: ignore[attr-defined]
+
+        return str(sign_zendesk(secret, timestamp, body))
+    except ImportError:
+        mac = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
+        return base64.b64encode(mac).decode()
+
+
+def outbound_webhooks(ctx: SandboxContext, changes: Changes) -> list[tuple[str, dict[str, str], bytes]]:
+    """Zendesk-signed webhooks for the zendesk-channel tickets and ratings this change touched."""
+    with ctx.lock:
+        state = _state(ctx)
+        if state.webhook_url is None:
+            return []
+        view = _View(ctx, ctx.base_urls.get(VENDOR, "https://example.zendesk.com"))
+        events: list[tuple[str, str, dict[str, Any]]] = []
+        for key in sorted(changes.tickets | (changes.deleted & set(ctx.book.tickets))):
+            t = ctx.book.tickets.get(key)
+            if t is None or t.channel != "zendesk":
+                continue
+            kind = (
+                "ticket.created"
+                if t.created_at == t.updated_at and t.deleted_at is None
+                else "ticket.updated"
+            )
+            events.append((kind, f"zen:ticket:{ticket_id(t.key)}", _ticket_detail(view, t)))
+        for key in sorted(changes.surveys):
+            s = ctx.book.surveys.get(key)
+            t = ctx.book.tickets.get(s.ticket_key or "") if s is not None else None
+            if s is None or t is None or s.kind != "csat" or s.score == 3 or t.channel != "zendesk":
+                continue
+            detail = {**view.rating(s, t), "organization_id": view.ticket_org(t)}
+            events.append(("satisfaction.rated", f"zen:ticket:{ticket_id(t.key)}", detail))
+        out = []
+        for kind, subject, detail in events:
+            body = json.dumps(
+                {
+                    "account_id": 360_000_001,
+                    "detail": detail,
+                    "event": {},
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{subject}|{kind}|{_iso(ctx.now)}")),
+                    "subject": subject,
+                    "time": _iso(ctx.now),
+                    "type": f"zen:event-type:{kind}",
+                    "zendesk_event_version": "2022-11-06",
+                },
+                separators=(",", ":"),
+            ).encode()
+            stamp = _iso(ctx.now) or ""
+            headers = {
+                "Content-Type": "application/json",
+                "X-Zendesk-Webhook-Id": "01HSANDBOX" + _digest(state.webhook_url)[:16].upper(),
+                "X-Zendesk-Webhook-Invocation-Id": str(uuid.uuid5(uuid.NAMESPACE_OID, body.decode())),
+                "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+                "X-Zendesk-Webhook-Signature": _sign(state.webhook_secret, stamp, body),
+            }
+            out.append((state.webhook_url, headers, body))
+        return out
+
+
+def _ticket_detail(view: _View, t: Ticket) -> dict[str, Any]:
+    body = view.ticket(t)
+    keys = ("id", "subject", "status", "priority", "organization_id", "requester_id", "assignee_id", "tags")
+    detail = {k: body[k] for k in keys}
+    detail.update(created_at=body["created_at"], updated_at=body["updated_at"], type=body["type"])
+    detail["id"] = str(detail["id"])
+    return detail
