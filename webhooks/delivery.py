@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connectionpool import ConnectionPool
 
 from webhooks.errors import DeliveryError, UnsafeTargetError
 from webhooks.signing import decode_secret, sign_headers
-from webhooks.ssrf import Resolver, SafeTarget, check_url, resolve_host
+from webhooks.ssrf import Resolver, check_url, resolve_host
+from webhooks.transport import PinnedAdapter, read_excerpt, send
 
 logger = logging.getLogger(__name__)
 
@@ -139,40 +138,6 @@ class AttemptResult:
         return self.status == STATUS_GONE
 
 
-class PinnedAdapter(HTTPAdapter):
-    """Connect to one vetted IP while keeping the URL's host for Host, SNI and certificate checks.
-
-    This closes the DNS-rebinding gap between `ssrf.check_url` and the HTTP client's own lookup.
-    """
-
-    def __init__(self, target: SafeTarget) -> None:
-        self._target = target
-        super().__init__(max_retries=0)
-
-    def get_connection_with_tls_context(
-        self,
-        request: requests.PreparedRequest,
-        verify: bool | str | None,
-        proxies: Mapping[str, str] | None = None,
-        cert: tuple[str, str] | str | None = None,
-    ) -> ConnectionPool:
-        """Return a pool for the pinned address; TLS still verifies the URL's hostname. Proxies are ignored."""
-        host_params, pool_kwargs = self.build_connection_pool_key_attributes(
-            request, True if verify is None else verify, cert
-        )
-        kwargs: dict[str, Any] = dict(pool_kwargs)
-        if self._target.scheme == "https":
-            kwargs["server_hostname"] = self._target.host
-            kwargs["assert_hostname"] = self._target.host
-        pool: ConnectionPool = self.poolmanager.connection_from_host(
-            str(self._target.addresses[0]),
-            port=host_params["port"],
-            scheme=host_params["scheme"],
-            pool_kwargs=kwargs,
-        )
-        return pool
-
-
 def _parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
@@ -185,19 +150,6 @@ def _parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max((when - now).total_seconds(), 0.0) if when.tzinfo else None
 
 
-def _read_excerpt(response: requests.Response, limit: int) -> str:
-    buf = bytearray()
-    try:
-        for chunk in response.iter_content(chunk_size=min(limit, 1024) or 1):
-            buf += chunk
-            if len(buf) >= limit:
-                break
-    except requests.RequestException:
-        # The status line already decided the outcome; a slow or broken body only shortens the excerpt.
-        logger.debug("response body unreadable after status %s", response.status_code)
-    return bytes(buf[:limit]).decode("utf-8", errors="replace")
-
-
 def _classify(exc: requests.RequestException) -> AttemptError:
     if isinstance(exc, requests.Timeout):
         return AttemptError.TIMEOUT
@@ -206,35 +158,6 @@ def _classify(exc: requests.RequestException) -> AttemptError:
     if isinstance(exc, requests.ConnectionError):
         return AttemptError.CONNECTION_ERROR
     return AttemptError.REQUEST_ERROR
-
-
-def _post(
-    session: requests.Session,
-    target: SafeTarget,
-    headers: Mapping[str, str],
-    body: bytes,
-    timeout: tuple[float, float],
-    pin_address: bool,
-) -> requests.Response:
-    if not pin_address:
-        return session.post(
-            target.url, data=body, headers=dict(headers), timeout=timeout, allow_redirects=False, stream=True
-        )
-    prepared = session.prepare_request(
-        requests.Request("POST", target.url, data=body, headers={**headers, "Host": target.host_header})
-    )
-    adapter = PinnedAdapter(target)
-    try:
-        # Sending through the adapter directly: never redirects and never consults proxy settings,
-        # which would otherwise do their own DNS lookup.
-        verify = True if session.verify is None else session.verify
-        response = adapter.send(prepared, stream=True, timeout=timeout, verify=verify, cert=session.cert)
-    except BaseException:
-        adapter.close()
-        raise
-    # Close the pool when the caller closes the response (connection reuse is not worth the pinning risk).
-    response.connection = adapter
-    return response
 
 
 def deliver(
@@ -288,8 +211,14 @@ def deliver(
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
     }
+    adapter = PinnedAdapter(target) if pin_address else None
     try:
-        response = _post(session, target, headers, body, timeout, pin_address)
+        response = send(session, adapter, target, headers, body, timeout)
+        with response:
+            excerpt = read_excerpt(response, max_response_bytes, deadline=clock() + timeout[1], clock=clock)
+            status = response.status_code
+            location = response.headers.get("Location", "")
+            retry_after = _parse_retry_after(response.headers.get("Retry-After"), now)
     except requests.RequestException as exc:
         error = _classify(exc)
         logger.info("webhook %s attempt failed: %s", msg_id, error)
@@ -297,11 +226,9 @@ def deliver(
             status=None, latency_ms=elapsed(), response_excerpt="", ok=False,
             error=error, detail=type(exc).__name__,
         )  # fmt: skip
-    with response:
-        excerpt = _read_excerpt(response, max_response_bytes)
-        status = response.status_code
-        location = response.headers.get("Location", "")
-        retry_after = _parse_retry_after(response.headers.get("Retry-After"), now)
+    finally:
+        if adapter is not None:
+            adapter.close()  # one pool per attempt: a pinned connection is never reused for another address
     ok = 200 <= status < 300
     failure: AttemptError | None = None
     detail = ""

@@ -2,7 +2,7 @@
 
 Run it when an endpoint is saved and again right before every send (DNS can change in between). What it
 cannot stop on its own is DNS rebinding between our lookup and the HTTP client's own lookup; `delivery`
-narrows that by connecting to the vetted address (see `delivery.PinnedAdapter`). An egress proxy such as
+narrows that by connecting to the vetted address (see `transport.PinnedAdapter`). An egress proxy such as
 stripe/smokescreen remains the robust option (Standard Webhooks spec, "SSRF").
 """
 

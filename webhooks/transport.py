@@ -1,0 +1,95 @@
+"""HTTP plumbing for outbound webhooks: send one POST to a vetted address and read a bounded excerpt."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import ConnectionPool
+
+from webhooks.ssrf import SafeTarget
+
+logger = logging.getLogger(__name__)
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Connect to the first vetted IP of ``target`` while keeping its hostname for Host, SNI and the
+    certificate check: this closes the DNS-rebinding gap between `ssrf.check_url` and a second lookup.
+    """
+
+    def __init__(self, target: SafeTarget) -> None:
+        self._target = target
+        super().__init__(max_retries=0)
+
+    def get_connection_with_tls_context(
+        self,
+        request: requests.PreparedRequest,
+        verify: bool | str | None,
+        proxies: Mapping[str, str] | None = None,
+        cert: tuple[str, str] | str | None = None,
+    ) -> ConnectionPool:
+        """Return a pool for the pinned address (proxies are deliberately ignored)."""
+        host_params, pool_kwargs = self.build_connection_pool_key_attributes(
+            request, True if verify is None else verify, cert
+        )
+        kwargs: dict[str, Any] = dict(pool_kwargs)
+        if self._target.scheme == "https":
+            kwargs["server_hostname"] = self._target.host
+            kwargs["assert_hostname"] = self._target.host
+        pool: ConnectionPool = self.poolmanager.connection_from_host(
+            str(self._target.addresses[0]),
+            port=host_params["port"],
+            scheme=host_params["scheme"],
+            pool_kwargs=kwargs,
+        )
+        return pool
+
+
+def send(
+    session: requests.Session,
+    adapter: PinnedAdapter | None,
+    target: SafeTarget,
+    headers: Mapping[str, str],
+    body: bytes,
+    timeout: tuple[float, float],
+) -> requests.Response:
+    """POST without following redirects, streaming the response; through ``adapter`` when pinning.
+
+    Raises:
+        requests.RequestException: connection, TLS or timeout failures.
+    """
+    if adapter is None:
+        return session.post(
+            target.url, data=body, headers=dict(headers), timeout=timeout, allow_redirects=False, stream=True
+        )
+    # The session still prepares the request (its default headers and auth apply); the adapter sends it,
+    # which never redirects and never consults proxy settings (a proxy would do its own DNS lookup).
+    prepared = session.prepare_request(
+        requests.Request("POST", target.url, data=body, headers={**headers, "Host": target.host_header})
+    )
+    verify = True if session.verify is None else session.verify
+    return adapter.send(prepared, stream=True, timeout=timeout, verify=verify, cert=session.cert)
+
+
+def read_excerpt(
+    response: requests.Response, limit: int, *, deadline: float, clock: Callable[[], float]
+) -> str:
+    """Read at most ``limit`` bytes of the body, stopping at ``deadline`` (a ``clock()`` value).
+
+    requests' read timeout applies per socket read, so a receiver dripping one byte at a time could hold
+    us for ``limit`` times the timeout. Reading byte by byte (from urllib3's buffer: ~2 ms for 4 KB) and
+    checking the clock bounds the whole read to ``deadline`` plus one read timeout.
+    """
+    buf = bytearray()
+    try:
+        for chunk in response.iter_content(chunk_size=1):
+            buf += chunk
+            if len(buf) >= limit or clock() >= deadline:
+                break
+    except requests.RequestException:
+        # The status line already decided the outcome; a slow or broken body only shortens the excerpt.
+        logger.debug("response body unreadable after status %s", response.status_code)
+    return bytes(buf[:limit]).decode("utf-8", errors="replace")
