@@ -16,7 +16,9 @@ The maths (documented once, here):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -24,14 +26,25 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
-from scoring import actions, bands, drivers, features
-from scoring.model import MetricSpec, ScoringModel
+from scoring import actions, bands, drivers, kernel, normalise
+from scoring.model import ScoringModel
+from scoring.normalise import PercentileReference, percentile_reference
 from scoring.types import AccountSignals, BandState, DimensionScore, HealthResult
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
-# (metric name, segment index) → sorted values the percentile ranks against.
-PercentileReference = Mapping[tuple[str, int], FloatArray]
+_CHUNK = 16_384  # accounts per chunk: (M, chunk) float64 temporaries stay in L2/L3
+
+__all__ = [
+    "PercentileReference",
+    "ScoreArrays",
+    "SignalColumns",
+    "columns_from_signals",
+    "percentile_reference",
+    "score_accounts",
+    "score_matrix",
+    "select_segments",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -80,168 +93,80 @@ def select_segments(
     return out
 
 
-def percentile_reference(
-    model: ScoringModel, segment_idx: IntArray, metrics: Mapping[str, npt.ArrayLike]
-) -> dict[tuple[str, int], FloatArray]:
-    """Sorted reference distributions for every percentile metric and segment (keep it to score one account later)."""
-    ref: dict[tuple[str, int], FloatArray] = {}
-    for spec in model.metrics:
-        if spec.normalise.method != "segment_percentile":
-            continue
-        values = _column(metrics, spec.name, segment_idx.shape[0])
-        ok = np.isfinite(values)
-        everyone = np.sort(values[ok])
-        for s in range(len(model.segments)):
-            mine = values[ok & (segment_idx == s)]
-            ref[(spec.name, s)] = np.sort(mine) if mine.size >= spec.normalise.min_population else everyone
-    return ref
-
-
-def normalise(
-    model: ScoringModel,
-    segment_idx: IntArray,
-    metrics: Mapping[str, npt.ArrayLike],
-    reference: PercentileReference | None = None,
-) -> FloatArray:
-    """(n, M) matrix of normalised metric values in model order; NaN = no data."""
-    n = segment_idx.shape[0]
-    specs = model.metrics
-    if reference is None and any(m.normalise.method == "segment_percentile" for m in specs):
-        reference = percentile_reference(model, segment_idx, metrics)
-    out = np.empty((n, len(specs)), dtype=np.float64)
-    for j, spec in enumerate(specs):
-        out[:, j] = _normalise_one(spec, _column(metrics, spec.name, n), segment_idx, reference, model)
-    return out
-
-
-def _normalise_one(
-    spec: MetricSpec,
-    values: FloatArray,
-    segment_idx: IntArray,
-    reference: PercentileReference | None,
-    model: ScoringModel,
-) -> FloatArray:
-    norm = spec.normalise
-    if norm.method == "linear":
-        return features.linear(values, norm.low, norm.high, spec.direction)
-    if norm.method == "stepped":
-        return features.stepped(values, norm.thresholds, norm.scores)
-    assert reference is not None  # noqa: S101 - normalise() builds one whenever a percentile metric exists
-    result = np.full(values.shape, np.nan)
-    for s in range(len(model.segments)):
-        rows = segment_idx == s
-        if rows.any():
-            ref = reference.get((spec.name, s), np.empty(0))
-            result[rows] = features.percentile_rank(values[rows], ref, spec.direction)
-    return result
-
-
-def _column(metrics: Mapping[str, npt.ArrayLike], name: str, n: int) -> FloatArray:
-    """A metric column as float64 with non-finite values as NaN; an absent metric is all NaN."""
-    if name not in metrics:
-        return np.full(n, np.nan)
-    col = np.asarray(metrics[name], dtype=np.float64)
-    if col.shape != (n,):
-        raise ValueError(f"metric {name!r} has shape {col.shape}, expected ({n},)")
-    if not np.isfinite(col).all():
-        col = np.where(np.isfinite(col), col, np.nan)
-    return col
-
-
 def score_matrix(
     model: ScoringModel,
     segment_idx: npt.ArrayLike,
     metrics: Mapping[str, npt.ArrayLike],
     *,
     reference: PercentileReference | None = None,
+    workers: int | None = None,
 ) -> ScoreArrays:
     """Score every account at once (the fast path); see the module docstring for the maths.
+
+    Percentile metrics are normalised batch-wide first; the rest runs in cache-sized chunks, spread over
+    `workers` threads (default: up to 4 CPUs; numpy releases the GIL in its loops).
 
     Raises:
         ValueError: a metric column of the wrong length or a segment index out of range.
     """
     seg = np.asarray(segment_idx, dtype=np.intp)
-    if seg.size and (seg.min() < 0 or seg.max() >= len(model.segments)):
+    n = seg.shape[0]
+    if n and (seg.min() < 0 or seg.max() >= len(model.segments)):
         raise ValueError("segment index out of range")
-    specs = model.metrics
-    dims = model.dimensions
-    norm = normalise(model, seg, metrics, reference)
-    has = ~np.isnan(norm)
-    norm0 = np.where(has, norm, 0.0)
-
-    # A (M, D): metric weight placed in its dimension's column, so matmuls sum per dimension.
-    dim_of = np.array([next(i for i, d in enumerate(dims) if d.name == m.dimension) for m in specs])
-    mw = np.array([m.weight for m in specs], dtype=np.float64)
-    a = np.zeros((len(specs), len(dims)))
-    a[np.arange(len(specs)), dim_of] = mw
-    num = norm0 @ a
-    den = has.astype(np.float64) @ a
-    dim_total = a.sum(axis=0)  # (D,)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dim_score = np.where(den > 0, num / den, np.nan)
-        coverage = np.where(dim_total > 0, den / dim_total, 0.0)
-
-    seg_w = np.array([s.weights for s in model.segments], dtype=np.float64)  # (S, D)
-    wd = seg_w[seg] * (den > 0)  # (n, D) weights of dimensions that have data
-    wsum = wd.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(wsum[:, None] > 0, wd / wsum[:, None], 0.0)
-        score = np.round(100.0 * np.nansum(share * np.nan_to_num(dim_score), axis=1), 1)
-        score[wsum <= 0] = np.nan
-
-    # Effective weight of every metric per segment, for confidence (S, M).
-    eff = seg_w[:, dim_of] * np.where(dim_total[dim_of] > 0, mw / dim_total[dim_of], 0.0)
-    eff_total = eff.sum(axis=1)
-    present = has.astype(np.float64) @ eff.T  # (n, S); S is small
-    confidence = present[np.arange(seg.shape[0]), seg] / eff_total[seg]
-
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_metric = np.where(den > 0, share / den, 0.0)[:, dim_of] * mw  # renormalised effective weight
-    impact = per_metric * (norm0 - 0.5) * 100.0 * has
-    return ScoreArrays(
-        score=score,
-        raw_band=raw_bands(model, seg, score),
-        dimensions=100.0 * dim_score,
-        dimension_weight=share,
-        dimension_coverage=coverage,
-        confidence=np.where(np.isnan(score), 0.0, confidence),
-        normalised=norm,
-        impact=impact,
-        drivers=top_drivers(impact, model.top_drivers, model.min_driver_impact),
+    comp = kernel.compile_model(model)
+    cols = [normalise.column(metrics, m.name, n) for m in comp.specs]
+    if any(m.normalise.method == "segment_percentile" for m in comp.specs):
+        ref = reference if reference is not None else normalise.percentile_reference(model, seg, metrics)
+        for j, spec in enumerate(comp.specs):
+            if spec.normalise.method == "segment_percentile":
+                cols[j] = normalise.percentile_column(spec, cols[j], seg, ref, len(model.segments))
+    m, d = len(comp.specs), len(model.dimensions)
+    # 2-D outputs are stored (rows, n) so chunks write contiguous runs; callers see (n, rows) views.
+    result = ScoreArrays(
+        score=np.empty(n),
+        raw_band=np.empty(n, dtype=np.intp),
+        dimensions=np.empty((d, n)).T,
+        dimension_weight=np.empty((d, n)).T,
+        dimension_coverage=np.empty((d, n)).T,
+        confidence=np.empty(n),
+        normalised=np.empty((m, n)).T,
+        impact=np.empty((m, n)).T,
+        drivers=np.empty((comp.top_k, n), dtype=np.intp).T,
     )
 
+    def run(start: int) -> None:
+        rows = slice(start, min(start + _CHUNK, n))
+        norm = np.empty((m, rows.stop - rows.start))
+        for j, spec in enumerate(comp.specs):
+            if spec.normalise.method == "segment_percentile":
+                norm[j] = cols[j][rows]
+            else:
+                normalise.normalise_into(spec, cols[j][rows], norm[j])
+        kernel.score_chunk(comp, seg[rows], norm, _chunk_view(result, rows))
 
-def raw_bands(model: ScoringModel, segment_idx: IntArray, score: FloatArray) -> IntArray:
-    """Band index (highest band = 0) each score falls in for its segment, no hysteresis; -1 for NaN."""
-    nb = max(len(s.bands) for s in model.segments)
-    mins = np.full((len(model.segments), nb), np.inf)
-    for i, s in enumerate(model.segments):
-        mins[i, : len(s.bands)] = [b.min for b in s.bands]
-    row_mins = mins[segment_idx]  # (n, B), descending per row
-    with np.errstate(invalid="ignore"):
-        idx = (score[:, None] < row_mins).sum(axis=1)
-    # Bands are ordered highest first, so the count of mins above the score is the band's index
-    # after the inf padding is discounted.
-    pad = nb - np.array([len(s.bands) for s in model.segments])[segment_idx]
-    band = idx - pad
-    return np.where(np.isnan(score), -1, band).astype(np.intp)
-
-
-def top_drivers(impact: FloatArray, k: int, min_impact: float) -> IntArray:
-    """(n, k) metric indices with the largest |impact|, largest first; -1 where |impact| < min_impact."""
-    n, m = impact.shape
-    k = min(k, m)
-    if k == 0:
-        return np.empty((n, 0), dtype=np.intp)
-    mag = np.abs(impact)
-    if k < m:
-        part = np.argpartition(-mag, k - 1, axis=1)[:, :k]
+    starts = range(0, n, _CHUNK)
+    threads = min(workers or min(4, os.cpu_count() or 1), len(starts))
+    if threads <= 1:
+        for start in starts:
+            run(start)
     else:
-        part = np.broadcast_to(np.arange(m), (n, m)).copy()
-    order = np.argsort(-np.take_along_axis(mag, part, axis=1), axis=1, kind="stable")
-    idx = np.take_along_axis(part, order, axis=1)
-    keep = np.take_along_axis(mag, idx, axis=1) >= max(min_impact, 1e-12)
-    return np.where(keep, idx, -1).astype(np.intp)
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(run, starts))
+    return result
+
+
+def _chunk_view(r: ScoreArrays, rows: slice) -> kernel.ChunkOut:
+    return kernel.ChunkOut(
+        score=r.score[rows],
+        raw_band=r.raw_band[rows],
+        dimensions=r.dimensions.T[:, rows],
+        dimension_weight=r.dimension_weight.T[:, rows],
+        dimension_coverage=r.dimension_coverage.T[:, rows],
+        confidence=r.confidence[rows],
+        normalised=r.normalised.T[:, rows],
+        impact=r.impact.T[:, rows],
+        drivers=r.drivers.T[:, rows],
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -294,7 +219,9 @@ def score_accounts(
     arrays = score_matrix(model, seg, cols.metrics, reference=reference)
     specs = model.metrics
     n = len(cols.account_ids)
-    values = np.column_stack([_column(cols.metrics, m.name, n) for m in specs]) if n else np.empty((0, 0))
+    values = (
+        np.column_stack([normalise.column(cols.metrics, m.name, n) for m in specs]) if n else np.empty((0, 0))
+    )
     prev = previous or {}
     return [
         _result(model, arrays, i, int(seg[i]), cols.account_ids[i], values[i], as_of, prev) for i in range(n)

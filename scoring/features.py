@@ -87,8 +87,15 @@ def percentile_rank(
     n = reference_sorted.size
     if n == 0:
         return np.full(v.shape, np.nan)
-    below = np.searchsorted(reference_sorted, v, side="left")
-    at_or_below = np.searchsorted(reference_sorted, v, side="right")
-    rank = (below + at_or_below) / (2.0 * n)
+    # Search the distinct values only: counts and ratios have few, so the search stays in cache.
+    distinct = np.flatnonzero(np.r_[True, reference_sorted[1:] != reference_sorted[:-1]])
+    uniq = reference_sorted[distinct]
+    below_uniq = distinct.astype(np.float64)  # how many reference values lie below each distinct value
+    ties = np.diff(np.r_[distinct, n]).astype(np.float64)
+    pos = np.searchsorted(uniq, v, side="left")
+    inside = np.minimum(pos, uniq.size - 1)
+    below = np.where(pos < uniq.size, below_uniq[inside], float(n))
+    equal = np.where((pos < uniq.size) & (uniq[inside] == v), ties[inside], 0.0)
+    rank = (below + equal / 2.0) / n
     rank[np.isnan(v)] = np.nan
     return rank if direction == "higher_is_better" else 1.0 - rank
