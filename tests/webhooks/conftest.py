@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -9,6 +11,7 @@ from typing import Any
 
 import pytest
 import standardwebhooks
+import trustme
 from werkzeug.serving import make_server
 
 RECEIVER_SECRET = "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
@@ -74,12 +77,9 @@ class Receiver:
         return [b""]
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A running receiver on 127.0.0.1:<free port>, stopped after the test."""
-    rec = Receiver()
-    server = make_server("127.0.0.1", 0, rec.app, threaded=True)
-    rec.base_url = f"http://127.0.0.1:{server.server_port}"
+def _serve(rec: Receiver, scheme: str, ssl_context: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    server = make_server("127.0.0.1", 0, rec.app, threaded=True, ssl_context=ssl_context)
+    rec.base_url = f"{scheme}://127.0.0.1:{server.server_port}"
     # A short poll interval keeps shutdown() fast (the default is 0.5 s per test).
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
@@ -90,3 +90,21 @@ def receiver() -> Iterator[Receiver]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A running plain-HTTP receiver on 127.0.0.1:<free port>, stopped after the test."""
+    yield from _serve(Receiver(), "http")
+
+
+@pytest.fixture
+def tls_receiver(tmp_path: pathlib.Path) -> Iterator[tuple[Receiver, str]]:
+    """An HTTPS receiver on 127.0.0.1 whose certificate names only ``hooks.test``; yields the CA bundle path."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("hooks.test").configure_cert(context)
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    for rec in _serve(Receiver(), "https", context):
+        yield rec, str(bundle)

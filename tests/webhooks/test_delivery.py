@@ -306,3 +306,23 @@ def test_secrets_never_reach_the_logs(
 def test_bad_secrets_are_a_configuration_error(secrets: list[str], session: requests.Session) -> None:
     with pytest.raises(DeliveryError):
         _deliver("https://hooks.example.com/", session, secrets=secrets)
+
+
+@pytest.mark.parametrize(
+    ("host", "ok"), [("hooks.test", True), ("other.test", False)], ids=["cert-matches", "mismatch"]
+)
+def test_https_pinning_keeps_sni_and_certificate_checks(
+    tls_receiver: tuple[Receiver, str], session: requests.Session, host: str, ok: bool
+) -> None:
+    """We connect to the vetted 127.0.0.1 but TLS still verifies the URL's hostname against the cert."""
+    receiver, bundle = tls_receiver
+    session.verify = bundle
+    port = receiver.base_url.rsplit(":", 1)[1]
+    result = _deliver(f"https://{host}:{port}/hook", session, resolver=lambda _h, _p: ["127.0.0.1"])
+    assert result.ok is ok
+    if ok:
+        assert receiver.hits[0].accepted
+        assert receiver.hits[0].headers["host"] == f"hooks.test:{port}"
+    else:
+        assert result.error == AttemptError.TLS_ERROR
+        assert receiver.hits == []

@@ -206,3 +206,22 @@ def test_we_accept_what_standardwebhooks_signs() -> None:
         "webhook-signature": signature,
     }
     assert verify(headers, BODY, [SECRET], now) == "msg_interop"
+
+
+def test_signatures_are_only_compared_in_constant_time() -> None:
+    """security.md §5: a lint-style guard against `==` on signatures, digests, tokens or secrets."""
+    import pathlib
+    import re
+
+    pattern = re.compile(
+        r"\b[a-z_]*(sig|digest|token|secret)[a-z_]*\s*[!=]=|[!=]=\s*[a-z_]*(sig|digest|token|secret)"
+    )
+    package = pathlib.Path(__file__).resolve().parents[2] / "webhooks"
+    offenders = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted(package.glob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if pattern.search(line)
+    ]
+    assert offenders == []
+    assert "compare_digest" in (package / "signing.py").read_text()
