@@ -160,6 +160,20 @@ def _classify(exc: requests.RequestException) -> AttemptError:
     return AttemptError.REQUEST_ERROR
 
 
+def _check_inputs(secrets: Sequence[str], msg_id: str, now: datetime) -> None:
+    if not secrets or isinstance(secrets, str):
+        raise DeliveryError("no_secrets", "pass a non-empty list of whsec_ secrets")
+    try:
+        for secret in secrets:
+            decode_secret(secret)
+    except ValueError as exc:
+        raise DeliveryError("bad_secret", str(exc)) from exc
+    if not msg_id or "." in msg_id:
+        raise DeliveryError("bad_msg_id", "the event id must be non-empty and contain no '.'")
+    if now.tzinfo is None:
+        raise DeliveryError("naive_now", "now must be timezone-aware")
+
+
 def deliver(
     endpoint_url: str,
     secrets: Sequence[str],
@@ -182,15 +196,9 @@ def deliver(
     vetted IP; set it False only when an egress proxy on the session does the vetting.
 
     Raises:
-        DeliveryError: no secrets or an unusable secret (configuration, not the receiver's fault).
+        DeliveryError: no/unusable secrets, a bad event id or a naive ``now`` (our bug, not the receiver's).
     """
-    if not secrets or isinstance(secrets, str):
-        raise DeliveryError("no_secrets", "pass a non-empty list of whsec_ secrets")
-    try:
-        for secret in secrets:
-            decode_secret(secret)
-    except ValueError as exc:
-        raise DeliveryError("bad_secret", str(exc)) from exc
+    _check_inputs(secrets, msg_id, now)
     started = clock()
 
     def elapsed() -> int:
@@ -229,6 +237,13 @@ def deliver(
     finally:
         if adapter is not None:
             adapter.close()  # one pool per attempt: a pinned connection is never reused for another address
+    logger.info("webhook %s attempt: status=%s", msg_id, status)
+    return _from_status(status, elapsed(), excerpt, location, retry_after)
+
+
+def _from_status(
+    status: int, latency_ms: int, excerpt: str, location: str, retry_after: float | None
+) -> AttemptResult:
     ok = 200 <= status < 300
     failure: AttemptError | None = None
     detail = ""
@@ -236,8 +251,7 @@ def deliver(
         failure, detail = AttemptError.REDIRECT_NOT_FOLLOWED, f"HTTP {status} to {location[:200]}"
     elif not ok:
         failure, detail = AttemptError.HTTP_ERROR, f"HTTP {status}"
-    logger.info("webhook %s attempt: status=%s ok=%s", msg_id, status, ok)
     return AttemptResult(
-        status=status, latency_ms=elapsed(), response_excerpt=excerpt, ok=ok,
+        status=status, latency_ms=latency_ms, response_excerpt=excerpt, ok=ok,
         error=failure, detail=detail, retry_after=None if ok else retry_after,
     )  # fmt: skip

@@ -39,6 +39,7 @@ class VerificationReason(StrEnum):
 class UnsafeReason(StrEnum):
     """Why an outbound target URL was refused by the SSRF guard."""
 
+    BAD_URL = "bad_url"
     BAD_SCHEME = "bad_scheme"
     HTTPS_REQUIRED = "https_required"
     CREDENTIALS_IN_URL = "credentials_in_url"

@@ -114,7 +114,16 @@ def _nat64(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 
 
 def _split(url: str, require_https: bool) -> SplitResult:
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise UnsafeTargetError(U.BAD_URL, "unparseable URL") from exc
+    try:
+        port = parts.port  # parsed lazily: out of range or not a number raises here
+    except ValueError as exc:
+        raise UnsafeTargetError(U.BAD_PORT) from exc
+    if port == 0:
+        raise UnsafeTargetError(U.BAD_PORT)
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         raise UnsafeTargetError(U.BAD_SCHEME, scheme or "(none)")
@@ -147,15 +156,12 @@ def check_url(
     do not: nothing legitimate receives our webhooks on 169.254.169.254.
 
     Raises:
-        UnsafeTargetError: bad_scheme, https_required, credentials_in_url, missing_host, bad_port,
+        UnsafeTargetError: bad_url, bad_port, bad_scheme, https_required, credentials_in_url, missing_host,
             metadata_host, unresolvable or blocked_address.
     """
     parts = _split(url, require_https)
     host = (parts.hostname or "").rstrip(".").lower()
-    try:
-        port = parts.port or _DEFAULT_PORTS[parts.scheme.lower()]
-    except ValueError as exc:
-        raise UnsafeTargetError(U.BAD_PORT) from exc
+    port = parts.port or _DEFAULT_PORTS[parts.scheme.lower()]
     if host in METADATA_HOSTS:
         raise UnsafeTargetError(U.METADATA_HOST, host)
     literal = _literal(host)

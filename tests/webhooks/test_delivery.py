@@ -304,8 +304,17 @@ def test_secrets_never_reach_the_logs(
 
 @pytest.mark.parametrize("secrets", [[], ["whsec_***"]], ids=["none", "unusable"])
 def test_bad_secrets_are_a_configuration_error(secrets: list[str], session: requests.Session) -> None:
-    with pytest.raises(DeliveryError):
+    with pytest.raises(DeliveryError) as info:
         _deliver("https://hooks.example.com/", session, secrets=secrets)
+    assert info.value.reason in {"no_secrets", "bad_secret"}
+
+
+def test_bad_event_id_and_naive_clock_are_configuration_errors(session: requests.Session) -> None:
+    with pytest.raises(DeliveryError, match="bad_msg_id"):
+        deliver("https://hooks.example.com/", [RECEIVER_SECRET], "msg.1", BODY, session=session, now=T0)
+    naive = datetime(2024, 1, 1)  # noqa: DTZ001
+    with pytest.raises(DeliveryError, match="naive_now"):
+        deliver("https://hooks.example.com/", [RECEIVER_SECRET], "msg_1", BODY, session=session, now=naive)
 
 
 @pytest.mark.parametrize(
