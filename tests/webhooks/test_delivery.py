@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.webhooks.conftest import RECEIVER_SECRET, Receiver
+from tests.webhooks.receiver import RECEIVER_SECRET, Receiver
 from webhooks.delivery import (
     USER_AGENT,
     AttemptError,
