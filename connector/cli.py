@@ -69,6 +69,8 @@ def _register() -> None:
         command = getattr(module, "COMMAND", None)
         if isinstance(command, click.Command):
             main.add_command(command)
+        for extra in getattr(module, "COMMANDS", ()):  # modules with several top-level commands
+            main.add_command(extra)
 
 
 _register()

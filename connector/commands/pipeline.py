@@ -1,0 +1,147 @@
+"""`healthscore sync|run|score|writeback`: the pipeline steps from the command line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from connector import pipeline, store
+from connector.cli import settings_from
+from connector.commands.output import emit, fail
+from connector.config import Settings
+from connector.db import transaction
+
+
+def tenant_ids(settings: Settings, slug: str | None) -> list[tuple[int, str]]:
+    """(id, slug) of the named tenant or of all tenants; exits with a hint when there are none."""
+    with transaction(settings.sqlalchemy_url) as session:
+        found = [(t.id, t.slug) for t in store.tenants(session, slug)]
+    if not found:
+        fail(
+            f"no tenant {slug!r}" if slug else "no tenants yet",
+            "run `healthscore demo` for a sandbox tenant, or connect a vendor in the web UI",
+            code=2,
+        )
+    return found
+
+
+def _progress(step: str, report: dict[str, Any]) -> None:
+    click.echo(f"  ✓ {step:<11} {_summary(step, report)}", err=True)
+
+
+def _summary(step: str, r: dict[str, Any]) -> str:
+    if "error" in r:
+        return f"FAILED: {r['error']}"
+    if step == "sync":
+        parts = [
+            f"{i['vendor']}: {sum(s['read'] for s in i['streams'])} records, {i['api_calls']} calls ({i['status']})"
+            for i in r["installations"]
+        ]
+        return "; ".join(parts) or "no installations"
+    if step == "link":
+        return f"{r['tickets_linked']}/{r['tickets_total']} tickets linked, {len(r['unmatched'])} organizations to review"
+    if step == "sentiment":
+        return f"{r['tickets_changed']} tickets, {r['model_calls']} messages scored, {r['cache_hits']} cached"
+    if step == "score":
+        return f"{r['scored']} accounts {r['by_band']}, {r['band_changes']} band changes, {r['writes_queued']} writes queued"
+    if step == "write_back":
+        return (
+            "; ".join(
+                f"{v}: {x['written']} written, {x['rejected']} rejected, {x['api_calls']} calls"
+                for v, x in r.items()
+                if isinstance(x, dict)
+            )
+            or "nothing to write"
+        )
+    if step == "events":
+        return f"{r['delivered']} delivered, {r['failed']} failed"
+    return ""
+
+
+@click.command("sync")
+@click.option("--tenant", help="Tenant slug (default: every tenant).")
+@click.option("--vendor", type=click.Choice(["salesforce", "hubspot", "zendesk"]), help="Only this vendor.")
+@click.option("--full", is_flag=True, help="Forget the cursors and read everything again.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def sync_cmd(ctx: click.Context, tenant: str | None, vendor: str | None, full: bool, as_json: bool) -> None:
+    """Read what changed in each vendor since the saved cursors (per stream: read, upserted, deleted, api_calls)."""
+    settings = settings_from(ctx)
+    out = {}
+    for tid, slug in tenant_ids(settings, tenant):
+        if not as_json:
+            click.echo(f"syncing {slug} …", err=True)
+        out[slug] = pipeline.sync(settings, tid, vendor=vendor, full=full)
+    if as_json:
+        emit({"tenants": out}, True)
+        return
+    for slug, rep in out.items():
+        click.echo(f"{slug}")
+        for inst in rep["installations"]:
+            click.echo(f"  {inst['vendor']} ({inst['status']}, {inst['api_calls']} API calls)")
+            for s in inst["streams"]:
+                click.echo(
+                    f"    {s['stream']:<9} read {s['read']:>6}  upserted {s['upserted']:>6}  deleted {s['deleted']:>4}"
+                    f"  api_calls {s['api_calls']:>4}  {s['duration_s']:>6.2f}s  cursor {s['cursor']}"
+                    + (f"  [{s['status']}: {s['error']} — {s['hint']}]" if s["status"] != "ok" else "")
+                )
+
+
+@click.command("run")
+@click.option("--tenant", help="Tenant slug (default: every tenant).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def run_cmd(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
+    """One whole pass: sync, link, sentiment, score, write-back and webhook events, with per-step counts."""
+    settings = settings_from(ctx)
+    out = {}
+    for _tid, slug in tenant_ids(settings, tenant):
+        if not as_json:
+            click.echo(f"{slug}:", err=True)
+        out.update(pipeline.run_pass(settings, slug, progress=_noop if as_json else _progress))
+    emit({"tenants": out}, as_json, "done" if not as_json else None)
+
+
+def _noop(step: str, report: dict[str, Any]) -> None:
+    return None
+
+
+@click.command("score")
+@click.option("--tenant", help="Tenant slug (default: every tenant).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def score_cmd(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
+    """Score every account now with the published model (snapshots, band changes, queued write-back)."""
+    settings = settings_from(ctx)
+    out = {slug: pipeline.score(settings, tid) for tid, slug in tenant_ids(settings, tenant)}
+    emit({"tenants": out}, as_json, "\n".join(f"{s}: {_summary('score', r)}" for s, r in out.items()))
+
+
+@click.command("writeback")
+@click.option("--tenant", help="Tenant slug (default: every tenant).")
+@click.option("--dry-run", is_flag=True, help="Report what would be written; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def writeback_cmd(ctx: click.Context, tenant: str | None, dry_run: bool, as_json: bool) -> None:
+    """Write changed scores into CRM and helpdesk fields (per vendor: written, unchanged, rejected, api_calls)."""
+    settings = settings_from(ctx)
+    out = {
+        slug: pipeline.write_back(settings, tid, dry_run=dry_run)
+        for tid, slug in tenant_ids(settings, tenant)
+    }
+    if as_json:
+        emit({"dry_run": dry_run, "tenants": out}, True)
+        return
+    for slug, rep in out.items():
+        click.echo(slug)
+        for vendor, r in rep.items():
+            line = f"  {vendor:<10} written {r['written']}  unchanged {r['unchanged']}  rejected {r['rejected']}  api_calls {r['api_calls']}"
+            click.echo(line + (f"  (dry run: {r['pending']} would be written)" if dry_run else ""))
+            for rej in r["rejections"][:10]:
+                click.echo(f"    rejected {rej['external_id']}: {rej['error']} {rej['message']}")
+            if r["error"]:
+                click.echo(f"    error: {r['error']}")
+
+
+COMMANDS = [sync_cmd, run_cmd, score_cmd, writeback_cmd]

@@ -1,0 +1,127 @@
+"""`healthscore webhooks`: endpoints that receive signed account.band_changed events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from connector import delivery
+from connector.cli import settings_from
+from connector.commands.output import emit, fail
+from connector.commands.pipeline import tenant_ids
+from connector.db import transaction
+from connector.vault import Vault
+from connector.webhook_admin import EVENT_TYPES, EndpointError, add_endpoint, list_endpoints, rotate_secret
+
+
+@click.group("webhooks")
+def COMMAND() -> None:  # noqa: N802
+    """Outbound webhooks (Standard Webhooks signatures): add, list, rotate, deliver, replay."""
+
+
+@COMMAND.command("add")
+@click.argument("url")
+@click.option("--tenant", help="Tenant slug (needed when there are several).")
+@click.option(
+    "--events", "events", multiple=True, type=click.Choice(EVENT_TYPES), help="Repeatable; default all."
+)
+@click.option("--description", default="", help="What this endpoint is for.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"id": …, "secret": …}.')
+@click.pass_context
+def add(
+    ctx: click.Context, url: str, tenant: str | None, events: tuple[str, ...], description: str, as_json: bool
+) -> None:
+    """Add an endpoint and print its signing secret ONCE (store it in your receiver)."""
+    settings = settings_from(ctx)
+    targets = tenant_ids(settings, tenant)
+    if len(targets) > 1:
+        fail("several tenants exist", "pass --tenant SLUG", code=2)
+    try:
+        with transaction(settings.sqlalchemy_url) as session:
+            ep, secret = add_endpoint(
+                session,
+                Vault(settings),
+                targets[0][0],
+                url,
+                events=list(events),
+                description=description,
+                allow_private=settings.webhooks_allow_private_targets,
+            )
+            ep_id = ep.id
+    except EndpointError as exc:
+        fail(str(exc), code=2)
+        return
+    emit({"id": ep_id, "secret": secret}, as_json, f"endpoint {ep_id} added\nsecret (shown once): {secret}")
+
+
+@COMMAND.command("list")
+@click.option("--tenant", help="Tenant slug (default: every tenant).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def list_cmd(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
+    """List endpoints (secrets are never shown again)."""
+    settings = settings_from(ctx)
+    with transaction(settings.sqlalchemy_url) as session:
+        out = {slug: list_endpoints(session, tid) for tid, slug in tenant_ids(settings, tenant)}
+    emit({"tenants": out}, as_json)
+
+
+@COMMAND.command("rotate")
+@click.argument("endpoint_id", type=int)
+@click.option("--tenant", required=True, help="Tenant slug.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"id": …, "secret": …}.')
+@click.pass_context
+def rotate(ctx: click.Context, endpoint_id: int, tenant: str, as_json: bool) -> None:
+    """New secret; old and new both sign until the next rotation, so receivers can switch without loss."""
+    settings = settings_from(ctx)
+    tid = tenant_ids(settings, tenant)[0][0]
+    try:
+        with transaction(settings.sqlalchemy_url) as session:
+            secret = rotate_secret(session, Vault(settings), tid, endpoint_id)
+    except EndpointError as exc:
+        fail(str(exc), code=2)
+        return
+    emit({"id": endpoint_id, "secret": secret}, as_json, f"new secret (shown once): {secret}")
+
+
+@COMMAND.command("deliver")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def deliver_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Send every delivery that is due now (workers do this continuously)."""
+    from dataclasses import asdict
+
+    emit(asdict(delivery.deliver_due(settings_from(ctx))), as_json)
+
+
+@COMMAND.command("replay")
+@click.option("--tenant", required=True, help="Tenant slug.")
+@click.option("--event", "event_id", help="One event id (msg_…).")
+@click.option("--since", type=click.DateTime(), help="Replay events created since (UTC).")
+@click.option("--until", type=click.DateTime(), help="… and until (UTC).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def replay(
+    ctx: click.Context,
+    tenant: str,
+    event_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    as_json: bool,
+) -> None:
+    """Queue one event, or every event in a time range, for delivery again (same webhook-id)."""
+    from datetime import UTC
+
+    if not event_id and not since:
+        fail("say what to replay", "pass --event msg_… or --since DATE", code=2)
+    settings = settings_from(ctx)
+    tid = tenant_ids(settings, tenant)[0][0]
+    n = delivery.replay(
+        settings,
+        tid,
+        event_msg_id=event_id,
+        since=since.replace(tzinfo=UTC) if since else None,
+        until=until.replace(tzinfo=UTC) if until else None,
+    )
+    emit({"queued": n}, as_json, f"{n} deliveries queued again")
