@@ -38,6 +38,7 @@ from webhooks.salesforce_om import (
     verify_url_token,
 )
 
+# One import point for every vendor's verifier and signer (the Salesforce ones live in salesforce_om).
 __all__ = [
     "HUBSPOT_SIGNATURE",
     "HUBSPOT_SIGNATURE_V3",
