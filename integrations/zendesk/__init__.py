@@ -1,0 +1,1 @@
+"""Zendesk Support adapter: zenpy client, pure request builders, mapping and error table."""

@@ -1,0 +1,76 @@
+"""Pure request builders for the Zendesk adapter: hosts, export start times, write payloads, polling plan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from integrations.cursors import Cursor, read_from
+
+T = TypeVar("T")
+
+EXPORT_PAGE = 1000  # incremental export maximum
+CBP_PAGE = 100  # cursor-based pagination maximum
+UPDATE_MANY_MAX = 100  # organizations per update_many job
+EXPORT_LAG = timedelta(seconds=61)  # Zendesk refuses start_time within the last minute (StartTimeTooRecent)
+TICKET_SIDELOADS = ("metric_sets", "users")
+
+
+def split_host(base_url: str) -> tuple[str, str]:
+    """zenpy builds `https://{subdomain}.{domain}`: split a base URL so that it rebuilds it exactly.
+
+    `https://acme.zendesk.com` → ("acme", "zendesk.com"); `https://127.0.0.1:8443` → ("127", "0.0.1:8443").
+    """
+    parts = urlsplit(base_url)
+    if parts.scheme != "https" or not parts.netloc:
+        raise ValueError(f"Zendesk base_url must be https://host[:port], got {base_url!r}")
+    sub, _, domain = parts.netloc.partition(".")
+    if not domain:
+        raise ValueError(f"Zendesk base_url needs a dotted host, got {base_url!r}")
+    return sub, domain
+
+
+def clamp_start(start: datetime, now: datetime) -> int:
+    """Epoch seconds for `start_time`, never within the minute Zendesk refuses, never negative."""
+    return max(0, int(min(start, now - EXPORT_LAG).timestamp()))
+
+
+def export_position(cursor: Cursor | None, now: datetime, overlap: timedelta) -> tuple[str, int | str]:
+    """Where the ticket export resumes: ("cursor", after_cursor) when one was saved, else ("start_time", t).
+
+    The saved `after_cursor` is exact (Zendesk keeps it valid after end_of_stream), so no overlap is needed;
+    without one we start at the watermark minus the overlap, clamped out of the refused last minute.
+    """
+    if cursor is not None and cursor.token:
+        return ("cursor", cursor.token)
+    start = read_from(cursor, overlap)
+    return ("start_time", 0 if start is None else clamp_start(start, now))
+
+
+def time_start(cursor: Cursor | None, now: datetime, overlap: timedelta) -> int:
+    """`start_time` of a time-based read (organizations, ratings): watermark - overlap, or 0 for a full read."""
+    start = read_from(cursor, overlap)
+    return 0 if start is None else clamp_start(start, now)
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Consecutive slices of at most `size` items."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def update_many_body(rows: Sequence[tuple[int, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """`organizations` items for PUT /organizations/update_many.json: id + organization_fields."""
+    return [{"id": org, "organization_fields": dict(values)} for org, values in rows]
+
+
+def poll_delays(max_polls: int, first: float = 1.0, cap: float = 8.0) -> list[float]:
+    """Sleeps before each job-status poll: 1, 2, 4, 8, 8 … seconds (bounded by `max_polls`)."""
+    out: list[float] = []
+    delay = first
+    for _ in range(max_polls):
+        out.append(delay)
+        delay = min(cap, delay * 2)
+    return out
