@@ -23,9 +23,9 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scoring.config import load_default_model  # noqa: E402
-from scoring.engine import score_matrix  # noqa: E402
-from scoring.model import ScoringModel  # noqa: E402
+from scoring.config import load_default_model
+from scoring.engine import score_matrix
+from scoring.model import ScoringModel
 
 # (low, high) of the synthetic uniform draw per metric, roughly the range a real book shows.
 RANGES = {

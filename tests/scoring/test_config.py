@@ -193,7 +193,7 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_reserved_default_segment_name() -> None:
     doc = _small()
     doc["segments"]["default"] = {"when": {"plan": "x"}}
-    with pytest.raises(ScoringConfigError, match="segments.default: 'default' is reserved"):
+    with pytest.raises(ScoringConfigError, match=r"segments\.default: 'default' is reserved"):
         model_from_dict(doc)
 
 

@@ -27,7 +27,7 @@ def test_nps(scores: list[float], expected: float | None) -> None:
 
 
 def test_nps_rejects_out_of_range() -> None:
-    with pytest.raises(ValueError, match="0..10"):
+    with pytest.raises(ValueError, match=r"0\.\.10"):
         features.nps([11])
 
 
