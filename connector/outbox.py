@@ -55,7 +55,7 @@ def queue_writes(
     insts = {
         i.vendor: i
         for i in session.scalars(select(m.Installation).where(m.Installation.tenant_id == tenant_id))
-        if i.status != "disconnected"
+        if i.status != "disconnected" and (i.settings or {}).get("write_back", True)
     }
     if not insts:
         return 0

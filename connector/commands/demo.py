@@ -1,0 +1,119 @@
+"""`healthscore demo`: the whole chain on the embedded default (vendor sandboxes + SQLite), then the UI."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from connector import migrate, pipeline
+from connector.cli import settings_from
+from connector.commands.fields import ensure_all
+from connector.commands.pipeline import _progress, _summary
+from connector.config import load_settings
+
+
+@click.command("demo")
+@click.option("--sandbox", "sandbox_url", help="Control API URL of a running `healthscore sandbox serve`.")
+@click.option("--accounts", default=500, show_default=True, help="Accounts in the embedded sandbox book.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the embedded sandbox book.")
+@click.option("--no-serve", is_flag=True, help="Stop after the pass instead of serving the web UI.")
+@click.option("--port", default=5000, show_default=True, help="Port of the web UI.")
+@click.option("--json", "as_json", is_flag=True, help="Print the pass's summary as one JSON object.")
+@click.pass_context
+def COMMAND(  # noqa: N802
+    ctx: click.Context,
+    sandbox_url: str | None,
+    accounts: int,
+    seed: int,
+    no_serve: bool,
+    port: int,
+    as_json: bool,
+) -> None:
+    """Run the main job end to end on the vendor sandboxes: install two demo tenants, sync, link, score
+    sentiment, score health, write scores back into the sandbox CRMs, deliver band-change webhooks to a
+    local receiver, then serve the web UI (sign-in printed)."""
+    base = settings_from(ctx)
+    # The demo's receiver and sandboxes live on loopback: allow private webhook targets for this process.
+    settings = load_settings({"webhooks_allow_private_targets": True, "instance_path": base.instance_path})
+    say = (lambda msg: click.echo(msg, err=True)) if as_json else click.echo
+    migrate.upgrade(settings.sqlalchemy_url)
+    from connector.demo import Receiver, credentials_from, prepare
+
+    sandbox = None
+    if sandbox_url:
+        creds = credentials_from(sandbox_url)
+        say(f"using the running sandbox at {sandbox_url}")
+    else:
+        from integrations.sandbox.runner import SandboxSet
+
+        say(f"starting the vendor sandboxes ({accounts} accounts, seed {seed}) …")
+        sandbox = SandboxSet.start(seed=seed, accounts=accounts)
+        creds = sandbox.credentials()
+    receiver = Receiver().start()
+    info = prepare(settings, creds, receiver.url)
+    receiver.secrets.extend(info["webhook_secrets"])
+    summary: dict[str, Any] = {"sandbox": creds.get("admin"), "tenants": {}}
+    for slug in info["tenants"]:
+        tid = _tenant_id(settings, slug)
+        say(f"{slug}: provisioning custom fields …")
+        summary["tenants"][slug] = {"fields": ensure_all(settings, tid)}
+        say(f"{slug}: running the pass …")
+        run = pipeline.run_pass(settings, slug, progress=(lambda s, r: None) if as_json else _progress)[slug]
+        summary["tenants"][slug]["pass"] = {step: _counts(step, r) for step, r in run["steps"].items()}
+        summary["tenants"][slug]["status"] = run["status"]
+    summary["webhooks_received"] = len(receiver.received)
+    summary["webhooks_rejected"] = receiver.rejected
+    if as_json:
+        click.echo(json.dumps(summary, default=str))
+    else:
+        click.echo(
+            f"webhooks received by the demo receiver: {len(receiver.received)} (verified with standardwebhooks)"
+        )
+    if no_serve:
+        receiver.stop()
+        if sandbox is not None:
+            sandbox.stop()
+        return
+    _serve(settings, port, info["users"], say)
+
+
+def _tenant_id(settings: Any, slug: str) -> int:
+    from connector import store
+    from connector.db import transaction
+
+    with transaction(settings.sqlalchemy_url) as session:
+        return store.tenants(session, slug)[0].id
+
+
+def _counts(step: str, r: dict[str, Any]) -> Any:
+    if step == "sync":
+        return {
+            i["vendor"]: {
+                "records": sum(s["read"] for s in i["streams"]),
+                "api_calls": i["api_calls"],
+                "status": i["status"],
+            }
+            for i in r.get("installations", [])
+        }
+    return (
+        {k: v for k, v in r.items() if k not in {"unmatched", "rejections"}}
+        if "error" not in r
+        else {"error": r["error"], "summary": _summary(step, r)}
+    )
+
+
+def _serve(settings: Any, port: int, users: list[dict[str, str]], say: Any) -> None:
+    from werkzeug.serving import run_simple
+
+    from connector import create_app
+
+    app = create_app({"webhooks_allow_private_targets": True, "instance_path": settings.instance_path})
+    say(f"\nhealthscore is running at http://127.0.0.1:{port}/")
+    for u in users:
+        say(f"  sign in as {u['email']} / {u['password']}  ({u['tenant']})")
+    say("press Ctrl+C to stop")
+    sys.stdout.flush()
+    run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)

@@ -1,0 +1,48 @@
+"""`healthscore serve|worker|scheduler`: the web app, a Celery worker, and the scheduler."""
+
+from __future__ import annotations
+
+import click
+
+from connector.cli import settings_from
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the web UI, REST API and inbound webhooks (use a WSGI server such as gunicorn in production:
+    `gunicorn 'connector:create_app()'`)."""
+    from werkzeug.serving import run_simple
+
+    from connector import create_app
+
+    settings_from(ctx)
+    click.echo(f"serving on http://{host}:{port}/", err=True)
+    run_simple(host, port, create_app(), threaded=True, use_reloader=False)
+
+
+@click.command("worker")
+@click.option("--concurrency", default=2, show_default=True, help="Worker processes.")
+@click.pass_context
+def worker(ctx: click.Context, concurrency: int) -> None:
+    """Run a Celery worker (Redis broker from HEALTHSCORE_BROKER_URL) for passes, refreshes and webhooks."""
+    from connector.tasks import configure
+
+    app = configure(settings_from(ctx))
+    app.worker_main(["worker", f"--concurrency={concurrency}", "--loglevel=INFO", "-Q", "healthscore"])
+
+
+@click.command("scheduler")
+@click.pass_context
+def scheduler(ctx: click.Context) -> None:
+    """Enqueue a pass per tenant every HEALTHSCORE_SYNC_INTERVAL_MINUTES and webhook delivery every minute."""
+    from connector.scheduler import build
+
+    settings = settings_from(ctx)
+    click.echo(f"scheduling passes every {settings.sync_interval_minutes} min", err=True)
+    build(settings).start()
+
+
+COMMANDS = [serve, worker, scheduler]

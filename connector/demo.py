@@ -1,0 +1,129 @@
+"""The embedded default: two demo tenants installed against the vendor sandboxes, a demo webhook
+receiver, and one whole pass. `healthscore demo` is a thin command around `prepare` and `run`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from flask import Flask, request
+from sqlalchemy import select
+
+from connector import models as m
+from connector import store
+from connector.config import Settings
+from connector.db import transaction
+from connector.vault import Vault
+from connector.webhook_admin import add_endpoint
+from integrations.oauth import TokenSet
+
+logger = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "healthscore-demo"  # noqa: S105 - printed for the demo sign-in, sandbox data only
+TENANTS = (
+    {"slug": "northwind", "name": "Northwind (Salesforce + Zendesk)", "crm": "salesforce"},
+    {"slug": "contoso", "name": "Contoso (HubSpot + Zendesk)", "crm": "hubspot"},
+)
+TOKEN_PATHS = {
+    "salesforce": "/services/oauth2/token",
+    "hubspot": "/oauth/v1/token",
+    "zendesk": "/oauth/tokens",
+}
+
+
+def credentials_from(sandbox_url: str) -> dict[str, Any]:
+    """The credentials object of an already running sandbox (as `healthscore sandbox serve` printed it)."""
+    resp = requests.get(f"{sandbox_url.rstrip('/')}/_sandbox/credentials", timeout=10)
+    resp.raise_for_status()
+    data: dict[str, Any] = resp.json()
+    return data
+
+
+@dataclass(slots=True)
+class Receiver:
+    """A local webhook receiver for the demo: verifies each event with the `standardwebhooks` package."""
+
+    secrets: list[str] = field(default_factory=list)
+    received: list[dict[str, Any]] = field(default_factory=list)
+    rejected: int = 0
+    url: str = ""
+    _server: Any = None
+
+    def start(self) -> Receiver:
+        from werkzeug.serving import make_server
+
+        app = Flask("healthscore-demo-receiver")
+
+        @app.post("/hooks")
+        def hooks() -> tuple[str, int]:
+            from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+            body = request.get_data()
+            for secret in self.secrets:
+                try:
+                    Webhook(secret).verify(body, dict(request.headers))
+                except WebhookVerificationError:
+                    continue
+                self.received.append(json.loads(body))
+                return "", 204
+            self.rejected += 1
+            return "bad signature", 400
+
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/hooks"
+        threading.Thread(target=self._server.serve_forever, daemon=True, name="demo-receiver").start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+
+
+def prepare(settings: Settings, creds: dict[str, Any], receiver_url: str | None) -> dict[str, Any]:
+    """Create (or refresh) the demo tenants, installations, sign-ins and webhook endpoint. Idempotent."""
+    from connector.auth import create_user
+
+    vault = Vault(settings)
+    out: dict[str, Any] = {"tenants": [], "users": [], "webhook_secrets": []}
+    with transaction(settings.sqlalchemy_url) as session:
+        for spec in TENANTS:
+            tenant = store.ensure_tenant(session, spec["slug"], spec["name"], primary_crm=spec["crm"])
+            for vendor in (spec["crm"], "zendesk"):
+                c = creds[vendor]
+                store.save_installation(
+                    session, vault, tenant_id=tenant.id, vendor=vendor, base_url=c["base_url"],
+                    token_url=c["base_url"].rstrip("/") + TOKEN_PATHS[vendor], client_id=c["client_id"],
+                    client_secret=c["client_secret"],
+                    tokens=TokenSet(access_token=c["access_token"], refresh_token=c.get("refresh_token")),
+                    ca_file=creds.get("ca_file"), vendor_account=c.get("account"),
+                    settings={
+                        "sandbox_admin": creds.get("admin"),
+                        # One sandbox Zendesk serves both demo tenants; only Northwind writes into it.
+                        "write_back": not (vendor == "zendesk" and spec["slug"] != "northwind"),
+                    },
+                )  # fmt: skip
+            email = f"admin@{spec['slug']}.demo"
+            if session.scalar(select(m.User).where(m.User.email == email)) is None:
+                create_user(session, tenant.id, email, "admin", password=DEMO_PASSWORD, name="Demo admin")
+            out["users"].append({"email": email, "password": DEMO_PASSWORD, "tenant": spec["slug"]})
+            out["tenants"].append(spec["slug"])
+            if receiver_url and not session.scalar(
+                select(m.WebhookEndpoint).where(
+                    m.WebhookEndpoint.tenant_id == tenant.id, m.WebhookEndpoint.url == receiver_url
+                )
+            ):
+                _, secret = add_endpoint(
+                    session,
+                    vault,
+                    tenant.id,
+                    receiver_url,
+                    description="demo receiver",
+                    allow_private=True,
+                    actor="demo",
+                )
+                out["webhook_secrets"].append(secret)
+    return out
