@@ -1,0 +1,295 @@
+"""Salesforce adapter: incremental reads by SystemModstamp with queryAll, Tooling fields, Collections writes."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+from integrations.base import CheckReport, Page, Problem, Stream
+from integrations.cursors import Cursor, advance, read_from
+from integrations.errors import (
+    IntegrationError,
+    MalformedResponseError,
+    PermissionDeniedError,
+    ReauthRequiredError,
+)
+from integrations.oauth import TokenSet
+from integrations.records import SCORE_FIELDS, FieldChange, Record, ScoreWrite, WriteResult
+from integrations.registry import Connection
+from integrations.retry import call_with_retry
+from integrations.salesforce import errors, mapping, queries
+from integrations.salesforce.client import SalesforceClient
+
+logger = logging.getLogger(__name__)
+
+VENDOR = "salesforce"
+COLLECTION_LIMIT = 200  # sObject Collections accept at most 200 records per call
+MIN_BATCH = 200  # Sforce-Query-Options batchSize range is 200..2000
+T = TypeVar("T")
+
+
+class SalesforceAdapter:
+    """Reads one Salesforce org and writes health scores back to its Accounts."""
+
+    vendor: ClassVar[str] = VENDOR
+    streams: ClassVar[frozenset[Stream]] = frozenset(Stream)
+
+    def __init__(self, connection: Connection) -> None:
+        self._conn = connection
+        self._tokens = connection.tokens
+        self._fmap = mapping.field_map(connection.settings)
+        self._client = SalesforceClient(connection, self._tokens)
+
+    @property
+    def api_calls(self) -> int:
+        """HTTP calls made so far (API and token endpoint)."""
+        return self._client.calls
+
+    # ---- calls, retries, tokens ---------------------------------------------------------------------------
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        if self._tokens.needs_refresh(self._conn.clock()):
+            self._refresh()
+        refresh = self._refresh if self._tokens.refresh_token else None
+        return call_with_retry(fn, vendor=VENDOR, refresh=refresh, sleep=self._conn.sleep)
+
+    def _refresh(self) -> None:
+        """Refresh grant; the new token set (rotated refresh token included) is saved before anything else.
+
+        Raises:
+            ReauthRequiredError: no refresh token, or Salesforce refused it (revoked/expired: invalid_grant).
+        """
+        token = self._tokens.refresh_token
+        if not token:
+            raise ReauthRequiredError(VENDOR, "access token refused and no refresh token stored")
+        body = call_with_retry(
+            lambda: self._client.refresh_grant(token), vendor=VENDOR, refresh=None, sleep=self._conn.sleep
+        )
+        new = self._tokens.rotated(body, self._conn.clock())
+        self._conn.save_tokens(new)
+        self._tokens = new
+        self._client.use_tokens(new)
+        logger.info("salesforce access token refreshed", extra={"vendor": VENDOR})
+
+    @property
+    def tokens(self) -> TokenSet:
+        return self._tokens
+
+    # ---- read ---------------------------------------------------------------------------------------------
+
+    def read(self, stream: Stream, cursor: Cursor | None) -> Iterator[Page]:
+        """Pages of `stream` changed since the cursor (minus the overlap), deletes included.
+
+        Each Page.cursor is safe to save once that page is committed; it never passes the sync start.
+        Streams over two objects (comments: CaseComment, then EmailMessage) only advance during the last
+        one, so a crash in the first repeats it rather than skipping the second.
+
+        Raises:
+            QuotaExhaustedError: REQUEST_LIMIT_EXCEEDED; pages already yielded stay valid.
+            MalformedResponseError: a page not shaped as documented; the cursor stays where it was.
+        """
+        sync_start = self._conn.clock()
+        since = read_from(cursor)
+        previous = cursor.watermark if cursor else None
+        objects = mapping.objects_for(stream, self._fmap)
+        for index, sobject in enumerate(objects):
+            last = index == len(objects) - 1
+            soql = queries.incremental(sobject, mapping.select_fields(sobject, self._fmap), since, sync_start)
+            yield from self._read_object(stream, sobject, soql, sync_start, previous, advance_cursor=last)
+
+    def _batch_size(self) -> int | None:
+        size = self._conn.page_size
+        return None if size is None else max(MIN_BATCH, size)
+
+    def _read_object(
+        self,
+        stream: Stream,
+        sobject: str,
+        soql: str,
+        sync_start: datetime,
+        previous: datetime | None,
+        *,
+        advance_cursor: bool,
+    ) -> Iterator[Page]:
+        batch = self._batch_size()
+        result = self._call(lambda: self._client.query(soql, include_deleted=True, batch_size=batch))
+        max_seen = previous
+        while True:
+            rows, done, next_url = _page_parts(result)
+            records, stamps = self._map_rows(sobject, rows)
+            max_seen = max([s for s in (max_seen, *stamps) if s is not None], default=None)
+            if not advance_cursor:
+                watermark = previous
+            elif done:
+                watermark = advance(
+                    sync_start, sync_start, previous
+                )  # everything up to the sync start is read
+            else:
+                watermark = advance(max_seen, sync_start, previous)
+            yield Page(
+                stream=stream, records=records, cursor=Cursor(watermark=watermark) if watermark else None
+            )
+            if done or next_url is None:
+                return
+            result = self._call(functools.partial(self._client.query_more, next_url))
+
+    def _map_rows(self, sobject: str, rows: list[Any]) -> tuple[list[Record], list[datetime]]:
+        records: list[Record] = []
+        stamps: list[datetime] = []
+        try:
+            for row in rows:
+                record = mapping.to_record(sobject, row, self._fmap)
+                stamps.append(mapping.modstamp(row))
+                if record is not None:
+                    records.append(record)
+        except mapping.MappingError as exc:
+            raise MalformedResponseError(VENDOR, f"{sobject}: {exc}") from exc
+        return records, stamps
+
+    # ---- check / fields -----------------------------------------------------------------------------------
+
+    def _describe_fields(self, sobject: str) -> dict[str, Mapping[str, Any]]:
+        desc = self._call(lambda: self._client.describe(sobject))
+        fields = desc.get("fields") if isinstance(desc, dict) else None
+        if not isinstance(fields, list):
+            raise MalformedResponseError(VENDOR, f"describe {sobject} without a field list")
+        return {str(f.get("name")): f for f in fields if isinstance(f, dict)}
+
+    def check(self) -> CheckReport:
+        """Credentials work, mapped Account fields exist, and our score fields exist and are writable."""
+        scopes = tuple((self._tokens.scope or "").split())
+        try:
+            fields = self._describe_fields("Account")
+        except IntegrationError as exc:
+            problem = Problem(message=exc.detail, hint=exc.hint)
+            return CheckReport(vendor=VENDOR, ok=False, problems=(problem,), granted_scopes=scopes)
+        problems: list[Problem] = []
+        for name in mapping.account_fields(self._fmap):
+            if name not in fields:
+                problems.append(
+                    Problem(
+                        message=f"Account.{name} (from the field mapping) does not exist",
+                        hint="Fix the Salesforce field mapping or grant the integration user read access to it.",
+                    )
+                )
+        missing = [api for api in self._fmap.score_fields.values() if api not in fields]
+        for key in SCORE_FIELDS:
+            api = self._fmap.score_fields[key]
+            if api in fields and not fields[api].get("updateable"):
+                problems.append(
+                    Problem(
+                        message=f"Account.{api} is not writable by the integration user",
+                        hint=f"Grant Edit field-level security on Account.{api} to the integration user.",
+                    )
+                )
+        if missing:
+            problems.append(
+                Problem(message=f"missing Account fields: {', '.join(missing)}", hint="Run the field setup.")
+            )
+        return CheckReport(
+            vendor=VENDOR,
+            ok=not problems,
+            problems=tuple(problems),
+            missing_fields=tuple(missing),
+            granted_scopes=scopes,
+        )
+
+    def ensure_fields(self) -> list[FieldChange]:
+        """Create our Account custom fields through the Tooling API; fields that exist are left alone.
+
+        Raises:
+            PermissionDeniedError: the user lacks "Customize Application" (named in `missing`).
+        """
+        existing = {name.lower() for name in self._describe_fields("Account")}
+        changes: list[FieldChange] = []
+        for key in SCORE_FIELDS:
+            api = self._fmap.score_fields[key]
+            if api.lower() in existing:
+                changes.append(FieldChange(key=key, vendor_name=api, action="exists"))
+                continue
+            meta = mapping.FIELD_METADATA[key]
+            try:
+                created = self._call(
+                    functools.partial(self._client.create_custom_field, f"Account.{api}", meta)
+                )
+            except PermissionDeniedError as exc:
+                raise PermissionDeniedError(
+                    VENDOR,
+                    f"creating Account.{api} was refused: {exc.detail}",
+                    missing="Customize Application",
+                    hint="Give the integration user the 'Customize Application' permission, or have an admin "
+                    f"create Account.{api} ({meta['type']}).",
+                ) from exc
+            changes.append(FieldChange(key=key, vendor_name=api, action="created" if created else "exists"))
+        return changes
+
+    # ---- write-back ---------------------------------------------------------------------------------------
+
+    def write_scores(self, writes: Sequence[ScoreWrite]) -> list[WriteResult]:
+        """Update Accounts in sObject Collections of ≤200 (allOrNone=false): one WriteResult per write, in order.
+
+        A collection refused as a whole for its content (e.g. JSON_PARSER_ERROR from one bad value) is split
+        in halves and retried until the offending rows are isolated.
+        """
+        results: list[WriteResult] = []
+        for start in range(0, len(writes), COLLECTION_LIMIT):
+            results.extend(self._write_chunk(writes[start : start + COLLECTION_LIMIT]))
+        return results
+
+    def _write_chunk(self, chunk: Sequence[ScoreWrite]) -> list[WriteResult]:
+        records = [mapping.score_record(w, self._fmap) for w in chunk]
+        try:
+            saved = self._call(lambda: self._client.update_collection(records, all_or_none=False))
+        except errors.BatchRejectedError as exc:
+            if len(chunk) == 1:
+                return [
+                    WriteResult(
+                        account_external_id=chunk[0].account_external_id,
+                        ok=False,
+                        error_code=exc.code,
+                        message=exc.detail,
+                    )
+                ]
+            mid = len(chunk) // 2
+            return self._write_chunk(chunk[:mid]) + self._write_chunk(chunk[mid:])
+        if not isinstance(saved, list) or len(saved) != len(chunk):
+            raise MalformedResponseError(
+                VENDOR, "composite update returned a result list of the wrong length"
+            )
+        return [_write_result(w, r) for w, r in zip(chunk, saved, strict=True)]
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _page_parts(result: Any) -> tuple[list[Any], bool, str | None]:
+    """(records, done, nextRecordsUrl) of a query page, or MalformedResponseError."""
+    if not isinstance(result, Mapping):
+        raise MalformedResponseError(VENDOR, "query page is not an object")
+    records, done, next_url = result.get("records"), result.get("done"), result.get("nextRecordsUrl")
+    if not isinstance(records, list) or not isinstance(done, bool):
+        raise MalformedResponseError(VENDOR, "query page without records/done")
+    if not done and not isinstance(next_url, str):
+        raise MalformedResponseError(VENDOR, "query page not done but without nextRecordsUrl")
+    return records, done, next_url if isinstance(next_url, str) else None
+
+
+def _write_result(write: ScoreWrite, saved: Any) -> WriteResult:
+    if not isinstance(saved, Mapping):
+        raise MalformedResponseError(VENDOR, "composite update result is not an object")
+    if saved.get("success"):
+        return WriteResult(account_external_id=write.account_external_id, ok=True)
+    code, message = errors.first_error(saved.get("errors"))
+    return WriteResult(
+        account_external_id=write.account_external_id,
+        ok=False,
+        error_code=code,
+        message=message,
+        retryable=code in errors.RETRYABLE_ROW_CODES,
+    )
+
+
+ADAPTER = SalesforceAdapter
