@@ -1,0 +1,1 @@
+"""HubSpot CRM adapter: companies, contacts, deals, tickets, comments and feedback over hubspot-api-client."""

@@ -1,0 +1,415 @@
+"""HubSpot adapter: incremental reads by windowed keyset search, deletes from archived lists, score write-back.
+
+Read plan per stream (search.py explains why search and why keyset paging):
+1. each object type of the stream: search `modified ∈ [watermark - overlap, upper]`, `hs_object_id > last_id`,
+   200 a page, `upper` frozen at the sync's start (kept in the cursor token so a resumed read covers the same
+   window); deals/tickets/comments/surveys resolve their company/ticket through one v4 association batch read
+   per page; contacts use `associatedcompanyid` (no extra call).
+2. companies/contacts/deals/tickets: `archived=true` list pages, rows archived since the window start →
+   `deleted=True`.
+3. a last empty page carries the new watermark: `min(max modified seen, sync start)`, never backwards.
+Every page's cursor is safe to save once that page is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import ClassVar, TypeVar
+
+from integrations.base import CheckReport, Page, Problem, Stream
+from integrations.cursors import DEFAULT_OVERLAP, Cursor, advance, read_from
+from integrations.errors import (
+    FatalIntegrationError,
+    IntegrationError,
+    PermissionDeniedError,
+    ReauthRequiredError,
+    TransientError,
+)
+from integrations.hubspot import mapping, search
+from integrations.hubspot.client import BatchOutcome, HubSpotClient
+from integrations.hubspot.errors import BatchRejectedError, ConflictError
+from integrations.hubspot.mapping import HubRecord, Settings
+from integrations.records import FieldChange, Record, ScoreWrite, WriteResult
+from integrations.registry import Connection
+from integrations.retry import RetryPolicy, call_with_retry
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+VENDOR = "hubspot"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamSpec:
+    object_types: tuple[str, ...]
+    links: tuple[str, ...] = ()  # association targets resolved per page
+    archived: bool = False  # read archived=true lists for deletes
+
+
+SPECS: dict[Stream, StreamSpec] = {
+    Stream.ACCOUNTS: StreamSpec(object_types=("companies",), archived=True),
+    Stream.CONTACTS: StreamSpec(object_types=("contacts",), archived=True),
+    Stream.DEALS: StreamSpec(object_types=("deals",), links=("companies",), archived=True),
+    Stream.TICKETS: StreamSpec(object_types=("tickets",), links=("companies",), archived=True),
+    Stream.COMMENTS: StreamSpec(object_types=("emails", "notes"), links=("tickets",)),
+    Stream.SURVEYS: StreamSpec(object_types=("feedback_submissions",), links=("companies", "tickets")),
+}
+MODIFIED = {"contacts": "lastmodifieddate"}  # every other type: hs_lastmodifieddate
+READ_SCOPES = {
+    Stream.ACCOUNTS: "crm.objects.companies.read",
+    Stream.CONTACTS: "crm.objects.contacts.read",
+    Stream.DEALS: "crm.objects.deals.read",
+    Stream.TICKETS: "tickets",
+    Stream.SURVEYS: "crm.objects.feedback_submissions.read",
+}
+WRITE_SCOPES = ("crm.objects.companies.write", "crm.schemas.companies.write")
+Links = dict[str, dict[str, list[str]]]
+
+
+def _modified(object_type: str) -> str:
+    return MODIFIED.get(object_type, "hs_lastmodifieddate")
+
+
+def _first(links: Links, to_type: str, rec_id: str) -> str | None:
+    ids = links.get(to_type, {}).get(rec_id) or []
+    return ids[0] if ids else None
+
+
+def _updated_at(record: Record) -> datetime | None:
+    return getattr(record, "updated_at", None) or getattr(record, "created_at", None)
+
+
+class HubSpotAdapter:
+    """Reads one HubSpot portal and writes our company properties back to it."""
+
+    vendor: ClassVar[str] = VENDOR
+    streams: ClassVar[frozenset[Stream]] = frozenset(SPECS)
+
+    def __init__(self, connection: Connection) -> None:
+        self._conn = connection
+        self._tokens = connection.tokens
+        self._settings = Settings.from_mapping(connection.settings)
+        self._client = HubSpotClient(connection)
+        self._policy = RetryPolicy()
+        self._overlap: timedelta = DEFAULT_OVERLAP
+        self._page = min(connection.page_size or search.SEARCH_PAGE, search.SEARCH_PAGE)
+        self.refreshes = 0
+
+    @property
+    def api_calls(self) -> int:
+        """HTTP requests made so far (retries and token refreshes included)."""
+        return self._client.api_calls
+
+    # --- tokens and calls ------------------------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        """Refresh grant; the new token set is saved before it is used (HubSpot may rotate the refresh token).
+
+        Raises:
+            ReauthRequiredError: no refresh token, or HubSpot refused it.
+        """
+        refresh_token = self._tokens.refresh_token
+        if not refresh_token:
+            raise ReauthRequiredError(VENDOR, "no refresh token stored")
+        response = call_with_retry(
+            lambda: self._client.refresh(refresh_token), vendor=VENDOR, refresh=None, sleep=self._conn.sleep
+        )
+        self._tokens = self._tokens.rotated(response, self._conn.clock())
+        self._conn.save_tokens(self._tokens)
+        self._client.set_access_token(self._tokens.access_token)
+        self.refreshes += 1
+        logger.info("refreshed the HubSpot access token", extra={"vendor": VENDOR})
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        if self._tokens.needs_refresh(self._conn.clock()):
+            self._refresh()
+        return call_with_retry(
+            fn, vendor=VENDOR, refresh=self._refresh, sleep=self._conn.sleep, policy=self._policy
+        )
+
+    # --- read ------------------------------------------------------------------------------------------
+
+    def read(self, stream: Stream, cursor: Cursor | None) -> Iterator[Page]:
+        """Pages of changed (and deleted) records since `cursor`; see the module docstring for the plan.
+
+        Raises:
+            MalformedResponseError: a page could not be read (no page is yielded for it: cursor untouched).
+            PermissionDeniedError, ReauthRequiredError, QuotaExhaustedError, TransientError (retries spent).
+        """
+        spec = SPECS[stream]
+        previous = cursor.watermark if cursor else None
+        position = search.Position.loads(cursor.token if cursor else None)
+        since = read_from(cursor, self._overlap)
+        upper = datetime.fromtimestamp(position.upper / 1000, tz=UTC) if position else self._conn.clock()
+        upper_ms = search.epoch_ms(upper)
+        max_seen: datetime | None = None
+        start = position.phase if position else 0
+        for phase in range(start, len(spec.object_types)):
+            object_type = spec.object_types[phase]
+            last_id = position.last_id if position and phase == position.phase else None
+            while True:
+                body = search.window_search(
+                    modified_property=_modified(object_type),
+                    since=since,
+                    upper=upper,
+                    after_id=last_id,
+                    properties=self._properties(object_type),
+                    limit=self._page,
+                )
+                page = self._call(partial(self._client.search, object_type, body))
+                if not page.records:
+                    break
+                records = self._map(stream, object_type, page.records)
+                last_id = page.records[-1].id
+                stamps = [t for t in (_updated_at(r) for r in records) if t is not None]
+                if stamps:
+                    max_seen = max([*stamps, *([max_seen] if max_seen else [])])
+                token = search.Position(phase=phase, upper=upper_ms, last_id=last_id).dumps()
+                yield Page(stream=stream, records=records, cursor=Cursor(watermark=previous, token=token))
+                if page.next_after is None:  # HubSpot omits paging on the last page
+                    break
+        if spec.archived:
+            yield from self._read_archived(stream, spec, since, upper_ms, previous, position)
+        final = Cursor(watermark=advance(max_seen, upper, previous), token=None)
+        yield Page(stream=stream, records=[], cursor=final)
+
+    def _read_archived(
+        self,
+        stream: Stream,
+        spec: StreamSpec,
+        since: datetime | None,
+        upper_ms: int,
+        previous: datetime | None,
+        position: search.Position | None,
+    ) -> Iterator[Page]:
+        object_type = spec.object_types[0]
+        phase = len(spec.object_types)
+        after = position.after if position and position.phase == phase else None
+        while True:
+            page = self._call(
+                partial(
+                    self._client.list_page,
+                    object_type,
+                    after=after,
+                    properties=[_modified(object_type)],
+                    archived=True,
+                    limit=search.LIST_PAGE,
+                )
+            )
+            fresh = [
+                r
+                for r in page.records
+                if since is None or (r.archived_at is not None and r.archived_at >= since)
+            ]
+            records = [self._deleted(stream, r) for r in fresh]
+            token = search.Position(phase=phase, upper=upper_ms, after=page.next_after).dumps()
+            yield Page(stream=stream, records=records, cursor=Cursor(watermark=previous, token=token))
+            if page.next_after is None:
+                return
+            after = page.next_after
+
+    def _properties(self, object_type: str) -> list[str]:
+        return {
+            "companies": self._settings.company_properties(),
+            "contacts": mapping.CONTACT_PROPERTIES,
+            "deals": mapping.DEAL_PROPERTIES,
+            "tickets": mapping.TICKET_PROPERTIES,
+            "emails": mapping.EMAIL_PROPERTIES,
+            "notes": mapping.NOTE_PROPERTIES,
+            "feedback_submissions": mapping.FEEDBACK_PROPERTIES,
+        }[object_type]
+
+    def _links(self, object_type: str, to_types: Sequence[str], ids: list[str]) -> Links:
+        return {to: self._call(partial(self._client.associations, object_type, to, ids)) for to in to_types}
+
+    def _map(self, stream: Stream, object_type: str, recs: list[HubRecord]) -> list[Record]:
+        s = self._settings
+        links = self._links(object_type, SPECS[stream].links, [r.id for r in recs])
+        out: list[Record] = []
+        for r in recs:
+            if stream is Stream.ACCOUNTS:
+                out.append(mapping.to_account(r, s))
+            elif stream is Stream.CONTACTS:
+                out.append(mapping.to_contact(r))
+            elif stream is Stream.DEALS:
+                out.append(mapping.to_deal(r, _first(links, "companies", r.id), s))
+            elif stream is Stream.TICKETS:
+                out.append(mapping.to_ticket(r, _first(links, "companies", r.id), s))
+            elif stream is Stream.COMMENTS:
+                ticket = _first(links, "tickets", r.id)
+                if ticket is not None:  # e-mails/notes not on a ticket are sales activity, not support
+                    out.append(mapping.to_comment(r, object_type, ticket))
+            else:
+                survey = mapping.to_survey(
+                    r, _first(links, "companies", r.id), _first(links, "tickets", r.id)
+                )
+                if survey is not None:
+                    out.append(survey)
+        return out
+
+    def _deleted(self, stream: Stream, r: HubRecord) -> Record:
+        s = self._settings
+        if stream is Stream.ACCOUNTS:
+            return mapping.to_account(r, s)
+        if stream is Stream.CONTACTS:
+            return mapping.to_contact(r)
+        if stream is Stream.DEALS:
+            return mapping.to_deal(r, None, s)
+        return mapping.to_ticket(r, None, s)
+
+    # --- fields ----------------------------------------------------------------------------------------
+
+    def ensure_fields(self) -> list[FieldChange]:
+        """Create the `healthscore` group and our company properties where missing (idempotent).
+
+        Raises:
+            PermissionDeniedError: the install lacks `crm.schemas.companies.write` (named in `.missing`).
+        """
+        s = self._settings
+        if s.property_group not in self._call(lambda: self._client.group_names("companies")):
+            try:
+                self._call(lambda: self._client.create_group("companies", s.property_group, "Health score"))
+            except ConflictError:
+                logger.info("property group exists already (created concurrently)")
+        existing = self._call(lambda: self._client.property_names("companies"))
+        changes: list[FieldChange] = []
+        for prop in mapping.SCORE_PROPERTIES:
+            action: str = "exists"
+            if prop.name not in existing:
+                definition = mapping.property_definition(prop, s)
+                try:
+                    self._call(partial(self._client.create_property, "companies", definition))
+                    action = "created"
+                except ConflictError:
+                    action = "exists"  # HubSpot answers 409 for an existing property
+            changes.append(FieldChange(key=prop.key, vendor_name=prop.name, action=action))  # type: ignore[arg-type]
+        return changes
+
+    # --- write -----------------------------------------------------------------------------------------
+
+    def write_scores(self, writes: Sequence[ScoreWrite]) -> list[WriteResult]:
+        """Batch-update company properties, ≤ 100 a call; per-row results in the order of `writes`.
+
+        A 207 gives per-row errors; a whole-batch 400 (one bad value rejects the batch) is split in halves
+        until the bad rows stand alone, so good rows still land.
+        """
+        results: dict[int, WriteResult] = {}
+        rows: list[tuple[int, dict[str, object]]] = [
+            (i, {"id": w.account_external_id, "properties": mapping.score_properties(w.values)})
+            for i, w in enumerate(writes)
+        ]
+        for chunk in search.chunks(rows, search.BATCH_LIMIT):
+            self._write_chunk(list(chunk), results)
+        return [results[i] for i in range(len(writes))]
+
+    def _write_chunk(
+        self, chunk: list[tuple[int, dict[str, object]]], results: dict[int, WriteResult]
+    ) -> None:
+        try:
+            outcome = self._call(lambda: self._client.batch_update("companies", [row for _, row in chunk]))
+        except BatchRejectedError as exc:
+            if len(chunk) == 1:
+                i, row = chunk[0]
+                results[i] = WriteResult(
+                    account_external_id=str(row["id"]), ok=False, error_code=exc.code, message=exc.detail
+                )
+                return
+            mid = len(chunk) // 2
+            self._write_chunk(chunk[:mid], results)
+            self._write_chunk(chunk[mid:], results)
+            return
+        except TransientError as exc:  # retries spent: leave the rows for the next run
+            for i, row in chunk:
+                results[i] = WriteResult(
+                    account_external_id=str(row["id"]),
+                    ok=False,
+                    error_code="TRANSIENT",
+                    message=exc.detail,
+                    retryable=True,
+                )
+            return
+        self._collect(chunk, outcome, results)
+
+    @staticmethod
+    def _collect(
+        chunk: list[tuple[int, dict[str, object]]], outcome: BatchOutcome, results: dict[int, WriteResult]
+    ) -> None:
+        by_id = {rid: err for err in outcome.errors for rid in err.ids}
+        for i, row in chunk:
+            rid = str(row["id"])
+            err = by_id.get(rid)
+            if err is not None:
+                retryable = err.category not in ("VALIDATION_ERROR", "OBJECT_NOT_FOUND")
+                results[i] = WriteResult(
+                    account_external_id=rid,
+                    ok=False,
+                    error_code=err.category,
+                    message=err.message,
+                    retryable=retryable,
+                )
+            elif rid in outcome.updated:
+                results[i] = WriteResult(account_external_id=rid, ok=True)
+            else:
+                results[i] = WriteResult(
+                    account_external_id=rid,
+                    ok=False,
+                    error_code="NOT_CONFIRMED",
+                    message="absent from the response",
+                    retryable=True,
+                )
+
+    # --- check -----------------------------------------------------------------------------------------
+
+    def check(self) -> CheckReport:
+        """Token valid, scopes granted (token info), our company properties present."""
+        problems: list[Problem] = []
+        scopes: list[str] = []
+        missing: tuple[str, ...] = ()
+        try:
+            scopes = self._call(self._client.token_scopes)
+        except ReauthRequiredError as exc:
+            return CheckReport(
+                vendor=VENDOR, ok=False, problems=(Problem(message=exc.detail, hint=exc.hint),)
+            )
+        except FatalIntegrationError as exc:
+            problems.append(
+                Problem(message=f"access token not recognised: {exc.detail}", hint="Reconnect HubSpot.")
+            )
+        if scopes:
+            for scope in [*READ_SCOPES.values(), *WRITE_SCOPES]:
+                if scope not in scopes:
+                    problems.append(
+                        Problem(
+                            message=f"scope {scope} not granted", hint=f"Reconnect HubSpot granting {scope}."
+                        )
+                    )
+        try:
+            names = self._call(lambda: self._client.property_names("companies"))
+            missing = tuple(p.name for p in mapping.SCORE_PROPERTIES if p.name not in names)
+        except PermissionDeniedError as exc:
+            problems.append(Problem(message=exc.detail, hint=exc.hint))
+        if missing:
+            problems.append(
+                Problem(
+                    message=f"{len(missing)} healthscore properties missing on companies",
+                    hint="Run field setup (ensure_fields) from Admin → Integrations.",
+                )
+            )
+        return CheckReport(
+            vendor=VENDOR,
+            ok=not problems,
+            problems=tuple(problems),
+            missing_fields=missing,
+            granted_scopes=tuple(scopes),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+
+ADAPTER = HubSpotAdapter
+
+__all__ = ["ADAPTER", "HubSpotAdapter", "IntegrationError"]

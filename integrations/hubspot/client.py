@@ -1,0 +1,284 @@
+"""The one module that imports hubspot-api-client: builds the SDK client from a Connection and turns its
+models and exceptions into plain values and our errors.
+
+- `HubSpot(access_token=…, host=connection.base_url, ssl_ca_cert=connection.ca_file, retry=False)`: the
+  host/CA configuration points every API (oauth included) at a sandbox or api.hubapi.com, no patching.
+- `retry=False` switches urllib3's default `Retry(total=3)` off: it would sleep through `Retry-After` on GETs
+  with a real clock (sdk-wire.md §2.3). integrations.retry decides instead, with the injected sleep.
+- Every call passes `_request_timeout=connection.timeout` (the SDK has none by default).
+- The refresh grant goes to `connection.token_url` with requests (HubSpot moves the token endpoint from
+  `/oauth/v1/token` to `/oauth/v3/token`; the URL stays configuration).
+- `api_calls` counts HTTP requests made (retries and refreshes included).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import requests
+from hubspot import HubSpot
+
+from integrations.errors import IntegrationError, MalformedResponseError
+from integrations.hubspot import errors
+from integrations.hubspot.mapping import HubRecord
+from integrations.registry import Connection
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectPage:
+    """A page of objects and where the next one starts (None: this was the last)."""
+
+    records: list[HubRecord]
+    next_after: str | None
+    total: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RowError:
+    ids: tuple[str, ...]
+    category: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchOutcome:
+    """Per-row outcome of one batch update (200 or 207 multi-status)."""
+
+    updated: frozenset[str]
+    errors: tuple[RowError, ...]
+
+
+def _utc(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _record(obj: Any) -> HubRecord:
+    """An SDK SimplePublicObject as a HubRecord; a missing id or properties means the body was not an object."""
+    oid = getattr(obj, "id", None)
+    props = getattr(obj, "properties", None)
+    if not oid or not isinstance(props, dict):
+        raise MalformedResponseError(errors.VENDOR, "an object without id/properties in a result page")
+    archived_at = _utc(getattr(obj, "archived_at", None))
+    if archived_at is None and getattr(obj, "archived", False):
+        archived_at = _utc(getattr(obj, "updated_at", None))
+    return HubRecord(
+        id=str(oid),
+        properties={str(k): (None if v is None else str(v)) for k, v in props.items()},
+        updated_at=_utc(getattr(obj, "updated_at", None)),
+        archived_at=archived_at,
+    )
+
+
+def _results(response: Any) -> list[Any]:
+    results = getattr(response, "results", None)
+    if not isinstance(results, list):
+        # hubspot-api-client deserialises a wrong-shaped or truncated 200 into a model full of None
+        # (client_side_validation is off), so the shape has to be checked here.
+        raise MalformedResponseError(errors.VENDOR, "a 200 response without a results list")
+    return results
+
+
+def _next_after(response: Any) -> str | None:
+    paging = getattr(response, "paging", None)
+    nxt = getattr(paging, "next", None) if paging is not None else None
+    after = getattr(nxt, "after", None) if nxt is not None else None
+    return str(after) if after else None
+
+
+class HubSpotClient:
+    """Thin typed calls over the SDK; each raises IntegrationError subclasses only."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._conn = connection
+        self._access_token = connection.tokens.access_token
+        self._sdk: HubSpot | None = None
+        self._apis: dict[str, Any] = {}
+        self._session = requests.Session()
+        self._session.verify = connection.ca_file or True
+        self.api_calls = 0
+
+    # --- plumbing --------------------------------------------------------------------------------------
+
+    def set_access_token(self, token: str) -> None:
+        """Use a new access token; SDK API objects copy the token, so they are rebuilt lazily."""
+        self._access_token = token
+        self._sdk = None
+        self._apis.clear()
+
+    def _api(self, name: str, build: Callable[[HubSpot], Any]) -> Any:
+        if self._sdk is None:
+            self._sdk = HubSpot(
+                access_token=self._access_token,
+                host=self._conn.base_url.rstrip("/"),
+                ssl_ca_cert=self._conn.ca_file,
+                retry=False,
+            )
+        if name not in self._apis:
+            self._apis[name] = build(self._sdk)
+        return self._apis[name]
+
+    def _call(self, fn: Callable[[], T], *, writing: bool = False) -> T:
+        self.api_calls += 1
+        try:
+            return fn()
+        except IntegrationError:
+            raise
+        except Exception as exc:
+            raise errors.from_exception(exc, writing=writing) from exc
+
+    @property
+    def _timeout(self) -> float:
+        return self._conn.timeout
+
+    # --- objects ---------------------------------------------------------------------------------------
+
+    def search(self, object_type: str, body: Mapping[str, Any]) -> ObjectPage:
+        """POST /crm/v3/objects/{type}/search with a plain dict body (sent as-is by the SDK)."""
+        api = self._api("search", lambda h: h.crm.objects.search_api)
+        response = self._call(
+            lambda: api.do_search(
+                object_type, public_object_search_request=dict(body), _request_timeout=self._timeout
+            )
+        )
+        records = [_record(o) for o in _results(response)]
+        total = getattr(response, "total", None)
+        return ObjectPage(
+            records=records, next_after=_next_after(response), total=total if isinstance(total, int) else None
+        )
+
+    def list_page(
+        self,
+        object_type: str,
+        *,
+        after: str | None,
+        properties: Sequence[str],
+        archived: bool,
+        limit: int = 100,
+    ) -> ObjectPage:
+        """GET /crm/v3/objects/{type}?limit&after&properties&archived."""
+        api = self._api("basic", lambda h: h.crm.objects.basic_api)
+        kwargs: dict[str, Any] = {"limit": limit, "properties": list(properties), "archived": archived}
+        if after:
+            kwargs["after"] = after
+        response = self._call(lambda: api.get_page(object_type, _request_timeout=self._timeout, **kwargs))
+        return ObjectPage(records=[_record(o) for o in _results(response)], next_after=_next_after(response))
+
+    def batch_update(self, object_type: str, inputs: Sequence[Mapping[str, Any]]) -> BatchOutcome:
+        """POST /crm/v3/objects/{type}/batch/update (≤ 100 inputs); a whole-batch 400 raises RecordRejectedError."""
+        api = self._api("batch", lambda h: h.crm.objects.batch_api)
+        body = {"inputs": [dict(i) for i in inputs]}
+        response = self._call(
+            lambda: api.update(
+                object_type, batch_input_simple_public_object_batch_input=body, _request_timeout=self._timeout
+            ),
+            writing=True,
+        )
+        updated = frozenset(str(getattr(o, "id", "")) for o in _results(response))
+        row_errors = []
+        for err in getattr(response, "errors", None) or []:
+            context = getattr(err, "context", None) or {}
+            row_errors.append(
+                RowError(
+                    ids=tuple(str(i) for i in context.get("ids") or ()),
+                    category=str(getattr(err, "category", "") or "VALIDATION_ERROR"),
+                    message=str(getattr(err, "message", "") or "")[:300],
+                )
+            )
+        return BatchOutcome(updated=updated, errors=tuple(row_errors))
+
+    def associations(self, from_type: str, to_type: str, ids: Sequence[str]) -> dict[str, list[str]]:
+        """POST /crm/v4/associations/{from}/{to}/batch/read: from id → associated ids (207 rows are skipped)."""
+        if not ids:
+            return {}
+        api = self._api("assoc", lambda h: h.crm.associations.v4.batch_api)
+        body = {"inputs": [{"id": i} for i in ids]}
+        response = self._call(
+            lambda: api.get_page(
+                from_type,
+                to_type,
+                batch_input_public_fetch_associations_batch_request=body,
+                _request_timeout=self._timeout,
+            )
+        )
+        out: dict[str, list[str]] = {}
+        for row in _results(response):
+            source = getattr(getattr(row, "_from", None), "id", None)
+            if source is None:
+                raise MalformedResponseError(errors.VENDOR, "an association row without from.id")
+            out[str(source)] = [str(t.to_object_id) for t in getattr(row, "to", None) or []]
+        return out
+
+    # --- properties ------------------------------------------------------------------------------------
+
+    def property_names(self, object_type: str) -> set[str]:
+        api = self._api("props", lambda h: h.crm.properties.core_api)
+        response = self._call(lambda: api.get_all(object_type, _request_timeout=self._timeout))
+        return {str(p.name) for p in _results(response)}
+
+    def group_names(self, object_type: str) -> set[str]:
+        api = self._api("groups", lambda h: h.crm.properties.groups_api)
+        response = self._call(lambda: api.get_all(object_type, _request_timeout=self._timeout))
+        return {str(g.name) for g in _results(response)}
+
+    def create_group(self, object_type: str, name: str, label: str) -> None:
+        api = self._api("groups", lambda h: h.crm.properties.groups_api)
+        body = {"name": name, "label": label, "displayOrder": -1}
+        self._call(
+            lambda: api.create(object_type, property_group_create=body, _request_timeout=self._timeout)
+        )
+
+    def create_property(self, object_type: str, definition: Mapping[str, Any]) -> None:
+        api = self._api("props", lambda h: h.crm.properties.core_api)
+        self._call(
+            lambda: api.create(object_type, property_create=dict(definition), _request_timeout=self._timeout)
+        )
+
+    # --- OAuth -----------------------------------------------------------------------------------------
+
+    def token_scopes(self) -> list[str]:
+        """GET /oauth/v1/access-tokens/{token}: the scopes granted to the current access token."""
+        api = self._api("token_info", lambda h: h.oauth.access_tokens_api)
+        info = self._call(lambda: api.get(self._access_token, _request_timeout=self._timeout))
+        return [str(s) for s in getattr(info, "scopes", None) or []]
+
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """The refresh grant (form-encoded POST to connection.token_url).
+
+        Raises:
+            ReauthRequiredError: the refresh token (or the app) is no longer accepted.
+            TransientError / RateLimitError: retry later.
+        """
+        self.api_calls += 1
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": self._conn.client_id,
+            "client_secret": self._conn.client_secret,
+            "refresh_token": refresh_token,
+        }
+        try:
+            resp = self._session.post(self._conn.token_url, data=form, timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise errors.from_exception(ConnectionError(type(exc).__name__)) from exc
+        if resp.status_code != 200:
+            raise errors.classify_token_error(resp.status_code, resp.text, dict(resp.headers))
+        try:
+            data = resp.json()
+        except ValueError as exc:
+            raise MalformedResponseError(errors.VENDOR, "token response is not JSON") from exc
+        if not isinstance(data, dict) or not data.get("access_token"):
+            raise MalformedResponseError(errors.VENDOR, "token response without access_token")
+        return data
+
+    def close(self) -> None:
+        self._session.close()
+        self._apis.clear()
+        self._sdk = None
