@@ -44,6 +44,7 @@ from flask import Flask, Response, g, jsonify, redirect, request
 from integrations.sandbox.book import Book, Changes, Comment, Customer, Survey, Ticket
 from integrations.sandbox.context import Fault, OAuthClient, SandboxContext, VendorState
 from integrations.sandbox.ids import numeric_id, salesforce_id
+from webhooks.inbound import sign_zendesk
 
 VENDOR = "zendesk"
 API = "/api/v2"
@@ -1129,16 +1130,6 @@ def written_fields(ctx: SandboxContext) -> dict[str, dict[str, object]]:
 # --------------------------------------------------------------------------------------- outbound webhooks
 
 
-def _sign(secret: str, timestamp: str, body: bytes) -> str:
-    try:  # the shared signer once the webhooks helper lands it
-        from webhooks.inbound import sign_zendesk  # type: ignore[attr-defined]
-
-        return str(sign_zendesk(secret, timestamp, body))
-    except ImportError:
-        mac = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
-        return base64.b64encode(mac).decode()
-
-
 def outbound_webhooks(ctx: SandboxContext, changes: Changes) -> list[tuple[str, dict[str, str], bytes]]:
     """Zendesk-signed webhooks for the zendesk-channel tickets and ratings this change touched."""
     with ctx.lock:
@@ -1179,13 +1170,11 @@ def outbound_webhooks(ctx: SandboxContext, changes: Changes) -> list[tuple[str, 
                 },
                 separators=(",", ":"),
             ).encode()
-            stamp = _iso(ctx.now) or ""
             headers = {
                 "Content-Type": "application/json",
                 "X-Zendesk-Webhook-Id": "01HSANDBOX" + _digest(state.webhook_url)[:16].upper(),
                 "X-Zendesk-Webhook-Invocation-Id": str(uuid.uuid5(uuid.NAMESPACE_OID, body.decode())),
-                "X-Zendesk-Webhook-Signature-Timestamp": stamp,
-                "X-Zendesk-Webhook-Signature": _sign(state.webhook_secret, stamp, body),
+                **sign_zendesk(state.webhook_secret, _iso(ctx.now) or "", body),
             }
             out.append((state.webhook_url, headers, body))
         return out

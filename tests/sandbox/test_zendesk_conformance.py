@@ -1,0 +1,300 @@
+"""Conformance: the unmodified zenpy 2.0.57 against the Zendesk sandbox over real TLS.
+
+zenpy is pointed at the sandbox by configuration only: `Zenpy(subdomain="127", domain="0.0.1:PORT",
+oauth_token=..., session=s)` rebuilds `https://127.0.0.1:PORT`, so its response handlers' `base_url in
+request.url` check matches without any URL rewriting; `s.verify = ca_file` with `s.trust_env = False`
+(REQUESTS_CA_BUNDLE in the environment would otherwise override the session's verify). `ratelimit_budget=1`
+makes zenpy raise RatelimitBudgetExceeded on a 429 instead of sleeping by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import requests
+from zenpy import Zenpy
+from zenpy.lib.api_objects import Organization, OrganizationField
+from zenpy.lib.exception import (
+    APIException,
+    RatelimitBudgetExceeded,
+    RecordNotFoundException,
+    TooManyValuesException,
+)
+
+from integrations.sandbox import zendesk as zsb
+from integrations.sandbox.context import Fault
+from integrations.sandbox.server import TLSMaterial
+from tests.integrations.zendesk.factory import Sandbox, build_book, served, ticket
+
+# Documented example responses (developer.zendesk.com API reference), reduced to their keys.
+EXPORT_KEYS = {"tickets", "after_url", "after_cursor", "before_url", "before_cursor", "end_of_stream"}
+TICKET_KEYS = {
+    "id", "url", "subject", "description", "status", "priority", "requester_id", "submitter_id",
+    "assignee_id", "organization_id", "group_id", "tags", "via", "created_at", "updated_at",
+    "generated_timestamp", "satisfaction_rating", "collaborator_ids", "custom_fields",
+}  # fmt: skip
+METRIC_SET_KEYS = {
+    "id", "ticket_id", "url", "group_stations", "assignee_stations", "reopens", "replies",
+    "assignee_updated_at", "requester_updated_at", "status_updated_at", "initially_assigned_at",
+    "assigned_at", "solved_at", "latest_comment_added_at", "reply_time_in_minutes",
+    "first_resolution_time_in_minutes", "full_resolution_time_in_minutes", "agent_wait_time_in_minutes",
+    "requester_wait_time_in_minutes", "on_hold_time_in_minutes", "created_at", "updated_at",
+}  # fmt: skip
+ORG_KEYS = {
+    "id", "url", "name", "external_id", "domain_names", "details", "notes", "group_id", "shared_tickets",
+    "shared_comments", "tags", "organization_fields", "created_at", "updated_at",
+}  # fmt: skip
+COMMENT_KEYS = {"id", "type", "author_id", "body", "html_body", "plain_body", "public", "attachments", "created_at"}
+RATING_KEYS = {"id", "url", "assignee_id", "group_id", "requester_id", "ticket_id", "score", "comment",
+               "created_at", "updated_at"}  # fmt: skip
+JOB_KEYS = {"id", "url", "total", "progress", "status", "message", "results"}
+CBP_META = {"has_more", "after_cursor", "before_cursor"}
+
+
+@pytest.fixture(scope="module")
+def tls() -> TLSMaterial:
+    return TLSMaterial.generate()
+
+
+@pytest.fixture
+def sb(tls: TLSMaterial) -> Iterator[Sandbox]:
+    book = build_book(customers=3, tickets=5)
+    long = ticket(77, "C000001", minutes=200, comments=150)
+    book.tickets[long.key] = long
+    with served(book, tls) as sandbox:
+        yield sandbox
+
+
+def session(sb: Sandbox) -> requests.Session:
+    s = requests.Session()
+    s.verify = sb.tls.ca_file
+    s.trust_env = False
+    return s
+
+
+def zenpy(sb: Sandbox, token: str | None = None) -> Zenpy:
+    return Zenpy(
+        subdomain="127",
+        domain=f"0.0.1:{sb.served.port}",
+        oauth_token=token or sb.token,
+        session=session(sb),
+        ratelimit_budget=1,
+        disable_cache=True,
+    )
+
+
+def raw(sb: Sandbox, path: str, **params: str) -> requests.Response:
+    return session(sb).get(
+        f"{sb.base_url}{path}", params=params, headers={"Authorization": f"Bearer {sb.token}"}, timeout=10
+    )
+
+
+def zendesk_ticket_ids(sb: Sandbox) -> set[int]:
+    return {zsb.ticket_id(t.key) for t in sb.ctx.book.tickets.values() if t.channel == "zendesk"}
+
+
+def test_cursor_export_pages_to_end_of_stream_with_metric_sets(sb: Sandbox) -> None:
+    """zenpy follows `after_url` until `end_of_stream`; every zendesk-channel ticket arrives exactly once."""
+    gen = zenpy(sb).tickets.incremental(start_time=0, include=["metric_sets"], per_page=2)
+    first_page = gen._response_json
+    ids = [t.id for t in gen]
+    assert sorted(ids) == sorted(zendesk_ticket_ids(sb))
+    assert len(ids) == len(set(ids))
+    assert sb.ctx.counters.get("zendesk", "GET /api/v2/incremental/tickets/cursor.json") == 3  # 6 tickets / 2
+    assert EXPORT_KEYS <= set(first_page)
+    assert {m["ticket_id"] for m in first_page["metric_sets"]} == {t["id"] for t in first_page["tickets"]}
+
+
+def test_export_shapes_match_the_documented_examples(sb: Sandbox) -> None:
+    body = raw(sb, "/api/v2/incremental/tickets/cursor.json", start_time="0", include="metric_sets,users").json()
+    assert EXPORT_KEYS <= set(body)
+    assert all(TICKET_KEYS <= set(t) for t in body["tickets"])
+    assert all(METRIC_SET_KEYS <= set(m) for m in body["metric_sets"])
+    assert set(body["metric_sets"][0]["reply_time_in_minutes"]) == {"calendar", "business"}
+    assert {u["role"] for u in body["users"]} == {"end-user", "agent"}
+    assert body["end_of_stream"] is True
+    assert body["after_url"].startswith(f"{sb.base_url}/api/v2/incremental/tickets/cursor.json?cursor=")
+
+
+def test_resume_with_saved_cursor_returns_only_later_changes(sb: Sandbox) -> None:
+    zd = zenpy(sb)
+    first = zd.tickets.incremental(start_time=0, per_page=1000)
+    assert first.end_of_stream is True
+    changed = next(t for t in sb.ctx.book.tickets.values() if t.channel == "zendesk")
+    sb.ctx.book.now += timedelta(hours=1)
+    changed.updated_at = sb.ctx.book.now - timedelta(minutes=10)
+    resumed = zd.tickets.incremental(cursor=first.after_cursor)
+    assert [t.id for t in resumed] == [zsb.ticket_id(changed.key)]
+
+
+def test_deleted_ticket_is_exported_with_status_deleted(sb: Sandbox) -> None:
+    victim = next(t for t in sb.ctx.book.tickets.values() if t.channel == "zendesk")
+    victim.deleted_at = sb.ctx.book.now - timedelta(minutes=5)
+    statuses = {t.id: t.status for t in zenpy(sb).tickets.incremental(start_time=0)}
+    assert statuses[zsb.ticket_id(victim.key)] == "deleted"
+
+
+def test_start_time_in_the_last_minute_is_refused(sb: Sandbox) -> None:
+    """Zendesk excludes the minute before the request and refuses a start_time inside it."""
+    recent = int(sb.ctx.book.now.timestamp()) - 30
+    with pytest.raises(APIException) as info:
+        zenpy(sb).tickets.incremental(start_time=recent)
+    assert info.value.response.status_code == 400
+    assert info.value.response.json()["error"] == "StartTimeTooRecent"
+    ok = zenpy(sb).tickets.incremental(start_time=recent - 60)
+    assert ok.end_of_stream is True
+
+
+def test_comments_page_by_cbp_and_include_private_ones(sb: Sandbox) -> None:
+    comments = list(zenpy(sb).tickets.comments(ticket=zsb.ticket_id("T0000077")))
+    assert len(comments) == 150
+    assert sb.ctx.counters.get("zendesk", "GET /api/v2/tickets/<int:tid>/comments.json") == 2
+    assert any(not c.public for c in comments)
+    page = raw(sb, f"/api/v2/tickets/{zsb.ticket_id('T0000077')}/comments.json", **{"page[size]": "100"}).json()
+    assert CBP_META <= set(page["meta"]) and page["meta"]["has_more"] is True
+    assert all(COMMENT_KEYS <= set(c) for c in page["comments"])
+
+
+def test_satisfaction_ratings_without_json_suffix_and_time_filter(sb: Sandbox) -> None:
+    zd = zenpy(sb)
+    ratings = list(zd.satisfaction_ratings())
+    assert {r.score for r in ratings} == {"good", "bad"}
+    assert sb.ctx.counters.get("zendesk", "GET /api/v2/satisfaction_ratings") == 1
+    newest = max(sb.ctx.book.surveys.values(), key=lambda s: s.updated_at)
+    later = list(zd.satisfaction_ratings(start_time=newest.updated_at))
+    assert [r.id for r in later] == [zsb.rating_id(newest.key)]
+    body = raw(sb, "/api/v2/satisfaction_ratings").json()
+    assert all(RATING_KEYS <= set(r) for r in body["satisfaction_ratings"])
+
+
+def test_organizations_list_show_and_record_not_found(sb: Sandbox) -> None:
+    zd = zenpy(sb)
+    orgs = list(zd.organizations())
+    assert {o.id for o in orgs} == {zsb.org_id(k) for k in sb.ctx.book.customers}
+    assert zd.organizations(id=orgs[0].id).name == orgs[0].name
+    with pytest.raises(RecordNotFoundException):
+        zd.organizations(id=12345)
+    body = raw(sb, "/api/v2/organizations.json").json()
+    assert all(ORG_KEYS <= set(o) for o in body["organizations"])
+
+
+def test_incremental_organizations_time_based(sb: Sandbox) -> None:
+    gen = zenpy(sb).organizations.incremental(start_time=0, per_page=2)
+    assert len(gen.values) == 2 and gen.end_of_stream is False
+    assert sb.ctx.counters.get("zendesk", "GET /api/v2/incremental/organizations.json") == 1
+    nxt = zenpy(sb).organizations.incremental(start_time=gen.end_time, per_page=2)
+    # time-based export: the item at end_time is repeated on the next page (Zendesk documents duplicates)
+    assert gen.values[-1].id in {o.id for o in nxt.values}
+    assert nxt.end_of_stream is True
+
+
+def test_organization_field_create_then_duplicate_is_record_invalid(sb: Sandbox) -> None:
+    zd = zenpy(sb)
+    field = zd.organization_fields.create(OrganizationField(key="healthscore_score", title="Score", type="decimal"))
+    assert field.key == "healthscore_score" and field.id
+    with pytest.raises(APIException) as info:
+        zd.organization_fields.create(OrganizationField(key="healthscore_score", title="Score", type="decimal"))
+    body = info.value.response.json()
+    assert info.value.response.status_code == 422
+    assert body["error"] == "RecordInvalid"
+    assert body["details"]["key"][0]["error"] == "DuplicateValue"
+    assert [f.key for f in zd.organization_fields()] == ["healthscore_score"]
+
+
+def test_update_many_job_status_per_item_results(sb: Sandbox) -> None:
+    zd = zenpy(sb)
+    zd.organization_fields.create(OrganizationField(key="healthscore_score", title="Score", type="decimal"))
+    sb.state.extra["job_polls_to_complete"] = 2
+    good = zsb.org_id("C000001")
+    before = zd.organizations(id=good).updated_at
+    sb.ctx.book.now += timedelta(minutes=5)
+    job = zd.organizations.update(
+        [
+            Organization(id=good, organization_fields={"healthscore_score": 72.5}),
+            Organization(id=999, organization_fields={"healthscore_score": 1}),
+            Organization(id=zsb.org_id("C000002"), organization_fields={"healthscore_score": "not a number"}),
+        ]
+    )
+    assert job.status == "queued"
+    assert zd.job_status(id=job.id).status == "working"
+    done = zd.job_status(id=job.id)
+    assert done.status == "completed"
+    results = [(r.id, r.status, r.success) for r in done.results]
+    assert results == [(good, "Updated", True), (999, "Failed", False), (zsb.org_id("C000002"), "Failed", False)]
+    org = zd.organizations(id=good)
+    assert org.organization_fields["healthscore_score"] == 72.5
+    assert org.updated_at > before  # our write bumps updated_at, as Zendesk does
+    assert zsb.written_fields(sb.ctx) == {str(good): {"healthscore_score": 72.5}}
+    raw_job = raw(sb, f"/api/v2/job_statuses/{job.id}.json").json()["job_status"]
+    assert JOB_KEYS <= set(raw_job)
+
+
+def test_update_many_over_100_is_too_many_values(sb: Sandbox) -> None:
+    orgs = [Organization(id=i, organization_fields={}) for i in range(1, 102)]
+    with pytest.raises(TooManyValuesException):
+        zenpy(sb).organizations.update(orgs)
+
+
+def test_write_needs_write_scope(sb: Sandbox) -> None:
+    sb.state.access_tokens["readonly"] = sb.ctx.book.now + timedelta(hours=1)
+    sb.state.extra["scopes"]["readonly"] = "read"
+    with pytest.raises(APIException) as info:
+        zenpy(sb, "readonly").organization_fields.create(OrganizationField(key="k", title="K", type="text"))
+    assert info.value.response.status_code == 403
+    assert info.value.response.json()["error"] == "Forbidden"
+
+
+def test_invalid_token_is_401_invalid_token(sb: Sandbox) -> None:
+    with pytest.raises(APIException) as info:
+        list(zenpy(sb, "nope").organizations())
+    assert info.value.response.status_code == 401
+    assert info.value.response.json()["error"] == "invalid_token"
+
+
+def test_rate_limit_fault_raises_budget_exceeded_once_then_clears(sb: Sandbox) -> None:
+    """A scripted 429 fires exactly once; zenpy with a 1 s budget raises instead of sleeping."""
+    sb.ctx.faults.script("zendesk", "GET /api/v2/organizations.json", Fault(kind="rate_limit", retry_after=30))
+    with pytest.raises(RatelimitBudgetExceeded):
+        list(zenpy(sb).organizations())
+    assert len(list(zenpy(sb).organizations())) == 3
+    assert sb.ctx.counters.get("zendesk", "GET /api/v2/organizations.json") == 2
+    assert sb.ctx.faults.describe() == []
+
+
+def test_429_retry_after_header_and_body(sb: Sandbox) -> None:
+    sb.ctx.faults.script("zendesk", "GET *", Fault(kind="rate_limit", retry_after=17))
+    resp = raw(sb, "/api/v2/organizations.json")
+    assert resp.status_code == 429
+    assert resp.headers["Retry-After"] == "17"
+    assert resp.json()["error"] == "APIRateLimitExceeded"
+
+
+def test_server_errors_map_to_zenpy_exceptions(sb: Sandbox) -> None:
+    sb.ctx.faults.script("zendesk", "GET /api/v2/organizations.json", Fault(kind="server_error", status=500))
+    sb.ctx.faults.script("zendesk", "GET /api/v2/organizations.json", Fault(kind="server_error", status=503))
+    with pytest.raises(APIException) as info:
+        list(zenpy(sb).organizations())
+    assert info.value.response.status_code == 500
+    with pytest.raises(requests.HTTPError):  # 503 is a text page: zenpy falls back to raise_for_status
+        list(zenpy(sb).organizations())
+
+
+def test_unknown_endpoint_is_counted_as_unmatched(sb: Sandbox) -> None:
+    assert raw(sb, "/api/v2/nothing_here.json").status_code == 404
+    assert sb.ctx.counters.snapshot()["zendesk"] == {"GET <unmatched>": 1}
+
+
+def test_malformed_page_fault_reaches_zenpy_as_unparsed(sb: Sandbox) -> None:
+    sb.ctx.faults.script(
+        "zendesk", "GET /api/v2/incremental/tickets/cursor.json", Fault(kind="malformed_page")
+    )
+    result = zenpy(sb).tickets.incremental(start_time=0)
+    assert isinstance(result, requests.Response)  # zenpy hands back the raw response it could not parse
+
+
+def test_truth_maps_vendor_ids_to_customers(sb: Sandbox) -> None:
+    truth = zsb.truth(sb.ctx)
+    assert truth["accounts"][str(zsb.org_id("C000002"))] == "C000002"
+    assert set(truth["tickets"]) == {str(i) for i in zendesk_ticket_ids(sb)}
