@@ -6,6 +6,7 @@ from typing import Any
 
 from connector import models as m
 from connector import store
+from connector.clock import clock_for
 from connector.config import Settings
 from connector.vault import Vault
 from integrations.base import Adapter
@@ -27,6 +28,8 @@ def connection_for(settings: Settings, inst: m.Installation, **overrides: Any) -
     base_url = inst.base_url
     if inst.vendor == "salesforce" and tokens.instance_url:
         base_url = tokens.instance_url
+    if "clock" not in overrides:
+        overrides["clock"] = clock_for(inst.settings or {}, inst.ca_file)
     return Connection(
         vendor=inst.vendor,
         base_url=base_url,

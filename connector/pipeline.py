@@ -11,6 +11,7 @@ from typing import Any
 
 from connector import delivery, linking, sentiment_step, store, writeback
 from connector import sync as sync_step
+from connector.clock import tenant_now
 from connector.config import Settings
 from connector.db import transaction
 from connector.scoring_step import score_tenant
@@ -43,7 +44,7 @@ def link(settings: Settings, tenant_id: int) -> dict[str, Any]:
 
 def score(settings: Settings, tenant_id: int) -> dict[str, Any]:
     with transaction(settings.sqlalchemy_url) as session:
-        return asdict(score_tenant(session, tenant_id))
+        return asdict(score_tenant(session, tenant_id, as_of=tenant_now(session, tenant_id)))
 
 
 def write_back(settings: Settings, tenant_id: int, dry_run: bool = False, **overrides: Any) -> dict[str, Any]:

@@ -1,0 +1,44 @@
+"""Whose "now": the wall clock for real vendors; the sandbox's simulated clock for sandbox installs.
+
+A sandbox is a simulated world that `healthscore sandbox tick` moves forward in time; scoring windows
+("tickets in the last 30 days") and sync cursors must follow that world's clock, or a tick of 30 days
+would leave every window empty and every cursor clamped to the wall clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from sqlalchemy.orm import Session
+
+from connector import store
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def sandbox_clock(admin_url: str, ca_file: str | None = None) -> Callable[[], datetime]:
+    def now() -> datetime:
+        resp = requests.get(f"{admin_url.rstrip('/')}/_sandbox/clock", timeout=10, verify=ca_file or True)
+        resp.raise_for_status()
+        return datetime.fromisoformat(resp.json()["now"]).astimezone(UTC)
+
+    return now
+
+
+def clock_for(settings: Mapping[str, Any], ca_file: str | None = None) -> Callable[[], datetime]:
+    """The clock of one installation (its settings say whether it is a sandbox)."""
+    admin = settings.get("sandbox_admin")
+    return sandbox_clock(str(admin), ca_file) if admin else wall_clock
+
+
+def tenant_now(session: Session, tenant_id: int) -> datetime:
+    """The tenant's "now": its sandbox's clock if it is installed against one, else the wall clock."""
+    for inst in store.installations(session, tenant_id):
+        if (inst.settings or {}).get("sandbox_admin"):
+            return clock_for(inst.settings, inst.ca_file)()
+    return wall_clock()

@@ -1,0 +1,82 @@
+"""`healthscore backtest`: how well the score would have predicted churn."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from connector.backtest_run import run_backtest
+from connector.cli import settings_from
+from connector.commands.output import emit
+from connector.commands.pipeline import tenant_ids
+from connector.db import transaction
+
+
+def _horizon(value: str) -> int:
+    value = value.strip().lower()
+    if value.endswith("d") and value[:-1].isdigit():
+        return int(value[:-1])
+    if value.isdigit():
+        return int(value)
+    raise click.BadParameter("use days, e.g. 90d")
+
+
+@click.command("backtest")
+@click.option("--tenant", help="Tenant slug (default: every tenant).")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Score as of this date (default: now - horizon).",
+)
+@click.option("--horizon", default="90d", show_default=True, help="Outcome window after --as-of.")
+@click.option(
+    "--suggest-weights",
+    is_flag=True,
+    help="Fit non-negative dimension weights (cross-validated) and show the AUC change.",
+)
+@click.option("--json", "as_json", is_flag=True, help='Print one JSON object with a top-level "auc".')
+@click.pass_context
+def COMMAND(  # noqa: N802
+    ctx: click.Context,
+    tenant: str | None,
+    as_of: datetime | None,
+    horizon: str,
+    suggest_weights: bool,
+    as_json: bool,
+) -> None:
+    """Score every account as of a past date with the current model and compare with what happened:
+    AUC, churn rate per band, lift of red over green, calibration."""
+    settings = settings_from(ctx)
+    days = _horizon(horizon)
+    out: dict[str, Any] = {}
+    for tid, slug in tenant_ids(settings, tenant):
+        with transaction(settings.sqlalchemy_url) as session:
+            out[slug] = run_backtest(
+                session,
+                tid,
+                as_of=as_of.replace(tzinfo=UTC) if as_of else None,
+                horizon_days=days,
+                suggest=suggest_weights,
+            )
+            session.rollback()  # a backtest stores nothing
+    if as_json:
+        emit(next(iter(out.values())) if len(out) == 1 else {"tenants": out, "auc": None}, True)
+        return
+    for slug, r in out.items():
+        click.echo(
+            f"{slug}: as of {r['as_of'][:10]}, horizon {r['horizon_days']} d ({r['truth']}), model {r['model_version']}"
+        )
+        click.echo(
+            f"  AUC {r['auc']}  accounts {r['accounts']}  churned {r['churned']}  lift red/green {r['lift_red_over_green']}"
+        )
+        for b in r["bands"]:
+            rate = "n/a" if b["rate"] is None else f"{b['rate']:.1%}"
+            click.echo(f"  {b['band']:<8} {b['accounts']:>5} accounts  churn {rate}")
+        if "suggested_weights" in r:
+            s = r["suggested_weights"]
+            click.echo(f"  suggested weights: {s.get('weights', s)}")
+            if "auc_before" in s:
+                click.echo(f"  AUC {s['auc_before']} → {s['auc_after_cross_validated']} (cross-validated)")
