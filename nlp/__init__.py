@@ -1,1 +1,59 @@
-"""nlp package."""
+"""Ticket sentiment: text -> negative / neutral / positive with a score in [-1, 1] and the sentence behind it.
+
+Python API for the pipeline::
+
+    from nlp import load_default_model, score_ticket, score_tickets, text_hash
+
+    model = load_default_model(model_path=settings.model_path,      # str | Path | None (None: packaged MiniLM-L6)
+                               instance_dir=Path(app.instance_path),  # ONNX exports and custom heads are cached here
+                               cache=db_backed_mapping)               # optional MutableMapping[str, Sentiment]
+    model.classify_many(["text", ...]) -> list[Sentiment]             # in order; cached by text_hash(text)
+    score_ticket([(author_role, body, created_at), ...], model) -> Sentiment
+    score_tickets([thread, thread, ...], model) -> list[Sentiment]   # one batched model call for many tickets
+
+- `load_default_model(model_path=None, instance_dir=None, *, backend="onnx-int8", cache=None, head_path=None,
+  threads=None) -> SentimentModel`. backend is "onnx-int8" (default; built under instance_dir on first use),
+  "onnx-fp32" or "torch". A `.onnx` model_path is used as is. Raises `ModelLoadError` naming the file and the
+  command that rebuilds it. HF_HUB_OFFLINE is forced on: nothing is downloaded.
+- `Sentiment` (frozen): label, score (P(positive) - P(negative)), confidence (probability of the label),
+  excerpt (the sentence that pushed hardest towards the label). Empty / junk text: neutral, 0.0, confidence 0.
+- `SentimentModel.classify_many(texts)`, `.classify(text)`, `.explain(text) -> Explanation`. The `cache`
+  mapping is keyed by `text_hash(text)` of the raw text; any MutableMapping works (default: in-memory LRU).
+- `score_ticket`: only customer comments count (roles in `nlp.ticket.CUSTOMER_ROLES`, e.g. "end-user",
+  "customer"); each is cleaned (quotes, signatures, greetings, HTML) and the latest weighs most.
+- Account rollups are pure functions in `nlp.rollup` over (ticket_id, created_at, label, score, excerpt) rows.
+"""
+
+from __future__ import annotations
+
+from nlp.cache import LRUCache, text_hash
+from nlp.errors import ModelLoadError
+from nlp.loader import load_default_model
+from nlp.model import SentimentModel
+from nlp.sentiment import (
+    LABELS,
+    NOTHING_TO_JUDGE,
+    Explanation,
+    Label,
+    SentencePush,
+    Sentiment,
+    SentimentClassifier,
+)
+from nlp.ticket import score_ticket, score_tickets
+
+__all__ = [
+    "LABELS",
+    "NOTHING_TO_JUDGE",
+    "Explanation",
+    "LRUCache",
+    "Label",
+    "ModelLoadError",
+    "SentencePush",
+    "Sentiment",
+    "SentimentClassifier",
+    "SentimentModel",
+    "load_default_model",
+    "score_ticket",
+    "score_tickets",
+    "text_hash",
+]

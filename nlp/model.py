@@ -1,0 +1,165 @@
+"""SentimentModel: cleaning, cached batched scoring, and sentence-level explanations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nlp.batching import Pooled, pool_texts
+from nlp.cache import LRUCache, text_hash
+from nlp.encoder import Encoder
+from nlp.head import LinearHead
+from nlp.preprocess import MAX_CHARS, clean_message, has_words, sentence_spans
+from nlp.sentiment import LABELS, NOTHING_TO_JUDGE, Explanation, Label, SentencePush, Sentiment
+
+logger = logging.getLogger(__name__)
+
+EXCERPT_CHARS = 300
+# Texts are scored in slices this big: large enough that length-sorting pays, small enough for memory.
+SLICE = 512
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    """Everything one text's scoring produced, before it is reduced to a Sentiment."""
+
+    sentiment: Sentiment
+    sentences: tuple[SentencePush, ...]
+
+
+class SentimentModel:
+    """Scores texts with an encoder + linear head; results are cached by text hash."""
+
+    def __init__(
+        self,
+        *,
+        encoder: Encoder,
+        tokenizer: Any,
+        head: LinearHead,
+        cache: MutableMapping[str, Sentiment] | None = None,
+        preprocess: bool = True,
+        batch_size: int = 32,
+        max_len: int = 256,
+        max_chunks: int = 4,
+    ) -> None:
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.head = head
+        self.cache: MutableMapping[str, Sentiment] = cache if cache is not None else LRUCache(50_000)
+        self.preprocess = preprocess
+        self.batch_size = batch_size
+        self.max_len = max_len
+        self.max_chunks = max_chunks
+
+    @property
+    def name(self) -> str:
+        """Which encoder backend this model runs on."""
+        return self.encoder.name
+
+    def clean(self, text: str) -> str:
+        """The text the model actually reads."""
+        return clean_message(text) if self.preprocess else text[:MAX_CHARS]
+
+    def classify_many(self, texts: Sequence[str]) -> list[Sentiment]:
+        """One Sentiment per text, in order; texts seen before (same hash) come from the cache."""
+        keys = [text_hash(t) for t in texts]
+        results: dict[str, Sentiment] = {}
+        todo: dict[str, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key in results or key in todo:
+                continue
+            hit = self.cache.get(key)
+            if hit is not None:
+                results[key] = hit
+            else:
+                todo[key] = text
+        pending = list(todo.items())
+        for start in range(0, len(pending), SLICE):
+            part = pending[start : start + SLICE]
+            for (key, _), scored in zip(part, self._score([t for _, t in part]), strict=True):
+                results[key] = scored.sentiment
+                self.cache[key] = scored.sentiment
+        if pending:
+            logger.debug("scored %d texts (%d cache hits)", len(pending), len(set(keys)) - len(pending))
+        return [results[k] for k in keys]
+
+    def classify(self, text: str) -> Sentiment:
+        """Sentiment of a single text."""
+        return self.classify_many([text])[0]
+
+    def explain(self, text: str) -> Explanation:
+        """The sentiment of `text` and every sentence's push, strongest first (never cached)."""
+        scored = self._score([text])[0]
+        ranked = sorted(scored.sentences, key=lambda s: abs(s.push), reverse=True)
+        return Explanation(sentiment=scored.sentiment, sentences=tuple(ranked))
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised mean-pooled states (n, hidden) of already-cleaned texts (training input)."""
+        pools = self._pool(texts, projection=None)
+        return np.stack([p.mean_normalised()[0] for p in pools]).astype(np.float32)
+
+    def _pool(self, texts: Sequence[str], projection: np.ndarray | None) -> list[Pooled]:
+        return pool_texts(
+            self.encoder,
+            self.tokenizer,
+            texts,
+            projection=projection,
+            batch_size=self.batch_size,
+            max_len=self.max_len,
+            max_chunks=self.max_chunks,
+        )
+
+    def _score(self, texts: Sequence[str]) -> list[_Scored]:
+        cleaned = [self.clean(t) for t in texts]
+        judged = [i for i, c in enumerate(cleaned) if has_words(c)]
+        out = [_Scored(NOTHING_TO_JUDGE, ())] * len(texts)
+        if not judged:
+            return out
+        pools = self._pool([cleaned[i] for i in judged], projection=self.head.weight.T)
+        for i, pool in zip(judged, pools, strict=True):
+            out[i] = self._reduce(cleaned[i], pool)
+        return out
+
+    def _reduce(self, text: str, pool: Pooled) -> _Scored:
+        """Turn a text's pool into label, score, confidence and per-sentence pushes."""
+        pooled, scale = pool.mean_normalised()
+        logits = self.head.logits(pooled[None, :].astype(np.float32))[0]
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        best = int(probs.argmax())
+        label: Label = LABELS[best]
+        score = float(np.clip(probs[2] - probs[0], -1.0, 1.0))
+        sentences = _sentence_pushes(text, pool, scale)
+        excerpt = _excerpt(text, sentences, best)
+        sentiment = Sentiment(label=label, score=score, confidence=float(probs[best]), excerpt=excerpt)
+        return _Scored(sentiment, tuple(s for s, _ in sentences))
+
+
+def _sentence_pushes(text: str, pool: Pooled, scale: float) -> list[tuple[SentencePush, np.ndarray]]:
+    """Each sentence's exact share of the logits (sum of its tokens' projections / scale)."""
+    spans = sentence_spans(text)
+    if not spans or not pool.proj:
+        return []
+    proj = np.concatenate(pool.proj) / scale
+    starts = np.concatenate(pool.offsets)[:, 0]
+    which = np.searchsorted(np.asarray([a for a, _ in spans]), starts, side="right") - 1
+    result: list[tuple[SentencePush, np.ndarray]] = []
+    for k, (a, b) in enumerate(spans):
+        share = proj[which == k].sum(axis=0) if np.any(which == k) else np.zeros(3)
+        margins = share - (share.sum() - share) / 2
+        toward: Label = LABELS[int(margins.argmax())]
+        push = float(share[2] - share[0])
+        result.append((SentencePush(text=text[a:b][:EXCERPT_CHARS], push=push, toward=toward), margins))
+    return result
+
+
+def _excerpt(text: str, sentences: list[tuple[SentencePush, np.ndarray]], label_index: int) -> str:
+    """The sentence whose tokens pushed hardest towards the predicted label."""
+    if not sentences:
+        return text[:EXCERPT_CHARS]
+    best = max(sentences, key=lambda s: s[1][label_index])
+    return best[0].text

