@@ -39,7 +39,7 @@ def connection_for(settings: Settings, inst: m.Installation, **overrides: Any) -
         tokens=tokens,
         save_tokens=save,
         ca_file=inst.ca_file,
-        settings=dict(inst.settings or {}),
+        settings=dict((inst.settings or {}).get("mapping") or {}),  # connector-level keys stay out
         **overrides,
     )
 

@@ -224,6 +224,7 @@ class Ticket(Base):
     link_method: Mapped[str | None] = mapped_column(String(20))
     requester_email: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="")
     priority: Mapped[str] = mapped_column(String(20), default="normal")
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)

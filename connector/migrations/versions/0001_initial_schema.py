@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:16:19.529114
+Create Date: 2026-11-23 11:28:19.415593
 """
 
 from __future__ import annotations
@@ -367,6 +367,7 @@ def upgrade() -> None:
     sa.Column('link_method', sa.String(length=20), nullable=True),
     sa.Column('requester_email', sa.String(length=320), nullable=True),
     sa.Column('subject', sa.Text(), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('priority', sa.String(length=20), nullable=False),
     sa.Column('escalated', sa.Boolean(), nullable=False),
