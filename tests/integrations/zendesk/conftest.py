@@ -12,7 +12,7 @@ from integrations.oauth import TokenSet
 from integrations.registry import Connection
 from integrations.sandbox.server import TLSMaterial
 from integrations.zendesk.adapter import ZendeskAdapter
-from tests.integrations.zendesk.factory import Sandbox, build_book, served
+from tests.integrations.zendesk.factory import Sandbox, build_book, reset, served
 
 
 @pytest.fixture(scope="session")
@@ -20,10 +20,15 @@ def tls() -> TLSMaterial:
     return TLSMaterial.generate()
 
 
-@pytest.fixture
-def sandbox(tls: TLSMaterial) -> Iterator[Sandbox]:
-    with served(build_book(customers=3, tickets=5), tls) as sb:
+@pytest.fixture(scope="module")
+def server(tls: TLSMaterial) -> Iterator[Sandbox]:
+    with served(build_book(), tls) as sb:
         yield sb
+
+
+@pytest.fixture
+def sandbox(server: Sandbox) -> Sandbox:
+    return reset(server, build_book(customers=3, tickets=5))
 
 
 @dataclass
@@ -53,7 +58,11 @@ def make_adapter(sandbox: Sandbox, recorder: Recorder) -> Iterator[MakeAdapter]:
     made: list[ZendeskAdapter] = []
 
     def make(
-        *, access_token: str | None = None, refresh_token: str | None = None, page_size: int | None = None, **kw: Any
+        *,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        page_size: int | None = None,
+        **kw: Any,
     ) -> ZendeskAdapter:
         tokens = TokenSet(
             access_token=access_token or sandbox.token,

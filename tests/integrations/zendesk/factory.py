@@ -169,3 +169,16 @@ def served(book: Book, tls: TLSMaterial) -> Iterator[Sandbox]:
         yield Sandbox(ctx=ctx, served=app, tls=tls)
     finally:
         app.shutdown()
+
+
+def reset(sb: Sandbox, book: Book) -> Sandbox:
+    """Reuse a running server for another test: new book, fresh vendor state, no faults, zero counters.
+
+    (Stopping a werkzeug server waits out its 0.5 s poll interval, so tests share one server per module.)
+    """
+    with sb.ctx.lock:
+        sb.ctx.book = book
+        sb.ctx.vendors[zsb.VENDOR] = zsb.make_state(0)
+        sb.ctx.faults.clear()
+        sb.ctx.counters.reset()
+    return sb
