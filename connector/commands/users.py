@@ -1,0 +1,87 @@
+"""`healthscore users`: the first admin of a tenant, and invitations."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from connector.cli import settings_from
+from connector.commands.output import emit, fail
+
+
+@click.group("users")
+def COMMAND() -> None:  # noqa: N802 - the registry looks for this name
+    """People who sign in to the web app (admins and viewers of a tenant)."""
+
+
+def _tenant_id(session: object, slug: str, name: str | None) -> int:
+    from connector import store
+
+    found = store.tenants(session, slug)  # type: ignore[arg-type]
+    if found:
+        return found[0].id
+    if name is None:
+        fail(f"no tenant {slug!r}", "pass --create-tenant NAME to create it, or check `healthscore demo`")
+    return store.ensure_tenant(session, slug, name).id  # type: ignore[arg-type]
+
+
+@COMMAND.command("create-admin")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.option("--email", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (else prompt).")
+@click.option("--create-tenant", "tenant_name", default=None, help="Create the tenant with this name if missing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def create_admin(
+    ctx: click.Context, slug: str, email: str, password_stdin: bool, tenant_name: str | None, as_json: bool
+) -> None:
+    """Create an admin with a password (the first person of a tenant; others are invited)."""
+    from connector import auth
+    from connector.db import transaction
+
+    settings = settings_from(ctx)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with transaction(settings.sqlalchemy_url) as session:
+        tenant_id = _tenant_id(session, slug, tenant_name)
+        try:
+            user = auth.create_user(session, tenant_id, email, "admin", password=password)
+        except auth.AuthError as exc:
+            session.rollback()
+            fail("; ".join(exc.problems))
+            return
+        from connector.store import audit
+
+        audit(session, tenant_id, "cli", "user.created", user.email, role="admin")
+        out = {"tenant": slug, "email": user.email, "role": "admin", "id": user.id}
+    emit(out, as_json, f"admin {out['email']} created for tenant {slug}")
+
+
+@COMMAND.command("invite")
+@click.option("--tenant", "slug", required=True)
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(["admin", "viewer"]), default="viewer", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def invite(ctx: click.Context, slug: str, email: str, role: str, as_json: bool) -> None:
+    """Invite someone: prints the one-time link where they set their password."""
+    from connector import auth
+    from connector.db import transaction
+
+    settings = settings_from(ctx)
+    with transaction(settings.sqlalchemy_url) as session:
+        tenant_id = _tenant_id(session, slug, None)
+        try:
+            user, token = auth.invite(session, tenant_id, email, role)
+        except auth.AuthError as exc:
+            session.rollback()
+            fail("; ".join(exc.problems))
+            return
+        from connector.store import audit
+
+        audit(session, tenant_id, "cli", "user.invited", user.email, role=role)
+    link = f"{settings.public_base_url.rstrip('/')}/invite/{token}"
+    emit({"tenant": slug, "email": user.email, "role": role, "invite_url": link}, as_json, f"invitation link (send it to {user.email}): {link}")

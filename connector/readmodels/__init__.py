@@ -1,0 +1,89 @@
+"""Every read query behind the pages and the API. No SQL lives in views; every function takes tenant_id.
+
+Split by screen: `portfolio` (accounts, bands, sparklines), `account` (one account's page and lookups by
+vendor id), `support` (tickets and sentiment), `admin` (installations, runs, models, webhooks, review queue,
+users, keys, audit). Values come back as frozen dataclasses; `jsonable` turns them into API bodies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from connector.readmodels.account import (
+    AccountDetail,
+    account_detail,
+    account_ids_for_vendor_record,
+    band_thresholds,
+    resolve_crm_account,
+    score_history,
+)
+from connector.readmodels.admin import (
+    crm_account_choices,
+    api_keys,
+    audit_log,
+    deliveries,
+    installation,
+    installations,
+    model_version,
+    model_versions,
+    published_model,
+    review_queue,
+    runs,
+    users,
+    webhook_endpoint,
+    webhook_endpoints,
+)
+from connector.readmodels.portfolio import SORTS, BandSummary, Portfolio, PortfolioRow, portfolio, sparklines
+from connector.readmodels.support import SentimentOverview, sentiment_overview, ticket, tickets
+
+__all__ = [
+    "SORTS",
+    "AccountDetail",
+    "BandSummary",
+    "Portfolio",
+    "PortfolioRow",
+    "SentimentOverview",
+    "account_detail",
+    "account_ids_for_vendor_record",
+    "api_keys",
+    "audit_log",
+    "band_thresholds",
+    "crm_account_choices",
+    "deliveries",
+    "installation",
+    "installations",
+    "jsonable",
+    "model_version",
+    "model_versions",
+    "portfolio",
+    "published_model",
+    "resolve_crm_account",
+    "review_queue",
+    "runs",
+    "score_history",
+    "sentiment_overview",
+    "sparklines",
+    "ticket",
+    "tickets",
+    "users",
+    "webhook_endpoint",
+    "webhook_endpoints",
+]
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses, Decimals and datetimes → plain JSON values (money as strings keeps cents exact)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,212 @@
+"""Admin reads: installations, runs, scoring model versions, webhooks, review queue, users, keys, audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from connector import models as m
+
+
+def installations(session: Session, tenant_id: int) -> list[m.Installation]:
+    return list(
+        session.scalars(
+            select(m.Installation)
+            .where(m.Installation.tenant_id == tenant_id)
+            .order_by(m.Installation.vendor)
+        )
+    )
+
+
+def installation(session: Session, tenant_id: int, vendor: str) -> m.Installation | None:
+    return session.scalar(
+        select(m.Installation).where(m.Installation.tenant_id == tenant_id, m.Installation.vendor == vendor)
+    )
+
+
+def runs(
+    session: Session,
+    tenant_id: int,
+    *,
+    since: datetime | None = None,
+    kind: str | None = None,
+    limit: int = 20,
+) -> list[m.Run]:
+    stmt = select(m.Run).where(m.Run.tenant_id == tenant_id)
+    if since is not None:
+        stmt = stmt.where(m.Run.started_at >= since)
+    if kind:
+        stmt = stmt.where(m.Run.kind == kind)
+    return list(session.scalars(stmt.order_by(m.Run.started_at.desc(), m.Run.id.desc()).limit(limit)))
+
+
+def model_versions(session: Session, tenant_id: int) -> list[m.ScoringModelVersion]:
+    return list(
+        session.scalars(
+            select(m.ScoringModelVersion)
+            .where(m.ScoringModelVersion.tenant_id == tenant_id)
+            .order_by(m.ScoringModelVersion.created_at.desc(), m.ScoringModelVersion.id.desc())
+        )
+    )
+
+
+def model_version(session: Session, tenant_id: int, version_id: int) -> m.ScoringModelVersion | None:
+    return session.scalar(
+        select(m.ScoringModelVersion).where(
+            m.ScoringModelVersion.tenant_id == tenant_id, m.ScoringModelVersion.id == version_id
+        )
+    )
+
+
+def published_model(session: Session, tenant_id: int) -> m.ScoringModelVersion | None:
+    return session.scalar(
+        select(m.ScoringModelVersion)
+        .where(m.ScoringModelVersion.tenant_id == tenant_id, m.ScoringModelVersion.status == "published")
+        .order_by(m.ScoringModelVersion.published_at.desc())
+        .limit(1)
+    )
+
+
+def webhook_endpoints(session: Session, tenant_id: int) -> list[m.WebhookEndpoint]:
+    return list(
+        session.scalars(
+            select(m.WebhookEndpoint)
+            .where(m.WebhookEndpoint.tenant_id == tenant_id)
+            .order_by(m.WebhookEndpoint.id)
+        )
+    )
+
+
+def webhook_endpoint(session: Session, tenant_id: int, endpoint_id: int) -> m.WebhookEndpoint | None:
+    return session.scalar(
+        select(m.WebhookEndpoint).where(
+            m.WebhookEndpoint.tenant_id == tenant_id, m.WebhookEndpoint.id == endpoint_id
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryRow:
+    id: int
+    event_type: str
+    msg_id: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime | None
+
+
+def deliveries(session: Session, tenant_id: int, endpoint_id: int, limit: int = 50) -> list[DeliveryRow]:
+    result = session.execute(
+        select(m.WebhookDelivery, m.WebhookEvent.type, m.WebhookEvent.msg_id)
+        .join(m.WebhookEvent, m.WebhookEvent.id == m.WebhookDelivery.event_id)
+        .where(m.WebhookDelivery.tenant_id == tenant_id, m.WebhookDelivery.endpoint_id == endpoint_id)
+        .order_by(m.WebhookDelivery.created_at.desc(), m.WebhookDelivery.id.desc())
+        .limit(limit)
+    )
+    return [
+        DeliveryRow(
+            id=d.id,
+            event_type=etype,
+            msg_id=msg_id,
+            status=d.status,
+            attempts=d.attempts,
+            last_status_code=d.last_status_code,
+            last_error=d.last_error,
+            created_at=d.created_at,
+            next_attempt_at=d.next_attempt_at,
+        )
+        for d, etype, msg_id in result
+    ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReviewRow:
+    link_id: int
+    source_id: int
+    source_vendor: str
+    source_name: str
+    source_external_id: str
+    source_domains: list[Any]
+    reason: str | None
+    status: str
+    method: str
+    candidate_id: int | None
+    candidate_name: str | None
+
+
+def review_queue(session: Session, tenant_id: int, limit: int = 100) -> list[ReviewRow]:
+    """Links waiting for a human: unmatched organizations and low-confidence guesses."""
+    src, crm = aliased(m.Account), aliased(m.Account)
+    result = session.execute(
+        select(m.AccountLink, src, crm.name)
+        .join(src, src.id == m.AccountLink.source_account_id)
+        .outerjoin(crm, crm.id == m.AccountLink.crm_account_id)
+        .where(
+            m.AccountLink.tenant_id == tenant_id, m.AccountLink.status == "review", src.deleted_at.is_(None)
+        )
+        .order_by(src.name)
+        .limit(limit)
+    )
+    return [
+        ReviewRow(
+            link_id=link.id,
+            source_id=s.id,
+            source_vendor=s.vendor,
+            source_name=s.name,
+            source_external_id=s.external_id,
+            source_domains=list(s.domains or []),
+            reason=link.reason,
+            status=link.status,
+            method=link.method,
+            candidate_id=link.crm_account_id,
+            candidate_name=cname,
+        )
+        for link, s, cname in result
+    ]
+
+
+def crm_account_choices(session: Session, tenant_id: int, q: str, limit: int = 20) -> list[m.Account]:
+    like = f"%{q.strip().lower()}%"
+    from sqlalchemy import func
+
+    return list(
+        session.scalars(
+            select(m.Account)
+            .where(
+                m.Account.tenant_id == tenant_id,
+                m.Account.vendor.in_(("salesforce", "hubspot")),
+                m.Account.deleted_at.is_(None),
+                func.lower(m.Account.name).like(like),
+            )
+            .order_by(m.Account.name)
+            .limit(limit)
+        )
+    )
+
+
+def users(session: Session, tenant_id: int) -> list[m.User]:
+    return list(session.scalars(select(m.User).where(m.User.tenant_id == tenant_id).order_by(m.User.email)))
+
+
+def api_keys(session: Session, tenant_id: int) -> list[m.ApiKey]:
+    return list(
+        session.scalars(
+            select(m.ApiKey).where(m.ApiKey.tenant_id == tenant_id).order_by(m.ApiKey.created_at.desc())
+        )
+    )
+
+
+def audit_log(
+    session: Session, tenant_id: int, limit: int = 100, before_id: int | None = None
+) -> list[m.AuditEntry]:
+    stmt = select(m.AuditEntry).where(m.AuditEntry.tenant_id == tenant_id)
+    if before_id is not None:
+        stmt = stmt.where(m.AuditEntry.id < before_id)
+    return list(session.scalars(stmt.order_by(m.AuditEntry.id.desc()).limit(limit)))

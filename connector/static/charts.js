@@ -1,0 +1,68 @@
+/* Charts for the account and support pages (Chart.js, vendored). Data comes from #chart-data (JSON). */
+(function () {
+  "use strict";
+  var el = document.getElementById("chart-data");
+  if (!el || typeof Chart === "undefined") { return; }
+  var data = JSON.parse(el.textContent);
+  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+  Chart.defaults.color = "#5b6472";
+  Chart.defaults.maintainAspectRatio = false;
+
+  var history = document.getElementById("history-chart");
+  if (history) {
+    var datasets = [{
+      label: "Health score", data: data.scores, borderColor: "#1f3a5f", backgroundColor: "rgba(31,58,95,.08)",
+      fill: true, tension: 0.25, pointRadius: data.scores.length > 60 ? 0 : 2, borderWidth: 2
+    }];
+    (data.bands || []).forEach(function (b) {
+      if (b.min <= 0) { return; }
+      datasets.push({
+        label: b.name + " ≥ " + b.min, data: data.labels.map(function () { return b.min; }),
+        borderColor: b.colour, borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0, fill: false
+      });
+    });
+    new Chart(history, {
+      type: "line", data: { labels: data.labels, datasets: datasets },
+      options: { interaction: { mode: "index", intersect: false },
+        scales: { y: { min: 0, max: 100, title: { display: true, text: "score" } },
+                  x: { ticks: { maxTicksLimit: 8 } } },
+        plugins: { legend: { position: "bottom", labels: { boxWidth: 14 } } } }
+    });
+  }
+
+  var surveys = document.getElementById("survey-chart");
+  if (surveys) {
+    var pick = function (kind) {
+      return data.surveys.filter(function (s) { return s.kind === kind; })
+        .map(function (s) { return { x: s.date, y: s.score }; });
+    };
+    new Chart(surveys, {
+      type: "scatter",
+      data: { datasets: [
+        { label: "NPS (0–10)", data: pick("nps"), backgroundColor: "#1f3a5f", pointStyle: "circle", radius: 4 },
+        { label: "CSAT", data: pick("csat"), backgroundColor: "#e07b39", pointStyle: "triangle", radius: 5 }
+      ] },
+      options: { scales: { x: { type: "category", labels: Array.from(new Set(data.surveys.map(function (s) { return s.date; }))).sort(), ticks: { maxTicksLimit: 6 } },
+                            y: { min: 0, max: 10 } },
+                 plugins: { legend: { position: "bottom" } } }
+    });
+  }
+
+  var sentiment = document.getElementById("sentiment-chart");
+  if (sentiment) {
+    new Chart(sentiment, {
+      data: { labels: data.labels, datasets: [
+        { type: "bar", label: "negative", data: data.negative, backgroundColor: "#c62828", stack: "t", yAxisID: "y" },
+        { type: "bar", label: "neutral", data: data.neutral, backgroundColor: "#b0b7c3", stack: "t", yAxisID: "y" },
+        { type: "bar", label: "positive", data: data.positive, backgroundColor: "#2e7d32", stack: "t", yAxisID: "y" },
+        { type: "line", label: "average sentiment", data: data.average, borderColor: "#1f3a5f", yAxisID: "y2",
+          tension: 0.3, pointRadius: 2, spanGaps: true }
+      ] },
+      options: { interaction: { mode: "index", intersect: false },
+        scales: { y: { stacked: true, title: { display: true, text: "tickets" } },
+                  x: { stacked: true, ticks: { maxTicksLimit: 10 } },
+                  y2: { position: "right", min: -1, max: 1, grid: { drawOnChartArea: false }, title: { display: true, text: "sentiment" } } },
+        plugins: { legend: { position: "bottom" } } }
+    });
+  }
+})();

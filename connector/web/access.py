@@ -1,0 +1,110 @@
+"""Who is asking: the request's database session, the signed-in user, and the role checks on views."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+from sqlalchemy.orm import Session
+
+from connector import auth
+from connector import models as m
+from connector.config import Settings
+from connector.db import session_factory
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def settings() -> Settings:
+    value: Settings = current_app.config["HEALTHSCORE"]
+    return value
+
+
+def db() -> Session:
+    """One session per request, committed by the view that writes (`db().commit()`), closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = session_factory(settings().sqlalchemy_url)()
+    session_: Session = g.db_session
+    return session_
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    sess = g.pop("db_session", None)
+    if sess is not None:
+        sess.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in person, as views need them."""
+
+    id: int
+    tenant_id: int
+    tenant_name: str
+    email: str
+    name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def current_user() -> Viewer | None:
+    if "viewer" in g:
+        viewer: Viewer | None = g.viewer
+        return viewer
+    viewer = None
+    uid, tid = session.get("uid"), session.get("tid")
+    if isinstance(uid, int) and isinstance(tid, int):
+        user = db().get(m.User, uid)
+        # The tenant in the cookie must still be the user's tenant (a moved or deleted user loses access).
+        if user is not None and user.tenant_id == tid and user.password_hash is not None:
+            tenant = db().get(m.Tenant, tid)
+            viewer = Viewer(user.id, tid, tenant.name if tenant else "", user.email, user.name, user.role)
+    g.viewer = viewer
+    return viewer
+
+
+def sign_in(user: m.User) -> None:
+    session.clear()  # no session fixation: a fresh session on every sign-in
+    session.permanent = True
+    session["uid"], session["tid"] = user.id, user.tenant_id
+
+
+def login_required(view: F) -> F:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            return redirect(url_for("auth.login", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def admin_required(view: F) -> F:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        viewer = current_user()
+        if viewer is None:
+            return redirect(url_for("auth.login", next=request.full_path))
+        if not auth.can(viewer.role, "write"):
+            abort(403, description="Only admins can do this; ask an admin of your workspace.")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def tenant_id() -> int:
+    viewer = current_user()
+    if viewer is None:  # pragma: no cover - guarded by login_required
+        abort(401)
+    return viewer.tenant_id
+
+
+def actor() -> str:
+    viewer = current_user()
+    return viewer.email if viewer else "system"

@@ -1,0 +1,151 @@
+"""Admin pages: integrations, unmatched review, users, API keys, audit log (model editing: admin_model.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from connector import admin_actions, auth, installs, readmodels
+from connector.store import audit
+from connector.web.access import actor, admin_required, db, settings, tenant_id
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/")
+@admin_required
+def index() -> Any:
+    return redirect(url_for("admin.integrations"))
+
+
+@bp.get("/integrations")
+@admin_required
+def integrations() -> Any:
+    insts = {i.vendor: i for i in readmodels.installations(db(), tenant_id())}
+    runs = readmodels.runs(db(), tenant_id(), limit=10)
+    last_install = {}
+    for r in runs:
+        vendor = (r.report or {}).get("vendor")
+        if r.kind == "install" and vendor and vendor not in last_install:
+            last_install[vendor] = r
+    return render_template(
+        "admin/integrations.html", specs=installs.SPECS, insts=insts, runs=runs, last_install=last_install
+    )
+
+
+@bp.get("/review")
+@admin_required
+def review() -> Any:
+    q = (request.args.get("q") or "").strip()[:100]
+    choices = readmodels.crm_account_choices(db(), tenant_id(), q) if q else []
+    return render_template(
+        "admin/review.html", rows=readmodels.review_queue(db(), tenant_id()), q=q, choices=choices,
+        for_link=request.args.get("link", type=int),
+    )
+
+
+@bp.post("/review/<int:source_id>")
+@admin_required
+def decide(source_id: int) -> Any:
+    raw = request.form.get("crm_account_id", "").strip()
+    decision = request.form.get("decision", "link")
+    if decision == "none":
+        target = None
+    else:
+        try:
+            target = int(raw)
+        except ValueError:
+            flash("Pick the CRM account this organization belongs to.", "error")
+            return redirect(url_for("admin.review")), 303
+    try:
+        admin_actions.decide_link(db(), tenant_id(), source_id, target, actor())
+    except LookupError:
+        abort(404, description="That organization or account is not in your workspace.")
+    db().commit()
+    flash("Saved. This decision sticks: automatic matching will not change it.", "success")
+    return redirect(url_for("admin.review"), code=303)
+
+
+@bp.get("/users")
+@admin_required
+def users() -> Any:
+    return render_template("admin/users.html", users=readmodels.users(db(), tenant_id()), roles=auth.ROLES)
+
+
+@bp.post("/users/invite")
+@admin_required
+def invite() -> Any:
+    try:
+        user, token = auth.invite(db(), tenant_id(), request.form.get("email", ""), request.form.get("role", "viewer"))
+    except auth.AuthError as exc:
+        return render_template(
+            "admin/users.html", users=readmodels.users(db(), tenant_id()), roles=auth.ROLES, errors=exc.problems
+        ), 400
+    audit(db(), tenant_id(), actor(), "user.invited", user.email, role=user.role)
+    db().commit()
+    link = settings().public_base_url.rstrip("/") + url_for("auth.accept", token=token)
+    return render_template(
+        "admin/users.html", users=readmodels.users(db(), tenant_id()), roles=auth.ROLES, invite_link=link,
+        invited=user.email,
+    )
+
+
+@bp.post("/users/<int:user_id>/role")
+@admin_required
+def set_role(user_id: int) -> Any:
+    try:
+        user = auth.set_role(db(), tenant_id(), user_id, request.form.get("role", ""))
+    except auth.AuthError as exc:
+        flash("; ".join(exc.problems), "error")
+        return redirect(url_for("admin.users"), code=303)
+    audit(db(), tenant_id(), actor(), "user.role_changed", user.email, role=user.role)
+    db().commit()
+    flash(f"{user.email} is now {user.role}.", "success")
+    return redirect(url_for("admin.users"), code=303)
+
+
+@bp.get("/keys")
+@admin_required
+def keys() -> Any:
+    return render_template("admin/keys.html", keys=readmodels.api_keys(db(), tenant_id()), scopes=auth.API_KEY_SCOPES)
+
+
+@bp.post("/keys")
+@admin_required
+def create_key() -> Any:
+    try:
+        new = auth.create_api_key(db(), tenant_id(), request.form.get("name", ""), request.form.get("scope", "read"))
+    except auth.AuthError as exc:
+        return render_template(
+            "admin/keys.html", keys=readmodels.api_keys(db(), tenant_id()), scopes=auth.API_KEY_SCOPES,
+            errors=exc.problems,
+        ), 400
+    audit(db(), tenant_id(), actor(), "api_key.created", f"key:{new.prefix}", scope=new.scope)
+    db().commit()
+    return render_template(
+        "admin/keys.html", keys=readmodels.api_keys(db(), tenant_id()), scopes=auth.API_KEY_SCOPES, new=new
+    )
+
+
+@bp.post("/keys/<int:key_id>/revoke")
+@admin_required
+def revoke_key(key_id: int) -> Any:
+    if not auth.revoke_api_key(db(), tenant_id(), key_id):
+        abort(404, description="No such active key in your workspace.")
+    audit(db(), tenant_id(), actor(), "api_key.revoked", f"key:{key_id}")
+    db().commit()
+    flash("The key is revoked; requests with it now get 401.", "success")
+    return redirect(url_for("admin.keys"), code=303)
+
+
+@bp.get("/audit")
+@admin_required
+def audit_log() -> Any:
+    before = request.args.get("before", type=int)
+    entries = readmodels.audit_log(db(), tenant_id(), limit=100, before_id=before)
+    return render_template("admin/audit.html", entries=entries)
+
+
+# The model editor's routes live on this blueprint but in their own module (kept small).
+from connector.web import admin_model as _admin_model  # noqa: E402,F401

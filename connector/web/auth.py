@@ -1,0 +1,86 @@
+"""Sign-in, sign-out and accepting an invitation (people of a tenant; API keys live in api.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+
+from connector import auth
+from connector.store import audit
+from connector.web.access import close_db, current_user, db, sign_in
+from connector.web.security import LOGIN_LIMIT, limiter
+
+bp = Blueprint("auth", __name__)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.teardown_appcontext(close_db)
+
+    @app.context_processor
+    def _inject() -> dict[str, Any]:
+        return {"viewer": current_user()}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths: no open redirect through ?next=."""
+    if not target:
+        return url_for("ui.portfolio")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("ui.portfolio")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
+def login() -> Any:
+    if request.method == "GET":
+        return render_template("auth/login.html", next=request.args.get("next", ""))
+    email = request.form.get("email", "")
+    password = request.form.get("password", "")
+    user = auth.authenticate(db(), email, password) if email and password else None
+    if user is None:
+        return (
+            render_template(
+                "auth/login.html",
+                next=request.form.get("next", ""),
+                email=email,
+                error="That e-mail and password do not match. Check both, or ask your admin for an invitation.",
+            ),
+            401,
+        )
+    audit(db(), user.tenant_id, user.email, "user.sign_in")
+    db().commit()
+    sign_in(user)
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    from flask import session
+
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
+def accept(token: str) -> Any:
+    if request.method == "GET":
+        return render_template("auth/invite.html", token=token)
+    password = request.form.get("password", "")
+    if password != request.form.get("confirm", ""):
+        return render_template("auth/invite.html", token=token, errors=["the two passwords differ"]), 400
+    try:
+        user = auth.accept_invite(db(), token, password)
+    except auth.AuthError as exc:
+        return render_template("auth/invite.html", token=token, errors=exc.problems), 400
+    audit(db(), user.tenant_id, user.email, "user.accepted_invite")
+    db().commit()
+    sign_in(user)
+    flash("Welcome! Your password is set.", "success")
+    return redirect(url_for("ui.portfolio"))

@@ -1,0 +1,94 @@
+"""Template filters: money, numbers, dates, band labels and server-drawn SVG sparklines (no JS needed)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+from markupsafe import Markup, escape
+
+BAND_LABELS = {"green": "Healthy", "yellow": "Watch", "red": "At risk"}
+BAND_ICONS = {"green": "●", "yellow": "▲", "red": "■"}
+
+
+def money(value: Decimal | float | None) -> str:
+    if value is None:
+        return "—"
+    amount = float(value)
+    if abs(amount) >= 1_000_000:
+        return f"${amount / 1_000_000:,.1f}M"
+    if abs(amount) >= 10_000:
+        return f"${amount / 1_000:,.0f}k"
+    return f"${amount:,.0f}"
+
+
+def number(value: float | int | None, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def signed(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    return f"{value:+.{digits}f}"
+
+
+def day(value: date | datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.strftime("%d %b %Y")
+
+
+def when(value: datetime | None) -> str:
+    if value is None:
+        return "never"
+    return value.strftime("%d %b %Y %H:%M UTC")
+
+
+def band_badge(band: str | None) -> Markup:
+    """Colour AND a text label AND a shape, so the band reads without colour vision."""
+    if not band:
+        return Markup('<span class="band band-none">Not scored</span>')
+    label = BAND_LABELS.get(band, band.title())
+    icon = BAND_ICONS.get(band, "◆")
+    return Markup(
+        f'<span class="band band-{escape(band)}"><span aria-hidden="true">{icon}</span> {escape(label)}</span>'
+    )
+
+
+def sparkline(values: list[float] | None, width: int = 96, height: int = 24) -> Markup:
+    """A tiny polyline of scores 0..100; flat text when there is not enough history."""
+    if not values or len(values) < 2:
+        return Markup('<span class="muted small">no history</span>')
+    step = width / (len(values) - 1)
+    points = " ".join(f"{i * step:.1f},{height - (v / 100) * height:.1f}" for i, v in enumerate(values))
+    trend = "up" if values[-1] > values[0] + 1 else "down" if values[-1] < values[0] - 1 else "flat"
+    return Markup(
+        f'<svg class="spark spark-{trend}" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="score trend {trend}: {values[0]:.0f} to {values[-1]:.0f}">'
+        f'<polyline fill="none" stroke-width="1.5" points="{points}"/></svg>'
+    )
+
+
+def sentiment_label(label: str | None) -> Markup:
+    if not label:
+        return Markup('<span class="chip">not scored</span>')
+    return Markup(f'<span class="chip chip-{escape(label)}">{escape(label)}</span>')
+
+
+def init_app(app: Flask) -> None:
+    filters: dict[str, Any] = {
+        "money": money,
+        "number": number,
+        "signed": signed,
+        "day": day,
+        "when": when,
+        "band": band_badge,
+        "sparkline": sparkline,
+        "sentiment": sentiment_label,
+    }
+    app.jinja_env.filters.update(filters)
+    app.jinja_env.globals["BAND_LABELS"] = BAND_LABELS

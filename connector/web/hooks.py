@@ -1,0 +1,109 @@
+"""Admin pages for our outbound webhooks: endpoints, secret rotation, delivery log, replay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from connector import admin_actions, readmodels
+from connector.web.access import actor, admin_required, db, settings, tenant_id
+
+bp = Blueprint("hooks", __name__, url_prefix="/admin/webhooks")
+
+
+def _types() -> list[str]:
+    from webhooks.events import EventType
+
+    return [e.value for e in EventType]
+
+
+def _list(**extra: Any) -> str:
+    return render_template(
+        "admin/webhooks.html", endpoints=readmodels.webhook_endpoints(db(), tenant_id()), types=_types(), **extra
+    )
+
+
+@bp.get("/")
+@admin_required
+def endpoints() -> Any:
+    return _list()
+
+
+@bp.post("/")
+@admin_required
+def create() -> Any:
+    try:
+        created = admin_actions.create_endpoint(
+            db(), settings(), tenant_id(), url=request.form.get("url", "").strip(),
+            description=request.form.get("description", "").strip(),
+            event_types=request.form.getlist("event_types"), actor=actor(),
+        )
+    except admin_actions.ActionError as exc:
+        return _list(errors=exc.problems, form=request.form), 400
+    db().commit()
+    return _list(secret=created.secret, secret_for=created.endpoint.url)
+
+
+def _endpoint(endpoint_id: int) -> Any:
+    ep = readmodels.webhook_endpoint(db(), tenant_id(), endpoint_id)
+    if ep is None:
+        abort(404, description="No such webhook endpoint in your workspace.")
+    return ep
+
+
+@bp.get("/<int:endpoint_id>")
+@admin_required
+def detail(endpoint_id: int) -> Any:
+    ep = _endpoint(endpoint_id)
+    return render_template(
+        "admin/webhook.html", ep=ep, deliveries=readmodels.deliveries(db(), tenant_id(), ep.id), types=_types()
+    )
+
+
+@bp.post("/<int:endpoint_id>/rotate")
+@admin_required
+def rotate(endpoint_id: int) -> Any:
+    try:
+        rotated = admin_actions.rotate_secret(db(), settings(), tenant_id(), endpoint_id, actor())
+    except LookupError:
+        abort(404, description="No such webhook endpoint in your workspace.")
+    db().commit()
+    return render_template(
+        "admin/webhook.html", ep=rotated.endpoint, deliveries=readmodels.deliveries(db(), tenant_id(), endpoint_id),
+        types=_types(), secret=rotated.secret,
+    )
+
+
+@bp.post("/<int:endpoint_id>/toggle")
+@admin_required
+def toggle(endpoint_id: int) -> Any:
+    ep = _endpoint(endpoint_id)
+    admin_actions.update_endpoint(db(), settings(), tenant_id(), endpoint_id, actor(), enabled=not ep.enabled)
+    db().commit()
+    flash("Endpoint " + ("enabled." if ep.enabled else "paused; events queue until you enable it."), "success")
+    return redirect(url_for("hooks.detail", endpoint_id=endpoint_id), code=303)
+
+
+@bp.post("/<int:endpoint_id>/delete")
+@admin_required
+def delete(endpoint_id: int) -> Any:
+    try:
+        admin_actions.delete_endpoint(db(), tenant_id(), endpoint_id, actor())
+    except LookupError:
+        abort(404, description="No such webhook endpoint in your workspace.")
+    db().commit()
+    flash("Endpoint deleted.", "success")
+    return redirect(url_for("hooks.endpoints"), code=303)
+
+
+@bp.post("/<int:endpoint_id>/deliveries/<int:delivery_id>/replay")
+@admin_required
+def replay(endpoint_id: int, delivery_id: int) -> Any:
+    try:
+        admin_actions.replay_delivery(db(), tenant_id(), endpoint_id, delivery_id, actor())
+    except LookupError:
+        abort(404, description="No such delivery in your workspace.")
+    db().commit()
+    flash("Queued again with the same webhook-id; it goes out with the next delivery run.", "success")
+    return redirect(url_for("hooks.detail", endpoint_id=endpoint_id), code=303)

@@ -1,0 +1,216 @@
+"""Connect a vendor: the connect form, the redirect to the vendor, the callback, progress, disconnect."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+
+from connector import installs, onboarding, readmodels
+from connector.store import audit
+from connector.vault import Vault, VaultError
+from connector.web.access import actor, admin_required, db, settings, tenant_id
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("oauth", __name__)
+
+PENDING_KEY = "oauth_pending"
+
+ERRORS: dict[str, tuple[str, str, str]] = {
+    # kind: (title, what happened, what to do)
+    "denied": (
+        "You did not allow access",
+        "The consent screen was declined, so {vendor} gave us no access.",
+        "Connect again and choose Allow. If your company's policy blocks the app, ask your {vendor} admin to "
+        "approve it first.",
+    ),
+    "state": (
+        "This sign-in link is no longer valid",
+        "The answer from {vendor} did not match a connection attempt started in this browser ({detail}). "
+        "This happens when the attempt is older than 10 minutes, was already used, or started in another tab.",
+        "Start again from the Integrations page. If it keeps happening, allow cookies for this site.",
+    ),
+    "expired_code": (
+        "The authorization code expired",
+        "{vendor} refused the one-time code ({detail}). Codes are valid for a few minutes and only once.",
+        "Start the connection again; finish it without going back or reloading the page.",
+    ),
+    "missing_scope": (
+        "Some permissions were not granted",
+        "{vendor} did not grant these scopes: {detail}. healthscore needs all of them (the connect page says why).",
+        "Connect again and grant every requested permission, or ask your {vendor} admin to allow them for the app.",
+    ),
+    "vendor_error": (
+        "{vendor} returned an error",
+        "{vendor} could not complete the connection: {detail}",
+        "Check the client id, secret and URL on the connect page; if they are right, try again in a few minutes.",
+    ),
+}
+
+
+def _apps() -> dict[str, dict[str, str]]:
+    """Defaults for the connect form, e.g. set by the demo from a running sandbox."""
+    apps: dict[str, dict[str, str]] = current_app.config.get("OAUTH_APPS", {})
+    return apps
+
+
+def _vendor(vendor: str) -> installs.VendorSpec:
+    spec = installs.SPECS.get(vendor)
+    if spec is None:
+        abort(404, description="Unknown integration.")
+    return spec
+
+
+def _redirect_uri(vendor: str) -> str:
+    return settings().public_base_url.rstrip("/") + url_for("oauth.callback", vendor=vendor)
+
+
+def _form_config(vendor: str) -> installs.AppConfig:
+    defaults = _apps().get(vendor, {})
+    form = request.form
+    ca_file = defaults.get("ca_file")
+    if settings().env != "production" and form.get("ca_file", "").strip():
+        ca_file = form["ca_file"].strip()
+    return installs.AppConfig(
+        vendor=vendor,
+        base_url=form.get("base_url", "").strip() or defaults.get("base_url", ""),
+        api_base_url=form.get("api_base_url", "").strip() or defaults.get("api_base_url", ""),
+        client_id=form.get("client_id", "").strip() or defaults.get("client_id", ""),
+        client_secret=form.get("client_secret", "").strip() or defaults.get("client_secret", ""),
+        ca_file=ca_file or None,
+    )
+
+
+@bp.get("/admin/integrations/<vendor>/connect")
+@admin_required
+def connect(vendor: str) -> Any:
+    spec = _vendor(vendor)
+    inst = readmodels.installation(db(), tenant_id(), vendor)
+    return render_template(
+        "oauth/connect.html", spec=spec, inst=inst, defaults=_apps().get(vendor, {}),
+        redirect_uri=_redirect_uri(vendor), show_ca=settings().env != "production",
+    )
+
+
+@bp.post("/admin/integrations/<vendor>/connect")
+@admin_required
+def start(vendor: str) -> Any:
+    spec = _vendor(vendor)
+    app_config = _form_config(vendor)
+    problems = installs.config_problems(app_config)
+    if app_config.ca_file:
+        from pathlib import Path
+
+        if not Path(app_config.ca_file).is_file():
+            problems.append("the CA file does not exist on the server")
+    if problems:
+        return (
+            render_template(
+                "oauth/connect.html", spec=spec, inst=None, defaults=request.form, errors=problems,
+                redirect_uri=_redirect_uri(vendor), show_ca=settings().env != "production",
+            ),
+            400,
+        )
+    url, pending = installs.authorization_request(app_config, _redirect_uri(vendor), installs.utcnow())
+    # The client secret travels with state and verifier: encrypt, as the session cookie is only signed.
+    session[PENDING_KEY] = Vault(settings()).encrypt_json(pending.dump())
+    return redirect(url, code=303)
+
+
+def _pop_pending() -> installs.Pending | None:
+    raw = session.pop(PENDING_KEY, None)  # single use: a replayed callback finds nothing
+    if not raw:
+        return None
+    try:
+        return installs.Pending.load(Vault(settings()).decrypt_json(raw))
+    except (VaultError, KeyError, TypeError, ValueError):
+        return None
+
+
+def error_page(vendor: str, kind: str, detail: str, status: int = 400) -> Any:
+    spec = installs.SPECS[vendor]
+    title, what, todo = ERRORS.get(kind, ERRORS["vendor_error"])
+    fmt = {"vendor": spec.label, "detail": detail or "no details given"}
+    return (
+        render_template(
+            "oauth/error.html", spec=spec, kind=kind, title=title.format(**fmt), what=what.format(**fmt),
+            todo=todo.format(**fmt),
+        ),
+        status,
+    )
+
+
+@bp.get("/oauth/<vendor>/callback")
+@admin_required
+def callback(vendor: str) -> Any:
+    spec = _vendor(vendor)
+    pending = _pop_pending()
+    if pending is not None and pending.app.vendor != vendor:
+        pending = None
+    now = installs.utcnow()
+    try:
+        code = installs.check_callback(pending, request.args.to_dict(), now)
+        assert pending is not None  # check_callback raised otherwise  # noqa: S101
+        connected = installs.exchange(pending, code, now)
+    except installs.InstallError as exc:
+        logger.info("install of %s refused: %s", vendor, exc.kind, extra={"tenant": tenant_id()})
+        audit(db(), tenant_id(), actor(), "integration.connect_failed", spec.vendor, reason=exc.kind)
+        db().commit()
+        return error_page(vendor, exc.kind, exc.detail)
+    installs.save(db(), Vault(settings()), tenant_id(), pending.app, connected)
+    audit(db(), tenant_id(), actor(), "integration.connected", spec.vendor, account=connected.vendor_account)
+    db().commit()
+    run_id = onboarding.start(settings(), tenant_id(), vendor, background=current_app.config.get("INSTALL_IN_BACKGROUND", True))
+    return redirect(url_for("oauth.progress_page", vendor=vendor, run_id=run_id))
+
+
+@bp.get("/admin/integrations/<vendor>/progress/<run_id>")
+@admin_required
+def progress_page(vendor: str, run_id: str) -> Any:
+    spec = _vendor(vendor)
+    run = _run(run_id)
+    return render_template("oauth/progress.html", spec=spec, run=run, labels=onboarding.STEP_LABELS, steps=onboarding.STEPS)
+
+
+def _run(run_id: str) -> Any:
+    found = [r for r in readmodels.runs(db(), tenant_id(), limit=200) if r.run_id == run_id]
+    if not found:
+        abort(404, description="No such run in your workspace.")
+    return found[0]
+
+
+@bp.get("/admin/runs/<run_id>.json")
+@admin_required
+def progress(run_id: str) -> Any:
+    run = _run(run_id)
+    return jsonify({"run_id": run.run_id, "kind": run.kind, "status": run.status, "report": run.report,
+                    "finished_at": run.finished_at.isoformat() if run.finished_at else None})
+
+
+@bp.post("/admin/integrations/<vendor>/disconnect")
+@admin_required
+def disconnect(vendor: str) -> Any:
+    spec = _vendor(vendor)
+    found, problem = installs.disconnect(db(), Vault(settings()), tenant_id(), vendor)
+    if not found:
+        abort(404, description=f"{spec.label} is not connected.")
+    audit(db(), tenant_id(), actor(), "integration.disconnected", vendor, revoke_problem=problem)
+    db().commit()
+    if problem:
+        flash(f"{spec.label} is disconnected here, but {problem}. Remove the app in {spec.label} too.", "warning")
+    else:
+        flash(f"{spec.label} is disconnected and its tokens are revoked.", "success")
+    return redirect(url_for("admin.integrations"))
+
+
+@bp.post("/admin/integrations/<vendor>/sync")
+@admin_required
+def sync_now(vendor: str) -> Any:
+    _vendor(vendor)
+    if readmodels.installation(db(), tenant_id(), vendor) is None:
+        abort(404, description="Not connected.")
+    run_id = onboarding.start(settings(), tenant_id(), vendor, background=current_app.config.get("INSTALL_IN_BACKGROUND", True))
+    audit(db(), tenant_id(), actor(), "integration.sync_requested", vendor)
+    db().commit()
+    return redirect(url_for("oauth.progress_page", vendor=vendor, run_id=run_id))

@@ -1,0 +1,50 @@
+"""Cross-cutting protection: CSRF on every form, login rate limits, security headers, session lifetime."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, Response, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+csrf = CSRFProtect()
+# In-memory counters by default (one process); set RATELIMIT_STORAGE_URI=redis://… for several workers.
+limiter = Limiter(get_remote_address, storage_uri="memory://", headers_enabled=True)
+
+LOGIN_LIMIT = "10 per minute;50 per hour"
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
+    app.config.setdefault("SESSION_COOKIE_NAME", "healthscore_session")
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError) -> tuple[str, int]:
+        from flask import render_template
+
+        return (
+            render_template(
+                "error.html",
+                title="This form expired",
+                message="The form was missing its security token or it had expired.",
+                action="Go back, reload the page and submit the form again.",
+            ),
+            400,
+        )
+
+    @app.after_request
+    def _headers(resp: Response) -> Response:
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.path.startswith("/embed/"):
+            resp.headers.setdefault("X-Frame-Options", "DENY")
+            resp.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                "frame-ancestors 'none'; form-action 'self' https: http:",
+            )
+        return resp
