@@ -49,7 +49,9 @@ class FieldSpec:
             "description": "Written by healthscore; do not edit by hand.",
         }
         if self.options:
-            body["custom_field_options"] = [{"name": o.title(), "value": o} for o in self.options]
+            body["custom_field_options"] = [
+                {"name": o.removeprefix("healthscore_band_").title(), "value": o} for o in self.options
+            ]
         return body
 
 
