@@ -150,7 +150,7 @@ def test_field_specs_and_values() -> None:
     assert set(specs) == set(SCORE_FIELDS)
     band = specs["health_band"]
     assert band.payload()["custom_field_options"][0] == {
-        "name": "Healthscore_Band_Green",
+        "name": "Green",
         "value": "healthscore_band_green",
     }
     assert mapping.field_value(band, "red") == "healthscore_band_red"
