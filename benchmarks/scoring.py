@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import math
+import os
 import resource
 import sys
 import time
@@ -135,15 +136,15 @@ def _loop_one(
     score = round(100 * score, 1)
     band = next(i for i, b in enumerate(segment.bands) if score >= b.min)
     impacts.sort(key=lambda t: -abs(t[1]))
-    top = [name for name, imp in impacts[: model.top_drivers] if abs(imp) >= model.min_driver_impact]
+    top = [(name, imp) for name, imp in impacts[: model.top_drivers] if abs(imp) >= model.min_driver_impact]
     return {"score": score, "band": band, "confidence": have / total, "dims": dims, "drivers": top}
 
 
-def measure(fn: Callable[[], Any]) -> tuple[float, Any]:
-    """Wall seconds of one call and its result."""
-    t0 = time.perf_counter()
+def measure(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Wall and CPU seconds (all threads of this process) of one call, and its result."""
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
-    return time.perf_counter() - t0, out
+    return time.perf_counter() - t0, time.process_time() - c0, out
 
 
 def peak_bytes(fn: Callable[[], Any]) -> int:
@@ -168,24 +169,44 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     model = load_default_model()
     sizes = [int(s) for s in args.sizes.split(",")]
-    header = f"{'accounts':>9} | {'engine acc/s':>13} | {'engine s':>8} | {'engine peak MiB':>15} | {'loop acc/s':>11} | {'loop s':>7} | {'speed-up':>8} | max |Δscore|"
+    header = (
+        f"{'accounts':>9} | {'engine acc/s':>12} | {'wall s':>6} | {'cpu s':>6} | {'peak MiB':>8} | "
+        f"{'loop acc/s':>10} | {'loop s':>7} | {'speed-up':>8} | {'max |Δscore|':>12} | same drivers"
+    )
     lines = [header, "-" * len(header)]
+    names = [m.name for m in model.metrics]
     for n in sizes:
         seg, metrics = synthetic_book(model, n, args.seed, args.missing)
         score_matrix(model, seg[:1000], {k: v[:1000] for k, v in metrics.items()})  # warm-up
-        secs, arrays = measure(lambda seg=seg, metrics=metrics: score_matrix(model, seg, metrics))
+        secs, cpu, arrays = measure(lambda seg=seg, metrics=metrics: score_matrix(model, seg, metrics))
         peak = peak_bytes(lambda seg=seg, metrics=metrics: score_matrix(model, seg, metrics)) / 2**20
-        loop_cells = f"{'not run':>11} | {'-':>7} | {'-':>8} | -"
+        loop_cells = f"{'not run':>10} | {'-':>7} | {'-':>8} | {'-':>12} | -"
         if n <= args.loop_max:
             rows = [{k: float(v[i]) for k, v in metrics.items()} for i in range(n)]
             seg_list = seg.tolist()
-            lsecs, out = measure(lambda seg_list=seg_list, rows=rows: loop_score(model, seg_list, rows))
+            lsecs, _, out = measure(lambda seg_list=seg_list, rows=rows: loop_score(model, seg_list, rows))
             diff = np.nanmax(np.abs(np.array([o["score"] for o in out]) - arrays.score))
-            loop_cells = f"{n / lsecs:>11,.0f} | {lsecs:>7.2f} | {lsecs / secs:>7.0f}x | {diff:.2f}"
-        lines.append(f"{n:>9,} | {n / secs:>13,.0f} | {secs:>8.3f} | {peak:>15,.0f} | {loop_cells}")
+            engine_drivers = [[names[j] for j in row if j >= 0] for row in arrays.drivers.tolist()]
+            same = np.mean(
+                [[d for d, _ in o["drivers"]] == e for o, e in zip(out, engine_drivers, strict=True)]
+            )
+            # Exact ties (e.g. two metrics both at +-4.0 points) may be ordered differently: compare values.
+            same_values = np.mean(
+                [
+                    len(o["drivers"]) == int((row != 0).sum())
+                    and np.allclose([abs(v) for _, v in o["drivers"]], np.abs(row[row != 0]), atol=1e-6)
+                    for o, row in zip(out, arrays.driver_impact, strict=True)
+                ]
+            )
+            loop_cells = f"{n / lsecs:>10,.0f} | {lsecs:>7.2f} | {lsecs / secs:>7.0f}x | {diff:>12.2f} | {same:.2%} ({same_values:.2%} by value)"
+        lines.append(
+            f"{n:>9,} | {n / secs:>12,.0f} | {secs:>6.3f} | {cpu:>6.3f} | {peak:>8,.0f} | {loop_cells}"
+        )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines.append(
-        f"process max RSS {rss:,.0f} MiB (inputs + outputs + loop rows included); numpy {np.__version__}"
+        f"process max RSS {rss:,.0f} MiB (inputs, outputs and the loop's rows); {os.cpu_count()} CPUs, "
+        f"load average {load}; numpy {np.__version__}"
     )
     print("\n".join(lines))
     return 0

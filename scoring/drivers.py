@@ -24,20 +24,19 @@ def build_drivers(
     impacts: Sequence[float],
     values: Sequence[float],
 ) -> tuple[Driver, ...]:
-    """Driver objects for one account from its driver metric indices (-1 = none) and model-order rows."""
+    """Driver objects for one account: metric indices (-1 = none), their impacts, raw values in model order."""
     out = []
-    for j in indices:
+    for j, impact in zip(indices, impacts, strict=True):
         if j < 0:
             continue
         spec = specs[j]
-        impact = float(impacts[j])
         value = float(values[j])
         out.append(
             Driver(
                 metric=spec.name,
                 dimension=spec.dimension,
                 direction="up" if impact > 0 else "down",
-                impact=round(impact, 1),
+                impact=round(float(impact), 1),
                 value=value,
                 text=render(spec, value),
             )

@@ -57,9 +57,10 @@ class ScoreArrays:
     dimension_weight: FloatArray  # (n, D) share of the score each dimension carried (rows sum to 1)
     dimension_coverage: FloatArray  # (n, D) share of the dimension's metric weight with data
     confidence: FloatArray  # (n,) 0..1
-    normalised: FloatArray  # (n, M) 0..1, NaN = no data
-    impact: FloatArray  # (n, M) signed points vs neutral, 0 where no data
     drivers: IntArray  # (n, K) metric indices by |impact| descending; -1 = none (below min impact)
+    driver_impact: FloatArray  # (n, K) signed points of those drivers, 0 where none
+    normalised: FloatArray | None  # (n, M) 0..1, NaN = no data; only with detail=True
+    impact: FloatArray | None  # (n, M) signed points vs neutral, 0 where no data; only with detail=True
 
 
 def select_segments(
@@ -100,11 +101,13 @@ def score_matrix(
     *,
     reference: PercentileReference | None = None,
     workers: int | None = None,
+    detail: bool = False,
 ) -> ScoreArrays:
     """Score every account at once (the fast path); see the module docstring for the maths.
 
     Percentile metrics are normalised batch-wide first; the rest runs in cache-sized chunks, spread over
-    `workers` threads (default: up to 4 CPUs; numpy releases the GIL in its loops).
+    `workers` threads (default: up to 4 CPUs; numpy releases the GIL in its loops). `detail` adds the
+    (n, M) normalised values and impacts of every metric (2 * 8 * M bytes per account).
 
     Raises:
         ValueError: a metric column of the wrong length or a segment index out of range.
@@ -129,9 +132,10 @@ def score_matrix(
         dimension_weight=np.empty((d, n)).T,
         dimension_coverage=np.empty((d, n)).T,
         confidence=np.empty(n),
-        normalised=np.empty((m, n)).T,
-        impact=np.empty((m, n)).T,
         drivers=np.empty((comp.top_k, n), dtype=np.intp).T,
+        driver_impact=np.empty((comp.top_k, n)).T,
+        normalised=np.empty((m, n)).T if detail else None,
+        impact=np.empty((m, n)).T if detail else None,
     )
 
     def run(start: int) -> None:
@@ -163,9 +167,10 @@ def _chunk_view(r: ScoreArrays, rows: slice) -> kernel.ChunkOut:
         dimension_weight=r.dimension_weight.T[:, rows],
         dimension_coverage=r.dimension_coverage.T[:, rows],
         confidence=r.confidence[rows],
-        normalised=r.normalised.T[:, rows],
-        impact=r.impact.T[:, rows],
+        normalised=None if r.normalised is None else r.normalised.T[:, rows],
+        impact=None if r.impact is None else r.impact.T[:, rows],
         drivers=r.drivers.T[:, rows],
+        driver_impact=r.driver_impact.T[:, rows],
     )
 
 
@@ -243,7 +248,7 @@ def _result(
     score = None if np.isnan(raw_score) else raw_score
     state = bands.next_band(previous.get(account_id), score, as_of, segment.bands, model.hysteresis)
     found = drivers.build_drivers(
-        model.metrics, arrays.drivers[i].tolist(), arrays.impact[i].tolist(), values.tolist()
+        model.metrics, arrays.drivers[i].tolist(), arrays.driver_impact[i].tolist(), values.tolist()
     )
     band = None if state is None else state.band
     dims = tuple(

@@ -21,7 +21,7 @@ class Compiled:
     dim_of: IntArray  # (M,) dimension index of each metric
     mw: FloatArray  # (M,) metric weights
     mw100: FloatArray  # (M,) metric weights * 100 (impact in points)
-    dim_start: IntArray  # (D,) first metric row of each dimension
+    dim_rows: tuple[tuple[int, int], ...]  # (start, stop) metric rows of each dimension
     dim_total_safe: FloatArray  # (D,) metric weight per dimension, 1 where 0 (no division by zero)
     dim_total: FloatArray  # (D,) metric weight per dimension
     seg_w_t: FloatArray  # (D, S) dimension weights per segment
@@ -51,7 +51,10 @@ def compile_model(model: ScoringModel) -> Compiled:
         dim_of=dim_of,
         mw=mw,
         mw100=mw * 100.0,
-        dim_start=np.searchsorted(dim_of, np.arange(len(names))).astype(np.intp),
+        dim_rows=tuple(
+            (int(np.searchsorted(dim_of, d)), int(np.searchsorted(dim_of, d, side="right")))
+            for d in range(len(names))
+        ),
         dim_total_safe=np.where(dim_total > 0, dim_total, 1.0),
         dim_total=dim_total,
         seg_w_t=np.ascontiguousarray(seg_w.T),
@@ -72,32 +75,39 @@ class ChunkOut:
     dimension_weight: FloatArray
     dimension_coverage: FloatArray
     confidence: FloatArray
-    normalised: FloatArray
-    impact: FloatArray
+    normalised: FloatArray | None  # None: the caller did not ask for the (M, n) detail
+    impact: FloatArray | None
     drivers: IntArray
+    driver_impact: FloatArray
 
 
 def score_chunk(c: Compiled, seg: IntArray, norm: FloatArray, out: ChunkOut) -> None:
     """Score one chunk: `norm` is (M, n) normalised values (NaN = no data) and is consumed.
 
-    Every (·, n) array in `out` is metrics/dimensions along rows, accounts along columns.
+    Every (., n) array in `out` is metrics/dimensions along rows, accounts along columns. Plain numpy
+    ufuncs only: no BLAS (its own thread pool would fight the chunk threads) and few passes over (M, n).
     """
-    out.normalised[:] = norm
-    has = ~np.isnan(norm)
-    np.copyto(norm, 0.0, where=~has)
-    # Per-dimension sums without BLAS (metrics are stored dimension by dimension, so reduceat works
-    # and no BLAS thread pool fights our chunk threads).
+    n = seg.shape[0]
+    if out.normalised is not None:
+        out.normalised[:] = norm
+    has = norm == norm  # False exactly for NaN: one pass instead of isnan + invert
+    np.fmax(norm, 0.0, out=norm)  # NaN -> 0; normalised values are >= 0 so nothing else changes
     weighted = norm * c.mw[:, None]
-    num = np.add.reduceat(weighted, c.dim_start, axis=0)  # (D, n)
-    den = np.add.reduceat(has * c.mw[:, None], c.dim_start, axis=0)
+    has_w = has * c.mw[:, None]
+    num = np.empty((len(c.dim_rows), n))
+    den = np.empty((len(c.dim_rows), n))
+    for d, (a, b) in enumerate(c.dim_rows):  # metrics are stored dimension by dimension
+        np.add.reduce(weighted[a:b], axis=0, out=num[d])
+        np.add.reduce(has_w[a:b], axis=0, out=den[d])
     dim_ok = den > 0
     safe_den = np.where(dim_ok, den, 1.0)
     dim_score = num / safe_den  # 0 where no data; NaN only in the output
-    wd = c.seg_w_t[:, seg] * dim_ok
+    wd = np.take(c.seg_w_t, seg, axis=1)
+    wd *= dim_ok
     wsum = wd.sum(axis=0)
-    share = wd / np.where(wsum > 0, wsum, 1.0)
-    score = np.round(100.0 * (share * dim_score).sum(axis=0), 1)
     no_data = wsum <= 0
+    share = wd / np.where(no_data, 1.0, wsum)
+    score = np.round(100.0 * (share * dim_score).sum(axis=0), 1)
     score[no_data] = np.nan
     out.score[:] = score
     np.multiply(dim_score, 100.0, out=out.dimensions)
@@ -106,39 +116,46 @@ def score_chunk(c: Compiled, seg: IntArray, norm: FloatArray, out: ChunkOut) -> 
     np.divide(den, c.dim_total_safe[:, None], out=out.dimension_coverage)
     # confidence = sum over dimensions of (segment's dimension weight share * coverage), which is the
     # share of effective metric weight with data.
-    conf = (c.seg_wn_t[:, seg] * out.dimension_coverage).sum(axis=0)
-    out.confidence[:] = np.where(no_data, 0.0, conf)
+    conf = (np.take(c.seg_wn_t, seg, axis=1) * out.dimension_coverage).sum(axis=0)
+    conf[no_data] = 0.0
+    out.confidence[:] = conf
 
     # impact = renormalised effective weight * (x - 0.5) * 100, zero where there is no data.
-    impact = out.impact
-    np.take(share / safe_den, c.dim_of, axis=0, out=impact)
-    impact *= c.mw100[:, None]
+    per_dim = share / safe_den
+    impact = out.impact if out.impact is not None else np.empty_like(norm)
+    for d, (a, b) in enumerate(c.dim_rows):
+        np.multiply(per_dim[d], c.mw100[a:b, None], out=impact[a:b])
     norm -= 0.5
     impact *= norm
     impact *= has
-    _drivers(c, impact, out.drivers)
+    _drivers(c, impact, out.drivers, out.driver_impact)
+    band = np.zeros(n, dtype=np.intp)
     with np.errstate(invalid="ignore"):
-        band = (score[None, :] < c.band_mins_t[:, seg]).sum(axis=0)
-    out.raw_band[:] = np.where(no_data, -1, band)
+        for mins in c.band_mins_t:  # count the band mins above the score: 0 = highest band
+            band += score < mins[seg]
+    band[no_data] = -1
+    out.raw_band[:] = band
 
 
-def _drivers(c: Compiled, impact: FloatArray, out: IntArray) -> None:
+def _drivers(c: Compiled, impact: FloatArray, out: IntArray, out_impact: FloatArray) -> None:
     """Top-k |impact| per account, largest first (ties go to the earlier metric); -1 below min impact.
 
-    k running-max sweeps over the M contiguous rows beat argmax along the strided axis.
+    Trick: |impact| as float32 bits with the metric number packed into the low 5 mantissa bits, so one
+    max-reduction per pass yields both the largest value and its metric. Positive floats order like
+    their bit patterns; the packing only blurs the ranking of impacts within ~1e-5 (20 metrics) of
+    each other, relatively.
     """
-    mag = np.abs(impact)
-    n = mag.shape[1]
+    m, n = impact.shape
+    mask = np.uint32((1 << max(m - 1, 1).bit_length()) - 1)
+    packed = np.abs(impact, out=np.empty(impact.shape, dtype=np.float32), casting="same_kind").view(np.uint32)
+    packed &= ~mask
+    packed |= (mask - np.arange(m, dtype=np.uint32))[:, None]  # higher bits for earlier metrics
     cols = np.arange(n)
-    best = np.empty(n)
-    idx = np.empty(n, dtype=np.intp)
     for t in range(c.top_k):
-        best[:] = mag[0]
-        idx[:] = 0
-        for j in range(1, mag.shape[0]):
-            row = mag[j]
-            np.copyto(idx, j, where=row > best)
-            np.maximum(best, row, out=best)
-        np.copyto(idx, -1, where=best < c.min_impact)
-        out[t] = idx
-        mag[np.maximum(idx, 0), cols] = -1.0
+        best = packed.max(axis=0)
+        idx = (mask - (best & mask)).astype(np.intp)
+        packed[idx, cols] = 0
+        value = impact[idx, cols]
+        keep = np.abs(value) >= c.min_impact
+        out[t] = np.where(keep, idx, -1)
+        out_impact[t] = np.where(keep, value, 0.0)

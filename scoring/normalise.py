@@ -70,11 +70,14 @@ def normalise_into(spec: MetricSpec, values: FloatArray, out: FloatArray) -> Non
     """Linear or stepped normalisation of `values` written into `out` (same shape), NaN kept."""
     norm = spec.normalise
     if norm.method == "linear":
-        np.subtract(values, norm.low, out=out)
+        # Distance from the unhealthy bound, as a share of the range; maximum/minimum keep NaN.
+        if spec.direction == "higher_is_better":
+            np.subtract(values, norm.low, out=out)
+        else:
+            np.subtract(norm.high, values, out=out)
         np.multiply(out, 1.0 / (norm.high - norm.low), out=out)
-        np.clip(out, 0.0, 1.0, out=out)
-        if spec.direction == "lower_is_better":
-            np.subtract(1.0, out, out=out)
+        np.maximum(out, 0.0, out=out)
+        np.minimum(out, 1.0, out=out)
     elif norm.method == "stepped":
         out[:] = features.stepped(values, norm.thresholds, norm.scores)
     else:

@@ -82,14 +82,18 @@ def test_percentile_ranks_within_the_segment(small_model: ScoringModel) -> None:
     # "open" is lower_is_better; the default segment and "big" each rank their own accounts.
     seg = np.array([2, 2, 2, 0, 0])  # default, default, default, big, big
     metrics = {"open": np.array([1.0, 2.0, 3.0, 10.0, 20.0])}
-    arrays = score_matrix(small_model, seg, metrics)
+    arrays = score_matrix(small_model, seg, metrics, detail=True)
+    assert arrays.normalised is not None
+    assert arrays.impact is not None
     np.testing.assert_allclose(arrays.normalised[:, 3], [1 - 0.5 / 3, 1 - 1.5 / 3, 1 - 2.5 / 3, 0.75, 0.25])
 
 
 def test_small_segments_rank_against_the_whole_batch(small_model: ScoringModel) -> None:
     seg = np.array([2, 2, 2, 0])  # "big" has one account, below min_population 2
     metrics = {"open": np.array([1.0, 2.0, 3.0, 10.0])}
-    arrays = score_matrix(small_model, seg, metrics)
+    arrays = score_matrix(small_model, seg, metrics, detail=True)
+    assert arrays.normalised is not None
+    assert arrays.impact is not None
     assert arrays.normalised[3, 3] == pytest.approx(1 - 3.5 / 4)
 
 
@@ -111,7 +115,9 @@ def test_impacts_sum_to_distance_from_neutral(small_model: ScoringModel) -> None
         "seats": np.where(rng.random(n) < 0.3, NAN, rng.random(n)),
         "open": rng.integers(0, 9, n).astype(float),
     }
-    arrays = score_matrix(small_model, rng.integers(0, 3, n), metrics)
+    arrays = score_matrix(small_model, rng.integers(0, 3, n), metrics, detail=True)
+    assert arrays.normalised is not None
+    assert arrays.impact is not None
     np.testing.assert_allclose(arrays.impact.sum(axis=1), arrays.score - 50, atol=0.051)
     np.testing.assert_allclose(arrays.dimension_weight.sum(axis=1), 1.0)
 
@@ -129,10 +135,19 @@ def test_chunked_and_threaded_matches_single_pass(
         "open": rng.integers(0, 5, n).astype(float),
     }
     seg = rng.integers(0, 3, n)
-    whole = score_matrix(small_model, seg, metrics, workers=1)
+    whole = score_matrix(small_model, seg, metrics, workers=1, detail=True)
     monkeypatch.setattr(engine, "_CHUNK", 64)
-    chunked = score_matrix(small_model, seg, metrics, workers=3)
-    for name in ("score", "raw_band", "dimensions", "confidence", "impact", "drivers"):
+    chunked = score_matrix(small_model, seg, metrics, workers=3, detail=True)
+    for name in (
+        "score",
+        "raw_band",
+        "dimensions",
+        "confidence",
+        "impact",
+        "normalised",
+        "drivers",
+        "driver_impact",
+    ):
         np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name), err_msg=name)
 
 
