@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import sys
 from importlib.metadata import PackageNotFoundError, version
 
 import click
 
 from connector import commands
-from connector.config import ConfigError, Settings, load_settings
-from connector.logs import configure_logging
+from connector.commands.context import LazySettings
 
 
 def _version() -> str:
@@ -20,35 +18,6 @@ def _version() -> str:
         return version("healthscore")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
         return "0.0.0+src"
-
-
-class LazySettings:
-    """Loads settings on first use so `--help` works even when the configuration is broken."""
-
-    def __init__(self) -> None:
-        self._settings: Settings | None = None
-
-    def get(self) -> Settings:
-        if self._settings is None:
-            try:
-                self._settings = load_settings()
-            except ConfigError as exc:
-                click.echo(str(exc), err=True)
-                click.echo(
-                    "Fix the settings above (instance/healthscore.cfg or HEALTHSCORE_* variables).", err=True
-                )
-                sys.exit(2)
-            configure_logging(self._settings.log_format, self._settings.log_level)
-        return self._settings
-
-
-def settings_from(ctx: click.Context) -> Settings:
-    """The validated settings for a command (exit code 2 with every problem listed when invalid)."""
-    lazy = ctx.find_object(LazySettings)
-    if lazy is None:  # invoked outside the root group (tests of one group)
-        lazy = LazySettings()
-        ctx.obj = lazy
-    return lazy.get()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -9,10 +9,10 @@ from typing import Any
 import click
 
 from connector import migrate, pipeline
-from connector.cli import settings_from
-from connector.commands.fields import ensure_all
+from connector.commands.context import settings_from
 from connector.commands.pipeline import _progress, _summary
 from connector.config import load_settings
+from connector.provision import ensure_all
 
 
 @click.command("demo")

@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from connector import store
-from connector.cli import settings_from
+from connector.commands.context import settings_from
 from connector.commands.output import emit
 from connector.commands.pipeline import tenant_ids
-from connector.connections import adapter_for
-from connector.db import transaction
-from integrations.errors import IntegrationError
+from connector.provision import ensure_all
 
 
 @click.group("fields")
 def COMMAND() -> None:  # noqa: N802
     """Custom fields the product writes (score, band, trend, drivers, …)."""
-
-
-def ensure_all(settings: Any, tenant_id: int) -> dict[str, Any]:
-    with transaction(settings.sqlalchemy_url) as session:
-        insts = [i for i in store.installations(session, tenant_id) if i.status == "connected"]
-    out: dict[str, Any] = {}
-    for inst in insts:
-        adapter = adapter_for(settings, inst)
-        try:
-            changes = adapter.ensure_fields()
-            out[inst.vendor] = {
-                "created": [c.vendor_name for c in changes if c.action == "created"],
-                "existing": [c.vendor_name for c in changes if c.action == "exists"],
-            }
-        except IntegrationError as exc:
-            out[inst.vendor] = {"error": exc.detail, "hint": exc.hint}
-        finally:
-            adapter.close()
-    return out
 
 
 @COMMAND.command("ensure")
