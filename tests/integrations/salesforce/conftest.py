@@ -13,10 +13,16 @@ from integrations.salesforce.adapter import SalesforceAdapter
 from tests.integrations.salesforce.factory import SalesforceSandbox, make_book, served
 
 
-@pytest.fixture
-def sandbox() -> Iterator[SalesforceSandbox]:
+@pytest.fixture(scope="session")
+def _shared_sandbox() -> Iterator[SalesforceSandbox]:
     with served(make_book(6)) as sb:
         yield sb
+
+
+@pytest.fixture
+def sandbox(_shared_sandbox: SalesforceSandbox) -> SalesforceSandbox:
+    """The 6-customer book on a running server, reset for each test."""
+    return _shared_sandbox.reset(make_book(6))
 
 
 class Recorder:

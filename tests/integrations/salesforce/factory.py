@@ -170,6 +170,14 @@ class SalesforceSandbox:
     def refresh_token(self) -> str:
         return str(self.state.extra["initial_refresh_token"])
 
+    def reset(self, book: Book) -> SalesforceSandbox:
+        """Fresh book, vendor state, faults and counters on the same running server (servers are slow to stop)."""
+        self.ctx.book = book
+        self.ctx.vendors[sf_sandbox.VENDOR] = sf_sandbox.make_state(0)
+        self.ctx.faults.clear()
+        self.ctx.counters.reset()
+        return self
+
     def session(self) -> requests.Session:
         s = requests.Session()
         s.verify = self.ca_file
