@@ -210,3 +210,18 @@ def audit_log(
     if before_id is not None:
         stmt = stmt.where(m.AuditEntry.id < before_id)
     return list(session.scalars(stmt.order_by(m.AuditEntry.id.desc()).limit(limit)))
+
+
+def installation_by_vendor_account(session: Session, vendor: str, vendor_account: str) -> m.Installation | None:
+    """Tenant resolution for vendor-signed requests (HubSpot portal id → its installation).
+
+    The one lookup without a tenant id: the caller is the vendor, and the signature must then be verified
+    with this installation's own secret before anything of the tenant is read.
+    """
+    return session.scalar(
+        select(m.Installation).where(
+            m.Installation.vendor == vendor,
+            m.Installation.vendor_account == vendor_account,
+            m.Installation.status != "disconnected",
+        )
+    )

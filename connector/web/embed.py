@@ -1,0 +1,99 @@
+"""Scores inside the vendors: the backend of the HubSpot app card (`hubspot.fetch`, v3-signed).
+
+The Zendesk sidebar needs no endpoint here: it calls the REST API (/api/v1/health/zendesk/<org>, /api/v1/
+tickets/zendesk/<id>) through Zendesk's proxy with an installation-scoped API key kept in a secure setting.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from connector import readmodels
+from connector.readmodels import jsonable
+from connector.vault import Vault, VaultError
+from connector.web.access import db, settings
+from connector.web.errors import problem
+from connector.web.formatting import BAND_LABELS
+from connector.web.security import csrf, limiter
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("embed", __name__, url_prefix="/embed")
+csrf.exempt(bp)  # authenticated by HubSpot's request signature, not a cookie
+
+
+def _public_uri() -> str:
+    """The URL exactly as HubSpot called it: our public base URL + path + query (not request.url behind a proxy)."""
+    query = request.query_string.decode("latin-1")
+    return settings().public_base_url.rstrip("/") + request.path + (f"?{query}" if query else "")
+
+
+def _verify(secret: str, body: bytes) -> str | None:
+    """None when the v3 signature is valid, else the reason."""
+    from webhooks.errors import WebhookVerificationError
+    from webhooks.inbound import verify_hubspot_v3
+
+    try:
+        verify_hubspot_v3(
+            dict(request.headers), body, secret, method=request.method, uri=_public_uri(), now=datetime.now(UTC)
+        )
+    except WebhookVerificationError as exc:
+        return str(getattr(exc, "reason", exc))
+    return None
+
+
+def _arg(body: dict[str, Any], *names: str) -> str:
+    for name in names:
+        value = request.args.get(name) or body.get(name)
+        if value:
+            return str(value)
+    return ""
+
+
+@bp.route("/hubspot/card", methods=["GET", "POST"])
+@limiter.limit("600 per minute")
+def hubspot_card() -> Response:
+    raw = request.get_data(cache=True)
+    body = request.get_json(silent=True) if raw else None
+    body = body if isinstance(body, dict) else {}
+    portal = _arg(body, "portalId")
+    company = _arg(body, "companyId", "objectId", "hs_object_id")
+    if not portal.isdigit():
+        return problem(400, "bad_request", "portalId is missing", "HubSpot adds it to every hubspot.fetch call")
+    inst = readmodels.installation_by_vendor_account(db(), "hubspot", portal)
+    if inst is None:
+        # Same answer shape as a bad signature: do not reveal which portals are customers.
+        return problem(401, "unauthorized", "The request signature could not be verified.")
+    try:
+        secret = Vault(settings()).decrypt(inst.client_secret_enc)
+    except VaultError:
+        logger.exception("cannot decrypt the HubSpot client secret", extra={"tenant": inst.tenant_id})
+        return problem(500, "server_error", "The installation's secret cannot be read.")
+    reason = _verify(secret, raw)
+    if reason is not None:
+        logger.info("HubSpot card request refused: %s", reason, extra={"tenant": inst.tenant_id})
+        return problem(401, "unauthorized", "The request signature could not be verified.", reason)
+    if not company:
+        return problem(400, "bad_request", "companyId is missing", "send the record's hs_object_id as companyId")
+    acc = readmodels.resolve_crm_account(db(), inst.tenant_id, "hubspot", company)
+    if acc is None:
+        return jsonify({"status": "not_found", "message": "healthscore has not scored this company yet."})
+    detail = readmodels.account_detail(db(), inst.tenant_id, acc.id, tickets=0)
+    assert detail is not None  # noqa: S101 - resolved within the same tenant
+    colours = {b["name"]: b["colour"] for b in detail.bands}
+    return jsonify({
+        "status": "ok" if detail.score is not None else "unscored",
+        "name": detail.name,
+        "score": detail.score,
+        "band": detail.band,
+        "band_label": BAND_LABELS.get(detail.band or "", detail.band or "Not scored"),
+        "band_colour": colours.get(detail.band or ""),
+        "trend_30d": detail.trend_30d,
+        "drivers": [d.get("text") for d in detail.drivers[:3] if isinstance(d, dict)],
+        "recommended_action": detail.recommended_action,
+        "as_of": jsonable(detail.as_of),
+        "url": settings().public_base_url.rstrip("/") + f"/accounts/{acc.id}",
+    })
