@@ -1,0 +1,368 @@
+"""Zendesk adapter scenarios against the sandbox (real zenpy over TLS), with exact call counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from integrations.base import Adapter, Page, Stream
+from integrations.cursors import Cursor
+from integrations.errors import MalformedResponseError, PermissionDeniedError, ReauthRequiredError
+from integrations.oauth import TokenSet
+from integrations.records import AccountRecord, CommentRecord, ScoreWrite, SurveyRecord, TicketRecord
+from integrations.registry import adapter_class
+from integrations.sandbox import zendesk as zsb
+from integrations.sandbox.context import Fault
+from integrations.zendesk.adapter import ZendeskAdapter
+from tests.integrations.zendesk.conftest import MakeAdapter, Recorder
+from tests.integrations.zendesk.factory import Sandbox, build_book, reset
+
+EXPORT = "GET /api/v2/incremental/tickets/cursor.json"
+COMMENTS = "GET /api/v2/tickets/<int:tid>/comments.json"
+TOKEN = "POST /oauth/tokens"
+
+
+def ids(pages: list[Page]) -> list[str]:
+    return [r.external_id for p in pages for r in p.records]
+
+
+def zendesk_ticket_ids(sb: Sandbox) -> set[str]:
+    return {str(zsb.ticket_id(t.key)) for t in sb.ctx.book.tickets.values() if t.channel == "zendesk"}
+
+
+def later(sb: Sandbox, hours: int = 1) -> None:
+    sb.ctx.book.now += timedelta(hours=hours)
+
+
+def test_registry_builds_the_adapter(make_adapter: MakeAdapter) -> None:
+    assert adapter_class("zendesk") is ZendeskAdapter
+    assert isinstance(make_adapter(), Adapter)
+
+
+def test_tickets_page_to_the_end_with_metrics(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
+    """Cursor-based export: 5 tickets at 2 a page is 3 export calls; every page carries Zendesk's after_cursor."""
+    adapter = make_adapter(page_size=2)
+    pages = list(adapter.read(Stream.TICKETS, None))
+    assert sorted(ids(pages)) == sorted(zendesk_ticket_ids(sandbox))
+    assert [len(p.records) for p in pages] == [2, 2, 1]
+    assert all(p.cursor is not None and p.cursor.token for p in pages)
+    assert sandbox.ctx.counters.get("zendesk", EXPORT) == 3
+    assert adapter.api_calls == sandbox.ctx.counters.get("zendesk") == 3
+    by_id = {r.external_id: r for p in pages for r in p.records if isinstance(r, TicketRecord)}
+    solved = by_id[str(zsb.ticket_id("T0000002"))]
+    assert (solved.full_resolution_minutes, solved.first_reply_minutes) == (50.0, 30.0)
+    assert solved.requester_email == "user3@customer3.example"
+    assert by_id[str(zsb.ticket_id("T0000003"))].escalated
+    assert by_id[str(zsb.ticket_id("T0000004"))].reopens == 1
+    assert not by_id[str(zsb.ticket_id("T0000005"))].escalated  # urgent alone is not an escalation
+
+
+def test_accounts_with_domains_and_cross_ref(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
+    pages = list(make_adapter(page_size=2).read(Stream.ACCOUNTS, None))
+    records = {r.external_id: r for p in pages for r in p.records if isinstance(r, AccountRecord)}
+    assert set(records) == {str(zsb.org_id(k)) for k in sandbox.ctx.book.customers}
+    c2 = records[str(zsb.org_id("C000002"))]
+    assert c2.domains == ("customer2.example",)
+    assert c2.cross_ref == "0015g0000000002AAA"
+    assert records[str(zsb.org_id("C000001"))].cross_ref is None
+    assert (
+        sandbox.ctx.counters.get("zendesk", "GET /api/v2/incremental/organizations.json") == len(pages) == 2
+    )
+
+
+def test_incremental_after_a_change_reads_exactly_the_changed_and_deleted(
+    sandbox: Sandbox, make_adapter: MakeAdapter
+) -> None:
+    """The saved after_cursor resumes exactly: a changed and a deleted ticket, nothing else, in one call."""
+    adapter = make_adapter()
+    cursor = list(adapter.read(Stream.TICKETS, None))[-1].cursor
+    later(sandbox)
+    book = sandbox.ctx.book
+    book.tickets["T0000001"].updated_at = book.now - timedelta(minutes=10)
+    book.tickets["T0000002"].deleted_at = book.now - timedelta(minutes=9)
+    book.tickets["T0000003"].updated_at = book.now - timedelta(seconds=20)  # inside Zendesk's excluded minute
+    sandbox.ctx.counters.reset()
+    pages = list(make_adapter().read(Stream.TICKETS, cursor))
+    records = [r for p in pages for r in p.records if isinstance(r, TicketRecord)]
+    assert {(r.external_id, r.deleted) for r in records} == {
+        (str(zsb.ticket_id("T0000001")), False),
+        (str(zsb.ticket_id("T0000002")), True),
+    }
+    assert sandbox.ctx.counters.get("zendesk") == 1
+    last = pages[-1].cursor
+    assert last is not None
+    assert last.watermark == book.now - timedelta(minutes=9)
+
+
+def test_overlap_rereads_without_duplicates(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
+    """Without a token the export restarts at watermark - 5 min: the overlap is re-read, each id once."""
+    full = list(make_adapter().read(Stream.TICKETS, None))
+    watermark = full[-1].cursor.watermark if full[-1].cursor else None
+    assert watermark is not None
+    pages = list(make_adapter().read(Stream.TICKETS, Cursor(watermark=watermark)))
+    read = ids(pages)
+    assert len(read) == len(set(read))
+    newest = {str(zsb.ticket_id("T0000005"))}  # updated at the watermark: inside the overlap window
+    assert newest <= set(read) < zendesk_ticket_ids(sandbox)
+
+
+def test_cursor_never_passes_the_sync_start(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
+    sandbox.ctx.book.tickets["T0000001"].updated_at = sandbox.ctx.book.now - timedelta(minutes=2)
+    pages = list(make_adapter().read(Stream.TICKETS, None))
+    last = pages[-1].cursor
+    assert last is not None
+    assert last.watermark is not None
+    assert last.watermark <= sandbox.ctx.book.now
+
+
+def test_nothing_changed_costs_one_call_per_stream(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
+    adapter = make_adapter()
+    cursors = {s: list(adapter.read(s, None))[-1].cursor for s in sorted(adapter.streams)}
+    later(sandbox)
+    sandbox.ctx.counters.reset()
+    again = make_adapter()
+    for stream, cursor in cursors.items():
+        assert not [r for p in again.read(stream, cursor) for r in p.records if stream is Stream.TICKETS]
+    assert sandbox.ctx.counters.get("zendesk") == 4
+    assert sandbox.ctx.counters.get("zendesk", COMMENTS) == 0
+
+
+def test_comments_only_for_changed_tickets(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
+    adapter = make_adapter()
+    pages = list(adapter.read(Stream.COMMENTS, None))
+    comments = [r for p in pages for r in p.records if isinstance(r, CommentRecord)]
+    assert len(comments) == 10
+    assert {c.author_role for c in comments} == {"customer", "agent"}
+    assert sandbox.ctx.counters.get("zendesk", COMMENTS) == 5
+    later(sandbox)
+    sandbox.ctx.book.tickets["T0000004"].updated_at = sandbox.ctx.book.now - timedelta(minutes=5)
+    sandbox.ctx.counters.reset()
+    again = list(make_adapter().read(Stream.COMMENTS, pages[-1].cursor))
+    assert {r.ticket_external_id for p in again for r in p.records if isinstance(r, CommentRecord)} == {
+        str(zsb.ticket_id("T0000004"))
+    }
+    assert sandbox.ctx.counters.get("zendesk", COMMENTS) == 1
+
+
+def test_surveys_good_is_5_bad_is_1(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
+    pages = list(make_adapter().read(Stream.SURVEYS, None))
+    scores = {r.ticket_external_id: r.score for p in pages for r in p.records if isinstance(r, SurveyRecord)}
+    assert scores == {str(zsb.ticket_id("T0000002")): 5.0, str(zsb.ticket_id("T0000004")): 1.0}
+    assert pages[-1].cursor is not None
+
+
+def test_429_waits_retry_after_then_continues(
+    sandbox: Sandbox, make_adapter: MakeAdapter, recorder: Recorder
+) -> None:
+    """zenpy does not sleep (budget 1 s): our policy sleeps exactly the Retry-After, through the injected sleep."""
+    sandbox.ctx.faults.script("zendesk", EXPORT, Fault(kind="rate_limit", retry_after=7))
+    pages = list(make_adapter().read(Stream.TICKETS, None))
+    assert sorted(ids(pages)) == sorted(zendesk_ticket_ids(sandbox))
+    assert recorder.sleeps == [7.0]
+    assert sandbox.ctx.counters.get("zendesk", EXPORT) == 2
+
+
+@pytest.mark.parametrize("status", [500, 503], ids=["json-500", "text-503"])
+def test_5xx_is_retried_with_jittered_backoff(
+    sandbox: Sandbox, make_adapter: MakeAdapter, recorder: Recorder, status: int
+) -> None:
+    sandbox.ctx.faults.script(
+        "zendesk", "GET /api/v2/incremental/organizations.json", Fault(kind="server_error", status=status)
+    )
+    pages = list(make_adapter().read(Stream.ACCOUNTS, None))
+    assert len(ids(pages)) == 3
+    assert len(recorder.sleeps) == 1
+    assert 0.25 <= recorder.sleeps[0] <= 0.5
+
+
+def test_401_refreshes_exactly_once_and_saves_the_rotated_tokens(
+    sandbox: Sandbox, make_adapter: MakeAdapter, recorder: Recorder
+) -> None:
+    sandbox.ctx.faults.script("zendesk", EXPORT, Fault(kind="expired_token"))
+    adapter = make_adapter()
+    pages = list(adapter.read(Stream.TICKETS, None))
+    assert len(ids(pages)) == 5
+    assert sandbox.ctx.counters.get("zendesk", TOKEN) == 1
+    assert len(recorder.saved) == 1
+    saved = recorder.saved[0]
+    assert saved.access_token != sandbox.token
+    assert saved.refresh_token != sandbox.refresh_token
+    assert saved.access_token in sandbox.state.access_tokens
+    assert sandbox.token not in sandbox.state.access_tokens  # Zendesk deleted the old pair
+    assert adapter.api_calls == sandbox.ctx.counters.get("zendesk") == 3  # 401, token, retried export
+
+
+def test_revoked_refresh_token_needs_reauth(
+    sandbox: Sandbox, make_adapter: MakeAdapter, recorder: Recorder
+) -> None:
+    sandbox.ctx.faults.script("zendesk", EXPORT, Fault(kind="expired_token"))
+    sandbox.ctx.faults.script("zendesk", TOKEN, Fault(kind="revoked_refresh"))
+    with pytest.raises(ReauthRequiredError) as info:
+        list(make_adapter().read(Stream.TICKETS, None))
+    assert "Reconnect Zendesk" in info.value.hint
+    assert sandbox.ctx.counters.get("zendesk", TOKEN) == 1
+    assert recorder.saved == []
+
+
+def test_proactive_refresh_before_expiry(
+    sandbox: Sandbox, make_adapter: MakeAdapter, recorder: Recorder
+) -> None:
+    adapter = make_adapter()
+    adapter._client.tokens = TokenSet(  # an installation whose token expires in 2 minutes
+        access_token=sandbox.token,
+        refresh_token=sandbox.refresh_token,
+        expires_at=sandbox.ctx.book.now + timedelta(minutes=2),
+    )
+    list(adapter.read(Stream.ACCOUNTS, None))
+    assert sandbox.ctx.counters.get("zendesk", TOKEN) == 1
+    assert recorder.saved[0].expires_at == sandbox.ctx.book.now + timedelta(hours=2)
+
+
+def test_crash_between_pages_resumes_without_loss(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
+    reading: Iterator[Page] = make_adapter(page_size=2).read(Stream.TICKETS, None)
+    first = next(reading)
+    reading.close()  # the process dies after committing page 1
+    rest = list(make_adapter(page_size=2).read(Stream.TICKETS, first.cursor))
+    assert sorted(ids([first]) + ids(rest)) == sorted(zendesk_ticket_ids(sandbox))
+    assert sandbox.ctx.counters.get("zendesk", EXPORT) == 3
+
+
+@pytest.mark.parametrize("message", ["", "shape"], ids=["truncated-json", "wrong-shape"])
+def test_malformed_page_fails_the_stream_and_leaves_the_cursor(
+    sandbox: Sandbox, make_adapter: MakeAdapter, message: str
+) -> None:
+    reading = make_adapter(page_size=2).read(Stream.TICKETS, None)
+    saved = next(reading).cursor
+    sandbox.ctx.faults.script("zendesk", EXPORT, Fault(kind="malformed_page", message=message))
+    with pytest.raises(MalformedResponseError):
+        next(reading)
+    assert saved is not None
+    assert saved.token  # the caller still holds page 1's cursor; resuming from it reads pages 2 and 3
+    assert len(ids(list(make_adapter(page_size=2).read(Stream.TICKETS, saved)))) == 3
+
+
+def test_ensure_fields_is_idempotent(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
+    adapter = make_adapter()
+    first = adapter.ensure_fields()
+    assert {c.action for c in first} == {"created"}
+    assert len(first) == 8
+    second = adapter.ensure_fields()
+    assert {c.action for c in second} == {"exists"}
+    assert sandbox.ctx.counters.get("zendesk", "POST /api/v2/organization_fields.json") == 8
+    assert sandbox.state.custom_fields["healthscore_band"]["type"] == "dropdown"
+
+
+def test_ensure_fields_without_permission_names_the_scope(
+    sandbox: Sandbox, make_adapter: MakeAdapter
+) -> None:
+    sandbox.state.access_tokens["readonly"] = sandbox.ctx.book.now + timedelta(hours=1)
+    sandbox.state.extra["scopes"]["readonly"] = "read"
+    with pytest.raises(PermissionDeniedError) as info:
+        make_adapter(access_token="readonly", refresh_token="").ensure_fields()
+    assert info.value.missing is not None
+    assert "write scope" in info.value.missing
+    assert "admin" in info.value.missing
+
+
+def test_check_reports_missing_fields_then_ok(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
+    adapter = make_adapter()
+    before = adapter.check()
+    assert not before.ok
+    assert len(before.missing_fields) == 8
+    adapter.ensure_fields()
+    after = adapter.check()
+    assert after.ok
+    assert after.granted_scopes == ("read", "write")
+
+
+def writes(*org_keys: str, score: float = 70.0) -> list[ScoreWrite]:
+    return [
+        ScoreWrite(
+            account_external_id=str(zsb.org_id(k)), values={"health_score": score, "health_band": "green"}
+        )
+        for k in org_keys
+    ]
+
+
+def test_write_scores_calls_update_many_per_100(
+    sandbox: Sandbox, make_adapter: MakeAdapter, recorder: Recorder
+) -> None:
+    reset(sandbox, build_book(customers=250, tickets=0))
+    adapter = make_adapter()
+    adapter.ensure_fields()
+    keys = list(sandbox.ctx.book.customers)
+    results = adapter.write_scores(writes(*keys, score=81.0))
+    assert all(r.ok for r in results)
+    assert [r.account_external_id for r in results] == [str(zsb.org_id(k)) for k in keys]
+    assert sandbox.ctx.counters.get("zendesk", "PUT /api/v2/organizations/update_many.json") == 3
+    assert sandbox.ctx.counters.get("zendesk", "GET /api/v2/job_statuses/<job>.json") == 3
+    assert recorder.sleeps == [1.0, 1.0, 1.0]
+    written = zsb.written_fields(sandbox.ctx)
+    assert written[str(zsb.org_id(keys[-1]))] == {
+        "healthscore_score": 81.0,
+        "healthscore_band": "healthscore_band_green",
+    }
+
+
+def test_write_scores_per_item_failures(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
+    adapter = make_adapter()
+    adapter.ensure_fields()
+    bad = str(zsb.org_id("C000002"))
+    sandbox.ctx.faults.script(
+        "zendesk",
+        "PUT *update_many*",
+        Fault(kind="reject_rows", status=200, ids=(bad,), message="locked"),
+        times=99,
+    )
+    results = adapter.write_scores(
+        [*writes("C000001", "C000002"), ScoreWrite(account_external_id="42", values={})]
+    )
+    assert [(r.ok, r.error_code) for r in results] == [
+        (True, None),
+        (False, "RecordInvalid"),
+        (False, "RecordNotFound"),
+    ]
+    assert results[1].message == "locked"
+    assert not results[1].retryable
+
+
+def test_whole_batch_rejection_is_split_to_isolate_the_bad_row(
+    sandbox: Sandbox, make_adapter: MakeAdapter
+) -> None:
+    reset(sandbox, build_book(customers=4, tickets=0))
+    adapter = make_adapter()
+    adapter.ensure_fields()
+    bad = str(zsb.org_id("C000003"))
+    sandbox.ctx.faults.rate(
+        "zendesk", "PUT *update_many*", Fault(kind="reject_rows", status=422, ids=(bad,)), rate=0.0
+    )
+    results = adapter.write_scores(writes("C000001", "C000002", "C000003", "C000004"))
+    assert [r.ok for r in results] == [True, True, False, True]
+    assert results[2].error_code == "RecordInvalid"
+    # [1-4] refused → [1,2] ok + [3,4] refused → [3] refused + [4] ok
+    assert sandbox.ctx.counters.get("zendesk", "PUT /api/v2/organizations/update_many.json") == 5
+
+
+def test_job_polling_is_bounded(sandbox: Sandbox, make_adapter: MakeAdapter, recorder: Recorder) -> None:
+    sandbox.state.extra["job_polls_to_complete"] = 3
+    adapter = make_adapter()
+    adapter.ensure_fields()
+    assert all(r.ok for r in adapter.write_scores(writes("C000001")))
+    assert recorder.sleeps == [1.0, 2.0, 4.0]
+    recorder.sleeps.clear()
+    sandbox.state.extra["job_polls_to_complete"] = 10
+    slow = make_adapter(max_polls=2).write_scores(writes("C000001"))
+    assert [(r.ok, r.error_code, r.retryable) for r in slow] == [(False, "job_timeout", True)]
+    assert recorder.sleeps == [1.0, 2.0]
+
+
+def test_non_numeric_account_id_is_rejected_without_a_call(
+    sandbox: Sandbox, make_adapter: MakeAdapter
+) -> None:
+    results = make_adapter().write_scores(
+        [ScoreWrite(account_external_id="001ABC", values={"health_score": 1.0})]
+    )
+    assert [(r.ok, r.error_code) for r in results] == [(False, "InvalidId")]
+    assert sandbox.ctx.counters.get("zendesk") == 0
