@@ -20,7 +20,7 @@ def _shared_sandbox() -> Iterator[SalesforceSandbox]:
 
 
 @pytest.fixture
-def sandbox(_shared_sandbox: SalesforceSandbox) -> SalesforceSandbox:
+def sfbox(_shared_sandbox: SalesforceSandbox) -> SalesforceSandbox:
     """The 6-customer book on a running server, reset for each test."""
     return _shared_sandbox.reset(make_book(6))
 
@@ -48,11 +48,11 @@ AdapterFactory = Callable[..., SalesforceAdapter]
 
 
 @pytest.fixture
-def make_adapter(sandbox: SalesforceSandbox, recorder: Recorder) -> Iterator[AdapterFactory]:
+def make_adapter(sfbox: SalesforceSandbox, recorder: Recorder) -> Iterator[AdapterFactory]:
     made: list[SalesforceAdapter] = []
 
     def build(sb: SalesforceSandbox | None = None, **overrides: Any) -> SalesforceAdapter:
-        sb = sb or sandbox
+        sb = sb or sfbox
         vs = sb.state
         fields: dict[str, Any] = {
             "vendor": "salesforce",

@@ -47,7 +47,7 @@ def test_registry_builds_the_adapter_and_it_meets_the_protocol(make_adapter: Ada
     assert isinstance(make_adapter(), Adapter)
 
 
-def test_every_stream_maps_the_book(make_adapter: AdapterFactory, sandbox: SalesforceSandbox) -> None:
+def test_every_stream_maps_the_book(make_adapter: AdapterFactory, sfbox: SalesforceSandbox) -> None:
     """One read per stream on the 6-customer book returns each vendor record once, mapped."""
     adapter = make_adapter()
     got = {stream: [r for p in adapter.read(stream, None) for r in p.records] for stream in Stream}
@@ -116,15 +116,15 @@ def _adapter(sb: SalesforceSandbox, recorder: Recorder, **kw: object) -> Salesfo
 
 
 def test_incremental_after_a_change_reads_exactly_the_changed_and_deleted(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox
 ) -> None:
     adapter = make_adapter()
     first = list(adapter.read(Stream.ACCOUNTS, None))
     cursor = first[-1].cursor
     assert cursor is not None
-    assert cursor.watermark == sandbox.ctx.book.now
+    assert cursor.watermark == sfbox.ctx.book.now
 
-    book = sandbox.ctx.book
+    book = sfbox.ctx.book
     book.now += timedelta(days=1)
     book.customers["C000002"].salesforce.name = "Customer Two (renamed)"
     book.customers["C000002"].salesforce.updated_at = book.now
@@ -138,24 +138,24 @@ def test_incremental_after_a_change_reads_exactly_the_changed_and_deleted(
     assert pages[-1].cursor == Cursor(watermark=book.now)
 
 
-def test_nothing_changed_costs_one_call(make_adapter: AdapterFactory, sandbox: SalesforceSandbox) -> None:
+def test_nothing_changed_costs_one_call(make_adapter: AdapterFactory, sfbox: SalesforceSandbox) -> None:
     adapter = make_adapter()
     cursor = list(adapter.read(Stream.TICKETS, None))[-1].cursor
-    before = sandbox.ctx.counters.get("salesforce")
+    before = sfbox.ctx.counters.get("salesforce")
     pages = list(adapter.read(Stream.TICKETS, cursor))
     assert ids(pages) == []
-    assert sandbox.ctx.counters.get("salesforce") - before == 1
+    assert sfbox.ctx.counters.get("salesforce") - before == 1
 
 
 def test_overlap_rereads_late_commits_without_duplicates(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox
 ) -> None:
     """A row committed late with a SystemModstamp just before the saved cursor is still read (overlap)."""
     adapter = make_adapter()
     cursor = list(adapter.read(Stream.DEALS, None))[-1].cursor
     assert cursor is not None
-    late = sandbox.ctx.book.deals["D0001000"]
-    late.updated_at = sandbox.ctx.book.now - timedelta(minutes=2)
+    late = sfbox.ctx.book.deals["D0001000"]
+    late.updated_at = sfbox.ctx.book.now - timedelta(minutes=2)
     again = [ids(list(adapter.read(Stream.DEALS, cursor))) for _ in range(2)]
     assert again[0] == again[1] == [salesforce_id("Opportunity", "D0001000")]
 
@@ -180,95 +180,95 @@ def test_cursor_per_page_resumes_after_a_crash_without_loss(recorder: Recorder) 
 
 
 def test_rate_limit_waits_retry_after_then_succeeds(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox, recorder: Recorder
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox, recorder: Recorder
 ) -> None:
-    sandbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("rate_limit", retry_after=7))
+    sfbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("rate_limit", retry_after=7))
     assert len(ids(list(make_adapter().read(Stream.ACCOUNTS, None)))) == 6
     assert recorder.sleeps == [7.0]
-    assert sandbox.ctx.counters.get("salesforce", QUERY_ALL) == 2
+    assert sfbox.ctx.counters.get("salesforce", QUERY_ALL) == 2
 
 
 def test_server_errors_back_off_and_retry(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox, recorder: Recorder
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox, recorder: Recorder
 ) -> None:
-    sandbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("server_error", status=503), times=2)
+    sfbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("server_error", status=503), times=2)
     assert len(ids(list(make_adapter().read(Stream.ACCOUNTS, None)))) == 6
     assert len(recorder.sleeps) == 2
     assert 0.25 <= recorder.sleeps[0] <= 0.5
     assert 0.5 <= recorder.sleeps[1] <= 1.0
-    assert sandbox.ctx.counters.get("salesforce", QUERY_ALL) == 3
+    assert sfbox.ctx.counters.get("salesforce", QUERY_ALL) == 3
 
 
 def test_expired_session_refreshes_exactly_once(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox, recorder: Recorder
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox, recorder: Recorder
 ) -> None:
-    sandbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("expired_token"))
+    sfbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("expired_token"))
     adapter = make_adapter()
     assert len(ids(list(adapter.read(Stream.ACCOUNTS, None)))) == 6
-    assert sandbox.ctx.counters.get("salesforce", TOKEN) == 1
+    assert sfbox.ctx.counters.get("salesforce", TOKEN) == 1
     assert len(recorder.saved) == 1
-    assert recorder.saved[0].access_token != sandbox.access_token
-    assert recorder.saved[0].access_token in sandbox.state.access_tokens
-    assert recorder.saved[0].refresh_token == sandbox.refresh_token  # not rotated: the old one is kept
+    assert recorder.saved[0].access_token != sfbox.access_token
+    assert recorder.saved[0].access_token in sfbox.state.access_tokens
+    assert recorder.saved[0].refresh_token == sfbox.refresh_token  # not rotated: the old one is kept
     assert adapter.api_calls == 3  # 401, token, retried query
 
 
 def test_rotated_refresh_token_is_saved_at_once(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox, recorder: Recorder
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox, recorder: Recorder
 ) -> None:
-    sandbox.state.extra["rotate_refresh"] = True
-    sandbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("expired_token"))
+    sfbox.state.extra["rotate_refresh"] = True
+    sfbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("expired_token"))
     list(make_adapter().read(Stream.ACCOUNTS, None))
     new = recorder.saved[0].refresh_token
     assert new is not None
-    assert new != sandbox.refresh_token
-    assert new in sandbox.state.refresh_tokens
-    assert sandbox.refresh_token not in sandbox.state.refresh_tokens
+    assert new != sfbox.refresh_token
+    assert new in sfbox.state.refresh_tokens
+    assert sfbox.refresh_token not in sfbox.state.refresh_tokens
 
 
 def test_revoked_refresh_token_requires_reauth(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox
 ) -> None:
     """An admin revoked the app: the access token dies with it and the refresh grant gets invalid_grant."""
-    session = sandbox.session()
-    resp = session.post(f"{sandbox.base_url}/services/oauth2/revoke", data={"token": sandbox.refresh_token})
+    session = sfbox.session()
+    resp = session.post(f"{sfbox.base_url}/services/oauth2/revoke", data={"token": sfbox.refresh_token})
     assert resp.status_code == 200
     with pytest.raises(ReauthRequiredError) as info:
         list(make_adapter().read(Stream.ACCOUNTS, None))
     assert "invalid_grant" in info.value.detail
     assert "Reconnect" in info.value.hint
-    assert sandbox.ctx.counters.get("salesforce", TOKEN) == 1
+    assert sfbox.ctx.counters.get("salesforce", TOKEN) == 1
 
 
 def test_revoked_refresh_fault_requires_reauth(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox
 ) -> None:
-    sandbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("expired_token"))
-    sandbox.ctx.faults.script("salesforce", TOKEN, Fault("revoked_refresh"))
+    sfbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("expired_token"))
+    sfbox.ctx.faults.script("salesforce", TOKEN, Fault("revoked_refresh"))
     with pytest.raises(ReauthRequiredError):
         list(make_adapter().read(Stream.ACCOUNTS, None))
-    assert sandbox.ctx.counters.get("salesforce", TOKEN) == 1
+    assert sfbox.ctx.counters.get("salesforce", TOKEN) == 1
 
 
-def test_second_401_after_refresh_is_reauth(make_adapter: AdapterFactory, sandbox: SalesforceSandbox) -> None:
-    sandbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("expired_token"), times=2)
+def test_second_401_after_refresh_is_reauth(make_adapter: AdapterFactory, sfbox: SalesforceSandbox) -> None:
+    sfbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("expired_token"), times=2)
     with pytest.raises(ReauthRequiredError):
         list(make_adapter().read(Stream.ACCOUNTS, None))
-    assert sandbox.ctx.counters.get("salesforce", TOKEN) == 1
+    assert sfbox.ctx.counters.get("salesforce", TOKEN) == 1
 
 
 def test_token_about_to_expire_is_refreshed_before_the_call(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox
 ) -> None:
     soon = TokenSet(
-        access_token=sandbox.access_token,
-        refresh_token=sandbox.refresh_token,
-        instance_url=sandbox.base_url,
-        expires_at=sandbox.ctx.book.now + timedelta(minutes=1),
+        access_token=sfbox.access_token,
+        refresh_token=sfbox.refresh_token,
+        instance_url=sfbox.base_url,
+        expires_at=sfbox.ctx.book.now + timedelta(minutes=1),
     )
     list(make_adapter(tokens=soon).read(Stream.ACCOUNTS, None))
-    assert sandbox.ctx.counters.get("salesforce", TOKEN) == 1
-    assert sandbox.ctx.counters.get("salesforce", QUERY_ALL) == 1
+    assert sfbox.ctx.counters.get("salesforce", TOKEN) == 1
+    assert sfbox.ctx.counters.get("salesforce", QUERY_ALL) == 1
 
 
 @pytest.mark.parametrize(
@@ -297,16 +297,14 @@ def test_failure_on_page_two_keeps_the_last_committed_cursor(
         adapter.close()
 
 
-def test_malformed_first_page_yields_nothing(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox
-) -> None:
-    sandbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("malformed_page"))
+def test_malformed_first_page_yields_nothing(make_adapter: AdapterFactory, sfbox: SalesforceSandbox) -> None:
+    sfbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("malformed_page"))
     with pytest.raises(MalformedResponseError):
         list(make_adapter().read(Stream.ACCOUNTS, None))
 
 
 def test_ensure_fields_creates_once_and_is_idempotent(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox
 ) -> None:
     adapter = make_adapter()
     report = adapter.check()
@@ -314,17 +312,17 @@ def test_ensure_fields_creates_once_and_is_idempotent(
     assert len(report.missing_fields) == 8
     first = adapter.ensure_fields()
     assert [c.action for c in first] == ["created"] * 8
-    assert "Health_Score__c" in sandbox.state.custom_fields
+    assert "Health_Score__c" in sfbox.state.custom_fields
     second = adapter.ensure_fields()
     assert [c.action for c in second] == ["exists"] * 8
-    assert sandbox.ctx.counters.get("salesforce", TOOLING) == 8
+    assert sfbox.ctx.counters.get("salesforce", TOOLING) == 8
     assert adapter.check().ok
 
 
 def test_ensure_fields_names_the_missing_permission(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox
 ) -> None:
-    sandbox.state.extra["missing_permissions"] = {"CustomizeApplication"}
+    sfbox.state.extra["missing_permissions"] = {"CustomizeApplication"}
     with pytest.raises(PermissionDeniedError) as info:
         make_adapter().ensure_fields()
     assert info.value.missing == "Customize Application"
@@ -332,11 +330,11 @@ def test_ensure_fields_names_the_missing_permission(
 
 
 def test_check_reports_a_read_only_score_field(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox
 ) -> None:
     adapter = make_adapter()
     adapter.ensure_fields()
-    sandbox.state.extra["readonly_fields"] = {"Health_Band__c"}
+    sfbox.state.extra["readonly_fields"] = {"Health_Band__c"}
     report = adapter.check()
     assert not report.ok
     assert [p.message for p in report.problems] == [
@@ -374,25 +372,23 @@ def test_write_scores_uses_one_call_per_200(recorder: Recorder) -> None:
 
 
 def test_written_values_show_up_in_the_next_incremental_read(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox
 ) -> None:
     """Our own write bumps SystemModstamp, as Salesforce does."""
     adapter = make_adapter()
     adapter.ensure_fields()
     cursor = list(adapter.read(Stream.ACCOUNTS, None))[-1].cursor
-    sandbox.ctx.book.now += timedelta(hours=1)
+    sfbox.ctx.book.now += timedelta(hours=1)
     target = salesforce_id("Account", "C000004")
     assert adapter.write_scores(_writes([target]))[0].ok
     assert ids(list(adapter.read(Stream.ACCOUNTS, cursor))) == [target]
 
 
-def test_partial_failure_reports_per_row(make_adapter: AdapterFactory, sandbox: SalesforceSandbox) -> None:
+def test_partial_failure_reports_per_row(make_adapter: AdapterFactory, sfbox: SalesforceSandbox) -> None:
     adapter = make_adapter()
     adapter.ensure_fields()
     bad = salesforce_id("Account", "C000002")
-    sandbox.ctx.faults.script(
-        "salesforce", COMPOSITE, Fault("reject_rows", ids=(bad,), message="Score locked")
-    )
+    sfbox.ctx.faults.script("salesforce", COMPOSITE, Fault("reject_rows", ids=(bad,), message="Score locked"))
     targets = [salesforce_id("Account", f"C00000{i}") for i in range(1, 5)]
     results = adapter.write_scores(_writes(targets))
     assert [r.ok for r in results] == [True, False, True, True]
@@ -401,12 +397,12 @@ def test_partial_failure_reports_per_row(make_adapter: AdapterFactory, sandbox: 
         "Score locked",
         False,
     )
-    assert sandbox.ctx.counters.get("salesforce", COMPOSITE) == 1
-    assert bad not in sfs.written_fields(sandbox.ctx)
+    assert sfbox.ctx.counters.get("salesforce", COMPOSITE) == 1
+    assert bad not in sfs.written_fields(sfbox.ctx)
 
 
 def test_batch_rejected_as_a_whole_is_split_until_the_bad_row_is_isolated(
-    make_adapter: AdapterFactory, sandbox: SalesforceSandbox
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox
 ) -> None:
     """One non-numeric score makes Salesforce refuse the whole request (JSON_PARSER_ERROR)."""
     adapter = make_adapter()
@@ -417,5 +413,5 @@ def test_batch_rejected_as_a_whole_is_split_until_the_bad_row_is_isolated(
     assert [r.ok for r in results] == [True, True, True, False, True, True]
     assert results[3].error_code == "JSON_PARSER_ERROR"
     # 6 → (3 ok) + 3 → (1 ok) + 2 → (1 bad) + (1 ok)
-    assert sandbox.ctx.counters.get("salesforce", COMPOSITE) == 5
-    assert len(sfs.written_fields(sandbox.ctx)) == 5
+    assert sfbox.ctx.counters.get("salesforce", COMPOSITE) == 5
+    assert len(sfs.written_fields(sfbox.ctx)) == 5
