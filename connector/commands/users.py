@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from connector.cli import settings_from
+from connector.commands.context import settings_from
 from connector.commands.output import emit, fail
 
 
@@ -30,7 +30,9 @@ def _tenant_id(session: object, slug: str, name: str | None) -> int:
 @click.option("--tenant", "slug", required=True, help="Tenant slug.")
 @click.option("--email", required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin (else prompt).")
-@click.option("--create-tenant", "tenant_name", default=None, help="Create the tenant with this name if missing.")
+@click.option(
+    "--create-tenant", "tenant_name", default=None, help="Create the tenant with this name if missing."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def create_admin(
@@ -84,4 +86,8 @@ def invite(ctx: click.Context, slug: str, email: str, role: str, as_json: bool) 
 
         audit(session, tenant_id, "cli", "user.invited", user.email, role=role)
     link = f"{settings.public_base_url.rstrip('/')}/invite/{token}"
-    emit({"tenant": slug, "email": user.email, "role": role, "invite_url": link}, as_json, f"invitation link (send it to {user.email}): {link}")
+    emit(
+        {"tenant": slug, "email": user.email, "role": role, "invite_url": link},
+        as_json,
+        f"invitation link (send it to {user.email}): {link}",
+    )
