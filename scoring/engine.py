@@ -81,9 +81,9 @@ def select_segments(
             continue
         ok = free.copy()
         if rule.segments:
-            ok &= np.isin(seg_a, np.asarray(rule.segments, dtype=object))
+            ok &= _one_of(seg_a, rule.segments)
         if rule.plans:
-            ok &= np.isin(plan_a, np.asarray(rule.plans, dtype=object))
+            ok &= _one_of(plan_a, rule.plans)
         with np.errstate(invalid="ignore"):  # NaN ARR compares False: it matches no ARR bound
             if rule.arr_min is not None:
                 ok &= arr_f >= rule.arr_min
@@ -92,6 +92,14 @@ def select_segments(
         out[ok] = i
         free &= ~ok
     return out
+
+
+def _one_of(values: npt.NDArray[np.object_], allowed: Sequence[str]) -> npt.NDArray[np.bool_]:
+    """Elementwise membership; == per allowed value, because np.isin may sort and None < str fails."""
+    hit = np.zeros(values.shape, dtype=bool)
+    for value in allowed:
+        hit |= values == value
+    return hit
 
 
 def score_matrix(

@@ -225,3 +225,37 @@ def test_score_is_monotone_in_each_metrics_direction(data: st.DataObject, metric
         return float(score_matrix(DEFAULT, np.full(len(peers) + 1, seg), metrics).score[0])
 
     assert score_with(better) >= score_with(worse)
+
+
+def test_driver_impact_matches_the_full_impact_matrix(small_model: ScoringModel) -> None:
+    rng = np.random.default_rng(4)
+    n = 300
+    metrics = {
+        "csat": rng.uniform(1, 5, n),
+        "tickets": rng.integers(0, 5, n).astype(float),
+        "seats": rng.random(n),
+    }
+    seg = rng.integers(0, 3, n)
+    lean = score_matrix(small_model, seg, metrics)
+    full = score_matrix(small_model, seg, metrics, detail=True)
+    assert lean.normalised is None
+    assert lean.impact is None
+    assert full.impact is not None
+    for i in range(n):
+        picked = [j for j in lean.drivers[i] if j >= 0]
+        np.testing.assert_allclose(lean.driver_impact[i][: len(picked)], full.impact[i, picked])
+        order = np.argsort(-np.abs(full.impact[i]), kind="stable")
+        big = [j for j in order if abs(full.impact[i, j]) >= small_model.min_driver_impact][
+            : small_model.top_drivers
+        ]
+        assert picked == big
+
+
+def test_no_score_keeps_the_previous_band(small_model: ScoringModel) -> None:
+    from scoring.types import BandState
+
+    prev = {"a": BandState(band="red", since=AS_OF)}
+    result = score_accounts(small_model, [AccountSignals(account_id="a")], AS_OF, prev)[0]
+    assert (result.score, result.band, result.raw_band) == (None, "red", None)
+    assert result.recommended_action == "link the account"
+    assert all(d.score is None for d in result.dimensions)
