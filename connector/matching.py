@@ -117,6 +117,8 @@ def normalise_domain(value: str) -> str:
 def normalise_name(value: str) -> str:
     v = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().lower()
     v = v.replace("&", " and ")
+    # Dots and apostrophes join rather than split: "S.A." is the suffix "sa", "McDonald's" is one word.
+    v = re.sub(r"[.']", "", v)
     words = [w for w in re.split(r"[^a-z0-9]+", v) if w and w not in _SUFFIXES]
     return " ".join(words)
 

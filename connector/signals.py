@@ -63,12 +63,16 @@ def load_signals(
     crm = crm_vendor(session, tenant_id)
     if crm is None:
         return []
-    accs = _gather(session, tenant_id, crm, as_of)
+    accs = _gather(session, tenant_id, crm, as_of, historical)
     return [signals_for(a, as_of, historical) for a in accs.values()]
 
 
-def _gather(session: Session, tenant_id: int, crm: str, as_of: datetime) -> dict[int, _Acc]:
-    live = m.Account.deleted_at.is_(None) | (m.Account.deleted_at > as_of)
+def _gather(session: Session, tenant_id: int, crm: str, as_of: datetime, historical: bool) -> dict[int, _Acc]:
+    # deleted_at is stamped by our sync's wall clock, while as_of may follow a sandbox clock behind it:
+    # a live pass excludes every deleted account; only a backtest keeps those deleted after its date.
+    live = m.Account.deleted_at.is_(None)
+    if historical:
+        live = live | (m.Account.deleted_at > as_of)
     accounts = session.scalars(
         select(m.Account).where(m.Account.tenant_id == tenant_id, m.Account.vendor == crm, live)
     ).all()

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from connector import models as m
 from connector.config import Settings
 from connector.db import transaction
-from connector.vault import Vault
+from connector.vault import Vault, VaultError
 from integrations import records as r
 from integrations.cursors import Cursor
 from integrations.oauth import TokenSet
@@ -253,23 +254,39 @@ def mark_installation(
 
 
 def rotate_secrets(settings: Settings) -> int:
-    """Re-encrypt every stored secret under the newest key; returns how many were rotated."""
+    """Re-encrypt every stored secret under the newest key; returns how many were rotated.
+
+    Raises:
+        VaultError: a secret no configured key opens (nothing is changed: one transaction).
+    """
     vault = Vault(settings)
     count = 0
     with transaction(settings.sqlalchemy_url) as session:
-        for inst in session.scalars(select(m.Installation)):
-            inst.client_secret_enc = vault.rotate(inst.client_secret_enc)
+        for inst in session.scalars(select(m.Installation).order_by(m.Installation.id)):
+            what = f"installation {inst.id} ({inst.vendor})"
+            inst.client_secret_enc = _rotate(vault, inst.client_secret_enc, what)
             count += 1
             if inst.tokens_enc:
-                inst.tokens_enc = vault.rotate(inst.tokens_enc)
+                inst.tokens_enc = _rotate(vault, inst.tokens_enc, what)
                 count += 1
             if inst.webhook_secret_enc:
-                inst.webhook_secret_enc = vault.rotate(inst.webhook_secret_enc)
+                inst.webhook_secret_enc = _rotate(vault, inst.webhook_secret_enc, what)
                 count += 1
-        for ep in session.scalars(select(m.WebhookEndpoint)):
-            ep.secrets_enc = vault.rotate(ep.secrets_enc)
+        for ep in session.scalars(select(m.WebhookEndpoint).order_by(m.WebhookEndpoint.id)):
+            ep.secrets_enc = _rotate(vault, ep.secrets_enc, f"webhook endpoint {ep.id}")
             count += 1
     return count
+
+
+def _rotate(vault: Vault, token: str, what: str) -> str:
+    # MultiFernet.rotate raises a bare InvalidToken; say which row and which setting to fix instead.
+    try:
+        return vault.rotate(token)
+    except InvalidToken as exc:
+        raise VaultError(
+            f"{what}: no key in HEALTHSCORE_TOKEN_KEYS opens its secret; list the old key after the new "
+            "one until the rotation has run"
+        ) from exc
 
 
 # ---- runs and audit --------------------------------------------------------------------------------
