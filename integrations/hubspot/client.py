@@ -103,7 +103,7 @@ class HubSpotClient:
         self._sdk: HubSpot | None = None
         self._apis: dict[str, Any] = {}
         self._session = requests.Session()
-        self._session.verify = connection.ca_file or True
+        self._verify: str | bool = connection.ca_file or True
         self.api_calls = 0
 
     # --- plumbing --------------------------------------------------------------------------------------
@@ -265,7 +265,10 @@ class HubSpotClient:
             "refresh_token": refresh_token,
         }
         try:
-            resp = self._session.post(self._conn.token_url, data=form, timeout=self._timeout)
+            # verify= per request: requests lets REQUESTS_CA_BUNDLE override a session-level `verify`.
+            resp = self._session.post(
+                self._conn.token_url, data=form, timeout=self._timeout, verify=self._verify
+            )
         except requests.RequestException as exc:
             raise errors.from_exception(ConnectionError(type(exc).__name__)) from exc
         if resp.status_code != 200:

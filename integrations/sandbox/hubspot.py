@@ -27,6 +27,7 @@ contact and ticket, so a reader can resolve the account with one association cal
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -49,9 +50,11 @@ from flask import Flask, Response, g, request
 
 from integrations.sandbox.book import Changes, Customer
 from integrations.sandbox.context import Fault, OAuthClient, SandboxContext, VendorState
-from integrations.sandbox.ids import number, numeric_id
+from integrations.sandbox.ids import number
+from integrations.sandbox.ids import numeric_id as _numeric_id
 
 VENDOR = "hubspot"
+numeric_id = functools.lru_cache(maxsize=None)(_numeric_id)  # a regex per call otherwise; ids are pure
 ACCESS_TTL = timedelta(minutes=30)
 NEVER = datetime(9999, 12, 31, tzinfo=UTC)  # expiry of the initial token make_state prints
 LIST_LIMIT = 100
@@ -294,8 +297,9 @@ OPERATORS = frozenset(
 # ---------------------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)
 def hs_time(dt: datetime | None) -> str | None:
-    """HubSpot's ISO-8601 with milliseconds and a Z ("2019-10-30T03:30:17.883Z")."""
+    """HubSpot's ISO-8601 with milliseconds and a Z ("2019-10-30T03:30:17.883Z"); cached: books repeat stamps."""
     if dt is None:
         return None
     dt = dt.astimezone(UTC)
@@ -319,6 +323,7 @@ def _date_prop(d: date | None) -> str | None:
     return d.isoformat() if d else None
 
 
+@functools.lru_cache(maxsize=65536)
 def _to_ms(value: str, ptype: str) -> float | None:
     """A property or filter value as epoch ms (datetime/date) or a float (number); None when unparsable."""
     text = str(value).strip()
@@ -917,38 +922,43 @@ def _compare_value(raw: str | None, ptype: str) -> Any:
     return str(raw).lower()
 
 
-def _match_filter(obj: HubObject, flt: dict[str, Any], defs: dict[str, dict[str, Any]]) -> bool:
-    name = flt.get("propertyName")
+def _compile_filter(flt: dict[str, Any], defs: dict[str, dict[str, Any]]) -> Callable[[HubObject], bool]:
+    """One filter as a predicate; the expected value is parsed once, not once per object."""
+    name = str(flt.get("propertyName"))
     op = flt.get("operator", "EQ")
-    ptype = _prop_type(defs, str(name))
-    actual = _compare_value(obj.properties.get(str(name)), ptype)
+    ptype = _prop_type(defs, name)
+
+    def actual(obj: HubObject) -> Any:
+        return _compare_value(obj.properties.get(name), ptype)
+
     if op == "HAS_PROPERTY":
-        return actual is not None
+        return lambda o: actual(o) is not None
     if op == "NOT_HAS_PROPERTY":
-        return actual is None
+        return lambda o: actual(o) is None
     if op in ("IN", "NOT_IN"):
         values = {_compare_value(str(v), ptype) for v in flt.get("values") or []}
-        return (actual in values) if op == "IN" else (actual not in values)
+        if op == "IN":
+            return lambda o: actual(o) in values
+        return lambda o: actual(o) not in values
     expected = _compare_value(str(flt.get("value", "")), ptype)
     if op == "NEQ":
-        return actual != expected
+        return lambda o: actual(o) != expected
     if op == "CONTAINS_TOKEN":
-        return actual is not None and str(expected or "").strip("*") in str(actual)
-    if actual is None or expected is None:
-        return False
-    if op == "EQ":
-        return bool(actual == expected)
+        token = str(expected or "").strip("*")
+        return lambda o: (a := actual(o)) is not None and token in str(a)
+    if expected is None:
+        return lambda o: False
     if op == "BETWEEN":
         high = _compare_value(str(flt.get("highValue", "")), ptype)
-        return high is not None and expected <= actual <= high
-    return bool(
-        {
-            "LT": actual < expected,
-            "LTE": actual <= expected,
-            "GT": actual > expected,
-            "GTE": actual >= expected,
-        }[op]
-    )
+        return lambda o: high is not None and (a := actual(o)) is not None and expected <= a <= high
+    compare = {
+        "EQ": lambda a: a == expected,
+        "LT": lambda a: a < expected,
+        "LTE": lambda a: a <= expected,
+        "GT": lambda a: a > expected,
+        "GTE": lambda a: a >= expected,
+    }[op]
+    return lambda o: (a := actual(o)) is not None and bool(compare(a))
 
 
 def _validate_search(
@@ -1004,7 +1014,8 @@ def run_search(ctx: SandboxContext, object_type: str, body: Any) -> dict[str, An
     groups, sorts, limit, after = _validate_search(body, defs)
     objs = [o for o in render(ctx, object_type) if o.archived_at is None]
     if groups:
-        objs = [o for o in objs if any(all(_match_filter(o, f, defs) for f in grp) for grp in groups)]
+        compiled = [[_compile_filter(f, defs) for f in grp] for grp in groups]
+        objs = [o for o in objs if any(all(p(o) for p in grp) for grp in compiled)]
     objs.sort(key=lambda o: int(o.id))
     for name, desc in reversed(sorts):
         ptype = _prop_type(defs, name)

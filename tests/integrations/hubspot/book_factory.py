@@ -204,6 +204,20 @@ def tls_material() -> TLSMaterial:
     return _TLS
 
 
+def reset(served: Served, book: Book) -> Served:
+    """Reuse a running server for another test: new book, fresh vendor state, no faults, zero counters.
+
+    (Stopping a werkzeug server waits out its 0.5 s poll interval, so tests share servers.)
+    """
+    ctx = served.ctx
+    with ctx.lock:
+        ctx.book = book
+        ctx.vendors[hs.VENDOR] = hs.make_state(0)
+        ctx.faults.clear()
+        ctx.counters.reset()
+    return served
+
+
 @contextmanager
 def serve(book: Book) -> Iterator[Served]:
     ctx = make_context(book)

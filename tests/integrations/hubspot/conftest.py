@@ -17,7 +17,7 @@ from integrations.oauth import TokenSet
 from integrations.registry import Connection
 from integrations.sandbox import hubspot as hs
 from integrations.sandbox.book import Book
-from tests.integrations.hubspot.book_factory import Served, make_book, serve
+from tests.integrations.hubspot.book_factory import Served, make_book, reset, serve
 
 
 @dataclass
@@ -69,20 +69,21 @@ class Harness:
         return self.ctx.book.now
 
 
+@pytest.fixture(scope="module")
+def shared_sandbox() -> Iterator[Served]:
+    """One served sandbox per test module (stopping a server costs its 0.5 s poll interval)."""
+    with serve(make_book()) as served:
+        yield served
+
+
 @pytest.fixture
-def make_harness() -> Iterator[Callable[[Book], Harness]]:
-    """Start a sandbox for a given book; every started server is stopped at teardown."""
-    stack: list[object] = []
+def make_harness(shared_sandbox: Served) -> Callable[[Book], Harness]:
+    """The module's sandbox reset to a given book, fresh vendor state, no faults, zero counters."""
 
     def start(book: Book) -> Harness:
-        cm = serve(book)
-        served = cm.__enter__()
-        stack.append(cm)
-        return Harness(served)
+        return Harness(reset(shared_sandbox, book))
 
-    yield start
-    for cm in reversed(stack):
-        cm.__exit__(None, None, None)  # type: ignore[attr-defined]
+    return start
 
 
 @pytest.fixture
