@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -57,23 +58,12 @@ def link_tenant(session: Session, tenant_id: int) -> LinkReport:
         for link in session.scalars(select(m.AccountLink).where(m.AccountLink.tenant_id == tenant_id))
     }
     now = utcnow()
+    live_crm = {a.id for a in crm_rows}
     org_target: dict[tuple[str, str], int | None] = {}
     for org in orgs:
         link = links.get(org.id)
         if link is None or link.status != "confirmed":
-            found = match_org(
-                Org(org.id, org.external_id, org.name, tuple(org.domains or ()), org.cross_ref), index
-            )
-            if link is None:
-                link = m.AccountLink(tenant_id=tenant_id, source_account_id=org.id, updated_at=now)
-                session.add(link)
-            link.crm_account_id, link.method, link.confidence = (
-                found.crm_account_id,
-                found.method,
-                found.confidence,
-            )
-            link.status = "auto" if found.crm_account_id else "review"
-            link.reason, link.updated_at = found.reason, now
+            link = _auto_link(session, tenant_id, org, link, index, live_crm, now)
         org_target[(org.vendor, org.external_id)] = link.crm_account_id
         report.organizations += 1
         report.organizations_linked += link.crm_account_id is not None
@@ -89,6 +79,32 @@ def link_tenant(session: Session, tenant_id: int) -> LinkReport:
         extra={"tenant": tenant_id, "step": "link"},
     )
     return report
+
+
+def _auto_link(
+    session: Session,
+    tenant_id: int,
+    org: m.Account,
+    link: m.AccountLink | None,
+    index: Index,
+    live_crm: set[int],
+    now: datetime,
+) -> m.AccountLink:
+    """Match one organization without a human decision and record the result on its link row."""
+    found = match_org(Org(org.id, org.external_id, org.name, tuple(org.domains or ()), org.cross_ref), index)
+    if link is None:
+        link = m.AccountLink(tenant_id=tenant_id, source_account_id=org.id, updated_at=now)
+        session.add(link)
+    elif found.crm_account_id is None and link.crm_account_id in live_crm:
+        # No rule matches any more, typically after a rename in one system only: keep the earlier
+        # automatic link (its evidence was real) instead of dropping the org's tickets. New evidence
+        # for another account still moves it; a deleted target does not hold it.
+        link.reason, link.updated_at = f"kept earlier {link.method} link; now: {found.reason}", now
+        return link
+    link.crm_account_id, link.method, link.confidence = found.crm_account_id, found.method, found.confidence
+    link.status = "auto" if found.crm_account_id else "review"
+    link.reason, link.updated_at = found.reason, now
+    return link
 
 
 def _link_tickets(
