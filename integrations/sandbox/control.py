@@ -32,7 +32,7 @@ class Runner(Protocol):
     def credentials(self) -> dict[str, Any]: ...
 
 
-class BadInput(Exception):
+class BadInputError(Exception):
     def __init__(self, message: str, code: str = "bad_request", status: int = 400) -> None:
         super().__init__(message)
         self.code, self.status = code, status
@@ -41,7 +41,7 @@ class BadInput(Exception):
 def _body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise BadInput("expected a JSON object body")
+        raise BadInputError("expected a JSON object body")
     return data
 
 
@@ -49,12 +49,12 @@ def _vendor(value: Any, *, required: bool = True) -> str | None:
     if value is None and not required:
         return None
     if value not in VENDORS:
-        raise BadInput(f"vendor must be one of {', '.join(VENDORS)}")
+        raise BadInputError(f"vendor must be one of {', '.join(VENDORS)}")
     return str(value)
 
 
 def parse_fault(data: dict[str, Any]) -> tuple[str, str, Fault, int | None, float | None]:
-    """(vendor, pattern, fault, times, rate) from a POST /faults body; BadInput lists what is wrong."""
+    """(vendor, pattern, fault, times, rate) from a POST /faults body; BadInputError lists what is wrong."""
     problems = []
     vendor = data.get("vendor")
     if vendor not in VENDORS:
@@ -85,7 +85,7 @@ def parse_fault(data: dict[str, Any]) -> tuple[str, str, Fault, int | None, floa
     if not isinstance(ids, list) or not all(isinstance(i, str | int) for i in ids):
         problems.append("ids must be a list of record ids")
     if problems:
-        raise BadInput("; ".join(problems), code="invalid_fault")
+        raise BadInputError("; ".join(problems), code="invalid_fault")
     fault = Fault(kind=kind, ids=tuple(str(i) for i in ids), message=str(data.get("message", "")), **kwargs)
     if times is None and rate is None:
         times = 1
@@ -95,7 +95,7 @@ def parse_fault(data: dict[str, Any]) -> tuple[str, str, Fault, int | None, floa
 def _days(data: dict[str, Any]) -> int:
     days = data.get("days")
     if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 3650:
-        raise BadInput("days must be an integer between 0 and 3650")
+        raise BadInputError("days must be an integer between 0 and 3650")
     return days
 
 
@@ -163,8 +163,8 @@ def create_control_app(ctx: SandboxContext, runner: Runner) -> Flask:
 
     app = Flask("healthscore-sandbox-control")
 
-    @app.errorhandler(BadInput)
-    def _bad(exc: BadInput) -> tuple[Response, int]:
+    @app.errorhandler(BadInputError)
+    def _bad(exc: BadInputError) -> tuple[Response, int]:
         return jsonify(error=exc.code, message=str(exc)), exc.status
 
     @app.errorhandler(HTTPException)
@@ -262,10 +262,10 @@ def create_control_app(ctx: SandboxContext, runner: Runner) -> Flask:
         vendor = _vendor(data.get("vendor"))
         url = data.get("url")
         if url is not None and (not isinstance(url, str) or not url.startswith(("http://", "https://"))):
-            raise BadInput("url must be an http(s) URL or null")
+            raise BadInputError("url must be an http(s) URL or null")
         secret = data.get("secret")
         if secret is not None and not isinstance(secret, str):
-            raise BadInput("secret must be a string")
+            raise BadInputError("secret must be a string")
         with ctx.lock:
             state = ctx.vendors[str(vendor)]
             state.webhook_url = url

@@ -131,6 +131,12 @@ class SandboxSet:
         if self._sender.is_alive():
             self._queue.put(_STOP)
             self._sender.join(timeout=WEBHOOK_TIMEOUT + 1)
+        tmp = getattr(self._tls, "_dir", None)
+        if tmp is not None:
+            # Clean the CA's temporary directory now: left to the garbage collector it warns
+            # (ResourceWarning "Implicitly cleaning up"), which is an error under filterwarnings=error.
+            tmp.cleanup()
+            self._tls._dir = None  # type: ignore[union-attr]
 
     def __enter__(self) -> SandboxSet:
         return self

@@ -229,13 +229,13 @@ class _Builder:
 
     def zendesk_domains(self, cust: Customer, domains: list[str]) -> list[str]:
         r = self.rng.random()
-        if r < 0.05:
+        if r < 0.03:
             return []
-        if r < 0.085:
+        if r < 0.055:
             return [self.rng.choice(ident.FREE_MAIL)]
-        if r < 0.10:
+        if r < 0.065:
             return [f"{cust.domain.split('.')[0]}.{self.rng.choice(ident.SHARED_DOMAINS)}"]
-        if r < 0.103 and len(domains) > 1:
+        if r < 0.0665 and len(domains) > 1:
             return [self.rng.choice(domains[:-1])]  # stale domain of another customer: the trap for matchers
         return [cust.domain] + (["www." + cust.domain] if r > 0.97 else [])
 
