@@ -33,7 +33,7 @@ from scoring.types import AccountSignals, BandState, DimensionScore, HealthResul
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
-_CHUNK = 16_384  # accounts per chunk: (M, chunk) float64 temporaries stay in L2/L3
+_CHUNK = 16_384  # accounts per chunk: the (M, chunk) float32 temporaries stay in L2/L3 cache
 
 __all__ = [
     "PercentileReference",
@@ -148,7 +148,7 @@ def score_matrix(
 
     def run(start: int) -> None:
         rows = slice(start, min(start + _CHUNK, n))
-        norm = np.empty((m, rows.stop - rows.start))
+        norm = np.empty((m, rows.stop - rows.start), dtype=np.float32)
         for j, spec in enumerate(comp.specs):
             if spec.normalise.method == "segment_percentile":
                 norm[j] = cols[j][rows]

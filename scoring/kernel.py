@@ -11,6 +11,7 @@ from scoring.model import MetricSpec, ScoringModel
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
+Float32Array = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -19,8 +20,8 @@ class Compiled:
 
     specs: tuple[MetricSpec, ...]
     dim_of: IntArray  # (M,) dimension index of each metric
-    mw: FloatArray  # (M,) metric weights
-    mw100: FloatArray  # (M,) metric weights * 100 (impact in points)
+    mw: Float32Array  # (M,) metric weights
+    mw100: Float32Array  # (M,) metric weights * 100 (impact in points)
     dim_rows: tuple[tuple[int, int], ...]  # (start, stop) metric rows of each dimension
     dim_total_safe: FloatArray  # (D,) metric weight per dimension, 1 where 0 (no division by zero)
     dim_total: FloatArray  # (D,) metric weight per dimension
@@ -36,7 +37,8 @@ def compile_model(model: ScoringModel) -> Compiled:
     specs = model.metrics
     names = [d.name for d in model.dimensions]
     dim_of = np.array([names.index(m.dimension) for m in specs], dtype=np.intp)
-    mw = np.array([m.weight for m in specs], dtype=np.float64)
+    # Weights as the float32 kernel sees them, so full coverage divides out to exactly 1.
+    mw = np.array([m.weight for m in specs], dtype=np.float32).astype(np.float64)
     dim_total = np.bincount(dim_of, weights=mw, minlength=len(names)).astype(np.float64)
     seg_w = np.array([s.weights for s in model.segments], dtype=np.float64)  # (S, D)
     # Dimensions without metric weight carry nothing, so they do not count towards confidence either.
@@ -49,8 +51,8 @@ def compile_model(model: ScoringModel) -> Compiled:
     return Compiled(
         specs=specs,
         dim_of=dim_of,
-        mw=mw,
-        mw100=mw * 100.0,
+        mw=mw.astype(np.float32),
+        mw100=(mw * 100.0).astype(np.float32),
         dim_rows=tuple(
             (int(np.searchsorted(dim_of, d)), int(np.searchsorted(dim_of, d, side="right")))
             for d in range(len(names))
@@ -81,11 +83,13 @@ class ChunkOut:
     driver_impact: FloatArray
 
 
-def score_chunk(c: Compiled, seg: IntArray, norm: FloatArray, out: ChunkOut) -> None:
+def score_chunk(c: Compiled, seg: IntArray, norm: Float32Array, out: ChunkOut) -> None:
     """Score one chunk: `norm` is (M, n) normalised values (NaN = no data) and is consumed.
 
     Every (., n) array in `out` is metrics/dimensions along rows, accounts along columns. Plain numpy
     ufuncs only: no BLAS (its own thread pool would fight the chunk threads) and few passes over (M, n).
+    Per-metric work is float32 (half the memory traffic; 0..1 values need no more), sums and everything
+    per dimension are float64, so a score differs from an all-float64 one by < 1e-4 points.
     """
     n = seg.shape[0]
     if out.normalised is not None:
@@ -97,8 +101,8 @@ def score_chunk(c: Compiled, seg: IntArray, norm: FloatArray, out: ChunkOut) -> 
     num = np.empty((len(c.dim_rows), n))
     den = np.empty((len(c.dim_rows), n))
     for d, (a, b) in enumerate(c.dim_rows):  # metrics are stored dimension by dimension
-        np.add.reduce(weighted[a:b], axis=0, out=num[d])
-        np.add.reduce(has_w[a:b], axis=0, out=den[d])
+        np.add.reduce(weighted[a:b], axis=0, dtype=np.float64, out=num[d])
+        np.add.reduce(has_w[a:b], axis=0, dtype=np.float64, out=den[d])
     dim_ok = den > 0
     safe_den = np.where(dim_ok, den, 1.0)
     dim_score = num / safe_den  # 0 where no data; NaN only in the output
@@ -114,6 +118,7 @@ def score_chunk(c: Compiled, seg: IntArray, norm: FloatArray, out: ChunkOut) -> 
     np.copyto(out.dimensions, np.nan, where=~dim_ok)
     out.dimension_weight[:] = share
     np.divide(den, c.dim_total_safe[:, None], out=out.dimension_coverage)
+    np.minimum(out.dimension_coverage, 1.0, out=out.dimension_coverage)  # float32 weight rounding
     # confidence = sum over dimensions of (segment's dimension weight share * coverage), which is the
     # share of effective metric weight with data.
     conf = (np.take(c.seg_wn_t, seg, axis=1) * out.dimension_coverage).sum(axis=0)
@@ -122,12 +127,14 @@ def score_chunk(c: Compiled, seg: IntArray, norm: FloatArray, out: ChunkOut) -> 
 
     # impact = renormalised effective weight * (x - 0.5) * 100, zero where there is no data.
     per_dim = share / safe_den
-    impact = out.impact if out.impact is not None else np.empty_like(norm)
+    impact = np.empty_like(norm)
     for d, (a, b) in enumerate(c.dim_rows):
-        np.multiply(per_dim[d], c.mw100[a:b, None], out=impact[a:b])
+        np.multiply(per_dim[d], c.mw100[a:b, None], out=impact[a:b], casting="same_kind")
     norm -= 0.5
     impact *= norm
     impact *= has
+    if out.impact is not None:
+        out.impact[:] = impact
     _drivers(c, impact, out.drivers, out.driver_impact)
     band = np.zeros(n, dtype=np.intp)
     with np.errstate(invalid="ignore"):
@@ -137,7 +144,7 @@ def score_chunk(c: Compiled, seg: IntArray, norm: FloatArray, out: ChunkOut) -> 
     out.raw_band[:] = band
 
 
-def _drivers(c: Compiled, impact: FloatArray, out: IntArray, out_impact: FloatArray) -> None:
+def _drivers(c: Compiled, impact: Float32Array, out: IntArray, out_impact: FloatArray) -> None:
     """Top-k |impact| per account, largest first (ties go to the earlier metric); -1 below min impact.
 
     Trick: |impact| as float32 bits with the metric number packed into the low 5 mantissa bits, so one
@@ -147,7 +154,7 @@ def _drivers(c: Compiled, impact: FloatArray, out: IntArray, out_impact: FloatAr
     """
     m, n = impact.shape
     mask = np.uint32((1 << max(m - 1, 1).bit_length()) - 1)
-    packed = np.abs(impact, out=np.empty(impact.shape, dtype=np.float32), casting="same_kind").view(np.uint32)
+    packed = np.abs(impact).view(np.uint32)
     packed &= ~mask
     packed |= (mask - np.arange(m, dtype=np.uint32))[:, None]  # higher bits for earlier metrics
     cols = np.arange(n)

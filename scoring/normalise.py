@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -66,15 +67,15 @@ def percentile_column(
     return result
 
 
-def normalise_into(spec: MetricSpec, values: FloatArray, out: FloatArray) -> None:
+def normalise_into(spec: MetricSpec, values: FloatArray, out: npt.NDArray[np.floating[Any]]) -> None:
     """Linear or stepped normalisation of `values` written into `out` (same shape), NaN kept."""
     norm = spec.normalise
     if norm.method == "linear":
         # Distance from the unhealthy bound, as a share of the range; maximum/minimum keep NaN.
         if spec.direction == "higher_is_better":
-            np.subtract(values, norm.low, out=out)
+            np.subtract(values, norm.low, out=out, casting="same_kind")
         else:
-            np.subtract(norm.high, values, out=out)
+            np.subtract(norm.high, values, out=out, casting="same_kind")
         np.multiply(out, 1.0 / (norm.high - norm.low), out=out)
         np.maximum(out, 0.0, out=out)
         np.minimum(out, 1.0, out=out)
