@@ -26,7 +26,7 @@ from zenpy.lib.exception import (
 from integrations.sandbox import zendesk as zsb
 from integrations.sandbox.context import Fault
 from integrations.sandbox.server import TLSMaterial
-from tests.integrations.zendesk.factory import Sandbox, build_book, reset, served, ticket
+from tests.integrations.zendesk.factory import Sandbox, build_book, cleanup_tls, reset, served, ticket
 
 # Documented example responses (developer.zendesk.com API reference), reduced to their keys.
 EXPORT_KEYS = {"tickets", "after_url", "after_cursor", "before_url", "before_cursor", "end_of_stream"}
@@ -64,8 +64,10 @@ CBP_META = {"has_more", "after_cursor", "before_cursor"}
 
 
 @pytest.fixture(scope="module")
-def tls() -> TLSMaterial:
-    return TLSMaterial.generate()
+def tls() -> Iterator[TLSMaterial]:
+    material = TLSMaterial.generate()
+    yield material
+    cleanup_tls(material)
 
 
 @pytest.fixture(scope="module")

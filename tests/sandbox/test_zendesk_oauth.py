@@ -17,7 +17,7 @@ import requests
 
 from integrations.sandbox.context import Fault
 from integrations.sandbox.server import TLSMaterial
-from tests.integrations.zendesk.factory import Sandbox, build_book, reset, served
+from tests.integrations.zendesk.factory import Sandbox, build_book, cleanup_tls, reset, served
 
 REDIRECT = "https://app.example/oauth/zendesk/callback"
 VERIFIER = "a" * 64
@@ -26,8 +26,10 @@ CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Sandbox]:
-    with served(build_book(), TLSMaterial.generate()) as sandbox:
+    material = TLSMaterial.generate()
+    with served(build_book(), material) as sandbox:
         yield sandbox
+    cleanup_tls(material)
 
 
 @pytest.fixture

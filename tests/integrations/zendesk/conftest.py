@@ -12,12 +12,14 @@ from integrations.oauth import TokenSet
 from integrations.registry import Connection
 from integrations.sandbox.server import TLSMaterial
 from integrations.zendesk.adapter import ZendeskAdapter
-from tests.integrations.zendesk.factory import Sandbox, build_book, reset, served
+from tests.integrations.zendesk.factory import Sandbox, build_book, cleanup_tls, reset, served
 
 
 @pytest.fixture(scope="session")
-def tls() -> TLSMaterial:
-    return TLSMaterial.generate()
+def tls() -> Iterator[TLSMaterial]:
+    material = TLSMaterial.generate()
+    yield material
+    cleanup_tls(material)
 
 
 @pytest.fixture(scope="module")

@@ -182,3 +182,14 @@ def reset(sb: Sandbox, book: Book) -> Sandbox:
         sb.ctx.faults.clear()
         sb.ctx.counters.reset()
     return sb
+
+
+def cleanup_tls(material: TLSMaterial) -> None:
+    """Remove the CA's temporary directory now rather than from a GC finalizer at interpreter exit.
+
+    A TemporaryDirectory finalizer (rmtree) that the cycle collector happens to run inside a later compile()
+    trips CPython 3.11.7's "AST constructor recursion depth mismatch" (seen when pytest's hypothesis plugin
+    imports itself in the terminal summary, failing the run after every test passed).
+    """
+    if material._dir is not None:
+        material._dir.cleanup()
