@@ -52,6 +52,7 @@ from integrations.sandbox.book import Changes, Customer
 from integrations.sandbox.context import Fault, OAuthClient, SandboxContext, VendorState
 from integrations.sandbox.ids import number
 from integrations.sandbox.ids import numeric_id as _numeric_id
+from webhooks.inbound import sign_hubspot_v3
 
 VENDOR = "hubspot"
 numeric_id = functools.lru_cache(maxsize=None)(_numeric_id)  # a regex per call otherwise; ids are pure
@@ -1750,16 +1751,6 @@ def written_fields(ctx: SandboxContext) -> dict[str, dict[str, object]]:
         return {rid: dict(values) for rid, values in _state(ctx).written.items()}
 
 
-def sign_v3(client_secret: str, method: str, uri: str, body: bytes, timestamp_ms: int) -> dict[str, str]:
-    """HubSpot's v3 request signature: base64(HMAC-SHA256(secret, method + uri + body + timestamp))."""
-    message = method.upper().encode() + uri.encode() + body + str(timestamp_ms).encode()
-    digest = hmac.new(client_secret.encode(), message, hashlib.sha256).digest()
-    return {
-        "X-HubSpot-Signature-v3": base64.b64encode(digest).decode(),
-        "X-HubSpot-Request-Timestamp": str(timestamp_ms),
-    }
-
-
 _EVENT_LOCK = threading.Lock()
 
 
@@ -1856,7 +1847,7 @@ def outbound_webhooks(
         body = json.dumps(events[i : i + 100], separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",
-            **sign_v3(state.webhook_secret or state.oauth.client_secret, "POST", url, body, stamp),
+            **sign_hubspot_v3(state.webhook_secret or state.oauth.client_secret, "POST", url, body, stamp),
         }
         out.append((url, headers, body))
     return out
