@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
-from xml.sax.saxutils import escape as xml_escape
 
 import flask
 from werkzeug.exceptions import HTTPException
@@ -40,6 +39,8 @@ from werkzeug.exceptions import HTTPException
 from integrations.sandbox.book import Book, Changes, Comment, Customer, Ticket
 from integrations.sandbox.context import Fault, OAuthClient, SandboxContext, VendorState
 from integrations.sandbox.ids import _B62, numeric_id, salesforce_id
+from webhooks.inbound import SalesforceNotification, sign_salesforce_outbound
+from webhooks.salesforce_om import MAX_NOTIFICATIONS
 
 VENDOR = "salesforce"
 API_VERSION = "59.0"
@@ -1865,38 +1866,31 @@ _OM_FIELDS = {
 }
 
 
-def _soap_envelope(ctx: SandboxContext, sobject: str, rows: list[dict[str, Any]]) -> bytes:
+def _soap_message(
+    ctx: SandboxContext, sobject: str, rows: list[dict[str, Any]]
+) -> tuple[dict[str, str], bytes]:
     vs = ctx.vendors[VENDOR]
     oid = vs.extra["org_id"]
     base = ctx.base_urls.get(VENDOR, "https://127.0.0.1")
-    action = hashed_id("User", f"outbound-action-{sobject}").replace("005", "04k", 1)
-    notes = []
-    for row in rows:
-        fields = "".join(
-            f"<sf:{name}>{xml_escape(str(_json_value(row.get(name)) if row.get(name) is not None else ''))}</sf:{name}>"
-            for name in _OM_FIELDS[sobject]
+    action = "04k5g" + hashed_id("User", f"outbound-action-{sobject}")[5:]
+    notes = [
+        SalesforceNotification(
+            id="04l5g" + hashed_id("User", f"notification-{row['Id']}-{row['SystemModstamp']}")[5:],
+            sobject_type=sobject,
+            fields={
+                name: None if row.get(name) is None else str(_json_value(row.get(name)))
+                for name in _OM_FIELDS[sobject]
+            },
         )
-        nid = hashed_id("User", f"notification-{row['Id']}-{row['SystemModstamp']}").replace("005", "04l", 1)
-        notes.append(
-            f"<Notification><Id>{nid}</Id>"
-            f'<sObject xsi:type="sf:{sobject}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">{fields}</sObject>'
-            "</Notification>"
-        )
-    xml = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-        'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        "<soapenv:Body>"
-        '<notifications xmlns="http://soap.sforce.com/2005/09/outbound">'
-        f"<OrganizationId>{oid}</OrganizationId>"
-        f"<ActionId>{action}</ActionId>"
-        '<SessionId xsi:nil="true"/>'
-        f"<EnterpriseUrl>{base}/services/Soap/c/{API_VERSION}/{oid}</EnterpriseUrl>"
-        f"<PartnerUrl>{base}/services/Soap/u/{API_VERSION}/{oid}</PartnerUrl>"
-        + "".join(notes)
-        + "</notifications></soapenv:Body></soapenv:Envelope>"
+        for row in rows
+    ]
+    return sign_salesforce_outbound(
+        oid,
+        action,
+        notes,
+        enterprise_url=f"{base}/services/Soap/c/{API_VERSION}/{oid}",
+        partner_url=f"{base}/services/Soap/u/{API_VERSION}/{oid}",
     )
-    return xml.encode()
 
 
 def outbound_webhooks(ctx: SandboxContext, changes: Changes) -> list[tuple[str, dict[str, str], bytes]]:
@@ -1909,11 +1903,6 @@ def outbound_webhooks(ctx: SandboxContext, changes: Changes) -> list[tuple[str, 
     if vs.webhook_url is None:
         return []
     out: list[tuple[str, dict[str, str], bytes]] = []
-    headers = {
-        "Content-Type": "text/xml; charset=utf-8",
-        "SOAPAction": '""',
-        "User-Agent": "Jakarta Commons-HttpClient/3.1",
-    }
     with ctx.lock:
         wanted = {
             "Account": {salesforce_id("Account", k) for k in changes.customers - changes.deleted},
@@ -1925,8 +1914,7 @@ def outbound_webhooks(ctx: SandboxContext, changes: Changes) -> list[tuple[str, 
                 continue
             rows = [r for r in RENDERERS[sobject](ctx) if r["Id"] in ids and not r["IsDeleted"]]
             rows.sort(key=lambda r: r["Id"])
-            for start in range(0, len(rows), 100):
-                out.append(
-                    (vs.webhook_url, dict(headers), _soap_envelope(ctx, sobject, rows[start : start + 100]))
-                )
+            for start in range(0, len(rows), MAX_NOTIFICATIONS):
+                headers, body = _soap_message(ctx, sobject, rows[start : start + MAX_NOTIFICATIONS])
+                out.append((vs.webhook_url, headers, body))
     return out
