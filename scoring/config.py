@@ -5,15 +5,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import math
 import os
-from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
 import yaml
 
+from scoring.checker import Checker, fmt, join
 from scoring.model import (
     DEFAULT_SEGMENT,
     ActionRule,
@@ -54,83 +53,6 @@ class ScoringConfigError(ValueError):
         self.problems = problems
 
 
-class _Checker:
-    """Collects problems while reading a parsed YAML tree; readers return a safe fallback on error."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def add(self, path: str, message: str) -> None:
-        self.problems.append(f"{path or '<root>'}: {message}")
-
-    def mapping(self, node: Any, path: str, allowed: set[str] | None = None) -> dict[str, Any]:
-        if node is None:
-            return {}
-        if not isinstance(node, Mapping):
-            self.add(path, "must be a mapping")
-            return {}
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            if not isinstance(key, str):
-                self.add(path, f"key {key!r} must be a string")
-            elif allowed is not None and key not in allowed:
-                self.add(_join(path, key), f"unknown key (expected one of: {', '.join(sorted(allowed))})")
-            else:
-                out[key] = value
-        return out
-
-    def number(
-        self, node: Any, path: str, default: float, *, ge: float | None = None, gt: float | None = None
-    ) -> float:
-        if node is None:
-            return default
-        if isinstance(node, bool) or not isinstance(node, int | float) or not math.isfinite(node):
-            self.add(path, f"must be a number, got {node!r}")
-            return default
-        value = float(node)
-        if ge is not None and value < ge:
-            self.add(path, f"must be ≥ {_fmt(ge)}")
-            return default
-        if gt is not None and value <= gt:
-            self.add(path, f"must be > {_fmt(gt)}")
-            return default
-        return value
-
-    def text(self, node: Any, path: str, default: str | None = None) -> str:
-        if node is None and default is not None:
-            return default
-        if not isinstance(node, str) or not node.strip():
-            self.add(path, "must be a non-empty string")
-            return default or ""
-        return node
-
-    def str_list(self, node: Any, path: str) -> tuple[str, ...]:
-        if node is None:
-            return ()
-        if isinstance(node, str):
-            return (node,)
-        if not isinstance(node, list) or not all(isinstance(x, str) for x in node):
-            self.add(path, "must be a string or a list of strings")
-            return ()
-        return tuple(node)
-
-    def num_list(self, node: Any, path: str) -> tuple[float, ...]:
-        if not isinstance(node, list) or not all(
-            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in node
-        ):
-            self.add(path, "must be a list of numbers")
-            return ()
-        return tuple(float(x) for x in node)
-
-
-def _join(path: str, key: str | int) -> str:
-    return f"{path}.{key}" if path else str(key)
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
-
-
 def load_model(source: str | os.PathLike[str]) -> ScoringModel:
     """Parse and validate a model from YAML text or a file path (a `PathLike`, or a one-line str ending .yaml/.yml).
 
@@ -164,7 +86,7 @@ def model_from_dict(doc: Any) -> ScoringModel:
     Raises:
         ScoringConfigError: with every problem found.
     """
-    c = _Checker()
+    c = Checker()
     top = c.mapping(doc, "", _TOP_KEYS)
     dimensions = _dimensions(c, top.get("dimensions"))
     dim_names = [d.name for d in dimensions]
@@ -203,7 +125,7 @@ def model_from_dict(doc: Any) -> ScoringModel:
     return model
 
 
-def _version(c: _Checker, top: dict[str, Any], doc: Any) -> str:
+def _version(c: Checker, top: dict[str, Any], doc: Any) -> str:
     if "version" in top:
         v = top["version"]
         if isinstance(v, int | float) and not isinstance(v, bool):
@@ -214,128 +136,128 @@ def _version(c: _Checker, top: dict[str, Any], doc: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def _dimensions(c: _Checker, node: Any) -> list[DimensionSpec]:
+def _dimensions(c: Checker, node: Any) -> list[DimensionSpec]:
     dims_node = c.mapping(node, "dimensions")
     if not dims_node:
         c.add("dimensions", "at least one dimension is required")
     out: list[DimensionSpec] = []
     seen_metrics: dict[str, str] = {}
     for name, raw in dims_node.items():
-        path = _join("dimensions", name)
+        path = join("dimensions", name)
         d = c.mapping(raw, path, {"label", "weight", "metrics"})
-        weight = c.number(d.get("weight"), _join(path, "weight"), 1.0, ge=0)
-        metrics_node = c.mapping(d.get("metrics"), _join(path, "metrics"))
+        weight = c.number(d.get("weight"), join(path, "weight"), 1.0, ge=0)
+        metrics_node = c.mapping(d.get("metrics"), join(path, "metrics"))
         if not metrics_node:
-            c.add(_join(path, "metrics"), "at least one metric is required")
+            c.add(join(path, "metrics"), "at least one metric is required")
         metrics = []
         for mname, mraw in metrics_node.items():
-            mpath = _join(_join(path, "metrics"), mname)
+            mpath = join(join(path, "metrics"), mname)
             if mname in seen_metrics:
                 c.add(mpath, f"metric already defined in dimension {seen_metrics[mname]!r}")
             seen_metrics[mname] = name
             metrics.append(_metric(c, mname, name, mraw, mpath))
         if metrics and sum(m.weight for m in metrics) <= 0:
-            c.add(_join(path, "metrics"), "at least one metric needs a weight > 0")
-        label = c.text(d.get("label"), _join(path, "label"), name.replace("_", " ").capitalize())
+            c.add(join(path, "metrics"), "at least one metric needs a weight > 0")
+        label = c.text(d.get("label"), join(path, "label"), name.replace("_", " ").capitalize())
         out.append(DimensionSpec(name=name, label=label, weight=weight, metrics=tuple(metrics)))
     if out and sum(d.weight for d in out) <= 0:
         c.add("dimensions", "at least one dimension needs a weight > 0")
     return out
 
 
-def _metric(c: _Checker, name: str, dim: str, raw: Any, path: str) -> MetricSpec:
+def _metric(c: Checker, name: str, dim: str, raw: Any, path: str) -> MetricSpec:
     m = c.mapping(raw, path, _METRIC_KEYS)
     direction = m.get("direction")
     if direction not in ("higher_is_better", "lower_is_better"):
-        c.add(_join(path, "direction"), "must be higher_is_better or lower_is_better")
+        c.add(join(path, "direction"), "must be higher_is_better or lower_is_better")
         direction = "higher_is_better"
-    lookback = c.number(m.get("lookback_days"), _join(path, "lookback_days"), 0, ge=0)
+    lookback = c.number(m.get("lookback_days"), join(path, "lookback_days"), 0, ge=0)
     if not float(lookback).is_integer():
-        c.add(_join(path, "lookback_days"), "must be a whole number of days")
-    text = c.text(m.get("text"), _join(path, "text"), "{label}: {value:g}")
-    label = c.text(m.get("label"), _join(path, "label"), name.replace("_", " "))
+        c.add(join(path, "lookback_days"), "must be a whole number of days")
+    text = c.text(m.get("text"), join(path, "text"), "{label}: {value:g}")
+    label = c.text(m.get("label"), join(path, "label"), name.replace("_", " "))
     try:
         text.format(value=1.5, label=label, unit="u")
     except (KeyError, IndexError, ValueError) as exc:
-        c.add(_join(path, "text"), f"bad template ({exc}); use {{value}}, {{label}}, {{unit}}")
+        c.add(join(path, "text"), f"bad template ({exc}); use {{value}}, {{label}}, {{unit}}")
     return MetricSpec(
         name=name,
         dimension=dim,
         label=label,
-        unit=c.text(m.get("unit"), _join(path, "unit"), ""),
+        unit=c.text(m.get("unit"), join(path, "unit"), ""),
         direction=cast(MetricDirection, direction),
         lookback_days=int(lookback),
-        weight=c.number(m.get("weight"), _join(path, "weight"), 1.0, ge=0),
-        normalise=_normalisation(c, m.get("normalise"), _join(path, "normalise"), direction),
+        weight=c.number(m.get("weight"), join(path, "weight"), 1.0, ge=0),
+        normalise=_normalisation(c, m.get("normalise"), join(path, "normalise"), direction),
         text=text,
     )
 
 
-def _normalisation(c: _Checker, raw: Any, path: str, direction: str) -> Normalisation:
+def _normalisation(c: Checker, raw: Any, path: str, direction: str) -> Normalisation:
     n = c.mapping(raw, path, {"method", "low", "high", "thresholds", "scores", "min_population"})
     method = n.get("method")
     if method == "linear":
-        low = c.number(n.get("low"), _join(path, "low"), 0.0)
-        high = c.number(n.get("high"), _join(path, "high"), 1.0)
+        low = c.number(n.get("low"), join(path, "low"), 0.0)
+        high = c.number(n.get("high"), join(path, "high"), 1.0)
         if "low" not in n or "high" not in n:
             c.add(path, "linear needs low and high")
         elif low >= high:
-            c.add(_join(path, "high"), f"must be > low ({_fmt(low)})")
+            c.add(join(path, "high"), f"must be > low ({fmt(low)})")
         return Normalisation(method="linear", low=low, high=high)
     if method == "segment_percentile":
-        pop = c.number(n.get("min_population"), _join(path, "min_population"), 20, ge=1)
+        pop = c.number(n.get("min_population"), join(path, "min_population"), 20, ge=1)
         return Normalisation(method="segment_percentile", min_population=int(pop))
     if method == "stepped":
         return _stepped(c, n, path, direction)
-    c.add(_join(path, "method"), "must be linear, segment_percentile or stepped")
+    c.add(join(path, "method"), "must be linear, segment_percentile or stepped")
     return Normalisation(method="linear")
 
 
-def _stepped(c: _Checker, n: dict[str, Any], path: str, direction: str) -> Normalisation:
-    thresholds = c.num_list(n.get("thresholds"), _join(path, "thresholds"))
-    scores = c.num_list(n.get("scores"), _join(path, "scores"))
+def _stepped(c: Checker, n: dict[str, Any], path: str, direction: str) -> Normalisation:
+    thresholds = c.num_list(n.get("thresholds"), join(path, "thresholds"))
+    scores = c.num_list(n.get("scores"), join(path, "scores"))
     if any(b <= a for a, b in itertools.pairwise(thresholds)):
-        c.add(_join(path, "thresholds"), "must be strictly ascending")
+        c.add(join(path, "thresholds"), "must be strictly ascending")
     if thresholds and scores and len(scores) != len(thresholds) + 1:
-        c.add(_join(path, "scores"), f"needs {len(thresholds) + 1} values (one more than thresholds)")
+        c.add(join(path, "scores"), f"needs {len(thresholds) + 1} values (one more than thresholds)")
     if any(not 0 <= s <= 1 for s in scores):
-        c.add(_join(path, "scores"), "every score must be within 0..1")
+        c.add(join(path, "scores"), "every score must be within 0..1")
     pairs = list(itertools.pairwise(scores))
     if direction == "higher_is_better" and any(b < a for a, b in pairs):
-        c.add(_join(path, "scores"), "must not decrease for a higher_is_better metric")
+        c.add(join(path, "scores"), "must not decrease for a higher_is_better metric")
     if direction == "lower_is_better" and any(b > a for a, b in pairs):
-        c.add(_join(path, "scores"), "must not increase for a lower_is_better metric")
+        c.add(join(path, "scores"), "must not increase for a lower_is_better metric")
     return Normalisation(method="stepped", thresholds=thresholds, scores=scores)
 
 
-def _bands(c: _Checker, raw: Any, path: str) -> tuple[Band, ...]:
+def _bands(c: Checker, raw: Any, path: str) -> tuple[Band, ...]:
     if not isinstance(raw, list) or not raw:
         c.add(path, "must be a non-empty list of {name, colour, min}, highest band first")
         return tuple(Band(name=b["name"], colour=b["colour"], min=b["min"]) for b in _DEFAULT_BANDS)
     out: list[Band] = []
     for i, item in enumerate(raw):
-        bpath = _join(path, i)
+        bpath = join(path, i)
         b = c.mapping(item, bpath, {"name", "colour", "min"})
-        name = c.text(b.get("name"), _join(bpath, "name"))
+        name = c.text(b.get("name"), join(bpath, "name"))
         if name in {x.name for x in out}:
-            c.add(_join(bpath, "name"), f"duplicate band {name!r}")
+            c.add(join(bpath, "name"), f"duplicate band {name!r}")
         out.append(
             Band(
                 name=name,
-                colour=c.text(b.get("colour"), _join(bpath, "colour"), "#888888"),
-                min=c.number(b.get("min"), _join(bpath, "min"), 0.0, ge=0),
+                colour=c.text(b.get("colour"), join(bpath, "colour"), "#888888"),
+                min=c.number(b.get("min"), join(bpath, "min"), 0.0, ge=0),
             )
         )
         if "min" not in b:
-            c.add(_join(bpath, "min"), "is required")
+            c.add(join(bpath, "min"), "is required")
     _check_band_order(c, out, path)
     return tuple(out)
 
 
-def _check_band_order(c: _Checker, bands: list[Band], path: str) -> None:
+def _check_band_order(c: Checker, bands: list[Band], path: str) -> None:
     for a, b in itertools.pairwise(bands):
         if b.min >= a.min:
-            c.add(path, f"band {b.name!r} (min {_fmt(b.min)}) must be below {a.name!r} (min {_fmt(a.min)})")
+            c.add(path, f"band {b.name!r} (min {fmt(b.min)}) must be below {a.name!r} (min {fmt(a.min)})")
     if bands and bands[-1].min != 0:
         c.add(path, f"the last band ({bands[-1].name!r}) must have min 0")
     if bands and bands[0].min > 100:
@@ -343,7 +265,7 @@ def _check_band_order(c: _Checker, bands: list[Band], path: str) -> None:
 
 
 def _segments(
-    c: _Checker,
+    c: Checker,
     raw: Any,
     dim_names: list[str],
     default_weights: tuple[float, ...],
@@ -351,53 +273,53 @@ def _segments(
 ) -> list[Segment]:
     out = []
     for name, sraw in c.mapping(raw, "segments").items():
-        path = _join("segments", name)
+        path = join("segments", name)
         if name == DEFAULT_SEGMENT:
             c.add(path, f"{DEFAULT_SEGMENT!r} is reserved (top-level weights and bands are the default)")
         s = c.mapping(sraw, path, {"when", "weights", "bands"})
         weights = list(default_weights)
-        for dim, w in c.mapping(s.get("weights"), _join(path, "weights")).items():
-            wpath = _join(_join(path, "weights"), dim)
+        for dim, w in c.mapping(s.get("weights"), join(path, "weights")).items():
+            wpath = join(join(path, "weights"), dim)
             if dim not in dim_names:
                 c.add(wpath, "unknown dimension")
                 continue
             weights[dim_names.index(dim)] = c.number(w, wpath, default_weights[dim_names.index(dim)], ge=0)
         if default_weights and sum(weights) <= 0:
-            c.add(_join(path, "weights"), "at least one dimension needs a weight > 0")
+            c.add(join(path, "weights"), "at least one dimension needs a weight > 0")
         out.append(
             Segment(
                 name=name,
-                rule=_rule(c, s.get("when"), _join(path, "when")),
+                rule=_rule(c, s.get("when"), join(path, "when")),
                 weights=tuple(weights),
-                bands=_segment_bands(c, s.get("bands"), _join(path, "bands"), bands),
+                bands=_segment_bands(c, s.get("bands"), join(path, "bands"), bands),
             )
         )
     return out
 
 
-def _rule(c: _Checker, raw: Any, path: str) -> SegmentRule:
+def _rule(c: Checker, raw: Any, path: str) -> SegmentRule:
     w = c.mapping(raw, path, {"segment", "plan", "arr_min", "arr_max"})
     if not w:
         c.add(path, "needs at least one of segment, plan, arr_min, arr_max")
     rule = SegmentRule(
-        segments=c.str_list(w.get("segment"), _join(path, "segment")),
-        plans=c.str_list(w.get("plan"), _join(path, "plan")),
-        arr_min=None if w.get("arr_min") is None else c.number(w["arr_min"], _join(path, "arr_min"), 0, ge=0),
-        arr_max=None if w.get("arr_max") is None else c.number(w["arr_max"], _join(path, "arr_max"), 0, gt=0),
+        segments=c.str_list(w.get("segment"), join(path, "segment")),
+        plans=c.str_list(w.get("plan"), join(path, "plan")),
+        arr_min=None if w.get("arr_min") is None else c.number(w["arr_min"], join(path, "arr_min"), 0, ge=0),
+        arr_max=None if w.get("arr_max") is None else c.number(w["arr_max"], join(path, "arr_max"), 0, gt=0),
     )
     if rule.arr_min is not None and rule.arr_max is not None and rule.arr_max <= rule.arr_min:
-        c.add(_join(path, "arr_max"), "must be > arr_min")
+        c.add(join(path, "arr_max"), "must be > arr_min")
     return rule
 
 
-def _segment_bands(c: _Checker, raw: Any, path: str, bands: tuple[Band, ...]) -> tuple[Band, ...]:
+def _segment_bands(c: Checker, raw: Any, path: str, bands: tuple[Band, ...]) -> tuple[Band, ...]:
     """A segment overrides band thresholds by name: {green: 80, yellow: 55}."""
     mins = {b.name: b.min for b in bands}
     for name, value in c.mapping(raw, path).items():
         if name not in mins:
-            c.add(_join(path, name), f"unknown band (expected one of: {', '.join(mins)})")
+            c.add(join(path, name), f"unknown band (expected one of: {', '.join(mins)})")
             continue
-        mins[name] = c.number(value, _join(path, name), mins[name], ge=0)
+        mins[name] = c.number(value, join(path, name), mins[name], ge=0)
     out = [Band(name=b.name, colour=b.colour, min=mins[b.name]) for b in bands]
     if raw is not None:
         _check_band_order(c, out, path)
@@ -405,37 +327,37 @@ def _segment_bands(c: _Checker, raw: Any, path: str, bands: tuple[Band, ...]) ->
 
 
 def _actions(
-    c: _Checker, raw: Any, band_names: set[str], dims: set[str], metrics: set[str]
+    c: Checker, raw: Any, band_names: set[str], dims: set[str], metrics: set[str]
 ) -> tuple[tuple[tuple[str, str], ...], tuple[ActionRule, ...], str]:
     a = c.mapping(raw, "actions", {"by_band", "rules", "no_data"})
     by_band = []
     for band, action in c.mapping(a.get("by_band"), "actions.by_band").items():
         if band not in band_names:
-            c.add(_join("actions.by_band", band), "unknown band")
-        by_band.append((band, c.text(action, _join("actions.by_band", band))))
+            c.add(join("actions.by_band", band), "unknown band")
+        by_band.append((band, c.text(action, join("actions.by_band", band))))
     rules_node = a.get("rules") or []
     if not isinstance(rules_node, list):
         c.add("actions.rules", "must be a list")
         rules_node = []
     rules = []
     for i, item in enumerate(rules_node):
-        path = _join("actions.rules", i)
+        path = join("actions.rules", i)
         r = c.mapping(item, path, {"band", "dimension", "metric", "direction", "action"})
-        rule_bands = c.str_list(r.get("band"), _join(path, "band"))
-        rule_dims = c.str_list(r.get("dimension"), _join(path, "dimension"))
-        rule_metrics = c.str_list(r.get("metric"), _join(path, "metric"))
+        rule_bands = c.str_list(r.get("band"), join(path, "band"))
+        rule_dims = c.str_list(r.get("dimension"), join(path, "dimension"))
+        rule_metrics = c.str_list(r.get("metric"), join(path, "metric"))
         for b in rule_bands:
             if b not in band_names:
-                c.add(_join(path, "band"), f"unknown band {b!r}")
+                c.add(join(path, "band"), f"unknown band {b!r}")
         for d in rule_dims:
             if d not in dims:
-                c.add(_join(path, "dimension"), f"unknown dimension {d!r}")
+                c.add(join(path, "dimension"), f"unknown dimension {d!r}")
         for m in rule_metrics:
             if m not in metrics:
-                c.add(_join(path, "metric"), f"unknown metric {m!r}")
+                c.add(join(path, "metric"), f"unknown metric {m!r}")
         direction = r.get("direction", "down")
         if direction not in ("up", "down"):
-            c.add(_join(path, "direction"), "must be up or down")
+            c.add(join(path, "direction"), "must be up or down")
             direction = "down"
         rules.append(
             ActionRule(
@@ -443,7 +365,7 @@ def _actions(
                 dimensions=rule_dims,
                 metrics=rule_metrics,
                 direction=direction,
-                action=c.text(r.get("action"), _join(path, "action")),
+                action=c.text(r.get("action"), join(path, "action")),
             )
         )
     no_data = c.text(
