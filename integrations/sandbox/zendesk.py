@@ -186,7 +186,10 @@ class _View:
 
     # organizations ------------------------------------------------------------------------------------
     def zendesk_customers(self) -> list[Customer]:
-        return [c for c in self.book.customers.values() if c.zendesk.present]
+        # a record "created" after the sandbox clock does not exist yet (the seed can schedule such records)
+        return [
+            c for c in self.book.customers.values() if c.zendesk.present and c.created_at <= self.book.now
+        ]
 
     def org_deleted_at(self, c: Customer) -> datetime | None:
         return c.zendesk.deleted_at or c.deleted_at
@@ -232,7 +235,9 @@ class _View:
 
     # tickets ------------------------------------------------------------------------------------------
     def zendesk_tickets(self) -> list[Ticket]:
-        return [t for t in self.book.tickets.values() if t.channel == "zendesk"]
+        return [
+            t for t in self.book.tickets.values() if t.channel == "zendesk" and t.created_at <= self.book.now
+        ]
 
     def generated(self, t: Ticket) -> int:
         stamps = [t.updated_at] + ([t.deleted_at] if t.deleted_at else [])
@@ -240,7 +245,8 @@ class _View:
 
     def ticket_org(self, t: Ticket) -> int | None:
         c = self.book.customers.get(t.customer_key)
-        return org_id(c.key) if c is not None and c.zendesk.present else None
+        visible = c is not None and c.zendesk.present and c.created_at <= self.book.now
+        return org_id(c.key) if c is not None and visible else None
 
     def agent_of(self, t: Ticket) -> tuple[str, str]:
         agents = [(c.author_email, c.author_name) for c in t.comments if c.author_role == "agent"]
@@ -1112,12 +1118,9 @@ def truth(ctx: SandboxContext) -> dict[str, dict[str, str]]:
             c = book.customers.get(key)
             return c.zendesk.duplicate_of if c is not None and c.zendesk.duplicate_of else key
 
-        accounts = {str(org_id(c.key)): owner(c.key) for c in book.customers.values() if c.zendesk.present}
-        tickets = {
-            str(ticket_id(t.key)): owner(t.customer_key)
-            for t in book.tickets.values()
-            if t.channel == "zendesk"
-        }
+        view = _View(ctx, "")
+        accounts = {str(org_id(c.key)): owner(c.key) for c in view.zendesk_customers()}
+        tickets = {str(ticket_id(t.key)): owner(t.customer_key) for t in view.zendesk_tickets()}
     return {"accounts": accounts, "tickets": tickets}
 
 
