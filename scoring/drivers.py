@@ -24,13 +24,13 @@ def build_drivers(
     impacts: Sequence[float],
     values: Sequence[float],
 ) -> tuple[Driver, ...]:
-    """Driver objects for one account: metric indices (-1 = none), their impacts, raw values in model order."""
+    """Driver objects for one account: metric indices (-1 = none) with their impacts and raw values."""
     out = []
-    for j, impact in zip(indices, impacts, strict=True):
+    for j, impact, raw in zip(indices, impacts, values, strict=True):
         if j < 0:
             continue
         spec = specs[j]
-        value = float(values[j])
+        value = float(raw)
         out.append(
             Driver(
                 metric=spec.name,

@@ -16,6 +16,7 @@ The maths (documented once, here):
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring import actions, bands, drivers, kernel, normalise
-from scoring.model import ScoringModel
+from scoring.model import MetricSpec, ScoringModel
 from scoring.normalise import PercentileReference, percentile_reference
 from scoring.types import AccountSignals, BandState, DimensionScore, HealthResult
 
@@ -232,54 +233,76 @@ def score_accounts(
     arrays = score_matrix(model, seg, cols.metrics, reference=reference)
     specs = model.metrics
     n = len(cols.account_ids)
-    values = (
-        np.column_stack([normalise.column(cols.metrics, m.name, n) for m in specs]) if n else np.empty((0, 0))
-    )
-    prev = previous or {}
+    # Raw values of each account's driver metrics, gathered in one go: (n, K).
+    raw = np.stack([normalise.column(cols.metrics, m.name, n) for m in specs]) if n else np.empty((0, 0))
+    driver_values = raw[np.maximum(arrays.drivers, 0), np.arange(n)[:, None]] if n else np.empty((0, 0))
+    build = _ResultBuilder(model, specs, as_of, previous or {})
+    # Plain Python lists: per-element numpy scalar access would dominate this loop.
     return [
-        _result(model, arrays, i, int(seg[i]), cols.account_ids[i], values[i], as_of, prev) for i in range(n)
+        build(*row)
+        for row in zip(
+            cols.account_ids,
+            seg.tolist(),
+            arrays.score.tolist(),
+            arrays.raw_band.tolist(),
+            arrays.confidence.tolist(),
+            np.round(arrays.dimensions, 1).tolist(),
+            arrays.dimension_weight.tolist(),
+            arrays.dimension_coverage.tolist(),
+            arrays.drivers.tolist(),
+            arrays.driver_impact.tolist(),
+            driver_values.tolist(),
+            strict=True,
+        )
     ]
 
 
-def _result(
-    model: ScoringModel,
-    arrays: ScoreArrays,
-    i: int,
-    seg_i: int,
-    account_id: str,
-    values: FloatArray,
-    as_of: datetime,
-    previous: Mapping[str, BandState],
-) -> HealthResult:
-    segment = model.segments[seg_i]
-    raw_score = float(arrays.score[i])
-    score = None if np.isnan(raw_score) else raw_score
-    state = bands.next_band(previous.get(account_id), score, as_of, segment.bands, model.hysteresis)
-    found = drivers.build_drivers(
-        model.metrics, arrays.drivers[i].tolist(), arrays.driver_impact[i].tolist(), values.tolist()
-    )
-    band = None if state is None else state.band
-    dims = tuple(
-        DimensionScore(
-            name=d.name,
-            score=None if np.isnan(arrays.dimensions[i, k]) else round(float(arrays.dimensions[i, k]), 1),
-            weight=float(arrays.dimension_weight[i, k]),
-            coverage=float(arrays.dimension_coverage[i, k]),
+@dataclass(frozen=True, slots=True)
+class _ResultBuilder:
+    """Turns one account's row of plain values into a HealthResult."""
+
+    model: ScoringModel
+    specs: tuple[MetricSpec, ...]
+    as_of: datetime
+    previous: Mapping[str, BandState]
+
+    def __call__(
+        self,
+        account_id: str,
+        seg_i: int,
+        raw_score: float,
+        raw_band: int,
+        confidence: float,
+        dim_scores: list[float],
+        dim_weights: list[float],
+        dim_coverage: list[float],
+        driver_idx: list[int],
+        driver_impact: list[float],
+        driver_values: list[float],
+    ) -> HealthResult:
+        model = self.model
+        segment = model.segments[seg_i]
+        score = None if math.isnan(raw_score) else raw_score
+        state = bands.next_band(
+            self.previous.get(account_id), score, self.as_of, segment.bands, model.hysteresis
         )
-        for k, d in enumerate(model.dimensions)
-    )
-    raw_idx = int(arrays.raw_band[i])
-    return HealthResult(
-        account_id=account_id,
-        as_of=as_of,
-        score=score,
-        band=band,
-        raw_band=None if raw_idx < 0 else segment.bands[raw_idx].name,
-        band_state=state,
-        dimensions=dims,
-        drivers=found,
-        confidence=round(float(arrays.confidence[i]), 3),
-        recommended_action=actions.recommend(model, band if score is not None else None, found),
-        model_version=model.version,
-        segment=segment.name,
-    )
+        found = drivers.build_drivers(self.specs, driver_idx, driver_impact, driver_values)
+        band = None if state is None else state.band
+        dims = tuple(
+            DimensionScore(name=d.name, score=None if math.isnan(sc) else sc, weight=w, coverage=cov)
+            for d, sc, w, cov in zip(model.dimensions, dim_scores, dim_weights, dim_coverage, strict=True)
+        )
+        return HealthResult(
+            account_id=account_id,
+            as_of=self.as_of,
+            score=score,
+            band=band,
+            raw_band=None if raw_band < 0 else segment.bands[raw_band].name,
+            band_state=state,
+            dimensions=dims,
+            drivers=found,
+            confidence=round(confidence, 3),
+            recommended_action=actions.recommend(model, band if score is not None else None, found),
+            model_version=model.version,
+            segment=segment.name,
+        )
