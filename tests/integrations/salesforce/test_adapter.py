@@ -415,3 +415,22 @@ def test_batch_rejected_as_a_whole_is_split_until_the_bad_row_is_isolated(
     # 6 → (3 ok) + 3 → (1 ok) + 2 → (1 bad) + (1 ok)
     assert sfbox.ctx.counters.get("salesforce", COMPOSITE) == 5
     assert len(sfs.written_fields(sfbox.ctx)) == 5
+
+
+def test_timeouts_are_retried(
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox, recorder: Recorder
+) -> None:
+    """The sandbox holds the request longer than the client's timeout once; the retry goes through."""
+    sfbox.ctx.faults.script("salesforce", QUERY_ALL, Fault("timeout", delay=0.6))
+    assert len(ids(list(make_adapter(timeout=0.2).read(Stream.ACCOUNTS, None)))) == 6
+    assert len(recorder.sleeps) == 1
+    assert sfbox.ctx.counters.get("salesforce", QUERY_ALL) == 2
+
+
+def test_check_after_revocation_says_reconnect(
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox
+) -> None:
+    sfbox.session().post(f"{sfbox.base_url}/services/oauth2/revoke", data={"token": sfbox.refresh_token})
+    report = make_adapter().check()
+    assert not report.ok
+    assert "Reconnect Salesforce" in report.problems[0].hint
