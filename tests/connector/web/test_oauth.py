@@ -1,0 +1,229 @@
+"""OAuth installs through the vendor sandboxes' real authorize and token endpoints (state + PKCE S256).
+
+Each vendor's consent page is a form; we submit it with requests (as a browser would) and hand the
+redirect back to our callback through the Flask test client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from connector import models as m
+from connector import onboarding
+from connector.db import transaction
+from connector.vault import Vault
+from tests.connector.web.conftest import TenantData
+
+AUTHORIZE = {
+    "salesforce": "/services/oauth2/authorize",
+    "hubspot": "/oauth/authorize",
+    "zendesk": "/oauth/authorizations/new",
+}
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """Record onboarding starts instead of running a sync (onboarding has its own tests; e2e runs it all)."""
+    calls: list[tuple[int, str]] = []
+
+    def fake_start(settings: Any, tenant_id: int, vendor: str, *, background: bool = True) -> str:
+        calls.append((tenant_id, vendor))
+        with transaction(settings.sqlalchemy_url) as session:
+            from connector import store
+
+            run = store.start_run(session, tenant_id, "install")
+            run.report = {"vendor": vendor, "steps": {}}
+            return run.run_id
+
+    monkeypatch.setattr(onboarding, "start", fake_start)
+    return calls
+
+
+def _form(sandbox: Any, vendor: str) -> dict[str, str]:
+    creds = sandbox.credentials()
+    return {
+        "base_url": creds[vendor]["base_url"],
+        "client_id": creds[vendor]["client_id"],
+        "client_secret": creds[vendor]["client_secret"],
+        "ca_file": creds["ca_file"],
+    }
+
+
+def _consent(http: Any, authorize_url: str, vendor: str, decision: str = "allow") -> str:
+    """Submit the vendor's consent form; returns our callback URL it redirects to."""
+    parts = urlsplit(authorize_url)
+    params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    page = http.get(authorize_url)
+    assert page.status_code == 200, page.text[:300]
+    resp = http.post(f"{parts.scheme}://{parts.netloc}{AUTHORIZE[vendor]}", data={**params, "decision": decision},
+                     allow_redirects=False)
+    assert resp.status_code in (302, 303), resp.text[:300]
+    return resp.headers["Location"]
+
+
+def _local(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+@pytest.mark.parametrize("vendor", ["salesforce", "hubspot", "zendesk"])
+def test_connect_stores_encrypted_tokens_and_starts_setup(
+    vendor: str, acme_admin: Any, tenants: dict[str, TenantData], sandbox: Any, sandbox_http: Any,
+    started: list[tuple[int, str]], app: Any,
+) -> None:
+    """Authorize URL carries state and an S256 challenge; the callback exchanges the code with the verifier
+    (the sandbox refuses a wrong one) and stores the tokens encrypted in the signed-in admin's tenant."""
+    resp = acme_admin.post(f"/admin/integrations/{vendor}/connect", data=_form(sandbox, vendor))
+    assert resp.status_code == 303
+    query = parse_qs(urlsplit(resp.location).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert len(query["state"][0]) >= 32
+    assert query["redirect_uri"] == [f"http://127.0.0.1:5000/oauth/{vendor}/callback"]
+    callback = _consent(sandbox_http, resp.location, vendor)
+    done = acme_admin.get(_local(callback))
+    assert done.status_code == 302, done.data[:500]
+    assert "/progress/" in done.location
+    assert started == [(tenants["acme"].id, vendor)]
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        inst = session.query(m.Installation).filter_by(vendor=vendor).one()
+        assert inst.tenant_id == tenants["acme"].id
+        assert inst.status == "connected"
+        assert inst.tokens_enc and "access_token" not in inst.tokens_enc
+        tokens = Vault(app.config["HEALTHSCORE"]).decrypt_json(inst.tokens_enc)
+        assert tokens["access_token"] and tokens["refresh_token"]
+        assert inst.vendor_account  # org id / portal id / subdomain
+    # The state is single use: replaying the same callback is refused.
+    again = acme_admin.get(_local(callback))
+    assert again.status_code == 400
+    assert b"no longer valid" in again.data
+
+
+def test_denied_consent_shows_what_to_do(acme_admin: Any, sandbox: Any, sandbox_http: Any, started: list[Any]) -> None:
+    resp = acme_admin.post("/admin/integrations/hubspot/connect", data=_form(sandbox, "hubspot"))
+    callback = _consent(sandbox_http, resp.location, "hubspot", decision="deny")
+    page = acme_admin.get(_local(callback))
+    assert page.status_code == 400
+    assert b"You did not allow access" in page.data
+    assert b"choose Allow" in page.data
+    assert started == []
+
+
+def test_wrong_state_is_refused(acme_admin: Any, sandbox: Any, sandbox_http: Any, started: list[Any]) -> None:
+    resp = acme_admin.post("/admin/integrations/zendesk/connect", data=_form(sandbox, "zendesk"))
+    callback = _consent(sandbox_http, resp.location, "zendesk")
+    tampered = _local(callback).replace("state=", "state=x")
+    page = acme_admin.get(tampered)
+    assert page.status_code == 400
+    assert b"does not match" in page.data
+    assert started == []
+
+
+def test_callback_without_a_pending_attempt_is_refused(acme_admin: Any, started: list[Any]) -> None:
+    page = acme_admin.get("/oauth/salesforce/callback?code=abc&state=def")
+    assert page.status_code == 400
+    assert b"no longer valid" in page.data
+
+
+def test_used_code_reads_as_expired(acme_admin: Any, sandbox: Any, sandbox_http: Any, started: list[Any]) -> None:
+    """Salesforce answers invalid_grant for a code that was already redeemed or has expired."""
+    resp = acme_admin.post("/admin/integrations/salesforce/connect", data=_form(sandbox, "salesforce"))
+    callback = _consent(sandbox_http, resp.location, "salesforce")
+    query = parse_qs(urlsplit(callback).query)
+    # Redeem the code ourselves first (with a wrong verifier the sandbox still burns or refuses it).
+    creds = sandbox.credentials()["salesforce"]
+    sandbox_http.post(creds["base_url"] + "/services/oauth2/token", data={
+        "grant_type": "authorization_code", "code": query["code"][0], "client_id": creds["client_id"],
+        "client_secret": creds["client_secret"], "redirect_uri": "http://127.0.0.1:5000/oauth/salesforce/callback",
+        "code_verifier": "wrong-verifier-wrong-verifier-wrong-verifier-00",
+    })
+    page = acme_admin.get(_local(callback))
+    assert page.status_code == 400
+    assert b"expired" in page.data or b"returned an error" in page.data
+
+
+def test_vendor_error_param_shows_vendor_page(acme_admin: Any, sandbox: Any, started: list[Any]) -> None:
+    resp = acme_admin.post("/admin/integrations/zendesk/connect", data=_form(sandbox, "zendesk"))
+    state = parse_qs(urlsplit(resp.location).query)["state"][0]
+    page = acme_admin.get(f"/oauth/zendesk/callback?error=server_error&error_description=boom&state={state}")
+    assert page.status_code == 400
+    assert b"Zendesk returned an error" in page.data
+    assert b"boom" in page.data
+
+
+def test_missing_scope_is_explained(acme_admin: Any, sandbox: Any, sandbox_http: Any, started: list[Any]) -> None:
+    """A consent that grants fewer scopes than requested (HubSpot optional scopes, an admin policy) is refused."""
+    resp = acme_admin.post("/admin/integrations/hubspot/connect", data=_form(sandbox, "hubspot"))
+    narrowed = resp.location.replace("tickets+", "").replace("tickets%20", "")
+    callback = _consent(sandbox_http, narrowed, "hubspot")
+    page = acme_admin.get(_local(callback))
+    assert page.status_code == 400
+    assert b"Some permissions were not granted" in page.data
+    assert b"tickets" in page.data
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("base_url", "ftp://example.com", b"must start with https://"),
+        ("base_url", "http://evil.example.com", b"must use https"),
+        ("client_id", " ", b"client id"),
+        ("ca_file", "/nonexistent/ca.pem", b"CA file does not exist"),
+    ],
+)
+def test_connect_form_validation(acme_admin: Any, field: str, value: str, message: bytes) -> None:
+    form = {"base_url": "https://login.example.com", "client_id": "cid", "client_secret": "secret", field: value}
+    resp = acme_admin.post("/admin/integrations/salesforce/connect", data=form)
+    assert resp.status_code == 400
+    assert message in resp.data
+
+
+def test_connect_page_lists_scopes_with_reasons(acme_admin: Any) -> None:
+    page = acme_admin.get("/admin/integrations/hubspot/connect")
+    assert page.status_code == 200
+    assert b"crm.schemas.companies.write" in page.data
+    assert b"create the healthscore property group" in page.data
+
+
+def test_unknown_vendor_is_404(acme_admin: Any) -> None:
+    assert acme_admin.get("/admin/integrations/pipedrive/connect").status_code == 404
+
+
+def test_viewer_cannot_connect(acme_viewer: Any) -> None:
+    assert acme_viewer.get("/admin/integrations/salesforce/connect").status_code == 403
+    assert acme_viewer.post("/admin/integrations/salesforce/connect", data={}).status_code == 403
+
+
+def test_disconnect_revokes_at_vendor_and_deletes(
+    acme_admin: Any, sandbox: Any, sandbox_http: Any, started: list[Any], app: Any
+) -> None:
+    resp = acme_admin.post("/admin/integrations/zendesk/connect", data=_form(sandbox, "zendesk"))
+    acme_admin.get(_local(_consent(sandbox_http, resp.location, "zendesk")))
+    url = app.config["HEALTHSCORE"].sqlalchemy_url
+    with transaction(url) as session:
+        inst = session.query(m.Installation).filter_by(vendor="zendesk").one()
+        token = Vault(app.config["HEALTHSCORE"]).decrypt_json(inst.tokens_enc)["access_token"]
+    base = sandbox.credentials()["zendesk"]["base_url"]
+    assert sandbox_http.get(base + "/api/v2/oauth/tokens/current.json", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    out = acme_admin.post("/admin/integrations/zendesk/disconnect")
+    assert out.status_code == 302
+    with transaction(url) as session:
+        assert session.query(m.Installation).filter_by(vendor="zendesk").count() == 0
+    assert sandbox_http.get(base + "/api/v2/oauth/tokens/current.json", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert acme_admin.post("/admin/integrations/zendesk/disconnect").status_code == 404
+
+
+def test_progress_json_is_tenant_scoped(client: Any, tenants: dict[str, TenantData], app: Any) -> None:
+    from tests.connector.web.conftest import sign_in_as
+
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        from connector import store
+
+        run_id = store.start_run(session, tenants["globex"].id, "install").run_id
+    sign_in_as(client, tenants["acme"])
+    assert client.get(f"/admin/runs/{run_id}.json").status_code == 404
+    sign_in_as(client, tenants["globex"])
+    body = client.get(f"/admin/runs/{run_id}.json").get_json()
+    assert body["status"] == "running"
