@@ -50,7 +50,8 @@ Columnar fast path (what the benchmark measures)::
 
 Bands, trend, events::
 
-    from scoring.bands import band_for, next_band    # next_band(previous, score, as_of, bands, hysteresis)
+    from scoring.bands import band_for, next_band, next_band_for
+    # next_band(previous, score, as_of, bands, hysteresis); next_band_for(model, segment, previous, score, as_of)
     from scoring.trend import trend, score_changed   # trend(history [(datetime, score)], score, as_of)
     score_changed(previous_score, score, model.score_changed_delta)   # -> bool, for score_changed events
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from scoring.model import Band, Hysteresis
+from scoring.model import Band, Hysteresis, ScoringModel
 from scoring.types import BandState
 
 
@@ -66,3 +66,15 @@ def next_band(
     if beyond and dwelt:
         return BandState(band=raw.name, since=as_of)
     return previous
+
+
+def next_band_for(
+    model: ScoringModel, segment: str, previous: BandState | None, score: float | None, as_of: datetime
+) -> BandState | None:
+    """`next_band` with the bands of a model segment (by name) and the model's hysteresis.
+
+    Raises:
+        KeyError: the model has no segment of that name.
+    """
+    bands = model.segments[model.segment_index(segment)].bands
+    return next_band(previous, score, as_of, bands, model.hysteresis)

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from scoring.bands import band_for, band_range, next_band
-from scoring.model import Band, Hysteresis
+from scoring.bands import band_for, band_range, next_band, next_band_for
+from scoring.model import Band, Hysteresis, ScoringModel
 from scoring.types import BandState
 from tests.scoring.conftest import AS_OF
 
@@ -117,3 +117,11 @@ def test_zero_hysteresis_follows_raw_band() -> None:
         assert state is not None
         seen.append(state.band)
     assert seen == ["green", "yellow", "green"]
+
+
+def test_next_band_for_uses_the_segment_thresholds(small_model: ScoringModel) -> None:
+    # "big" overrides green to 80: 78 is yellow there, green in the default segment.
+    assert next_band_for(small_model, "big", None, 78, AS_OF) == BandState(band="yellow", since=AS_OF)
+    assert next_band_for(small_model, "default", None, 78, AS_OF) == BandState(band="green", since=AS_OF)
+    with pytest.raises(KeyError):
+        next_band_for(small_model, "nope", None, 78, AS_OF)
