@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from integrations.base import CheckReport, Page, Problem, Stream
 from integrations.cursors import DEFAULT_OVERLAP, Cursor, advance
@@ -166,23 +166,20 @@ class ZendeskAdapter:
         existing = {str(f.get("key")) for f in self._client.organization_fields()}
         changes = []
         for spec in self._specs:
-            action: str = "exists"
-            if spec.key not in existing:
-                try:
-                    self._client.create_organization_field(spec.payload())
-                    action = "created"
-                except RecordRejectedError:
-                    # "Key has already been taken": created concurrently by another run; re-check once
-                    if spec.key not in {str(f.get("key")) for f in self._client.organization_fields()}:
-                        raise
-            changes.append(
-                FieldChange(
-                    key=spec.logical,
-                    vendor_name=spec.key,
-                    action="created" if action == "created" else "exists",
-                )
-            )
+            created = spec.key not in existing and self._create_field(spec)
+            action: Literal["created", "exists"] = "created" if created else "exists"
+            changes.append(FieldChange(key=spec.logical, vendor_name=spec.key, action=action))
         return changes
+
+    def _create_field(self, spec: mapping.FieldSpec) -> bool:
+        """POST one field; False when another run created it first ("Key has already been taken")."""
+        try:
+            self._client.create_organization_field(spec.payload())
+        except RecordRejectedError:
+            if spec.key not in {str(f.get("key")) for f in self._client.organization_fields()}:
+                raise
+            return False
+        return True
 
     def check(self) -> CheckReport:
         """Token valid, write scope granted, our organization fields present."""

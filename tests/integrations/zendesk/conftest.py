@@ -83,7 +83,7 @@ def make_adapter(sandbox: Sandbox, recorder: Recorder) -> Iterator[MakeAdapter]:
             page_size=page_size,
             sleep=recorder.sleep,
             clock=lambda: sandbox.ctx.book.now,
-            timeout=10.0,
+            timeout=float(kw.pop("timeout", 10.0)),
         )
         adapter = ZendeskAdapter(conn, **kw)
         made.append(adapter)

@@ -366,3 +366,44 @@ def test_non_numeric_account_id_is_rejected_without_a_call(
     )
     assert [(r.ok, r.error_code) for r in results] == [(False, "InvalidId")]
     assert sandbox.ctx.counters.get("zendesk") == 0
+
+
+def test_429_without_retry_after_waits_a_full_minute(
+    sandbox: Sandbox, make_adapter: MakeAdapter, recorder: Recorder
+) -> None:
+    """Zendesk limits are per minute: with no Retry-After the policy waits one whole window."""
+    sandbox.ctx.faults.script("zendesk", EXPORT, Fault(kind="quota"))
+    assert len(ids(list(make_adapter().read(Stream.TICKETS, None)))) == 5
+    assert recorder.sleeps == [60.0]
+
+
+def test_gateway_timeout_and_read_timeout_are_retried(
+    sandbox: Sandbox, make_adapter: MakeAdapter, recorder: Recorder
+) -> None:
+    sandbox.ctx.faults.script("zendesk", EXPORT, Fault(kind="timeout", delay=0.0))
+    sandbox.ctx.faults.script(
+        "zendesk", EXPORT, Fault(kind="slow", delay=0.5)
+    )  # longer than the client timeout
+    adapter = make_adapter(timeout=0.2)
+    assert len(ids(list(adapter.read(Stream.TICKETS, None)))) == 5
+    assert len(recorder.sleeps) == 2
+    assert sandbox.ctx.counters.get("zendesk", EXPORT) == 3
+
+
+def test_ensure_fields_tolerates_a_concurrent_create(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
+    """Another run created a field between our list and our POST: 422 "already taken" counts as exists."""
+    adapter = make_adapter()
+    original = adapter._client.organization_fields
+    calls = {"n": 0}
+
+    def stale_then_fresh() -> list[dict[str, object]]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            make_adapter().ensure_fields()  # the other run
+            return []
+        return original()
+
+    adapter._client.organization_fields = stale_then_fresh  # type: ignore[method-assign]
+    changes = adapter.ensure_fields()
+    assert {c.action for c in changes} == {"exists"}
+    assert sandbox.ctx.counters.get("zendesk", "POST /api/v2/organization_fields.json") == 16
