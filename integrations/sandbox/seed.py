@@ -547,9 +547,11 @@ class _Builder:
         self.book.deals[d.key] = d
         return d
 
-    def renewal_stage(self, days_left: int, h: float) -> str:
+    def renewal_stage(self, days_left: int, h: float, cust_key: str, renewal: date) -> str:
+        """Stage of an open renewal deal; the noise is fixed per renewal so ticks don't ratchet it up."""
         progress = (RENEWAL_DEAL_LEAD_DAYS - days_left) / RENEWAL_DEAL_LEAD_DAYS
-        x = progress * (0.45 + 0.8 * h) + self.rng.gauss(0.0, 0.12)
+        noise = random.Random(f"{self.book.seed}:stage:{cust_key}:{renewal.isoformat()}").gauss(0.0, 0.12)
+        x = progress * (0.45 + 0.8 * h) + noise
         return OPEN_STAGES[int(_clip(x * 4, 0, 3))]
 
     def resolve_renewal(self, cust: Customer, seed: int, changes: Changes) -> None:
@@ -631,7 +633,7 @@ def _simulate(b: _Builder, cust: Customer, seed: int, start: datetime, now: date
                 cust,
                 "renewal",
                 cust.arr,
-                b.renewal_stage(days_left, cust.latent_health),
+                b.renewal_stage(days_left, cust.latent_health, cust.key, cust.renewal_date),
                 cust.renewal_date,
                 created,
             )
@@ -769,7 +771,7 @@ def _renewal_deal(b: _Builder, cust: Customer, h: float, new: datetime, changes:
     if days_left > RENEWAL_DEAL_LEAD_DAYS:
         return
     key = b.open_renewal.get(cust.key)
-    stage = b.renewal_stage(days_left, h)
+    stage = b.renewal_stage(days_left, h, cust.key, cust.renewal_date)
     if key is None or b.book.deals[key].deleted_at is not None:
         d = b.deal(
             cust, "renewal", cust.arr, stage, cust.renewal_date, new - timedelta(hours=b.rng.randint(1, 48))
@@ -806,6 +808,8 @@ def _progress_tickets(b: _Builder, old: datetime, new: datetime, changes: Change
             elif new - t.solved_at > timedelta(days=4):
                 t.status, t.updated_at = "closed", t.solved_at + timedelta(days=4)
                 changes.tickets.add(t.key)
+            continue
+        if rng.random() > 1 - math.exp(-days / 2):  # no activity on this ticket in a short tick
             continue
         when = last + (new - last) * rng.uniform(0.1, 0.9)
         if t.first_reply_minutes is None:
