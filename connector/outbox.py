@@ -63,14 +63,17 @@ def queue_writes(
         (w.installation_id, w.external_id): w.values
         for w in session.scalars(select(m.WrittenValue).where(m.WrittenValue.tenant_id == tenant_id))
     }
-    pending = {
-        (o.installation_id, o.external_id): o
-        for o in session.scalars(
-            select(m.WritebackOutbox).where(
-                m.WritebackOutbox.tenant_id == tenant_id, m.WritebackOutbox.status == "pending"
-            )
+    pending: dict[tuple[int, str], m.WritebackOutbox] = {}
+    for o in session.scalars(
+        select(m.WritebackOutbox).where(
+            m.WritebackOutbox.tenant_id == tenant_id, m.WritebackOutbox.status.in_(["pending", "claimed"])
         )
-    }
+    ):
+        if o.status == "pending":
+            pending[(o.installation_id, o.external_id)] = o
+        else:
+            # In flight: if it succeeds these values are the new base; if not, it comes back as pending.
+            written[(o.installation_id, o.external_id)] = o.values
     now = utcnow()
     queued = 0
     for acc, snap in snapshots:
@@ -144,8 +147,9 @@ def complete(
     rejected: list[dict[str, str]] = []
     with transaction(url) as session:
         for res in results:
-            row = session.get(m.WritebackOutbox, claimed[res.account_external_id])
-            if row is None or row.tenant_id != tenant_id:
+            row_id = claimed.get(res.account_external_id)
+            row = session.get(m.WritebackOutbox, row_id) if row_id is not None else None
+            if row is None or row.tenant_id != tenant_id or row.installation_id != installation_id:
                 continue
             if res.ok:
                 _remember(
@@ -188,7 +192,9 @@ def _remember(
 ) -> None:
     row = session.scalar(
         select(m.WrittenValue).where(
-            m.WrittenValue.installation_id == installation_id, m.WrittenValue.external_id == ext
+            m.WrittenValue.tenant_id == tenant_id,
+            m.WrittenValue.installation_id == installation_id,
+            m.WrittenValue.external_id == ext,
         )
     )
     if row is None:
