@@ -89,6 +89,9 @@ class OnnxEncoder:
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3  # ORT warns about unused initialisers on every load; not actionable
+        # Spinning worker threads burn the CPU other processes on the box need; measured 20-40% faster
+        # without spinning on 2 shared cores.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             opts.intra_op_num_threads = threads
         try:

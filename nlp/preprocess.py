@@ -108,7 +108,9 @@ def _cut_signature(lines: list[str]) -> list[str]:
     for i in range(len(lines) - 1, max(-1, len(lines) - 8), -1):
         if _VALEDICTION.match(lines[i]):
             tail = [ln for ln in lines[i + 1 :] if ln.strip()]
-            if len(tail) <= 4 and all(_is_name_line(ln) for ln in tail):
+            # A bare "Thanks!" closing the message is content; "Thanks," or "Thanks!\nJo" is a sign-off.
+            signed = bool(tail) or lines[i].rstrip().endswith(",")
+            if signed and len(tail) <= 4 and all(_is_name_line(ln) for ln in tail) and any(lines[:i]):
                 return lines[:i]
     return lines
 
@@ -166,3 +168,119 @@ def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> 
 def split_sentences(text: str) -> list[str]:
     """The sentences of `text` as strings (see sentence_spans)."""
     return [text[a:b] for a, b in sentence_spans(text)]
+
+
+# Frequent English function words. The encoder's vocabulary is English WordPiece: for other languages its
+# label is noise, so such text is treated as having nothing to judge.
+_ENGLISH_WORDS = frozenset(
+    [
+        "about",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "and",
+        "any",
+        "are",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "don't",
+        "for",
+        "from",
+        "get",
+        "got",
+        "had",
+        "has",
+        "have",
+        "her",
+        "here",
+        "him",
+        "his",
+        "how",
+        "i",
+        "i'm",
+        "if",
+        "into",
+        "is",
+        "it",
+        "it's",
+        "its",
+        "just",
+        "more",
+        "my",
+        "not",
+        "now",
+        "of",
+        "one",
+        "only",
+        "or",
+        "our",
+        "out",
+        "please",
+        "she",
+        "some",
+        "than",
+        "thank",
+        "thanks",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "too",
+        "up",
+        "us",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+    ]
+)
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def words(text: str) -> list[str]:
+    """The words of `text` (letters, with inner apostrophes)."""
+    return _WORD.findall(text)
+
+
+def looks_english(text: str) -> bool:
+    """False for text that may not be English: mostly non-Latin letters, or few English function words.
+
+    Headlines and hashtag tweets also fail the function-word test; the model then asks its tokenizer
+    (foreign words split into many word pieces) before giving up on a text.
+    """
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return False
+    if sum(c.isascii() for c in letters) / len(letters) < 0.5:
+        return False
+    words = [w.lower() for w in _WORD.findall(text)]
+    if len(words) < 8:
+        return True  # too short to tell; let the model judge
+    return sum(w in _ENGLISH_WORDS for w in words) / len(words) >= 0.08
