@@ -166,7 +166,7 @@ class SalesforceAdapter:
         except IntegrationError as exc:
             problem = Problem(message=exc.detail, hint=exc.hint)
             return CheckReport(vendor=VENDOR, ok=False, problems=(problem,), granted_scopes=scopes)
-        problems: list[Problem] = []
+        problems = self._survey_problems()
         for name in mapping.account_fields(self._fmap):
             if name not in fields:
                 problems.append(
@@ -196,6 +196,21 @@ class SalesforceAdapter:
             missing_fields=tuple(missing),
             granted_scopes=scopes,
         )
+
+    def _survey_problems(self) -> list[Problem]:
+        """The configured survey object and its mapped fields exist (none configured: nothing to check)."""
+        sobject = self._fmap.survey_object
+        if not sobject:
+            return []
+        hint = "Set survey_object (or null) and survey_fields in the Salesforce settings to match your org."
+        try:
+            fields = self._describe_fields(sobject)
+        except IntegrationError as exc:
+            return [Problem(message=f"survey object {sobject} is not readable: {exc.detail}", hint=hint)]
+        missing = [f for f in self._fmap.survey_fields.values() if f not in fields]
+        if missing:
+            return [Problem(message=f"{sobject} lacks fields: {', '.join(missing)}", hint=hint)]
+        return []
 
     def ensure_fields(self) -> list[FieldChange]:
         """Create our Account custom fields through the Tooling API; fields that exist are left alone.

@@ -12,7 +12,7 @@ Tenant settings (`Connection.settings`, all optional; defaults work on the sandb
 | `status_field` | null | e.g. a "Customer Status" picklist (active/churned) |
 | `zendesk_org_field` | `Zendesk_Organization_Id__c` | the Zendesk organization id kept on the Account |
 | `metric_fields` | `{"active_users": "Active_Users__c", "licensed_seats": "Licensed_Seats__c"}` | any numeric, boolean or date Account fields mapped in as scoring metrics |
-| `survey_object` | `Survey_Response__c` | custom object with CSAT/NPS responses |
+| `survey_object` | `Survey_Response__c` | custom object with CSAT/NPS responses (null: the org keeps none) |
 | `survey_fields` | see `DEFAULT_SURVEY_FIELDS` | type/score/comment/account/case/email/responded_at field names on it |
 | `renewal_types`, `upsell_types`, `new_business_types` | Opportunity `Type` values | decide DealRecord.kind |
 | `score_fields` | `DEFAULT_SCORE_FIELDS` | where each logical score field is written on Account |
@@ -133,7 +133,7 @@ class FieldMap:
     status_field: str | None = None
     zendesk_org_field: str | None = "Zendesk_Organization_Id__c"
     metric_fields: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_METRICS))
-    survey_object: str = "Survey_Response__c"
+    survey_object: str | None = "Survey_Response__c"
     survey_fields: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SURVEY_FIELDS))
     renewal_types: tuple[str, ...] = ("Renewal",)
     upsell_types: tuple[str, ...] = ("Existing Customer - Upgrade", "Upsell", "Expansion")
@@ -166,8 +166,8 @@ def field_map(settings: Mapping[str, Any]) -> FieldMap:
             problems.append(f"{key} must be a Salesforce field name or null")
         else:
             values[key] = raw
-    if values.get("arr_field", "x") is None or values.get("survey_object", "x") is None:
-        problems.append("arr_field and survey_object cannot be null")
+    if values.get("arr_field", "x") is None:
+        problems.append("arr_field cannot be null")
     if problems:
         raise ValueError("; ".join(sorted(problems)))
     return FieldMap(**values)
@@ -181,7 +181,7 @@ def objects_for(stream: Stream, fmap: FieldMap) -> tuple[str, ...]:
         Stream.DEALS: ("Opportunity",),
         Stream.TICKETS: ("Case",),
         Stream.COMMENTS: ("CaseComment", "EmailMessage"),
-        Stream.SURVEYS: (fmap.survey_object,),
+        Stream.SURVEYS: (fmap.survey_object,) if fmap.survey_object else (),
     }[stream]
 
 
@@ -218,7 +218,7 @@ def select_fields(sobject: str, fmap: FieldMap) -> list[str]:
     }  # fmt: skip
     if sobject in fixed:
         return list(dict.fromkeys(fixed[sobject]))
-    if sobject == fmap.survey_object:
+    if fmap.survey_object and sobject == fmap.survey_object:
         return list(dict.fromkeys(["Id", *fmap.survey_fields.values(), *audit]))
     raise ValueError(f"no field list for {sobject}")
 
@@ -507,7 +507,7 @@ def to_record(sobject: str, row: Mapping[str, Any], fmap: FieldMap) -> Record | 
         return to_case_comment(row)
     if sobject == "EmailMessage":
         return to_email_message(row)
-    if sobject == fmap.survey_object:
+    if fmap.survey_object and sobject == fmap.survey_object:
         return to_survey(row, fmap)
     raise MappingError(f"no mapping for {sobject}")
 

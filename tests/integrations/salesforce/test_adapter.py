@@ -434,3 +434,17 @@ def test_check_after_revocation_says_reconnect(
     report = make_adapter().check()
     assert not report.ok
     assert "Reconnect Salesforce" in report.problems[0].hint
+
+
+def test_check_reports_a_missing_survey_object(make_adapter: AdapterFactory) -> None:
+    report = make_adapter(settings={"survey_object": "Widget__c"}).check()
+    assert any("survey object Widget__c is not readable" in p.message for p in report.problems)
+
+
+def test_no_survey_object_means_no_survey_reads(
+    make_adapter: AdapterFactory, sfbox: SalesforceSandbox
+) -> None:
+    adapter = make_adapter(settings={"survey_object": None})
+    assert list(adapter.read(Stream.SURVEYS, None)) == []
+    assert adapter.check().problems[0].message.startswith("missing Account fields")  # no survey problem
+    assert sfbox.ctx.counters.get("salesforce", "GET *query*") == 0
