@@ -1826,6 +1826,34 @@ def create_app(ctx: SandboxContext) -> flask.Flask:
         with ctx.lock:
             return authorize(ctx)
 
+    @app.get("/id/<org>/<user>")
+    def _identity(org: str, user: str) -> flask.Response:
+        # The identity URL from the token response's `id` (OAuth "Identity URLs"): who the token belongs to.
+        with ctx.lock:
+            _check_session(ctx)
+            vs = ctx.vendors[VENDOR]
+            if (org, user) != (vs.extra["org_id"], vs.extra["user_id"]):
+                raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+            base = _base_url(ctx)
+            return flask.jsonify(
+                {
+                    "id": f"{base}/id/{org}/{user}",
+                    "asserted_user": True,
+                    "user_id": user,
+                    "organization_id": org,
+                    "username": "integration@sandbox-crm.example",
+                    "display_name": "Integration User",
+                    "email": "integration@sandbox-crm.example",
+                    "active": True,
+                    "user_type": "STANDARD",
+                    "urls": {
+                        "rest": f"{base}/services/data/v{{version}}/",
+                        "sobjects": f"{base}/services/data/v{{version}}/sobjects/",
+                        "query": f"{base}/services/data/v{{version}}/query/",
+                    },
+                }
+            )
+
     @app.post("/services/oauth2/revoke")
     def _revoke() -> flask.Response:
         with ctx.lock:

@@ -254,3 +254,11 @@ def test_truth_and_written_fields(sb: SalesforceSandbox) -> None:
     assert truth["accounts"] == {salesforce_id("Account", f"C00000{i}"): f"C00000{i}" for i in (1, 2, 3)}
     assert set(truth["tickets"].values()) == {"C000001", "C000002", "C000003"}
     assert sfs.written_fields(sb.ctx) == {}
+
+
+def test_identity_url_names_the_org(sb: SalesforceSandbox, http: requests.Session) -> None:
+    body = _refresh(sb, http, sb.refresh_token).json()
+    ident = http.get(body["id"], headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert ident.status_code == 200
+    assert ident.json()["organization_id"] == sb.state.extra["org_id"]
+    assert http.get(body["id"]).status_code == 401
