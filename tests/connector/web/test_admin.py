@@ -1,0 +1,217 @@
+"""Admin pages: integrations, review queue, users, API keys, audit, scoring model, webhooks; isolation."""
+
+from __future__ import annotations
+
+import dataclasses
+from importlib.resources import files
+from typing import Any
+
+import pytest
+
+from connector import models as m
+from connector.db import transaction
+from tests.connector.web.conftest import TenantData
+
+
+def _db(app: Any) -> Any:
+    return transaction(app.config["HEALTHSCORE"].sqlalchemy_url)
+
+
+def test_integrations_page_lists_vendors(acme_admin: Any) -> None:
+    page = acme_admin.get("/admin/integrations").data.decode()
+    for label in ("Connect Salesforce", "Connect HubSpot", "Connect Zendesk"):
+        assert label in page
+    assert "No runs yet" in page
+
+
+def test_integration_status_and_error_show(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
+    from tests.connector.web.conftest import NOW
+
+    with _db(app) as session:
+        session.add(m.Installation(tenant_id=tenants["acme"].id, vendor="hubspot", base_url="https://api.hubapi.com",
+                                   token_url="t", client_id="c", client_secret_enc="x", status="reconnect",
+                                   last_error="refresh token revoked", vendor_account="4242", created_at=NOW))
+    page = acme_admin.get("/admin/integrations").data.decode()
+    assert "refresh token revoked" in page
+    assert "reconnect to grant access again" in page
+
+
+def test_review_confirm_sticks(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
+    acme = tenants["acme"]
+    page = acme_admin.get("/admin/review?q=red").data.decode()
+    assert "Acme Mystery Org" in page and "Acme Red Corp" in page
+    target = acme.accounts["Acme Red Corp"]
+    resp = acme_admin.post(f"/admin/review/{acme.org_id}", data={"crm_account_id": str(target), "decision": "link"})
+    assert resp.status_code == 303
+    with _db(app) as session:
+        link = session.query(m.AccountLink).filter_by(source_account_id=acme.org_id).one()
+        assert (link.crm_account_id, link.status, link.method, link.confirmed_by) == (
+            target, "confirmed", "manual", "admin@acme.test")
+        assert link.confirmed_at is not None
+        entry = session.query(m.AuditEntry).filter_by(action="link.confirmed").one()
+        assert entry.tenant_id == acme.id
+    assert "Acme Mystery Org" not in acme_admin.get("/admin/review").data.decode()
+
+
+def test_review_leave_unlinked(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
+    resp = acme_admin.post(f"/admin/review/{tenants['acme'].org_id}", data={"decision": "none"})
+    assert resp.status_code == 303
+    with _db(app) as session:
+        link = session.query(m.AccountLink).filter_by(source_account_id=tenants["acme"].org_id).one()
+        assert (link.crm_account_id, link.status, link.method) == (None, "confirmed", "manual")
+
+
+@pytest.mark.parametrize("which", ["other-org", "other-account", "bad-id"])
+def test_review_cannot_touch_other_tenant(acme_admin: Any, tenants: dict[str, TenantData], which: str) -> None:
+    acme, globex = tenants["acme"], tenants["globex"]
+    source, target = {
+        "other-org": (globex.org_id, str(acme.accounts["Acme Red Corp"])),
+        "other-account": (acme.org_id, str(globex.accounts["Globex Red Corp"])),
+        "bad-id": (acme.org_id, "abc"),
+    }[which]
+    resp = acme_admin.post(f"/admin/review/{source}", data={"crm_account_id": target, "decision": "link"})
+    assert resp.status_code == (303 if which == "bad-id" else 404)
+
+
+def test_users_role_change_and_last_admin(acme_admin: Any, tenants: dict[str, TenantData]) -> None:
+    acme = tenants["acme"]
+    page = acme_admin.get("/admin/users").data.decode()
+    assert "viewer@acme.test" in page and "globex" not in page
+    assert acme_admin.post(f"/admin/users/{acme.viewer_id}/role", data={"role": "admin"}).status_code == 303
+    assert acme_admin.post(f"/admin/users/{acme.viewer_id}/role", data={"role": "viewer"}).status_code == 303
+    # Demoting the last admin is refused with a message.
+    acme_admin.post(f"/admin/users/{acme.admin_id}/role", data={"role": "viewer"})
+    assert "at least one admin" in acme_admin.get("/admin/users").data.decode()
+    # Another tenant's user: no effect.
+    acme_admin.post(f"/admin/users/{tenants['globex'].viewer_id}/role", data={"role": "admin"})
+    assert "no such user" in acme_admin.get("/admin/users").data.decode()
+
+
+def test_api_key_shown_once_stored_hashed(acme_admin: Any, app: Any) -> None:
+    page = acme_admin.post("/admin/keys", data={"name": "BI export", "scope": "read"}).data.decode()
+    secret = page.split('<code class="secret">')[1].split("<")[0]
+    assert secret.startswith("hsk_")
+    assert secret not in acme_admin.get("/admin/keys").data.decode()
+    with _db(app) as session:
+        row = session.query(m.ApiKey).filter_by(name="BI export").one()
+        assert secret not in row.key_hash and len(row.key_hash) == 64
+    bad = acme_admin.post("/admin/keys", data={"name": "", "scope": "root"})
+    assert bad.status_code == 400
+
+
+def test_cannot_revoke_other_tenants_key(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
+    with _db(app) as session:
+        other = session.query(m.ApiKey).filter_by(tenant_id=tenants["globex"].id).first().id
+    assert acme_admin.post(f"/admin/keys/{other}/revoke").status_code == 404
+
+
+def test_audit_log_is_tenant_scoped(acme_admin: Any, client: Any, tenants: dict[str, TenantData]) -> None:
+    acme_admin.post("/admin/keys", data={"name": "k1", "scope": "read"})
+    page = acme_admin.get("/admin/audit").data.decode()
+    assert "api_key.created" in page and "admin@acme.test" in page
+    assert "globex" not in page
+
+
+def _default_yaml() -> str:
+    return files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
+
+
+def test_model_validate_shows_every_problem(acme_admin: Any) -> None:
+    resp = acme_admin.post("/admin/model", data={"yaml": "version: x\nbands: 3\ndimensions: []\n", "action": "validate"})
+    assert resp.status_code == 400
+    assert b"problem" in resp.data
+    broken = acme_admin.post("/admin/model", data={"yaml": "version: [unclosed", "action": "validate"})
+    assert broken.status_code == 400
+
+
+def test_model_save_draft_then_publish(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
+    text = _default_yaml().replace('version: "default-2026.11.1"', 'version: "acme-2"')
+    ok = acme_admin.post("/admin/model", data={"yaml": text, "action": "validate"})
+    assert ok.status_code == 200 and b"The model is valid" in ok.data
+    preview = acme_admin.post("/admin/model", data={"yaml": text, "action": "preview"})
+    assert preview.status_code == 200 and b"Backtest preview" in preview.data
+    saved = acme_admin.post("/admin/model", data={"yaml": text, "action": "save"})
+    assert saved.status_code == 303
+    version_id = int(saved.location.rsplit("/", 1)[1])
+    dup = acme_admin.post("/admin/model", data={"yaml": text, "action": "save"})
+    assert dup.status_code == 400 and b"exists already" in dup.data
+    assert b"Publish acme-2" in acme_admin.get(f"/admin/model/{version_id}").data
+    assert acme_admin.post(f"/admin/model/{version_id}/publish").status_code == 303
+    with _db(app) as session:
+        row = session.get(m.ScoringModelVersion, version_id)
+        assert row.status == "published" and row.tenant_id == tenants["acme"].id
+
+
+def test_model_versions_are_tenant_scoped(client: Any, acme_admin: Any, tenants: dict[str, TenantData]) -> None:
+    from tests.connector.web.conftest import sign_in_as
+
+    text = _default_yaml().replace('version: "default-2026.11.1"', 'version: "acme-3"')
+    version_id = int(acme_admin.post("/admin/model", data={"yaml": text, "action": "save"}).location.rsplit("/", 1)[1])
+    sign_in_as(client, tenants["globex"])
+    assert client.get(f"/admin/model/{version_id}").status_code == 404
+    assert client.post(f"/admin/model/{version_id}/publish").status_code == 404
+
+
+@pytest.fixture
+def private_ok(app: Any) -> None:
+    app.config["HEALTHSCORE"] = dataclasses.replace(app.config["HEALTHSCORE"], webhooks_allow_private_targets=True)
+
+
+def test_webhook_lifecycle(acme_admin: Any, tenants: dict[str, TenantData], app: Any, private_ok: None) -> None:
+    page = acme_admin.post("/admin/webhooks/", data={"url": "http://127.0.0.1:9/in", "description": "ops",
+                                                     "event_types": ["account.band_changed"]})
+    assert page.status_code == 200
+    secret = page.data.decode().split('<code class="secret">')[1].split("<")[0]
+    assert secret.startswith("whsec_")
+    with _db(app) as session:
+        ep = session.query(m.WebhookEndpoint).one()
+        assert secret not in ep.secrets_enc
+        ep_id = ep.id
+        event = m.WebhookEvent(tenant_id=tenants["acme"].id, msg_id="msg_1", type="account.band_changed",
+                               payload={}, created_at=ep.created_at)
+        session.add(event)
+        session.flush()
+        delivery = m.WebhookDelivery(tenant_id=tenants["acme"].id, endpoint_id=ep_id, event_id=event.id, status="dead",
+                                     attempts=8, last_status_code=500, created_at=ep.created_at, updated_at=ep.created_at)
+        session.add(delivery)
+        session.flush()
+        delivery_id = delivery.id
+    detail = acme_admin.get(f"/admin/webhooks/{ep_id}").data.decode()
+    assert "msg_1" in detail and "dead" in detail and secret not in detail
+    rotated = acme_admin.post(f"/admin/webhooks/{ep_id}/rotate").data.decode()
+    new_secret = rotated.split('<code class="secret">')[1].split("<")[0]
+    assert new_secret != secret
+    from connector.vault import Vault
+
+    with _db(app) as session:
+        secrets = Vault(app.config["HEALTHSCORE"]).decrypt_json(session.get(m.WebhookEndpoint, ep_id).secrets_enc)
+        assert secrets == [new_secret, secret]  # the old one still signs during the switch
+    assert acme_admin.post(f"/admin/webhooks/{ep_id}/deliveries/{delivery_id}/replay").status_code == 303
+    with _db(app) as session:
+        assert session.get(m.WebhookDelivery, delivery_id).status == "pending"
+    assert acme_admin.post(f"/admin/webhooks/{ep_id}/toggle").status_code == 303
+    with _db(app) as session:
+        assert session.get(m.WebhookEndpoint, ep_id).enabled is False
+    assert acme_admin.post(f"/admin/webhooks/{ep_id}/delete").status_code == 303
+    assert acme_admin.get(f"/admin/webhooks/{ep_id}").status_code == 404
+
+
+def test_webhook_form_errors(acme_admin: Any) -> None:
+    resp = acme_admin.post("/admin/webhooks/", data={"url": "http://10.0.0.1/x", "event_types": ["account.band_changed"]})
+    assert resp.status_code == 400 and b"cannot receive webhooks" in resp.data
+    none = acme_admin.post("/admin/webhooks/", data={"url": "https://example.com/x"})
+    assert none.status_code == 400 and b"at least one event type" in none.data
+
+
+def test_webhooks_of_other_tenant_are_404(acme_admin: Any, client: Any, tenants: dict[str, TenantData], app: Any,
+                                          private_ok: None) -> None:
+    from tests.connector.web.conftest import sign_in_as
+
+    acme_admin.post("/admin/webhooks/", data={"url": "http://127.0.0.1:9/in", "event_types": ["account.band_changed"]})
+    with _db(app) as session:
+        ep_id = session.query(m.WebhookEndpoint).one().id
+    sign_in_as(client, tenants["globex"])
+    assert client.get(f"/admin/webhooks/{ep_id}").status_code == 404
+    for action in ("rotate", "delete", "toggle", "deliveries/1/replay"):
+        assert client.post(f"/admin/webhooks/{ep_id}/{action}").status_code == 404, action
+    assert "127.0.0.1:9" not in client.get("/admin/webhooks/").data.decode()

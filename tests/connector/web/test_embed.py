@@ -1,0 +1,91 @@
+"""The HubSpot app card backend: HubSpot v3 signature over method + URI + body + timestamp."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from connector import models as m
+from connector.db import transaction
+from connector.vault import Vault
+from tests.connector.web.conftest import NOW, TenantData
+from webhooks.inbound import sign_hubspot_v3
+
+SECRET = "hubspot-client-secret-acme"
+BASE = "http://127.0.0.1:5000"
+
+
+@pytest.fixture
+def hubspot_install(app: Any, tenants: dict[str, TenantData]) -> int:
+    """Acme runs on HubSpot portal 4242; its Red account is HubSpot company 9001."""
+    vault = Vault(app.config["HEALTHSCORE"])
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        session.add(m.Installation(tenant_id=tenants["acme"].id, vendor="hubspot", base_url="https://api.hubapi.com",
+                                   token_url="t", client_id="c", client_secret_enc=vault.encrypt(SECRET),
+                                   vendor_account="4242", created_at=NOW))
+        acc = session.get(m.Account, tenants["acme"].accounts["Acme Red Corp"])
+        acc.vendor, acc.external_id = "hubspot", "9001"
+    return 4242
+
+
+def _signed(client: Any, path: str, secret: str = SECRET, skew_ms: int = 0, method: str = "GET") -> Any:
+    ts = int(time.time() * 1000) + skew_ms
+    headers = sign_hubspot_v3(secret, method, BASE + path, b"", ts)
+    return client.open(path, method=method, headers=headers)
+
+
+def test_signed_request_gets_the_card(client: Any, hubspot_install: int) -> None:
+    resp = _signed(client, "/embed/hubspot/card?companyId=9001&portalId=4242&userId=1&userEmail=a%40b.c&appId=7")
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert body["status"] == "ok" and body["band"] == "red" and body["band_label"] == "At risk"
+    assert body["score"] == 31.0 and body["drivers"] == ["Acme drivers text 2"]
+    assert body["url"].endswith("/accounts/" + str(body["url"].rsplit("/", 1)[1]))
+
+
+def test_unknown_company_is_not_found_not_error(client: Any, hubspot_install: int) -> None:
+    body = _signed(client, "/embed/hubspot/card?companyId=1&portalId=4242").get_json()
+    assert body["status"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "path"),
+    [
+        ({"secret": "wrong"}, "/embed/hubspot/card?companyId=9001&portalId=4242"),
+        ({"skew_ms": -10 * 60 * 1000}, "/embed/hubspot/card?companyId=9001&portalId=4242"),
+        ({}, "/embed/hubspot/card?companyId=9001&portalId=999"),  # a portal that is not a customer
+    ],
+    ids=["wrong-secret", "stale", "unknown-portal"],
+)
+def test_bad_signatures_are_401(client: Any, hubspot_install: int, kwargs: dict[str, Any], path: str) -> None:
+    resp = _signed(client, path, **kwargs)
+    assert resp.status_code == 401
+    assert "Red" not in resp.get_data(as_text=True)
+
+
+def test_tampered_query_fails(client: Any, hubspot_install: int) -> None:
+    ts = int(time.time() * 1000)
+    headers = sign_hubspot_v3(SECRET, "GET", BASE + "/embed/hubspot/card?companyId=1&portalId=4242", b"", ts)
+    resp = client.get("/embed/hubspot/card?companyId=9001&portalId=4242", headers=headers)
+    assert resp.status_code == 401
+
+
+def test_unsigned_and_malformed(client: Any, hubspot_install: int) -> None:
+    assert client.get("/embed/hubspot/card?companyId=9001&portalId=4242").status_code == 401
+    assert client.get("/embed/hubspot/card?companyId=9001").status_code == 400
+    assert client.get("/embed/hubspot/card?companyId=9001&portalId=abc").status_code == 400
+    missing = _signed(client, "/embed/hubspot/card?portalId=4242")
+    assert missing.status_code == 400
+
+
+def test_post_with_body_is_signed_over_the_body(client: Any, hubspot_install: int) -> None:
+    ts = int(time.time() * 1000)
+    body = b'{"companyId": "9001"}'
+    path = "/embed/hubspot/card?portalId=4242"
+    headers = sign_hubspot_v3(SECRET, "POST", BASE + path, body, ts)
+    ok = client.post(path, data=body, headers={**headers, "Content-Type": "application/json"})
+    assert ok.status_code == 200 and ok.get_json()["band"] == "red"
+    bad = client.post(path, data=b'{"companyId": "9002"}', headers={**headers, "Content-Type": "application/json"})
+    assert bad.status_code == 401
