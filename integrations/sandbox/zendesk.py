@@ -152,6 +152,7 @@ class _View:
         self.state = _state(ctx)
         self.base = base.rstrip("/")
         self.contacts_by_email = {c.email.lower(): c for c in self.book.contacts.values()}
+        self._ratings_by_ticket: dict[str, Survey] | None = None
 
     # users -------------------------------------------------------------------------------------------
     def user_id(self, email: str, role: str) -> int:
@@ -269,9 +270,18 @@ class _View:
         return list(out.values())
 
     def rating_for(self, t: Ticket) -> Survey | None:
-        for s in self.book.surveys.values():
-            if s.kind == "csat" and s.ticket_key == t.key and s.score != 3:
-                return s
+        if self._ratings_by_ticket is None:  # built once per request: pages hold up to 1,000 tickets
+            self._ratings_by_ticket = {
+                s.ticket_key: s
+                for s in self.book.surveys.values()
+                if s.kind == "csat" and s.ticket_key is not None and s.score != 3
+            }
+        return self._ratings_by_ticket.get(t.key)
+
+    def ticket_by_id(self, tid: int) -> Ticket | None:
+        for t in self.zendesk_tickets():
+            if ticket_id(t.key) == tid:
+                return t
         return None
 
     def ticket(self, t: Ticket) -> dict[str, Any]:
@@ -724,9 +734,9 @@ def _export_routes(app: Flask, ctx: SandboxContext) -> None:
                 return _err(400, "InvalidPaginationParameter", "per_page must be between 1 and 1000")
             view = _View(ctx, request.host_url)
             keyed = sorted(
-                ((view.generated(t), ticket_id(t.key)), t)
+                (key, t)
                 for t in view.zendesk_tickets()
-                if position < (view.generated(t), ticket_id(t.key)) and view.generated(t) <= cutoff
+                if position < (key := (view.generated(t), ticket_id(t.key))) and key[0] <= cutoff
             )
             if request.args.get("exclude_deleted") == "true":
                 keyed = [(k, t) for k, t in keyed if t.deleted_at is None]
@@ -871,10 +881,10 @@ def _read_routes(app: Flask, ctx: SandboxContext) -> None:
     def comments(tid: int) -> Response:
         with ctx.lock:
             view = _View(ctx, request.host_url)
-            for t in view.zendesk_tickets():
-                if ticket_id(t.key) == tid and t.deleted_at is None:
-                    items = [((_ts(c.created_at), comment_id(c.key)), view.comment(t, c)) for c in t.comments]
-                    return _cbp(items, "comments")
+            t = view.ticket_by_id(tid)
+            if t is not None and t.deleted_at is None:
+                items = [((_ts(c.created_at), comment_id(c.key)), view.comment(t, c)) for c in t.comments]
+                return _cbp(items, "comments")
         return _err(404, "RecordNotFound", "Not found")
 
     @app.route(f"{API}/satisfaction_ratings", methods=["GET"])
