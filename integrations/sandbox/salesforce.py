@@ -11,7 +11,18 @@ What it serves (docs: developer.salesforce.com REST API guide, OAuth web-server 
 - Outbound Messages (SOAP `notifications`) for changed Accounts, Cases and Opportunities.
 
 The Book is rendered on every request under `ctx.lock`; vendor-side state (tokens, our custom fields, the
-values our product wrote, open query locators) lives in `ctx.vendors["salesforce"]`.
+values our product wrote, open query locators) lives in `ctx.vendors["salesforce"]`. Knobs tests may set in
+`VendorState.extra`: `rotate_refresh` (refresh grants issue a new refresh token and revoke the old one),
+`missing_permissions` ({"CustomizeApplication"}: Tooling field creation is refused with INSUFFICIENT_ACCESS),
+`readonly_fields` (Account fields describe reports as not updateable; writes to them fail per record).
+`org_id`/`user_id` are the identity behind every token (the Outbound Message `OrganizationId`).
+
+How the Book maps (see the render_* functions): every Salesforce-present customer is an Account (custom fields
+Segment__c, Plan__c, Renewal_Date__c, ARR_Prior_Year__c, Active_Users__c, Licensed_Seats__c and
+Zendesk_Organization_Id__c when `cross_ref`); CRM-channel tickets are Cases; two in three Cases came in by
+e-mail, so their public thread is EmailMessages (internal notes stay CaseComments) and the rest keep the whole
+thread as CaseComments (customers as portal users); NPS and CRM-ticket CSAT are `Survey_Response__c` rows.
+Deletes cascade (an Account's Contacts, Opportunities, Cases and their comments) and show in queryAll only.
 
 This module holds the SOQL engine too: the sandbox's files are owned per vendor, so it cannot be split into a
 sibling module without touching shared paths.
