@@ -89,7 +89,7 @@ def run_backtest(
     results = [r for r in score_accounts(model, signals, as_of) if ext_of.get(r.account_id) in outcomes]
     churned = np.array([outcomes[ext_of[r.account_id]] for r in results], dtype=bool)
     scores = np.array([np.nan if r.score is None else r.score for r in results])
-    report = backtest(scores, [r.raw_band for r in results], churned, [b.name for b in model.bands])
+    report = backtest(scores, [r.raw_band for r in results], churned, [b.name for b in model.default_segment.bands])
     out: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "horizon_days": horizon_days,
@@ -113,7 +113,7 @@ def _suggest(model: ScoringModel, results: list[Any], churned: np.ndarray) -> di
     matrix = np.array(
         [[np.nan if d.score is None else d.score for d in r.dimensions] for r in results], dtype=np.float64
     ).reshape(len(results), len(names))
-    current = np.array([d.weight for d in model.dimensions], dtype=np.float64)
+    current = np.array(model.default_segment.weights, dtype=np.float64)
     try:
         s = suggest_weights(matrix, churned, current_weights=current)
     except ValueError as exc:
