@@ -868,6 +868,30 @@ def _read_routes(app: Flask, ctx: SandboxContext) -> None:
             ]
             return _cbp(items, "organizations")
 
+    @app.route(f"{API}/groups.json", methods=["GET"])
+    def groups() -> Response:
+        with ctx.lock:
+            view = _View(ctx, request.host_url)
+            names = sorted({t.group for t in view.zendesk_tickets()})
+            items = [
+                (
+                    (group_id(n),),
+                    {
+                        "id": group_id(n),
+                        "url": f"{view.base}{API}/groups/{group_id(n)}.json",
+                        "name": n,
+                        "description": "",
+                        "default": False,
+                        "deleted": False,
+                        "is_public": True,
+                        "created_at": _iso(view.book.now - timedelta(days=900)),
+                        "updated_at": _iso(view.book.now - timedelta(days=900)),
+                    },
+                )
+                for n in names
+            ]
+            return _cbp(items, "groups")
+
     @app.route(f"{API}/organizations/<int:oid>.json", methods=["GET"])
     def organization(oid: int) -> Response:
         with ctx.lock:

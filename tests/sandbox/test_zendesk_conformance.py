@@ -342,3 +342,10 @@ def test_truth_maps_vendor_ids_to_customers(sb: Sandbox) -> None:
     truth = zsb.truth(sb.ctx)
     assert truth["accounts"][str(zsb.org_id("C000002"))] == "C000002"
     assert set(truth["tickets"]) == {str(i) for i in zendesk_ticket_ids(sb)}
+
+
+def test_groups_list_matches_ticket_group_ids(sb: Sandbox) -> None:
+    groups = list(zenpy(sb).groups())
+    assert [g.name for g in groups] == ["Tier 1"]
+    tickets = list(zenpy(sb).tickets.incremental(start_time=0))
+    assert {t.group_id for t in tickets} == {groups[0].id}
