@@ -1,20 +1,23 @@
 """HubSpot adapter: incremental reads by windowed keyset search, deletes from archived lists, score write-back.
 
-Read plan per stream (search.py explains why search and why keyset paging):
-1. each object type of the stream: search `modified ∈ [watermark - overlap, upper]`, `hs_object_id > last_id`,
-   200 a page, `upper` frozen at the sync's start (kept in the cursor token so a resumed read covers the same
-   window); deals/tickets/comments/surveys resolve their company/ticket through one v4 association batch read
-   per page; contacts use `associatedcompanyid` (no extra call).
+Read plan per stream (search.py explains the choices and their measured cost):
+1. each object type of the stream:
+   - incremental (a watermark exists): search `modified in [watermark - overlap, upper]`,
+     `hs_object_id > last_id`, 200 a page, `upper` frozen at the sync's start (kept in the cursor token, so a
+     resumed read covers the same window); deals/tickets/comments/surveys resolve their company/ticket with
+     one v4 association batch read per page; contacts use `associatedcompanyid` (no extra call);
+   - full read: the same search for companies/contacts; list pages with inline associations (100 a page)
+     for the streams that need associations.
 2. companies/contacts/deals/tickets: `archived=true` list pages, rows archived since the window start →
-   `deleted=True`.
-3. a last empty page carries the new watermark: `min(max modified seen, sync start)`, never backwards.
-Every page's cursor is safe to save once that page is committed.
+   `deleted=True` (on a full read every archived row, so a re-sync learns old deletes).
+3. a last empty page carries the new watermark: `min(max modified seen, upper)`, never backwards.
+Every page's cursor is safe to save once that page is committed; a crash resumes from the last one.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -82,6 +85,27 @@ def _updated_at(record: Record) -> datetime | None:
     return getattr(record, "updated_at", None) or getattr(record, "created_at", None)
 
 
+def _newest(records: Sequence[Record], current: datetime | None) -> datetime | None:
+    stamps = [t for t in (_updated_at(r) for r in records) if t is not None]
+    return max([*stamps, *([current] if current else [])], default=None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Window:
+    """One stream read: what it covers (`since`..`upper`, frozen) and where it resumes."""
+
+    stream: Stream
+    spec: StreamSpec
+    since: datetime | None
+    upper: datetime
+    previous: datetime | None
+    position: search.Position | None
+
+    @property
+    def upper_ms(self) -> int:
+        return search.epoch_ms(self.upper)
+
+
 class HubSpotAdapter:
     """Reads one HubSpot portal and writes our company properties back to it."""
 
@@ -140,54 +164,80 @@ class HubSpotAdapter:
             PermissionDeniedError, ReauthRequiredError, QuotaExhaustedError, TransientError (retries spent).
         """
         spec = SPECS[stream]
-        previous = cursor.watermark if cursor else None
         position = search.Position.loads(cursor.token if cursor else None)
-        since = read_from(cursor, self._overlap)
         upper = datetime.fromtimestamp(position.upper / 1000, tz=UTC) if position else self._conn.clock()
-        upper_ms = search.epoch_ms(upper)
+        w = _Window(
+            stream=stream,
+            spec=spec,
+            since=read_from(cursor, self._overlap),
+            upper=upper,
+            previous=cursor.watermark if cursor else None,
+            position=position,
+        )
         max_seen: datetime | None = None
-        start = position.phase if position else 0
-        for phase in range(start, len(spec.object_types)):
-            object_type = spec.object_types[phase]
-            last_id = position.last_id if position and phase == position.phase else None
-            while True:
-                body = search.window_search(
-                    modified_property=_modified(object_type),
-                    since=since,
-                    upper=upper,
-                    after_id=last_id,
-                    properties=self._properties(object_type),
-                    limit=self._page,
-                )
-                page = self._call(partial(self._client.search, object_type, body))
-                if not page.records:
-                    break
-                records = self._map(stream, object_type, page.records)
-                last_id = page.records[-1].id
-                stamps = [t for t in (_updated_at(r) for r in records) if t is not None]
-                if stamps:
-                    max_seen = max([*stamps, *([max_seen] if max_seen else [])])
-                token = search.Position(phase=phase, upper=upper_ms, last_id=last_id).dumps()
-                yield Page(stream=stream, records=records, cursor=Cursor(watermark=previous, token=token))
-                if page.next_after is None:  # HubSpot omits paging on the last page
-                    break
+        for phase in range(position.phase if position else 0, len(spec.object_types)):
+            # A full read of a stream that needs associations is cheaper from list pages, which carry
+            # them inline (search.py, "Cost"); everything else is a windowed keyset search.
+            use_list = w.since is None and bool(spec.links)
+            seen = yield from (self._list_phase(w, phase) if use_list else self._search_phase(w, phase))
+            max_seen = max([t for t in (max_seen, seen) if t is not None], default=None)
         if spec.archived:
-            yield from self._read_archived(stream, spec, since, upper_ms, previous, position)
-        final = Cursor(watermark=advance(max_seen, upper, previous), token=None)
+            yield from self._read_archived(w)
+        final = Cursor(watermark=advance(max_seen, upper, w.previous), token=None)
         yield Page(stream=stream, records=[], cursor=final)
 
-    def _read_archived(
-        self,
-        stream: Stream,
-        spec: StreamSpec,
-        since: datetime | None,
-        upper_ms: int,
-        previous: datetime | None,
-        position: search.Position | None,
-    ) -> Iterator[Page]:
-        object_type = spec.object_types[0]
-        phase = len(spec.object_types)
-        after = position.after if position and position.phase == phase else None
+    def _search_phase(self, w: _Window, phase: int) -> Generator[Page, None, datetime | None]:
+        object_type = w.spec.object_types[phase]
+        last_id = w.position.last_id if w.position and phase == w.position.phase else None
+        max_seen: datetime | None = None
+        while True:
+            body = search.window_search(
+                modified_property=_modified(object_type),
+                since=w.since,
+                upper=w.upper,
+                after_id=last_id,
+                properties=self._properties(object_type),
+                limit=self._page,
+            )
+            page = self._call(partial(self._client.search, object_type, body))
+            if not page.records:
+                return max_seen
+            records = self._map(w.stream, object_type, page.records)
+            last_id = page.records[-1].id
+            max_seen = _newest(records, max_seen)
+            token = search.Position(phase=phase, upper=w.upper_ms, last_id=last_id).dumps()
+            yield Page(stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=token))
+            if page.next_after is None:  # HubSpot omits paging on the last page
+                return max_seen
+
+    def _list_phase(self, w: _Window, phase: int) -> Generator[Page, None, datetime | None]:
+        object_type = w.spec.object_types[phase]
+        after = w.position.after if w.position and phase == w.position.phase else None
+        max_seen: datetime | None = None
+        while True:
+            page = self._call(
+                partial(
+                    self._client.list_page,
+                    object_type,
+                    after=after,
+                    properties=self._properties(object_type),
+                    archived=False,
+                    associations=w.spec.links,
+                    limit=search.LIST_PAGE,
+                )
+            )
+            records = self._map(w.stream, object_type, page.records, inline=True)
+            max_seen = _newest(records, max_seen)
+            token = search.Position(phase=phase, upper=w.upper_ms, after=page.next_after).dumps()
+            yield Page(stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=token))
+            if page.next_after is None:
+                return max_seen
+            after = page.next_after
+
+    def _read_archived(self, w: _Window) -> Iterator[Page]:
+        object_type = w.spec.object_types[0]
+        phase = len(w.spec.object_types)
+        after = w.position.after if w.position and w.position.phase == phase else None
         while True:
             page = self._call(
                 partial(
@@ -199,14 +249,15 @@ class HubSpotAdapter:
                     limit=search.LIST_PAGE,
                 )
             )
+            since = w.since
             fresh = [
                 r
                 for r in page.records
                 if since is None or (r.archived_at is not None and r.archived_at >= since)
             ]
-            records = [self._deleted(stream, r) for r in fresh]
-            token = search.Position(phase=phase, upper=upper_ms, after=page.next_after).dumps()
-            yield Page(stream=stream, records=records, cursor=Cursor(watermark=previous, token=token))
+            records = [self._deleted(w.stream, r) for r in fresh]
+            token = search.Position(phase=phase, upper=w.upper_ms, after=page.next_after).dumps()
+            yield Page(stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=token))
             if page.next_after is None:
                 return
             after = page.next_after
@@ -225,9 +276,15 @@ class HubSpotAdapter:
     def _links(self, object_type: str, to_types: Sequence[str], ids: list[str]) -> Links:
         return {to: self._call(partial(self._client.associations, object_type, to, ids)) for to in to_types}
 
-    def _map(self, stream: Stream, object_type: str, recs: list[HubRecord]) -> list[Record]:
+    def _map(
+        self, stream: Stream, object_type: str, recs: list[HubRecord], *, inline: bool = False
+    ) -> list[Record]:
         s = self._settings
-        links = self._links(object_type, SPECS[stream].links, [r.id for r in recs])
+        to_types = SPECS[stream].links
+        if inline:  # list pages carried the associations
+            links: Links = {to: {r.id: list(r.links.get(to, ())) for r in recs} for to in to_types}
+        else:
+            links = self._links(object_type, to_types, [r.id for r in recs])
         out: list[Record] = []
         for r in recs:
             if stream is Stream.ACCOUNTS:

@@ -70,11 +70,15 @@ def _record(obj: Any) -> HubRecord:
     archived_at = _utc(getattr(obj, "archived_at", None))
     if archived_at is None and getattr(obj, "archived", False):
         archived_at = _utc(getattr(obj, "updated_at", None))
+    links: dict[str, tuple[str, ...]] = {}
+    for to_type, collection in (getattr(obj, "associations", None) or {}).items():
+        links[str(to_type)] = tuple(str(a.id) for a in getattr(collection, "results", None) or [])
     return HubRecord(
         id=str(oid),
         properties={str(k): (None if v is None else str(v)) for k, v in props.items()},
         updated_at=_utc(getattr(obj, "updated_at", None)),
         archived_at=archived_at,
+        links=links,
     )
 
 
@@ -162,11 +166,14 @@ class HubSpotClient:
         after: str | None,
         properties: Sequence[str],
         archived: bool,
+        associations: Sequence[str] = (),
         limit: int = 100,
     ) -> ObjectPage:
-        """GET /crm/v3/objects/{type}?limit&after&properties&archived."""
+        """GET /crm/v3/objects/{type}?limit&after&properties&associations&archived (associations inline)."""
         api = self._api("basic", lambda h: h.crm.objects.basic_api)
         kwargs: dict[str, Any] = {"limit": limit, "properties": list(properties), "archived": archived}
+        if associations:
+            kwargs["associations"] = list(associations)
         if after:
             kwargs["after"] = after
         response = self._call(lambda: api.get_page(object_type, _request_timeout=self._timeout, **kwargs))

@@ -49,6 +49,7 @@ class HubRecord:
     properties: Mapping[str, str | None]
     updated_at: datetime | None = None
     archived_at: datetime | None = None
+    links: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # associations a list page inlined
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

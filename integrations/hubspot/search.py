@@ -7,11 +7,13 @@ loops. Every page here is a *fresh* search over the frozen window `[since, upper
 and the cursor after each page (`last_id`) resumes exactly.
 
 Cost (measured in tests/integrations/hubspot/test_adapter_calls.py): search pages hold 200 rows, list pages
-100, so a full read of n objects costs ⌈n/200⌉ searches vs ⌈n/100⌉ list calls. Lists can inline
-associations; search cannot, so deals/tickets/comments/surveys add one v4 association batch read per page
-(≤ 1,000 ids each): 2·⌈n/200⌉ ≈ ⌈n/100⌉, the same as a list. Search wins or ties everywhere, and one code
-path serves full and incremental syncs, so search is used for every stream. Deletes come from
-`GET …?archived=true` (100 a page; HubSpot keeps archived records ~90 days), filtered on `archivedAt`.
+100. Lists carry associations inline; search results cannot, so a search page of deals/tickets/comments/
+surveys costs one more call (a v4 association batch read, ≤ 1,000 ids). For a full read of n objects:
+- companies, contacts (no associations needed): search ⌈n/200⌉ < list ⌈n/100⌉ → search;
+- deals, tickets, comments, surveys: list ⌈n/100⌉ ≤ search (1 + links)·⌈n/200⌉ → list (no cap either).
+Incremental reads always search: a list cannot filter on modification time, so it would rescan everything.
+Deletes come from `GET …?archived=true` (100 a page; HubSpot keeps archived records ~90 days), filtered on
+`archivedAt`; that is one extra call per run per stream while there are ≤ 100 archived records.
 """
 
 from __future__ import annotations

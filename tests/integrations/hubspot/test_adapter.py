@@ -126,11 +126,18 @@ def test_records_are_mapped_with_their_company_through_associations(harness: Har
     assert all(s.ticket_external_id and s.account_external_id for s in csat)
 
 
-def test_association_calls_are_one_per_page(harness: Harness) -> None:
+def test_associations_inline_on_full_reads_and_batched_on_incremental(harness: Harness) -> None:
     adapter = harness.adapter()
-    read_all(adapter, Stream.SURVEYS)  # links to companies and tickets
-    assert harness.calls("POST /crm/v4/associations/*") == 2
-    read_all(adapter, Stream.CONTACTS)  # associatedcompanyid: no association call
+    full = [r for p in read_all(adapter, Stream.SURVEYS) for r in p.records if isinstance(r, SurveyRecord)]
+    assert harness.calls("POST /crm/v4/associations/*") == 0  # list pages carried them
+    old = Cursor(watermark=NOW - timedelta(days=30))
+    incremental = [
+        r for p in read_all(adapter, Stream.SURVEYS, old) for r in p.records if isinstance(r, SurveyRecord)
+    ]
+    assert harness.calls("POST /crm/v4/associations/*") == 2  # one page, links to companies and tickets
+    key = {(s.external_id, s.account_external_id, s.ticket_external_id) for s in full}
+    assert key == {(s.external_id, s.account_external_id, s.ticket_external_id) for s in incremental}
+    read_all(adapter, Stream.CONTACTS, old)  # associatedcompanyid: no association call
     assert harness.calls("POST /crm/v4/associations/*") == 2
 
 
@@ -240,24 +247,23 @@ def test_429_waits_retry_after_with_the_injected_sleep(harness: Harness) -> None
 
 
 def test_5xx_is_retried_with_backoff(harness: Harness) -> None:
-    harness.ctx.faults.script(
-        hs.VENDOR, SEARCH.format("deals"), Fault(kind="server_error", status=503), times=2
-    )
+    fault = Fault(kind="server_error", status=503)
+    harness.ctx.faults.script(hs.VENDOR, "GET /crm/v3/objects/deals", fault, times=2)
     pages = read_all(harness.adapter(), Stream.DEALS)
     assert len(ids(pages)) == 5
     assert len(harness.sleeps) == 2
-    assert 0 < harness.sleeps[0] <= 0.5 < harness.sleeps[1] <= 1.0  # equal jitter on 0.5 s, then 1 s
-    assert harness.calls(SEARCH.format("deals")) == 3
+    assert 0.25 <= harness.sleeps[0] <= 0.5 <= harness.sleeps[1] <= 1.0  # equal jitter on 0.5 s, then 1 s
+    assert harness.calls("GET /crm/v3/objects/deals") == 4  # 2 failures, the list page, the archived page
 
 
 def test_persistent_5xx_gives_up_after_the_policy_attempts(harness: Harness) -> None:
-    harness.ctx.faults.rate(
-        hs.VENDOR, SEARCH.format("deals"), Fault(kind="server_error", status=500), rate=1.0
-    )
-    reader = harness.adapter().read(Stream.DEALS, None)
+    fault = Fault(kind="server_error", status=500)
+    harness.ctx.faults.rate(hs.VENDOR, SEARCH.format("companies"), fault, rate=1.0)
+    reader = harness.adapter().read(Stream.ACCOUNTS, None)
     with pytest.raises(TransientError):
         next(reader)
-    assert harness.calls(SEARCH.format("deals")) == 5
+    assert harness.calls(SEARCH.format("companies")) == 5
+    assert len(harness.sleeps) == 4
 
 
 def test_401_refreshes_exactly_once_and_saves_the_tokens(harness: Harness) -> None:
