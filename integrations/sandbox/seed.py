@@ -643,11 +643,10 @@ def _simulate(b: _Builder, cust: Customer, seed: int, start: datetime, now: date
 
 def _nps_wave_in(first: date, days: int) -> datetime | None:
     """Quarterly NPS surveys go out on days whose ordinal is a multiple of 91 (the same dates for everyone)."""
-    for i in range(days):
-        d = first + timedelta(days=i)
-        if d.toordinal() % 91 == 0:
-            return datetime.combine(d, datetime.min.time(), UTC) + timedelta(hours=9)
-    return None
+    offset = -first.toordinal() % 91
+    if offset >= days:
+        return None
+    return datetime.combine(first + timedelta(days=offset), datetime.min.time(), UTC) + timedelta(hours=9)
 
 
 def _upsell(b: _Builder, cust: Customer, h: float, t: datetime, now: datetime) -> None:
