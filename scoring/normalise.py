@@ -80,6 +80,11 @@ def normalise_into(spec: MetricSpec, values: FloatArray, out: npt.NDArray[np.flo
         np.maximum(out, 0.0, out=out)
         np.minimum(out, 1.0, out=out)
     elif norm.method == "stepped":
-        out[:] = features.stepped(values, norm.thresholds, norm.scores)
+        # scores[0] plus each step's rise once the value reaches its threshold; v * 0 carries NaN.
+        np.multiply(values, 0.0, out=out, casting="same_kind")
+        out += norm.scores[0]
+        for threshold, low, high in zip(norm.thresholds, norm.scores, norm.scores[1:], strict=False):
+            if high != low:
+                out += (values >= threshold) * np.float32(high - low)
     else:
         raise ValueError(f"{spec.name}: percentile metrics are normalised batch-wide, not per chunk")
