@@ -407,3 +407,19 @@ def test_ensure_fields_tolerates_a_concurrent_create(sandbox: Sandbox, make_adap
     changes = adapter.ensure_fields()
     assert {c.action for c in changes} == {"exists"}
     assert sandbox.ctx.counters.get("zendesk", "POST /api/v2/organization_fields.json") == 16
+
+
+def test_deleted_and_renamed_organizations_arrive_incrementally(
+    sandbox: Sandbox, make_adapter: MakeAdapter
+) -> None:
+    cursor = list(make_adapter().read(Stream.ACCOUNTS, None))[-1].cursor
+    later(sandbox, hours=2)
+    book = sandbox.ctx.book
+    book.customers["C000001"].zendesk.deleted_at = book.now - timedelta(minutes=30)
+    book.customers["C000003"].zendesk.name = "Customer Three (renamed)"
+    book.customers["C000003"].zendesk.updated_at = book.now - timedelta(minutes=20)
+    pages = list(make_adapter().read(Stream.ACCOUNTS, cursor))
+    got = {r.external_id: r for p in pages for r in p.records if isinstance(r, AccountRecord)}
+    assert got[str(zsb.org_id("C000001"))].deleted
+    assert got[str(zsb.org_id("C000003"))].name == "Customer Three (renamed)"
+    assert len(ids(pages)) == len(got)  # the overlap re-reads C000002 too, but each organization once
