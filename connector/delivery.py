@@ -20,8 +20,9 @@ from connector import models as m
 from connector.config import Settings
 from connector.db import transaction
 from connector.store import audit, utcnow
-from connector.vault import Vault
-from webhooks.delivery import RetrySchedule, deliver, should_disable
+from connector.vault import Vault, VaultError
+from webhooks.delivery import RetrySchedule, Rng, deliver, should_disable
+from webhooks.errors import DeliveryError
 from webhooks.events import encode_payload
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def deliver_due(
     *,
     now: datetime | None = None,
     session: requests.Session | None = None,
-    rng: random.Random | None = None,
+    rng: Rng | None = None,
     schedule: RetrySchedule = DEFAULT_SCHEDULE,
     limit: int = 10_000,
 ) -> EmitReport:
@@ -86,33 +87,29 @@ def _attempt(
     delivery_id: int,
     http: requests.Session,
     now: datetime,
-    rng: random.Random,
+    rng: Rng,
     schedule: RetrySchedule,
     report: EmitReport,
 ) -> None:
-    vault = Vault(settings)
-    with transaction(settings.sqlalchemy_url) as s:
-        d = s.get(m.WebhookDelivery, delivery_id)
-        assert d is not None  # noqa: S101 - just claimed
-        ep, ev = s.get(m.WebhookEndpoint, d.endpoint_id), s.get(m.WebhookEvent, d.event_id)
-        if ep is None or ev is None or not ep.enabled:
-            d.status, d.last_error = "failed", "endpoint disabled or removed"
-            return
-        url, secrets, msg_id, body = (
-            ep.url,
-            vault.decrypt_json(ep.secrets_enc),
-            ev.msg_id,
-            encode_payload(ev.payload),
+    target = _load(settings, delivery_id)
+    if target is None:
+        return
+    url, secrets, msg_id, body = target
+    try:
+        result = deliver(
+            url,
+            secrets,
+            msg_id,
+            body,
+            session=http,
+            now=utcnow(),
+            allow_private=settings.webhooks_allow_private_targets,
         )
-    result = deliver(
-        url,
-        secrets,
-        msg_id,
-        body,
-        session=http,
-        now=utcnow(),
-        allow_private=settings.webhooks_allow_private_targets,
-    )
+    except DeliveryError as exc:
+        # Our own configuration is broken (e.g. no usable secret): retrying cannot help, and raising
+        # would stop every other delivery of this pass and leave this one claimed forever.
+        _give_up(settings, delivery_id, f"{exc.reason}: {exc.detail}")
+        return
     report.attempted += 1
     with transaction(settings.sqlalchemy_url) as s:
         d = s.get(m.WebhookDelivery, delivery_id)
@@ -179,6 +176,33 @@ def _maybe_disable(s: Any, ep: m.WebhookEndpoint, now: datetime, last_status: in
     return True
 
 
+def _load(settings: Settings, delivery_id: int) -> tuple[str, list[str], str, bytes] | None:
+    """The URL, secrets, event id and body of a claimed delivery; None (and marked failed) when it cannot
+    be sent: endpoint disabled or removed, or its secrets unreadable with the configured keys."""
+    with transaction(settings.sqlalchemy_url) as s:
+        d = s.get(m.WebhookDelivery, delivery_id)
+        if d is None:
+            return None
+        ep, ev = s.get(m.WebhookEndpoint, d.endpoint_id), s.get(m.WebhookEvent, d.event_id)
+        if ep is None or ev is None or not ep.enabled:
+            d.status, d.last_error, d.claimed_at = "failed", "endpoint disabled or removed", None
+            return None
+        try:
+            secrets = list(Vault(settings).decrypt_json(ep.secrets_enc))
+        except VaultError as exc:
+            d.status, d.last_error, d.claimed_at = "failed", str(exc), None
+            return None
+        return ep.url, secrets, ev.msg_id, encode_payload(ev.payload)
+
+
+def _give_up(settings: Settings, delivery_id: int, reason: str) -> None:
+    with transaction(settings.sqlalchemy_url) as s:
+        d = s.get(m.WebhookDelivery, delivery_id)
+        if d is not None:
+            d.status, d.last_error, d.claimed_at, d.updated_at = "failed", reason, None, utcnow()
+    logger.error("webhook delivery %s cannot be attempted: %s", delivery_id, reason)
+
+
 def replay(
     settings: Settings,
     tenant_id: int,
@@ -203,5 +227,8 @@ def replay(
             stmt = stmt.where(m.WebhookEvent.created_at <= until)
         rows = list(s.scalars(stmt))
         for d in rows:
+            # A replay starts a fresh schedule: a dead delivery (attempts exhausted) would otherwise
+            # get exactly one try. The attempt log keeps the earlier history.
             d.status, d.next_attempt_at, d.updated_at = "pending", now, now
+            d.attempts, d.claimed_at = 0, None
         return len(rows)

@@ -310,3 +310,74 @@ def contact(
             )
         ],
     )
+
+
+# ---- webhooks ---------------------------------------------------------------------------------------
+
+
+def endpoint(s: Session, vault: Vault, tenant_id: int, url: str, secrets: list[str]) -> int:
+    """An enabled endpoint with known secrets (webhook_admin.add_endpoint makes random ones)."""
+    ep = m.WebhookEndpoint(
+        tenant_id=tenant_id,
+        url=url,
+        event_types=["account.band_changed", "account.score_changed"],
+        secrets_enc=vault.encrypt_json(secrets),
+        enabled=True,
+        created_at=T0,
+    )
+    s.add(ep)
+    s.flush()
+    return ep.id
+
+
+def event(
+    s: Session,
+    tenant_id: int,
+    endpoint_ids: list[int],
+    *,
+    msg_id: str,
+    created: datetime = T0,
+    due: datetime = T0,
+) -> int:
+    """A queued band_changed event with one pending delivery per endpoint; returns the event id."""
+    payload = {"type": "account.band_changed", "timestamp": created.isoformat(), "data": {"name": msg_id}}
+    ev = m.WebhookEvent(
+        tenant_id=tenant_id, msg_id=msg_id, type="account.band_changed", payload=payload, created_at=created
+    )
+    s.add(ev)
+    s.flush()
+    for ep_id in endpoint_ids:
+        s.add(
+            m.WebhookDelivery(
+                tenant_id=tenant_id,
+                endpoint_id=ep_id,
+                event_id=ev.id,
+                status="pending",
+                attempts=0,
+                next_attempt_at=due,
+                created_at=created,
+                updated_at=created,
+            )
+        )
+    s.flush()
+    return ev.id
+
+
+@contextmanager
+def running(receiver: Any) -> Iterator[Any]:
+    """Serve a tests.webhooks.receiver.Receiver with werkzeug on 127.0.0.1, a free port, in a thread."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, receiver.app, threaded=True)
+    receiver.base_url = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
