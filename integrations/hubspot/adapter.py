@@ -181,7 +181,7 @@ class HubSpotAdapter:
             use_list = w.since is None and bool(spec.links)
             seen = yield from (self._list_phase(w, phase) if use_list else self._search_phase(w, phase))
             max_seen = max([t for t in (max_seen, seen) if t is not None], default=None)
-        if spec.archived:
+        if spec.archived and (position is None or position.phase <= len(spec.object_types)):
             yield from self._read_archived(w)
         final = Cursor(watermark=advance(max_seen, upper, w.previous), token=None)
         yield Page(stream=stream, records=[], cursor=final)
@@ -205,9 +205,13 @@ class HubSpotAdapter:
             records = self._map(w.stream, object_type, page.records)
             last_id = page.records[-1].id
             max_seen = _newest(records, max_seen)
-            token = search.Position(phase=phase, upper=w.upper_ms, last_id=last_id).dumps()
-            yield Page(stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=token))
-            if page.next_after is None:  # HubSpot omits paging on the last page
+            done = page.next_after is None  # HubSpot omits paging on the last page
+            # The last page's cursor points at the next phase, so a resume does not repeat this one.
+            pos = search.Position(phase=phase + int(done), upper=w.upper_ms, last_id=None if done else last_id)
+            yield Page(
+                stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps())
+            )
+            if done:
                 return max_seen
 
     def _list_phase(self, w: _Window, phase: int) -> Generator[Page, None, datetime | None]:
@@ -228,9 +232,12 @@ class HubSpotAdapter:
             )
             records = self._map(w.stream, object_type, page.records, inline=True)
             max_seen = _newest(records, max_seen)
-            token = search.Position(phase=phase, upper=w.upper_ms, after=page.next_after).dumps()
-            yield Page(stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=token))
-            if page.next_after is None:
+            done = page.next_after is None
+            pos = search.Position(phase=phase + int(done), upper=w.upper_ms, after=page.next_after)
+            yield Page(
+                stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps())
+            )
+            if done:
                 return max_seen
             after = page.next_after
 
@@ -256,9 +263,12 @@ class HubSpotAdapter:
                 if since is None or (r.archived_at is not None and r.archived_at >= since)
             ]
             records = [self._deleted(w.stream, r) for r in fresh]
-            token = search.Position(phase=phase, upper=w.upper_ms, after=page.next_after).dumps()
-            yield Page(stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=token))
-            if page.next_after is None:
+            done = page.next_after is None
+            pos = search.Position(phase=phase + int(done), upper=w.upper_ms, after=page.next_after)
+            yield Page(
+                stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps())
+            )
+            if done:
                 return
             after = page.next_after
 

@@ -13,6 +13,7 @@ from integrations.errors import (
     FatalIntegrationError,
     MalformedResponseError,
     PermissionDeniedError,
+    QuotaExhaustedError,
     ReauthRequiredError,
     TransientError,
 )
@@ -476,3 +477,51 @@ def test_whole_batch_400_is_split_until_the_bad_row_stands_alone(
     # 8 → 4+4 → 2+2 (in the bad half) → 1+1: 1 + 2 + 2 + 2 calls
     assert h.calls("POST /crm/v3/objects/companies/batch/update") == 7
     assert len(hs.written_fields(h.ctx)) == 7
+
+
+# --- resuming, timeouts, quota -----------------------------------------------------------------------------
+
+
+def tickets_book(n_customers: int) -> Book:
+    return make_book(customers=n_customers, contacts_per=0, deals_per=0, tickets_per=2)
+
+
+def test_crash_in_a_list_phase_resumes_from_the_list_token(make_harness: Callable[[Book], Harness]) -> None:
+    """A full read of 250 tickets lists 100 a page; resuming after page 1 reads exactly the other 150."""
+    h = make_harness(tickets_book(125))
+    reader = h.adapter().read(Stream.TICKETS, None)
+    first = next(reader)
+    reader.close()
+    assert first.cursor is not None
+    rest = read_all(h.adapter(), Stream.TICKETS, first.cursor)
+    combined = [r.external_id for r in first.records] + ids(rest)
+    assert len(combined) == len(set(combined)) == 250
+
+
+def test_resuming_after_a_phase_last_page_does_not_repeat_it(make_harness: Callable[[Book], Harness]) -> None:
+    h = make_harness(tickets_book(125))
+    pages = read_all(h.adapter(), Stream.TICKETS)
+    last_content = pages[2]  # 100 + 100 + 50 tickets, then the archived page and the final cursor
+    assert len(last_content.records) == 50
+    h.ctx.counters.reset()
+    rest = read_all(h.adapter(), Stream.TICKETS, last_content.cursor)
+    assert ids(rest) == []
+    assert h.calls() == 1  # only the archived page is left
+
+
+def test_a_timeout_is_retried(harness: Harness) -> None:
+    """The server holds the response longer than the client's timeout; the retry succeeds."""
+    fault = Fault(kind="timeout", delay=0.4)
+    harness.ctx.faults.script(hs.VENDOR, SEARCH.format("companies"), fault)
+    pages = read_all(harness.adapter(timeout=0.1), Stream.ACCOUNTS)
+    assert len(ids(pages)) == 5
+    assert len(harness.sleeps) == 1
+    assert harness.calls(SEARCH.format("companies")) == 2
+
+
+def test_daily_limit_stops_the_stream_with_quota_exhausted(harness: Harness) -> None:
+    harness.ctx.faults.script(hs.VENDOR, SEARCH.format("companies"), Fault(kind="quota"))
+    with pytest.raises(QuotaExhaustedError):
+        read_all(harness.adapter(), Stream.ACCOUNTS)
+    assert harness.sleeps == []
+    assert harness.calls(SEARCH.format("companies")) == 1
