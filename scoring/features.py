@@ -87,15 +87,14 @@ def percentile_rank(
     n = reference_sorted.size
     if n == 0:
         return np.full(v.shape, np.nan)
-    # Search the distinct values only: counts and ratios have few, so the search stays in cache.
+    # Search the distinct values only (counts and ratios have few, so the search stays in cache), with
+    # one sentinel slot past the end for values above everything.
     distinct = np.flatnonzero(np.r_[True, reference_sorted[1:] != reference_sorted[:-1]])
-    uniq = reference_sorted[distinct]
-    below_uniq = distinct.astype(np.float64)  # how many reference values lie below each distinct value
-    ties = np.diff(np.r_[distinct, n]).astype(np.float64)
-    pos = np.searchsorted(uniq, v, side="left")
-    inside = np.minimum(pos, uniq.size - 1)
-    below = np.where(pos < uniq.size, below_uniq[inside], float(n))
-    equal = np.where((pos < uniq.size) & (uniq[inside] == v), ties[inside], 0.0)
-    rank = (below + equal / 2.0) / n
-    rank[np.isnan(v)] = np.nan
+    uniq = np.r_[reference_sorted[distinct], np.inf]
+    below = np.r_[distinct, n].astype(np.float64)  # reference values below each distinct value
+    half_ties = np.r_[np.diff(np.r_[distinct, n]), 0] / 2.0
+    pos = np.searchsorted(uniq[:-1], v, side="left")
+    rank: FloatArray = below[pos] + (uniq[pos] == v) * half_ties[pos]
+    rank += v * 0.0  # NaN (and inf) in, NaN out: no data
+    rank /= n
     return rank if direction == "higher_is_better" else 1.0 - rank
