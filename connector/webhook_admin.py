@@ -77,7 +77,11 @@ def finish_rotation(session: Session, vault: Vault, tenant_id: int, endpoint_id:
 
 
 def list_endpoints(session: Session, tenant_id: int) -> list[dict[str, Any]]:
-    rows = session.scalars(select(m.WebhookEndpoint).where(m.WebhookEndpoint.tenant_id == tenant_id))
+    rows = session.scalars(
+        select(m.WebhookEndpoint)
+        .where(m.WebhookEndpoint.tenant_id == tenant_id)
+        .order_by(m.WebhookEndpoint.id)
+    )
     return [
         {
             "id": e.id,

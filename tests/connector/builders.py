@@ -381,3 +381,30 @@ def running(receiver: Any) -> Iterator[Any]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+class SecretReceiver:
+    """A WSGI receiver that verifies with `standardwebhooks` using the one secret it was given (what a
+    customer's receiver holds); 204 when verified, 401 otherwise. Serve it with `running`."""
+
+    def __init__(self, secret: str) -> None:
+        import threading
+
+        self.secret = secret
+        self.base_url = ""
+        self.hits: list[tuple[dict[str, str], bytes, bool]] = []
+        self.release = threading.Event()
+
+    def app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        import standardwebhooks
+
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        try:
+            standardwebhooks.Webhook(self.secret).verify(body, headers)
+            ok = True
+        except Exception:  # noqa: BLE001 - the package raises several unrelated types
+            ok = False
+        self.hits.append((headers, body, ok))
+        start_response("204 No Content" if ok else "401 Unauthorized", [])
+        return [b""]
