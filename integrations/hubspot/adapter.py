@@ -207,7 +207,9 @@ class HubSpotAdapter:
             max_seen = _newest(records, max_seen)
             done = page.next_after is None  # HubSpot omits paging on the last page
             # The last page's cursor points at the next phase, so a resume does not repeat this one.
-            pos = search.Position(phase=phase + int(done), upper=w.upper_ms, last_id=None if done else last_id)
+            pos = search.Position(
+                phase=phase + int(done), upper=w.upper_ms, last_id=None if done else last_id
+            )
             yield Page(
                 stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps())
             )
@@ -432,27 +434,30 @@ class HubSpotAdapter:
 
     def check(self) -> CheckReport:
         """Token valid, scopes granted (token info), our company properties present."""
-        problems: list[Problem] = []
-        scopes: list[str] = []
-        missing: tuple[str, ...] = ()
         try:
-            scopes = self._call(self._client.token_scopes)
+            return self._check()
         except ReauthRequiredError as exc:
             return CheckReport(
                 vendor=VENDOR, ok=False, problems=(Problem(message=exc.detail, hint=exc.hint),)
             )
-        except FatalIntegrationError as exc:
-            problems.append(
-                Problem(message=f"access token not recognised: {exc.detail}", hint="Reconnect HubSpot.")
-            )
-        if scopes:
-            for scope in [*READ_SCOPES.values(), *WRITE_SCOPES]:
-                if scope not in scopes:
-                    problems.append(
-                        Problem(
-                            message=f"scope {scope} not granted", hint=f"Reconnect HubSpot granting {scope}."
-                        )
-                    )
+
+    def _token_scopes(self) -> list[str]:
+        try:
+            return self._call(self._client.token_scopes)
+        except FatalIntegrationError:
+            # Token info answers 404 for a token HubSpot no longer knows (expired, revoked): refresh once.
+            self._refresh()
+            return self._call(self._client.token_scopes)
+
+    def _check(self) -> CheckReport:
+        problems: list[Problem] = []
+        scopes = self._token_scopes()
+        for scope in [*READ_SCOPES.values(), *WRITE_SCOPES]:
+            if scope not in scopes:
+                problems.append(
+                    Problem(message=f"scope {scope} not granted", hint=f"Reconnect HubSpot granting {scope}.")
+                )
+        missing: tuple[str, ...] = ()
         try:
             names = self._call(lambda: self._client.property_names("companies"))
             missing = tuple(p.name for p in mapping.SCORE_PROPERTIES if p.name not in names)

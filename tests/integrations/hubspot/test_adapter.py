@@ -525,3 +525,27 @@ def test_daily_limit_stops_the_stream_with_quota_exhausted(harness: Harness) -> 
         read_all(harness.adapter(), Stream.ACCOUNTS)
     assert harness.sleeps == []
     assert harness.calls(SEARCH.format("companies")) == 1
+
+
+def test_check_refreshes_a_token_hubspot_no_longer_knows(harness: Harness) -> None:
+    tokens = TokenSet(access_token="stale", refresh_token=harness.served.refresh_token)
+    report = harness.adapter(tokens=tokens).check()
+    assert "crm.objects.companies.read" in report.granted_scopes
+    assert harness.calls(TOKEN) == 1
+    assert len(harness.saved) == 1
+
+
+def test_check_without_a_usable_grant_says_reconnect(harness: Harness) -> None:
+    report = harness.adapter(tokens=TokenSet(access_token="stale", refresh_token="revoked")).check()
+    assert not report.ok
+    assert "Reconnect" in report.problems[0].hint
+
+
+def test_full_read_includes_every_archived_record_once(make_harness: Callable[[Book], Harness]) -> None:
+    book = make_book(customers=2)
+    book.contacts["P0000002"].deleted_at = NOW - timedelta(days=60)
+    h = make_harness(book)
+    records = [r for p in read_all(h.adapter(), Stream.CONTACTS) for r in p.records]
+    deleted = [r.external_id for r in records if r.deleted]
+    assert deleted == [hs.numeric_id("contact", "P0000002")]
+    assert len(records) == 4
