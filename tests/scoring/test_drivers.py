@@ -22,7 +22,7 @@ DEFAULT = load_default_model()
         ("seat_utilisation", 0.42, "42% of seats in use"),
         ("nps_score", -20, "NPS -20"),
         ("arr_change_pct", 12.4, "ARR +12% year on year"),
-        ("days_since_last_contact", 45, "no contact for 45 days"),
+        ("days_since_last_contact", 45, "last contact 45 days ago"),
         ("open_renewal_deal_stage", 0.25, "renewal deal 25% through the pipeline"),
         ("ticket_volume_trend", 1.8, "ticket volume 1.8x the previous two months"),
         ("csat_trend", -0.6, "CSAT -0.6 vs the previous quarter"),
