@@ -24,6 +24,8 @@ from scoring.features import detractor_share, nps, time_decayed_mean
 from scoring.types import AccountSignals
 
 OPEN = {"new", "open", "pending", "hold"}
+SURVEY_RANGE = {"csat": (1.0, 5.0), "nps": (0.0, 10.0)}
+UNKNOWN_PROGRESS = 0.3  # an open renewal whose stage (then) we do not know
 NEGATIVE_SCORE = -0.25  # a ticket whose rolled-up customer sentiment is at or below this counts negative
 
 # Open renewal progress by stage name, across vendors (SF stage labels, HubSpot stage ids, neutral names).
@@ -101,7 +103,7 @@ def _gather(session: Session, tenant_id: int, crm: str, as_of: datetime, histori
         acc_id = by_ext.get(s.account_external_id or "") if s.vendor == crm else None
         if acc_id is None and s.ticket_external_id:
             acc_id = ticket_account.get((s.vendor, s.ticket_external_id))
-        if acc_id is not None:
+        if acc_id is not None and _valid_survey(s):
             (accs[acc_id].csat if s.kind == "csat" else accs[acc_id].nps).append((s.responded_at, s.score))
     for d in session.scalars(
         select(m.Deal).where(m.Deal.tenant_id == tenant_id, m.Deal.vendor == crm, m.Deal.deleted_at.is_(None))
@@ -120,6 +122,12 @@ def _gather(session: Session, tenant_id: int, crm: str, as_of: datetime, histori
     return accs
 
 
+def _valid_survey(s: m.SurveyResponse) -> bool:
+    """One mistyped response (NPS 11, CSAT 0) must not fail the whole tenant's scoring (nps() raises)."""
+    low, high = SURVEY_RANGE.get(s.kind, (float("-inf"), float("inf")))
+    return low <= s.score <= high
+
+
 def _within(items: Iterable[tuple[datetime, float]], start: datetime, end: datetime) -> list[float]:
     return [v for t, v in items if start < t <= end]
 
@@ -135,14 +143,14 @@ def signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> Account
     t90 = [t for t in acc.tickets if t.vendor_created_at > as_of - 90 * d]
     t30 = [t for t in t90 if t.vendor_created_at > as_of - 30 * d]
     prev60 = [t for t in acc.tickets if as_of - 90 * d < t.vendor_created_at <= as_of - 30 * d]
-    open_now = [t for t in acc.tickets if t.solved_at is None or t.solved_at > as_of]
+    open_now = [t for t in acc.tickets if _open_ticket(t, as_of)]
     scored30 = [t for t in t30 if t.sentiment_score is not None]
     scored90 = [t for t in t90 if t.sentiment_score is not None]
     csat90 = _within(acc.csat, as_of - 90 * d, as_of)
     csat_prior = _within(acc.csat, as_of - 180 * d, as_of - 90 * d)
     nps365 = _within(acc.nps, as_of - 365 * d, as_of)
     metrics: dict[str, float | None] = {
-        "open_tickets": float(len([t for t in open_now if t.status != "deleted"])),
+        "open_tickets": float(len(open_now)),
         "escalated_tickets_90d": float(sum(1 for t in t90 if t.escalated)),
         "ticket_volume_trend": _volume_trend(len(t30), len(prev60)),
         "high_priority_share_90d": (sum(t.priority in {"high", "urgent"} for t in t90) / len(t90))
@@ -189,6 +197,14 @@ def signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> Account
     return AccountSignals(account_id=str(a.id), metrics=metrics, arr=a.arr, plan=a.plan, segment=a.segment)
 
 
+def _open_ticket(t: m.Ticket, as_of: datetime) -> bool:
+    """Open at `as_of`: solved only after it, or open now. A solved/closed ticket whose vendor gave no
+    solve time is not counted open (Salesforce Cases closed without ClosedDate, merged Zendesk tickets)."""
+    if t.solved_at is not None and t.solved_at > as_of:
+        return True
+    return t.status in OPEN
+
+
 def _neg(t: m.Ticket) -> bool:
     return t.sentiment_label == "negative" or (
         t.sentiment_score is not None and t.sentiment_score <= NEGATIVE_SCORE
@@ -222,17 +238,24 @@ def _renewal_progress(deals: list[m.Deal], as_of: datetime) -> float | None:
     for deal in deals:
         if deal.kind != "renewal" or not _open_at(deal, as_of):
             continue
-        if deal.is_closed:
-            progress.append(0.3)
-        else:
-            progress.append(STAGE_PROGRESS.get(deal.stage.lower(), 0.3))
+        # Today's stage is the stage at `as_of` only if the deal has not changed since.
+        known = not deal.is_closed and deal.vendor_updated_at <= as_of
+        progress.append(
+            STAGE_PROGRESS.get(deal.stage.lower(), UNKNOWN_PROGRESS) if known else UNKNOWN_PROGRESS
+        )
     return max(progress) if progress else None
 
 
+def _number(value: Any) -> float | None:
+    # A mapped CRM checkbox arrives as a bool, which is an int to Python but no count of anything.
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _seat_utilisation(metrics: dict[str, Any]) -> float | None:
-    if isinstance(metrics.get("seat_utilisation"), int | float):
-        return float(metrics["seat_utilisation"])
-    users, seats = metrics.get("active_users"), metrics.get("licensed_seats")
-    if isinstance(users, int | float) and isinstance(seats, int | float) and seats > 0:
-        return float(users) / float(seats)
+    direct = _number(metrics.get("seat_utilisation"))
+    if direct is not None:
+        return direct
+    users, seats = _number(metrics.get("active_users")), _number(metrics.get("licensed_seats"))
+    if users is not None and seats:
+        return users / seats
     return None
