@@ -994,6 +994,10 @@ RENDERERS: dict[str, Callable[[SandboxContext], list[dict[str, Any]]]] = {
 def _attach_relations(ctx: SandboxContext, sobject: str, rows: list[dict[str, Any]], used: set[str]) -> None:
     for rel in used:
         parent, fk = RELATIONS[sobject][rel]
+        if (sobject, rel) == ("CaseComment", "CreatedBy"):
+            for row in rows:  # each comment row carries its author; rendering all users again is costly
+                row.setdefault("__rel__", {})[rel] = row["__user__"]
+            continue
         index = {r["Id"]: r for r in RENDERERS[parent](ctx)}
         for row in rows:
             row.setdefault("__rel__", {})[rel] = index.get(row.get(fk) or "")
