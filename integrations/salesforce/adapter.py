@@ -124,9 +124,8 @@ class SalesforceAdapter:
             if not advance_cursor:
                 watermark = previous
             elif done:
-                watermark = advance(
-                    sync_start, sync_start, previous
-                )  # everything up to the sync start is read
+                # The query's upper bound was the sync start, so everything up to it has been read.
+                watermark = advance(sync_start, sync_start, previous)
             else:
                 watermark = advance(max_seen, sync_start, previous)
             yield Page(
