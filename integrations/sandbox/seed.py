@@ -74,7 +74,7 @@ def late_shock(seed: int, key: str, renewal: date) -> tuple[date, float] | None:
 def health_step(h: float, tr: Traits, week: int, rng: random.Random) -> float:
     """One week of the latent-health walk: mean reversion to a drifting baseline, noise, rare shocks."""
     target = min(0.95, max(0.05, tr.base + tr.drift * week))
-    h += 0.04 * (target - h) + rng.gauss(0.0, 0.025)
+    h += 0.04 * (target - h) + rng.gauss(0.0, 0.02)
     u = rng.random()
     if u < 0.006:
         h -= rng.uniform(0.15, 0.35)
@@ -235,7 +235,7 @@ class _Builder:
             return [self.rng.choice(ident.FREE_MAIL)]
         if r < 0.065:
             return [f"{cust.domain.split('.')[0]}.{self.rng.choice(ident.SHARED_DOMAINS)}"]
-        if r < 0.0665 and len(domains) > 1:
+        if r < 0.0665 and len(domains) > 1 and cust.segment != "enterprise":
             return [self.rng.choice(domains[:-1])]  # stale domain of another customer: the trap for matchers
         return [cust.domain] + (["www." + cust.domain] if r > 0.97 else [])
 
@@ -321,7 +321,7 @@ class _Builder:
         if channel == "zendesk" and cust.key in self.dup_of and rng.random() < 0.35:
             owner_key = self.dup_of[cust.key]
         group = rng.choices(text.GROUPS, weights=GROUP_WEIGHTS)[0]
-        s = h + rng.gauss(0.0, 0.22) - (0.08 if group == "Billing" else 0.0)
+        s = h + rng.gauss(0.0, 0.2) - (0.08 if group == "Billing" else 0.0)
         tone = (
             "angry"
             if s < 0.18
@@ -518,8 +518,8 @@ class _Builder:
     def nps_wave(self, cust: Customer, h: float, when: datetime, until: datetime) -> list[str]:
         out = []
         for con in self.contacts_of.get(cust.key, []):
-            if con.created_at < when and self.rng.random() < 0.22:
-                score = int(_clip(round(1.8 + 9.5 * h + self.rng.gauss(0, 1.9)), 0, 10))
+            if con.created_at < when and self.rng.random() < 0.28:
+                score = int(_clip(round(1.8 + 9.5 * h + self.rng.gauss(0, 1.6)), 0, 10))
                 at = min(when + timedelta(hours=self.rng.uniform(1, 240)), until)
                 out.append(
                     self.survey(
@@ -588,12 +588,15 @@ def _simulate(b: _Builder, cust: Customer, seed: int, start: datetime, now: date
     h = _clip(tr.base + rng.gauss(0.0, 0.08), 0.05, 0.95)
     lam_week = SEGMENTS[cust.segment][3] * 12 / 52 * tr.noisiness
     past_renewal = cust.renewal_date if cust.renewal_date < now.date() else None
-    shock = late_shock(seed, cust.key, past_renewal) if past_renewal else None
+    upcoming = past_renewal + timedelta(days=365) if past_renewal else cust.renewal_date
+    # the upcoming renewal's late shock may already have happened when it is < 60 days away
+    shocks = [s for r in (past_renewal, upcoming) if r and (s := late_shock(seed, cust.key, r))]
     week, t = 0, first
     sink = Changes()
     while t < now:
-        if shock and shock[0] <= t.date() < shock[0] + timedelta(days=7):
-            h = max(0.02, h - shock[1])
+        for when, size in shocks:
+            if when <= t.date() < when + timedelta(days=7):
+                h = max(0.02, h - size)
         cust.health_path.append((t.date(), round(h, 4)))
         if past_renewal and t.date() > past_renewal and cust.outcome is None:
             b.resolve_renewal(cust, seed, sink)
