@@ -11,8 +11,8 @@ DEFAULT_HEAD = Path(__file__).resolve().parent / "weights" / "default_head.npz"
 DEFAULT_CARD = Path(__file__).resolve().parent / "cards" / "default.md"
 DEFAULT_TICKETS = REPO_ROOT / "data" / "tickets" / "labelled.jsonl"
 DATA_ENV = "HEALTHSCORE_SENTIMENT_DATA"
-MODEL_ENV = "HEALTHSCORE_MODEL_PATH"
-INSTANCE_ENV = "HEALTHSCORE_INSTANCE_DIR"
+MODEL_ENV = "HEALTHSCORE_SENTIMENT_MODEL_PATH"
+INSTANCE_ENV = "HEALTHSCORE_INSTANCE_PATH"
 HEAD_FILENAME = "sentiment_head.npz"
 
 
@@ -24,7 +24,7 @@ def default_encoder_dir() -> Path:
 
 
 def default_instance_dir() -> Path:
-    """instance/ beside the code (gitignored), unless HEALTHSCORE_INSTANCE_DIR says otherwise."""
+    """instance/ beside the code (gitignored), unless HEALTHSCORE_INSTANCE_PATH says otherwise."""
     return Path(os.environ.get(INSTANCE_ENV) or REPO_ROOT / "instance")
 
 

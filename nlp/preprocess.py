@@ -47,7 +47,7 @@ _GREETING = re.compile(
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _SPACES = re.compile(r"[ \t\u00a0]+")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])([\"')\]]*)\s+|\n+")
 
 
 class _TextExtractor(HTMLParser):
@@ -150,7 +150,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
-        _add_span(text, start, match.start(), spans)
+        _add_span(text, start, match.start() + len(match.group(1) or ""), spans)
         start = match.end()
     _add_span(text, start, len(text), spans)
     return spans

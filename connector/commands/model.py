@@ -53,14 +53,14 @@ def model() -> None:
 @click.option(
     "--model-path",
     type=click.Path(path_type=Path),
-    envvar="HEALTHSCORE_MODEL_PATH",
+    envvar="HEALTHSCORE_SENTIMENT_MODEL_PATH",
     default=None,
     help="Train a head for this Hugging Face model directory instead of the packaged MiniLM-L6.",
 )
 @click.option(
     "--instance-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="HEALTHSCORE_INSTANCE_DIR",
+    envvar="HEALTHSCORE_INSTANCE_PATH",
     default=None,
     help="Where heads of custom models are kept. [default: ./instance]",
 )
@@ -171,14 +171,14 @@ def evaluate_cmd(
 @click.option(
     "--model-path",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="HEALTHSCORE_MODEL_PATH",
+    envvar="HEALTHSCORE_SENTIMENT_MODEL_PATH",
     default=None,
     help="A Hugging Face model directory instead of the packaged MiniLM-L6.",
 )
 @click.option(
     "--instance-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="HEALTHSCORE_INSTANCE_DIR",
+    envvar="HEALTHSCORE_INSTANCE_PATH",
     default=None,
     help="Where the ONNX files are written. [default: ./instance]",
 )

@@ -29,14 +29,14 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
         "--instance-dir",
         type=click.Path(file_okay=False, path_type=Path),
-        envvar="HEALTHSCORE_INSTANCE_DIR",
+        envvar="HEALTHSCORE_INSTANCE_PATH",
         default=None,
         help="Where built artefacts (ONNX exports, heads of custom models) are cached. [default: ./instance]",
     )(func)
     return click.option(
         "--model-path",
         type=click.Path(path_type=Path),
-        envvar="HEALTHSCORE_MODEL_PATH",
+        envvar="HEALTHSCORE_SENTIMENT_MODEL_PATH",
         default=None,
         help="A Hugging Face model directory or an .onnx file instead of the packaged MiniLM-L6.",
     )(func)
@@ -52,6 +52,11 @@ def open_model(model_path: Path | None, instance_dir: Path | None, backend: str)
         raise click.ClickException(str(exc)) from exc
 
 
+def _warn(message: str) -> None:
+    """A warning on stderr whatever logging is configured: stdout carries results only."""
+    click.echo(f"warning: {message}", err=True)
+
+
 def _texts(stream: TextIO, jsonl: bool) -> Iterator[tuple[int, str | None]]:
     """(line number, text or None for a bad line) for every input line."""
     for number, line in enumerate(stream, start=1):
@@ -61,12 +66,12 @@ def _texts(stream: TextIO, jsonl: bool) -> Iterator[tuple[int, str | None]]:
         try:
             row = json.loads(line)
         except ValueError:
-            logger.warning("line %d: not JSON; answering neutral", number)
+            _warn(f"line {number}: not JSON; answering neutral")
             yield number, None
             continue
         text = row.get("text") if isinstance(row, dict) else None
         if not isinstance(text, str):
-            logger.warning('line %d: no string "text" key; answering neutral', number)
+            _warn(f'line {number}: no string "text" key; answering neutral')
             yield number, None
         else:
             yield number, text
@@ -100,9 +105,9 @@ def classify(jsonl: bool, model_path: Path | None, instance_dir: Path | None, ba
     Only results go to stdout.
     """
     model = open_model(model_path, instance_dir, backend)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     block: list[str | None] = []
-    for _, text in _texts(click.get_text_stream("stdin"), jsonl):
+    for _, text in _texts(sys.stdin, jsonl):
         block.append(text)
         if len(block) >= BATCH_LINES:
             _flush(model, block, out)
