@@ -106,6 +106,7 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
     ).all()
     accounts = {a.id: a for a in session.scalars(select(m.Account).where(m.Account.tenant_id == tenant_id))}
     org_ids = _linked_orgs(session, tenant_id)
+    emitted = _last_emitted_scores(session, tenant_id) if endpoints else {}
     metric_of = {s.account_id: s.metrics for s in signals}
     snapshots: list[tuple[m.Account, m.ScoreSnapshot]] = []
     for res in results:
@@ -120,8 +121,9 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
         report.by_band[snap.band] = report.by_band.get(snap.band, 0) + 1
         prev = latest.get(acc.id)
         report.events += _queue_events(
-            session, tenant_id, endpoints, acc, org_ids.get(acc.id, []), prev, snap, model
-        )
+            session, tenant_id, endpoints, acc, org_ids.get(acc.id, []), prev, snap, model,
+            emitted.get(acc.id),
+        )  # fmt: skip
         if prev is not None and prev.band != snap.band:
             report.band_changes += 1
     session.flush()
@@ -187,6 +189,22 @@ def _linked_orgs(session: Session, tenant_id: int) -> dict[int, list[tuple[str, 
     return out
 
 
+def _last_emitted_scores(session: Session, tenant_id: int) -> dict[int, float]:
+    """Account id → new_score of its latest event (what subscribers last heard)."""
+    newest = (
+        select(func.max(m.WebhookEvent.id).label("eid"))
+        .where(m.WebhookEvent.tenant_id == tenant_id, m.WebhookEvent.account_id.is_not(None))
+        .group_by(m.WebhookEvent.account_id)
+        .subquery()
+    )
+    out: dict[int, float] = {}
+    for ev in session.scalars(select(m.WebhookEvent).join(newest, m.WebhookEvent.id == newest.c.eid)):
+        score = (ev.payload.get("data") or {}).get("new_score")
+        if ev.account_id is not None and isinstance(score, int | float):
+            out[ev.account_id] = float(score)
+    return out
+
+
 def _queue_events(
     session: Session,
     tenant_id: int,
@@ -196,14 +214,20 @@ def _queue_events(
     prev: m.ScoreSnapshot | None,
     snap: m.ScoreSnapshot,
     model: ScoringModel,
+    last_emitted: float | None = None,
 ) -> int:
-    """Queue band_changed / score_changed events for each subscribed endpoint (same transaction)."""
+    """Queue band_changed / score_changed events for each subscribed endpoint (same transaction).
+
+    score_changed compares with the score receivers last heard (the account's latest event), so a slow
+    drift of a few points per pass is announced once it adds up to the delta; an account that never had
+    an event compares with its previous snapshot."""
     if prev is None or not endpoints:
         return 0
     kinds: list[EventType] = []
     if prev.band != snap.band:
         kinds.append(EventType.BAND_CHANGED)
-    if should_emit_score_changed(prev.score, snap.score, model.score_changed_delta):
+    baseline = prev.score if last_emitted is None else last_emitted
+    if should_emit_score_changed(baseline, snap.score, model.score_changed_delta):
         kinds.append(EventType.SCORE_CHANGED)
     count = 0
     now = utcnow()
