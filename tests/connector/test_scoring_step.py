@@ -179,6 +179,13 @@ def test_a_slow_drift_is_announced_once_it_adds_up(db_url: str, tmp_path: Path) 
         )  # fmt: skip
 
 
+def _score_then_crash(db_url: str, tenant_id: int, seen: list[Any]) -> None:
+    with b.session(db_url) as s:
+        _seats(s, tenant_id, "001", 0.40)
+        seen.append(score_tenant(s, tenant_id, as_of=T0 + DAY))
+        raise RuntimeError("crash before commit")
+
+
 def test_snapshot_events_and_writes_roll_back_together(db_url: str, tmp_path: Path) -> None:
     """Transactional outbox: if the pass's transaction does not commit, no event, delivery or write-back
     row survives without its snapshot (and no snapshot without them)."""
@@ -192,11 +199,10 @@ def test_snapshot_events_and_writes_roll_back_together(db_url: str, tmp_path: Pa
     _pass(db_url, t, T0)
     with b.session(db_url) as s:
         before = {tb.__name__: _count(s, tb) for tb in (m.ScoreSnapshot, m.WebhookEvent, m.WebhookDelivery)}
-    with pytest.raises(RuntimeError, match="crash before commit"), b.session(db_url) as s:
-        _seats(s, t, "001", 0.40)
-        report = score_tenant(s, t, as_of=T0 + DAY)
-        assert (report.band_changes, report.events, report.writes_queued) == (1, 2, 1)  # band + score events
-        raise RuntimeError("crash before commit")
+    seen: list[Any] = []
+    with pytest.raises(RuntimeError, match="crash before commit"):
+        _score_then_crash(db_url, t, seen)
+    assert [(r.band_changes, r.events, r.writes_queued) for r in seen] == [(1, 2, 1)]  # band + score events
     with b.session(db_url) as s:
         after = {tb.__name__: _count(s, tb) for tb in (m.ScoreSnapshot, m.WebhookEvent, m.WebhookDelivery)}
         assert after == before == {"ScoreSnapshot": 1, "WebhookEvent": 0, "WebhookDelivery": 0}
