@@ -12,6 +12,7 @@ from scoring.model import MetricSpec, ScoringModel
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 Float32Array = npt.NDArray[np.float32]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -91,11 +92,28 @@ def score_chunk(c: Compiled, seg: IntArray, norm: Float32Array, out: ChunkOut) -
     Per-metric work is float32 (half the memory traffic; 0..1 values need no more), sums and everything
     per dimension are float64, so a score differs from an all-float64 one by < 1e-4 points.
     """
-    n = seg.shape[0]
     if out.normalised is not None:
         out.normalised[:] = norm
     has = norm == norm  # False exactly for NaN: one pass instead of isnan + invert
     np.fmax(norm, 0.0, out=norm)  # NaN -> 0; normalised values are >= 0 so nothing else changes
+    per_dim = _dimensions(c, seg, norm, has, out)
+    # impact = renormalised effective weight * (x - 0.5) * 100, zero where there is no data.
+    impact = np.empty_like(norm)
+    for d, (a, b) in enumerate(c.dim_rows):
+        np.multiply(per_dim[d], c.mw100[a:b, None], out=impact[a:b], casting="same_kind")
+    norm -= 0.5
+    impact *= norm
+    impact *= has
+    if out.impact is not None:
+        out.impact[:] = impact
+    _drivers(c, impact, out.drivers, out.driver_impact)
+
+
+def _dimensions(c: Compiled, seg: IntArray, norm: Float32Array, has: BoolArray, out: ChunkOut) -> FloatArray:
+    """Dimension scores, health score, confidence and raw band into `out`; returns each dimension's
+    renormalised weight per unit of metric weight (D, n), which the impacts need.
+    """
+    n = seg.shape[0]
     weighted = norm * c.mw[:, None]
     has_w = has * c.mw[:, None]
     num = np.empty((len(c.dim_rows), n))
@@ -124,24 +142,14 @@ def score_chunk(c: Compiled, seg: IntArray, norm: Float32Array, out: ChunkOut) -
     conf = (np.take(c.seg_wn_t, seg, axis=1) * out.dimension_coverage).sum(axis=0)
     conf[no_data] = 0.0
     out.confidence[:] = conf
-
-    # impact = renormalised effective weight * (x - 0.5) * 100, zero where there is no data.
-    per_dim = share / safe_den
-    impact = np.empty_like(norm)
-    for d, (a, b) in enumerate(c.dim_rows):
-        np.multiply(per_dim[d], c.mw100[a:b, None], out=impact[a:b], casting="same_kind")
-    norm -= 0.5
-    impact *= norm
-    impact *= has
-    if out.impact is not None:
-        out.impact[:] = impact
-    _drivers(c, impact, out.drivers, out.driver_impact)
     band = np.zeros(n, dtype=np.intp)
     with np.errstate(invalid="ignore"):
         for mins in c.band_mins_t:  # count the band mins above the score: 0 = highest band
             band += score < mins[seg]
     band[no_data] = -1
     out.raw_band[:] = band
+    per_dim: FloatArray = share / safe_den
+    return per_dim
 
 
 def _drivers(c: Compiled, impact: Float32Array, out: IntArray, out_impact: FloatArray) -> None:
