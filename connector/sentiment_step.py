@@ -140,7 +140,9 @@ def score_tenant(
     ).all()
     todo: list[tuple[m.Ticket, list[str], str]] = []
     for t in tickets:
-        msgs = threads.get((t.vendor, t.external_id)) or ([t.subject] if t.subject else [])
+        # No customer comment (a Case or HubSpot ticket with only its body): judge the description, else
+        # the subject.
+        msgs = threads.get((t.vendor, t.external_id)) or [x for x in (t.description or t.subject,) if x]
         digest = text_hash(version + "\x00" + "\x00".join(msgs))
         if t.sentiment_hash != digest:
             todo.append((t, msgs, digest))
@@ -150,7 +152,12 @@ def score_tenant(
     results = classify_cached(session, tenant_id, model, version, texts, report)
     for t, msgs, digest in todo:
         s = rollup([results[text_hash(msg)] for msg in msgs])
-        t.sentiment_label, t.sentiment_score, t.sentiment_confidence = s.label, s.score, s.confidence
+        if s.confidence > 0:
+            t.sentiment_label, t.sentiment_score, t.sentiment_confidence = s.label, s.score, s.confidence
+        else:
+            # Nothing to judge is no evidence: a stored 0.0 would count as a neutral ticket in the
+            # account's sentiment. The hash is still stored so the ticket is not sent again.
+            t.sentiment_label, t.sentiment_score, t.sentiment_confidence = None, None, None
         t.sentiment_excerpt, t.sentiment_hash = s.excerpt[:1000], digest
         report.negative += s.label == "negative"
     return report
