@@ -27,6 +27,7 @@ contact and ticket, so a reader can resolve the account with one association cal
 from __future__ import annotations
 
 import base64
+import bisect
 import functools
 import hashlib
 import hmac
@@ -307,8 +308,12 @@ def hs_time(dt: datetime | None) -> str | None:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
+    """Epoch milliseconds, floored exactly (float timestamps can land a millisecond low)."""
+    return (dt - _EPOCH) // timedelta(milliseconds=1)
 
 
 def _num(value: Any) -> str | None:
@@ -486,26 +491,13 @@ def _hub_customers(ctx: SandboxContext) -> dict[str, Customer]:
     return {k: c for k, c in ctx.book.customers.items() if c.hubspot.present}
 
 
+def _crm_tickets(ctx: SandboxContext) -> list[Any]:
+    return [t for t in ctx.book.tickets.values() if t.channel == "crm"]
+
+
 def _latest(*values: datetime | None) -> datetime:
     present = [v for v in values if v is not None]
     return max(present)
-
-
-def _finish(ctx: SandboxContext, obj: HubObject) -> HubObject:
-    """Apply what our product wrote (values, and the modification time the write stamped)."""
-    st = _state(ctx)
-    written = st.written.get(obj.id)
-    if written:
-        for name, value in written.items():
-            obj.properties[name] = None if value is None else str(value)
-    touched = st.extra["touched"].get(obj.id)
-    if touched is not None and touched > obj.updated_at:
-        obj.updated_at = touched
-    obj.properties[MOD_PROPERTY[obj.type]] = hs_time(obj.updated_at)
-    obj.properties["hs_object_id"] = obj.id
-    for name in _custom_names(ctx, obj.type):
-        obj.properties.setdefault(name, None)
-    return obj
 
 
 def _custom_names(ctx: SandboxContext, object_type: str) -> list[str]:
@@ -514,245 +506,397 @@ def _custom_names(ctx: SandboxContext, object_type: str) -> list[str]:
     ]
 
 
-def _render_companies(ctx: SandboxContext) -> list[HubObject]:
-    out = []
-    for c in _hub_customers(ctx).values():
-        p = c.hubspot
-        cid = company_id(c.key)
-        created = c.created_at
-        updated = _latest(p.updated_at, c.updated_at, created)
-        props: dict[str, str | None] = {
-            "name": p.name or c.name,
-            "domain": p.domains[0] if p.domains else None,
-            "industry": c.industry,
-            "lifecyclestage": "customer",
-            "hubspot_owner_id": str(
-                10_000 + int(hashlib.sha1(c.owner.encode()).hexdigest()[:6], 16) % 90_000
-            ),
-            "zendesk_org_id": numeric_id("organization", c.key) if p.cross_ref else None,
-            "arr": _num(c.arr),
-            "arr_previous": _num(c.arr_prev),
-            "renewal_date": _date_prop(c.renewal_date),
-            "customer_segment": c.segment,
-            "plan": c.plan,
-            "active_users": str(c.active_users),
-            "licensed_seats": str(c.licensed_seats),
-            "createdate": hs_time(created),
-        }
-        archived = p.deleted_at or c.deleted_at
-        out.append(_finish(ctx, HubObject(cid, "companies", c.key, c.key, props, created, updated, archived)))
-    return out
+@functools.lru_cache(maxsize=4096)
+def _owner_id(owner: str) -> str:
+    return str(10_000 + int(hashlib.sha1(owner.encode()).hexdigest()[:6], 16) % 90_000)
 
 
-def _render_contacts(ctx: SandboxContext) -> list[HubObject]:
-    customers = _hub_customers(ctx)
-    out = []
-    for k in ctx.book.contacts.values():
-        cid = company_id(k.customer_key) if k.customer_key in customers else None
-        props: dict[str, str | None] = {
-            "email": k.email,
-            "firstname": k.first_name,
-            "lastname": k.last_name,
-            "jobtitle": k.title,
-            "associatedcompanyid": cid,
-            "notes_last_contacted": hs_time(k.last_contacted_at),
-            "createdate": hs_time(k.created_at),
-        }
-        obj = HubObject(
-            numeric_id("contact", k.key),
-            "contacts",
-            k.key,
-            k.customer_key,
-            props,
-            k.created_at,
-            k.updated_at,
-            k.deleted_at,
-        )
-        if cid:
-            obj.assoc["companies"] = [cid]
-        out.append(_finish(ctx, obj))
-    return out
+# --- the index: every object of a type as (numeric id, book source), sorted by id ---------------------------
+#
+# Requests touch a page of objects, not the whole book: lists bisect to `after`, the keyset search the
+# adapter sends is evaluated on raw modification times, batch calls look ids up. Only the objects a
+# response carries are rendered. The index depends on the book's membership only (which objects exist),
+# so it is rebuilt when a count changes; modification and archive times are read live from the book.
 
 
-def _render_deals(ctx: SandboxContext) -> list[HubObject]:
-    customers = _hub_customers(ctx)
-    out = []
-    for d in ctx.book.deals.values():
-        stage = DEAL_STAGES.get(d.stage, d.stage)
-        props: dict[str, str | None] = {
-            "dealname": d.name,
-            "amount": _num(d.amount),
-            "pipeline": "default",
-            "dealstage": stage,
-            "dealtype": DEAL_TYPES.get(d.kind, d.kind),
-            "closedate": hs_time(
-                datetime(d.close_date.year, d.close_date.month, d.close_date.day, tzinfo=UTC)
-            ),
-            "hs_is_closed": "true" if stage in ("closedwon", "closedlost") else "false",
-            "hs_is_closed_won": "true" if stage == "closedwon" else "false",
-            "createdate": hs_time(d.created_at),
-        }
-        obj = HubObject(
-            numeric_id("deal", d.key),
-            "deals",
-            d.key,
-            d.customer_key,
-            props,
-            d.created_at,
-            d.updated_at,
-            d.deleted_at,
-        )
-        if d.customer_key in customers:
-            obj.assoc["companies"] = [company_id(d.customer_key)]
-        out.append(_finish(ctx, obj))
-    return out
+@dataclass(slots=True)
+class _Index:
+    signature: tuple[int, ...]
+    ids: list[int]
+    sources: list[Any]
+    by_id: dict[int, Any]
 
 
-def _crm_tickets(ctx: SandboxContext) -> list[Any]:
-    return [t for t in ctx.book.tickets.values() if t.channel == "crm"]
+_INDEXES: dict[
+    int, tuple[Any, dict[str, _Index]]
+] = {}  # id(book) -> (book, indexes); the book ref pins the id
+_INDEX_LOCK = threading.Lock()
 
 
-def _render_tickets(ctx: SandboxContext) -> list[HubObject]:
-    customers = _hub_customers(ctx)
-    emails = {k.email.lower(): numeric_id("contact", k.key) for k in ctx.book.contacts.values()}
-    out = []
-    for t in _crm_tickets(ctx):
-        first_customer = next((c for c in t.comments if c.author_role == "customer"), None)
-        props: dict[str, str | None] = {
-            "subject": t.subject,
-            "content": first_customer.body if first_customer else "",
-            "hs_pipeline": "0",
-            "hs_pipeline_stage": TICKET_STAGES.get(t.status, "1"),
-            "hs_ticket_priority": TICKET_PRIORITIES.get(t.priority, "MEDIUM"),
-            "createdate": hs_time(t.created_at),
-            "closed_date": hs_time(t.solved_at),
-            "time_to_close": str(t.full_resolution_minutes * 60_000)
-            if t.full_resolution_minutes is not None
-            else None,
-            "time_to_first_agent_reply": str(t.first_reply_minutes * 60_000)
-            if t.first_reply_minutes is not None
-            else None,
-        }
-        obj = HubObject(
-            numeric_id("ticket", t.key),
-            "tickets",
-            t.key,
-            t.customer_key,
-            props,
-            t.created_at,
-            t.updated_at,
-            t.deleted_at,
-        )
-        if t.customer_key in customers:
-            obj.assoc["companies"] = [company_id(t.customer_key)]
-        contact = emails.get(t.requester_email.lower())
-        if contact:
-            obj.assoc["contacts"] = [contact]
-        obj.assoc["notes"] = []
-        obj.assoc["emails"] = []
-        for i, c in enumerate(t.comments):
-            kind = "notes" if (c.author_role == "agent" and not c.public) else "emails"
-            obj.assoc[kind].append(comment_id(t.key, i))
-        out.append(_finish(ctx, obj))
-    return out
+def _is_note(comment: Any) -> bool:
+    return bool(comment.author_role == "agent" and not comment.public)
 
 
-def _render_comments(ctx: SandboxContext, kind: str) -> list[HubObject]:
-    out = []
-    for t in _crm_tickets(ctx):
-        for i, c in enumerate(t.comments):
-            is_note = c.author_role == "agent" and not c.public
-            if (kind == "notes") != is_note:
-                continue
-            props: dict[str, str | None] = {
-                "hs_timestamp": hs_time(c.created_at),
-                "hs_createdate": hs_time(c.created_at),
+def _signature(ctx: SandboxContext, object_type: str) -> tuple[int, ...]:
+    book = ctx.book
+    if object_type == "companies":
+        return (len(book.customers), sum(1 for c in book.customers.values() if c.hubspot.present))
+    if object_type in ("notes", "emails"):
+        return (len(book.tickets), sum(len(t.comments) for t in book.tickets.values()))
+    if object_type == "feedback_submissions":
+        return (len(book.surveys), len(book.tickets))
+    return (len(getattr(book, object_type)),)
+
+
+def _members(ctx: SandboxContext, object_type: str) -> list[tuple[int, Any]]:
+    book = ctx.book
+    if object_type == "companies":
+        return [(int(company_id(c.key)), c) for c in book.customers.values() if c.hubspot.present]
+    if object_type == "contacts":
+        return [(int(numeric_id("contact", k.key)), k) for k in book.contacts.values()]
+    if object_type == "deals":
+        return [(int(numeric_id("deal", d.key)), d) for d in book.deals.values()]
+    if object_type == "tickets":
+        return [(int(numeric_id("ticket", t.key)), t) for t in _crm_tickets(ctx)]
+    if object_type in ("notes", "emails"):
+        want_notes = object_type == "notes"
+        return [
+            (int(comment_id(t.key, i)), (t, i, c))
+            for t in _crm_tickets(ctx)
+            for i, c in enumerate(t.comments)
+            if _is_note(c) == want_notes
+        ]
+    crm = {t.key for t in _crm_tickets(ctx)}
+    # CSAT on Zendesk-channel tickets lives in Zendesk only; NPS and CRM-ticket CSAT are feedback here.
+    return [
+        (int(numeric_id("survey", s.key)), s)
+        for s in book.surveys.values()
+        if s.kind == "nps" or s.ticket_key in crm
+    ]
+
+
+def _index(ctx: SandboxContext, object_type: str) -> _Index:
+    """The id-sorted index of a type (call under ctx.lock)."""
+    book = ctx.book
+    signature = _signature(ctx, object_type)
+    with _INDEX_LOCK:
+        entry = _INDEXES.get(id(book))
+        if entry is None or entry[0] is not book:
+            if len(_INDEXES) >= 4:  # tests swap books; keep a few, never grow without bound
+                _INDEXES.pop(next(iter(_INDEXES)))
+            entry = (book, {})
+            _INDEXES[id(book)] = entry
+        cached = entry[1].get(object_type)
+        if cached is not None and cached.signature == signature:
+            return cached
+    members = sorted(_members(ctx, object_type), key=lambda m: m[0])
+    index = _Index(signature, [m[0] for m in members], [m[1] for m in members], dict(members))
+    with _INDEX_LOCK:
+        entry[1][object_type] = index
+    return index
+
+
+def _raw_modified(object_type: str, source: Any) -> datetime:
+    if object_type == "companies":
+        return _latest(source.hubspot.updated_at, source.updated_at, source.created_at)
+    if object_type in ("notes", "emails"):
+        return source[2].created_at
+    return source.updated_at
+
+
+def _archived(object_type: str, source: Any) -> datetime | None:
+    if object_type == "companies":
+        return source.hubspot.deleted_at or source.deleted_at
+    if object_type in ("contacts", "deals", "tickets"):
+        return source.deleted_at
+    return None
+
+
+def _modified(ctx: SandboxContext, object_type: str, oid: int, source: Any) -> datetime:
+    """The modification time HubSpot shows: the book's, or later when our write-back touched the record."""
+    raw = _raw_modified(object_type, source)
+    touched = _state(ctx).extra["touched"].get(str(oid))
+    return touched if touched is not None and touched > raw else raw
+
+
+# --- builders: one object at a time ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Env:
+    """Lookups the builders of one request share (built on first use)."""
+
+    ctx: SandboxContext
+    _emails: dict[str, str] | None = None
+    _custom: dict[str, list[str]] = field(default_factory=dict)
+
+    def contact_for(self, email: str) -> str | None:
+        if self._emails is None:
+            self._emails = {
+                k.email.lower(): numeric_id("contact", k.key) for k in self.ctx.book.contacts.values()
             }
-            if is_note:
-                props["hs_note_body"] = c.html_body or c.body
-            else:
-                props.update(
-                    hs_email_subject=("Re: " if i else "") + t.subject,
-                    hs_email_text=c.body,
-                    hs_email_html=c.html_body,
-                    hs_email_direction="INCOMING_EMAIL" if c.author_role == "customer" else "EMAIL",
-                    hs_email_from_email=c.author_email,
-                )
-            obj = HubObject(
-                comment_id(t.key, i), kind, c.key, t.customer_key, props, c.created_at, c.created_at
-            )
-            obj.assoc["tickets"] = [numeric_id("ticket", t.key)]
-            out.append(_finish(ctx, obj))
-    return out
+        return self._emails.get(email.lower())
+
+    def custom(self, object_type: str) -> list[str]:
+        if object_type not in self._custom:
+            self._custom[object_type] = _custom_names(self.ctx, object_type)
+        return self._custom[object_type]
+
+    def present(self, customer_key: str) -> bool:
+        c = self.ctx.book.customers.get(customer_key)
+        return bool(c is not None and c.hubspot.present)
 
 
-def _render_feedback(ctx: SandboxContext) -> list[HubObject]:
-    customers = _hub_customers(ctx)
-    crm_tickets = {t.key for t in _crm_tickets(ctx)}
-    emails = {k.email.lower(): numeric_id("contact", k.key) for k in ctx.book.contacts.values()}
-    out = []
-    for s in ctx.book.surveys.values():
-        if s.kind == "csat" and s.ticket_key not in crm_tickets:
-            continue  # CSAT on Zendesk tickets lives in Zendesk only
-        props: dict[str, str | None] = {
-            "hs_survey_type": s.kind.upper(),
-            "hs_response_value": str(s.score),
-            "hs_content": s.comment,
-            "hs_submission_timestamp": hs_time(s.responded_at),
-            "hs_contact_email_address": s.contact_email,
-            "hs_createdate": hs_time(s.responded_at),
-        }
-        obj = HubObject(
-            numeric_id("survey", s.key),
-            "feedback_submissions",
-            s.key,
-            s.customer_key,
-            props,
-            s.responded_at,
-            s.updated_at,
+def _build_company(env: _Env, c: Customer) -> HubObject:
+    p = c.hubspot
+    props: dict[str, str | None] = {
+        "name": p.name or c.name,
+        "domain": p.domains[0] if p.domains else None,
+        "industry": c.industry,
+        "lifecyclestage": "customer",
+        "hubspot_owner_id": _owner_id(c.owner),
+        "zendesk_org_id": numeric_id("organization", c.key) if p.cross_ref else None,
+        "arr": _num(c.arr),
+        "arr_previous": _num(c.arr_prev),
+        "renewal_date": _date_prop(c.renewal_date),
+        "customer_segment": c.segment,
+        "plan": c.plan,
+        "active_users": str(c.active_users),
+        "licensed_seats": str(c.licensed_seats),
+        "createdate": hs_time(c.created_at),
+    }
+    return HubObject(company_id(c.key), "companies", c.key, c.key, props, c.created_at, c.created_at)
+
+
+def _build_contact(env: _Env, k: Any) -> HubObject:
+    cid = company_id(k.customer_key) if env.present(k.customer_key) else None
+    props: dict[str, str | None] = {
+        "email": k.email,
+        "firstname": k.first_name,
+        "lastname": k.last_name,
+        "jobtitle": k.title,
+        "associatedcompanyid": cid,
+        "notes_last_contacted": hs_time(k.last_contacted_at),
+        "createdate": hs_time(k.created_at),
+    }
+    obj = HubObject(
+        numeric_id("contact", k.key), "contacts", k.key, k.customer_key, props, k.created_at, k.created_at
+    )
+    if cid:
+        obj.assoc["companies"] = [cid]
+    return obj
+
+
+def _build_deal(env: _Env, d: Any) -> HubObject:
+    stage = DEAL_STAGES.get(d.stage, d.stage)
+    props: dict[str, str | None] = {
+        "dealname": d.name,
+        "amount": _num(d.amount),
+        "pipeline": "default",
+        "dealstage": stage,
+        "dealtype": DEAL_TYPES.get(d.kind, d.kind),
+        "closedate": hs_time(datetime(d.close_date.year, d.close_date.month, d.close_date.day, tzinfo=UTC)),
+        "hs_is_closed": "true" if stage in ("closedwon", "closedlost") else "false",
+        "hs_is_closed_won": "true" if stage == "closedwon" else "false",
+        "createdate": hs_time(d.created_at),
+    }
+    obj = HubObject(
+        numeric_id("deal", d.key), "deals", d.key, d.customer_key, props, d.created_at, d.created_at
+    )
+    if env.present(d.customer_key):
+        obj.assoc["companies"] = [company_id(d.customer_key)]
+    return obj
+
+
+def _minutes_ms(minutes: int | None) -> str | None:
+    return str(minutes * 60_000) if minutes is not None else None
+
+
+def _build_ticket(env: _Env, t: Any) -> HubObject:
+    first_customer = next((c for c in t.comments if c.author_role == "customer"), None)
+    props: dict[str, str | None] = {
+        "subject": t.subject,
+        "content": first_customer.body if first_customer else "",
+        "hs_pipeline": "0",
+        "hs_pipeline_stage": TICKET_STAGES.get(t.status, "1"),
+        "hs_ticket_priority": TICKET_PRIORITIES.get(t.priority, "MEDIUM"),
+        "createdate": hs_time(t.created_at),
+        "closed_date": hs_time(t.solved_at),
+        "time_to_close": _minutes_ms(t.full_resolution_minutes),
+        "time_to_first_agent_reply": _minutes_ms(t.first_reply_minutes),
+    }
+    obj = HubObject(
+        numeric_id("ticket", t.key), "tickets", t.key, t.customer_key, props, t.created_at, t.created_at
+    )
+    if env.present(t.customer_key):
+        obj.assoc["companies"] = [company_id(t.customer_key)]
+    contact = env.contact_for(t.requester_email)
+    if contact:
+        obj.assoc["contacts"] = [contact]
+    obj.assoc["notes"] = []
+    obj.assoc["emails"] = []
+    for i, c in enumerate(t.comments):
+        obj.assoc["notes" if _is_note(c) else "emails"].append(comment_id(t.key, i))
+    return obj
+
+
+def _build_comment(env: _Env, source: tuple[Any, int, Any]) -> HubObject:
+    t, i, c = source
+    is_note = _is_note(c)
+    props: dict[str, str | None] = {
+        "hs_timestamp": hs_time(c.created_at),
+        "hs_createdate": hs_time(c.created_at),
+    }
+    if is_note:
+        props["hs_note_body"] = c.html_body or c.body
+    else:
+        props.update(
+            hs_email_subject=("Re: " if i else "") + t.subject,
+            hs_email_text=c.body,
+            hs_email_html=c.html_body,
+            hs_email_direction="INCOMING_EMAIL" if c.author_role == "customer" else "EMAIL",
+            hs_email_from_email=c.author_email,
         )
-        if s.customer_key in customers:
-            obj.assoc["companies"] = [company_id(s.customer_key)]
-        if s.ticket_key in crm_tickets:
-            obj.assoc["tickets"] = [numeric_id("ticket", s.ticket_key)]
-        contact = emails.get(s.contact_email.lower())
-        if contact:
-            obj.assoc["contacts"] = [contact]
-        out.append(_finish(ctx, obj))
-    return out
+    kind = "notes" if is_note else "emails"
+    obj = HubObject(comment_id(t.key, i), kind, c.key, t.customer_key, props, c.created_at, c.created_at)
+    obj.assoc["tickets"] = [numeric_id("ticket", t.key)]
+    return obj
 
 
-_RENDERERS: dict[str, Callable[[SandboxContext], list[HubObject]]] = {
-    "companies": _render_companies,
-    "contacts": _render_contacts,
-    "deals": _render_deals,
-    "tickets": _render_tickets,
-    "feedback_submissions": _render_feedback,
-    "notes": lambda ctx: _render_comments(ctx, "notes"),
-    "emails": lambda ctx: _render_comments(ctx, "emails"),
+def _build_feedback(env: _Env, s: Any) -> HubObject:
+    props: dict[str, str | None] = {
+        "hs_survey_type": s.kind.upper(),
+        "hs_response_value": str(s.score),
+        "hs_content": s.comment,
+        "hs_submission_timestamp": hs_time(s.responded_at),
+        "hs_contact_email_address": s.contact_email,
+        "hs_createdate": hs_time(s.responded_at),
+    }
+    obj = HubObject(
+        numeric_id("survey", s.key),
+        "feedback_submissions",
+        s.key,
+        s.customer_key,
+        props,
+        s.responded_at,
+        s.updated_at,
+    )
+    if env.present(s.customer_key):
+        obj.assoc["companies"] = [company_id(s.customer_key)]
+    ticket = env.ctx.book.tickets.get(s.ticket_key) if s.ticket_key else None
+    if ticket is not None and ticket.channel == "crm":
+        obj.assoc["tickets"] = [numeric_id("ticket", s.ticket_key)]
+    contact = env.contact_for(s.contact_email)
+    if contact:
+        obj.assoc["contacts"] = [contact]
+    return obj
+
+
+_BUILDERS: dict[str, Callable[[_Env, Any], HubObject]] = {
+    "companies": _build_company,
+    "contacts": _build_contact,
+    "deals": _build_deal,
+    "tickets": _build_ticket,
+    "notes": _build_comment,
+    "emails": _build_comment,
+    "feedback_submissions": _build_feedback,
 }
+
+
+def _build(env: _Env, object_type: str, oid: int, source: Any) -> HubObject:
+    """Render one object and apply what our product wrote (values, and the time the write stamped)."""
+    obj = _BUILDERS[object_type](env, source)
+    obj.updated_at = _modified(env.ctx, object_type, oid, source)
+    obj.archived_at = _archived(object_type, source)
+    written = _state(env.ctx).written.get(obj.id)
+    if written:
+        for name, value in written.items():
+            obj.properties[name] = None if value is None else str(value)
+    obj.properties[MOD_PROPERTY[object_type]] = hs_time(obj.updated_at)
+    obj.properties["hs_object_id"] = obj.id
+    for name in env.custom(object_type):
+        obj.properties.setdefault(name, None)
+    return obj
 
 
 def render(ctx: SandboxContext, object_type: str) -> list[HubObject]:
     """Every object of a type, archived ones included, sorted by numeric id (call under ctx.lock)."""
-    objs = _RENDERERS[object_type](ctx)
-    objs.sort(key=lambda o: int(o.id))
-    return objs
+    index = _index(ctx, object_type)
+    env = _Env(ctx)
+    return [_build(env, object_type, oid, src) for oid, src in zip(index.ids, index.sources, strict=True)]
 
 
-def associations(ctx: SandboxContext, from_type: str, to_type: str) -> dict[str, list[str]]:
-    """from id → associated to ids (live objects only), derived from the rendered objects of either side."""
-    out: dict[str, list[str]] = {}
-    sources = [o for o in render(ctx, from_type) if o.archived_at is None]
-    if any(to_type in o.assoc for o in sources):
-        for o in sources:
-            out[o.id] = list(o.assoc.get(to_type, []))
-        return out
+def get_objects(
+    ctx: SandboxContext, object_type: str, ids: Iterable[str], *, archived: bool = False
+) -> dict[str, HubObject]:
+    """The objects with these ids that exist (live, or archived when `archived`), rendered one by one."""
+    index = _index(ctx, object_type)
+    env = _Env(ctx)
+    out: dict[str, HubObject] = {}
+    for raw_id in ids:
+        try:
+            oid = int(raw_id)
+        except (TypeError, ValueError):
+            continue
+        source = index.by_id.get(oid)
+        if source is None or (_archived(object_type, source) is not None) != archived:
+            continue
+        out[str(oid)] = _build(env, object_type, oid, source)
+    return out
+
+
+def list_page(
+    ctx: SandboxContext, object_type: str, *, after: int, limit: int, archived: bool
+) -> tuple[list[HubObject], int | None]:
+    """One list page from id `after` on, and the id the next page starts at (None: this is the last)."""
+    index = _index(ctx, object_type)
+    env = _Env(ctx)
+    page: list[HubObject] = []
+    for pos in range(bisect.bisect_left(index.ids, after), len(index.ids)):
+        oid, source = index.ids[pos], index.sources[pos]
+        if (_archived(object_type, source) is not None) != archived:
+            continue
+        if len(page) == limit:
+            return page, oid
+        page.append(_build(env, object_type, oid, source))
+    return page, None
+
+
+# Associations each object carries itself (the rest are found by scanning the other side).
+FORWARD = {
+    ("contacts", "companies"),
+    ("deals", "companies"),
+    ("tickets", "companies"),
+    ("tickets", "contacts"),
+    ("tickets", "notes"),
+    ("tickets", "emails"),
+    ("notes", "tickets"),
+    ("emails", "tickets"),
+    ("feedback_submissions", "companies"),
+    ("feedback_submissions", "tickets"),
+    ("feedback_submissions", "contacts"),
+}
+
+
+def associations(
+    ctx: SandboxContext, from_type: str, to_type: str, ids: Iterable[str] | None = None
+) -> dict[str, list[str]]:
+    """from id → associated to ids (live objects only; only `ids` when given)."""
+    if (from_type, to_type) in FORWARD:
+        objs = (
+            get_objects(ctx, from_type, ids).values()
+            if ids is not None
+            else [o for o in render(ctx, from_type) if o.archived_at is None]
+        )
+        return {o.id: list(o.assoc.get(to_type, [])) for o in objs}
+    wanted = set(get_objects(ctx, from_type, ids)) if ids is not None else None
+    out: dict[str, list[str]] = {i: [] for i in wanted} if wanted is not None else {}
     for o in render(ctx, to_type):
         if o.archived_at is not None:
             continue
         for from_id in o.assoc.get(from_type, []):
-            out.setdefault(from_id, []).append(o.id)
+            if wanted is None or from_id in wanted:
+                out.setdefault(from_id, []).append(o.id)
     return out
 
 
@@ -1010,23 +1154,89 @@ def _validate_search(
     return parsed_groups, sorts, limit, after
 
 
-def run_search(ctx: SandboxContext, object_type: str, body: Any) -> dict[str, Any]:
-    defs = property_defs(ctx, object_type)
-    groups, sorts, limit, after = _validate_search(body, defs)
+_RAW_OPS = {
+    "EQ": lambda a, e, h: a == e,
+    "NEQ": lambda a, e, h: a != e,
+    "LT": lambda a, e, h: a < e,
+    "LTE": lambda a, e, h: a <= e,
+    "GT": lambda a, e, h: a > e,
+    "GTE": lambda a, e, h: a >= e,
+    "BETWEEN": lambda a, e, h: h is not None and e <= a <= h,
+}
+
+
+def _raw_predicates(
+    object_type: str, groups: list[list[dict[str, Any]]], sorts: list[tuple[str, bool]]
+) -> list[Callable[[int, int], bool]] | None:
+    """The adapter's keyset search (modification window + hs_object_id, sorted by id) as predicates over
+    (id, modified ms) read straight from the book; None when the search needs rendered properties."""
+    if len(groups) > 1 or any(s != ("hs_object_id", False) for s in sorts):
+        return None
+    mod = MOD_PROPERTY[object_type]
+    preds: list[Callable[[int, int], bool]] = []
+    for flt in groups[0] if groups else []:
+        name, op = flt.get("propertyName"), flt.get("operator")
+        if name not in (mod, "hs_object_id") or op not in _RAW_OPS:
+            return None
+        ptype = "number" if name == "hs_object_id" else "datetime"
+        expected = _to_ms(str(flt.get("value", "")), ptype)
+        high = _to_ms(str(flt.get("highValue", "")), ptype) if op == "BETWEEN" else None
+        if expected is None:
+            return None
+        test = _RAW_OPS[op]
+        if name == "hs_object_id":
+            preds.append(lambda oid, _m, t=test, e=expected, h=high: bool(t(oid, e, h)))
+        else:
+            preds.append(lambda _oid, m, t=test, e=expected, h=high: bool(t(m, e, h)))
+    return preds
+
+
+def _search_matches(
+    ctx: SandboxContext,
+    object_type: str,
+    defs: dict[str, dict[str, Any]],
+    groups: list[list[dict[str, Any]]],
+    sorts: list[tuple[str, bool]],
+) -> tuple[list[HubObject] | None, list[tuple[int, Any]]]:
+    """Either rendered matches (general path) or unrendered (id, source) matches in id order (fast path)."""
+    preds = _raw_predicates(object_type, groups, sorts)
+    if preds is not None:
+        index = _index(ctx, object_type)
+        hits = []
+        for oid, source in zip(index.ids, index.sources, strict=True):
+            if _archived(object_type, source) is not None:
+                continue
+            modified = _ms(_modified(ctx, object_type, oid, source))
+            if all(p(oid, modified) for p in preds):
+                hits.append((oid, source))
+        return None, hits
     objs = [o for o in render(ctx, object_type) if o.archived_at is None]
     if groups:
         compiled = [[_compile_filter(f, defs) for f in grp] for grp in groups]
         objs = [o for o in objs if any(all(p(o) for p in grp) for grp in compiled)]
-    objs.sort(key=lambda o: int(o.id))
     for name, desc in reversed(sorts):
         ptype = _prop_type(defs, name)
         present = [o for o in objs if _compare_value(o.properties.get(name), ptype) is not None]
         missing = [o for o in objs if _compare_value(o.properties.get(name), ptype) is None]
         present.sort(key=lambda o: _compare_value(o.properties.get(name), ptype), reverse=desc)
         objs = present + missing
-    page = objs[after : after + limit]
-    out: dict[str, Any] = {"total": len(objs), "results": [o.json(body.get("properties")) for o in page]}
-    if after + limit < len(objs):
+    return objs, []
+
+
+def run_search(ctx: SandboxContext, object_type: str, body: Any) -> dict[str, Any]:
+    """POST .../search: filter, sort, page by `after` offset; 400 past 10,000 results (call under ctx.lock)."""
+    defs = property_defs(ctx, object_type)
+    groups, sorts, limit, after = _validate_search(body, defs)
+    rendered, hits = _search_matches(ctx, object_type, defs, groups, sorts)
+    if rendered is None:
+        env = _Env(ctx)
+        total = len(hits)
+        page = [_build(env, object_type, oid, src) for oid, src in hits[after : after + limit]]
+    else:
+        total = len(rendered)
+        page = rendered[after : after + limit]
+    out: dict[str, Any] = {"total": total, "results": [o.json(body.get("properties")) for o in page]}
+    if after + limit < total:
         out["paging"] = {"next": {"after": str(after + limit)}}
     return out
 
@@ -1372,21 +1582,15 @@ def _register_objects(app: Flask, ctx: SandboxContext, object_type: str) -> None
         with_assoc = [a for raw in request.args.getlist("associations") for a in raw.split(",") if a]
         with ctx.lock:
             _require(ctx, read_scope)
-            objs = [
-                o
-                for o in render(ctx, object_type)
-                if (o.archived_at is not None) == archived and int(o.id) >= after
-            ]
-            if with_assoc:
-                for to_type in with_assoc:
-                    if to_type in OBJECT_TYPES and not any(to_type in o.assoc for o in objs):
-                        reverse = associations(ctx, object_type, to_type)
-                        for o in objs:
-                            o.assoc[to_type] = reverse.get(o.id, [])
-            page = objs[:limit]
+            page, nxt_id = list_page(ctx, object_type, after=after, limit=limit, archived=archived)
+            for to_type in with_assoc:
+                if to_type in OBJECT_TYPES and (object_type, to_type) not in FORWARD:
+                    reverse = associations(ctx, object_type, to_type, [o.id for o in page])
+                    for o in page:
+                        o.assoc[to_type] = reverse.get(o.id, [])
             out: dict[str, Any] = {"results": [o.json(_props_arg(), with_assoc) for o in page]}
-            if len(objs) > limit:
-                nxt = str(int(objs[limit].id))
+            if nxt_id is not None:
+                nxt = str(nxt_id)
                 query = urlencode([("limit", limit), ("after", nxt), *(("archived", "true"),) * archived])
                 out["paging"] = {
                     "next": {"after": nxt, "link": f"{request.host_url.rstrip('/')}{base}?{query}"}
@@ -1397,9 +1601,9 @@ def _register_objects(app: Flask, ctx: SandboxContext, object_type: str) -> None
         archived = request.args.get("archived", "false").lower() == "true"
         with ctx.lock:
             _require(ctx, read_scope)
-            for o in render(ctx, object_type):
-                if o.id == object_id and (o.archived_at is not None) == archived:
-                    return _json(o.json(_props_arg()))
+            found = get_objects(ctx, object_type, [object_id], archived=archived).get(object_id)
+            if found is not None:
+                return _json(found.json(_props_arg()))
         raise HubSpotError(404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND")
 
     def search() -> Response:
@@ -1421,7 +1625,7 @@ def _register_objects(app: Flask, ctx: SandboxContext, object_type: str) -> None
         archived = bool(request.args.get("archived", "false").lower() == "true")
         with ctx.lock:
             _require(ctx, read_scope)
-            by_id = {o.id: o for o in render(ctx, object_type) if (o.archived_at is not None) == archived}
+            by_id = get_objects(ctx, object_type, [str(i.get("id")) for i in inputs], archived=archived)
             found, missing = [], []
             for inp in inputs:
                 oid = str(inp.get("id"))
@@ -1460,7 +1664,7 @@ def _register_objects(app: Flask, ctx: SandboxContext, object_type: str) -> None
             _require(ctx, WRITE_SCOPE[object_type])
             defs = property_defs(ctx, object_type)
             _validate_properties(defs, inputs)
-            by_id = {o.id: o for o in render(ctx, object_type) if o.archived_at is None}
+            by_id = get_objects(ctx, object_type, [str(i.get("id")) for i in inputs])
             state = _state(ctx)
             errors: list[dict[str, Any]] = []
             updated: list[str] = []
@@ -1492,7 +1696,7 @@ def _register_objects(app: Flask, ctx: SandboxContext, object_type: str) -> None
                         "context": {"ids": missing},
                     }
                 )
-            fresh = {o.id: o for o in render(ctx, object_type)}
+            fresh = get_objects(ctx, object_type, updated)
             results = [fresh[i].json(list((inputs[0].get("properties") or {}).keys())) for i in updated]
         out: dict[str, Any] = {
             "status": "COMPLETE",
@@ -1682,7 +1886,7 @@ def _register_associations(app: Flask, ctx: SandboxContext) -> None:
             raise _validation("limit and after must be integers") from None
         with ctx.lock:
             _require(ctx, READ_SCOPE[from_type])
-            ids = associations(ctx, from_type, to_type).get(object_id, [])
+            ids = associations(ctx, from_type, to_type, [object_id]).get(object_id, [])
         page = ids[after : after + limit]
         out: dict[str, Any] = {"results": [_assoc_item(from_type, to_type, i) for i in page]}
         if after + limit < len(ids):
@@ -1700,8 +1904,9 @@ def _register_associations(app: Flask, ctx: SandboxContext) -> None:
             raise _validation(f"Too many inputs: {len(inputs)} > {ASSOC_BATCH_LIMIT}")
         with ctx.lock:
             _require(ctx, READ_SCOPE[from_type])
-            table = associations(ctx, from_type, to_type)
-            live = {o.id for o in render(ctx, from_type) if o.archived_at is None}
+            wanted = [str(i.get("id")) for i in inputs]
+            table = associations(ctx, from_type, to_type, wanted)
+            live = set(get_objects(ctx, from_type, wanted))
         results, missing = [], []
         for inp in inputs:
             oid = str(inp.get("id"))
