@@ -78,8 +78,13 @@ def save_draft(
     if exists is not None:
         raise ActionError([f"version {model.version!r} exists already; change `version:` for a new draft"])
     row = m.ScoringModelVersion(
-        tenant_id=tenant_id, version=model.version, yaml=yaml_text, status="draft", backtest=backtest,
-        created_by=actor, created_at=utcnow(),
+        tenant_id=tenant_id,
+        version=model.version,
+        yaml=yaml_text,
+        status="draft",
+        backtest=backtest,
+        created_by=actor,
+        created_at=utcnow(),
     )
     session.add(row)
     session.flush()
@@ -149,7 +154,14 @@ def endpoint_problems(settings: Settings, url: str, event_types: list[str]) -> l
 
 
 def create_endpoint(
-    session: Session, settings: Settings, tenant_id: int, *, url: str, description: str, event_types: list[str], actor: str
+    session: Session,
+    settings: Settings,
+    tenant_id: int,
+    *,
+    url: str,
+    description: str,
+    event_types: list[str],
+    actor: str,
 ) -> EndpointSecret:
     """A new endpoint with a fresh whsec_ secret (returned once, stored encrypted).
 
@@ -163,8 +175,13 @@ def create_endpoint(
         raise ActionError(problems)
     secret = generate_secret()
     ep = m.WebhookEndpoint(
-        tenant_id=tenant_id, url=url, description=description[:500], event_types=event_types,
-        secrets_enc=Vault(settings).encrypt_json([secret]), enabled=True, created_at=utcnow(),
+        tenant_id=tenant_id,
+        url=url,
+        description=description[:500],
+        event_types=event_types,
+        secrets_enc=Vault(settings).encrypt_json([secret]),
+        enabled=True,
+        created_at=utcnow(),
     )
     session.add(ep)
     session.flush()
@@ -174,14 +191,18 @@ def create_endpoint(
 
 def _endpoint(session: Session, tenant_id: int, endpoint_id: int) -> m.WebhookEndpoint:
     ep = session.scalar(
-        select(m.WebhookEndpoint).where(m.WebhookEndpoint.tenant_id == tenant_id, m.WebhookEndpoint.id == endpoint_id)
+        select(m.WebhookEndpoint).where(
+            m.WebhookEndpoint.tenant_id == tenant_id, m.WebhookEndpoint.id == endpoint_id
+        )
     )
     if ep is None:
         raise LookupError("no such webhook endpoint")
     return ep
 
 
-def rotate_secret(session: Session, settings: Settings, tenant_id: int, endpoint_id: int, actor: str) -> EndpointSecret:
+def rotate_secret(
+    session: Session, settings: Settings, tenant_id: int, endpoint_id: int, actor: str
+) -> EndpointSecret:
     """A new secret signs first; the previous one keeps signing too until the next rotation.
 
     Raises:
@@ -208,7 +229,9 @@ def update_endpoint(
     ep = _endpoint(session, tenant_id, endpoint_id)
     url = changes.get("url", ep.url)
     types = changes.get("event_types", ep.event_types)
-    problems = endpoint_problems(settings, url, list(types)) if {"url", "event_types"} & changes.keys() else []
+    problems = (
+        endpoint_problems(settings, url, list(types)) if {"url", "event_types"} & changes.keys() else []
+    )
     if problems:
         raise ActionError(problems)
     ep.url, ep.event_types = url, list(types)
@@ -251,7 +274,9 @@ def replay_delivery(session: Session, tenant_id: int, endpoint_id: int, delivery
 # ---- account links ---------------------------------------------------------------------------------
 
 
-def decide_link(session: Session, tenant_id: int, source_account_id: int, crm_account_id: int | None, actor: str) -> None:
+def decide_link(
+    session: Session, tenant_id: int, source_account_id: int, crm_account_id: int | None, actor: str
+) -> None:
     """A person's decision on an organization's account: it sticks (status confirmed, method manual).
 
     Raises:
@@ -259,6 +284,10 @@ def decide_link(session: Session, tenant_id: int, source_account_id: int, crm_ac
     """
     linking.confirm_link(session, tenant_id, source_account_id, crm_account_id, actor)
     audit(
-        session, tenant_id, actor, "link.confirmed", f"account:{source_account_id}",
+        session,
+        tenant_id,
+        actor,
+        "link.confirmed",
+        f"account:{source_account_id}",
         crm_account_id=crm_account_id,
     )

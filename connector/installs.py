@@ -9,6 +9,7 @@ kind has a page that says what happened and what to do.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import secrets
 from dataclasses import asdict, dataclass
@@ -79,6 +80,9 @@ SPECS: dict[str, VendorSpec] = {
             Scope("crm.objects.deals.read", "read renewals and expansion deals"),
             Scope("tickets", "read tickets for support signals"),
             Scope("crm.objects.feedback_submissions.read", "read NPS and CSAT survey answers"),
+            Scope("crm.schemas.companies.read", "check that our company properties exist"),
+            Scope("crm.schemas.contacts.read", "read contact property definitions"),
+            Scope("crm.schemas.deals.read", "read deal property definitions (stages, amounts)"),
             Scope("crm.schemas.companies.write", "create the healthscore property group and properties"),
         ),
         "https://app.hubspot.com (API calls go to https://api.hubapi.com)",
@@ -126,9 +130,13 @@ def config_problems(app: AppConfig) -> list[str]:
     if app.vendor not in SPECS:
         problems.append(f"unknown vendor {app.vendor!r}")
     for name, value in (("base URL", app.base_url), ("API base URL", app.api_base_url)):
-        if value and not urlsplit(value).scheme in {"https", "http"}:
+        if value and urlsplit(value).scheme not in {"https", "http"}:
             problems.append(f"the {name} must start with https://")
-        elif value and urlsplit(value).scheme == "http" and urlsplit(value).hostname not in {"127.0.0.1", "localhost"}:
+        elif (
+            value
+            and urlsplit(value).scheme == "http"
+            and urlsplit(value).hostname not in {"127.0.0.1", "localhost"}
+        ):
             problems.append(f"the {name} must use https (http only for localhost)")
     if not app.base_url:
         problems.append("enter the base URL")
@@ -170,7 +178,7 @@ def _oauth(app: AppConfig, redirect_uri: str) -> OAuth2Session:
         scope=SPECS[app.vendor].scope_string,
         redirect_uri=redirect_uri,
         code_challenge_method="S256",
-        token_endpoint_auth_method="client_secret_post",
+        token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name, not a secret
     )
     session.register_compliance_hook("access_token_response", _normalise_error_body)
     return session
@@ -199,7 +207,9 @@ def authorization_request(app: AppConfig, redirect_uri: str, now: datetime) -> t
     url, _ = _oauth(app, redirect_uri).create_authorization_url(
         app.base_url.rstrip("/") + SPECS[app.vendor].authorize_path, state=state, code_verifier=verifier
     )
-    return url, Pending(app=app, state=state, verifier=verifier, redirect_uri=redirect_uri, created_at=now.isoformat())
+    return url, Pending(
+        app=app, state=state, verifier=verifier, redirect_uri=redirect_uri, created_at=now.isoformat()
+    )
 
 
 def check_callback(pending: Pending | None, args: dict[str, str], now: datetime) -> str:
@@ -253,7 +263,9 @@ def exchange(pending: Pending, code: str, now: datetime) -> Connected:
             raise InstallError("expired_code", exc.description or "") from exc
         raise InstallError("vendor_error", f"{exc.error}: {exc.description or ''}"[:300]) from exc
     except (requests.RequestException, ValueError) as exc:
-        raise InstallError("vendor_error", f"the token endpoint did not answer properly ({type(exc).__name__})") from exc
+        raise InstallError(
+            "vendor_error", f"the token endpoint did not answer properly ({type(exc).__name__})"
+        ) from exc
     if not token.get("access_token"):
         raise InstallError("vendor_error", "the token endpoint answered without an access token")
     expires_in = token.get("expires_in")
@@ -268,16 +280,24 @@ def exchange(pending: Pending, code: str, now: datetime) -> Connected:
     missing = [s.name for s in SPECS[app.vendor].scopes if s.required and granted and s.name not in granted]
     if missing:
         raise InstallError("missing_scope", " ".join(missing))
-    return Connected(tokens=tokens, base_url=base_url, token_url=token_url, vendor_account=account, granted=granted)
+    return Connected(
+        tokens=tokens, base_url=base_url, token_url=token_url, vendor_account=account, granted=granted
+    )
 
 
-def _identify(app: AppConfig, tokens: TokenSet, token: dict[str, Any]) -> tuple[str, str | None, tuple[str, ...]]:
+def _identify(
+    app: AppConfig, tokens: TokenSet, token: dict[str, Any]
+) -> tuple[str, str | None, tuple[str, ...]]:
     """(API base URL, vendor account id, granted scopes) per vendor's token response."""
     granted = tuple(str(token.get("scope") or "").split())
     if app.vendor == "salesforce":
         # `id` is https://login…/id/<orgId>/<userId>: the org id maps the tenant.
         parts = str(token.get("id", "")).rstrip("/").split("/")
-        return (tokens.instance_url or app.base_url).rstrip("/"), parts[-2] if len(parts) >= 2 else None, granted
+        return (
+            (tokens.instance_url or app.base_url).rstrip("/"),
+            parts[-2] if len(parts) >= 2 else None,
+            granted,
+        )
     if app.vendor == "hubspot":
         try:
             info = requests.get(
@@ -291,7 +311,12 @@ def _identify(app: AppConfig, tokens: TokenSet, token: dict[str, Any]) -> tuple[
         hub = data.get("hub_id")
         return app.api_base, str(hub) if hub else None, tuple(data.get("scopes") or granted)
     host = urlsplit(app.base_url).hostname or ""
-    return app.base_url.rstrip("/"), host.split(".")[0] if host.count(".") >= 2 else host, granted
+    try:
+        ipaddress.ip_address(host)  # a sandbox or proxy on an IP: no subdomain to speak of
+        account = urlsplit(app.base_url).netloc
+    except ValueError:
+        account = host.split(".")[0] if host.count(".") >= 2 else host
+    return app.base_url.rstrip("/"), account, granted
 
 
 def save(session: Session, vault: Vault, tenant_id: int, app: AppConfig, conn: Connected) -> m.Installation:
@@ -354,7 +379,9 @@ def disconnect(session: Session, vault: Vault, tenant_id: int, vendor: str) -> t
     if inst is None:
         return False, None
     problem = revoke(inst, vault)
-    session.execute(delete(m.Installation).where(m.Installation.id == inst.id, m.Installation.tenant_id == tenant_id))
+    session.execute(
+        delete(m.Installation).where(m.Installation.id == inst.id, m.Installation.tenant_id == tenant_id)
+    )
     return True, problem
 
 

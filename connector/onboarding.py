@@ -37,17 +37,24 @@ def start(settings: Settings, tenant_id: int, vendor: str, *, background: bool =
         run_id = run.run_id
     if background:
         threading.Thread(
-            target=run_install, args=(settings, tenant_id, vendor, run_id), name=f"install-{vendor}", daemon=True
+            target=run_install,
+            args=(settings, tenant_id, vendor, run_id),
+            name=f"install-{vendor}",
+            daemon=True,
         ).start()
     else:
         run_install(settings, tenant_id, vendor, run_id)
     return run_id
 
 
-def _set(settings: Settings, tenant_id: int, run_id: str, report: dict[str, Any], status: str = "running") -> None:
+def _set(
+    settings: Settings, tenant_id: int, run_id: str, report: dict[str, Any], status: str = "running"
+) -> None:
     with transaction(settings.sqlalchemy_url) as session:
         session.execute(
-            update(m.Run).where(m.Run.tenant_id == tenant_id, m.Run.run_id == run_id).values(report=report, status=status)
+            update(m.Run)
+            .where(m.Run.tenant_id == tenant_id, m.Run.run_id == run_id)
+            .values(report=report, status=status)
         )
 
 
@@ -66,7 +73,7 @@ def run_install(settings: Settings, tenant_id: int, vendor: str, run_id: str) ->
         _set(settings, tenant_id, run_id, report)
         try:
             result = steps[name]()
-        except Exception as exc:  # noqa: BLE001 - any failure is shown to the admin, the thread must end cleanly
+        except Exception as exc:
             logger.exception("install step %s failed", name, extra={"tenant": tenant_id, "vendor": vendor})
             result = {"state": "failed", "message": f"{type(exc).__name__}: {exc}"[:500]}
         report["steps"][name] = result
@@ -92,7 +99,9 @@ def _first_problem(report: dict[str, Any]) -> str:
 def _installation(settings: Settings, tenant_id: int, vendor: str) -> m.Installation:
     with transaction(settings.sqlalchemy_url) as session:
         inst = session.scalar(
-            select(m.Installation).where(m.Installation.tenant_id == tenant_id, m.Installation.vendor == vendor)
+            select(m.Installation).where(
+                m.Installation.tenant_id == tenant_id, m.Installation.vendor == vendor
+            )
         )
         if inst is None:
             raise LookupError(f"{vendor} is not connected")
@@ -116,10 +125,24 @@ def _check(settings: Settings, tenant_id: int, vendor: str) -> dict[str, Any]:
         adapter.close()
     problems = [{"message": p.message, "hint": p.hint} for p in report.problems]
     # Missing custom fields are expected on a first install: the next step creates them.
-    blocking = [p for p in report.problems if not any(f in p.message for f in report.missing_fields)]
+    blocking = [
+        p for p in report.problems if not (report.missing_fields and _about_missing_fields(p, report))
+    ]
     state = "done" if report.ok or not blocking else "failed"
     message = "; ".join(p.message for p in blocking) if state == "failed" else "connected"
-    return {"state": state, "message": message, "problems": problems, "missing_fields": list(report.missing_fields)}
+    return {
+        "state": state,
+        "message": message,
+        "problems": problems,
+        "missing_fields": list(report.missing_fields),
+    }
+
+
+def _about_missing_fields(problem: Any, report: Any) -> bool:
+    text = f"{problem.message} {problem.hint}".lower()
+    return any(f.lower() in text for f in report.missing_fields) or (
+        "missing" in text and ("field" in text or "propert" in text)
+    )
 
 
 def _fields(settings: Settings, tenant_id: int, vendor: str) -> dict[str, Any]:
@@ -128,7 +151,11 @@ def _fields(settings: Settings, tenant_id: int, vendor: str) -> dict[str, Any]:
         changes = adapter.ensure_fields()
     finally:
         adapter.close()
-    return {"state": "done", "message": f"{len(changes)} field(s) created", "created": [str(c) for c in changes][:20]}
+    return {
+        "state": "done",
+        "message": f"{len(changes)} field(s) created",
+        "created": [str(c) for c in changes][:20],
+    }
 
 
 def _sync(settings: Settings, tenant_id: int, vendor: str) -> dict[str, Any]:
@@ -140,8 +167,10 @@ def _sync(settings: Settings, tenant_id: int, vendor: str) -> dict[str, Any]:
         for stream in inst.get("streams", []):
             records += int(stream.get("upserted", 0) or 0)
             if stream.get("status") not in {"ok", "skipped"}:
-                problems.append(f"{stream.get('stream')}: {stream.get('error') or stream.get('status')}"
-                                + (f" ({stream['hint']})" if stream.get("hint") else ""))
+                problems.append(
+                    f"{stream.get('stream')}: {stream.get('error') or stream.get('status')}"
+                    + (f" ({stream['hint']})" if stream.get("hint") else "")
+                )
         if inst.get("status") in {"reconnect", "quota"} and not problems:
             problems.append(f"{inst.get('vendor')}: {inst.get('status')}")
     if problems and records == 0:
@@ -155,7 +184,9 @@ def _score(settings: Settings, tenant_id: int) -> dict[str, Any]:
 
     report = pipeline.run_tenant(settings, tenant_id, steps=("link", "sentiment", "score", "write_back"))
     failed = {k: v["error"] for k, v in report["steps"].items() if isinstance(v, dict) and v.get("error")}
-    scored = report["steps"].get("score", {}).get("scored", report["steps"].get("score", {}).get("accounts", 0))
+    scored = (
+        report["steps"].get("score", {}).get("scored", report["steps"].get("score", {}).get("accounts", 0))
+    )
     if failed:
         return {"state": "failed", "message": "; ".join(f"{k}: {v}" for k, v in failed.items())[:500]}
     return {"state": "done", "message": f"{scored} accounts scored", "pass_run_id": report.get("run_id")}

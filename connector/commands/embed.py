@@ -13,8 +13,14 @@ from connector.commands.context import settings_from
 from connector.commands.output import emit, fail
 
 SIDEBAR = Path(__file__).resolve().parents[2] / "integrations" / "zendesk" / "sidebar"
-REQUIRED = ("manifest.json", "translations/en.json", "assets/iframe.html", "assets/main.js", "assets/logo.png",
-            "assets/logo-small.png")
+REQUIRED = (
+    "manifest.json",
+    "translations/en.json",
+    "assets/iframe.html",
+    "assets/main.js",
+    "assets/logo.png",
+    "assets/logo-small.png",
+)
 
 
 @click.group("embed")
@@ -47,7 +53,9 @@ def build_zendesk_zip(source: Path, out: Path, api_url: str) -> dict[str, object
 
 @COMMAND.command("package-zendesk")
 @click.option("--api-url", default=None, help="healthscore URL the app calls (default: public_base_url).")
-@click.option("--out", "out_path", default=None, type=click.Path(dir_okay=False), help="Zip path (default: instance/).")
+@click.option(
+    "--out", "out_path", default=None, type=click.Path(dir_okay=False), help="Zip path (default: instance/)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def package_zendesk(ctx: click.Context, api_url: str | None, out_path: str | None, as_json: bool) -> None:
@@ -57,6 +65,10 @@ def package_zendesk(ctx: click.Context, api_url: str | None, out_path: str | Non
     if settings.env == "production" and not url.startswith("https://"):
         fail("Zendesk apps must call https URLs", "pass --api-url https://…")
     manifest = json.loads((SIDEBAR / "manifest.json").read_text(encoding="utf-8"))
-    out = Path(out_path) if out_path else Path(settings.instance_path) / f"healthscore-zendesk-{manifest['version']}.zip"
+    out = (
+        Path(out_path)
+        if out_path
+        else Path(settings.instance_path) / f"healthscore-zendesk-{manifest['version']}.zip"
+    )
     result = build_zendesk_zip(SIDEBAR, out, url)
     emit(result, as_json, f"wrote {result['zip']} ({result['files']} files) for {result['domain']}")

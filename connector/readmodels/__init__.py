@@ -21,9 +21,9 @@ from connector.readmodels.account import (
     score_history,
 )
 from connector.readmodels.admin import (
-    crm_account_choices,
     api_keys,
     audit_log,
+    crm_account_choices,
     deliveries,
     installation,
     installation_by_vendor_account,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from connector import models as m
 from connector.readmodels.common import CRM_VENDORS
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_BANDS: tuple[dict[str, Any], ...] = (
     {"name": "green", "min": 75.0, "colour": "#2e7d32"},
@@ -114,7 +117,7 @@ def band_thresholds(session: Session, tenant_id: int) -> list[dict[str, Any]]:
             model = load_model(row.yaml)
             return [{"name": b.name, "min": float(b.min), "colour": b.colour} for b in model.bands]
         except Exception:  # noqa: BLE001 - a stored model that no longer parses falls back to defaults
-            pass
+            logger.warning("published model of tenant %s does not parse; showing default bands", tenant_id)
     return [dict(b) for b in DEFAULT_BANDS]
 
 

@@ -212,7 +212,9 @@ def audit_log(
     return list(session.scalars(stmt.order_by(m.AuditEntry.id.desc()).limit(limit)))
 
 
-def installation_by_vendor_account(session: Session, vendor: str, vendor_account: str) -> m.Installation | None:
+def installation_by_vendor_account(
+    session: Session, vendor: str, vendor_account: str
+) -> m.Installation | None:
     """Tenant resolution for vendor-signed requests (HubSpot portal id → its installation).
 
     The one lookup without a tenant id: the caller is the vendor, and the signature must then be verified

@@ -169,7 +169,7 @@ def portfolio(
 
 
 def _band_totals(session: Session, tenant_id: int, filters: list[object]) -> tuple[list[BandSummary], int]:
-    stmt, latest = _base(tenant_id)
+    stmt, _latest = _base(tenant_id)
     inner = stmt.where(*filters).subquery()  # type: ignore[arg-type]
     result = session.execute(
         select(inner.c.band, func.count(), func.coalesce(func.sum(inner.c.arr), 0)).group_by(inner.c.band)

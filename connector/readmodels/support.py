@@ -113,7 +113,7 @@ def _by_org(session: Session, live: tuple[object, ...]) -> list[GroupRow]:
         .join(m.Account, m.Account.id == m.Ticket.crm_account_id)
         .where(*live)  # type: ignore[arg-type]
         .group_by(m.Account.id, m.Account.name)
-        .order_by(func.avg(m.Ticket.sentiment_score).asc().nulls_last())
+        .order_by(_negative().desc(), func.avg(m.Ticket.sentiment_score).asc().nulls_last())
         .limit(15)
     )
     return [

@@ -39,10 +39,22 @@ def integrations() -> Any:
 def review() -> Any:
     q = (request.args.get("q") or "").strip()[:100]
     choices = readmodels.crm_account_choices(db(), tenant_id(), q) if q else []
-    return render_template(
-        "admin/review.html", rows=readmodels.review_queue(db(), tenant_id()), q=q, choices=choices,
-        for_link=request.args.get("link", type=int),
+    rows = readmodels.review_queue(db(), tenant_id())
+    # Without a search, offer CRM accounts sharing the organization's first significant word.
+    suggestions = (
+        {
+            r.source_id: readmodels.crm_account_choices(db(), tenant_id(), _keyword(r.source_name), 8)
+            for r in rows[:50]
+        }
+        if not q
+        else {}
     )
+    return render_template("admin/review.html", rows=rows, q=q, choices=choices, suggestions=suggestions)
+
+
+def _keyword(name: str) -> str:
+    words = [w for w in name.replace(",", " ").split() if len(w) > 2]
+    return words[0] if words else name
 
 
 @bp.post("/review/<int:source_id>")
@@ -77,16 +89,24 @@ def users() -> Any:
 @admin_required
 def invite() -> Any:
     try:
-        user, token = auth.invite(db(), tenant_id(), request.form.get("email", ""), request.form.get("role", "viewer"))
+        user, token = auth.invite(
+            db(), tenant_id(), request.form.get("email", ""), request.form.get("role", "viewer")
+        )
     except auth.AuthError as exc:
         return render_template(
-            "admin/users.html", users=readmodels.users(db(), tenant_id()), roles=auth.ROLES, errors=exc.problems
+            "admin/users.html",
+            users=readmodels.users(db(), tenant_id()),
+            roles=auth.ROLES,
+            errors=exc.problems,
         ), 400
     audit(db(), tenant_id(), actor(), "user.invited", user.email, role=user.role)
     db().commit()
     link = settings().public_base_url.rstrip("/") + url_for("auth.accept", token=token)
     return render_template(
-        "admin/users.html", users=readmodels.users(db(), tenant_id()), roles=auth.ROLES, invite_link=link,
+        "admin/users.html",
+        users=readmodels.users(db(), tenant_id()),
+        roles=auth.ROLES,
+        invite_link=link,
         invited=user.email,
     )
 
@@ -108,17 +128,23 @@ def set_role(user_id: int) -> Any:
 @bp.get("/keys")
 @admin_required
 def keys() -> Any:
-    return render_template("admin/keys.html", keys=readmodels.api_keys(db(), tenant_id()), scopes=auth.API_KEY_SCOPES)
+    return render_template(
+        "admin/keys.html", keys=readmodels.api_keys(db(), tenant_id()), scopes=auth.API_KEY_SCOPES
+    )
 
 
 @bp.post("/keys")
 @admin_required
 def create_key() -> Any:
     try:
-        new = auth.create_api_key(db(), tenant_id(), request.form.get("name", ""), request.form.get("scope", "read"))
+        new = auth.create_api_key(
+            db(), tenant_id(), request.form.get("name", ""), request.form.get("scope", "read")
+        )
     except auth.AuthError as exc:
         return render_template(
-            "admin/keys.html", keys=readmodels.api_keys(db(), tenant_id()), scopes=auth.API_KEY_SCOPES,
+            "admin/keys.html",
+            keys=readmodels.api_keys(db(), tenant_id()),
+            scopes=auth.API_KEY_SCOPES,
             errors=exc.problems,
         ), 400
     audit(db(), tenant_id(), actor(), "api_key.created", f"key:{new.prefix}", scope=new.scope)

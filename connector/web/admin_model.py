@@ -23,7 +23,9 @@ def _current_yaml() -> str:
 @admin_required
 def models() -> Any:
     return render_template(
-        "admin/model.html", versions=readmodels.model_versions(db(), tenant_id()), text=_current_yaml(),
+        "admin/model.html",
+        versions=readmodels.model_versions(db(), tenant_id()),
+        text=_current_yaml(),
         published=readmodels.published_model(db(), tenant_id()),
     )
 
@@ -50,8 +52,13 @@ def model_submit() -> Any:
             flash(f"Draft {row.version} saved. Review the backtest, then publish it.", "success")
             return redirect(url_for("admin.model_version", version_id=row.id), code=303)
     return render_template(
-        "admin/model.html", versions=readmodels.model_versions(db(), tenant_id()), text=text, problems=problems,
-        preview=preview, validated=not problems, published=readmodels.published_model(db(), tenant_id()),
+        "admin/model.html",
+        versions=readmodels.model_versions(db(), tenant_id()),
+        text=text,
+        problems=problems,
+        preview=preview,
+        validated=not problems,
+        published=readmodels.published_model(db(), tenant_id()),
     ), status
 
 

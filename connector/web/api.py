@@ -21,20 +21,25 @@ csrf.exempt(bp)  # bearer tokens, no cookies: CSRF does not apply
 VENDORS = ("salesforce", "hubspot", "zendesk")
 # endpoint → the action its key scope must allow (auth.key_allows)
 ACTIONS = {
-    "api.health": "lookup", "api.ticket_lookup": "lookup", "api.create_webhook": "admin",
-    "api.update_webhook": "admin", "api.delete_webhook": "admin", "api.rotate_webhook": "admin",
-    "api.backtest": "admin", "api.openapi": "public",
+    "api.health": "lookup",
+    "api.ticket_lookup": "lookup",
+    "api.create_webhook": "admin",
+    "api.update_webhook": "admin",
+    "api.delete_webhook": "admin",
+    "api.rotate_webhook": "admin",
+    "api.backtest": "admin",
+    "api.openapi": "public",
 }
 
 
-class BadRequest(Exception):
+class BadRequestError(Exception):
     def __init__(self, message: str, hint: str | None = None) -> None:
         self.message, self.hint = message, hint
         super().__init__(message)
 
 
-@bp.errorhandler(BadRequest)
-def _bad(exc: BadRequest) -> Response:
+@bp.errorhandler(BadRequestError)
+def _bad(exc: BadRequestError) -> Response:
     return problem(400, "bad_request", exc.message, exc.hint)
 
 
@@ -46,13 +51,27 @@ def _authenticate() -> Response | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        return problem(401, "unauthorized", "Send an API key as `Authorization: Bearer <key>`.",
-                       "Create a key under Admin → API keys.")
+        return problem(
+            401,
+            "unauthorized",
+            "Send an API key as `Authorization: Bearer <key>`.",
+            "Create a key under Admin → API keys.",
+        )
     key = auth.resolve_api_key(db(), token.strip())
     if key is None:
-        return problem(401, "unauthorized", "This API key is unknown or revoked.", "Create a new key under Admin → API keys.")
+        return problem(
+            401,
+            "unauthorized",
+            "This API key is unknown or revoked.",
+            "Create a new key under Admin → API keys.",
+        )
     if not auth.key_allows(key.scope, action):
-        return problem(403, "forbidden", f"A {key.scope} key cannot call this endpoint.", "Use a key with the admin scope.")
+        return problem(
+            403,
+            "forbidden",
+            f"A {key.scope} key cannot call this endpoint.",
+            "Use a key with the admin scope.",
+        )
     g.api_tenant_id, g.api_key_name = key.tenant_id, f"api-key:{key.prefix}"
     db().commit()  # last_used_at
     return None
@@ -70,15 +89,15 @@ def _int_arg(name: str, default: int, low: int = 1, high: int = 10_000) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise BadRequest(f"`{name}` must be a whole number", f"e.g. {name}={default}") from None
+        raise BadRequestError(f"`{name}` must be a whole number", f"e.g. {name}={default}") from None
     if not low <= value <= high:
-        raise BadRequest(f"`{name}` must be between {low} and {high}")
+        raise BadRequestError(f"`{name}` must be between {low} and {high}")
     return value
 
 
 def _vendor(vendor: str | None) -> str | None:
     if vendor is not None and vendor not in VENDORS:
-        raise BadRequest(f"unknown vendor {vendor!r}", f"one of {', '.join(VENDORS)}")
+        raise BadRequestError(f"unknown vendor {vendor!r}", f"one of {', '.join(VENDORS)}")
     return vendor
 
 
@@ -86,16 +105,28 @@ def _vendor(vendor: str | None) -> str | None:
 def accounts() -> Response:
     sort = request.args.get("sort", "score")
     if sort not in readmodels.SORTS:
-        raise BadRequest(f"unknown sort {sort!r}", f"one of {', '.join(readmodels.SORTS)}")
+        raise BadRequestError(f"unknown sort {sort!r}", f"one of {', '.join(readmodels.SORTS)}")
     limit, page = _int_arg("limit", 50, 1, 200), _int_arg("page", 1)
     data = readmodels.portfolio(
-        db(), _tenant(), band=request.args.get("band") or None, segment=request.args.get("segment") or None,
-        q=request.args.get("q") or None, sort=sort, page=page, per_page=limit,
+        db(),
+        _tenant(),
+        band=request.args.get("band") or None,
+        segment=request.args.get("segment") or None,
+        q=request.args.get("q") or None,
+        sort=sort,
+        page=page,
+        per_page=limit,
     )
-    return jsonify({
-        "data": jsonable(data.rows), "page": page, "limit": limit, "total": data.total,
-        "next_page": page + 1 if page < data.pages else None, "bands": jsonable(data.bands),
-    })
+    return jsonify(
+        {
+            "data": jsonable(data.rows),
+            "page": page,
+            "limit": limit,
+            "total": data.total,
+            "next_page": page + 1 if page < data.pages else None,
+            "bands": jsonable(data.bands),
+        }
+    )
 
 
 @bp.get("/v1/accounts/<int:account_id>")
@@ -111,10 +142,20 @@ def _health_body(acc: Any) -> dict[str, Any]:
     assert detail is not None  # noqa: S101 - resolved from this tenant just before
     url = settings().public_base_url.rstrip("/") + f"/accounts/{acc.id}"
     return {
-        "account_id": detail.id, "name": detail.name, "vendor": detail.vendor, "external_id": detail.external_id,
-        "score": detail.score, "band": detail.band, "trend_30d": detail.trend_30d, "confidence": detail.confidence,
-        "sentiment_30d": detail.sentiment_30d, "drivers": detail.drivers, "recommended_action": detail.recommended_action,
-        "as_of": jsonable(detail.as_of), "model_version": detail.model_version, "url": url,
+        "account_id": detail.id,
+        "name": detail.name,
+        "vendor": detail.vendor,
+        "external_id": detail.external_id,
+        "score": detail.score,
+        "band": detail.band,
+        "trend_30d": detail.trend_30d,
+        "confidence": detail.confidence,
+        "sentiment_30d": detail.sentiment_30d,
+        "drivers": detail.drivers,
+        "recommended_action": detail.recommended_action,
+        "as_of": jsonable(detail.as_of),
+        "model_version": detail.model_version,
+        "url": url,
     }
 
 
@@ -123,8 +164,12 @@ def health(vendor: str, external_id: str) -> Response:
     _vendor(vendor)
     acc = readmodels.resolve_crm_account(db(), _tenant(), vendor, external_id)
     if acc is None:
-        return problem(404, "not_found", f"No account for {vendor} id {external_id}.",
-                       "It may not be synced yet, or (for Zendesk) not linked: see Admin → Unmatched review.")
+        return problem(
+            404,
+            "not_found",
+            f"No account for {vendor} id {external_id}.",
+            "It may not be synced yet, or (for Zendesk) not linked: see Admin → Unmatched review.",
+        )
     return jsonify(_health_body(acc))
 
 
@@ -135,7 +180,9 @@ def _cursor() -> int | None:
     try:
         return int(base64.urlsafe_b64decode(raw.encode() + b"==").decode())
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest("`cursor` is not a cursor this API returned", "pass `next_cursor` unchanged") from None
+        raise BadRequestError(
+            "`cursor` is not a cursor this API returned", "pass `next_cursor` unchanged"
+        ) from None
 
 
 @bp.get("/v1/tickets")
@@ -143,12 +190,22 @@ def tickets() -> Response:
     limit = _int_arg("limit", 50, 1, 200)
     label = request.args.get("sentiment")
     if label is not None and label not in {"negative", "neutral", "positive"}:
-        raise BadRequest("`sentiment` must be negative, neutral or positive")
+        raise BadRequestError("`sentiment` must be negative, neutral or positive")
     rows = readmodels.tickets(
-        db(), _tenant(), vendor=_vendor(request.args.get("vendor")), status=request.args.get("status") or None,
-        label=label, account_id=_int_arg("account_id", 0, 1, 2**62) or None, after_id=_cursor(), limit=limit,
+        db(),
+        _tenant(),
+        vendor=_vendor(request.args.get("vendor")),
+        status=request.args.get("status") or None,
+        label=label,
+        account_id=_int_arg("account_id", 0, 1, 2**62) or None,
+        after_id=_cursor(),
+        limit=limit,
     )
-    nxt = base64.urlsafe_b64encode(str(rows[-1].id).encode()).decode().rstrip("=") if len(rows) == limit else None
+    nxt = (
+        base64.urlsafe_b64encode(str(rows[-1].id).encode()).decode().rstrip("=")
+        if len(rows) == limit
+        else None
+    )
     return jsonify({"data": jsonable(rows), "next_cursor": nxt, "limit": limit})
 
 
@@ -163,10 +220,21 @@ def ticket_lookup(vendor: str, external_id: str) -> Response:
 @bp.get("/v1/models")
 def models() -> Response:
     rows = readmodels.model_versions(db(), _tenant())
-    return jsonify({"data": [
-        {"id": r.id, "version": r.version, "status": r.status, "created_by": r.created_by,
-         "created_at": jsonable(r.created_at), "published_at": jsonable(r.published_at)} for r in rows
-    ]})
+    return jsonify(
+        {
+            "data": [
+                {
+                    "id": r.id,
+                    "version": r.version,
+                    "status": r.status,
+                    "created_by": r.created_by,
+                    "created_at": jsonable(r.created_at),
+                    "published_at": jsonable(r.published_at),
+                }
+                for r in rows
+            ]
+        }
+    )
 
 
 @bp.get("/v1/models/<int:version_id>")
@@ -174,18 +242,33 @@ def model(version_id: int) -> Response:
     r = readmodels.model_version(db(), _tenant(), version_id)
     if r is None:
         return problem(404, "not_found", "No such model version.")
-    return jsonify({"id": r.id, "version": r.version, "status": r.status, "yaml": r.yaml, "backtest": r.backtest,
-                    "created_at": jsonable(r.created_at), "published_at": jsonable(r.published_at)})
+    return jsonify(
+        {
+            "id": r.id,
+            "version": r.version,
+            "status": r.status,
+            "yaml": r.yaml,
+            "backtest": r.backtest,
+            "created_at": jsonable(r.created_at),
+            "published_at": jsonable(r.published_at),
+        }
+    )
 
 
 @bp.post("/v1/backtest")
 def backtest() -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("yaml"), str):
-        raise BadRequest('send JSON {"yaml": "<model>"}')
+        raise BadRequestError('send JSON {"yaml": "<model>"}')
     _model, problems = admin_actions.validate_model(body["yaml"])
     if problems:
-        return problem(422, "invalid_model", "The model does not validate.", "Fix every listed problem.", problems=problems)
+        return problem(
+            422,
+            "invalid_model",
+            "The model does not validate.",
+            "Fix every listed problem.",
+            problems=problems,
+        )
     result = admin_actions.backtest_preview(settings(), _tenant(), body["yaml"])
     if not result.get("available", True):
         return problem(501, "not_available", str(result.get("message")), None)
@@ -196,17 +279,31 @@ def backtest() -> Response:
 def sync_status() -> Response:
     insts = readmodels.installations(db(), _tenant())
     runs = readmodels.runs(db(), _tenant(), limit=10)
-    return jsonify({
-        "installations": [
-            {"vendor": i.vendor, "status": i.status, "vendor_account": i.vendor_account,
-             "last_sync_at": jsonable(i.last_sync_at), "last_error": i.last_error} for i in insts
-        ],
-        "runs": [
-            {"run_id": r.run_id, "kind": r.kind, "status": r.status, "started_at": jsonable(r.started_at),
-             "finished_at": jsonable(r.finished_at)} for r in runs
-        ],
-    })
+    return jsonify(
+        {
+            "installations": [
+                {
+                    "vendor": i.vendor,
+                    "status": i.status,
+                    "vendor_account": i.vendor_account,
+                    "last_sync_at": jsonable(i.last_sync_at),
+                    "last_error": i.last_error,
+                }
+                for i in insts
+            ],
+            "runs": [
+                {
+                    "run_id": r.run_id,
+                    "kind": r.kind,
+                    "status": r.status,
+                    "started_at": jsonable(r.started_at),
+                    "finished_at": jsonable(r.finished_at),
+                }
+                for r in runs
+            ],
+        }
+    )
 
 
-from connector.web import api_webhooks as _api_webhooks  # noqa: E402,F401 - webhook routes on this blueprint
 from connector.web import api_docs as _api_docs  # noqa: E402,F401 - /api/openapi.json on this blueprint
+from connector.web import api_webhooks as _api_webhooks  # noqa: E402,F401 - webhook routes on this blueprint

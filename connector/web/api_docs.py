@@ -39,134 +39,372 @@ INT = {"type": "integer"}
 NUM_OR_NULL = {"type": ["number", "null"]}
 
 SCHEMAS: dict[str, Any] = {
-    "Problem": {"type": "object", "required": ["error", "message"], "properties": {
-        "error": {"type": "string"}, "message": {"type": "string"}, "hint": {"type": ["string", "null"]},
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": INT,
-        "problems": {"type": "array", "items": {"type": "string"}}}},
-    "AccountRow": {"type": "object", "properties": {
-        "id": INT, "vendor": VENDOR, "external_id": {"type": "string"}, "name": {"type": "string"},
-        "segment": {"type": ["string", "null"]}, "arr": {"type": ["string", "null"], "description": "decimal as string"},
-        "renewal_date": {"type": ["string", "null"], "format": "date"}, "score": NUM_OR_NULL,
-        "band": {"type": ["string", "null"]}, "trend_30d": NUM_OR_NULL, "confidence": NUM_OR_NULL,
-        "as_of": {"type": ["string", "null"], "format": "date-time"}}},
-    "AccountPage": {"type": "object", "properties": {
-        "data": {"type": "array", "items": _ref("AccountRow")}, "page": INT, "limit": INT, "total": INT,
-        "next_page": {"type": ["integer", "null"]},
-        "bands": {"type": "array", "items": {"type": "object", "properties": {
-            "band": {"type": "string"}, "count": INT, "arr": {"type": "string"}}}}}},
-    "AccountDetail": {"type": "object", "description": "AccountRow fields plus history and context", "properties": {
-        "history": {"type": "array", "items": {"type": "object", "properties": {
-            "as_of": {"type": "string", "format": "date-time"}, "score": {"type": "number"},
-            "band": {"type": "string"}, "model_version": {"type": "string"}}}},
-        "dimensions": {"type": "object", "additionalProperties": NUM_OR_NULL},
-        "drivers": {"type": "array", "items": {"type": "object"}},
-        "tickets": {"type": "array", "items": _ref("Ticket")}, "surveys": {"type": "array", "items": {"type": "object"}},
-        "deals": {"type": "array", "items": {"type": "object"}}, "links": {"type": "array", "items": {"type": "object"}},
-        "bands": {"type": "array", "items": {"type": "object"}}}},
-    "Health": {"type": "object", "properties": {
-        "account_id": INT, "name": {"type": "string"}, "vendor": VENDOR, "external_id": {"type": "string"},
-        "score": NUM_OR_NULL, "band": {"type": ["string", "null"]}, "trend_30d": NUM_OR_NULL,
-        "confidence": NUM_OR_NULL, "sentiment_30d": NUM_OR_NULL, "drivers": {"type": "array", "items": {"type": "object"}},
-        "recommended_action": {"type": ["string", "null"]}, "as_of": {"type": ["string", "null"]},
-        "model_version": {"type": ["string", "null"]}, "url": {"type": "string", "format": "uri"}}},
-    "Ticket": {"type": "object", "properties": {
-        "id": INT, "vendor": VENDOR, "external_id": {"type": "string"}, "subject": {"type": "string"},
-        "status": {"type": "string"}, "priority": {"type": "string"}, "group_name": {"type": ["string", "null"]},
-        "created_at": {"type": "string", "format": "date-time"},
-        "sentiment_label": {"type": ["string", "null"], "enum": ["negative", "neutral", "positive", None]},
-        "sentiment_score": NUM_OR_NULL, "sentiment_excerpt": {"type": ["string", "null"]},
-        "crm_account_id": {"type": ["integer", "null"]}}},
-    "TicketPage": {"type": "object", "properties": {
-        "data": {"type": "array", "items": _ref("Ticket")}, "next_cursor": {"type": ["string", "null"]}, "limit": INT}},
-    "Webhook": {"type": "object", "properties": {
-        "id": INT, "url": {"type": "string", "format": "uri"}, "description": {"type": "string"},
-        "event_types": {"type": "array", "items": {"type": "string", "enum": ["account.band_changed", "account.score_changed"]}},
-        "enabled": {"type": "boolean"}, "disabled_reason": {"type": ["string", "null"]},
-        "created_at": {"type": "string", "format": "date-time"},
-        "secret": {"type": "string", "description": "whsec_… — only in the create and rotate responses"}}},
-    "WebhookInput": {"type": "object", "required": ["url"], "properties": {
-        "url": {"type": "string", "format": "uri"}, "description": {"type": "string"},
-        "event_types": {"type": "array", "items": {"type": "string"}}, "enabled": {"type": "boolean"}}},
-    "ModelVersion": {"type": "object", "properties": {
-        "id": INT, "version": {"type": "string"}, "status": {"type": "string", "enum": ["draft", "published", "retired"]},
-        "created_at": {"type": "string"}, "published_at": {"type": ["string", "null"]}, "yaml": {"type": "string"}}},
-    "SyncStatus": {"type": "object", "properties": {
-        "installations": {"type": "array", "items": {"type": "object"}}, "runs": {"type": "array", "items": {"type": "object"}}}},
+    "Problem": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {
+            "error": {"type": "string"},
+            "message": {"type": "string"},
+            "hint": {"type": ["string", "null"]},
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": INT,
+            "problems": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "AccountRow": {
+        "type": "object",
+        "properties": {
+            "id": INT,
+            "vendor": VENDOR,
+            "external_id": {"type": "string"},
+            "name": {"type": "string"},
+            "segment": {"type": ["string", "null"]},
+            "arr": {"type": ["string", "null"], "description": "decimal as string"},
+            "renewal_date": {"type": ["string", "null"], "format": "date"},
+            "score": NUM_OR_NULL,
+            "band": {"type": ["string", "null"]},
+            "trend_30d": NUM_OR_NULL,
+            "confidence": NUM_OR_NULL,
+            "as_of": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "AccountPage": {
+        "type": "object",
+        "properties": {
+            "data": {"type": "array", "items": _ref("AccountRow")},
+            "page": INT,
+            "limit": INT,
+            "total": INT,
+            "next_page": {"type": ["integer", "null"]},
+            "bands": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"band": {"type": "string"}, "count": INT, "arr": {"type": "string"}},
+                },
+            },
+        },
+    },
+    "AccountDetail": {
+        "type": "object",
+        "description": "AccountRow fields plus history and context",
+        "properties": {
+            "history": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "as_of": {"type": "string", "format": "date-time"},
+                        "score": {"type": "number"},
+                        "band": {"type": "string"},
+                        "model_version": {"type": "string"},
+                    },
+                },
+            },
+            "dimensions": {"type": "object", "additionalProperties": NUM_OR_NULL},
+            "drivers": {"type": "array", "items": {"type": "object"}},
+            "tickets": {"type": "array", "items": _ref("Ticket")},
+            "surveys": {"type": "array", "items": {"type": "object"}},
+            "deals": {"type": "array", "items": {"type": "object"}},
+            "links": {"type": "array", "items": {"type": "object"}},
+            "bands": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "properties": {
+            "account_id": INT,
+            "name": {"type": "string"},
+            "vendor": VENDOR,
+            "external_id": {"type": "string"},
+            "score": NUM_OR_NULL,
+            "band": {"type": ["string", "null"]},
+            "trend_30d": NUM_OR_NULL,
+            "confidence": NUM_OR_NULL,
+            "sentiment_30d": NUM_OR_NULL,
+            "drivers": {"type": "array", "items": {"type": "object"}},
+            "recommended_action": {"type": ["string", "null"]},
+            "as_of": {"type": ["string", "null"]},
+            "model_version": {"type": ["string", "null"]},
+            "url": {"type": "string", "format": "uri"},
+        },
+    },
+    "Ticket": {
+        "type": "object",
+        "properties": {
+            "id": INT,
+            "vendor": VENDOR,
+            "external_id": {"type": "string"},
+            "subject": {"type": "string"},
+            "status": {"type": "string"},
+            "priority": {"type": "string"},
+            "group_name": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "sentiment_label": {
+                "type": ["string", "null"],
+                "enum": ["negative", "neutral", "positive", None],
+            },
+            "sentiment_score": NUM_OR_NULL,
+            "sentiment_excerpt": {"type": ["string", "null"]},
+            "crm_account_id": {"type": ["integer", "null"]},
+        },
+    },
+    "TicketPage": {
+        "type": "object",
+        "properties": {
+            "data": {"type": "array", "items": _ref("Ticket")},
+            "next_cursor": {"type": ["string", "null"]},
+            "limit": INT,
+        },
+    },
+    "Webhook": {
+        "type": "object",
+        "properties": {
+            "id": INT,
+            "url": {"type": "string", "format": "uri"},
+            "description": {"type": "string"},
+            "event_types": {
+                "type": "array",
+                "items": {"type": "string", "enum": ["account.band_changed", "account.score_changed"]},
+            },
+            "enabled": {"type": "boolean"},
+            "disabled_reason": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "secret": {"type": "string", "description": "whsec_… — only in the create and rotate responses"},
+        },
+    },
+    "WebhookInput": {
+        "type": "object",
+        "required": ["url"],
+        "properties": {
+            "url": {"type": "string", "format": "uri"},
+            "description": {"type": "string"},
+            "event_types": {"type": "array", "items": {"type": "string"}},
+            "enabled": {"type": "boolean"},
+        },
+    },
+    "ModelVersion": {
+        "type": "object",
+        "properties": {
+            "id": INT,
+            "version": {"type": "string"},
+            "status": {"type": "string", "enum": ["draft", "published", "retired"]},
+            "created_at": {"type": "string"},
+            "published_at": {"type": ["string", "null"]},
+            "yaml": {"type": "string"},
+        },
+    },
+    "SyncStatus": {
+        "type": "object",
+        "properties": {
+            "installations": {"type": "array", "items": {"type": "object"}},
+            "runs": {"type": "array", "items": {"type": "object"}},
+        },
+    },
 }
 
 
 def document() -> dict[str, Any]:
     """The whole OpenAPI document; `servers` is this deployment's public URL."""
     paths: dict[str, Any] = {
-        "/api/v1/accounts": {"get": {
-            "summary": "List accounts with their current score", "operationId": "listAccounts",
-            "parameters": [
-                _q("band", {"type": "string"}, "green | yellow | red | unscored"),
-                _q("segment", {"type": "string"}, "exact segment"), _q("q", {"type": "string"}, "name contains, or CRM id"),
-                _q("sort", {"type": "string", "enum": list(parent.readmodels.SORTS)}, "sort key; '-' = descending"),
-                _q("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "page size"),
-                _q("page", {"type": "integer", "minimum": 1, "default": 1}, "page number")],
-            "responses": {"200": _ok(_ref("AccountPage")), **ERRORS}}},
-        "/api/v1/accounts/{account_id}": {"get": {
-            "summary": "One account with score history", "operationId": "getAccount", "parameters": [_p("account_id", INT)],
-            "responses": {"200": _ok(_ref("AccountDetail")), **ERRORS, **NOT_FOUND}}},
-        "/api/v1/health/{vendor}/{external_id}": {"get": {
-            "summary": "Current health by a vendor record id (CRM account, or a linked Zendesk organization)",
-            "operationId": "getHealth", "parameters": [_p("vendor", VENDOR), _p("external_id")],
-            "responses": {"200": _ok(_ref("Health")), **ERRORS, **NOT_FOUND}}},
-        "/api/v1/tickets": {"get": {
-            "summary": "Tickets with sentiment, newest first", "operationId": "listTickets",
-            "parameters": [_q("vendor", VENDOR, "source system"), _q("status", {"type": "string"}, "vendor status"),
-                           _q("sentiment", {"type": "string", "enum": ["negative", "neutral", "positive"]}, "label"),
-                           _q("account_id", INT, "linked account"), _q("limit", {"type": "integer", "maximum": 200}, "page size"),
-                           _q("cursor", {"type": "string"}, "next_cursor of the previous page")],
-            "responses": {"200": _ok(_ref("TicketPage")), **ERRORS}}},
-        "/api/v1/tickets/{vendor}/{external_id}": {"get": {
-            "summary": "One ticket's sentiment", "operationId": "getTicket",
-            "parameters": [_p("vendor", VENDOR), _p("external_id")],
-            "responses": {"200": _ok(_ref("Ticket")), **ERRORS, **NOT_FOUND}}},
+        "/api/v1/accounts": {
+            "get": {
+                "summary": "List accounts with their current score",
+                "operationId": "listAccounts",
+                "parameters": [
+                    _q("band", {"type": "string"}, "green | yellow | red | unscored"),
+                    _q("segment", {"type": "string"}, "exact segment"),
+                    _q("q", {"type": "string"}, "name contains, or CRM id"),
+                    _q(
+                        "sort",
+                        {"type": "string", "enum": list(parent.readmodels.SORTS)},
+                        "sort key; '-' = descending",
+                    ),
+                    _q(
+                        "limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "page size"
+                    ),
+                    _q("page", {"type": "integer", "minimum": 1, "default": 1}, "page number"),
+                ],
+                "responses": {"200": _ok(_ref("AccountPage")), **ERRORS},
+            }
+        },
+        "/api/v1/accounts/{account_id}": {
+            "get": {
+                "summary": "One account with score history",
+                "operationId": "getAccount",
+                "parameters": [_p("account_id", INT)],
+                "responses": {"200": _ok(_ref("AccountDetail")), **ERRORS, **NOT_FOUND},
+            }
+        },
+        "/api/v1/health/{vendor}/{external_id}": {
+            "get": {
+                "summary": "Current health by a vendor record id (CRM account, or a linked Zendesk organization)",
+                "operationId": "getHealth",
+                "parameters": [_p("vendor", VENDOR), _p("external_id")],
+                "responses": {"200": _ok(_ref("Health")), **ERRORS, **NOT_FOUND},
+            }
+        },
+        "/api/v1/tickets": {
+            "get": {
+                "summary": "Tickets with sentiment, newest first",
+                "operationId": "listTickets",
+                "parameters": [
+                    _q("vendor", VENDOR, "source system"),
+                    _q("status", {"type": "string"}, "vendor status"),
+                    _q("sentiment", {"type": "string", "enum": ["negative", "neutral", "positive"]}, "label"),
+                    _q("account_id", INT, "linked account"),
+                    _q("limit", {"type": "integer", "maximum": 200}, "page size"),
+                    _q("cursor", {"type": "string"}, "next_cursor of the previous page"),
+                ],
+                "responses": {"200": _ok(_ref("TicketPage")), **ERRORS},
+            }
+        },
+        "/api/v1/tickets/{vendor}/{external_id}": {
+            "get": {
+                "summary": "One ticket's sentiment",
+                "operationId": "getTicket",
+                "parameters": [_p("vendor", VENDOR), _p("external_id")],
+                "responses": {"200": _ok(_ref("Ticket")), **ERRORS, **NOT_FOUND},
+            }
+        },
         "/api/v1/webhooks": {
-            "get": {"summary": "Webhook endpoints", "operationId": "listWebhooks",
-                    "responses": {"200": _ok({"type": "object", "properties": {"data": {"type": "array", "items": _ref("Webhook")}}}), **ERRORS}},
-            "post": {"summary": "Add an endpoint (the response carries its secret, once)", "operationId": "createWebhook",
-                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("WebhookInput")}}},
-                     "responses": {"201": _ok(_ref("Webhook"), "Created"), "422": {"$ref": "#/components/responses/Problem"}, **ERRORS}}},
+            "get": {
+                "summary": "Webhook endpoints",
+                "operationId": "listWebhooks",
+                "responses": {
+                    "200": _ok(
+                        {
+                            "type": "object",
+                            "properties": {"data": {"type": "array", "items": _ref("Webhook")}},
+                        }
+                    ),
+                    **ERRORS,
+                },
+            },
+            "post": {
+                "summary": "Add an endpoint (the response carries its secret, once)",
+                "operationId": "createWebhook",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("WebhookInput")}},
+                },
+                "responses": {
+                    "201": _ok(_ref("Webhook"), "Created"),
+                    "422": {"$ref": "#/components/responses/Problem"},
+                    **ERRORS,
+                },
+            },
+        },
         "/api/v1/webhooks/{endpoint_id}": {
             "parameters": [_p("endpoint_id", INT)],
-            "get": {"summary": "One endpoint with recent deliveries", "operationId": "getWebhook",
-                    "responses": {"200": _ok(_ref("Webhook")), **ERRORS, **NOT_FOUND}},
-            "patch": {"summary": "Change an endpoint", "operationId": "updateWebhook",
-                      "requestBody": {"content": {"application/json": {"schema": _ref("WebhookInput")}}},
-                      "responses": {"200": _ok(_ref("Webhook")), "422": {"$ref": "#/components/responses/Problem"}, **ERRORS, **NOT_FOUND}},
-            "delete": {"summary": "Delete an endpoint", "operationId": "deleteWebhook",
-                       "responses": {"204": {"description": "Deleted"}, **ERRORS, **NOT_FOUND}}},
-        "/api/v1/webhooks/{endpoint_id}/rotate": {"post": {
-            "summary": "New signing secret (the old one keeps signing until the next rotation)", "operationId": "rotateWebhook",
-            "parameters": [_p("endpoint_id", INT)], "responses": {"200": _ok(_ref("Webhook")), **ERRORS, **NOT_FOUND}}},
-        "/api/v1/models": {"get": {"summary": "Scoring model versions", "operationId": "listModels",
-            "responses": {"200": _ok({"type": "object", "properties": {"data": {"type": "array", "items": _ref("ModelVersion")}}}), **ERRORS}}},
-        "/api/v1/models/{version_id}": {"get": {"summary": "One model version", "operationId": "getModel",
-            "parameters": [_p("version_id", INT)], "responses": {"200": _ok(_ref("ModelVersion")), **ERRORS, **NOT_FOUND}}},
-        "/api/v1/backtest": {"post": {"summary": "Backtest a model (YAML) on this tenant's history", "operationId": "backtest",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["yaml"], "properties": {"yaml": {"type": "string"}}}}}},
-            "responses": {"200": _ok({"type": "object"}), "422": {"$ref": "#/components/responses/Problem"},
-                          "501": {"$ref": "#/components/responses/Problem"}, **ERRORS}}},
-        "/api/v1/sync": {"get": {"summary": "Installations and recent runs", "operationId": "syncStatus",
-            "responses": {"200": _ok(_ref("SyncStatus")), **ERRORS}}},
+            "get": {
+                "summary": "One endpoint with recent deliveries",
+                "operationId": "getWebhook",
+                "responses": {"200": _ok(_ref("Webhook")), **ERRORS, **NOT_FOUND},
+            },
+            "patch": {
+                "summary": "Change an endpoint",
+                "operationId": "updateWebhook",
+                "requestBody": {"content": {"application/json": {"schema": _ref("WebhookInput")}}},
+                "responses": {
+                    "200": _ok(_ref("Webhook")),
+                    "422": {"$ref": "#/components/responses/Problem"},
+                    **ERRORS,
+                    **NOT_FOUND,
+                },
+            },
+            "delete": {
+                "summary": "Delete an endpoint",
+                "operationId": "deleteWebhook",
+                "responses": {"204": {"description": "Deleted"}, **ERRORS, **NOT_FOUND},
+            },
+        },
+        "/api/v1/webhooks/{endpoint_id}/rotate": {
+            "post": {
+                "summary": "New signing secret (the old one keeps signing until the next rotation)",
+                "operationId": "rotateWebhook",
+                "parameters": [_p("endpoint_id", INT)],
+                "responses": {"200": _ok(_ref("Webhook")), **ERRORS, **NOT_FOUND},
+            }
+        },
+        "/api/v1/models": {
+            "get": {
+                "summary": "Scoring model versions",
+                "operationId": "listModels",
+                "responses": {
+                    "200": _ok(
+                        {
+                            "type": "object",
+                            "properties": {"data": {"type": "array", "items": _ref("ModelVersion")}},
+                        }
+                    ),
+                    **ERRORS,
+                },
+            }
+        },
+        "/api/v1/models/{version_id}": {
+            "get": {
+                "summary": "One model version",
+                "operationId": "getModel",
+                "parameters": [_p("version_id", INT)],
+                "responses": {"200": _ok(_ref("ModelVersion")), **ERRORS, **NOT_FOUND},
+            }
+        },
+        "/api/v1/backtest": {
+            "post": {
+                "summary": "Backtest a model (YAML) on this tenant's history",
+                "operationId": "backtest",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["yaml"],
+                                "properties": {"yaml": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _ok({"type": "object"}),
+                    "422": {"$ref": "#/components/responses/Problem"},
+                    "501": {"$ref": "#/components/responses/Problem"},
+                    **ERRORS,
+                },
+            }
+        },
+        "/api/v1/sync": {
+            "get": {
+                "summary": "Installations and recent runs",
+                "operationId": "syncStatus",
+                "responses": {"200": _ok(_ref("SyncStatus")), **ERRORS},
+            }
+        },
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "healthscore API", "version": "1.0.0",
-                 "description": "Customer health scores. Authenticate with an API key: `Authorization: Bearer hsk_…`. "
-                                "Keys have a scope: read (all GETs), installation (health and ticket lookups only), admin."},
+        "info": {
+            "title": "healthscore API",
+            "version": "1.0.0",
+            "description": "Customer health scores. Authenticate with an API key: `Authorization: Bearer hsk_…`. "
+            "Keys have a scope: read (all GETs), installation (health and ticket lookups only), admin.",
+        },
         "servers": [{"url": settings().public_base_url.rstrip("/")}],
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "hsk_<prefix>_<secret>"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "hsk_<prefix>_<secret>"}
+            },
             "schemas": SCHEMAS,
-            "responses": {"Problem": {"description": "Problem details (RFC 9457)",
-                                      "content": {"application/problem+json": {"schema": _ref("Problem")}}}},
+            "responses": {
+                "Problem": {
+                    "description": "Problem details (RFC 9457)",
+                    "content": {"application/problem+json": {"schema": _ref("Problem")}},
+                }
+            },
         },
     }
 

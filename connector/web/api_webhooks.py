@@ -14,8 +14,15 @@ from connector.web.errors import problem
 
 
 def _body(ep: Any, secret: str | None = None) -> dict[str, Any]:
-    out = {"id": ep.id, "url": ep.url, "description": ep.description, "event_types": list(ep.event_types),
-           "enabled": ep.enabled, "disabled_reason": ep.disabled_reason, "created_at": jsonable(ep.created_at)}
+    out = {
+        "id": ep.id,
+        "url": ep.url,
+        "description": ep.description,
+        "event_types": list(ep.event_types),
+        "enabled": ep.enabled,
+        "disabled_reason": ep.disabled_reason,
+        "created_at": jsonable(ep.created_at),
+    }
     if secret is not None:
         out["secret"] = secret  # only in the create/rotate response
     return out
@@ -24,7 +31,7 @@ def _body(ep: Any, secret: str | None = None) -> dict[str, Any]:
 def _json() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise parent.BadRequest("send a JSON object")
+        raise parent.BadRequestError("send a JSON object")
     return body
 
 
@@ -38,14 +45,21 @@ def create_webhook() -> Any:
     body = _json()
     types = body.get("event_types", ["account.band_changed"])
     if not isinstance(body.get("url"), str) or not isinstance(types, list):
-        raise parent.BadRequest("`url` (string) is required; `event_types` is a list")
+        raise parent.BadRequestError("`url` (string) is required; `event_types` is a list")
     try:
         created = admin_actions.create_endpoint(
-            db(), settings(), g.api_tenant_id, url=body["url"], description=str(body.get("description", "")),
-            event_types=[str(t) for t in types], actor=g.api_key_name,
+            db(),
+            settings(),
+            g.api_tenant_id,
+            url=body["url"],
+            description=str(body.get("description", "")),
+            event_types=[str(t) for t in types],
+            actor=g.api_key_name,
         )
     except admin_actions.ActionError as exc:
-        return problem(422, "invalid_endpoint", "The endpoint cannot be created.", exc.problems[0], problems=exc.problems)
+        return problem(
+            422, "invalid_endpoint", "The endpoint cannot be created.", exc.problems[0], problems=exc.problems
+        )
     db().commit()
     return jsonify(_body(created.endpoint, created.secret)), 201
 
@@ -66,13 +80,19 @@ def update_webhook(endpoint_id: int) -> Any:
     allowed = {"url", "description", "event_types", "enabled"}
     unknown = set(body) - allowed
     if unknown:
-        raise parent.BadRequest(f"unknown fields: {', '.join(sorted(unknown))}", f"allowed: {', '.join(sorted(allowed))}")
+        raise parent.BadRequestError(
+            f"unknown fields: {', '.join(sorted(unknown))}", f"allowed: {', '.join(sorted(allowed))}"
+        )
     try:
-        ep = admin_actions.update_endpoint(db(), settings(), g.api_tenant_id, endpoint_id, g.api_key_name, **body)
+        ep = admin_actions.update_endpoint(
+            db(), settings(), g.api_tenant_id, endpoint_id, g.api_key_name, **body
+        )
     except LookupError:
         return problem(404, "not_found", "No such webhook endpoint.")
     except admin_actions.ActionError as exc:
-        return problem(422, "invalid_endpoint", "The change cannot be applied.", exc.problems[0], problems=exc.problems)
+        return problem(
+            422, "invalid_endpoint", "The change cannot be applied.", exc.problems[0], problems=exc.problems
+        )
     db().commit()
     return jsonify(_body(ep))
 

@@ -38,7 +38,12 @@ def _verify(secret: str, body: bytes) -> str | None:
 
     try:
         verify_hubspot_v3(
-            dict(request.headers), body, secret, method=request.method, uri=_public_uri(), now=datetime.now(UTC)
+            dict(request.headers),
+            body,
+            secret,
+            method=request.method,
+            uri=_public_uri(),
+            now=datetime.now(UTC),
         )
     except WebhookVerificationError as exc:
         return str(getattr(exc, "reason", exc))
@@ -62,7 +67,9 @@ def hubspot_card() -> Response:
     portal = _arg(body, "portalId")
     company = _arg(body, "companyId", "objectId", "hs_object_id")
     if not portal.isdigit():
-        return problem(400, "bad_request", "portalId is missing", "HubSpot adds it to every hubspot.fetch call")
+        return problem(
+            400, "bad_request", "portalId is missing", "HubSpot adds it to every hubspot.fetch call"
+        )
     inst = readmodels.installation_by_vendor_account(db(), "hubspot", portal)
     if inst is None:
         # Same answer shape as a bad signature: do not reveal which portals are customers.
@@ -77,23 +84,27 @@ def hubspot_card() -> Response:
         logger.info("HubSpot card request refused: %s", reason, extra={"tenant": inst.tenant_id})
         return problem(401, "unauthorized", "The request signature could not be verified.", reason)
     if not company:
-        return problem(400, "bad_request", "companyId is missing", "send the record's hs_object_id as companyId")
+        return problem(
+            400, "bad_request", "companyId is missing", "send the record's hs_object_id as companyId"
+        )
     acc = readmodels.resolve_crm_account(db(), inst.tenant_id, "hubspot", company)
     if acc is None:
         return jsonify({"status": "not_found", "message": "healthscore has not scored this company yet."})
     detail = readmodels.account_detail(db(), inst.tenant_id, acc.id, tickets=0)
     assert detail is not None  # noqa: S101 - resolved within the same tenant
     colours = {b["name"]: b["colour"] for b in detail.bands}
-    return jsonify({
-        "status": "ok" if detail.score is not None else "unscored",
-        "name": detail.name,
-        "score": detail.score,
-        "band": detail.band,
-        "band_label": BAND_LABELS.get(detail.band or "", detail.band or "Not scored"),
-        "band_colour": colours.get(detail.band or ""),
-        "trend_30d": detail.trend_30d,
-        "drivers": [d.get("text") for d in detail.drivers[:3] if isinstance(d, dict)],
-        "recommended_action": detail.recommended_action,
-        "as_of": jsonable(detail.as_of),
-        "url": settings().public_base_url.rstrip("/") + f"/accounts/{acc.id}",
-    })
+    return jsonify(
+        {
+            "status": "ok" if detail.score is not None else "unscored",
+            "name": detail.name,
+            "score": detail.score,
+            "band": detail.band,
+            "band_label": BAND_LABELS.get(detail.band or "", detail.band or "Not scored"),
+            "band_colour": colours.get(detail.band or ""),
+            "trend_30d": detail.trend_30d,
+            "drivers": [d.get("text") for d in detail.drivers[:3] if isinstance(d, dict)],
+            "recommended_action": detail.recommended_action,
+            "as_of": jsonable(detail.as_of),
+            "url": settings().public_base_url.rstrip("/") + f"/accounts/{acc.id}",
+        }
+    )

@@ -54,7 +54,7 @@ def band_badge(band: str | None) -> Markup:
         return Markup('<span class="band band-none">Not scored</span>')
     label = BAND_LABELS.get(band, band.title())
     icon = BAND_ICONS.get(band, "◆")
-    return Markup(
+    return Markup(  # noqa: S704 - every interpolated value is escaped or a number
         f'<span class="band band-{escape(band)}"><span aria-hidden="true">{icon}</span> {escape(label)}</span>'
     )
 
@@ -66,17 +66,32 @@ def sparkline(values: list[float] | None, width: int = 96, height: int = 24) -> 
     step = width / (len(values) - 1)
     points = " ".join(f"{i * step:.1f},{height - (v / 100) * height:.1f}" for i, v in enumerate(values))
     trend = "up" if values[-1] > values[0] + 1 else "down" if values[-1] < values[0] - 1 else "flat"
-    return Markup(
+    return Markup(  # noqa: S704 - every interpolated value is escaped or a number
         f'<svg class="spark spark-{trend}" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="score trend {trend}: {values[0]:.0f} to {values[-1]:.0f}">'
         f'<polyline fill="none" stroke-width="1.5" points="{points}"/></svg>'
     )
 
 
+def human(value: str | None) -> str:
+    """mid_market → Mid market (vendor picklist values as people read them)."""
+    if not value:
+        return "—"
+    text = value.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def group_name(value: str | None) -> str:
+    """Zendesk sends group ids when the name is unknown; say so instead of showing a bare number."""
+    if not value:
+        return "—"
+    return f"Group #{value}" if value.isdigit() else value
+
+
 def sentiment_label(label: str | None) -> Markup:
     if not label:
         return Markup('<span class="chip">not scored</span>')
-    return Markup(f'<span class="chip chip-{escape(label)}">{escape(label)}</span>')
+    return Markup(f'<span class="chip chip-{escape(label)}">{escape(label)}</span>')  # noqa: S704 - every interpolated value is escaped or a number
 
 
 def init_app(app: Flask) -> None:
@@ -89,6 +104,8 @@ def init_app(app: Flask) -> None:
         "band": band_badge,
         "sparkline": sparkline,
         "sentiment": sentiment_label,
+        "human": human,
+        "group": group_name,
     }
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals["BAND_LABELS"] = BAND_LABELS

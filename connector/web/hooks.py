@@ -20,7 +20,10 @@ def _types() -> list[str]:
 
 def _list(**extra: Any) -> str:
     return render_template(
-        "admin/webhooks.html", endpoints=readmodels.webhook_endpoints(db(), tenant_id()), types=_types(), **extra
+        "admin/webhooks.html",
+        endpoints=readmodels.webhook_endpoints(db(), tenant_id()),
+        types=_types(),
+        **extra,
     )
 
 
@@ -35,9 +38,13 @@ def endpoints() -> Any:
 def create() -> Any:
     try:
         created = admin_actions.create_endpoint(
-            db(), settings(), tenant_id(), url=request.form.get("url", "").strip(),
+            db(),
+            settings(),
+            tenant_id(),
+            url=request.form.get("url", "").strip(),
             description=request.form.get("description", "").strip(),
-            event_types=request.form.getlist("event_types"), actor=actor(),
+            event_types=request.form.getlist("event_types"),
+            actor=actor(),
         )
     except admin_actions.ActionError as exc:
         return _list(errors=exc.problems, form=request.form), 400
@@ -57,7 +64,10 @@ def _endpoint(endpoint_id: int) -> Any:
 def detail(endpoint_id: int) -> Any:
     ep = _endpoint(endpoint_id)
     return render_template(
-        "admin/webhook.html", ep=ep, deliveries=readmodels.deliveries(db(), tenant_id(), ep.id), types=_types()
+        "admin/webhook.html",
+        ep=ep,
+        deliveries=readmodels.deliveries(db(), tenant_id(), ep.id),
+        types=_types(),
     )
 
 
@@ -70,8 +80,11 @@ def rotate(endpoint_id: int) -> Any:
         abort(404, description="No such webhook endpoint in your workspace.")
     db().commit()
     return render_template(
-        "admin/webhook.html", ep=rotated.endpoint, deliveries=readmodels.deliveries(db(), tenant_id(), endpoint_id),
-        types=_types(), secret=rotated.secret,
+        "admin/webhook.html",
+        ep=rotated.endpoint,
+        deliveries=readmodels.deliveries(db(), tenant_id(), endpoint_id),
+        types=_types(),
+        secret=rotated.secret,
     )
 
 
@@ -81,7 +94,9 @@ def toggle(endpoint_id: int) -> Any:
     ep = _endpoint(endpoint_id)
     admin_actions.update_endpoint(db(), settings(), tenant_id(), endpoint_id, actor(), enabled=not ep.enabled)
     db().commit()
-    flash("Endpoint " + ("enabled." if ep.enabled else "paused; events queue until you enable it."), "success")
+    flash(
+        "Endpoint " + ("enabled." if ep.enabled else "paused; events queue until you enable it."), "success"
+    )
     return redirect(url_for("hooks.detail", endpoint_id=endpoint_id), code=303)
 
 

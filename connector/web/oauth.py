@@ -5,7 +5,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from connector import installs, onboarding, readmodels
 from connector.store import audit
@@ -88,8 +99,12 @@ def connect(vendor: str) -> Any:
     spec = _vendor(vendor)
     inst = readmodels.installation(db(), tenant_id(), vendor)
     return render_template(
-        "oauth/connect.html", spec=spec, inst=inst, defaults=_apps().get(vendor, {}),
-        redirect_uri=_redirect_uri(vendor), show_ca=settings().env != "production",
+        "oauth/connect.html",
+        spec=spec,
+        inst=inst,
+        defaults=_apps().get(vendor, {}),
+        redirect_uri=_redirect_uri(vendor),
+        show_ca=settings().env != "production",
     )
 
 
@@ -107,8 +122,13 @@ def start(vendor: str) -> Any:
     if problems:
         return (
             render_template(
-                "oauth/connect.html", spec=spec, inst=None, defaults=request.form, errors=problems,
-                redirect_uri=_redirect_uri(vendor), show_ca=settings().env != "production",
+                "oauth/connect.html",
+                spec=spec,
+                inst=None,
+                defaults=request.form,
+                errors=problems,
+                redirect_uri=_redirect_uri(vendor),
+                show_ca=settings().env != "production",
             ),
             400,
         )
@@ -134,7 +154,11 @@ def error_page(vendor: str, kind: str, detail: str, status: int = 400) -> Any:
     fmt = {"vendor": spec.label, "detail": detail or "no details given"}
     return (
         render_template(
-            "oauth/error.html", spec=spec, kind=kind, title=title.format(**fmt), what=what.format(**fmt),
+            "oauth/error.html",
+            spec=spec,
+            kind=kind,
+            title=title.format(**fmt),
+            what=what.format(**fmt),
             todo=todo.format(**fmt),
         ),
         status,
@@ -161,7 +185,9 @@ def callback(vendor: str) -> Any:
     installs.save(db(), Vault(settings()), tenant_id(), pending.app, connected)
     audit(db(), tenant_id(), actor(), "integration.connected", spec.vendor, account=connected.vendor_account)
     db().commit()
-    run_id = onboarding.start(settings(), tenant_id(), vendor, background=current_app.config.get("INSTALL_IN_BACKGROUND", True))
+    run_id = onboarding.start(
+        settings(), tenant_id(), vendor, background=current_app.config.get("INSTALL_IN_BACKGROUND", True)
+    )
     return redirect(url_for("oauth.progress_page", vendor=vendor, run_id=run_id))
 
 
@@ -170,7 +196,9 @@ def callback(vendor: str) -> Any:
 def progress_page(vendor: str, run_id: str) -> Any:
     spec = _vendor(vendor)
     run = _run(run_id)
-    return render_template("oauth/progress.html", spec=spec, run=run, labels=onboarding.STEP_LABELS, steps=onboarding.STEPS)
+    return render_template(
+        "oauth/progress.html", spec=spec, run=run, labels=onboarding.STEP_LABELS, steps=onboarding.STEPS
+    )
 
 
 def _run(run_id: str) -> Any:
@@ -184,8 +212,15 @@ def _run(run_id: str) -> Any:
 @admin_required
 def progress(run_id: str) -> Any:
     run = _run(run_id)
-    return jsonify({"run_id": run.run_id, "kind": run.kind, "status": run.status, "report": run.report,
-                    "finished_at": run.finished_at.isoformat() if run.finished_at else None})
+    return jsonify(
+        {
+            "run_id": run.run_id,
+            "kind": run.kind,
+            "status": run.status,
+            "report": run.report,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        }
+    )
 
 
 @bp.post("/admin/integrations/<vendor>/disconnect")
@@ -198,7 +233,10 @@ def disconnect(vendor: str) -> Any:
     audit(db(), tenant_id(), actor(), "integration.disconnected", vendor, revoke_problem=problem)
     db().commit()
     if problem:
-        flash(f"{spec.label} is disconnected here, but {problem}. Remove the app in {spec.label} too.", "warning")
+        flash(
+            f"{spec.label} is disconnected here, but {problem}. Remove the app in {spec.label} too.",
+            "warning",
+        )
     else:
         flash(f"{spec.label} is disconnected and its tokens are revoked.", "success")
     return redirect(url_for("admin.integrations"))
@@ -210,7 +248,9 @@ def sync_now(vendor: str) -> Any:
     _vendor(vendor)
     if readmodels.installation(db(), tenant_id(), vendor) is None:
         abort(404, description="Not connected.")
-    run_id = onboarding.start(settings(), tenant_id(), vendor, background=current_app.config.get("INSTALL_IN_BACKGROUND", True))
+    run_id = onboarding.start(
+        settings(), tenant_id(), vendor, background=current_app.config.get("INSTALL_IN_BACKGROUND", True)
+    )
     audit(db(), tenant_id(), actor(), "integration.sync_requested", vendor)
     db().commit()
     return redirect(url_for("oauth.progress_page", vendor=vendor, run_id=run_id))

@@ -36,8 +36,15 @@ def portfolio() -> Any:
     sparks = readmodels.sparklines(db(), tenant_id(), [r.id for r in data.rows])
     installs = readmodels.installations(db(), tenant_id())
     return render_template(
-        "ui/portfolio.html", data=data, sparks=sparks, band=band, segment=segment, q=q or "", sort=sort,
-        installs=installs, bands=readmodels.band_thresholds(db(), tenant_id()),
+        "ui/portfolio.html",
+        data=data,
+        sparks=sparks,
+        band=band,
+        segment=segment,
+        q=q or "",
+        sort=sort,
+        installs=installs,
+        bands=readmodels.band_thresholds(db(), tenant_id()),
     )
 
 
@@ -48,14 +55,23 @@ def account(account_id: int) -> Any:
     if detail is None:
         abort(404, description="No such account in your workspace.")
     chart = {
-        "labels": [p.as_of.date().isoformat() for p in detail.history],
+        # Several passes a day are normal: label with the time when dates repeat.
+        "labels": _labels([p.as_of for p in detail.history]),
         "scores": [round(p.score, 1) for p in detail.history],
         "bands": detail.bands,
         "surveys": [
-            {"kind": s.kind, "score": s.score, "date": s.responded_at.date().isoformat()} for s in detail.surveys
+            {"kind": s.kind, "score": s.score, "date": s.responded_at.date().isoformat()}
+            for s in detail.surveys
         ],
     }
     return render_template("ui/account.html", a=detail, chart=chart)
+
+
+def _labels(stamps: list[Any]) -> list[str]:
+    days = [s.date().isoformat() for s in stamps]
+    if len(set(days)) == len(days):
+        return days
+    return [s.strftime("%Y-%m-%d %H:%M") for s in stamps]
 
 
 @bp.get("/support")

@@ -28,9 +28,20 @@ def test_integration_status_and_error_show(acme_admin: Any, tenants: dict[str, T
     from tests.connector.web.conftest import NOW
 
     with _db(app) as session:
-        session.add(m.Installation(tenant_id=tenants["acme"].id, vendor="hubspot", base_url="https://api.hubapi.com",
-                                   token_url="t", client_id="c", client_secret_enc="x", status="reconnect",
-                                   last_error="refresh token revoked", vendor_account="4242", created_at=NOW))
+        session.add(
+            m.Installation(
+                tenant_id=tenants["acme"].id,
+                vendor="hubspot",
+                base_url="https://api.hubapi.com",
+                token_url="t",
+                client_id="c",
+                client_secret_enc="x",
+                status="reconnect",
+                last_error="refresh token revoked",
+                vendor_account="4242",
+                created_at=NOW,
+            )
+        )
     page = acme_admin.get("/admin/integrations").data.decode()
     assert "refresh token revoked" in page
     assert "reconnect to grant access again" in page
@@ -39,14 +50,21 @@ def test_integration_status_and_error_show(acme_admin: Any, tenants: dict[str, T
 def test_review_confirm_sticks(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
     acme = tenants["acme"]
     page = acme_admin.get("/admin/review?q=red").data.decode()
-    assert "Acme Mystery Org" in page and "Acme Red Corp" in page
+    assert "Acme Mystery Org" in page
+    assert "Acme Red Corp" in page
     target = acme.accounts["Acme Red Corp"]
-    resp = acme_admin.post(f"/admin/review/{acme.org_id}", data={"crm_account_id": str(target), "decision": "link"})
+    resp = acme_admin.post(
+        f"/admin/review/{acme.org_id}", data={"crm_account_id": str(target), "decision": "link"}
+    )
     assert resp.status_code == 303
     with _db(app) as session:
         link = session.query(m.AccountLink).filter_by(source_account_id=acme.org_id).one()
         assert (link.crm_account_id, link.status, link.method, link.confirmed_by) == (
-            target, "confirmed", "manual", "admin@acme.test")
+            target,
+            "confirmed",
+            "manual",
+            "admin@acme.test",
+        )
         assert link.confirmed_at is not None
         entry = session.query(m.AuditEntry).filter_by(action="link.confirmed").one()
         assert entry.tenant_id == acme.id
@@ -62,7 +80,9 @@ def test_review_leave_unlinked(acme_admin: Any, tenants: dict[str, TenantData], 
 
 
 @pytest.mark.parametrize("which", ["other-org", "other-account", "bad-id"])
-def test_review_cannot_touch_other_tenant(acme_admin: Any, tenants: dict[str, TenantData], which: str) -> None:
+def test_review_cannot_touch_other_tenant(
+    acme_admin: Any, tenants: dict[str, TenantData], which: str
+) -> None:
     acme, globex = tenants["acme"], tenants["globex"]
     source, target = {
         "other-org": (globex.org_id, str(acme.accounts["Acme Red Corp"])),
@@ -76,7 +96,8 @@ def test_review_cannot_touch_other_tenant(acme_admin: Any, tenants: dict[str, Te
 def test_users_role_change_and_last_admin(acme_admin: Any, tenants: dict[str, TenantData]) -> None:
     acme = tenants["acme"]
     page = acme_admin.get("/admin/users").data.decode()
-    assert "viewer@acme.test" in page and "globex" not in page
+    assert "viewer@acme.test" in page
+    assert "globex" not in page
     assert acme_admin.post(f"/admin/users/{acme.viewer_id}/role", data={"role": "admin"}).status_code == 303
     assert acme_admin.post(f"/admin/users/{acme.viewer_id}/role", data={"role": "viewer"}).status_code == 303
     # Demoting the last admin is refused with a message.
@@ -94,7 +115,8 @@ def test_api_key_shown_once_stored_hashed(acme_admin: Any, app: Any) -> None:
     assert secret not in acme_admin.get("/admin/keys").data.decode()
     with _db(app) as session:
         row = session.query(m.ApiKey).filter_by(name="BI export").one()
-        assert secret not in row.key_hash and len(row.key_hash) == 64
+        assert secret not in row.key_hash
+        assert len(row.key_hash) == 64
     bad = acme_admin.post("/admin/keys", data={"name": "", "scope": "root"})
     assert bad.status_code == 400
 
@@ -108,7 +130,8 @@ def test_cannot_revoke_other_tenants_key(acme_admin: Any, tenants: dict[str, Ten
 def test_audit_log_is_tenant_scoped(acme_admin: Any, client: Any, tenants: dict[str, TenantData]) -> None:
     acme_admin.post("/admin/keys", data={"name": "k1", "scope": "read"})
     page = acme_admin.get("/admin/audit").data.decode()
-    assert "api_key.created" in page and "admin@acme.test" in page
+    assert "api_key.created" in page
+    assert "admin@acme.test" in page
     assert "globex" not in page
 
 
@@ -117,7 +140,9 @@ def _default_yaml() -> str:
 
 
 def test_model_validate_shows_every_problem(acme_admin: Any) -> None:
-    resp = acme_admin.post("/admin/model", data={"yaml": "version: x\nbands: 3\ndimensions: []\n", "action": "validate"})
+    resp = acme_admin.post(
+        "/admin/model", data={"yaml": "version: x\nbands: 3\ndimensions: []\n", "action": "validate"}
+    )
     assert resp.status_code == 400
     assert b"problem" in resp.data
     broken = acme_admin.post("/admin/model", data={"yaml": "version: [unclosed", "action": "validate"})
@@ -127,26 +152,34 @@ def test_model_validate_shows_every_problem(acme_admin: Any) -> None:
 def test_model_save_draft_then_publish(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
     text = _default_yaml().replace('version: "default-2026.11.1"', 'version: "acme-2"')
     ok = acme_admin.post("/admin/model", data={"yaml": text, "action": "validate"})
-    assert ok.status_code == 200 and b"The model is valid" in ok.data
+    assert ok.status_code == 200
+    assert b"The model is valid" in ok.data
     preview = acme_admin.post("/admin/model", data={"yaml": text, "action": "preview"})
-    assert preview.status_code == 200 and b"Backtest preview" in preview.data
+    assert preview.status_code == 200
+    assert b"Backtest preview" in preview.data
     saved = acme_admin.post("/admin/model", data={"yaml": text, "action": "save"})
     assert saved.status_code == 303
     version_id = int(saved.location.rsplit("/", 1)[1])
     dup = acme_admin.post("/admin/model", data={"yaml": text, "action": "save"})
-    assert dup.status_code == 400 and b"exists already" in dup.data
+    assert dup.status_code == 400
+    assert b"exists already" in dup.data
     assert b"Publish acme-2" in acme_admin.get(f"/admin/model/{version_id}").data
     assert acme_admin.post(f"/admin/model/{version_id}/publish").status_code == 303
     with _db(app) as session:
         row = session.get(m.ScoringModelVersion, version_id)
-        assert row.status == "published" and row.tenant_id == tenants["acme"].id
+        assert row.status == "published"
+        assert row.tenant_id == tenants["acme"].id
 
 
-def test_model_versions_are_tenant_scoped(client: Any, acme_admin: Any, tenants: dict[str, TenantData]) -> None:
+def test_model_versions_are_tenant_scoped(
+    client: Any, acme_admin: Any, tenants: dict[str, TenantData]
+) -> None:
     from tests.connector.web.conftest import sign_in_as
 
     text = _default_yaml().replace('version: "default-2026.11.1"', 'version: "acme-3"')
-    version_id = int(acme_admin.post("/admin/model", data={"yaml": text, "action": "save"}).location.rsplit("/", 1)[1])
+    version_id = int(
+        acme_admin.post("/admin/model", data={"yaml": text, "action": "save"}).location.rsplit("/", 1)[1]
+    )
     sign_in_as(client, tenants["globex"])
     assert client.get(f"/admin/model/{version_id}").status_code == 404
     assert client.post(f"/admin/model/{version_id}/publish").status_code == 404
@@ -154,12 +187,18 @@ def test_model_versions_are_tenant_scoped(client: Any, acme_admin: Any, tenants:
 
 @pytest.fixture
 def private_ok(app: Any) -> None:
-    app.config["HEALTHSCORE"] = dataclasses.replace(app.config["HEALTHSCORE"], webhooks_allow_private_targets=True)
+    app.config["HEALTHSCORE"] = dataclasses.replace(
+        app.config["HEALTHSCORE"], webhooks_allow_private_targets=True
+    )
 
 
-def test_webhook_lifecycle(acme_admin: Any, tenants: dict[str, TenantData], app: Any, private_ok: None) -> None:
-    page = acme_admin.post("/admin/webhooks/", data={"url": "http://127.0.0.1:9/in", "description": "ops",
-                                                     "event_types": ["account.band_changed"]})
+def test_webhook_lifecycle(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any, private_ok: None
+) -> None:
+    page = acme_admin.post(
+        "/admin/webhooks/",
+        data={"url": "http://127.0.0.1:9/in", "description": "ops", "event_types": ["account.band_changed"]},
+    )
     assert page.status_code == 200
     secret = page.data.decode().split('<code class="secret">')[1].split("<")[0]
     assert secret.startswith("whsec_")
@@ -167,24 +206,41 @@ def test_webhook_lifecycle(acme_admin: Any, tenants: dict[str, TenantData], app:
         ep = session.query(m.WebhookEndpoint).one()
         assert secret not in ep.secrets_enc
         ep_id = ep.id
-        event = m.WebhookEvent(tenant_id=tenants["acme"].id, msg_id="msg_1", type="account.band_changed",
-                               payload={}, created_at=ep.created_at)
+        event = m.WebhookEvent(
+            tenant_id=tenants["acme"].id,
+            msg_id="msg_1",
+            type="account.band_changed",
+            payload={},
+            created_at=ep.created_at,
+        )
         session.add(event)
         session.flush()
-        delivery = m.WebhookDelivery(tenant_id=tenants["acme"].id, endpoint_id=ep_id, event_id=event.id, status="dead",
-                                     attempts=8, last_status_code=500, created_at=ep.created_at, updated_at=ep.created_at)
+        delivery = m.WebhookDelivery(
+            tenant_id=tenants["acme"].id,
+            endpoint_id=ep_id,
+            event_id=event.id,
+            status="dead",
+            attempts=8,
+            last_status_code=500,
+            created_at=ep.created_at,
+            updated_at=ep.created_at,
+        )
         session.add(delivery)
         session.flush()
         delivery_id = delivery.id
     detail = acme_admin.get(f"/admin/webhooks/{ep_id}").data.decode()
-    assert "msg_1" in detail and "dead" in detail and secret not in detail
+    assert "msg_1" in detail
+    assert "dead" in detail
+    assert secret not in detail
     rotated = acme_admin.post(f"/admin/webhooks/{ep_id}/rotate").data.decode()
     new_secret = rotated.split('<code class="secret">')[1].split("<")[0]
     assert new_secret != secret
     from connector.vault import Vault
 
     with _db(app) as session:
-        secrets = Vault(app.config["HEALTHSCORE"]).decrypt_json(session.get(m.WebhookEndpoint, ep_id).secrets_enc)
+        secrets = Vault(app.config["HEALTHSCORE"]).decrypt_json(
+            session.get(m.WebhookEndpoint, ep_id).secrets_enc
+        )
         assert secrets == [new_secret, secret]  # the old one still signs during the switch
     assert acme_admin.post(f"/admin/webhooks/{ep_id}/deliveries/{delivery_id}/replay").status_code == 303
     with _db(app) as session:
@@ -197,17 +253,24 @@ def test_webhook_lifecycle(acme_admin: Any, tenants: dict[str, TenantData], app:
 
 
 def test_webhook_form_errors(acme_admin: Any) -> None:
-    resp = acme_admin.post("/admin/webhooks/", data={"url": "http://10.0.0.1/x", "event_types": ["account.band_changed"]})
-    assert resp.status_code == 400 and b"cannot receive webhooks" in resp.data
+    resp = acme_admin.post(
+        "/admin/webhooks/", data={"url": "http://10.0.0.1/x", "event_types": ["account.band_changed"]}
+    )
+    assert resp.status_code == 400
+    assert b"cannot receive webhooks" in resp.data
     none = acme_admin.post("/admin/webhooks/", data={"url": "https://example.com/x"})
-    assert none.status_code == 400 and b"at least one event type" in none.data
+    assert none.status_code == 400
+    assert b"at least one event type" in none.data
 
 
-def test_webhooks_of_other_tenant_are_404(acme_admin: Any, client: Any, tenants: dict[str, TenantData], app: Any,
-                                          private_ok: None) -> None:
+def test_webhooks_of_other_tenant_are_404(
+    acme_admin: Any, client: Any, tenants: dict[str, TenantData], app: Any, private_ok: None
+) -> None:
     from tests.connector.web.conftest import sign_in_as
 
-    acme_admin.post("/admin/webhooks/", data={"url": "http://127.0.0.1:9/in", "event_types": ["account.band_changed"]})
+    acme_admin.post(
+        "/admin/webhooks/", data={"url": "http://127.0.0.1:9/in", "event_types": ["account.band_changed"]}
+    )
     with _db(app) as session:
         ep_id = session.query(m.WebhookEndpoint).one().id
     sign_in_as(client, tenants["globex"])

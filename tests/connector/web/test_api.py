@@ -16,10 +16,17 @@ def acme(tenants: dict[str, TenantData]) -> TenantData:
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer hsk_nope_nope"}, {"Authorization": "Bearer "}],
+    [
+        {},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer hsk_nope_nope"},
+        {"Authorization": "Bearer "},
+    ],
     ids=["none", "basic", "unknown", "empty"],
 )
-def test_requests_without_a_valid_key_get_401_problem(client: Any, tenants: Any, headers: dict[str, str]) -> None:
+def test_requests_without_a_valid_key_get_401_problem(
+    client: Any, tenants: Any, headers: dict[str, str]
+) -> None:
     resp = client.get("/api/v1/accounts", headers=headers)
     assert resp.status_code == 401
     assert resp.content_type == "application/problem+json"
@@ -46,16 +53,21 @@ def test_installation_key_only_looks_up(client: Any, acme: TenantData) -> None:
 
 
 def test_read_key_cannot_write(client: Any, acme: TenantData) -> None:
-    resp = client.post("/api/v1/webhooks", json={"url": "https://example.com/h"}, headers=bearer(acme.read_key))
+    resp = client.post(
+        "/api/v1/webhooks", json={"url": "https://example.com/h"}, headers=bearer(acme.read_key)
+    )
     assert resp.status_code == 403
 
 
 def test_accounts_list_paginates_and_filters(client: Any, acme: TenantData) -> None:
     key = bearer(acme.read_key)
     first = client.get("/api/v1/accounts?limit=2", headers=key).get_json()
-    assert first["total"] == 3 and len(first["data"]) == 2 and first["next_page"] == 2
+    assert first["total"] == 3
+    assert len(first["data"]) == 2
+    assert first["next_page"] == 2
     second = client.get("/api/v1/accounts?limit=2&page=2", headers=key).get_json()
-    assert len(second["data"]) == 1 and second["next_page"] is None
+    assert len(second["data"]) == 1
+    assert second["next_page"] is None
     names = {a["name"] for a in first["data"] + second["data"]}
     assert names == {"Acme Green Corp", "Acme Yellow Corp", "Acme Red Corp"}
     red = client.get("/api/v1/accounts?band=red", headers=key).get_json()
@@ -71,7 +83,8 @@ def test_accounts_bad_parameters_are_400_problems(client: Any, acme: TenantData,
     resp = client.get(f"/api/v1/accounts?{query}", headers=bearer(acme.read_key))
     assert resp.status_code == 400
     body = resp.get_json()
-    assert body["error"] == "bad_request" and body["message"]
+    assert body["error"] == "bad_request"
+    assert body["message"]
 
 
 def test_account_detail_with_history(client: Any, acme: TenantData) -> None:
@@ -91,13 +104,16 @@ def test_no_cross_tenant_reads(client: Any, tenants: dict[str, TenantData]) -> N
     listing = client.get("/api/v1/accounts?limit=200", headers=key).get_json()
     assert all(a["name"].startswith("Acme") for a in listing["data"])
     tickets = client.get("/api/v1/tickets?limit=200", headers=key).get_json()
-    assert tickets["data"] and all(t["subject"].startswith("Acme") for t in tickets["data"])
+    assert tickets["data"]
+    assert all(t["subject"].startswith("Acme") for t in tickets["data"])
 
 
 def test_health_by_crm_id_and_by_linked_zendesk_org(client: Any, acme: TenantData) -> None:
     key = bearer(acme.read_key)
     crm = client.get("/api/v1/health/salesforce/001Acme000000000000", headers=key).get_json()
-    assert crm["name"] == "Acme Green Corp" and crm["band"] == "green" and crm["score"] == 82.0
+    assert crm["name"] == "Acme Green Corp"
+    assert crm["band"] == "green"
+    assert crm["score"] == 82.0
     assert crm["url"].endswith(f"/accounts/{acme.accounts['Acme Green Corp']}")
     org = client.get("/api/v1/health/zendesk/Acme-ORG-1", headers=key).get_json()
     assert org["account_id"] == crm["account_id"]
@@ -110,9 +126,11 @@ def test_health_by_crm_id_and_by_linked_zendesk_org(client: Any, acme: TenantDat
 def test_tickets_cursor_and_filters(client: Any, acme: TenantData) -> None:
     key = bearer(acme.read_key)
     page1 = client.get("/api/v1/tickets?limit=2", headers=key).get_json()
-    assert len(page1["data"]) == 2 and page1["next_cursor"]
+    assert len(page1["data"]) == 2
+    assert page1["next_cursor"]
     page2 = client.get(f"/api/v1/tickets?limit=2&cursor={page1['next_cursor']}", headers=key).get_json()
-    assert len(page2["data"]) == 1 and page2["next_cursor"] is None
+    assert len(page2["data"]) == 1
+    assert page2["next_cursor"] is None
     ids = [t["id"] for t in page1["data"] + page2["data"]]
     assert len(set(ids)) == 3
     negative = client.get("/api/v1/tickets?sentiment=negative", headers=key).get_json()
@@ -122,22 +140,29 @@ def test_tickets_cursor_and_filters(client: Any, acme: TenantData) -> None:
     assert client.get("/api/v1/tickets?vendor=jira", headers=key).status_code == 400
 
 
-def test_webhook_crud_shows_secret_once(client: Any, acme: TenantData, tenants: dict[str, TenantData], app: Any) -> None:
+def test_webhook_crud_shows_secret_once(
+    client: Any, acme: TenantData, tenants: dict[str, TenantData], app: Any
+) -> None:
     app.config["HEALTHSCORE"] = _allow_private(app)
     key = bearer(acme.admin_key)
-    created = client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "description": "ops"}, headers=key)
+    created = client.post(
+        "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "description": "ops"}, headers=key
+    )
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
     assert body["secret"].startswith("whsec_")
     assert body["event_types"] == ["account.band_changed"]
     listed = client.get("/api/v1/webhooks", headers=key).get_json()["data"]
-    assert [e["id"] for e in listed] == [body["id"]] and "secret" not in listed[0]
+    assert [e["id"] for e in listed] == [body["id"]]
+    assert "secret" not in listed[0]
     one = client.get(f"/api/v1/webhooks/{body['id']}", headers=key).get_json()
-    assert "secret" not in one and one["deliveries"] == []
+    assert "secret" not in one
+    assert one["deliveries"] == []
     patched = client.patch(f"/api/v1/webhooks/{body['id']}", json={"enabled": False}, headers=key).get_json()
     assert patched["enabled"] is False
     rotated = client.post(f"/api/v1/webhooks/{body['id']}/rotate", headers=key).get_json()
-    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != body["secret"]
+    assert rotated["secret"].startswith("whsec_")
+    assert rotated["secret"] != body["secret"]
     other = bearer(tenants["globex"].admin_key)
     assert client.get(f"/api/v1/webhooks/{body['id']}", headers=other).status_code == 404
     assert client.delete(f"/api/v1/webhooks/{body['id']}", headers=other).status_code == 404
@@ -178,7 +203,9 @@ def test_models_backtest_and_sync(client: Any, acme: TenantData) -> None:
     key = bearer(acme.read_key)
     assert client.get("/api/v1/models", headers=key).get_json() == {"data": []}
     assert client.get("/api/v1/models/999", headers=key).status_code == 404
-    bad = client.post("/api/v1/backtest", json={"yaml": "version: 1\nbands: nope\n"}, headers=bearer(acme.admin_key))
+    bad = client.post(
+        "/api/v1/backtest", json={"yaml": "version: 1\nbands: nope\n"}, headers=bearer(acme.admin_key)
+    )
     assert bad.status_code == 422
     assert bad.get_json()["problems"]
     assert client.post("/api/v1/backtest", json={}, headers=bearer(acme.admin_key)).status_code == 400
@@ -198,7 +225,9 @@ def test_backtest_of_the_default_model(client: Any, acme: TenantData) -> None:
 def test_openapi_document_covers_every_api_route(client: Any, app: Any) -> None:
     doc = client.get("/api/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
-    documented = {(path, method) for path, item in doc["paths"].items() for method in item if method != "parameters"}
+    documented = {
+        (path, method) for path, item in doc["paths"].items() for method in item if method != "parameters"
+    }
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):
             continue

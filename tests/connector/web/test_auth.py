@@ -36,7 +36,12 @@ def test_secure_flag_when_served_over_https(settings_overrides: dict[str, object
 
 @pytest.mark.parametrize(
     ("email", "password"),
-    [("admin@acme.test", "wrong password!!"), ("nobody@acme.test", PASSWORD), ("", ""), ("admin@acme.test", "")],
+    [
+        ("admin@acme.test", "wrong password!!"),
+        ("nobody@acme.test", PASSWORD),
+        ("", ""),
+        ("admin@acme.test", ""),
+    ],
     ids=["bad-password", "unknown-email", "empty", "no-password"],
 )
 def test_bad_credentials_are_refused_alike(client: Any, tenants: Any, email: str, password: str) -> None:

@@ -22,9 +22,18 @@ def hubspot_install(app: Any, tenants: dict[str, TenantData]) -> int:
     """Acme runs on HubSpot portal 4242; its Red account is HubSpot company 9001."""
     vault = Vault(app.config["HEALTHSCORE"])
     with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
-        session.add(m.Installation(tenant_id=tenants["acme"].id, vendor="hubspot", base_url="https://api.hubapi.com",
-                                   token_url="t", client_id="c", client_secret_enc=vault.encrypt(SECRET),
-                                   vendor_account="4242", created_at=NOW))
+        session.add(
+            m.Installation(
+                tenant_id=tenants["acme"].id,
+                vendor="hubspot",
+                base_url="https://api.hubapi.com",
+                token_url="t",
+                client_id="c",
+                client_secret_enc=vault.encrypt(SECRET),
+                vendor_account="4242",
+                created_at=NOW,
+            )
+        )
         acc = session.get(m.Account, tenants["acme"].accounts["Acme Red Corp"])
         acc.vendor, acc.external_id = "hubspot", "9001"
     return 4242
@@ -37,11 +46,16 @@ def _signed(client: Any, path: str, secret: str = SECRET, skew_ms: int = 0, meth
 
 
 def test_signed_request_gets_the_card(client: Any, hubspot_install: int) -> None:
-    resp = _signed(client, "/embed/hubspot/card?companyId=9001&portalId=4242&userId=1&userEmail=a%40b.c&appId=7")
+    resp = _signed(
+        client, "/embed/hubspot/card?companyId=9001&portalId=4242&userId=1&userEmail=a%40b.c&appId=7"
+    )
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
-    assert body["status"] == "ok" and body["band"] == "red" and body["band_label"] == "At risk"
-    assert body["score"] == 31.0 and body["drivers"] == ["Acme drivers text 2"]
+    assert body["status"] == "ok"
+    assert body["band"] == "red"
+    assert body["band_label"] == "At risk"
+    assert body["score"] == 31.0
+    assert body["drivers"] == ["Acme drivers text 2"]
     assert body["url"].endswith("/accounts/" + str(body["url"].rsplit("/", 1)[1]))
 
 
@@ -86,6 +100,9 @@ def test_post_with_body_is_signed_over_the_body(client: Any, hubspot_install: in
     path = "/embed/hubspot/card?portalId=4242"
     headers = sign_hubspot_v3(SECRET, "POST", BASE + path, body, ts)
     ok = client.post(path, data=body, headers={**headers, "Content-Type": "application/json"})
-    assert ok.status_code == 200 and ok.get_json()["band"] == "red"
-    bad = client.post(path, data=b'{"companyId": "9002"}', headers={**headers, "Content-Type": "application/json"})
+    assert ok.status_code == 200
+    assert ok.get_json()["band"] == "red"
+    bad = client.post(
+        path, data=b'{"companyId": "9002"}', headers={**headers, "Content-Type": "application/json"}
+    )
     assert bad.status_code == 401

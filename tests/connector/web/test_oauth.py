@@ -58,8 +58,11 @@ def _consent(http: Any, authorize_url: str, vendor: str, decision: str = "allow"
     params = {k: v[0] for k, v in parse_qs(parts.query).items()}
     page = http.get(authorize_url)
     assert page.status_code == 200, page.text[:300]
-    resp = http.post(f"{parts.scheme}://{parts.netloc}{AUTHORIZE[vendor]}", data={**params, "decision": decision},
-                     allow_redirects=False)
+    resp = http.post(
+        f"{parts.scheme}://{parts.netloc}{AUTHORIZE[vendor]}",
+        data={**params, "decision": decision},
+        allow_redirects=False,
+    )
     assert resp.status_code in (302, 303), resp.text[:300]
     return resp.headers["Location"]
 
@@ -71,8 +74,13 @@ def _local(url: str) -> str:
 
 @pytest.mark.parametrize("vendor", ["salesforce", "hubspot", "zendesk"])
 def test_connect_stores_encrypted_tokens_and_starts_setup(
-    vendor: str, acme_admin: Any, tenants: dict[str, TenantData], sandbox: Any, sandbox_http: Any,
-    started: list[tuple[int, str]], app: Any,
+    vendor: str,
+    acme_admin: Any,
+    tenants: dict[str, TenantData],
+    sandbox: Any,
+    sandbox_http: Any,
+    started: list[tuple[int, str]],
+    app: Any,
 ) -> None:
     """Authorize URL carries state and an S256 challenge; the callback exchanges the code with the verifier
     (the sandbox refuses a wrong one) and stores the tokens encrypted in the signed-in admin's tenant."""
@@ -91,9 +99,11 @@ def test_connect_stores_encrypted_tokens_and_starts_setup(
         inst = session.query(m.Installation).filter_by(vendor=vendor).one()
         assert inst.tenant_id == tenants["acme"].id
         assert inst.status == "connected"
-        assert inst.tokens_enc and "access_token" not in inst.tokens_enc
+        assert inst.tokens_enc
+        assert "access_token" not in inst.tokens_enc
         tokens = Vault(app.config["HEALTHSCORE"]).decrypt_json(inst.tokens_enc)
-        assert tokens["access_token"] and tokens["refresh_token"]
+        assert tokens["access_token"]
+        assert tokens["refresh_token"]
         assert inst.vendor_account  # org id / portal id / subdomain
     # The state is single use: replaying the same callback is refused.
     again = acme_admin.get(_local(callback))
@@ -101,7 +111,9 @@ def test_connect_stores_encrypted_tokens_and_starts_setup(
     assert b"no longer valid" in again.data
 
 
-def test_denied_consent_shows_what_to_do(acme_admin: Any, sandbox: Any, sandbox_http: Any, started: list[Any]) -> None:
+def test_denied_consent_shows_what_to_do(
+    acme_admin: Any, sandbox: Any, sandbox_http: Any, started: list[Any]
+) -> None:
     resp = acme_admin.post("/admin/integrations/hubspot/connect", data=_form(sandbox, "hubspot"))
     callback = _consent(sandbox_http, resp.location, "hubspot", decision="deny")
     page = acme_admin.get(_local(callback))
@@ -127,18 +139,26 @@ def test_callback_without_a_pending_attempt_is_refused(acme_admin: Any, started:
     assert b"no longer valid" in page.data
 
 
-def test_used_code_reads_as_expired(acme_admin: Any, sandbox: Any, sandbox_http: Any, started: list[Any]) -> None:
+def test_used_code_reads_as_expired(
+    acme_admin: Any, sandbox: Any, sandbox_http: Any, started: list[Any]
+) -> None:
     """Salesforce answers invalid_grant for a code that was already redeemed or has expired."""
     resp = acme_admin.post("/admin/integrations/salesforce/connect", data=_form(sandbox, "salesforce"))
     callback = _consent(sandbox_http, resp.location, "salesforce")
     query = parse_qs(urlsplit(callback).query)
     # Redeem the code ourselves first (with a wrong verifier the sandbox still burns or refuses it).
     creds = sandbox.credentials()["salesforce"]
-    sandbox_http.post(creds["base_url"] + "/services/oauth2/token", data={
-        "grant_type": "authorization_code", "code": query["code"][0], "client_id": creds["client_id"],
-        "client_secret": creds["client_secret"], "redirect_uri": "http://127.0.0.1:5000/oauth/salesforce/callback",
-        "code_verifier": "wrong-verifier-wrong-verifier-wrong-verifier-00",
-    })
+    sandbox_http.post(
+        creds["base_url"] + "/services/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": query["code"][0],
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+            "redirect_uri": "http://127.0.0.1:5000/oauth/salesforce/callback",
+            "code_verifier": "wrong-verifier-wrong-verifier-wrong-verifier-00",
+        },
+    )
     page = acme_admin.get(_local(callback))
     assert page.status_code == 400
     assert b"expired" in page.data or b"returned an error" in page.data
@@ -153,7 +173,9 @@ def test_vendor_error_param_shows_vendor_page(acme_admin: Any, sandbox: Any, sta
     assert b"boom" in page.data
 
 
-def test_missing_scope_is_explained(acme_admin: Any, sandbox: Any, sandbox_http: Any, started: list[Any]) -> None:
+def test_missing_scope_is_explained(
+    acme_admin: Any, sandbox: Any, sandbox_http: Any, started: list[Any]
+) -> None:
     """A consent that grants fewer scopes than requested (HubSpot optional scopes, an admin policy) is refused."""
     resp = acme_admin.post("/admin/integrations/hubspot/connect", data=_form(sandbox, "hubspot"))
     narrowed = resp.location.replace("tickets+", "").replace("tickets%20", "")
@@ -174,7 +196,12 @@ def test_missing_scope_is_explained(acme_admin: Any, sandbox: Any, sandbox_http:
     ],
 )
 def test_connect_form_validation(acme_admin: Any, field: str, value: str, message: bytes) -> None:
-    form = {"base_url": "https://login.example.com", "client_id": "cid", "client_secret": "secret", field: value}
+    form = {
+        "base_url": "https://login.example.com",
+        "client_id": "cid",
+        "client_secret": "secret",
+        field: value,
+    }
     resp = acme_admin.post("/admin/integrations/salesforce/connect", data=form)
     assert resp.status_code == 400
     assert message in resp.data
@@ -206,12 +233,22 @@ def test_disconnect_revokes_at_vendor_and_deletes(
         inst = session.query(m.Installation).filter_by(vendor="zendesk").one()
         token = Vault(app.config["HEALTHSCORE"]).decrypt_json(inst.tokens_enc)["access_token"]
     base = sandbox.credentials()["zendesk"]["base_url"]
-    assert sandbox_http.get(base + "/api/v2/oauth/tokens/current.json", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        sandbox_http.get(
+            base + "/api/v2/oauth/tokens/current.json", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 200
+    )
     out = acme_admin.post("/admin/integrations/zendesk/disconnect")
     assert out.status_code == 302
     with transaction(url) as session:
         assert session.query(m.Installation).filter_by(vendor="zendesk").count() == 0
-    assert sandbox_http.get(base + "/api/v2/oauth/tokens/current.json", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        sandbox_http.get(
+            base + "/api/v2/oauth/tokens/current.json", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 401
+    )
     assert acme_admin.post("/admin/integrations/zendesk/disconnect").status_code == 404
 
 

@@ -13,9 +13,11 @@ def test_portfolio_lists_scores_bands_and_totals(acme_viewer: Any) -> None:
     page = acme_viewer.get("/").data.decode()
     for name in ("Acme Green Corp", "Acme Yellow Corp", "Acme Red Corp"):
         assert name in page
-    assert "Healthy" in page and "At risk" in page and "Watch" in page  # text labels, not colour only
+    assert "Healthy" in page
+    assert "At risk" in page
+    assert "Watch" in page
     assert "$300k" in page  # ARR of the red account
-    assert "<svg class=\"spark" in page
+    assert '<svg class="spark' in page
     assert "Globex" not in page
 
 
@@ -44,7 +46,9 @@ def test_portfolio_filters(acme_viewer: Any, query: str, present: str, absent: s
     assert absent not in table
 
 
-@pytest.mark.parametrize("query", ["sort=evil", "page=abc", "page=-3", "page=999", "band=purple", "q=" + "x" * 500])
+@pytest.mark.parametrize(
+    "query", ["sort=evil", "page=abc", "page=-3", "page=999", "band=purple", "q=" + "x" * 500]
+)
 def test_portfolio_tolerates_bad_input(acme_viewer: Any, query: str) -> None:
     assert acme_viewer.get(f"/?{query}").status_code == 200
 
@@ -68,26 +72,43 @@ def test_portfolio_empty_state_tells_admin_to_connect(client: Any, app: Any) -> 
     assert b"Connect an integration" in page
 
 
-def test_account_page_shows_history_drivers_tickets_surveys_deals(acme_viewer: Any, tenants: dict[str, TenantData]) -> None:
+def test_account_page_shows_history_drivers_tickets_surveys_deals(
+    acme_viewer: Any, tenants: dict[str, TenantData]
+) -> None:
     acc = tenants["acme"].accounts["Acme Red Corp"]
     page = acme_viewer.get(f"/accounts/{acc}").data.decode()
     assert "Acme drivers text 2" in page
     assert "Acme excerpt 2" in page  # the excerpt behind the sentiment
     assert "Acme renewal 2" in page
-    assert "history-chart" in page and "survey-chart" in page
+    assert "history-chart" in page
+    assert "survey-chart" in page
     assert "Call the sponsor" in page
     assert '"scores": [29.0, 30.0, 31.0]' in page
 
 
-def test_account_page_links_zendesk_org_and_crm(acme_viewer: Any, tenants: dict[str, TenantData], app: Any) -> None:
+def test_account_page_links_zendesk_org_and_crm(
+    acme_viewer: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
     from connector import models as m
     from connector.db import transaction
     from tests.connector.web.conftest import NOW
 
     with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
-        for vendor, base in (("salesforce", "https://acme.my.salesforce.com"), ("zendesk", "https://acme.zendesk.com")):
-            session.add(m.Installation(tenant_id=tenants["acme"].id, vendor=vendor, base_url=base, token_url=base,
-                                       client_id="c", client_secret_enc="x", created_at=NOW))
+        for vendor, base in (
+            ("salesforce", "https://acme.my.salesforce.com"),
+            ("zendesk", "https://acme.zendesk.com"),
+        ):
+            session.add(
+                m.Installation(
+                    tenant_id=tenants["acme"].id,
+                    vendor=vendor,
+                    base_url=base,
+                    token_url=base,
+                    client_id="c",
+                    client_secret_enc="x",
+                    created_at=NOW,
+                )
+            )
     acc = tenants["acme"].accounts["Acme Green Corp"]
     page = acme_viewer.get(f"/accounts/{acc}").data.decode()
     assert "https://acme.my.salesforce.com/lightning/r/Account/001Acme000000000000/view" in page
@@ -120,6 +141,13 @@ def test_each_tenant_sees_only_its_own(client: Any, tenants: dict[str, TenantDat
 
 def test_viewer_has_no_admin(acme_viewer: Any) -> None:
     assert b">Admin<" not in acme_viewer.get("/").data
-    for path in ["/admin/integrations", "/admin/model", "/admin/webhooks/", "/admin/review", "/admin/users",
-                 "/admin/keys", "/admin/audit"]:
+    for path in [
+        "/admin/integrations",
+        "/admin/model",
+        "/admin/webhooks/",
+        "/admin/review",
+        "/admin/users",
+        "/admin/keys",
+        "/admin/audit",
+    ]:
         assert acme_viewer.get(path).status_code == 403, path
