@@ -1,0 +1,82 @@
+"""HubSpot sandbox search internals: the fast keyset path answers exactly like the general path."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from integrations.sandbox import hubspot as hs
+from tests.integrations.hubspot.book_factory import NOW, contact, make_book, make_context
+
+
+def _ids(out: dict[str, Any]) -> list[str]:
+    return [r["id"] for r in out["results"]]
+
+
+def _window(
+    mod: str, low: int, high: int, after_id: str | None, extra: list[dict[str, Any]]
+) -> dict[str, Any]:
+    filters = [{"propertyName": mod, "operator": "BETWEEN", "value": str(low), "highValue": str(high)}]
+    if after_id:
+        filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": after_id})
+    return {
+        "filterGroups": [{"filters": filters + extra}],
+        "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+        "limit": 7,
+    }
+
+
+@pytest.mark.parametrize(
+    "object_type", ["companies", "contacts", "deals", "tickets", "emails", "notes", "feedback_submissions"]
+)
+def test_fast_keyset_path_matches_the_general_path(object_type: str) -> None:
+    book = make_book(customers=6)
+    ctx = make_context(book)
+    # Our write-back touched one company: its modification time moves, on both paths.
+    ctx.vendors[hs.VENDOR].extra["touched"][hs.company_id("C000004")] = NOW - timedelta(minutes=1)
+    book.contacts["P0000003"].deleted_at = NOW - timedelta(days=1)
+    mod = hs.MOD_PROPERTY[object_type]
+    low = int((NOW - timedelta(days=9, hours=12)).timestamp() * 1000)
+    high = int(NOW.timestamp() * 1000)
+    # HAS_PROPERTY on hs_object_id is always true but is not a keyset filter: it forces the general path.
+    general = [{"propertyName": "hs_object_id", "operator": "HAS_PROPERTY"}]
+    fast_groups = _window(mod, low, high, "1", [])["filterGroups"][0]["filters"]
+    assert hs._raw_predicates(object_type, [fast_groups], [("hs_object_id", False)]) is not None
+    assert hs._raw_predicates(object_type, [fast_groups + general], [("hs_object_id", False)]) is None
+    after: str | None = None
+    for _ in range(10):
+        fast_out = hs.run_search(ctx, object_type, _window(mod, low, high, after, []))
+        slow_out = hs.run_search(ctx, object_type, _window(mod, low, high, after, general))
+        assert fast_out == {**slow_out, "results": fast_out["results"]}
+        assert _ids(fast_out) == _ids(slow_out)
+        if not fast_out["results"]:
+            break
+        after = fast_out["results"][-1]["id"]
+
+
+def test_new_members_enter_the_index() -> None:
+    book = make_book(customers=2)
+    ctx = make_context(book)
+    before = hs.run_search(ctx, "contacts", {"limit": 100})["total"]
+    new = contact(99, "C000001", updated=NOW)
+    book.contacts[new.key] = new
+    after = hs.run_search(ctx, "contacts", {"limit": 100})
+    assert after["total"] == before + 1
+    page, nxt = hs.list_page(
+        ctx, "contacts", after=int(hs.numeric_id("contact", new.key)), limit=10, archived=False
+    )
+    assert [o.id for o in page] == [hs.numeric_id("contact", new.key)]
+    assert nxt is None
+
+
+def test_list_page_splits_live_and_archived() -> None:
+    book = make_book(customers=3)
+    book.customers["C000002"].hubspot.deleted_at = NOW
+    ctx = make_context(book)
+    live, nxt = hs.list_page(ctx, "companies", after=0, limit=1, archived=False)
+    assert [o.key for o in live] == ["C000001"]
+    assert nxt == int(hs.company_id("C000003"))  # the archived C000002 is skipped
+    archived, _ = hs.list_page(ctx, "companies", after=0, limit=10, archived=True)
+    assert [o.key for o in archived] == ["C000002"]
