@@ -1,0 +1,81 @@
+"""The command line: help everywhere, --version, JSON contracts, and bad configuration → exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from connector.cli import main
+
+
+def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for name, cmd in group.commands.items():
+        out.append((*prefix, name))
+        if isinstance(cmd, click.Group):
+            out.extend(_all_commands(cmd, (*prefix, name)))
+    return out
+
+
+def test_help_lists_the_commands() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for name in ("demo", "sync", "run", "score", "writeback", "backtest", "link", "webhooks", "db", "serve", "worker"):
+        assert name in result.output
+
+
+@pytest.mark.parametrize("path", _all_commands(main), ids=lambda p: " ".join(p))
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip() and not ln.startswith("Usage")]
+    assert lines, f"{' '.join(path)} has no description"
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert "healthscore" in result.output
+
+
+def test_db_upgrade_json_reports_the_revision(tmp_path: Path) -> None:
+    from connector import migrate
+
+    env = {"HEALTHSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    result = CliRunner().invoke(main, ["db", "upgrade", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["revision"] == migrate.head()
+    assert data["previous"] is None
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"HEALTHSCORE_DATABASE_URL": "mysql://nope"}, "HEALTHSCORE_DATABASE_URL"),
+        ({"HEALTHSCORE_ENV": "production"}, "HEALTHSCORE_SECRET_KEY"),
+        ({"HEALTHSCORE_TOKEN_KEYS": "not-a-key"}, "HEALTHSCORE_TOKEN_KEYS"),
+        ({"HEALTHSCORE_COLOUR": "blue"}, "unknown setting 'colour'"),
+    ],
+    ids=["malformed-db-url", "prod-missing-secret", "invalid-encryption-key", "unknown-setting"],
+)
+def test_bad_config_exits_2_and_writes_nothing(tmp_path: Path, env: dict[str, str], needle: str) -> None:
+    inst = tmp_path / "instance"
+    env = {**env, "HEALTHSCORE_INSTANCE_PATH": str(inst)}
+    result = CliRunner().invoke(main, ["db", "upgrade"], env=env)
+    assert result.exit_code == 2
+    assert needle in result.stderr
+    assert not inst.exists() or not any(inst.iterdir())  # nothing written
+
+
+def test_commands_without_tenants_say_what_to_do(tmp_path: Path) -> None:
+    env = {"HEALTHSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    CliRunner().invoke(main, ["db", "upgrade"], env=env)
+    result = CliRunner().invoke(main, ["sync", "--json"], env=env)
+    assert result.exit_code == 2
+    assert "healthscore demo" in result.stderr
