@@ -10,6 +10,7 @@ Tenant settings (`Connection.settings`, all optional; defaults work on the sandb
 | `segment_property` | `customer_segment` | company segment |
 | `plan_property` | `plan` | company plan |
 | `owner_property` | `hubspot_owner_id` | company owner |
+| `status_property` | `customer_status` | company status ("active", "churned"); empty → None |
 | `metric_properties` | `{"active_users": "number", "licensed_seats": "number"}` | extra company properties mapped in as metrics; type number, bool or date |
 | `deal_type_map` | newbusiness/new → new_business, renewal/existingbusiness → renewal, upsell → upsell | `dealtype` value → DealRecord.kind |
 | `closed_won_stages` / `closed_lost_stages` | `["closedwon"]` / `["closedlost"]` | deal stages that are closed |
@@ -142,6 +143,7 @@ class Settings:
     segment_property: str = "customer_segment"
     plan_property: str = "plan"
     owner_property: str = "hubspot_owner_id"
+    status_property: str = "customer_status"
     metric_properties: Mapping[str, str] = field(
         default_factory=lambda: {"active_users": "number", "licensed_seats": "number"}
     )
@@ -174,6 +176,7 @@ class Settings:
             self.segment_property,
             self.plan_property,
             self.owner_property,
+            self.status_property,
         ]
         return list(dict.fromkeys([*base, *mapped, *self.metric_properties]))
 
@@ -298,6 +301,7 @@ def to_account(rec: HubRecord, s: Settings) -> AccountRecord:
         arr=parse_decimal(p.get(s.arr_property)),
         arr_prev=parse_decimal(p.get(s.arr_prev_property)),
         renewal_date=parse_date(p.get(s.renewal_date_property)),
+        status=p.get(s.status_property) or None,
         metrics={name: _metric(p.get(name), kind) for name, kind in s.metric_properties.items()},
         updated_at=_updated(rec, "hs_lastmodifieddate"),
         deleted=rec.archived_at is not None,

@@ -179,6 +179,7 @@ BUILTIN_PROPERTIES: dict[str, dict[str, _T]] = {
         "industry": _S,
         "lifecyclestage": _enum("lead", "opportunity", "customer", "other"),
         "hubspot_owner_id": _S,
+        "customer_status": _enum("active", "churned"),
         "zendesk_org_id": _S,
         "arr": _N,
         "arr_previous": _N,
@@ -649,11 +650,16 @@ class _Env:
 
 def _build_company(env: _Env, c: Customer) -> HubObject:
     p = c.hubspot
+    # README "Rendering conventions": a churned customer past its outcome date is a former customer.
+    former = (
+        c.outcome == "churned" and c.outcome_date is not None and c.outcome_date <= env.ctx.book.now.date()
+    )
     props: dict[str, str | None] = {
         "name": p.name or c.name,
         "domain": p.domains[0] if p.domains else None,
         "industry": c.industry,
-        "lifecyclestage": "customer",
+        "lifecyclestage": "other" if former else "customer",
+        "customer_status": "churned" if former else "active",
         "hubspot_owner_id": _owner_id(c.owner),
         "zendesk_org_id": numeric_id("organization", c.key) if p.cross_ref else None,
         "arr": _num(c.arr),
@@ -922,6 +928,7 @@ def property_defs(ctx: SandboxContext, object_type: str) -> dict[str, dict[str, 
             "hidden": False,
             "hubspotDefined": name
             not in (
+                "customer_status",
                 "zendesk_org_id",
                 "arr",
                 "arr_previous",

@@ -173,8 +173,15 @@ def sdk(s: Served, token: str | None = None) -> HubSpot:
     return HubSpot(access_token=token or s.token, host=s.base_url, ssl_ca_cert=s.ca_file, retry=False)
 
 
-def raw(s: Served, method: str, path: str, token: str | None = None, **kw: Any) -> requests.Response:
-    headers = {"Authorization": f"Bearer {token or s.token}"}
+def raw(
+    s: Served,
+    method: str,
+    path: str,
+    token: str | None = None,
+    headers_extra: dict[str, str] | None = None,
+    **kw: Any,
+) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token or s.token}", **(headers_extra or {})}
     return requests.request(method, s.base_url + path, headers=headers, verify=s.ca_file, timeout=10, **kw)
 
 
@@ -705,6 +712,42 @@ def test_malformed_page_fault_is_a_truncated_200(served: Served) -> None:
     assert resp.status_code == 200
     with pytest.raises(ValueError, match=r"Expecting|Unterminated"):
         resp.json()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("POST", "/crm/v3/objects/companies/search", b"{not json"),
+        (
+            "POST",
+            "/crm/v3/objects/companies/search",
+            b'{"filterGroups":[{"filters":[{"propertyName":"nope","operator":"EQ","value":"1"}]}]}',
+        ),
+        ("POST", "/crm/v3/objects/companies/batch/update", b'{"inputs": []}'),
+        ("POST", "/crm/v3/objects/companies/batch/read", b'{"no_inputs": true}'),
+        ("POST", "/crm/v4/associations/widgets/companies/batch/read", b'{"inputs": []}'),
+        ("POST", "/crm/v3/properties/companies", b'{"name": "x"}'),
+        ("GET", "/crm/v3/objects/companies?limit=abc", b""),
+    ],
+    ids=[
+        "bad-json",
+        "unknown-filter-property",
+        "empty-batch",
+        "no-inputs",
+        "unknown-type",
+        "incomplete-property",
+        "bad-limit",
+    ],
+)
+def test_bad_input_gets_hubspots_400_not_a_crash(
+    served: Served, method: str, path: str, payload: bytes
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    resp = raw(served, method, path, data=payload, headers_extra=headers)
+    assert resp.status_code == 400
+    error = resp.json()
+    assert_shape(DOC_ERROR, error)
+    assert error["category"] == "VALIDATION_ERROR"
 
 
 def test_unmatched_paths_get_a_hubspot_404_and_are_counted(served: Served) -> None:

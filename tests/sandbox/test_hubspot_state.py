@@ -67,3 +67,18 @@ def test_written_fields_and_modification_bump() -> None:
     assert company.properties["healthscore_score"] == "80"
     assert company.properties["hs_lastmodifieddate"] == hs.hs_time(NOW)
     assert hs.written_fields(ctx) == {cid: {"healthscore_score": "80"}}
+
+
+def test_a_churned_customer_past_its_outcome_date_is_a_former_customer() -> None:
+    book = make_book(customers=2)
+    c = book.customers["C000001"]
+    c.outcome, c.outcome_date = "churned", (NOW - timedelta(days=1)).date()
+    later = book.customers["C000002"]
+    later.outcome, later.outcome_date = "churned", (NOW + timedelta(days=30)).date()
+    companies = {o.key: o for o in hs.render(make_context(book), "companies")}
+    assert companies["C000001"].properties["lifecyclestage"] == "other"
+    assert companies["C000001"].properties["customer_status"] == "churned"
+    assert (
+        companies["C000002"].properties["lifecyclestage"] == "customer"
+    )  # not decided yet on the book clock
+    assert companies["C000002"].properties["customer_status"] == "active"
