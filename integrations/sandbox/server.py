@@ -43,6 +43,12 @@ class TLSMaterial:
         leaf.configure_cert(ctx)
         return cls(ca_file=str(ca_path), ssl_context=ctx, _dir=tmp)
 
+    def close(self) -> None:
+        """Remove the generated files now (leaving it to garbage collection warns, and pytest errors)."""
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+
 
 class _QuietHandler(WSGIRequestHandler):
     """No per-request access log on stderr: tests and `sandbox serve` output stay readable."""
