@@ -73,12 +73,22 @@ def sparkline(values: list[float] | None, width: int = 96, height: int = 24) -> 
     )
 
 
+ACRONYMS = {"smb": "SMB", "nps": "NPS", "csat": "CSAT", "arr": "ARR"}
+VENDOR_LABELS = {"salesforce": "Salesforce", "hubspot": "HubSpot", "zendesk": "Zendesk"}
+
+
 def human(value: str | None) -> str:
-    """mid_market → Mid market (vendor picklist values as people read them)."""
+    """mid_market → Mid market, smb → SMB (vendor picklist values as people read them)."""
     if not value:
         return "—"
+    if value.lower() in ACRONYMS:
+        return ACRONYMS[value.lower()]
     text = value.replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+def vendor(value: str | None) -> str:
+    return VENDOR_LABELS.get(value or "", (value or "").title())
 
 
 def group_name(value: str | None) -> str:
@@ -105,6 +115,7 @@ def init_app(app: Flask) -> None:
         "sparkline": sparkline,
         "sentiment": sentiment_label,
         "human": human,
+        "vendor": vendor,
         "group": group_name,
     }
     app.jinja_env.filters.update(filters)
