@@ -85,6 +85,10 @@ def _updated_at(record: Record) -> datetime | None:
     return getattr(record, "updated_at", None) or getattr(record, "created_at", None)
 
 
+def _ms_to_time(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
 def _newest(records: Sequence[Record], current: datetime | None) -> datetime | None:
     stamps = [t for t in (_updated_at(r) for r in records) if t is not None]
     return max([*stamps, *([current] if current else [])], default=None)
@@ -100,6 +104,8 @@ class _Window:
     upper: datetime
     previous: datetime | None
     position: search.Position | None
+    deletes_checked: int | None = None  # epoch ms of the last archived listing
+    deletes_since: datetime | None = None  # archived rows from here on are new deletes
 
     @property
     def upper_ms(self) -> int:
@@ -164,15 +170,21 @@ class HubSpotAdapter:
             PermissionDeniedError, ReauthRequiredError, QuotaExhaustedError, TransientError (retries spent).
         """
         spec = SPECS[stream]
-        position = search.Position.loads(cursor.token if cursor else None)
+        token = cursor.token if cursor else None
+        position = search.Position.loads(token)
         upper = datetime.fromtimestamp(position.upper / 1000, tz=UTC) if position else self._conn.clock()
+        since = read_from(cursor, self._overlap)
+        checked = search.deletes_checked(token)
         w = _Window(
             stream=stream,
             spec=spec,
-            since=read_from(cursor, self._overlap),
+            since=since,
             upper=upper,
             previous=cursor.watermark if cursor else None,
             position=position,
+            deletes_checked=checked,
+            # Rows archived since the last listing (less the overlap) are the new deletes.
+            deletes_since=_ms_to_time(checked) - self._overlap if checked is not None and since else since,
         )
         max_seen: datetime | None = None
         for phase in range(position.phase if position else 0, len(spec.object_types)):
@@ -181,10 +193,23 @@ class HubSpotAdapter:
             use_list = w.since is None and bool(spec.links)
             seen = yield from (self._list_phase(w, phase) if use_list else self._search_phase(w, phase))
             max_seen = max([t for t in (max_seen, seen) if t is not None], default=None)
-        if spec.archived and (position is None or position.phase <= len(spec.object_types)):
+        if self._deletes_due(w):
             yield from self._read_archived(w)
-        final = Cursor(watermark=advance(max_seen, upper, w.previous), token=None)
+            checked = w.upper_ms
+        final = Cursor(watermark=advance(max_seen, upper, w.previous), token=search.finished_token(checked))
         yield Page(stream=stream, records=[], cursor=final)
+
+    def _deletes_due(self, w: _Window) -> bool:
+        """List archived rows on full reads, on resumed reads that had not finished them, and otherwise at
+        most every `deletes_interval_minutes` (each listing costs a call even when nothing was deleted)."""
+        if not w.spec.archived:
+            return False
+        if w.position is not None:
+            return w.position.phase <= len(w.spec.object_types)
+        if w.since is None or w.deletes_checked is None:
+            return True
+        interval = timedelta(minutes=self._settings.deletes_interval_minutes)
+        return w.upper - _ms_to_time(w.deletes_checked) >= interval
 
     def _search_phase(self, w: _Window, phase: int) -> Generator[Page, None, datetime | None]:
         object_type = w.spec.object_types[phase]
@@ -208,7 +233,10 @@ class HubSpotAdapter:
             done = page.next_after is None  # HubSpot omits paging on the last page
             # The last page's cursor points at the next phase, so a resume does not repeat this one.
             pos = search.Position(
-                phase=phase + int(done), upper=w.upper_ms, last_id=None if done else last_id
+                phase=phase + int(done),
+                upper=w.upper_ms,
+                last_id=None if done else last_id,
+                deletes_checked=w.deletes_checked,
             )
             yield Page(
                 stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps())
@@ -235,7 +263,12 @@ class HubSpotAdapter:
             records = self._map(w.stream, object_type, page.records, inline=True)
             max_seen = _newest(records, max_seen)
             done = page.next_after is None
-            pos = search.Position(phase=phase + int(done), upper=w.upper_ms, after=page.next_after)
+            pos = search.Position(
+                phase=phase + int(done),
+                upper=w.upper_ms,
+                after=page.next_after,
+                deletes_checked=w.deletes_checked,
+            )
             yield Page(
                 stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps())
             )
@@ -258,7 +291,7 @@ class HubSpotAdapter:
                     limit=search.LIST_PAGE,
                 )
             )
-            since = w.since
+            since = w.deletes_since
             fresh = [
                 r
                 for r in page.records
@@ -266,7 +299,12 @@ class HubSpotAdapter:
             ]
             records = [self._deleted(w.stream, r) for r in fresh]
             done = page.next_after is None
-            pos = search.Position(phase=phase + int(done), upper=w.upper_ms, after=page.next_after)
+            pos = search.Position(
+                phase=phase + int(done),
+                upper=w.upper_ms,
+                after=page.next_after,
+                deletes_checked=w.deletes_checked,
+            )
             yield Page(
                 stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps())
             )

@@ -18,6 +18,7 @@ Tenant settings (`Connection.settings`, all optional; defaults work on the sandb
 | `ticket_priority_map` | LOW → low, MEDIUM → normal, HIGH → high, URGENT → urgent | |
 | `band_options` | `["green", "yellow", "red"]` | options of the `healthscore_band` enumeration |
 | `property_group` | `healthscore` | group our properties are created in |
+| `deletes_interval_minutes` | `60` | incremental reads list archived (deleted) records at most this often |
 """
 
 from __future__ import annotations
@@ -154,6 +155,7 @@ class Settings:
     ticket_priority_map: Mapping[str, str] = field(default_factory=lambda: dict(_TICKET_PRIORITY))
     band_options: tuple[str, ...] = ("green", "yellow", "red")
     property_group: str = "healthscore"
+    deletes_interval_minutes: float = 60.0
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> Settings:

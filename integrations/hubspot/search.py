@@ -112,10 +112,17 @@ class Position:
     upper: int
     last_id: str | None = None
     after: str | None = None
+    deletes_checked: int | None = None  # when archived records were last listed (epoch ms), carried along
 
     def dumps(self) -> str:
         return json.dumps(
-            {"phase": self.phase, "upper": self.upper, "last_id": self.last_id, "after": self.after}
+            {
+                "phase": self.phase,
+                "upper": self.upper,
+                "last_id": self.last_id,
+                "after": self.after,
+                "deletes_checked": self.deletes_checked,
+            }
         )
 
     @classmethod
@@ -130,6 +137,23 @@ class Position:
                 upper=int(data["upper"]),
                 last_id=data.get("last_id"),
                 after=data.get("after"),
+                deletes_checked=data.get("deletes_checked"),
             )
         except (ValueError, KeyError, TypeError):
             return None
+
+
+def finished_token(deletes_checked: int | None) -> str | None:
+    """The token a completed read leaves: only when archived records were last listed."""
+    return json.dumps({"deletes_checked": deletes_checked}) if deletes_checked is not None else None
+
+
+def deletes_checked(raw: str | None) -> int | None:
+    """When archived records were last listed, from a finished token or a mid-read Position."""
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw).get("deletes_checked")
+    except (ValueError, AttributeError):
+        return None
+    return int(value) if isinstance(value, int | float) else None

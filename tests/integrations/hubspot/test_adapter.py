@@ -91,7 +91,7 @@ def test_every_page_carries_a_resumable_cursor_and_the_last_the_watermark(
         assert page.cursor.token is not None
         assert page.cursor.watermark is None  # not advanced before the stream is done
     last = final(pages)
-    assert last.token is None
+    assert last.token == search.finished_token(search.epoch_ms(NOW))  # remembers when deletes were listed
     assert last.watermark == NOW - timedelta(days=10, hours=1)  # newest modification seen (customer 1)
     assert last.watermark <= NOW
 
@@ -168,7 +168,7 @@ def test_incremental_picks_up_exactly_the_changed_and_archived(
     assert h.calls(TOKEN) == 1  # a day later the 30-minute token is refreshed before the first call
 
 
-def test_nothing_changed_costs_one_search_and_one_archived_page(
+def test_nothing_changed_costs_one_search(
     make_harness: Callable[[Book], Harness],
 ) -> None:
     h = make_harness(companies_book(30))
@@ -181,7 +181,7 @@ def test_nothing_changed_costs_one_search_and_one_archived_page(
     # Overlap re-reads only the newest record, once per run; the watermark does not move backwards.
     assert ids(first) == ids(second) == [hs.company_id("C000001")]
     assert final(second).watermark == final(first).watermark == cursor.watermark
-    assert h.calls("* /crm/*") == 4
+    assert h.calls("* /crm/*") == 3  # search + archived page, then within the hour the search alone
 
 
 def test_overlap_reread_has_no_duplicates_within_a_read(make_harness: Callable[[Book], Harness]) -> None:
@@ -549,3 +549,25 @@ def test_full_read_includes_every_archived_record_once(make_harness: Callable[[B
     deleted = [r.external_id for r in records if r.deleted]
     assert deleted == [hs.numeric_id("contact", "P0000002")]
     assert len(records) == 4
+
+
+def test_deletes_are_listed_at_most_hourly_and_none_is_lost(make_harness: Callable[[Book], Harness]) -> None:
+    """Archived lists cost a call even when empty, so incremental reads list them at most hourly; a delete
+    between two listings still arrives with the next one."""
+    h = make_harness(companies_book(10))
+    adapter = h.adapter()
+    cursor = final(read_all(adapter, Stream.ACCOUNTS))
+    archived_pages = "GET /crm/v3/objects/companies"
+    for minutes in (20, 20):  # 20 and 40 minutes later: no listing
+        h.advance(timedelta(minutes=minutes))
+        h.ctx.book.customers["C000005"].hubspot.deleted_at = h.ctx.now - timedelta(minutes=1)
+        h.ctx.counters.reset()
+        pages = read_all(adapter, Stream.ACCOUNTS, cursor)
+        cursor = final(pages)
+        assert h.calls(archived_pages) == 0
+        assert not [r for p in pages for r in p.records if r.deleted]
+    h.advance(timedelta(minutes=25))  # 65 minutes after the last listing
+    h.ctx.counters.reset()
+    pages = read_all(adapter, Stream.ACCOUNTS, cursor)
+    assert h.calls(archived_pages) == 1
+    assert [r.external_id for p in pages for r in p.records if r.deleted] == [hs.company_id("C000005")]

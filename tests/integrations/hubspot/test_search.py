@@ -73,3 +73,14 @@ def test_position_round_trip_and_foreign_tokens() -> None:
     assert search.Position.loads(None) is None
     assert search.Position.loads("not json") is None
     assert search.Position.loads('{"after_cursor": "abc"}') is None
+
+
+def test_deletes_checked_from_finished_and_mid_read_tokens() -> None:
+    assert search.deletes_checked(search.finished_token(1772409600000)) == 1772409600000
+    assert search.finished_token(None) is None
+    mid = search.Position(phase=0, upper=5, last_id="9", deletes_checked=1234)
+    assert search.Position.loads(mid.dumps()) == mid
+    assert search.deletes_checked(mid.dumps()) == 1234
+    assert search.deletes_checked(None) is None
+    assert search.deletes_checked("garbage") is None
+    assert search.Position.loads(search.finished_token(1)) is None  # a finished token starts a fresh read
