@@ -8,9 +8,11 @@ Read plan per stream (search.py explains the choices and their measured cost):
      one v4 association batch read per page; contacts use `associatedcompanyid` (no extra call);
    - full read: the same search for companies/contacts; list pages with inline associations (100 a page)
      for the streams that need associations.
-2. companies/contacts/deals/tickets: `archived=true` list pages, rows archived since the window start →
-   `deleted=True` (on a full read every archived row, so a re-sync learns old deletes).
-3. a last empty page carries the new watermark: `min(max modified seen, upper)`, never backwards.
+2. companies/contacts/deals/tickets: `archived=true` list pages, rows archived since the last listing →
+   `deleted=True`; every row on a full read (so a re-sync learns old deletes); on incremental reads at most
+   every `deletes_interval_minutes` (default 60), since each listing costs a call even when it is empty.
+3. a last empty page carries the new watermark (`min(max modified seen, upper)`, never backwards) and, in
+   its token, when archived rows were last listed.
 Every page's cursor is safe to save once that page is committed; a crash resumes from the last one.
 """
 

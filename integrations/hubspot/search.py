@@ -13,7 +13,8 @@ surveys costs one more call (a v4 association batch read, ≤ 1,000 ids). For a 
 - deals, tickets, comments, surveys: list ⌈n/100⌉ ≤ search (1 + links)·⌈n/200⌉ → list (no cap either).
 Incremental reads always search: a list cannot filter on modification time, so it would rescan everything.
 Deletes come from `GET …?archived=true` (100 a page; HubSpot keeps archived records ~90 days), filtered on
-`archivedAt`; that is one extra call per run per stream while there are ≤ 100 archived records.
+`archivedAt`; one call per stream while there are ≤ 100 archived records, so incremental reads list them
+at most hourly (adapter.py).
 """
 
 from __future__ import annotations
