@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
+import functools
 import hashlib
 import hmac
 import html
@@ -41,7 +43,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, g, jsonify, redirect, request
 
-from integrations.sandbox.book import Book, Changes, Comment, Customer, Survey, Ticket
+from integrations.sandbox.book import Book, Changes, Comment, Contact, Customer, Survey, Ticket
 from integrations.sandbox.context import Fault, OAuthClient, SandboxContext, VendorState
 from integrations.sandbox.ids import numeric_id, salesforce_id
 from webhooks.inbound import sign_zendesk
@@ -65,6 +67,9 @@ _FORBIDDEN = {
     "for further help.",
 }
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+AUDIT_OFFSET = 1_000_000_000  # a comment's audit (= its ticket event) id is its comment id + this
+EVENT_BASE = 2_000_000_000  # ids of events without a comment: EVENT_BASE + 4 * ticket id + kind
+_LAST = 2**62  # sorts after any id in (timestamp, id) keys
 
 
 # ---------------------------------------------------------------------------------------------- state / ids
@@ -104,18 +109,22 @@ def make_state(seed: int) -> VendorState:
     return state
 
 
+@functools.cache  # ids are pure functions of book keys; pages ask for thousands
 def org_id(customer_key: str) -> int:
     return int(numeric_id("organization", customer_key))
 
 
+@functools.cache  # ids are pure functions of book keys; pages ask for thousands
 def ticket_id(ticket_key: str) -> int:
     return int(numeric_id("ticket_zd", ticket_key))
 
 
+@functools.cache  # ids are pure functions of book keys; pages ask for thousands
 def comment_id(comment_key: str) -> int:
     return int(numeric_id("comment", comment_key))
 
 
+@functools.cache  # ids are pure functions of book keys; pages ask for thousands
 def rating_id(survey_key: str) -> int:
     return int(numeric_id("rating", survey_key))
 
@@ -129,7 +138,10 @@ def group_id(name: str) -> int:
 
 
 def _iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if dt else None
+    if not dt:
+        return None
+    # isoformat is ~5x faster than strftime, and a page renders tens of thousands of stamps
+    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def _ts(dt: datetime) -> int:
@@ -144,22 +156,35 @@ def _state(ctx: SandboxContext) -> VendorState:
 
 
 class _View:
-    """One request's read-only rendering of the book (indices built once per request)."""
+    """One request's read-only rendering of the book (indices built once per request, or taken from the
+    app's `_Cache` while the book is unchanged)."""
 
-    def __init__(self, ctx: SandboxContext, base: str) -> None:
+    def __init__(self, ctx: SandboxContext, base: str, cache: _Cache | None = None) -> None:
         self.ctx = ctx
         self.book: Book = ctx.book
         self.state = _state(ctx)
         self.base = base.rstrip("/")
-        self.contacts_by_email = {c.email.lower(): c for c in self.book.contacts.values()}
         self._ratings_by_ticket: dict[str, Survey] | None = None
+        self.cache = cache
+        if cache is not None:
+            cache.sync(self)
+            self.contacts_by_email = cache.contacts_by_email
+            self._ratings_by_ticket = cache.ratings_by_ticket
+        else:
+            self.contacts_by_email = {c.email.lower(): c for c in self.book.contacts.values()}
+        self._user_ids: dict[tuple[str, str], int] = cache.user_ids if cache is not None else {}
 
     # users -------------------------------------------------------------------------------------------
     def user_id(self, email: str, role: str) -> int:
-        contact = self.contacts_by_email.get(email.lower())
-        if contact is not None and role == "customer":
-            return int(numeric_id("user", contact.key))
-        return _crc_id(388_000_000 if role == "agent" else 397_000_000, email)
+        uid = self._user_ids.get((email, role))
+        if uid is None:
+            contact = self.contacts_by_email.get(email.lower())
+            if contact is not None and role == "customer":
+                uid = int(numeric_id("user", contact.key))
+            else:
+                uid = _crc_id(388_000_000 if role == "agent" else 397_000_000, email)
+            self._user_ids[(email, role)] = uid
+        return uid
 
     def user(self, email: str, role: str, name: str, organization: int | None) -> dict[str, Any]:
         uid = self.user_id(email, role)
@@ -279,6 +304,8 @@ class _View:
         return self._ratings_by_ticket.get(t.key)
 
     def ticket_by_id(self, tid: int) -> Ticket | None:
+        if self.cache is not None:
+            return self.cache.by_id.get(tid)
         for t in self.zendesk_tickets():
             if ticket_id(t.key) == tid:
                 return t
@@ -392,6 +419,113 @@ class _View:
             "metadata": {"system": {}, "custom": {}},
         }
 
+    # ticket events ------------------------------------------------------------------------------------
+    def event_plan(self, t: Ticket) -> list[tuple[tuple[int, int], str, int]]:
+        """One ticket's updates as ((timestamp, event id), kind, comment index): one per comment (the first
+        also creates the ticket), a creation without a comment, the solve and the deletion."""
+        tid = ticket_id(t.key)
+        plan = [
+            ((_ts(c.created_at), comment_id(c.key) + AUDIT_OFFSET), "comment", i)
+            for i, c in enumerate(t.comments)
+        ]
+        if not t.comments:
+            plan.append(((_ts(t.created_at), EVENT_BASE + 4 * tid), "create", -1))
+        if t.solved_at is not None and t.status in ("solved", "closed"):
+            plan.append(((_ts(t.solved_at), EVENT_BASE + 4 * tid + 1), "solved", -1))
+        if t.deleted_at is not None:
+            plan.append(((_ts(t.deleted_at), EVENT_BASE + 4 * tid + 2), "deleted", -1))
+        return plan
+
+    def events(self, t: Ticket, with_comments: bool) -> list[dict[str, Any]]:
+        """The rendered events of `event_plan(t)`, in the same order."""
+        return [self.event(t, key, kind, n, with_comments) for key, kind, n in self.event_plan(t)]
+
+    def event(
+        self, t: Ticket, key: tuple[int, int], kind: str, index: int, with_comments: bool
+    ) -> dict[str, Any]:
+        stamp, eid = key
+        requester = self.user_id(t.requester_email, "customer")
+        children: list[dict[str, Any]] = []
+        via = "Web form"
+        if kind == "comment":
+            c = t.comments[index]
+            updater = self.user_id(c.author_email, c.author_role)
+            via = "Mail" if c.author_role == "customer" else "Web form"
+            if index == 0:
+                children += self.create_children(t, eid, requester)
+            if with_comments:
+                children.append({**self.comment(t, c), "via_reference_id": None, "event_type": "Comment"})
+            else:  # without the sideload Zendesk only flags that the update carried a comment
+                children.append(
+                    {"id": comment_id(c.key), "comment_present": True, "comment_public": c.public,
+                     "event_type": "Comment"}
+                )  # fmt: skip
+        elif kind == "create":
+            updater = requester
+            children += self.create_children(t, eid, requester)
+        else:  # solved / deleted: a status change by the assignee
+            updater = self.user_id(self.agent_of(t)[0], "agent")
+            previous = "solved" if kind == "deleted" and t.solved_at is not None else "open"
+            children.append(
+                {"id": eid * 10, "via": {"channel": "web", "source": {}}, "event_type": "Change",
+                 "field_name": "status", "value": kind, "previous_value": previous}
+            )  # fmt: skip
+        return {
+            "id": eid,
+            "ticket_id": ticket_id(t.key),
+            "timestamp": stamp,
+            "created_at": _iso(datetime.fromtimestamp(stamp, UTC)),
+            "updater_id": updater,
+            "via": via,
+            "system": {},
+            "metadata": {},
+            "merged_ticket_ids": [],
+            "event_type": "Audit",
+            "child_events": children,
+        }
+
+    def create_children(self, t: Ticket, eid: int, requester: int) -> list[dict[str, Any]]:
+        values = (
+            ("subject", t.subject),
+            ("requester_id", str(requester)),
+            ("status", "new"),
+            ("priority", t.priority),
+            ("group_id", str(group_id(t.group))),
+        )
+        return [
+            {"id": eid * 10 + n + 1, "via": {"channel": "email", "source": {}}, "event_type": "Create",
+             "field_name": name, "value": value}
+            for n, (name, value) in enumerate(values)
+        ]  # fmt: skip
+
+    # users list -----------------------------------------------------------------------------------------
+    def users_in_roles(self, tickets: list[Ticket], roles: set[str]) -> list[dict[str, Any]]:
+        """Users the visible tickets mention (requesters, assignees, comment authors) whose Zendesk role is
+        in `roles` ("end-user", "agent"; "admin" matches none: the sandbox's agents are all plain agents)."""
+        agents: dict[str, str] = {}
+        customers: dict[str, tuple[str, int | None]] = {}
+        want_customers = "end-user" in roles
+        for t in tickets:
+            email, name = self.agent_of(t)
+            agents.setdefault(email, name)
+            org = self.ticket_org(t) if want_customers else None
+            if want_customers:
+                customers.setdefault(t.requester_email, ("", org))
+            for c in t.comments:
+                if c.author_role == "agent":
+                    agents.setdefault(c.author_email, c.author_name)
+                elif want_customers:
+                    customers.setdefault(c.author_email, (c.author_name, org))
+        out = {}
+        if "agent" in roles:
+            for email, name in agents.items():
+                u = self.user(email, "agent", name, None)
+                out[u["id"]] = u
+        for email, (name, org) in customers.items():
+            u = self.user(email, "customer", name, org)
+            out.setdefault(u["id"], u)
+        return sorted(out.values(), key=lambda u: int(u["id"]))
+
     # ratings ------------------------------------------------------------------------------------------
     def ratings(self) -> list[tuple[Survey, Ticket]]:
         out = []
@@ -418,6 +552,90 @@ class _View:
             "created_at": _iso(s.responded_at),
             "updated_at": _iso(s.updated_at),
         }
+
+
+# --------------------------------------------------------------------------------------------------- cache
+
+
+def _signature(t: Ticket) -> tuple[Any, ...]:
+    """Everything a ticket's renderings depend on that lives on the ticket itself."""
+    return (
+        id(t), t.updated_at, t.deleted_at, t.status, t.customer_key, t.created_at, len(t.comments),
+        t.priority, t.subject, t.escalated, t.reopens, t.group, t.solved_at, t.requester_email,
+        t.first_reply_minutes, t.full_resolution_minutes, t.channel,
+    )  # fmt: skip
+
+
+class _Cache:
+    """Renderings an app keeps between requests while the book is unchanged (used under `ctx.lock` only).
+
+    A tick, a restore or a test can change the book in place, so validity is checked on every request (an
+    O(tickets) tuple comparison, far cheaper than rendering): `epoch` covers the clock, the collections'
+    identities and sizes (restore swaps the dicts, a tick moves the clock), `stamps` each ticket's identity
+    and modification stamps. Rendered tickets, metric sets, users and events are memoised per ticket under
+    `_signature`, so after a change only the tickets a page shows are rendered again.
+    """
+
+    def __init__(self) -> None:
+        self.epoch: tuple[Any, ...] | None = None
+        self.stamps: tuple[Any, ...] | None = None
+        self.contacts_by_email: dict[str, Contact] = {}
+        self.user_ids: dict[tuple[str, str], int] = {}
+        self.ratings_by_ticket: dict[str, Survey] = {}
+        self.tickets: list[tuple[tuple[int, int], Ticket]] = []  # export order (generated_timestamp, id)
+        self.ticket_keys: list[tuple[int, int]] = []
+        self.by_id: dict[int, Ticket] = {}
+        self.events: list[tuple[tuple[int, int], Ticket, int]] = []  # (timestamp, id), ticket, plan index
+        self.event_keys: list[tuple[int, int]] = []
+        self.agents: list[dict[str, Any]] | None = None
+        self.memo: dict[tuple[str, str], tuple[tuple[Any, ...], Any]] = {}
+
+    def sync(self, view: _View) -> None:
+        book = view.book
+        epoch = (
+            id(book), book.now, view.base, id(book.tickets), id(book.contacts), len(book.contacts),
+            id(book.customers), len(book.customers), id(book.surveys), len(book.surveys),
+        )  # fmt: skip
+        if epoch != self.epoch:
+            self.epoch, self.stamps = epoch, None
+            self.memo.clear()
+            self.user_ids = {}
+            self.contacts_by_email = {c.email.lower(): c for c in book.contacts.values()}
+            self.ratings_by_ticket = {
+                s.ticket_key: s
+                for s in book.surveys.values()
+                if s.kind == "csat" and s.ticket_key is not None and s.score != 3
+            }
+        stamps = tuple(
+            [
+                (id(t), t.updated_at, t.deleted_at, t.created_at, len(t.comments))
+                for t in book.tickets.values()
+            ]
+        )
+        if stamps != self.stamps:
+            self.stamps = stamps
+            self._index(view)
+
+    def _index(self, view: _View) -> None:
+        tickets = view.zendesk_tickets()
+        self.tickets = sorted(((view.generated(t), ticket_id(t.key)), t) for t in tickets)
+        self.ticket_keys = [k for k, _ in self.tickets]
+        self.by_id = {ticket_id(t.key): t for t in tickets}
+        events = [(key, t, n) for t in tickets for n, (key, _, _) in enumerate(view.event_plan(t))]
+        events.sort(key=lambda e: e[0])
+        self.events = events
+        self.event_keys = [e[0] for e in events]
+        self.agents = None
+
+    def rendered(self, kind: str, t: Ticket, render: Any) -> Any:
+        """`render(t)`, memoised per ticket while its signature and the epoch hold."""
+        sig = _signature(t)
+        hit = self.memo.get((kind, t.key))
+        if hit is not None and hit[0] == sig:
+            return hit[1]
+        value = render(t)
+        self.memo[(kind, t.key)] = (sig, value)
+        return value
 
 
 def _score(s: Survey) -> str:
@@ -528,9 +746,10 @@ def create_app(ctx: SandboxContext) -> Flask:
     def _not_allowed(_exc: Exception) -> Response:
         return _err(405, "InvalidEndpoint", "Method not allowed")
 
+    cache = _Cache()  # renderings kept while the book is unchanged (see _Cache)
     _oauth_routes(app, ctx)
-    _export_routes(app, ctx)
-    _read_routes(app, ctx)
+    _export_routes(app, ctx, cache)
+    _read_routes(app, ctx, cache)
     _write_routes(app, ctx, _require_write)
     return app
 
@@ -704,7 +923,7 @@ def _grant_refresh(ctx: SandboxContext, state: VendorState, data: dict[str, Any]
 # ------------------------------------------------------------------------------------- incremental exports
 
 
-def _export_routes(app: Flask, ctx: SandboxContext) -> None:
+def _export_routes(app: Flask, ctx: SandboxContext, cache: _Cache) -> None:
     @app.route(f"{API}/incremental/tickets/cursor.json", methods=["GET"])
     def ticket_export() -> Response:
         try:
@@ -732,34 +951,32 @@ def _export_routes(app: Flask, ctx: SandboxContext) -> None:
                 position = (start, -1)
             if not 1 <= per_page <= EXPORT_MAX_PER_PAGE:
                 return _err(400, "InvalidPaginationParameter", "per_page must be between 1 and 1000")
-            view = _View(ctx, request.host_url)
-            keyed = sorted(
-                (key, t)
-                for t in view.zendesk_tickets()
-                if position < (key := (view.generated(t), ticket_id(t.key))) and key[0] <= cutoff
-            )
+            view = _View(ctx, request.host_url, cache)
+            lo = bisect.bisect_right(cache.ticket_keys, position)
+            hi = bisect.bisect_right(cache.ticket_keys, (cutoff, _LAST))
+            candidates = cache.tickets[lo:hi]
             if request.args.get("exclude_deleted") == "true":
-                keyed = [(k, t) for k, t in keyed if t.deleted_at is None]
-            page = keyed[:per_page]
+                candidates = [(k, t) for k, t in candidates if t.deleted_at is None]
+            page = candidates[:per_page]
             last = page[-1][0] if page else position
             after = _encode_cursor(last, per_page, include)
             before = _encode_cursor(page[0][0], per_page, include) if page else None
             base = f"{request.host_url.rstrip('/')}{API}/incremental/tickets/cursor.json"
             body: dict[str, Any] = {
-                "tickets": [view.ticket(t) for _, t in page],
+                "tickets": [cache.rendered("ticket", t, view.ticket) for _, t in page],
                 "after_url": f"{base}?cursor={after}",
                 "after_cursor": after,
                 "before_url": f"{base}?cursor={before}" if before else None,
                 "before_cursor": before,
-                "end_of_stream": len(keyed) <= per_page,
+                "end_of_stream": len(candidates) <= per_page,
             }
             sideloads = set(filter(None, include.split(",")))
             if "metric_sets" in sideloads:
-                body["metric_sets"] = [view.metric_set(t) for _, t in page]
+                body["metric_sets"] = [cache.rendered("metric_set", t, view.metric_set) for _, t in page]
             if "users" in sideloads:
                 users: dict[int, dict[str, Any]] = {}
                 for _, t in page:
-                    for u in view.ticket_users(t):
+                    for u in cache.rendered("users", t, view.ticket_users):
                         users.setdefault(u["id"], u)
                 body["users"] = list(users.values())
             if "organizations" in sideloads:
@@ -767,6 +984,47 @@ def _export_routes(app: Flask, ctx: SandboxContext) -> None:
                 body["organizations"] = [
                     view.organization(c) for c in view.zendesk_customers() if org_id(c.key) in orgs
                 ]
+        return jsonify(body)
+
+    @app.route(f"{API}/incremental/ticket_events.json", methods=["GET"])
+    @app.route(f"{API}/incremental/ticket_events", methods=["GET"])
+    def ticket_event_export() -> Response:
+        try:
+            start = _int_arg("start_time")
+            per_page = _int_arg("per_page", EXPORT_MAX_PER_PAGE) or EXPORT_MAX_PER_PAGE
+        except ValueError:
+            return _err(400, "InvalidPaginationParameter", "start_time and per_page must be integers")
+        include = request.args.get("include", "")
+        with_comments = "comment_events" in include.split(",")
+        with ctx.lock:
+            cutoff = _ts(ctx.now) - EXPORT_LAG
+            if start is None:
+                return _err(400, "InvalidPaginationParameter", "start_time is required")
+            if start > cutoff:
+                return _err(
+                    400, "StartTimeTooRecent", "Too recent start_time. Use a start_time older than 1 minute."
+                )
+            if not 1 <= per_page <= EXPORT_MAX_PER_PAGE:
+                return _err(400, "InvalidPaginationParameter", "per_page must be between 1 and 1000")
+            view = _View(ctx, request.host_url, cache)
+            lo = bisect.bisect_left(cache.event_keys, (start, -1))
+            hi = bisect.bisect_right(cache.event_keys, (cutoff, _LAST))
+            page = cache.events[lo : min(hi, lo + per_page)]
+            kind = "events+comments" if with_comments else "events"
+            items = [cache.rendered(kind, t, lambda t: view.events(t, with_comments))[n] for _, t, n in page]
+            end_time = page[-1][0][0] if page else start
+            query = {"start_time": str(end_time), **({"include": include} if include else {})}
+            if request.args.get("per_page"):
+                query["per_page"] = str(per_page)
+            body = {
+                "ticket_events": items,
+                "count": len(items),
+                "end_time": end_time,
+                # like Zendesk's time-based exports, the next page starts AT end_time: edge items repeat
+                "next_page": f"{request.host_url.rstrip('/')}{API}/incremental/ticket_events.json?"
+                + urlencode(query),
+                "end_of_stream": hi - lo <= per_page,
+            }
         return jsonify(body)
 
     @app.route(f"{API}/incremental/organizations.json", methods=["GET"])
@@ -821,10 +1079,11 @@ def _decode_cursor(token: str) -> tuple[int, int, int, str]:
 # ------------------------------------------------------------------------------------------- CBP reading
 
 
-def _cbp(
-    items: list[tuple[tuple[Any, ...], dict[str, Any]]], key: str, default_size: int = CBP_MAX
-) -> Response:
-    """Cursor-based pagination as Zendesk renders it: `meta.has_more`, `links.next`, `page[after]`."""
+def _cbp(items: list[tuple[tuple[Any, ...], Any]], key: str, default_size: int = CBP_MAX) -> Response:
+    """Cursor-based pagination as Zendesk renders it: `meta.has_more`, `links.next`, `page[after]`.
+
+    An item's body may be a callable: only the page's items are rendered (a full read of n items would
+    otherwise render n²/size bodies)."""
     try:
         size = int(request.args.get("page[size]", default_size))
     except ValueError:
@@ -849,20 +1108,20 @@ def _cbp(
     nxt = f"{base}?{urlencode({**args, 'page[after]': after_cursor})}" if has_more and after_cursor else None
     return jsonify(
         {
-            key: [body for _, body in page],
+            key: [body() if callable(body) else body for _, body in page],
             "meta": {"has_more": has_more, "after_cursor": after_cursor, "before_cursor": before_cursor},
             "links": {"next": nxt, "prev": None},
         }
     )
 
 
-def _read_routes(app: Flask, ctx: SandboxContext) -> None:
+def _read_routes(app: Flask, ctx: SandboxContext, cache: _Cache) -> None:
     @app.route(f"{API}/organizations.json", methods=["GET"])
     def organizations() -> Response:
         with ctx.lock:
             view = _View(ctx, request.host_url)
             items = [
-                ((org_id(c.key),), view.organization(c))
+                ((org_id(c.key),), functools.partial(view.organization, c))
                 for c in view.zendesk_customers()
                 if view.org_deleted_at(c) is None
             ]
@@ -892,6 +1151,19 @@ def _read_routes(app: Flask, ctx: SandboxContext) -> None:
             ]
             return _cbp(items, "groups")
 
+    @app.route(f"{API}/users.json", methods=["GET"])
+    def users() -> Response:
+        wanted = set(request.args.getlist("role[]") + request.args.getlist("role")) or {"end-user", "agent"}
+        with ctx.lock:
+            view = _View(ctx, request.host_url, cache)
+            if wanted <= {"agent", "admin"}:  # agents are few: cached until the tickets change
+                if cache.agents is None:
+                    cache.agents = view.users_in_roles([t for _, t in cache.tickets], {"agent"})
+                found = cache.agents if "agent" in wanted else []
+            else:
+                found = view.users_in_roles([t for _, t in cache.tickets], wanted)
+            return _cbp([((int(u["id"]),), u) for u in found], "users")
+
     @app.route(f"{API}/organizations/<int:oid>.json", methods=["GET"])
     def organization(oid: int) -> Response:
         with ctx.lock:
@@ -904,7 +1176,7 @@ def _read_routes(app: Flask, ctx: SandboxContext) -> None:
     @app.route(f"{API}/tickets/<int:tid>/comments.json", methods=["GET"])
     def comments(tid: int) -> Response:
         with ctx.lock:
-            view = _View(ctx, request.host_url)
+            view = _View(ctx, request.host_url, cache)
             t = view.ticket_by_id(tid)
             if t is not None and t.deleted_at is None:
                 items = [((_ts(c.created_at), comment_id(c.key)), view.comment(t, c)) for c in t.comments]
@@ -921,15 +1193,15 @@ def _read_routes(app: Flask, ctx: SandboxContext) -> None:
             return _err(400, "InvalidValue", "start_time and end_time must be integers")
         score = request.args.get("score")
         with ctx.lock:
-            view = _View(ctx, request.host_url)
-            items = []
+            view = _View(ctx, request.host_url, cache)
+            items: list[tuple[tuple[Any, ...], Any]] = []
             for s, t in view.ratings():
                 stamp = _ts(s.updated_at)
                 if (start is not None and stamp < start) or (end is not None and stamp > end):
                     continue
                 if score in ("good", "bad") and _score(s) != score:
                     continue
-                items.append(((stamp, rating_id(s.key)), view.rating(s, t)))
+                items.append(((stamp, rating_id(s.key)), functools.partial(view.rating, s, t)))
             return _cbp(items, "satisfaction_ratings")
 
     @app.route(f"{API}/organization_fields.json", methods=["GET"])

@@ -5,12 +5,17 @@ Streams and cursors:
   `include=metric_sets,users`. Each page's Cursor carries Zendesk's `after_cursor` (token) and the highest
   `generated_timestamp` seen, capped at the sync start (watermark). A saved token resumes exactly; without one
   the export starts at watermark - overlap, clamped out of the last minute Zendesk refuses.
-- COMMENTS: the same export from the stream's own cursor, then each changed (not deleted) ticket's comments
-  (CBP, 100 a page): only changed tickets cost comment calls.
+- COMMENTS: the time-based ticket event export with `include=comment_events` (1,000 events a page), so a
+  full read costs ⌈events/1000⌉ calls and an idle one 1. Its own cursor: watermark = newest event time
+  (never past the sync start) and a token listing the events of the overlap window already sent; the next
+  read starts at watermark - overlap and skips those. Roles come from the agent/admin list (one CBP call,
+  made once per adapter and only when a page carried comments). Comments of tickets deleted later stay in
+  the export (the ticket's own deletion arrives on TICKETS). The per-ticket comments endpoint is no longer
+  read (client.comments stays for one-ticket reads).
 - ACCOUNTS: time-based organization export from watermark - overlap; the watermark advances per page.
 - SURVEYS: satisfaction ratings updated in [watermark - overlap, sync start]; the cursor moves on the last page.
 Users' e-mail domains come from the `users` sideload of the ticket export (requester_email on TicketRecord), so
-no separate users stream is read. Requester/agent roles for comments come from the same sideload.
+no separate users stream is read.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from integrations.zendesk.params import (
     EXPORT_PAGE,
     UPDATE_MANY_MAX,
     chunks,
+    event_start,
+    event_token,
     export_position,
     poll_delays,
     time_start,
@@ -66,6 +73,7 @@ class ZendeskAdapter:
         self._page = min(connection.page_size or EXPORT_PAGE, EXPORT_PAGE)
         self._specs = mapping.field_specs(tuple(self._settings.get("bands", ("green", "yellow", "red"))))
         self._max_polls = max_polls
+        self._agents: frozenset[int] | None = None  # agent/admin ids, looked up once when comments arrive
 
     @property
     def api_calls(self) -> int:
@@ -133,15 +141,37 @@ class ZendeskAdapter:
             yield Page(stream=Stream.TICKETS, records=records, cursor=next_cursor)
 
     def _comments(self, cursor: Cursor | None, sync_start: datetime) -> Iterator[Page]:
-        for page, next_cursor in self._export(cursor, sync_start):
-            users = _users(page)
-            records: list[Record] = []
-            for ticket in page.tickets:
-                if ticket.get("status") == "deleted":
-                    continue  # Zendesk no longer serves a deleted ticket's comments
-                for chunk in self._client.comments(int(ticket["id"])):
-                    records.extend(_mapped(partial(_comment, ticket=ticket, users=users), chunk))
-            yield Page(stream=Stream.COMMENTS, records=records, cursor=next_cursor)
+        start, delivered = event_start(cursor, sync_start, self._overlap)
+        watermark = cursor.watermark if cursor else None
+        latest = int(watermark.timestamp()) if watermark else 0
+        # id -> timestamp of events already sent (the cursor's overlap window, then this read's), so page
+        # edges (a time-based page starts AT the previous end_time) and the overlap re-read send nothing twice
+        recent = dict.fromkeys(delivered, latest)
+        while True:
+            page = self._client.ticket_events(start, self._page)
+            fresh = [e for e in page.items if int(e["id"]) not in recent]
+            pairs = mapping.comment_events(fresh)
+            if pairs and self._agents is None:
+                self._agents = self._client.agent_ids()  # once per adapter, only when comments arrived
+            records = _mapped(partial(mapping.event_comment, agents=self._agents or frozenset()), pairs)
+            for event in fresh:
+                recent[int(event["id"])] = int(event.get("timestamp") or 0)
+            latest = max([latest, *(int(e.get("timestamp") or 0) for e in page.items)])
+            watermark = advance(
+                datetime.fromtimestamp(latest, UTC) if latest else None, sync_start, watermark
+            )
+            token = event_token(recent, latest, self._overlap)
+            recent = {i: t for i, t in recent.items() if t >= latest - self._overlap.total_seconds()}
+            yield Page(
+                stream=Stream.COMMENTS, records=records, cursor=Cursor(watermark=watermark, token=token)
+            )
+            if page.end_of_stream or not page.items:
+                return
+            if page.end_time is None or page.end_time <= start:
+                # more than a page of events share one second: the time-based export would return the same
+                # page forever; stop loudly instead of looping
+                raise FatalIntegrationError(self.vendor, f"ticket event export stuck at start_time={start}")
+            start = page.end_time
 
     def _surveys(self, cursor: Cursor | None, sync_start: datetime) -> Iterator[Page]:
         start = time_start(cursor, sync_start, self._overlap)
@@ -302,7 +332,7 @@ def _users(page: ExportPage) -> dict[int, Mapping[str, Any]]:
     return {int(u["id"]): u for u in page.users if u.get("id") is not None}
 
 
-def _mapped(fn: Callable[[Any], R], items: Sequence[Mapping[str, Any]]) -> list[R]:
+def _mapped(fn: Callable[[Any], R], items: Sequence[Any]) -> list[R]:
     """Map vendor JSON; a missing or unparsable field is the vendor's malformed page, not our crash."""
     try:
         return [fn(item) for item in items]

@@ -197,8 +197,36 @@ class ZendeskClient:
             end_of_stream=bool(page.get("end_of_stream")),
         )
 
+    def ticket_events(self, start_time: int, per_page: int) -> TimePage:
+        """One page of /incremental/ticket_events.json from `start_time`, comment bodies sideloaded
+        (`include=comment_events`); zenpy's `tickets.events` builds the request."""
+        page = _page_json(
+            self.call(
+                lambda: self._zd.tickets.events(
+                    start_time=start_time, include="comment_events", per_page=per_page
+                )
+            )
+        )
+        end = page.get("end_time")
+        return TimePage(
+            items=_list(page, "ticket_events"),
+            end_time=int(end) if end is not None else None,
+            end_of_stream=bool(page.get("end_of_stream")),
+        )
+
+    def agent_ids(self) -> frozenset[int]:
+        """Ids of every agent and admin: GET /users.json?role[]=agent&role[]=admin (CBP, 100 a page).
+
+        Agents are few, so this is ~1 call where listing every user would cost ⌈users/100⌉."""
+        ids: set[int] = set()
+        pages = self._cbp(lambda: self._zd.users(role=["agent", "admin"], cursor_pagination=True), "users")
+        for chunk in pages:
+            ids.update(int(u["id"]) for u in chunk if u.get("id") is not None)
+        return frozenset(ids)
+
     def comments(self, ticket_id: int) -> Iterator[list[dict[str, Any]]]:
-        """Every page of a ticket's comments (CBP, 100 a page)."""
+        """Every page of one ticket's comments (CBP, 100 a page). Not used by `read` (the ticket event
+        export carries every comment in bulk); kept for targeted reads of a single ticket."""
         return self._cbp(lambda: self._zd.tickets.comments(ticket=ticket_id), "comments")
 
     def satisfaction_ratings(self, start_time: int, end_time: int) -> Iterator[list[dict[str, Any]]]:

@@ -11,6 +11,8 @@ Rules worth knowing (tenant settings keys in brackets):
   urgent is a severity, not an escalation, and Zendesk has no escalation field of its own).
 - Comment author: the requester, or any user whose role is "end-user" → "customer"; agents/admins → "agent".
   Unknown authors (not sideloaded) count as agents only if they are the ticket's assignee, else customer.
+  Comments from the ticket event export carry no users: their author is an agent iff the author id is in
+  the account's agent/admin list (everyone else, requesters included, is an end user → "customer").
 - Satisfaction rating → CSAT SurveyRecord: good → 5, bad → 1 (Zendesk keeps only the binary score);
   offered/unoffered ratings are not responses and are skipped.
 """
@@ -205,6 +207,31 @@ def comment(
         public=bool(c.get("public", True)),
         body=str(c.get("plain_body") or c.get("body") or ""),
         created_at=_required_time(c.get("created_at"), "comment created_at"),
+    )
+
+
+def comment_events(events: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """(event, child) for every `Comment` child event of a ticket event export page, in page order."""
+    return [
+        (event, child)
+        for event in events
+        for child in event.get("child_events") or []
+        if isinstance(child, Mapping) and child.get("event_type") == "Comment"
+    ]
+
+
+def event_comment(pair: tuple[Mapping[str, Any], Mapping[str, Any]], agents: frozenset[int]) -> CommentRecord:
+    """A comment child event (`include=comment_events`) as a CommentRecord; role from the agent id list."""
+    event, c = pair
+    author = int(c["author_id"])
+    return CommentRecord(
+        vendor=VENDOR,
+        external_id=str(c["id"]),
+        ticket_external_id=str(event["ticket_id"]),
+        author_role="agent" if author in agents else "customer",
+        public=bool(c.get("public", True)),
+        body=str(c.get("plain_body") or c.get("body") or ""),
+        created_at=_required_time(c.get("created_at") or event.get("created_at"), "comment created_at"),
     )
 
 

@@ -16,6 +16,8 @@ CBP_PAGE = 100  # cursor-based pagination maximum
 UPDATE_MANY_MAX = 100  # organizations per update_many job
 EXPORT_LAG = timedelta(seconds=61)  # Zendesk refuses start_time within the last minute (StartTimeTooRecent)
 TICKET_SIDELOADS = ("metric_sets", "users")
+EVENT_CURSOR_PREFIX = "ev1:"
+EVENT_CURSOR_MAX_IDS = 2000  # bound on the cursor's size; beyond it a few comments are merely re-sent
 
 
 def split_host(base_url: str) -> tuple[str, str]:
@@ -53,6 +55,29 @@ def time_start(cursor: Cursor | None, now: datetime, overlap: timedelta) -> int:
     """`start_time` of a time-based read (organizations, ratings): watermark - overlap, or 0 for a full read."""
     start = read_from(cursor, overlap)
     return 0 if start is None else clamp_start(start, now)
+
+
+def event_start(cursor: Cursor | None, now: datetime, overlap: timedelta) -> tuple[int, frozenset[int]]:
+    """Where the ticket event export resumes: (`start_time`, ids of events already delivered from there).
+
+    The time-based export is re-read from watermark - overlap; the cursor's token lists the events of that
+    window that were already delivered, so only new (or late-committed) events are sent on. A token from
+    another format (e.g. an older cursor holding a ticket-export position) just means no ids are known.
+    """
+    start = time_start(cursor, now, overlap)
+    token = cursor.token if cursor is not None else None
+    if not token or not token.startswith(EVENT_CURSOR_PREFIX):
+        return start, frozenset()
+    raw = token.removeprefix(EVENT_CURSOR_PREFIX)
+    return start, frozenset(int(part) for part in raw.split(",") if part.isdigit())
+
+
+def event_token(recent: Mapping[int, int], latest: int, overlap: timedelta) -> str:
+    """The cursor token after a page: ids of the delivered events the next read will re-read (those at or
+    after `latest` - overlap, newest first, at most EVENT_CURSOR_MAX_IDS)."""
+    floor = latest - int(overlap.total_seconds())
+    window = sorted((i for i, t in recent.items() if t >= floor), key=lambda i: (-recent[i], -i))
+    return EVENT_CURSOR_PREFIX + ",".join(str(i) for i in window[:EVENT_CURSOR_MAX_IDS])
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -9,11 +9,17 @@ import pytest
 
 from integrations.base import Adapter, Page, Stream
 from integrations.cursors import Cursor
-from integrations.errors import MalformedResponseError, PermissionDeniedError, ReauthRequiredError
+from integrations.errors import (
+    FatalIntegrationError,
+    MalformedResponseError,
+    PermissionDeniedError,
+    ReauthRequiredError,
+)
 from integrations.oauth import TokenSet
 from integrations.records import AccountRecord, CommentRecord, ScoreWrite, SurveyRecord, TicketRecord
 from integrations.registry import adapter_class
 from integrations.sandbox import zendesk as zsb
+from integrations.sandbox.book import Comment
 from integrations.sandbox.context import Fault
 from integrations.zendesk.adapter import ZendeskAdapter
 from tests.integrations.zendesk.conftest import MakeAdapter, Recorder
@@ -21,6 +27,8 @@ from tests.integrations.zendesk.factory import Sandbox, build_book, reset
 
 EXPORT = "GET /api/v2/incremental/tickets/cursor.json"
 COMMENTS = "GET /api/v2/tickets/<int:tid>/comments.json"
+EVENTS = "GET /api/v2/incremental/ticket_events.json"
+USERS = "GET /api/v2/users.json"
 TOKEN = "POST /oauth/tokens"
 
 
@@ -129,21 +137,146 @@ def test_nothing_changed_costs_one_call_per_stream(sandbox: Sandbox, make_adapte
     assert sandbox.ctx.counters.get("zendesk", COMMENTS) == 0
 
 
-def test_comments_only_for_changed_tickets(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
+def book_comments(sb: Sandbox) -> dict[str, Comment]:
+    return {
+        str(zsb.comment_id(c.key)): c
+        for t in sb.ctx.book.tickets.values()
+        if t.channel == "zendesk"
+        for c in t.comments
+    }
+
+
+def event_count(sb: Sandbox) -> int:
+    """Events the sandbox exports: one per comment, one per solve (the factory book deletes nothing)."""
+    solved = sum(1 for t in sb.ctx.book.tickets.values() if t.channel == "zendesk" and t.solved_at)
+    return len(book_comments(sb)) + solved
+
+
+def time_pages(events: int, per_page: int) -> int:
+    """Calls a time-based export needs when every event has its own second: later pages start AT the previous
+    page's end_time, so each repeats one event."""
+    return 1 if events <= per_page else 1 + -(-(events - per_page) // (per_page - 1))
+
+
+def add_comment(sb: Sandbox, ticket_key: str, n: int, *, role: str, minutes_ago: int) -> Comment:
+    t = sb.ctx.book.tickets[ticket_key]
+    c = Comment(
+        key=f"M9{n:07d}",
+        ticket_key=t.key,
+        author_role="agent" if role == "agent" else "customer",
+        author_email="ann.agent@northpeak.io" if role == "agent" else t.requester_email,
+        author_name="Ann Agent" if role == "agent" else "Pat Customer",
+        public=True,
+        body=f"new comment {n}",
+        html_body=f"<p>new comment {n}</p>",
+        created_at=sb.ctx.book.now - timedelta(minutes=minutes_ago),
+    )
+    t.comments.append(c)
+    t.updated_at = c.created_at
+    return c
+
+
+def test_full_comment_read_is_one_event_page_and_one_agent_lookup(
+    sandbox: Sandbox, make_adapter: MakeAdapter
+) -> None:
+    """Comments come from the ticket event export in bulk: 12 events are 1 export call, plus 1 agent list
+    call for the roles; the per-ticket comments endpoint is never called."""
     adapter = make_adapter()
     pages = list(adapter.read(Stream.COMMENTS, None))
     comments = [r for p in pages for r in p.records if isinstance(r, CommentRecord)]
-    assert len(comments) == 10
-    assert {c.author_role for c in comments} == {"customer", "agent"}
-    assert sandbox.ctx.counters.get("zendesk", COMMENTS) == 5
+    book = book_comments(sandbox)
+    assert sorted(c.external_id for c in comments) == sorted(book)
+    for c in comments:
+        assert c.author_role == book[c.external_id].author_role
+        assert c.body == book[c.external_id].body
+        assert c.public == book[c.external_id].public
+        assert c.created_at == book[c.external_id].created_at
+        assert c.ticket_external_id == str(zsb.ticket_id(book[c.external_id].ticket_key))
+    assert sandbox.ctx.counters.get("zendesk", EVENTS) == 1
+    assert sandbox.ctx.counters.get("zendesk", USERS) == 1
+    assert sandbox.ctx.counters.get("zendesk", COMMENTS) == 0
+    assert adapter.api_calls == sandbox.ctx.counters.get("zendesk") == 2
+
+
+@pytest.mark.parametrize("page_size", [2, 3, 5, 1000])
+def test_full_comment_read_makes_the_minimum_event_pages(
+    sandbox: Sandbox, make_adapter: MakeAdapter, page_size: int
+) -> None:
+    """Exact call count per page size; edge events that a time-based page repeats are sent once."""
+    pages = list(make_adapter(page_size=page_size).read(Stream.COMMENTS, None))
+    comment_ids = [r.external_id for p in pages for r in p.records]
+    assert sorted(comment_ids) == sorted(book_comments(sandbox))
+    assert sandbox.ctx.counters.get("zendesk", EVENTS) == time_pages(event_count(sandbox), page_size)
+    assert sandbox.ctx.counters.get("zendesk", USERS) == 1
+    assert all(p.cursor is not None and p.cursor.watermark is not None for p in pages)
+
+
+def test_comments_after_a_change_cost_one_call_per_page_plus_the_agent_list(
+    sandbox: Sandbox, make_adapter: MakeAdapter
+) -> None:
+    """k new comments: ⌈k/page⌉ export calls and one agent lookup (a new adapter, so nothing is cached)."""
+    cursor = list(make_adapter().read(Stream.COMMENTS, None))[-1].cursor
     later(sandbox)
-    sandbox.ctx.book.tickets["T0000004"].updated_at = sandbox.ctx.book.now - timedelta(minutes=5)
+    new = [
+        add_comment(sandbox, "T0000004", 1, role="agent", minutes_ago=30),
+        add_comment(sandbox, "T0000001", 2, role="customer", minutes_ago=20),
+        add_comment(sandbox, "T0000004", 3, role="customer", minutes_ago=10),
+    ]
     sandbox.ctx.counters.reset()
-    again = list(make_adapter().read(Stream.COMMENTS, pages[-1].cursor))
-    assert {r.ticket_external_id for p in again for r in p.records if isinstance(r, CommentRecord)} == {
-        str(zsb.ticket_id("T0000004"))
-    }
-    assert sandbox.ctx.counters.get("zendesk", COMMENTS) == 1
+    pages = list(make_adapter().read(Stream.COMMENTS, cursor))
+    got = {(r.external_id, r.author_role) for p in pages for r in p.records if isinstance(r, CommentRecord)}
+    assert got == {(str(zsb.comment_id(c.key)), c.author_role) for c in new}
+    assert sandbox.ctx.counters.get("zendesk") == 2  # 1 event page + 1 agent list
+
+
+def test_idle_comment_read_is_one_call_even_inside_the_overlap(
+    sandbox: Sandbox, make_adapter: MakeAdapter
+) -> None:
+    """The re-read overlap window returns events already sent; the cursor lists them, so nothing is sent
+    again and no agent lookup is needed: one call, with or without the clock moving."""
+    adapter = make_adapter()
+    add_comment(sandbox, "T0000002", 4, role="customer", minutes_ago=3)  # newest event: in any overlap
+    cursor = list(adapter.read(Stream.COMMENTS, None))[-1].cursor
+    assert cursor is not None
+    for hours in (0, 1):
+        later(sandbox, hours)
+        sandbox.ctx.counters.reset()
+        pages = list(make_adapter().read(Stream.COMMENTS, cursor))
+        assert [r for p in pages for r in p.records] == []
+        assert sandbox.ctx.counters.get("zendesk") == 1
+        assert pages[-1].cursor == cursor
+
+
+def test_comment_cursor_without_a_token_rereads_the_overlap(
+    sandbox: Sandbox, make_adapter: MakeAdapter
+) -> None:
+    """An older cursor (no event token) restarts at watermark - 5 min and sends that window again."""
+    newest = add_comment(sandbox, "T0000002", 5, role="customer", minutes_ago=3)
+    cursor = list(make_adapter().read(Stream.COMMENTS, None))[-1].cursor
+    assert cursor is not None
+    assert cursor.watermark == newest.created_at
+    old_style = Cursor(watermark=cursor.watermark, token="a-ticket-export-after-cursor")
+    pages = list(make_adapter().read(Stream.COMMENTS, old_style))
+    assert [r.external_id for p in pages for r in p.records] == [str(zsb.comment_id(newest.key))]
+
+
+def test_comment_cursor_never_passes_the_sync_start(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
+    add_comment(sandbox, "T0000001", 6, role="customer", minutes_ago=2)
+    pages = list(make_adapter().read(Stream.COMMENTS, None))
+    last = pages[-1].cursor
+    assert last is not None
+    assert last.watermark is not None
+    assert last.watermark <= sandbox.ctx.book.now - timedelta(seconds=60)
+
+
+def test_more_events_in_one_second_than_a_page_stops_loudly(
+    sandbox: Sandbox, make_adapter: MakeAdapter
+) -> None:
+    """A time-based page full of one second's events would be returned forever: fail instead of looping."""
+    t = sandbox.ctx.book.tickets["T0000001"]
+    t.comments[1].created_at = t.comments[0].created_at
+    with pytest.raises(FatalIntegrationError):
+        list(make_adapter(page_size=1).read(Stream.COMMENTS, None))
 
 
 def test_surveys_good_is_5_bad_is_1(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
