@@ -29,14 +29,12 @@ from integrations.base import CheckReport, Page, Problem, Stream
 from integrations.cursors import DEFAULT_OVERLAP, Cursor, advance, read_from
 from integrations.errors import (
     FatalIntegrationError,
-    IntegrationError,
     PermissionDeniedError,
     ReauthRequiredError,
-    TransientError,
 )
-from integrations.hubspot import mapping, search
-from integrations.hubspot.client import BatchOutcome, HubSpotClient
-from integrations.hubspot.errors import BatchRejectedError, ConflictError
+from integrations.hubspot import mapping, search, writeback
+from integrations.hubspot.client import HubSpotClient
+from integrations.hubspot.errors import ConflictError
 from integrations.hubspot.mapping import HubRecord, Settings
 from integrations.records import FieldChange, Record, ScoreWrite, WriteResult
 from integrations.registry import Connection
@@ -400,75 +398,18 @@ class HubSpotAdapter:
     # --- write -----------------------------------------------------------------------------------------
 
     def write_scores(self, writes: Sequence[ScoreWrite]) -> list[WriteResult]:
-        """Batch-update company properties, ≤ 100 a call; per-row results in the order of `writes`.
-
-        A 207 gives per-row errors; a whole-batch 400 (one bad value rejects the batch) is split in halves
-        until the bad rows stand alone, so good rows still land.
-        """
-        results: dict[int, WriteResult] = {}
-        rows: list[tuple[int, dict[str, object]]] = [
+        """Batch-update company properties, ≤ 100 a call; per-row results in the order of `writes`
+        (207 rows refused individually; a whole-batch 400 split until the bad rows stand alone)."""
+        rows: list[writeback.Row] = [
             (i, {"id": w.account_external_id, "properties": mapping.score_properties(w.values)})
             for i, w in enumerate(writes)
         ]
-        for chunk in search.chunks(rows, search.BATCH_LIMIT):
-            self._write_chunk(list(chunk), results)
+
+        def send(inputs: list[dict[str, object]]) -> writeback.BatchOutcome:
+            return self._call(lambda: self._client.batch_update("companies", inputs))
+
+        results = writeback.write_rows(rows, send)
         return [results[i] for i in range(len(writes))]
-
-    def _write_chunk(
-        self, chunk: list[tuple[int, dict[str, object]]], results: dict[int, WriteResult]
-    ) -> None:
-        try:
-            outcome = self._call(lambda: self._client.batch_update("companies", [row for _, row in chunk]))
-        except BatchRejectedError as exc:
-            if len(chunk) == 1:
-                i, row = chunk[0]
-                results[i] = WriteResult(
-                    account_external_id=str(row["id"]), ok=False, error_code=exc.code, message=exc.detail
-                )
-                return
-            mid = len(chunk) // 2
-            self._write_chunk(chunk[:mid], results)
-            self._write_chunk(chunk[mid:], results)
-            return
-        except TransientError as exc:  # retries spent: leave the rows for the next run
-            for i, row in chunk:
-                results[i] = WriteResult(
-                    account_external_id=str(row["id"]),
-                    ok=False,
-                    error_code="TRANSIENT",
-                    message=exc.detail,
-                    retryable=True,
-                )
-            return
-        self._collect(chunk, outcome, results)
-
-    @staticmethod
-    def _collect(
-        chunk: list[tuple[int, dict[str, object]]], outcome: BatchOutcome, results: dict[int, WriteResult]
-    ) -> None:
-        by_id = {rid: err for err in outcome.errors for rid in err.ids}
-        for i, row in chunk:
-            rid = str(row["id"])
-            err = by_id.get(rid)
-            if err is not None:
-                retryable = err.category not in ("VALIDATION_ERROR", "OBJECT_NOT_FOUND")
-                results[i] = WriteResult(
-                    account_external_id=rid,
-                    ok=False,
-                    error_code=err.category,
-                    message=err.message,
-                    retryable=retryable,
-                )
-            elif rid in outcome.updated:
-                results[i] = WriteResult(account_external_id=rid, ok=True)
-            else:
-                results[i] = WriteResult(
-                    account_external_id=rid,
-                    ok=False,
-                    error_code="NOT_CONFIRMED",
-                    message="absent from the response",
-                    retryable=True,
-                )
 
     # --- check -----------------------------------------------------------------------------------------
 
@@ -523,5 +464,3 @@ class HubSpotAdapter:
 
 
 ADAPTER = HubSpotAdapter
-
-__all__ = ["ADAPTER", "HubSpotAdapter", "IntegrationError"]

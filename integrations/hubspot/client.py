@@ -25,6 +25,7 @@ from hubspot import HubSpot
 from integrations.errors import IntegrationError, MalformedResponseError
 from integrations.hubspot import errors
 from integrations.hubspot.mapping import HubRecord
+from integrations.hubspot.writeback import BatchOutcome, RowError
 from integrations.registry import Connection
 
 logger = logging.getLogger(__name__)
@@ -38,21 +39,6 @@ class ObjectPage:
     records: list[HubRecord]
     next_after: str | None
     total: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RowError:
-    ids: tuple[str, ...]
-    category: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BatchOutcome:
-    """Per-row outcome of one batch update (200 or 207 multi-status)."""
-
-    updated: frozenset[str]
-    errors: tuple[RowError, ...]
 
 
 def _utc(value: Any) -> datetime | None:
