@@ -765,3 +765,44 @@ def test_counters_are_exact_per_endpoint(served: Served) -> None:
     assert served.ctx.counters.snapshot() == {
         "hubspot": {"GET /crm/v3/objects/companies": 2, "POST /crm/v3/objects/companies/search": 1}
     }
+
+
+def test_authorization_code_through_the_sdk_and_the_v3_token_path(served: Served) -> None:
+    """Without PKCE the SDK's tokens_api exchanges the code; the dated/v3 token path serves the same grant."""
+    state = served.state
+    params = {"client_id": state.oauth.client_id, "redirect_uri": "https://app.example/cb", "scope": "oauth"}
+
+    def code() -> str:
+        answer = requests.post(
+            f"{served.base_url}/oauth/authorize",
+            data={**params, "decision": "allow"},
+            verify=served.ca_file,
+            timeout=10,
+            allow_redirects=False,
+        )
+        return parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+
+    token = sdk(served).oauth.tokens_api.create(
+        grant_type="authorization_code",
+        code=code(),
+        redirect_uri="https://app.example/cb",
+        client_id=state.oauth.client_id,
+        client_secret=state.oauth.client_secret,
+    )
+    assert token.token_type == "bearer"
+    assert token.expires_in == 1800
+    v3 = requests.post(
+        f"{served.base_url}/oauth/v3/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": state.oauth.client_id,
+            "client_secret": state.oauth.client_secret,
+            "refresh_token": token.refresh_token,
+        },
+        verify=served.ca_file,
+        timeout=10,
+    )
+    assert v3.status_code == 200
+    assert_shape(DOC_TOKEN, v3.json())
+    assert calls(served, "POST /oauth/v1/token") == 1
+    assert calls(served, "POST /oauth/v3/token") == 1
