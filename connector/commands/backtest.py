@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from connector.backtest_run import run_backtest
-from connector.cli import settings_from
+from connector.commands.context import settings_from
 from connector.commands.output import emit
 from connector.commands.pipeline import tenant_ids
 from connector.db import transaction

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from connector import migrate
-from connector.cli import settings_from
+from connector.commands.context import settings_from
 from connector.commands.output import emit
 
 

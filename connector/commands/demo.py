@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -19,6 +20,13 @@ from connector.provision import ensure_all
 @click.option("--sandbox", "sandbox_url", help="Control API URL of a running `healthscore sandbox serve`.")
 @click.option("--accounts", default=500, show_default=True, help="Accounts in the embedded sandbox book.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the embedded sandbox book.")
+@click.option(
+    "--history-days",
+    default=90,
+    show_default=True,
+    help="Simulate this many days of vendor activity after the first pass (a pass every 15 days), so trends, "
+    "charts and band-change webhooks have history. 0: one pass only.",
+)
 @click.option("--no-serve", is_flag=True, help="Stop after the pass instead of serving the web UI.")
 @click.option("--port", default=5000, show_default=True, help="Port of the web UI.")
 @click.option("--json", "as_json", is_flag=True, help="Print the pass's summary as one JSON object.")
@@ -28,6 +36,7 @@ def COMMAND(  # noqa: N802
     sandbox_url: str | None,
     accounts: int,
     seed: int,
+    history_days: int,
     no_serve: bool,
     port: int,
     as_json: bool,
@@ -48,9 +57,14 @@ def COMMAND(  # noqa: N802
         say(f"using the running sandbox at {sandbox_url}")
     else:
         from integrations.sandbox.runner import SandboxSet
+        from integrations.sandbox.seed import generate_book
 
         say(f"starting the vendor sandboxes ({accounts} accounts, seed {seed}) …")
-        sandbox = SandboxSet.start(seed=seed, accounts=accounts)
+        # Start the simulated world `history_days` ago so that, after the simulated days, it ends today.
+        start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
+            days=history_days
+        )
+        sandbox = SandboxSet.start(book=generate_book(seed=seed, accounts=accounts, now=start))
         creds = sandbox.credentials()
     receiver = Receiver().start()
     info = prepare(settings, creds, receiver.url)
@@ -64,6 +78,23 @@ def COMMAND(  # noqa: N802
         run = pipeline.run_pass(settings, slug, progress=(lambda s, r: None) if as_json else _progress)[slug]
         summary["tenants"][slug]["pass"] = {step: _counts(step, r) for step, r in run["steps"].items()}
         summary["tenants"][slug]["status"] = run["status"]
+    for day in range(STEP_DAYS, history_days + 1, STEP_DAYS):
+        say(f"simulating day {day}/{history_days} of vendor activity …")
+        _tick(sandbox, sandbox_url, STEP_DAYS)
+        for slug in info["tenants"]:
+            run = pipeline.run_pass(settings, slug)[slug]
+            if not as_json:
+                score = run["steps"].get("score", {})
+                click.echo(
+                    f"  {slug}: {score.get('band_changes', 0)} band changes, {run['steps']['events'].get('delivered', 0)} webhooks delivered"
+                )
+            summary["tenants"][slug].setdefault("history", []).append(
+                {
+                    step: _counts(step, r)
+                    for step, r in run["steps"].items()
+                    if step in {"score", "write_back", "events"}
+                }
+            )
     summary["webhooks_received"] = len(receiver.received)
     summary["webhooks_rejected"] = receiver.rejected
     if as_json:
@@ -78,6 +109,20 @@ def COMMAND(  # noqa: N802
             sandbox.stop()
         return
     _serve(settings, port, info["users"], say)
+
+
+STEP_DAYS = 15
+
+
+def _tick(sandbox: Any, sandbox_url: str | None, days: int) -> None:
+    if sandbox is not None:
+        sandbox.tick(days, wait=True)
+        return
+    import requests
+
+    requests.post(
+        f"{str(sandbox_url).rstrip('/')}/_sandbox/tick", json={"days": days}, timeout=300
+    ).raise_for_status()
 
 
 def _tenant_id(settings: Any, slug: str) -> int:

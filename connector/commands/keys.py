@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from connector.cli import settings_from
+from connector.commands.context import settings_from
 from connector.commands.output import emit
 from connector.vault import generate_key
 

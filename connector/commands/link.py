@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from connector import linking
 from connector import models as m
-from connector.cli import settings_from
+from connector.commands.context import settings_from
 from connector.commands.output import emit, fail
 from connector.commands.pipeline import tenant_ids
 from connector.db import transaction

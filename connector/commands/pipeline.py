@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from connector import pipeline, store
-from connector.cli import settings_from
+from connector.commands.context import settings_from
 from connector.commands.output import emit, fail
 from connector.config import Settings
 from connector.db import transaction

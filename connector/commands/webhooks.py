@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 
 from connector import delivery
-from connector.cli import settings_from
+from connector.commands.context import settings_from
 from connector.commands.output import emit, fail
 from connector.commands.pipeline import tenant_ids
 from connector.db import transaction
