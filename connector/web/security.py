@@ -17,8 +17,9 @@ LOGIN_LIMIT = "10 per minute;50 per hour"
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
-    app.config.setdefault("SESSION_COOKIE_NAME", "healthscore_session")
+    # Flask's defaults are 31 days and "session"; a working day and our own name are saner here.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)
+    app.config["SESSION_COOKIE_NAME"] = "healthscore_session"
     csrf.init_app(app)
     limiter.init_app(app)
 

@@ -18,6 +18,7 @@ def test_sign_in_sets_secure_session(client: Any, tenants: dict[str, TenantData]
     assert resp.status_code == 302
     assert resp.location == "/"
     cookie = resp.headers["Set-Cookie"]
+    assert cookie.startswith("healthscore_session=")
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
     page = client.get("/")
