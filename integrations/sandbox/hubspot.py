@@ -517,7 +517,8 @@ def _owner_id(owner: str) -> str:
 # Requests touch a page of objects, not the whole book: lists bisect to `after`, the keyset search the
 # adapter sends is evaluated on raw modification times, batch calls look ids up. Only the objects a
 # response carries are rendered. The index depends on the book's membership only (which objects exist),
-# so it is rebuilt when a count changes; modification and archive times are read live from the book.
+# so it is rebuilt when a count changes or an object was swapped (the runner restores books in place);
+# modification and archive times are read live from the book.
 
 
 @dataclass(slots=True)
@@ -588,13 +589,32 @@ def _index(ctx: SandboxContext, object_type: str) -> _Index:
             entry = (book, {})
             _INDEXES[id(book)] = entry
         cached = entry[1].get(object_type)
-        if cached is not None and cached.signature == signature:
-            return cached
+    if cached is not None and cached.signature == signature and _current(ctx, object_type, cached):
+        return cached
     members = sorted(_members(ctx, object_type), key=lambda m: m[0])
     index = _Index(signature, [m[0] for m in members], [m[1] for m in members], dict(members))
     with _INDEX_LOCK:
         entry[1][object_type] = index
     return index
+
+
+def _current(ctx: SandboxContext, object_type: str, index: _Index) -> bool:
+    """Every indexed object is still the book's own (a restore may swap objects in place, same counts)."""
+    book = ctx.book
+    if object_type in ("notes", "emails"):
+        tickets = book.tickets
+        return all(
+            tickets.get(t.key) is t and i < len(t.comments) and t.comments[i] is c
+            for t, i, c in index.sources
+        )
+    collection = {
+        "companies": book.customers,
+        "contacts": book.contacts,
+        "deals": book.deals,
+        "tickets": book.tickets,
+        "feedback_submissions": book.surveys,
+    }[object_type]
+    return all(collection.get(src.key) is src for src in index.sources)
 
 
 def _raw_modified(object_type: str, source: Any) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from typing import Any
 
@@ -80,3 +81,19 @@ def test_list_page_splits_live_and_archived() -> None:
     assert nxt == int(hs.company_id("C000003"))  # the archived C000002 is skipped
     archived, _ = hs.list_page(ctx, "companies", after=0, limit=10, archived=True)
     assert [o.key for o in archived] == ["C000002"]
+
+
+def test_objects_swapped_in_place_are_seen() -> None:
+    """The runner restores a book in place (new objects, same counts): the index must not serve stale ones."""
+    book = make_book(customers=2)
+    ctx = make_context(book)
+    assert hs.run_search(ctx, "tickets", {"limit": 100})["total"] == 4
+    swapped = copy.deepcopy(book.tickets)
+    for t in swapped.values():
+        t.subject = "restored"
+    book.tickets = swapped
+    subjects = {o.properties["subject"] for o in hs.render(ctx, "tickets")}
+    assert subjects == {"restored"}
+    body = {"filterGroups": [{"filters": [{"propertyName": "hs_object_id", "operator": "GT", "value": "0"}]}]}
+    [first, *_] = hs.run_search(ctx, "tickets", {**body, "properties": ["subject"]})["results"]
+    assert first["properties"]["subject"] == "restored"
