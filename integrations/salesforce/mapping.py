@@ -9,7 +9,7 @@ Tenant settings (`Connection.settings`, all optional; defaults work on the sandb
 | `renewal_date_field` | `Renewal_Date__c` | Account date field with the next renewal |
 | `segment_field` | `Segment__c` | picklist: SMB / Mid-Market / Enterprise (normalised to smb/mid_market/enterprise) |
 | `plan_field` | `Plan__c` | the customer's plan |
-| `status_field` | null | e.g. a "Customer Status" picklist (active/churned) |
+| `status_field` | `Type` | "Former Customer" (or churned/former) → status "churned", anything else → "active" |
 | `zendesk_org_field` | `Zendesk_Organization_Id__c` | the Zendesk organization id kept on the Account |
 | `metric_fields` | `{"active_users": "Active_Users__c", "licensed_seats": "Licensed_Seats__c"}` | any numeric, boolean or date Account fields mapped in as scoring metrics |
 | `survey_object` | `Survey_Response__c` | custom object with CSAT/NPS responses (null: the org keeps none) |
@@ -130,7 +130,7 @@ class FieldMap:
     renewal_date_field: str | None = "Renewal_Date__c"
     segment_field: str | None = "Segment__c"
     plan_field: str | None = "Plan__c"
-    status_field: str | None = None
+    status_field: str | None = "Type"
     zendesk_org_field: str | None = "Zendesk_Organization_Id__c"
     metric_fields: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_METRICS))
     survey_object: str | None = "Survey_Response__c"
@@ -300,6 +300,18 @@ def metric_value(value: Any) -> float | bool | date | None:
     return None
 
 
+FORMER_CUSTOMER_VALUES = frozenset({"former customer", "churned", "former", "lost customer"})
+
+
+def account_status(value: Any) -> str | None:
+    """"churned" for a former customer (Account Type "Former Customer" or a status field saying so), else
+    "active"; None when the field is empty."""
+    text = (_str(value) or "").strip().lower()
+    if not text:
+        return None
+    return "churned" if text in FORMER_CUSTOMER_VALUES else "active"
+
+
 def website_domains(website: Any) -> tuple[str, ...]:
     """The host of an Account Website, lower-cased, without scheme, `www.` or path."""
     if not isinstance(website, str) or not website.strip():
@@ -331,7 +343,7 @@ def to_account(row: Mapping[str, Any], fmap: FieldMap) -> AccountRecord:
         arr=_decimal(row.get(fmap.arr_field)),
         arr_prev=_decimal(row.get(fmap.arr_prev_field)) if fmap.arr_prev_field else None,
         renewal_date=parse_date(row.get(fmap.renewal_date_field)) if fmap.renewal_date_field else None,
-        status=_str(row.get(fmap.status_field)) if fmap.status_field else None,
+        status=account_status(row.get(fmap.status_field)) if fmap.status_field else None,
         metrics={key: metric_value(row.get(api)) for key, api in fmap.metric_fields.items()},
         updated_at=_required_dt(row, "SystemModstamp"),
         deleted=bool(row.get("IsDeleted")),

@@ -738,6 +738,13 @@ def _owner_email(owner: str) -> str:
     return owner.lower().replace(" ", ".") + "@sandbox-crm.example"
 
 
+def _account_type(ctx: SandboxContext, c: Any) -> str:
+    """A churned customer is a former customer from its outcome date on (sandbox README, ground truth)."""
+    if c.outcome == "churned" and c.outcome_date is not None and c.outcome_date <= ctx.book.now.date():
+        return "Former Customer"
+    return "Customer - Direct"
+
+
 def render_accounts(ctx: SandboxContext) -> list[dict[str, Any]]:
     vs = ctx.vendors[VENDOR]
     stamps: dict[str, datetime] = vs.extra.setdefault("modstamps", {})
@@ -753,7 +760,7 @@ def render_accounts(ctx: SandboxContext) -> list[dict[str, Any]]:
             "Id": rid,
             "IsDeleted": deleted is not None,
             "Name": p.name or c.name,
-            "Type": "Customer - Direct",
+            "Type": _account_type(ctx, c),
             "Industry": c.industry,
             "Website": f"www.{p.domains[0]}" if p.domains else None,
             "AnnualRevenue": float(c.arr),

@@ -190,3 +190,15 @@ def test_score_record_formats_values_for_the_fields() -> None:
 def test_score_record_refuses_unknown_keys() -> None:
     with pytest.raises(ValueError, match="unknown score field"):
         mapping.score_record(ScoreWrite(account_external_id="001", values={"mood": 1.0}), FMAP)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("Former Customer", "churned"), ("former customer", "churned"), ("Churned", "churned"),
+     ("Customer - Direct", "active"), ("Channel Partner / Reseller", "active"), (None, None), ("", None)],
+    ids=["former", "former-lower", "churned", "customer", "partner", "none", "empty"],
+)  # fmt: skip
+def test_account_status_from_type(value: object, expected: str | None) -> None:
+    from integrations.salesforce.mapping import account_status
+
+    assert account_status(value) == expected
