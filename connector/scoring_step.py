@@ -185,7 +185,8 @@ def _linked_orgs(session: Session, tenant_id: int) -> dict[int, list[tuple[str, 
             m.Account.deleted_at.is_(None),
         )
     ):
-        out[crm_id].append((vendor, ext))
+        if crm_id is not None:
+            out[crm_id].append((vendor, ext))
     return out
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ from connector import models as m
 from connector.config import Settings
 from connector.db import transaction
 from connector.store import utcnow
-from nlp.sentiment import NOTHING_TO_JUDGE, Sentiment, SentimentClassifier
+from nlp.sentiment import NOTHING_TO_JUDGE, Label, Sentiment, SentimentClassifier
 
 logger = logging.getLogger(__name__)
 BATCH = 256
@@ -59,7 +59,7 @@ def rollup(messages: Sequence[Sentiment]) -> Sentiment:
         return NOTHING_TO_JUDGE
     weights = [2.0**i * max(s.confidence, 0.05) for i, s in enumerate(judged)]
     score = sum(w * s.score for w, s in zip(weights, judged, strict=True)) / sum(weights)
-    label = "negative" if score <= -0.25 else "positive" if score >= 0.25 else "neutral"
+    label: Label = "negative" if score <= -0.25 else "positive" if score >= 0.25 else "neutral"
     anchor = min(judged, key=lambda s: s.score) if label == "negative" else judged[-1]
     confidence = sum(w * s.confidence for w, s in zip(weights, judged, strict=True)) / sum(weights)
     return Sentiment(
@@ -105,8 +105,8 @@ def classify_cached(
             )
         ):
             cached[row.text_hash] = Sentiment(
-                label=row.label, score=row.score, confidence=row.confidence, excerpt=row.excerpt
-            )  # type: ignore[arg-type]
+                label=cast(Label, row.label), score=row.score, confidence=row.confidence, excerpt=row.excerpt
+            )
     missing = [h for h in keys if h not in cached]
     report.cache_hits += len(keys) - len(missing)
     now = utcnow()

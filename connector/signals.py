@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from connector import models as m
@@ -72,7 +72,7 @@ def load_signals(
 def _gather(session: Session, tenant_id: int, crm: str, as_of: datetime, historical: bool) -> dict[int, _Acc]:
     # deleted_at is stamped by our sync's wall clock, while as_of may follow a sandbox clock behind it:
     # a live pass excludes every deleted account; only a backtest keeps those deleted after its date.
-    live = m.Account.deleted_at.is_(None)
+    live: ColumnElement[bool] = m.Account.deleted_at.is_(None)
     if historical:
         live = live | (m.Account.deleted_at > as_of)
     accounts = session.scalars(

@@ -182,7 +182,7 @@ class WorkerKilledError(Exception):
 
 
 class DyingSession(requests.Session):
-    def prepare_request(self, *args: object, **kwargs: object) -> requests.PreparedRequest:  # type: ignore[override]
+    def prepare_request(self, *args: object, **kwargs: object) -> requests.PreparedRequest:
         raise WorkerKilledError
 
 

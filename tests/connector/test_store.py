@@ -219,22 +219,22 @@ def test_tokens_and_client_secret_are_encrypted_at_rest(db_url: str, tmp_path: P
     for secret in (b.ACCESS_TOKEN, b.REFRESH_TOKEN, b.CLIENT_SECRET):
         assert secret not in raw
     with b.session(db_url) as s:
-        inst = s.get(m.Installation, inst_id)
-        assert inst is not None
-        assert inst.tokens_enc is not None
-        tokens = store.token_from_dict(vault.decrypt_json(inst.tokens_enc))
+        row = s.get(m.Installation, inst_id)
+        assert row is not None
+        assert row.tokens_enc is not None
+        tokens = store.token_from_dict(vault.decrypt_json(row.tokens_enc))
         assert (tokens.access_token, tokens.refresh_token) == (b.ACCESS_TOKEN, b.REFRESH_TOKEN)
         assert tokens.expires_at == T0 + timedelta(hours=1)
-        assert vault.decrypt(inst.client_secret_enc) == b.CLIENT_SECRET
+        assert vault.decrypt(row.client_secret_enc) == b.CLIENT_SECRET
     rotated = TokenSet(access_token="rotated-SECRET-token", refresh_token="rotated-SECRET-refresh")
     store.save_tokens(db_url, vault, t, inst_id, rotated)
     raw = _raw_installation(db_url)
     assert "rotated-SECRET" not in raw
     with b.session(db_url) as s:
-        inst = s.get(m.Installation, inst_id)
-        assert inst is not None
-        assert inst.tokens_enc is not None
-        assert store.token_from_dict(vault.decrypt_json(inst.tokens_enc)) == rotated
+        row = s.get(m.Installation, inst_id)
+        assert row is not None
+        assert row.tokens_enc is not None
+        assert store.token_from_dict(vault.decrypt_json(row.tokens_enc)) == rotated
 
 
 def test_reconnecting_updates_the_one_installation(db_url: str, tmp_path: Path) -> None:

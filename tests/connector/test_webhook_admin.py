@@ -36,8 +36,9 @@ def test_add_shows_the_secret_once_and_stores_it_encrypted(db_url: str, tmp_path
         raw = repr(conn.execute(text("SELECT * FROM webhook_endpoints")).all())
     assert secret.removeprefix("whsec_") not in raw
     with b.session(db_url) as s:
-        ep = s.get(m.WebhookEndpoint, ep_id)
-        assert ep is not None
+        row = s.get(m.WebhookEndpoint, ep_id)
+        assert row is not None
+        ep = row
         assert vault.decrypt_json(ep.secrets_enc) == [secret]
         assert (ep.enabled, list(ep.event_types)) == (True, list(EVENT_TYPES))
         audit = s.scalars(select(m.AuditEntry)).one()
