@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -84,6 +84,12 @@ def upsert_records(session: Session, tenant_id: int, records: Sequence[r.Record]
         for chunk in _chunks(list(unique.values()), 500):
             stmt = insert(table).values(chunk)
             cols = {c: stmt.excluded[c] for c in chunk[0] if c not in {"tenant_id", "vendor", "external_id"}}
+            # A delete re-read in the next overlap window keeps its first stamp (the backtest asks
+            # "was it deleted by then?"); a restored record clears it.
+            cols["deleted_at"] = case(
+                (stmt.excluded.deleted_at.is_(None), None),
+                else_=func.coalesce(table.__table__.c.deleted_at, stmt.excluded.deleted_at),
+            )
             if table is m.Ticket:
                 # Sentiment and link results belong to later steps; a re-sync must not erase them.
                 cols = {

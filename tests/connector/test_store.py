@@ -176,6 +176,19 @@ def test_deleted_records_are_soft_deleted_and_not_scored(db_url: str) -> None:
             assert [sig.account_id for sig in load_signals(s, t, as_of)] == [str(kept)]
 
 
+def test_a_delete_read_again_keeps_its_first_stamp(db_url: str) -> None:
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        b.crm_account(s, t, "001", deleted=True)
+    with b.session(db_url) as s:
+        first = b.account_row(s, t, "salesforce", "001").deleted_at
+    with b.session(db_url) as s:
+        b.crm_account(s, t, "001", deleted=True)  # the next run's overlap window
+    with b.session(db_url) as s:
+        assert first is not None
+        assert b.account_row(s, t, "salesforce", "001").deleted_at == first
+
+
 def test_a_restored_record_is_live_again(db_url: str) -> None:
     with b.session(db_url) as s:
         t = b.tenant(s)
