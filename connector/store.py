@@ -83,7 +83,9 @@ def upsert_records(session: Session, tenant_id: int, records: Sequence[r.Record]
         unique = {(row["vendor"], row["external_id"]): row for row in rows}
         for chunk in _chunks(list(unique.values()), 500):
             stmt = insert(table).values(chunk)
-            cols = {c: stmt.excluded[c] for c in chunk[0] if c not in {"tenant_id", "vendor", "external_id"}}
+            cols: dict[str, Any] = {
+                c: stmt.excluded[c] for c in chunk[0] if c not in {"tenant_id", "vendor", "external_id"}
+            }
             # A delete re-read in the next overlap window keeps its first stamp (the backtest asks
             # "was it deleted by then?"); a restored record clears it.
             cols["deleted_at"] = case(
