@@ -95,11 +95,15 @@ def test_one_snapshot_per_live_account(db_url: str) -> None:
         _publish(s, t)
         high, low = _seats(s, t, "001", 0.9), _seats(s, t, "002", 0.3)
         _seats(s, t, "003", 0.5, deleted=True)
+        other = b.tenant(s, "other")  # same external ids in another tenant: never scored with t
+        _publish(s, other)
+        _seats(s, other, "001", 0.1)
         report = score_tenant(s, t, as_of=T0)
     assert (report.accounts, report.scored, report.model_version) == (2, 2, "seats-1")
     assert report.by_band == {"green": 1, "red": 1}
     with b.session(db_url) as s:
         snaps = {x.account_id: x for x in s.scalars(select(m.ScoreSnapshot))}
+        assert {x.tenant_id for x in snaps.values()} == {t}
     assert set(snaps) == {high, low}
     assert (snaps[high].score, snaps[high].band, snaps[high].band_since) == (90.0, "green", T0)
     assert (snaps[low].score, snaps[low].band, snaps[low].as_of) == (30.0, "red", T0)
