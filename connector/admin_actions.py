@@ -5,6 +5,7 @@ each writes an audit entry. The caller commits.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,8 @@ from connector import models as m
 from connector.config import Settings
 from connector.store import audit
 from connector.vault import Vault
+
+logger = logging.getLogger(__name__)
 
 MAX_SECRETS = 2  # during rotation the old secret keeps signing beside the new one until the next rotation
 
@@ -49,12 +52,32 @@ def validate_model(yaml_text: str) -> tuple[Any, list[str]]:
 
 
 def backtest_preview(settings: Settings, tenant_id: int, yaml_text: str) -> dict[str, Any]:
-    """The lead's backtest over this tenant's history; {"available": False, …} until it exists."""
+    """The lead's backtest of a draft over this tenant's history; {"available": False, …} when it cannot run.
+
+    Prefers `connector.scoring_step.backtest_preview(settings, tenant_id, yaml)` (the agreed contract) and
+    falls back to `connector.backtest_run.backtest_preview(session, tenant_id, yaml)`.
+    """
     try:
-        from connector.scoring_step import backtest_preview as preview
+        from connector.scoring_step import backtest_preview as by_settings  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        by_settings = None
+    try:
+        if by_settings is not None:
+            result = dict(by_settings(settings, tenant_id, yaml_text))
+        else:
+            from connector.backtest_run import backtest_preview as by_session
+            from connector.db import transaction
+
+            with transaction(settings.sqlalchemy_url) as session:
+                result = dict(by_session(session, tenant_id, yaml_text))
     except ImportError:
         return {"available": False, "message": "The backtest preview is not available yet in this version."}
-    result = dict(preview(settings, tenant_id, yaml_text))
+    except Exception as exc:  # a preview must never break the editor; say what went wrong (logged)
+        logger.exception("backtest preview failed", extra={"tenant": tenant_id})
+        return {
+            "available": False,
+            "message": f"The backtest could not run: {type(exc).__name__}: {exc}"[:300],
+        }
     result.setdefault("available", True)
     return result
 

@@ -118,6 +118,22 @@ def test_admin_journey(served: Served, page: Any) -> None:
         shot(page, "13-review-decided")
         assert org_name not in page.inner_text("main table") if page.locator("main table").count() else True
 
+    # Scoring model: validate and preview before publishing.
+    page.goto(f"{base}/admin/model")
+    page.click("button[value=preview]")
+    page.wait_for_selector("text=Backtest preview")
+    shot(page, "14a-model-preview")
+    assert page.is_visible("text=The model is valid")
+
+    # An API key for the Zendesk sidebar: shown once.
+    page.goto(f"{base}/admin/keys")
+    page.fill("input[name=name]", "Zendesk sidebar")
+    page.select_option("select[name=scope]", "installation")
+    page.click("text=Create key")
+    page.wait_for_selector("#new-key")
+    shot(page, "14b-api-key-created")
+    assert "hsk_" in page.inner_text("#new-key")
+
     page.goto(f"{base}/admin/audit")
     shot(page, "14-audit")
     assert page.is_visible("text=integration.connected")
@@ -125,6 +141,14 @@ def test_admin_journey(served: Served, page: Any) -> None:
     # The other tenant connects HubSpot, and sees none of Acme's data.
     page.click("text=Sign out")
     sign_in(page, base, "admin@globex.test")
+    # First the admin declines HubSpot's consent screen: the page says what happened and what to do.
+    page.goto(f"{base}/admin/integrations/hubspot/connect")
+    page.click("text=Continue to")
+    page.wait_for_selector("button[value=deny]")
+    page.click("button[value=deny]")
+    page.wait_for_selector("[data-error-kind=denied]")
+    shot(page, "15a-hubspot-denied")
+    assert page.is_visible("text=You did not allow access")
     hs = connect(page, base, "hubspot", "HubSpot", "15-hubspot")
     assert hs in {"ok", "partial"}, f"hubspot setup: {hs}\n{page.inner_text('#progress')}"
     page.goto(f"{base}/")

@@ -218,8 +218,10 @@ def test_backtest_of_the_default_model(client: Any, acme: TenantData) -> None:
 
     text = files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
     resp = client.post("/api/v1/backtest", json={"yaml": text}, headers=bearer(acme.admin_key))
-    # 200 with the lead's backtest_preview, or 501 "not available yet" until it lands: never a 500.
-    assert resp.status_code in (200, 501), resp.get_json()
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert body["model_version"] == "default-2026.11.1"
+    assert [b["band"] for b in body["bands"]] == ["green", "yellow", "red"]
 
 
 def test_openapi_document_covers_every_api_route(client: Any, app: Any) -> None:
