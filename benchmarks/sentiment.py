@@ -80,18 +80,22 @@ def ours(backend: str, cached: bool = False) -> Callable[[Sequence[str]], list[s
     return run
 
 
-def timed(
-    run: Callable[[Sequence[str]], list[str]], texts: Sequence[str], repeat: int
-) -> tuple[float, list[str]]:
-    """Best wall time of `repeat` runs (the machine is shared; the best run is the least disturbed)."""
-    run(texts[:16])  # warm-up: first-call allocations and lazy initialisation
-    best = float("inf")
-    labels: list[str] = []
+BenchPath = tuple[str, Callable[[Sequence[str]], list[str]], Sequence[str]]
+
+
+def timed_rounds(paths: Sequence[BenchPath], repeat: int) -> list[tuple[float, list[str]]]:
+    """Best wall time per path over `repeat` rounds; each round runs every path once, in turn, so that
+    load from other processes on a shared machine falls on all paths alike."""
+    for _, run, texts in paths:
+        run(texts[:16])  # warm-up: first-call allocations and lazy initialisation
+    best = [float("inf")] * len(paths)
+    labels: list[list[str]] = [[] for _ in paths]
     for _ in range(repeat):
-        start = time.perf_counter()
-        labels = run(texts)
-        best = min(best, time.perf_counter() - start)
-    return best, labels
+        for k, (_, run, texts) in enumerate(paths):
+            start = time.perf_counter()
+            labels[k] = run(texts)
+            best[k] = min(best[k], time.perf_counter() - start)
+    return list(zip(best, labels, strict=True))
 
 
 def main() -> None:
@@ -101,7 +105,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs per path; the best is reported")
     args = parser.parse_args()
     examples = load_examples(default_data_dir(), DEFAULT_TICKETS)
-    seed = int(load_head(DEFAULT_HEAD, "healthscore model train").meta.get("seed", 13))
+    seed = int(str(load_head(DEFAULT_HEAD, "healthscore model train").meta.get("seed", 13)))
     _, test = split(examples, seed)
     random.Random(0).shuffle(test)
     if args.limit:
@@ -109,7 +113,7 @@ def main() -> None:
     raw = [e.text for e in test]
     cleaned = [clean_message(t) for t in raw]  # the baseline gets cleaned text for free
     gold = [e.label for e in test]
-    paths: list[tuple[str, Callable[[Sequence[str]], list[str]], Sequence[str]]] = [
+    paths: list[BenchPath] = [
         ("baseline: transformers fp32, naive batches", naive_baseline(), cleaned),
         ("torch fp32, length-sorted dynamic padding", ours("torch"), raw),
         ("onnxruntime fp32, sorted", ours("onnx-fp32"), raw),
@@ -124,8 +128,7 @@ def main() -> None:
     print("-" * len(header))
     base_rate = base_f1 = 0.0
     base_labels: list[str] = []
-    for name, run, texts in paths:
-        seconds, labels = timed(run, texts, args.repeat)
+    for (name, _, texts), (seconds, labels) in zip(paths, timed_rounds(paths, args.repeat), strict=True):
         rate = len(texts) / seconds
         f1 = evaluate(gold, labels).macro_f1
         if not base_labels:

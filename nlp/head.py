@@ -32,7 +32,7 @@ class LinearHead:
 
     def logits(self, pooled: np.ndarray) -> np.ndarray:
         """Logits (n, 3) for L2-normalised pooled vectors (n, hidden)."""
-        return pooled @ self.weight.T + self.bias
+        return np.asarray(pooled @ self.weight.T + self.bias, dtype=np.float32)
 
     def save(self, path: Path) -> None:
         """Write an .npz (deterministic bytes for the same arrays and metadata)."""

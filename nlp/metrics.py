@@ -59,7 +59,7 @@ def evaluate(gold: Sequence[str], predicted: Sequence[str]) -> Report:
     """Metrics of `predicted` against `gold` (same length)."""
     if len(gold) != len(predicted):
         raise ValueError("gold and predicted differ in length")
-    index = {label: i for i, label in enumerate(LABELS)}
+    index: dict[str, int] = {label: i for i, label in enumerate(LABELS)}
     confusion = [[0] * len(LABELS) for _ in LABELS]
     for g, p in zip(gold, predicted, strict=True):
         confusion[index[g]][index[p]] += 1

@@ -207,9 +207,8 @@ def export_cmd(force: bool, as_json: bool, model_path: Path | None, instance_dir
     if as_json:
         click.echo(json.dumps(sizes))
     else:
-        click.echo(
-            f"fp32 {fp32} ({sizes['fp32_bytes'] / 1e6:.1f} MB)\nint8 {int8} ({sizes['int8_bytes'] / 1e6:.1f} MB)"
-        )
+        mb32, mb8 = fp32.stat().st_size / 1e6, int8.stat().st_size / 1e6
+        click.echo(f"fp32 {fp32} ({mb32:.1f} MB)\nint8 {int8} ({mb8:.1f} MB)")
 
 
 COMMAND = model
