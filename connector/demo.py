@@ -127,3 +127,71 @@ def prepare(settings: Settings, creds: dict[str, Any], receiver_url: str | None)
                 )
                 out["webhook_secrets"].append(secret)
     return out
+
+
+# Which demo tenant receives each vendor's webhooks (the sandbox has one webhook URL per vendor; one
+# sandbox Zendesk serves both tenants and only Northwind writes into it).
+WEBHOOK_TENANTS = {"salesforce": "northwind", "hubspot": "contoso", "zendesk": "northwind"}
+
+
+def subscribe_sandbox_webhooks(
+    settings: Settings, creds: dict[str, Any], public_base_url: str
+) -> dict[str, Any]:
+    """Point each sandbox vendor's webhooks at our inbound endpoints and store what verifying them needs:
+    a fresh Zendesk signing secret (encrypted), the HubSpot portal id and the Salesforce org id
+    (`vendor_account`), and a per-install Salesforce URL token (`settings["inbound_token"]`).
+
+    Run after `prepare` (which resets installation settings). Returns {vendor: {"tenant", "url"}} with the
+    Salesforce token redacted."""
+    import secrets
+
+    admin = str(creds["admin"]).rstrip("/")
+    base = public_base_url.rstrip("/")
+    config = requests.get(f"{admin}/_sandbox/webhooks", timeout=10).json()["config"]
+    vault = Vault(settings)
+    out: dict[str, Any] = {}
+    with transaction(settings.sqlalchemy_url) as session:
+        for vendor, slug in WEBHOOK_TENANTS.items():
+            inst = session.scalar(
+                select(m.Installation)
+                .join(m.Tenant, m.Tenant.id == m.Installation.tenant_id)
+                .where(m.Tenant.slug == slug, m.Installation.vendor == vendor)
+            )
+            if inst is None:
+                continue
+            secret: str | None = None
+            url = f"{base}/inbound/{vendor}/{slug}"
+            if vendor == "zendesk":
+                secret = secrets.token_urlsafe(32)
+                inst.webhook_secret_enc = vault.encrypt(secret)
+            elif vendor == "hubspot":
+                inst.vendor_account = str(creds["hubspot"].get("portal_id") or _hubspot_portal(creds))
+                secret = creds["hubspot"]["client_secret"]  # HubSpot signs with the app's client secret
+            else:
+                inst.vendor_account = config["salesforce"]["organization_id"]
+                token = (inst.settings or {}).get("inbound_token") or secrets.token_urlsafe(24)
+                inst.settings = {**(inst.settings or {}), "inbound_token": token}
+                url = f"{url}/{token}"
+            resp = requests.post(
+                f"{admin}/_sandbox/webhooks",
+                json={"vendor": vendor, "url": url, "secret": secret},
+                timeout=10,
+            )
+            resp.raise_for_status()
+            out[vendor] = {
+                "tenant": slug,
+                "url": url.rsplit("/", 1)[0] + "/…" if vendor == "salesforce" else url,
+            }
+    return out
+
+
+def _hubspot_portal(creds: dict[str, Any]) -> str:
+    """The portal (hub) id behind the install's access token, as HubSpot's token-info endpoint reports it."""
+    hub = creds["hubspot"]
+    resp = requests.get(
+        f"{hub['base_url'].rstrip('/')}/oauth/v1/access-tokens/{hub['access_token']}",
+        timeout=10,
+        verify=creds.get("ca_file") or True,
+    )
+    resp.raise_for_status()
+    return str(resp.json()["hub_id"])

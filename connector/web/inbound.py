@@ -1,29 +1,36 @@
 """POST /inbound/<vendor>/<tenant>: vendor webhooks (Zendesk, HubSpot v3, Salesforce outbound messages).
 
-Answers fast: verify, record, enqueue; 4xx with a reason code for anything that fails a check.
+Answers fast: verify, record, enqueue; the refresh runs elsewhere. Anything that fails a check gets a 4xx
+with a reason code in the JSON body and changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
 from connector import inbound
-from connector.store import utcnow
 from connector.web.errors import problem
+from connector.web.security import csrf
 from webhooks.inbound import salesforce_ack
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("inbound", __name__, url_prefix="/inbound")
+# Vendors sign requests; there is no browser session to protect. Exempt at import (like api.py): the
+# CSRF extension is initialised by connector.web.security, which registers after this module.
+csrf.exempt(bp)
+_HINT = "check the webhook's URL and signing secret in the vendor's settings"
 
 
 def _handle(vendor: str, slug: str, token: str | None = None) -> Any:
+    started = time.perf_counter()
     settings = current_app.config["HEALTHSCORE"]
     body = request.get_data(cache=False)
     try:
-        tenant_id, events = inbound.verify(
+        verified = inbound.verify(
             settings,
             vendor,
             slug,
@@ -32,16 +39,23 @@ def _handle(vendor: str, slug: str, token: str | None = None) -> Any:
             method=request.method,
             path=request.path,
             token=token,
-            now=utcnow(),
         )
+        accepted = inbound.record(settings, verified)
     except inbound.InboundRejectedError as exc:
+        # The reason code only: never the headers, the body or the token in the path.
         logger.warning("inbound %s webhook refused: %s", vendor, exc.reason, extra={"vendor": vendor})
-        return problem(
-            exc.status, exc.reason, exc.message, "check the webhook's signing secret and URL in the vendor"
-        )
-    accepted = inbound.record(settings, tenant_id, vendor, events)
+        return problem(exc.status, exc.reason, exc.message, _HINT)
     inbound.dispatch(settings, accepted)
+    logger.info(
+        "inbound %s webhook: %d new, %d duplicate events in %.1f ms",
+        vendor,
+        len(accepted.event_ids),
+        accepted.duplicates,
+        (time.perf_counter() - started) * 1000,
+        extra={"vendor": vendor, "tenant": accepted.tenant_id},
+    )
     if vendor == "salesforce":
+        # Salesforce retries until it reads <Ack>true</Ack>, duplicates included.
         return Response(salesforce_ack(), status=200, content_type="text/xml; charset=utf-8")
     return {"accepted": len(accepted.event_ids), "duplicates": accepted.duplicates}, 202
 
@@ -63,6 +77,3 @@ def salesforce(slug: str, token: str) -> Any:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    csrf = app.extensions.get("csrf")
-    if csrf is not None:
-        csrf.exempt(bp)  # vendors sign requests; there is no browser session to protect
