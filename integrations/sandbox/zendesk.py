@@ -578,16 +578,18 @@ class _Cache:
 
     def __init__(self) -> None:
         self.epoch: tuple[Any, ...] | None = None
-        self.stamps: tuple[Any, ...] | None = None
+        self.stamps: tuple[list[Any], ...] | None = None
         self.contacts_by_email: dict[str, Contact] = {}
         self.user_ids: dict[tuple[str, str], int] = {}
         self.ratings_by_ticket: dict[str, Survey] = {}
         self.tickets: list[tuple[tuple[int, int], Ticket]] = []  # export order (generated_timestamp, id)
         self.ticket_keys: list[tuple[int, int]] = []
         self.by_id: dict[int, Ticket] = {}
-        self.events: list[tuple[tuple[int, int], Ticket, int]] = []  # (timestamp, id), ticket, plan index
-        self.event_keys: list[tuple[int, int]] = []
+        # (timestamp, id), ticket, index in the ticket's event_plan; with the keys alone for bisect
+        self._events: tuple[list[tuple[tuple[int, int], Ticket, int]], list[tuple[int, int]]] | None = None
         self.agents: list[dict[str, Any]] | None = None
+        self._rating_stamps: tuple[list[Any], ...] | None = None
+        self._ratings: list[tuple[tuple[int, int], Survey, Ticket]] = []
         self.memo: dict[tuple[str, str], tuple[tuple[Any, ...], Any]] = {}
 
     def sync(self, view: _View) -> None:
@@ -597,7 +599,7 @@ class _Cache:
             id(book.customers), len(book.customers), id(book.surveys), len(book.surveys),
         )  # fmt: skip
         if epoch != self.epoch:
-            self.epoch, self.stamps = epoch, None
+            self.epoch, self.stamps, self._rating_stamps = epoch, None, None
             self.memo.clear()
             self.user_ids = {}
             self.contacts_by_email = {c.email.lower(): c for c in book.contacts.values()}
@@ -606,11 +608,15 @@ class _Cache:
                 for s in book.surveys.values()
                 if s.kind == "csat" and s.ticket_key is not None and s.score != 3
             }
-        stamps = tuple(
-            [
-                (id(t), t.updated_at, t.deleted_at, t.created_at, len(t.comments))
-                for t in book.tickets.values()
-            ]
+        # flat lists, not a tuple per ticket: ints and datetimes are not tracked by the garbage collector, so
+        # this O(tickets) check allocates nothing that triggers a (costly, large-heap) collection
+        tickets = list(book.tickets.values())
+        stamps = (
+            [id(t) for t in tickets],
+            [t.updated_at for t in tickets],
+            [t.deleted_at for t in tickets],
+            [t.created_at for t in tickets],
+            [len(t.comments) for t in tickets],
         )
         if stamps != self.stamps:
             self.stamps = stamps
@@ -621,11 +627,29 @@ class _Cache:
         self.tickets = sorted(((view.generated(t), ticket_id(t.key)), t) for t in tickets)
         self.ticket_keys = [k for k, _ in self.tickets]
         self.by_id = {ticket_id(t.key): t for t in tickets}
-        events = [(key, t, n) for t in tickets for n, (key, _, _) in enumerate(view.event_plan(t))]
-        events.sort(key=lambda e: e[0])
-        self.events = events
-        self.event_keys = [e[0] for e in events]
+        self._events = None
         self.agents = None
+
+    def events(self, view: _View) -> tuple[list[tuple[tuple[int, int], Ticket, int]], list[tuple[int, int]]]:
+        """Every event in export order (timestamp, id) and their keys; built on first use after a change, so
+        ticket reads never pay for it."""
+        if self._events is None:
+            events = [
+                (key, t, n) for _, t in self.tickets for n, (key, _, _) in enumerate(view.event_plan(t))
+            ]
+            events.sort(key=lambda e: e[0])
+            self._events = (events, [e[0] for e in events])
+        return self._events
+
+    def ratings(self, view: _View) -> list[tuple[tuple[int, int], Survey, Ticket]]:
+        """Zendesk's ratings in (updated_at, id) order; rebuilt when a survey changes (checked per request
+        like the tickets' stamps), so paging through n ratings costs O(n) rather than O(n) per page."""
+        surveys = list(view.book.surveys.values())
+        stamps = ([id(s) for s in surveys], [s.updated_at for s in surveys], [s.score for s in surveys])
+        if stamps != self._rating_stamps:
+            self._rating_stamps = stamps
+            self._ratings = sorted(((_ts(s.updated_at), rating_id(s.key)), s, t) for s, t in view.ratings())
+        return self._ratings
 
     def rendered(self, kind: str, t: Ticket, render: Any) -> Any:
         """`render(t)`, memoised per ticket while its signature and the epoch hold."""
@@ -1007,9 +1031,10 @@ def _export_routes(app: Flask, ctx: SandboxContext, cache: _Cache) -> None:
             if not 1 <= per_page <= EXPORT_MAX_PER_PAGE:
                 return _err(400, "InvalidPaginationParameter", "per_page must be between 1 and 1000")
             view = _View(ctx, request.host_url, cache)
-            lo = bisect.bisect_left(cache.event_keys, (start, -1))
-            hi = bisect.bisect_right(cache.event_keys, (cutoff, _LAST))
-            page = cache.events[lo : min(hi, lo + per_page)]
+            events, keys = cache.events(view)
+            lo = bisect.bisect_left(keys, (start, -1))
+            hi = bisect.bisect_right(keys, (cutoff, _LAST))
+            page = events[lo : min(hi, lo + per_page)]
             kind = "events+comments" if with_comments else "events"
             items = [cache.rendered(kind, t, lambda t: view.events(t, with_comments))[n] for _, t, n in page]
             end_time = page[-1][0][0] if page else start
@@ -1097,7 +1122,7 @@ def _cbp(items: list[tuple[tuple[Any, ...], Any]], key: str, default_size: int =
             position = tuple(json.loads(_unb64(after)))
         except (ValueError, binascii.Error, UnicodeDecodeError):
             return _err(400, "InvalidPaginationParameter", "page[after] is invalid")
-        items = [kv for kv in items if kv[0] > position]
+        items = items[bisect.bisect_right([kv[0] for kv in items], position) :]
     page = items[:size]
     has_more = len(items) > size
     after_cursor = _b64(json.dumps(list(page[-1][0]))) if page else None
@@ -1194,14 +1219,13 @@ def _read_routes(app: Flask, ctx: SandboxContext, cache: _Cache) -> None:
         score = request.args.get("score")
         with ctx.lock:
             view = _View(ctx, request.host_url, cache)
-            items: list[tuple[tuple[Any, ...], Any]] = []
-            for s, t in view.ratings():
-                stamp = _ts(s.updated_at)
-                if (start is not None and stamp < start) or (end is not None and stamp > end):
-                    continue
-                if score in ("good", "bad") and _score(s) != score:
-                    continue
-                items.append(((stamp, rating_id(s.key)), functools.partial(view.rating, s, t)))
+            items: list[tuple[tuple[Any, ...], Any]] = [
+                (key, functools.partial(view.rating, s, t))
+                for key, s, t in cache.ratings(view)
+                if (start is None or key[0] >= start)
+                and (end is None or key[0] <= end)
+                and (score not in ("good", "bad") or _score(s) == score)
+            ]
             return _cbp(items, "satisfaction_ratings")
 
     @app.route(f"{API}/organization_fields.json", methods=["GET"])

@@ -231,3 +231,14 @@ def test_comments_of_a_ticket_found_by_id_after_a_new_book(sb: Sandbox) -> None:
     reset(sb, build_book(customers=3, tickets=4))
     with pytest.raises(APIException):
         list(zenpy(sb).tickets.comments(ticket=tid))
+
+
+def test_cached_ratings_follow_in_place_edits_and_page_once_each(sb: Sandbox) -> None:
+    zd = zenpy(sb)
+    paged = [r.id for r in zd.satisfaction_ratings(cursor_pagination=1)]
+    assert sorted(paged) == sorted(zsb.rating_id(k) for k in sb.ctx.book.surveys)
+    assert sb.ctx.counters.get("zendesk", "GET /api/v2/satisfaction_ratings") == len(paged)
+    good = next(s for s in sb.ctx.book.surveys.values() if s.score == 5)
+    good.score = 1
+    scores = {r.id: r.score for r in zd.satisfaction_ratings()}
+    assert scores[zsb.rating_id(good.key)] == "bad"
