@@ -42,9 +42,12 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        from datetime import UTC
+
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given to the store; use timezone-aware UTC")
-        return value
+        # SQLite keeps the wall time and drops the offset: store UTC so 12:00+02:00 reads back as 10:00Z.
+        return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         from datetime import UTC
