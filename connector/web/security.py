@@ -10,8 +10,9 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 csrf = CSRFProtect()
-# In-memory counters by default (one process); set RATELIMIT_STORAGE_URI=redis://… for several workers.
-limiter = Limiter(get_remote_address, storage_uri="memory://", headers_enabled=True)
+# In-memory counters by default (one process); set app.config["RATELIMIT_STORAGE_URI"] = "redis://…" when
+# several workers serve the app (the constructor argument would override the config, so it is not passed).
+limiter = Limiter(get_remote_address, headers_enabled=True)
 
 LOGIN_LIMIT = "10 per minute;50 per hour"
 
@@ -20,6 +21,7 @@ def init_app(app: Flask) -> None:
     # Flask's defaults are 31 days and "session"; a working day and our own name are saner here.
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)
     app.config["SESSION_COOKIE_NAME"] = "healthscore_session"
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     csrf.init_app(app)
     limiter.init_app(app)
 

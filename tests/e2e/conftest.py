@@ -5,7 +5,6 @@ Debian's Chromium (/usr/bin/chromium) is driven by Playwright; no browser is eve
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -99,9 +98,3 @@ def shot(page: Any, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _fresh_screenshots() -> None:
-    if SHOTS.exists():
-        shutil.rmtree(SHOTS)
