@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,6 +24,9 @@ from integrations.errors import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Set by a command on an interactive terminal: called after each committed page (vendor, stream, records so far).
+PAGE_PROGRESS: ContextVar[Callable[[str, str, int], None] | None] = ContextVar("page_progress", default=None)
 
 # Parents before children: accounts first so tickets and deals find their account on the same pass.
 STREAM_ORDER = (
@@ -133,6 +138,8 @@ def _sync_stream(
                     last = page.cursor
             sr.pages += 1
             sr.read += len(page.records)
+            if (hook := PAGE_PROGRESS.get()) is not None:
+                hook(adapter.vendor, stream.value, sr.read)
             sr.upserted += counts["upserted"]
             sr.deleted += counts["deleted"]
     except ReauthRequiredError as exc:

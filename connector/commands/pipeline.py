@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -11,6 +12,7 @@ from connector.commands.context import settings_from
 from connector.commands.output import emit, fail
 from connector.config import Settings
 from connector.db import transaction
+from connector.sync import PAGE_PROGRESS
 
 
 def tenant_ids(settings: Settings, slug: str | None) -> list[tuple[int, str]]:
@@ -59,6 +61,10 @@ def _summary(step: str, r: dict[str, Any]) -> str:
     return ""
 
 
+def _page_progress(vendor: str, stream: str, records: int) -> None:
+    click.echo(f"\r  {vendor} {stream}: {records} records …".ljust(60), err=True, nl=False)
+
+
 @click.command("sync")
 @click.option("--tenant", help="Tenant slug (default: every tenant).")
 @click.option("--vendor", type=click.Choice(["salesforce", "hubspot", "zendesk"]), help="Only this vendor.")
@@ -69,10 +75,14 @@ def sync_cmd(ctx: click.Context, tenant: str | None, vendor: str | None, full: b
     """Read what changed in each vendor since the saved cursors (per stream: read, upserted, deleted, api_calls)."""
     settings = settings_from(ctx)
     out = {}
+    if sys.stderr.isatty():  # progress on a terminal only; quiet when piped or in CI logs
+        PAGE_PROGRESS.set(_page_progress)
     for tid, slug in tenant_ids(settings, tenant):
         if not as_json:
             click.echo(f"syncing {slug} …", err=True)
         out[slug] = pipeline.sync(settings, tid, vendor=vendor, full=full)
+    if sys.stderr.isatty():
+        click.echo("", err=True)
     if as_json:
         emit({"tenants": out}, True)
         return
