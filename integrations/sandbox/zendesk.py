@@ -11,6 +11,19 @@ Wire decisions (each follows developer.zendesk.com unless marked *sandbox*):
   `end_of_stream`, so a client may resume from it on the next run. The cursor token is base64 of
   "<generated_timestamp>|<id>|<per_page>|<include>" (*sandbox*: opaque to clients, like Zendesk's).
   Sideloads: `metric_sets`, `users` (requester, assignee, collaborators), `organizations`.
+- Incremental ticket event export (time-based, `/incremental/ticket_events.json`): one `Audit` event per
+  ticket update, ordered by `(timestamp, id)`: one per comment (the first also carries the ticket's `Create`
+  child events; event id = the comment's `audit_id`), a creation without comments, the solve and the deletion
+  (`Change` of `status`; *sandbox*: Zendesk also logs field changes we do not model). With
+  `include=comment_events` a comment child carries the comment (`id`, `body`, `html_body`, `plain_body`,
+  `public`, `author_id`, `created_at`, `attachments`); without it only `comment_present`/`comment_public`
+  (*sandbox* placement: on the Comment child). Up to 1,000 a page (`per_page` honoured), `end_time` = the
+  last event's timestamp, `next_page` starts AT `end_time`, so edge events repeat (as Zendesk's do);
+  `end_of_stream` when the rest fits the page; the last minute is excluded and refused as for tickets.
+- Users list (`/users.json`, CBP): the users the tickets mention; `role`/`role[]` filters (`agent`, `admin`
+  — *sandbox*: every agent is a plain agent —, `end-user`).
+- Rendering is cached per app (`_Cache`): indices and per-ticket renderings are kept while the book is
+  unchanged and re-checked on every request, so ticks, restores and in-place edits show at once.
 - Incremental organization export is time-based (`start_time` → `end_time`/`next_page`), ordered by
   `(updated_at, id)`; like Zendesk it can repeat items at page edges.
 - Satisfaction ratings: `start_time`/`end_time` filter on the rating's `updated_at` (*sandbox* choice: the

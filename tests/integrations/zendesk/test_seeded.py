@@ -9,7 +9,7 @@ import pytest
 
 from integrations.base import Stream
 from integrations.oauth import TokenSet
-from integrations.records import AccountRecord, TicketRecord
+from integrations.records import AccountRecord, CommentRecord, TicketRecord
 from integrations.registry import Connection
 from integrations.sandbox import zendesk as zsb
 from integrations.zendesk.adapter import ZendeskAdapter
@@ -80,3 +80,80 @@ def test_full_then_incremental_sync_of_the_seeded_book(seeded: SandboxSet) -> No
     deleted = {str(zsb.ticket_id(k)) for k in changes.deleted if k in book.tickets}
     assert {r.external_id for r in again if isinstance(r, TicketRecord) and r.deleted} == deleted & changed
     assert seeded.ctx.counters.get("zendesk") == max(1, -(-len(changed) // 1000))
+
+
+def event_stamps(seeded: SandboxSet) -> list[int]:
+    """Timestamps of the events Zendesk exports for the book, computed from the book itself: one per comment,
+    one per solve of a solved/closed ticket, one per deletion (zendesk-channel tickets that exist by now)."""
+    book = seeded.ctx.book
+    stamps = []
+    for t in book.tickets.values():
+        if t.channel != "zendesk" or t.created_at > book.now:
+            continue
+        stamps += [int(c.created_at.timestamp()) for c in t.comments]
+        if not t.comments:
+            stamps.append(int(t.created_at.timestamp()))
+        if t.solved_at is not None and t.status in ("solved", "closed"):
+            stamps.append(int(t.solved_at.timestamp()))
+        if t.deleted_at is not None:
+            stamps.append(int(t.deleted_at.timestamp()))
+    return sorted(stamps)
+
+
+def time_based_calls(stamps: list[int], start: int, cutoff: int, per_page: int = 1000) -> int:
+    """Calls of a time-based export walk: each page starts AT the previous page's last timestamp."""
+    calls = 0
+    while True:
+        remaining = [s for s in stamps if start <= s <= cutoff]
+        calls += 1
+        if len(remaining) <= per_page:
+            return calls
+        start = remaining[per_page - 1]
+
+
+def test_comment_sync_of_the_seeded_book_costs_event_pages_only(seeded: SandboxSet) -> None:
+    """Full comment read = the export's event pages + 1 agent list; after a tick, k new events cost
+    ⌈k/1000⌉ pages + 1 agent list (fresh adapter); an idle read right after costs 1 call."""
+    book = seeded.ctx.book
+    cutoff = int(book.now.timestamp()) - 60
+    comments = {
+        str(zsb.comment_id(c.key))
+        for t in book.tickets.values()
+        if t.channel == "zendesk" and t.created_at <= book.now
+        for c in t.comments
+        if int(c.created_at.timestamp()) <= cutoff
+    }
+    seeded.ctx.counters.reset()
+    pages = list(adapter_for(seeded).read(Stream.COMMENTS, None))
+    got = [r.external_id for p in pages for r in p.records if isinstance(r, CommentRecord)]
+    assert sorted(got) == sorted(comments)
+    expected_pages = time_based_calls(event_stamps(seeded), 0, cutoff)
+    assert expected_pages == max(1, -(-len(event_stamps(seeded)) // 1000))  # no second holds a page's edge
+    assert seeded.ctx.counters.get("zendesk", "GET /api/v2/incremental/ticket_events.json") == expected_pages
+    assert seeded.ctx.counters.get("zendesk") == expected_pages + 1  # + the agent list
+
+    cursor = pages[-1].cursor
+    assert cursor is not None
+    before = set(event_stamps(seeded))
+    seeded.tick(2)
+    seeded.ctx.counters.reset()
+    new_cutoff = int(seeded.ctx.book.now.timestamp()) - 60
+    again = list(adapter_for(seeded).read(Stream.COMMENTS, cursor))
+    new = [r for p in again for r in p.records if isinstance(r, CommentRecord)]
+    new_comments = {
+        str(zsb.comment_id(c.key))
+        for t in seeded.ctx.book.tickets.values()
+        if t.channel == "zendesk" and t.created_at <= seeded.ctx.book.now
+        for c in t.comments
+        if int(c.created_at.timestamp()) <= new_cutoff
+    } - comments
+    assert new_comments
+    assert {r.external_id for r in new} == new_comments
+    k = len([s for s in event_stamps(seeded) if s not in before and s <= new_cutoff])
+    assert seeded.ctx.counters.get("zendesk") == max(1, -(-k // 1000)) + 1
+
+    last = again[-1].cursor
+    seeded.ctx.counters.reset()
+    idle = list(adapter_for(seeded).read(Stream.COMMENTS, last))
+    assert [r for p in idle for r in p.records] == []
+    assert seeded.ctx.counters.get("zendesk") == 1
