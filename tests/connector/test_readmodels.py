@@ -6,7 +6,7 @@ import pytest
 
 from connector import readmodels
 from connector.db import transaction
-from tests.connector.web.conftest import _seed_tenant
+from tests.connector.web.seed import _seed_tenant
 
 
 @pytest.fixture
@@ -63,3 +63,33 @@ def test_support_and_admin_reads(db_url: str, seeded: dict[str, object]) -> None
         rest = readmodels.tickets(session, acme.id, after_id=page[-1].id, limit=2)  # type: ignore[attr-defined]
         assert len(page) == 2
         assert len(rest) == 1
+
+
+def test_band_thresholds_follow_the_published_model(db_url: str, seeded: dict[str, object]) -> None:
+    """Bands live per segment in the model; the account page draws the ones of the account's segment."""
+    from datetime import UTC, datetime
+    from importlib.resources import files
+
+    from connector import models as m
+
+    text = files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
+    text = text.replace("min: 75}", "min: 80}")
+    acme = seeded["acme"]
+    with transaction(db_url) as session:
+        assert readmodels.band_thresholds(session, acme.id)[0]["min"] == 75.0  # type: ignore[attr-defined]
+        now = datetime.now(UTC)
+        session.add(
+            m.ScoringModelVersion(
+                tenant_id=acme.id,
+                version="v2",
+                yaml=text,
+                status="published",  # type: ignore[attr-defined]
+                created_at=now,
+                published_at=now,
+            )
+        )
+    with transaction(db_url) as session:
+        acc = session.get(m.Account, acme.accounts["Acme Red Corp"])  # type: ignore[attr-defined]
+        bands = readmodels.band_thresholds(session, acme.id, acc)  # type: ignore[attr-defined]
+        assert [b["name"] for b in bands] == ["green", "yellow", "red"]
+        assert bands[0]["min"] == 80.0

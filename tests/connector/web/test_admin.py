@@ -10,7 +10,7 @@ import pytest
 
 from connector import models as m
 from connector.db import transaction
-from tests.connector.web.conftest import TenantData
+from tests.connector.web.seed import TenantData
 
 
 def _db(app: Any) -> Any:
@@ -25,7 +25,7 @@ def test_integrations_page_lists_vendors(acme_admin: Any) -> None:
 
 
 def test_integration_status_and_error_show(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
-    from tests.connector.web.conftest import NOW
+    from tests.connector.web.seed import NOW
 
     with _db(app) as session:
         session.add(
@@ -174,7 +174,7 @@ def test_model_save_draft_then_publish(acme_admin: Any, tenants: dict[str, Tenan
 def test_model_versions_are_tenant_scoped(
     client: Any, acme_admin: Any, tenants: dict[str, TenantData]
 ) -> None:
-    from tests.connector.web.conftest import sign_in_as
+    from tests.connector.web.seed import sign_in_as
 
     text = _default_yaml().replace('version: "default-2026.11.1"', 'version: "acme-3"')
     version_id = int(
@@ -266,7 +266,7 @@ def test_webhook_form_errors(acme_admin: Any) -> None:
 def test_webhooks_of_other_tenant_are_404(
     acme_admin: Any, client: Any, tenants: dict[str, TenantData], app: Any, private_ok: None
 ) -> None:
-    from tests.connector.web.conftest import sign_in_as
+    from tests.connector.web.seed import sign_in_as
 
     acme_admin.post(
         "/admin/webhooks/", data={"url": "http://127.0.0.1:9/in", "event_types": ["account.band_changed"]}
@@ -278,3 +278,11 @@ def test_webhooks_of_other_tenant_are_404(
     for action in ("rotate", "delete", "toggle", "deliveries/1/replay"):
         assert client.post(f"/admin/webhooks/{ep_id}/{action}").status_code == 404, action
     assert "127.0.0.1:9" not in client.get("/admin/webhooks/").data.decode()
+
+
+def test_review_suggests_accounts_with_a_similar_name(acme_admin: Any) -> None:
+    """Without a search, each organization offers CRM accounts sharing its first significant word."""
+    page = acme_admin.get("/admin/review").data.decode()
+    row = page.split('id="review-')[1]
+    assert "Acme Red Corp" in row
+    assert "Globex" not in page

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.connector.web.conftest import TenantData, bearer
+from tests.connector.web.seed import TenantData, bearer
 
 
 @pytest.fixture

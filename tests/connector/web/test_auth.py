@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.connector.web.conftest import PASSWORD, TenantData
+from tests.connector.web.seed import PASSWORD, TenantData
 
 
 def _login(client: Any, email: str, password: str = PASSWORD, nxt: str = "") -> Any:

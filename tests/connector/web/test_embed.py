@@ -10,7 +10,7 @@ import pytest
 from connector import models as m
 from connector.db import transaction
 from connector.vault import Vault
-from tests.connector.web.conftest import NOW, TenantData
+from tests.connector.web.seed import NOW, TenantData
 from webhooks.inbound import sign_hubspot_v3
 
 SECRET = "hubspot-client-secret-acme"

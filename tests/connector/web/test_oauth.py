@@ -15,7 +15,7 @@ from connector import models as m
 from connector import onboarding
 from connector.db import transaction
 from connector.vault import Vault
-from tests.connector.web.conftest import TenantData
+from tests.connector.web.seed import TenantData
 
 AUTHORIZE = {
     "salesforce": "/services/oauth2/authorize",
@@ -253,7 +253,7 @@ def test_disconnect_revokes_at_vendor_and_deletes(
 
 
 def test_progress_json_is_tenant_scoped(client: Any, tenants: dict[str, TenantData], app: Any) -> None:
-    from tests.connector.web.conftest import sign_in_as
+    from tests.connector.web.seed import sign_in_as
 
     with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
         from connector import store

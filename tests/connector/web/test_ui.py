@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.connector.web.conftest import TenantData, sign_in_as
+from tests.connector.web.seed import TenantData, sign_in_as
 
 
 def test_portfolio_lists_scores_bands_and_totals(acme_viewer: Any) -> None:
@@ -91,7 +91,7 @@ def test_account_page_links_zendesk_org_and_crm(
 ) -> None:
     from connector import models as m
     from connector.db import transaction
-    from tests.connector.web.conftest import NOW
+    from tests.connector.web.seed import NOW
 
     with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
         for vendor, base in (
