@@ -125,6 +125,25 @@ class AppConfig:
         return (self.api_base_url or self.base_url).rstrip("/")
 
 
+def oauth_apps_from_sandbox(credentials: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Connect-form defaults from `SandboxSet.credentials()` / `healthscore sandbox serve` output.
+
+    Put the result in `app.config["OAUTH_APPS"]` (or write it as JSON to instance/oauth-apps.json) and the
+    connect pages come pre-filled, so a demo admin only clicks Continue and Allow.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for vendor in SPECS:
+        creds = credentials.get(vendor) or {}
+        if creds.get("base_url"):
+            out[vendor] = {
+                "base_url": str(creds["base_url"]),
+                "client_id": str(creds.get("client_id", "")),
+                "client_secret": str(creds.get("client_secret", "")),
+                "ca_file": str(credentials.get("ca_file") or ""),
+            }
+    return out
+
+
 def config_problems(app: AppConfig) -> list[str]:
     problems = []
     if app.vendor not in SPECS:

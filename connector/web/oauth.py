@@ -61,8 +61,20 @@ ERRORS: dict[str, tuple[str, str, str]] = {
 
 
 def _apps() -> dict[str, dict[str, str]]:
-    """Defaults for the connect form, e.g. set by the demo from a running sandbox."""
-    apps: dict[str, dict[str, str]] = current_app.config.get("OAUTH_APPS", {})
+    """Defaults for the connect form: app.config["OAUTH_APPS"], else instance/oauth-apps.json (the demo
+    writes it from the running sandboxes with installs.oauth_apps_from_sandbox)."""
+    apps: dict[str, dict[str, str]] | None = current_app.config.get("OAUTH_APPS")
+    if apps is None:
+        import json
+        from pathlib import Path
+
+        path = Path(settings().instance_path) / "oauth-apps.json"
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        except (OSError, ValueError):
+            logger.warning("ignoring unreadable %s", path)
+            loaded = {}
+        apps = loaded if isinstance(loaded, dict) else {}
     return apps
 
 

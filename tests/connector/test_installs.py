@@ -118,3 +118,20 @@ def test_every_vendor_explains_every_scope() -> None:
     for spec in installs.SPECS.values():
         assert spec.scopes
         assert all(s.why for s in spec.scopes)
+
+
+def test_oauth_apps_from_sandbox_credentials() -> None:
+    creds = {
+        "salesforce": {"base_url": "https://127.0.0.1:1", "client_id": "a", "client_secret": "b"},
+        "zendesk": {"base_url": "", "client_id": "x"},
+        "ca_file": "/tmp/ca.pem",
+        "admin": "http://127.0.0.1:2",
+    }
+    assert installs.oauth_apps_from_sandbox(creds) == {
+        "salesforce": {
+            "base_url": "https://127.0.0.1:1",
+            "client_id": "a",
+            "client_secret": "b",
+            "ca_file": "/tmp/ca.pem",
+        }
+    }

@@ -55,16 +55,9 @@ def served(tmp_path: Path, sandbox_set: Any) -> Iterator[Served]:
             "webhooks_allow_private_targets": True,
         }
     )
-    creds = sandbox_set.credentials()
-    app.config["OAUTH_APPS"] = {
-        v: {
-            "base_url": creds[v]["base_url"],
-            "client_id": creds[v]["client_id"],
-            "client_secret": creds[v]["client_secret"],
-            "ca_file": creds["ca_file"],
-        }
-        for v in ("salesforce", "hubspot", "zendesk")
-    }
+    from connector.installs import oauth_apps_from_sandbox
+
+    app.config["OAUTH_APPS"] = oauth_apps_from_sandbox(sandbox_set.credentials())
     holder["app"] = app
     settings = app.config["HEALTHSCORE"]
     with transaction(settings.sqlalchemy_url) as session:

@@ -36,6 +36,7 @@ def connect(page: Any, base: str, vendor: str, label: str, name: str) -> str:
     shot(page, f"{name}-consent")
     page.click("button[value=allow]")
     page.wait_for_url(re.compile(r".*/progress/.*"))
+    shot(page, f"{name}-progress-running")
     # The page polls the run as JSON and swaps the status chip's class when the run ends (no eval: CSP).
     page.wait_for_selector("#run-status:not(.chip-running)", timeout=SYNC_TIMEOUT_MS)
     shot(page, f"{name}-progress")

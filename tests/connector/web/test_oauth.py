@@ -264,3 +264,17 @@ def test_progress_json_is_tenant_scoped(client: Any, tenants: dict[str, TenantDa
     sign_in_as(client, tenants["globex"])
     body = client.get(f"/admin/runs/{run_id}.json").get_json()
     assert body["status"] == "running"
+
+
+def test_connect_form_prefills_from_instance_file(acme_admin: Any, app: Any) -> None:
+    import json
+    from pathlib import Path
+
+    path = Path(app.config["HEALTHSCORE"].instance_path) / "oauth-apps.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps({"zendesk": {"base_url": "https://acme.zendesk.com", "client_id": "zd-client"}})
+    )
+    page = acme_admin.get("/admin/integrations/zendesk/connect").data.decode()
+    assert 'value="https://acme.zendesk.com"' in page
+    assert 'value="zd-client"' in page
