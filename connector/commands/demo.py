@@ -66,6 +66,11 @@ def COMMAND(  # noqa: N802
         )
         sandbox = SandboxSet.start(book=generate_book(seed=seed, accounts=accounts, now=start))
         creds = sandbox.credentials()
+    if sys.stderr.isatty() and not as_json:
+        from connector.commands.pipeline import _page_progress
+        from connector.sync import PAGE_PROGRESS
+
+        PAGE_PROGRESS.set(_page_progress)
     receiver = Receiver().start()
     info = prepare(settings, creds, receiver.url)
     receiver.secrets.extend(info["webhook_secrets"])

@@ -29,7 +29,8 @@ def tenant_ids(settings: Settings, slug: str | None) -> list[tuple[int, str]]:
 
 
 def _progress(step: str, report: dict[str, Any]) -> None:
-    click.echo(f"  ✓ {step:<11} {_summary(step, report)}", err=True)
+    # "\r" + padding overwrite a page-progress line left on the terminal by the sync step.
+    click.echo(f"\r  ✓ {step:<11} {_summary(step, report)}".ljust(62), err=True)
 
 
 def _summary(step: str, r: dict[str, Any]) -> str:
