@@ -21,8 +21,6 @@ from connector.vault import Vault
 
 logger = logging.getLogger(__name__)
 
-MAX_SECRETS = 2  # during rotation the old secret keeps signing beside the new one until the next rotation
-
 
 class ActionError(ValueError):
     """The request cannot be carried out; `problems` says what to fix."""
@@ -186,29 +184,30 @@ def create_endpoint(
     event_types: list[str],
     actor: str,
 ) -> EndpointSecret:
-    """A new endpoint with a fresh whsec_ secret (returned once, stored encrypted).
+    """A new endpoint with a fresh whsec_ secret (returned once, stored encrypted); the web layer's checks
+    (at least one event type, https in production) on top of `webhook_admin.add_endpoint`.
 
     Raises:
         ActionError: unsafe URL or unknown event types.
     """
-    from webhooks.signing import generate_secret
+    from connector import webhook_admin
 
     problems = endpoint_problems(settings, url, event_types)
     if problems:
         raise ActionError(problems)
-    secret = generate_secret()
-    ep = m.WebhookEndpoint(
-        tenant_id=tenant_id,
-        url=url,
-        description=description[:500],
-        event_types=event_types,
-        secrets_enc=Vault(settings).encrypt_json([secret]),
-        enabled=True,
-        created_at=utcnow(),
-    )
-    session.add(ep)
-    session.flush()
-    audit(session, tenant_id, actor, "webhook.created", f"endpoint:{ep.id}", url=url)
+    try:
+        ep, secret = webhook_admin.add_endpoint(
+            session,
+            Vault(settings),
+            tenant_id,
+            url,
+            events=event_types,
+            description=description[:500],
+            allow_private=settings.webhooks_allow_private_targets,
+            actor=actor,
+        )
+    except webhook_admin.EndpointError as exc:
+        raise ActionError([str(exc)]) from exc
     return EndpointSecret(endpoint=ep, secret=secret)
 
 
@@ -226,19 +225,36 @@ def _endpoint(session: Session, tenant_id: int, endpoint_id: int) -> m.WebhookEn
 def rotate_secret(
     session: Session, settings: Settings, tenant_id: int, endpoint_id: int, actor: str
 ) -> EndpointSecret:
-    """A new secret signs first; the previous one keeps signing too until the next rotation.
+    """A new secret signs first; the previous one keeps signing too until `finish_rotation`.
 
     Raises:
         LookupError: no such endpoint for this tenant.
     """
-    from webhooks.signing import generate_secret
+    from connector import webhook_admin
 
     ep = _endpoint(session, tenant_id, endpoint_id)
-    vault = Vault(settings)
-    secret = generate_secret()
-    ep.secrets_enc = vault.encrypt_json([secret, *vault.decrypt_json(ep.secrets_enc)][:MAX_SECRETS])
-    audit(session, tenant_id, actor, "webhook.secret_rotated", f"endpoint:{ep.id}")
+    secret = webhook_admin.rotate_secret(session, Vault(settings), tenant_id, endpoint_id, actor=actor)
     return EndpointSecret(endpoint=ep, secret=secret)
+
+
+def secret_count(settings: Settings, ep: m.WebhookEndpoint) -> int:
+    """How many secrets sign this endpoint's deliveries (2 while a rotation is in progress)."""
+    return len(Vault(settings).decrypt_json(ep.secrets_enc))
+
+
+def finish_rotation(
+    session: Session, settings: Settings, tenant_id: int, endpoint_id: int, actor: str
+) -> None:
+    """Stop signing with the previous secret (receivers have switched).
+
+    Raises:
+        LookupError: no such endpoint for this tenant.
+    """
+    from connector import webhook_admin
+
+    _endpoint(session, tenant_id, endpoint_id)
+    webhook_admin.finish_rotation(session, Vault(settings), tenant_id, endpoint_id)
+    audit(session, tenant_id, actor, "webhook.rotation_finished", f"endpoint:{endpoint_id}")
 
 
 def update_endpoint(

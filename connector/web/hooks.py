@@ -85,7 +85,20 @@ def rotate(endpoint_id: int) -> Any:
         deliveries=readmodels.deliveries(db(), tenant_id(), endpoint_id),
         types=_types(),
         secret=rotated.secret,
+        signing=2,
     )
+
+
+@bp.post("/<int:endpoint_id>/finish-rotation")
+@admin_required
+def finish_rotation(endpoint_id: int) -> Any:
+    try:
+        admin_actions.finish_rotation(db(), settings(), tenant_id(), endpoint_id, actor())
+    except LookupError:
+        abort(404, description="No such webhook endpoint in your workspace.")
+    db().commit()
+    flash("Only the newest secret signs now.", "success")
+    return redirect(url_for("hooks.detail", endpoint_id=endpoint_id), code=303)
 
 
 @bp.post("/<int:endpoint_id>/toggle")

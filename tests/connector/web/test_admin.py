@@ -242,6 +242,13 @@ def test_webhook_lifecycle(
             session.get(m.WebhookEndpoint, ep_id).secrets_enc
         )
         assert secrets == [new_secret, secret]  # the old one still signs during the switch
+    assert "Stop signing with the old secret" in rotated
+    assert acme_admin.post(f"/admin/webhooks/{ep_id}/finish-rotation").status_code == 303
+    with _db(app) as session:
+        secrets = Vault(app.config["HEALTHSCORE"]).decrypt_json(
+            session.get(m.WebhookEndpoint, ep_id).secrets_enc
+        )
+        assert secrets == [new_secret]
     assert acme_admin.post(f"/admin/webhooks/{ep_id}/deliveries/{delivery_id}/replay").status_code == 303
     with _db(app) as session:
         assert session.get(m.WebhookDelivery, delivery_id).status == "pending"
@@ -275,7 +282,7 @@ def test_webhooks_of_other_tenant_are_404(
         ep_id = session.query(m.WebhookEndpoint).one().id
     sign_in_as(client, tenants["globex"])
     assert client.get(f"/admin/webhooks/{ep_id}").status_code == 404
-    for action in ("rotate", "delete", "toggle", "deliveries/1/replay"):
+    for action in ("rotate", "finish-rotation", "delete", "toggle", "deliveries/1/replay"):
         assert client.post(f"/admin/webhooks/{ep_id}/{action}").status_code == 404, action
     assert "127.0.0.1:9" not in client.get("/admin/webhooks/").data.decode()
 
