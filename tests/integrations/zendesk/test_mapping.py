@@ -161,3 +161,55 @@ def test_field_specs_and_values() -> None:
     )
     assert mapping.field_value(specs["health_drivers"], "x" * 2000) == "x" * 1000
     assert mapping.field_value(specs["health_score"], None) is None
+
+
+EVENT = {
+    "id": 1040000101,
+    "ticket_id": 2,
+    "timestamp": 1790943000,
+    "created_at": "2026-10-02T12:10:00Z",
+    "updater_id": 380000003,
+    "via": "Web form",
+    "event_type": "Audit",
+    "child_events": [
+        {"id": 11, "event_type": "Create", "field_name": "status", "value": "new"},
+        {
+            "id": 40000101,
+            "event_type": "Comment",
+            "author_id": 380000003,
+            "body": "Hello\n\nthanks",
+            "html_body": "<p>Hello</p>",
+            "plain_body": "Hello thanks",
+            "public": False,
+            "attachments": [],
+            "created_at": "2026-10-02T12:10:00Z",
+        },
+    ],
+}
+
+
+def test_comment_events_keep_only_comment_children_in_order() -> None:
+    other = {**EVENT, "id": 2, "child_events": [{"id": 3, "event_type": "Change"}]}
+    pairs = mapping.comment_events([EVENT, other, {**EVENT, "id": 4, "child_events": None}])
+    assert [(e["id"], c["id"]) for e, c in pairs] == [(1040000101, 40000101)]
+
+
+@pytest.mark.parametrize(
+    ("agents", "role"),
+    [(frozenset(), "customer"), (frozenset({380000003}), "agent"), (frozenset({1}), "customer")],
+    ids=["no-agents", "author-is-agent", "other-agent"],
+)
+def test_event_comment(agents: frozenset[int], role: str) -> None:
+    (pair,) = mapping.comment_events([EVENT])
+    record = mapping.event_comment(pair, agents)
+    assert record.author_role == role
+    assert (record.external_id, record.ticket_external_id) == ("40000101", "2")
+    assert record.body == "Hello thanks"
+    assert record.public is False
+    assert record.created_at == datetime(2026, 10, 2, 12, 10, tzinfo=UTC)
+
+
+def test_event_comment_without_author_is_unreadable() -> None:
+    child = {k: v for k, v in EVENT["child_events"][1].items() if k != "author_id"}  # type: ignore[union-attr]
+    with pytest.raises(KeyError):
+        mapping.event_comment((EVENT, child), frozenset())

@@ -8,8 +8,11 @@ import pytest
 
 from integrations.cursors import Cursor
 from integrations.zendesk.params import (
+    EVENT_CURSOR_MAX_IDS,
     chunks,
     clamp_start,
+    event_start,
+    event_token,
     export_position,
     poll_delays,
     split_host,
@@ -82,3 +85,47 @@ def test_chunks_and_update_many_body() -> None:
 def test_poll_delays_double_up_to_the_cap() -> None:
     assert poll_delays(6) == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
     assert poll_delays(0) == []
+
+
+@pytest.mark.parametrize(
+    ("cursor", "expected"),
+    [
+        (None, (0, frozenset())),
+        (
+            Cursor(watermark=NOW - timedelta(hours=1)),
+            (int((NOW - timedelta(hours=1, minutes=5)).timestamp()), frozenset()),
+        ),
+        (
+            Cursor(watermark=NOW - timedelta(hours=1), token="ev1:7,5"),
+            (int((NOW - timedelta(hours=1, minutes=5)).timestamp()), frozenset({5, 7})),
+        ),
+        (
+            Cursor(watermark=NOW - timedelta(hours=1), token="b2xkLXRpY2tldC1jdXJzb3I"),
+            (int((NOW - timedelta(hours=1, minutes=5)).timestamp()), frozenset()),
+        ),
+        (
+            Cursor(watermark=NOW + timedelta(minutes=10), token="ev1:"),
+            (int((NOW - timedelta(seconds=61)).timestamp()), frozenset()),
+        ),
+    ],
+    ids=["full", "no-token", "event-token", "ticket-export-token", "clamped-out-of-last-minute"],
+)
+def test_event_start(cursor: Cursor | None, expected: tuple[int, frozenset[int]]) -> None:
+    assert event_start(cursor, NOW, OVERLAP) == expected
+
+
+def test_event_token_keeps_the_overlap_window_newest_first() -> None:
+    recent = {1: 1000, 2: 1700, 3: 1699, 4: 1300, 5: 1400}
+    assert event_token(recent, 1700, OVERLAP) == "ev1:2,3,5"  # 1 and 4 are older than 1700 - 300 s
+    assert event_start(Cursor(watermark=NOW, token=event_token(recent, 1700, OVERLAP)), NOW, OVERLAP)[1] == {
+        2,
+        3,
+        5,
+    }
+
+
+def test_event_token_is_bounded() -> None:
+    recent = dict.fromkeys(range(EVENT_CURSOR_MAX_IDS + 50), 100)
+    ids = event_token(recent, 100, OVERLAP).removeprefix("ev1:").split(",")
+    assert len(ids) == EVENT_CURSOR_MAX_IDS
+    assert ids[0] == str(EVENT_CURSOR_MAX_IDS + 49)  # the newest ids are the ones kept
