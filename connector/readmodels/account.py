@@ -13,6 +13,15 @@ from sqlalchemy.orm import Session
 
 from connector import models as m
 from connector.readmodels.common import CRM_VENDORS
+from connector.readmodels.rows import (
+    DealRow,
+    HistoryPoint,
+    RecordLink,
+    SurveyRow,
+    TicketRow,
+    record_links,
+    ticket_row,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -21,58 +30,6 @@ DEFAULT_BANDS: tuple[dict[str, Any], ...] = (
     {"name": "yellow", "min": 50.0, "colour": "#f9a825"},
     {"name": "red", "min": 0.0, "colour": "#c62828"},
 )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HistoryPoint:
-    as_of: datetime
-    score: float
-    band: str
-    model_version: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TicketRow:
-    id: int
-    vendor: str
-    external_id: str
-    subject: str
-    status: str
-    priority: str
-    group_name: str | None
-    created_at: datetime
-    sentiment_label: str | None
-    sentiment_score: float | None
-    sentiment_excerpt: str | None
-    account_name: str | None = None
-    crm_account_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SurveyRow:
-    kind: str
-    score: float
-    responded_at: datetime
-    comment: str
-    vendor: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DealRow:
-    name: str
-    kind: str
-    amount: Decimal | None
-    stage: str
-    is_closed: bool
-    is_won: bool
-    close_date: Any
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecordLink:
-    vendor: str
-    label: str
-    url: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,8 +62,11 @@ class AccountDetail:
     bands: list[dict[str, Any]] = field(default_factory=list)
 
 
-def band_thresholds(session: Session, tenant_id: int) -> list[dict[str, Any]]:
-    """Bands of the tenant's published model (highest first), else the default model's."""
+def band_thresholds(
+    session: Session, tenant_id: int, account: m.Account | None = None
+) -> list[dict[str, Any]]:
+    """Bands (highest first) of the tenant's published model for this account's segment rule (bands are
+    per segment), else of the model's default segment; the packaged defaults when nothing is published."""
     from connector.readmodels.admin import published_model
 
     row = published_model(session, tenant_id)
@@ -115,7 +75,18 @@ def band_thresholds(session: Session, tenant_id: int) -> list[dict[str, Any]]:
             from scoring.config import load_model
 
             model = load_model(row.yaml)
-            return [{"name": b.name, "min": float(b.min), "colour": b.colour} for b in model.bands]
+            segment = model.default_segment
+            if account is not None:
+                segment = next(
+                    (
+                        s
+                        for s in model.segments
+                        if s.rule is not None
+                        and s.rule.matches(arr=account.arr, plan=account.plan, segment=account.segment)
+                    ),
+                    segment,
+                )
+            return [{"name": b.name, "min": float(b.min), "colour": b.colour} for b in segment.bands]
         except Exception:  # noqa: BLE001 - a stored model that no longer parses falls back to defaults
             logger.warning("published model of tenant %s does not parse; showing default bands", tenant_id)
     return [dict(b) for b in DEFAULT_BANDS]
@@ -193,7 +164,7 @@ def account_detail(
         surveys=_surveys(session, tenant_id, keys),
         deals=_deals(session, tenant_id, acc),
         links=record_links(session, tenant_id, [acc, *sources]),
-        bands=band_thresholds(session, tenant_id),
+        bands=band_thresholds(session, tenant_id, acc),
     )
 
 
@@ -209,24 +180,6 @@ def _tickets(session: Session, tenant_id: int, account_id: int, limit: int) -> l
         .limit(limit)
     )
     return [ticket_row(t) for t in rows]
-
-
-def ticket_row(t: m.Ticket, account_name: str | None = None) -> TicketRow:
-    return TicketRow(
-        id=t.id,
-        vendor=t.vendor,
-        external_id=t.external_id,
-        subject=t.subject,
-        status=t.status,
-        priority=t.priority,
-        group_name=t.group_name,
-        created_at=t.vendor_created_at,
-        sentiment_label=t.sentiment_label,
-        sentiment_score=t.sentiment_score,
-        sentiment_excerpt=t.sentiment_excerpt,
-        account_name=account_name,
-        crm_account_id=t.crm_account_id,
-    )
 
 
 def _surveys(session: Session, tenant_id: int, keys: list[tuple[str, str]]) -> list[SurveyRow]:
@@ -270,44 +223,6 @@ def _deals(session: Session, tenant_id: int, acc: m.Account) -> list[DealRow]:
         )
         for d in rows
     ]
-
-
-def record_links(session: Session, tenant_id: int, accounts: list[m.Account]) -> list[RecordLink]:
-    """Deep links to each record in its own system (needs the installation's base URL / portal id)."""
-    insts = {
-        i.vendor: i
-        for i in session.scalars(select(m.Installation).where(m.Installation.tenant_id == tenant_id))
-    }
-    links = []
-    for acc in accounts:
-        inst = insts.get(acc.vendor)
-        base = (inst.base_url if inst else "").rstrip("/")
-        if acc.vendor == "salesforce" and base:
-            links.append(
-                RecordLink(
-                    vendor="salesforce",
-                    label="Open in Salesforce",
-                    url=f"{base}/lightning/r/Account/{acc.external_id}/view",
-                )
-            )
-        elif acc.vendor == "hubspot":
-            portal = inst.vendor_account if inst and inst.vendor_account else ""
-            links.append(
-                RecordLink(
-                    vendor="hubspot",
-                    label="Open in HubSpot",
-                    url=f"https://app.hubspot.com/contacts/{portal}/company/{acc.external_id}",
-                )
-            )
-        elif acc.vendor == "zendesk" and base:
-            links.append(
-                RecordLink(
-                    vendor="zendesk",
-                    label=f"Open {acc.name} in Zendesk",
-                    url=f"{base}/agent/organizations/{acc.external_id}",
-                )
-            )
-    return links
 
 
 def resolve_crm_account(session: Session, tenant_id: int, vendor: str, external_id: str) -> m.Account | None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from connector import models as m
@@ -63,11 +65,7 @@ class Portfolio:
         return max(1, -(-self.total // self.per_page))
 
 
-def _base(
-    tenant_id: int,
-) -> tuple[
-    Select[tuple[m.Account, float | None, str | None, float | None, float | None, datetime | None]], object
-]:
+def _base(tenant_id: int) -> tuple[Any, Any]:
     latest = latest_snapshots(tenant_id)
     stmt = (
         select(
@@ -109,18 +107,18 @@ def portfolio(
         filters.append(or_(func.lower(m.Account.name).like(like), m.Account.external_id == q.strip()))
     band_filter = []
     if band == "unscored":
-        band_filter.append(latest.c.band.is_(None))  # type: ignore[attr-defined]
+        band_filter.append(latest.c.band.is_(None))
     elif band:
-        band_filter.append(latest.c.band == band)  # type: ignore[attr-defined]
+        band_filter.append(latest.c.band == band)
     stmt = stmt.where(*filters, *band_filter)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     column_name, desc = SORTS.get(sort, SORTS["score"])
     column = {
-        "score": latest.c.score,  # type: ignore[attr-defined]
+        "score": latest.c.score,
         "name": func.lower(m.Account.name),
         "arr": m.Account.arr,
         "renewal": m.Account.renewal_date,
-        "trend": latest.c.trend_30d,  # type: ignore[attr-defined]
+        "trend": latest.c.trend_30d,
     }[column_name]
     order = column.desc().nulls_last() if desc else column.asc().nulls_last()
     page = max(1, page)
@@ -168,9 +166,9 @@ def portfolio(
     )
 
 
-def _band_totals(session: Session, tenant_id: int, filters: list[object]) -> tuple[list[BandSummary], int]:
+def _band_totals(session: Session, tenant_id: int, filters: Sequence[Any]) -> tuple[list[BandSummary], int]:
     stmt, _latest = _base(tenant_id)
-    inner = stmt.where(*filters).subquery()  # type: ignore[arg-type]
+    inner = stmt.where(*filters).subquery()
     result = session.execute(
         select(inner.c.band, func.count(), func.coalesce(func.sum(inner.c.arr), 0)).group_by(inner.c.band)
     )

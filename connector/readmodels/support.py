@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from connector import models as m
-from connector.readmodels.account import TicketRow, ticket_row
+from connector.readmodels.rows import TicketRow, ticket_row
 
 CLOSED_STATUSES = ("solved", "closed", "deleted")
 

@@ -6,8 +6,10 @@ from typing import Any
 
 from flask import Response, jsonify
 
+from connector import readmodels
 from connector.web import api as parent
 from connector.web.access import settings
+from connector.web.api_schemas import INT, SCHEMAS, VENDOR
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -34,177 +36,6 @@ def _p(name: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
 
 
-VENDOR = {"type": "string", "enum": ["salesforce", "hubspot", "zendesk"]}
-INT = {"type": "integer"}
-NUM_OR_NULL = {"type": ["number", "null"]}
-
-SCHEMAS: dict[str, Any] = {
-    "Problem": {
-        "type": "object",
-        "required": ["error", "message"],
-        "properties": {
-            "error": {"type": "string"},
-            "message": {"type": "string"},
-            "hint": {"type": ["string", "null"]},
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": INT,
-            "problems": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-    "AccountRow": {
-        "type": "object",
-        "properties": {
-            "id": INT,
-            "vendor": VENDOR,
-            "external_id": {"type": "string"},
-            "name": {"type": "string"},
-            "segment": {"type": ["string", "null"]},
-            "arr": {"type": ["string", "null"], "description": "decimal as string"},
-            "renewal_date": {"type": ["string", "null"], "format": "date"},
-            "score": NUM_OR_NULL,
-            "band": {"type": ["string", "null"]},
-            "trend_30d": NUM_OR_NULL,
-            "confidence": NUM_OR_NULL,
-            "as_of": {"type": ["string", "null"], "format": "date-time"},
-        },
-    },
-    "AccountPage": {
-        "type": "object",
-        "properties": {
-            "data": {"type": "array", "items": _ref("AccountRow")},
-            "page": INT,
-            "limit": INT,
-            "total": INT,
-            "next_page": {"type": ["integer", "null"]},
-            "bands": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"band": {"type": "string"}, "count": INT, "arr": {"type": "string"}},
-                },
-            },
-        },
-    },
-    "AccountDetail": {
-        "type": "object",
-        "description": "AccountRow fields plus history and context",
-        "properties": {
-            "history": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "as_of": {"type": "string", "format": "date-time"},
-                        "score": {"type": "number"},
-                        "band": {"type": "string"},
-                        "model_version": {"type": "string"},
-                    },
-                },
-            },
-            "dimensions": {"type": "object", "additionalProperties": NUM_OR_NULL},
-            "drivers": {"type": "array", "items": {"type": "object"}},
-            "tickets": {"type": "array", "items": _ref("Ticket")},
-            "surveys": {"type": "array", "items": {"type": "object"}},
-            "deals": {"type": "array", "items": {"type": "object"}},
-            "links": {"type": "array", "items": {"type": "object"}},
-            "bands": {"type": "array", "items": {"type": "object"}},
-        },
-    },
-    "Health": {
-        "type": "object",
-        "properties": {
-            "account_id": INT,
-            "name": {"type": "string"},
-            "vendor": VENDOR,
-            "external_id": {"type": "string"},
-            "score": NUM_OR_NULL,
-            "band": {"type": ["string", "null"]},
-            "trend_30d": NUM_OR_NULL,
-            "confidence": NUM_OR_NULL,
-            "sentiment_30d": NUM_OR_NULL,
-            "drivers": {"type": "array", "items": {"type": "object"}},
-            "recommended_action": {"type": ["string", "null"]},
-            "as_of": {"type": ["string", "null"]},
-            "model_version": {"type": ["string", "null"]},
-            "url": {"type": "string", "format": "uri"},
-        },
-    },
-    "Ticket": {
-        "type": "object",
-        "properties": {
-            "id": INT,
-            "vendor": VENDOR,
-            "external_id": {"type": "string"},
-            "subject": {"type": "string"},
-            "status": {"type": "string"},
-            "priority": {"type": "string"},
-            "group_name": {"type": ["string", "null"]},
-            "created_at": {"type": "string", "format": "date-time"},
-            "sentiment_label": {
-                "type": ["string", "null"],
-                "enum": ["negative", "neutral", "positive", None],
-            },
-            "sentiment_score": NUM_OR_NULL,
-            "sentiment_excerpt": {"type": ["string", "null"]},
-            "crm_account_id": {"type": ["integer", "null"]},
-        },
-    },
-    "TicketPage": {
-        "type": "object",
-        "properties": {
-            "data": {"type": "array", "items": _ref("Ticket")},
-            "next_cursor": {"type": ["string", "null"]},
-            "limit": INT,
-        },
-    },
-    "Webhook": {
-        "type": "object",
-        "properties": {
-            "id": INT,
-            "url": {"type": "string", "format": "uri"},
-            "description": {"type": "string"},
-            "event_types": {
-                "type": "array",
-                "items": {"type": "string", "enum": ["account.band_changed", "account.score_changed"]},
-            },
-            "enabled": {"type": "boolean"},
-            "disabled_reason": {"type": ["string", "null"]},
-            "created_at": {"type": "string", "format": "date-time"},
-            "secret": {"type": "string", "description": "whsec_… — only in the create and rotate responses"},
-        },
-    },
-    "WebhookInput": {
-        "type": "object",
-        "required": ["url"],
-        "properties": {
-            "url": {"type": "string", "format": "uri"},
-            "description": {"type": "string"},
-            "event_types": {"type": "array", "items": {"type": "string"}},
-            "enabled": {"type": "boolean"},
-        },
-    },
-    "ModelVersion": {
-        "type": "object",
-        "properties": {
-            "id": INT,
-            "version": {"type": "string"},
-            "status": {"type": "string", "enum": ["draft", "published", "retired"]},
-            "created_at": {"type": "string"},
-            "published_at": {"type": ["string", "null"]},
-            "yaml": {"type": "string"},
-        },
-    },
-    "SyncStatus": {
-        "type": "object",
-        "properties": {
-            "installations": {"type": "array", "items": {"type": "object"}},
-            "runs": {"type": "array", "items": {"type": "object"}},
-        },
-    },
-}
-
-
 def document() -> dict[str, Any]:
     """The whole OpenAPI document; `servers` is this deployment's public URL."""
     paths: dict[str, Any] = {
@@ -218,7 +49,7 @@ def document() -> dict[str, Any]:
                     _q("q", {"type": "string"}, "name contains, or CRM id"),
                     _q(
                         "sort",
-                        {"type": "string", "enum": list(parent.readmodels.SORTS)},
+                        {"type": "string", "enum": list(readmodels.SORTS)},
                         "sort key; '-' = descending",
                     ),
                     _q(

@@ -1,0 +1,121 @@
+"""Row values the account, support and API reads share: history points, tickets, surveys, deals, links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector import models as m
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryPoint:
+    as_of: datetime
+    score: float
+    band: str
+    model_version: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketRow:
+    id: int
+    vendor: str
+    external_id: str
+    subject: str
+    status: str
+    priority: str
+    group_name: str | None
+    created_at: datetime
+    sentiment_label: str | None
+    sentiment_score: float | None
+    sentiment_excerpt: str | None
+    account_name: str | None = None
+    crm_account_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SurveyRow:
+    kind: str
+    score: float
+    responded_at: datetime
+    comment: str
+    vendor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DealRow:
+    name: str
+    kind: str
+    amount: Decimal | None
+    stage: str
+    is_closed: bool
+    is_won: bool
+    close_date: Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordLink:
+    vendor: str
+    label: str
+    url: str
+
+
+def ticket_row(t: m.Ticket, account_name: str | None = None) -> TicketRow:
+    return TicketRow(
+        id=t.id,
+        vendor=t.vendor,
+        external_id=t.external_id,
+        subject=t.subject,
+        status=t.status,
+        priority=t.priority,
+        group_name=t.group_name,
+        created_at=t.vendor_created_at,
+        sentiment_label=t.sentiment_label,
+        sentiment_score=t.sentiment_score,
+        sentiment_excerpt=t.sentiment_excerpt,
+        account_name=account_name,
+        crm_account_id=t.crm_account_id,
+    )
+
+
+def record_links(session: Session, tenant_id: int, accounts: list[m.Account]) -> list[RecordLink]:
+    """Deep links to each record in its own system (needs the installation's base URL / portal id)."""
+    insts = {
+        i.vendor: i
+        for i in session.scalars(select(m.Installation).where(m.Installation.tenant_id == tenant_id))
+    }
+    links = []
+    for acc in accounts:
+        inst = insts.get(acc.vendor)
+        base = (inst.base_url if inst else "").rstrip("/")
+        if acc.vendor == "salesforce" and base:
+            links.append(
+                RecordLink(
+                    vendor="salesforce",
+                    label="Open in Salesforce",
+                    url=f"{base}/lightning/r/Account/{acc.external_id}/view",
+                )
+            )
+        elif acc.vendor == "hubspot":
+            portal = inst.vendor_account if inst and inst.vendor_account else ""
+            links.append(
+                RecordLink(
+                    vendor="hubspot",
+                    label="Open in HubSpot",
+                    url=f"https://app.hubspot.com/contacts/{portal}/company/{acc.external_id}",
+                )
+            )
+        elif acc.vendor == "zendesk" and base:
+            links.append(
+                RecordLink(
+                    vendor="zendesk",
+                    label=f"Open {acc.name} in Zendesk",
+                    url=f"{base}/agent/organizations/{acc.external_id}",
+                )
+            )
+    return links
