@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import time
+
 import requests
 from sqlalchemy.orm import Session
 
@@ -21,11 +23,19 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def sandbox_clock(admin_url: str, ca_file: str | None = None) -> Callable[[], datetime]:
+def sandbox_clock(admin_url: str, ca_file: str | None = None, ttl: float = 2.0) -> Callable[[], datetime]:
+    """The sandbox's clock, asked at most every `ttl` seconds (adapters read "now" on every vendor call; the
+    sandbox clock only moves on a tick, so a reading a second old is as good as a fresh one)."""
+    cached: list[tuple[float, datetime]] = []
+
     def now() -> datetime:
+        if cached and time.monotonic() - cached[0][0] < ttl:
+            return cached[0][1]
         resp = requests.get(f"{admin_url.rstrip('/')}/_sandbox/clock", timeout=10, verify=ca_file or True)
         resp.raise_for_status()
-        return datetime.fromisoformat(resp.json()["now"]).astimezone(UTC)
+        value = datetime.fromisoformat(resp.json()["now"]).astimezone(UTC)
+        cached[:] = [(time.monotonic(), value)]
+        return value
 
     return now
 
