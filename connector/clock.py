@@ -7,11 +7,10 @@ would leave every window empty and every cursor clamped to the wall clock.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-
-import time
 
 import requests
 from sqlalchemy.orm import Session
