@@ -86,6 +86,8 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None  # JSON has no NaN/Infinity; strict parsers reject them
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value

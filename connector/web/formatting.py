@@ -30,6 +30,15 @@ def number(value: float | int | None, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def ratio(value: float | None) -> str:
+    """A lift like 3.2 times (shown with a multiplication sign); infinity when the reference band had no churn."""
+    if value is None or value != value:  # None or NaN
+        return "—"
+    if value == float("inf"):
+        return "∞"
+    return f"{value:,.1f}\u00d7"  # multiplication sign
+
+
 def signed(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "—"
@@ -115,6 +124,7 @@ def init_app(app: Flask) -> None:
         "sparkline": sparkline,
         "sentiment": sentiment_label,
         "human": human,
+        "ratio": ratio,
         "vendor": vendor,
         "group": group_name,
     }

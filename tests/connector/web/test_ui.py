@@ -151,3 +151,21 @@ def test_viewer_has_no_admin(acme_viewer: Any) -> None:
         "/admin/audit",
     ]:
         assert acme_viewer.get(path).status_code == 403, path
+
+
+def test_formatting_filters() -> None:
+    from connector.readmodels import jsonable
+    from connector.web.formatting import human, money, ratio
+
+    assert ratio(float("inf")) == "∞"
+    assert ratio(3.04) == "3.0\u00d7"
+    assert ratio(None) == "—"
+    assert human("mid_market") == "Mid market"
+    assert human("smb") == "SMB"
+    assert money(1_250_000) == "$1.2M"
+    assert money(42_000) == "$42k"
+    assert jsonable({"lift": float("inf"), "auc": float("nan"), "x": 1.5}) == {
+        "lift": None,
+        "auc": None,
+        "x": 1.5,
+    }
