@@ -42,6 +42,10 @@ from scoring.trend import trend
 from scoring.types import BandState, HealthResult
 
 logger = logging.getLogger(__name__)
+# Scores are peer-relative: one account's change nudges others by ~0.1 point with the same inputs. Those
+# nudges wait for the scheduled pass; a webhook re-snapshots an account only when its own inputs, its band
+# or its model changed, or its score moved at least this much.
+NUDGE = 1.0
 
 
 # ------------------------------------------------------------------ claim, refresh, mark
@@ -180,7 +184,7 @@ def _differs(prev: m.ScoreSnapshot | None, res: HealthResult, metrics: dict[str,
         return True
     now_metrics = {k: v for k, v in metrics.items() if v is not None}
     return (
-        prev.score != res.score
+        abs(prev.score - (res.score or 0.0)) >= NUDGE
         or prev.band != res.band_state.band
         or prev.model_version != res.model_version
         or _jsonish(prev.metrics or {}) != _jsonish(now_metrics)
