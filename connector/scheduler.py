@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 def enqueue_passes(settings: Settings) -> int:
+    """Enqueue one whole pass per tenant; returns how many were enqueued."""
     with transaction(settings.sqlalchemy_url) as session:
         ids = [t.id for t in store.tenants(session)]
     for tid in ids:
@@ -25,6 +26,8 @@ def enqueue_passes(settings: Settings) -> int:
 
 
 def build(settings: Settings) -> BlockingScheduler:
+    """The scheduler with its two jobs; coalesce + max_instances=1 so a scheduler that was asleep (or a
+    slow enqueue) fires a missed job once, not once per missed interval."""
     configure(settings)
     sched = BlockingScheduler(timezone="UTC")
     sched.add_job(

@@ -38,6 +38,8 @@ def configure(settings: Settings) -> Celery:
     """Point the Celery app at the settings' broker (eager when `celery_always_eager`)."""
     global _settings
     _settings = settings
+    if celery.conf.broker_url not in (None, settings.broker_url):
+        _drop_connections()
     celery.conf.update(
         broker_url=settings.broker_url,
         result_backend=settings.broker_url,
@@ -45,6 +47,19 @@ def configure(settings: Settings) -> Celery:
         task_eager_propagates=True,
     )
     return celery
+
+
+def _drop_connections() -> None:
+    """Forget pooled broker connections and the result backend made for the previous broker URL (Celery
+    caches both on first use; reconfiguring in one process, as tests and the CLI do, must not reuse them)."""
+    if celery._pool is not None:
+        celery._pool.force_close_all()
+    celery._pool = None
+    amqp = celery.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+    celery._backend_cache = None
+    celery._local.__dict__.pop("backend", None)
 
 
 def _current() -> Settings:

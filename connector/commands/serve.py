@@ -28,10 +28,10 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 @click.pass_context
 def worker(ctx: click.Context, concurrency: int) -> None:
     """Run a Celery worker (Redis broker from HEALTHSCORE_BROKER_URL) for passes, refreshes and webhooks."""
-    from connector.tasks import configure
+    from connector.tasks import QUEUE, configure
 
     app = configure(settings_from(ctx))
-    app.worker_main(["worker", f"--concurrency={concurrency}", "--loglevel=INFO", "-Q", "healthscore"])
+    app.worker_main(["worker", f"--concurrency={concurrency}", "--loglevel=INFO", "-Q", QUEUE])
 
 
 @click.command("scheduler")
