@@ -318,6 +318,7 @@ class _View:
 
     def ticket_by_id(self, tid: int) -> Ticket | None:
         if self.cache is not None:
+            self.cache.index(self)
             return self.cache.by_id.get(tid)
         for t in self.zendesk_tickets():
             if ticket_id(t.key) == tid:
@@ -621,9 +622,12 @@ class _Cache:
                 for s in book.surveys.values()
                 if s.kind == "csat" and s.ticket_key is not None and s.score != 3
             }
+
+    def index(self, view: _View) -> None:
+        """Bring the ticket index up to date (only the routes that read it pay this O(tickets) check)."""
         # flat lists, not a tuple per ticket: ints and datetimes are not tracked by the garbage collector, so
-        # this O(tickets) check allocates nothing that triggers a (costly, large-heap) collection
-        tickets = list(book.tickets.values())
+        # this check allocates nothing that triggers a (costly, large-heap) collection
+        tickets = list(view.book.tickets.values())
         stamps = (
             [id(t) for t in tickets],
             [t.updated_at for t in tickets],
@@ -646,6 +650,7 @@ class _Cache:
     def events(self, view: _View) -> tuple[list[tuple[tuple[int, int], Ticket, int]], list[tuple[int, int]]]:
         """Every event in export order (timestamp, id) and their keys; built on first use after a change, so
         ticket reads never pay for it."""
+        self.index(view)
         if self._events is None:
             events = [
                 (key, t, n) for _, t in self.tickets for n, (key, _, _) in enumerate(view.event_plan(t))
@@ -1018,6 +1023,7 @@ def _export_routes(app: Flask, ctx: SandboxContext, cache: _Cache) -> None:
             if not 1 <= per_page <= EXPORT_MAX_PER_PAGE:
                 return _err(400, "InvalidPaginationParameter", "per_page must be between 1 and 1000")
             view = _View(ctx, request.host_url, cache)
+            cache.index(view)
             lo = bisect.bisect_right(cache.ticket_keys, position)
             hi = bisect.bisect_right(cache.ticket_keys, (cutoff, _LAST))
             candidates = cache.tickets[lo:hi]
@@ -1232,6 +1238,7 @@ def _read_routes(app: Flask, ctx: SandboxContext, cache: _Cache) -> None:
         wanted = set(request.args.getlist("role[]") + request.args.getlist("role")) or {"end-user", "agent"}
         with ctx.lock:
             view = _View(ctx, request.host_url, cache)
+            cache.index(view)
             if wanted <= {"agent", "admin"}:  # agents are few: cached until the tickets change
                 if cache.agents is None:
                     cache.agents = view.users_in_roles([t for _, t in cache.tickets], {"agent"})
