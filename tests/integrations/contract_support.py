@@ -57,6 +57,9 @@ class VendorSpec:
     truth: Callable[[SandboxContext], dict[str, dict[str, str]]]
     deny_field_setup: Callable[[SandboxContext], Denial]
     instance_url: bool = False  # Salesforce token sets carry the instance URL
+    # Per-page lookups besides the page itself (HubSpot search results resolve their companies in one v4
+    # association batch read per page); "" matches no call.
+    page_lookups: str = ""
 
 
 def _deny_salesforce(ctx: SandboxContext) -> Denial:
@@ -120,6 +123,7 @@ SPECS: dict[str, VendorSpec] = {
         written_fields=hs_sandbox.written_fields,
         truth=hs_sandbox.truth,
         deny_field_setup=_deny_hubspot,
+        page_lookups="POST /crm/v4/associations/*",
     ),
     "zendesk": VendorSpec(
         vendor="zendesk",
