@@ -154,7 +154,7 @@ class ZendeskAdapter:
             if pairs and self._agents is None:
                 self._agents = self._client.agent_ids()  # once per adapter, only when comments arrived
             records = _mapped(partial(mapping.event_comment, agents=self._agents or frozenset()), pairs)
-            for event in fresh:
+            for event in page.items:  # re-read ones too: their stamp from the cursor was only the watermark
                 recent[int(event["id"])] = int(event.get("timestamp") or 0)
             latest = max([latest, *(int(e.get("timestamp") or 0) for e in page.items)])
             watermark = advance(
