@@ -19,8 +19,14 @@ from typing import TYPE_CHECKING
 import pytest
 
 from integrations.base import Stream
-from integrations.cursors import DEFAULT_OVERLAP
-from integrations.errors import MalformedResponseError, PermissionDeniedError, ReauthRequiredError
+from integrations.cursors import DEFAULT_OVERLAP, Cursor
+from integrations.errors import (
+    MalformedResponseError,
+    PermissionDeniedError,
+    RateLimitError,
+    ReauthRequiredError,
+    TransientError,
+)
 from integrations.sandbox.context import Fault
 from tests.integrations.contract_support import (
     SPECS,
@@ -248,6 +254,29 @@ def test_server_errors_are_retried_with_backoff(h: Harness) -> None:
     assert h.token_calls() == 0
 
 
+def test_server_errors_until_retries_are_spent_raise_a_transient_error(h: Harness) -> None:
+    """A vendor that keeps answering 503: the policy's 5 attempts (4 backoff waits), then TransientError for
+    the run to re-enqueue; nothing refreshed."""
+    h.ctx.faults.script(h.vendor, h.spec.accounts_read, Fault("server_error", status=503), times=5)
+    with pytest.raises(TransientError) as info:
+        list(h.adapter().read(Stream.ACCOUNTS, None))
+    assert info.value.vendor == h.vendor
+    assert h.calls(h.spec.accounts_read) == 5
+    assert len(h.sleeps) == 4
+    assert h.token_calls() == 0
+
+
+def test_retry_after_beyond_the_policy_is_not_slept_through(h: Harness) -> None:
+    """A Retry-After of 10 minutes (past the policy's 120 s): RateLimitError carrying it, raised at once so
+    the run re-enqueues instead of holding a worker."""
+    h.ctx.faults.script(h.vendor, h.spec.accounts_read, Fault("rate_limit", retry_after=600))
+    with pytest.raises(RateLimitError) as info:
+        list(h.adapter().read(Stream.ACCOUNTS, None))
+    assert info.value.retry_after == 600
+    assert h.sleeps == []
+    assert h.calls(h.spec.accounts_read) == 1
+
+
 def test_timeout_is_retried(h: Harness) -> None:
     """A response slower than the connection's timeout is abandoned and the call retried after a backoff."""
     h.ctx.faults.script(h.vendor, h.spec.accounts_read, Fault("slow", delay=0.6))
@@ -282,7 +311,7 @@ def test_expired_token_refreshes_exactly_once_and_saves_the_new_tokens(h: Harnes
 STALE_EXPIRY_BUG = (
     "integrations/oauth.py:35 TokenSet.rotated keeps the OLD token's expires_at when the refresh response has "
     "no expires_in (Salesforce never sends one), so the new access token still looks about to expire and "
-    "the adapter refreshes again before every call (SalesforceAdapter._call, salesforce/adapter.py:53)"
+    "the adapter refreshes again before every call (SalesforceAdapter._call, salesforce/adapter.py:54)"
 )
 
 
@@ -332,6 +361,38 @@ def test_revoked_refresh_token_asks_for_reconnect(h: Harness) -> None:
     assert h.token_calls() == 1
     assert h.saved == []
     assert h.sleeps == []
+
+
+def test_crash_mid_incremental_read_resumes_without_loss(h: Harness) -> None:
+    """An incremental read (a cursor two years old, pages of 200: Salesforce's smallest batch, HubSpot's
+    search maximum) killed after its first page resumes from that page's cursor and, with the first page,
+    covers everything the uninterrupted read returns."""
+    size = 200
+    cursor = Cursor(watermark=h.ctx.book.now - timedelta(days=730))
+    pages = list(h.adapter(page_size=size).read(Stream.TICKETS, cursor))
+    assert sum(1 for p in pages if p.records) >= 2
+    stream = h.adapter(page_size=size).read(Stream.TICKETS, cursor)
+    page1 = next(stream)
+    del stream  # the crash
+    assert page1.records
+    saved = page1.cursor or cursor
+    resumed = list(h.adapter(page_size=size).read(Stream.TICKETS, saved))
+    assert {r.external_id for r in page1.records} | ids(resumed) == ids(pages)
+    assert len(records(resumed)) < len(records(pages))  # it did not start over
+
+
+def test_expired_token_during_write_back_refreshes_once(h: Harness) -> None:
+    """401 on a write batch: one refresh, the batch sent again, every row written exactly once."""
+    adapter = h.adapter()
+    adapter.ensure_fields()
+    accounts = _live_accounts(h)
+    h.ctx.faults.script(h.vendor, h.spec.write_batch, Fault("expired_token"))
+    results = adapter.write_scores(score_writes(accounts))
+    assert all(r.ok for r in results)
+    assert h.token_calls() == 1
+    assert len(h.saved) == 1
+    assert h.calls(h.spec.write_batch) == math.ceil(len(accounts) / h.spec.write_limit) + 1
+    assert set(accounts) <= set(h.spec.written_fields(h.ctx))
 
 
 def test_malformed_page_fails_the_stream_and_keeps_the_cursor(h: Harness) -> None:
