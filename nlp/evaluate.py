@@ -182,8 +182,10 @@ def _weaknesses(ev: Evaluation) -> list[str]:
         "  hand-written messages can; real ticket accuracy is measured elsewhere.",
         '- Sarcasm ("Great, another price increase") and understatement are hard for a frozen encoder with a',
         "  linear head; the ticket set contains some, the held-out split too few to measure them apart.",
-        "- English only. Other languages get a label, but it is not meaningful (the vocabulary is English",
-        "  WordPiece); text without letters gets neutral with confidence 0.",
+        "- English only. Text that looks foreign (few English function words and many word pieces per word)",
+        "  or has no letters gets neutral with confidence 0; the check is a heuristic and can misfire both ways.",
+        "- int8 dynamic quantisation scales activations per batch, so a borderline text can get a different",
+        "  label depending on the texts batched with it (see the agreement column above).",
         "- Only the first 4 x 254 tokens of a message are read; the rest of a very long message is ignored.",
         "- The ticket messages were written by the same people who built the model: optimistic for real tickets.",
     ]
