@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,7 @@ from connector.sandbox_truth import fetch_truth, sandbox_admin_url, vendor_maps
 from connector.scoring_step import current_model
 from connector.signals import load_signals
 from scoring.backtest import backtest, suggest_weights
-from scoring.config import load_model
+from scoring.config import load_model, model_from_dict
 from scoring.engine import score_accounts
 from scoring.model import ScoringModel
 
@@ -89,7 +90,9 @@ def run_backtest(
     results = [r for r in score_accounts(model, signals, as_of) if ext_of.get(r.account_id) in outcomes]
     churned = np.array([outcomes[ext_of[r.account_id]] for r in results], dtype=bool)
     scores = np.array([np.nan if r.score is None else r.score for r in results])
-    report = backtest(scores, [r.raw_band for r in results], churned, [b.name for b in model.default_segment.bands])
+    report = backtest(
+        scores, [r.raw_band for r in results], churned, [b.name for b in model.default_segment.bands]
+    )
     out: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "horizon_days": horizon_days,
@@ -131,3 +134,36 @@ def backtest_preview(
 ) -> dict[str, Any]:
     """Backtest a draft model before an admin publishes it (raises ScoringConfigError if invalid)."""
     return run_backtest(session, tenant_id, horizon_days=horizon_days, model=load_model(yaml_text))
+
+
+def equal_weights_model(yaml_text: str) -> ScoringModel:
+    """Baseline for comparison: the same metrics, normalisations and bands, every metric and dimension
+    weighing the same and no per-segment weights (what a model "tuned" by nobody would do)."""
+    doc = yaml.safe_load(yaml_text)
+    for dim in doc["dimensions"].values():
+        dim["weight"] = 1
+        for metric in dim["metrics"].values():
+            metric["weight"] = 1
+    for seg in (doc.get("segments") or {}).values():
+        seg.pop("weights", None)
+    doc["version"] = f"{doc.get('version', 'model')}+equal-weights"
+    return model_from_dict(doc)
+
+
+def single_metric_model(yaml_text: str, metric: str) -> ScoringModel:
+    """Baseline for comparison: the model reduced to one metric (same bands), e.g. NPS alone.
+
+    Raises:
+        ScoringConfigError: `metric` is not in the model.
+    """
+    doc = yaml.safe_load(yaml_text)
+    kept: dict[str, Any] = {}
+    for name, dim in doc["dimensions"].items():
+        if metric in dim["metrics"]:
+            kept[name] = {**dim, "weight": 1, "metrics": {metric: dim["metrics"][metric]}}
+    doc["dimensions"] = kept
+    for seg in (doc.get("segments") or {}).values():
+        seg.pop("weights", None)
+    doc["actions"] = {k: v for k, v in doc.get("actions", {}).items() if k != "rules"}
+    doc["version"] = f"{doc.get('version', 'model')}+only-{metric}"
+    return model_from_dict(doc)

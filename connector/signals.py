@@ -25,6 +25,8 @@ from scoring.types import AccountSignals
 
 OPEN = {"new", "open", "pending", "hold"}
 SURVEY_RANGE = {"csat": (1.0, 5.0), "nps": (0.0, 10.0)}
+# Survey answers age: a response half a year old says less about the account now than last month's.
+NPS_HALF_LIFE_DAYS = 90.0
 UNKNOWN_PROGRESS = 0.3  # an open renewal whose stage (then) we do not know
 NEGATIVE_SCORE = -0.25  # a ticket whose rolled-up customer sentiment is at or below this counts negative
 
@@ -132,6 +134,19 @@ def _within(items: Iterable[tuple[datetime, float]], start: datetime, end: datet
     return [v for t, v in items if start < t <= end]
 
 
+def _within_t(
+    items: Iterable[tuple[datetime, float]], start: datetime, end: datetime
+) -> list[tuple[datetime, float]]:
+    return [(t, v) for t, v in items if start < t <= end]
+
+
+def _decayed(items: list[tuple[datetime, float]], as_of: datetime, half_life: float) -> float | None:
+    """Mean of the values, each weighing half as much per `half_life` days of age at `as_of`."""
+    return time_decayed_mean(
+        [v for _, v in items], [(as_of - t).total_seconds() / 86400 for t, _ in items], half_life=half_life
+    )
+
+
 def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
@@ -182,12 +197,17 @@ def signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> Account
         ),
         "negative_ticket_share_30d": (sum(_neg(t) for t in scored30) / len(scored30)) if scored30 else None,
         "negative_tickets_14d": float(sum(_neg(t) for t in scored30 if t.vendor_created_at > as_of - 14 * d)),
+        "nps_avg_365d": _decayed(_within_t(acc.nps, as_of - 365 * d, as_of), as_of, NPS_HALF_LIFE_DAYS),
         "days_to_renewal": float((a.renewal_date - as_of.date()).days)
         if a.renewal_date and not historical
         else None,
         "open_renewal_deal_stage": _renewal_progress(acc.deals, as_of),
         "open_upsell_deals": float(sum(1 for x in acc.deals if x.kind == "upsell" and _open_at(x, as_of))),
-        "days_since_last_contact": float((as_of - acc.last_contact).days) if acc.last_contact else None,
+        # A contact's "last contacted" is a current value: a contact reached since `as_of` hides when it
+        # was reached before, so a past date cannot know it (and what is left is biased): live only.
+        "days_since_last_contact": float((as_of - acc.last_contact).days)
+        if acc.last_contact and not historical
+        else None,
     }
     if not historical:
         metrics["arr_change_pct"] = (

@@ -121,6 +121,24 @@ def test_nps_over_a_year() -> None:
     assert metrics["nps_detractor_share"] == pytest.approx(0.25)
 
 
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        ([(0, 10.0)], 10.0),
+        ([(0, 10.0), (90, 4.0)], (10.0 + 0.5 * 4.0) / 1.5),  # 90 days old counts half
+        ([(10, 8.0), (100, 8.0), (300, 8.0)], 8.0),
+        ([(0, 9.0), (400, 0.0)], 9.0),  # older than a year: out
+        ([(-1, 0.0), (30, 6.0)], 6.0),  # answered after as_of: not yet known
+        ([(400, 3.0)], None),
+        ([], None),
+    ],
+    ids=["one", "half-life", "flat", "year-window", "no-look-ahead", "only-old", "none"],
+)
+def test_nps_average_decays_with_age(answers: list[tuple[int, float]], expected: float | None) -> None:
+    acc = _Acc(_account(), nps=[(AS_OF - age * DAY, score) for age, score in answers])
+    assert _metric("nps_avg_365d", acc) == (None if expected is None else pytest.approx(expected))
+
+
 def test_sentiment_rollup_and_negative_tickets() -> None:
     tickets = [
         _ticket(0, sentiment_score=-1.0, sentiment_label="negative"),
@@ -176,6 +194,8 @@ def test_account_level_metrics() -> None:
     assert metrics["open_upsell_deals"] == 1.0
     historical = signals_for(acc, AS_OF, historical=True).metrics
     assert historical["days_to_renewal"] is None
+    # "last contacted" is today's value: a past date cannot know it (contacts reached since hide it).
+    assert historical["days_since_last_contact"] is None
     assert "arr_change_pct" not in historical
     assert "seat_utilisation" not in historical
 

@@ -22,6 +22,7 @@ DEFAULT_METRICS = {
     "csat_avg_90d",
     "csat_trend",
     "nps_score",
+    "nps_avg_365d",
     "nps_detractor_share",
     "sentiment_30d",
     "negative_ticket_share_30d",
