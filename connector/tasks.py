@@ -52,8 +52,9 @@ def configure(settings: Settings) -> Celery:
 def _drop_connections() -> None:
     """Forget pooled broker connections and the result backend made for the previous broker URL (Celery
     caches both on first use; reconfiguring in one process, as tests and the CLI do, must not reuse them)."""
-    if celery._pool is not None:
-        celery._pool.force_close_all()
+    from kombu import pools
+
+    pools.reset()  # kombu keeps pools in a process-wide registry: close and forget them there too
     celery._pool = None
     amqp = celery.__dict__.get("amqp")
     if amqp is not None:
