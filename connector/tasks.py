@@ -54,7 +54,8 @@ def _drop_connections() -> None:
     caches both on first use; reconfiguring in one process, as tests and the CLI do, must not reuse them)."""
     from kombu import pools
 
-    pools.reset()  # kombu keeps pools in a process-wide registry: close and forget them there too
+    # kombu keeps pools in a process-wide registry: close and forget them there too
+    pools.reset()  # type: ignore[no-untyped-call]
     celery._pool = None
     amqp = celery.__dict__.get("amqp")
     if amqp is not None:
@@ -79,7 +80,7 @@ def _tenant_lock(tenant_id: int) -> Any:
     return client.lock(f"healthscore:tenant:{tenant_id}", timeout=REFRESH_LOCK_SECONDS)
 
 
-@celery.task(name="healthscore.run_tenant", bind=True, max_retries=60)
+@celery.task(name="healthscore.run_tenant", bind=True, max_retries=60)  # type: ignore[untyped-decorator]
 def run_tenant(self: Any, tenant_id: int) -> dict[str, Any]:
     """A whole pass for one tenant (what the scheduler enqueues)."""
     from connector import pipeline
@@ -87,7 +88,7 @@ def run_tenant(self: Any, tenant_id: int) -> dict[str, Any]:
     return _locked(self, tenant_id, lambda: pipeline.run_tenant(_current(), tenant_id))
 
 
-@celery.task(name="healthscore.refresh_accounts", bind=True, max_retries=60)
+@celery.task(name="healthscore.refresh_accounts", bind=True, max_retries=60)  # type: ignore[untyped-decorator]
 def refresh_accounts(self: Any, tenant_id: int) -> dict[str, Any]:
     """Near-real-time path for inbound vendor webhooks: one refresh for every queued event of the
     tenant; a task finding nothing queued (an earlier one took its events) returns at once."""
@@ -117,7 +118,7 @@ def _release(lock: Any) -> None:
         logger.warning("refresh lock had expired before release")
 
 
-@celery.task(name="healthscore.deliver_webhooks")
+@celery.task(name="healthscore.deliver_webhooks")  # type: ignore[untyped-decorator]
 def deliver_webhooks() -> dict[str, Any]:
     """Deliver due outbound webhook attempts for every tenant."""
     from dataclasses import asdict

@@ -34,7 +34,7 @@ def _handle(vendor: str, slug: str, token: str | None = None) -> Any:
             settings,
             vendor,
             slug,
-            request.headers,
+            dict(request.headers),
             body,
             method=request.method,
             path=request.path,
