@@ -101,7 +101,8 @@ def _locked(task: Any, tenant_id: int, work: Callable[[], dict[str, Any]]) -> di
     lock = _tenant_lock(tenant_id)
     if lock is not None and not lock.acquire(blocking=False):
         # Another worker is busy with this tenant: come back shortly (our events stay queued).
-        raise task.retry(countdown=1)
+        # Backoff capped at 30 s: a whole pass can hold the tenant for a minute or more.
+        raise task.retry(countdown=min(2**task.request.retries, 30))
     try:
         return work()
     finally:
