@@ -3,8 +3,8 @@
 Everything is "as of": only facts that existed at `as_of` count (tickets created before it, surveys
 answered before it, deals still open at it), so the backtest scores a past date without looking ahead.
 Known limits of a store without history: a ticket's sentiment is that of its whole thread today, and
-ARR/seat usage are today's values; the backtest therefore leaves ARR change and seat usage out
-(`historical=True`).
+ARR/seat usage/renewal date/contacts' "last contacted" are today's values; the backtest therefore leaves
+ARR change, seat usage, days to renewal and days since last contact out (`historical=True`).
 """
 
 from __future__ import annotations
