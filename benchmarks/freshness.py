@@ -218,7 +218,11 @@ def main() -> None:
         steps = refreshes[0]["steps"].keys()
         med = {s: statistics.median(r["steps"][s]["duration_s"] for r in refreshes) for s in steps}
         scored = statistics.median(r["steps"]["score"]["scored"] for r in refreshes)
-        wrote = sum(1 for r in refreshes if any(v.get("written") for v in r["steps"]["write_back"].values()))
+        wrote = sum(
+            1
+            for r in refreshes
+            if any(isinstance(v, dict) and v.get("written") for v in r["steps"]["write_back"].values())
+        )
         print(
             f"refreshes: {len(refreshes)} ({wrote} wrote CRM fields), median step s: "
             + ", ".join(f"{s}={v:.2f}" for s, v in med.items())
