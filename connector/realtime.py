@@ -1,10 +1,12 @@
 """Inbound vendor events → targeted refresh: incremental re-sync of that vendor (cheap: the cursor is
 recent), link, sentiment of changed tickets, re-score, write-back of what changed, webhook events.
 
-Bursts coalesce: a refresh claims every event of its (tenant, vendor) still queued when it starts, so ten
-webhooks arriving together cost one or two refreshes, not ten. Re-scoring computes every account (the
-engine is vectorised and cheap) but appends snapshots, events and writes only for accounts whose result
-changed, so a webhook does not add a history row to every account of the tenant.
+Bursts coalesce: a refresh claims every event of its tenant still queued when it starts (and re-syncs
+each vendor they came from), so ten webhooks arriving together cost one or two refreshes, not ten.
+Re-scoring computes every account (the engine is vectorised and cheap) but appends snapshots, events and
+writes only for accounts whose inputs, band or model changed, so a webhook does not add a history row to
+every account of the tenant. It reuses the score step's helpers (connector.scoring_step) so both paths
+build snapshots, events and write-back rows the same way.
 """
 
 from __future__ import annotations
