@@ -76,6 +76,7 @@ def pool_texts(
     max_len: int,
     max_chunks: int,
     sort_by_length: bool = True,
+    pad_multiple: int = 1,
 ) -> list[Pooled]:
     """Run the encoder over all windows of `texts` and pool per text (see module docstring)."""
     _, _, pad_id = special_ids(tokenizer)
@@ -87,6 +88,7 @@ def pool_texts(
     for start in range(0, len(ordered), batch_size):
         batch = ordered[start : start + batch_size]
         width = max(len(c.ids) for c in batch)
+        width = -(-width // pad_multiple) * pad_multiple
         ids = np.full((len(batch), width), pad_id, dtype=np.int64)
         mask = np.zeros((len(batch), width), dtype=np.int64)
         for row, chunk in enumerate(batch):

@@ -17,7 +17,7 @@ from nlp.paths import path_key
 
 logger = logging.getLogger(__name__)
 
-RECIPE = "v1"
+RECIPE = "v2"
 EXPORT_COMMAND = "healthscore model export"
 # fp32 ONNX must match torch to float noise; the probe batch has padding, so a broken mask would show.
 _MAX_FP32_DIFF = 1e-3
@@ -51,10 +51,16 @@ def export(model_dir: Path, instance_dir: Path, *, force: bool = False) -> tuple
 
 def _export_fp32(model_dir: Path, out: Path) -> None:
     import torch
+    from transformers import AutoModel
 
     from nlp.encoder import TorchEncoder
 
-    encoder = TorchEncoder(model_dir)
+    reference = TorchEncoder(model_dir)
+    # Eager attention traces to the plain MatMul/Softmax pattern ONNX Runtime's BERT fuser recognises
+    # (the SDPA trace is not fused); the reference stays on the default implementation.
+    eager = AutoModel.from_pretrained(
+        str(model_dir), local_files_only=True, attn_implementation="eager"
+    ).eval()
 
     class _States(torch.nn.Module):
         """Only the last hidden states; token_type_ids are always zero for single sentences."""
@@ -81,7 +87,7 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
         torch.onnx.export(
             # eval() on the wrapper: the exporter restores the wrapper's mode afterwards, recursively, and a
             # fresh Module is in training mode, which would switch dropout on in the reference model.
-            _States(encoder.model).eval(),
+            _States(eager).eval(),
             (ids, mask),
             str(out),
             dynamo=False,
@@ -90,7 +96,20 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
             dynamic_axes={"input_ids": dyn, "attention_mask": dyn, "last_hidden_state": dyn},
             opset_version=17,
         )
-    _verify(encoder, out)
+    _fuse(out, int(eager.config.num_attention_heads), int(eager.config.hidden_size))
+    _verify(reference, out)
+
+
+def _fuse(path: Path, heads: int, hidden: int) -> None:
+    """Fuse attention, embeddings + LayerNorm and GELU in place (measured ~13% faster once quantised)."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    try:
+        fused = optimize_model(str(path), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1)
+    except Exception:  # a non-BERT architecture: keep the plain export, it is correct, only slower
+        logger.warning("could not fuse %s; keeping the unfused graph", path, exc_info=True)
+        return
+    fused.save_model_to_file(str(path))
 
 
 def _verify(reference: object, onnx_file: Path) -> None:
@@ -111,6 +130,7 @@ def _verify(reference: object, onnx_file: Path) -> None:
 
 
 def _quantise(fp32: Path, out: Path) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # ORT logs "consider pre-processing" through the root logger at WARNING; quieten it for this call.
@@ -118,6 +138,13 @@ def _quantise(fp32: Path, out: Path) -> None:
     level = root.level
     root.setLevel(logging.ERROR)
     try:
-        quantize_dynamic(str(fp32), str(out), per_channel=True, weight_type=QuantType.QInt8)
+        quantize_dynamic(
+            str(fp32),
+            str(out),
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            # Fused contrib ops hide output types from shape inference; all tensors here are float32.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
     finally:
         root.setLevel(level)

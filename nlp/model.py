@@ -45,7 +45,7 @@ class SentimentModel:
         head: LinearHead,
         cache: MutableMapping[str, Sentiment] | None = None,
         preprocess: bool = True,
-        batch_size: int = 32,
+        batch_size: int = 8,
         max_len: int = 256,
         max_chunks: int = 4,
         english_only: bool = True,
