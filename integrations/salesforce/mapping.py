@@ -304,7 +304,7 @@ FORMER_CUSTOMER_VALUES = frozenset({"former customer", "churned", "former", "los
 
 
 def account_status(value: Any) -> str | None:
-    """"churned" for a former customer (Account Type "Former Customer" or a status field saying so), else
+    """ "churned" for a former customer (Account Type "Former Customer" or a status field saying so), else
     "active"; None when the field is empty."""
     text = (_str(value) or "").strip().lower()
     if not text:

@@ -24,7 +24,19 @@ def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tupl
 def test_help_lists_the_commands() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for name in ("demo", "sync", "run", "score", "writeback", "backtest", "link", "webhooks", "db", "serve", "worker"):
+    for name in (
+        "demo",
+        "sync",
+        "run",
+        "score",
+        "writeback",
+        "backtest",
+        "link",
+        "webhooks",
+        "db",
+        "serve",
+        "worker",
+    ):
         assert name in result.output
 
 
