@@ -32,7 +32,8 @@ class TokenSet:
             self,
             access_token=str(response["access_token"]),
             refresh_token=str(response.get("refresh_token") or self.refresh_token or "") or None,
-            expires_at=now + timedelta(seconds=float(expires_in)) if expires_in else self.expires_at,
+            # No expires_in (Salesforce never sends one): the new token's lifetime is unknown, not the old one's.
+            expires_at=now + timedelta(seconds=float(expires_in)) if expires_in else None,
             instance_url=str(response.get("instance_url") or self.instance_url or "") or None,
             scope=str(response.get("scope") or self.scope or "") or None,
         )

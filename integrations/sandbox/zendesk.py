@@ -779,6 +779,8 @@ def create_app(ctx: SandboxContext) -> Flask:
         g.key = key
         ctx.counters.record(VENDOR, key)
         fault = ctx.faults.take(VENDOR, key)
+        # A scripted row fault is used up by take(): keep it for the batch handler (as the other sandboxes do).
+        g.row_fault = fault if fault is not None and fault.kind == "reject_rows" else None
         if fault is not None and fault.kind != "revoked_refresh":
             rendered = _render_fault(fault)
             if rendered is not None:
@@ -1380,7 +1382,7 @@ def _write_routes(app: Flask, ctx: SandboxContext, require_write: Any) -> None:
             return _err(
                 422, "RecordInvalid", "Record validation errors", details={"id": [{"error": "blank"}]}
             )
-        fault = ctx.faults.peek(VENDOR, g.key, "reject_rows")
+        fault = g.get("row_fault") or ctx.faults.peek(VENDOR, g.key, "reject_rows")
         ids = [str(i["id"]) for i in items]
         if fault is not None and fault.status == 422 and set(fault.ids) & set(ids):
             # whole-request validation failure (one bad record fails the batch), for split-retry tests

@@ -308,17 +308,10 @@ def test_expired_token_refreshes_exactly_once_and_saves_the_new_tokens(h: Harnes
     assert h.token_calls() == 1
 
 
-STALE_EXPIRY_BUG = (
-    "integrations/oauth.py:35 TokenSet.rotated keeps the OLD token's expires_at when the refresh response has "
-    "no expires_in (Salesforce never sends one), so the new access token still looks about to expire and "
-    "the adapter refreshes again before every call (SalesforceAdapter._call, salesforce/adapter.py:54)"
-)
-
-
 @pytest.mark.parametrize(
     "h",
     [
-        pytest.param("salesforce", marks=pytest.mark.xfail(strict=True, reason=STALE_EXPIRY_BUG)),
+        "salesforce",
         "hubspot",
         "zendesk",
     ],
@@ -508,20 +501,12 @@ def test_write_scores_partial_failure_reports_exactly_the_rejected_rows(h: Harne
     _partial_failure(h)
 
 
-ZENDESK_SCRIPTED_ROW_FAULT_BUG = (
-    "sandbox bug: the Zendesk sandbox's before_request consumes a scripted reject_rows fault with "
-    "faults.take (integrations/sandbox/zendesk.py:776, _gate) and update_many then only peeks for it "
-    "(zendesk.py:1376), so the last scripted batch (times=1: the only one) rejects nothing; the Salesforce "
-    "and HubSpot sandboxes keep the taken fault (g.row_fault) and apply it"
-)
-
-
 @pytest.mark.parametrize(
     "h",
     [
         "salesforce",
         "hubspot",
-        pytest.param("zendesk", marks=pytest.mark.xfail(strict=True, reason=ZENDESK_SCRIPTED_ROW_FAULT_BUG)),
+        "zendesk",
     ],
     indirect=True,
 )
