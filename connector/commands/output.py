@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
@@ -12,10 +13,21 @@ import click
 T = TypeVar("T")
 
 
+def json_safe(value: Any) -> Any:
+    """Strict JSON has no NaN/Infinity (e.g. an infinite lift when green had no churn): they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def emit(data: Any, as_json: bool, text: str | None = None) -> None:
     """Print `data` as one JSON object (--json) or `text` for people."""
     if as_json:
-        click.echo(json.dumps(data, default=str, sort_keys=False))
+        click.echo(json.dumps(json_safe(data), default=str, sort_keys=False, allow_nan=False))
     else:
         click.echo(text if text is not None else json.dumps(data, indent=2, default=str))
 

@@ -91,3 +91,11 @@ def test_commands_without_tenants_say_what_to_do(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["sync", "--json"], env=env)
     assert result.exit_code == 2
     assert "healthscore demo" in result.stderr
+
+
+def test_json_output_is_strict_json() -> None:
+    from connector.commands.output import json_safe
+
+    data = {"auc": 0.8, "lift": float("inf"), "rows": [float("nan"), 1.0], "nested": {"x": float("-inf")}}
+    assert json_safe(data) == {"auc": 0.8, "lift": None, "rows": [None, 1.0], "nested": {"x": None}}
+    json.dumps(json_safe(data), allow_nan=False)
