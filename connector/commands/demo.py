@@ -11,6 +11,7 @@ import click
 
 from connector import migrate, pipeline
 from connector.commands.context import settings_from
+from connector.commands.output import json_safe
 from connector.commands.pipeline import _progress, _summary
 from connector.config import load_settings
 from connector.provision import ensure_all
@@ -103,7 +104,7 @@ def COMMAND(  # noqa: N802
     summary["webhooks_received"] = len(receiver.received)
     summary["webhooks_rejected"] = receiver.rejected
     if as_json:
-        click.echo(json.dumps(summary, default=str))
+        click.echo(json.dumps(json_safe(summary), default=str, allow_nan=False))
     else:
         click.echo(
             f"webhooks received by the demo receiver: {len(receiver.received)} (verified with standardwebhooks)"
@@ -113,7 +114,7 @@ def COMMAND(  # noqa: N802
         if sandbox is not None:
             sandbox.stop()
         return
-    _serve(settings, port, info["users"], say)
+    _serve(settings, port, info["users"], say, creds)
 
 
 STEP_DAYS = 15
@@ -155,12 +156,15 @@ def _counts(step: str, r: dict[str, Any]) -> Any:
     )
 
 
-def _serve(settings: Any, port: int, users: list[dict[str, str]], say: Any) -> None:
+def _serve(settings: Any, port: int, users: list[dict[str, str]], say: Any, creds: dict[str, Any]) -> None:
     from werkzeug.serving import run_simple
 
     from connector import create_app
+    from connector.installs import oauth_apps_from_sandbox
 
     app = create_app({"webhooks_allow_private_targets": True, "instance_path": settings.instance_path})
+    # Admin → Integrations can reconnect through the sandboxes' own OAuth consent pages.
+    app.config["OAUTH_APPS"] = oauth_apps_from_sandbox(creds)
     say(f"\nhealthscore is running at http://127.0.0.1:{port}/")
     for u in users:
         say(f"  sign in as {u['email']} / {u['password']}  ({u['tenant']})")
