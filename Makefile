@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-test services lint
+.PHONY: demo test install install-test services lint card
 
 $(BIN)/healthscore: setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## test: lint, types and the whole test suite (PostgreSQL and Redis are started if down)
-test: install-test services lint
+## card: build the HubSpot app card (UI extension) from integrations/hubspot/card; upload is manual (docs/admin/hubspot.md)
+card:
+	cd integrations/hubspot/card && npm ci --no-audit --no-fund && npm --prefix src/app/cards ci --no-audit --no-fund && npm run build
+
+## test: lint, types, the HubSpot card build and the whole test suite (PostgreSQL and Redis are started if down)
+test: install-test services lint card
 	$(BIN)/pytest
