@@ -150,7 +150,7 @@ def test_model_validate_shows_every_problem(acme_admin: Any) -> None:
 
 
 def test_model_save_draft_then_publish(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
-    text = _default_yaml().replace('version: "default-2026.11.1"', 'version: "acme-2"')
+    text = _with_version(_default_yaml(), "acme-2")
     ok = acme_admin.post("/admin/model", data={"yaml": text, "action": "validate"})
     assert ok.status_code == 200
     assert b"The model is valid" in ok.data
@@ -176,7 +176,7 @@ def test_model_versions_are_tenant_scoped(
 ) -> None:
     from tests.connector.web.seed import sign_in_as
 
-    text = _default_yaml().replace('version: "default-2026.11.1"', 'version: "acme-3"')
+    text = _with_version(_default_yaml(), "acme-3")
     version_id = int(
         acme_admin.post("/admin/model", data={"yaml": text, "action": "save"}).location.rsplit("/", 1)[1]
     )
@@ -293,3 +293,12 @@ def test_review_suggests_accounts_with_a_similar_name(acme_admin: Any) -> None:
     row = page.split('id="review-')[1]
     assert "Acme Red Corp" in row
     assert "Globex" not in page
+
+
+def _with_version(text: str, version: str) -> str:
+    """The default model under another version (whatever the packaged default's version is today)."""
+    import re
+
+    changed, count = re.subn(r"(?m)^version: .*$", f'version: "{version}"', text)
+    assert count == 1
+    return changed
