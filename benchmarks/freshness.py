@@ -90,8 +90,9 @@ def _candidates(sset: SandboxSet, channel: str, crm: str) -> Iterator[Ticket]:
 def _escalate(sset: SandboxSet, t: Ticket) -> Changes:
     with sset.ctx.lock:
         t.status, t.priority, t.escalated, t.reopens = "open", "urgent", True, t.reopens + 1
-        # Two minutes ago: Zendesk's incremental export leaves out the last minute (so does the sandbox).
-        t.solved_at, t.updated_at = None, sset.ctx.book.now - timedelta(minutes=2)
+        # Just over a minute ago: Zendesk's incremental export leaves out the last minute (so does the
+        # sandbox), and an earlier stamp could fall behind the cursor of a book with activity in between.
+        t.solved_at, t.updated_at = None, sset.ctx.book.now - timedelta(seconds=61)
         sset.dirty = True
     return Changes(tickets={t.key})
 
