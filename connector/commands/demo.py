@@ -160,14 +160,27 @@ def _serve(settings: Any, port: int, users: list[dict[str, str]], say: Any, cred
     from werkzeug.serving import run_simple
 
     from connector import create_app
+    from connector.demo import subscribe_sandbox_webhooks
     from connector.installs import oauth_apps_from_sandbox
 
-    app = create_app({"webhooks_allow_private_targets": True, "instance_path": settings.instance_path})
+    base_url = f"http://127.0.0.1:{port}"
+    overrides = {
+        "webhooks_allow_private_targets": True,
+        "instance_path": settings.instance_path,
+        "public_base_url": base_url,
+        "celery_always_eager": True,  # no worker in the demo: inbound refreshes run in a background thread
+    }
+    app = create_app(overrides)
+    # From now on a vendor change (e.g. `healthscore sandbox tick`) reaches the CRM fields within seconds.
+    subscribe_sandbox_webhooks(app.config["HEALTHSCORE"], creds, base_url)
     # Admin → Integrations can reconnect through the sandboxes' own OAuth consent pages.
     app.config["OAUTH_APPS"] = oauth_apps_from_sandbox(creds)
     say(f"\nhealthscore is running at http://127.0.0.1:{port}/")
     for u in users:
         say(f"  sign in as {u['email']} / {u['password']}  ({u['tenant']})")
+    if creds.get("admin"):
+        say(f"vendor webhooks from the sandbox now reach {base_url}/inbound/…; try:")
+        say(f"  healthscore sandbox tick --days 7 --sandbox {creds['admin']}")
     say("press Ctrl+C to stop")
     sys.stdout.flush()
     run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
