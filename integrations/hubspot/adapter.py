@@ -12,7 +12,9 @@ Read plan per stream (search.py explains the choices and their measured cost):
    `deleted=True`; every row on a full read (so a re-sync learns old deletes); on incremental reads at most
    every `deletes_interval_minutes` (default 60), since each listing costs a call even when it is empty.
 3. a last empty page carries the new watermark (`min(max modified seen, upper)`, never backwards) and, in
-   its token, when archived rows were last listed.
+   its token, when archived rows were last listed and which records of the next read's overlap window were
+   delivered (delivered.py): an incremental read skips those before any association lookup, so an idle
+   sync costs one search per object type.
 Every page's cursor is safe to save once that page is committed; a crash resumes from the last one.
 """
 
@@ -34,6 +36,7 @@ from integrations.errors import (
 )
 from integrations.hubspot import mapping, search, writeback
 from integrations.hubspot.client import HubSpotClient
+from integrations.hubspot.delivered import Delivered
 from integrations.hubspot.errors import ConflictError
 from integrations.hubspot.mapping import HubRecord, Settings
 from integrations.records import FieldChange, Record, ScoreWrite, WriteResult
@@ -106,6 +109,7 @@ class _Window:
     position: search.Position | None
     deletes_checked: int | None = None  # epoch ms of the last archived listing
     deletes_since: datetime | None = None  # archived rows from here on are new deletes
+    delivered: Delivered  # records of the overlap already delivered (skipped), and those delivered now
 
     @property
     def upper_ms(self) -> int:
@@ -185,6 +189,15 @@ class HubSpotAdapter:
             deletes_checked=checked,
             # Rows archived since the last listing (less the overlap) are the new deletes.
             deletes_since=_ms_to_time(checked) - self._overlap if checked is not None and since else since,
+            # A fresh full read re-sends everything, so it starts knowing nothing delivered; a resumed one
+            # knows what its committed pages sent.
+            delivered=Delivered(
+                search.seen(token) if since is not None or position is not None else {},
+                since=since,
+                upper=upper,
+                previous=cursor.watermark if cursor else None,
+                overlap=self._overlap,
+            ),
         )
         max_seen: datetime | None = None
         for phase in range(position.phase if position else 0, len(spec.object_types)):
@@ -193,10 +206,12 @@ class HubSpotAdapter:
             use_list = w.since is None and bool(spec.links)
             seen = yield from (self._list_phase(w, phase) if use_list else self._search_phase(w, phase))
             max_seen = max([t for t in (max_seen, seen) if t is not None], default=None)
+        w.delivered.saw(max_seen)
         if self._deletes_due(w):
             yield from self._read_archived(w)
             checked = w.upper_ms
-        final = Cursor(watermark=advance(max_seen, upper, w.previous), token=search.finished_token(checked))
+        token_out = search.finished_token(checked, w.delivered.snapshot(finished=True))
+        final = Cursor(watermark=advance(max_seen, upper, w.previous), token=token_out)
         yield Page(stream=stream, records=[], cursor=final)
 
     def _deletes_due(self, w: _Window) -> bool:
@@ -227,9 +242,10 @@ class HubSpotAdapter:
             page = self._call(partial(self._client.search, object_type, body))
             if not page.records:
                 return max_seen
-            records = self._map(w.stream, object_type, page.records)
+            records = self._map_fresh(w, object_type, page.records)
             last_id = page.records[-1].id
             max_seen = _newest(records, max_seen)
+            w.delivered.saw(max_seen)
             done = page.next_after is None  # HubSpot omits paging on the last page
             # The last page's cursor points at the next phase, so a resume does not repeat this one.
             pos = search.Position(
@@ -237,6 +253,7 @@ class HubSpotAdapter:
                 upper=w.upper_ms,
                 last_id=None if done else last_id,
                 deletes_checked=w.deletes_checked,
+                seen=w.delivered.snapshot(),
             )
             yield Page(
                 stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps())
@@ -260,14 +277,16 @@ class HubSpotAdapter:
                     limit=search.LIST_PAGE,
                 )
             )
-            records = self._map(w.stream, object_type, page.records, inline=True)
+            records = self._map_fresh(w, object_type, page.records, inline=True)
             max_seen = _newest(records, max_seen)
+            w.delivered.saw(max_seen)
             done = page.next_after is None
             pos = search.Position(
                 phase=phase + int(done),
                 upper=w.upper_ms,
                 after=page.next_after,
                 deletes_checked=w.deletes_checked,
+                seen=w.delivered.snapshot(),
             )
             yield Page(
                 stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps())
@@ -304,6 +323,7 @@ class HubSpotAdapter:
                 upper=w.upper_ms,
                 after=page.next_after,
                 deletes_checked=w.deletes_checked,
+                seen=w.delivered.snapshot(),
             )
             yield Page(
                 stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps())
@@ -325,6 +345,17 @@ class HubSpotAdapter:
 
     def _links(self, object_type: str, to_types: Sequence[str], ids: list[str]) -> Links:
         return {to: self._call(partial(self._client.associations, object_type, to, ids)) for to in to_types}
+
+    def _map_fresh(
+        self, w: _Window, object_type: str, recs: list[HubRecord], *, inline: bool = False
+    ) -> list[Record]:
+        """Map the records not delivered before (same id and modification time): skipped ones cost no
+        association lookup, so a re-read page of the overlap that holds nothing new costs only its search."""
+        modified = _modified(object_type)
+        fresh = [r for r in recs if not w.delivered.has(object_type, r, modified)]
+        records = self._map(w.stream, object_type, fresh, inline=inline) if fresh else []
+        w.delivered.add(object_type, recs, modified)
+        return records
 
     def _map(
         self, stream: Stream, object_type: str, recs: list[HubRecord], *, inline: bool = False

@@ -20,8 +20,8 @@ at most hourly (adapter.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -114,17 +114,19 @@ class Position:
     last_id: str | None = None
     after: str | None = None
     deletes_checked: int | None = None  # when archived records were last listed (epoch ms), carried along
+    seen: Mapping[str, int] = field(default_factory=dict)  # delivered records of the overlap (delivered.py)
 
     def dumps(self) -> str:
-        return json.dumps(
-            {
-                "phase": self.phase,
-                "upper": self.upper,
-                "last_id": self.last_id,
-                "after": self.after,
-                "deletes_checked": self.deletes_checked,
-            }
-        )
+        data: dict[str, Any] = {
+            "phase": self.phase,
+            "upper": self.upper,
+            "last_id": self.last_id,
+            "after": self.after,
+            "deletes_checked": self.deletes_checked,
+        }
+        if self.seen:
+            data["seen"] = dict(self.seen)
+        return json.dumps(data)
 
     @classmethod
     def loads(cls, raw: str | None) -> Position | None:
@@ -139,14 +141,35 @@ class Position:
                 last_id=data.get("last_id"),
                 after=data.get("after"),
                 deletes_checked=data.get("deletes_checked"),
+                seen=seen(raw),
             )
         except (ValueError, KeyError, TypeError):
             return None
 
 
-def finished_token(deletes_checked: int | None) -> str | None:
-    """The token a completed read leaves: only when archived records were last listed."""
-    return json.dumps({"deletes_checked": deletes_checked}) if deletes_checked is not None else None
+def finished_token(deletes_checked: int | None, delivered: Mapping[str, int] | None = None) -> str | None:
+    """The token a completed read leaves: when archived records were last listed and which records of the
+    next read's overlap were delivered; None when there is neither (a token without `seen` is the older
+    format, still read)."""
+    data: dict[str, Any] = {}
+    if deletes_checked is not None:
+        data["deletes_checked"] = deletes_checked
+    if delivered:
+        data["seen"] = dict(delivered)
+    return json.dumps(data) if data else None
+
+
+def seen(raw: str | None) -> dict[str, int]:
+    """Delivered records (key → modified epoch ms) from either token format; {} when absent or not ours."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw).get("seen")
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): int(v) for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
 def deletes_checked(raw: str | None) -> int | None:
