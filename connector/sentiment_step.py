@@ -7,7 +7,6 @@ scored twice, across passes and processes.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from connector import models as m
 from connector.config import Settings
 from connector.db import transaction
 from connector.store import utcnow
+from nlp.cache import text_hash
 from nlp.sentiment import NOTHING_TO_JUDGE, Label, Sentiment, SentimentClassifier
 
 logger = logging.getLogger(__name__)
@@ -45,10 +45,6 @@ def load_model(model_path: str, instance_path: str) -> Any:
     import nlp
 
     return nlp.load_default_model(model_path or None, Path(instance_path))
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
 
 
 def rollup(messages: Sequence[Sentiment]) -> Sentiment:
