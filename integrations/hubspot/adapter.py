@@ -248,16 +248,7 @@ class HubSpotAdapter:
             w.delivered.saw(max_seen)
             done = page.next_after is None  # HubSpot omits paging on the last page
             # The last page's cursor points at the next phase, so a resume does not repeat this one.
-            pos = search.Position(
-                phase=phase + int(done),
-                upper=w.upper_ms,
-                last_id=None if done else last_id,
-                deletes_checked=w.deletes_checked,
-                seen=w.delivered.snapshot(),
-            )
-            yield Page(
-                stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps())
-            )
+            yield _page(w, records, phase + int(done), last_id=None if done else last_id)
             if done:
                 return max_seen
 
@@ -281,16 +272,7 @@ class HubSpotAdapter:
             max_seen = _newest(records, max_seen)
             w.delivered.saw(max_seen)
             done = page.next_after is None
-            pos = search.Position(
-                phase=phase + int(done),
-                upper=w.upper_ms,
-                after=page.next_after,
-                deletes_checked=w.deletes_checked,
-                seen=w.delivered.snapshot(),
-            )
-            yield Page(
-                stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps())
-            )
+            yield _page(w, records, phase + int(done), after=page.next_after)
             if done:
                 return max_seen
             after = page.next_after
@@ -318,16 +300,7 @@ class HubSpotAdapter:
             ]
             records = [self._deleted(w.stream, r) for r in fresh]
             done = page.next_after is None
-            pos = search.Position(
-                phase=phase + int(done),
-                upper=w.upper_ms,
-                after=page.next_after,
-                deletes_checked=w.deletes_checked,
-                seen=w.delivered.snapshot(),
-            )
-            yield Page(
-                stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps())
-            )
+            yield _page(w, records, phase + int(done), after=page.next_after)
             if done:
                 return
             after = page.next_after
@@ -495,3 +468,18 @@ class HubSpotAdapter:
 
 
 ADAPTER = HubSpotAdapter
+
+
+def _page(
+    w: _Window, records: Sequence[Record], phase: int, *, last_id: str | None = None, after: str | None = None
+) -> Page:
+    """A page of the window's stream whose cursor resumes at `phase` (keyset `last_id` or list `after`)."""
+    pos = search.Position(
+        phase=phase,
+        upper=w.upper_ms,
+        last_id=last_id,
+        after=after,
+        deletes_checked=w.deletes_checked,
+        seen=w.delivered.snapshot(),
+    )
+    return Page(stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps()))
