@@ -6,11 +6,12 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from connector import migrate, store
 from connector.config import Settings, load_settings
-from connector.db import transaction
-from connector.demo import prepare
-from connector.provision import ensure_all
+from connector.demo.run import prepare
+from connector.installs.provision import ensure_all
+from connector.store import migrate
+from connector.store import repo as store
+from connector.store.db import transaction
 from integrations.sandbox.runner import SandboxSet
 
 

@@ -27,9 +27,9 @@ from importlib import resources
 from typing import Any
 
 from benchmarks._world import build
-from connector import pipeline
-from connector.backtest_run import equal_weights_model, run_backtest, single_metric_model
-from connector.db import transaction
+from connector.pipeline import run as pipeline
+from connector.pipeline.backtest import equal_weights_model, run_backtest, single_metric_model
+from connector.store.db import transaction
 from scoring.config import load_model
 
 STEPS = ("sync", "link", "sentiment")  # all a backtest reads; scoring/write-back change nothing it uses

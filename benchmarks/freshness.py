@@ -2,7 +2,7 @@
 
 Set-up: the demo tenants on a throwaway SQLite store, one whole pass, the app served by werkzeug in a
 thread with `celery_always_eager=True` (the refresh runs in-process in a background thread), and each
-sandbox vendor's webhooks subscribed to it (`connector.demo.subscribe_sandbox_webhooks`).
+sandbox vendor's webhooks subscribed to it (`connector.demo.run.subscribe_sandbox_webhooks`).
 
 Each trial changes one record in the sandbox book, as an agent would (the clock does not move):
 - `zendesk → salesforce`: a solved Zendesk ticket of a Northwind customer is reopened, escalated, urgent;
@@ -41,11 +41,15 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from connector import create_app, migrate, pipeline, realtime, store
+from connector import create_app
 from connector.config import load_settings
-from connector.db import transaction
-from connector.demo import prepare, subscribe_sandbox_webhooks
-from connector.provision import ensure_all
+from connector.demo.run import prepare, subscribe_sandbox_webhooks
+from connector.installs.provision import ensure_all
+from connector.pipeline import run as pipeline
+from connector.realtime import refresh as realtime
+from connector.store import migrate
+from connector.store import repo as store
+from connector.store.db import transaction
 from integrations.sandbox import hubspot as hs_sandbox
 from integrations.sandbox import salesforce as sf_sandbox
 from integrations.sandbox.book import Changes, Ticket

@@ -19,7 +19,7 @@ import math
 import time
 
 from benchmarks._world import build
-from connector import pipeline
+from connector.pipeline import run as pipeline
 
 # The vendors' maximum page sizes for the endpoint each stream uses.
 PAGE = {"salesforce": 2000, "hubspot": 200, "zendesk": 1000}

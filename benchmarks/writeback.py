@@ -20,7 +20,7 @@ import math
 import time
 
 from benchmarks._world import build
-from connector import pipeline
+from connector.pipeline import run as pipeline
 
 BATCH = {"salesforce": 200, "hubspot": 100, "zendesk": 100}
 WRITE_CALLS = {

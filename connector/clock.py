@@ -15,7 +15,7 @@ from typing import Any
 import requests
 from sqlalchemy.orm import Session
 
-from connector import store
+from connector.store import repo as store
 
 
 def wall_clock() -> datetime:

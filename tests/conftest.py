@@ -46,7 +46,7 @@ def pg_database() -> Iterator[str]:
         pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} unreachable (start it: see scripts/ensure-services.sh)")
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     yield url
-    from connector.db import get_engine
+    from connector.store.db import get_engine
 
     get_engine(url).dispose()
     with admin.connect() as conn:
@@ -57,8 +57,8 @@ def pg_database() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One SQLite file migrated to head per session; each test gets a copy (migrating per test is slow)."""
-    from connector import migrate
-    from connector.db import get_engine
+    from connector.store import migrate
+    from connector.store.db import get_engine
 
     path = tmp_path_factory.mktemp("template") / "template.db"
     migrate.upgrade(f"sqlite:///{path}")
@@ -69,8 +69,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database migrated to head, on each engine in turn."""
-    from connector import migrate
-    from connector.db import get_engine
+    from connector.store import migrate
+    from connector.store.db import get_engine
 
     if request.param == "sqlite":
         target = tmp_path / "test.db"
@@ -82,7 +82,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     url = request.getfixturevalue("pg_database")
     migrate.upgrade(url)
     yield url
-    from connector.models import Base
+    from connector.store.models import Base
 
     with get_engine(url).begin() as conn:
         # DELETE is ~80x faster than TRUNCATE on these small tables; ids need not restart.
@@ -101,7 +101,8 @@ def settings_overrides(tmp_path: Path) -> dict[str, object]:
 
 @pytest.fixture
 def app(settings_overrides: dict[str, object]):  # type: ignore[no-untyped-def]
-    from connector import create_app, migrate
+    from connector import create_app
+    from connector.store import migrate
 
     migrate.upgrade(str(settings_overrides["database_url"]))
     application = create_app(settings_overrides)

@@ -2,7 +2,7 @@
 
 Delivery norms follow Standard Webhooks and Svix (docs.svix.com/retries): only 2xx is success, a 3xx is a
 failure and is never followed, 410 Gone means "disable this endpoint", Retry-After is honoured, attempts
-spread over about a day with jitter. The outbox (connector/outbox.py) stores the event id and body once
+spread over about a day with jitter. The outbox (connector/pipeline/outbox.py) stores the event id and body once
 and calls `deliver` per attempt, so every retry carries the same ``webhook-id`` and a fresh timestamp.
 """
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from connector.backtest_run import run_backtest
 from connector.commands.context import settings_from
 from connector.commands.output import emit
 from connector.commands.pipeline import tenant_ids
-from connector.db import transaction
+from connector.pipeline.backtest import run_backtest
+from connector.store.db import transaction
 
 
 def _horizon(value: str) -> int:

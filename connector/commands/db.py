@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from connector import migrate
 from connector.commands.context import settings_from
 from connector.commands.output import emit
+from connector.store import migrate
 
 
 @click.group("db")

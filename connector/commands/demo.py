@@ -9,12 +9,13 @@ from typing import Any
 
 import click
 
-from connector import migrate, pipeline
 from connector.commands.context import settings_from
 from connector.commands.output import json_safe
 from connector.commands.pipeline import _progress, _summary
 from connector.config import load_settings
-from connector.provision import ensure_all
+from connector.installs.provision import ensure_all
+from connector.pipeline import run as pipeline
+from connector.store import migrate
 
 
 @click.command("demo")
@@ -50,7 +51,7 @@ def COMMAND(  # noqa: N802
     settings = load_settings({"webhooks_allow_private_targets": True, "instance_path": base.instance_path})
     say = (lambda msg: click.echo(msg, err=True)) if as_json else click.echo
     migrate.upgrade(settings.sqlalchemy_url)
-    from connector.demo import Receiver, credentials_from, prepare
+    from connector.demo.run import Receiver, credentials_from, prepare
 
     sandbox = None
     if sandbox_url:
@@ -69,7 +70,7 @@ def COMMAND(  # noqa: N802
         creds = sandbox.credentials()
     if sys.stderr.isatty() and not as_json:
         from connector.commands.pipeline import _page_progress
-        from connector.sync import PAGE_PROGRESS
+        from connector.pipeline.sync import PAGE_PROGRESS
 
         PAGE_PROGRESS.set(_page_progress)
     receiver = Receiver().start()
@@ -132,8 +133,8 @@ def _tick(sandbox: Any, sandbox_url: str | None, days: int) -> None:
 
 
 def _tenant_id(settings: Any, slug: str) -> int:
-    from connector import store
-    from connector.db import transaction
+    from connector.store import repo as store
+    from connector.store.db import transaction
 
     with transaction(settings.sqlalchemy_url) as session:
         return store.tenants(session, slug)[0].id
@@ -160,8 +161,8 @@ def _serve(settings: Any, port: int, users: list[dict[str, str]], say: Any, cred
     from werkzeug.serving import run_simple
 
     from connector import create_app
-    from connector.demo import subscribe_sandbox_webhooks
-    from connector.installs import oauth_apps_from_sandbox
+    from connector.demo.run import subscribe_sandbox_webhooks
+    from connector.installs.installs import oauth_apps_from_sandbox
 
     base_url = f"http://127.0.0.1:{port}"
     overrides = {

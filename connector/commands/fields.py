@@ -7,7 +7,7 @@ import click
 from connector.commands.context import settings_from
 from connector.commands.output import emit
 from connector.commands.pipeline import tenant_ids
-from connector.provision import ensure_all
+from connector.installs.provision import ensure_all
 
 
 @click.group("fields")

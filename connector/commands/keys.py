@@ -6,7 +6,7 @@ import click
 
 from connector.commands.context import settings_from
 from connector.commands.output import emit
-from connector.vault import generate_key
+from connector.installs.vault import generate_key
 
 
 @click.group("keys")
@@ -25,7 +25,7 @@ def generate() -> None:
 @click.pass_context
 def rotate(ctx: click.Context, as_json: bool) -> None:
     """Re-encrypt every stored token and secret under the newest key (then old keys can be dropped)."""
-    from connector.store import rotate_secrets
+    from connector.store.repo import rotate_secrets
 
     settings = settings_from(ctx)
     count = rotate_secrets(settings)

@@ -7,13 +7,13 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from connector import linking
-from connector import models as m
 from connector.commands.context import settings_from
 from connector.commands.output import emit, fail
 from connector.commands.pipeline import tenant_ids
-from connector.db import transaction
-from connector.sandbox_truth import fetch_truth, sandbox_admin_url, vendor_maps
+from connector.demo.truth import fetch_truth, sandbox_admin_url, vendor_maps
+from connector.pipeline import link as linking
+from connector.store import models as m
+from connector.store.db import transaction
 
 
 @click.group("link")

@@ -7,12 +7,13 @@ from typing import Any
 
 import click
 
-from connector import pipeline, store
 from connector.commands.context import settings_from
 from connector.commands.output import emit, fail
 from connector.config import Settings
-from connector.db import transaction
-from connector.sync import PAGE_PROGRESS
+from connector.pipeline import run as pipeline
+from connector.pipeline.sync import PAGE_PROGRESS
+from connector.store import repo as store
+from connector.store.db import transaction
 
 
 def tenant_ids(settings: Settings, slug: str | None) -> list[tuple[int, str]]:

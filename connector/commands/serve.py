@@ -28,7 +28,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 @click.pass_context
 def worker(ctx: click.Context, concurrency: int) -> None:
     """Run a Celery worker (Redis broker from HEALTHSCORE_BROKER_URL) for passes, refreshes and webhooks."""
-    from connector.tasks import QUEUE, configure
+    from connector.jobs.tasks import QUEUE, configure
 
     app = configure(settings_from(ctx))
     app.worker_main(["worker", f"--concurrency={concurrency}", "--loglevel=INFO", "-Q", QUEUE])
@@ -38,7 +38,7 @@ def worker(ctx: click.Context, concurrency: int) -> None:
 @click.pass_context
 def scheduler(ctx: click.Context) -> None:
     """Enqueue a pass per tenant every HEALTHSCORE_SYNC_INTERVAL_MINUTES and webhook delivery every minute."""
-    from connector.scheduler import build
+    from connector.jobs.scheduler import build
 
     settings = settings_from(ctx)
     click.echo(f"scheduling passes every {settings.sync_interval_minutes} min", err=True)

@@ -16,7 +16,7 @@ def COMMAND() -> None:  # noqa: N802 - the registry looks for this name
 
 
 def _tenant_id(session: object, slug: str, name: str | None) -> int:
-    from connector import store
+    from connector.store import repo as store
 
     found = store.tenants(session, slug)  # type: ignore[arg-type]
     if found:
@@ -39,8 +39,8 @@ def create_admin(
     ctx: click.Context, slug: str, email: str, password_stdin: bool, tenant_name: str | None, as_json: bool
 ) -> None:
     """Create an admin with a password (the first person of a tenant; others are invited)."""
-    from connector import auth
-    from connector.db import transaction
+    from connector.installs import users as auth
+    from connector.store.db import transaction
 
     settings = settings_from(ctx)
     if password_stdin:
@@ -55,7 +55,7 @@ def create_admin(
             session.rollback()
             fail("; ".join(exc.problems))
             return
-        from connector.store import audit
+        from connector.store.repo import audit
 
         audit(session, tenant_id, "cli", "user.created", user.email, role="admin")
         out = {"tenant": slug, "email": user.email, "role": "admin", "id": user.id}
@@ -70,8 +70,8 @@ def create_admin(
 @click.pass_context
 def invite(ctx: click.Context, slug: str, email: str, role: str, as_json: bool) -> None:
     """Invite someone: prints the one-time link where they set their password."""
-    from connector import auth
-    from connector.db import transaction
+    from connector.installs import users as auth
+    from connector.store.db import transaction
 
     settings = settings_from(ctx)
     with transaction(settings.sqlalchemy_url) as session:
@@ -82,7 +82,7 @@ def invite(ctx: click.Context, slug: str, email: str, role: str, as_json: bool) 
             session.rollback()
             fail("; ".join(exc.problems))
             return
-        from connector.store import audit
+        from connector.store.repo import audit
 
         audit(session, tenant_id, "cli", "user.invited", user.email, role=role)
     link = f"{settings.public_base_url.rstrip('/')}/invite/{token}"

@@ -6,13 +6,13 @@ from datetime import datetime
 
 import click
 
-from connector import delivery
+from connector.admin.webhooks import EVENT_TYPES, EndpointError, add_endpoint, list_endpoints, rotate_secret
 from connector.commands.context import settings_from
 from connector.commands.output import emit, fail
 from connector.commands.pipeline import tenant_ids
-from connector.db import transaction
-from connector.vault import Vault
-from connector.webhook_admin import EVENT_TYPES, EndpointError, add_endpoint, list_endpoints, rotate_secret
+from connector.installs.vault import Vault
+from connector.pipeline import delivery
+from connector.store.db import transaction
 
 
 @click.group("webhooks")

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from connector import models as m
 from connector.readmodels.common import CRM_VENDORS
 from connector.readmodels.rows import (
     DealRow,
@@ -22,6 +21,7 @@ from connector.readmodels.rows import (
     record_links,
     ticket_row,
 )
+from connector.store import models as m
 
 logger = logging.getLogger(__name__)
 

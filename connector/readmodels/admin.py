@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from connector import models as m
+from connector.store import models as m
 
 
 def installations(session: Session, tenant_id: int) -> list[m.Installation]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Subquery, func, select
 
-from connector import models as m
+from connector.store import models as m
 
 CRM_VENDORS = ("salesforce", "hubspot")
 

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from connector import models as m
 from connector.readmodels.common import CRM_VENDORS, latest_snapshots
+from connector.store import models as m
 
 SORTS = {
     "score": ("score", False),

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector import models as m
+from connector.store import models as m
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

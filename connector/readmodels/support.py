@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from connector import models as m
 from connector.readmodels.rows import TicketRow, ticket_row
+from connector.store import models as m
 
 CLOSED_STATUSES = ("solved", "closed", "deleted")
 

@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 from flask import abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy.orm import Session
 
-from connector import auth
-from connector import models as m
 from connector.config import Settings
-from connector.db import session_factory
+from connector.installs import users as auth
+from connector.store import models as m
+from connector.store.db import session_factory
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -6,8 +6,11 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from connector import admin_actions, auth, installs, readmodels
-from connector.store import audit
+from connector import readmodels
+from connector.admin import actions as admin_actions
+from connector.installs import installs
+from connector.installs import users as auth
+from connector.store.repo import audit
 from connector.web.access import actor, admin_required, db, settings, tenant_id
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from connector import admin_actions, readmodels
+from connector import readmodels
+from connector.admin import actions as admin_actions
 from connector.web import admin as parent
 from connector.web.access import actor, admin_required, db, settings, tenant_id
 

@@ -9,7 +9,9 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from connector import admin_actions, auth, readmodels
+from connector import readmodels
+from connector.admin import actions as admin_actions
+from connector.installs import users as auth
 from connector.readmodels import jsonable
 from connector.web.access import db, settings
 from connector.web.errors import problem

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Response, g, jsonify, request
 
-from connector import admin_actions, readmodels
+from connector import readmodels
+from connector.admin import actions as admin_actions
 from connector.readmodels import jsonable
 from connector.web import api as parent
 from connector.web.access import db, settings

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
-from connector import auth
-from connector.store import audit
+from connector.installs import users as auth
+from connector.store.repo import audit
 from connector.web.access import close_db, current_user, db, sign_in
 from connector.web.security import LOGIN_LIMIT, limiter
 

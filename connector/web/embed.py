@@ -13,8 +13,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from connector import readmodels
+from connector.installs.vault import Vault, VaultError
 from connector.readmodels import jsonable
-from connector.vault import Vault, VaultError
 from connector.web.access import db, settings
 from connector.web.errors import problem
 from connector.web.formatting import BAND_LABELS

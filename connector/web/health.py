@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector.db import get_engine
+from connector.store.db import get_engine
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(

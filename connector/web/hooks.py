@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from connector import admin_actions, readmodels
+from connector import readmodels
+from connector.admin import actions as admin_actions
 from connector.web.access import actor, admin_required, db, settings, tenant_id
 
 bp = Blueprint("hooks", __name__, url_prefix="/admin/webhooks")

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from connector import inbound
+from connector.realtime import inbound
 from connector.web.errors import problem
 from connector.web.security import csrf
 from webhooks.inbound import salesforce_ack

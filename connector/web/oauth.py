@@ -18,9 +18,10 @@ from flask import (
     url_for,
 )
 
-from connector import installs, onboarding, readmodels
-from connector.store import audit
-from connector.vault import Vault, VaultError
+from connector import readmodels
+from connector.installs import installs, onboarding
+from connector.installs.vault import Vault, VaultError
+from connector.store.repo import audit
 from connector.web.access import actor, admin_required, db, settings, tenant_id
 
 logger = logging.getLogger(__name__)

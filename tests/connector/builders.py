@@ -18,11 +18,11 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector import models as m
-from connector import store
 from connector.config import Settings
-from connector.db import transaction
-from connector.vault import Vault
+from connector.installs.vault import Vault
+from connector.store import models as m
+from connector.store import repo as store
+from connector.store.db import transaction
 from integrations import records as r
 from integrations.oauth import TokenSet
 

@@ -56,7 +56,7 @@ def test_version() -> None:
 
 
 def test_db_upgrade_json_reports_the_revision(tmp_path: Path) -> None:
-    from connector import migrate
+    from connector.store import migrate
 
     env = {"HEALTHSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
     result = CliRunner().invoke(main, ["db", "upgrade", "--json"], env=env)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from connector.config import ConfigError, load_settings, normalise_database_url
-from connector.vault import generate_key
+from connector.installs.vault import generate_key
 
 
 def test_precedence_defaults_file_env_overrides(tmp_path: Path) -> None:

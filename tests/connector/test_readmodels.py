@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connector import readmodels
-from connector.db import transaction
+from connector.store.db import transaction
 from tests.connector.web.seed import _seed_tenant
 
 
@@ -70,7 +70,7 @@ def test_band_thresholds_follow_the_published_model(db_url: str, seeded: dict[st
     from datetime import UTC, datetime
     from importlib.resources import files
 
-    from connector import models as m
+    from connector.store import models as m
 
     text = files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
     text = text.replace("min: 75}", "min: 80}")

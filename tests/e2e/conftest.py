@@ -38,8 +38,11 @@ def served(tmp_path: Path, sandbox_set: Any) -> Iterator[Served]:
     """The real app on 127.0.0.1:<free port>, OAuth apps pre-filled from the running sandboxes."""
     from werkzeug.serving import make_server
 
-    from connector import auth, create_app, migrate, store
-    from connector.db import transaction
+    from connector import create_app
+    from connector.installs import users as auth
+    from connector.store import migrate
+    from connector.store import repo as store
+    from connector.store.db import transaction
 
     holder: dict[str, Any] = {}
     server = make_server("127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True)
@@ -55,7 +58,7 @@ def served(tmp_path: Path, sandbox_set: Any) -> Iterator[Served]:
             "webhooks_allow_private_targets": True,
         }
     )
-    from connector.installs import oauth_apps_from_sandbox
+    from connector.installs.installs import oauth_apps_from_sandbox
 
     app.config["OAUTH_APPS"] = oauth_apps_from_sandbox(sandbox_set.credentials())
     holder["app"] = app

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 import requests
 
-from connector import auth, store
-from connector import models as m
-from connector.db import transaction
+from connector.installs import users as auth
+from connector.store import models as m
+from connector.store import repo as store
+from connector.store.db import transaction
 from tests.e2e.conftest import Served, shot
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ from connector.cli import main
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    from connector import migrate
+    from connector.store import migrate
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     migrate.upgrade(url)
@@ -46,8 +46,8 @@ def test_create_admin_then_sign_in(env: dict[str, str]) -> None:
     body = json.loads(out.output)
     assert body["email"] == "boss@acme.test"
     assert body["role"] == "admin"
-    from connector import auth
-    from connector.db import transaction
+    from connector.installs import users as auth
+    from connector.store.db import transaction
 
     with transaction(env["url"]) as session:
         assert auth.authenticate(session, "boss@acme.test", "a very long password") is not None

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from connector import auth
-from connector.db import transaction
+from connector.installs import users as auth
+from connector.store.db import transaction
 from tests.connector.web.seed import TenantData, _seed_tenant, sign_in_as
 
 
@@ -44,8 +44,8 @@ def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """One migrated SQLite file per session; each test copies it (migrating per test costs ~0.6 s)."""
-    from connector import migrate
-    from connector.db import get_engine
+    from connector.store import migrate
+    from connector.store.db import get_engine
 
     path = tmp_path_factory.mktemp("template") / "template.db"
     url = f"sqlite:///{path}"

@@ -11,8 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from connector import auth, store
-from connector import models as m
+from connector.installs import users as auth
+from connector.store import models as m
+from connector.store import repo as store
 
 PASSWORD = "correct horse battery staple"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

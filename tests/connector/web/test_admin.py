@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from connector import models as m
-from connector.db import transaction
+from connector.store import models as m
+from connector.store.db import transaction
 from tests.connector.web.seed import TenantData
 
 
@@ -235,7 +235,7 @@ def test_webhook_lifecycle(
     rotated = acme_admin.post(f"/admin/webhooks/{ep_id}/rotate").data.decode()
     new_secret = rotated.split('<code class="secret">')[1].split("<")[0]
     assert new_secret != secret
-    from connector.vault import Vault
+    from connector.installs.vault import Vault
 
     with _db(app) as session:
         secrets = Vault(app.config["HEALTHSCORE"]).decrypt_json(

@@ -35,8 +35,8 @@ def test_requests_without_a_valid_key_get_401_problem(
 
 def test_revoked_key_stops_working(client: Any, acme_admin: Any, acme: TenantData, app: Any) -> None:
     assert client.get("/api/v1/accounts", headers=bearer(acme.read_key)).status_code == 200
-    from connector import models as m
-    from connector.db import transaction
+    from connector.store import models as m
+    from connector.store.db import transaction
 
     with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
         key_id = session.query(m.ApiKey).filter_by(tenant_id=acme.id, name="reader").one().id

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from connector import models as m
-from connector.db import transaction
-from connector.vault import Vault
+from connector.installs.vault import Vault
+from connector.store import models as m
+from connector.store.db import transaction
 from tests.connector.web.seed import NOW, TenantData
 from webhooks.inbound import sign_hubspot_v3
 

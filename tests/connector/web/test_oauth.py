@@ -11,10 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from connector import models as m
-from connector import onboarding
-from connector.db import transaction
-from connector.vault import Vault
+from connector.installs import onboarding
+from connector.installs.vault import Vault
+from connector.store import models as m
+from connector.store.db import transaction
 from tests.connector.web.seed import TenantData
 
 AUTHORIZE = {
@@ -32,7 +32,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     def fake_start(settings: Any, tenant_id: int, vendor: str, *, background: bool = True) -> str:
         calls.append((tenant_id, vendor))
         with transaction(settings.sqlalchemy_url) as session:
-            from connector import store
+            from connector.store import repo as store
 
             run = store.start_run(session, tenant_id, "install")
             run.report = {"vendor": vendor, "steps": {}}
@@ -256,7 +256,7 @@ def test_progress_json_is_tenant_scoped(client: Any, tenants: dict[str, TenantDa
     from tests.connector.web.seed import sign_in_as
 
     with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
-        from connector import store
+        from connector.store import repo as store
 
         run_id = store.start_run(session, tenants["globex"].id, "install").run_id
     sign_in_as(client, tenants["acme"])

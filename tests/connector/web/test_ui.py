@@ -59,8 +59,9 @@ def test_portfolio_no_match_empty_state(acme_viewer: Any) -> None:
 
 
 def test_portfolio_empty_state_tells_admin_to_connect(client: Any, app: Any) -> None:
-    from connector import auth, store
-    from connector.db import transaction
+    from connector.installs import users as auth
+    from connector.store import repo as store
+    from connector.store.db import transaction
 
     with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
         tenant = store.ensure_tenant(session, "empty", "Empty")
@@ -89,8 +90,8 @@ def test_account_page_shows_history_drivers_tickets_surveys_deals(
 def test_account_page_links_zendesk_org_and_crm(
     acme_viewer: Any, tenants: dict[str, TenantData], app: Any
 ) -> None:
-    from connector import models as m
-    from connector.db import transaction
+    from connector.store import models as m
+    from connector.store.db import transaction
     from tests.connector.web.seed import NOW
 
     with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:

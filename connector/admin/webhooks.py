@@ -1,0 +1,101 @@
+"""Webhook endpoints of a tenant: add (secret shown once), rotate (old + new both sign), list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.installs.vault import Vault
+from connector.store import models as m
+from connector.store.repo import audit, utcnow
+from webhooks.errors import UnsafeTargetError
+from webhooks.events import EventType
+from webhooks.signing import generate_secret
+from webhooks.ssrf import check_url
+
+EVENT_TYPES = tuple(str(e) for e in EventType)
+
+
+class EndpointError(ValueError):
+    """A webhook endpoint request that cannot be accepted (the message says why)."""
+
+
+def add_endpoint(
+    session: Session,
+    vault: Vault,
+    tenant_id: int,
+    url: str,
+    *,
+    events: list[str] | None = None,
+    description: str = "",
+    allow_private: bool = False,
+    actor: str = "cli",
+) -> tuple[m.WebhookEndpoint, str]:
+    """Create an endpoint; returns it and its secret (shown once, stored encrypted)."""
+    unknown = sorted(set(events or []) - set(EVENT_TYPES))
+    if unknown:
+        raise EndpointError(f"unknown event types {unknown}; choose from {list(EVENT_TYPES)}")
+    try:
+        check_url(url, allow_private=allow_private)
+    except UnsafeTargetError as exc:
+        raise EndpointError(
+            f"refused {url}: {exc}. Private and loopback targets need HEALTHSCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true"
+        ) from exc
+    secret = generate_secret()
+    ep = m.WebhookEndpoint(
+        tenant_id=tenant_id,
+        url=url,
+        description=description,
+        event_types=list(events or EVENT_TYPES),
+        secrets_enc=vault.encrypt_json([secret]),
+        enabled=True,
+        created_at=utcnow(),
+    )
+    session.add(ep)
+    session.flush()
+    audit(session, tenant_id, actor, "webhook.endpoint_added", target=url)
+    return ep, secret
+
+
+def rotate_secret(
+    session: Session, vault: Vault, tenant_id: int, endpoint_id: int, actor: str = "cli"
+) -> str:
+    """A new secret signs alongside the old one until `finish_rotation`; returns the new secret."""
+    ep = _get(session, tenant_id, endpoint_id)
+    secrets = vault.decrypt_json(ep.secrets_enc)
+    new = generate_secret()
+    ep.secrets_enc = vault.encrypt_json([new, *secrets[:1]])
+    audit(session, tenant_id, actor, "webhook.secret_rotated", target=ep.url)
+    return new
+
+
+def finish_rotation(session: Session, vault: Vault, tenant_id: int, endpoint_id: int) -> None:
+    ep = _get(session, tenant_id, endpoint_id)
+    ep.secrets_enc = vault.encrypt_json(vault.decrypt_json(ep.secrets_enc)[:1])
+
+
+def list_endpoints(session: Session, tenant_id: int) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(m.WebhookEndpoint)
+        .where(m.WebhookEndpoint.tenant_id == tenant_id)
+        .order_by(m.WebhookEndpoint.id)
+    )
+    return [
+        {
+            "id": e.id,
+            "url": e.url,
+            "events": e.event_types,
+            "enabled": e.enabled,
+            "disabled_reason": e.disabled_reason,
+        }
+        for e in rows
+    ]
+
+
+def _get(session: Session, tenant_id: int, endpoint_id: int) -> m.WebhookEndpoint:
+    ep = session.get(m.WebhookEndpoint, endpoint_id)
+    if ep is None or ep.tenant_id != tenant_id:
+        raise EndpointError(f"no webhook endpoint {endpoint_id} in this tenant")
+    return ep

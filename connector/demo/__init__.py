@@ -1,0 +1,1 @@
+"""The embedded demo and the one place that talks to the emulators' control API."""

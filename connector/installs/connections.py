@@ -1,0 +1,48 @@
+"""Turn a stored installation into an adapter: decrypt its tokens and persist rotated ones at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connector.clock import clock_for
+from connector.config import Settings
+from connector.installs.vault import Vault
+from connector.store import models as m
+from connector.store import repo as store
+from integrations.base import Adapter
+from integrations.oauth import TokenSet
+from integrations.registry import Connection, create_adapter
+
+
+def connection_for(settings: Settings, inst: m.Installation, **overrides: Any) -> Connection:
+    """The adapter Connection of one installation; rotated tokens are saved in their own transaction."""
+    vault = Vault(settings)
+    tokens = store.token_from_dict(vault.decrypt_json(inst.tokens_enc or "")) if inst.tokens_enc else None
+    if tokens is None:
+        tokens = TokenSet(access_token="")
+    tenant_id, inst_id, url = inst.tenant_id, inst.id, settings.sqlalchemy_url
+
+    def save(new_tokens: TokenSet) -> None:
+        store.save_tokens(url, vault, tenant_id, inst_id, new_tokens)
+
+    base_url = inst.base_url
+    if inst.vendor == "salesforce" and tokens.instance_url:
+        base_url = tokens.instance_url
+    if "clock" not in overrides:
+        overrides["clock"] = clock_for(inst.settings or {}, inst.ca_file)
+    return Connection(
+        vendor=inst.vendor,
+        base_url=base_url,
+        token_url=inst.token_url,
+        client_id=inst.client_id,
+        client_secret=vault.decrypt(inst.client_secret_enc),
+        tokens=tokens,
+        save_tokens=save,
+        ca_file=inst.ca_file,
+        settings=dict((inst.settings or {}).get("mapping") or {}),  # connector-level keys stay out
+        **overrides,
+    )
+
+
+def adapter_for(settings: Settings, inst: m.Installation, **overrides: Any) -> Adapter:
+    return create_adapter(connection_for(settings, inst, **overrides))

@@ -1,0 +1,310 @@
+"""OAuth installs per vendor with Authlib: authorize URL (state + PKCE S256), code exchange, save, disconnect.
+
+The OAuth app of each vendor (client id/secret, login host, CA file for a sandbox) is `AppConfig`; the web
+layer fills it from the connect form or the app's defaults and keeps it, with state and verifier, in the
+user's session (encrypted) until the callback. Errors a person can act on are `InstallError(kind)`, and each
+kind has a page that says what happened and what to do.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session, OAuthError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from connector.installs.vault import Vault
+from connector.installs.vendor_apps import (
+    SPECS,
+    AppConfig,
+    Scope,
+    VendorSpec,
+    config_problems,
+    oauth_apps_from_sandbox,
+)
+from connector.store import models as m
+from connector.store import repo as store
+from integrations.oauth import TokenSet
+
+__all__ = [
+    "SPECS",
+    "AppConfig",
+    "Connected",
+    "InstallError",
+    "Pending",
+    "Scope",
+    "VendorSpec",
+    "authorization_request",
+    "check_callback",
+    "config_problems",
+    "disconnect",
+    "exchange",
+    "oauth_apps_from_sandbox",
+    "revoke",
+    "save",
+]
+
+logger = logging.getLogger(__name__)
+
+STATE_TTL = timedelta(minutes=10)
+TIMEOUT = 20.0
+
+
+class InstallError(Exception):
+    """Something in the OAuth dance a person can act on; `kind` picks the page (see web/oauth.py)."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        self.kind, self.detail = kind, detail
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pending:
+    """What the callback needs; kept encrypted in the user's session, used once."""
+
+    app: AppConfig
+    state: str
+    verifier: str
+    redirect_uri: str
+    created_at: str
+
+    def dump(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> Pending:
+        return cls(
+            app=AppConfig(**data["app"]),
+            state=data["state"],
+            verifier=data["verifier"],
+            redirect_uri=data["redirect_uri"],
+            created_at=data["created_at"],
+        )
+
+
+def _oauth(app: AppConfig, redirect_uri: str) -> OAuth2Session:
+    session = OAuth2Session(
+        app.client_id,
+        app.client_secret,
+        scope=SPECS[app.vendor].scope_string,
+        redirect_uri=redirect_uri,
+        code_challenge_method="S256",
+        token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name, not a secret
+    )
+    session.register_compliance_hook("access_token_response", _normalise_error_body)
+    return session
+
+
+def _normalise_error_body(resp: requests.Response) -> requests.Response:
+    """HubSpot answers token errors as {"status": "BAD_AUTH_CODE", "message": …}, not RFC 6749 `error`."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp
+    if resp.status_code >= 400 and isinstance(body, dict) and "error" not in body and "status" in body:
+        code = {"BAD_AUTH_CODE": "invalid_grant", "BAD_REFRESH_TOKEN": "invalid_grant"}.get(
+            str(body["status"]), str(body["status"]).lower()
+        )
+        import json
+
+        resp._content = json.dumps({"error": code, "error_description": body.get("message", "")}).encode()
+    return resp
+
+
+def authorization_request(app: AppConfig, redirect_uri: str, now: datetime) -> tuple[str, Pending]:
+    """The vendor URL to send the browser to, and what to remember until it comes back."""
+    verifier = generate_token(64)
+    state = secrets.token_urlsafe(32)  # 256 bits; bound to this session, single use, 10 minutes
+    url, _ = _oauth(app, redirect_uri).create_authorization_url(
+        app.base_url.rstrip("/") + SPECS[app.vendor].authorize_path, state=state, code_verifier=verifier
+    )
+    return url, Pending(
+        app=app, state=state, verifier=verifier, redirect_uri=redirect_uri, created_at=now.isoformat()
+    )
+
+
+def check_callback(pending: Pending | None, args: dict[str, str], now: datetime) -> str:
+    """The code, once state and vendor answer are checked.
+
+    Raises:
+        InstallError: state (missing/mismatch/expired), denied, vendor_error, or missing code.
+    """
+    if pending is None or not args.get("state"):
+        raise InstallError("state", "no sign-in attempt is waiting in this browser")
+    if not hmac.compare_digest(pending.state.encode(), args["state"].encode()):
+        raise InstallError("state", "the state does not match the one we sent")
+    if now - datetime.fromisoformat(pending.created_at) > STATE_TTL:
+        raise InstallError("state", "the sign-in attempt is older than 10 minutes")
+    error = args.get("error")
+    if error == "access_denied":
+        raise InstallError("denied", args.get("error_description", ""))
+    if error:
+        raise InstallError("vendor_error", f"{error}: {args.get('error_description', '')}"[:300])
+    if not args.get("code"):
+        raise InstallError("vendor_error", "the vendor sent no authorization code")
+    return args["code"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Connected:
+    tokens: TokenSet
+    base_url: str
+    token_url: str
+    vendor_account: str | None
+    granted: tuple[str, ...]
+
+
+def exchange(pending: Pending, code: str, now: datetime) -> Connected:
+    """Trade the code (with the PKCE verifier) for tokens and learn which vendor account they belong to.
+
+    Raises:
+        InstallError: expired_code, missing_scope or vendor_error.
+    """
+    app = pending.app
+    token_url = app.api_base + SPECS[app.vendor].token_path
+    if app.vendor == "salesforce":
+        token_url = app.base_url.rstrip("/") + SPECS[app.vendor].token_path
+    oauth = _oauth(app, pending.redirect_uri)
+    try:
+        token = oauth.fetch_token(
+            token_url, code=code, code_verifier=pending.verifier, verify=app.ca_file or True, timeout=TIMEOUT
+        )
+    except OAuthError as exc:
+        if exc.error in {"invalid_grant", "bad_auth_code"}:
+            raise InstallError("expired_code", exc.description or "") from exc
+        raise InstallError("vendor_error", f"{exc.error}: {exc.description or ''}"[:300]) from exc
+    except (requests.RequestException, ValueError) as exc:
+        raise InstallError(
+            "vendor_error", f"the token endpoint did not answer properly ({type(exc).__name__})"
+        ) from exc
+    if not token.get("access_token"):
+        raise InstallError("vendor_error", "the token endpoint answered without an access token")
+    expires_in = token.get("expires_in")
+    tokens = TokenSet(
+        access_token=str(token["access_token"]),
+        refresh_token=token.get("refresh_token"),
+        expires_at=now + timedelta(seconds=float(expires_in)) if expires_in else None,
+        instance_url=token.get("instance_url"),
+        scope=token.get("scope"),
+    )
+    base_url, account, granted = _identify(app, tokens, token)
+    missing = [s.name for s in SPECS[app.vendor].scopes if s.required and granted and s.name not in granted]
+    if missing:
+        raise InstallError("missing_scope", " ".join(missing))
+    return Connected(
+        tokens=tokens, base_url=base_url, token_url=token_url, vendor_account=account, granted=granted
+    )
+
+
+def _identify(
+    app: AppConfig, tokens: TokenSet, token: dict[str, Any]
+) -> tuple[str, str | None, tuple[str, ...]]:
+    """(API base URL, vendor account id, granted scopes) per vendor's token response."""
+    granted = tuple(str(token.get("scope") or "").split())
+    if app.vendor == "salesforce":
+        # `id` is https://login…/id/<orgId>/<userId>: the org id maps the tenant.
+        parts = str(token.get("id", "")).rstrip("/").split("/")
+        return (
+            (tokens.instance_url or app.base_url).rstrip("/"),
+            parts[-2] if len(parts) >= 2 else None,
+            granted,
+        )
+    if app.vendor == "hubspot":
+        try:
+            info = requests.get(
+                f"{app.api_base}/oauth/v1/access-tokens/{tokens.access_token}",
+                timeout=TIMEOUT,
+                verify=app.ca_file or True,
+            )
+            data = info.json() if info.ok else {}
+        except (requests.RequestException, ValueError):
+            data = {}
+        hub = data.get("hub_id")
+        return app.api_base, str(hub) if hub else None, tuple(data.get("scopes") or granted)
+    host = urlsplit(app.base_url).hostname or ""
+    try:
+        ipaddress.ip_address(host)  # a sandbox or proxy on an IP: no subdomain to speak of
+        account = urlsplit(app.base_url).netloc
+    except ValueError:
+        account = host.split(".")[0] if host.count(".") >= 2 else host
+    return app.base_url.rstrip("/"), account, granted
+
+
+def save(session: Session, vault: Vault, tenant_id: int, app: AppConfig, conn: Connected) -> m.Installation:
+    """Store the install with tokens and client secret encrypted (store.save_installation)."""
+    return store.save_installation(
+        session,
+        vault,
+        tenant_id=tenant_id,
+        vendor=app.vendor,
+        base_url=conn.base_url,
+        token_url=conn.token_url,
+        client_id=app.client_id,
+        client_secret=app.client_secret,
+        tokens=conn.tokens,
+        ca_file=app.ca_file,
+        vendor_account=conn.vendor_account,
+    )
+
+
+def revoke(inst: m.Installation, vault: Vault) -> str | None:
+    """Revoke the tokens at the vendor; returns a problem text, or None when the vendor confirmed."""
+    if not inst.tokens_enc:
+        return None
+    tokens = store.token_from_dict(vault.decrypt_json(inst.tokens_enc))
+    verify: Any = inst.ca_file or True
+    try:
+        if inst.vendor == "salesforce":
+            base = (tokens.instance_url or inst.base_url).rstrip("/")
+            resp = requests.post(
+                f"{base}/services/oauth2/revoke",
+                data={"token": tokens.refresh_token or tokens.access_token},
+                timeout=TIMEOUT,
+                verify=verify,
+            )
+        elif inst.vendor == "hubspot":
+            resp = requests.delete(
+                f"{inst.base_url.rstrip('/')}/oauth/v1/refresh-tokens/{tokens.refresh_token}",
+                timeout=TIMEOUT,
+                verify=verify,
+            )
+        else:
+            resp = requests.delete(
+                f"{inst.base_url.rstrip('/')}/api/v2/oauth/tokens/current.json",
+                headers={"Authorization": f"Bearer {tokens.access_token}"},
+                timeout=TIMEOUT,
+                verify=verify,
+            )
+    except requests.RequestException as exc:
+        return f"could not reach {SPECS[inst.vendor].label} to revoke ({type(exc).__name__})"
+    if resp.status_code in {200, 204}:
+        return None
+    return f"{SPECS[inst.vendor].label} answered {resp.status_code} to the revoke request"
+
+
+def disconnect(session: Session, vault: Vault, tenant_id: int, vendor: str) -> tuple[bool, str | None]:
+    """Revoke at the vendor, then delete the install here (cursors go with it). (found, revoke problem)."""
+    inst = session.scalar(
+        select(m.Installation).where(m.Installation.tenant_id == tenant_id, m.Installation.vendor == vendor)
+    )
+    if inst is None:
+        return False, None
+    problem = revoke(inst, vault)
+    session.execute(
+        delete(m.Installation).where(m.Installation.id == inst.id, m.Installation.tenant_id == tenant_id)
+    )
+    return True, problem
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,261 @@
+"""People and keys: argon2 password hashes, invites, API keys (shown once, stored hashed, revocable), roles.
+
+Every function takes the session and, where a row belongs to a tenant, the tenant id explicitly; nothing
+here can touch another tenant's users or keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connector.store import models as m
+
+logger = logging.getLogger(__name__)
+
+ROLES: tuple[str, ...] = ("admin", "viewer")
+API_KEY_SCOPES: tuple[str, ...] = ("read", "admin", "installation")
+MIN_PASSWORD = 12
+KEY_PREFIX = "hsk_"
+
+# argon2id with the library's RFC 9106 "low memory" profile defaults (t=3, m=64 MiB, p=4).
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so a miss costs as long as a hit (no user enumeration).
+_DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+class AuthError(ValueError):
+    """A request about users or keys that cannot be honoured; `problems` says what to fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    """True when `password` matches; always spends one argon2 verification (timing-safe on misses)."""
+    try:
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_problems(password: str) -> list[str]:
+    problems = []
+    if len(password) < MIN_PASSWORD:
+        problems.append(f"the password needs at least {MIN_PASSWORD} characters")
+    if password.strip() != password:
+        problems.append("the password must not start or end with spaces")
+    return problems
+
+
+def _token_hash(token: str) -> str:
+    # Invite tokens and API keys are 256-bit random strings: a fast hash is enough (nothing to brute force),
+    # and it lets us look the row up by hash.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _email_problems(email: str) -> list[str]:
+    if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 320:
+        return [f"{email!r} is not an e-mail address"]
+    return []
+
+
+def create_user(
+    session: Session,
+    tenant_id: int,
+    email: str,
+    role: str,
+    *,
+    password: str | None = None,
+    name: str = "",
+) -> m.User:
+    """A user of `tenant_id` with `password` (or none yet: then they must be invited).
+
+    Raises:
+        AuthError: bad e-mail, role or password, or the e-mail is taken (by any tenant: e-mail is the login).
+    """
+    email = normalise_email(email)
+    problems = _email_problems(email)
+    if role not in ROLES:
+        problems.append(f"role must be one of {', '.join(ROLES)}")
+    if password is not None:
+        problems.extend(password_problems(password))
+    if not problems and session.scalar(select(m.User.id).where(m.User.email == email)) is not None:
+        problems.append(f"a user with e-mail {email} already exists")
+    if problems:
+        raise AuthError(problems)
+    user = m.User(
+        tenant_id=tenant_id,
+        email=email,
+        name=name,
+        role=role,
+        password_hash=hash_password(password) if password is not None else None,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> m.User | None:
+    """The user whose e-mail and password match (None otherwise); upgrades an outdated hash."""
+    user = session.scalar(select(m.User).where(m.User.email == normalise_email(email)))
+    stored = user.password_hash if user is not None else None
+    if not verify_password(stored, password) or user is None or stored is None:
+        return None
+    if _hasher.check_needs_rehash(stored):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def invite(session: Session, tenant_id: int, email: str, role: str, name: str = "") -> tuple[m.User, str]:
+    """Create a user without a password and return (user, invite token); the token is shown once.
+
+    Raises:
+        AuthError: as `create_user`.
+    """
+    user = create_user(session, tenant_id, email, role, name=name)
+    token = secrets.token_urlsafe(32)
+    user.invite_token_hash = _token_hash(token)
+    return user, token
+
+
+def accept_invite(session: Session, token: str, password: str) -> m.User:
+    """Set the password of the invited user and burn the token.
+
+    Raises:
+        AuthError: unknown or used token, or a weak password.
+    """
+    user = session.scalar(select(m.User).where(m.User.invite_token_hash == _token_hash(token)))
+    if user is None:
+        raise AuthError(["this invitation link is invalid or was already used; ask your admin for a new one"])
+    problems = password_problems(password)
+    if problems:
+        raise AuthError(problems)
+    user.password_hash = hash_password(password)
+    user.invite_token_hash = None
+    return user
+
+
+def set_role(session: Session, tenant_id: int, user_id: int, role: str) -> m.User:
+    """Change a user's role; the last admin of a tenant cannot be demoted.
+
+    Raises:
+        AuthError: unknown user (of this tenant), bad role, or last admin.
+    """
+    if role not in ROLES:
+        raise AuthError([f"role must be one of {', '.join(ROLES)}"])
+    user = session.scalar(select(m.User).where(m.User.id == user_id, m.User.tenant_id == tenant_id))
+    if user is None:
+        raise AuthError(["no such user"])
+    if user.role == "admin" and role != "admin" and _admin_count(session, tenant_id) <= 1:
+        raise AuthError(["a tenant needs at least one admin; promote someone else first"])
+    user.role = role
+    return user
+
+
+def _admin_count(session: Session, tenant_id: int) -> int:
+    return int(
+        session.scalar(select(func.count()).where(m.User.tenant_id == tenant_id, m.User.role == "admin")) or 0
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewApiKey:
+    """A key just created: `secret` is the full key, shown to the user exactly once."""
+
+    id: int
+    name: str
+    scope: str
+    prefix: str
+    secret: str
+
+
+def create_api_key(session: Session, tenant_id: int, name: str, scope: str = "read") -> NewApiKey:
+    """A new API key for `tenant_id`; only its SHA-256 is stored.
+
+    Raises:
+        AuthError: empty name or unknown scope.
+    """
+    problems = []
+    if not name.strip():
+        problems.append("give the key a name (what will use it?)")
+    if scope not in API_KEY_SCOPES:
+        problems.append(f"scope must be one of {', '.join(API_KEY_SCOPES)}")
+    if problems:
+        raise AuthError(problems)
+    prefix = secrets.token_hex(4)
+    secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    row = m.ApiKey(
+        tenant_id=tenant_id,
+        name=name.strip()[:200],
+        prefix=prefix,
+        key_hash=_token_hash(secret),
+        scope=scope,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return NewApiKey(id=row.id, name=row.name, scope=scope, prefix=prefix, secret=secret)
+
+
+def resolve_api_key(session: Session, presented: str) -> m.ApiKey | None:
+    """The live key matching `presented` (None if unknown or revoked); records its last use."""
+    if not presented.startswith(KEY_PREFIX) or len(presented) > 200:
+        return None
+    digest = _token_hash(presented)
+    row = session.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == digest))
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
+        return None
+    row.last_used_at = utcnow()
+    return row
+
+
+def revoke_api_key(session: Session, tenant_id: int, key_id: int) -> bool:
+    """Revoke a key of this tenant; False when no such live key."""
+    row = session.scalar(
+        select(m.ApiKey).where(
+            m.ApiKey.id == key_id, m.ApiKey.tenant_id == tenant_id, m.ApiKey.revoked_at.is_(None)
+        )
+    )
+    if row is None:
+        return False
+    row.revoked_at = utcnow()
+    return True
+
+
+def can(role: str, action: str) -> bool:
+    """Viewers read; admins also change settings ("write")."""
+    return action == "read" or (action == "write" and role == "admin")
+
+
+def key_allows(scope: str, action: str) -> bool:
+    """An `installation` key only reads the per-record lookups the in-vendor views need."""
+    if scope == "admin":
+        return True
+    if scope == "read":
+        return action in {"read", "lookup"}
+    return scope == "installation" and action == "lookup"

@@ -1,0 +1,1 @@
+"""Background work: Celery tasks (thin) and the APScheduler that only enqueues."""

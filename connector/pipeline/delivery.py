@@ -1,0 +1,234 @@
+"""The emit step: deliver due webhook deliveries from the outbox table (at least once, with backoff).
+
+Each delivery is claimed in its own transaction, sent, and its result recorded in another, so a crash
+repeats at most the attempt in flight. The event's `msg_id` and stored payload are reused on every
+retry, so receivers can de-duplicate on `webhook-id`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from sqlalchemy import or_, select
+
+from connector.config import Settings
+from connector.installs.vault import Vault, VaultError
+from connector.store import models as m
+from connector.store.db import transaction
+from connector.store.repo import audit, utcnow
+from webhooks.delivery import RetrySchedule, Rng, deliver, should_disable
+from webhooks.errors import DeliveryError
+from webhooks.events import encode_payload
+
+logger = logging.getLogger(__name__)
+CLAIM_TIMEOUT = timedelta(minutes=5)
+DEFAULT_SCHEDULE = RetrySchedule()
+
+
+@dataclass(slots=True)
+class EmitReport:
+    attempted: int = 0
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+    endpoints_disabled: int = 0
+
+
+def _claim(url: str, tenant_id: int | None, now: datetime, ids: list[int] | None = None) -> int | None:
+    with transaction(url) as session:
+        due = or_(
+            (m.WebhookDelivery.status == "pending") & (m.WebhookDelivery.next_attempt_at <= now),
+            (m.WebhookDelivery.status == "claimed") & (m.WebhookDelivery.claimed_at < now - CLAIM_TIMEOUT),
+        )
+        stmt = select(m.WebhookDelivery).where(due).order_by(m.WebhookDelivery.next_attempt_at).limit(1)
+        if tenant_id is not None:
+            stmt = stmt.where(m.WebhookDelivery.tenant_id == tenant_id)
+        if ids is not None:
+            stmt = stmt.where(m.WebhookDelivery.id.in_(ids))
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        row = session.scalar(stmt)
+        if row is None:
+            return None
+        row.status, row.claimed_at = "claimed", now
+        return row.id
+
+
+def deliver_due(
+    settings: Settings,
+    tenant_id: int | None = None,
+    *,
+    now: datetime | None = None,
+    session: requests.Session | None = None,
+    rng: Rng | None = None,
+    schedule: RetrySchedule = DEFAULT_SCHEDULE,
+    limit: int = 10_000,
+) -> EmitReport:
+    """Send every delivery that is due now (for one tenant, or all)."""
+    report = EmitReport()
+    http = session or requests.Session()
+    rng = rng or random.Random()
+    now = now or utcnow()
+    for _ in range(limit):
+        delivery_id = _claim(settings.sqlalchemy_url, tenant_id, now)
+        if delivery_id is None:
+            break
+        _attempt(settings, delivery_id, http, now, rng, schedule, report)
+    return report
+
+
+def _attempt(
+    settings: Settings,
+    delivery_id: int,
+    http: requests.Session,
+    now: datetime,
+    rng: Rng,
+    schedule: RetrySchedule,
+    report: EmitReport,
+) -> None:
+    target = _load(settings, delivery_id)
+    if target is None:
+        return
+    url, secrets, msg_id, body = target
+    try:
+        result = deliver(
+            url,
+            secrets,
+            msg_id,
+            body,
+            session=http,
+            now=utcnow(),
+            allow_private=settings.webhooks_allow_private_targets,
+        )
+    except DeliveryError as exc:
+        # Our own configuration is broken (e.g. no usable secret): retrying cannot help, and raising
+        # would stop every other delivery of this pass and leave this one claimed forever.
+        _give_up(settings, delivery_id, f"{exc.reason}: {exc.detail}")
+        return
+    report.attempted += 1
+    with transaction(settings.sqlalchemy_url) as s:
+        d = s.get(m.WebhookDelivery, delivery_id)
+        ep = s.get(m.WebhookEndpoint, d.endpoint_id) if d else None
+        if d is None or ep is None:
+            return
+        d.attempts += 1
+        d.last_status_code, d.last_error, d.updated_at, d.claimed_at = (
+            result.status,
+            result.detail or None,
+            now,
+            None,
+        )
+        s.add(
+            m.WebhookAttempt(
+                tenant_id=d.tenant_id,
+                delivery_id=d.id,
+                attempted_at=now,
+                status_code=result.status,
+                latency_ms=float(result.latency_ms),
+                response_excerpt=result.response_excerpt[:1024],
+                error=str(result.error) if result.error else None,
+            )
+        )
+        if result.ok:
+            d.status, d.next_attempt_at = "delivered", None
+            report.delivered += 1
+            return
+        nxt = schedule.next_attempt_at(d.attempts, now, rng, retry_after=result.retry_after)
+        d.status, d.next_attempt_at = ("pending", nxt) if nxt else ("dead", None)
+        report.failed += 1
+        report.dead += nxt is None
+        if _maybe_disable(s, ep, now, result.status):
+            report.endpoints_disabled += 1
+
+
+def _maybe_disable(s: Any, ep: m.WebhookEndpoint, now: datetime, last_status: int | None) -> bool:
+    """Disable an endpoint after a long failure streak (or 410 Gone) and tell the admin (audit log)."""
+    recent = s.scalars(
+        select(m.WebhookAttempt)
+        .join(m.WebhookDelivery, m.WebhookDelivery.id == m.WebhookAttempt.delivery_id)
+        .where(m.WebhookDelivery.endpoint_id == ep.id)
+        .order_by(m.WebhookAttempt.id.desc())
+        .limit(50)
+    ).all()
+    streak = []
+    for a in recent:
+        if a.status_code is not None and 200 <= a.status_code < 300:
+            break
+        streak.append(a)
+    first = streak[-1].attempted_at if streak else None
+    if not should_disable(len(streak), first, now, last_status=last_status):
+        return False
+    ep.enabled = False
+    ep.disabled_reason = (
+        f"disabled after {len(streak)} failed attempts since {first}; last status {last_status}"
+    )
+    audit(
+        s, ep.tenant_id, "healthscore", "webhook.endpoint_disabled", target=ep.url, reason=ep.disabled_reason
+    )
+    logger.warning(
+        "webhook endpoint %s disabled: %s", ep.id, ep.disabled_reason, extra={"tenant": ep.tenant_id}
+    )
+    return True
+
+
+def _load(settings: Settings, delivery_id: int) -> tuple[str, list[str], str, bytes] | None:
+    """The URL, secrets, event id and body of a claimed delivery; None (and marked failed) when it cannot
+    be sent: endpoint disabled or removed, or its secrets unreadable with the configured keys."""
+    with transaction(settings.sqlalchemy_url) as s:
+        d = s.get(m.WebhookDelivery, delivery_id)
+        if d is None:
+            return None
+        ep, ev = s.get(m.WebhookEndpoint, d.endpoint_id), s.get(m.WebhookEvent, d.event_id)
+        if ep is None or ev is None or not ep.enabled:
+            d.status, d.last_error, d.claimed_at = "failed", "endpoint disabled or removed", None
+            return None
+        try:
+            secrets = list(Vault(settings).decrypt_json(ep.secrets_enc))
+        except VaultError as exc:
+            d.status, d.last_error, d.claimed_at = "failed", str(exc), None
+            return None
+        return ep.url, secrets, ev.msg_id, encode_payload(ev.payload)
+
+
+def _give_up(settings: Settings, delivery_id: int, reason: str) -> None:
+    with transaction(settings.sqlalchemy_url) as s:
+        d = s.get(m.WebhookDelivery, delivery_id)
+        if d is not None:
+            d.status, d.last_error, d.claimed_at, d.updated_at = "failed", reason, None, utcnow()
+    logger.error("webhook delivery %s cannot be attempted: %s", delivery_id, reason)
+
+
+def replay(
+    settings: Settings,
+    tenant_id: int,
+    *,
+    event_msg_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """Queue one event (by msg id) or every event in a time range for delivery again; returns how many."""
+    now = utcnow()
+    with transaction(settings.sqlalchemy_url) as s:
+        stmt = (
+            select(m.WebhookDelivery)
+            .join(m.WebhookEvent, m.WebhookEvent.id == m.WebhookDelivery.event_id)
+            .where(m.WebhookDelivery.tenant_id == tenant_id)
+        )
+        if event_msg_id:
+            stmt = stmt.where(m.WebhookEvent.msg_id == event_msg_id)
+        if since:
+            stmt = stmt.where(m.WebhookEvent.created_at >= since)
+        if until:
+            stmt = stmt.where(m.WebhookEvent.created_at <= until)
+        rows = list(s.scalars(stmt))
+        for d in rows:
+            # A replay starts a fresh schedule: a dead delivery (attempts exhausted) would otherwise
+            # get exactly one try. The attempt log keeps the earlier history.
+            d.status, d.next_attempt_at, d.updated_at = "pending", now, now
+            d.attempts, d.claimed_at = 0, None
+        return len(rows)

@@ -1,0 +1,211 @@
+"""The write-back outbox: changed field values are queued in the scoring transaction, then claimed,
+written and marked in separate transactions, so a crash at any point repeats at most the batch in flight.
+
+Claims use FOR UPDATE SKIP LOCKED on PostgreSQL so parallel workers never take the same rows; a claim
+older than CLAIM_TIMEOUT is considered abandoned (its worker died) and is claimed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from connector.store import models as m
+from connector.store.db import transaction
+from connector.store.repo import utcnow
+from integrations.records import WriteResult
+
+CLAIM_TIMEOUT = timedelta(minutes=10)
+# Stamped on every write but not a reason to write: otherwise every pass would rewrite every account.
+NOT_A_CHANGE = frozenset({"health_scored_at"})
+
+
+def score_values(snap: m.ScoreSnapshot) -> dict[str, Any]:
+    """The CRM field values (logical keys, integrations.records.SCORE_FIELDS) of one snapshot."""
+    drivers = "; ".join(str(d.get("text", "")) for d in (snap.drivers or [])[:3])
+    return {
+        "health_score": round(snap.score, 1),
+        "health_band": snap.band,
+        "health_trend_30d": None if snap.trend_30d is None else round(snap.trend_30d, 1),
+        "health_drivers": drivers[:1000],
+        "sentiment_30d": None if snap.sentiment_30d is None else round(snap.sentiment_30d, 2),
+        "recommended_action": (snap.recommended_action or "")[:255],
+        "health_scored_at": snap.as_of.isoformat(),
+        "health_model_version": snap.model_version,
+    }
+
+
+def differs(new: dict[str, Any], old: dict[str, Any] | None) -> bool:
+    if old is None:
+        return True
+    return any(new.get(k) != old.get(k) for k in new if k not in NOT_A_CHANGE)
+
+
+def queue_writes(
+    session: Session,
+    tenant_id: int,
+    snapshots: Sequence[tuple[m.Account, m.ScoreSnapshot]],
+    org_ids: dict[int, list[tuple[str, str]]],
+) -> int:
+    """Queue the changed values of each scored account for its CRM record and its linked organizations."""
+    insts = {
+        i.vendor: i
+        for i in session.scalars(select(m.Installation).where(m.Installation.tenant_id == tenant_id))
+        if i.status != "disconnected" and (i.settings or {}).get("write_back", True)
+    }
+    if not insts:
+        return 0
+    written = {
+        (w.installation_id, w.external_id): w.values
+        for w in session.scalars(select(m.WrittenValue).where(m.WrittenValue.tenant_id == tenant_id))
+    }
+    pending: dict[tuple[int, str], m.WritebackOutbox] = {}
+    for o in session.scalars(
+        select(m.WritebackOutbox).where(
+            m.WritebackOutbox.tenant_id == tenant_id, m.WritebackOutbox.status.in_(["pending", "claimed"])
+        )
+    ):
+        if o.status == "pending":
+            pending[(o.installation_id, o.external_id)] = o
+        else:
+            # In flight: if it succeeds these values are the new base; if not, it comes back as pending.
+            written[(o.installation_id, o.external_id)] = o.values
+    now = utcnow()
+    queued = 0
+    for acc, snap in snapshots:
+        values = score_values(snap)
+        targets = [(acc.vendor, acc.external_id), *org_ids.get(acc.id, [])]
+        for vendor, ext in targets:
+            inst = insts.get(vendor)
+            if inst is None:
+                continue
+            key = (inst.id, ext)
+            row = pending.get(key)
+            if not differs(values, row.values if row else written.get(key)):
+                continue
+            if row is None:
+                row = m.WritebackOutbox(
+                    tenant_id=tenant_id,
+                    installation_id=inst.id,
+                    external_id=ext,
+                    status="pending",
+                    attempts=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(row)
+                pending[key] = row
+            row.values, row.updated_at = values, now
+            queued += 1
+    return queued
+
+
+def claim(
+    url: str, tenant_id: int, installation_id: int, limit: int
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """Claim up to `limit` pending (or abandoned) rows; returns (row id, external id, values)."""
+    now = utcnow()
+    with transaction(url) as session:
+        stmt = (
+            select(m.WritebackOutbox)
+            .where(
+                m.WritebackOutbox.tenant_id == tenant_id,
+                m.WritebackOutbox.installation_id == installation_id,
+                or_(
+                    m.WritebackOutbox.status == "pending",
+                    (m.WritebackOutbox.status == "claimed")
+                    & (m.WritebackOutbox.claimed_at < now - CLAIM_TIMEOUT),
+                ),
+            )
+            .order_by(m.WritebackOutbox.id)
+            .limit(limit)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list(session.scalars(stmt))
+        for row in rows:
+            row.status, row.claimed_at, row.attempts = "claimed", now, row.attempts + 1
+        return [(r.id, r.external_id, dict(r.values)) for r in rows]
+
+
+def complete(
+    url: str,
+    tenant_id: int,
+    installation_id: int,
+    claimed: dict[str, int],
+    results: Sequence[WriteResult],
+    values: dict[str, dict[str, Any]],
+) -> tuple[int, list[dict[str, str]]]:
+    """Record per-row results: written rows become the new diff base; rejected rows go back to pending
+    with the vendor's reason (retried next run). Returns (written count, rejections)."""
+    now = utcnow()
+    written = 0
+    rejected: list[dict[str, str]] = []
+    with transaction(url) as session:
+        for res in results:
+            row_id = claimed.get(res.account_external_id)
+            row = session.get(m.WritebackOutbox, row_id) if row_id is not None else None
+            if row is None or row.tenant_id != tenant_id or row.installation_id != installation_id:
+                continue
+            if res.ok:
+                _remember(
+                    session,
+                    tenant_id,
+                    installation_id,
+                    res.account_external_id,
+                    values[res.account_external_id],
+                    now,
+                )
+                session.delete(row)
+                written += 1
+            else:
+                row.status, row.last_error, row.updated_at = (
+                    "pending",
+                    f"{res.error_code}: {res.message}",
+                    now,
+                )
+                rejected.append(
+                    {
+                        "external_id": res.account_external_id,
+                        "error": res.error_code or "",
+                        "message": res.message or "",
+                    }
+                )
+    return written, rejected
+
+
+def release(url: str, tenant_id: int, row_ids: Sequence[int], error: str) -> None:
+    """Put claimed rows back (the whole call failed): they are retried next run, nothing is lost."""
+    with transaction(url) as session:
+        for row_id in row_ids:
+            row = session.get(m.WritebackOutbox, row_id)
+            if row is not None and row.tenant_id == tenant_id:
+                row.status, row.last_error, row.claimed_at = "pending", error, None
+
+
+def _remember(
+    session: Session, tenant_id: int, installation_id: int, ext: str, values: dict[str, Any], now: Any
+) -> None:
+    row = session.scalar(
+        select(m.WrittenValue).where(
+            m.WrittenValue.tenant_id == tenant_id,
+            m.WrittenValue.installation_id == installation_id,
+            m.WrittenValue.external_id == ext,
+        )
+    )
+    if row is None:
+        session.add(
+            m.WrittenValue(
+                tenant_id=tenant_id,
+                installation_id=installation_id,
+                external_id=ext,
+                values=values,
+                confirmed_at=now,
+            )
+        )
+    else:
+        row.values, row.confirmed_at = values, now

@@ -1,0 +1,276 @@
+"""The score step: signals → scoring engine → snapshot (history), band changes → webhook events, and
+changed CRM field values → write-back outbox, all in ONE transaction (transactional outbox)."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connector.pipeline.outbox import queue_writes
+from connector.pipeline.signals import load_signals
+from connector.store import models as m
+from connector.store.repo import utcnow
+from scoring.config import load_default_model, load_model
+from scoring.engine import score_accounts
+from scoring.model import ScoringModel
+from scoring.trend import trend
+from scoring.types import BandState, Driver, HealthResult
+from webhooks.events import AccountChange, EventType, make_event, should_emit_score_changed
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class ScoreReport:
+    accounts: int = 0
+    scored: int = 0
+    by_band: dict[str, int] = field(default_factory=dict)
+    band_changes: int = 0
+    events: int = 0
+    writes_queued: int = 0
+    model_version: str = ""
+
+
+def current_model(session: Session, tenant_id: int) -> ScoringModel:
+    """The tenant's published model; the packaged default is stored (and published) on first use."""
+    row = session.scalar(
+        select(m.ScoringModelVersion)
+        .where(m.ScoringModelVersion.tenant_id == tenant_id, m.ScoringModelVersion.status == "published")
+        .order_by(m.ScoringModelVersion.published_at.desc())
+    )
+    if row is not None:
+        return load_model(row.yaml)
+    model = load_default_model()
+    from importlib.resources import files
+
+    text = files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
+    now = utcnow()
+    session.add(
+        m.ScoringModelVersion(
+            tenant_id=tenant_id,
+            version=model.version,
+            yaml=text,
+            status="published",
+            created_by="healthscore (default)",
+            created_at=now,
+            published_at=now,
+        )
+    )
+    return model
+
+
+def _latest(session: Session, tenant_id: int) -> dict[int, m.ScoreSnapshot]:
+    newest = (
+        select(m.ScoreSnapshot.account_id, func.max(m.ScoreSnapshot.id).label("sid"))
+        .where(m.ScoreSnapshot.tenant_id == tenant_id)
+        .group_by(m.ScoreSnapshot.account_id)
+        .subquery()
+    )
+    rows = session.scalars(select(m.ScoreSnapshot).join(newest, m.ScoreSnapshot.id == newest.c.sid))
+    return {s.account_id: s for s in rows}
+
+
+def _history(session: Session, tenant_id: int, since: datetime) -> dict[int, list[tuple[datetime, float]]]:
+    out: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+    for acc, as_of, score in session.execute(
+        select(m.ScoreSnapshot.account_id, m.ScoreSnapshot.as_of, m.ScoreSnapshot.score)
+        .where(m.ScoreSnapshot.tenant_id == tenant_id, m.ScoreSnapshot.as_of >= since)
+        .order_by(m.ScoreSnapshot.as_of)
+    ):
+        out[acc].append((as_of, score))
+    return out
+
+
+def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None) -> ScoreReport:
+    """Score every live CRM account of the tenant as of `as_of` (default now) and record the results."""
+    from datetime import timedelta
+
+    as_of = as_of or utcnow()
+    model = current_model(session, tenant_id)
+    signals = load_signals(session, tenant_id, as_of)
+    latest = _latest(session, tenant_id)
+    previous = {str(a): BandState(band=s.band, since=s.band_since) for a, s in latest.items()}
+    results = score_accounts(model, signals, as_of, previous)
+    history = _history(session, tenant_id, as_of - timedelta(days=100))
+    report = ScoreReport(accounts=len(signals), model_version=model.version)
+    endpoints = session.scalars(
+        select(m.WebhookEndpoint).where(
+            m.WebhookEndpoint.tenant_id == tenant_id, m.WebhookEndpoint.enabled.is_(True)
+        )
+    ).all()
+    accounts = {a.id: a for a in session.scalars(select(m.Account).where(m.Account.tenant_id == tenant_id))}
+    org_ids = _linked_orgs(session, tenant_id)
+    emitted = _last_emitted_scores(session, tenant_id) if endpoints else {}
+    metric_of = {s.account_id: s.metrics for s in signals}
+    snapshots: list[tuple[m.Account, m.ScoreSnapshot]] = []
+    for res in results:
+        if res.score is None or res.band_state is None:
+            continue
+        acc = accounts[int(res.account_id)]
+        tr = trend(history.get(acc.id, []), res.score, as_of)
+        snap = _snapshot(tenant_id, acc.id, res, tr.change_30d, metric_of.get(res.account_id, {}))
+        session.add(snap)
+        snapshots.append((acc, snap))
+        report.scored += 1
+        report.by_band[snap.band] = report.by_band.get(snap.band, 0) + 1
+        prev = latest.get(acc.id)
+        report.events += _queue_events(
+            session, tenant_id, endpoints, acc, org_ids.get(acc.id, []), prev, snap, model,
+            emitted.get(acc.id),
+        )  # fmt: skip
+        if prev is not None and prev.band != snap.band:
+            report.band_changes += 1
+    session.flush()
+    report.writes_queued = queue_writes(session, tenant_id, snapshots, org_ids)
+    logger.info(
+        "scored %d accounts (%d band changes, %d writes queued)",
+        report.scored,
+        report.band_changes,
+        report.writes_queued,
+        extra={"tenant": tenant_id, "step": "score"},
+    )
+    return report
+
+
+def _snapshot(
+    tenant_id: int, account_id: int, res: HealthResult, trend_30d: float | None, metrics: Any
+) -> m.ScoreSnapshot:
+    if res.score is None or res.band_state is None:  # the caller filters these out
+        raise ValueError("cannot snapshot an account without a score")
+    return m.ScoreSnapshot(
+        tenant_id=tenant_id,
+        account_id=account_id,
+        as_of=res.as_of,
+        score=res.score,
+        band=res.band_state.band,
+        band_since=res.band_state.since,
+        segment=res.segment,
+        dimensions={d.name: d.score for d in res.dimensions},
+        drivers=[_driver(d) for d in res.drivers],
+        metrics={k: v for k, v in dict(metrics).items() if v is not None},
+        confidence=res.confidence,
+        trend_30d=trend_30d,
+        sentiment_30d=dict(metrics).get("sentiment_30d"),
+        recommended_action=res.recommended_action,
+        model_version=res.model_version,
+    )
+
+
+def _driver(d: Driver) -> dict[str, Any]:
+    return {
+        "metric": d.metric,
+        "dimension": d.dimension,
+        "direction": d.direction,
+        "impact": round(d.impact, 2),
+        "value": d.value,
+        "text": d.text,
+    }
+
+
+def _linked_orgs(session: Session, tenant_id: int) -> dict[int, list[tuple[str, str]]]:
+    """CRM account id → the (vendor, external id) of each helpdesk organization linked to it."""
+    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for crm_id, vendor, ext in session.execute(
+        select(m.AccountLink.crm_account_id, m.Account.vendor, m.Account.external_id)
+        .join(m.Account, m.Account.id == m.AccountLink.source_account_id)
+        .where(
+            m.AccountLink.tenant_id == tenant_id,
+            m.AccountLink.crm_account_id.is_not(None),
+            m.Account.deleted_at.is_(None),
+        )
+    ):
+        if crm_id is not None:
+            out[crm_id].append((vendor, ext))
+    return out
+
+
+def _last_emitted_scores(session: Session, tenant_id: int) -> dict[int, float]:
+    """Account id → new_score of its latest event (what subscribers last heard)."""
+    newest = (
+        select(func.max(m.WebhookEvent.id).label("eid"))
+        .where(m.WebhookEvent.tenant_id == tenant_id, m.WebhookEvent.account_id.is_not(None))
+        .group_by(m.WebhookEvent.account_id)
+        .subquery()
+    )
+    out: dict[int, float] = {}
+    for ev in session.scalars(select(m.WebhookEvent).join(newest, m.WebhookEvent.id == newest.c.eid)):
+        score = (ev.payload.get("data") or {}).get("new_score")
+        if ev.account_id is not None and isinstance(score, int | float):
+            out[ev.account_id] = float(score)
+    return out
+
+
+def _queue_events(
+    session: Session,
+    tenant_id: int,
+    endpoints: Any,
+    acc: m.Account,
+    orgs: list[tuple[str, str]],
+    prev: m.ScoreSnapshot | None,
+    snap: m.ScoreSnapshot,
+    model: ScoringModel,
+    last_emitted: float | None = None,
+) -> int:
+    """Queue band_changed / score_changed events for each subscribed endpoint (same transaction).
+
+    score_changed compares with the score receivers last heard (the account's latest event), so a slow
+    drift of a few points per pass is announced once it adds up to the delta; an account that never had
+    an event compares with its previous snapshot."""
+    if prev is None or not endpoints:
+        return 0
+    kinds: list[EventType] = []
+    if prev.band != snap.band:
+        kinds.append(EventType.BAND_CHANGED)
+    baseline = prev.score if last_emitted is None else last_emitted
+    if should_emit_score_changed(baseline, snap.score, model.score_changed_delta):
+        kinds.append(EventType.SCORE_CHANGED)
+    count = 0
+    now = utcnow()
+    ids = {acc.vendor: acc.external_id} | dict(orgs)
+    for kind in kinds:
+        targets = [e for e in endpoints if not e.event_types or str(kind) in e.event_types]
+        if not targets:
+            continue
+        change = AccountChange(
+            account_ids=ids,
+            name=acc.name,
+            old_band=prev.band,
+            new_band=snap.band,
+            old_score=prev.score,
+            new_score=snap.score,
+            drivers=snap.drivers[:5],
+            model_version=snap.model_version,
+            occurred_at=snap.as_of,
+        )
+        event = make_event(kind, change, now=now)
+        row = m.WebhookEvent(
+            tenant_id=tenant_id,
+            msg_id=event.id,
+            type=str(kind),
+            account_id=acc.id,
+            payload=dict(event.payload),
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        for ep in targets:
+            session.add(
+                m.WebhookDelivery(
+                    tenant_id=tenant_id,
+                    endpoint_id=ep.id,
+                    event_id=row.id,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        count += 1
+    return count

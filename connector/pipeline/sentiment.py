@@ -1,0 +1,177 @@
+"""The sentiment step: score the customer messages of tickets whose text changed, roll them up per
+ticket (the latest customer message weighs most), and store label, score and the excerpt behind it.
+
+Model output is cached in `sentiment_results` by (text hash, model version), so unchanged text is never
+scored twice, across passes and processes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.config import Settings
+from connector.store import models as m
+from connector.store.db import transaction
+from connector.store.repo import utcnow
+from nlp.cache import text_hash
+from nlp.sentiment import NOTHING_TO_JUDGE, Label, Sentiment, SentimentClassifier
+
+logger = logging.getLogger(__name__)
+BATCH = 256
+
+
+@dataclass(slots=True)
+class SentimentReport:
+    tickets_changed: int = 0
+    messages: int = 0
+    model_calls: int = 0  # messages the model actually scored (cache misses)
+    cache_hits: int = 0
+    negative: int = 0
+    model_version: str = ""
+
+
+@lru_cache(maxsize=4)
+def load_model(model_path: str, instance_path: str) -> Any:
+    """The configured model (or the packaged default), loaded once per process."""
+    import nlp
+
+    return nlp.load_default_model(model_path or None, Path(instance_path))
+
+
+def rollup(messages: Sequence[Sentiment]) -> Sentiment:
+    """One ticket's sentiment from its customer messages in time order: each newer message weighs twice
+    the one before; the excerpt is the most negative (or, failing that, the latest) message's."""
+    judged = [s for s in messages if s.confidence > 0]
+    if not judged:
+        return NOTHING_TO_JUDGE
+    weights = [2.0**i * max(s.confidence, 0.05) for i, s in enumerate(judged)]
+    score = sum(w * s.score for w, s in zip(weights, judged, strict=True)) / sum(weights)
+    label: Label = "negative" if score <= -0.25 else "positive" if score >= 0.25 else "neutral"
+    anchor = min(judged, key=lambda s: s.score) if label == "negative" else judged[-1]
+    confidence = sum(w * s.confidence for w, s in zip(weights, judged, strict=True)) / sum(weights)
+    return Sentiment(
+        label=label, score=round(score, 4), confidence=round(confidence, 4), excerpt=anchor.excerpt
+    )
+
+
+def _threads(session: Session, tenant_id: int) -> dict[tuple[str, str], list[str]]:
+    """Customer messages per ticket, oldest first (agent replies are not the customer's sentiment)."""
+    out: dict[tuple[str, str], list[str]] = defaultdict(list)
+    rows = session.execute(
+        select(m.TicketComment.vendor, m.TicketComment.ticket_external_id, m.TicketComment.body)
+        .where(
+            m.TicketComment.tenant_id == tenant_id,
+            m.TicketComment.author_role == "customer",
+            m.TicketComment.deleted_at.is_(None),
+        )
+        .order_by(m.TicketComment.vendor_created_at, m.TicketComment.id)
+    )
+    for vendor, ticket, body in rows:
+        out[(vendor, ticket)].append(body or "")
+    return out
+
+
+def classify_cached(
+    session: Session,
+    tenant_id: int,
+    model: SentimentClassifier,
+    version: str,
+    texts: list[str],
+    report: SentimentReport,
+) -> dict[str, Sentiment]:
+    """Sentiment per text hash, from the cache table or the model (new results are stored)."""
+    hashes = {text_hash(t): t for t in texts}
+    cached: dict[str, Sentiment] = {}
+    keys = list(hashes)
+    for i in range(0, len(keys), 500):
+        for row in session.scalars(
+            select(m.SentimentResult).where(
+                m.SentimentResult.tenant_id == tenant_id,
+                m.SentimentResult.model_version == version,
+                m.SentimentResult.text_hash.in_(keys[i : i + 500]),
+            )
+        ):
+            cached[row.text_hash] = Sentiment(
+                label=cast(Label, row.label), score=row.score, confidence=row.confidence, excerpt=row.excerpt
+            )
+    missing = [h for h in keys if h not in cached]
+    report.cache_hits += len(keys) - len(missing)
+    now = utcnow()
+    for i in range(0, len(missing), BATCH):
+        chunk = missing[i : i + BATCH]
+        for h, s in zip(chunk, model.classify_many([hashes[h] for h in chunk]), strict=True):
+            cached[h] = s
+            session.add(
+                m.SentimentResult(
+                    tenant_id=tenant_id,
+                    text_hash=h,
+                    model_version=version,
+                    label=s.label,
+                    score=s.score,
+                    confidence=s.confidence,
+                    excerpt=s.excerpt[:1000],
+                    created_at=now,
+                )
+            )
+        report.model_calls += len(chunk)
+    return cached
+
+
+def score_tenant(
+    session: Session, tenant_id: int, model: SentimentClassifier, version: str
+) -> SentimentReport:
+    report = SentimentReport(model_version=version)
+    threads = _threads(session, tenant_id)
+    tickets = session.scalars(
+        select(m.Ticket).where(m.Ticket.tenant_id == tenant_id, m.Ticket.deleted_at.is_(None))
+    ).all()
+    todo: list[tuple[m.Ticket, list[str], str]] = []
+    for t in tickets:
+        # No customer comment (a Case or HubSpot ticket with only its body): judge the description, else
+        # the subject.
+        msgs = threads.get((t.vendor, t.external_id)) or [x for x in (t.description or t.subject,) if x]
+        digest = text_hash(version + "\x00" + "\x00".join(msgs))
+        if t.sentiment_hash != digest:
+            todo.append((t, msgs, digest))
+    report.tickets_changed = len(todo)
+    texts = [msg for _, msgs, _ in todo for msg in msgs]
+    report.messages = len(texts)
+    results = classify_cached(session, tenant_id, model, version, texts, report)
+    for t, msgs, digest in todo:
+        s = rollup([results[text_hash(msg)] for msg in msgs])
+        if s.confidence > 0:
+            t.sentiment_label, t.sentiment_score, t.sentiment_confidence = s.label, s.score, s.confidence
+        else:
+            # Nothing to judge is no evidence: a stored 0.0 would count as a neutral ticket in the
+            # account's sentiment. The hash is still stored so the ticket is not sent again.
+            t.sentiment_label, t.sentiment_score, t.sentiment_confidence = None, None, None
+        t.sentiment_excerpt, t.sentiment_hash = s.excerpt[:1000], digest
+        report.negative += s.label == "negative"
+    return report
+
+
+def run(settings: Settings, tenant_id: int, model: SentimentClassifier | None = None) -> dict[str, Any]:
+    """The pipeline step; `model` is injectable for tests (any SentimentClassifier)."""
+    from dataclasses import asdict
+
+    model = model or load_model(settings.sentiment_model_path, settings.instance_path)
+    version = str(getattr(model, "version", None) or getattr(model, "name", "model"))
+    with transaction(settings.sqlalchemy_url) as session:
+        report = score_tenant(session, tenant_id, model, version)
+    logger.info(
+        "sentiment: %d tickets changed, %d model calls, %d cache hits",
+        report.tickets_changed,
+        report.model_calls,
+        report.cache_hits,
+        extra={"tenant": tenant_id, "step": "sentiment"},
+    )
+    return asdict(report)

@@ -1,0 +1,281 @@
+"""Per-account raw metrics for the scoring model, computed from the store as of a moment.
+
+Everything is "as of": only facts that existed at `as_of` count (tickets created before it, surveys
+answered before it, deals still open at it), so the backtest scores a past date without looking ahead.
+Known limits of a store without history: a ticket's sentiment is that of its whole thread today, and
+ARR/seat usage/renewal date/contacts' "last contacted" are today's values; the backtest therefore leaves
+ARR change, seat usage, days to renewal and days since last contact out (`historical=True`).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from connector.pipeline.link import crm_vendor
+from connector.store import models as m
+from scoring.features import detractor_share, nps, time_decayed_mean
+from scoring.types import AccountSignals
+
+OPEN = {"new", "open", "pending", "hold"}
+SURVEY_RANGE = {"csat": (1.0, 5.0), "nps": (0.0, 10.0)}
+# Survey answers age: a response half a year old says less about the account now than last month's.
+NPS_HALF_LIFE_DAYS = 90.0
+UNKNOWN_PROGRESS = 0.3  # an open renewal whose stage (then) we do not know
+NEGATIVE_SCORE = -0.25  # a ticket whose rolled-up customer sentiment is at or below this counts negative
+
+# Open renewal progress by stage name, across vendors (SF stage labels, HubSpot stage ids, neutral names).
+STAGE_PROGRESS = {
+    "prospecting": 0.1,
+    "qualification": 0.25,
+    "needs analysis": 0.3,
+    "appointmentscheduled": 0.1,
+    "qualifiedtobuy": 0.25,
+    "presentationscheduled": 0.4,
+    "decisionmakerboughtin": 0.6,
+    "proposal": 0.5,
+    "proposal/price quote": 0.5,
+    "value proposition": 0.4,
+    "contractsent": 0.8,
+    "negotiation": 0.75,
+    "negotiation/review": 0.75,
+    "perception analysis": 0.45,
+    "id. decision makers": 0.35,
+}
+
+
+@dataclass(slots=True)
+class _Acc:
+    account: m.Account
+    tickets: list[m.Ticket] = field(default_factory=list)
+    csat: list[tuple[datetime, float]] = field(default_factory=list)
+    nps: list[tuple[datetime, float]] = field(default_factory=list)
+    deals: list[m.Deal] = field(default_factory=list)
+    last_contact: datetime | None = None
+
+
+def load_signals(
+    session: Session, tenant_id: int, as_of: datetime, historical: bool = False
+) -> list[AccountSignals]:
+    """AccountSignals for every live CRM account of the tenant (account_id = the store's account id)."""
+    crm = crm_vendor(session, tenant_id)
+    if crm is None:
+        return []
+    accs = _gather(session, tenant_id, crm, as_of, historical)
+    return [signals_for(a, as_of, historical) for a in accs.values()]
+
+
+def _gather(session: Session, tenant_id: int, crm: str, as_of: datetime, historical: bool) -> dict[int, _Acc]:
+    # deleted_at is stamped by our sync's wall clock, while as_of may follow a sandbox clock behind it:
+    # a live pass excludes every deleted account; only a backtest keeps those deleted after its date.
+    live: ColumnElement[bool] = m.Account.deleted_at.is_(None)
+    if historical:
+        live = live | (m.Account.deleted_at > as_of)
+    accounts = session.scalars(
+        select(m.Account).where(m.Account.tenant_id == tenant_id, m.Account.vendor == crm, live)
+    ).all()
+    accs = {a.id: _Acc(a) for a in accounts}
+    by_ext = {a.external_id: a.id for a in accounts}
+    tickets = session.scalars(
+        select(m.Ticket).where(
+            m.Ticket.tenant_id == tenant_id,
+            m.Ticket.crm_account_id.is_not(None),
+            m.Ticket.deleted_at.is_(None),
+            m.Ticket.vendor_created_at <= as_of,
+        )
+    ).all()
+    ticket_account = {}
+    for t in tickets:
+        if t.crm_account_id in accs:
+            accs[t.crm_account_id].tickets.append(t)
+            ticket_account[(t.vendor, t.external_id)] = t.crm_account_id
+    for s in session.scalars(
+        select(m.SurveyResponse).where(
+            m.SurveyResponse.tenant_id == tenant_id,
+            m.SurveyResponse.deleted_at.is_(None),
+            m.SurveyResponse.responded_at <= as_of,
+        )
+    ):
+        acc_id = by_ext.get(s.account_external_id or "") if s.vendor == crm else None
+        if acc_id is None and s.ticket_external_id:
+            acc_id = ticket_account.get((s.vendor, s.ticket_external_id))
+        if acc_id is not None and _valid_survey(s):
+            (accs[acc_id].csat if s.kind == "csat" else accs[acc_id].nps).append((s.responded_at, s.score))
+    for d in session.scalars(
+        select(m.Deal).where(m.Deal.tenant_id == tenant_id, m.Deal.vendor == crm, m.Deal.deleted_at.is_(None))
+    ):
+        if (acc_id := by_ext.get(d.account_external_id or "")) is not None:
+            accs[acc_id].deals.append(d)
+    for c in session.scalars(
+        select(m.Contact).where(
+            m.Contact.tenant_id == tenant_id, m.Contact.vendor == crm, m.Contact.deleted_at.is_(None)
+        )
+    ):
+        acc_id = by_ext.get(c.account_external_id or "")
+        if acc_id is not None and c.last_contacted_at and c.last_contacted_at <= as_of:
+            cur = accs[acc_id].last_contact
+            accs[acc_id].last_contact = max(cur, c.last_contacted_at) if cur else c.last_contacted_at
+    return accs
+
+
+def _valid_survey(s: m.SurveyResponse) -> bool:
+    """One mistyped response (NPS 11, CSAT 0) must not fail the whole tenant's scoring (nps() raises)."""
+    low, high = SURVEY_RANGE.get(s.kind, (float("-inf"), float("inf")))
+    return low <= s.score <= high
+
+
+def _within(items: Iterable[tuple[datetime, float]], start: datetime, end: datetime) -> list[float]:
+    return [v for t, v in items if start < t <= end]
+
+
+def _within_t(
+    items: Iterable[tuple[datetime, float]], start: datetime, end: datetime
+) -> list[tuple[datetime, float]]:
+    return [(t, v) for t, v in items if start < t <= end]
+
+
+def _decayed(items: list[tuple[datetime, float]], as_of: datetime, half_life: float) -> float | None:
+    """Mean of the values, each weighing half as much per `half_life` days of age at `as_of`."""
+    return time_decayed_mean(
+        [v for _, v in items], [(as_of - t).total_seconds() / 86400 for t, _ in items], half_life=half_life
+    )
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> AccountSignals:
+    """The metric values of one account (names as in scoring/default_model.yaml)."""
+    a = acc.account
+    d = timedelta(days=1)
+    t90 = [t for t in acc.tickets if t.vendor_created_at > as_of - 90 * d]
+    t30 = [t for t in t90 if t.vendor_created_at > as_of - 30 * d]
+    prev60 = [t for t in acc.tickets if as_of - 90 * d < t.vendor_created_at <= as_of - 30 * d]
+    open_now = [t for t in acc.tickets if _open_ticket(t, as_of)]
+    scored30 = [t for t in t30 if t.sentiment_score is not None]
+    scored90 = [t for t in t90 if t.sentiment_score is not None]
+    csat90 = _within(acc.csat, as_of - 90 * d, as_of)
+    csat_prior = _within(acc.csat, as_of - 180 * d, as_of - 90 * d)
+    nps365 = _within(acc.nps, as_of - 365 * d, as_of)
+    metrics: dict[str, float | None] = {
+        "open_tickets": float(len(open_now)),
+        "escalated_tickets_90d": float(sum(1 for t in t90 if t.escalated)),
+        "ticket_volume_trend": _volume_trend(len(t30), len(prev60)),
+        "high_priority_share_90d": (sum(t.priority in {"high", "urgent"} for t in t90) / len(t90))
+        if t90
+        else None,
+        "first_reply_hours_median_90d": _hours(
+            _median([t.first_reply_minutes for t in t90 if t.first_reply_minutes is not None])
+        ),
+        "resolution_hours_median_90d": _hours(
+            _median(
+                [
+                    t.full_resolution_minutes
+                    for t in t90
+                    if t.full_resolution_minutes is not None and t.solved_at and t.solved_at <= as_of
+                ]
+            )
+        ),
+        "reopen_rate_90d": (sum(t.reopens > 0 for t in t90) / len(t90)) if t90 else None,
+        "csat_avg_90d": statistics.fmean(csat90) if csat90 else None,
+        "csat_trend": (statistics.fmean(csat90) - statistics.fmean(csat_prior))
+        if csat90 and csat_prior
+        else None,
+        "nps_score": nps(nps365),
+        "nps_detractor_share": detractor_share(nps365),
+        "sentiment_30d": time_decayed_mean(
+            [t.sentiment_score or 0.0 for t in scored90],
+            [(as_of - t.vendor_created_at).total_seconds() / 86400 for t in scored90],
+            half_life=14.0,
+        ),
+        "negative_ticket_share_30d": (sum(_neg(t) for t in scored30) / len(scored30)) if scored30 else None,
+        "negative_tickets_14d": float(sum(_neg(t) for t in scored30 if t.vendor_created_at > as_of - 14 * d)),
+        "nps_avg_365d": _decayed(_within_t(acc.nps, as_of - 365 * d, as_of), as_of, NPS_HALF_LIFE_DAYS),
+        "days_to_renewal": float((a.renewal_date - as_of.date()).days)
+        if a.renewal_date and not historical
+        else None,
+        "open_renewal_deal_stage": _renewal_progress(acc.deals, as_of),
+        "open_upsell_deals": float(sum(1 for x in acc.deals if x.kind == "upsell" and _open_at(x, as_of))),
+        # A contact's "last contacted" is a current value: a contact reached since `as_of` hides when it
+        # was reached before, so a past date cannot know it (and what is left is biased): live only.
+        "days_since_last_contact": float((as_of - acc.last_contact).days)
+        if acc.last_contact and not historical
+        else None,
+    }
+    if not historical:
+        metrics["arr_change_pct"] = (
+            float((a.arr - a.arr_prev) / a.arr_prev * 100) if a.arr is not None and a.arr_prev else None
+        )
+        metrics["seat_utilisation"] = _seat_utilisation(a.metrics or {})
+    return AccountSignals(account_id=str(a.id), metrics=metrics, arr=a.arr, plan=a.plan, segment=a.segment)
+
+
+def _open_ticket(t: m.Ticket, as_of: datetime) -> bool:
+    """Open at `as_of`: solved only after it, or open now. A solved/closed ticket whose vendor gave no
+    solve time is not counted open (Salesforce Cases closed without ClosedDate, merged Zendesk tickets)."""
+    if t.solved_at is not None and t.solved_at > as_of:
+        return True
+    return t.status in OPEN
+
+
+def _neg(t: m.Ticket) -> bool:
+    return t.sentiment_label == "negative" or (
+        t.sentiment_score is not None and t.sentiment_score <= NEGATIVE_SCORE
+    )
+
+
+def _hours(minutes: float | None) -> float | None:
+    return None if minutes is None else minutes / 60.0
+
+
+def _volume_trend(last30: int, prev60: int) -> float | None:
+    if last30 == 0 and prev60 == 0:
+        return None
+    baseline = prev60 / 2.0
+    return min(4.0, last30 / baseline) if baseline else 4.0
+
+
+def _open_at(deal: m.Deal, as_of: datetime) -> bool:
+    created = deal.vendor_created_at
+    if created is not None and created > as_of:
+        return False
+    if not deal.is_closed:
+        return True
+    return deal.close_date is not None and deal.close_date > as_of.date()
+
+
+def _renewal_progress(deals: list[m.Deal], as_of: datetime) -> float | None:
+    """Stage progress of the open renewal deal. A deal closed after `as_of` was open then, but its stage
+    then is unknown, so it counts as open with unknown progress (no look-ahead)."""
+    progress: list[float] = []
+    for deal in deals:
+        if deal.kind != "renewal" or not _open_at(deal, as_of):
+            continue
+        # Today's stage is the stage at `as_of` only if the deal has not changed since.
+        known = not deal.is_closed and deal.vendor_updated_at <= as_of
+        progress.append(
+            STAGE_PROGRESS.get(deal.stage.lower(), UNKNOWN_PROGRESS) if known else UNKNOWN_PROGRESS
+        )
+    return max(progress) if progress else None
+
+
+def _number(value: Any) -> float | None:
+    # A mapped CRM checkbox arrives as a bool, which is an int to Python but no count of anything.
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _seat_utilisation(metrics: dict[str, Any]) -> float | None:
+    direct = _number(metrics.get("seat_utilisation"))
+    if direct is not None:
+        return direct
+    users, seats = _number(metrics.get("active_users")), _number(metrics.get("licensed_seats"))
+    if users is not None and seats:
+        return users / seats
+    return None

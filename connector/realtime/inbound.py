@@ -1,0 +1,277 @@
+"""Accepting vendor webhooks: verify, de-duplicate, record, and hand the refresh to a worker.
+
+The HTTP layer (web/inbound.py) stays thin; this module decides. Nothing here writes vendor data: an
+accepted event only triggers the normal incremental re-sync of that vendor, so a forged or replayed
+event can at worst cause one extra sync.
+
+Redelivery vs replay: a vendor that retries re-signs with a new timestamp, so the same event key with a
+different signature is a redelivery (answered 2xx, recorded once). The very same signed request again is a
+replay (answered 409 `replayed`): each accepted row keeps a digest of the signature it came with.
+Salesforce signs nothing and resends identical messages, so for it every repeat is a redelivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from connector.clock import clock_for, wall_clock
+from connector.config import Settings
+from connector.installs.vault import Vault
+from connector.store import models as m
+from connector.store.db import transaction
+from connector.store.repo import utcnow
+from webhooks.errors import WebhookVerificationError
+from webhooks.inbound import (
+    HUBSPOT_SIGNATURE_V3,
+    ZENDESK_SIGNATURE,
+    check_size,
+    hubspot_event_key,
+    verify_hubspot_v3,
+    verify_salesforce_outbound,
+    verify_zendesk,
+)
+
+logger = logging.getLogger(__name__)
+MAX_BODY = 512 * 1024
+MAX_EVENTS = 100  # HubSpot batches at most 100 events, Salesforce at most 100 notifications
+VENDORS = ("zendesk", "hubspot", "salesforce")
+_UNAUTHORIZED = {"no_matching_signature", "missing_header", "bad_token", "org_id_mismatch"}
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A request that passed every check: whose it is and the events it carries as (key, summary)."""
+
+    tenant_id: int
+    vendor: str
+    events: tuple[tuple[str, dict[str, Any]], ...]
+    delivery: str  # digest of the signature (empty for Salesforce, which signs nothing)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """What `record` stored: new event row ids and how many events were already known."""
+
+    tenant_id: int
+    vendor: str
+    event_ids: tuple[int, ...]
+    duplicates: int
+
+
+class InboundRejectedError(Exception):
+    """The request is refused: `status` and a stable `reason` code for the response and the log."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.reason, self.message = status, reason, message
+
+
+@dataclass(frozen=True, slots=True)
+class _Install:
+    tenant_id: int
+    webhook_secret: str | None
+    client_secret: str
+    account: str | None
+    token: str | None
+    settings: dict[str, Any]
+    ca_file: str | None
+
+
+def _load_install(settings: Settings, slug: str, vendor: str) -> _Install:
+    vault = Vault(settings)
+    with transaction(settings.sqlalchemy_url) as session:
+        inst = session.scalar(
+            select(m.Installation)
+            .join(m.Tenant, m.Tenant.id == m.Installation.tenant_id)
+            .where(m.Tenant.slug == slug, m.Installation.vendor == vendor)
+        )
+        if inst is None or inst.status == "disconnected":
+            raise InboundRejectedError(404, "unknown_installation", f"no {vendor} installation for this URL")
+        return _Install(
+            tenant_id=inst.tenant_id,
+            webhook_secret=vault.decrypt(inst.webhook_secret_enc) if inst.webhook_secret_enc else None,
+            client_secret=vault.decrypt(inst.client_secret_enc),
+            account=inst.vendor_account,
+            token=(inst.settings or {}).get("inbound_token"),
+            settings=dict(inst.settings or {}),
+            ca_file=inst.ca_file,
+        )
+
+
+def verify(
+    settings: Settings,
+    vendor: str,
+    slug: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    method: str,
+    path: str,
+    token: str | None,
+    now: Callable[[], datetime] | None = None,
+) -> Verified:
+    """Check size, installation, signature, timestamp window and tenant; nothing is written.
+
+    ``now`` defaults to the installation's clock: the wall clock, or for a sandbox install the sandbox's
+    simulated clock, because the Zendesk sandbox stamps its signature timestamp with that clock.
+
+    Raises:
+        InboundRejectedError: with a reason code (body_too_large, unknown_installation, not_configured,
+            malformed_body, too_many_events, wrong_tenant, or a webhooks.errors.VerificationReason).
+    """
+    if vendor not in VENDORS:
+        raise InboundRejectedError(404, "unknown_vendor", f"unknown vendor {vendor}")
+    try:
+        check_size(body, MAX_BODY)
+    except WebhookVerificationError as exc:
+        raise InboundRejectedError(413, exc.reason, f"body larger than {MAX_BODY} bytes") from exc
+    inst = _load_install(settings, slug, vendor)
+    try:
+        if vendor == "zendesk":
+            clock = now or clock_for(inst.settings, inst.ca_file)
+            return _zendesk(inst, headers, body, clock())
+        if vendor == "hubspot":
+            # HubSpot stamps requests with its wall clock (so does the sandbox); the URI is the public one
+            # HubSpot called, rebuilt from settings because a proxy in front changes request.url.
+            uri = settings.public_base_url.rstrip("/") + path
+            return _hubspot(inst, headers, body, method, uri, (now or wall_clock)())
+        return _salesforce(inst, body, token)
+    except WebhookVerificationError as exc:
+        status = 401 if exc.reason in _UNAUTHORIZED else 400
+        raise InboundRejectedError(status, str(exc.reason), f"verification failed: {exc.reason}") from exc
+
+
+def _zendesk(inst: _Install, headers: Mapping[str, str], body: bytes, now: datetime) -> Verified:
+    if not inst.webhook_secret:
+        raise InboundRejectedError(409, "not_configured", "no Zendesk webhook signing secret stored")
+    verify_zendesk(headers, body, [inst.webhook_secret], now)
+    event = _json(body)
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
+        raise InboundRejectedError(400, "malformed_body", "a Zendesk event is a JSON object with an id")
+    return Verified(inst.tenant_id, "zendesk", ((event["id"], event),), _digest(headers, ZENDESK_SIGNATURE))
+
+
+def _hubspot(
+    inst: _Install, headers: Mapping[str, str], body: bytes, method: str, uri: str, now: datetime
+) -> Verified:
+    # The key is the app's client secret, shared by every tenant: portalId is the only tenant check.
+    if not inst.account:
+        raise InboundRejectedError(409, "not_configured", "no HubSpot portal id stored")
+    verify_hubspot_v3(headers, body, inst.client_secret, method=method, uri=uri, now=now)
+    events = _json(body)
+    if not isinstance(events, list) or not events or not all(isinstance(e, dict) for e in events):
+        raise InboundRejectedError(400, "malformed_body", "HubSpot sends a non-empty JSON array of events")
+    if len(events) > MAX_EVENTS:
+        raise InboundRejectedError(400, "too_many_events", f"more than {MAX_EVENTS} events")
+    if any(str(e.get("portalId")) != str(inst.account) for e in events):
+        raise InboundRejectedError(403, "wrong_tenant", "portalId does not match this installation")
+    keyed = tuple((hubspot_event_key(e), e) for e in events)
+    return Verified(inst.tenant_id, "hubspot", keyed, _digest(headers, HUBSPOT_SIGNATURE_V3))
+
+
+def _salesforce(inst: _Install, body: bytes, token: str | None) -> Verified:
+    if not inst.account or not inst.token:
+        raise InboundRejectedError(409, "not_configured", "no Salesforce org id or URL token stored")
+    msg = verify_salesforce_outbound(body, inst.account, url_token=token, expected_url_token=inst.token)
+    events = tuple(
+        (f"{msg.action_id}:{n.id}", {"id": n.id, "sobject": n.sobject_type, "objectId": n.record_id})
+        for n in msg.notifications
+    )
+    return Verified(inst.tenant_id, "salesforce", events, "")
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InboundRejectedError(400, "malformed_body", "body is not JSON") from exc
+
+
+def _digest(headers: Mapping[str, str], name: str) -> str:
+    value = next((v for k, v in headers.items() if k.lower() == name.lower()), "")
+    return hashlib.sha256(value.strip().encode()).hexdigest()[:32]
+
+
+def record(settings: Settings, verified: Verified) -> Accepted:
+    """Store each new event once; the unique (tenant, vendor, key) makes redelivery a no-op.
+
+    Raises:
+        InboundRejectedError: 409 replayed when every event was already accepted with this very signature.
+    """
+    keys = [key[:200] for key, _ in verified.events]
+    with transaction(settings.sqlalchemy_url) as session:
+        known = _known(session, verified, keys)
+    if known and len(known) == len(set(keys)):
+        if verified.delivery and all(d == verified.delivery for d in known.values()):
+            raise InboundRejectedError(409, "replayed", "this signed request was already accepted")
+        return Accepted(verified.tenant_id, verified.vendor, (), len(keys))
+    ids: list[int] = []
+    dupes = 0
+    for key, payload in zip(keys, (p for _, p in verified.events), strict=True):
+        if key in known:
+            dupes += 1
+            continue
+        try:
+            # One transaction per new event: a concurrent redelivery loses on the unique key alone.
+            with transaction(settings.sqlalchemy_url) as session:
+                row = _row(verified, key, payload)
+                session.add(row)
+                session.flush()
+                ids.append(row.id)
+        except IntegrityError:
+            dupes += 1
+        known[key] = verified.delivery
+    return Accepted(verified.tenant_id, verified.vendor, tuple(ids), dupes)
+
+
+def _known(session: Any, verified: Verified, keys: list[str]) -> dict[str, str]:
+    rows = session.execute(
+        select(m.InboundEvent.event_key, m.InboundEvent.payload).where(
+            m.InboundEvent.tenant_id == verified.tenant_id,
+            m.InboundEvent.vendor == verified.vendor,
+            m.InboundEvent.event_key.in_(keys),
+        )
+    )
+    return {k: str((p or {}).get("delivery", "")) for k, p in rows}
+
+
+def _row(verified: Verified, key: str, payload: dict[str, Any]) -> m.InboundEvent:
+    return m.InboundEvent(
+        tenant_id=verified.tenant_id,
+        vendor=verified.vendor,
+        event_key=key,
+        payload={**_small(payload), "delivery": verified.delivery},
+        status="queued",
+        received_at=utcnow(),
+    )
+
+
+def _small(payload: dict[str, Any]) -> dict[str, Any]:
+    """Keep what a person needs to see, not whole vendor bodies (they may carry personal data)."""
+    keep = ("id", "type", "subject", "time", "subscriptionType", "objectId", "occurredAt", "sobject")
+    return {k: payload[k] for k in keep if k in payload}
+
+
+def dispatch(settings: Settings, accepted: Accepted) -> None:
+    """Hand the refresh over without waiting for it: to Celery, or (single-process demo,
+    `celery_always_eager`) to a background thread. Either way bursts coalesce (see connector.realtime.refresh)."""
+    if not accepted.event_ids:
+        return
+    if settings.celery_always_eager:
+        from connector.realtime import refresh as realtime
+
+        realtime.request_refresh(settings, accepted.tenant_id)
+        return
+    from connector.jobs.tasks import configure, refresh_accounts
+
+    configure(settings)
+    refresh_accounts.delay(accepted.tenant_id)

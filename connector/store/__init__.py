@@ -1,0 +1,1 @@
+"""The store: database engine and sessions, typed tables, upserts/cursors/installations, migrations."""

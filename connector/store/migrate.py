@@ -1,0 +1,41 @@
+"""Apply and inspect Alembic migrations programmatically (`healthscore db upgrade|downgrade|current`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from connector.store.db import get_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> str | None:
+    """Upgrade the database to `revision`; returns the revision it is at afterwards."""
+    command.upgrade(alembic_config(url), revision)
+    return current(url)
+
+
+def downgrade(url: str, revision: str = "base") -> str | None:
+    command.downgrade(alembic_config(url), revision)
+    return current(url)
+
+
+def current(url: str) -> str | None:
+    with get_engine(url).connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

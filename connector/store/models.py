@@ -1,0 +1,473 @@
+"""The store's tables (SQLAlchemy 2, typed). Every row carries tenant_id; vendor records are upserted by
+(tenant_id, vendor, external_id) and soft-deleted (deleted_at) so scoring can exclude them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both engines (SQLite drops the zone; we put it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        from datetime import UTC
+
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        # SQLite keeps the wall time and drops the offset: store UTC so 12:00+02:00 reads back as 10:00Z.
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        from datetime import UTC
+
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+
+
+def _tenant() -> Mapped[int]:
+    return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+    id: Mapped[int] = _id()
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    primary_crm: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("email"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # admin | viewer
+    invite_token_hash: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    scope: Mapped[str] = mapped_column(String(32), default="read")  # read | admin | installation
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Installation(Base):
+    """One connected vendor of a tenant; tokens are encrypted by connector.installs.vault."""
+
+    __tablename__ = "installations"
+    __table_args__ = (UniqueConstraint("tenant_id", "vendor"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    vendor: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(
+        String(20), default="connected"
+    )  # connected|reconnect|disconnected|error
+    base_url: Mapped[str] = mapped_column(String(500))
+    token_url: Mapped[str] = mapped_column(String(500))
+    client_id: Mapped[str] = mapped_column(String(500))
+    client_secret_enc: Mapped[str] = mapped_column(Text)
+    tokens_enc: Mapped[str | None] = mapped_column(Text)
+    ca_file: Mapped[str | None] = mapped_column(String(1000))
+    vendor_account: Mapped[str | None] = mapped_column(
+        String(200)
+    )  # SF org id, HubSpot portal id, Zendesk subdomain
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    webhook_secret_enc: Mapped[str | None] = mapped_column(Text)
+    last_sync_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Account(Base):
+    """A CRM account, HubSpot company or Zendesk organization."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("tenant_id", "vendor", "external_id"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    vendor: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(300))
+    domains: Mapped[list[Any]] = mapped_column(default=list)
+    cross_ref: Mapped[str | None] = mapped_column(String(64))
+    segment: Mapped[str | None] = mapped_column(String(64))
+    plan: Mapped[str | None] = mapped_column(String(64))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    arr: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    arr_prev: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    renewal_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str | None] = mapped_column(String(64))
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    vendor_updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+
+class AccountLink(Base):
+    """A helpdesk organization tied to a CRM account, with how and who decided."""
+
+    __tablename__ = "account_links"
+    __table_args__ = (UniqueConstraint("tenant_id", "source_account_id"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    source_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    crm_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    method: Mapped[str] = mapped_column(String(20))  # external_id|domain|name|manual|unmatched
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(16))  # auto|confirmed|review
+    reason: Mapped[str | None] = mapped_column(Text)
+    confirmed_by: Mapped[str | None] = mapped_column(String(320))
+    confirmed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("tenant_id", "vendor", "external_id"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    vendor: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
+    account_external_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(300), default="")
+    last_contacted_at: Mapped[datetime | None]
+    vendor_updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+
+class Deal(Base):
+    __tablename__ = "deals"
+    __table_args__ = (UniqueConstraint("tenant_id", "vendor", "external_id"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    vendor: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
+    account_external_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="other")
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    stage: Mapped[str] = mapped_column(String(100), default="")
+    is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_won: Mapped[bool] = mapped_column(Boolean, default=False)
+    close_date: Mapped[date | None] = mapped_column(Date)
+    vendor_created_at: Mapped[datetime | None]
+    vendor_updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "vendor", "external_id"),
+        Index("ix_tickets_tenant_account", "tenant_id", "crm_account_id"),
+    )
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    vendor: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
+    account_external_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    crm_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    link_method: Mapped[str | None] = mapped_column(String(20))
+    requester_email: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="")
+    priority: Mapped[str] = mapped_column(String(20), default="normal")
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    reopens: Mapped[int] = mapped_column(Integer, default=0)
+    group_name: Mapped[str | None] = mapped_column(String(200))
+    vendor_created_at: Mapped[datetime]
+    solved_at: Mapped[datetime | None]
+    first_reply_minutes: Mapped[float | None] = mapped_column(Float)
+    full_resolution_minutes: Mapped[float | None] = mapped_column(Float)
+    vendor_updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+    sentiment_label: Mapped[str | None] = mapped_column(String(10))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    sentiment_confidence: Mapped[float | None] = mapped_column(Float)
+    sentiment_excerpt: Mapped[str | None] = mapped_column(Text)
+    sentiment_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class TicketComment(Base):
+    __tablename__ = "ticket_comments"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "vendor", "external_id"),
+        Index("ix_comments_ticket", "tenant_id", "vendor", "ticket_external_id"),
+    )
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    vendor: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
+    ticket_external_id: Mapped[str] = mapped_column(String(64))
+    author_role: Mapped[str] = mapped_column(String(10))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    vendor_created_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+
+class SurveyResponse(Base):
+    __tablename__ = "survey_responses"
+    __table_args__ = (UniqueConstraint("tenant_id", "vendor", "external_id"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    vendor: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))  # csat | nps
+    score: Mapped[float] = mapped_column(Float)
+    account_external_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    ticket_external_id: Mapped[str | None] = mapped_column(String(64))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    responded_at: Mapped[datetime]
+    vendor_updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+
+class SentimentResult(Base):
+    """Cache of model output keyed by text hash and model version: unchanged text is never scored twice."""
+
+    __tablename__ = "sentiment_results"
+    __table_args__ = (UniqueConstraint("tenant_id", "text_hash", "model_version"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    text_hash: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(10))
+    score: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float)
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class SyncCursor(Base):
+    __tablename__ = "sync_cursors"
+    __table_args__ = (UniqueConstraint("installation_id", "stream"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    installation_id: Mapped[int] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    stream: Mapped[str] = mapped_column(String(20))
+    cursor: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class Run(Base):
+    """One pipeline pass (or one step run alone) and its report."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    run_id: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # running|ok|partial|failed
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ScoringModelVersion(Base):
+    __tablename__ = "scoring_models"
+    __table_args__ = (UniqueConstraint("tenant_id", "version"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    version: Mapped[str] = mapped_column(String(64))
+    yaml: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # draft | published | retired
+    backtest: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+
+
+class ScoreSnapshot(Base):
+    """One account's score as of one pass; the history behind trends and charts."""
+
+    __tablename__ = "score_snapshots"
+    __table_args__ = (Index("ix_snapshots_account_asof", "tenant_id", "account_id", "as_of"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    as_of: Mapped[datetime]
+    score: Mapped[float] = mapped_column(Float)
+    band: Mapped[str] = mapped_column(String(32))
+    band_since: Mapped[datetime]
+    segment: Mapped[str | None] = mapped_column(String(64))
+    dimensions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    drivers: Mapped[list[Any]] = mapped_column(default=list)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    confidence: Mapped[float] = mapped_column(Float)
+    trend_30d: Mapped[float | None] = mapped_column(Float)
+    sentiment_30d: Mapped[float | None] = mapped_column(Float)
+    recommended_action: Mapped[str | None] = mapped_column(Text)
+    model_version: Mapped[str] = mapped_column(String(64))
+
+
+class WrittenValue(Base):
+    """What we last wrote to a vendor record and the vendor confirmed: the base of the write-back diff."""
+
+    __tablename__ = "written_values"
+    __table_args__ = (UniqueConstraint("installation_id", "external_id"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    installation_id: Mapped[int] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    confirmed_at: Mapped[datetime]
+
+
+class WritebackOutbox(Base):
+    __tablename__ = "writeback_outbox"
+    __table_args__ = (Index("ix_outbox_status", "tenant_id", "installation_id", "status"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    installation_id: Mapped[int] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16))  # pending|claimed|done|rejected
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    event_types: Mapped[list[Any]] = mapped_column(default=list)
+    secrets_enc: Mapped[str] = mapped_column(Text)  # encrypted JSON list of whsec_ secrets, newest first
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class WebhookEvent(Base):
+    __tablename__ = "webhook_events"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    msg_id: Mapped[str] = mapped_column(String(64), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "event_id"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("webhook_events.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))  # pending|delivered|failed|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class WebhookAttempt(Base):
+    __tablename__ = "webhook_attempts"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime]
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    response_excerpt: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class InboundEvent(Base):
+    """A vendor webhook we accepted; the unique key makes redelivery idempotent."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("tenant_id", "vendor", "event_key"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    vendor: Mapped[str] = mapped_column(String(20))
+    event_key: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16))  # queued|done|failed
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str | None] = mapped_column(String(300))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]

@@ -1,0 +1,333 @@
+"""The pipeline's data access: upserts of vendor records, cursors, installations, runs.
+
+Every function takes the tenant explicitly; no query here can return another tenant's rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.fernet import InvalidToken
+from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from connector.config import Settings
+from connector.installs.vault import Vault, VaultError
+from connector.store import models as m
+from connector.store.db import transaction
+from integrations import records as r
+from integrations.cursors import Cursor
+from integrations.oauth import TokenSet
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---- vendor records -------------------------------------------------------------------------------
+
+_RECORD_TABLE: dict[type[Any], type[m.Base]] = {
+    r.AccountRecord: m.Account,
+    r.ContactRecord: m.Contact,
+    r.DealRecord: m.Deal,
+    r.TicketRecord: m.Ticket,
+    r.CommentRecord: m.TicketComment,
+    r.SurveyRecord: m.SurveyResponse,
+}
+_RENAMES = {
+    "updated_at": "vendor_updated_at",
+    "created_at": "vendor_created_at",
+    "group": "group_name",
+}
+_SKIP = {"deleted"}
+
+
+def _row(tenant_id: int, record: r.Record, now: datetime) -> dict[str, Any]:
+    row: dict[str, Any] = {"tenant_id": tenant_id}
+    for f in dataclasses.fields(record):
+        if f.name in _SKIP:
+            continue
+        value = getattr(record, f.name)
+        if f.name == "domains":
+            value = list(value)
+        elif f.name == "metrics":
+            value = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(value).items()}
+        row[_RENAMES.get(f.name, f.name)] = value
+    if isinstance(record, r.CommentRecord):
+        row["vendor_created_at"] = record.created_at
+    row["deleted_at"] = now if record.deleted else None
+    return row
+
+
+def upsert_records(session: Session, tenant_id: int, records: Sequence[r.Record]) -> dict[str, int]:
+    """Insert or update records by (tenant, vendor, external_id); deleted ones are soft-deleted.
+
+    Returns counts {"upserted": n, "deleted": n}. Idempotent: re-reading an overlap window is harmless.
+    """
+    now = utcnow()
+    counts = {"upserted": 0, "deleted": 0}
+    by_table: dict[type[m.Base], list[dict[str, Any]]] = {}
+    for record in records:
+        table = _RECORD_TABLE[type(record)]
+        by_table.setdefault(table, []).append(_row(tenant_id, record, now))
+        counts["deleted" if record.deleted else "upserted"] += 1
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for table, rows in by_table.items():
+        # Last write wins within one page (a vendor may list a record twice across an overlap).
+        unique = {(row["vendor"], row["external_id"]): row for row in rows}
+        for chunk in _chunks(list(unique.values()), 500):
+            stmt = insert(table).values(chunk)
+            cols: dict[str, Any] = {
+                c: stmt.excluded[c] for c in chunk[0] if c not in {"tenant_id", "vendor", "external_id"}
+            }
+            # A delete re-read in the next overlap window keeps its first stamp (the backtest asks
+            # "was it deleted by then?"); a restored record clears it.
+            cols["deleted_at"] = case(
+                (stmt.excluded.deleted_at.is_(None), None),
+                else_=func.coalesce(table.__table__.c.deleted_at, stmt.excluded.deleted_at),
+            )
+            if table is m.Ticket:
+                # Sentiment and link results belong to later steps; a re-sync must not erase them.
+                cols = {
+                    k: v
+                    for k, v in cols.items()
+                    if not k.startswith("sentiment_") and k not in {"crm_account_id", "link_method"}
+                }
+            session.execute(
+                stmt.on_conflict_do_update(index_elements=["tenant_id", "vendor", "external_id"], set_=cols)
+            )
+    return counts
+
+
+def _chunks(items: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# ---- cursors ---------------------------------------------------------------------------------------
+
+
+def get_cursor(session: Session, tenant_id: int, installation_id: int, stream: str) -> Cursor | None:
+    row = session.scalar(
+        select(m.SyncCursor).where(
+            m.SyncCursor.tenant_id == tenant_id,
+            m.SyncCursor.installation_id == installation_id,
+            m.SyncCursor.stream == stream,
+        )
+    )
+    return Cursor.loads(row.cursor) if row else None
+
+
+def save_cursor(session: Session, tenant_id: int, installation_id: int, stream: str, cursor: Cursor) -> None:
+    row = session.scalar(
+        select(m.SyncCursor).where(
+            m.SyncCursor.tenant_id == tenant_id,
+            m.SyncCursor.installation_id == installation_id,
+            m.SyncCursor.stream == stream,
+        )
+    )
+    if row is None:
+        session.add(
+            m.SyncCursor(
+                tenant_id=tenant_id,
+                installation_id=installation_id,
+                stream=stream,
+                cursor=cursor.dumps(),
+                updated_at=utcnow(),
+            )
+        )
+    else:
+        row.cursor, row.updated_at = cursor.dumps(), utcnow()
+
+
+def clear_cursors(session: Session, tenant_id: int, installation_id: int) -> None:
+    session.query(m.SyncCursor).filter_by(tenant_id=tenant_id, installation_id=installation_id).delete()
+
+
+# ---- tenants and installations ---------------------------------------------------------------------
+
+
+def ensure_tenant(session: Session, slug: str, name: str, primary_crm: str | None = None) -> m.Tenant:
+    tenant = session.scalar(select(m.Tenant).where(m.Tenant.slug == slug))
+    if tenant is None:
+        tenant = m.Tenant(slug=slug, name=name, primary_crm=primary_crm, created_at=utcnow())
+        session.add(tenant)
+        session.flush()
+    elif primary_crm and tenant.primary_crm != primary_crm:
+        tenant.primary_crm = primary_crm
+    return tenant
+
+
+def tenants(session: Session, slug: str | None = None) -> list[m.Tenant]:
+    stmt = select(m.Tenant).order_by(m.Tenant.id)
+    if slug:
+        stmt = stmt.where(m.Tenant.slug == slug)
+    return list(session.scalars(stmt))
+
+
+def installations(session: Session, tenant_id: int, vendor: str | None = None) -> list[m.Installation]:
+    stmt = select(m.Installation).where(m.Installation.tenant_id == tenant_id).order_by(m.Installation.id)
+    if vendor:
+        stmt = stmt.where(m.Installation.vendor == vendor)
+    return list(session.scalars(stmt))
+
+
+def save_installation(
+    session: Session,
+    vault: Vault,
+    *,
+    tenant_id: int,
+    vendor: str,
+    base_url: str,
+    token_url: str,
+    client_id: str,
+    client_secret: str,
+    tokens: TokenSet,
+    ca_file: str | None = None,
+    vendor_account: str | None = None,
+    settings: dict[str, Any] | None = None,
+) -> m.Installation:
+    """Create or reconnect the tenant's installation of `vendor`, tokens encrypted."""
+    inst = session.scalar(
+        select(m.Installation).where(m.Installation.tenant_id == tenant_id, m.Installation.vendor == vendor)
+    )
+    if inst is None:
+        inst = m.Installation(
+            tenant_id=tenant_id, vendor=vendor, created_at=utcnow(), settings=settings or {}
+        )
+        session.add(inst)
+    inst.base_url, inst.token_url, inst.client_id = base_url, token_url, client_id
+    inst.client_secret_enc = vault.encrypt(client_secret)
+    inst.tokens_enc = vault.encrypt_json(token_to_dict(tokens))
+    inst.ca_file, inst.vendor_account = ca_file, vendor_account
+    if settings is not None:
+        inst.settings = settings
+    inst.status, inst.last_error = "connected", None
+    session.flush()
+    return inst
+
+
+def token_to_dict(tokens: TokenSet) -> dict[str, Any]:
+    data = dataclasses.asdict(tokens)
+    data["expires_at"] = tokens.expires_at.isoformat() if tokens.expires_at else None
+    return data
+
+
+def token_from_dict(data: dict[str, Any]) -> TokenSet:
+    expires = data.get("expires_at")
+    return TokenSet(
+        access_token=data["access_token"],
+        refresh_token=data.get("refresh_token"),
+        expires_at=datetime.fromisoformat(expires) if expires else None,
+        instance_url=data.get("instance_url"),
+        scope=data.get("scope"),
+        extra=data.get("extra") or {},
+    )
+
+
+def save_tokens(url: str, vault: Vault, tenant_id: int, installation_id: int, tokens: TokenSet) -> None:
+    """Persist a rotated token set at once, in its own transaction (a later crash must not lose it)."""
+    with transaction(url) as session:
+        session.execute(
+            update(m.Installation)
+            .where(m.Installation.id == installation_id, m.Installation.tenant_id == tenant_id)
+            .values(tokens_enc=vault.encrypt_json(token_to_dict(tokens)))
+        )
+
+
+def mark_installation(
+    url: str,
+    tenant_id: int,
+    installation_id: int,
+    *,
+    status: str,
+    error: str | None = None,
+    synced: bool = False,
+) -> None:
+    with transaction(url) as session:
+        values: dict[str, Any] = {"status": status, "last_error": error}
+        if synced:
+            values["last_sync_at"] = utcnow()
+        session.execute(
+            update(m.Installation)
+            .where(m.Installation.id == installation_id, m.Installation.tenant_id == tenant_id)
+            .values(**values)
+        )
+
+
+def rotate_secrets(settings: Settings) -> int:
+    """Re-encrypt every stored secret under the newest key; returns how many were rotated.
+
+    Raises:
+        VaultError: a secret no configured key opens (nothing is changed: one transaction).
+    """
+    vault = Vault(settings)
+    count = 0
+    with transaction(settings.sqlalchemy_url) as session:
+        for inst in session.scalars(select(m.Installation).order_by(m.Installation.id)):
+            what = f"installation {inst.id} ({inst.vendor})"
+            inst.client_secret_enc = _rotate(vault, inst.client_secret_enc, what)
+            count += 1
+            if inst.tokens_enc:
+                inst.tokens_enc = _rotate(vault, inst.tokens_enc, what)
+                count += 1
+            if inst.webhook_secret_enc:
+                inst.webhook_secret_enc = _rotate(vault, inst.webhook_secret_enc, what)
+                count += 1
+        for ep in session.scalars(select(m.WebhookEndpoint).order_by(m.WebhookEndpoint.id)):
+            ep.secrets_enc = _rotate(vault, ep.secrets_enc, f"webhook endpoint {ep.id}")
+            count += 1
+    return count
+
+
+def _rotate(vault: Vault, token: str, what: str) -> str:
+    # MultiFernet.rotate raises a bare InvalidToken; say which row and which setting to fix instead.
+    try:
+        return vault.rotate(token)
+    except InvalidToken as exc:
+        raise VaultError(
+            f"{what}: no key in HEALTHSCORE_TOKEN_KEYS opens its secret; list the old key after the new "
+            "one until the rotation has run"
+        ) from exc
+
+
+# ---- runs and audit --------------------------------------------------------------------------------
+
+
+def start_run(session: Session, tenant_id: int, kind: str) -> m.Run:
+    run = m.Run(
+        tenant_id=tenant_id,
+        run_id=uuid.uuid4().hex[:16],
+        kind=kind,
+        status="running",
+        started_at=utcnow(),
+        report={},
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_run(url: str, tenant_id: int, run_id: str, status: str, report: dict[str, Any]) -> None:
+    with transaction(url) as session:
+        session.execute(
+            update(m.Run)
+            .where(m.Run.tenant_id == tenant_id, m.Run.run_id == run_id)
+            .values(status=status, finished_at=utcnow(), report=report)
+        )
+
+
+def audit(
+    session: Session, tenant_id: int, actor: str, action: str, target: str | None = None, **detail: Any
+) -> None:
+    session.add(
+        m.AuditEntry(
+            tenant_id=tenant_id, actor=actor, action=action, target=target, detail=detail, created_at=utcnow()
+        )
+    )

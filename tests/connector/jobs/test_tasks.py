@@ -1,0 +1,133 @@
+"""Celery tasks: eager in-process, and once through a real worker on the local Redis.
+
+The refresh task claims the tenant's queued inbound events, so several tasks for one burst do the work
+once; the real-worker test goes from `inbound.dispatch` (not eager) through Redis to a worker thread.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from connector.config import Settings, load_settings
+from connector.jobs import tasks
+from connector.pipeline import run as pipeline
+from connector.pipeline import sentiment as sentiment_step
+from connector.realtime import inbound
+from connector.store import migrate
+from connector.store import models as m
+from connector.store import repo as store
+from connector.store.db import get_engine, transaction
+from nlp.sentiment import Sentiment
+
+REDIS_URL = os.environ.get("HEALTHSCORE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+class NeutralModel:
+    version = "neutral-1"
+
+    def classify_many(self, texts: Sequence[str]) -> list[Sentiment]:
+        return [Sentiment(label="neutral", score=0.0, confidence=0.5, excerpt="") for _ in texts]
+
+
+def _settings(tmp_path: Path, **extra: Any) -> Settings:
+    url = f"sqlite:///{tmp_path / 'tasks.db'}"
+    return load_settings({"database_url": url, "instance_path": str(tmp_path / "inst"), **extra}, environ={})
+
+
+@pytest.fixture
+def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, int]]:
+    """A tenant with no vendor connected (every step has nothing to do) in a migrated SQLite file."""
+    migrate.upgrade(f"sqlite:///{tmp_path / 'tasks.db'}")
+    monkeypatch.setattr(sentiment_step, "load_model", lambda *_: NeutralModel())
+    with transaction(f"sqlite:///{tmp_path / 'tasks.db'}") as s:
+        tid = store.ensure_tenant(s, "acme", "Acme", primary_crm="salesforce").id
+    yield tmp_path, tid
+    get_engine(f"sqlite:///{tmp_path / 'tasks.db'}").dispose()
+    tasks.configure(load_settings({"celery_always_eager": True}, environ={}))  # leave no broker behind
+
+
+def _queue(settings: Settings, tid: int, n: int, vendor: str = "zendesk") -> None:
+    events = tuple((f"evt-{vendor}-{i}", {"id": f"evt-{i}"}) for i in range(n))
+    inbound.record(settings, inbound.Verified(tid, vendor, events, "sig"))
+
+
+def _statuses(settings: Settings) -> dict[str, int]:
+    with transaction(settings.sqlalchemy_url) as s:
+        rows = s.execute(select(m.InboundEvent.status, func.count()).group_by(m.InboundEvent.status))
+        return {status: int(n) for status, n in rows}
+
+
+def test_eager_refresh_task_claims_every_queued_event_once(tenant: tuple[Path, int]) -> None:
+    tmp, tid = tenant
+    settings = _settings(tmp, celery_always_eager=True)
+    tasks.configure(settings)
+    _queue(settings, tid, 3)
+    _queue(settings, tid, 2, vendor="hubspot")
+
+    first = tasks.refresh_accounts.delay(tid).get()
+    second = tasks.refresh_accounts.delay(tid).get()
+
+    assert first["events"] == 5
+    assert set(first["steps"]) == {"sync", "link", "sentiment", "score", "write_back", "events"}
+    assert second == {"events": 0, "coalesced": True}  # the burst's second task finds nothing to do
+    assert _statuses(settings) == {"done": 5}
+
+
+def test_eager_pass_and_delivery_tasks_run_in_process(
+    tenant: tuple[Path, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tmp, tid = tenant
+    settings = _settings(tmp, celery_always_eager=True)
+    tasks.configure(settings)
+    seen: list[int] = []
+    monkeypatch.setattr(pipeline, "run_tenant", lambda _s, t: seen.append(t) or {"status": "ok"})
+    assert tasks.run_tenant.delay(tid).get() == {"status": "ok"}
+    assert seen == [tid]
+    delivered = tasks.deliver_webhooks.delay().get()
+    assert delivered["delivered"] == 0
+
+
+def test_eager_mode_takes_no_broker_lock(tenant: tuple[Path, int]) -> None:
+    tasks.configure(_settings(tenant[0], celery_always_eager=True))
+    assert tasks._tenant_lock(tenant[1]) is None
+
+
+def _redis_or_skip() -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at {REDIS_URL} is unreachable under CI: {type(exc).__name__}")
+        pytest.skip(f"Redis at {REDIS_URL} unreachable (start it: see scripts/ensure-services.sh)")
+
+
+@pytest.mark.slow
+def test_real_worker_on_redis_refreshes_a_dispatched_event(tenant: tuple[Path, int]) -> None:
+    """Dispatch (not eager) → Redis → a worker thread → events done; the tenant lock lives in Redis."""
+    _redis_or_skip()
+    import redis
+    from celery.contrib.testing.worker import start_worker
+
+    tmp, tid = tenant
+    settings = _settings(tmp, broker_url=REDIS_URL, celery_always_eager=False)
+    app = tasks.configure(settings)
+    redis.Redis.from_url(REDIS_URL).delete(tasks.QUEUE)  # nothing left over from an earlier run
+    _queue(settings, tid, 2)
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=[tasks.QUEUE], shutdown_timeout=10):
+        accepted = inbound.Accepted(tid, "zendesk", (1, 2), 0)
+        inbound.dispatch(settings, accepted)  # fire and forget, as the web handler does
+        result = tasks.refresh_accounts.delay(tid).get(timeout=30)  # a second task of the same burst
+        assert _statuses(settings) == {"done": 2}
+        assert result["events"] in (0, 2)  # whichever of the two ran first took both events
+        lock = tasks._tenant_lock(tid)
+        assert lock is not None
+        assert lock.acquire(blocking=False)  # released after the tasks
+        lock.release()

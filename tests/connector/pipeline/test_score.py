@@ -1,0 +1,240 @@
+"""The score step: snapshots, hysteresis across passes, band-change events and write-back rows queued in
+the same transaction as the snapshot, and the default model stored on first use.
+
+Most tests publish a one-metric model (score = seat utilisation x 100) so each pass's score is chosen by
+the test; the engine's maths is scoring/'s to test.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connector.installs.vault import Vault
+from connector.pipeline import link as linking
+from connector.pipeline import outbox
+from connector.pipeline.score import current_model, score_tenant
+from connector.store import models as m
+from integrations.records import WriteResult
+from scoring.config import load_default_model
+from tests.connector import builders as b
+from tests.connector.builders import DAY, T0
+
+SEAT_MODEL = """
+version: "seats-1"
+bands:
+  - {name: green, colour: "#2e7d32", min: 75}
+  - {name: yellow, colour: "#f9a825", min: 50}
+  - {name: red, colour: "#c62828", min: 0}
+hysteresis: {margin: 2.0, min_dwell_days: 0}
+events: {score_changed_delta: 5.0}
+dimensions:
+  product:
+    weight: 1
+    metrics:
+      seat_utilisation:
+        direction: higher_is_better
+        lookback_days: 30
+        weight: 1
+        normalise: {method: linear, low: 0, high: 1}
+"""
+
+
+def _publish(s: Session, tenant_id: int, yaml: str = SEAT_MODEL) -> None:
+    s.add(
+        m.ScoringModelVersion(
+            tenant_id=tenant_id,
+            version="seats-1",
+            yaml=yaml,
+            status="published",
+            created_at=T0,
+            published_at=T0,
+        )
+    )
+
+
+def _seats(s: Session, tenant_id: int, ext: str, utilisation: float, **kw: Any) -> int:
+    return b.crm_account(s, tenant_id, ext, f"Account {ext}", metrics={"seat_utilisation": utilisation}, **kw)
+
+
+def _count(s: Session, table: type[m.Base]) -> int:
+    return int(s.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def _pass(db_url: str, tenant_id: int, as_of: datetime, seats: dict[str, float] | None = None) -> Any:
+    with b.session(db_url) as s:
+        for ext, value in (seats or {}).items():
+            _seats(s, tenant_id, ext, value)
+        return score_tenant(s, tenant_id, as_of=as_of)
+
+
+def test_the_default_model_is_stored_and_published_on_first_use(db_url: str) -> None:
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        _seats(s, t, "001", 0.8)
+        report = score_tenant(s, t, as_of=T0)
+    default = load_default_model()
+    assert report.model_version == default.version
+    with b.session(db_url) as s:
+        row = s.scalars(select(m.ScoringModelVersion)).one()
+        assert (row.tenant_id, row.version, row.status) == (t, default.version, "published")
+        assert row.yaml == files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
+        score_tenant(s, t, as_of=T0 + DAY)
+        assert _count(s, m.ScoringModelVersion) == 1
+        assert current_model(s, t).version == default.version
+
+
+def test_one_snapshot_per_live_account(db_url: str) -> None:
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        _publish(s, t)
+        high, low = _seats(s, t, "001", 0.9), _seats(s, t, "002", 0.3)
+        _seats(s, t, "003", 0.5, deleted=True)
+        other = b.tenant(s, "other")  # same external ids in another tenant: never scored with t
+        _publish(s, other)
+        _seats(s, other, "001", 0.1)
+        report = score_tenant(s, t, as_of=T0)
+    assert (report.accounts, report.scored, report.model_version) == (2, 2, "seats-1")
+    assert report.by_band == {"green": 1, "red": 1}
+    with b.session(db_url) as s:
+        snaps = {x.account_id: x for x in s.scalars(select(m.ScoreSnapshot))}
+        assert {x.tenant_id for x in snaps.values()} == {t}
+    assert set(snaps) == {high, low}
+    assert (snaps[high].score, snaps[high].band, snaps[high].band_since) == (90.0, "green", T0)
+    assert (snaps[low].score, snaps[low].band, snaps[low].as_of) == (30.0, "red", T0)
+    assert snaps[high].model_version == "seats-1"
+    assert snaps[high].metrics["seat_utilisation"] == 0.9
+    assert snaps[high].dimensions == {"product": 90.0}
+
+
+def test_bands_hold_within_the_margin_and_change_beyond_it(db_url: str, tmp_path: Path) -> None:
+    """76 → 74 stays green (margin 2), 74 → 72 turns yellow: one band_changed event, one delivery per
+    endpoint subscribed to it, none for a score_changed-only or a disabled endpoint."""
+    vault = Vault(b.settings_for(db_url, tmp_path))
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        _publish(s, t)
+        acc = _seats(s, t, "001", 0.76)
+        b.org(s, t, "900", "Helpdesk Org", cross_ref="001")
+        linking.link_tenant(s, t)
+        bands_ep = b.endpoint(s, vault, t, "http://127.0.0.1:9/bands", [])
+        score_ep = b.endpoint(s, vault, t, "http://127.0.0.1:9/scores", [])
+        off_ep = b.endpoint(s, vault, t, "http://127.0.0.1:9/off", [])
+        s.get(m.WebhookEndpoint, bands_ep).event_types = ["account.band_changed"]  # type: ignore[union-attr]
+        s.get(m.WebhookEndpoint, score_ep).event_types = ["account.score_changed"]  # type: ignore[union-attr]
+        s.get(m.WebhookEndpoint, off_ep).enabled = False  # type: ignore[union-attr]
+    first = _pass(db_url, t, T0)
+    second = _pass(db_url, t, T0 + DAY, {"001": 0.74})
+    third = _pass(db_url, t, T0 + 2 * DAY, {"001": 0.72})
+    assert [(r.band_changes, r.events) for r in (first, second, third)] == [(0, 0), (0, 0), (1, 1)]
+    with b.session(db_url) as s:
+        snaps = s.scalars(select(m.ScoreSnapshot).order_by(m.ScoreSnapshot.id)).all()
+        assert [(x.score, x.band, x.band_since) for x in snaps] == [
+            (76.0, "green", T0), (74.0, "green", T0), (72.0, "yellow", T0 + 2 * DAY),
+        ]  # fmt: skip
+        event = s.scalars(select(m.WebhookEvent)).one()
+        assert (event.type, event.account_id) == ("account.band_changed", acc)
+        data = event.payload["data"]
+        assert (data["old_band"], data["new_band"], data["old_score"], data["new_score"]) == (
+            "green", "yellow", 74.0, 72.0,
+        )  # fmt: skip
+        assert data["account_ids"] == {"salesforce": "001", "zendesk": "900"}
+        deliveries = s.scalars(select(m.WebhookDelivery)).all()
+        assert [(d.endpoint_id, d.event_id, d.status) for d in deliveries] == [
+            (bands_ep, event.id, "pending")
+        ]
+
+
+def test_a_score_move_past_the_delta_raises_score_changed(db_url: str, tmp_path: Path) -> None:
+    vault = Vault(b.settings_for(db_url, tmp_path))
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        _publish(s, t)
+        _seats(s, t, "001", 0.90)
+        b.endpoint(s, vault, t, "http://127.0.0.1:9/all", [])
+    _pass(db_url, t, T0)
+    report = _pass(db_url, t, T0 + DAY, {"001": 0.80})
+    assert (report.band_changes, report.events) == (0, 1)
+    with b.session(db_url) as s:
+        assert [e.type for e in s.scalars(select(m.WebhookEvent))] == ["account.score_changed"]
+
+
+def test_a_slow_drift_is_announced_once_it_adds_up(db_url: str, tmp_path: Path) -> None:
+    """90 → 86 → 84: no single pass moves 5 points, but subscribers last heard 90 (the band_changed
+    event at 90), so 84 is announced."""
+    vault = Vault(b.settings_for(db_url, tmp_path))
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        _publish(s, t)
+        _seats(s, t, "001", 0.70)
+        b.endpoint(s, vault, t, "http://127.0.0.1:9/all", [])
+    _pass(db_url, t, T0)
+    reports = [_pass(db_url, t, T0 + k * DAY, {"001": v}) for k, v in enumerate((0.90, 0.86, 0.84), start=1)]
+    assert [r.events for r in reports] == [2, 0, 1]
+    with b.session(db_url) as s:
+        last = s.scalars(select(m.WebhookEvent).order_by(m.WebhookEvent.id.desc()).limit(1)).one()
+        assert (last.type, last.payload["data"]["old_score"], last.payload["data"]["new_score"]) == (
+            "account.score_changed", 86.0, 84.0,
+        )  # fmt: skip
+
+
+def _score_then_crash(db_url: str, tenant_id: int, seen: list[Any]) -> None:
+    with b.session(db_url) as s:
+        _seats(s, tenant_id, "001", 0.40)
+        seen.append(score_tenant(s, tenant_id, as_of=T0 + DAY))
+        raise RuntimeError("crash before commit")
+
+
+def test_snapshot_events_and_writes_roll_back_together(db_url: str, tmp_path: Path) -> None:
+    """Transactional outbox: if the pass's transaction does not commit, no event, delivery or write-back
+    row survives without its snapshot (and no snapshot without them)."""
+    vault = Vault(b.settings_for(db_url, tmp_path))
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        b.installation(s, vault, t)
+        _publish(s, t)
+        _seats(s, t, "001", 0.90)
+        b.endpoint(s, vault, t, "http://127.0.0.1:9/all", [])
+    _pass(db_url, t, T0)
+    with b.session(db_url) as s:
+        before = {tb.__name__: _count(s, tb) for tb in (m.ScoreSnapshot, m.WebhookEvent, m.WebhookDelivery)}
+    seen: list[Any] = []
+    with pytest.raises(RuntimeError, match="crash before commit"):
+        _score_then_crash(db_url, t, seen)
+    assert [(r.band_changes, r.events, r.writes_queued) for r in seen] == [(1, 2, 1)]  # band + score events
+    with b.session(db_url) as s:
+        after = {tb.__name__: _count(s, tb) for tb in (m.ScoreSnapshot, m.WebhookEvent, m.WebhookDelivery)}
+        assert after == before == {"ScoreSnapshot": 1, "WebhookEvent": 0, "WebhookDelivery": 0}
+        assert [o.values["health_score"] for o in s.scalars(select(m.WritebackOutbox))] == [90.0]
+
+
+def test_write_back_rows_only_for_changed_values(db_url: str, tmp_path: Path) -> None:
+    vault = Vault(b.settings_for(db_url, tmp_path))
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        inst = b.installation(s, vault, t).id
+        _publish(s, t)
+        _seats(s, t, "001", 0.90)
+        _seats(s, t, "002", 0.40)
+    assert _pass(db_url, t, T0).writes_queued == 2
+    claimed = outbox.claim(db_url, t, inst, 10)
+    outbox.complete(
+        db_url, t, inst, {ext: rid for rid, ext, _ in claimed},
+        [WriteResult(account_external_id=ext, ok=True) for _, ext, _ in claimed],
+        {ext: v for _, ext, v in claimed},
+    )  # fmt: skip
+    assert _pass(db_url, t, T0 + DAY).writes_queued == 0  # only health_scored_at moved
+    assert _pass(db_url, t, T0 + 2 * DAY, {"002": 0.45}).writes_queued == 1
+    with b.session(db_url) as s:
+        [row] = s.scalars(select(m.WritebackOutbox)).all()
+        assert (row.external_id, row.values["health_score"], row.values["health_band"]) == (
+            "002",
+            45.0,
+            "red",
+        )

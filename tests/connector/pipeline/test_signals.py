@@ -1,0 +1,261 @@
+"""Per-account metrics as of a moment: each metric on a hand-built account, and no look-ahead."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from connector.pipeline import link as linking
+from connector.pipeline.signals import _Acc, load_signals, signals_for
+from connector.store import models as m
+from tests.connector import builders as b
+from tests.connector.builders import DAY, T0
+
+AS_OF = T0
+
+
+def _ticket(age_days: float, **kw: Any) -> m.Ticket:
+    fields: dict[str, Any] = {
+        "vendor": "zendesk", "external_id": f"t{age_days}", "status": "open", "priority": "normal",
+        "escalated": False, "reopens": 0, "solved_at": None, "sentiment_score": None, "sentiment_label": None,
+        "first_reply_minutes": None, "full_resolution_minutes": None,
+    }  # fmt: skip
+    fields.update(kw)
+    return m.Ticket(vendor_created_at=AS_OF - age_days * DAY, **fields)
+
+
+def _account(**kw: Any) -> m.Account:
+    fields: dict[str, Any] = {"id": 1, "arr": None, "arr_prev": None, "renewal_date": None, "metrics": {}}
+    fields.update(kw)
+    return m.Account(vendor="salesforce", external_id="001", name="Acme", **fields)
+
+
+def _deal(**kw: Any) -> m.Deal:
+    fields: dict[str, Any] = {
+        "kind": "renewal", "stage": "", "is_closed": False, "close_date": None,
+        "vendor_created_at": AS_OF - 60 * DAY, "vendor_updated_at": AS_OF - 10 * DAY,
+    }  # fmt: skip
+    fields.update(kw)
+    return m.Deal(**fields)
+
+
+def _metric(name: str, acc: _Acc, historical: bool = False) -> float | None:
+    return signals_for(acc, AS_OF, historical).metrics[name]
+
+
+OPEN_CASES = [
+    ([_ticket(3)], 1.0),
+    ([_ticket(3, status="pending"), _ticket(4, status="new")], 2.0),
+    ([_ticket(9, status="solved", solved_at=AS_OF - DAY)], 0.0),
+    ([_ticket(9, status="closed", solved_at=AS_OF + DAY)], 1.0),
+    ([_ticket(9, status="solved", solved_at=None)], 0.0),
+    ([], 0.0),
+]
+
+
+@pytest.mark.parametrize(
+    ("tickets", "expected"),
+    OPEN_CASES,
+    ids=["open", "pending-and-new", "solved-before", "solved-after-as-of", "solved-without-time", "none"],
+)
+def test_open_tickets_as_of(tickets: list[m.Ticket], expected: float) -> None:
+    assert _metric("open_tickets", _Acc(_account(), tickets=tickets)) == expected
+
+
+@pytest.mark.parametrize(
+    ("ages", "expected"),
+    [
+        ((5, 10, 40, 50, 60, 70), 1.0),  # 2 in the last 30 d; 4 in the 60 d before = 2 per 30 d
+        ((5, 10, 15, 40, 50, 60, 70, 80), 1.2),  # 3 vs 2.5
+        ((5, 10, 15, 20, 40, 70), 4.0),  # 4 vs 1
+        ((5,), 4.0),  # nothing before: capped
+        ((40, 70), 0.0),
+        ((), None),
+        ((100, 200), None),  # only older than 90 days
+    ],
+    ids=["flat", "rising", "quadrupled", "new-capped", "quiet-now", "no-tickets", "only-old"],
+)
+def test_ticket_volume_trend(ages: tuple[int, ...], expected: float | None) -> None:
+    acc = _Acc(_account(), tickets=[_ticket(a) for a in ages])
+    assert _metric("ticket_volume_trend", acc) == (None if expected is None else pytest.approx(expected))
+
+
+def test_support_metrics_over_90_days() -> None:
+    tickets = [
+        _ticket(2, escalated=True, priority="urgent", first_reply_minutes=60, reopens=1),
+        _ticket(20, escalated=True, priority="high", first_reply_minutes=180, status="solved",
+                solved_at=AS_OF - 10 * DAY, full_resolution_minutes=600),
+        _ticket(40, priority="low", first_reply_minutes=120, status="solved", solved_at=AS_OF - 30 * DAY,
+                full_resolution_minutes=1200),
+        _ticket(89, status="solved", solved_at=AS_OF + DAY, full_resolution_minutes=9999),
+        _ticket(120, escalated=True, priority="urgent", first_reply_minutes=6000),
+    ]  # fmt: skip
+    metrics = signals_for(_Acc(_account(), tickets=tickets), AS_OF).metrics
+    assert metrics["escalated_tickets_90d"] == 2.0
+    assert metrics["high_priority_share_90d"] == pytest.approx(2 / 4)
+    assert metrics["first_reply_hours_median_90d"] == pytest.approx(2.0)
+    assert metrics["resolution_hours_median_90d"] == pytest.approx(15.0)  # the one solved after as_of is out
+    assert metrics["reopen_rate_90d"] == pytest.approx(1 / 4)
+
+
+def test_csat_average_and_trend() -> None:
+    acc = _Acc(_account(), csat=[(AS_OF - 5 * DAY, 4.0), (AS_OF - 80 * DAY, 2.0), (AS_OF - 100 * DAY, 5.0)])
+    metrics = signals_for(acc, AS_OF).metrics
+    assert metrics["csat_avg_90d"] == pytest.approx(3.0)
+    assert metrics["csat_trend"] == pytest.approx(-2.0)
+    only_recent = _Acc(_account(), csat=[(AS_OF - 5 * DAY, 4.0)])
+    assert signals_for(only_recent, AS_OF).metrics["csat_trend"] is None
+
+
+def test_nps_over_a_year() -> None:
+    acc = _Acc(
+        _account(),
+        nps=[(AS_OF - 10 * DAY, 10.0), (AS_OF - 20 * DAY, 9.0), (AS_OF - 30 * DAY, 3.0),
+             (AS_OF - 40 * DAY, 7.0), (AS_OF - 400 * DAY, 0.0)],
+    )  # fmt: skip
+    metrics = signals_for(acc, AS_OF).metrics
+    assert metrics["nps_score"] == pytest.approx(25.0)
+    assert metrics["nps_detractor_share"] == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        ([(0, 10.0)], 10.0),
+        ([(0, 10.0), (90, 4.0)], (10.0 + 0.5 * 4.0) / 1.5),  # 90 days old counts half
+        ([(10, 8.0), (100, 8.0), (300, 8.0)], 8.0),
+        ([(0, 9.0), (400, 0.0)], 9.0),  # older than a year: out
+        ([(-1, 0.0), (30, 6.0)], 6.0),  # answered after as_of: not yet known
+        ([(400, 3.0)], None),
+        ([], None),
+    ],
+    ids=["one", "half-life", "flat", "year-window", "no-look-ahead", "only-old", "none"],
+)
+def test_nps_average_decays_with_age(answers: list[tuple[int, float]], expected: float | None) -> None:
+    acc = _Acc(_account(), nps=[(AS_OF - age * DAY, score) for age, score in answers])
+    assert _metric("nps_avg_365d", acc) == (None if expected is None else pytest.approx(expected))
+
+
+def test_sentiment_rollup_and_negative_tickets() -> None:
+    tickets = [
+        _ticket(0, sentiment_score=-1.0, sentiment_label="negative"),
+        _ticket(14, sentiment_score=1.0, sentiment_label="positive"),
+        _ticket(10, sentiment_score=-0.3, sentiment_label="neutral"),  # score past the negative line
+        _ticket(20, sentiment_score=-0.9, sentiment_label="negative"),  # negative, but not within 14 days
+        _ticket(5),  # not scored
+    ]
+    metrics = signals_for(_Acc(_account(), tickets=tickets), AS_OF).metrics
+    half = 0.5 ** (10 / 14)
+    quarter = 0.5 ** (20 / 14)
+    expected = (-1.0 + 0.5 * 1.0 + half * -0.3 + quarter * -0.9) / (1 + 0.5 + half + quarter)
+    assert metrics["sentiment_30d"] == pytest.approx(expected)
+    assert metrics["negative_tickets_14d"] == 2.0
+    assert metrics["negative_ticket_share_30d"] == pytest.approx(3 / 4)
+
+
+@pytest.mark.parametrize(
+    ("deals", "expected"),
+    [
+        ([], None),
+        ([_deal(stage="Negotiation/Review")], 0.75),
+        ([_deal(stage="Prospecting"), _deal(stage="contractsent")], 0.8),
+        ([_deal(stage="Some Custom Stage")], 0.3),
+        ([_deal(stage="Negotiation", kind="upsell")], None),
+        ([_deal(stage="Negotiation", is_closed=True, close_date=(AS_OF - DAY).date())], None),
+        ([_deal(stage="Closed Lost", is_closed=True, close_date=(AS_OF + 5 * DAY).date())], 0.3),
+        ([_deal(stage="Negotiation", vendor_updated_at=AS_OF + DAY)], 0.3),
+        ([_deal(stage="Negotiation", vendor_created_at=AS_OF + DAY)], None),
+    ],
+    ids=[
+        "none", "sf-label", "best-of-two", "unknown-stage", "upsell-is-not-renewal", "closed-before",
+        "closed-after-as-of-unknown", "changed-after-as-of-unknown", "created-after",
+    ],
+)  # fmt: skip
+def test_renewal_deal_progress(deals: list[m.Deal], expected: float | None) -> None:
+    assert _metric("open_renewal_deal_stage", _Acc(_account(), deals=deals)) == expected
+
+
+def test_account_level_metrics() -> None:
+    acc = _Acc(
+        _account(arr=Decimal("120000"), arr_prev=Decimal("100000"), renewal_date=date(2026, 7, 1),
+                 metrics={"active_users": 45, "licensed_seats": 60}),
+        deals=[_deal(kind="upsell", stage="proposal"), _deal(kind="upsell", is_closed=True,
+                                                              close_date=(AS_OF - DAY).date())],
+        last_contact=AS_OF - timedelta(days=12, hours=12),
+    )  # fmt: skip
+    metrics = signals_for(acc, AS_OF).metrics
+    assert metrics["arr_change_pct"] == pytest.approx(20.0)
+    assert metrics["days_to_renewal"] == 30.0
+    assert metrics["seat_utilisation"] == pytest.approx(0.75)
+    assert metrics["days_since_last_contact"] == 12.0
+    assert metrics["open_upsell_deals"] == 1.0
+    historical = signals_for(acc, AS_OF, historical=True).metrics
+    assert historical["days_to_renewal"] is None
+    # "last contacted" is today's value: a past date cannot know it (contacts reached since hide it).
+    assert historical["days_since_last_contact"] is None
+    assert "arr_change_pct" not in historical
+    assert "seat_utilisation" not in historical
+
+
+@pytest.mark.parametrize(
+    ("metrics", "expected"),
+    [
+        ({"seat_utilisation": 0.5}, 0.5),
+        ({"active_users": 10, "licensed_seats": 40}, 0.25),
+        ({"active_users": 10, "licensed_seats": 0}, None),
+        ({"seat_utilisation": True}, None),
+        ({"seat_utilisation": "high"}, None),
+        ({}, None),
+    ],
+    ids=["direct", "users-over-seats", "zero-seats", "checkbox-not-a-number", "text", "missing"],
+)
+def test_seat_utilisation(metrics: dict[str, Any], expected: float | None) -> None:
+    assert _metric("seat_utilisation", _Acc(_account(metrics=metrics))) == expected
+
+
+def _signals(db_url: str, tenant_id: int, as_of: datetime) -> dict[str, dict[str, float | None]]:
+    with b.session(db_url) as s:
+        ids = {b.account_row(s, tenant_id, "salesforce", ext).id: ext for ext in ("001", "002")}
+        return {ids[int(sig.account_id)]: dict(sig.metrics) for sig in load_signals(s, tenant_id, as_of)}
+
+
+def test_no_look_ahead_from_the_store(db_url: str) -> None:
+    """Facts after as_of never count: tickets created later, surveys answered later, contacts made
+    later; a renewal closed-lost after as_of was open then, with unknown progress."""
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        b.crm_account(s, t, "001", "Acme")
+        b.crm_account(s, t, "002", "Beta")
+        b.org(s, t, "900", "Acme", cross_ref="001")
+        b.ticket(s, t, "T1", "900", created=T0 - 5 * DAY, escalated=True)
+        b.ticket(s, t, "T2", "900", created=T0 - 10 * DAY, status="solved", solved_at=T0 + 2 * DAY)
+        b.ticket(s, t, "T3", "900", created=T0 + DAY, escalated=True)
+        b.survey(s, t, "R1", "csat", 2, vendor="zendesk", ticket_external_id="T1", responded=T0 - 3 * DAY)
+        b.survey(s, t, "R2", "csat", 5, vendor="zendesk", ticket_external_id="T2", responded=T0 + DAY)
+        b.survey(s, t, "R3", "csat", 9, vendor="zendesk", ticket_external_id="T1", responded=T0 - DAY)  # bad
+        b.survey(s, t, "N1", "nps", 10, account_external_id="001", responded=T0 - 30 * DAY)
+        b.survey(s, t, "N2", "nps", 0, account_external_id="001", responded=T0 + DAY)
+        b.survey(s, t, "N3", "nps", 0, account_external_id="001", responded=T0 - DAY, deleted=True)
+        b.deal(s, t, "D1", "001", stage="Closed Lost", is_closed=True, close_date=(T0 + 10 * DAY).date(),
+               created=T0 - 60 * DAY, updated=T0 + 10 * DAY)  # fmt: skip
+        b.deal(s, t, "D2", "002", stage="Negotiation", created=T0 + 5 * DAY)
+        b.contact(s, t, "C1", "001", last_contacted=T0 - 7 * DAY)
+        b.contact(s, t, "C2", "001", last_contacted=T0 + DAY)
+        linking.link_tenant(s, t)
+    now = _signals(db_url, t, T0)
+    assert now["001"]["open_tickets"] == 2.0  # T1 and T2 (solved only later); T3 does not exist yet
+    assert now["001"]["escalated_tickets_90d"] == 1.0
+    assert now["001"]["csat_avg_90d"] == 2.0  # R2 answered later, R3 out of range
+    assert now["001"]["nps_score"] == 100.0  # N2 later, N3 deleted
+    assert now["001"]["open_renewal_deal_stage"] == 0.3
+    assert now["001"]["days_since_last_contact"] == 7.0
+    assert now["002"]["open_renewal_deal_stage"] is None  # the deal was created after as_of
+    later = _signals(db_url, t, T0 + 20 * DAY)
+    assert later["001"]["open_tickets"] == 2.0  # T1 and T3; T2 solved by then
+    assert later["001"]["csat_avg_90d"] == pytest.approx(3.5)
+    assert later["001"]["nps_score"] == 0.0  # one promoter, one detractor
+    assert later["001"]["open_renewal_deal_stage"] is None  # closed by then
+    assert later["002"]["open_renewal_deal_stage"] == 0.75

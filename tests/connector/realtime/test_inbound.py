@@ -1,0 +1,421 @@
+"""Inbound vendor webhooks, verified with the sandboxes' OWN signed requests.
+
+Vendor behaviour exercised: Zendesk signs base64 HMAC-SHA256 over the ISO timestamp header + body with the
+webhook's secret; HubSpot v3 signs method + the URL it called + body + ms timestamp with the app's client
+secret (shared by every portal, so portalId is the tenant check); Salesforce outbound messages carry no
+signature, only OrganizationId (checked with a per-install URL token). Every refusal is a 4xx with a reason
+code, records nothing and requests no refresh; a vendor redelivery is answered 2xx and recorded once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from connector.config import Settings, load_settings
+from connector.demo.run import prepare, subscribe_sandbox_webhooks
+from connector.realtime import inbound
+from connector.realtime import refresh as realtime
+from connector.store import migrate
+from connector.store import models as m
+from connector.store.db import get_engine, transaction
+from integrations.sandbox.book import Changes
+from integrations.sandbox.runner import vendor_module
+from webhooks.inbound import sign_hubspot_v3, sign_salesforce_outbound, sign_zendesk
+from webhooks.salesforce_om import SalesforceNotification
+
+PUBLIC = "https://hs.example.test"  # what HubSpot signs; the test client itself calls http://localhost
+
+
+@dataclass
+class World:
+    settings: Settings
+    sandbox: Any
+    client: Any
+    refreshes: list[int] = field(default_factory=list)
+
+    def rows(self) -> int:
+        with transaction(self.settings.sqlalchemy_url) as s:
+            return int(s.scalar(select(func.count()).select_from(m.InboundEvent)) or 0)
+
+    def post(self, url: str, headers: dict[str, str], body: bytes) -> Any:
+        return self.client.post(url.removeprefix(PUBLIC), data=body, headers=headers)
+
+    def signed(self, vendor: str, changes: Changes, **kw: Any) -> tuple[str, dict[str, str], bytes]:
+        """The first request the vendor sandbox would send for `changes` (not sent: returned)."""
+        return vendor_module(vendor).outbound_webhooks(self.sandbox.ctx, changes, **kw)[0]
+
+
+def _overrides(url: str, instance: str) -> dict[str, Any]:
+    return {
+        "database_url": url,
+        "instance_path": instance,
+        "public_base_url": PUBLIC,
+        "celery_always_eager": True,
+        "env": "test",
+    }
+
+
+def _world(settings: Settings, app: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> World:
+    # The sandbox fixture restored the vendors' webhook config: subscribe again (new Zendesk secret).
+    subscribe_sandbox_webhooks(settings, sandbox.credentials(), PUBLIC)
+    with transaction(settings.sqlalchemy_url) as s:
+        s.execute(delete(m.InboundEvent))
+    w = World(settings, sandbox, app.test_client())
+    # Record refresh requests instead of running them: these tests are about the door, not the house.
+    monkeypatch.setattr(realtime, "request_refresh", lambda _s, tid: w.refreshes.append(tid))
+    return w
+
+
+@pytest.fixture(scope="module")
+def base(sandbox_set: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Any]]:
+    """One migrated SQLite database with the demo tenants for the whole module (setup is the slow part)."""
+    from connector import create_app
+
+    tmp = tmp_path_factory.mktemp("inbound")
+    url = f"sqlite:///{tmp / 'inbound.db'}"
+    migrate.upgrade(url)
+    overrides = _overrides(url, str(tmp / "inst"))
+    settings = load_settings(overrides, environ={})
+    prepare(settings, sandbox_set.credentials(), None)
+    yield settings, create_app(overrides)
+    get_engine(url).dispose()
+
+
+@pytest.fixture
+def world(base: tuple[Settings, Any], sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> World:
+    return _world(*base, sandbox, monkeypatch)
+
+
+@pytest.fixture
+def world_any_db(db_url: str, sandbox: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> World:
+    from connector import create_app
+
+    overrides = _overrides(db_url, str(tmp_path / "inst"))
+    settings = load_settings(overrides, environ={})
+    prepare(settings, sandbox.credentials(), None)
+    return _world(settings, create_app(overrides), sandbox, monkeypatch)
+
+
+def _zendesk_ticket(sandbox: Any) -> Changes:
+    key = next(k for k, t in sorted(sandbox.ctx.book.tickets.items()) if t.channel == "zendesk")
+    return Changes(tickets={key})
+
+
+def _crm_customer(sandbox: Any) -> Changes:
+    key = next(
+        k for k, c in sorted(sandbox.ctx.book.customers.items()) if c.hubspot.present and c.salesforce.present
+    )
+    return Changes(customers={key})
+
+
+def _tenant(settings: Settings, slug: str) -> int:
+    with transaction(settings.sqlalchemy_url) as s:
+        return int(s.scalar(select(m.Tenant.id).where(m.Tenant.slug == slug)) or 0)
+
+
+def _now_ms(delta: timedelta = timedelta(0)) -> int:
+    return int((datetime.now().astimezone() + delta).timestamp() * 1000)
+
+
+# ------------------------------------------------------------------ accepted: each vendor's own webhook
+
+
+def test_zendesk_own_webhook_is_accepted_recorded_and_refresh_requested(world: World) -> None:
+    url, headers, body = world.signed("zendesk", _zendesk_ticket(world.sandbox))
+    resp = world.post(url, headers, body)
+    assert resp.status_code == 202, resp.get_json()
+    assert resp.get_json() == {"accepted": 1, "duplicates": 0}
+    assert world.refreshes == [_tenant(world.settings, "northwind")]
+    with transaction(world.settings.sqlalchemy_url) as s:
+        row = s.scalars(select(m.InboundEvent)).one()
+    assert (row.vendor, row.status, row.event_key) == ("zendesk", "queued", json.loads(body)["id"])
+    assert "detail" not in row.payload  # no whole vendor bodies kept
+
+
+def test_hubspot_own_webhook_is_verified_against_the_public_url(world: World) -> None:
+    url, headers, body = world.signed("hubspot", _crm_customer(world.sandbox))
+    assert url.startswith(PUBLIC + "/inbound/hubspot/contoso")
+    resp = world.post(url, headers, body)
+    assert resp.status_code == 202, resp.get_json()
+    assert resp.get_json()["accepted"] == len(json.loads(body))
+    assert world.refreshes == [_tenant(world.settings, "contoso")]
+
+
+def test_salesforce_own_outbound_message_is_acknowledged(world: World) -> None:
+    url, headers, body = world.signed("salesforce", _crm_customer(world.sandbox))
+    resp = world.post(url, headers, body)
+    assert resp.status_code == 200
+    assert b"<Ack>true</Ack>" in resp.data
+    assert world.rows() == 1
+    assert world.refreshes == [_tenant(world.settings, "northwind")]
+
+
+# ------------------------------------------------------------------ idempotency (both databases)
+
+
+def test_redelivery_is_recorded_once_on_each_database(world_any_db: World) -> None:
+    """Vendors re-sign a retry (new timestamp): the second delivery is a 2xx duplicate, not a new row."""
+    world = world_any_db
+    changes = _zendesk_ticket(world.sandbox)
+    url, headers, body = world.signed("zendesk", changes)
+    assert world.post(url, headers, body).status_code == 202
+    secret = world.sandbox.ctx.vendors["zendesk"].webhook_secret
+    retry = {**headers, **sign_zendesk(secret, world.sandbox.ctx.now + timedelta(seconds=30), body)}
+    resp = world.post(url, retry, body)
+    assert resp.status_code == 202
+    assert resp.get_json() == {"accepted": 0, "duplicates": 1}
+    assert world.rows() == 1
+    assert len(world.refreshes) == 1
+
+    hs_url, hs_headers, hs_body = world.signed("hubspot", _crm_customer(world.sandbox))
+    assert world.post(hs_url, hs_headers, hs_body).status_code == 202
+    events = [{**e, "attemptNumber": 1} for e in json.loads(hs_body)]
+    again = json.dumps(events).encode()
+    resp = world.post(hs_url, sign_hubspot_v3(_client_secret(world), "POST", hs_url, again, _now_ms()), again)
+    assert resp.status_code == 202
+    assert resp.get_json()["duplicates"] == len(events)
+    assert world.rows() == 1 + len(events)
+
+    sf = world.signed("salesforce", _crm_customer(world.sandbox))
+    for _ in range(2):  # Salesforce resends the identical message until it reads an Ack
+        assert world.post(*sf).status_code == 200
+    assert world.rows() == 2 + len(events)
+
+
+def _client_secret(world: World) -> str:
+    return str(world.sandbox.credentials()["hubspot"]["client_secret"])
+
+
+# ------------------------------------------------------------------ refusals
+
+
+def _assert_refused(world: World, resp: Any, status: int, reason: str) -> None:
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    assert resp.get_json()["error"] == reason
+    assert world.rows() == 0
+    assert world.refreshes == []
+
+
+def _zendesk_req(world: World) -> tuple[str, dict[str, str], bytes]:
+    return world.signed("zendesk", _zendesk_ticket(world.sandbox))
+
+
+def _zendesk_resigned(
+    world: World, when: Any, body: bytes | None = None
+) -> tuple[str, dict[str, str], bytes]:
+    url, headers, original = _zendesk_req(world)
+    body = original if body is None else body
+    return (
+        url,
+        {**headers, **sign_zendesk(world.sandbox.ctx.vendors["zendesk"].webhook_secret, when, body)},
+        body,
+    )
+
+
+def _drop(headers: dict[str, str], name: str) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() != name.lower()}
+
+
+def _with(headers: dict[str, str], name: str, value: str) -> dict[str, str]:
+    return {**_drop(headers, name), name: value}
+
+
+ZD_SIG, ZD_TS = "X-Zendesk-Webhook-Signature", "X-Zendesk-Webhook-Signature-Timestamp"
+HS_SIG, HS_TS = "X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp"
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "reason"),
+    [
+        ("unsigned", 401, "missing_header"),
+        ("wrong_signature", 401, "no_matching_signature"),
+        ("tampered_body", 401, "no_matching_signature"),
+        ("malformed_signature", 400, "malformed_signature"),
+        ("bad_timestamp", 400, "bad_timestamp"),
+        ("expired", 400, "timestamp_too_old"),
+        ("future", 400, "timestamp_in_future"),
+        ("malformed_body", 400, "malformed_body"),
+        ("oversized", 413, "body_too_large"),
+        ("unknown_tenant", 404, "unknown_installation"),
+    ],
+)
+def test_zendesk_refusals(world: World, case: str, status: int, reason: str) -> None:
+    url, headers, body = _zendesk_req(world)
+    now = world.sandbox.ctx.now
+    if case == "unsigned":
+        headers = _drop(headers, ZD_SIG)
+    elif case == "wrong_signature":
+        headers = {**headers, **sign_zendesk("not-the-secret", headers[ZD_TS], body)}
+    elif case == "tampered_body":
+        body = body.replace(b'"status":', b'"status" :', 1)
+    elif case == "malformed_signature":
+        headers = _with(headers, ZD_SIG, "%%%not-base64%%%")
+    elif case == "bad_timestamp":
+        headers = _with(headers, ZD_TS, "yesterday")
+    elif case == "expired":
+        url, headers, body = _zendesk_resigned(world, now - timedelta(minutes=6))
+    elif case == "future":
+        url, headers, body = _zendesk_resigned(world, now + timedelta(minutes=6))
+    elif case == "malformed_body":
+        url, headers, body = _zendesk_resigned(world, now, b"{not json")
+    elif case == "oversized":
+        url, headers, body = _zendesk_resigned(world, now, b" " * (inbound.MAX_BODY + 1))
+    elif case == "unknown_tenant":
+        url = url.replace("/northwind", "/nobody")
+    _assert_refused(world, world.post(url, headers, body), status, reason)
+
+
+def test_zendesk_replay_of_the_same_signed_request_is_refused(world: World) -> None:
+    url, headers, body = _zendesk_req(world)
+    assert world.post(url, headers, body).status_code == 202
+    resp = world.post(url, headers, body)
+    assert resp.status_code == 409
+    assert resp.get_json()["error"] == "replayed"
+    assert world.rows() == 1
+    assert len(world.refreshes) == 1
+
+
+def test_refusal_log_names_the_reason_but_no_secret(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    url, headers, body = _zendesk_req(world)
+    secret = world.sandbox.ctx.vendors["zendesk"].webhook_secret
+    with caplog.at_level(logging.DEBUG):
+        resp = world.post(url, _with(headers, ZD_SIG, sign_zendesk("x", headers[ZD_TS], body)[ZD_SIG]), body)
+    assert resp.status_code == 401
+    assert "no_matching_signature" in caplog.text
+    assert secret not in caplog.text
+    assert headers[ZD_SIG] not in caplog.text
+    assert body.decode() not in caplog.text
+
+
+def _hubspot_req(world: World, **kw: Any) -> tuple[str, dict[str, str], bytes]:
+    return world.signed("hubspot", _crm_customer(world.sandbox), **kw)
+
+
+def _hubspot_signed(world: World, url: str, body: bytes) -> dict[str, str]:
+    return sign_hubspot_v3(_client_secret(world), "POST", url, body, _now_ms())
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "reason"),
+    [
+        ("unsigned", 401, "missing_header"),
+        ("wrong_signature", 401, "no_matching_signature"),
+        ("tampered_body", 401, "no_matching_signature"),
+        ("signed_for_request_url", 401, "no_matching_signature"),
+        ("malformed_signature", 400, "malformed_signature"),
+        ("bad_timestamp", 400, "bad_timestamp"),
+        ("expired", 400, "timestamp_too_old"),
+        ("future", 400, "timestamp_in_future"),
+        ("malformed_body", 400, "malformed_body"),
+        ("not_an_array", 400, "malformed_body"),
+        ("too_many_events", 400, "too_many_events"),
+        ("other_portal", 403, "wrong_tenant"),
+        ("oversized", 413, "body_too_large"),
+        ("unknown_tenant", 404, "unknown_installation"),
+    ],
+)
+def test_hubspot_refusals(world: World, case: str, status: int, reason: str) -> None:
+    url, headers, body = _hubspot_req(world)
+    events = json.loads(body)
+    if case == "unsigned":
+        headers = _drop(headers, HS_SIG)
+    elif case == "wrong_signature":
+        headers = sign_hubspot_v3("another-apps-secret", "POST", url, body, int(headers[HS_TS]))
+    elif case == "tampered_body":
+        body = body.replace(b'"attemptNumber":0', b'"attemptNumber":1', 1)
+    elif case == "signed_for_request_url":
+        # Signed for the URL the app sees behind the proxy, not the public one HubSpot called.
+        headers = sign_hubspot_v3(
+            _client_secret(world), "POST", url.replace(PUBLIC, "http://localhost"), body, _now_ms()
+        )
+    elif case == "malformed_signature":
+        headers = _with(headers, HS_SIG, "c2hvcnQ=")
+    elif case == "bad_timestamp":
+        headers = _with(headers, HS_TS, "2026-11-23T12:00:00Z")
+    elif case == "expired":
+        url, headers, body = _hubspot_req(world, now_ms=_now_ms(-timedelta(minutes=6)))
+    elif case == "future":
+        url, headers, body = _hubspot_req(world, now_ms=_now_ms(timedelta(minutes=6)))
+    elif case in {"malformed_body", "not_an_array", "too_many_events", "other_portal", "oversized"}:
+        body = {
+            "malformed_body": b"[{",
+            "not_an_array": json.dumps(events[0]).encode(),
+            "too_many_events": json.dumps([{**events[0], "eventId": i} for i in range(101)]).encode(),
+            "other_portal": json.dumps([{**e, "portalId": 99_999_999} for e in events]).encode(),
+            "oversized": b" " * (inbound.MAX_BODY + 1),
+        }[case]
+        headers = _hubspot_signed(world, url, body)
+    elif case == "unknown_tenant":
+        url = url.replace("/contoso", "/nobody")
+    _assert_refused(world, world.post(url, headers, body), status, reason)
+
+
+def test_hubspot_replay_of_the_same_signed_request_is_refused(world: World) -> None:
+    url, headers, body = _hubspot_req(world)
+    assert world.post(url, headers, body).status_code == 202
+    resp = world.post(url, headers, body)
+    assert (resp.status_code, resp.get_json()["error"]) == (409, "replayed")
+    assert world.rows() == len(json.loads(body))
+
+
+def test_hubspot_portal_of_another_tenant_is_refused(world: World) -> None:
+    """Northwind's URL gets nothing from HubSpot (no install) and Contoso's refuses another portal."""
+    url, _, body = _hubspot_req(world)
+    other = url.replace("/contoso", "/northwind")
+    _assert_refused(
+        world, world.post(other, _hubspot_signed(world, other, body), body), 404, "unknown_installation"
+    )
+
+
+def _sf_other(world: World, org: str) -> bytes:
+    n = SalesforceNotification(
+        id="04l000000000001AAA", sobject_type="Account", fields={"Id": "001000000000001AAA"}
+    )
+    return sign_salesforce_outbound(org, "04k000000000001AAA", [n])[1]
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "reason"),
+    [
+        ("bad_token", 401, "bad_token"),
+        ("missing_token", 404, "not_found"),
+        ("other_org", 401, "org_id_mismatch"),
+        ("malformed_body", 400, "malformed_body"),
+        ("doctype", 400, "malformed_body"),
+        ("oversized", 413, "body_too_large"),
+        ("unknown_tenant", 404, "unknown_installation"),
+    ],
+)
+def test_salesforce_refusals(world: World, case: str, status: int, reason: str) -> None:
+    url, headers, body = world.signed("salesforce", _crm_customer(world.sandbox))
+    if case == "bad_token":
+        url = url.rsplit("/", 1)[0] + "/guessed-token"
+    elif case == "missing_token":
+        url = url.rsplit("/", 1)[0]
+    elif case == "other_org":
+        body = _sf_other(world, "00D000000000999AAA")
+    elif case == "malformed_body":
+        body = body[: len(body) // 2]
+    elif case == "doctype":
+        body = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "a">]>' + body.split(b"?>", 1)[1]
+    elif case == "oversized":
+        body = b" " * (inbound.MAX_BODY + 1)
+    elif case == "unknown_tenant":
+        url = url.replace("/northwind/", "/nobody/")
+    _assert_refused(world, world.post(url, headers, body), status, reason)
+
+
+def test_not_configured_installation_is_refused(world: World) -> None:
+    """Without a stored signing secret there is nothing to verify against: refuse, never accept."""
+    with transaction(world.settings.sqlalchemy_url) as s:
+        for inst in s.scalars(select(m.Installation).where(m.Installation.vendor == "zendesk")):
+            inst.webhook_secret_enc = None
+    _assert_refused(world, world.post(*_zendesk_req(world)), 409, "not_configured")
