@@ -76,7 +76,20 @@ class Tenant(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     primary_crm: Mapped[str | None] = mapped_column(String(20))
+    # The tenant's "now" when its vendors are a simulated world (the demo's emulators); None: the wall clock.
+    # Stored so every command and page works without the emulator running (connector/clock.py).
+    clock_now: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class RecordedTruth(Base):
+    """Ground truth a simulated book supplied (renewal outcomes, true ticket owners), recorded by the demo
+    so link reports and backtests can compare against it later without the emulator; real tenants have none."""
+
+    __tablename__ = "recorded_truth"
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    recorded_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON())
 
 
 class User(Base):
