@@ -1,0 +1,352 @@
+"""Rendering the Book as Salesforce sObject rows (Account, Contact, Opportunity, Case, CaseComment,
+EmailMessage, Survey_Response__c, User), with our written custom fields merged in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from integrations.sandbox.book import Book, Comment, Customer, Ticket
+from integrations.sandbox.context import SandboxContext
+from integrations.sandbox.ids import _B62, numeric_id, salesforce_id
+from integrations.sandbox.salesforce.schema import KEY_PREFIX, RELATIONS, SURVEY_OBJECT, VENDOR
+
+# ----------------------------------------------------------------------------------------------------------
+# Rendering the Book as sObjects
+# ----------------------------------------------------------------------------------------------------------
+
+SEGMENTS = {"smb": "SMB", "mid_market": "Mid-Market", "enterprise": "Enterprise"}
+STAGES = {
+    "prospecting": ("Prospecting", 10),
+    "qualification": ("Qualification", 20),
+    "proposal": ("Proposal/Price Quote", 75),
+    "negotiation": ("Negotiation/Review", 90),
+    "closed_won": ("Closed Won", 100),
+    "closed_lost": ("Closed Lost", 0),
+}
+OPP_TYPES = {"new_business": "New Customer", "renewal": "Renewal", "upsell": "Existing Customer - Upgrade"}
+CASE_STATUS = {
+    "new": "New",
+    "open": "Working",
+    "pending": "On Hold",
+    "solved": "Resolved",
+    "closed": "Closed",
+}
+CASE_PRIORITY = {"low": "Low", "normal": "Medium", "high": "High", "urgent": "Critical"}
+
+
+def hashed_id(sobject: str, key: str) -> str:
+    """An 18-char id from a hash, for keys whose trailing number is not unique (comments, users)."""
+    n = int.from_bytes(hashlib.sha256(f"{sobject}:{key}".encode()).digest()[:8], "big") % (62**10)
+    digits = ""
+    for _ in range(10):
+        n, r = divmod(n, 62)
+        digits = _B62[r] + digits
+    return KEY_PREFIX[sobject] + "5g" + digits + "AAA"
+
+
+def _latest(*stamps: datetime | None) -> datetime:
+    return max(s for s in stamps if s is not None)
+
+
+def _account_id(book: Book, customer_key: str) -> str | None:
+    c = book.customers.get(customer_key)
+    if c is None or not c.salesforce.present:
+        return None
+    return salesforce_id("Account", customer_key)
+
+
+def _customer_deleted(c: Customer) -> datetime | None:
+    return c.salesforce.deleted_at or c.deleted_at
+
+
+def _user_row(name: str, email: str, user_type: str, created: datetime) -> dict[str, Any]:
+    return {
+        "Id": hashed_id("User", email.lower()),
+        "Name": name,
+        "Email": email,
+        "UserType": user_type,
+        "CreatedDate": created,
+        "LastModifiedDate": created,
+        "SystemModstamp": created,
+    }
+
+
+def _owner_email(owner: str) -> str:
+    return owner.lower().replace(" ", ".") + "@sandbox-crm.example"
+
+
+def _account_type(ctx: SandboxContext, c: Any) -> str:
+    """A churned customer is a former customer from its outcome date on (sandbox README, ground truth)."""
+    if c.outcome == "churned" and c.outcome_date is not None and c.outcome_date <= ctx.book.now.date():
+        return "Former Customer"
+    return "Customer - Direct"
+
+
+def render_accounts(ctx: SandboxContext) -> list[dict[str, Any]]:
+    vs = ctx.vendors[VENDOR]
+    stamps: dict[str, datetime] = vs.extra.setdefault("modstamps", {})
+    rows = []
+    for c in ctx.book.customers.values():
+        p = c.salesforce
+        if not p.present:
+            continue
+        rid = salesforce_id("Account", c.key)
+        deleted = _customer_deleted(c)
+        modified = _latest(c.created_at, c.updated_at, p.updated_at, deleted, stamps.get(rid))
+        row: dict[str, Any] = {
+            "Id": rid,
+            "IsDeleted": deleted is not None,
+            "Name": p.name or c.name,
+            "Type": _account_type(ctx, c),
+            "Industry": c.industry,
+            "Website": f"www.{p.domains[0]}" if p.domains else None,
+            "AnnualRevenue": float(c.arr),
+            "OwnerId": hashed_id("User", _owner_email(c.owner)),
+            "CreatedDate": c.created_at,
+            "LastModifiedDate": modified,
+            "SystemModstamp": modified,
+            "Segment__c": SEGMENTS.get(c.segment, c.segment),
+            "Plan__c": c.plan,
+            "Renewal_Date__c": c.renewal_date,
+            "ARR_Prior_Year__c": float(c.arr_prev),
+            "Active_Users__c": float(c.active_users),
+            "Licensed_Seats__c": float(c.licensed_seats),
+            "Zendesk_Organization_Id__c": numeric_id("organization", c.key) if p.cross_ref else None,
+        }
+        for name in vs.custom_fields:
+            row[name] = None
+        row.update(vs.written.get(rid, {}))
+        rows.append(row)
+    return rows
+
+
+def render_contacts(ctx: SandboxContext) -> list[dict[str, Any]]:
+    book = ctx.book
+    rows = []
+    for ct in book.contacts.values():
+        c = book.customers.get(ct.customer_key)
+        cdel = _customer_deleted(c) if c else None
+        deleted = ct.deleted_at or cdel
+        rows.append(
+            {
+                "Id": salesforce_id("Contact", ct.key),
+                "IsDeleted": deleted is not None,
+                "AccountId": _account_id(book, ct.customer_key),
+                "FirstName": ct.first_name,
+                "LastName": ct.last_name,
+                "Name": f"{ct.first_name} {ct.last_name}",
+                "Email": ct.email,
+                "Title": ct.title,
+                "LastActivityDate": ct.last_contacted_at.date() if ct.last_contacted_at else None,
+                "CreatedDate": ct.created_at,
+                "LastModifiedDate": _latest(ct.updated_at, deleted),
+                "SystemModstamp": _latest(ct.updated_at, deleted),
+            }
+        )
+    return rows
+
+
+def render_opportunities(ctx: SandboxContext) -> list[dict[str, Any]]:
+    book = ctx.book
+    rows = []
+    for d in book.deals.values():
+        c = book.customers.get(d.customer_key)
+        deleted = d.deleted_at or (_customer_deleted(c) if c else None)
+        stage, prob = STAGES.get(d.stage, (d.stage, 50))
+        rows.append(
+            {
+                "Id": salesforce_id("Opportunity", d.key),
+                "IsDeleted": deleted is not None,
+                "AccountId": _account_id(book, d.customer_key),
+                "Name": d.name,
+                "Type": OPP_TYPES.get(d.kind, d.kind),
+                "StageName": stage,
+                "Amount": float(d.amount),
+                "CloseDate": d.close_date,
+                "IsClosed": d.stage.startswith("closed"),
+                "IsWon": d.stage == "closed_won",
+                "Probability": float(prob),
+                "CreatedDate": d.created_at,
+                "LastModifiedDate": _latest(d.updated_at, deleted),
+                "SystemModstamp": _latest(d.updated_at, deleted),
+            }
+        )
+    return rows
+
+
+def _crm_tickets(book: Book) -> Iterable[Ticket]:
+    return (t for t in book.tickets.values() if t.channel == "crm")
+
+
+def case_origin(ticket: Ticket) -> str:
+    """Two in three CRM cases come in by e-mail (Email-to-Case: the thread is EmailMessages)."""
+    return "Web" if int(re.sub(r"\D", "", ticket.key) or 0) % 3 == 0 else "Email"
+
+
+def _ticket_deleted(book: Book, t: Ticket) -> datetime | None:
+    c = book.customers.get(t.customer_key)
+    return t.deleted_at or (_customer_deleted(c) if c else None)
+
+
+def render_cases(ctx: SandboxContext) -> list[dict[str, Any]]:
+    book = ctx.book
+    rows = []
+    for t in _crm_tickets(book):
+        deleted = _ticket_deleted(book, t)
+        first = t.comments[0].body if t.comments else ""
+        rows.append(
+            {
+                "Id": salesforce_id("Case", t.key),
+                "IsDeleted": deleted is not None,
+                "CaseNumber": f"{int(re.sub(r'[^0-9]', '', t.key) or 0):08d}",
+                "AccountId": _account_id(book, t.customer_key),
+                "Subject": t.subject,
+                "Description": first,
+                "Status": CASE_STATUS.get(t.status, t.status),
+                "Priority": CASE_PRIORITY.get(t.priority, t.priority),
+                "IsEscalated": t.escalated,
+                "Origin": case_origin(t),
+                "SuppliedEmail": t.requester_email,
+                "IsClosed": t.status in ("solved", "closed"),
+                "ClosedDate": t.solved_at if t.status in ("solved", "closed") else None,
+                "CreatedDate": t.created_at,
+                "LastModifiedDate": _latest(t.updated_at, deleted),
+                "SystemModstamp": _latest(t.updated_at, deleted),
+            }
+        )
+    return rows
+
+
+def _case_comment_source(book: Book) -> Iterable[tuple[Ticket, Comment, datetime | None]]:
+    """Web cases keep their whole thread as CaseComments; Email-to-Case keeps only internal notes there."""
+    for t in _crm_tickets(book):
+        email = case_origin(t) == "Email"
+        deleted = _ticket_deleted(book, t)
+        for cm in t.comments:
+            if not email or not cm.public:
+                yield t, cm, deleted
+
+
+def _email_source(book: Book) -> Iterable[tuple[Ticket, Comment, datetime | None]]:
+    for t in _crm_tickets(book):
+        if case_origin(t) != "Email":
+            continue
+        deleted = _ticket_deleted(book, t)
+        for cm in t.comments:
+            if cm.public:
+                yield t, cm, deleted
+
+
+def render_case_comments(ctx: SandboxContext) -> list[dict[str, Any]]:
+    rows = []
+    for t, cm, deleted in _case_comment_source(ctx.book):
+        user_type = "Standard" if cm.author_role == "agent" else "CspLitePortal"
+        rows.append(
+            {
+                "Id": hashed_id("CaseComment", cm.key),
+                "IsDeleted": deleted is not None,
+                "ParentId": salesforce_id("Case", t.key),
+                "CommentBody": cm.body,
+                "IsPublished": cm.public,
+                "CreatedById": hashed_id("User", cm.author_email.lower()),
+                "CreatedDate": cm.created_at,
+                "LastModifiedDate": _latest(cm.created_at, deleted),
+                "SystemModstamp": _latest(cm.created_at, deleted),
+                "__user__": _user_row(cm.author_name, cm.author_email, user_type, cm.created_at),
+            }
+        )
+    return rows
+
+
+def render_email_messages(ctx: SandboxContext) -> list[dict[str, Any]]:
+    book = ctx.book
+    rows = []
+    for t, cm, deleted in _email_source(book):
+        incoming = cm.author_role == "customer"
+        rows.append(
+            {
+                "Id": hashed_id("EmailMessage", cm.key),
+                "IsDeleted": deleted is not None,
+                "ParentId": salesforce_id("Case", t.key),
+                "Incoming": incoming,
+                "Subject": ("" if incoming else "RE: ") + t.subject,
+                "TextBody": cm.body,
+                "HtmlBody": cm.html_body,
+                "FromAddress": cm.author_email,
+                "ToAddress": "support@sandbox-crm.example" if incoming else t.requester_email,
+                "MessageDate": cm.created_at,
+                "Status": "0" if incoming else "3",  # 0 = New, 3 = Sent (EmailMessage.Status codes)
+                "CreatedDate": cm.created_at,
+                "LastModifiedDate": _latest(cm.created_at, deleted),
+                "SystemModstamp": _latest(cm.created_at, deleted),
+            }
+        )
+    return rows
+
+
+def render_surveys(ctx: SandboxContext) -> list[dict[str, Any]]:
+    book = ctx.book
+    rows = []
+    for s in book.surveys.values():
+        ticket = book.tickets.get(s.ticket_key) if s.ticket_key else None
+        if s.kind == "csat" and (ticket is None or ticket.channel != "crm"):
+            continue  # CSAT on Zendesk tickets lives in Zendesk
+        c = book.customers.get(s.customer_key)
+        deleted = _customer_deleted(c) if c else None
+        rows.append(
+            {
+                "Id": salesforce_id("SurveyResponse", s.key),
+                "IsDeleted": deleted is not None,
+                "Name": f"SR-{int(re.sub(r'[^0-9]', '', s.key) or 0):06d}",
+                "Type__c": s.kind,
+                "Score__c": float(s.score),
+                "Comment__c": s.comment,
+                "Account__c": _account_id(book, s.customer_key),
+                "Case__c": salesforce_id("Case", ticket.key) if ticket is not None else None,
+                "Contact_Email__c": s.contact_email,
+                "Responded_At__c": s.responded_at,
+                "CreatedDate": s.responded_at,
+                "LastModifiedDate": _latest(s.updated_at, deleted),
+                "SystemModstamp": _latest(s.updated_at, deleted),
+            }
+        )
+    return rows
+
+
+def render_users(ctx: SandboxContext) -> list[dict[str, Any]]:
+    users: dict[str, dict[str, Any]] = {}
+    for c in ctx.book.customers.values():
+        email = _owner_email(c.owner)
+        users.setdefault(email, _user_row(c.owner, email, "Standard", c.created_at))
+    for row in render_case_comments(ctx):
+        users.setdefault(row["__user__"]["Email"], row["__user__"])
+    return list(users.values())
+
+
+RENDERERS: dict[str, Callable[[SandboxContext], list[dict[str, Any]]]] = {
+    "Account": render_accounts,
+    "Contact": render_contacts,
+    "Opportunity": render_opportunities,
+    "Case": render_cases,
+    "CaseComment": render_case_comments,
+    "EmailMessage": render_email_messages,
+    SURVEY_OBJECT: render_surveys,
+    "User": render_users,
+}
+
+
+def _attach_relations(ctx: SandboxContext, sobject: str, rows: list[dict[str, Any]], used: set[str]) -> None:
+    for rel in used:
+        parent, fk = RELATIONS[sobject][rel]
+        if (sobject, rel) == ("CaseComment", "CreatedBy"):
+            for row in rows:  # each comment row carries its author; rendering all users again is costly
+                row.setdefault("__rel__", {})[rel] = row["__user__"]
+            continue
+        index = {r["Id"]: r for r in RENDERERS[parent](ctx)}
+        for row in rows:
+            row.setdefault("__rel__", {})[rel] = index.get(row.get(fk) or "")
