@@ -23,6 +23,7 @@ from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from connector.installs.url_guard import UnsafeVendorUrlError, check_vendor_url
 from connector.installs.vault import Vault
 from connector.installs.vendor_apps import (
     SPECS,
@@ -35,6 +36,7 @@ from connector.installs.vendor_apps import (
 from connector.store import models as m
 from connector.store import repo as store
 from integrations.oauth import TokenSet
+from webhooks.ssrf import Resolver, resolve_host
 
 __all__ = [
     "SPECS",
@@ -147,9 +149,13 @@ def check_callback(pending: Pending | None, args: dict[str, str], now: datetime)
         raise InstallError("state", "the sign-in attempt is older than 10 minutes")
     error = args.get("error")
     if error == "access_denied":
-        raise InstallError("denied", args.get("error_description", ""))
+        raise InstallError("denied", "")
     if error:
-        raise InstallError("vendor_error", f"{error}: {args.get('error_description', '')}"[:300])
+        # error_description is free text from the redirect: logged (trimmed), not shown.
+        logger.info(
+            "vendor error on callback: %s (%s)", _log_text(error), _log_text(args.get("error_description"))
+        )
+        raise InstallError("vendor_error", f"the vendor reported an error ({safe_error_code(error)})")
     if not args.get("code"):
         raise InstallError("vendor_error", "the vendor sent no authorization code")
     return args["code"]
@@ -164,25 +170,78 @@ class Connected:
     granted: tuple[str, ...]
 
 
-def exchange(pending: Pending, code: str, now: datetime) -> Connected:
+# RFC 6749 §5.2 error codes (plus HubSpot's, normalised): the only remote text a person ever sees.
+KNOWN_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "access_denied",
+        "server_error",
+        "temporarily_unavailable",
+        "unsupported_response_type",
+        "bad_auth_code",
+    }
+)
+
+
+def safe_error_code(error: object) -> str:
+    """The vendor's error code if it is a standard one, else a neutral word (never remote free text)."""
+    code = str(error or "").strip().lower()
+    return code if code in KNOWN_ERRORS else "unexpected answer"
+
+
+def _log_text(value: object) -> str:
+    """Remote text for the log: short, printable, no secrets echoed in full."""
+    return "".join(ch if ch.isprintable() else "?" for ch in str(value or ""))[:200]
+
+
+def exchange(
+    pending: Pending,
+    code: str,
+    now: datetime,
+    *,
+    production: bool,
+    resolver: Resolver = resolve_host,
+) -> Connected:
     """Trade the code (with the PKCE verifier) for tokens and learn which vendor account they belong to.
 
+    The token URL is vetted again right before the POST (DNS may have changed since the form), and a
+    Salesforce `instance_url` from the answer must pass the same guard before we store it.
+
     Raises:
-        InstallError: expired_code, missing_scope or vendor_error.
+        InstallError: expired_code, missing_scope or vendor_error (with a generic, fixed detail).
     """
     app = pending.app
     token_url = app.api_base + SPECS[app.vendor].token_path
     if app.vendor == "salesforce":
         token_url = app.base_url.rstrip("/") + SPECS[app.vendor].token_path
+    try:
+        check_vendor_url(app.vendor, token_url, production=production, resolver=resolver)
+    except UnsafeVendorUrlError as exc:
+        logger.warning("token URL of %s refused: %s", app.vendor, exc.reason)
+        raise InstallError("vendor_error", str(exc)) from exc
     oauth = _oauth(app, pending.redirect_uri)
     try:
         token = oauth.fetch_token(
             token_url, code=code, code_verifier=pending.verifier, verify=app.ca_file or True, timeout=TIMEOUT
         )
     except OAuthError as exc:
+        # The description is the remote body's text: logs only (trimmed), never the page.
+        logger.info(
+            "token exchange with %s refused: %s (%s)",
+            app.vendor,
+            _log_text(exc.error),
+            _log_text(exc.description),
+        )
         if exc.error in {"invalid_grant", "bad_auth_code"}:
-            raise InstallError("expired_code", exc.description or "") from exc
-        raise InstallError("vendor_error", f"{exc.error}: {exc.description or ''}"[:300]) from exc
+            raise InstallError("expired_code", safe_error_code(exc.error)) from exc
+        raise InstallError(
+            "vendor_error", f"the token request was refused ({safe_error_code(exc.error)})"
+        ) from exc
     except (requests.RequestException, ValueError) as exc:
         raise InstallError(
             "vendor_error", f"the token endpoint did not answer properly ({type(exc).__name__})"
@@ -197,6 +256,14 @@ def exchange(pending: Pending, code: str, now: datetime) -> Connected:
         instance_url=token.get("instance_url"),
         scope=token.get("scope"),
     )
+    if tokens.instance_url:
+        try:
+            check_vendor_url(app.vendor, tokens.instance_url, production=production, resolver=resolver)
+        except UnsafeVendorUrlError as exc:
+            logger.warning("instance URL from %s refused: %s", app.vendor, exc.reason)
+            raise InstallError(
+                "vendor_error", "the vendor answered with an instance URL we cannot use"
+            ) from exc
     base_url, account, granted = _identify(app, tokens, token)
     missing = [s.name for s in SPECS[app.vendor].scopes if s.required and granted and s.name not in granted]
     if missing:

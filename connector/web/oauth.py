@@ -121,17 +121,64 @@ def connect(vendor: str) -> Any:
     )
 
 
+def _resolver() -> Any:
+    """DNS for the URL guard; tests inject a fake one (no network) through app.config."""
+    from webhooks.ssrf import resolve_host
+
+    return current_app.config.get("HEALTHSCORE_RESOLVER", resolve_host)
+
+
+CA_PROBLEM = (
+    "the CA file cannot be used: give the path of a PEM certificate bundle in the instance folder or the "
+    "sandbox's temporary folder"
+)
+
+
+def _ca_file_ok(path: str, default: str | None) -> bool:
+    """A usable PEM bundle inside an allowed folder. Every failure reads the same to the person (one
+    message), so the field cannot be used to probe which paths exist on the server."""
+    import tempfile
+    from pathlib import Path
+
+    try:
+        resolved = Path(path).resolve()
+        roots = [Path(settings().instance_path).resolve(), Path(tempfile.gettempdir()).resolve()]
+        if default:
+            roots.append(Path(default).resolve().parent)
+        if not any(resolved.is_relative_to(root) for root in roots):
+            return False
+        if not resolved.is_file() or resolved.stat().st_size > 1024 * 1024:
+            return False
+        return b"-----BEGIN CERTIFICATE-----" in resolved.read_bytes()
+    except (OSError, ValueError):
+        return False
+
+
+def _url_problems(app_config: installs.AppConfig) -> list[str]:
+    from connector.installs.url_guard import UnsafeVendorUrlError, check_vendor_url
+
+    problems: list[str] = []
+    for value in dict.fromkeys(u for u in (app_config.base_url, app_config.api_base_url) if u):
+        try:
+            check_vendor_url(
+                app_config.vendor, value, production=settings().env == "production", resolver=_resolver()
+            )
+        except UnsafeVendorUrlError as exc:
+            logger.warning("connect form URL refused for %s: %s", app_config.vendor, exc.reason)
+            problems.append(str(exc))
+    return problems
+
+
 @bp.post("/admin/integrations/<vendor>/connect")
 @admin_required
 def start(vendor: str) -> Any:
     spec = _vendor(vendor)
     app_config = _form_config(vendor)
     problems = installs.config_problems(app_config)
-    if app_config.ca_file:
-        from pathlib import Path
-
-        if not Path(app_config.ca_file).is_file():
-            problems.append("the CA file does not exist on the server")
+    if not problems:
+        problems = _url_problems(app_config)
+    if app_config.ca_file and not _ca_file_ok(app_config.ca_file, _apps().get(vendor, {}).get("ca_file")):
+        problems.append(CA_PROBLEM)
     if problems:
         return (
             render_template(
@@ -189,7 +236,9 @@ def callback(vendor: str) -> Any:
     try:
         code = installs.check_callback(pending, request.args.to_dict(), now)
         assert pending is not None  # check_callback raised otherwise  # noqa: S101
-        connected = installs.exchange(pending, code, now)
+        connected = installs.exchange(
+            pending, code, now, production=settings().env == "production", resolver=_resolver()
+        )
     except installs.InstallError as exc:
         logger.info("install of %s refused: %s", vendor, exc.kind, extra={"tenant": tenant_id()})
         audit(db(), tenant_id(), actor(), "integration.connect_failed", spec.vendor, reason=exc.kind)

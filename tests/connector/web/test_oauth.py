@@ -170,7 +170,8 @@ def test_vendor_error_param_shows_vendor_page(acme_admin: Any, sandbox: Any, sta
     page = acme_admin.get(f"/oauth/zendesk/callback?error=server_error&error_description=boom&state={state}")
     assert page.status_code == 400
     assert b"Zendesk returned an error" in page.data
-    assert b"boom" in page.data
+    assert b"server_error" in page.data
+    assert b"boom" not in page.data  # remote free text goes to the log, never the page
 
 
 def test_missing_scope_is_explained(
@@ -192,7 +193,7 @@ def test_missing_scope_is_explained(
         ("base_url", "ftp://example.com", b"must start with https://"),
         ("base_url", "http://evil.example.com", b"must use https"),
         ("client_id", " ", b"client id"),
-        ("ca_file", "/nonexistent/ca.pem", b"CA file does not exist"),
+        ("ca_file", "/nonexistent/ca.pem", b"CA file cannot be used"),
     ],
 )
 def test_connect_form_validation(acme_admin: Any, field: str, value: str, message: bytes) -> None:
@@ -278,3 +279,73 @@ def test_connect_form_prefills_from_instance_file(acme_admin: Any, app: Any) -> 
     page = acme_admin.get("/admin/integrations/zendesk/connect").data.decode()
     assert 'value="https://acme.zendesk.com"' in page
     assert 'value="zd-client"' in page
+
+
+@pytest.fixture
+def prod_admin(settings_overrides: dict[str, object], tenants: dict[str, TenantData]) -> Any:
+    """An admin signed in to a production-configured app (vendor hosts only; fake public DNS)."""
+    from connector import create_app
+    from connector.installs.vault import generate_key
+    from tests.connector.web.seed import sign_in_as
+
+    app = create_app(
+        {
+            **settings_overrides,
+            "env": "production",
+            "secret_key": "k7Q" + "x9Zp2LmN4vB8cR1tY6wE3uI0oA5sD" * 2,
+            "token_keys": generate_key(),
+            "public_base_url": "https://healthscore.example",
+        }
+    )
+    app.config["WTF_CSRF_ENABLED"] = False
+    app.config["HEALTHSCORE_RESOLVER"] = lambda host, port: ["13.110.6.10"]
+    client = app.test_client()
+    sign_in_as(client, tenants["acme"], "admin")
+    return client
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://169.254.169.254",
+        "https://10.0.0.1",
+        "https://[::1]",
+        "http://localhost:6379",
+        "https://attacker.example",
+    ],
+)
+def test_connect_form_refuses_internal_and_foreign_hosts_in_production(
+    prod_admin: Any, base_url: str
+) -> None:
+    """Issue 12 item 1: the token exchange (client secret + PKCE verifier) must never go to such hosts."""
+    form = {"base_url": base_url, "client_id": "cid", "client_secret": "secret"}
+    resp = prod_admin.post("/admin/integrations/salesforce/connect", data=form)
+    assert resp.status_code == 400
+    assert b"cannot be used for Salesforce" in resp.data
+    ok = prod_admin.post(
+        "/admin/integrations/salesforce/connect",
+        data={**form, "base_url": "https://acme.my.salesforce.com"},
+    )
+    assert ok.status_code == 303
+    assert ok.location.startswith("https://acme.my.salesforce.com/services/oauth2/authorize?")
+
+
+@pytest.mark.parametrize(
+    "base_url", ["https://169.254.169.254", "https://10.0.0.1", "https://192.168.0.1:80"]
+)
+def test_connect_form_refuses_internal_hosts_outside_production(acme_admin: Any, base_url: str) -> None:
+    form = {"base_url": base_url, "client_id": "cid", "client_secret": "secret"}
+    resp = acme_admin.post("/admin/integrations/zendesk/connect", data=form)
+    assert resp.status_code == 400
+    assert b"cannot be used for Zendesk" in resp.data
+
+
+def test_ca_file_field_does_not_reveal_which_paths_exist(acme_admin: Any, tmp_path: Any) -> None:
+    """Issue 12 item 10: an existing file, a missing one and a directory all read the same."""
+    form = {"base_url": "https://127.0.0.1:1", "client_id": "cid", "client_secret": "secret"}
+    pages = [
+        acme_admin.post("/admin/integrations/zendesk/connect", data={**form, "ca_file": path}).data
+        for path in ("/etc/passwd", "/nonexistent/ca.pem", "/etc", str(tmp_path / "nothing.pem"))
+    ]
+    assert all(b"CA file cannot be used" in page for page in pages)
+    assert all(b"does not exist" not in page for page in pages)
