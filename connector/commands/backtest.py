@@ -69,12 +69,21 @@ def COMMAND(  # noqa: N802
         click.echo(
             f"{slug}: as of {r['as_of'][:10]}, horizon {r['horizon_days']} d ({r['truth']}), model {r['model_version']}"
         )
+        ci = r.get("auc_interval") or {}
+        span = f" (95 % interval {ci['low']:.3f}-{ci['high']:.3f})" if ci.get("low") is not None else ""
         click.echo(
-            f"  AUC {r['auc']}  accounts {r['accounts']}  churned {r['churned']}  lift red/green {r['lift_red_over_green']}"
+            f"  AUC {r['auc']}{span}  accounts {r['accounts']}  churned {r['churned']}  lift red/green {r['lift_red_over_green']}"
         )
+        if r.get("auc_verdict"):
+            click.echo(f"  {r['auc_verdict']}")
         for b in r["bands"]:
             rate = "n/a" if b["rate"] is None else f"{b['rate']:.1%}"
-            click.echo(f"  {b['band']:<8} {b['accounts']:>5} accounts  churn {rate}")
+            if b.get("rate_low") is not None:
+                rate += f" ({b['rate_low']:.1%}-{b['rate_high']:.1%})"
+            note = f"  {b['verdict']}" if b.get("verdict") else ""
+            click.echo(
+                f"  {b['band']:<8} {b['accounts']:>5} accounts  {b['churned']:>4} churned  churn {rate}{note}"
+            )
         if "suggested_weights" in r:
             s = r["suggested_weights"]
             click.echo(f"  suggested weights: {s.get('weights', s)}")
