@@ -161,6 +161,7 @@ class Account(Base):
     segment: Mapped[str | None] = mapped_column(String(64))
     plan: Mapped[str | None] = mapped_column(String(64))
     owner: Mapped[str | None] = mapped_column(String(200))
+    owner_email: Mapped[str | None] = mapped_column(String(320))  # maps a rep (user e-mail) to accounts
     arr: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
     arr_prev: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
     renewal_date: Mapped[date | None] = mapped_column(Date)
