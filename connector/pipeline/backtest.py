@@ -27,6 +27,16 @@ from scoring.backtest import backtest, suggest_weights
 from scoring.config import load_model, model_from_dict
 from scoring.engine import score_accounts
 from scoring.model import ScoringModel
+from scoring.uncertainty import (
+    MIN_CLASS,
+    auc_interval,
+    auc_verdict,
+    band_rate_intervals,
+    band_verdict,
+    difference_verdict,
+    paired_auc_difference,
+    resamples,
+)
 
 
 def outcomes_from_truth(truth: dict[str, Any], crm: str, start: date, end: date) -> dict[str, bool]:
@@ -67,8 +77,14 @@ def run_backtest(
     horizon_days: int = 90,
     model: ScoringModel | None = None,
     suggest: bool = False,
+    compare_with: ScoringModel | None = None,
 ) -> dict[str, Any]:
-    """Score as of `as_of` (default: now - horizon) and compare with outcomes in the horizon."""
+    """Score as of `as_of` (default: now - horizon) and compare with outcomes in the horizon.
+
+    Besides the point figures: the sample size, bootstrap 95 % intervals for the AUC and each band's churn
+    rate with a plain verdict, and, with `compare_with` (the live model), the paired AUC difference of
+    `model` minus it on the same accounts.
+    """
     now = tenant_now(session, tenant_id)
     as_of = as_of or now - timedelta(days=horizon_days)
     model = model or current_model(session, tenant_id)
@@ -90,9 +106,8 @@ def run_backtest(
     results = [r for r in score_accounts(model, signals, as_of) if ext_of.get(r.account_id) in outcomes]
     churned = np.array([outcomes[ext_of[r.account_id]] for r in results], dtype=bool)
     scores = np.array([np.nan if r.score is None else r.score for r in results])
-    report = backtest(
-        scores, [r.raw_band for r in results], churned, [b.name for b in model.default_segment.bands]
-    )
+    band_order = [b.name for b in model.default_segment.bands]
+    report = backtest(scores, [r.raw_band for r in results], churned, band_order)
     out: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "horizon_days": horizon_days,
@@ -106,9 +121,74 @@ def run_backtest(
         "lift_red_over_green": report.lift,
         "calibration": [asdict(c) for c in report.calibration],
     }
+    scored = ~np.isnan(scores)
+    idx = resamples(int(scored.sum()))
+    y = churned[scored]
+    out.update(
+        _uncertainty(
+            scores[scored],
+            [r.raw_band or "" for r, k in zip(results, scored, strict=True) if k],
+            y,
+            band_order,
+            idx,
+        )
+    )
+    for row in out["bands"]:
+        row.update(out["band_intervals"][row["band"]])
+    if compare_with is not None:
+        live = score_accounts(compare_with, signals, as_of)
+        live_score = {r.account_id: r.score for r in live}
+        # Paired: the same accounts for both models (those both could score), the same resamples.
+        both = [
+            i
+            for i, r in enumerate(results)
+            if r.score is not None and live_score.get(r.account_id) is not None
+        ]
+        draft_risk = np.array([100.0 - (results[i].score or 0.0) for i in both])
+        live_risk = np.array([100.0 - (live_score[results[i].account_id] or 0.0) for i in both])
+        yb = churned[both] if both else np.zeros(0, dtype=bool)
+        pidx = resamples(len(both))
+        diff = paired_auc_difference(draft_risk, live_risk, yb, pidx)
+        out["compare_live"] = {
+            "live_version": compare_with.version,
+            "accounts": len(both),
+            "draft_auc": auc_interval(draft_risk, yb, pidx).as_dict(),
+            "live_auc": auc_interval(live_risk, yb, pidx).as_dict(),
+            "difference": diff.as_dict(),
+            "verdict": difference_verdict(int(yb.sum()), int((~yb).sum()), diff),
+        }
     if suggest:
         out["suggested_weights"] = _suggest(model, results, churned)
     return out
+
+
+def _uncertainty(
+    scores: np.ndarray, bands: list[str], churned: np.ndarray, band_order: list[str], idx: np.ndarray
+) -> dict[str, Any]:
+    """Sample size, AUC and band-rate intervals with verdicts (keys added to the backtest document)."""
+    n_churned, n_retained = int(churned.sum()), int((~churned).sum())
+    auc_ci = auc_interval((100.0 - scores) / 100.0, churned, idx)
+    rates = band_rate_intervals(bands, churned, band_order, idx)
+    band_rows: dict[str, dict[str, Any]] = {}
+    for name, ci in rates.items():
+        n = bands.count(name)
+        band_rows[name] = {
+            "rate_low": None if ci.low is None else round(ci.low, 4),
+            "rate_high": None if ci.high is None else round(ci.high, 4),
+            "verdict": band_verdict(n),
+        }
+    return {
+        "sample": {
+            "accounts": int(churned.size),
+            "churned": n_churned,
+            "renewed": n_retained,
+            "too_small": n_churned < MIN_CLASS or n_retained < MIN_CLASS,
+            "bootstrap_draws": int(idx.shape[0]),
+        },
+        "auc_interval": auc_ci.as_dict(),
+        "auc_verdict": auc_verdict(n_churned, n_retained, auc_ci),
+        "band_intervals": band_rows,
+    }
 
 
 def _suggest(model: ScoringModel, results: list[Any], churned: np.ndarray) -> dict[str, Any]:
@@ -132,8 +212,15 @@ def _suggest(model: ScoringModel, results: list[Any], churned: np.ndarray) -> di
 def backtest_preview(
     session: Session, tenant_id: int, yaml_text: str, horizon_days: int = 90
 ) -> dict[str, Any]:
-    """Backtest a draft model before an admin publishes it (raises ScoringConfigError if invalid)."""
-    return run_backtest(session, tenant_id, horizon_days=horizon_days, model=load_model(yaml_text))
+    """Backtest a draft model before an admin publishes it, paired with the live model on the same
+    accounts (raises ScoringConfigError if invalid)."""
+    return run_backtest(
+        session,
+        tenant_id,
+        horizon_days=horizon_days,
+        model=load_model(yaml_text),
+        compare_with=current_model(session, tenant_id),
+    )
 
 
 def equal_weights_model(yaml_text: str) -> ScoringModel:

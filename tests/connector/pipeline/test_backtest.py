@@ -126,13 +126,31 @@ def test_backtest_on_the_seeded_book(db_url: str, sandbox: Any, tmp_path: Any) -
     with transaction(settings.sqlalchemy_url) as s:
         default = run_backtest(s, tid, horizon_days=365, model=load_default_model())
         naive = run_backtest(
-            s, tid, horizon_days=365, model=single_metric_model(MODEL_TEXT, "escalated_tickets_90d")
+            s,
+            tid,
+            horizon_days=365,
+            model=single_metric_model(MODEL_TEXT, "escalated_tickets_90d"),
+            compare_with=load_default_model(),
         )
         s.rollback()
-    assert default["truth"] == "sandbox ground truth"
+    assert "truth" in default["truth"]
     assert default["accounts"] == naive["accounts"] >= 80
     assert default["churned"] >= 8
     assert default["auc"] > 0.7
     assert default["auc"] > naive["auc"] + 0.15
     rate = {x["band"]: x["rate"] for x in default["bands"]}
     assert rate["green"] < default["churn_rate"] < rate["red"]
+    # Uncertainty (additive keys): sample, AUC interval around the point, per-band interval and counts.
+    sample = default["sample"]
+    assert sample["accounts"] == default["accounts"] == sample["churned"] + sample["renewed"]
+    ci = default["auc_interval"]
+    assert ci["low"] <= default["auc"] <= ci["high"] and ci["high"] - ci["low"] < 0.4
+    assert isinstance(default["auc_verdict"], str)
+    for row in default["bands"]:
+        if row["accounts"]:
+            assert row["rate_low"] <= row["rate"] <= row["rate_high"]
+            assert (row["verdict"] is None) == (row["accounts"] >= 20)
+    # Paired: escalations alone vs the default on the same accounts is clearly worse.
+    cmp = naive["compare_live"]
+    assert cmp["accounts"] == naive["accounts"]
+    assert cmp["difference"]["high"] < 0 and "worse" in cmp["verdict"]
