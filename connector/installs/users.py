@@ -173,8 +173,62 @@ def set_role(session: Session, tenant_id: int, user_id: int, role: str) -> m.Use
         raise AuthError(["no such user"])
     if user.role == "admin" and role != "admin" and _admin_count(session, tenant_id) <= 1:
         raise AuthError(["a tenant needs at least one admin; promote someone else first"])
+    if user.role != role:
+        end_all_sessions(session, user.id)  # a demoted admin must not keep an admin session
     user.role = role
     return user
+
+
+def remove_user(session: Session, tenant_id: int, user_id: int) -> m.User:
+    """Delete a user of this tenant (their sessions end with them); the last admin cannot be removed.
+
+    Raises:
+        AuthError: unknown user (of this tenant) or last admin.
+    """
+    user = session.scalar(select(m.User).where(m.User.id == user_id, m.User.tenant_id == tenant_id))
+    if user is None:
+        raise AuthError(["no such user"])
+    if user.role == "admin" and _admin_count(session, tenant_id) <= 1:
+        raise AuthError(["a tenant needs at least one admin; promote someone else first"])
+    end_all_sessions(session, user.id)
+    session.delete(user)
+    session.flush()
+    return user
+
+
+# ---------------------------------------------------------------- server-side browser sessions
+
+
+def start_session(session: Session, user: m.User) -> str:
+    """A new session for `user`; returns the random id to put in the (signed) cookie. Only its hash is
+    stored, so a database leak does not hand out live sessions."""
+    raw = secrets.token_urlsafe(32)
+    session.add(m.UserSession(id=_token_hash(raw), user_id=user.id, created_at=utcnow()))
+    session.flush()
+    return raw
+
+
+def session_user_id(session: Session, raw: str) -> int | None:
+    """The user of a live session id (None once it has ended)."""
+    if not raw or len(raw) > 200:
+        return None
+    row = session.get(m.UserSession, _token_hash(raw))
+    return row.user_id if row is not None else None
+
+
+def end_session(session: Session, raw: str) -> None:
+    row = session.get(m.UserSession, _token_hash(raw)) if raw else None
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+def end_all_sessions(session: Session, user_id: int) -> int:
+    """End every session of the user (sign out everywhere, removal, role change); returns how many."""
+    from sqlalchemy import delete
+
+    result = session.execute(delete(m.UserSession).where(m.UserSession.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _admin_count(session: Session, tenant_id: int) -> int:

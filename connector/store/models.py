@@ -22,8 +22,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -104,6 +105,16 @@ class User(Base):
     invite_token_hash: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+
+
+class UserSession(Base):
+    """A signed-in browser session, checked on every request: deleting the row ends the session even
+    though the cookie is still validly signed (logout, sign out everywhere, removal, demotion)."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the id in the cookie
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
 
 
 class ApiKey(Base):
@@ -355,7 +366,10 @@ class ScoreSnapshot(Base):
     """One account's score as of one pass; the history behind trends and charts."""
 
     __tablename__ = "score_snapshots"
-    __table_args__ = (Index("ix_snapshots_account_asof", "tenant_id", "account_id", "as_of"),)
+    __table_args__ = (
+        Index("ix_snapshots_account_asof", "tenant_id", "account_id", "as_of"),
+        Index("ix_snapshots_tenant_asof", "tenant_id", "as_of"),
+    )
     id: Mapped[int] = _id()
     tenant_id: Mapped[int] = _tenant()
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
@@ -372,6 +386,62 @@ class ScoreSnapshot(Base):
     sentiment_30d: Mapped[float | None] = mapped_column(Float)
     recommended_action: Mapped[str | None] = mapped_column(Text)
     model_version: Mapped[str] = mapped_column(String(64))
+
+
+class CurrentScore(Base):
+    """Each account's newest snapshot (by as_of, then id), kept by `_track_current` on every flush that
+    adds snapshots: pages read this instead of ranking the whole history."""
+
+    __tablename__ = "current_scores"
+    __table_args__ = (Index("ix_current_scores_tenant", "tenant_id", "account_id"),)
+    account_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("score_snapshots.id", ondelete="CASCADE"))
+    as_of: Mapped[datetime]
+
+
+@event.listens_for(Session, "after_flush")
+def _track_current(session: Session, _ctx: Any) -> None:
+    """Point current_scores at the snapshots this flush added when they are newer than the current one.
+    One place for every writer (full pass, targeted refresh, seeds), in the same transaction."""
+    rows: dict[int, dict[str, Any]] = {}
+    for obj in session.new:
+        if isinstance(obj, ScoreSnapshot):
+            cur = rows.get(obj.account_id)
+            if cur is None or (obj.as_of, obj.id) > (cur["as_of"], cur["snapshot_id"]):
+                rows[obj.account_id] = {
+                    "account_id": obj.account_id,
+                    "tenant_id": obj.tenant_id,
+                    "snapshot_id": obj.id,
+                    "as_of": obj.as_of,
+                }
+    if rows:
+        upsert_current(session.connection(), list(rows.values()))
+
+
+def upsert_current(conn: Any, rows: list[dict[str, Any]]) -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    table = CurrentScore.__table__
+    for i in range(0, len(rows), 1000):
+        stmt = insert(table).values(rows[i : i + 1000])
+        new = stmt.excluded
+        newer = (table.c.as_of < new.as_of) | (
+            (table.c.as_of == new.as_of) & (table.c.snapshot_id < new.snapshot_id)
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["account_id"],
+                set_={"snapshot_id": new.snapshot_id, "as_of": new.as_of, "tenant_id": new.tenant_id},
+                where=newer,
+            )
+        )
 
 
 class WrittenValue(Base):

@@ -58,8 +58,15 @@ def current_user() -> Viewer | None:
         viewer: Viewer | None = g.viewer
         return viewer
     viewer = None
-    uid, tid = session.get("uid"), session.get("tid")
-    if isinstance(uid, int) and isinstance(tid, int):
+    uid, tid, sid = session.get("uid"), session.get("tid"), session.get("sid")
+    # The signed cookie alone is not enough: its session must still exist server-side (logout, sign out
+    # everywhere, removal and role changes delete it).
+    if (
+        isinstance(uid, int)
+        and isinstance(tid, int)
+        and isinstance(sid, str)
+        and (auth.session_user_id(db(), sid) == uid)
+    ):
         user = db().get(m.User, uid)
         # The tenant in the cookie must still be the user's tenant (a moved or deleted user loses access).
         if user is not None and user.tenant_id == tid and user.password_hash is not None:
@@ -70,9 +77,24 @@ def current_user() -> Viewer | None:
 
 
 def sign_in(user: m.User) -> None:
+    """Start a server-side session (the caller commits) and put its id in a fresh cookie."""
     session.clear()  # no session fixation: a fresh session on every sign-in
     session.permanent = True
     session["uid"], session["tid"] = user.id, user.tenant_id
+    session["sid"] = auth.start_session(db(), user)
+
+
+def sign_out(everywhere: bool = False) -> None:
+    """End this session (or every session of the signed-in user) server-side, and clear the cookie."""
+    uid, sid = session.get("uid"), session.get("sid")
+    if isinstance(sid, str) and isinstance(uid, int) and auth.session_user_id(db(), sid) == uid:
+        if everywhere:
+            auth.end_all_sessions(db(), uid)
+        else:
+            auth.end_session(db(), sid)
+        db().commit()
+    session.clear()
+    g.pop("viewer", None)
 
 
 def login_required(view: F) -> F:

@@ -128,6 +128,21 @@ def set_role(user_id: int) -> Any:
     return redirect(url_for("admin.users"), code=303)
 
 
+@bp.post("/users/<int:user_id>/remove")
+@admin_required
+def remove_user(user_id: int) -> Any:
+    """Remove a person: their sessions end at once (the next request with their cookie signs them out)."""
+    try:
+        user = auth.remove_user(db(), tenant_id(), user_id)
+    except auth.AuthError as exc:
+        flash("; ".join(exc.problems), "error")
+        return redirect(url_for("admin.users"), code=303)
+    audit(db(), tenant_id(), actor(), "user.removed", user.email)
+    db().commit()
+    flash(f"{user.email} is removed and signed out everywhere.", "success")
+    return redirect(url_for("admin.users"), code=303)
+
+
 @bp.get("/keys")
 @admin_required
 def keys() -> Any:

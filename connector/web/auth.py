@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 
 from connector.installs import users as auth
 from connector.store.repo import audit
-from connector.web.access import close_db, current_user, db, sign_in
+from connector.web.access import close_db, current_user, db, sign_in, sign_out
 from connector.web.security import LOGIN_LIMIT, limiter
 
 bp = Blueprint("auth", __name__)
@@ -53,17 +53,26 @@ def login() -> Any:
             401,
         )
     audit(db(), user.tenant_id, user.email, "user.sign_in")
-    db().commit()
     sign_in(user)
+    db().commit()
     return redirect(_safe_next(request.form.get("next")))
 
 
 @bp.post("/logout")
 def logout() -> Any:
-    from flask import session
-
-    session.clear()
+    sign_out()
     flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout/everywhere")
+def logout_everywhere() -> Any:
+    """End every session of this person (a lost laptop, a shared computer): all cookies stop working."""
+    viewer = current_user()
+    if viewer is not None:
+        audit(db(), viewer.tenant_id, viewer.email, "user.signed_out_everywhere")
+    sign_out(everywhere=True)
+    flash("You are signed out on every device.", "info")
     return redirect(url_for("auth.login"))
 
 
@@ -80,7 +89,7 @@ def accept(token: str) -> Any:
     except auth.AuthError as exc:
         return render_template("auth/invite.html", token=token, errors=exc.problems), 400
     audit(db(), user.tenant_id, user.email, "user.accepted_invite")
-    db().commit()
     sign_in(user)
+    db().commit()
     flash("Welcome! Your password is set.", "success")
     return redirect(url_for("ui.portfolio"))

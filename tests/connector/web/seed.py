@@ -184,9 +184,20 @@ def _seed_tenant(session: Any, slug: str, prefix: str) -> TenantData:
 
 def sign_in_as(client: Any, tenant: TenantData, role: str = "admin") -> None:
     """Put a signed-in session on the test client (login itself is tested in test_auth.py)."""
+    sign_in_user(client, tenant.admin_id if role == "admin" else tenant.viewer_id, tenant.id)
+
+
+def sign_in_user(client: Any, uid: int, tid: int) -> str:
+    """A server-side session for user `uid` and its cookie on `client`; returns the session id."""
+    from connector.installs import users as auth
+    from connector.store import models as m
+    from connector.store.db import transaction
+
+    with transaction(client.application.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        sid = auth.start_session(session, session.get(m.User, uid))
     with client.session_transaction() as sess:
-        sess["uid"] = tenant.admin_id if role == "admin" else tenant.viewer_id
-        sess["tid"] = tenant.id
+        sess["uid"], sess["tid"], sess["sid"] = uid, tid, sid
+    return sid
 
 
 def bearer(key: str) -> dict[str, str]:

@@ -67,8 +67,9 @@ def test_portfolio_empty_state_tells_admin_to_connect(client: Any, app: Any) -> 
         tenant = store.ensure_tenant(session, "empty", "Empty")
         user = auth.create_user(session, tenant.id, "a@empty.test", "admin", password="x" * 12)
         uid, tid = user.id, tenant.id
-    with client.session_transaction() as sess:
-        sess["uid"], sess["tid"] = uid, tid
+    from tests.connector.web.seed import sign_in_user
+
+    sign_in_user(client, uid, tid)
     page = client.get("/").data
     assert b"Connect an integration" in page
 
