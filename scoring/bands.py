@@ -3,11 +3,16 @@
 Rule: an account leaves its current band only when the score is beyond that band's edge by at least
 `margin` points AND it has been in the band for at least `min_dwell_days`. It then moves to the band
 the score falls in (which may skip a band). A score of exactly the band's `min` belongs to that band.
+
+Crash override: when the score fell by MORE than `crash_drop` points since the last scoring and now lies
+in a lower band, the account moves at once (no margin, no dwell): a collapse is news today, while small
+wobbles around an edge still wait. Rises never skip the dwell.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from scoring.model import Band, Hysteresis, ScoringModel
@@ -44,28 +49,37 @@ def next_band(
     as_of: datetime,
     bands: Sequence[Band],
     hysteresis: Hysteresis,
+    crash_drop: float | None = None,
 ) -> BandState | None:
     """The band state after scoring `score` at `as_of`, given the state remembered from last time.
 
     No score keeps the previous state (None if there was none). A previous band the model no longer
-    has is replaced by the raw band.
+    has is replaced by the raw band. `crash_drop` (default: the hysteresis's) is the segment's crash
+    threshold; the returned state remembers `score` so the next call can measure a drop from it.
     """
     if score is None:
         return previous
     raw = band_for(score, bands)
     if previous is None:
-        return BandState(band=raw.name, since=as_of)
+        return BandState(band=raw.name, since=as_of, score=score)
     current = band_range(previous.band, bands)
     if current is None:
-        return BandState(band=raw.name, since=as_of)
+        return BandState(band=raw.name, since=as_of, score=score)
     if raw.name == previous.band:
-        return previous
+        return replace(previous, score=score)
     low, high = current
+    threshold = hysteresis.crash_drop if crash_drop is None else crash_drop
+    crashed = (
+        threshold is not None
+        and previous.score is not None
+        and previous.score - score > threshold
+        and score < low
+    )
     beyond = score >= high + hysteresis.margin or score < low - hysteresis.margin
     dwelt = as_of - previous.since >= timedelta(days=hysteresis.min_dwell_days)
-    if beyond and dwelt:
-        return BandState(band=raw.name, since=as_of)
-    return previous
+    if crashed or (beyond and dwelt):
+        return BandState(band=raw.name, since=as_of, score=score)
+    return replace(previous, score=score)
 
 
 def next_band_for(
@@ -76,5 +90,5 @@ def next_band_for(
     Raises:
         KeyError: the model has no segment of that name.
     """
-    bands = model.segments[model.segment_index(segment)].bands
-    return next_band(previous, score, as_of, bands, model.hysteresis)
+    seg = model.segments[model.segment_index(segment)]
+    return next_band(previous, score, as_of, seg.bands, model.hysteresis, seg.crash_drop)

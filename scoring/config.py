@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import os
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
@@ -94,7 +95,13 @@ def model_from_dict(doc: Any) -> ScoringModel:
     default_weights = tuple(d.weight for d in dimensions)
     segments = _segments(c, top.get("segments"), dim_names, default_weights, bands)
     segments.append(Segment(name=DEFAULT_SEGMENT, rule=None, weights=default_weights, bands=bands))
-    hyst = c.mapping(top.get("hysteresis"), "hysteresis", {"margin", "min_dwell_days"})
+    hyst = c.mapping(top.get("hysteresis"), "hysteresis", {"margin", "min_dwell_days", "crash_drop"})
+    crash = (
+        None
+        if hyst.get("crash_drop") is None
+        else c.number(hyst["crash_drop"], "hysteresis.crash_drop", 0, gt=0)
+    )
+    segments = [s if s.crash_drop is not None else replace(s, crash_drop=crash) for s in segments]
     drivers = c.mapping(top.get("drivers"), "drivers", {"top_n", "min_impact"})
     events = c.mapping(top.get("events"), "events", {"score_changed_delta"})
     band_names = {b.name for s in segments for b in s.bands}
@@ -110,6 +117,7 @@ def model_from_dict(doc: Any) -> ScoringModel:
         hysteresis=Hysteresis(
             margin=c.number(hyst.get("margin"), "hysteresis.margin", 2.0, ge=0),
             min_dwell_days=c.number(hyst.get("min_dwell_days"), "hysteresis.min_dwell_days", 3.0, ge=0),
+            crash_drop=crash,
         ),
         top_drivers=int(top_n),
         min_driver_impact=c.number(drivers.get("min_impact"), "drivers.min_impact", 0.5, ge=0),
@@ -276,7 +284,7 @@ def _segments(
         path = join("segments", name)
         if name == DEFAULT_SEGMENT:
             c.add(path, f"{DEFAULT_SEGMENT!r} is reserved (top-level weights and bands are the default)")
-        s = c.mapping(sraw, path, {"when", "weights", "bands"})
+        s = c.mapping(sraw, path, {"when", "weights", "bands", "crash_drop"})
         weights = list(default_weights)
         for dim, w in c.mapping(s.get("weights"), join(path, "weights")).items():
             wpath = join(join(path, "weights"), dim)
@@ -292,6 +300,9 @@ def _segments(
                 rule=_rule(c, s.get("when"), join(path, "when")),
                 weights=tuple(weights),
                 bands=_segment_bands(c, s.get("bands"), join(path, "bands"), bands),
+                crash_drop=None
+                if s.get("crash_drop") is None
+                else c.number(s["crash_drop"], join(path, "crash_drop"), 0, gt=0),
             )
         )
     return out

@@ -284,7 +284,12 @@ class _ResultBuilder:
         segment = model.segments[seg_i]
         score = None if math.isnan(raw_score) else raw_score
         state = bands.next_band(
-            self.previous.get(account_id), score, self.as_of, segment.bands, model.hysteresis
+            self.previous.get(account_id),
+            score,
+            self.as_of,
+            segment.bands,
+            model.hysteresis,
+            segment.crash_drop,
         )
         found = drivers.build_drivers(self.specs, driver_idx, driver_impact, driver_values)
         band = None if state is None else state.band

@@ -85,6 +85,7 @@ class Segment:
     rule: SegmentRule | None  # None for the default segment
     weights: tuple[float, ...]  # one per model dimension, in model order
     bands: tuple[Band, ...]  # highest first, last min is 0
+    crash_drop: float | None = None  # the segment's crash threshold (hysteresis.crash_drop if not set)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,6 +94,9 @@ class Hysteresis:
 
     margin: float = 2.0
     min_dwell_days: float = 3.0
+    # A drop of MORE than this many points since the last score moves the band at once (no margin, no
+    # dwell): a collapse must not hide behind the dwell time. None = off. Segments may override it.
+    crash_drop: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -50,6 +50,7 @@ class BandState:
 
     band: str
     since: datetime
+    score: float | None = None  # the score at the last scoring (a crash is measured from it)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -33,8 +33,10 @@ class Interval:
     high: float | None
 
     def as_dict(self, digits: int = 4) -> dict[str, float | None]:
-        r = lambda x: None if x is None else round(x, digits)  # noqa: E731
-        return {"value": r(self.value), "low": r(self.low), "high": r(self.high)}
+        return {
+            k: None if v is None else round(v, digits)
+            for k, v in (("value", self.value), ("low", self.low), ("high", self.high))
+        }
 
 
 def resamples(n: int, draws: int = 1000, seed: int = 0) -> IntArray:

@@ -95,7 +95,7 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
     model = current_model(session, tenant_id)
     signals = load_signals(session, tenant_id, as_of)
     latest = _latest(session, tenant_id)
-    previous = {str(a): BandState(band=s.band, since=s.band_since) for a, s in latest.items()}
+    previous = {str(a): BandState(band=s.band, since=s.band_since, score=s.score) for a, s in latest.items()}
     results = score_accounts(model, signals, as_of, previous)
     history = _history(session, tenant_id, as_of - timedelta(days=100))
     report = ScoreReport(accounts=len(signals), model_version=model.version)

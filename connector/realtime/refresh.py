@@ -141,7 +141,7 @@ def score_changed(session: Session, tenant_id: int, as_of: datetime) -> ScoreRep
     model = current_model(session, tenant_id)
     signals = load_signals(session, tenant_id, as_of)
     latest = _latest(session, tenant_id)
-    previous = {str(a): BandState(band=s.band, since=s.band_since) for a, s in latest.items()}
+    previous = {str(a): BandState(band=s.band, since=s.band_since, score=s.score) for a, s in latest.items()}
     metric_of = {s.account_id: dict(s.metrics) for s in signals}
     report = ScoreReport(accounts=len(signals), model_version=model.version)
     changed = [

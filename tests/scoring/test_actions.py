@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -64,5 +65,5 @@ def test_engine_applies_hysteresis_from_previous_state(small_model: ScoringModel
     assert raw.raw_band == "yellow"
     prev = {"a": BandState(band="green", since=AS_OF - timedelta(days=30))}
     kept = score_accounts(small_model, signals, AS_OF, prev)[0]
-    assert (kept.band, kept.raw_band, kept.band_state) == ("green", "yellow", prev["a"])
+    assert (kept.band, kept.raw_band, kept.band_state) == ("green", "yellow", replace(prev["a"], score=74.4))
     assert kept.recommended_action == "grow"
