@@ -19,6 +19,7 @@ import math
 import time
 
 from benchmarks._world import build
+from connector.demo.emulator import record_world
 from connector.pipeline import run as pipeline
 
 # The vendors' maximum page sizes for the endpoint each stream uses.
@@ -71,6 +72,7 @@ def main() -> None:
                 {(i["vendor"], s["stream"]): 1 for i in again["installations"] for s in i["streams"]},
             )
         world.sandbox.tick(args.tick_days)
+        record_world(world.settings.sqlalchemy_url)
         for slug, tid in world.tenants.items():
             after = pipeline.sync(world.settings, tid)
             _table(

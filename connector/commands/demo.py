@@ -87,7 +87,7 @@ def COMMAND(  # noqa: N802
         summary["tenants"][slug]["status"] = run["status"]
     for day in range(STEP_DAYS, history_days + 1, STEP_DAYS):
         say(f"simulating day {day}/{history_days} of vendor activity …")
-        _tick(sandbox, sandbox_url, STEP_DAYS)
+        _tick(settings, sandbox, str(creds["admin"]), STEP_DAYS)
         for slug in info["tenants"]:
             run = pipeline.run_pass(settings, slug)[slug]
             if not as_json:
@@ -121,15 +121,14 @@ def COMMAND(  # noqa: N802
 STEP_DAYS = 15
 
 
-def _tick(sandbox: Any, sandbox_url: str | None, days: int) -> None:
+def _tick(settings: Any, sandbox: Any, admin_url: str, days: int) -> None:
+    from connector.demo.emulator import Emulator, record_world
+
     if sandbox is not None:
         sandbox.tick(days, wait=True)
-        return
-    import requests
-
-    requests.post(
-        f"{str(sandbox_url).rstrip('/')}/_sandbox/tick", json={"days": days}, timeout=300
-    ).raise_for_status()
+    else:
+        Emulator(admin_url).tick(days).raise_for_status()
+    record_world(settings.sqlalchemy_url, admin_url)
 
 
 def _tenant_id(settings: Any, slug: str) -> int:

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from connector.commands.context import settings_from
 from connector.commands.output import emit, fail
 from connector.commands.pipeline import tenant_ids
-from connector.demo.truth import fetch_truth, sandbox_admin_url, vendor_maps
 from connector.pipeline import link as linking
 from connector.store import models as m
 from connector.store.db import transaction
+from connector.store.truth import recorded_truth, vendor_maps
 
 
 @click.group("link")
@@ -56,13 +56,16 @@ def report(ctx: click.Context, tenant: str | None, relink: bool, as_json: bool) 
             if not relink:
                 session.rollback()
         with transaction(settings.sqlalchemy_url) as session:
-            admin = sandbox_admin_url(session, tid)
-            wrong = wrong_links(session, tid, fetch_truth(admin)) if admin else None
+            truth = recorded_truth(session, tid)
+            wrong = wrong_links(session, tid, truth) if truth is not None else None
         out[slug] = {
             "tickets_total": rep.tickets_total,
             "tickets_linked": rep.tickets_linked,
             "coverage": round(rep.tickets_linked / rep.tickets_total, 4) if rep.tickets_total else None,
             "wrong_links": wrong,
+            "truth": "recorded from the simulated book"
+            if wrong is not None
+            else "none recorded (a real vendor)",
             "by_method": rep.by_method,
             "organizations": rep.organizations,
             "organizations_linked": rep.organizations_linked,
@@ -75,7 +78,12 @@ def report(ctx: click.Context, tenant: str | None, relink: bool, as_json: bool) 
     for slug, r in out.items():
         cov = f"{r['coverage']:.1%}" if r["coverage"] is not None else "n/a"
         click.echo(
-            f"{slug}: {r['tickets_linked']}/{r['tickets_total']} tickets linked ({cov}); wrong links: {r['wrong_links']}"
+            f"{slug}: {r['tickets_linked']}/{r['tickets_total']} tickets linked ({cov}); "
+            + (
+                f"wrong links: {r['wrong_links']}"
+                if r["wrong_links"] is not None
+                else "wrong links: unknown (no ground truth recorded)"
+            )
         )
         click.echo("  by method: " + ", ".join(f"{k} {v}" for k, v in sorted(r["by_method"].items())))
         click.echo(f"  organizations to review: {len(r['unmatched'])}")

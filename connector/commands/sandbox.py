@@ -8,9 +8,7 @@ import threading
 from typing import Any
 
 import click
-import requests
-
-TICK_TIMEOUT = 600.0  # a long tick on a 10,000-account book takes a while
+from sqlalchemy.exc import SQLAlchemyError
 
 
 @click.group("sandbox")
@@ -81,17 +79,20 @@ def serve(seed: int, accounts: int, port: int | None, once: bool) -> None:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object (counts and keys) instead of text."
 )
-def tick(days: int, url: str, as_json: bool) -> None:
+@click.pass_context
+def tick(ctx: click.Context, days: int, url: str, as_json: bool) -> None:
     """Advance a running sandbox's clock DAYS days, generating that period's activity.
 
     New and updated tickets with replies, CSAT and NPS, renewal-deal progress, renewals resolving
     (renewed/churned), deletions and renames; the sandboxes then send their signed webhooks.
     """
+    from connector.demo.emulator import Emulator, EmulatorUnavailableError
+
     try:
-        resp = requests.post(f"{url.rstrip('/')}/_sandbox/tick", json={"days": days}, timeout=TICK_TIMEOUT)
-    except requests.RequestException as exc:
+        resp = Emulator(url).tick(days)
+    except EmulatorUnavailableError as exc:
         raise click.ClickException(
-            f"cannot reach the sandbox control API at {url}: {type(exc).__name__}"
+            f"cannot reach the sandbox control API at {url}: is `healthscore sandbox serve` (or the demo) running?"
         ) from exc
     body: dict[str, Any] = (
         resp.json() if resp.headers.get("Content-Type", "").startswith("application/json") else {}
@@ -100,11 +101,26 @@ def tick(days: int, url: str, as_json: bool) -> None:
         raise click.ClickException(
             f"tick refused ({resp.status_code}): {body.get('message', resp.text[:200])}"
         )
+    _record(ctx, url)
     if as_json:
         click.echo(json.dumps(body))
         return
     counts = ", ".join(f"{n} {name}" for name, n in body["counts"].items())
     click.echo(f"sandbox clock now {body['now']} (+{days} days): {counts}")
+
+
+def _record(ctx: click.Context, url: str) -> None:
+    """Tenants installed against this sandbox follow its clock: store the new "now" (and truth) for them."""
+    from connector.commands.context import settings_from
+    from connector.demo.emulator import EmulatorUnavailableError, record_world
+
+    try:
+        record_world(settings_from(ctx).sqlalchemy_url, url)
+    except (EmulatorUnavailableError, SQLAlchemyError) as exc:
+        click.echo(
+            f"note: tenants' stored clock not updated ({type(exc).__name__}); run `healthscore db upgrade`",
+            err=True,
+        )
 
 
 COMMAND = sandbox

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from connector.admin.webhooks import add_endpoint
 from connector.config import Settings
+from connector.demo.emulator import Emulator, record_world
 from connector.installs.vault import Vault
 from connector.store import models as m
 from connector.store import repo as store
@@ -40,10 +41,7 @@ TOKEN_PATHS = {
 
 def credentials_from(sandbox_url: str) -> dict[str, Any]:
     """The credentials object of an already running sandbox (as `healthscore sandbox serve` printed it)."""
-    resp = requests.get(f"{sandbox_url.rstrip('/')}/_sandbox/credentials", timeout=10)
-    resp.raise_for_status()
-    data: dict[str, Any] = resp.json()
-    return data
+    return Emulator(sandbox_url).credentials()
 
 
 @dataclass(slots=True)
@@ -129,6 +127,9 @@ def prepare(settings: Settings, creds: dict[str, Any], receiver_url: str | None)
                     actor="demo",
                 )
                 out["webhook_secrets"].append(secret)
+    if creds.get("admin"):
+        # Product code reads the simulated clock and the book's truth from the store, never the emulator.
+        record_world(settings.sqlalchemy_url, str(creds["admin"]))
     return out
 
 
@@ -150,7 +151,8 @@ def subscribe_sandbox_webhooks(
 
     admin = str(creds["admin"]).rstrip("/")
     base = public_base_url.rstrip("/")
-    config = requests.get(f"{admin}/_sandbox/webhooks", timeout=10).json()["config"]
+    emulator = Emulator(admin, creds.get("ca_file"))
+    config = emulator.webhook_config()
     vault = Vault(settings)
     out: dict[str, Any] = {}
     with transaction(settings.sqlalchemy_url) as session:
@@ -175,12 +177,7 @@ def subscribe_sandbox_webhooks(
                 token = (inst.settings or {}).get("inbound_token") or secrets.token_urlsafe(24)
                 inst.settings = {**(inst.settings or {}), "inbound_token": token}
                 url = f"{url}/{token}"
-            resp = requests.post(
-                f"{admin}/_sandbox/webhooks",
-                json={"vendor": vendor, "url": url, "secret": secret},
-                timeout=10,
-            )
-            resp.raise_for_status()
+            emulator.subscribe(vendor, url, secret)
             out[vendor] = {
                 "tenant": slug,
                 "url": url.rsplit("/", 1)[0] + "/…" if vendor == "salesforce" else url,

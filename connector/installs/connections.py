@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.clock import clock_for
+from connector.clock import tenant_clock
 from connector.config import Settings
 from connector.installs.vault import Vault
 from connector.store import models as m
 from connector.store import repo as store
+from connector.store.db import transaction
 from integrations.base import Adapter
 from integrations.oauth import TokenSet
 from integrations.registry import Connection, create_adapter
@@ -29,7 +30,9 @@ def connection_for(settings: Settings, inst: m.Installation, **overrides: Any) -
     if inst.vendor == "salesforce" and tokens.instance_url:
         base_url = tokens.instance_url
     if "clock" not in overrides:
-        overrides["clock"] = clock_for(inst.settings or {}, inst.ca_file)
+        # The stored clock (a simulated world's "now" for demo tenants), read once: it only moves on a tick.
+        with transaction(settings.sqlalchemy_url) as session:
+            overrides["clock"] = tenant_clock(session, tenant_id)
     return Connection(
         vendor=inst.vendor,
         base_url=base_url,

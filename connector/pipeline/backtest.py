@@ -18,11 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector.clock import tenant_now
-from connector.demo.truth import fetch_truth, sandbox_admin_url, vendor_maps
 from connector.pipeline.link import crm_vendor
 from connector.pipeline.score import current_model
 from connector.pipeline.signals import load_signals
 from connector.store import models as m
+from connector.store.truth import recorded_truth, vendor_maps
 from scoring.backtest import backtest, suggest_weights
 from scoring.config import load_model, model_from_dict
 from scoring.engine import score_accounts
@@ -89,11 +89,11 @@ def run_backtest(
     as_of = as_of or now - timedelta(days=horizon_days)
     model = model or current_model(session, tenant_id)
     crm = crm_vendor(session, tenant_id) or ""
-    admin = sandbox_admin_url(session, tenant_id)
+    truth = recorded_truth(session, tenant_id)
     start, end = as_of.date(), (as_of + timedelta(days=horizon_days)).date()
     outcomes = (
-        outcomes_from_truth(fetch_truth(admin), crm, start, end)
-        if admin
+        outcomes_from_truth(truth, crm, start, end)
+        if truth is not None
         else outcomes_from_deals(session, tenant_id, crm, start, end)
     )
     signals = load_signals(session, tenant_id, as_of, historical=True)
@@ -111,7 +111,7 @@ def run_backtest(
     out: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "horizon_days": horizon_days,
-        "truth": "sandbox ground truth" if admin else "closed renewal deals",
+        "truth": "sandbox ground truth" if truth is not None else "closed renewal deals",
         "model_version": model.version,
         "auc": None if np.isnan(report.auc) else round(report.auc, 4),
         "accounts": report.accounts,

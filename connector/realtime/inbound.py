@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from connector.clock import clock_for, wall_clock
+from connector.clock import tenant_clock, wall_clock
 from connector.config import Settings
 from connector.installs.vault import Vault
 from connector.store import models as m
@@ -84,6 +84,7 @@ class _Install:
     token: str | None
     settings: dict[str, Any]
     ca_file: str | None
+    clock: Callable[[], datetime]
 
 
 def _load_install(settings: Settings, slug: str, vendor: str) -> _Install:
@@ -104,6 +105,7 @@ def _load_install(settings: Settings, slug: str, vendor: str) -> _Install:
             token=(inst.settings or {}).get("inbound_token"),
             settings=dict(inst.settings or {}),
             ca_file=inst.ca_file,
+            clock=tenant_clock(session, inst.tenant_id),
         )
 
 
@@ -121,8 +123,8 @@ def verify(
 ) -> Verified:
     """Check size, installation, signature, timestamp window and tenant; nothing is written.
 
-    ``now`` defaults to the installation's clock: the wall clock, or for a sandbox install the sandbox's
-    simulated clock, because the Zendesk sandbox stamps its signature timestamp with that clock.
+    ``now`` defaults to the tenant's clock: the wall clock, or for a simulated book the recorded simulated
+    clock, because the Zendesk sandbox stamps its signature timestamp with that clock.
 
     Raises:
         InboundRejectedError: with a reason code (body_too_large, unknown_installation, not_configured,
@@ -137,7 +139,7 @@ def verify(
     inst = _load_install(settings, slug, vendor)
     try:
         if vendor == "zendesk":
-            clock = now or clock_for(inst.settings, inst.ca_file)
+            clock = now or inst.clock
             return _zendesk(inst, headers, body, clock())
         if vendor == "hubspot":
             # HubSpot stamps requests with its wall clock (so does the sandbox); the URI is the public one

@@ -13,6 +13,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from connector.config import Settings, load_settings
+from connector.demo.emulator import record_world
 from connector.demo.run import Receiver, prepare
 from connector.installs.provision import ensure_all
 from connector.pipeline import run as pipeline
@@ -84,6 +85,7 @@ def test_whole_pass_then_nothing_changed_then_a_month_later(world: tuple[Setting
     assert second["steps"]["sentiment"]["model_calls"] == 0  # unchanged text is never scored twice
 
     sandbox.tick(30)
+    record_world(settings.sqlalchemy_url)  # the demo records the simulated clock after every tick
     third = pipeline.run_tenant(settings, tid)
     assert third["status"] == "ok", third
     changes = third["steps"]["score"]["band_changes"]

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from connector.config import Settings, load_settings
+from connector.demo.emulator import record_world
 from connector.demo.run import prepare, subscribe_sandbox_webhooks
 from connector.installs.provision import ensure_all
 from connector.pipeline import run as pipeline
@@ -201,7 +202,9 @@ def test_unchanged_inputs_add_no_snapshot_unlike_the_full_score_step(world: Worl
 @pytest.mark.slow
 def test_failed_refresh_puts_events_back_in_the_queue(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     w = world
-    queued = _accept(w, "zendesk", w.sandbox.tick(3))
+    changes = w.sandbox.tick(3)
+    record_world(w.settings.sqlalchemy_url)
+    queued = _accept(w, "zendesk", changes)
     assert queued > 0
 
     def broken(*_a: Any, **_k: Any) -> dict[str, Any]:
