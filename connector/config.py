@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
+import math
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,9 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 ENV_PREFIX = "HEALTHSCORE_"
-DEV_SECRET = "dev-insecure-secret-key-change-me"  # noqa: S105 - only accepted outside production
+DEV_SECRET = "dev-insecure-secret-key-change-me"  # noqa: S105 - in the source: never accepted as a key
+SECRET_KEY_FILE = "secret-key"  # noqa: S105 - a file name; generated on first start outside production (0600)
+MIN_SECRET_LENGTH = 32
 
 
 class ConfigError(Exception):
@@ -41,13 +45,16 @@ class Settings:
     env: str = "development"  # development | production | test
     instance_path: str = field(default_factory=_default_instance)
     database_url: str = ""  # default: sqlite:///<instance>/healthscore.db
-    secret_key: str = DEV_SECRET
+    secret_key: str = ""  # empty: production refuses to start; elsewhere instance/secret-key is generated
     token_keys: tuple[str, ...] = ()  # Fernet keys, newest first; old ones still decrypt (rotation)
     broker_url: str = "redis://127.0.0.1:6379/0"
     log_format: str = "text"  # text | json
     log_level: str = "INFO"
     public_base_url: str = "http://127.0.0.1:5000"
     webhooks_allow_private_targets: bool = False
+    metrics_token: str = ""  # /metrics needs `Authorization: Bearer <token>`; empty: loopback clients only
+    trusted_proxies: int = 0  # reverse proxies in front that set X-Forwarded-For/-Proto/-Host (ProxyFix)
+    ratelimit_storage_url: str = ""  # Flask-Limiter storage; empty: memory (production: the Redis broker)
     sentiment_model_path: str = ""  # empty: the packaged default model
     sync_interval_minutes: int = 15
     celery_always_eager: bool = False
@@ -157,7 +164,40 @@ def load_settings(
     problems.extend(validate(settings))
     if problems:
         raise ConfigError(problems)
+    if not settings.secret_key:  # only outside production (validate refused it there)
+        settings = dataclasses.replace(
+            settings, secret_key=persisted_secret_key(Path(settings.instance_path))
+        )
     return settings
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why `key` is too weak to sign sessions (None: strong enough)."""
+    if key == DEV_SECRET:
+        return "it is the development key printed in the source code"
+    if len(key) < MIN_SECRET_LENGTH:
+        return f"it is shorter than {MIN_SECRET_LENGTH} characters"
+    # 32 identical or a few repeated characters pass a length check; ask for real variety.
+    counts = {ch: key.count(ch) for ch in set(key)}
+    entropy = -sum(c / len(key) * math.log2(c / len(key)) for c in counts.values())
+    periodic = any(key == (key[:p] * (len(key) // p + 1))[: len(key)] for p in range(1, len(key) // 2 + 1))
+    if len(counts) < 8 or entropy < 2.5 or periodic:
+        return "it has too little variety to be random"
+    return None
+
+
+def persisted_secret_key(instance: Path) -> str:
+    """The key in instance/secret-key, created (random, mode 0600) on first start."""
+    path = instance / SECRET_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first: use theirs
+            return path.read_text(encoding="utf-8").strip()
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="utf-8").strip()
 
 
 _DB_URL = re.compile(r"^(sqlite(\+pysqlite)?:///.*|sqlite://|postgresql\+psycopg://[^/\s]+/\S+)$")
@@ -175,12 +215,27 @@ def validate(settings: Settings) -> list[str]:
             "database_url: not a SQLite or PostgreSQL URL (e.g. sqlite:///instance/healthscore.db or "
             "postgresql://user@host:5432/db) — set HEALTHSCORE_DATABASE_URL"
         )
+    weak = secret_key_problem(settings.secret_key) if settings.secret_key else None
+    if settings.env == "production" and not settings.secret_key:
+        problems.append(
+            "secret_key: production needs a random secret of at least 32 characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))') — set HEALTHSCORE_SECRET_KEY"
+        )
+    elif weak and settings.env != "test":
+        problems.append(
+            f"secret_key: refused because {weak}; use a random one "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))') or leave it unset outside "
+            "production to have one generated — set HEALTHSCORE_SECRET_KEY"
+        )
+    if settings.trusted_proxies < 0:
+        problems.append("trusted_proxies: must be ≥ 0 — set HEALTHSCORE_TRUSTED_PROXIES")
+    if settings.ratelimit_storage_url and not re.match(
+        r"^(redis|rediss|memory|memcached)://", settings.ratelimit_storage_url
+    ):
+        problems.append(
+            "ratelimit_storage_url: must be a redis:// URL (or memory://) — set HEALTHSCORE_RATELIMIT_STORAGE_URL"
+        )
     if settings.env == "production":
-        if settings.secret_key == DEV_SECRET or len(settings.secret_key) < 32:
-            problems.append(
-                "secret_key: production needs a random secret of at least 32 characters "
-                "(python -c 'import secrets; print(secrets.token_urlsafe(48))') — set HEALTHSCORE_SECRET_KEY"
-            )
         if not settings.token_keys:
             problems.append(
                 "token_keys: production needs at least one Fernet key to encrypt vendor tokens "

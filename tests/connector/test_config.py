@@ -94,3 +94,56 @@ def test_all_problems_reported_at_once() -> None:
 def test_env_bool_parses() -> None:
     s = load_settings(environ={"HEALTHSCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true"})
     assert s.webhooks_allow_private_targets is True
+
+
+# ---------------------------------------------------------------- secret key (issue 12 item 3)
+
+
+def _prod(**extra: str) -> dict[str, str]:
+    return {
+        "env": "production",
+        "token_keys": generate_key(),
+        "public_base_url": "https://x.example",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["a" * 32, "ab" * 20, "password" * 5, "dev-insecure-secret-key-change-me", "short-but-random-Q7x"],
+    ids=["identical", "two-chars", "repeated-word", "source-key", "short"],
+)
+def test_weak_secret_keys_are_refused(key: str, tmp_path: Path) -> None:
+    for env in ("production", "development"):
+        with pytest.raises(ConfigError) as info:
+            load_settings({**_prod(secret_key=key), "env": env, "instance_path": str(tmp_path)}, environ={})
+        assert "HEALTHSCORE_SECRET_KEY" in str(info.value)
+
+
+def test_production_accepts_a_random_key(tmp_path: Path) -> None:
+    import secrets
+
+    key = secrets.token_urlsafe(48)
+    assert (
+        load_settings({**_prod(secret_key=key), "instance_path": str(tmp_path)}, environ={}).secret_key == key
+    )
+    assert not (tmp_path / "secret-key").exists()
+
+
+def test_without_a_key_development_generates_and_keeps_one(tmp_path: Path) -> None:
+    first = load_settings(environ={"HEALTHSCORE_INSTANCE_PATH": str(tmp_path)})
+    assert first.env == "development"
+    assert first.secret_key != "dev-insecure-secret-key-change-me"
+    assert len(first.secret_key) >= 48
+    path = tmp_path / "secret-key"
+    assert path.stat().st_mode & 0o777 == 0o600
+    again = load_settings(environ={"HEALTHSCORE_INSTANCE_PATH": str(tmp_path)})
+    assert again.secret_key == first.secret_key  # sessions survive a restart
+    other = load_settings(environ={"HEALTHSCORE_INSTANCE_PATH": str(tmp_path / "elsewhere")})
+    assert other.secret_key != first.secret_key  # no key shared between installs
+
+
+def test_production_without_a_key_does_not_generate_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        load_settings({**_prod(), "instance_path": str(tmp_path)}, environ={})
+    assert not (tmp_path / "secret-key").exists()
