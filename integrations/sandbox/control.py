@@ -16,10 +16,10 @@ from werkzeug.exceptions import HTTPException
 from integrations.sandbox import seed as seeding
 from integrations.sandbox.book import Changes, Customer
 from integrations.sandbox.context import Fault, FaultKind, SandboxContext
+from integrations.sandbox.vendors import VENDORS, vendor_module
 
 logger = logging.getLogger(__name__)
 
-VENDORS = ("salesforce", "hubspot", "zendesk")
 FAULT_KINDS = frozenset(get_args(FaultKind))
 PREFIX = "/_sandbox"
 
@@ -159,8 +159,6 @@ def stats(ctx: SandboxContext) -> dict[str, Any]:
 
 def create_control_app(ctx: SandboxContext, runner: Runner) -> Flask:
     """The control API Flask app for one sandbox set."""
-    from integrations.sandbox.runner import vendor_module
-
     app = Flask("healthscore-sandbox-control")
 
     @app.errorhandler(BadInputError)

@@ -13,14 +13,12 @@ never blocks the control API. `flush_webhooks()` waits until the queue is empty;
 
 from __future__ import annotations
 
-import importlib
 import logging
 import pickle
 import queue
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import requests
@@ -28,19 +26,17 @@ import requests
 from integrations.sandbox import seed as seeding
 from integrations.sandbox.book import Book, Changes
 from integrations.sandbox.context import Faults, SandboxContext, VendorState
+from integrations.sandbox.control import create_control_app
 from integrations.sandbox.server import ServedApp, TLSMaterial
+from integrations.sandbox.vendors import VENDORS, vendor_module
 
 logger = logging.getLogger(__name__)
 
-VENDORS = ("salesforce", "hubspot", "zendesk")
 CREDENTIAL_KEYS = ("base_url", "client_id", "client_secret", "access_token", "refresh_token")
 WEBHOOK_TIMEOUT = 5.0
 _STOP = object()
-
-
-def vendor_module(vendor: str) -> ModuleType:
-    """`integrations.sandbox.<vendor>` (imported on first use)."""
-    return importlib.import_module(f"integrations.sandbox.{vendor}")
+# vendors.py owns VENDORS and vendor_module (the control API needs them too); re-exported for callers.
+__all__ = ["CREDENTIAL_KEYS", "VENDORS", "Delivery", "SandboxSet", "initial_tokens", "vendor_module"]
 
 
 def initial_tokens(vendor: str, state: VendorState) -> tuple[str, str]:
@@ -107,8 +103,6 @@ class SandboxSet:
                 app = vendor_module(v).create_app(ctx)
                 sset.servers[v] = ServedApp(app, port=ports.get(v, 0), tls=material, name=f"sandbox-{v}")
                 ctx.base_urls[v] = sset.servers[v].base_url
-            from integrations.sandbox.control import create_control_app
-
             # Plain HTTP on loopback: the control API carries no vendor traffic, and scripts (curl,
             # `healthscore sandbox tick`, `demo --sandbox URL`) reach it without trusting the sandbox CA.
             sset.control = ServedApp(
