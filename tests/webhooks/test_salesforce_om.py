@@ -133,6 +133,34 @@ def test_malformed_bodies(body: bytes) -> None:
     assert info.value.reason == "malformed_body"
 
 
+def _utf16_entity_envelope() -> bytes:
+    """A real notification whose OrganizationId comes from an internal entity, encoded as UTF-16: a raw
+    byte search for `<!DOCTYPE` sees only interleaved NUL bytes (issue 12 item 4)."""
+    text = CAPTURED.decode("utf-8").replace('<?xml version="1.0" encoding="UTF-8"?>', "")
+    text = text.replace(
+        "<OrganizationId>00D5g000004abcdEAA</OrganizationId>", "<OrganizationId>&org;</OrganizationId>"
+    )
+    doc = '<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE x [<!ENTITY org "00D5g000004abcdEAA">]>' + text
+    return doc.encode("utf-16")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_dtds_are_refused_in_any_encoding(encoding: str) -> None:
+    body = _utf16_entity_envelope().decode("utf-16")
+    if encoding != "utf-16":
+        body = body.replace('encoding="UTF-16"', f'encoding="{encoding.upper()}"')
+    raw = body.encode(encoding)
+    assert b"<!DOCTYPE" not in raw.upper()
+    with pytest.raises(WebhookVerificationError) as info:
+        parse_salesforce_outbound(raw)
+    assert info.value.reason == "malformed_body"
+
+
+def test_utf16_envelope_without_dtd_still_parses() -> None:
+    body = CAPTURED.decode("utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    assert parse_salesforce_outbound(body).organization_id == "00D5g000004abcdEAA"
+
+
 def test_too_many_notifications() -> None:
     many = [NOTES[1]] * 101
     _, body = sign_salesforce_outbound(ORG_18, "04k", many)
