@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from connector.pipeline.outbox import queue_writes
 from connector.pipeline.signals import load_signals
+from connector.readmodels.customers import former_customer_ids
 from connector.store import models as m
 from connector.store.repo import utcnow
 from scoring.config import load_default_model, load_model
@@ -94,6 +95,9 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
     as_of = as_of or utcnow()
     model = current_model(session, tenant_id)
     signals = load_signals(session, tenant_id, as_of)
+    # Former customers (churned, renewal lost) leave scoring: their scores only crowded the at-risk list.
+    former = {str(i) for i in former_customer_ids(session, tenant_id, as_of.date())}
+    signals = [s for s in signals if s.account_id not in former]
     latest = _latest(session, tenant_id)
     previous = {str(a): BandState(band=s.band, since=s.band_since, score=s.score) for a, s in latest.items()}
     results = score_accounts(model, signals, as_of, previous)

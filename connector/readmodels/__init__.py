@@ -37,11 +37,20 @@ from connector.readmodels.admin import (
     webhook_endpoint,
     webhook_endpoints,
 )
-from connector.readmodels.portfolio import SORTS, BandSummary, Portfolio, PortfolioRow, portfolio, sparklines
+from connector.readmodels.portfolio import (
+    SORTS,
+    TREND_DAYS,
+    BandSummary,
+    Portfolio,
+    PortfolioRow,
+    portfolio,
+    sparklines,
+)
 from connector.readmodels.support import SentimentOverview, sentiment_overview, ticket, tickets
 
 __all__ = [
     "SORTS",
+    "TREND_DAYS",
     "AccountDetail",
     "BandSummary",
     "Portfolio",

@@ -4,27 +4,53 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from connector.clock import tenant_now
 from connector.readmodels.common import CRM_VENDORS, latest_snapshots
+from connector.readmodels.customers import former_customer_ids
 from connector.store import models as m
 
-SORTS = {
-    "score": ("score", False),
-    "-score": ("score", True),
-    "name": ("name", False),
-    "-arr": ("arr", True),
-    "arr": ("arr", False),
-    "renewal": ("renewal", False),
-    "trend": ("trend", False),
-    "-trend": ("trend", True),
+# Column → the direction a first click sorts in (what people look for first: worst score, biggest ARR,
+# soonest renewal, sharpest drop). A second click flips it; "-col" is descending, "col" ascending.
+COLUMNS: dict[str, bool] = {
+    "name": False,
+    "band": False,
+    "score": False,
+    "trend": False,
+    "confidence": False,
+    "segment": False,
+    "owner": False,
+    "arr": True,
+    "renewal": False,
 }
+SORTS: dict[str, tuple[str, bool]] = {
+    **{col: (col, False) for col in COLUMNS},
+    **{f"-{col}": (col, True) for col in COLUMNS},
+}
+# The window both the sparkline and the trend number cover (they must agree, see issue 13).
+TREND_DAYS = 30
+BAND_RANK = {"red": 0, "yellow": 1, "green": 2}
+
+
+def first_click(column: str) -> str:
+    """The sort key a click on an unsorted column asks for."""
+    return f"-{column}" if COLUMNS.get(column) else column
+
+
+def toggled(column: str, current: str) -> str:
+    """The sort key a click on `column` asks for when the page is sorted by `current`."""
+    if current == column:
+        return f"-{column}"
+    if current == f"-{column}":
+        return column
+    return first_click(column)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,6 +60,8 @@ class PortfolioRow:
     external_id: str
     name: str
     segment: str | None
+    owner: str | None
+    owner_email: str | None = None
     arr: Decimal | None
     renewal_date: date | None
     score: float | None
@@ -41,6 +69,8 @@ class PortfolioRow:
     trend_30d: float | None
     confidence: float | None
     as_of: datetime | None
+    drivers: list[Any] = field(default_factory=list)
+    former: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,6 +89,8 @@ class Portfolio:
     bands: list[BandSummary]
     unscored: int
     segments: list[str]
+    owners: list[str] = field(default_factory=list)
+    former: int = 0  # former customers hidden by the default filter
 
     @property
     def pages(self) -> int:
@@ -75,6 +107,7 @@ def _base(tenant_id: int) -> tuple[Any, Any]:
             latest.c.trend_30d,
             latest.c.confidence,
             latest.c.as_of,
+            latest.c.drivers,
         )
         .outerjoin(latest, latest.c.account_id == m.Account.id)
         .where(
@@ -86,25 +119,50 @@ def _base(tenant_id: int) -> tuple[Any, Any]:
     return stmt, latest
 
 
+def owner_match(emails: Sequence[str], names: Sequence[str] = ()) -> Any:
+    """Accounts owned by a person, matched by the CRM owner's e-mail (or name when the CRM sends no e-mail)."""
+    conds = [func.lower(m.Account.owner_email) == e.strip().lower() for e in emails if e.strip()]
+    conds += [func.lower(m.Account.owner) == n.strip().lower() for n in names if n.strip()]
+    return or_(*conds) if conds else m.Account.id.is_(None)
+
+
 def portfolio(
     session: Session,
     tenant_id: int,
     *,
     band: str | None = None,
     segment: str | None = None,
+    owner: str | None = None,
+    mine: Any = None,
+    customers: str = "current",
     q: str | None = None,
     sort: str = "score",
     page: int = 1,
-    per_page: int = 50,
+    per_page: int | None = 50,
+    today: date | None = None,
 ) -> Portfolio:
-    """One page of the tenant's CRM accounts; totals per band ignore the band filter (they are the tabs)."""
+    """One page of the tenant's CRM accounts (all of them with per_page=None, for exports).
+
+    Totals per band ignore the band filter (they are the tabs). `customers` is "current" (default: former
+    customers hidden), "former" or "all"; `mine` is an extra SQL condition (a rep's own accounts).
+    """
     stmt, latest = _base(tenant_id)
-    filters = []
+    today = today or tenant_now(session, tenant_id).date()
+    former_ids = former_customer_ids(session, tenant_id, today)
+    filters: list[Any] = []
     if segment:
         filters.append(m.Account.segment == segment)
+    if owner:
+        filters.append(m.Account.owner == owner)
+    if mine is not None:
+        filters.append(mine)
     if q:
         like = f"%{q.strip().lower()}%"
         filters.append(or_(func.lower(m.Account.name).like(like), m.Account.external_id == q.strip()))
+    if customers == "current" and former_ids:
+        filters.append(m.Account.id.not_in(former_ids))
+    elif customers == "former":
+        filters.append(m.Account.id.in_(former_ids or {-1}))
     band_filter = []
     if band == "unscored":
         band_filter.append(latest.c.band.is_(None))
@@ -119,10 +177,17 @@ def portfolio(
         "arr": m.Account.arr,
         "renewal": m.Account.renewal_date,
         "trend": latest.c.trend_30d,
+        "confidence": latest.c.confidence,
+        "segment": m.Account.segment,
+        "owner": func.lower(m.Account.owner),
+        "band": case(BAND_RANK, value=latest.c.band, else_=len(BAND_RANK)),
     }[column_name]
     order = column.desc().nulls_last() if desc else column.asc().nulls_last()
+    # Ties break by score (worst first), then name: a stable, meaningful order inside a band or segment.
+    stmt = stmt.order_by(order, latest.c.score.asc().nulls_last(), func.lower(m.Account.name), m.Account.id)
     page = max(1, page)
-    result = session.execute(stmt.order_by(order, m.Account.id).limit(per_page).offset((page - 1) * per_page))
+    if per_page is not None:
+        stmt = stmt.limit(per_page).offset((page - 1) * per_page)
     rows = [
         PortfolioRow(
             id=acc.id,
@@ -130,6 +195,8 @@ def portfolio(
             external_id=acc.external_id,
             name=acc.name,
             segment=acc.segment,
+            owner=acc.owner,
+            owner_email=acc.owner_email,
             arr=acc.arr,
             renewal_date=acc.renewal_date,
             score=score,
@@ -137,33 +204,41 @@ def portfolio(
             trend_30d=trend,
             confidence=conf,
             as_of=as_of,
+            drivers=list(drivers or []),
+            former=acc.id in former_ids,
         )
-        for acc, score, band_, trend, conf, as_of in result
+        for acc, score, band_, trend, conf, as_of, drivers in session.execute(stmt)
     ]
     bands, unscored = _band_totals(session, tenant_id, filters)
-    segments = [
-        s
-        for s in session.scalars(
-            select(m.Account.segment)
-            .where(
-                m.Account.tenant_id == tenant_id,
-                m.Account.vendor.in_(CRM_VENDORS),
-                m.Account.segment.is_not(None),
-            )
-            .distinct()
-            .order_by(m.Account.segment)
-        )
-        if s
-    ]
     return Portfolio(
         rows=rows,
         total=total,
         page=page,
-        per_page=per_page,
+        per_page=per_page or max(1, total),
         bands=bands,
         unscored=unscored,
-        segments=segments,
+        segments=_distinct(session, tenant_id, m.Account.segment),
+        owners=_distinct(session, tenant_id, m.Account.owner),
+        former=len(former_ids),
     )
+
+
+def _distinct(session: Session, tenant_id: int, column: Any) -> list[str]:
+    return [
+        s
+        for s in session.scalars(
+            select(column)
+            .where(
+                m.Account.tenant_id == tenant_id,
+                m.Account.vendor.in_(CRM_VENDORS),
+                m.Account.deleted_at.is_(None),
+                column.is_not(None),
+            )
+            .distinct()
+            .order_by(column)
+        )
+        if s
+    ]
 
 
 def _band_totals(session: Session, tenant_id: int, filters: Sequence[Any]) -> tuple[list[BandSummary], int]:
@@ -183,24 +258,50 @@ def _band_totals(session: Session, tenant_id: int, filters: Sequence[Any]) -> tu
 
 
 def sparklines(
-    session: Session, tenant_id: int, account_ids: list[int], days: int = 90, now: datetime | None = None
+    session: Session,
+    tenant_id: int,
+    account_ids: list[int],
+    days: int = TREND_DAYS,
+    now: datetime | None = None,
 ) -> dict[int, list[float]]:
-    """Recent scores per account, oldest first (one value per snapshot)."""
+    """Scores per account over the `days` before its newest snapshot, oldest first (one value per snapshot).
+
+    The window ends at each account's newest snapshot, like `trend_30d`, so the line and the number beside
+    it describe the same period (`now` caps the window's end when given).
+    """
     if not account_ids:
         return {}
-    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    newest = dict(
+        session.execute(
+            select(m.ScoreSnapshot.account_id, func.max(m.ScoreSnapshot.as_of))
+            .where(m.ScoreSnapshot.tenant_id == tenant_id, m.ScoreSnapshot.account_id.in_(account_ids))
+            .group_by(m.ScoreSnapshot.account_id)
+        ).all()
+    )
+    if not newest:
+        return {}
+    earliest = min(newest.values()) - timedelta(days=days)
     result = session.execute(
-        select(m.ScoreSnapshot.account_id, m.ScoreSnapshot.score)
+        select(m.ScoreSnapshot.account_id, m.ScoreSnapshot.as_of, m.ScoreSnapshot.score)
         .where(
             and_(
                 m.ScoreSnapshot.tenant_id == tenant_id,
                 m.ScoreSnapshot.account_id.in_(account_ids),
-                m.ScoreSnapshot.as_of >= since,
+                m.ScoreSnapshot.as_of >= earliest,
             )
         )
         .order_by(m.ScoreSnapshot.account_id, m.ScoreSnapshot.as_of)
     )
     series: dict[int, list[float]] = defaultdict(list)
-    for account_id, score in result:
-        series[account_id].append(float(score))
+    for account_id, as_of, score in result:
+        end = newest[account_id] if now is None else min(newest[account_id], _aware_like(now, as_of))
+        if end - timedelta(days=days) <= as_of <= end:
+            series[account_id].append(float(score))
     return dict(series)
+
+
+def _aware_like(value: datetime, like: datetime) -> datetime:
+    """SQLite hands back naive datetimes; compare like with like."""
+    if like.tzinfo is None and value.tzinfo is not None:
+        return value.replace(tzinfo=None)
+    return value

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask import Flask
 from markupsafe import Markup, escape
+
+from connector.readmodels.portfolio import first_click
 
 BAND_LABELS = {"green": "Healthy", "yellow": "Watch", "red": "At risk"}
 BAND_ICONS = {"green": "●", "yellow": "▲", "red": "■"}
@@ -31,12 +34,61 @@ def number(value: float | int | None, digits: int = 0) -> str:
 
 
 def ratio(value: float | None) -> str:
-    """A lift like 3.2 times (shown with a multiplication sign); infinity when the reference band had no churn."""
+    """A lift like 3.2 times (shown with a multiplication sign); words when the reference band had no churn."""
     if value is None or value != value:  # None or NaN
         return "—"
     if value == float("inf"):
-        return "∞"
+        return "no churn in the healthiest band to compare with"
     return f"{value:,.1f}\u00d7"  # multiplication sign
+
+
+def score_value(value: float | None) -> int | None:
+    """The one rounding rule for health scores everywhere a person reads one: whole points, halves up."""
+    if value is None or value != value:
+        return None
+    return math.floor(value + 0.5)
+
+
+def score(value: float | None) -> str:
+    rounded = score_value(value)
+    return "—" if rounded is None else str(rounded)
+
+
+def percent(value: float | None) -> str:
+    """A 0..1 share as a whole percentage."""
+    if value is None or value != value:
+        return "—"
+    return f"{math.floor(value * 100 + 0.5)} %"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def driver_text(driver: dict[str, Any]) -> str:
+    """A driver as a rep says it: counts and the scale's own units, not model-internal ranges.
+
+    Uses the ticket counts the read model attaches ("counts") when it has them; otherwise the metric's
+    value in words. Unknown metrics keep the model's own text.
+    """
+    metric = str(driver.get("metric") or "")
+    value = driver.get("value")
+    counts = driver.get("counts") or {}
+    total, negative = counts.get("tickets_30d"), counts.get("negative_30d")
+    if metric in {"sentiment_30d", "negative_ticket_share_30d"} and total:
+        return f"{negative} of {_plural(int(total), 'ticket')} in the last 30 days read negative"
+    if isinstance(value, int | float):
+        if metric == "sentiment_30d":
+            mood = (
+                "mostly negative" if value <= -0.5 else "negative" if value < -0.15
+                else "positive" if value > 0.15 else "neutral"
+            )  # fmt: skip
+            return f"support tickets of the last 30 days read {mood}"
+        if metric == "negative_ticket_share_30d":
+            return f"{math.floor(value * 100 + 0.5)} % of tickets in the last 30 days read negative"
+        if metric == "negative_tickets_14d":
+            return f"{_plural(int(value), 'negative ticket')} in the last 14 days"
+    return str(driver.get("text") or metric.replace("_", " "))
 
 
 def signed(value: float | None, digits: int = 1) -> str:
@@ -127,6 +179,10 @@ def init_app(app: Flask) -> None:
         "ratio": ratio,
         "vendor": vendor,
         "group": group_name,
+        "score": score,
+        "percent": percent,
+        "driver": driver_text,
     }
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals["BAND_LABELS"] = BAND_LABELS
+    app.jinja_env.globals["sort_first"] = first_click

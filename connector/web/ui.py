@@ -1,51 +1,175 @@
-"""The product pages: portfolio, account, support sentiment."""
+"""The product pages: portfolio (+ CSV), account (support workbench: ui_support.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
 from connector import readmodels
-from connector.web.access import db, login_required, tenant_id
+from connector.readmodels.customers import CUSTOMER_FILTERS
+from connector.readmodels.portfolio import owner_match
+from connector.web import csvout
+from connector.web.access import Viewer, current_user, db, login_required, tenant_id
+from connector.web.formatting import BAND_LABELS, driver_text, score_value
 
 bp = Blueprint("ui", __name__)
 
 PER_PAGE = 50
+VIEWS = ("mine", "all")
 
 
-def _int(name: str, default: int) -> int:
+@dataclass(frozen=True, slots=True)
+class PortfolioParams:
+    band: str | None
+    segment: str | None
+    owner: str | None
+    view: str
+    customers: str
+    q: str
+    sort: str
+    page: int
+
+    def args(self) -> dict[str, Any]:
+        """The filters as query arguments (what links keep when they change one thing)."""
+        out = {
+            "band": self.band or "",
+            "segment": self.segment or "",
+            "owner": self.owner or "",
+            "view": self.view,
+            "customers": self.customers,
+            "q": self.q,
+        }
+        return {k: v for k, v in out.items() if v}
+
+
+def default_view(viewer: Viewer | None) -> str:
+    """Reps start on their own book; everyone else on the whole portfolio."""
+    return "mine" if viewer is not None and viewer.role == "rep" else "all"
+
+
+def _params(band_names: list[str]) -> tuple[PortfolioParams, list[str]]:
+    """Read and check the portfolio's query arguments; each problem says what to do instead."""
+    problems: list[str] = []
+    args = request.args
+    band = args.get("band") or None
+    if band is not None and band not in [*band_names, "unscored"]:
+        labels = ", ".join(f"{BAND_LABELS.get(b, b)} ({b})" for b in band_names)
+        problems.append(f"There is no band {band!r}. Pick one of {labels} or unscored.")
+        band = None
+    sort = args.get("sort", "score")
+    if sort not in readmodels.SORTS:
+        problems.append(f"Cannot sort by {sort!r}; click a column header to sort by it.")
+        sort = "score"
+    view = args.get("view") or default_view(current_user())
+    if view not in VIEWS:
+        problems.append(f"Unknown view {view!r}: use 'mine' (my accounts) or 'all'.")
+        view = "all"
+    customers = args.get("customers") or "current"
+    if customers not in CUSTOMER_FILTERS:
+        problems.append(f"Unknown customer filter {customers!r}: use current, former or all.")
+        customers = "current"
+    raw_page = args.get("page", "1")
     try:
-        return max(1, int(request.args.get(name, default)))
+        page = int(raw_page)
     except ValueError:
-        return default
+        page = 1
+        problems.append(f"Page {raw_page!r} is not a number; pages start at 1.")
+    if page < 1:
+        problems.append(f"Page {page} does not exist; pages start at 1.")
+        page = 1
+    params = PortfolioParams(
+        band=band,
+        segment=args.get("segment") or None,
+        owner=(args.get("owner") or "").strip()[:200] or None,
+        view=view,
+        customers=customers,
+        q=(args.get("q") or "").strip()[:100],
+        sort=sort,
+        page=page,
+    )
+    return params, problems
+
+
+def _query(p: PortfolioParams, per_page: int | None) -> readmodels.Portfolio:
+    viewer = current_user()
+    mine = owner_match([viewer.email], [viewer.name]) if viewer is not None and p.view == "mine" else None
+    return readmodels.portfolio(
+        db(),
+        tenant_id(),
+        band=p.band,
+        segment=p.segment,
+        owner=p.owner,
+        mine=mine,
+        customers=p.customers,
+        q=p.q or None,
+        sort=p.sort,
+        page=p.page,
+        per_page=per_page,
+    )
 
 
 @bp.get("/")
 @login_required
 def portfolio() -> Any:
-    band = request.args.get("band") or None
-    segment = request.args.get("segment") or None
-    q = (request.args.get("q") or "").strip()[:100] or None
-    sort = request.args.get("sort", "score")
-    if sort not in readmodels.SORTS:
-        sort = "score"
-    data = readmodels.portfolio(
-        db(), tenant_id(), band=band, segment=segment, q=q, sort=sort, page=_int("page", 1), per_page=PER_PAGE
-    )
+    bands = readmodels.band_thresholds(db(), tenant_id())
+    params, problems = _params([b["name"] for b in bands])
+    data = _query(params, PER_PAGE)
+    status = 400 if problems else 200
+    if data.total and params.page > data.pages:
+        problems.append(
+            f"Page {params.page} does not exist: this list has {data.pages} page{'s' if data.pages > 1 else ''}."
+        )
+        status = 404
     sparks = readmodels.sparklines(db(), tenant_id(), [r.id for r in data.rows])
     installs = readmodels.installations(db(), tenant_id())
     return render_template(
         "ui/portfolio.html",
         data=data,
         sparks=sparks,
-        band=band,
-        segment=segment,
-        q=q or "",
-        sort=sort,
+        p=params,
+        args=params.args(),
+        problems=problems,
+        filtered=bool(params.band or params.segment or params.owner or params.q or params.view == "mine"),
         installs=installs,
-        bands=readmodels.band_thresholds(db(), tenant_id()),
+        bands=bands,
+        trend_days=readmodels.TREND_DAYS,
+    ), status
+
+
+@bp.get("/portfolio.csv")
+@login_required
+def portfolio_csv() -> Any:
+    bands = readmodels.band_thresholds(db(), tenant_id())
+    params, problems = _params([b["name"] for b in bands])
+    if problems:
+        abort(400, description=" ".join(problems))
+    data = _query(params, None)
+    header = [
+        "account", "crm", "crm_id", "band", "score", f"trend_{readmodels.TREND_DAYS}d", "confidence_pct",
+        "top_drivers", "segment", "owner", "owner_email", "arr", "renewal_date", "former_customer",
+    ]  # fmt: skip
+    rows = (
+        [
+            r.name,
+            r.vendor,
+            r.external_id,
+            BAND_LABELS.get(r.band or "", "Not scored"),
+            score_value(r.score),
+            "" if r.trend_30d is None else f"{r.trend_30d:+.1f}",
+            "" if r.confidence is None else round(r.confidence * 100),
+            "; ".join(driver_text(d) for d in r.drivers[:3]),
+            r.segment or "",
+            r.owner or "",
+            r.owner_email or "",
+            "" if r.arr is None else f"{r.arr:.2f}",
+            r.renewal_date.isoformat() if r.renewal_date else "",
+            "yes" if r.former else "no",
+        ]
+        for r in data.rows
     )
+    return csvout.download("accounts.csv", header, rows)
 
 
 @bp.get("/accounts/<int:account_id>")
@@ -57,7 +181,7 @@ def account(account_id: int) -> Any:
     chart = {
         # Several passes a day are normal: label with the time when dates repeat.
         "labels": _labels([p.as_of for p in detail.history]),
-        "scores": [round(p.score, 1) for p in detail.history],
+        "scores": [score_value(p.score) for p in detail.history],
         "bands": detail.bands,
         "surveys": [
             {"kind": s.kind, "score": s.score, "date": s.responded_at.date().isoformat()}
@@ -74,15 +198,5 @@ def _labels(stamps: list[Any]) -> list[str]:
     return [s.strftime("%Y-%m-%d %H:%M") for s in stamps]
 
 
-@bp.get("/support")
-@login_required
-def support() -> Any:
-    data = readmodels.sentiment_overview(db(), tenant_id())
-    chart = {
-        "labels": [w.week for w in data.weeks],
-        "average": [w.average for w in data.weeks],
-        "negative": [w.negative for w in data.weeks],
-        "neutral": [w.neutral for w in data.weeks],
-        "positive": [w.positive for w in data.weeks],
-    }
-    return render_template("ui/support.html", data=data, chart=chart)
+# The support workbench lives on this blueprint but in its own module (kept small).
+from connector.web import ui_support as _ui_support  # noqa: E402,F401
