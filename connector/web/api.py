@@ -79,6 +79,14 @@ def _authenticate() -> Response | None:
     return None
 
 
+@bp.before_request
+def _validate_body() -> Response | None:
+    """After authentication: every JSON body against its OpenAPI schema (one layer for all routes)."""
+    from connector.web.api_validation import validate_request
+
+    return validate_request()
+
+
 def _tenant() -> int:
     value: int = g.api_tenant_id
     return value
@@ -137,6 +145,17 @@ def account(account_id: int) -> Response:
     if detail is None:
         return problem(404, "not_found", "No such account.")
     return jsonify(jsonable(detail))
+
+
+@bp.get("/v1/accounts/<int:account_id>/week-on-week")
+def account_week_on_week(account_id: int) -> Response:
+    """Is each dimension and metric better or worse than a week ago (connector/readmodels/week_on_week.py)."""
+    from connector.pipeline.score import current_model
+    from connector.readmodels.week_on_week import week_on_week
+
+    if readmodels.account_detail(db(), _tenant(), account_id, tickets=0) is None:
+        return problem(404, "not_found", "No such account.")
+    return jsonify(jsonable(week_on_week(db(), _tenant(), account_id, current_model(db(), _tenant()))))
 
 
 def _health_body(acc: Any) -> dict[str, Any]:

@@ -68,6 +68,14 @@ def document() -> dict[str, Any]:
                 "responses": {"200": _ok(_ref("AccountDetail")), **ERRORS, **NOT_FOUND},
             }
         },
+        "/api/v1/accounts/{account_id}/week-on-week": {
+            "get": {
+                "summary": "Week-on-week index per dimension and metric (now vs the snapshot a week older)",
+                "operationId": "getAccountWeekOnWeek",
+                "parameters": [_p("account_id", INT)],
+                "responses": {"200": _ok({"type": "object"}), **ERRORS, **NOT_FOUND},
+            }
+        },
         "/api/v1/health/{vendor}/{external_id}": {
             "get": {
                 "summary": "Current health by a vendor record id (CRM account, or a linked Zendesk organization)",
@@ -137,7 +145,10 @@ def document() -> dict[str, Any]:
             "patch": {
                 "summary": "Change an endpoint",
                 "operationId": "updateWebhook",
-                "requestBody": {"content": {"application/json": {"schema": _ref("WebhookInput")}}},
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("WebhookPatch")}},
+                },
                 "responses": {
                     "200": _ok(_ref("Webhook")),
                     "422": {"$ref": "#/components/responses/Problem"},
@@ -193,7 +204,8 @@ def document() -> dict[str, Any]:
                             "schema": {
                                 "type": "object",
                                 "required": ["yaml"],
-                                "properties": {"yaml": {"type": "string"}},
+                                "additionalProperties": False,
+                                "properties": {"yaml": {"type": "string", "maxLength": 200000}},
                             }
                         }
                     },

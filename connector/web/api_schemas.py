@@ -152,10 +152,30 @@ SCHEMAS: dict[str, Any] = {
     "WebhookInput": {
         "type": "object",
         "required": ["url"],
+        "additionalProperties": False,
         "properties": {
-            "url": {"type": "string", "format": "uri"},
-            "description": {"type": "string"},
-            "event_types": {"type": "array", "items": {"type": "string"}},
+            "url": {"type": "string", "format": "uri", "minLength": 1, "maxLength": 2000},
+            "description": {"type": ["string", "null"], "maxLength": 500, "description": "null: none"},
+            "event_types": {
+                "type": "array",
+                "maxItems": 20,
+                "items": {"type": "string", "maxLength": 100},
+            },
+            "enabled": {"type": "boolean"},
+        },
+    },
+    "WebhookPatch": {
+        "type": "object",
+        "description": "Only the fields to change",
+        "additionalProperties": False,
+        "properties": {
+            "url": {"type": "string", "format": "uri", "minLength": 1, "maxLength": 2000},
+            "description": {"type": ["string", "null"], "maxLength": 500, "description": "null: clear it"},
+            "event_types": {
+                "type": "array",
+                "maxItems": 20,
+                "items": {"type": "string", "maxLength": 100},
+            },
             "enabled": {"type": "boolean"},
         },
     },
