@@ -22,7 +22,15 @@ from connector.store import models as m
 
 logger = logging.getLogger(__name__)
 
-ROLES: tuple[str, ...] = ("admin", "viewer")
+# admin: settings, users, model; rep: starts on "My accounts" (CRM owner e-mail = login), sees all;
+# support_lead: the support workbench; viewer: reads. Only admins write (see `can`).
+ROLES: tuple[str, ...] = ("admin", "rep", "support_lead", "viewer")
+ROLE_LABELS: dict[str, str] = {
+    "admin": "Admin",
+    "rep": "Account rep",
+    "support_lead": "Support lead",
+    "viewer": "Viewer",
+}
 API_KEY_SCOPES: tuple[str, ...] = ("read", "admin", "installation")
 MIN_PASSWORD = 12
 KEY_PREFIX = "hsk_"
@@ -137,6 +145,14 @@ def invite(session: Session, tenant_id: int, email: str, role: str, name: str = 
     Raises:
         AuthError: as `create_user`.
     """
+    normalised = normalise_email(email)
+    owner = session.scalar(select(m.User.tenant_id).where(m.User.email == normalised))
+    if owner is not None and owner != tenant_id and role in ROLES and not _email_problems(normalised):
+        # The e-mail belongs to another tenant. Answer exactly as for a new invitation (no enumeration of
+        # other tenants' users): a link that no account will ever accept, and nothing stored.
+        logger.info("invite of an e-mail registered in another tenant ignored", extra={"tenant": tenant_id})
+        ghost = m.User(tenant_id=tenant_id, email=normalised, name=name, role=role, created_at=utcnow())
+        return ghost, secrets.token_urlsafe(32)
     user = create_user(session, tenant_id, email, role, name=name)
     token = secrets.token_urlsafe(32)
     user.invite_token_hash = _token_hash(token)
@@ -302,7 +318,7 @@ def revoke_api_key(session: Session, tenant_id: int, key_id: int) -> bool:
 
 
 def can(role: str, action: str) -> bool:
-    """Viewers read; admins also change settings ("write")."""
+    """Every role reads; only admins change settings, users and the model ("write")."""
     return action == "read" or (action == "write" and role == "admin")
 
 

@@ -98,8 +98,8 @@ def test_invite_then_accept(acme_admin: Any, client: Any) -> None:
     assert b"invalid or was already used" in again.data
 
 
-def test_invite_rejects_taken_email_and_bad_role(acme_admin: Any) -> None:
-    taken = acme_admin.post("/admin/users/invite", data={"email": "admin@globex.test", "role": "viewer"})
+def test_invite_rejects_own_member_and_bad_role(acme_admin: Any) -> None:
+    taken = acme_admin.post("/admin/users/invite", data={"email": "viewer@acme.test", "role": "viewer"})
     assert taken.status_code == 400
     assert b"already exists" in taken.data
     bad = acme_admin.post("/admin/users/invite", data={"email": "x@acme.test", "role": "owner"})
@@ -130,3 +130,23 @@ def test_security_headers(client: Any) -> None:
     assert resp.headers["X-Frame-Options"] == "DENY"
     assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_invite_does_not_reveal_other_tenants_users(acme_admin: Any, client: Any) -> None:
+    """Issue 12 item 7: inviting another tenant's e-mail answers like any invitation, and changes nothing."""
+
+    def invite(email: str) -> Any:
+        return acme_admin.post("/admin/users/invite", data={"email": email, "role": "viewer"})
+
+    foreign, fresh = invite("admin@globex.test"), invite("brand-new@acme.test")
+    assert foreign.status_code == fresh.status_code == 200
+    for page, email in ((foreign, b"admin@globex.test"), (fresh, b"brand-new@acme.test")):
+        assert b"Invitation for " + email + b" created" in page.data
+        assert b"already" not in page.data
+    link = foreign.data.decode().split("/invite/")[1].split("<")[0]
+    acme_admin.post("/logout")
+    refused = client.post(
+        f"/invite/{link}", data={"password": "a long enough pw", "confirm": "a long enough pw"}
+    )
+    assert refused.status_code == 400  # the link opens nothing
+    assert _login(client, "admin@globex.test").status_code == 302  # the other tenant's user is untouched
