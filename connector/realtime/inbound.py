@@ -12,6 +12,8 @@ Salesforce signs nothing and resends identical messages, so for it every repeat 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import logging
@@ -199,8 +201,15 @@ def _json(body: bytes) -> Any:
 
 
 def _digest(headers: Mapping[str, str], name: str) -> str:
-    value = next((v for k, v in headers.items() if k.lower() == name.lower()), "")
-    return hashlib.sha256(value.strip().encode()).hexdigest()[:32]
+    """Digest of the signature's decoded bytes, not its text: base64 has spare low bits in the last
+    character (and optional padding), so one signature has several spellings that all verify. Keyed on
+    the bytes, every spelling of an accepted request is the same replay."""
+    value = next((v for k, v in headers.items() if k.lower() == name.lower()), "").strip()
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raw = value.encode()  # the verifier refused it already; never reached for accepted requests
+    return hashlib.sha256(raw).hexdigest()[:32]
 
 
 def record(settings: Settings, verified: Verified) -> Accepted:

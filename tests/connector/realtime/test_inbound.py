@@ -283,6 +283,37 @@ def test_zendesk_replay_of_the_same_signed_request_is_refused(world: World) -> N
     assert len(world.refreshes) == 1
 
 
+def _low_bit_variant(signature: str) -> str:
+    """The same 32 signature bytes spelled differently: flip the unused low bits of the last base64 digit."""
+    import base64 as b64
+
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    body = signature.rstrip("=")
+    last = alphabet.index(body[-1])
+    variant = body[:-1] + alphabet[last ^ 0b11] + "=" * (len(signature) - len(body))
+    assert variant != signature
+    assert b64.b64decode(variant) == b64.b64decode(signature)
+    return variant
+
+
+def test_zendesk_replay_with_another_base64_spelling_is_refused(world: World) -> None:
+    """Issue 12 item 8: replay detection keys on the decoded signature, not its text."""
+    url, headers, body = _zendesk_req(world)
+    assert world.post(url, headers, body).status_code == 202
+    resp = world.post(url, _with(headers, ZD_SIG, _low_bit_variant(headers[ZD_SIG])), body)
+    assert resp.status_code == 409
+    assert resp.get_json()["error"] == "replayed"
+    assert world.rows() == 1
+
+
+def test_hubspot_replay_with_another_base64_spelling_is_refused(world: World) -> None:
+    url, headers, body = _hubspot_req(world)
+    assert world.post(url, headers, body).status_code == 202
+    sig = "X-HubSpot-Signature-v3"
+    resp = world.post(url, _with(headers, sig, _low_bit_variant(headers[sig])), body)
+    assert (resp.status_code, resp.get_json()["error"]) == (409, "replayed")
+
+
 def test_refusal_log_names_the_reason_but_no_secret(world: World, caplog: pytest.LogCaptureFixture) -> None:
     url, headers, body = _zendesk_req(world)
     secret = world.sandbox.ctx.vendors["zendesk"].webhook_secret
