@@ -145,10 +145,7 @@ def document() -> dict[str, Any]:
             "patch": {
                 "summary": "Change an endpoint",
                 "operationId": "updateWebhook",
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("WebhookPatch")}},
-                },
+                "requestBody": {"content": {"application/json": {"schema": _ref("WebhookInput")}}},
                 "responses": {
                     "200": _ok(_ref("Webhook")),
                     "422": {"$ref": "#/components/responses/Problem"},
@@ -204,8 +201,7 @@ def document() -> dict[str, Any]:
                             "schema": {
                                 "type": "object",
                                 "required": ["yaml"],
-                                "additionalProperties": False,
-                                "properties": {"yaml": {"type": "string", "maxLength": 200000}},
+                                "properties": {"yaml": {"type": "string"}},
                             }
                         }
                     },

@@ -188,7 +188,11 @@ def account(account_id: int) -> Any:
             for s in detail.surveys
         ],
     }
-    return render_template("ui/account.html", a=detail, chart=chart)
+    from connector.pipeline.score import current_model
+    from connector.readmodels.week_on_week import week_on_week
+
+    wow = week_on_week(db(), tenant_id(), account_id, current_model(db(), tenant_id()))
+    return render_template("ui/account.html", a=detail, chart=chart, wow=wow)
 
 
 def _labels(stamps: list[Any]) -> list[str]:

@@ -1,0 +1,73 @@
+"""Week-on-week index: directions from the model, flat below a threshold, no comparison without a week of
+history; served by the API and on the account page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connector.readmodels.week_on_week import compare
+from connector.store import models as m
+from scoring.config import load_default_model
+from tests.connector.web.seed import TenantData, bearer
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _snap(as_of: datetime, dims: dict[str, float], metrics: dict[str, float]) -> m.ScoreSnapshot:
+    return m.ScoreSnapshot(as_of=as_of, score=60.0, dimensions=dims, metrics=metrics)
+
+
+def test_compare_directions_and_index() -> None:
+    model = load_default_model()
+    old = _snap(
+        NOW - timedelta(days=7),
+        {"support": 60.0, "relationship": 70.0},
+        {"high_priority_share_90d": 0.30, "csat_avg_90d": 4.0, "nps_avg_365d": 7.0},
+    )
+    new = _snap(
+        NOW,
+        {"support": 50.0, "relationship": 70.4},
+        {"high_priority_share_90d": 0.20, "csat_avg_90d": 3.5, "nps_avg_365d": 7.0, "open_tickets": 3},
+    )
+    w = compare(new, old, model)
+    assert w.compared_with == NOW - timedelta(days=7)
+    dims = {d.name: d for d in w.dimensions}
+    assert (dims["support"].change, dims["support"].index, dims["support"].verdict) == (-10.0, 83.3, "worse")
+    assert dims["relationship"].verdict == "flat"  # 0.4 points
+    assert dims["sentiment"].verdict == "no data"
+    metrics = {x.name: x for x in w.metrics}
+    assert metrics["high_priority_share_90d"].verdict == "better"  # lower is better for this metric
+    assert metrics["csat_avg_90d"].verdict == "worse"
+    assert metrics["nps_avg_365d"].verdict == "flat"
+    assert metrics["open_tickets"].verdict == "new"
+    assert metrics["open_tickets"].index is None
+    assert "seat_utilisation" not in metrics  # no data either week: not listed
+
+
+def test_compare_without_a_week_old_snapshot() -> None:
+    w = compare(_snap(NOW, {"support": 50.0}, {}), None, load_default_model())
+    assert w.compared_with is None
+    assert {d.verdict for d in w.dimensions} <= {"new", "no data"}
+    assert compare(None, None, load_default_model()).dimensions == []
+
+
+def test_api_serves_the_index(client: Any, tenants: dict[str, TenantData]) -> None:
+    acme = tenants["acme"]
+    acc = acme.accounts["Acme Yellow Corp"]
+    r = client.get(f"/api/v1/accounts/{acc}/week-on-week", headers=bearer(acme.read_key))
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["compared_with"] is None  # the seeded history spans two days
+    assert {d["name"] for d in body["dimensions"]} >= {"support", "product"}
+    other = tenants["globex"].accounts["Globex Red Corp"]
+    assert (
+        client.get(f"/api/v1/accounts/{other}/week-on-week", headers=bearer(acme.read_key)).status_code == 404
+    )
+
+
+def test_account_page_shows_the_section(acme_viewer: Any, tenants: dict[str, TenantData]) -> None:
+    acc = tenants["acme"].accounts["Acme Yellow Corp"]
+    page = acme_viewer.get(f"/accounts/{acc}").get_data(as_text=True)
+    assert "This week vs last week" in page
+    assert "at least a week old" in page
