@@ -79,6 +79,14 @@ def _authenticate() -> Response | None:
     return None
 
 
+@bp.before_request
+def _validate_body() -> Response | None:
+    """After authentication: every JSON body against its OpenAPI schema (one layer for all routes)."""
+    from connector.web.api_validation import validate_request
+
+    return validate_request()
+
+
 def _tenant() -> int:
     value: int = g.api_tenant_id
     return value

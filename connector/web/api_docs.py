@@ -145,7 +145,10 @@ def document() -> dict[str, Any]:
             "patch": {
                 "summary": "Change an endpoint",
                 "operationId": "updateWebhook",
-                "requestBody": {"content": {"application/json": {"schema": _ref("WebhookInput")}}},
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("WebhookPatch")}},
+                },
                 "responses": {
                     "200": _ok(_ref("Webhook")),
                     "422": {"$ref": "#/components/responses/Problem"},
@@ -201,7 +204,8 @@ def document() -> dict[str, Any]:
                             "schema": {
                                 "type": "object",
                                 "required": ["yaml"],
-                                "properties": {"yaml": {"type": "string"}},
+                                "additionalProperties": False,
+                                "properties": {"yaml": {"type": "string", "maxLength": 200000}},
                             }
                         }
                     },
