@@ -124,7 +124,10 @@ def set_role(user_id: int) -> Any:
         return redirect(url_for("admin.users"), code=303)
     audit(db(), tenant_id(), actor(), "user.role_changed", user.email, role=user.role)
     db().commit()
-    flash(f"{user.email} is now {user.role}.", "success")
+    flash(
+        f"{user.email} is now {auth.ROLE_LABELS.get(user.role, user.role)}; their open sessions ended.",
+        "success",
+    )
     return redirect(url_for("admin.users"), code=303)
 
 
@@ -140,6 +143,26 @@ def remove_user(user_id: int) -> Any:
     audit(db(), tenant_id(), actor(), "user.removed", user.email)
     db().commit()
     flash(f"{user.email} is removed and signed out everywhere.", "success")
+    return redirect(url_for("admin.users"), code=303)
+
+
+@bp.post("/users/<int:user_id>/cancel-invite")
+@admin_required
+def cancel_invite(user_id: int) -> Any:
+    """Withdraw an invitation nobody accepted yet: the link stops working (the pending user is deleted)."""
+    pending = next((u for u in readmodels.users(db(), tenant_id()) if u.id == user_id), None)
+    if pending is None or pending.password_hash is not None:
+        flash("There is no open invitation for that user (already accepted or cancelled).", "error")
+        return redirect(url_for("admin.users"), code=303)
+    email = pending.email
+    try:
+        auth.remove_user(db(), tenant_id(), user_id)
+    except auth.AuthError as exc:
+        flash("; ".join(exc.problems), "error")
+        return redirect(url_for("admin.users"), code=303)
+    audit(db(), tenant_id(), actor(), "user.invite_cancelled", email)
+    db().commit()
+    flash(f"The invitation for {email} is cancelled; its link no longer works.", "success")
     return redirect(url_for("admin.users"), code=303)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from markupsafe import Markup, escape
 
+from connector.installs.users import ROLE_LABELS
 from connector.readmodels.portfolio import first_click
 
 BAND_LABELS = {"green": "Healthy", "yellow": "Watch", "red": "At risk"}
@@ -186,3 +187,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals["BAND_LABELS"] = BAND_LABELS
     app.jinja_env.globals["sort_first"] = first_click
+    app.jinja_env.globals["ROLE_LABELS"] = ROLE_LABELS
