@@ -76,7 +76,7 @@ def _soap_message(
 def outbound_webhooks(ctx: SandboxContext, changes: Changes) -> list[tuple[str, dict[str, str], bytes]]:
     """Outbound Messages (SOAP `notifications`, ≤100 each) for changed Accounts, Cases and Opportunities.
 
-    Salesforce signs nothing: receivers check `OrganizationId` against the tenant's org (security.md §2),
+    Salesforce signs nothing: receivers check `OrganizationId` against the tenant's org (see soap.py),
     so the headers are the ones Salesforce sends.
     """
     vs = ctx.vendors[VENDOR]
