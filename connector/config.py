@@ -58,6 +58,8 @@ class Settings:
     sentiment_model_path: str = ""  # empty: the packaged default model
     sync_interval_minutes: int = 15
     celery_always_eager: bool = False
+    tenant_lock_seconds: int = 60  # a dead worker's tenant lock frees itself this long after it died
+    worker_redelivery_seconds: int = 600  # an unacked task of a dead worker is redelivered after this
     sandbox_url: str = ""  # control API of a running sandbox (demo/tick); empty: start an embedded one
 
     @property

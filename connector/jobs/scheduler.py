@@ -1,5 +1,6 @@
 """APScheduler: enqueue a pass per tenant every N minutes and webhook delivery every minute. It only
-enqueues (Celery does the work), so running two schedulers costs duplicate messages, never double writes."""
+enqueues (Celery does the work). Several schedulers may run (one per machine, for availability): a
+marker in Redis lets the first one of each interval enqueue and the others skip that interval."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import logging
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from connector.config import Settings
-from connector.jobs.tasks import configure, deliver_webhooks, run_tenant
+from connector.jobs.lock import once_per_interval
+from connector.jobs.tasks import _redis, configure, deliver_webhooks, run_tenant
 from connector.store import repo as store
 from connector.store.db import transaction
 
@@ -16,13 +18,25 @@ logger = logging.getLogger(__name__)
 
 
 def enqueue_passes(settings: Settings) -> int:
-    """Enqueue one whole pass per tenant; returns how many were enqueued."""
+    """Enqueue one whole pass per tenant; returns how many were enqueued (0 when another scheduler
+    already enqueued this interval's passes)."""
+    client = _redis()
+    if client is not None and not once_per_interval(client, "passes", settings.sync_interval_minutes * 60):
+        logger.info("another scheduler enqueued this interval's passes")
+        return 0
     with transaction(settings.sqlalchemy_url) as session:
         ids = [t.id for t in store.tenants(session)]
     for tid in ids:
         run_tenant.delay(tid)
     logger.info("enqueued %d tenant passes", len(ids))
     return len(ids)
+
+
+def deliver_once() -> None:
+    """Webhook delivery, enqueued once a minute whichever scheduler fires first."""
+    client = _redis()
+    if client is None or once_per_interval(client, "webhooks", 60):
+        deliver_webhooks.delay()
 
 
 def build(settings: Settings) -> BlockingScheduler:
@@ -39,7 +53,5 @@ def build(settings: Settings) -> BlockingScheduler:
         coalesce=True,
         max_instances=1,
     )
-    sched.add_job(
-        deliver_webhooks.delay, "interval", minutes=1, id="webhooks", coalesce=True, max_instances=1
-    )
+    sched.add_job(deliver_once, "interval", minutes=1, id="webhooks", coalesce=True, max_instances=1)
     return sched

@@ -13,11 +13,12 @@ from typing import Any
 from celery import Celery
 
 from connector.config import Settings, load_settings
+from connector.jobs import passes
+from connector.jobs.lock import TenantLock
 
 logger = logging.getLogger(__name__)
 
 QUEUE = "healthscore"
-REFRESH_LOCK_SECONDS = 300  # longer than any targeted refresh; a dead worker's lock expires on its own
 
 celery = Celery("healthscore")
 celery.conf.update(
@@ -45,6 +46,9 @@ def configure(settings: Settings) -> Celery:
         result_backend=settings.broker_url,
         task_always_eager=settings.celery_always_eager,
         task_eager_propagates=True,
+        # A message whose worker died unacked comes back after this long; parts are bounded and a
+        # duplicate of a live part waits on its heartbeat lock, so this can be far below an hour.
+        broker_transport_options={"visibility_timeout": settings.worker_redelivery_seconds},
     )
     return celery
 
@@ -68,24 +72,54 @@ def _current() -> Settings:
     return _settings or load_settings()
 
 
-def _tenant_lock(tenant_id: int) -> Any:
-    """One pass or refresh per tenant across workers: two would race on the tenant's cursors, snapshots
-    and write-back outbox, and for Zendesk on its single-use rotating refresh token. Eager mode runs in
-    the caller's process and needs no broker lock (None)."""
+def _redis() -> Any:
+    """A client on the broker's Redis (locks and pass state live there); None in eager mode."""
     if celery.conf.task_always_eager or not str(celery.conf.broker_url or "").startswith("redis"):
         return None
     import redis
 
-    client = redis.Redis.from_url(celery.conf.broker_url)
-    return client.lock(f"healthscore:tenant:{tenant_id}", timeout=REFRESH_LOCK_SECONDS)
+    return redis.Redis.from_url(celery.conf.broker_url)
+
+
+def _tenant_lock(tenant_id: int) -> TenantLock | None:
+    """One pass or refresh per tenant across workers: two would race on the tenant's cursors, snapshots
+    and write-back outbox, and for Zendesk on its single-use rotating refresh token. The lock lives
+    `tenant_lock_seconds` and is renewed by a heartbeat while held, so a long pass keeps it and a dead
+    worker's lock frees itself within that time. Eager mode runs in the caller's process: no lock."""
+    client = _redis()
+    if client is None:
+        return None
+    return TenantLock(client, tenant_id, _current().tenant_lock_seconds)
 
 
 @celery.task(name="healthscore.run_tenant", bind=True, max_retries=60)  # type: ignore[untyped-decorator]
 def run_tenant(self: Any, tenant_id: int) -> dict[str, Any]:
-    """A whole pass for one tenant (what the scheduler enqueues)."""
+    """A whole pass for one tenant (what the scheduler enqueues). On a broker it is split into parts
+    that any worker runs (connector.jobs.passes); a tenant whose pass is still running is skipped (that
+    pass covers this interval). Eager mode runs the one-process pass."""
     from connector.pipeline import run as pipeline
 
-    return _locked(self, tenant_id, lambda: pipeline.run_tenant(_current(), tenant_id))
+    client = _redis()
+    if client is None:
+        return pipeline.run_tenant(_current(), tenant_id)
+    return passes.start(_current(), client, tenant_id, _enqueue_part, _current().tenant_lock_seconds)
+
+
+def _enqueue_part(pass_id: str, stage: int, chain: int, index: int, countdown: float) -> None:
+    pass_part.apply_async((pass_id, stage, chain, index), countdown=countdown or None)
+
+
+@celery.task(name="healthscore.pass_part", bind=True, max_retries=None)  # type: ignore[untyped-decorator]
+def pass_part(self: Any, pass_id: str, stage: int, chain: int, index: int) -> dict[str, Any]:
+    """One idempotent part of a split pass; enqueues what follows it."""
+    client = _redis()
+    settings = _current()
+    out = passes.run_part(
+        settings, client, pass_id, stage, chain, index, _enqueue_part, settings.tenant_lock_seconds
+    )
+    if out.status == "busy":  # a duplicate delivery while the first is alive: check back later
+        raise self.retry(countdown=max(1.0, settings.tenant_lock_seconds / 2))
+    return {"status": out.status, "result": out.result}
 
 
 @celery.task(name="healthscore.refresh_accounts", bind=True, max_retries=60)  # type: ignore[untyped-decorator]
@@ -99,24 +133,14 @@ def refresh_accounts(self: Any, tenant_id: int) -> dict[str, Any]:
 
 def _locked(task: Any, tenant_id: int, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     lock = _tenant_lock(tenant_id)
-    if lock is not None and not lock.acquire(blocking=False):
+    if lock is None:
+        return work()
+    if not lock.acquire():
         # Another worker is busy with this tenant: come back shortly (our events stay queued).
         # Backoff capped at 30 s: a whole pass can hold the tenant for a minute or more.
         raise task.retry(countdown=min(2**task.request.retries, 30))
-    try:
+    with lock:  # heartbeat while working, released after
         return work()
-    finally:
-        if lock is not None:
-            _release(lock)
-
-
-def _release(lock: Any) -> None:
-    from redis.exceptions import LockError
-
-    try:
-        lock.release()
-    except LockError:  # expired meanwhile: nothing left to release
-        logger.warning("refresh lock had expired before release")
 
 
 @celery.task(name="healthscore.deliver_webhooks")  # type: ignore[untyped-decorator]

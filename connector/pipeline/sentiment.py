@@ -15,7 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import select, true
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connector.config import Settings
@@ -63,18 +64,29 @@ def rollup(messages: Sequence[Sentiment]) -> Sentiment:
     )
 
 
-def _threads(session: Session, tenant_id: int) -> dict[tuple[str, str], list[str]]:
+def _in_part(part: tuple[int, int] | None) -> Any:
+    """Tickets of chunk k of n (by id), so n tasks can share a tenant's sentiment step."""
+    return true() if part is None else (m.Ticket.id % part[1]) == part[0]
+
+
+def _threads(
+    session: Session, tenant_id: int, part: tuple[int, int] | None = None
+) -> dict[tuple[str, str], list[str]]:
     """Customer messages per ticket, oldest first (agent replies are not the customer's sentiment)."""
     out: dict[tuple[str, str], list[str]] = defaultdict(list)
-    rows = session.execute(
-        select(m.TicketComment.vendor, m.TicketComment.ticket_external_id, m.TicketComment.body)
-        .where(
-            m.TicketComment.tenant_id == tenant_id,
-            m.TicketComment.author_role == "customer",
-            m.TicketComment.deleted_at.is_(None),
-        )
-        .order_by(m.TicketComment.vendor_created_at, m.TicketComment.id)
+    stmt = select(m.TicketComment.vendor, m.TicketComment.ticket_external_id, m.TicketComment.body).where(
+        m.TicketComment.tenant_id == tenant_id,
+        m.TicketComment.author_role == "customer",
+        m.TicketComment.deleted_at.is_(None),
     )
+    if part is not None:
+        stmt = stmt.join(
+            m.Ticket,
+            (m.Ticket.tenant_id == m.TicketComment.tenant_id)
+            & (m.Ticket.vendor == m.TicketComment.vendor)
+            & (m.Ticket.external_id == m.TicketComment.ticket_external_id),
+        ).where(_in_part(part))
+    rows = session.execute(stmt.order_by(m.TicketComment.vendor_created_at, m.TicketComment.id))
     for vendor, ticket, body in rows:
         out[(vendor, ticket)].append(body or "")
     return out
@@ -106,33 +118,42 @@ def classify_cached(
     missing = [h for h in keys if h not in cached]
     report.cache_hits += len(keys) - len(missing)
     now = utcnow()
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     for i in range(0, len(missing), BATCH):
         chunk = missing[i : i + BATCH]
+        rows = []
         for h, s in zip(chunk, model.classify_many([hashes[h] for h in chunk]), strict=True):
             cached[h] = s
-            session.add(
-                m.SentimentResult(
-                    tenant_id=tenant_id,
-                    text_hash=h,
-                    model_version=version,
-                    label=s.label,
-                    score=s.score,
-                    confidence=s.confidence,
-                    excerpt=s.excerpt[:1000],
-                    created_at=now,
-                )
+            rows.append(
+                {
+                    "tenant_id": tenant_id,
+                    "text_hash": h,
+                    "model_version": version,
+                    "label": s.label,
+                    "score": s.score,
+                    "confidence": s.confidence,
+                    "excerpt": s.excerpt[:1000],
+                    "created_at": now,
+                }
             )
+        if rows:
+            # Chunks of one pass run in parallel and may share a text: the first result stored wins.
+            session.execute(insert(m.SentimentResult).values(rows).on_conflict_do_nothing())
         report.model_calls += len(chunk)
     return cached
 
 
 def score_tenant(
-    session: Session, tenant_id: int, model: SentimentClassifier, version: str
+    session: Session,
+    tenant_id: int,
+    model: SentimentClassifier,
+    version: str,
+    part: tuple[int, int] | None = None,
 ) -> SentimentReport:
     report = SentimentReport(model_version=version)
-    threads = _threads(session, tenant_id)
+    threads = _threads(session, tenant_id, part)
     tickets = session.scalars(
-        select(m.Ticket).where(m.Ticket.tenant_id == tenant_id, m.Ticket.deleted_at.is_(None))
+        select(m.Ticket).where(m.Ticket.tenant_id == tenant_id, m.Ticket.deleted_at.is_(None), _in_part(part))
     ).all()
     todo: list[tuple[m.Ticket, list[str], str]] = []
     for t in tickets:
@@ -159,14 +180,19 @@ def score_tenant(
     return report
 
 
-def run(settings: Settings, tenant_id: int, model: SentimentClassifier | None = None) -> dict[str, Any]:
-    """The pipeline step; `model` is injectable for tests (any SentimentClassifier)."""
+def run(
+    settings: Settings,
+    tenant_id: int,
+    model: SentimentClassifier | None = None,
+    part: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    """The pipeline step (or chunk k of n of it: `part`); `model` is injectable for tests."""
     from dataclasses import asdict
 
     model = model or load_model(settings.sentiment_model_path, settings.instance_path)
     version = str(getattr(model, "version", None) or getattr(model, "name", "model"))
     with transaction(settings.sqlalchemy_url) as session:
-        report = score_tenant(session, tenant_id, model, version)
+        report = score_tenant(session, tenant_id, model, version, part)
     logger.info(
         "sentiment: %d tickets changed, %d model calls, %d cache hits",
         report.tickets_changed,

@@ -12,6 +12,7 @@ from typing import Any
 
 from connector.config import Settings
 from connector.installs.connections import adapter_for
+from connector.store import models as m
 from connector.store import repo as store
 from connector.store.db import transaction
 from integrations.base import Adapter, Stream
@@ -117,6 +118,34 @@ def sync_installation(settings: Settings, inst: Any, **adapter_overrides: Any) -
         extra=log_ctx | {"step": "sync"},
     )
     return report
+
+
+def sync_one_stream(
+    settings: Settings, tenant_id: int, inst_id: int, stream_name: str, last: bool
+) -> dict[str, Any]:
+    """One stream of one installation on its own (a task of a split pass); `last` marks the installation synced.
+
+    Idempotent: it resumes from the stored cursor, so running it twice re-reads at most one page."""
+    with transaction(settings.sqlalchemy_url) as session:
+        inst = session.get(m.Installation, inst_id)
+        if inst is None or inst.tenant_id != tenant_id or inst.status not in {"connected", "error"}:
+            return {"vendor": None, "stream": stream_name, "status": "skipped", "error": "not connected"}
+        session.expunge(inst)
+    adapter = adapter_for(settings, inst)
+    stream = Stream(stream_name)
+    try:
+        if stream not in adapter.streams:
+            sr = StreamReport(vendor=inst.vendor, stream=stream_name, status="skipped")
+        else:
+            sr = _sync_stream(settings, tenant_id, inst_id, adapter, stream)
+    finally:
+        adapter.close()
+    if last or sr.status in {"reconnect", "quota"}:
+        status = {"reconnect": "reconnect"}.get(sr.status, "connected")
+        store.mark_installation(
+            settings.sqlalchemy_url, tenant_id, inst_id, status=status, error=sr.error, synced=True
+        )
+    return asdict(sr)
 
 
 def _sync_stream(

@@ -61,11 +61,20 @@ def _known(settings: Settings, tenant_id: int, installation_id: int) -> int:
 
 
 def write_back_tenant(
-    settings: Settings, tenant_id: int, dry_run: bool = False, **overrides: Any
+    settings: Settings,
+    tenant_id: int,
+    dry_run: bool = False,
+    installation_id: int | None = None,
+    **overrides: Any,
 ) -> list[VendorWriteReport]:
-    """Write every installation's pending rows; one vendor failing never blocks another."""
+    """Write every installation's pending rows (or one installation's: a task of a split pass); one
+    vendor failing never blocks another."""
     with transaction(settings.sqlalchemy_url) as session:
-        insts = [i for i in store.installations(session, tenant_id) if i.status == "connected"]
+        insts = [
+            i
+            for i in store.installations(session, tenant_id)
+            if i.status == "connected" and installation_id in (None, i.id)
+        ]
     reports = []
     for inst in insts:
         rep = VendorWriteReport(vendor=inst.vendor)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.fernet import InvalidToken
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Text, case, cast, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -99,15 +99,66 @@ def upsert_records(session: Session, tenant_id: int, records: Sequence[r.Record]
                     for k, v in cols.items()
                     if not k.startswith("sentiment_") and k not in {"crm_account_id", "link_method"}
                 }
+            where = _changed(table, stmt.excluded, cols) if table is m.Account else None
             session.execute(
-                stmt.on_conflict_do_update(index_elements=["tenant_id", "vendor", "external_id"], set_=cols)
+                stmt.on_conflict_do_update(
+                    index_elements=["tenant_id", "vendor", "external_id"], set_=cols, where=where
+                )
             )
     return counts
+
+
+def _changed(table: type[m.Base], new: Any, cols: dict[str, Any]) -> Any:
+    """A re-read account row differs in something besides its modstamp. Our own write-back bumps the
+    vendor's modstamp (Salesforce SystemModstamp, HubSpot hs_lastmodifieddate) and nothing we read, so
+    the echo leaves the row as it was: no rewrite, no dead tuple, nothing for a change check to see."""
+    t = table.__table__.c
+    tests = [
+        cast(t[c], Text).is_distinct_from(cast(new[c], Text))
+        for c in cols
+        if c not in {"vendor_updated_at", "deleted_at"}
+    ]
+    tests.append(t.deleted_at.is_(None) != new.deleted_at.is_(None))
+    return or_(*tests)
 
 
 def _chunks(items: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+# ---- score history ---------------------------------------------------------------------------------
+
+FULL_RESOLUTION_DAYS = 30
+
+
+def compact_snapshots(
+    session: Session, tenant_id: int, now: datetime, keep_days: int = FULL_RESOLUTION_DAYS
+) -> int:
+    """Keep every snapshot of the last `keep_days`, then the newest per account per UTC day; returns
+    how many were deleted. Trends and charts read daily points that far back; nothing reads more."""
+    s = m.ScoreSnapshot
+    if session.get_bind().dialect.name == "postgresql":
+        day = func.date(func.timezone("UTC", s.as_of))
+    else:
+        day = func.date(s.as_of)  # SQLite stores UTC text
+    ranked = (
+        select(
+            s.id,
+            func.row_number()
+            .over(partition_by=(s.account_id, day), order_by=(s.as_of.desc(), s.id.desc()))
+            .label("rn"),
+        )
+        .where(s.tenant_id == tenant_id, s.as_of < now - timedelta(days=keep_days))
+        .subquery()
+    )
+    doomed = select(ranked.c.id).where(ranked.c.rn > 1)
+    result = session.execute(
+        delete(s)
+        .where(s.tenant_id == tenant_id, s.id.in_(doomed))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # ---- cursors ---------------------------------------------------------------------------------------

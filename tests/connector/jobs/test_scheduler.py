@@ -64,4 +64,4 @@ def test_jobs_are_coalesced_single_instance_on_the_configured_intervals(settings
         assert job.coalesce is True
         assert job.max_instances == 1
     assert jobs["passes"].func is scheduler.enqueue_passes
-    assert jobs["webhooks"].func == tasks.deliver_webhooks.delay
+    assert jobs["webhooks"].func is scheduler.deliver_once

@@ -1,0 +1,241 @@
+"""A tenant's pass split into idempotent parts that several workers share, with no chord to lose.
+
+Plan: stages run one after the other; a stage is a list of chains that run in parallel; a chain's
+parts run in order (one installation's streams share its rotating refresh token, so they never run at
+once). Stages: sync (a chain of streams per installation) → link → sentiment (N chunks) → score →
+write-back (one part per installation) → finish (events, snapshot compaction, run report, unlock).
+
+State lives in Redis under `healthscore:pass:<id>`: the plan, each finished part's report, per stage the
+set of finished chains, and SET-NX markers that make "enqueue what comes next" happen exactly once.
+Every part is idempotent (cursors, upserts, caches, outbox claims), so a message redelivered after its
+worker died repeats work at most once and never double-advances the pass. A Celery chord would count a
+redelivered header task twice; sets do not.
+
+Fair queueing: a pass has at most one queued or running message per chain (a chain enqueues its next
+part when one finishes), so a 10k-account tenant holds a few queue slots, not thousands, and the
+small tenants' parts interleave with its parts in the one FIFO queue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from connector.config import Settings
+from connector.jobs.lock import TenantLock
+from connector.pipeline.sync import STREAM_ORDER
+from connector.store import repo as store
+from connector.store.db import transaction
+
+logger = logging.getLogger(__name__)
+
+SENTIMENT_CHUNKS = 4
+KEEP_STATE_S = 86400  # a finished pass's state stays a day for inspection
+Part = list[Any]  # JSON: [step, *args]
+Enqueue = Callable[[str, int, int, int, float], None]  # pass id, stage, chain, index, countdown
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str  # done | superseded | busy | gone
+    result: dict[str, Any] | None = None
+
+
+def _key(pass_id: str, *rest: Any) -> str:
+    return ":".join(["healthscore:pass", pass_id, *map(str, rest)])
+
+
+def plan(settings: Settings, tenant_id: int) -> list[list[list[Part]]]:
+    """The stages of one pass for the tenant's installations now."""
+    with transaction(settings.sqlalchemy_url) as session:
+        insts = [(i.id, i.status) for i in store.installations(session, tenant_id)]
+    streams = [s.value for s in STREAM_ORDER]
+    sync = [
+        [["sync", iid, name, n == len(streams) - 1] for n, name in enumerate(streams)]
+        for iid, status in insts
+        if status in {"connected", "error"}
+    ]
+    return [
+        sync or [[["noop"]]],
+        [[["link"]]],
+        [[["sentiment", k, SENTIMENT_CHUNKS]] for k in range(SENTIMENT_CHUNKS)],
+        [[["score"]]],
+        [[["write_back", iid]] for iid, _ in insts] or [[["noop"]]],
+        [[["finish"]]],
+    ]
+
+
+def start(settings: Settings, client: Any, tenant_id: int, enqueue: Enqueue, ttl_s: float) -> dict[str, Any]:
+    """Take the tenant (or report who has it), store the plan and enqueue the first stage."""
+    pass_id = uuid.uuid4().hex[:16]
+    lock = TenantLock(client, tenant_id, ttl_s, owner=pass_id)
+    if not lock.acquire():
+        return {"skipped": "another pass holds this tenant", "holder": lock.holder()}
+    stages = plan(settings, tenant_id)
+    with transaction(settings.sqlalchemy_url) as session:
+        run = store.start_run(session, tenant_id, "pass")
+        run.run_id = pass_id
+    state = {"tenant": tenant_id, "plan": json.dumps(stages), "started": time.time()}
+    client.hset(_key(pass_id), mapping=state)
+    client.expire(_key(pass_id), KEEP_STATE_S)
+    _enqueue_stage(client, pass_id, stages, 0, enqueue)
+    return {"pass_id": pass_id, "tenant": tenant_id, "stages": len(stages)}
+
+
+def _enqueue_stage(client: Any, pass_id: str, stages: list[Any], stage: int, enqueue: Enqueue) -> None:
+    if client.set(_key(pass_id, "adv", stage), 1, nx=True, ex=KEEP_STATE_S):
+        for chain in range(len(stages[stage])):
+            enqueue(pass_id, stage, chain, 0, 0.0)
+
+
+def run_part(
+    settings: Settings,
+    client: Any,
+    pass_id: str,
+    stage: int,
+    chain: int,
+    index: int,
+    enqueue: Enqueue,
+    ttl_s: float,
+) -> Outcome:
+    """Run one part of a pass once, then enqueue what follows it (exactly once)."""
+    raw = client.hgetall(_key(pass_id))
+    if not raw:
+        return Outcome("gone")
+    state = {k.decode(): v.decode() for k, v in raw.items()}
+    tenant_id, stages = int(state["tenant"]), json.loads(state["plan"])
+    lock = TenantLock(client, tenant_id, ttl_s, owner=pass_id)
+    if not lock.acquire():  # a newer pass took the tenant after ours went quiet: it does the work
+        return Outcome("superseded")
+    field = f"r:{stage}:{chain}:{index}"
+    stored = client.hget(_key(pass_id), field)
+    if stored is None:
+        part_lock = TenantLock(client, tenant_id, ttl_s)
+        part_lock.key = _key(pass_id, "running", stage, chain, index)
+        if not part_lock.acquire():  # a live duplicate delivery is running this part
+            return Outcome("busy")
+        lock.start_heartbeat()  # both stay alive while the part works, however long it takes
+        part_lock.start_heartbeat()
+        try:
+            result = _execute(settings, client, tenant_id, pass_id, stages, stages[stage][chain][index])
+            client.hset(_key(pass_id), field, json.dumps(result, default=str))
+        finally:
+            lock.stop_heartbeat()  # the tenant stays ours until the pass finishes (or goes quiet a TTL)
+            part_lock.release()
+        if stages[stage][chain][index][0] == "finish":
+            lock.release()
+            _expire_all(client, pass_id)
+    else:
+        result = json.loads(stored)
+    _advance(client, pass_id, stages, stage, chain, index, result, enqueue)
+    return Outcome("done", result)
+
+
+def _advance(
+    client: Any,
+    pass_id: str,
+    stages: list[Any],
+    stage: int,
+    chain: int,
+    index: int,
+    result: dict[str, Any],
+    enqueue: Enqueue,
+) -> None:
+    parts = stages[stage][chain]
+    # An installation that needs reconnecting or is out of quota stops its chain (cursors are saved).
+    if index + 1 < len(parts) and result.get("status") not in {"reconnect", "quota"}:
+        if client.set(_key(pass_id, "adv", stage, chain, index), 1, nx=True, ex=KEEP_STATE_S):
+            enqueue(pass_id, stage, chain, index + 1, 0.0)
+        return
+    done = _key(pass_id, "done", stage)
+    client.sadd(done, chain)
+    client.expire(done, KEEP_STATE_S)
+    if client.scard(done) == len(stages[stage]) and stage + 1 < len(stages):
+        _enqueue_stage(client, pass_id, stages, stage + 1, enqueue)
+
+
+def _expire_all(client: Any, pass_id: str) -> None:
+    for key in client.scan_iter(match=_key(pass_id, "*")):
+        client.expire(key, KEEP_STATE_S)
+
+
+def _execute(
+    settings: Settings, client: Any, tenant_id: int, pass_id: str, stages: list[Any], part: Part
+) -> dict[str, Any]:
+    """One part's work; a failing step is reported (the pass goes on, as in the one-process pass)."""
+    from connector.pipeline import run as pipeline
+    from connector.pipeline import sentiment, writeback
+    from connector.pipeline.sync import sync_one_stream
+
+    step, args = part[0], part[1:]
+    started = time.perf_counter()
+    try:
+        if step == "sync":
+            out = sync_one_stream(settings, tenant_id, int(args[0]), str(args[1]), bool(args[2]))
+        elif step == "sentiment":
+            out = sentiment.run(settings, tenant_id, part=(int(args[0]), int(args[1])))
+        elif step == "write_back":
+            reports = writeback.write_back_tenant(settings, tenant_id, installation_id=int(args[0]))
+            out = {r.vendor: _plain(r) for r in reports}
+        elif step == "finish":
+            out = _finish(settings, client, tenant_id, pass_id, stages)
+        elif step == "noop":
+            out = {}
+        else:
+            out = pipeline._STEP_FUNCS[step](settings, tenant_id)
+    except Exception as exc:  # reported like the one-process pass reports a failed step
+        logger.exception("pass part %s failed", step, extra={"tenant": tenant_id, "run_id": pass_id})
+        out = {"error": f"{type(exc).__name__}: {exc}"}
+    out["duration_s"] = round(time.perf_counter() - started, 3)
+    return out
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(obj)
+
+
+def _finish(
+    settings: Settings, client: Any, tenant_id: int, pass_id: str, stages: list[Any]
+) -> dict[str, Any]:
+    """Events, history compaction and the run's report (collected from every part's stored result)."""
+    from connector.clock import tenant_now
+    from connector.pipeline import delivery
+
+    events = _plain(delivery.deliver_due(settings, tenant_id))
+    with transaction(settings.sqlalchemy_url) as session:
+        compacted = store.compact_snapshots(session, tenant_id, tenant_now(session, tenant_id))
+    raw = client.hgetall(_key(pass_id))
+    results = {k.decode(): json.loads(v) for k, v in raw.items() if k.decode().startswith("r:")}
+    names = ["sync", "link", "sentiment", "score", "write_back"]
+    steps: dict[str, Any] = {}
+    for s, name in enumerate(names):
+        steps[name] = [
+            results.get(f"r:{s}:{c}:{i}")
+            for c, chain in enumerate(stages[s])
+            for i in range(len(chain))
+            if f"r:{s}:{c}:{i}" in results
+        ]
+    steps["events"] = events
+    failed = any(
+        isinstance(r, dict) and (r.get("error") and r.get("status") != "skipped")
+        for v in steps.values()
+        for r in (v if isinstance(v, list) else [v])
+    )
+    status = "partial" if failed else "ok"
+    started = float(client.hget(_key(pass_id), "started") or time.time())
+    report = {
+        "run_id": pass_id,
+        "status": status,
+        "steps": steps,
+        "compacted": compacted,
+        "wall_s": round(time.time() - started, 3),
+    }
+    store.finish_run(settings.sqlalchemy_url, tenant_id, pass_id, status, report)
+    return {"status": status, "compacted": compacted, "wall_s": report["wall_s"]}
