@@ -124,7 +124,10 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--accounts", type=int, default=120)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes: seconds (CI runs it)")
     args = ap.parse_args()
+    if args.smoke:
+        args.trials, args.accounts = 1, 20
     logging.basicConfig(level=logging.WARNING)
     tmp = tempfile.TemporaryDirectory(prefix="healthscore-fresh-")
     sset = SandboxSet.start(seed=args.seed, accounts=args.accounts)

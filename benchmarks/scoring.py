@@ -64,6 +64,20 @@ RANGES = {
 COUNTS = {"open_tickets", "escalated_tickets_90d", "open_upsell_deals", "negative_tickets_14d"}
 
 
+def metric_range(spec: Any) -> tuple[float, float]:
+    """The draw range of one metric: the table above, else around the model's own normalisation (so a metric
+    added to the model later never breaks the benchmark, as `nps_avg_365d` once did)."""
+    if spec.name in RANGES:
+        return RANGES[spec.name]
+    norm = spec.normalise
+    if norm.method == "stepped" and norm.thresholds:
+        return (0.0, 1.5 * max(norm.thresholds))
+    if norm.method == "linear":
+        span = norm.high - norm.low
+        return (norm.low - 0.25 * span, norm.high + 0.25 * span)
+    return (0.0, 1.0)
+
+
 def synthetic_book(
     model: ScoringModel, n: int, seed: int, missing: float
 ) -> tuple[npt.NDArray[np.intp], dict[str, npt.NDArray[np.float64]]]:
@@ -72,7 +86,7 @@ def synthetic_book(
     seg = rng.integers(0, len(model.segments), n).astype(np.intp)
     metrics = {}
     for spec in model.metrics:
-        lo, hi = RANGES[spec.name]
+        lo, hi = metric_range(spec)
         col = rng.uniform(lo, hi, n)
         if spec.name in COUNTS:
             col = np.floor(col)
@@ -184,9 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loop-max", type=int, default=100_000, help="largest size the Python loop runs on")
     parser.add_argument("--missing", type=float, default=0.15, help="share of metric values that are missing")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run each: seconds (CI runs it)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per engine measurement (best is kept)")
     parser.add_argument("--loop-repeat", type=int, default=2, help="runs per loop measurement (best is kept)")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.sizes, args.loop_max, args.repeat, args.loop_repeat = "500,2000", 2000, 1, 1
     model = load_default_model()
     sizes = [int(s) for s in args.sizes.split(",")]
     header = (

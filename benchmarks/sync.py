@@ -57,7 +57,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--accounts", type=int, default=500)
     ap.add_argument("--tick-days", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes: seconds (CI runs it)")
     args = ap.parse_args()
+    if args.smoke:
+        args.accounts, args.tick_days = 30, 1
     world = build(args.accounts)
     try:
         for slug, tid in world.tenants.items():

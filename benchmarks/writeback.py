@@ -33,7 +33,10 @@ WRITE_CALLS = {
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--accounts", type=int, default=500)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes: seconds (CI runs it)")
     args = ap.parse_args()
+    if args.smoke:
+        args.accounts = 30
     world = build(args.accounts)
     counters = world.sandbox.ctx.counters
     rows = []

@@ -73,7 +73,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--streams", default="accounts,tickets,comments,surveys")
     parser.add_argument("--tick", type=int, default=1)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: seconds (CI runs it)")
     args = parser.parse_args()
+    if args.smoke:
+        args.accounts, args.tick = 30, 1
     streams = [Stream(s) for s in args.streams.split(",")]
     with SandboxSet.start(seed=args.seed, accounts=args.accounts, tls=True) as sset:
         rows = []

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
+import sys
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import click
 
@@ -20,7 +23,58 @@ def _version() -> str:
         return "0.0.0+src"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+logger = logging.getLogger(__name__)
+
+
+def explain(exc: BaseException) -> tuple[str, str]:
+    """(message, hint) for an error no command handled itself: what went wrong and what to do next."""
+    from requests import RequestException
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from connector.demo.emulator import EmulatorUnavailableError
+
+    if isinstance(exc, EmulatorUnavailableError):
+        return str(
+            exc
+        ), "start it with `healthscore sandbox serve` (or `healthscore demo`), or leave out --sandbox"
+    if isinstance(exc, OperationalError | ProgrammingError):
+        return (
+            f"the database is not reachable or not set up ({type(exc.orig or exc).__name__})",
+            "check HEALTHSCORE_DATABASE_URL and run `healthscore db upgrade`",
+        )
+    if isinstance(exc, RequestException):
+        return (
+            f"a vendor or service did not answer ({type(exc).__name__})",
+            "check the network and the installation's URL, then retry",
+        )
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename or ''}".strip(
+            ": "
+        ), "check the path and its permissions"
+    return (
+        f"{type(exc).__name__}: {exc}",
+        "rerun with HEALTHSCORE_LOG_LEVEL=DEBUG for details, or report it with that output",
+    )
+
+
+class Root(click.Group):
+    """The root group: an error no command handled becomes one message, a hint and exit code 2 (never a
+    traceback); the traceback goes to the log at DEBUG."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # the last line of defence for every command
+            logger.debug("command failed", exc_info=True)
+            message, hint = explain(exc)
+            click.echo(f"error: {message}", err=True)
+            click.echo(f"hint: {hint}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=Root, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(_version(), prog_name="healthscore")
 @click.pass_context
 def main(ctx: click.Context) -> None:

@@ -32,6 +32,9 @@ from connector.store import migrate
 @click.option("--no-serve", is_flag=True, help="Stop after the pass instead of serving the web UI.")
 @click.option("--port", default=5000, show_default=True, help="Port of the web UI.")
 @click.option("--json", "as_json", is_flag=True, help="Print the pass's summary as one JSON object.")
+@click.option(
+    "--verbose", "-v", is_flag=True, help="Show every log line (each webhook delivered, each vendor call)."
+)
 @click.pass_context
 def COMMAND(  # noqa: N802
     ctx: click.Context,
@@ -42,6 +45,7 @@ def COMMAND(  # noqa: N802
     no_serve: bool,
     port: int,
     as_json: bool,
+    verbose: bool,
 ) -> None:
     """Run the main job end to end on the vendor sandboxes: install two demo tenants, sync, link, score
     sentiment, score health, write scores back into the sandbox CRMs, deliver band-change webhooks to a
@@ -50,6 +54,10 @@ def COMMAND(  # noqa: N802
     # The demo's receiver and sandboxes live on loopback: allow private webhook targets for this process.
     settings = load_settings({"webhooks_allow_private_targets": True, "instance_path": base.instance_path})
     say = (lambda msg: click.echo(msg, err=True)) if as_json else click.echo
+    if not verbose:
+        # One line per step with counts is the demo's own output; per-request logs (each webhook delivered,
+        # each receiver hit) would bury it. Warnings and errors still show.
+        _quiet_logs()
     migrate.upgrade(settings.sqlalchemy_url)
     from connector.demo.run import Receiver, credentials_from, prepare
 
@@ -119,6 +127,13 @@ def COMMAND(  # noqa: N802
 
 
 STEP_DAYS = 15
+
+
+def _quiet_logs() -> None:
+    import logging
+
+    for name in ("connector", "webhooks", "integrations", "nlp", "werkzeug", "celery"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _tick(settings: Any, sandbox: Any, admin_url: str, days: int) -> None:
