@@ -42,8 +42,9 @@ Enqueue = Callable[[str, int, int, int, float], None]  # pass id, stage, chain, 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    status: str  # done | superseded | busy | gone
+    status: str  # done | superseded | busy | gone | throttled
     result: dict[str, Any] | None = None
+    wait_s: float = 0.0
 
 
 def _key(pass_id: str, *rest: Any) -> str:
@@ -114,6 +115,12 @@ def run_part(
         return Outcome("superseded")
     field = f"r:{stage}:{chain}:{index}"
     stored = client.hget(_key(pass_id), field)
+    part = stages[stage][chain][index]
+    if stored is None and part[0] in {"sync", "write_back"}:
+        # The installation's shared budget gates the part: out of budget → re-queue, never sleep.
+        wait = _budget_wait(settings, client, int(part[1]))
+        if wait > 0:
+            return Outcome("throttled", wait_s=wait)
     if stored is None:
         part_lock = TenantLock(client, tenant_id, ttl_s)
         part_lock.key = _key(pass_id, "running", stage, chain, index)
@@ -134,6 +141,16 @@ def run_part(
         result = json.loads(stored)
     _advance(client, pass_id, stages, stage, chain, index, result, enqueue)
     return Outcome("done", result)
+
+
+def _budget_wait(settings: Settings, client: Any, installation_id: int) -> float:
+    from connector.jobs import ratelimit
+    from connector.store import models as m
+
+    with transaction(settings.sqlalchemy_url) as session:
+        inst = session.get(m.Installation, installation_id)
+        limits = ratelimit.limits_for(inst.vendor, inst.settings) if inst is not None else ()
+    return ratelimit.take(client, installation_id, limits)
 
 
 def _advance(

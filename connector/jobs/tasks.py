@@ -117,6 +117,8 @@ def pass_part(self: Any, pass_id: str, stage: int, chain: int, index: int) -> di
     out = passes.run_part(
         settings, client, pass_id, stage, chain, index, _enqueue_part, settings.tenant_lock_seconds
     )
+    if out.status == "throttled":  # the vendor budget refills in wait_s: let other tenants go first
+        raise self.retry(countdown=out.wait_s)
     if out.status == "busy":  # a duplicate delivery while the first is alive: check back later
         raise self.retry(countdown=max(1.0, settings.tenant_lock_seconds / 2))
     return {"status": out.status, "result": out.result}

@@ -159,10 +159,9 @@ def _link_tickets(
             updates.append({"tid": tid, "crm_account_id": target, "link_method": method})
     # Core executemany in pages, not one ORM UPDATE per ticket: no session synchronisation (which grew
     # with the square of the tickets) and one round trip per page on psycopg's pipeline.
-    t = m.Ticket.__table__.c
     stmt = (
-        update(m.Ticket.__table__)
-        .where(t.id == bindparam("tid"), t.tenant_id == tenant_id)
+        update(m.Ticket)
+        .where(m.Ticket.id == bindparam("tid"), m.Ticket.tenant_id == tenant_id)
         .values(crm_account_id=bindparam("crm_account_id"), link_method=bindparam("link_method"))
     )
     for i in range(0, len(updates), LINK_PAGE):

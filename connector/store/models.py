@@ -428,13 +428,11 @@ def upsert_current(conn: Any, rows: list[dict[str, Any]]) -> None:
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    table = CurrentScore.__table__
+    cur = CurrentScore
     for i in range(0, len(rows), 1000):
-        stmt = insert(table).values(rows[i : i + 1000])
+        stmt = insert(cur).values(rows[i : i + 1000])
         new = stmt.excluded
-        newer = (table.c.as_of < new.as_of) | (
-            (table.c.as_of == new.as_of) & (table.c.snapshot_id < new.snapshot_id)
-        )
+        newer = (cur.as_of < new.as_of) | ((cur.as_of == new.as_of) & (cur.snapshot_id < new.snapshot_id))
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=["account_id"],
