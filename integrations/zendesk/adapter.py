@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, ClassVar, Literal, TypeVar
@@ -74,6 +75,9 @@ class ZendeskAdapter:
         self._specs = mapping.field_specs(tuple(self._settings.get("bands", ("green", "yellow", "red"))))
         self._max_polls = max_polls
         self._agents: frozenset[int] | None = None  # agent/admin ids, looked up once when comments arrive
+        # group id → name from the export's `groups` sideload; kept across pages (a page only sideloads the
+        # groups of its own tickets, and people read "Billing", not "Group #26636584").
+        self._groups: dict[str, str] = {}
 
     @property
     def api_calls(self) -> int:
@@ -138,6 +142,16 @@ class ZendeskAdapter:
             records = _mapped(
                 partial(_ticket, metrics=metrics, users=users, settings=self._settings), page.tickets
             )
+            self._groups.update(
+                {
+                    str(g["id"]): str(g["name"])
+                    for g in page.groups
+                    if g.get("id") is not None and g.get("name")
+                }
+            )
+            records = [
+                replace(r, group=self._groups.get(r.group, r.group)) if r.group else r for r in records
+            ]
             yield Page(stream=Stream.TICKETS, records=records, cursor=next_cursor)
 
     def _comments(self, cursor: Cursor | None, sync_start: datetime) -> Iterator[Page]:

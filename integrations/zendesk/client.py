@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import requests
@@ -55,6 +55,7 @@ class ExportPage:
     users: list[dict[str, Any]]
     after_cursor: str | None
     end_of_stream: bool
+    groups: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,6 +190,7 @@ class ZendeskClient:
             tickets=tickets,
             metric_sets=_list(page, "metric_sets", required=False),
             users=_list(page, "users", required=False),
+            groups=_list(page, "groups", required=False),
             after_cursor=page.get("after_cursor") or None,
             end_of_stream=bool(page.get("end_of_stream")),
         )

@@ -15,7 +15,7 @@ EXPORT_PAGE = 1000  # incremental export maximum
 CBP_PAGE = 100  # cursor-based pagination maximum
 UPDATE_MANY_MAX = 100  # organizations per update_many job
 EXPORT_LAG = timedelta(seconds=61)  # Zendesk refuses start_time within the last minute (StartTimeTooRecent)
-TICKET_SIDELOADS = ("metric_sets", "users")
+TICKET_SIDELOADS = ("metric_sets", "users", "groups")  # groups: names for group_id, no extra call
 EVENT_CURSOR_PREFIX = "ev1:"
 EVENT_CURSOR_MAX_IDS = 2000  # bound on the cursor's size; beyond it a few comments are merely re-sent
 

@@ -91,6 +91,11 @@ def _export_routes(app: Flask, ctx: SandboxContext, cache: _Cache) -> None:
                     ):
                         users.setdefault(uid, text)
                 body["users"] = _Raw(list(users.values()))
+            if (
+                "groups" in sideloads
+            ):  # Zendesk sideloads each ticket's group (id, name, ...) like /groups.json
+                names = sorted({t.group for _, t in page if t.group})
+                body["groups"] = [view.group(n) for n in names]
             if "organizations" in sideloads:
                 orgs = {view.ticket_org(t) for _, t in page} - {None}
                 body["organizations"] = [

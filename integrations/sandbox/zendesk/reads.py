@@ -8,7 +8,6 @@ import binascii
 import bisect
 import functools
 import json
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,7 +16,7 @@ from flask import Flask, Response, jsonify, request
 from integrations.sandbox.context import SandboxContext
 from integrations.sandbox.zendesk.cache import _Cache
 from integrations.sandbox.zendesk.responses import _b64, _err, _int_arg, _unb64
-from integrations.sandbox.zendesk.state import API, CBP_MAX, _iso, _state, _ts, comment_id, group_id, org_id
+from integrations.sandbox.zendesk.state import API, CBP_MAX, _state, _ts, comment_id, group_id, org_id
 from integrations.sandbox.zendesk.view import _score, _View
 from integrations.sandbox.zendesk.writes import _job_body
 
@@ -77,23 +76,7 @@ def _read_routes(app: Flask, ctx: SandboxContext, cache: _Cache) -> None:
         with ctx.lock:
             view = _View(ctx, request.host_url)
             names = sorted({t.group for t in view.zendesk_tickets()})
-            items = [
-                (
-                    (group_id(n),),
-                    {
-                        "id": group_id(n),
-                        "url": f"{view.base}{API}/groups/{group_id(n)}.json",
-                        "name": n,
-                        "description": "",
-                        "default": False,
-                        "deleted": False,
-                        "is_public": True,
-                        "created_at": _iso(view.book.now - timedelta(days=900)),
-                        "updated_at": _iso(view.book.now - timedelta(days=900)),
-                    },
-                )
-                for n in names
-            ]
+            items = [((group_id(n),), view.group(n)) for n in names]
             return _cbp(items, "groups")
 
     @app.route(f"{API}/users.json", methods=["GET"])

@@ -135,6 +135,22 @@ class _View(_TicketEvents):
         return body
 
     # tickets ------------------------------------------------------------------------------------------
+    def group(self, name: str) -> dict[str, Any]:
+        """A group as /groups.json and the ticket export's `groups` sideload render it."""
+        gid = group_id(name)
+        stamp = _iso(self.book.now - timedelta(days=900))
+        return {
+            "id": gid,
+            "url": f"{self.base}{API}/groups/{gid}.json",
+            "name": name,
+            "description": "",
+            "default": False,
+            "deleted": False,
+            "is_public": True,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+
     def zendesk_tickets(self) -> list[Ticket]:
         return [
             t for t in self.book.tickets.values() if t.channel == "zendesk" and t.created_at <= self.book.now

@@ -57,7 +57,9 @@ def test_tickets_page_to_the_end_with_metrics(sandbox: Sandbox, make_adapter: Ma
     assert [len(p.records) for p in pages] == [2, 2, 1]
     assert all(p.cursor is not None and p.cursor.token for p in pages)
     assert sandbox.ctx.counters.get("zendesk", EXPORT) == 3
+    # group names come sideloaded with the export (include=groups): no extra call
     assert adapter.api_calls == sandbox.ctx.counters.get("zendesk") == 3
+    assert {r.group for p in pages for r in p.records if isinstance(r, TicketRecord)} == {"Tier 1"}
     by_id = {r.external_id: r for p in pages for r in p.records if isinstance(r, TicketRecord)}
     solved = by_id[str(zsb.ticket_id("T0000002"))]
     assert (solved.full_resolution_minutes, solved.first_reply_minutes) == (50.0, 30.0)

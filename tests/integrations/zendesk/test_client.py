@@ -62,8 +62,8 @@ def test_event_page_request_is_the_one_zenpy_sends(sandbox: Sandbox, make_adapte
 
 def test_ticket_export_requests_are_the_ones_zenpy_sends(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
     zd, public = public_zenpy(sandbox)
-    first = zd.tickets.incremental(start_time=0, include=["metric_sets", "users"], per_page=2)
-    zd.tickets.incremental(cursor=first.after_cursor, include=["metric_sets", "users"])
+    first = zd.tickets.incremental(start_time=0, include=["metric_sets", "users", "groups"], per_page=2)
+    zd.tickets.incremental(cursor=first.after_cursor, include=["metric_sets", "users", "groups"])
     client, ours = client_of(make_adapter)
     page = client.export_tickets(("start_time", 0), 2)
     assert page.after_cursor == first.after_cursor
