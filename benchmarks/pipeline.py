@@ -1,0 +1,212 @@
+"""Store at size (issue 17): upserts, the link step, the portfolio page and history compaction on a
+synthetic book, on PostgreSQL (or SQLite), with the numbers printed as one JSON object.
+
+    python benchmarks/pipeline.py --database-url postgresql://postgres@127.0.0.1:5432/test \
+        --accounts 10000 --tickets 20 --days 90
+    python benchmarks/pipeline.py --smoke      # seconds, SQLite; run by the test suite
+
+It measures the store, not the vendors: the end-to-end figures (sync against the 10k sandbox book with
+workers, rate limits on) are not produced by this script yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, func, insert, select, text
+
+from connector.pipeline.link import link_tenant
+from connector.readmodels.portfolio import portfolio
+from connector.store import migrate
+from connector.store import models as m
+from connector.store import repo as store
+from connector.store.db import get_engine, transaction
+from integrations import records as r
+
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+
+def _timed(fn: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    out = fn()
+    return out, round(time.perf_counter() - started, 3)
+
+
+def _book(accounts: int, tickets: int) -> tuple[list[r.Record], list[r.Record]]:
+    accs: list[r.Record] = [
+        r.AccountRecord(
+            vendor="salesforce", external_id=f"A{i:06d}", name=f"Account {i}", domains=(f"a{i}.test",),
+            arr=None, updated_at=NOW,
+        )
+        for i in range(accounts)
+    ]  # fmt: skip
+    tks: list[r.Record] = [
+        r.TicketRecord(
+            vendor="salesforce", external_id=f"T{i:06d}-{k}", account_external_id=f"A{i:06d}",
+            subject="help", created_at=NOW, updated_at=NOW,
+        )
+        for i in range(accounts)
+        for k in range(tickets)
+    ]  # fmt: skip
+    return accs, tks
+
+
+def _upsert(url: str, tid: int, records: list[r.Record], page: int = 500) -> None:
+    for i in range(0, len(records), page):
+        with transaction(url) as s:
+            store.upsert_records(s, tid, records[i : i + page])
+
+
+def _history(url: str, tid: int, days: int, per_day: int) -> int:
+    """`per_day` snapshots per account per day for `days` days, bulk-inserted."""
+    with transaction(url) as s:
+        ids = list(s.scalars(select(m.Account.id).where(m.Account.tenant_id == tid)))
+    n = 0
+    for day in range(days, -1, -1):
+        for hour in range(0, 24, 24 // per_day):
+            as_of = NOW - timedelta(days=day) + timedelta(hours=hour - 12)
+            rows = [
+                {
+                    "tenant_id": tid, "account_id": a, "as_of": as_of, "score": float((a * 7 + day) % 100),
+                    "band": "green", "band_since": as_of, "segment": "smb", "dimensions": {}, "drivers": [],
+                    "metrics": {}, "confidence": 0.5, "model_version": "bench",
+                }
+                for a in ids
+            ]  # fmt: skip
+            with transaction(url) as s:
+                s.execute(insert(m.ScoreSnapshot), rows)
+            n += len(rows)
+    with transaction(url) as s:  # bulk inserts bypass the flush hook: point current_scores once
+        latest = s.execute(
+            select(m.ScoreSnapshot.account_id, func.max(m.ScoreSnapshot.id), func.max(m.ScoreSnapshot.as_of))
+            .where(m.ScoreSnapshot.tenant_id == tid)
+            .group_by(m.ScoreSnapshot.account_id)
+        ).all()
+        m.upsert_current(
+            s.connection(),
+            [{"account_id": a, "tenant_id": tid, "snapshot_id": sid, "as_of": t} for a, sid, t in latest],
+        )
+    return n
+
+
+def _p95(samples: list[float]) -> float:
+    return round(statistics.quantiles(samples, n=20)[18] * 1000, 1) if len(samples) > 1 else 0.0
+
+
+def _pages(url: str, tid: int, repeats: int) -> dict[str, float]:
+    times: dict[str, list[float]] = {"portfolio_first_page": [], "portfolio_red_filter": []}
+    for _ in range(repeats):
+        for name, kwargs in (("portfolio_first_page", {}), ("portfolio_red_filter", {"band": "red"})):
+            with transaction(url) as s:
+                started = time.perf_counter()
+                portfolio(s, tid, **kwargs)
+                times[name].append(time.perf_counter() - started)
+    return {f"{k}_p95_ms": _p95(v) for k, v in times.items()}
+
+
+def run(url: str, accounts: int, tickets: int, days: int, per_day: int, repeats: int) -> dict[str, Any]:
+    migrate.upgrade(url)
+    with transaction(url) as s:
+        tid = store.ensure_tenant(s, f"bench-{uuid.uuid4().hex[:6]}", "Bench", primary_crm="salesforce").id
+    accs, tks = _book(accounts, tickets)
+    out: dict[str, Any] = {"accounts": accounts, "tickets": len(tks), "days": days}
+    _, out["upsert_accounts_s"] = _timed(lambda: _upsert(url, tid, accs))
+    _, out["upsert_tickets_s"] = _timed(lambda: _upsert(url, tid, tks))
+    out["upsert_tickets_per_s"] = round(len(tks) / max(out["upsert_tickets_s"], 1e-3))
+    _, out["reupsert_accounts_unchanged_s"] = _timed(lambda: _upsert(url, tid, accs))
+
+    def _link() -> Any:
+        with transaction(url) as s:
+            return link_tenant(s, tid)
+
+    rep, out["link_first_s"] = _timed(_link)
+    out["tickets_linked"] = rep.tickets_linked
+    _, out["link_again_s"] = _timed(_link)
+    out["snapshots"], out["history_insert_s"] = _timed(lambda: _history(url, tid, days, per_day))
+    out |= _pages(url, tid, repeats)
+
+    def _compact() -> int:
+        with transaction(url) as s:
+            return store.compact_snapshots(s, tid, NOW)
+
+    out["compacted"], out["compaction_s"] = _timed(_compact)
+    out |= {f"after_compaction_{k}": v for k, v in _pages(url, tid, repeats).items()}
+    out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    get_engine(url).dispose()
+    return out
+
+
+def _pg_database(admin_url: str) -> tuple[str, Any]:
+    admin = create_engine(
+        admin_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    name = f"healthscore_bench_{uuid.uuid4().hex[:6]}"
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    return admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}", drop
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument(
+        "--database-url", default="", help="a PostgreSQL server URL (a throwaway database is made)"
+    )
+    ap.add_argument("--accounts", type=int, default=10_000)
+    ap.add_argument("--tickets", type=int, default=20, help="tickets per account")
+    ap.add_argument("--days", type=int, default=90, help="days of score history")
+    ap.add_argument("--per-day", type=int, default=2, help="snapshots per account per day")
+    ap.add_argument("--repeats", type=int, default=20, help="page loads per page kind")
+    ap.add_argument("--smoke", action="store_true", help="tiny book on SQLite: checks the script runs")
+    args = ap.parse_args()
+    if args.smoke:
+        args.accounts, args.tickets, args.days, args.repeats, args.database_url = 60, 3, 35, 3, ""
+    drop = None
+    with tempfile.TemporaryDirectory(prefix="healthscore-bench-") as tmp:
+        if args.database_url.startswith("postgres"):
+            url, drop = _pg_database(args.database_url)
+        else:
+            url = f"sqlite:///{tmp}/bench.db"
+        try:
+            result = run(url, args.accounts, args.tickets, args.days, args.per_day, args.repeats)
+        finally:
+            if drop is not None:
+                get_engine(url).dispose()
+                drop()
+    commit = subprocess.run(  # noqa: S603 - a fixed git command
+        [shutil.which("git") or "git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    result["engine"] = "postgresql" if drop else "sqlite"
+    result["machine"] = (
+        f"{platform.machine()} {platform.processor() or ''} cpus={__import__('os').cpu_count()}".strip()
+    )
+    result["commit"] = commit.stdout.strip()
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
