@@ -26,12 +26,19 @@ def register(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, _bounded_ids)
     errors.init_app(app)
     health.init_app(app)
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda mod: mod.name):
-        if info.name in {"errors", "health"}:
-            continue
-        module = importlib.import_module(f"connector.web.{info.name}")
+    # Import every module first: several add routes to one shared blueprint (connector.web.blueprints), and
+    # Flask refuses routes added to a blueprint after it is registered.
+    modules = [
+        importlib.import_module(f"connector.web.{info.name}")
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda mod: mod.name)
+        if info.name not in {"errors", "health"}
+    ]
+    registered: set[int] = set()
+    for module in modules:
         init = getattr(module, "init_app", None)
+        bp = getattr(module, "bp", None)
         if init is not None:
             init(app)
-        elif getattr(module, "bp", None) is not None:
-            app.register_blueprint(module.bp)
+        elif bp is not None and id(bp) not in registered:
+            registered.add(id(bp))
+            app.register_blueprint(bp)

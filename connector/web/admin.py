@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from connector import readmodels
 from connector.admin import actions as admin_actions
 from connector.installs import installs
 from connector.installs import users as auth
 from connector.store.repo import audit
+from connector.web import blueprints
 from connector.web.access import actor, admin_required, db, settings, tenant_id
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = blueprints.admin
 
 
 @bp.get("/")
@@ -215,4 +216,3 @@ def audit_log() -> Any:
 
 
 # The model editor's routes live on this blueprint but in their own module (kept small).
-from connector.web import admin_model as _admin_model  # noqa: E402,F401

@@ -9,8 +9,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from connector import readmodels
 from connector.admin import actions as admin_actions
-from connector.web import admin as parent
 from connector.web.access import actor, admin_required, db, settings, tenant_id
+from connector.web.blueprints import admin as bp
 
 
 def _current_yaml() -> str:
@@ -20,7 +20,7 @@ def _current_yaml() -> str:
     return files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
 
 
-@parent.bp.get("/model")
+@bp.get("/model")
 @admin_required
 def models() -> Any:
     return render_template(
@@ -31,7 +31,7 @@ def models() -> Any:
     )
 
 
-@parent.bp.post("/model")
+@bp.post("/model")
 @admin_required
 def model_submit() -> Any:
     text = request.form.get("yaml", "")
@@ -63,7 +63,7 @@ def model_submit() -> Any:
     ), status
 
 
-@parent.bp.get("/model/<int:version_id>")
+@bp.get("/model/<int:version_id>")
 @admin_required
 def model_version(version_id: int) -> Any:
     row = readmodels.model_version(db(), tenant_id(), version_id)
@@ -72,7 +72,7 @@ def model_version(version_id: int) -> Any:
     return render_template("admin/model_version.html", row=row)
 
 
-@parent.bp.post("/model/<int:version_id>/publish")
+@bp.post("/model/<int:version_id>/publish")
 @admin_required
 def model_publish(version_id: int) -> Any:
     try:

@@ -7,17 +7,19 @@ import base64
 import binascii
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Response, g, jsonify, request
 
 from connector import readmodels
 from connector.admin import actions as admin_actions
 from connector.installs import users as auth
 from connector.readmodels import jsonable
+from connector.web import blueprints
 from connector.web.access import db, settings
+from connector.web.blueprints import BadRequestError
 from connector.web.errors import problem
 from connector.web.security import csrf
 
-bp = Blueprint("api", __name__, url_prefix="/api")
+bp = blueprints.api
 csrf.exempt(bp)  # bearer tokens, no cookies: CSRF does not apply
 
 VENDORS = ("salesforce", "hubspot", "zendesk")
@@ -32,12 +34,6 @@ ACTIONS = {
     "api.backtest": "admin",
     "api.openapi": "public",
 }
-
-
-class BadRequestError(Exception):
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        self.message, self.hint = message, hint
-        super().__init__(message)
 
 
 @bp.errorhandler(BadRequestError)
@@ -324,7 +320,3 @@ def sync_status() -> Response:
             ],
         }
     )
-
-
-from connector.web import api_docs as _api_docs  # noqa: E402,F401 - /api/openapi.json on this blueprint
-from connector.web import api_webhooks as _api_webhooks  # noqa: E402,F401 - webhook routes on this blueprint

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Response, jsonify
 
 from connector import readmodels
-from connector.web import api as parent
 from connector.web.access import settings
 from connector.web.api_schemas import INT, SCHEMAS, VENDOR
+from connector.web.blueprints import api as bp
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -252,6 +252,6 @@ def document() -> dict[str, Any]:
     }
 
 
-@parent.bp.get("/openapi.json")
+@bp.get("/openapi.json")
 def openapi() -> Response:
     return jsonify(document())

@@ -9,8 +9,9 @@ from flask import Response, g, jsonify, request
 from connector import readmodels
 from connector.admin import actions as admin_actions
 from connector.readmodels import jsonable
-from connector.web import api as parent
 from connector.web.access import db, settings
+from connector.web.blueprints import BadRequestError
+from connector.web.blueprints import api as bp
 from connector.web.errors import problem
 
 
@@ -33,18 +34,18 @@ def _json() -> dict[str, Any]:
     """The body, already checked against the operation's OpenAPI schema (api_validation)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise parent.BadRequestError("send a JSON object")
+        raise BadRequestError("send a JSON object")
     if "description" in body and body["description"] is None:
         body["description"] = ""  # null clears the description (never the text "None")
     return body
 
 
-@parent.bp.get("/v1/webhooks")
+@bp.get("/v1/webhooks")
 def list_webhooks() -> Response:
     return jsonify({"data": [_body(ep) for ep in readmodels.webhook_endpoints(db(), g.api_tenant_id)]})
 
 
-@parent.bp.post("/v1/webhooks")
+@bp.post("/v1/webhooks")
 def create_webhook() -> Any:
     body = _json()
     types = body.get("event_types", ["account.band_changed"])
@@ -66,7 +67,7 @@ def create_webhook() -> Any:
     return jsonify(_body(created.endpoint, created.secret)), 201
 
 
-@parent.bp.get("/v1/webhooks/<int:endpoint_id>")
+@bp.get("/v1/webhooks/<int:endpoint_id>")
 def get_webhook(endpoint_id: int) -> Any:
     ep = readmodels.webhook_endpoint(db(), g.api_tenant_id, endpoint_id)
     if ep is None:
@@ -76,7 +77,7 @@ def get_webhook(endpoint_id: int) -> Any:
     return jsonify(out)
 
 
-@parent.bp.patch("/v1/webhooks/<int:endpoint_id>")
+@bp.patch("/v1/webhooks/<int:endpoint_id>")
 def update_webhook(endpoint_id: int) -> Any:
     body = _json()  # unknown fields and wrong types were refused by the schema
     try:
@@ -93,7 +94,7 @@ def update_webhook(endpoint_id: int) -> Any:
     return jsonify(_body(ep))
 
 
-@parent.bp.delete("/v1/webhooks/<int:endpoint_id>")
+@bp.delete("/v1/webhooks/<int:endpoint_id>")
 def delete_webhook(endpoint_id: int) -> Any:
     try:
         admin_actions.delete_endpoint(db(), g.api_tenant_id, endpoint_id, g.api_key_name)
@@ -103,7 +104,7 @@ def delete_webhook(endpoint_id: int) -> Any:
     return Response(status=204)
 
 
-@parent.bp.post("/v1/webhooks/<int:endpoint_id>/rotate")
+@bp.post("/v1/webhooks/<int:endpoint_id>/rotate")
 def rotate_webhook(endpoint_id: int) -> Any:
     try:
         rotated = admin_actions.rotate_secret(db(), settings(), g.api_tenant_id, endpoint_id, g.api_key_name)

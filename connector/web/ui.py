@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import abort, render_template, request
 
 from connector import readmodels
 from connector.readmodels.customers import CUSTOMER_FILTERS
 from connector.readmodels.portfolio import owner_match
-from connector.web import csvout
+from connector.web import blueprints, csvout
 from connector.web.access import Viewer, current_user, db, login_required, tenant_id
 from connector.web.formatting import BAND_LABELS, driver_text, score_value
 
-bp = Blueprint("ui", __name__)
+bp = blueprints.ui
 
 PER_PAGE = 50
 VIEWS = ("mine", "all")
@@ -203,4 +203,3 @@ def _labels(stamps: list[Any]) -> list[str]:
 
 
 # The support workbench lives on this blueprint but in its own module (kept small).
-from connector.web import ui_support as _ui_support  # noqa: E402,F401

@@ -7,11 +7,11 @@ from typing import Any
 from flask import render_template
 
 from connector import readmodels
-from connector.web import ui as parent
 from connector.web.access import db, login_required, tenant_id
+from connector.web.blueprints import ui as bp
 
 
-@parent.bp.get("/support")
+@bp.get("/support")
 @login_required
 def support() -> Any:
     data = readmodels.sentiment_overview(db(), tenant_id())
