@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from connector.installs import users as auth
 from connector.store.repo import audit
 from connector.web.access import close_db, current_user, db, sign_in, sign_out
-from connector.web.security import LOGIN_LIMIT, limiter
+from connector.web.security import ACCOUNT_LIMIT, LOGIN_LIMIT, account_key, failed, limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -36,6 +36,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])
+@limiter.limit(ACCOUNT_LIMIT, methods=["POST"], key_func=account_key, deduct_when=failed)
 def login() -> Any:
     if request.method == "GET":
         return render_template("auth/login.html", next=request.args.get("next", ""))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
 from typing import Any
 
@@ -11,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector.store.db import get_engine
+from connector.web.errors import problem
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
@@ -47,5 +50,24 @@ def init_app(app: Flask) -> None:
         return jsonify({"status": "ok", "database": "ok"})
 
     @app.get("/metrics")
-    def metrics() -> Response:
+    def metrics() -> Any:
+        if not metrics_allowed(current_app.config["HEALTHSCORE"].metrics_token):
+            return problem(
+                401,
+                "unauthorized",
+                "The metrics need a token.",
+                "Send `Authorization: Bearer <HEALTHSCORE_METRICS_TOKEN>`, or scrape from this host.",
+            )
         return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
+
+
+def metrics_allowed(token: str) -> bool:
+    """With a token set: only requests bearing it. Without: only clients on this machine (loopback),
+    so the request counts and routes are not published to the internet by default."""
+    if token:
+        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False

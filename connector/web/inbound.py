@@ -23,11 +23,25 @@ bp = Blueprint("inbound", __name__, url_prefix="/inbound")
 # CSRF extension is initialised by connector.web.security, which registers after this module.
 csrf.exempt(bp)
 _HINT = "check the webhook's URL and signing secret in the vendor's settings"
+# What each vendor sends; anything else is refused before the body is read or parsed.
+CONTENT_TYPES = {
+    "zendesk": frozenset({"application/json"}),
+    "hubspot": frozenset({"application/json"}),
+    "salesforce": frozenset({"text/xml", "application/xml", "application/soap+xml"}),
+}
 
 
 def _handle(vendor: str, slug: str, token: str | None = None) -> Any:
     started = time.perf_counter()
     settings = current_app.config["HEALTHSCORE"]
+    if request.mimetype not in CONTENT_TYPES[vendor]:
+        logger.warning("inbound %s webhook refused: unsupported_media_type", vendor, extra={"vendor": vendor})
+        return problem(
+            415,
+            "unsupported_media_type",
+            f"{vendor} webhooks are {' or '.join(sorted(CONTENT_TYPES[vendor]))}",
+            _HINT,
+        )
     body = request.get_data(cache=False)
     try:
         verified = inbound.verify(

@@ -106,10 +106,27 @@ def _form_config(vendor: str) -> installs.AppConfig:
     )
 
 
+def _allow_form_to_vendor(vendor: str) -> None:
+    """The connect form's POST is answered with a redirect to the vendor, which CSP form-action also
+    checks: allow the vendor's hosts (production) or https and local sandboxes (elsewhere) on this page."""
+    from flask import g
+
+    if settings().env == "production":
+        g.form_action_extra = {
+            "salesforce": "https://login.salesforce.com https://test.salesforce.com https://*.my.salesforce.com "
+            "https://*.sandbox.my.salesforce.com",
+            "hubspot": "https://app.hubspot.com https://app-eu1.hubspot.com",
+            "zendesk": "https://*.zendesk.com",
+        }.get(vendor, "")
+    else:
+        g.form_action_extra = "https: http://127.0.0.1:* http://localhost:*"
+
+
 @bp.get("/admin/integrations/<vendor>/connect")
 @admin_required
 def connect(vendor: str) -> Any:
     spec = _vendor(vendor)
+    _allow_form_to_vendor(vendor)
     inst = readmodels.installation(db(), tenant_id(), vendor)
     return render_template(
         "oauth/connect.html",
@@ -180,6 +197,7 @@ def start(vendor: str) -> Any:
     if app_config.ca_file and not _ca_file_ok(app_config.ca_file, _apps().get(vendor, {}).get("ca_file")):
         problems.append(CA_PROBLEM)
     if problems:
+        _allow_form_to_vendor(vendor)
         return (
             render_template(
                 "oauth/connect.html",

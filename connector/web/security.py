@@ -1,27 +1,67 @@
-"""Cross-cutting protection: CSRF on every form, login rate limits, security headers, session lifetime."""
+"""Cross-cutting protection: CSRF on every form, login rate limits, security headers, session lifetime,
+the reverse-proxy setting (ProxyFix)."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from datetime import timedelta
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+logger = logging.getLogger(__name__)
 csrf = CSRFProtect()
-# In-memory counters by default (one process); set app.config["RATELIMIT_STORAGE_URI"] = "redis://…" when
-# several workers serve the app (the constructor argument would override the config, so it is not passed).
+# Storage comes from the `ratelimit_storage_url` setting (Redis in production, shared by every worker);
+# the constructor argument would override the config, so it is not passed here.
 limiter = Limiter(get_remote_address, headers_enabled=True)
 
-LOGIN_LIMIT = "10 per minute;50 per hour"
+# Per client address: generous, so one attacker behind a NAT or proxy cannot lock everyone else out.
+LOGIN_LIMIT = "30 per minute;300 per hour"
+# Per account, counting failed attempts only: windows that grow like a backoff (5 a minute, then 10 per
+# 10 minutes, 20 an hour, 50 a day), whatever address they come from.
+ACCOUNT_LIMIT = "5 per minute;10 per 10 minutes;20 per hour;50 per day"
+
+
+def account_key() -> str:
+    """Rate-limit key of the account a sign-in names (hashed: e-mails never go into Redis keys)."""
+    email = request.form.get("email", "").strip().lower()
+    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def failed(resp: Response) -> bool:
+    return resp.status_code == 401
+
+
+def _storage_uri(app: Flask) -> str:
+    settings = app.config["HEALTHSCORE"]
+    if settings.ratelimit_storage_url:
+        return str(settings.ratelimit_storage_url)
+    if settings.env == "production" and settings.broker_url.startswith(("redis://", "rediss://")):
+        return str(settings.broker_url)  # shared by every worker, like the task queue
+    if settings.env == "production":
+        logger.warning("login rate limits are per process: set HEALTHSCORE_RATELIMIT_STORAGE_URL=redis://…")
+    return "memory://"
+
+
+def form_action_sources(extra: str = "") -> str:
+    return f"'self' {extra}".strip()
 
 
 def init_app(app: Flask) -> None:
+    settings = app.config["HEALTHSCORE"]
     # Flask's defaults are 31 days and "session"; a working day and our own name are saner here.
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)
     app.config["SESSION_COOKIE_NAME"] = "healthscore_session"
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", _storage_uri(app))
+    if settings.trusted_proxies > 0:
+        # Only as many proxies as the setting says: X-Forwarded-* from anyone else is ignored (no spoofed
+        # client address to dodge the per-address limit).
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     csrf.init_app(app)
     limiter.init_app(app)
 
@@ -43,11 +83,15 @@ def init_app(app: Flask) -> None:
     def _headers(resp: Response) -> Response:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if settings.env == "production":
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if not request.path.startswith("/embed/"):
             resp.headers.setdefault("X-Frame-Options", "DENY")
+            # Forms post to us only; the connect page alone also lets its form go on to the vendor
+            # (g.form_action_extra, set by web/oauth.py), as a form's redirect is checked too.
             resp.headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                "frame-ancestors 'none'; form-action 'self' https: http:",
+                f"frame-ancestors 'none'; form-action {form_action_sources(g.get('form_action_extra', ''))}",
             )
         return resp
