@@ -174,8 +174,10 @@ def subscribe_sandbox_webhooks(
                 secret = creds["hubspot"]["client_secret"]  # HubSpot signs with the app's client secret
             else:
                 inst.vendor_account = config["salesforce"]["organization_id"]
-                token = (inst.settings or {}).get("inbound_token") or secrets.token_urlsafe(24)
-                inst.settings = {**(inst.settings or {}), "inbound_token": token}
+                from connector.realtime.inbound import inbound_token, set_inbound_token
+
+                token = inbound_token(inst, vault) or secrets.token_urlsafe(24)
+                set_inbound_token(inst, vault, token)  # encrypted, like every other secret
                 url = f"{url}/{token}"
             emulator.subscribe(vendor, url, secret)
             out[vendor] = {

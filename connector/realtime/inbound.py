@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from connector.clock import tenant_clock, wall_clock
+from connector.clock import wall_clock
 from connector.config import Settings
 from connector.installs.vault import Vault
 from connector.store import models as m
@@ -86,7 +86,24 @@ class _Install:
     token: str | None
     settings: dict[str, Any]
     ca_file: str | None
-    clock: Callable[[], datetime]
+
+
+def inbound_token(inst: m.Installation, vault: Vault) -> str | None:
+    """The Salesforce URL token, stored encrypted like every other secret. A row from before encryption
+    (plain `inbound_token`) is migrated the first time it is read (the caller's transaction commits it)."""
+    stored = dict(inst.settings or {})
+    if stored.get("inbound_token_enc"):
+        return vault.decrypt(str(stored["inbound_token_enc"]))
+    plain = stored.pop("inbound_token", None)
+    if plain:
+        set_inbound_token(inst, vault, str(plain))
+        return str(plain)
+    return None
+
+
+def set_inbound_token(inst: m.Installation, vault: Vault, token: str) -> None:
+    settings = {k: v for k, v in (inst.settings or {}).items() if k != "inbound_token"}
+    inst.settings = {**settings, "inbound_token_enc": vault.encrypt(token)}
 
 
 def _load_install(settings: Settings, slug: str, vendor: str) -> _Install:
@@ -104,10 +121,9 @@ def _load_install(settings: Settings, slug: str, vendor: str) -> _Install:
             webhook_secret=vault.decrypt(inst.webhook_secret_enc) if inst.webhook_secret_enc else None,
             client_secret=vault.decrypt(inst.client_secret_enc),
             account=inst.vendor_account,
-            token=(inst.settings or {}).get("inbound_token"),
+            token=inbound_token(inst, vault),
             settings=dict(inst.settings or {}),
             ca_file=inst.ca_file,
-            clock=tenant_clock(session, inst.tenant_id),
         )
 
 
@@ -125,8 +141,7 @@ def verify(
 ) -> Verified:
     """Check size, installation, signature, timestamp window and tenant; nothing is written.
 
-    ``now`` defaults to the tenant's clock: the wall clock, or for a simulated book the recorded simulated
-    clock, because the Zendesk sandbox stamps its signature timestamp with that clock.
+    ``now`` defaults to the wall clock: both vendors stamp a signature with the moment they send.
 
     Raises:
         InboundRejectedError: with a reason code (body_too_large, unknown_installation, not_configured,
@@ -141,8 +156,9 @@ def verify(
     inst = _load_install(settings, slug, vendor)
     try:
         if vendor == "zendesk":
-            clock = now or inst.clock
-            return _zendesk(inst, headers, body, clock())
+            # Zendesk stamps its signature with the real moment it sends, so the window is the wall clock's
+            # (the emulator does the same, whatever its simulated clock says).
+            return _zendesk(inst, headers, body, (now or wall_clock)())
         if vendor == "hubspot":
             # HubSpot stamps requests with its wall clock (so does the sandbox); the URI is the public one
             # HubSpot called, rebuilt from settings because a proxy in front changes request.url.

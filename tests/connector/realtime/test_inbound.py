@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -46,6 +46,10 @@ class World:
             return int(s.scalar(select(func.count()).select_from(m.InboundEvent)) or 0)
 
     def post(self, url: str, headers: dict[str, str], body: bytes) -> Any:
+        # The vendors always send their content type; hand-built test requests get the same default.
+        if not any(k.lower() == "content-type" for k in headers):
+            kind = "text/xml; charset=utf-8" if "/inbound/salesforce/" in url else "application/json"
+            headers = {**headers, "Content-Type": kind}
         return self.client.post(url.removeprefix(PUBLIC), data=body, headers=headers)
 
     def signed(self, vendor: str, changes: Changes, **kw: Any) -> tuple[str, dict[str, str], bytes]:
@@ -158,6 +162,48 @@ def test_salesforce_own_outbound_message_is_acknowledged(world: World) -> None:
     assert world.refreshes == [_tenant(world.settings, "northwind")]
 
 
+def _salesforce_install_settings(world: World) -> dict[str, Any]:
+    from connector.store import models as m
+
+    with transaction(world.settings.sqlalchemy_url) as s:
+        inst = s.query(m.Installation).filter_by(vendor="salesforce").one()
+        return dict(inst.settings or {})
+
+
+def test_salesforce_url_token_is_stored_encrypted(world: World) -> None:
+    """Issue 12 item 9: the URL token is a secret: only its ciphertext is in the database."""
+    url, headers, body = world.signed("salesforce", _crm_customer(world.sandbox))
+    token = url.rsplit("/", 1)[1]
+    stored = _salesforce_install_settings(world)
+    assert "inbound_token" not in stored
+    assert token not in json.dumps(stored)
+    assert world.post(url, headers, body).status_code == 200
+
+
+def test_plain_url_token_of_an_older_install_is_migrated(world: World) -> None:
+    from connector.store import models as m
+
+    url, headers, body = world.signed("salesforce", _crm_customer(world.sandbox))
+    token = url.rsplit("/", 1)[1]
+    with transaction(world.settings.sqlalchemy_url) as s:
+        inst = s.query(m.Installation).filter_by(vendor="salesforce").one()
+        inst.settings = {k: v for k, v in inst.settings.items() if k != "inbound_token_enc"} | {
+            "inbound_token": token
+        }
+    assert world.post(url, headers, body).status_code == 200
+    stored = _salesforce_install_settings(world)
+    assert "inbound_token" not in stored
+    assert token not in json.dumps(stored)
+
+
+def test_sqlite_database_is_owner_only(world: World) -> None:
+    import os
+    import stat
+
+    path = world.settings.sqlalchemy_url.split("///", 1)[1]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
 # ------------------------------------------------------------------ idempotency (both databases)
 
 
@@ -168,7 +214,7 @@ def test_redelivery_is_recorded_once_on_each_database(world_any_db: World) -> No
     url, headers, body = world.signed("zendesk", changes)
     assert world.post(url, headers, body).status_code == 202
     secret = world.sandbox.ctx.vendors["zendesk"].webhook_secret
-    retry = {**headers, **sign_zendesk(secret, world.sandbox.ctx.now + timedelta(seconds=30), body)}
+    retry = {**headers, **sign_zendesk(secret, datetime.now(UTC) + timedelta(seconds=30), body)}
     resp = world.post(url, retry, body)
     assert resp.status_code == 202
     assert resp.get_json() == {"accepted": 0, "duplicates": 1}
@@ -249,7 +295,7 @@ HS_SIG, HS_TS = "X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp"
 )
 def test_zendesk_refusals(world: World, case: str, status: int, reason: str) -> None:
     url, headers, body = _zendesk_req(world)
-    now = world.sandbox.ctx.now
+    now = datetime.now(UTC)  # Zendesk signs with the moment it sends, whatever the simulated clock says
     if case == "unsigned":
         headers = _drop(headers, ZD_SIG)
     elif case == "wrong_signature":
