@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -92,4 +93,18 @@ def read_excerpt(
     except requests.RequestException:
         # The status line already decided the outcome; a slow or broken body only shortens the excerpt.
         logger.debug("response body unreadable after status %s", response.status_code)
-    return bytes(buf[:limit]).decode("utf-8", errors="replace")
+    return clean_excerpt(bytes(buf[:limit]).decode("utf-8", errors="replace"))
+
+
+EXCERPT_CHARS = 500
+_TAG = re.compile(r"<[^>]{0,2000}>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """What we keep of a receiver's answer: no markup, no control or bidi characters, at most ``limit``
+    characters. It is stored and shown to admins, and the receiver is not trusted."""
+    text = _TAG.sub(" ", text).replace("<", " ").replace(">", " ")
+    text = _CONTROL.sub("", text)
+    text = re.sub(r"[ \t\r\n]+", " ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -39,3 +39,17 @@ def test_stops_at_the_deadline_even_if_bytes_keep_coming() -> None:
 
 def test_invalid_utf8_is_replaced_not_raised() -> None:
     assert read_excerpt(_response(b"ok \xff"), 100, deadline=1e9, clock=_ticking_clock(0)) == "ok \ufffd"
+
+
+def test_receiver_answers_are_capped_and_inert() -> None:
+    """Issue 12 item 10: a receiver's body is stored and shown to admins: no markup, no control or
+    bidi characters, bounded length."""
+    from webhooks.transport import EXCERPT_CHARS, clean_excerpt
+
+    nasty = "<script>alert(1)</script><img src=x onerror=alert(2)>ok\x1b[31m red\x00\u202egnp.exe\r\nline2 <b"
+    cleaned = clean_excerpt(nasty)
+    for bad in ("<", ">", "\x1b", "\x00", "\u202e", "\r", "\n"):
+        assert bad not in cleaned
+    assert "ok" in cleaned
+    assert "line2" in cleaned
+    assert len(clean_excerpt("x" * 100_000)) == EXCERPT_CHARS
