@@ -1,0 +1,115 @@
+"""Coordinate search over the default model's weights on TRAINING books only (cases pickled by
+`benchmarks/backtest.py --dump`), so validation seeds stay unseen.
+
+Objective: mean AUC over the training cases (seeds x horizons), plus the worst case's AUC (a change must not
+buy the mean with one book). A change is kept only if it raises the objective by more than `--min-gain`
+(round values only: a CS leader reads the weights). Prints every accepted step and the final knob values.
+
+    python benchmarks/tune_scoring.py --dump /tmp/bt --seeds 0 1 2 --accounts 1000 [--write model.yaml]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+import argparse
+import copy
+from typing import Any
+
+import numpy as np
+import yaml
+
+from benchmarks.backtest import Case, load_cases, model_text
+from scoring.backtest import auc
+from scoring.config import ScoringConfigError, model_from_dict
+from scoring.engine import score_accounts
+
+DIM_VALUES = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
+METRIC_VALUES = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0)
+
+
+def knobs(doc: dict[str, Any]) -> list[tuple[tuple[str, ...], tuple[float, ...]]]:
+    out: list[tuple[tuple[str, ...], tuple[float, ...]]] = []
+    for dname, dim in doc["dimensions"].items():
+        out.append((("dimensions", dname, "weight"), DIM_VALUES))
+        for mname in dim["metrics"]:
+            out.append((("dimensions", dname, "metrics", mname, "weight"), METRIC_VALUES))
+    return out
+
+
+def _set(doc: dict[str, Any], path: tuple[str, ...], value: float) -> dict[str, Any]:
+    new = copy.deepcopy(doc)
+    node = new
+    for k in path[:-1]:
+        node = node[k]
+    node[path[-1]] = value
+    return new
+
+
+def _get(doc: dict[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = doc
+    for k in path:
+        node = node[k]
+    return node
+
+
+def aucs(doc: dict[str, Any], cases: list[Case]) -> list[float]:
+    try:
+        model = model_from_dict(copy.deepcopy(doc))
+    except ScoringConfigError:  # an all-zero dimension: not a candidate
+        return [float("nan")]
+    out = []
+    for c in cases:
+        res = [r for r in score_accounts(model, c.signals, c.as_of) if r.score is not None]
+        y = np.array([c.churned[r.account_id] for r in res], dtype=bool)
+        out.append(auc(np.array([100.0 - (r.score or 0.0) for r in res]), y))
+    return out
+
+
+def objective(values: list[float]) -> float:
+    v = np.array(values)
+    return float("-inf") if np.isnan(v).any() else float(v.mean() + 0.5 * v.min())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dump", type=Path, required=True)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--accounts", type=int, default=1000)
+    ap.add_argument("--horizons", type=int, nargs="+", default=[90, 180])
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--min-gain", type=float, default=0.003)
+    ap.add_argument("--write", type=Path, help="Write the tuned model YAML here.")
+    args = ap.parse_args()
+    cases = [
+        c for s in args.seeds for c in load_cases(args.dump, s, args.accounts, args.horizons, ["northwind"])
+    ]
+    doc = yaml.safe_load(model_text())
+    best = objective(aucs(doc, cases))
+    print(f"start: objective {best:.4f}  AUCs {np.round(aucs(doc, cases), 3).tolist()}", flush=True)
+    for rnd in range(args.rounds):
+        changed = False
+        for path, values in knobs(doc):
+            current = _get(doc, path)
+            for v in values:
+                if v == current:
+                    continue
+                cand = _set(doc, path, v)
+                score = objective(aucs(cand, cases))
+                if score > best + args.min_gain:
+                    best, doc, current, changed = score, cand, v, True
+                    print(f"round {rnd}: {'.'.join(path)} = {v}  objective {best:.4f}", flush=True)
+        if not changed:
+            break
+    print(f"final: objective {best:.4f}  AUCs {np.round(aucs(doc, cases), 3).tolist()}")
+    for path, _ in knobs(doc):
+        print(f"  {'.'.join(path)}: {_get(doc, path)}")
+    if args.write:
+        args.write.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
