@@ -30,7 +30,8 @@ class AccountRecord:
     )
     segment: str | None = None
     plan: str | None = None
-    owner: str | None = None
+    owner: str | None = None  # the owner's display name
+    owner_email: str | None = None  # maps a rep's login to "My accounts"
     arr: Decimal | None = None
     arr_prev: Decimal | None = None
     renewal_date: date | None = None
@@ -61,6 +62,7 @@ class DealRecord:
     kind: Literal["new_business", "renewal", "upsell", "other"] = "other"
     amount: Decimal | None = None
     stage: str = ""  # the vendor's stage label/id
+    stage_label: str | None = None  # what people read when `stage` is an id (HubSpot pipelines API)
     is_closed: bool = False
     is_won: bool = False
     close_date: date | None = None
@@ -77,6 +79,7 @@ class TicketRecord:
     external_id: str
     account_external_id: str | None  # CRM account (SF/HubSpot) or Zendesk organization id
     requester_email: str | None = None
+    number: str | None = None  # the number people quote when the vendor has one apart from the id
     subject: str = ""
     description: str = ""
     status: str = ""  # normalised: new|open|pending|solved|closed

@@ -52,6 +52,7 @@ SPECS: dict[str, VendorSpec] = {
             Scope("crm.objects.companies.write", "write the healthscore_* company properties"),
             Scope("crm.objects.contacts.read", "match contacts' e-mail domains to companies"),
             Scope("crm.objects.deals.read", "read renewals and expansion deals"),
+            Scope("crm.objects.owners.read", "show company owners by name and match reps by e-mail"),
             Scope("tickets", "read tickets for support signals"),
             Scope("crm.objects.feedback_submissions.read", "read NPS and CSAT survey answers"),
             Scope("crm.schemas.companies.read", "check that our company properties exist"),

@@ -229,6 +229,7 @@ class Deal(Base):
     kind: Mapped[str] = mapped_column(String(20), default="other")
     amount: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
     stage: Mapped[str] = mapped_column(String(100), default="")
+    stage_label: Mapped[str | None] = mapped_column(String(200))  # HubSpot: the pipeline stage's label
     is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
     is_won: Mapped[bool] = mapped_column(Boolean, default=False)
     close_date: Mapped[date | None] = mapped_column(Date)
@@ -251,6 +252,7 @@ class Ticket(Base):
     crm_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     link_method: Mapped[str | None] = mapped_column(String(20))
     requester_email: Mapped[str | None] = mapped_column(String(320))
+    number: Mapped[str | None] = mapped_column(String(40))  # the number people quote (SF CaseNumber)
     subject: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="")

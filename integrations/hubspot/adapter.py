@@ -39,6 +39,7 @@ from integrations.hubspot.client import HubSpotClient
 from integrations.hubspot.delivered import Delivered
 from integrations.hubspot.errors import ConflictError
 from integrations.hubspot.mapping import HubRecord, Settings
+from integrations.hubspot.names import Names
 from integrations.records import FieldChange, Record, ScoreWrite, WriteResult
 from integrations.registry import Connection
 from integrations.retry import RetryPolicy, call_with_retry
@@ -131,6 +132,7 @@ class HubSpotAdapter:
         self._overlap: timedelta = DEFAULT_OVERLAP
         self._page = min(connection.page_size or search.SEARCH_PAGE, search.SEARCH_PAGE)
         self.refreshes = 0
+        self._names = Names(self._client, self._call)
 
     @property
     def api_calls(self) -> int:
@@ -359,7 +361,7 @@ class HubSpotAdapter:
                 )
                 if survey is not None:
                     out.append(survey)
-        return out
+        return self._names.apply(out) if stream in (Stream.ACCOUNTS, Stream.DEALS) else out
 
     def _deleted(self, stream: Stream, r: HubRecord) -> Record:
         s = self._settings

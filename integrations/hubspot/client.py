@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
@@ -209,6 +210,39 @@ class HubSpotClient:
                 raise MalformedResponseError(errors.VENDOR, "an association row without from.id")
             out[str(source)] = [str(t.to_object_id) for t in getattr(row, "to", None) or []]
         return out
+
+    # --- names people read ----------------------------------------------------------------------------
+
+    def owners(self) -> dict[str, tuple[str, str | None]]:
+        """Owner id → (display name, e-mail): GET /crm/v3/owners (100 a page; a portal has few owners)."""
+        api = self._api("owners", lambda h: h.crm.owners.owners_api)
+        out: dict[str, tuple[str, str | None]] = {}
+        after: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": 100, "archived": False}
+            if after:
+                kwargs["after"] = after
+            page_args = dict(kwargs)
+            response = self._call(partial(api.get_page, _request_timeout=self._timeout, **page_args))
+            for o in _results(response):
+                name = " ".join(
+                    x for x in (getattr(o, "first_name", None), getattr(o, "last_name", None)) if x
+                )
+                email = getattr(o, "email", None)
+                out[str(o.id)] = (name or str(email or o.id), str(email).lower() if email else None)
+            after = _next_after(response)
+            if not after:
+                return out
+
+    def stage_labels(self, object_type: str = "deals") -> dict[str, str]:
+        """Stage id → label over every pipeline of `object_type`: GET /crm/v3/pipelines/{objectType}."""
+        api = self._api("pipelines", lambda h: h.crm.pipelines.pipelines_api)
+        response = self._call(lambda: api.get_all(object_type, _request_timeout=self._timeout))
+        return {
+            str(stage.id): str(stage.label)
+            for pipeline in _results(response)
+            for stage in getattr(pipeline, "stages", None) or []
+        }
 
     # --- properties ------------------------------------------------------------------------------------
 

@@ -204,7 +204,7 @@ def select_fields(sobject: str, fmap: FieldMap) -> list[str]:
     """The SELECT list for one sObject."""
     audit = ["IsDeleted", "CreatedDate", "SystemModstamp"]
     fixed = {
-        "Account": ["Id", "Name", "Website", "Owner.Name", *audit, *account_fields(fmap)],
+        "Account": ["Id", "Name", "Website", "Owner.Name", "Owner.Email", *audit, *account_fields(fmap)],
         "Contact": ["Id", "AccountId", "Name", "Email", "LastActivityDate", *audit],
         "Opportunity": [
             "Id", "AccountId", "Name", "Type", "StageName", "Amount", "CloseDate", "IsClosed", "IsWon", *audit,
@@ -340,6 +340,7 @@ def to_account(row: Mapping[str, Any], fmap: FieldMap) -> AccountRecord:
         segment=normalise_segment(row.get(fmap.segment_field)) if fmap.segment_field else None,
         plan=_str(row.get(fmap.plan_field)) if fmap.plan_field else None,
         owner=_str(_path(row, "Owner.Name")),
+        owner_email=(_str(_path(row, "Owner.Email")) or "").lower() or None,
         arr=_decimal(row.get(fmap.arr_field)),
         arr_prev=_decimal(row.get(fmap.arr_prev_field)) if fmap.arr_prev_field else None,
         renewal_date=parse_date(row.get(fmap.renewal_date_field)) if fmap.renewal_date_field else None,
@@ -424,6 +425,7 @@ def to_ticket(row: Mapping[str, Any]) -> TicketRecord:
         external_id=_id(row),
         account_external_id=_str(row.get("AccountId")),
         requester_email=_str(row.get("SuppliedEmail")),
+        number=_str(row.get("CaseNumber")),
         subject=str(row.get("Subject") or ""),
         description=str(row.get("Description") or ""),
         status=case_status(row.get("Status"), is_closed),

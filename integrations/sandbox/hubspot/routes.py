@@ -21,6 +21,7 @@ from integrations.sandbox.hubspot.api import (
 )
 from integrations.sandbox.hubspot.formats import hs_time
 from integrations.sandbox.hubspot.index import _state
+from integrations.sandbox.hubspot.names_api import _register_names
 from integrations.sandbox.hubspot.oauth import _register_oauth
 from integrations.sandbox.hubspot.objects_api import _register_objects
 from integrations.sandbox.hubspot.properties_api import _register_properties
@@ -85,6 +86,7 @@ def create_app(ctx: SandboxContext) -> Flask:
         _register_objects(app, ctx, object_type)
         _register_properties(app, ctx, object_type)
     _register_associations(app, ctx)
+    _register_names(app, ctx)
     return app
 
 

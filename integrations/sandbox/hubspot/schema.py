@@ -26,6 +26,7 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "crm.objects.companies.write",
     "crm.objects.contacts.read",
     "crm.objects.deals.read",
+    "crm.objects.owners.read",
     "tickets",
     "crm.objects.feedback_submissions.read",
     "crm.schemas.companies.read",

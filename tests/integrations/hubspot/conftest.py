@@ -35,6 +35,10 @@ class Harness:
     def calls(self, pattern: str = "*") -> int:
         return self.ctx.counters.get(hs.VENDOR, pattern)
 
+    def names(self) -> int:
+        """Name lookups (owners, pipeline stages): one each per adapter at most, when a page needs names."""
+        return self.calls("GET /crm/v3/owners*") + self.calls("GET /crm/v3/pipelines/*")
+
     def connection(self, *, tokens: TokenSet | None = None, **overrides: object) -> Connection:
         state = self.served.state
         if tokens is None:
