@@ -37,6 +37,7 @@ from connector.pipeline.score import (
     current_model,
 )
 from connector.pipeline.signals import load_signals
+from connector.readmodels.customers import former_customer_ids
 from connector.store import models as m
 from connector.store.db import transaction
 from connector.store.repo import utcnow
@@ -139,7 +140,9 @@ def score_changed(session: Session, tenant_id: int, as_of: datetime) -> ScoreRep
     """Like scoring_step.score_tenant, but only accounts whose result differs from their latest snapshot
     (score, band, model version or input metrics) get a snapshot, events and write-back rows."""
     model = current_model(session, tenant_id)
-    signals = load_signals(session, tenant_id, as_of)
+    # Former customers leave scoring in the full pass (score_tenant); a targeted refresh must not bring them back.
+    former = {str(i) for i in former_customer_ids(session, tenant_id, as_of.date())}
+    signals = [s for s in load_signals(session, tenant_id, as_of) if s.account_id not in former]
     latest = _latest(session, tenant_id)
     previous = {str(a): BandState(band=s.band, since=s.band_since, score=s.score) for a, s in latest.items()}
     metric_of = {s.account_id: dict(s.metrics) for s in signals}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from integrations.sandbox.book import Changes, Ticket
@@ -85,7 +86,9 @@ def outbound_webhooks(ctx: SandboxContext, changes: Changes) -> list[tuple[str, 
                 "Content-Type": "application/json",
                 "X-Zendesk-Webhook-Id": "01HSANDBOX" + _digest(state.webhook_url)[:16].upper(),
                 "X-Zendesk-Webhook-Invocation-Id": str(uuid.uuid5(uuid.NAMESPACE_OID, body.decode())),
-                **sign(state.webhook_secret, _iso(ctx.now) or "", body),
+                # Zendesk stamps the signature with the moment it sends (real time), not with the event's time;
+                # the simulated clock belongs to the payload only.
+                **sign(state.webhook_secret, _iso(datetime.now(UTC)) or "", body),
             }
             out.append((state.webhook_url, headers, body))
         return out

@@ -144,6 +144,7 @@ def _escalate_a_ticket(sandbox: Any) -> Changes:
             and t.deleted_at is None
             and book.customers[t.customer_key].salesforce.present
             and not book.customers[t.customer_key].zendesk.duplicate_of
+            and book.customers[t.customer_key].outcome != "churned"  # former customers leave scoring
         )
         t.status, t.priority, t.escalated, t.reopens = "open", "urgent", True, t.reopens + 1
         # Just over a minute ago: Zendesk's incremental export leaves out the last minute (so does the
