@@ -12,6 +12,7 @@ from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from connector.readmodels.common import CRM_VENDORS
+from connector.readmodels.drivers import sentiment_counts, with_counts
 from connector.readmodels.rows import (
     DealRow,
     HistoryPoint,
@@ -19,6 +20,7 @@ from connector.readmodels.rows import (
     SurveyRow,
     TicketRow,
     record_links,
+    ticket_bases,
     ticket_row,
 )
 from connector.store import models as m
@@ -158,7 +160,10 @@ def account_detail(
         model_version=latest.model_version if latest else None,
         as_of=latest.as_of if latest else None,
         dimensions=dict(latest.dimensions) if latest else {},
-        drivers=list(latest.drivers) if latest else [],
+        drivers=with_counts(
+            list(latest.drivers) if latest else [],
+            sentiment_counts(session, tenant_id, {acc.id: latest.as_of} if latest else {}).get(acc.id),
+        ),
         history=history,
         tickets=_tickets(session, tenant_id, acc.id, tickets),
         surveys=_surveys(session, tenant_id, keys),
@@ -179,7 +184,8 @@ def _tickets(session: Session, tenant_id: int, account_id: int, limit: int) -> l
         .order_by(m.Ticket.vendor_created_at.desc())
         .limit(limit)
     )
-    return [ticket_row(t) for t in rows]
+    bases = ticket_bases(session, tenant_id)
+    return [ticket_row(t, bases=bases) for t in rows]
 
 
 def _surveys(session: Session, tenant_id: int, keys: list[tuple[str, str]]) -> list[SurveyRow]:
@@ -216,7 +222,7 @@ def _deals(session: Session, tenant_id: int, acc: m.Account) -> list[DealRow]:
             name=d.name,
             kind=d.kind,
             amount=d.amount,
-            stage=d.stage,
+            stage=d.stage_label or d.stage,
             is_closed=d.is_closed,
             is_won=d.is_won,
             close_date=d.close_date,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from connector.clock import tenant_now
 from connector.readmodels.common import CRM_VENDORS, latest_snapshots
 from connector.readmodels.customers import former_customer_ids
+from connector.readmodels.drivers import COUNTED_METRICS, sentiment_counts, with_counts
 from connector.store import models as m
 
 # Column → the direction a first click sorts in (what people look for first: worst score, biggest ARR,
@@ -209,6 +210,12 @@ def portfolio(
         )
         for acc, score, band_, trend, conf, as_of, drivers in session.execute(stmt)
     ]
+    counts = sentiment_counts(
+        session, tenant_id, {r.id: r.as_of for r in rows if r.as_of and _counted(r.drivers)}
+    )
+    rows = [
+        replace(r, drivers=with_counts(r.drivers, counts.get(r.id))) if r.id in counts else r for r in rows
+    ]
     bands, unscored = _band_totals(session, tenant_id, filters)
     return Portfolio(
         rows=rows,
@@ -221,6 +228,10 @@ def portfolio(
         owners=_distinct(session, tenant_id, m.Account.owner),
         former=len(former_ids),
     )
+
+
+def _counted(drivers: list[Any]) -> bool:
+    return any(isinstance(d, dict) and d.get("metric") in COUNTED_METRICS for d in drivers[:3])
 
 
 def _distinct(session: Session, tenant_id: int, column: Any) -> list[str]:

@@ -36,6 +36,8 @@ class TicketRow:
     sentiment_excerpt: str | None
     account_name: str | None = None
     crm_account_id: int | None = None
+    number: str | None = None
+    url: str | None = None  # the ticket in its own help desk
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,7 +67,9 @@ class RecordLink:
     url: str
 
 
-def ticket_row(t: m.Ticket, account_name: str | None = None) -> TicketRow:
+def ticket_row(
+    t: m.Ticket, account_name: str | None = None, bases: dict[str, str] | None = None
+) -> TicketRow:
     return TicketRow(
         id=t.id,
         vendor=t.vendor,
@@ -80,7 +84,30 @@ def ticket_row(t: m.Ticket, account_name: str | None = None) -> TicketRow:
         sentiment_excerpt=t.sentiment_excerpt,
         account_name=account_name,
         crm_account_id=t.crm_account_id,
+        number=t.number,
+        url=ticket_url(t.vendor, t.external_id, (bases or {}).get(t.vendor, "")),
     )
+
+
+def ticket_bases(session: Session, tenant_id: int) -> dict[str, str]:
+    """Per vendor, what a ticket's deep link starts with (an instance URL, or HubSpot's portal id)."""
+    out: dict[str, str] = {}
+    for inst in session.scalars(select(m.Installation).where(m.Installation.tenant_id == tenant_id)):
+        out[inst.vendor] = (
+            inst.vendor_account or "" if inst.vendor == "hubspot" else inst.base_url.rstrip("/")
+        )
+    return out
+
+
+def ticket_url(vendor: str, external_id: str, base: str) -> str | None:
+    """The ticket in the agent's own tool (Zendesk agent view, Salesforce Lightning, HubSpot record)."""
+    if vendor == "zendesk" and base:
+        return f"{base}/agent/tickets/{external_id}"
+    if vendor == "salesforce" and base:
+        return f"{base}/lightning/r/Case/{external_id}/view"
+    if vendor == "hubspot" and base:
+        return f"https://app.hubspot.com/contacts/{base}/record/0-5/{external_id}"
+    return None
 
 
 def record_links(session: Session, tenant_id: int, accounts: list[m.Account]) -> list[RecordLink]:

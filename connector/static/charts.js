@@ -41,10 +41,12 @@
       type: "scatter",
       data: { datasets: [
         { label: "NPS (0–10)", data: pick("nps"), backgroundColor: "#1f3a5f", pointStyle: "circle", radius: 4 },
-        { label: "CSAT", data: pick("csat"), backgroundColor: "#e07b39", pointStyle: "triangle", radius: 5 }
+        { label: "CSAT (1–5)", data: pick("csat"), backgroundColor: "#e07b39", pointStyle: "triangle", radius: 5, yAxisID: "y2" }
       ] },
+      // Each survey on its own scale: NPS answers 0–10 on the left, CSAT ratings 1–5 on the right.
       options: { scales: { x: { type: "category", labels: Array.from(new Set(data.surveys.map(function (s) { return s.date; }))).sort(), ticks: { maxTicksLimit: 6 } },
-                            y: { min: 0, max: 10 } },
+                            y: { min: 0, max: 10, title: { display: true, text: "NPS (0–10)" } },
+                            y2: { position: "right", min: 1, max: 5, ticks: { stepSize: 1 }, grid: { drawOnChartArea: false }, title: { display: true, text: "CSAT (1–5)" } } },
                  plugins: { legend: { position: "bottom" } } }
     });
   }

@@ -166,6 +166,62 @@ def sentiment_label(label: str | None) -> Markup:
     return Markup(f'<span class="chip chip-{escape(label)}">{escape(label)}</span>')  # noqa: S704 - every interpolated value is escaped or a number
 
 
+# Stable error codes (webhooks/errors.py) in words an admin can act on.
+PROBLEM_TEXT = {
+    "bad_url": "The address is not a valid URL.",
+    "bad_scheme": "The address must start with https://.",
+    "https_required": "The address must use https://.",
+    "credentials_in_url": "Remove the user name and password from the address.",
+    "missing_host": "The address has no host name.",
+    "bad_port": "Use the standard port (443) or a port above 1024.",
+    "metadata_host": "That host is a cloud metadata service; use your own endpoint.",
+    "unresolvable": "The host name does not resolve; check for typos.",
+    "blocked_address": "The host resolves to a private or internal address, which is not allowed.",
+}
+TRUTH_TEXT = {
+    "sandbox ground truth": "renewal outcomes recorded by the demo data",
+    "closed renewal deals": "renewal deals closed won or lost in your CRM",
+}
+
+
+def problem_text(value: str | None) -> str:
+    """'bad_scheme: (none)' → 'The address must start with https://.' (details kept when they help)."""
+    if not value:
+        return ""
+    code, _, detail = value.partition(":")
+    text = PROBLEM_TEXT.get(code.strip())
+    if text is None:
+        return value
+    detail = detail.strip()
+    return text if not detail or detail == "(none)" else f"{text} ({detail})"
+
+
+def truth_text(value: str | None) -> str:
+    return TRUTH_TEXT.get(value or "", value or "")
+
+
+def ticket_title(t: Any) -> str:
+    """Subject plus the number people quote (Salesforce case number); never a bare 18-character id."""
+    subject = (getattr(t, "subject", "") or "").strip()
+    number = getattr(t, "number", None)
+    vendor_ = getattr(t, "vendor", "")
+    ref = f"Case {number}" if number and vendor_ == "salesforce" else (f"#{number}" if number else "")
+    if not ref and vendor_ in {"zendesk", "hubspot"}:
+        ref = f"#{getattr(t, 'external_id', '')}"
+    if subject and ref:
+        return f"{subject} · {ref}"
+    return subject or ref or "(no subject)"
+
+
+def survey_scale(kind: str | None, value: float | None) -> str:
+    """CSAT on 1 to 5, NPS on 0 to 10: each on its own scale."""
+    if value is None:
+        return "—"
+    if (kind or "").lower() == "csat":
+        return f"{value:.0f} / 5" if float(value).is_integer() else f"{value:.1f} / 5"
+    return f"{value:.0f} / 10" if float(value).is_integer() else f"{value:.1f} / 10"
+
+
 def init_app(app: Flask) -> None:
     filters: dict[str, Any] = {
         "money": money,
@@ -183,6 +239,10 @@ def init_app(app: Flask) -> None:
         "score": score,
         "percent": percent,
         "driver": driver_text,
+        "problem": problem_text,
+        "truth": truth_text,
+        "title": ticket_title,
+        "survey": survey_scale,
     }
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals["BAND_LABELS"] = BAND_LABELS

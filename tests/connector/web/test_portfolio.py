@@ -114,12 +114,12 @@ def test_one_rounding_rule(app: Any, acme_viewer: Any, tenants: dict[str, Tenant
             .order_by(m.ScoreSnapshot.as_of.desc())
         ).first()
         assert snap is not None
-        snap.score = 11.5
+        snap.score = 12.5  # halves round up (Python's round() would say 12)
     listing = acme_viewer.get("/?band=red").data.decode()
     detail = acme_viewer.get(f"/accounts/{red}").data.decode()
-    assert '<td class="num score">12</td>' in listing
-    assert '<div class="bigscore">12</div>' in detail
-    assert "11.5" not in listing
+    assert '<td class="num score">13</td>' in listing
+    assert '<div class="bigscore">13</div>' in detail
+    assert "12.5" not in listing
 
 
 def test_sparkline_covers_the_trend_window(
