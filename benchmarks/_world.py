@@ -7,18 +7,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.config import Settings, load_settings
+from connector.demo.emulator import start_embedded
 from connector.demo.run import prepare
 from connector.installs.provision import ensure_all
 from connector.store import migrate
 from connector.store import repo as store
 from connector.store.db import transaction
-from integrations.sandbox.runner import SandboxSet
 
 
 @dataclass
 class World:
     settings: Settings
-    sandbox: SandboxSet
+    sandbox: Any  # the running emulators (connector.demo.emulator.start_embedded)
     tenants: dict[str, int]
     _tmp: Any
 
@@ -38,7 +38,7 @@ def build(accounts: int, seed: int = 0, receiver_url: str | None = None) -> Worl
         environ={},
     )
     migrate.upgrade(settings.sqlalchemy_url)
-    sandbox = SandboxSet.start(seed=seed, accounts=accounts)
+    sandbox = start_embedded(seed=seed, accounts=accounts)
     info = prepare(settings, sandbox.credentials(), receiver_url)
     ids = {}
     for slug in info["tenants"]:

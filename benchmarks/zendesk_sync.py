@@ -26,16 +26,17 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
+from connector.demo.emulator import start_embedded
 from integrations.base import Stream
 from integrations.cursors import Cursor
 from integrations.oauth import TokenSet
 from integrations.registry import Connection
-from integrations.sandbox.runner import SandboxSet
 from integrations.zendesk.adapter import ZendeskAdapter
 
 
-def _adapter(sset: SandboxSet) -> ZendeskAdapter:
+def _adapter(sset: Any) -> ZendeskAdapter:
     creds = sset.credentials()["zendesk"]
     conn = Connection(
         vendor="zendesk",
@@ -53,7 +54,7 @@ def _adapter(sset: SandboxSet) -> ZendeskAdapter:
     return ZendeskAdapter(conn)
 
 
-def _read(sset: SandboxSet, stream: Stream, cursor: Cursor | None) -> tuple[int, float, int, Cursor | None]:
+def _read(sset: Any, stream: Stream, cursor: Cursor | None) -> tuple[int, float, int, Cursor | None]:
     sset.ctx.counters.reset()
     adapter = _adapter(sset)
     started = time.perf_counter()
@@ -78,7 +79,7 @@ def main() -> None:
     if args.smoke:
         args.accounts, args.tick = 30, 1
     streams = [Stream(s) for s in args.streams.split(",")]
-    with SandboxSet.start(seed=args.seed, accounts=args.accounts, tls=True) as sset:
+    with start_embedded(seed=args.seed, accounts=args.accounts, tls=True) as sset:
         rows = []
         cursors: dict[Stream, Cursor | None] = {}
         for stream in streams:

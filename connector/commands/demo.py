@@ -66,15 +66,14 @@ def COMMAND(  # noqa: N802
         creds = credentials_from(sandbox_url)
         say(f"using the running sandbox at {sandbox_url}")
     else:
-        from integrations.sandbox.runner import SandboxSet
-        from integrations.sandbox.seed import generate_book
+        from connector.demo.emulator import start_embedded
 
         say(f"starting the vendor sandboxes ({accounts} accounts, seed {seed}) …")
         # Start the simulated world `history_days` ago so that, after the simulated days, it ends today.
         start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
             days=history_days
         )
-        sandbox = SandboxSet.start(book=generate_book(seed=seed, accounts=accounts, now=start))
+        sandbox = start_embedded(seed=seed, accounts=accounts, now=start)
         creds = sandbox.credentials()
     if sys.stderr.isatty() and not as_json:
         from connector.commands.pipeline import _page_progress

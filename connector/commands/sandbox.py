@@ -48,10 +48,10 @@ def serve(seed: int, accounts: int, port: int | None, once: bool) -> None:
     refresh_token}, "hubspot": {...}, "zendesk": {...}, "admin": <control API URL>, "ca_file": <CA to trust>}.
     Vendor APIs serve TLS with a generated CA: clients trust `ca_file` (e.g. requests `verify=ca_file`).
     """
-    from integrations.sandbox.runner import SandboxSet
+    from connector.demo.emulator import start_embedded
 
     click.echo(f"generating a book of {accounts} accounts (seed {seed}) …", err=True)
-    sset = SandboxSet.start(seed=seed, accounts=accounts, ports=_ports(port))
+    sset = start_embedded(seed=seed, accounts=accounts, ports=_ports(port))
     try:
         click.echo(json.dumps(sset.credentials()))
         if once:

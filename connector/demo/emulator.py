@@ -112,3 +112,22 @@ def record_world(sqlalchemy_url: str, admin_url: str | None = None, *, truth: bo
                 record_truth(session, tid, data, recorded_at=now)
     logger.info("recorded the emulator's clock on %d tenants", len(targets))
     return len(targets)
+
+
+def start_embedded(
+    *,
+    seed: int = 0,
+    accounts: int = 500,
+    now: datetime | None = None,
+    ports: dict[str, int] | None = None,
+    tls: bool = True,
+) -> Any:
+    """Start the three vendor emulators and their control API in this process (the embedded default).
+
+    Returns the running `SandboxSet` (`credentials()`, `tick(days)`, `stop()`); `now` starts the simulated
+    world at that moment instead of the seed's default."""
+    from integrations.sandbox.runner import SandboxSet
+    from integrations.sandbox.seed import generate_book
+
+    book = generate_book(seed=seed, accounts=accounts, now=now) if now is not None else None
+    return SandboxSet.start(seed=seed, accounts=accounts, ports=ports, tls=tls, book=book)
