@@ -51,6 +51,24 @@
     });
   }
 
+  var perGroup = document.getElementById("group-sentiment-chart");
+  if (perGroup) {
+    var palette = ["#1f3a5f", "#c62828", "#2e7d32", "#e07b39", "#6a1b9a", "#00838f"];
+    var names = Object.keys(data.groups || {});
+    new Chart(perGroup, {
+      type: "line",
+      data: { labels: data.labels, datasets: names.map(function (name, i) {
+        return { label: name === "(no group)" ? "No group" : name, data: data.groups[name],
+                 borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length],
+                 tension: 0.3, pointRadius: 2, spanGaps: true };
+      }) },
+      options: { interaction: { mode: "index", intersect: false },
+        scales: { y: { min: -1, max: 1, title: { display: true, text: "average sentiment" } },
+                  x: { ticks: { maxTicksLimit: 8 } } },
+        plugins: { legend: { position: "bottom" } } }
+    });
+  }
+
   var sentiment = document.getElementById("sentiment-chart");
   if (sentiment) {
     new Chart(sentiment, {

@@ -140,11 +140,11 @@ def test_other_tenants_account_is_404(acme_viewer: Any, tenants: dict[str, Tenan
 
 
 def test_support_page(acme_viewer: Any) -> None:
-    page = acme_viewer.get("/support").data.decode()
-    assert "Most negative open tickets" in page
+    page = acme_viewer.get("/support?from=2026-10-01&to=2026-11-30").data.decode()
+    assert "Support workbench" in page
     assert "Acme ticket 2" in page  # the negative one
     assert "Tier 1" in page
-    assert "sentiment-chart" in page
+    assert "group-sentiment-chart" in page
     assert "Globex" not in page
 
 

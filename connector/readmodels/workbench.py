@@ -1,0 +1,198 @@
+"""The support lead's workbench: every ticket (Zendesk, Salesforce cases, HubSpot tickets) with filters,
+search, paging, totals that add up, and sentiment over time per agent group."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from connector.readmodels.common import latest_snapshots
+from connector.readmodels.rows import TicketRow, ticket_bases, ticket_row
+from connector.store import models as m
+
+LABELS = ("negative", "neutral", "positive")
+NO_GROUP = "(no group)"  # CRM cases and HubSpot tickets have no help-desk group: still counted
+UTC_MIDNIGHT = time(0, 0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketFilters:
+    start: date
+    end: date  # inclusive
+    group: str | None = None
+    priority: str | None = None
+    status: str | None = None
+    band: str | None = None
+    sentiment: str | None = None  # negative|neutral|positive|unscored
+    vendor: str | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GroupTotal:
+    group: str
+    tickets: int
+    negative: int
+    neutral: int
+    positive: int
+    unscored: int
+    average: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Workbench:
+    rows: list[TicketRow]
+    bands: dict[int, str]  # crm account id → band, for the rows' accounts
+    total: int
+    page: int
+    per_page: int
+    by_label: dict[str, int]  # negative, neutral, positive, unscored: sums to total
+    by_group: list[GroupTotal]  # sums to total (tickets without a group under NO_GROUP)
+    weeks: list[str] = field(default_factory=list)
+    group_series: dict[str, list[float | None]] = field(default_factory=dict)  # weekly average per group
+    groups: list[str] = field(default_factory=list)
+    priorities: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    vendors: list[str] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _conditions(tenant_id: int, f: TicketFilters, latest: Any) -> list[Any]:
+    start = datetime.combine(f.start, UTC_MIDNIGHT)
+    end = datetime.combine(f.end + timedelta(days=1), UTC_MIDNIGHT)
+    conds: list[Any] = [
+        m.Ticket.tenant_id == tenant_id,
+        m.Ticket.deleted_at.is_(None),
+        m.Ticket.vendor_created_at >= start.replace(tzinfo=UTC),
+        m.Ticket.vendor_created_at < end.replace(tzinfo=UTC),
+    ]
+    if f.group == NO_GROUP:
+        conds.append(m.Ticket.group_name.is_(None))
+    elif f.group:
+        conds.append(m.Ticket.group_name == f.group)
+    if f.priority:
+        conds.append(m.Ticket.priority == f.priority)
+    if f.status:
+        conds.append(m.Ticket.status == f.status)
+    if f.vendor:
+        conds.append(m.Ticket.vendor == f.vendor)
+    if f.sentiment == "unscored":
+        conds.append(m.Ticket.sentiment_label.is_(None))
+    elif f.sentiment:
+        conds.append(m.Ticket.sentiment_label == f.sentiment)
+    if f.band == "unscored":
+        conds.append(latest.c.band.is_(None))
+    elif f.band:
+        conds.append(latest.c.band == f.band)
+    if f.q:
+        like = f"%{f.q.strip().lower()}%"
+        conds.append(
+            or_(
+                func.lower(m.Ticket.subject).like(like),
+                func.lower(func.coalesce(m.Ticket.sentiment_excerpt, "")).like(like),
+                func.lower(func.coalesce(m.Account.name, "")).like(like),
+                m.Ticket.external_id == f.q.strip(),
+                m.Ticket.number == f.q.strip(),
+            )
+        )
+    return conds
+
+
+def workbench(
+    session: Session, tenant_id: int, f: TicketFilters, *, page: int = 1, per_page: int | None = 50
+) -> Workbench:
+    latest = latest_snapshots(tenant_id)
+    base = (
+        select(m.Ticket, m.Account.name, latest.c.band)
+        .outerjoin(m.Account, m.Account.id == m.Ticket.crm_account_id)
+        .outerjoin(latest, latest.c.account_id == m.Ticket.crm_account_id)
+        .where(*_conditions(tenant_id, f, latest))
+    )
+    sub = base.with_only_columns(
+        m.Ticket.id, m.Ticket.group_name, m.Ticket.sentiment_label, m.Ticket.sentiment_score,
+        m.Ticket.vendor_created_at,
+    ).subquery()  # fmt: skip
+    facts = session.execute(select(sub)).all()
+    total = len(facts)
+    stmt = base.order_by(m.Ticket.vendor_created_at.desc(), m.Ticket.id.desc())
+    page = max(1, page)
+    if per_page is not None:
+        stmt = stmt.limit(per_page).offset((page - 1) * per_page)
+    bases = ticket_bases(session, tenant_id)
+    rows: list[TicketRow] = []
+    bands: dict[int, str] = {}
+    for t, name, band in session.execute(stmt):
+        rows.append(ticket_row(t, name, bases))
+        if t.crm_account_id is not None and band:
+            bands[t.crm_account_id] = band
+    by_label = {label: 0 for label in (*LABELS, "unscored")}
+    groups: dict[str, list[Any]] = defaultdict(list)
+    weekly: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for _id, group, label, score, created in facts:
+        by_label[label if label in LABELS else "unscored"] += 1
+        key = group or NO_GROUP
+        groups[key].append((label, score))
+        if score is not None:
+            monday = (created - timedelta(days=created.weekday())).date().isoformat()
+            weekly[key][monday].append(score)
+    by_group = sorted(
+        (_group_total(g, items) for g, items in groups.items()),
+        key=lambda g: (-(g.negative / g.tickets if g.tickets else 0), g.group),
+    )
+    weeks = sorted({w for series in weekly.values() for w in series})
+    top = [g.group for g in sorted(by_group, key=lambda g: -g.tickets)[:6]]
+    series = {g: [round(sum(v) / len(v), 3) if (v := weekly[g].get(w)) else None for w in weeks] for g in top}
+    return Workbench(
+        rows=rows,
+        bands=bands,
+        total=total,
+        page=page,
+        per_page=per_page or max(1, total),
+        by_label=by_label,
+        by_group=by_group,
+        weeks=weeks,
+        group_series=series,
+        **_options(session, tenant_id),
+    )
+
+
+def _group_total(group: str, items: list[Any]) -> GroupTotal:
+    scores = [s for _l, s in items if s is not None]
+    return GroupTotal(
+        group=group,
+        tickets=len(items),
+        negative=sum(1 for label, _ in items if label == "negative"),
+        neutral=sum(1 for label, _ in items if label == "neutral"),
+        positive=sum(1 for label, _ in items if label == "positive"),
+        unscored=sum(1 for label, _ in items if label not in LABELS),
+        average=round(sum(scores) / len(scores), 3) if scores else None,
+    )
+
+
+def _options(session: Session, tenant_id: int) -> dict[str, list[str]]:
+    def distinct(column: Any) -> list[str]:
+        return [
+            v
+            for v in session.scalars(
+                select(column)
+                .where(m.Ticket.tenant_id == tenant_id, m.Ticket.deleted_at.is_(None), column.is_not(None))
+                .distinct()
+                .order_by(column)
+            )
+            if v
+        ]
+
+    return {
+        "groups": distinct(m.Ticket.group_name),
+        "priorities": distinct(m.Ticket.priority),
+        "statuses": distinct(m.Ticket.status),
+        "vendors": distinct(m.Ticket.vendor),
+    }
