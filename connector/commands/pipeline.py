@@ -37,6 +37,8 @@ def _progress(step: str, report: dict[str, Any]) -> None:
 def _summary(step: str, r: dict[str, Any]) -> str:
     if "error" in r:
         return f"FAILED: {r['error']}"
+    if "skipped" in r:
+        return f"skipped ({r['skipped']})"
     if step == "sync":
         parts = [
             f"{i['vendor']}: {sum(s['read'] for s in i['streams'])} records, {i['api_calls']} calls ({i['status']})"

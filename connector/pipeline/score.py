@@ -78,14 +78,17 @@ def _latest(session: Session, tenant_id: int) -> dict[int, m.ScoreSnapshot]:
 
 
 def _history(session: Session, tenant_id: int, since: datetime) -> dict[int, list[tuple[datetime, float]]]:
-    out: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+    """Per account, one score per as_of: the one recorded last. A pass re-run at the same as_of (a retry
+    after a vendor fault, a stored simulated clock) supersedes the earlier, possibly partial, snapshot;
+    keeping both let the trend pick whichever came first (tests/reliability/test_vendor_faults.py)."""
+    by_time: dict[int, dict[datetime, float]] = defaultdict(dict)
     for acc, as_of, score in session.execute(
         select(m.ScoreSnapshot.account_id, m.ScoreSnapshot.as_of, m.ScoreSnapshot.score)
         .where(m.ScoreSnapshot.tenant_id == tenant_id, m.ScoreSnapshot.as_of >= since)
-        .order_by(m.ScoreSnapshot.as_of)
+        .order_by(m.ScoreSnapshot.as_of, m.ScoreSnapshot.id)
     ):
-        out[acc].append((as_of, score))
-    return out
+        by_time[acc][as_of] = score
+    return {acc: sorted(points.items()) for acc, points in by_time.items()}
 
 
 def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None) -> ScoreReport:

@@ -145,6 +145,11 @@ class ZendeskClient:
         """
         if not self.tokens.refresh_token:
             raise zerrors.token_error(400, {"error": "invalid_grant"})
+        # A 429/5xx/timeout at the token endpoint is as transient as anywhere else: retried under the same
+        # policy (found by tests/reliability/test_vendor_faults.py; HubSpot and Salesforce already did).
+        call_with_retry(self._refresh_once, vendor=VENDOR, refresh=None, sleep=self._conn.sleep)
+
+    def _refresh_once(self) -> None:
         self.refreshes += 1
         try:
             resp = self._session.post(
@@ -159,7 +164,8 @@ class ZendeskClient:
                 timeout=self._conn.timeout,
             )
         except requests.RequestException as exc:
-            raise zerrors.classify([type(exc).__name__], None, None) from exc
+            # The whole class chain: a ReadTimeout is a Timeout (transient), not an unknown error.
+            raise zerrors.classify([c.__name__ for c in type(exc).__mro__], None, None) from exc
         try:
             body = resp.json()
         except ValueError:
