@@ -18,6 +18,7 @@ Columns (one row per seed, tenant, horizon):
 
     python benchmarks/backtest.py --seeds 100 101 102 103 104 --accounts 2000 --horizons 90 180
     python benchmarks/backtest.py --seeds 0 --accounts 500 --dump /tmp/bt   # also pickle signals + truth
+    python benchmarks/backtest.py --smoke       # one tiny book (seconds of scoring): does it still run?
 
 `--dump DIR` writes one pickle per (seed, tenant, horizon) with the historical signals, outcomes and latent
 health, so model variants can be compared offline (benchmarks/tune_scoring.py) without re-running the pass.
@@ -174,7 +175,7 @@ def evaluate(
         "accounts": len(ids),
         "churned": int(y.sum()),
         "ceiling": ceiling,
-        "auc": ci.value,
+        "auc": float("nan") if ci.value is None else ci.value,
         "auc_low": ci.low,
         "auc_high": ci.high,
         "bands": bands,
@@ -204,10 +205,11 @@ def format_row(r: dict[str, Any]) -> str:
     ratio, counts = _ratio(r["bands"])
     eq = r["baselines"].get("equal", {}).get("auc", float("nan"))
     ci = f"{r['auc_low']:.3f}-{r['auc_high']:.3f}" if r["auc_low"] is not None else "n/a"
+    ceil = r["auc"] / r["ceiling"] if r["ceiling"] else float("nan")  # NaN when a class is empty
     label = f"{best} {b['auc']:.3f}" if b else "n/a"
     return (
         f"{r['seed']:>4} {r['tenant']:<10}{r['horizon']:>4}{r['accounts']:>6}{r['churned']:>6}"
-        f"{r['ceiling']:>8.3f}{r['auc']:>7.3f} {ci:<13}{r['auc'] / r['ceiling']:>6.2f} {label:<26}"
+        f"{r['ceiling']:>8.3f}{r['auc']:>7.3f} {ci:<13}{ceil:>6.2f} {label:<26}"
         f"{delta:>+7.3f}{eq:>7.3f}{'n/a' if ratio is None else f'{ratio:.1f}':>10} {counts:<20}"
     )
 
@@ -259,6 +261,7 @@ def load_cases(folder: Path, seed: int, accounts: int, horizons: list[int], tena
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="One tiny book (seed 0, 60 accounts, 90 days).")
     ap.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102, 103, 104])
     ap.add_argument("--accounts", type=int, default=2000)
     ap.add_argument("--horizons", type=int, nargs="+", default=[90, 180])
@@ -273,6 +276,8 @@ def main() -> None:
         "building books: compares model variants in seconds.",
     )
     args = ap.parse_args()
+    if args.smoke:
+        args.seeds, args.accounts, args.horizons, args.tenants = [0], 60, [90], ["northwind"]
     text = Path(args.model).read_text(encoding="utf-8") if args.model else model_text()
     model = load_model(text)
     print(HEADER, flush=True)
@@ -284,7 +289,7 @@ def main() -> None:
             else run_seed(seed, args.accounts, args.horizons, args.tenants, args.dump)
         )
         for case in cases:
-            r = evaluate(case, model, baselines(text))
+            r = evaluate(case, model, baselines(text), draws=100 if args.smoke else 1000)
             records.append(r)
             print(format_row(r), flush=True)
     if args.json_path:

@@ -6,6 +6,7 @@ buy the mean with one book). A change is kept only if it raises the objective by
 (round values only: a CS leader reads the weights). Prints every accepted step and the final knob values.
 
     python benchmarks/tune_scoring.py --dump /tmp/bt --seeds 0 1 2 --accounts 1000 [--write model.yaml]
+    python benchmarks/tune_scoring.py --smoke     # synthetic cases, a few knobs: does the search still run?
 """
 
 from __future__ import annotations
@@ -69,6 +70,46 @@ def aucs(doc: dict[str, Any], cases: list[Case]) -> list[float]:
     return out
 
 
+def smoke_cases(accounts: int = 120) -> list[Case]:
+    """Two synthetic cases (a latent health drives NPS, CSAT and sentiment with noise): seconds, no book."""
+    from datetime import UTC, datetime
+
+    from scoring.types import AccountSignals
+
+    out = []
+    for seed, horizon in ((0, 90), (1, 180)):
+        rng = np.random.default_rng(seed)
+        h = rng.beta(4.0, 2.0, accounts)
+        churned = rng.random(accounts) < 1.0 / (1.0 + np.exp(-(-2.8 + 10.0 * (0.55 - h))))
+        signals = [
+            AccountSignals(
+                account_id=str(i),
+                metrics={
+                    "nps_avg_365d": float(np.clip(1.8 + 9.5 * h[i] + rng.normal(0, 1.6), 0, 10)),
+                    "nps_responses_365d": float(rng.integers(0, 4)),
+                    "csat_avg_90d": float(np.clip(2.0 + 3.0 * h[i] + rng.normal(0, 0.8), 1, 5)),
+                    "sentiment_30d": float(np.clip(2.0 * h[i] - 1.0 + rng.normal(0, 0.4), -1, 1)),
+                },
+                segment="smb",
+            )
+            for i in range(accounts)
+        ]
+        ids = [s.account_id for s in signals]
+        out.append(
+            Case(
+                seed=seed,
+                tenant="smoke",
+                horizon=horizon,
+                as_of=datetime(2026, 8, 1, tzinfo=UTC),
+                signals=signals,
+                churned=dict(zip(ids, churned.tolist(), strict=True)),
+                health=dict(zip(ids, h.tolist(), strict=True)),
+                segment=dict.fromkeys(ids, "smb"),
+            )
+        )
+    return out
+
+
 def objective(values: list[float]) -> float:
     v = np.array(values)
     return float("-inf") if np.isnan(v).any() else float(v.mean() + 0.5 * v.min())
@@ -76,7 +117,8 @@ def objective(values: list[float]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dump", type=Path, required=True)
+    ap.add_argument("--dump", type=Path, help="Folder of cases written by backtest.py --dump.")
+    ap.add_argument("--smoke", action="store_true", help="Synthetic cases, one round over a few knobs.")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--accounts", type=int, default=1000)
     ap.add_argument("--horizons", type=int, nargs="+", default=[90, 180])
@@ -84,15 +126,25 @@ def main() -> None:
     ap.add_argument("--min-gain", type=float, default=0.003)
     ap.add_argument("--write", type=Path, help="Write the tuned model YAML here.")
     args = ap.parse_args()
-    cases = [
-        c for s in args.seeds for c in load_cases(args.dump, s, args.accounts, args.horizons, ["northwind"])
-    ]
+    if not args.smoke and args.dump is None:
+        ap.error("--dump DIR is required (cases from benchmarks/backtest.py --dump), or --smoke")
+    cases = (
+        smoke_cases()
+        if args.smoke
+        else [
+            c
+            for s in args.seeds
+            for c in load_cases(args.dump, s, args.accounts, args.horizons, ["northwind"])
+        ]
+    )
     doc = yaml.safe_load(model_text())
+    search = knobs(doc)[:4] if args.smoke else knobs(doc)
+    rounds = 1 if args.smoke else args.rounds
     best = objective(aucs(doc, cases))
     print(f"start: objective {best:.4f}  AUCs {np.round(aucs(doc, cases), 3).tolist()}", flush=True)
-    for rnd in range(args.rounds):
+    for rnd in range(rounds):
         changed = False
-        for path, values in knobs(doc):
+        for path, values in search:
             current = _get(doc, path)
             for v in values:
                 if v == current:

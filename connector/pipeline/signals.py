@@ -209,12 +209,52 @@ def signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> Account
         if acc.last_contact and not historical
         else None,
     }
+    metrics.update(_evidence(acc, as_of))
     if not historical:
         metrics["arr_change_pct"] = (
             float((a.arr - a.arr_prev) / a.arr_prev * 100) if a.arr is not None and a.arr_prev else None
         )
         metrics["seat_utilisation"] = _seat_utilisation(a.metrics or {})
     return AccountSignals(account_id=str(a.id), metrics=metrics, arr=a.arr, plan=a.plan, segment=a.segment)
+
+
+def _evidence(acc: _Acc, as_of: datetime) -> dict[str, float | None]:
+    """How much data stands behind the averaged metrics (the model weighs a mean of one answer less than a
+    mean of ten: `evidence` in scoring/default_model.yaml), plus longer-window variants of the noisy
+    ticket metrics. Counts are 0.0, not None, when there is nothing: "no answers" is a measurement."""
+    d = timedelta(days=1)
+    t180 = [t for t in acc.tickets if t.vendor_created_at > as_of - 180 * d]
+    scored180 = [t for t in t180 if t.sentiment_score is not None]
+    ages = [(as_of - t.vendor_created_at).total_seconds() / 86400 for t in scored180]
+    nps365 = _within_t(acc.nps, as_of - 365 * d, as_of)
+    csat365 = _within_t(acc.csat, as_of - 365 * d, as_of)
+    return {
+        # decay-weighted answer counts: the weights behind nps_avg_365d / csat_avg_365d
+        "nps_responses_365d": _weight_sum(nps365, as_of, NPS_HALF_LIFE_DAYS),
+        "csat_responses_90d": float(len(_within(acc.csat, as_of - 90 * d, as_of))),
+        "csat_responses_365d": _weight_sum(csat365, as_of, NPS_HALF_LIFE_DAYS),
+        "csat_avg_365d": _decayed(csat365, as_of, NPS_HALF_LIFE_DAYS),
+        "tickets_90d": float(sum(1 for t in t180 if t.vendor_created_at > as_of - 90 * d)),
+        "tickets_180d": float(len(t180)),
+        "high_priority_share_180d": (sum(t.priority in {"high", "urgent"} for t in t180) / len(t180))
+        if t180
+        else None,
+        # the weights behind sentiment_30d (half-life 14 d over 90 d) and the 180-day variant (half-life 60 d)
+        "sentiment_tickets_30d": sum(
+            0.5 ** (a / 14.0) for a, t in zip(ages, scored180, strict=True) if a < 90
+        ),
+        "sentiment_tickets_180d": sum(0.5 ** (a / 60.0) for a in ages),
+        "sentiment_180d": time_decayed_mean(
+            [t.sentiment_score or 0.0 for t in scored180], ages, half_life=60.0
+        ),
+        "negative_ticket_share_180d": (sum(_neg(t) for t in scored180) / len(scored180))
+        if scored180
+        else None,
+    }
+
+
+def _weight_sum(items: list[tuple[datetime, float]], as_of: datetime, half_life: float) -> float:
+    return float(sum(0.5 ** ((as_of - t).total_seconds() / 86400 / half_life) for t, _ in items))
 
 
 def _open_ticket(t: m.Ticket, as_of: datetime) -> bool:
