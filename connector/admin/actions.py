@@ -321,6 +321,23 @@ def decide_link(
     Raises:
         LookupError: the organization or the CRM account is not this tenant's.
     """
+    before = session.scalar(
+        select(m.AccountLink).where(
+            m.AccountLink.tenant_id == tenant_id, m.AccountLink.source_account_id == source_account_id
+        )
+    )
+    # What the link was before, so the decision can be undone exactly (kept in the audit entry).
+    previous = (
+        {
+            "crm_account_id": before.crm_account_id,
+            "method": before.method,
+            "confidence": before.confidence,
+            "status": before.status,
+            "reason": before.reason,
+        }
+        if before is not None
+        else None
+    )
     linking.confirm_link(session, tenant_id, source_account_id, crm_account_id, actor)
     audit(
         session,
@@ -329,4 +346,41 @@ def decide_link(
         "link.confirmed",
         f"account:{source_account_id}",
         crm_account_id=crm_account_id,
+        previous=previous,
     )
+
+
+def undo_link(session: Session, tenant_id: int, source_account_id: int, actor: str) -> None:
+    """Put an organization's link back to what it was before the last person's decision.
+
+    Raises:
+        LookupError: no decision on this organization to undo (in this tenant).
+    """
+    link = session.scalar(
+        select(m.AccountLink).where(
+            m.AccountLink.tenant_id == tenant_id, m.AccountLink.source_account_id == source_account_id
+        )
+    )
+    entry = session.scalar(
+        select(m.AuditEntry)
+        .where(
+            m.AuditEntry.tenant_id == tenant_id,
+            m.AuditEntry.action == "link.confirmed",
+            m.AuditEntry.target == f"account:{source_account_id}",
+        )
+        .order_by(m.AuditEntry.id.desc())
+        .limit(1)
+    )
+    if link is None or link.status != "confirmed" or entry is None:
+        raise LookupError("no decision to undo for this organization")
+    prev = (entry.detail or {}).get("previous") or {
+        "crm_account_id": None, "method": "unmatched", "confidence": 0.0, "status": "review", "reason": None,
+    }  # fmt: skip
+    link.crm_account_id = prev.get("crm_account_id")
+    link.method = str(prev.get("method") or "unmatched")
+    link.confidence = float(prev.get("confidence") or 0.0)
+    link.status = str(prev.get("status") or "review")
+    link.reason = prev.get("reason")
+    link.confirmed_by = link.confirmed_at = None
+    link.updated_at = utcnow()
+    audit(session, tenant_id, actor, "link.undone", f"account:{source_account_id}", restored=prev)

@@ -41,24 +41,32 @@ def integrations() -> Any:
 @bp.get("/review")
 @admin_required
 def review() -> Any:
+    """Unmatched organizations with their likeliest CRM accounts (reason + confidence). Nothing below the
+    chosen confidence is preselected; each row searches on its own (`row` + `q`)."""
+    from connector.readmodels import review as rq
+
+    try:
+        threshold = min(1.0, max(0.0, float(request.args.get("min", rq.DEFAULT_THRESHOLD))))
+    except ValueError:
+        threshold = rq.DEFAULT_THRESHOLD
     q = (request.args.get("q") or "").strip()[:100]
-    choices = readmodels.crm_account_choices(db(), tenant_id(), q) if q else []
+    row = request.args.get("row", type=int)
     rows = readmodels.review_queue(db(), tenant_id())
-    # Without a search, offer CRM accounts sharing the organization's first significant word.
-    suggestions = (
-        {
-            r.source_id: readmodels.crm_account_choices(db(), tenant_id(), _keyword(r.source_name), 8)
-            for r in rows[:50]
-        }
-        if not q
-        else {}
+    shown = rows[:50]
+    search = {row: q} if row is not None and q else {}
+    cands = rq.candidates(
+        db(), tenant_id(), [(r.source_id, r.source_name, r.source_domains) for r in shown], search=search
     )
-    return render_template("admin/review.html", rows=rows, q=q, choices=choices, suggestions=suggestions)
-
-
-def _keyword(name: str) -> str:
-    words = [w for w in name.replace(",", " ").split() if len(w) > 2]
-    return words[0] if words else name
+    return render_template(
+        "admin/review.html",
+        rows=shown,
+        total=len(rows),
+        cands=cands,
+        threshold=threshold,
+        q=q,
+        row=row,
+        decisions=rq.recent_decisions(db(), tenant_id()),
+    )
 
 
 @bp.post("/review/<int:source_id>")
@@ -72,15 +80,31 @@ def decide(source_id: int) -> Any:
         try:
             target = int(raw)
         except ValueError:
-            flash("Pick the CRM account this organization belongs to.", "error")
-            return redirect(url_for("admin.review")), 303
+            flash("Pick the CRM account this organization belongs to (or search for it in its row).", "error")
+            return redirect(url_for("admin.review", _anchor=f"review-{source_id}"), code=303)
     try:
         admin_actions.decide_link(db(), tenant_id(), source_id, target, actor())
     except LookupError:
         abort(404, description="That organization or account is not in your workspace.")
     db().commit()
-    flash("Saved. This decision sticks: automatic matching will not change it.", "success")
-    return redirect(url_for("admin.review"), code=303)
+    flash(
+        "Saved. This decision sticks: automatic matching will not change it. Undo it below if it was a mistake.",
+        "success",
+    )
+    return redirect(url_for("admin.review", min=request.form.get("min") or None), code=303)
+
+
+@bp.post("/review/<int:source_id>/undo")
+@admin_required
+def undo_decision(source_id: int) -> Any:
+    try:
+        admin_actions.undo_link(db(), tenant_id(), source_id, actor())
+    except LookupError:
+        flash("There is no decision on that organization to undo.", "error")
+        return redirect(url_for("admin.review"), code=303)
+    db().commit()
+    flash("Undone: the organization is back as it was before the decision.", "success")
+    return redirect(url_for("admin.review", _anchor=f"review-{source_id}"), code=303)
 
 
 @bp.get("/users")

@@ -49,7 +49,7 @@ def test_integration_status_and_error_show(acme_admin: Any, tenants: dict[str, T
 
 def test_review_confirm_sticks(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
     acme = tenants["acme"]
-    page = acme_admin.get("/admin/review?q=red").data.decode()
+    page = acme_admin.get(f"/admin/review?row={acme.org_id}&q=red").data.decode()
     assert "Acme Mystery Org" in page
     assert "Acme Red Corp" in page
     target = acme.accounts["Acme Red Corp"]
@@ -68,7 +68,9 @@ def test_review_confirm_sticks(acme_admin: Any, tenants: dict[str, TenantData], 
         assert link.confirmed_at is not None
         entry = session.query(m.AuditEntry).filter_by(action="link.confirmed").one()
         assert entry.tenant_id == acme.id
-    assert "Acme Mystery Org" not in acme_admin.get("/admin/review").data.decode()
+    page = acme_admin.get("/admin/review").data.decode()
+    assert f'id="review-{acme.org_id}"' not in page  # out of the queue
+    assert f'id="decision-{acme.org_id}"' in page  # listed under recent decisions, with Undo
 
 
 def test_review_leave_unlinked(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
@@ -288,7 +290,7 @@ def test_webhooks_of_other_tenant_are_404(
 
 
 def test_review_suggests_accounts_with_a_similar_name(acme_admin: Any) -> None:
-    """Without a search, each organization offers CRM accounts sharing its first significant word."""
+    """Without a search, each organization offers CRM accounts whose normalised names share a word."""
     page = acme_admin.get("/admin/review").data.decode()
     row = page.split('id="review-')[1]
     assert "Acme Red Corp" in row
