@@ -212,7 +212,8 @@ def _salesforce(inst: _Install, body: bytes, token: str | None) -> Verified:
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: a signed body nested thousands of levels deep was a 500 (reliability fuzz suite).
         raise InboundRejectedError(400, "malformed_body", "body is not JSON") from exc
 
 
