@@ -19,6 +19,7 @@ from scoring.model import (
     ActionRule,
     Band,
     DimensionSpec,
+    Evidence,
     Hysteresis,
     MetricDirection,
     MetricSpec,
@@ -43,7 +44,7 @@ _TOP_KEYS = {
     "events",
     "actions",
 }
-_METRIC_KEYS = {"label", "unit", "direction", "lookback_days", "weight", "normalise", "text"}
+_METRIC_KEYS = {"label", "unit", "direction", "lookback_days", "weight", "normalise", "text", "evidence"}
 
 
 class ScoringConfigError(ValueError):
@@ -198,7 +199,23 @@ def _metric(c: Checker, name: str, dim: str, raw: Any, path: str) -> MetricSpec:
         weight=c.number(m.get("weight"), join(path, "weight"), 1.0, ge=0),
         normalise=_normalisation(c, m.get("normalise"), join(path, "normalise"), direction),
         text=text,
+        evidence=_evidence(c, m.get("evidence"), join(path, "evidence"), name),
     )
+
+
+def _evidence(c: Checker, raw: Any, path: str, metric: str) -> Evidence | None:
+    if raw is None:
+        return None
+    e = c.mapping(raw, path, {"metric", "half"})
+    count = c.text(e.get("metric"), join(path, "metric"), "")
+    if not count:
+        c.add(join(path, "metric"), "names the signal that counts the data behind the metric")
+    elif count == metric:
+        c.add(join(path, "metric"), "must be another signal (a count), not the metric itself")
+    if "half" not in e:
+        c.add(join(path, "half"), "is required: the count at which the metric carries half its weight")
+    half = c.number(e.get("half"), join(path, "half"), 1.0, gt=0)
+    return Evidence(metric=count, half=half)
 
 
 def _normalisation(c: Checker, raw: Any, path: str, direction: str) -> Normalisation:

@@ -6,8 +6,13 @@ The maths (documented once, here):
   over the metrics present), * 100.
 - The health score is the weighted mean of the dimension scores that have data (the segment's dimension
   weights renormalised over those dimensions), rounded to one decimal; NaN when nothing had data.
+- evidence: a metric with `evidence` counts `count / (count + half)` of its weight for each account,
+  where `count` is another signal (e.g. the survey answers behind an average); the weights are then
+  renormalised as above, so a mean of one answer gives way to the account's other metrics while a mean
+  of ten dominates them. A missing count keeps the full weight.
 - confidence = (Σ effective weight of metrics with data) / (Σ effective weight of all metrics), where a
-  metric's effective weight is dimension weight * its share of the dimension's metric weight.
+  metric's effective weight is dimension weight * its share of the dimension's metric weight (times its
+  evidence share: a metric backed by little data counts partly).
 - impact of a metric (points) = its renormalised effective weight * (normalised - 0.5) * 100. The impacts
   of one account sum exactly to score - 50, so "drivers" explain the distance from a neutral account.
 - segment_percentile metrics rank within the account's segment in the batch (or a given reference);
@@ -127,6 +132,11 @@ def score_matrix(
         raise ValueError("segment index out of range")
     comp = kernel.compile_model(model)
     cols = [normalise.column(metrics, m.name, n) for m in comp.specs]
+    evidence = {
+        j: (normalise.column(metrics, spec.evidence.metric, n), spec.evidence.half)
+        for j, spec in enumerate(comp.specs)
+        if spec.evidence is not None
+    }
     if any(m.normalise.method == "segment_percentile" for m in comp.specs):
         ref = reference if reference is not None else normalise.percentile_reference(model, seg, metrics)
         for j, spec in enumerate(comp.specs):
@@ -155,7 +165,14 @@ def score_matrix(
                 norm[j] = cols[j][rows]
             else:
                 normalise.normalise_into(spec, cols[j][rows], norm[j])
-        kernel.score_chunk(comp, seg[rows], norm, _chunk_view(result, rows))
+        scale = None
+        if evidence:
+            scale = np.ones_like(norm)
+            for j, (count, half) in evidence.items():
+                c = np.maximum(count[rows], 0.0)
+                share = c / (c + half)
+                scale[j] = np.where(np.isnan(share), 1.0, share)  # no count: full weight
+        kernel.score_chunk(comp, seg[rows], norm, _chunk_view(result, rows), scale)
 
     starts = range(0, n, _CHUNK)
     threads = min(workers or min(4, os.cpu_count() or 1), len(starts))
@@ -197,6 +214,7 @@ class SignalColumns:
 def columns_from_signals(signals: Sequence[AccountSignals], model: ScoringModel) -> SignalColumns:
     """Pivot per-account signals into columns for the model's metrics (None → NaN)."""
     names = [m.name for m in model.metrics]
+    names += [m.evidence.metric for m in model.metrics if m.evidence and m.evidence.metric not in names]
     metrics = {
         name: np.array([_as_float(s.metrics.get(name)) for s in signals], dtype=np.float64) for name in names
     }

@@ -84,8 +84,11 @@ class ChunkOut:
     driver_impact: FloatArray
 
 
-def score_chunk(c: Compiled, seg: IntArray, norm: Float32Array, out: ChunkOut) -> None:
-    """Score one chunk: `norm` is (M, n) normalised values (NaN = no data) and is consumed.
+def score_chunk(
+    c: Compiled, seg: IntArray, norm: Float32Array, out: ChunkOut, scale: Float32Array | None = None
+) -> None:
+    """Score one chunk: `norm` is (M, n) normalised values (NaN = no data) and is consumed; `scale`
+    (M, n) multiplies each metric's weight per account (evidence shares, 0..1), None = 1 everywhere.
 
     Every (., n) array in `out` is metrics/dimensions along rows, accounts along columns. Plain numpy
     ufuncs only: no BLAS (its own thread pool would fight the chunk threads) and few passes over (M, n).
@@ -96,26 +99,30 @@ def score_chunk(c: Compiled, seg: IntArray, norm: Float32Array, out: ChunkOut) -
         out.normalised[:] = norm
     has = norm == norm  # False exactly for NaN: one pass instead of isnan + invert
     np.fmax(norm, 0.0, out=norm)  # NaN -> 0; normalised values are >= 0 so nothing else changes
-    per_dim = _dimensions(c, seg, norm, has, out)
+    # `has` becomes the weight multiplier: 1/0 for data/no data, times the evidence share if any.
+    weight = has.astype(np.float32) if scale is None else (has * scale).astype(np.float32)
+    per_dim = _dimensions(c, seg, norm, weight, out)
     # impact = renormalised effective weight * (x - 0.5) * 100, zero where there is no data.
     impact = np.empty_like(norm)
     for d, (a, b) in enumerate(c.dim_rows):
         np.multiply(per_dim[d], c.mw100[a:b, None], out=impact[a:b], casting="same_kind")
     norm -= 0.5
     impact *= norm
-    impact *= has
+    impact *= weight
     if out.impact is not None:
         out.impact[:] = impact
     _drivers(c, impact, out.drivers, out.driver_impact)
 
 
-def _dimensions(c: Compiled, seg: IntArray, norm: Float32Array, has: BoolArray, out: ChunkOut) -> FloatArray:
+def _dimensions(
+    c: Compiled, seg: IntArray, norm: Float32Array, has: Float32Array, out: ChunkOut
+) -> FloatArray:
     """Dimension scores, health score, confidence and raw band into `out`; returns each dimension's
     renormalised weight per unit of metric weight (D, n), which the impacts need.
     """
     n = seg.shape[0]
-    weighted = norm * c.mw[:, None]
-    has_w = has * c.mw[:, None]
+    has_w = has * c.mw[:, None]  # `has`: 0 = no data, else the share of the metric's weight it carries
+    weighted = norm * has_w
     num = np.empty((len(c.dim_rows), n))
     den = np.empty((len(c.dim_rows), n))
     for d, (a, b) in enumerate(c.dim_rows):  # metrics are stored dimension by dimension

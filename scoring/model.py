@@ -24,6 +24,16 @@ class Normalisation:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
+    """How much data stands behind a metric's value: `metric` names a count in the signals (e.g. answers
+    behind an average). The metric counts `count / (count + half)` of its weight: a mean of one answer
+    weighs less than a mean of ten, and an account without the count keeps the full weight."""
+
+    metric: str
+    half: float  # the count at which the metric carries half its weight (> 0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MetricSpec:
     """One metric of one dimension."""
 
@@ -36,6 +46,7 @@ class MetricSpec:
     weight: float  # relative to the other metrics of the same dimension
     normalise: Normalisation
     text: str  # str.format template with {value}, e.g. "CSAT {value:.1f}/5"
+    evidence: Evidence | None = None  # None: the weight does not depend on how much data there is
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
