@@ -66,7 +66,9 @@ def queue_writes(
     pending: dict[tuple[int, str], m.WritebackOutbox] = {}
     for o in session.scalars(
         select(m.WritebackOutbox).where(
-            m.WritebackOutbox.tenant_id == tenant_id, m.WritebackOutbox.status.in_(["pending", "claimed"])
+            m.WritebackOutbox.tenant_id == tenant_id,
+            m.WritebackOutbox.kind == "fields",
+            m.WritebackOutbox.status.in_(["pending", "claimed"]),
         )
     ):
         if o.status == "pending":
@@ -105,9 +107,10 @@ def queue_writes(
 
 
 def claim(
-    url: str, tenant_id: int, installation_id: int, limit: int
+    url: str, tenant_id: int, installation_id: int, limit: int, kind: str = "fields"
 ) -> list[tuple[int, str, dict[str, Any]]]:
-    """Claim up to `limit` pending (or abandoned) rows; returns (row id, external id, values)."""
+    """Claim up to `limit` pending (or abandoned) rows of `kind` ("fields" or "task"); returns
+    (row id, external id, values)."""
     now = utcnow()
     with transaction(url) as session:
         stmt = (
@@ -115,6 +118,7 @@ def claim(
             .where(
                 m.WritebackOutbox.tenant_id == tenant_id,
                 m.WritebackOutbox.installation_id == installation_id,
+                m.WritebackOutbox.kind == kind,
                 or_(
                     m.WritebackOutbox.status == "pending",
                     (m.WritebackOutbox.status == "claimed")

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from connector.pipeline import play_queue
 from connector.pipeline.outbox import queue_writes
 from connector.pipeline.signals import load_signals
 from connector.readmodels.customers import former_customer_ids
@@ -116,6 +117,7 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
     emitted = _last_emitted_scores(session, tenant_id) if endpoints else {}
     metric_of = {s.account_id: s.metrics for s in signals}
     snapshots: list[tuple[m.Account, m.ScoreSnapshot]] = []
+    scored: list[play_queue.Scored] = []
     for res in results:
         if res.score is None or res.band_state is None:
             continue
@@ -127,13 +129,18 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
         report.scored += 1
         report.by_band[snap.band] = report.by_band.get(snap.band, 0) + 1
         prev = latest.get(acc.id)
-        report.events += _queue_events(
-            session, tenant_id, endpoints, acc, org_ids.get(acc.id, []), prev, snap, model,
-            emitted.get(acc.id),
-        )  # fmt: skip
+        scored.append(play_queue.Scored(acc, prev, snap))
         if prev is not None and prev.band != snap.band:
             report.band_changes += 1
     session.flush()
+    # Plays fire in this transaction: task rows and their outbox rows commit with the band change.
+    bands = tuple(b.name for b in model.default_segment.bands)
+    fired = play_queue.fire(session, tenant_id, scored, org_ids, bands)
+    for s in scored:
+        report.events += _queue_events(
+            session, tenant_id, endpoints, s.account, org_ids.get(s.account.id, []), s.prev, s.snap,
+            model, emitted.get(s.account.id), fired.get(s.account.id, []),
+        )  # fmt: skip
     report.writes_queued = queue_writes(session, tenant_id, snapshots, org_ids)
     logger.info(
         "scored %d accounts (%d band changes, %d writes queued)",
@@ -223,6 +230,7 @@ def _queue_events(
     snap: m.ScoreSnapshot,
     model: ScoringModel,
     last_emitted: float | None = None,
+    plays: list[int] | None = None,
 ) -> int:
     """Queue band_changed / score_changed events for each subscribed endpoint (same transaction).
 
@@ -256,12 +264,15 @@ def _queue_events(
             occurred_at=snap.as_of,
         )
         event = make_event(kind, change, now=now)
+        payload = dict(event.payload)
+        if kind == EventType.BAND_CHANGED:  # additive key: the plays this band change matched
+            payload["data"] = {**payload["data"], "plays": list(plays or [])}
         row = m.WebhookEvent(
             tenant_id=tenant_id,
             msg_id=event.id,
             type=str(kind),
             account_id=acc.id,
-            payload=dict(event.payload),
+            payload=payload,
             created_at=now,
         )
         session.add(row)

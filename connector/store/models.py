@@ -464,6 +464,8 @@ class WritebackOutbox(Base):
     tenant_id: Mapped[int] = _tenant()
     installation_id: Mapped[int] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(64))
+    # "fields": score field values for one record; "task": one play task operation (values: op, task id).
+    kind: Mapped[str] = mapped_column(String(16), default="fields", server_default="fields")
     values: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16))  # pending|claimed|done|rejected
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -555,3 +557,46 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(300))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
+
+
+class Play(Base):
+    """An admin-defined play: a band transition (and segments) that creates a task for the account owner."""
+
+    __tablename__ = "plays"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    name: Mapped[str] = mapped_column(String(200))
+    to_band: Mapped[str] = mapped_column(String(32))
+    from_bands: Mapped[list[Any]] = mapped_column(default=list)  # empty: from any band
+    segments: Mapped[list[Any]] = mapped_column(default=list)  # empty: every segment
+    subject: Mapped[str] = mapped_column(String(255))  # {account} and {band} are filled in
+    next_step: Mapped[str] = mapped_column(Text, default="")
+    due_days: Mapped[int] = mapped_column(Integer, default=3)
+    zendesk_ticket: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_recovery: Mapped[str] = mapped_column(String(8), default="close")  # close|leave
+    cooldown_days: Mapped[int] = mapped_column(Integer, default=14)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PlayTask(Base):
+    """One task a play created for an account (and its optional Zendesk ticket); the outbox carries the
+    vendor calls, this row remembers the vendor ids and whether the task is open."""
+
+    __tablename__ = "play_tasks"
+    __table_args__ = (Index("ix_play_tasks_account_play", "tenant_id", "account_id", "play_id"),)
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    play_id: Mapped[int] = mapped_column(ForeignKey("plays.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    vendor: Mapped[str] = mapped_column(String(20))  # the CRM the task lives in
+    vendor_task_id: Mapped[str | None] = mapped_column(String(64))
+    ticket_id: Mapped[str | None] = mapped_column(String(64))  # Zendesk ticket for the support lead
+    state: Mapped[str] = mapped_column(String(16))  # queued|open|closing|closed|failed
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime]  # the pass (as_of) that fired the play
+    closed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
