@@ -7,9 +7,11 @@ The maths (documented once, here):
 - The health score is the weighted mean of the dimension scores that have data (the segment's dimension
   weights renormalised over those dimensions), rounded to one decimal; NaN when nothing had data.
 - evidence: a metric with `evidence` counts `count / (count + half)` of its weight for each account,
-  where `count` is another signal (e.g. the survey answers behind an average); the weights are then
-  renormalised as above, so a mean of one answer gives way to the account's other metrics while a mean
-  of ten dominates them. A missing count keeps the full weight.
+  where `count` is another signal (e.g. the survey answers behind an average). Within the dimension the
+  weights are then renormalised as above; the dimension's own weight in the score is scaled by the same
+  evidence (its evidence-weighted metric weight with data ÷ its plain metric weight with data). So a mean
+  of one answer gives way to the account's other metrics and dimensions, a mean of ten dominates them.
+  A missing count keeps the full weight; a model without `evidence` scores exactly as before.
 - confidence = (Σ effective weight of metrics with data) / (Σ effective weight of all metrics), where a
   metric's effective weight is dimension weight * its share of the dimension's metric weight (times its
   evidence share: a metric backed by little data counts partly).

@@ -101,7 +101,7 @@ def score_chunk(
     np.fmax(norm, 0.0, out=norm)  # NaN -> 0; normalised values are >= 0 so nothing else changes
     # `has` becomes the weight multiplier: 1/0 for data/no data, times the evidence share if any.
     weight = has.astype(np.float32) if scale is None else (has * scale).astype(np.float32)
-    per_dim = _dimensions(c, seg, norm, weight, out)
+    per_dim = _dimensions(c, seg, norm, weight, out, None if scale is None else has)
     # impact = renormalised effective weight * (x - 0.5) * 100, zero where there is no data.
     impact = np.empty_like(norm)
     for d, (a, b) in enumerate(c.dim_rows):
@@ -115,10 +115,20 @@ def score_chunk(
 
 
 def _dimensions(
-    c: Compiled, seg: IntArray, norm: Float32Array, has: Float32Array, out: ChunkOut
+    c: Compiled,
+    seg: IntArray,
+    norm: Float32Array,
+    has: Float32Array,
+    out: ChunkOut,
+    present: BoolArray | None = None,
 ) -> FloatArray:
     """Dimension scores, health score, confidence and raw band into `out`; returns each dimension's
     renormalised weight per unit of metric weight (D, n), which the impacts need.
+
+    With evidence (`present` given, `has` holding the evidence shares), a dimension's weight in the score
+    is scaled by its evidence: the evidence-weighted metric weight with data over the plain metric weight
+    with data. A relationship dimension resting on one survey answer then gives way to the other
+    dimensions, instead of renormalisation handing it its full share.
     """
     n = seg.shape[0]
     has_w = has * c.mw[:, None]  # `has`: 0 = no data, else the share of the metric's weight it carries
@@ -132,7 +142,14 @@ def _dimensions(
     safe_den = np.where(dim_ok, den, 1.0)
     dim_score = num / safe_den  # 0 where no data; NaN only in the output
     wd = np.take(c.seg_w_t, seg, axis=1)
-    wd *= dim_ok
+    if present is None:
+        wd *= dim_ok
+    else:
+        plain = np.empty((len(c.dim_rows), n))
+        present_w = present * c.mw[:, None]
+        for d, (a, b) in enumerate(c.dim_rows):
+            np.add.reduce(present_w[a:b], axis=0, dtype=np.float64, out=plain[d])
+        wd *= np.where(dim_ok, den / np.where(plain > 0, plain, 1.0), 0.0)
     wsum = wd.sum(axis=0)
     no_data = wsum <= 0
     share = wd / np.where(no_data, 1.0, wsum)

@@ -39,14 +39,16 @@ def score(metrics: dict[str, float | None]) -> tuple[float | None, float]:
 @pytest.mark.parametrize(
     ("answers", "expected"),
     [
-        # nps 1.0 and csat 0.0, one dimension each of equal weight: (100 + 0) / 2 whatever the count
-        (2.0, 50.0),
-        (6.0, 50.0),
+        # nps 1.0 and csat 0.0, one dimension each of weight 1; relationship scaled by its evidence share
+        (2.0, 100 * 0.5 / 1.5),
+        (6.0, 100 * 0.75 / 1.75),
+        (None, 50.0),  # no count: full weight, as without evidence
     ],
 )
-def test_one_metric_per_dimension_keeps_its_dimension_share(answers: float, expected: float) -> None:
-    # The share is renormalised within the dimension: a lone metric still carries its whole dimension.
-    assert score({"nps": 10, "nps_answers": answers, "csat": 1})[0] == pytest.approx(expected)
+def test_a_dimension_resting_on_little_evidence_gives_way(answers: float | None, expected: float) -> None:
+    # Renormalisation within the dimension would hand a lone metric its whole dimension whatever its
+    # evidence; the dimension's weight in the score is scaled by the evidence instead.
+    assert score({"nps": 10, "nps_answers": answers, "csat": 1})[0] == pytest.approx(expected, abs=0.05)
 
 
 def two_metric_model() -> str:
