@@ -97,3 +97,7 @@ def _register() -> None:
 
 
 _register()
+
+
+if __name__ == "__main__":  # `python -m connector.cli`
+    main()

@@ -69,7 +69,22 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """Readable lines for a terminal. A traceback is shown only at DEBUG: a person reading the console gets
+    the error's one-line summary (its type and message), and HEALTHSCORE_LOG_LEVEL=DEBUG shows the rest."""
+
+    def __init__(self, fmt: str, *, tracebacks: bool = False) -> None:
+        super().__init__(fmt)
+        self.tracebacks = tracebacks
+
     def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info and not self.tracebacks:
+            exc = record.exc_info[1]
+            summary = f"{type(exc).__name__}: {exc}" if exc is not None else ""
+            record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+            record.msg, record.args = (
+                f"{record.getMessage()} ({summary})" if summary else record.getMessage(),
+                (),
+            )
         base = super().format(record)
         ctx = " ".join(f"{k}={getattr(record, k)}" for k in CONTEXT_KEYS if hasattr(record, k))
         return f"{base} [{ctx}]" if ctx else base
@@ -85,7 +100,11 @@ def configure_logging(fmt: str = "text", level: str = "INFO", stream: Any = None
     handler._healthscore = True  # type: ignore[attr-defined]
     handler.addFilter(RedactingFilter())
     handler.setFormatter(
-        JsonFormatter() if fmt == "json" else TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        JsonFormatter()
+        if fmt == "json"
+        else TextFormatter(
+            "%(asctime)s %(levelname)s %(name)s: %(message)s", tracebacks=level.upper() == "DEBUG"
+        )
     )
     root.addHandler(handler)
     root.setLevel(level.upper())
