@@ -20,8 +20,9 @@ from integrations.oauth import TokenSet
 from integrations.records import SCORE_FIELDS, FieldChange, Record, ScoreWrite, WriteResult
 from integrations.registry import Connection
 from integrations.retry import call_with_retry
-from integrations.salesforce import errors, mapping, queries
+from integrations.salesforce import errors, mapping, queries, tasks
 from integrations.salesforce.client import SalesforceClient
+from integrations.tasks import TaskClose, TaskCreate, TaskResult
 
 logger = logging.getLogger(__name__)
 
@@ -274,6 +275,80 @@ class SalesforceAdapter:
                 VENDOR, "composite update returned a result list of the wrong length"
             )
         return [_write_result(w, r) for w, r in zip(chunk, saved, strict=True)]
+
+    # ---- play tasks (tasks.py builds the records) ------------------------------------------------------
+
+    def create_tasks(self, items: Sequence[TaskCreate]) -> list[TaskResult]:
+        """Tasks on the Accounts, each assigned to its Account's current owner: per ≤200 tasks one owners
+        query and one collection create (allOrNone=false); one TaskResult per task, in order."""
+        results: list[TaskResult] = []
+        for start in range(0, len(items), COLLECTION_LIMIT):
+            results.extend(self._create_tasks(items[start : start + COLLECTION_LIMIT]))
+        return results
+
+    def _create_tasks(self, chunk: Sequence[TaskCreate]) -> list[TaskResult]:
+        ids = sorted({t.account_external_id for t in chunk if tasks.valid_id(t.account_external_id)})
+        owners: dict[str, str] = {}
+        if ids:
+            page = self._call(
+                lambda: self._client.query(tasks.owners_query(ids), include_deleted=False, batch_size=None)
+            )
+            owners = tasks.owner_map(_page_parts(page)[0])
+        out: dict[int, TaskResult] = {}
+        send: list[tuple[int, dict[str, Any]]] = []
+        for n, t in enumerate(chunk):
+            owner = owners.get(t.account_external_id)
+            if owner is None:  # deleted or unknown Account: a task there would land on the integration user
+                out[n] = TaskResult(key=t.key, ok=False, error_code="NO_ACCOUNT", message="Account not found")
+            else:
+                send.append((n, tasks.task_record(t, owner)))
+        out.update(self._save(send, [t.key for t in chunk], create=True))
+        return [out[n] for n in range(len(chunk))]
+
+    def close_tasks(self, items: Sequence[TaskClose]) -> list[TaskResult]:
+        """Status=Completed on each Task through collection updates of ≤200; one TaskResult per task."""
+        results: list[TaskResult] = []
+        for start in range(0, len(items), COLLECTION_LIMIT):
+            chunk = items[start : start + COLLECTION_LIMIT]
+            send = [(n, tasks.close_record(t)) for n, t in enumerate(chunk)]
+            done = self._save(send, [t.key for t in chunk], create=False)
+            results.extend(done[n] for n in range(len(chunk)))
+        return results
+
+    def _save(
+        self, rows: Sequence[tuple[int, dict[str, Any]]], keys: Sequence[str], *, create: bool
+    ) -> dict[int, TaskResult]:
+        """One collection call for `rows` (position, record); a collection refused whole is split."""
+        if not rows:
+            return {}
+        records = [r for _, r in rows]
+        call = self._client.create_collection if create else self._client.update_collection
+        try:
+            saved = self._call(lambda: call(records, all_or_none=False))
+        except errors.BatchRejectedError as exc:
+            if len(rows) == 1:
+                n = rows[0][0]
+                return {n: TaskResult(key=keys[n], ok=False, error_code=exc.code, message=exc.detail)}
+            mid = len(rows) // 2
+            return {
+                **self._save(rows[:mid], keys, create=create),
+                **self._save(rows[mid:], keys, create=create),
+            }
+        if not isinstance(saved, list) or len(saved) != len(rows):
+            raise MalformedResponseError(VENDOR, "composite call returned a result list of the wrong length")
+        out: dict[int, TaskResult] = {}
+        for (n, _), r in zip(rows, saved, strict=True):
+            res = _write_result(ScoreWrite(account_external_id=keys[n], values={}), r)
+            rid = r.get("id") if isinstance(r, Mapping) else None
+            out[n] = TaskResult(
+                key=keys[n],
+                ok=res.ok,
+                external_id=str(rid) if res.ok and rid else None,
+                error_code=res.error_code,
+                message=res.message,
+                retryable=res.retryable,
+            )
+        return out
 
     def close(self) -> None:
         self._client.close()

@@ -107,6 +107,16 @@ class SalesforceClient:
             ),
         )
 
+    def create_collection(self, records: Sequence[Mapping[str, Any]], *, all_or_none: bool) -> Any:
+        """sObject Collections create (≤200 records, e.g. Tasks): the per-record SaveResult list, in order."""
+        body = {"allOrNone": all_or_none, "records": list(records)}
+        return self._run(
+            "composite create",
+            lambda: self._sf.restful(
+                "composite/sobjects", method="POST", json=body, timeout=self._conn.timeout
+            ),
+        )
+
     def create_custom_field(self, full_name: str, metadata: Mapping[str, Any]) -> bool:
         """Create a field through the Tooling API; False when it already exists (DUPLICATE_DEVELOPER_NAME)."""
         data = {"FullName": full_name, "Metadata": dict(metadata)}

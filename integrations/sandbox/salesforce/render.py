@@ -328,6 +328,11 @@ def render_users(ctx: SandboxContext) -> list[dict[str, Any]]:
     return list(users.values())
 
 
+def render_tasks(ctx: SandboxContext) -> list[dict[str, Any]]:
+    """Tasks our product created (kept in VendorState.extra["tasks"] by tasks.py), as stored."""
+    return [dict(row) for row in ctx.vendors[VENDOR].extra.get("tasks", {}).values()]
+
+
 RENDERERS: dict[str, Callable[[SandboxContext], list[dict[str, Any]]]] = {
     "Account": render_accounts,
     "Contact": render_contacts,
@@ -337,6 +342,7 @@ RENDERERS: dict[str, Callable[[SandboxContext], list[dict[str, Any]]]] = {
     "EmailMessage": render_email_messages,
     SURVEY_OBJECT: render_surveys,
     "User": render_users,
+    "Task": render_tasks,
 }
 
 

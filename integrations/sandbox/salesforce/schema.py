@@ -166,6 +166,20 @@ STANDARD_FIELDS: dict[str, list[tuple[str, str]]] = {
         *_AUDIT,
     ],
     "User": [("Id", "id"), ("Name", "string"), ("Email", "email"), ("UserType", "picklist"), *_AUDIT],
+    # Tasks exist only when our product creates them (plays); tasks.py writes them, render.py lists them.
+    "Task": [
+        ("Id", "id"),
+        ("IsDeleted", "boolean"),
+        ("WhatId", "reference"),
+        ("OwnerId", "reference"),
+        ("Subject", "string"),
+        ("Description", "textarea"),
+        ("ActivityDate", "date"),
+        ("Status", "picklist"),
+        ("Priority", "picklist"),
+        ("IsClosed", "boolean"),
+        *_AUDIT,
+    ],
 }
 # relationship name -> (parent sObject, foreign-key field on the child)
 RELATIONS: dict[str, dict[str, tuple[str, str]]] = {
@@ -177,6 +191,7 @@ RELATIONS: dict[str, dict[str, tuple[str, str]]] = {
     "EmailMessage": {"Parent": ("Case", "ParentId")},
     SURVEY_OBJECT: {"Account__r": ("Account", "Account__c"), "Case__r": ("Case", "Case__c")},
     "User": {},
+    "Task": {"What": ("Account", "WhatId"), "Owner": ("User", "OwnerId")},
 }
 KEY_PREFIX = {
     "Account": "001",
@@ -187,6 +202,7 @@ KEY_PREFIX = {
     "EmailMessage": "02s",
     SURVEY_OBJECT: "0Mr",
     "User": "005",
+    "Task": "00T",
 }
 # Tooling API Metadata.type -> describe type
 CUSTOM_TYPES = {
