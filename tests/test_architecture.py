@@ -35,7 +35,9 @@ def _top_level_packages() -> list[str]:
 
 
 def test_top_level_packages_are_the_mapped_ones() -> None:
-    assert set(_top_level_packages()) <= set(TOP), "a new top-level package needs a line in docs/architecture.md"
+    assert set(_top_level_packages()) <= set(TOP), (
+        "a new top-level package needs a line in docs/architecture.md"
+    )
 
 
 @pytest.mark.parametrize("package", _packages())

@@ -121,8 +121,12 @@ def test_zero_hysteresis_follows_raw_band() -> None:
 
 def test_next_band_for_uses_the_segment_thresholds(small_model: ScoringModel) -> None:
     # "big" overrides green to 80: 78 is yellow there, green in the default segment.
-    assert next_band_for(small_model, "big", None, 78, AS_OF) == BandState(band="yellow", since=AS_OF, score=78)
-    assert next_band_for(small_model, "default", None, 78, AS_OF) == BandState(band="green", since=AS_OF, score=78)
+    assert next_band_for(small_model, "big", None, 78, AS_OF) == BandState(
+        band="yellow", since=AS_OF, score=78
+    )
+    assert next_band_for(small_model, "default", None, 78, AS_OF) == BandState(
+        band="green", since=AS_OF, score=78
+    )
     with pytest.raises(KeyError):
         next_band_for(small_model, "nope", None, 78, AS_OF)
 

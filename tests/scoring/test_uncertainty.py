@@ -39,12 +39,13 @@ def test_band_rate_interval_matches_binomial_error() -> None:
     assert ci["red"].value == pytest.approx(0.2)
     assert ci["red"].low == pytest.approx(0.2 - half, abs=0.01)
     assert ci["red"].high == pytest.approx(0.2 + half, abs=0.01)
-    assert ci["green"].value is None and ci["green"].low is None  # empty band: nothing to estimate
+    assert ci["green"].value is None
+    assert ci["green"].low is None
 
 
 def test_auc_interval_matches_hanley_mcneil() -> None:
     """Binormal risk with shift 1: AUC = Φ(1/√2) ≈ 0.760; the bootstrap interval's half-width should be
-    close to 1.96 × the Hanley-McNeil standard error."""
+    close to 1.96 x the Hanley-McNeil standard error."""
     rng = np.random.default_rng(7)
     n1, n2 = 150, 600
     risk = np.r_[rng.normal(1.0, 1.0, n1), rng.normal(0.0, 1.0, n2)]
@@ -54,7 +55,8 @@ def test_auc_interval_matches_hanley_mcneil() -> None:
     q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
     se = math.sqrt((a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n2 - 1) * (q2 - a * a)) / (n1 * n2))
     assert ci.value == pytest.approx(a)
-    assert ci.low is not None and ci.high is not None
+    assert ci.low is not None
+    assert ci.high is not None
     assert ci.low < a < ci.high
     assert (ci.high - ci.low) / 2 == pytest.approx(1.96 * se, rel=0.2)
     assert 0.70 < a < 0.82  # the known population value is 0.760
@@ -77,7 +79,8 @@ def test_paired_difference_identical_models_is_zero_and_a_better_model_wins() ->
     same = paired_auc_difference(good, good, y, idx)
     assert (same.value, same.low, same.high) == (0.0, 0.0, 0.0)
     better = paired_auc_difference(good, noisy, y, idx)
-    assert better.low is not None and better.low > 0
+    assert better.low is not None
+    assert better.low > 0
     assert "better" in difference_verdict(int(y.sum()), int((~y).sum()), better)
     assert "no clear difference" in difference_verdict(int(y.sum()), int((~y).sum()), same)
 
@@ -86,7 +89,8 @@ def test_verdicts_say_when_the_sample_is_too_small() -> None:
     y = np.r_[np.ones(4, bool), np.zeros(40, bool)]
     ci = auc_interval(np.r_[np.ones(4), np.zeros(40)], y, resamples(44, draws=100))
     assert auc_verdict(4, 40, ci).startswith(TOO_SMALL)
-    assert band_verdict(12) is not None and TOO_SMALL in (band_verdict(12) or "")
+    assert band_verdict(12) is not None
+    assert TOO_SMALL in (band_verdict(12) or "")
     assert band_verdict(20) is None
     chance = auc_interval(np.zeros(200), np.r_[np.ones(50, bool), np.zeros(150, bool)], resamples(200, 100))
     assert "chance" in auc_verdict(50, 150, chance)
