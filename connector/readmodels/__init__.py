@@ -22,6 +22,8 @@ from connector.readmodels.account import (
 )
 from connector.readmodels.admin import (
     api_keys,
+    audit_count,
+    audit_facets,
     audit_log,
     crm_account_choices,
     deliveries,
@@ -59,6 +61,8 @@ __all__ = [
     "account_detail",
     "account_ids_for_vendor_record",
     "api_keys",
+    "audit_count",
+    "audit_facets",
     "audit_log",
     "band_thresholds",
     "crm_account_choices",

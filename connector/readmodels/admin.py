@@ -204,12 +204,80 @@ def api_keys(session: Session, tenant_id: int) -> list[m.ApiKey]:
 
 
 def audit_log(
-    session: Session, tenant_id: int, limit: int = 100, before_id: int | None = None
+    session: Session,
+    tenant_id: int,
+    limit: int = 100,
+    before_id: int | None = None,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    q: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    offset: int = 0,
 ) -> list[m.AuditEntry]:
+    """Entries newest first; `action` matches a prefix ("user." = every user change)."""
+    return list(
+        session.scalars(
+            _audit_query(tenant_id, before_id, actor, action, q, since, until)
+            .order_by(m.AuditEntry.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+def audit_count(session: Session, tenant_id: int, **filters: Any) -> int:
+    from sqlalchemy import func
+
+    stmt = _audit_query(tenant_id, None, **filters).with_only_columns(func.count())
+    return int(session.scalar(stmt) or 0)
+
+
+def audit_facets(session: Session, tenant_id: int) -> tuple[list[str], list[str]]:
+    """The actors and actions present, for the filter menus."""
+    actors = session.scalars(
+        select(m.AuditEntry.actor)
+        .where(m.AuditEntry.tenant_id == tenant_id)
+        .distinct()
+        .order_by(m.AuditEntry.actor)
+    ).all()
+    actions = session.scalars(
+        select(m.AuditEntry.action)
+        .where(m.AuditEntry.tenant_id == tenant_id)
+        .distinct()
+        .order_by(m.AuditEntry.action)
+    ).all()
+    return list(actors), list(actions)
+
+
+def _audit_query(
+    tenant_id: int,
+    before_id: int | None,
+    actor: str | None = None,
+    action: str | None = None,
+    q: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Any:
+    from sqlalchemy import func
+
     stmt = select(m.AuditEntry).where(m.AuditEntry.tenant_id == tenant_id)
     if before_id is not None:
         stmt = stmt.where(m.AuditEntry.id < before_id)
-    return list(session.scalars(stmt.order_by(m.AuditEntry.id.desc()).limit(limit)))
+    if actor:
+        stmt = stmt.where(m.AuditEntry.actor == actor)
+    if action:
+        stmt = stmt.where(m.AuditEntry.action.startswith(action, autoescape=True))
+    if q:
+        stmt = stmt.where(
+            func.lower(func.coalesce(m.AuditEntry.target, "")).contains(q.lower(), autoescape=True)
+        )
+    if since is not None:
+        stmt = stmt.where(m.AuditEntry.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(m.AuditEntry.created_at < until)
+    return stmt
 
 
 def installation_by_vendor_account(

@@ -231,12 +231,59 @@ def revoke_key(key_id: int) -> Any:
     return redirect(url_for("admin.keys"), code=303)
 
 
+AUDIT_PAGE = 50
+
+
 @bp.get("/audit")
 @admin_required
 def audit_log() -> Any:
-    before = request.args.get("before", type=int)
-    entries = readmodels.audit_log(db(), tenant_id(), limit=100, before_id=before)
-    return render_template("admin/audit.html", entries=entries)
+    """Who changed what: filter by person, kind of change, target text and dates; 50 a page."""
+    from datetime import UTC, date, datetime, timedelta
+
+    problems: list[str] = []
+
+    def day(name: str) -> datetime | None:
+        raw = (request.args.get(name) or "").strip()
+        if not raw:
+            return None
+        try:
+            return datetime.combine(date.fromisoformat(raw), datetime.min.time(), tzinfo=UTC)
+        except ValueError:
+            problems.append(f"{raw!r} is not a date; use YYYY-MM-DD.")
+            return None
+
+    since, until = day("from"), day("to")
+    filters: dict[str, Any] = {
+        "actor": request.args.get("actor") or None,
+        "action": request.args.get("action") or None,
+        "q": (request.args.get("q") or "").strip()[:100] or None,
+        "since": since,
+        "until": until + timedelta(days=1) if until else None,
+    }
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    total = readmodels.audit_count(db(), tenant_id(), **filters)
+    pages = max(1, -(-total // AUDIT_PAGE))
+    status = 400 if problems else 200
+    if total and page > pages:
+        problems.append(f"Page {page} does not exist: there are {pages}.")
+        status = 404
+    entries = readmodels.audit_log(
+        db(), tenant_id(), limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE, **filters
+    )
+    actors, actions = readmodels.audit_facets(db(), tenant_id())
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "admin/audit.html",
+        entries=entries,
+        total=total,
+        page=page,
+        pages=pages,
+        args=args,
+        actors=actors,
+        actions=actions,
+        kinds=sorted({a.split(".")[0] + "." for a in actions}),
+        problems=problems,
+    ), status
 
 
 # The model editor's routes live on this blueprint but in their own module (kept small).

@@ -5,7 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect as RoutingRedirect
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, except that a body nested too deep for the parser is a ValueError (so a 400, or None
+    for `get_json(silent=True)`) instead of a RecursionError, which went out as a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def problem(status: int, code: str, message: str, hint: str | None = None, **extra: Any) -> Response:
@@ -32,10 +45,57 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
+def _own_headers(exc: HTTPException) -> list[tuple[str, str]]:
+    """The exception's own headers (405 `Allow`, 401 `WWW-Authenticate`): they belong to the answer
+    whatever body replaces the default one."""
+    return [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+
+
 def init_app(app: Flask) -> None:
+    app.json = SafeJSONProvider(app)
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
         if wants_json():
             code = (exc.name or "error").lower().replace(" ", "_")
-            return problem(exc.code or 500, code, exc.description or exc.name or "error")
-        return exc
+            resp = problem(exc.code or 500, code, exc.description or exc.name or "error")
+            resp.headers.extend(_own_headers(exc))
+            return resp
+        if exc.code is None or exc.code < 400 or isinstance(exc, RoutingRedirect):
+            return exc
+        return (*error_page(exc.code, exc.description), _own_headers(exc))
+
+    @app.errorhandler(500)
+    def _server_error(exc: Exception) -> Any:
+        # Unhandled exceptions arrive here wrapped in InternalServerError; the log has the traceback.
+        if wants_json():
+            return problem(500, "internal_server_error", "Something went wrong on our side.", "Try again.")
+        return error_page(500, None)
+
+
+PAGES = {
+    400: ("That request did not make sense", "Check the address or the form and try again."),
+    401: ("Please sign in", "Sign in, then open the page again."),
+    403: ("You do not have access to this page", "Ask an admin of your workspace if you need it."),
+    404: ("We could not find that page", "It may have moved, or the link is wrong. Use the menu above."),
+    405: ("That action is not possible here", "Go back and use the buttons on the page."),
+    429: ("Too many attempts", "Wait a minute, then try again."),
+    500: (
+        "Something went wrong on our side",
+        "Try again in a moment; if it keeps happening, tell your admin.",
+    ),
+}
+
+
+def error_page(status: int, description: str | None) -> tuple[str, int]:
+    """A styled page with the navigation, what happened and what to do next (never a traceback)."""
+    from flask import render_template
+
+    title, action = PAGES.get(status, (f"Error {status}", "Go back and try again."))
+    generic = description is None or description.startswith(("The requested URL", "The server"))
+    return (
+        render_template(
+            "error.html", title=title, message=None if generic else description, action=action, status=status
+        ),
+        status,
+    )

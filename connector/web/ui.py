@@ -202,4 +202,3 @@ def _labels(stamps: list[Any]) -> list[str]:
     return [s.strftime("%Y-%m-%d %H:%M") for s in stamps]
 
 
-# The support workbench lives on this blueprint but in its own module (kept small).

@@ -10,7 +10,7 @@ from flask import abort, render_template, request
 from connector.clock import tenant_now
 from connector.readmodels.workbench import LABELS, NO_GROUP, TicketFilters, workbench
 from connector.web import csvout
-from connector.web import ui as parent
+from connector.web.blueprints import ui as bp
 from connector.web.access import db, login_required, tenant_id
 from connector.web.formatting import BAND_LABELS, ticket_title
 
@@ -87,7 +87,7 @@ def _args(f: TicketFilters) -> dict[str, str]:
     return {k: v for k, v in values.items() if v}
 
 
-@parent.bp.get("/support")
+@bp.get("/support")
 @login_required
 def support() -> Any:
     f, page, problems, today = _filters()
@@ -109,7 +109,7 @@ def support() -> Any:
     ), status
 
 
-@parent.bp.get("/support.csv")
+@bp.get("/support.csv")
 @login_required
 def support_csv() -> Any:
     f, _page, problems, _today = _filters()

@@ -1,0 +1,83 @@
+"""Styled error pages with navigation, the API reference served from our own files, audit filters/paging,
+long text that wraps, and a layout for 390 px wide screens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connector.store import models as m
+from connector.store.db import transaction
+from tests.connector.web.seed import TenantData
+
+
+def test_404_and_403_are_styled_pages_with_navigation(acme_viewer: Any) -> None:
+    missing = acme_viewer.get("/accounts/999999")
+    page = missing.data.decode()
+    assert missing.status_code == 404
+    assert "We could not find that page" in page or "No such account" in page
+    assert 'class="mainnav"' in page
+    assert "Portfolio" in page
+    forbidden = acme_viewer.get("/admin/users")
+    assert forbidden.status_code == 403
+    assert "Only admins can do this" in forbidden.data.decode()
+    assert 'class="mainnav"' in forbidden.data.decode()
+    nowhere = acme_viewer.get("/no/such/page")
+    assert nowhere.status_code == 404
+    assert "We could not find that page" in nowhere.data.decode()
+    assert "The requested URL" not in nowhere.data.decode()
+
+
+def test_api_errors_stay_json(client: Any) -> None:
+    resp = client.get("/api/v1/nothing-here")
+    assert resp.status_code in {401, 404}
+    assert resp.is_json
+
+
+def test_api_reference_is_rendered_from_local_files(acme_viewer: Any) -> None:
+    page = acme_viewer.get("/").data.decode()
+    assert 'href="/docs/api"' in page  # linked from the nav
+    resp = acme_viewer.get("/docs/api")
+    html = resp.data.decode()
+    assert resp.status_code == 200
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
+    assert 'data-spec-url="/api/openapi.json"' in html
+    assert "https://" not in html.split("<main")[1].split("</main>")[0].replace("https://…", "")
+    assert acme_viewer.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    assert acme_viewer.get("/api/openapi.json").is_json
+
+
+def test_audit_log_filters_and_pages(app: Any, acme_admin: Any, tenants: dict[str, TenantData]) -> None:
+    acme = tenants["acme"]
+    now = datetime.now(UTC)
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        for i in range(120):
+            session.add(
+                m.AuditEntry(
+                    tenant_id=acme.id, actor="bot@acme.test" if i % 2 else "admin@acme.test",
+                    action="user.invited" if i % 3 else "api_key.created", target=f"person{i}@acme.test",
+                    detail={}, created_at=now - timedelta(days=i),
+                )
+            )  # fmt: skip
+    first = acme_admin.get("/admin/audit").data.decode()
+    assert "Page 1 of 3" in first
+    assert "Older" in first
+    assert "Page 3 of 3" in acme_admin.get("/admin/audit?page=3").data.decode()
+    assert acme_admin.get("/admin/audit?page=9").status_code == 404
+    bots = acme_admin.get("/admin/audit?actor=bot@acme.test&action=api_key.").data.decode()
+    assert "20 entries" in bots  # odd i and i % 3 == 0 → 20 of 120
+    one = acme_admin.get("/admin/audit?q=person7@").data.decode()
+    assert "person7@acme.test" in one
+    assert "person8@" not in one
+    recent = acme_admin.get(f"/admin/audit?from={(now - timedelta(days=4)).date().isoformat()}").data.decode()
+    assert "person10@" not in recent
+    assert acme_admin.get("/admin/audit?from=soon").status_code == 400
+
+
+def test_long_text_wraps_and_small_screens_have_a_layout(acme_viewer: Any) -> None:
+    css = acme_viewer.get("/static/app.css").data.decode()
+    assert "overflow-wrap: anywhere" in css
+    assert "@media (max-width: 700px)" in css
+    page = acme_viewer.get("/").data.decode()
+    assert 'name="viewport" content="width=device-width' in page
+    assert '<td class="wrap">' in page
