@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from tests.reliability import figures
-from tests.reliability.faults import install_rate_faults, remove_faults, settle, summary
-from tests.reliability.world import VENDORS, FaultyReceiver, build_world, crm_state, event_keys
+from tests.reliability.scenario import baseline, run_scenario
+from tests.reliability.world import VENDORS
 
 FAULT_RATE = 0.2
 # Stated bound: with 20 % of calls failing, a vendor sees at most this many times the fault-free calls
@@ -25,49 +25,9 @@ CALL_FACTOR = 3.0
 CALL_SLACK = 20
 
 
-def _scenario(sandbox: Any, *, faults: float, seed: int) -> dict[str, Any]:
-    sandbox.restore(force=True)
-    world = build_world(sandbox, receiver=FaultyReceiver(fault_rate=faults, seed=seed))
-    sandbox.ctx.counters.reset()
-    wrapper = install_rate_faults(sandbox, faults, seed) if faults else None
-    passes = 0
-    clean = True
-    last: dict[str, Any] = {}
-    try:
-        for phase in range(2):
-            if phase:
-                # Under Zendesk's 30-day refresh-token lifetime: a longer silence would rightly need a reconnect.
-                sandbox.tick(21, wait=True)
-                world.set_clock()
-            for slug in ("contoso", "northwind"):
-                settled = settle(world, slug)
-                passes += settled.passes
-                clean &= settled.clean
-                last[slug] = [summary(r) for r in settled.reports if r["status"] != "ok"][:2]
-        injected = wrapper.injected if wrapper else 0
-        calls = {v: sandbox.ctx.counters.get(v) for v in VENDORS}
-        return {
-            "crm": crm_state(sandbox),
-            "events": event_keys(world.receiver.received),
-            "ids": list(world.receiver.ids),
-            "calls": calls,
-            "passes": passes,
-            "clean": clean,
-            "receiver_faults": world.receiver.faults_injected,
-            "rejected": world.receiver.rejected,
-            "sleeps": len(world.sleeps),
-            "injected": injected,
-            "last": last,
-        }
-    finally:
-        remove_faults(sandbox)
-        world.close()
-
-
 def _check_seed(sandbox: Any, seed: int) -> dict[str, Any]:
-    base = _scenario(sandbox, faults=0.0, seed=seed)
-    hit = _scenario(sandbox, faults=FAULT_RATE, seed=seed)
-    assert base["clean"], f"the fault-free run itself did not settle: {base['last']}"
+    base = baseline(sandbox)
+    hit = run_scenario(sandbox, fault_rate=FAULT_RATE, seed=seed)
     assert hit["clean"], (
         f"seed {seed}: passes with faults never settled ({hit['passes']} passes): {hit['last']}"
     )
