@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
 
 from connector.config import Settings
 from connector.installs.connections import adapter_for
-from connector.pipeline import outbox
+from connector.pipeline import outbox, task_writeback
 from connector.store import models as m
 from connector.store import repo as store
 from connector.store.db import transaction
@@ -32,6 +32,7 @@ class VendorWriteReport:
     api_calls: int = 0
     rejections: list[dict[str, str]] = field(default_factory=list)
     error: str | None = None
+    tasks: dict[str, int] = field(default_factory=dict)  # play tasks: created, closed, tickets, failed
 
 
 def pending_count(settings: Settings, tenant_id: int, installation_id: int) -> int:
@@ -121,6 +122,11 @@ def _write_installation(
             rep.written += written
             rep.rejected += len(rejected)
             rep.rejections.extend(rejected[:50])
+        if rep.error is None:  # play tasks after the fields, through the same adapter and budget
+            done = task_writeback.write_tasks(url, inst, adapter)
+            rep.tasks = {k: v for k, v in asdict(done).items() if isinstance(v, int) and v}
+            if done.errors:
+                rep.error = done.errors[0]
     finally:
         rep.api_calls = int(getattr(adapter, "api_calls", 0))
         adapter.close()
