@@ -68,13 +68,14 @@ def current_model(session: Session, tenant_id: int) -> ScoringModel:
 
 
 def _latest(session: Session, tenant_id: int) -> dict[int, m.ScoreSnapshot]:
-    newest = (
-        select(m.ScoreSnapshot.account_id, func.max(m.ScoreSnapshot.id).label("sid"))
-        .where(m.ScoreSnapshot.tenant_id == tenant_id)
-        .group_by(m.ScoreSnapshot.account_id)
-        .subquery()
+    """Each account's current snapshot (its previous band state), through current_scores: the store keeps
+    that table on every flush (models._track_current), so this costs one row per account instead of
+    grouping the whole history, which grew with every pass (issue 17)."""
+    rows = session.scalars(
+        select(m.ScoreSnapshot)
+        .join(m.CurrentScore, m.CurrentScore.snapshot_id == m.ScoreSnapshot.id)
+        .where(m.CurrentScore.tenant_id == tenant_id)
     )
-    rows = session.scalars(select(m.ScoreSnapshot).join(newest, m.ScoreSnapshot.id == newest.c.sid))
     return {s.account_id: s for s in rows}
 
 

@@ -238,3 +238,43 @@ def test_write_back_rows_only_for_changed_values(db_url: str, tmp_path: Path) ->
             45.0,
             "red",
         )
+
+
+def test_the_previous_band_state_is_read_from_current_scores_not_ranked_history(db_url: str) -> None:
+    """Three passes (one repeated at the same as_of, as a retry does): the previous state the step reads
+    is each account's newest snapshot, the one ranking the history would give, and no statement of the
+    step groups or ranks score_snapshots any more (that cost grew with every pass, issue 17)."""
+    from sqlalchemy import event
+
+    from connector.pipeline.score import _latest
+
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        _publish(s, t)
+        a, c = _seats(s, t, "001", 0.76), _seats(s, t, "002", 0.30)
+    _pass(db_url, t, T0)
+    _pass(db_url, t, T0 + DAY, {"001": 0.74})
+    _pass(db_url, t, T0 + DAY, {"001": 0.60})  # a re-run at the same as_of supersedes the earlier one
+    statements: list[str] = []
+    with b.session(db_url) as s:
+        ranked: dict[int, tuple[datetime, int]] = {}
+        for snap in s.scalars(select(m.ScoreSnapshot).where(m.ScoreSnapshot.tenant_id == t)):
+            key = (snap.as_of, snap.id)
+            ranked[snap.account_id] = max(ranked.get(snap.account_id, key), key)
+        engine = s.get_bind()
+
+        def record(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+            statements.append(statement.lower())
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            latest = _latest(s, t)
+            report = score_tenant(s, t, as_of=T0 + 2 * DAY)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    assert {acc: snap.id for acc, snap in latest.items()} == {acc: sid for acc, (_, sid) in ranked.items()}
+    assert (latest[a].score, latest[a].band, latest[c].band) == (60.0, "yellow", "red")
+    assert report.band_changes == 0  # 60 stays yellow: the previous state was the superseding re-run
+    snapshot_reads = [q for q in statements if "from score_snapshots" in q and "current_scores" in q]
+    assert snapshot_reads, "the previous state is read through current_scores"
+    assert not [q for q in statements if "score_snapshots" in q and ("group by" in q or "row_number" in q)]
