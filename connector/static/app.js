@@ -9,6 +9,19 @@
       event.preventDefault();
     }
   }, true);
+  // <input type="range" data-mirror="ID">: keep a slider and its number field in step (both ways).
+  document.addEventListener("input", function (event) {
+    var el = event.target;
+    if (!el || !el.getAttribute) { return; }
+    var target = el.getAttribute("data-mirror");
+    if (target) {
+      var box = document.getElementById(target);
+      if (box) { box.value = el.value; }
+    } else if (el.id && el.classList && el.classList.contains("weight-number")) {
+      var slider = document.querySelector('[data-mirror="' + el.id + '"]');
+      if (slider) { slider.value = el.value; }
+    }
+  });
   // <select data-autosubmit>: apply a filter as soon as it changes.
   document.addEventListener("change", function (event) {
     var el = event.target;

@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from connector import readmodels
 from connector.admin import actions as admin_actions
+from connector.web import model_form
 from connector.web.access import actor, admin_required, db, settings, tenant_id
 from connector.web.blueprints import admin as bp
 
@@ -20,22 +21,57 @@ def _current_yaml() -> str:
     return files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
 
 
-@bp.get("/model")
-@admin_required
-def models() -> Any:
+def _suggest_version(live: str) -> str:
+    """A fresh draft name: the live version with the next "-editN" suffix not used yet."""
+    taken = {v.version for v in readmodels.model_versions(db(), tenant_id())}
+    base = model_form.summary(live).version.split("-edit")[0] or "model"
+    n = 1
+    while f"{base}-edit{n}" in taken:
+        n += 1
+    return f"{base}-edit{n}"
+
+
+def _page(text: str, *, mode: str, status: int = 200, **extra: Any) -> Any:
+    live = _current_yaml()
+    try:
+        shown = model_form.summary(text)
+        diff = model_form.changes(live, text) if text != live else []
+    except model_form.UNREADABLE:
+        shown, diff = model_form.summary(live), []
     return render_template(
         "admin/model.html",
         versions=readmodels.model_versions(db(), tenant_id()),
-        text=_current_yaml(),
+        text=text,
+        form=shown,
+        diff=diff,
+        mode=mode,
+        max_weight=model_form.MAX_WEIGHT,
+        version=extra.pop("version", None) or _suggest_version(live),
         published=readmodels.published_model(db(), tenant_id()),
-    )
+        **extra,
+    ), status
+
+
+@bp.get("/model")
+@admin_required
+def models() -> Any:
+    mode = "yaml" if request.args.get("view") == "yaml" else "form"
+    return _page(_current_yaml(), mode=mode)
 
 
 @bp.post("/model")
 @admin_required
 def model_submit() -> Any:
-    text = request.form.get("yaml", "")
     action = request.form.get("action", "validate")
+    mode = "form" if request.form.get("mode") == "form" else "yaml"
+    version = request.form.get("version", "").strip()
+    if mode == "form":
+        # The form edits weights on top of the live model: the draft is the live model with these weights.
+        text = model_form.apply_weights(
+            _current_yaml(), request.form, version or _suggest_version(_current_yaml())
+        )
+    else:
+        text = request.form.get("yaml", "")
     _model, problems = admin_actions.validate_model(text)
     preview = None
     status = 200
@@ -50,17 +86,19 @@ def model_submit() -> Any:
             problems, status = exc.problems, 400
         else:
             db().commit()
-            flash(f"Draft {row.version} saved. Review the backtest, then publish it.", "success")
+            flash(
+                f"Draft {row.version} saved. Review the backtest and the changes, then publish it.", "success"
+            )
             return redirect(url_for("admin.model_version", version_id=row.id), code=303)
-    return render_template(
-        "admin/model.html",
-        versions=readmodels.model_versions(db(), tenant_id()),
-        text=text,
+    return _page(
+        text,
+        mode=mode,
+        status=status,
         problems=problems,
         preview=preview,
         validated=not problems,
-        published=readmodels.published_model(db(), tenant_id()),
-    ), status
+        version=version,
+    )
 
 
 @bp.get("/model/<int:version_id>")
@@ -69,7 +107,13 @@ def model_version(version_id: int) -> Any:
     row = readmodels.model_version(db(), tenant_id(), version_id)
     if row is None:
         abort(404, description="No such model version in your workspace.")
-    return render_template("admin/model_version.html", row=row)
+    live = readmodels.published_model(db(), tenant_id())
+    try:
+        shown = model_form.summary(row.yaml)
+        diff = model_form.changes(_current_yaml(), row.yaml) if live is None or live.id != row.id else []
+    except model_form.UNREADABLE:
+        shown, diff = None, []
+    return render_template("admin/model_version.html", row=row, form=shown, diff=diff, live=live)
 
 
 @bp.post("/model/<int:version_id>/publish")

@@ -1,0 +1,77 @@
+"""Scoring model as a form: sliders per dimension and segment, backtest preview, diff against the live
+model, YAML as the advanced view, a readable version page."""
+
+from __future__ import annotations
+
+import re
+from importlib.resources import files
+from typing import Any
+
+import yaml
+
+from connector.web import model_form
+
+DEFAULT_YAML = files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
+
+
+def test_summary_and_apply_weights_round_trip() -> None:
+    s = model_form.summary(DEFAULT_YAML)
+    names = [d.name for d in s.dimensions]
+    assert "product" in names
+    assert "enterprise" in s.segments
+    form = {f"w:default:{n}": str(s.segments["default"][n]) for n in names}
+    form["w:default:product"] = "0.5"
+    form["w:enterprise:product"] = "0.5"  # equal to the new default: not written under the segment
+    form["w:enterprise:support"] = "9"  # clamped to the maximum
+    text = model_form.apply_weights(DEFAULT_YAML, form, "draft-1")
+    data = yaml.safe_load(text)
+    assert data["version"] == "draft-1"
+    assert data["dimensions"]["product"]["weight"] == 0.5
+    assert data["segments"]["enterprise"]["weights"] == {"support": model_form.MAX_WEIGHT}
+    diff = {c.what: (c.live, c.draft) for c in model_form.changes(DEFAULT_YAML, text)}
+    assert diff["default · product weight"] == ("0.1", "0.5")
+    assert diff["enterprise · support weight"][1] == "5"
+
+
+def _form(page: str) -> dict[str, str]:
+    return dict(re.findall(r'name="(w:[^"]+)" id="[^"]+" value="([^"]+)"', page))
+
+
+def test_weights_form_previews_diffs_saves_and_publishes(acme_admin: Any) -> None:
+    page = acme_admin.get("/admin/model").data.decode()
+    assert 'type="range"' in page
+    assert "Enterprise" in page
+    assert "Advanced (YAML)" in page
+    weights = _form(page)
+    assert "w:default:product" in weights
+    assert "w:enterprise:product" in weights
+    weights["w:default:product"] = "0.6"
+    preview = acme_admin.post(
+        "/admin/model", data={**weights, "mode": "form", "version": "acme-w1", "action": "preview"}
+    )
+    html = preview.data.decode()
+    assert preview.status_code == 200
+    assert "Changes against the live model" in html
+    assert "default · product weight" in html
+    assert "Backtest preview" in html
+    saved = acme_admin.post(
+        "/admin/model", data={**weights, "mode": "form", "version": "acme-w1", "action": "save"}
+    )
+    assert saved.status_code == 303
+    version_page = acme_admin.get(saved.headers["Location"]).data.decode()
+    assert "What this model weighs" in version_page
+    assert "default · product weight" in version_page
+    assert "<details" in version_page  # the YAML is the advanced view, folded away
+    assert "Publish acme-w1" in version_page
+    version_id = saved.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    published = acme_admin.post(f"/admin/model/{version_id}/publish")
+    assert published.status_code == 303
+    assert "acme-w1" in acme_admin.get("/admin/model").data.decode()
+
+
+def test_yaml_view_is_still_there(acme_admin: Any) -> None:
+    page = acme_admin.get("/admin/model?view=yaml").data.decode()
+    assert '<textarea class="code" name="yaml"' in page
+    bad = acme_admin.post("/admin/model", data={"mode": "yaml", "yaml": "bands: 3", "action": "validate"})
+    assert bad.status_code == 400
+    assert "problem" in bad.data.decode()
