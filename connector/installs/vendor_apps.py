@@ -51,6 +51,7 @@ SPECS: dict[str, VendorSpec] = {
             Scope("crm.objects.companies.read", "read companies (your accounts)"),
             Scope("crm.objects.companies.write", "write the healthscore_* company properties"),
             Scope("crm.objects.contacts.read", "match contacts' e-mail domains to companies"),
+            Scope("crm.objects.contacts.write", "create tasks for company owners when a play fires"),
             Scope("crm.objects.deals.read", "read renewals and expansion deals"),
             Scope("crm.objects.owners.read", "show company owners by name and match reps by e-mail"),
             Scope("tickets", "read tickets for support signals"),

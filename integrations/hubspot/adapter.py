@@ -34,15 +34,16 @@ from integrations.errors import (
     PermissionDeniedError,
     ReauthRequiredError,
 )
-from integrations.hubspot import mapping, search, writeback
+from integrations.hubspot import mapping, search, tasks, writeback
 from integrations.hubspot.client import HubSpotClient
 from integrations.hubspot.delivered import Delivered
-from integrations.hubspot.errors import ConflictError
+from integrations.hubspot.errors import BatchRejectedError, ConflictError
 from integrations.hubspot.mapping import HubRecord, Settings
 from integrations.hubspot.names import Names
 from integrations.records import FieldChange, Record, ScoreWrite, WriteResult
 from integrations.registry import Connection
 from integrations.retry import RetryPolicy, call_with_retry
+from integrations.tasks import TaskClose, TaskCreate, TaskResult
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -416,6 +417,81 @@ class HubSpotAdapter:
 
         results = writeback.write_rows(rows, send)
         return [results[i] for i in range(len(writes))]
+
+    # --- play tasks (tasks.py builds the inputs) ---------------------------------------------------------
+
+    def create_tasks(self, items: Sequence[TaskCreate]) -> list[TaskResult]:
+        """Tasks for each company's owner, associated with the company: per ≤ 100 one batch read of the
+        owners and one batch create; one TaskResult per task, in order."""
+        out: list[TaskResult] = []
+        for chunk in search.chunks(list(items), search.BATCH_LIMIT):
+            out.extend(self._create_tasks(list(chunk)))
+        return out
+
+    def _create_tasks(self, chunk: list[TaskCreate]) -> list[TaskResult]:
+        ids = sorted({t.account_external_id for t in chunk if t.account_external_id.isdigit()})
+        found = self._call(lambda: self._client.batch_read("companies", ids, [tasks.OWNER])) if ids else []
+        live = {c.id for c in found}
+        owners = tasks.owners(found)
+        results = {
+            t.key: TaskResult(key=t.key, ok=False, error_code="NO_COMPANY", message="company not found")
+            for t in chunk
+            if t.account_external_id not in live
+        }
+        send = [t for t in chunk if t.account_external_id in live]
+        results.update(self._create(send, owners))
+        return [results[t.key] for t in chunk]
+
+    def _create(self, send: list[TaskCreate], owners: dict[str, str]) -> dict[str, TaskResult]:
+        if not send:
+            return {}
+        inputs = [tasks.task_input(t, owners.get(t.account_external_id)) for t in send]
+        try:
+            made = self._call(lambda: self._client.batch_create("tasks", inputs))
+        except BatchRejectedError as exc:  # one bad input refuses the batch: split until it stands alone
+            if len(send) == 1:
+                return {
+                    send[0].key: TaskResult(
+                        key=send[0].key, ok=False, error_code=exc.code, message=exc.detail
+                    )
+                }
+            mid = len(send) // 2
+            return {**self._create(send[:mid], owners), **self._create(send[mid:], owners)}
+        by_trace = {trace: oid for oid, trace in made if trace}
+        if not by_trace and len(made) == len(send):  # no trace ids echoed: HubSpot kept the order
+            by_trace = {t.key: oid for t, (oid, _) in zip(send, made, strict=True)}
+        return {
+            t.key: TaskResult(key=t.key, ok=True, external_id=by_trace[t.key])
+            if t.key in by_trace
+            else TaskResult(
+                key=t.key,
+                ok=False,
+                error_code="NOT_CONFIRMED",
+                message="absent from the response",
+                retryable=True,
+            )
+            for t in send
+        }
+
+    def close_tasks(self, items: Sequence[TaskClose]) -> list[TaskResult]:
+        """hs_task_status=COMPLETED through batch updates of ≤ 100; one TaskResult per task, in order."""
+        rows: list[writeback.Row] = [(i, tasks.close_input(t)) for i, t in enumerate(items)]
+
+        def send(inputs: list[dict[str, object]]) -> writeback.BatchOutcome:
+            return self._call(lambda: self._client.batch_update("tasks", inputs))
+
+        done = writeback.write_rows(rows, send)
+        return [
+            TaskResult(
+                key=t.key,
+                ok=done[i].ok,
+                external_id=t.task_external_id,
+                error_code=done[i].error_code,
+                message=done[i].message,
+                retryable=done[i].retryable,
+            )
+            for i, t in enumerate(items)
+        ]
 
     # --- check -----------------------------------------------------------------------------------------
 

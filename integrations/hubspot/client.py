@@ -189,6 +189,44 @@ class HubSpotClient:
             )
         return BatchOutcome(updated=updated, errors=tuple(row_errors))
 
+    def batch_read(self, object_type: str, ids: Sequence[str], properties: Sequence[str]) -> list[HubRecord]:
+        """POST /crm/v3/objects/{type}/batch/read (≤ 100 ids); ids HubSpot does not know are left out."""
+        api = self._api("batch", lambda h: h.crm.objects.batch_api)
+        body = {"inputs": [{"id": i} for i in ids], "properties": list(properties)}
+        response = self._call(
+            lambda: api.read(
+                object_type,
+                batch_read_input_simple_public_object_id=body,
+                archived=False,
+                _request_timeout=self._timeout,
+            )
+        )
+        return [_record(o) for o in _results(response)]
+
+    def batch_create(
+        self, object_type: str, inputs: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[str, str | None]]:
+        """POST /crm/v3/objects/{type}/batch/create (≤ 100 inputs, sent as-is): (new id, objectWriteTraceId)
+        per created object; a whole-batch 400 raises RecordRejectedError."""
+        api = self._api("batch", lambda h: h.crm.objects.batch_api)
+        body = {"inputs": [dict(i) for i in inputs]}
+        response = self._call(
+            lambda: api.create(
+                object_type,
+                batch_input_simple_public_object_batch_input_for_create=body,
+                _request_timeout=self._timeout,
+            ),
+            writing=True,
+        )
+        out = []
+        for o in _results(response):
+            oid = getattr(o, "id", None)
+            if not oid:
+                raise MalformedResponseError(errors.VENDOR, "a created object without an id")
+            trace = getattr(o, "object_write_trace_id", None)
+            out.append((str(oid), str(trace) if trace else None))
+        return out
+
     def associations(self, from_type: str, to_type: str, ids: Sequence[str]) -> dict[str, list[str]]:
         """POST /crm/v4/associations/{from}/{to}/batch/read: from id → associated ids (207 rows are skipped)."""
         if not ids:

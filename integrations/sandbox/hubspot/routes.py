@@ -34,6 +34,7 @@ from integrations.sandbox.hubspot.schema import (
     SINGULAR,
     VENDOR,
 )
+from integrations.sandbox.hubspot.tasks_api import _register_tasks
 
 
 def create_app(ctx: SandboxContext) -> Flask:
@@ -87,6 +88,7 @@ def create_app(ctx: SandboxContext) -> Flask:
         _register_properties(app, ctx, object_type)
     _register_associations(app, ctx)
     _register_names(app, ctx)
+    _register_tasks(app, ctx)
     return app
 
 

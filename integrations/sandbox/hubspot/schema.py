@@ -25,6 +25,7 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "crm.objects.companies.read",
     "crm.objects.companies.write",
     "crm.objects.contacts.read",
+    "crm.objects.contacts.write",  # tasks (plays) are filed under the contacts scopes
     "crm.objects.deals.read",
     "crm.objects.owners.read",
     "tickets",
