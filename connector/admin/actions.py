@@ -319,8 +319,15 @@ def decide_link(
     """A person's decision on an organization's account: it sticks (status confirmed, method manual).
 
     Raises:
-        LookupError: the organization or the CRM account is not this tenant's.
+        LookupError: the organization or the CRM account is not this tenant's, or the target is not a CRM
+            account (a help-desk organization, the organization itself).
     """
+    from connector.readmodels.common import CRM_VENDORS
+
+    if crm_account_id is not None:
+        target = session.get(m.Account, crm_account_id)
+        if target is None or target.tenant_id != tenant_id or target.vendor not in CRM_VENDORS:
+            raise LookupError(f"CRM account {crm_account_id} not found in this tenant")
     before = session.scalar(
         select(m.AccountLink).where(
             m.AccountLink.tenant_id == tenant_id, m.AccountLink.source_account_id == source_account_id

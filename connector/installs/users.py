@@ -10,8 +10,9 @@ import hashlib
 import hmac
 import logging
 import secrets
+import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -33,6 +34,12 @@ ROLE_LABELS: dict[str, str] = {
 }
 API_KEY_SCOPES: tuple[str, ...] = ("read", "admin", "installation")
 MIN_PASSWORD = 12
+# An invitation link is a bearer credential sent by e-mail or chat: it works for a week, then the admin
+# invites again (cancel + invite).
+INVITE_TTL = timedelta(days=7)
+# Flask re-signs the cookie on every request (12 h idle limit), so a session in use would live forever:
+# a signed-in session ends a day after sign-in whatever the activity (a copied cookie dies with it).
+SESSION_MAX_AGE = timedelta(hours=24)
 KEY_PREFIX = "hsk_"
 
 # argon2id with the library's RFC 9106 "low memory" profile defaults (t=3, m=64 MiB, p=4).
@@ -81,12 +88,27 @@ def _token_hash(token: str) -> str:
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """One spelling per address: compatibility forms folded (fullwidth letters are ASCII ones), then case folded
+    (beyond lower(): ß is ss), so look-alike spellings are the same login and the same invitation."""
+    return unicodedata.normalize("NFKC", email).strip().casefold()
+
+
+def _script(ch: str) -> str:
+    """The script of a letter, from its Unicode name (LATIN, CYRILLIC, GREEK…); good enough to tell mixes."""
+    return unicodedata.name(ch, "UNKNOWN").split(" ", 1)[0]
 
 
 def _email_problems(email: str) -> list[str]:
     if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 320:
         return [f"{email!r} is not an e-mail address"]
+    # Invisible (zero-width, soft hyphen, bidi), control, space and combining characters, and letters of
+    # several scripts in one part (a Cyrillic a among Latin letters) make addresses that look like another.
+    if any(unicodedata.category(ch)[0] in "CZM" for ch in email):
+        return [f"{email!r} contains invisible, space or combining characters; type the address plainly"]
+    for part in email.rsplit("@", 1):
+        scripts = {_script(ch) for ch in part if unicodedata.category(ch).startswith("L")}
+        if len(scripts) > 1:
+            return [f"{email!r} mixes letters of several alphabets ({', '.join(sorted(scripts))})"]
     return []
 
 
@@ -168,6 +190,8 @@ def accept_invite(session: Session, token: str, password: str) -> m.User:
     user = session.scalar(select(m.User).where(m.User.invite_token_hash == _token_hash(token)))
     if user is None:
         raise AuthError(["this invitation link is invalid or was already used; ask your admin for a new one"])
+    if utcnow() - user.created_at > INVITE_TTL:
+        raise AuthError(["this invitation link has expired; ask your admin to invite you again"])
     problems = password_problems(password)
     if problems:
         raise AuthError(problems)
@@ -229,7 +253,9 @@ def session_user_id(session: Session, raw: str) -> int | None:
     if not raw or len(raw) > 200:
         return None
     row = session.get(m.UserSession, _token_hash(raw))
-    return row.user_id if row is not None else None
+    if row is None or utcnow() - row.created_at > SESSION_MAX_AGE:
+        return None
+    return row.user_id
 
 
 def end_session(session: Session, raw: str) -> None:

@@ -78,6 +78,11 @@ def current_user() -> Viewer | None:
 
 def sign_in(user: m.User) -> None:
     """Start a server-side session (the caller commits) and put its id in a fresh cookie."""
+    previous = session.get("sid")
+    if isinstance(previous, str):
+        # The session this browser held before (another person at the same machine): it ends here, so a
+        # copy of the old cookie opens nothing.
+        auth.end_session(db(), previous)
     session.clear()  # no session fixation: a fresh session on every sign-in
     session.permanent = True
     session["uid"], session["tid"] = user.id, user.tenant_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -27,7 +28,15 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def safe_filename(name: str) -> str:
+    """A download name that cannot break out of its header (quotes, CR/LF) or name a path: letters, digits,
+    dot, dash and underscore only."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:120]
+    return cleaned or "export.csv"
+
+
 def download(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
+    filename = safe_filename(filename)
     buf = io.StringIO()
     buf.write("\ufeff")
     writer = csv.writer(buf)

@@ -28,7 +28,10 @@ ACCOUNT_LIMIT = "5 per minute;10 per 10 minutes;20 per hour;50 per day"
 
 def account_key() -> str:
     """Rate-limit key of the account a sign-in names (hashed: e-mails never go into Redis keys)."""
-    email = request.form.get("email", "").strip().lower()
+    from connector.installs.users import normalise_email
+
+    # The very normalisation sign-in uses: every spelling that reaches one account counts against it.
+    email = normalise_email(request.form.get("email", ""))
     return "login-account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
@@ -45,6 +48,10 @@ def _storage_uri(app: Flask) -> str:
     if settings.env == "production":
         logger.warning("login rate limits are per process: set HEALTHSCORE_RATELIMIT_STORAGE_URL=redis://…")
     return "memory://"
+
+
+# The in-vendor views (HubSpot card, Zendesk sidebar) may be framed by the vendors' own pages, nobody else.
+EMBED_FRAME_ANCESTORS = "https://*.hubspot.com https://*.zendesk.com https://*.zdusercontent.com"
 
 
 def form_action_sources(extra: str = "") -> str:
@@ -85,7 +92,16 @@ def init_app(app: Flask) -> None:
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         if settings.env == "production":
             resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if not request.path.startswith("/embed/"):
+        if not request.path.startswith("/static/"):
+            # Pages and API answers are per person and may carry secrets shown once (API keys, webhook
+            # secrets): no browser or proxy cache keeps them (back button, shared machines).
+            resp.headers.setdefault("Cache-Control", "no-store")
+        if request.path.startswith("/embed/"):
+            resp.headers.setdefault(
+                "Content-Security-Policy",
+                f"default-src 'none'; frame-ancestors {EMBED_FRAME_ANCESTORS}; form-action 'none'",
+            )
+        else:
             resp.headers.setdefault("X-Frame-Options", "DENY")
             # Forms post to us only; the connect page alone also lets its form go on to the vendor
             # (g.form_action_extra, set by web/oauth.py), as a form's redirect is checked too.
