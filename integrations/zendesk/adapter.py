@@ -37,7 +37,9 @@ from integrations.errors import (
 )
 from integrations.records import CommentRecord, FieldChange, Record, ScoreWrite, TicketRecord, WriteResult
 from integrations.registry import Connection
+from integrations.tasks import TaskResult, TicketCreate
 from integrations.zendesk import mapping
+from integrations.zendesk import tasks as zd_tasks
 from integrations.zendesk.client import ExportPage, ZendeskClient
 from integrations.zendesk.params import (
     EXPORT_PAGE,
@@ -297,6 +299,42 @@ class ZendeskAdapter:
                 code = str(item.get("error") or item.get("status") or "Failed")
                 out[n] = _failed(write, code, str(item.get("errors") or item.get("details") or code))
         return out
+
+    def create_tickets(self, items: Sequence[TicketCreate]) -> list[TaskResult]:
+        """Tickets for the support lead via create_many jobs of ≤ 100, polled to completion; one
+        TaskResult per ticket, in order (job results name the request index)."""
+        out: list[TaskResult] = []
+        for chunk in chunks(list(items), UPDATE_MANY_MAX):
+            out.extend(self._create_tickets(list(chunk)))
+        return out
+
+    def _create_tickets(self, chunk: list[TicketCreate]) -> list[TaskResult]:
+        bad = {t.key for t in chunk if not t.organization_external_id.isdigit()}
+        send = [t for t in chunk if t.key not in bad]
+        results = {
+            k: TaskResult(key=k, ok=False, error_code="InvalidId", message="not a Zendesk organization id")
+            for k in bad
+        }
+        if send:
+            job_id = self._client.create_tickets([zd_tasks.ticket_payload(t) for t in send])
+            status, items = self._poll(job_id)
+            by_index = {int(i["index"]): i for i in items if isinstance(i.get("index"), int)}
+            for n, t in enumerate(send):
+                item = by_index.get(n)
+                if status != "completed" or item is None:
+                    results[t.key] = TaskResult(
+                        key=t.key, ok=False, error_code=f"job_{status}", message="no result", retryable=True
+                    )
+                elif item.get("id") and not item.get("error"):
+                    results[t.key] = TaskResult(key=t.key, ok=True, external_id=str(item["id"]))
+                else:
+                    results[t.key] = TaskResult(
+                        key=t.key,
+                        ok=False,
+                        error_code=str(item.get("error") or "Failed"),
+                        message=str(item.get("details") or "")[:300],
+                    )
+        return [results[t.key] for t in chunk]
 
     def _poll(self, job_id: str) -> tuple[str, list[dict[str, Any]]]:
         for delay in poll_delays(self._max_polls):

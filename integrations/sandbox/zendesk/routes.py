@@ -13,6 +13,7 @@ from integrations.sandbox.zendesk.oauth import _oauth_routes
 from integrations.sandbox.zendesk.reads import _read_routes
 from integrations.sandbox.zendesk.responses import _err, _render_fault
 from integrations.sandbox.zendesk.state import _FORBIDDEN, _INVALID_TOKEN, API, VENDOR, _state
+from integrations.sandbox.zendesk.tickets_api import _tickets_routes
 from integrations.sandbox.zendesk.writes import _write_routes
 
 # ---------------------------------------------------------------------------------------------------- app
@@ -75,4 +76,5 @@ def create_app(ctx: SandboxContext) -> Flask:
     _export_routes(app, ctx, cache)
     _read_routes(app, ctx, cache)
     _write_routes(app, ctx, _require_write)
+    _tickets_routes(app, ctx, _require_write)
     return app

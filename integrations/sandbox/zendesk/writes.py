@@ -190,7 +190,7 @@ def _job_body(record: dict[str, Any], polls_needed: int) -> dict[str, Any]:
     return {
         "id": record["id"],
         "url": f"{record['host'].rstrip('/')}{API}/job_statuses/{record['id']}.json",
-        "job_type": "bulk_update_organizations",
+        "job_type": record.get("job_type", "bulk_update_organizations"),
         "total": total,
         "progress": progress,
         "status": status,
