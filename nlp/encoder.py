@@ -6,6 +6,7 @@ transformers and both backends see exactly the same token ids.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from pathlib import Path
@@ -65,16 +66,16 @@ class TorchEncoder:
                 model_dir, rebuild, f"cannot load encoder ({exc.__class__.__name__})"
             ) from exc
         self.hidden_size = int(self.model.config.hidden_size)
+        # BERT-style encoders take token_type_ids; MPNet and RoBERTa-style ones do not accept them.
+        self._types = "token_type_ids" in inspect.signature(self.model.forward).parameters
 
     def token_states(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Last hidden states as numpy float32."""
         torch = self._torch
+        ids = torch.from_numpy(input_ids)
+        extra = {"token_type_ids": torch.zeros_like(ids)} if self._types else {}
         with torch.inference_mode():
-            out = self.model(
-                input_ids=torch.from_numpy(input_ids),
-                attention_mask=torch.from_numpy(attention_mask),
-                token_type_ids=torch.zeros_like(torch.from_numpy(input_ids)),
-            )
+            out = self.model(input_ids=ids, attention_mask=torch.from_numpy(attention_mask), **extra)
         return np.asarray(out.last_hidden_state.numpy(), dtype=np.float32)
 
 

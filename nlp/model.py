@@ -46,7 +46,7 @@ class SentimentModel:
         cache: MutableMapping[str, Sentiment] | None = None,
         preprocess: bool = True,
         batch_size: int = 8,
-        max_len: int = 256,
+        max_len: int = 128,
         max_chunks: int = 4,
         english_only: bool = True,
     ) -> None:

@@ -10,6 +10,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HEAD = Path(__file__).resolve().parent / "weights" / "default_head.npz"
 DEFAULT_CARD = Path(__file__).resolve().parent / "cards" / "default.md"
 DEFAULT_TICKETS = REPO_ROOT / "data" / "tickets" / "labelled.jsonl"
+# Rule-generated support messages (data/tickets/generate.py) and the hand-written named challenge sets.
+DEFAULT_GENERATED = REPO_ROOT / "data" / "tickets" / "generated.jsonl"
+DEFAULT_CHALLENGE = REPO_ROOT / "data" / "tickets" / "challenge.jsonl"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+# The shipped runtime: the fine-tuned encoder as int8 ONNX and its tokenizer (no torch needed to run it).
+SHIPPED_ONNX = WEIGHTS_DIR / "encoder-int8.onnx"
+SHIPPED_TOKENIZER = WEIGHTS_DIR / "tokenizer.json"
+# Where `healthscore model train` keeps the fine-tuned fp32 weights (gitignored; the torch reference).
+BUILD_DIR = Path(__file__).resolve().parent / ".build"
+FINETUNED_DIR = BUILD_DIR / "finetuned"
 DATA_ENV = "HEALTHSCORE_SENTIMENT_DATA"
 MODEL_ENV = "HEALTHSCORE_SENTIMENT_MODEL_PATH"
 INSTANCE_ENV = "HEALTHSCORE_INSTANCE_PATH"

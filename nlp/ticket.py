@@ -6,14 +6,19 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from nlp.preprocess import clean_message, has_words
-from nlp.sentiment import LABELS, NOTHING_TO_JUDGE, Label, Sentiment, SentimentClassifier
+from nlp.sentiment import NOTHING_TO_JUDGE, Label, Sentiment, SentimentClassifier
 
 # Zendesk end users are "end-user"; Salesforce/HubSpot callers pass "customer" or "contact". Agents, admins,
 # bots and system notes are never the customer's sentiment.
 CUSTOMER_ROLES = frozenset({"customer", "end-user", "end_user", "enduser", "requester", "contact", "user"})
-# Each earlier customer message counts half as much as the next one, so the latest always outweighs all
-# earlier ones together.
-DECAY = 0.5
+# Each newer customer message weighs twice the one before (times its confidence), so the latest outweighs
+# all earlier ones together unless the model was unsure about it.
+GROWTH = 2.0
+# The weighted score must pass these to call the ticket negative / positive; in between it is neutral.
+NEGATIVE_BELOW = -0.25
+POSITIVE_ABOVE = 0.25
+# A message the model judged with near-zero confidence still counts a little (0 means nothing to judge).
+MIN_WEIGHT = 0.05
 
 Comment = tuple[str, str, datetime]
 
@@ -26,21 +31,30 @@ def customer_messages(comments: Sequence[Comment]) -> list[str]:
 
 
 def roll_up(messages: Sequence[Sentiment]) -> Sentiment:
-    """Combine per-message sentiments (oldest first) into one: weights DECAY**(messages after it)."""
-    if not messages:
+    """One ticket's sentiment from its customer messages in time order (the one roll-up of the project;
+    the pipeline's sentiment step uses it too).
+
+    Each newer message weighs GROWTH times the one before, times its confidence; messages with nothing to
+    judge (confidence 0) are skipped. The label comes from the weighted score; a negative ticket quotes its
+    most negative message (what a support lead needs to read), any other ticket its latest.
+    """
+    judged = [s for s in messages if s.confidence > 0]
+    if not judged:
         return NOTHING_TO_JUDGE
-    n = len(messages)
-    weights = [DECAY ** (n - 1 - i) for i in range(n)]
+    weights = [GROWTH**i * max(s.confidence, MIN_WEIGHT) for i, s in enumerate(judged)]
     total = sum(weights)
-    score = sum(w * m.score for w, m in zip(weights, messages, strict=True)) / total
-    votes = dict.fromkeys(LABELS, 0.0)
-    for w, m in zip(weights, messages, strict=True):
-        votes[m.label] += w * m.confidence
-    label: Label = max(LABELS, key=lambda lab: (votes[lab], lab == messages[-1].label))
-    confidence = votes[label] / total
-    # The excerpt comes from the latest message that agrees with the ticket's label.
-    excerpt = next((m.excerpt for m in reversed(messages) if m.label == label), messages[-1].excerpt)
-    return Sentiment(label=label, score=max(-1.0, min(1.0, score)), confidence=confidence, excerpt=excerpt)
+    score = sum(w * s.score for w, s in zip(weights, judged, strict=True)) / total
+    label: Label = (
+        "negative" if score <= NEGATIVE_BELOW else "positive" if score >= POSITIVE_ABOVE else "neutral"
+    )
+    anchor = min(judged, key=lambda s: s.score) if label == "negative" else judged[-1]
+    confidence = sum(w * s.confidence for w, s in zip(weights, judged, strict=True)) / total
+    return Sentiment(
+        label=label,
+        score=round(max(-1.0, min(1.0, score)), 4),
+        confidence=round(confidence, 4),
+        excerpt=anchor.excerpt,
+    )
 
 
 def score_tickets(tickets: Sequence[Sequence[Comment]], model: SentimentClassifier) -> list[Sentiment]:
@@ -55,6 +69,6 @@ def score_ticket(comments: Sequence[Comment], model: SentimentClassifier) -> Sen
     """Sentiment of one ticket thread of (author_role, body, created_at) comments.
 
     Each customer message is cleaned (quotes, signatures, greetings, HTML) and scored; agent replies are
-    ignored; the latest customer message weighs most.
+    ignored; messages are combined by `roll_up` (the latest weighs most).
     """
     return score_tickets([comments], model)[0]

@@ -48,66 +48,149 @@ def model() -> None:
     default=None,
     help="Where to write the head. [default: nlp/weights/default_head.npz, or instance/heads/ for --model-path]",
 )
-@click.option("--per-source", type=int, default=None, help="Use at most N examples per source (quick runs).")
+@click.option(
+    "--per-source", type=int, default=None, help="Use at most N training rows per source (default 2000)."
+)
+@click.option("--steps", type=int, default=None, help="Fine-tuning steps of 32 texts (default 320).")
+@click.option(
+    "--frozen",
+    is_flag=True,
+    help="Only fit a linear head on the frozen encoder (always so for --model-path).",
+)
+@click.option(
+    "--build-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the fine-tuned fp32 weights go. [default: nlp/.build/finetuned]",
+)
+@click.option(
+    "--no-export",
+    is_flag=True,
+    help="Do not export and ship the int8 ONNX model into nlp/weights/ (quick or experimental runs).",
+)
 @_data_options
 @click.option(
     "--model-path",
     type=click.Path(path_type=Path),
     envvar="HEALTHSCORE_SENTIMENT_MODEL_PATH",
     default=None,
-    help="Train a head for this Hugging Face model directory instead of the packaged MiniLM-L6.",
+    help="Train a head for this Hugging Face model directory instead of fine-tuning the packaged MiniLM-L6.",
 )
 @click.option(
     "--instance-dir",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="HEALTHSCORE_INSTANCE_PATH",
     default=None,
-    help="Where heads of custom models are kept. [default: ./instance]",
+    help="Where heads of custom models and ONNX builds are kept. [default: ./instance]",
 )
 def train_cmd(
     seed: int,
     as_json: bool,
     out: Path | None,
     per_source: int | None,
+    steps: int | None,
+    frozen: bool,
+    build_dir: Path | None,
+    no_export: bool,
     data_dir: Path | None,
     tickets: Path | None,
     model_path: Path | None,
     instance_dir: Path | None,
 ) -> None:
-    """Train the linear head on frozen MiniLM embeddings (reproducible for a seed).
+    """Fine-tune MiniLM-L6 end to end with its head (reproducible for a seed and thread count), calibrate it,
+    export it to int8 ONNX and ship it into nlp/weights/.
 
-    Uses the human-rated sentences and the project's labelled tickets; 20% of each source (per label) is
-    held out by SEED and left for `healthscore model evaluate`.
+    Uses the four human-rated sources, the project's tickets and the generated support text; 20% of each
+    source (per label) is held out by SEED for `healthscore model evaluate`. Bounded by --steps: about
+    4-10 minutes on 2 CPU cores. Needs the train extra: pip install -e '.[train]'.
     """
     from nlp.data import TrainingDataError
     from nlp.errors import ModelLoadError
-    from nlp.paths import DEFAULT_TICKETS, default_data_dir, default_instance_dir, head_path_for
-    from nlp.train import train
+    from nlp.paths import (
+        DEFAULT_GENERATED,
+        DEFAULT_HEAD,
+        DEFAULT_TICKETS,
+        FINETUNED_DIR,
+        SHIPPED_ONNX,
+        default_data_dir,
+        default_instance_dir,
+        head_path_for,
+    )
 
-    target = out or head_path_for(model_path, instance_dir or default_instance_dir())
+    _require_train_extra()
+    instance = instance_dir or default_instance_dir()
+    target = out or head_path_for(model_path, instance)
     try:
-        result = train(
-            seed=seed,
-            data_dir=data_dir or default_data_dir(),
-            tickets_path=tickets or DEFAULT_TICKETS,
-            model_path=model_path,
-            per_source=per_source,
-        )
+        if frozen or model_path is not None:
+            from nlp.train import train
+
+            result = train(
+                seed=seed,
+                data_dir=data_dir or default_data_dir(),
+                tickets_path=tickets or DEFAULT_TICKETS,
+                model_path=model_path,
+                per_source=per_source,
+            )
+            result.head.save(target)
+            summary: dict[str, object] = {
+                "head": str(target),
+                "seed": seed,
+                "mode": "frozen",
+                "train": result.n_train,
+                "held_out": result.n_test,
+                "seconds": round(result.seconds, 1),
+            }
+        else:
+            from dataclasses import replace
+
+            from nlp.finetune import FinetuneConfig
+            from nlp.train import train_finetuned
+
+            cfg = FinetuneConfig()
+            cfg = replace(cfg, steps=steps or cfg.steps, per_source=per_source or cfg.per_source)
+            ft = train_finetuned(
+                seed=seed,
+                data_dir=data_dir or default_data_dir(),
+                tickets_path=tickets or DEFAULT_TICKETS,
+                generated_path=DEFAULT_GENERATED,
+                cfg=cfg,
+                build_dir=build_dir or FINETUNED_DIR,
+                head_out=out or DEFAULT_HEAD,
+                ship_onnx=None if no_export else SHIPPED_ONNX,
+                instance_dir=instance,
+                progress=None if as_json else click.echo,
+            )
+            summary = {
+                "head": str(ft.head_path),
+                "encoder": str(ft.encoder_dir),
+                "onnx": str(ft.onnx_path) if ft.onnx_path else None,
+                "seed": seed,
+                "mode": "finetune",
+                "temperature": ft.temperature,
+                "rows": ft.n_rows,
+                "train": ft.n_train,
+                "held_out": ft.n_test,
+                "seconds": round(ft.seconds, 1),
+            }
     except (TrainingDataError, ModelLoadError) as exc:
         raise _fail(exc) from exc
-    result.head.save(target)
-    summary = {
-        "head": str(target),
-        "seed": seed,
-        "train": result.n_train,
-        "held_out": result.n_test,
-        "seconds": round(result.seconds, 1),
-    }
     if as_json:
         click.echo(json.dumps(summary))
     else:
         click.echo(
-            f"wrote {target} in {result.seconds:.0f}s; trained on {result.n_train}, held out {result.n_test}"
+            f"wrote {summary['head']} in {summary['seconds']}s; trained on {summary['train']},"
+            f" held out {summary['held_out']}"
+        )
+
+
+def _require_train_extra() -> None:
+    """Training needs torch & co, which the runtime install leaves out: say how to get them."""
+    import importlib.util
+
+    missing = [m for m in ("torch", "transformers", "sklearn", "onnx") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise click.ClickException(
+            f"training needs {', '.join(missing)}: install the train extra with `pip install -e '.[train]'`"
         )
 
 
@@ -117,43 +200,104 @@ def train_cmd(
     "--card",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to write the model card. [default: nlp/cards/default.md]",
+    help="Where to write the model card. [default: nlp/cards/default.md; its numbers also go to default.json]",
+)
+@click.option(
+    "--loso/--no-loso",
+    default=True,
+    show_default=True,
+    help="Run leave-one-source-out for the fine-tuned recipe and the frozen encoders (needs the train extra).",
+)
+@click.option(
+    "--reuse-loso",
+    is_flag=True,
+    help="Keep the comparison/LOSO table of the last run (default.json) instead of recomputing it.",
+)
+@click.option(
+    "--loso-steps",
+    type=int,
+    default=200,
+    show_default=True,
+    help="Fine-tuning steps per LOSO fold (fewer than the shipped model's, to stay within time).",
+)
+@click.option(
+    "--compare",
+    "compare",
+    type=click.Path(file_okay=False, path_type=Path),
+    multiple=True,
+    help="Another Hugging Face encoder directory to compare as frozen encoder + linear head (repeatable).",
+)
+@click.option(
+    "--test-cap", type=int, default=None, help="Score at most N held-out rows per source (quick runs)."
 )
 @_data_options
 @model_options
 def evaluate_cmd(
     as_json: bool,
     card: Path | None,
+    loso: bool,
+    reuse_loso: bool,
+    loso_steps: int,
+    compare: tuple[Path, ...],
+    test_cap: int | None,
     data_dir: Path | None,
     tickets: Path | None,
     model_path: Path | None,
     instance_dir: Path | None,
     backend: str,
 ) -> None:
-    """Measure the model on every source's held-out split and write the model card.
+    """Measure the model and write the model card: every source's held-out split (runtime and fp32), the
+    named challenge sets, a calibration reliability table and, with --loso, the leave-one-source-out
+    comparison of the fine-tuned recipe with frozen encoders (minutes: one fine-tuning per source).
 
-    The split uses the seed stored in the head, so held-out rows are never ones it trained on. Reports
-    macro-F1, accuracy, per-class scores and confusion for the chosen runtime and its agreement with torch fp32.
+    The split uses the seed stored in the head, so held-out rows are never ones it trained on.
     """
-    from nlp.data import TrainingDataError
+    from dataclasses import replace
+
+    from nlp.data import TrainingDataError, load_tickets
+    from nlp.errors import ModelLoadError
     from nlp.evaluate import evaluate_models, render_card, write_card
-    from nlp.paths import DEFAULT_CARD, DEFAULT_TICKETS, default_data_dir
-    from nlp.train import load_examples
+    from nlp.paths import (
+        DEFAULT_CARD,
+        DEFAULT_CHALLENGE,
+        DEFAULT_GENERATED,
+        DEFAULT_TICKETS,
+        default_data_dir,
+    )
+    from nlp.train import load_all
 
     runtime = open_model(model_path, instance_dir, backend)
     onnx_file = model_path is not None and model_path.suffix == ".onnx"
-    reference = runtime if onnx_file or backend == "torch" else open_model(model_path, instance_dir, "torch")
+    reference = runtime
+    ref_note = ""
+    if not onnx_file and backend != "torch":
+        try:
+            from nlp import load_default_model
+
+            reference = load_default_model(model_path, instance_dir, backend="torch")
+        except (ModelLoadError, ImportError) as exc:
+            ref_note = f"no fp32 reference ({exc}); runtime compared with itself"
+            click.echo(f"warning: {ref_note}", err=True)
     try:
-        examples = load_examples(data_dir or default_data_dir(), tickets or DEFAULT_TICKETS)
+        examples = load_all(data_dir or default_data_dir(), tickets or DEFAULT_TICKETS, DEFAULT_GENERATED)
+        challenge = load_tickets(DEFAULT_CHALLENGE, source="challenge") if DEFAULT_CHALLENGE.is_file() else []
     except TrainingDataError as exc:
         raise _fail(exc) from exc
-    seed = int(runtime.head.meta.get("seed", 13))
-    ev = evaluate_models(runtime, reference, examples, seed)
+    challenge = [replace(e, source=e.id.rsplit("-", 1)[0]) for e in challenge]
+    seed = int(str(runtime.head.meta.get("seed", 13)))
+    ev = evaluate_models(runtime, reference, examples, seed, challenge=challenge, test_cap=test_cap)
+    target = card or DEFAULT_CARD
+    numbers = target.with_suffix(".json")
+    if reuse_loso and numbers.is_file():
+        ev = replace(ev, **_previous_comparison(numbers))
+    elif loso:
+        _require_train_extra()
+        ev = replace(ev, **_comparison(examples, seed, reference, compare, loso_steps, test_cap))
     counts: dict[str, int] = {}
     for e in examples:
         counts[e.source] = counts.get(e.source, 0) + 1
-    target = card or DEFAULT_CARD
     write_card(render_card(ev, counts), target)
+    numbers.write_text(json.dumps(ev.as_dict(), indent=1) + "\n", encoding="utf-8")
     if as_json:
         click.echo(json.dumps({**ev.as_dict(), "card": str(target)}))
         return
@@ -162,7 +306,110 @@ def evaluate_cmd(
             f"{r.source:<24} n={r.report.n:<5} macro-F1 {r.report.macro_f1:.3f}  accuracy {r.report.accuracy:.3f}"
             f"  (fp32 macro-F1 {r.reference_macro_f1:.3f}, agreement {r.agreement_with_reference:.3f})"
         )
+    for c in ev.candidates:
+        click.echo(f"{c.name:<40} in-domain mean {c.in_domain_mean:.3f}  LOSO mean {c.loso_mean:.3f}")
     click.echo(f"wrote {target}")
+
+
+def _comparison(
+    examples: list[Any],
+    seed: int,
+    reference: Any,
+    compare: tuple[Path, ...],
+    loso_steps: int,
+    test_cap: int | None,
+    compare_per_source: int | None = None,
+    frozen_per_source: int | None = None,
+    loso_max_len: int | None = None,
+) -> dict[str, Any]:
+    """The candidates table: frozen encoders + linear head, and the fine-tuned recipe (LOSO with fewer steps)."""
+    from nlp.crossdomain import (
+        DOMAINS,
+        TEST_CAP,
+        Candidate,
+        finetuned_loso,
+        frozen_candidate,
+        test_rows,
+        with_steps,
+    )
+    from nlp.data import split
+    from nlp.finetune import FinetuneConfig
+    from nlp.metrics import evaluate
+    from nlp.paths import default_encoder_dir
+    from nlp.train import carve_validation
+
+    train_set, test = split(examples, seed)
+    fit, validation = carve_validation(train_set, seed)
+    tests = test_rows(test, seed)
+    if test_cap:
+        tests = {d: rows[:test_cap] for d, rows in tests.items()}
+    base = FinetuneConfig()
+    per_source = frozen_per_source or base.per_source
+    candidates = [
+        frozen_candidate(
+            "MiniLM-L6 frozen + linear head (before)",
+            default_encoder_dir(),
+            fit,
+            tests,
+            seed=seed,
+            per_source=per_source,
+        )
+    ]
+    for path in compare:
+        rows = compare_per_source or per_source
+        candidates.append(
+            frozen_candidate(
+                f"{path.name} frozen + linear head",
+                path,
+                fit,
+                tests,
+                seed=seed,
+                per_source=rows,
+                note=f"head trained on at most {rows} rows per source" if rows != per_source else "",
+            )
+        )
+    # In-domain for the fine-tuned recipe is the trained model itself (fp32) on the same rows.
+    in_domain = (
+        {
+            d: evaluate(
+                [e.label for e in tests[d]],
+                [s.label for s in reference.classify_many([e.text for e in tests[d]])],
+            ).macro_f1
+            for d in DOMAINS
+            if tests[d]
+        }
+        if reference is not None
+        else {}
+    )
+    loso_cfg = with_steps(base, loso_steps, max_len=loso_max_len)
+    loso = finetuned_loso(
+        fit,
+        validation,
+        tests,
+        seed=seed,
+        cfg=loso_cfg,
+        encoder_dir=default_encoder_dir(),
+        progress=lambda m: click.echo(m, err=True),
+    )
+    candidates.append(Candidate(name="MiniLM-L6 fine-tuned end to end", in_domain=in_domain, loso=loso))
+    chosen = max(candidates, key=lambda c: c.loso_mean).name
+    note = (
+        f"Rows scored: at most {test_cap or TEST_CAP} held-out rows per source (seeded). Fine-tuned LOSO folds train"
+        f" {loso_steps} steps of {base.batch_size} at {loso_cfg.max_len} tokens (the shipped model {base.steps} at"
+        f" {base.max_len}); frozen heads use at most {per_source} rows per source."
+    )
+    return {"candidates": tuple(candidates), "chosen": chosen, "loso_note": note}
+
+
+def _previous_comparison(path: Path) -> dict[str, Any]:
+    from nlp.crossdomain import Candidate
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    cands = tuple(
+        Candidate(name=c["name"], in_domain=c["in_domain"], loso=c["loso"], note=c.get("note", ""))
+        for c in data.get("candidates", [])
+    )
+    return {"candidates": cands, "chosen": data.get("chosen", ""), "loso_note": data.get("loso_note", "")}
 
 
 @model.command("export")

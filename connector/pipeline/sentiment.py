@@ -1,5 +1,6 @@
 """The sentiment step: score the customer messages of tickets whose text changed, roll them up per
-ticket (the latest customer message weighs most), and store label, score and the excerpt behind it.
+ticket with `nlp.ticket.roll_up` (the latest customer message weighs most), and store label, score and
+the excerpt behind it.
 
 Model output is cached in `sentiment_results` by (text hash, model version), so unchanged text is never
 scored twice, across passes and processes.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,7 +24,8 @@ from connector.store import models as m
 from connector.store.db import transaction
 from connector.store.repo import utcnow
 from nlp.cache import text_hash
-from nlp.sentiment import NOTHING_TO_JUDGE, Label, Sentiment, SentimentClassifier
+from nlp.sentiment import Label, Sentiment, SentimentClassifier
+from nlp.ticket import roll_up
 
 logger = logging.getLogger(__name__)
 BATCH = 256
@@ -46,22 +47,6 @@ def load_model(model_path: str, instance_path: str) -> Any:
     import nlp
 
     return nlp.load_default_model(model_path or None, Path(instance_path))
-
-
-def rollup(messages: Sequence[Sentiment]) -> Sentiment:
-    """One ticket's sentiment from its customer messages in time order: each newer message weighs twice
-    the one before; the excerpt is the most negative (or, failing that, the latest) message's."""
-    judged = [s for s in messages if s.confidence > 0]
-    if not judged:
-        return NOTHING_TO_JUDGE
-    weights = [2.0**i * max(s.confidence, 0.05) for i, s in enumerate(judged)]
-    score = sum(w * s.score for w, s in zip(weights, judged, strict=True)) / sum(weights)
-    label: Label = "negative" if score <= -0.25 else "positive" if score >= 0.25 else "neutral"
-    anchor = min(judged, key=lambda s: s.score) if label == "negative" else judged[-1]
-    confidence = sum(w * s.confidence for w, s in zip(weights, judged, strict=True)) / sum(weights)
-    return Sentiment(
-        label=label, score=round(score, 4), confidence=round(confidence, 4), excerpt=anchor.excerpt
-    )
 
 
 def _in_part(part: tuple[int, int] | None) -> Any:
@@ -168,7 +153,7 @@ def score_tenant(
     report.messages = len(texts)
     results = classify_cached(session, tenant_id, model, version, texts, report)
     for t, msgs, digest in todo:
-        s = rollup([results[text_hash(msg)] for msg in msgs])
+        s = roll_up([results[text_hash(msg)] for msg in msgs])
         if s.confidence > 0:
             t.sentiment_label, t.sentiment_score, t.sentiment_confidence = s.label, s.score, s.confidence
         else:

@@ -1,4 +1,9 @@
-"""Session fixtures: the ONNX build (once, in a temp instance dir), the int8 and torch models, a fake encoder."""
+"""Session fixtures: the shipped int8 model, an ONNX build of the base encoder (once, in a temp instance dir) for
+the export machinery, the base encoder on torch, and a fake encoder.
+
+The fine-tuned fp32 weights exist only where `healthscore model train` ran (not in CI), so tests of the
+export and of frozen-head training use the packaged base encoder; quality tests use the shipped int8 model.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from nlp.encoder import load_tokenizer
 from nlp.head import LinearHead
 from nlp.loader import load_default_model
 from nlp.model import SentimentModel
-from nlp.paths import default_encoder_dir
+from nlp.paths import DEFAULT_HEAD, default_encoder_dir
 
 
 @pytest.fixture(scope="session")
@@ -25,15 +30,20 @@ def built_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def int8_model(built_instance: Path) -> SentimentModel:
-    """The default runtime model (ONNX int8)."""
-    return load_default_model(None, built_instance, backend="onnx-int8")
+def int8_model(tmp_path_factory: pytest.TempPathFactory) -> SentimentModel:
+    """The default runtime model: the shipped fine-tuned int8 ONNX file (no build, no torch)."""
+    return load_default_model(None, tmp_path_factory.mktemp("runtime-instance"), backend="onnx-int8")
 
 
 @pytest.fixture(scope="session")
 def torch_model(tmp_path_factory: pytest.TempPathFactory) -> SentimentModel:
-    """The fp32 torch reference model (needs no ONNX build)."""
-    return load_default_model(None, tmp_path_factory.mktemp("torch-instance"), backend="torch")
+    """The packaged base encoder on torch fp32 (with the shipped head: right shape, labels not meaningful)."""
+    return load_default_model(
+        default_encoder_dir(),
+        tmp_path_factory.mktemp("torch-instance"),
+        backend="torch",
+        head_path=DEFAULT_HEAD,
+    )
 
 
 class CountingEncoder:

@@ -113,14 +113,54 @@ def test_model_export_json_reuses_build(runner: CliRunner, built_instance: Path)
     assert payload["int8_bytes"] < payload["fp32_bytes"] / 2
 
 
-def test_model_train_json_small(runner: CliRunner, tmp_path: Path) -> None:
+def test_model_train_frozen_json_small(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "head.npz"
-    result = runner.invoke(MODEL, ["train", "--json", "--seed", "3", "--per-source", "20", "--out", str(out)])
+    result = runner.invoke(
+        MODEL, ["train", "--frozen", "--json", "--seed", "3", "--per-source", "20", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["head"] == str(out)
+    assert payload["mode"] == "frozen"
     assert out.is_file()
-    assert sum(payload["train"].values()) + sum(payload["held_out"].values()) == 60
+    assert sum(payload["train"].values()) + sum(payload["held_out"].values()) == 5 * 20
+
+
+def test_model_train_finetunes_in_few_steps_without_touching_the_shipped_model(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    from nlp.head import load_head
+
+    out, build = tmp_path / "head.npz", tmp_path / "finetuned"
+    args = ["train", "--json", "--seed", "3", "--steps", "2", "--per-source", "8", "--no-export"]
+    result = runner.invoke(MODEL, [*args, "--out", str(out), "--build-dir", str(build)])
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["mode"] == "finetune"
+    assert payload["onnx"] is None
+    assert (build / "config.json").is_file()
+    assert (build / "tokenizer.json").is_file()
+    head = load_head(out, "train")
+    assert head.meta["seed"] == 3
+    assert head.meta["finetune"]["steps"] == 2  # type: ignore[index]
+    assert float(str(head.meta["temperature"])) > 0
+
+
+def test_model_evaluate_without_loso_writes_card_and_numbers(
+    runner: CliRunner, tmp_path: Path, int8_model: object
+) -> None:
+    card = tmp_path / "card.md"
+    result = runner.invoke(
+        MODEL,
+        ["evaluate", "--no-loso", "--test-cap", "15", "--backend", "onnx-int8", "--card", str(card)],
+    )
+    assert result.exit_code == 0, result.stderr
+    text = card.read_text()
+    assert "## Named challenge sets" in text
+    assert "## Calibration" in text
+    numbers = json.loads(card.with_suffix(".json").read_text())
+    assert set(numbers["challenge"]) == {"sarcasm", "polite_complaints", "neutral_questions"}
+    assert numbers["sources"]["tickets"]["n"] == 15
 
 
 def test_model_train_without_data_says_where_to_point(runner: CliRunner, tmp_path: Path) -> None:

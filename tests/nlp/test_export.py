@@ -1,49 +1,54 @@
-"""The ONNX paths agree with the torch fp32 reference on a fixed sample of held-out texts."""
+"""The ONNX export machinery (run on the packaged base encoder): fp32 matches torch, int8 stays close."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from nlp.data import split
-from nlp.head import load_head
+from nlp.export import export
 from nlp.loader import load_default_model
-from nlp.metrics import agreement
 from nlp.model import SentimentModel
 from nlp.paths import DEFAULT_HEAD, DEFAULT_TICKETS, default_data_dir, default_encoder_dir
+from nlp.preprocess import clean_message
 from nlp.train import load_examples, subsample
 
-# Measured on the full held-out split (1,663 texts): int8 agreed with fp32 on 95-97% of labels per source
-# (dynamic int8 quantises activations per batch, so borderline texts can flip). 0.90 leaves room for the
-# sample's noise while still catching a broken export (which lands near chance, ~0.4).
-INT8_AGREEMENT_MIN = 0.90
+# Pooled int8 vectors measured at cosine 0.97-0.99 to fp32 on held-out sentences; a broken export (wrong
+# mask, wrong weights) lands far lower.
+INT8_MIN_COSINE = 0.93
 
 
 @pytest.fixture(scope="module")
 def sample() -> list[str]:
-    seed = int(load_head(DEFAULT_HEAD, "train").meta["seed"])
-    _, test = split(load_examples(default_data_dir(), DEFAULT_TICKETS), seed)
-    return [e.text for e in subsample(test, 80, seed=0)]
+    _, test = split(load_examples(default_data_dir(), DEFAULT_TICKETS), 13)
+    return [clean_message(e.text) for e in subsample(test, 40, seed=0)]
 
 
-def test_int8_agrees_with_fp32(
-    int8_model: SentimentModel, torch_model: SentimentModel, sample: list[str]
+def _base(instance: Path, backend: str) -> SentimentModel:
+    return load_default_model(default_encoder_dir(), instance, backend=backend, head_path=DEFAULT_HEAD)  # type: ignore[arg-type]
+
+
+def test_int8_pooled_states_stay_close_to_fp32(
+    built_instance: Path, torch_model: SentimentModel, sample: list[str]
 ) -> None:
-    got = [s.label for s in int8_model.classify_many(sample)]
-    want = [s.label for s in torch_model.classify_many(sample)]
-    assert agreement(got, want) >= INT8_AGREEMENT_MIN
+    got = _base(built_instance, "onnx-int8").embed(sample)
+    want = torch_model.embed(sample)
+    cosines = np.sum(got * want, axis=1)  # both L2-normalised
+    assert float(np.median(cosines)) >= INT8_MIN_COSINE
 
 
-def test_onnx_fp32_matches_torch(built_instance, torch_model: SentimentModel, sample: list[str]) -> None:  # type: ignore[no-untyped-def]
-    onnx32 = load_default_model(None, built_instance, backend="onnx-fp32")
-    got = onnx32.classify_many(sample)
+def test_onnx_fp32_matches_torch(
+    built_instance: Path, torch_model: SentimentModel, sample: list[str]
+) -> None:
+    got = _base(built_instance, "onnx-fp32").classify_many(sample)
     want = torch_model.classify_many(sample)
     assert [s.label for s in got] == [s.label for s in want]
     assert max(abs(a.score - b.score) for a, b in zip(got, want, strict=True)) < 1e-3
 
 
-def test_export_reuses_existing_files(built_instance) -> None:  # type: ignore[no-untyped-def]
-    from nlp.export import export
-
+def test_export_reuses_existing_files(built_instance: Path) -> None:
     fp32, int8 = export(default_encoder_dir(), built_instance)
     before = (fp32.stat().st_mtime_ns, int8.stat().st_mtime_ns)
     export(default_encoder_dir(), built_instance)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from nlp.sentiment import NOTHING_TO_JUDGE, Sentiment
 from nlp.ticket import roll_up, score_ticket, score_tickets
 
@@ -46,7 +48,10 @@ def test_latest_customer_message_weighs_most_even_against_two_older() -> None:
         ("customer", "still bad", T0 + timedelta(days=1)),
         ("customer", "all good now", T0 + timedelta(days=2)),
     ]
-    assert score_ticket(comments, ByWord()).label == "positive"
+    s = score_ticket(comments, ByWord())
+    # weights 1, 2, 4 (x confidence 0.9): (-0.8 - 1.6 + 3.2) / 7 > 0, but short of positive
+    assert s.score == pytest.approx((-0.8 - 1.6 + 3.2) / 7, abs=1e-4)
+    assert s.label == "neutral"
 
 
 def test_messages_are_ordered_by_time_not_by_list_position() -> None:
@@ -76,7 +81,51 @@ def test_many_tickets_use_one_model_call() -> None:
     assert len(model.calls) == 1
 
 
-def test_roll_up_score_is_weighted_mean() -> None:
-    neg = Sentiment(label="negative", score=-1.0, confidence=1.0)
-    pos = Sentiment(label="positive", score=1.0, confidence=1.0)
-    assert roll_up([neg, pos]).score == (0.5 * -1.0 + 1.0) / 1.5
+NEG = Sentiment(label="negative", score=-0.9, confidence=0.9, excerpt="terrible")
+POS = Sentiment(label="positive", score=0.8, confidence=0.8, excerpt="thanks")
+MEH = Sentiment(label="neutral", score=0.0, confidence=0.6, excerpt="meh")
+
+
+@pytest.mark.parametrize(
+    ("messages", "label", "excerpt"),
+    [
+        ([NEG, POS], "neutral", "thanks"),  # 0.188: the later thanks outweighs the complaint
+        ([POS, NEG], "negative", "terrible"),  # -0.377
+        ([POS, POS, NEG], "neutral", "terrible"),  # -0.22: the excerpt is the latest message's
+        ([NEG, NEG, MEH], "negative", "terrible"),  # -0.476: the most negative message is quoted
+        ([MEH], "neutral", "meh"),
+        ([NOTHING_TO_JUDGE, NEG], "negative", "terrible"),
+        ([], "neutral", ""),
+    ],
+    ids=["recovered", "soured", "soured-late", "calmer-but-negative", "neutral", "skips-empty", "nothing"],
+)
+def test_roll_up_weighs_the_latest_message_most_by_confidence(
+    messages: list[Sentiment], label: str, excerpt: str
+) -> None:
+    judged = [x for x in messages if x.confidence > 0]
+    weights = [2.0**i * x.confidence for i, x in enumerate(judged)]
+    expected = (
+        sum(w * x.score for w, x in zip(weights, judged, strict=True)) / sum(weights) if judged else 0.0
+    )
+    got = roll_up(messages)
+    assert (got.label, got.excerpt) == (label, excerpt)
+    assert got.score == pytest.approx(expected, abs=1e-4)
+
+
+def test_roll_up_quotes_the_most_negative_message_not_the_latest() -> None:
+    worst = Sentiment(label="negative", score=-0.95, confidence=0.95, excerpt="You deleted our data.")
+    mild = Sentiment(label="negative", score=-0.5, confidence=0.7, excerpt="Still waiting.")
+    got = roll_up([worst, mild])
+    assert got.label == "negative"
+    assert got.excerpt == "You deleted our data."
+
+
+def test_excerpt_never_comes_from_a_signature_or_quoted_reply(int8_model) -> None:  # type: ignore[no-untyped-def]
+    body = (
+        "Hi team,\n\nThe export has failed every night this week and we lost a day of work.\n\n"
+        "Best regards,\nJo\nJo Smith | Head of Happiness | Great Company\n\n"
+        "On Tue, 3 Mar 2026 at 10:01, Support <help@vendor.io> wrote:\n> Wonderful news, all fixed! Great day!"
+    )
+    s = score_ticket([("end-user", body, T0)], int8_model)
+    assert s.label == "negative"
+    assert s.excerpt == "The export has failed every night this week and we lost a day of work."

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from connector.pipeline import sentiment as sentiment_step
-from connector.pipeline.sentiment import rollup, score_tenant
+from connector.pipeline.sentiment import score_tenant
 from nlp.sentiment import NOTHING_TO_JUDGE, Sentiment
+from nlp.ticket import roll_up as rollup
 from tests.connector import builders as b
 from tests.connector.builders import DAY, T0
 

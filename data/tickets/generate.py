@@ -1,0 +1,220 @@
+"""Generate rule-based labelled support messages (generated.jsonl) from templates, seeded and licence-clean.
+
+Written for this project: every template and filler below is original text. The generator varies products,
+politeness, sarcasm, neutral how-to questions that name a problem, and wraps messages in greetings,
+signatures and quoted earlier replies (which the model's cleaner must strip), so the model sees support-shaped
+text beyond the few hundred hand-written tickets.
+
+Labels follow the support-team convention: a plain question or request, even one that names an error, is
+neutral; a complaint, however polite or sarcastic, is negative; thanks and praise are positive.
+
+Run: python data/tickets/generate.py   (writes generated.jsonl beside this file; same seed, same file)
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SEED = 20260
+PER_LABEL = 260
+
+PRODUCTS = [
+    ("the CSV export", "export"),
+    ("the Salesforce sync", "sync"),
+    ("the mobile app", "app"),
+    ("the invoice page", "billing"),
+    ("single sign-on", "sso"),
+    ("the reporting dashboard", "dashboard"),
+    ("the API", "api"),
+    ("the email notifications", "notifications"),
+    ("the calendar integration", "calendar"),
+    ("the search bar", "search"),
+    ("the bulk import", "import"),
+    ("two-factor login", "2fa"),
+    ("the webhook delivery", "webhooks"),
+    ("the HubSpot connector", "hubspot"),
+    ("the user permissions screen", "permissions"),
+]
+PROBLEMS = [
+    "times out",
+    "shows a blank page",
+    "returns a 500 error",
+    "drops half the rows",
+    "logs everyone out",
+    "sends duplicate emails",
+    "is stuck on 'processing'",
+    "crashes on start",
+    "shows last week's numbers",
+    "rejects valid passwords",
+]
+DURATIONS = [
+    "since Monday",
+    "for three days",
+    "all week",
+    "again today",
+    "since the last update",
+    "for a month",
+]
+
+NEGATIVE = {
+    "blunt": [
+        "{Product} {problem} {duration}. Fix it.",
+        "{Product} {problem}. This is not acceptable for what we pay.",
+        "{Product} {problem} {duration} and nobody has replied to my last two emails.",
+        "We are losing a day of work every time {product} {problem}.",
+        "I'm done waiting. {Product} {problem} {duration} and I want a refund for this month.",
+    ],
+    "polite": [
+        "Sorry to bother you again, but {product} {problem} {duration}. It is making things quite hard for our team.",
+        "I'm afraid {product} still {problem}. We were told it was fixed, so this is rather disappointing.",
+        "Could you please look into this? {Product} {problem} {duration} and our customers have started to notice.",
+        "With respect, this is the third time I've reported that {product} {problem}. We'd really appreciate a proper fix.",
+        "I hate to complain, but {product} {problem} {duration} and it's costing us time we don't have.",
+        "I appreciate you're busy, but we've had no update in a week while {product} {problem}.",
+    ],
+    "sarcastic": [
+        "Great, {product} {problem} again. Just what I needed on a Monday.",
+        "Love how {product} {problem} every single time we have a deadline. Really impressive.",
+        "Fantastic, another update and {product} {problem}. Thanks a lot.",
+        "Oh wonderful, {product} {problem} {duration}. Five stars for consistency.",
+        "Brilliant work on the new release: {product} {problem}. Who tests this stuff?",
+        "Wow, {product} {problem} yet again. At least it's reliable at being broken.",
+    ],
+    "angry": [
+        "This is ridiculous. {Product} {problem} {duration} and support keeps closing my ticket.",
+        "Absolutely fed up. {Product} {problem} and we are seriously considering cancelling.",
+        "Unbelievable. {Product} {problem} {duration}. Escalate this now.",
+    ],
+}
+NEUTRAL = {
+    "howto": [
+        "How do I fix it when {product} {problem}?",
+        "What should I check if {product} {problem}?",
+        "Is there a setting that stops {product} from timing out on large accounts?",
+        "Where can I find the logs for {product}?",
+        "How do I give a new colleague access to {product}?",
+        "Can {product} be scheduled to run at night?",
+        "Which plan includes {product}?",
+        "Is there a way to change the default language of {product}?",
+        "What does the error code E{code} mean in {product}?",
+        "Does {product} work with accounts that have more than 10,000 contacts?",
+    ],
+    "request": [
+        "Please update the billing email on our account to finance@{company}.com.",
+        "Could you send us a copy of the invoice for {month}?",
+        "Please add two more seats to our plan from next month.",
+        "We would like to schedule a call about {product} next week.",
+        "Can you confirm which IP addresses {product} connects from? Our firewall team needs the list.",
+        "Please close this ticket; we will open a new one if {product} {problem} again.",
+        "Attached is the screenshot you asked for. The request ID is {code}.",
+    ],
+    "status": [
+        "Our admin changed this morning, so please send future updates to the new contact.",
+        "Just checking: is the maintenance window for {product} still on {month} 14th?",
+        "We are moving to the new workspace on Friday; {product} will be reconfigured then.",
+        "For your records, the ticket number from our side is {code}.",
+        "I am following up on the question about {product} from yesterday.",
+    ],
+}
+POSITIVE = {
+    "thanks": [
+        "Thank you so much, {product} works perfectly now!",
+        "That fixed it. Really appreciate the quick help with {product}.",
+        "Thanks for sorting out {product} so fast, the team is happy.",
+        "Great support as always, {product} is back to normal.",
+        "Many thanks, the new setting for {product} was exactly what we needed.",
+    ],
+    "praise": [
+        "We love the new {short} features, it has saved us hours this week.",
+        "{Product} has been rock solid since the update, great job.",
+        "Just wanted to say {product} is the best part of your product. Keep it up!",
+        "Our managers are delighted with the reports from {product}.",
+        "Your agent was patient and clear, and {product} now runs smoothly. Five stars.",
+    ],
+    "relieved": [
+        "Finally working! {Product} synced everything overnight. Thank you.",
+        "Phew, {product} is back. Thanks for staying on it with us.",
+        "After the fix {product} no longer {problem}. Brilliant, thank you.",
+    ],
+}
+GREETINGS = ["Hi team,", "Hello,", "Dear Support,", "Hi there,", "Good morning,", "Hey,", ""]
+SIGNATURES = [
+    "Best regards,\n{name}",
+    "Thanks,\n{name}\n{name} | Operations Lead | {company}",
+    "Kind regards,\n{name}\nSent from my iPhone",
+    "Cheers,\n{name}",
+    "--\n{name}\n{company} Ltd, 12 High Street",
+    "",
+]
+QUOTES = [
+    "On Tue, 3 Mar 2026 at 10:01, Support <help@vendor.io> wrote:\n> Thanks for reaching out! We have logged this with our engineers.\n> Have a great day!",
+    "-----Original Message-----\nFrom: Support\nSent: Monday\n> Great news, the issue is resolved. Let us know if anything else comes up.",
+    "On Fri, Support wrote:\n> We're sorry for the trouble and are looking into it.",
+    "",
+]
+NAMES = ["Jo", "Priya", "Marcus", "Lena", "Tomasz", "Aisha", "Ben", "Chen", "Sofia", "Raj"]
+COMPANIES = ["acme", "northwind", "globex", "initech", "umbrella", "hooli", "vandelay"]
+MONTHS = ["March", "April", "May", "June", "July"]
+
+
+def _fill(template: str, rng: random.Random) -> str:
+    product, short = rng.choice(PRODUCTS)
+    values = {
+        "product": product,
+        "Product": product[0].upper() + product[1:],
+        "short": short,
+        "problem": rng.choice(PROBLEMS),
+        "duration": rng.choice(DURATIONS),
+        "code": str(rng.randint(100, 9999)),
+        "company": rng.choice(COMPANIES),
+        "month": rng.choice(MONTHS),
+        "name": rng.choice(NAMES),
+    }
+    return template.format(**values)
+
+
+def _wrap(body: str, rng: random.Random) -> str:
+    """Greeting, body, signature and a quoted earlier reply, each present by chance."""
+    parts = []
+    if rng.random() < 0.5:
+        parts.append(rng.choice(GREETINGS))
+    parts.append(body)
+    if rng.random() < 0.5:
+        parts.append(_fill(rng.choice(SIGNATURES), rng))
+    text = "\n\n".join(p for p in parts if p)
+    if rng.random() < 0.25:
+        text += "\n\n" + rng.choice(QUOTES)
+    return text
+
+
+def rows(seed: int = SEED, per_label: int = PER_LABEL) -> list[dict[str, str]]:
+    """`per_label` unique messages per label, deterministic for the seed."""
+    rng = random.Random(seed)
+    out: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for label, styles in (("negative", NEGATIVE), ("neutral", NEUTRAL), ("positive", POSITIVE)):
+        n = attempts = 0
+        while n < per_label and attempts < per_label * 50:
+            attempts += 1
+            style = rng.choice(sorted(styles))
+            text = _wrap(_fill(rng.choice(styles[style]), rng), rng)
+            if text in seen:
+                continue
+            seen.add(text)
+            n += 1
+            out.append({"id": f"gen-{label[:3]}-{n:03d}", "label": label, "style": style, "text": text})
+    return out
+
+
+def main() -> None:
+    """Write generated.jsonl beside this file."""
+    with (HERE / "generated.jsonl").open("w", encoding="utf-8") as fh:
+        for row in rows():
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Cross-domain measurement: leave-one-source-out (LOSO) for the fine-tuned model and for frozen encoders.
+
+LOSO trains on every source but one and tests on the held-out split of the one left out. It is the best
+estimate here of how a model does on text unlike anything it was tuned on (a customer's real tickets), so
+models are chosen on its mean, not on in-domain figures. When "tickets" is left out, the rule-generated
+support text goes too: it was written by the same people in the same vocabulary, and would leak.
+
+Needs the `train` extra (torch, transformers, scikit-learn).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from nlp.data import SUPPORT_SOURCES, Example
+from nlp.finetune import FinetuneConfig
+from nlp.metrics import evaluate
+from nlp.preprocess import clean_message
+from nlp.sentiment import LABELS
+
+logger = logging.getLogger(__name__)
+
+# The domains that are left out in turn; support_generated is training material only, never a test domain.
+DOMAINS = ("amazon_review_snippets", "movie_review_snippets", "nyt_editorial_snippets", "tweets", "tickets")
+# Held-out rows scored per left-out domain at most (seeded): bounds the time of a LOSO round.
+TEST_CAP = 700
+
+
+def left_out(domain: str) -> frozenset[str]:
+    """The sources dropped from training when `domain` is the test domain."""
+    return frozenset(SUPPORT_SOURCES) if domain == "tickets" else frozenset({domain})
+
+
+def capped(rows: Sequence[Example], cap: int, seed: int) -> list[Example]:
+    """At most `cap` rows, chosen by seed, in their original order."""
+    if len(rows) <= cap:
+        return list(rows)
+    keep = sorted(np.random.default_rng(seed).permutation(len(rows))[:cap])
+    return [rows[i] for i in keep]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Candidate:
+    """One model's in-domain and LOSO macro-F1 per domain (same test rows for both)."""
+
+    name: str
+    in_domain: dict[str, float]
+    loso: dict[str, float]
+    note: str = ""
+
+    @property
+    def in_domain_mean(self) -> float:
+        """Mean over DOMAINS present."""
+        vals = [self.in_domain[d] for d in DOMAINS if d in self.in_domain]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    @property
+    def loso_mean(self) -> float:
+        """Mean over DOMAINS present: the selection criterion."""
+        vals = [self.loso[d] for d in DOMAINS if d in self.loso]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form."""
+        return {
+            "name": self.name,
+            "in_domain": {k: round(v, 4) for k, v in self.in_domain.items()},
+            "loso": {k: round(v, 4) for k, v in self.loso.items()},
+            "in_domain_mean": round(self.in_domain_mean, 4),
+            "loso_mean": round(self.loso_mean, 4),
+            "note": self.note,
+        }
+
+
+def test_rows(test: Sequence[Example], seed: int) -> dict[str, list[Example]]:
+    """The capped held-out rows of each domain (the same rows for every candidate)."""
+    return {d: capped([e for e in test if e.source == d], TEST_CAP, seed) for d in DOMAINS}
+
+
+def frozen_candidate(
+    name: str,
+    encoder_dir: Path,
+    fit: Sequence[Example],
+    tests: dict[str, list[Example]],
+    *,
+    seed: int,
+    per_source: int,
+    note: str = "",
+) -> Candidate:
+    """A frozen encoder with a logistic-regression head: embed once, fit in-domain and once per LOSO fold."""
+    from nlp.encoder import TorchEncoder, load_tokenizer
+    from nlp.head import LinearHead
+    from nlp.model import SentimentModel
+    from nlp.train import TICKET_WEIGHT, fit_head, subsample
+
+    encoder = TorchEncoder(encoder_dir)
+    model = SentimentModel(
+        encoder=encoder,
+        tokenizer=load_tokenizer(encoder_dir, "reinstall"),
+        head=LinearHead(weight=np.zeros((3, encoder.hidden_size), np.float32), bias=np.zeros(3, np.float32)),
+        max_len=128,
+        max_chunks=1,
+    )
+    train_rows = subsample(fit, per_source, seed)
+    test_all = [e for d in DOMAINS for e in tests[d]]
+    x = model.embed([clean_message(e.text) for e in [*train_rows, *test_all]])
+    x_train, x_test = x[: len(train_rows)], x[len(train_rows) :]
+    y = np.asarray([LABELS.index(e.label) for e in train_rows])
+    w = np.asarray([TICKET_WEIGHT if e.source in SUPPORT_SOURCES else 1.0 for e in train_rows])
+    sources = np.asarray([e.source for e in train_rows])
+    test_src = np.asarray([e.source for e in test_all])
+    gold = [e.label for e in test_all]
+
+    def score(keep: np.ndarray, domain: str) -> float:
+        weight, bias = fit_head(x_train[keep], y[keep], w[keep], seed)
+        pick = test_src == domain
+        pred = (x_test[pick] @ weight.T + bias).argmax(1)
+        return evaluate([g for g, p in zip(gold, pick, strict=True) if p], [LABELS[k] for k in pred]).macro_f1
+
+    everything = np.ones(len(train_rows), dtype=bool)
+    in_domain = {d: score(everything, d) for d in DOMAINS if tests[d]}
+    loso = {d: score(~np.isin(sources, sorted(left_out(d))), d) for d in DOMAINS if tests[d]}
+    return Candidate(name=name, in_domain=in_domain, loso=loso, note=note)
+
+
+def finetuned_loso(
+    fit: Sequence[Example],
+    validation: Sequence[Example],
+    tests: dict[str, list[Example]],
+    *,
+    seed: int,
+    cfg: FinetuneConfig,
+    encoder_dir: Path,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, float]:
+    """Fine-tune once per left-out domain (cfg as given, usually fewer steps) and score that domain (fp32)."""
+    from nlp.finetune import finetune, live_model, training_rows
+
+    out: dict[str, float] = {}
+    for domain in DOMAINS:
+        if not tests[domain]:
+            continue
+        drop = left_out(domain)
+        rows = training_rows([e for e in fit if e.source not in drop], cfg, seed)
+        val = [e for e in validation if e.source not in drop]
+        if progress:
+            progress(f"LOSO {domain}: fine-tuning on {len(rows)} rows, {cfg.steps} steps")
+        result = finetune(rows, val, seed=seed, cfg=cfg, encoder_dir=encoder_dir)
+        model = live_model(result.encoder, encoder_dir, result.head)
+        got = [s.label for s in model.classify_many([e.text for e in tests[domain]])]
+        out[domain] = evaluate([e.label for e in tests[domain]], got).macro_f1
+        if progress:
+            progress(f"LOSO {domain}: macro-F1 {out[domain]:.3f} ({result.seconds:.0f}s)")
+    return out
+
+
+def with_steps(cfg: FinetuneConfig, steps: int, max_len: int | None = None) -> FinetuneConfig:
+    """The same fine-tuning recipe with a different step budget (and, to save time, shorter inputs)."""
+    return replace(cfg, steps=steps, max_len=max_len or cfg.max_len)

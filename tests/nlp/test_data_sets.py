@@ -1,0 +1,40 @@
+"""The generated support text and the named challenge sets: deterministic, balanced, never overlapping."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from nlp.data import load_tickets
+from nlp.paths import DEFAULT_CHALLENGE, DEFAULT_GENERATED, DEFAULT_TICKETS, default_data_dir
+from nlp.train import load_all
+
+GENERATOR = Path(__file__).resolve().parents[2] / "data" / "tickets" / "generate.py"
+
+
+def _generator():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("ticket_generator", GENERATOR)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generated_file_is_what_the_generator_makes() -> None:
+    rows = _generator().rows()
+    shipped = load_tickets(DEFAULT_GENERATED, source="support_generated")
+    assert [r["text"] for r in rows] == [e.text for e in shipped]
+    counts = {lab: sum(r["label"] == lab for r in rows) for lab in ("negative", "neutral", "positive")}
+    assert min(counts.values()) == max(counts.values()) >= 200
+    assert len({r["text"] for r in rows}) == len(rows)
+
+
+def test_challenge_sets_are_named_sized_and_not_in_training_data() -> None:
+    challenge = load_tickets(DEFAULT_CHALLENGE, source="challenge")
+    sets = {e.id.rsplit("-", 1)[0] for e in challenge}
+    assert sets == {"sarcasm", "polite_complaints", "neutral_questions"}
+    for name in sets:
+        assert sum(e.id.startswith(name) for e in challenge) >= 20
+    training = {e.text for e in load_all(default_data_dir(), DEFAULT_TICKETS, DEFAULT_GENERATED)}
+    assert not training & {e.text for e in challenge}
