@@ -1,0 +1,84 @@
+"""Plays admin (routes on the shared admin blueprint): define and edit plays, dry-run one over the current
+book, enable or disable it; and the `account_plays` template helper behind the account page's partial."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from connector.admin import plays as actions
+from connector.readmodels.plays import PlayTaskRow, account_plays
+from connector.web.access import actor, admin_required, current_user, db, tenant_id
+from connector.web.blueprints import admin as bp
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    def plays_for(account_id: int) -> list[PlayTaskRow]:
+        if current_user() is None:
+            return []
+        return account_plays(db(), tenant_id(), account_id)
+
+    return {"account_plays": plays_for}
+
+
+def _page(status: int = 200, **extra: Any) -> Any:
+    session, tid = db(), tenant_id()
+    actions.ensure_starter(session, tid)
+    session.commit()
+    edit = actions.get(session, tid, request.args.get("edit", type=int))
+    return render_template(
+        "admin/plays.html",
+        plays=actions.list_plays(session, tid),
+        bands=actions.band_names(session, tid),
+        segments=actions.segment_names(session, tid),
+        edit=extra.pop("edit", None) or edit,
+        days=actions.DRY_RUN_DAYS,
+        **extra,
+    ), status
+
+
+@bp.get("/plays")
+@admin_required
+def plays() -> Any:
+    return _page()
+
+
+@bp.post("/plays")
+@admin_required
+def play_save() -> Any:
+    session, tid = db(), tenant_id()
+    fields, errors = actions.parse_form(
+        request.form, actions.band_names(session, tid), actions.segment_names(session, tid)
+    )
+    play_id = request.form.get("play_id", type=int)
+    if errors:
+        return _page(400, errors=errors, form=fields)
+    row = actions.save(session, tid, fields, actor(), play_id)
+    result = actions.dry_run(session, tid, row)
+    session.commit()
+    flash(f"Saved “{row.name}”. Dry run: {result.summary}.", "success")
+    return redirect(url_for("admin.plays", dry=row.id))
+
+
+@bp.post("/plays/<int:play_id>/dry-run")
+@admin_required
+def play_dry_run(play_id: int) -> Any:
+    session, tid = db(), tenant_id()
+    row = actions.get(session, tid, play_id)
+    if row is None:
+        abort(404)
+    return _page(dry=actions.dry_run(session, tid, row), dry_play=row)
+
+
+@bp.post("/plays/<int:play_id>/enabled")
+@admin_required
+def play_enable(play_id: int) -> Any:
+    on = request.form.get("enabled") == "1"
+    row = actions.set_enabled(db(), tenant_id(), play_id, on, actor())
+    if row is None:
+        abort(404)
+    db().commit()
+    flash(f"“{row.name}” is {'on: it fires on the next band change' if on else 'off'}.", "success")
+    return redirect(url_for("admin.plays"))

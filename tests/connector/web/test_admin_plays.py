@@ -1,0 +1,108 @@
+"""Plays admin: the starter play, validation, dry run over the current book, enable; the account page lists
+fired plays and their tasks' state."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from connector.store import models as m
+from connector.store.db import transaction
+from tests.connector.web.seed import NOW, TenantData
+
+
+def _db(app: Any) -> Any:
+    return transaction(app.config["HEALTHSCORE"].sqlalchemy_url)
+
+
+def _snap(tenant_id: int, account_id: int, day: int, band: str, score: float) -> m.ScoreSnapshot:
+    return m.ScoreSnapshot(
+        tenant_id=tenant_id, account_id=account_id, as_of=NOW + timedelta(days=day), score=score, band=band,
+        band_since=NOW + timedelta(days=day), segment="smb", dimensions={}, drivers=[{"text": "NPS fell"}],
+        metrics={}, confidence=1.0, model_version="v1",
+    )  # fmt: skip
+
+
+def _starter(app: Any, tenant_id: int) -> m.Play:
+    with _db(app) as s:
+        row = s.scalars(select(m.Play).where(m.Play.tenant_id == tenant_id)).one()
+        s.expunge(row)
+        return row
+
+
+def test_starter_play_is_off_and_the_dry_run_counts_tasks_over_the_book(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    page = acme_admin.get("/admin/plays").data.decode()
+    assert "Enters red" in page
+    assert "Turn on" in page
+    acme = tenants["acme"]
+    play = _starter(app, acme.id)
+    assert not play.enabled
+    green, yellow = acme.accounts["Acme Green Corp"], acme.accounts["Acme Yellow Corp"]
+    with _db(app) as s:
+        # green flaps red → yellow → red (one task, closed on the recovery); yellow enters red once
+        for day, band in ((1, "red"), (2, "yellow"), (3, "red")):
+            s.add(_snap(acme.id, green, day, band, 30.0 if band == "red" else 60.0))
+        s.add(_snap(acme.id, yellow, 1, "red", 30.0))
+    resp = acme_admin.post(f"/admin/plays/{play.id}/dry-run", data={"csrf_token": "x"})
+    text = resp.data.decode()
+    assert resp.status_code == 200
+    assert "would create 2 tasks and close 1 over the last 30 days" in text
+    assert "Acme Green Corp" in text
+    assert "Acme Yellow Corp" in text
+    with _db(app) as s:
+        assert s.scalars(select(m.PlayTask)).all() == []  # a dry run writes nothing
+
+
+def test_save_validates_and_enable_turns_it_on(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    acme_admin.get("/admin/plays")
+    bad = acme_admin.post("/admin/plays", data={"name": "", "to_band": "purple", "csrf_token": "x"})
+    assert bad.status_code == 400
+    assert "Choose the band the account enters" in bad.data.decode()
+    ok = acme_admin.post(
+        "/admin/plays",
+        data={"name": "Enterprise enters red", "to_band": "red", "segments": ["enterprise"], "due_days": "2",
+              "next_step": "Call the sponsor", "on_recovery": "leave", "csrf_token": "x"},
+    )  # fmt: skip
+    assert ok.status_code == 302
+    with _db(app) as s:
+        row = s.scalars(select(m.Play).where(m.Play.name == "Enterprise enters red")).one()
+        assert (row.segments, row.due_days, row.on_recovery, row.enabled) == (
+            ["enterprise"],
+            2,
+            "leave",
+            False,
+        )
+        pid = row.id
+    acme_admin.post(f"/admin/plays/{pid}/enabled", data={"enabled": "1", "csrf_token": "x"})
+    with _db(app) as s:
+        assert s.get(m.Play, pid).enabled  # type: ignore[union-attr]
+        assert s.scalars(select(m.AuditEntry).where(m.AuditEntry.action == "play.enabled")).one()
+
+
+def test_viewers_cannot_edit_plays(acme_viewer: Any) -> None:
+    assert acme_viewer.get("/admin/plays").status_code in (302, 403)
+
+
+def test_account_page_lists_fired_plays_and_task_state(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    acme_admin.get("/admin/plays")
+    acme = tenants["acme"]
+    acc = acme.accounts["Acme Red Corp"]
+    play = _starter(app, acme.id)
+    with _db(app) as s:
+        s.add(m.PlayTask(tenant_id=acme.id, play_id=play.id, account_id=acc, vendor="salesforce",
+                         vendor_task_id="00T5g0000000001AAA", state="open", subject="Health score: Acme Red Corp entered red",
+                         body="b", due_at=NOW + timedelta(days=3), created_at=NOW))  # fmt: skip
+    page = acme_admin.get(f"/accounts/{acc}").data.decode()
+    assert 'id="plays"' in page
+    assert "00T5g0000000001AAA" in page
+    assert ">open" in page
+    other = acme.accounts["Acme Green Corp"]
+    assert 'id="plays"' not in acme_admin.get(f"/accounts/{other}").data.decode()
