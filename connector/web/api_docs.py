@@ -55,7 +55,11 @@ def document() -> dict[str, Any]:
                     _q(
                         "limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "page size"
                     ),
-                    _q("page", {"type": "integer", "minimum": 1, "default": 1}, "page number"),
+                    _q(
+                        "page",
+                        {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1},
+                        "page number",
+                    ),
                 ],
                 "responses": {"200": _ok(_ref("AccountPage")), **ERRORS},
             }
@@ -93,7 +97,9 @@ def document() -> dict[str, Any]:
                     _q("status", {"type": "string"}, "vendor status"),
                     _q("sentiment", {"type": "string", "enum": ["negative", "neutral", "positive"]}, "label"),
                     _q("account_id", INT, "linked account"),
-                    _q("limit", {"type": "integer", "maximum": 200}, "page size"),
+                    _q(
+                        "limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "page size"
+                    ),
                     _q("cursor", {"type": "string"}, "next_cursor of the previous page"),
                 ],
                 "responses": {"200": _ok(_ref("TicketPage")), **ERRORS},
