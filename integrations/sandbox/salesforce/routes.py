@@ -12,7 +12,6 @@ import flask
 from werkzeug.exceptions import HTTPException
 
 from integrations.sandbox.context import Fault, SandboxContext
-from integrations.sandbox.salesforce import tasks
 from integrations.sandbox.salesforce.oauth import _base_url, _oauth_error, authorize, revoke, token_endpoint
 from integrations.sandbox.salesforce.query import _batch_size, _page, full_record, start_query
 from integrations.sandbox.salesforce.render import RENDERERS
@@ -24,7 +23,8 @@ from integrations.sandbox.salesforce.schema import (
     VENDOR,
     SalesforceApiError,
 )
-from integrations.sandbox.salesforce.tasks import is_task_collection
+from integrations.sandbox.salesforce.tasks import COUNTER as TASK_COUNTER
+from integrations.sandbox.salesforce.tasks import create_tasks, is_task_collection, update_tasks
 from integrations.sandbox.salesforce.writes import create_custom_field, describe, update_records
 
 # ----------------------------------------------------------------------------------------------------------
@@ -217,9 +217,9 @@ def create_app(ctx: SandboxContext) -> flask.Flask:
                 "record limit reached. cannot submit more than 200 records into this call",
             )
         if is_task_collection(records):
-            ctx.counters.record(tasks.COUNTER, flask.g.key)
+            ctx.counters.record(TASK_COUNTER, flask.g.key)
             with ctx.lock:
-                return flask.jsonify(tasks.update_tasks(ctx, records, bool(body.get("allOrNone"))))
+                return flask.jsonify(update_tasks(ctx, records, bool(body.get("allOrNone"))))
         row_fault = flask.g.row_fault or ctx.faults.peek(VENDOR, flask.g.key, "reject_rows")
         with ctx.lock:
             results = update_records(ctx, "Account", records, bool(body.get("allOrNone")), row_fault)
@@ -238,9 +238,9 @@ def create_app(ctx: SandboxContext) -> flask.Flask:
                 "EXCEEDED_ID_LIMIT",
                 "record limit reached. cannot submit more than 200 records into this call",
             )
-        ctx.counters.record(tasks.COUNTER, flask.g.key)
+        ctx.counters.record(TASK_COUNTER, flask.g.key)
         with ctx.lock:
-            return flask.jsonify(tasks.create_tasks(ctx, body["records"], bool(body.get("allOrNone"))))
+            return flask.jsonify(create_tasks(ctx, body["records"], bool(body.get("allOrNone"))))
 
     @app.post(f"{DATA}/tooling/sobjects/CustomField")
     def _custom_field() -> flask.Response:
