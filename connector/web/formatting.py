@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -184,16 +185,20 @@ TRUTH_TEXT = {
 }
 
 
+_CODE = re.compile(r"\b(" + "|".join(PROBLEM_TEXT) + r"):\s*([^.;]*)")
+
+
 def problem_text(value: str | None) -> str:
-    """'bad_scheme: (none)' → 'The address must start with https://.' (details kept when they help)."""
+    """'bad_scheme: (none)' → 'The address must start with https://.', also inside a longer message."""
     if not value:
         return ""
-    code, _, detail = value.partition(":")
-    text = PROBLEM_TEXT.get(code.strip())
-    if text is None:
-        return value
-    detail = detail.strip()
-    return text if not detail or detail == "(none)" else f"{text} ({detail})"
+
+    def words(match: re.Match[str]) -> str:
+        text, detail = PROBLEM_TEXT[match.group(1)], match.group(2).strip()
+        return text.rstrip(".") if not detail or detail == "(none)" else f"{text.rstrip('.')} ({detail})"
+
+    out = _CODE.sub(words, value)
+    return out if out == value or out.endswith(".") else out + "."
 
 
 def truth_text(value: str | None) -> str:

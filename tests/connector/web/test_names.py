@@ -82,3 +82,18 @@ def test_account_page_shows_names_links_and_counts(
     assert "-1..1" not in page
     assert 'href="https://acme.zendesk.example/agent/tickets/Acme-T2"' in page
     assert "CSAT (1\u20135)" in acme_viewer.get("/static/charts.js").data.decode()
+
+
+def test_webhook_url_problems_read_as_words(acme_admin: Any) -> None:
+    resp = acme_admin.post(
+        "/admin/webhooks/", data={"url": "ftp://example.com/x", "event_types": ["account.band_changed"]}
+    )
+    page = resp.data.decode()
+    assert resp.status_code == 400
+    assert "bad_scheme" not in page
+    assert "(none)" not in page
+    assert "problem_text" not in page
+    assert "https://" in page
+    assert problem_text("refused ftp://x: bad_scheme: (none). Private targets need X") == (
+        "refused ftp://x: The address must start with https://. Private targets need X."
+    )
