@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-test services lint card
+.PHONY: demo test install install-test services lint card reliability
 
 $(BIN)/healthscore: setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -38,3 +38,7 @@ card:
 ## test: lint, types, the HubSpot card build and the whole test suite (PostgreSQL and Redis are started if down)
 test: install-test services lint card
 	$(BIN)/pytest
+
+## reliability: the full fault, crash, fuzz and schema suites (long); writes the figures into docs/reliability.md
+reliability: install-test services
+	$(PY) -m tests.reliability.report
