@@ -159,3 +159,69 @@ def test_a_failed_create_is_recorded_and_a_retryable_one_stays_queued(db_url: st
         pending = s.scalars(select(m.WritebackOutbox).where(m.WritebackOutbox.kind == "task")).all()
         assert [(r.external_id, r.status) for r in pending] == [("002", "pending")]
     assert _write(db_url, t, FakeCRM()).created == 1
+
+
+def test_through_the_outbox_into_the_salesforce_emulator(db_url: str, tmp_path: Path, sandbox: Any) -> None:
+    """The score step queues, the task write-back sends with the real adapter; simple-salesforce sees one
+    Task on the Account after a flap, Completed after the recovery."""
+    import requests
+    from simple_salesforce.api import Salesforce
+
+    creds = sandbox.credentials()["salesforce"]
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = sandbox.ca_file or True
+    sdk = Salesforce(
+        instance_url=creds["base_url"], session_id=creds["access_token"], session=session, version="59.0"
+    )
+    account = sdk.query("SELECT Id, OwnerId FROM Account ORDER BY Id LIMIT 1")["records"][0]
+    vault = Vault(b.settings_for(db_url, tmp_path))
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        _publish(s, t)
+        b.installation(s, vault, t)
+        b.crm_account(s, t, account["Id"], "Sandbox Account", metrics={"seat_utilisation": 0.80})
+        _play(s, t)
+    adapter = _salesforce_adapter(sandbox)
+    try:
+        _pass(db_url, t, T0)
+        for day, seats in enumerate([0.40, 0.60, 0.40], start=1):  # red, recovered, red again (cooldown)
+            with b.session(db_url) as s:
+                b.account_row(s, t, "salesforce", account["Id"]).metrics = {"seat_utilisation": seats}
+            _pass(db_url, t, T0 + day * DAY)
+            _write(db_url, t, adapter)  # type: ignore[arg-type]
+    finally:
+        adapter.close()
+    rows = sdk.query(f"SELECT Id, Status, OwnerId, Subject FROM Task WHERE WhatId = '{account['Id']}'")[
+        "records"
+    ]
+    assert [(r["Status"], r["OwnerId"], r["Subject"]) for r in rows] == [
+        ("Completed", account["OwnerId"], "Health score: Sandbox Account entered red")
+    ]
+    session.close()
+
+
+def _salesforce_adapter(sandbox: Any) -> Any:
+    from integrations.oauth import TokenSet
+    from integrations.registry import Connection
+    from integrations.salesforce.adapter import SalesforceAdapter
+
+    creds = sandbox.credentials()["salesforce"]
+    return SalesforceAdapter(
+        Connection(
+            vendor="salesforce",
+            base_url=creds["base_url"],
+            token_url=f"{creds['base_url']}/services/oauth2/token",
+            client_id=creds["client_id"],
+            client_secret=creds["client_secret"],
+            tokens=TokenSet(
+                access_token=creds["access_token"],
+                refresh_token=creds["refresh_token"],
+                instance_url=creds["base_url"],
+            ),
+            save_tokens=lambda tokens: None,
+            ca_file=sandbox.ca_file,
+            sleep=lambda seconds: None,
+            clock=lambda: sandbox.ctx.book.now,
+        )
+    )
