@@ -12,6 +12,10 @@ from typing import Any
 # Read at import (collection time): the root conftest strips HEALTHSCORE_* from each test's environment.
 MODE = "full" if os.environ.get("HEALTHSCORE_RELIABILITY", "").lower() == "full" else "short"
 OUTPUT = os.environ.get("HEALTHSCORE_RELIABILITY_FIGURES", "")
+# Not settings: taken out of the environment so no module-scoped app (created before the per-test
+# environment clean-up) refuses them as unknown HEALTHSCORE_* settings.
+os.environ.pop("HEALTHSCORE_RELIABILITY", None)
+os.environ.pop("HEALTHSCORE_RELIABILITY_FIGURES", None)
 FIGURES: dict[str, dict[str, Any]] = {}
 
 
