@@ -325,7 +325,8 @@ def decide_link(
     from connector.readmodels.common import CRM_VENDORS
 
     if crm_account_id is not None:
-        target = session.get(m.Account, crm_account_id)
+        # A typed id beyond 64 bits overflowed the query (a 500): it names no account.
+        target = session.get(m.Account, crm_account_id) if 0 < crm_account_id < 2**63 else None
         if target is None or target.tenant_id != tenant_id or target.vendor not in CRM_VENDORS:
             raise LookupError(f"CRM account {crm_account_id} not found in this tenant")
     before = session.scalar(

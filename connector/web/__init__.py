@@ -21,9 +21,40 @@ def _bounded_ids() -> None:
             abort(404, description="No such item.")
 
 
+MAX_PAGE = 10**9  # far beyond any list; (page - 1) * per_page stays inside a 64-bit OFFSET
+_NUL_JSON = (b"\x00", b"\\u0000")
+
+
+def _no_nul_bytes() -> None:
+    """NUL cannot be stored or even compared in PostgreSQL text ("text fields cannot contain NUL"), so a
+    %00 in any path, query, form or JSON value was a 500 on every route that reached the database
+    (sign-in included). No legitimate value holds one: 400 before any view."""
+    from flask import abort, request
+
+    values = [request.path, *(f"{k}{v}" for k, v in request.args.items(multi=True))]
+    if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
+        values.extend(f"{k}{v}" for k, v in request.form.items(multi=True))
+    bad = any("\x00" in value for value in values)
+    if not bad and request.is_json:
+        raw = request.get_data(cache=True)  # views read the same cached bytes
+        bad = any(token in raw for token in _NUL_JSON)
+    if bad:
+        abort(400, description="The request contains a NUL character (%00 or \\u0000); remove it.")
+
+
+def _bounded_pages() -> None:
+    """A page number no list can have is 404 before the query (its OFFSET overflowed 64 bits: a 500)."""
+    from flask import abort, request
+
+    for name in ("page", "before"):
+        raw = request.args.get(name, "")
+        if raw.isascii() and raw.isdigit() and len(raw) < 4000 and int(raw) > MAX_PAGE:
+            abort(404, description=f"There is no {name} {raw[:30]}; lists start at page 1.")
+
+
 def register(app: Flask) -> None:
     """Register every blueprint module of connector.web that exposes `bp` (and `init_app` if present)."""
-    app.before_request_funcs.setdefault(None, []).insert(0, _bounded_ids)
+    app.before_request_funcs.setdefault(None, [])[0:0] = [_no_nul_bytes, _bounded_ids, _bounded_pages]
     errors.init_app(app)
     health.init_app(app)
     # Import every module first: several add routes to one shared blueprint (connector.web.blueprints), and

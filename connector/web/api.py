@@ -23,6 +23,7 @@ bp = blueprints.api
 csrf.exempt(bp)  # bearer tokens, no cookies: CSRF does not apply
 
 VENDORS = ("salesforce", "hubspot", "zendesk")
+MAX_TEXT_ARG = 200
 # endpoint → the action its key scope must allow (auth.key_allows)
 ACTIONS = {
     "api.health": "lookup",
@@ -113,6 +114,10 @@ def accounts() -> Response:
     if sort not in readmodels.SORTS:
         raise BadRequestError(f"unknown sort {sort!r}", f"one of {', '.join(readmodels.SORTS)}")
     limit, page = _int_arg("limit", 50, 1, 200), _int_arg("page", 1)
+    for name in ("q", "band", "segment"):
+        # A search of 50,000 characters was a 500 (SQLite: "LIKE pattern too complex"); no name is that long.
+        if len(request.args.get(name, "")) > MAX_TEXT_ARG:
+            raise BadRequestError(f"`{name}` is longer than {MAX_TEXT_ARG} characters")
     data = readmodels.portfolio(
         db(),
         _tenant(),
@@ -195,11 +200,12 @@ def _cursor() -> int | None:
     if not raw:
         return None
     try:
-        return int(base64.urlsafe_b64decode(raw.encode() + b"==").decode())
+        value = int(base64.urlsafe_b64decode(raw.encode() + b"==").decode())
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequestError(
-            "`cursor` is not a cursor this API returned", "pass `next_cursor` unchanged"
-        ) from None
+        value = -1
+    if not 0 <= value < 2**63:  # a row id; beyond 64 bits the query itself overflowed (a 500)
+        raise BadRequestError("`cursor` is not a cursor this API returned", "pass `next_cursor` unchanged")
+    return value
 
 
 @bp.get("/v1/tickets")

@@ -208,6 +208,9 @@ def test_every_other_page_refuses_framing(client: Any, tenants: dict[str, Tenant
 )
 def test_login_next_never_leaves_the_site(client: Any, tenants: dict[str, TenantData], target: str) -> None:
     resp = _login(client, tenants["acme"].admin_email, nxt=target)
+    if "\x00" in target:
+        assert resp.status_code == 400  # refused before any view (see test_nul_bytes_are_a_400_everywhere)
+        return
     assert resp.status_code == 302
     location = resp.headers["Location"]
     parts = urlsplit(location)
@@ -503,3 +506,94 @@ def test_server_errors_show_no_trace_or_secret(settings_overrides: dict[str, obj
     resp = client.get("/api/v1/accounts", headers=bearer(bad_key))
     assert resp.status_code == 401
     assert bad_key.encode() not in resp.data
+
+
+# ------------------------------------------------------------------ NUL bytes and out-of-range numbers
+
+
+@pytest.fixture
+def backend(db_url: str, settings_overrides: dict[str, object]) -> tuple[Any, dict[str, TenantData]]:
+    """The app and two seeded tenants on SQLite and on PostgreSQL, where NUL in a text value and integers
+    beyond 64 bits are errors of the driver (the PostgreSQL run is skipped when no server runs)."""
+    from connector import create_app
+    from tests.connector.web.seed import _seed_tenant
+
+    with transaction(db_url) as session:
+        seeded = {
+            "acme": _seed_tenant(session, "acme", "Acme"),
+            "globex": _seed_tenant(session, "globex", "Globex"),
+        }
+    app = create_app({**settings_overrides, "database_url": db_url})
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app, seeded
+
+
+def test_nul_bytes_are_a_400_everywhere(backend: tuple[Any, dict[str, TenantData]]) -> None:
+    """%00 reached PostgreSQL ("text fields cannot contain NUL") and was a 500 on 17 routes, sign-in and
+    inbound webhooks included (no authentication needed)."""
+    app, tenants = backend
+    acme = tenants["acme"]
+    client = app.test_client()
+    read, admin = bearer(acme.read_key), bearer(acme.admin_key)
+    anonymous = [
+        ("POST", "/login", {"data": {"email": "admin\x00@acme.test", "password": PASSWORD}}),
+        ("POST", "/inbound/zendesk/%00", {"data": "{}", "content_type": "application/json"}),
+        ("POST", "/inbound/zendesk/acme", {"data": '{"id": "\\u0000"}', "content_type": "application/json"}),
+        ("GET", "/api/v1/accounts?q=%00", {"headers": read}),
+        ("GET", "/api/v1/accounts?band=%00", {"headers": read}),
+        ("GET", "/api/v1/tickets?status=%00", {"headers": read}),
+        ("GET", "/api/v1/health/salesforce/%00", {"headers": read}),
+        ("GET", "/api/v1/tickets/zendesk/%00", {"headers": read}),
+        (
+            "POST",
+            "/api/v1/webhooks",
+            {"json": {"url": "https://93.184.216.34/x", "description": "\x00"}, "headers": admin},
+        ),
+    ]
+    signed_in = [
+        ("GET", "/?q=%00", {}),
+        ("GET", "/?owner=%00", {}),
+        ("GET", "/portfolio.csv?segment=%00", {}),
+        ("GET", "/admin/audit?actor=%00", {}),
+        ("GET", "/support?q=%00", {}),
+        ("POST", "/admin/users/invite", {"data": {"email": "x\x00@acme.test", "role": "viewer"}}),
+        ("POST", "/admin/keys", {"data": {"name": "\x00", "scope": "read"}}),
+        ("POST", "/admin/webhooks/", {"data": {"url": "https://93.184.216.34/x", "description": "\x00"}}),
+    ]
+    for method, path, kw in anonymous:
+        assert client.open(path, method=method, **kw).status_code == 400, (method, path)
+    sign_in_user(client, acme.admin_id, acme.id)
+    for method, path, kw in signed_in:
+        assert client.open(path, method=method, **kw).status_code == 400, (method, path)
+    with transaction(_url(app)) as session:
+        assert session.query(m.ApiKey).filter_by(tenant_id=acme.id).count() == 3  # nothing stored
+
+
+def test_numbers_beyond_64_bits_are_not_500s(backend: tuple[Any, dict[str, TenantData]]) -> None:
+    """OFFSET (page - 1) * 50, a cursor and a typed account id beyond 2^63 overflowed the query."""
+    import base64
+
+    app, tenants = backend
+    acme = tenants["acme"]
+    client = app.test_client()
+    huge = "99999999999999999999"
+    cursor = base64.urlsafe_b64encode(huge.encode()).decode()
+    resp = client.get(f"/api/v1/tickets?cursor={cursor}", headers=bearer(acme.read_key))
+    assert resp.status_code == 400
+    sign_in_user(client, acme.admin_id, acme.id)
+    for path in (
+        f"/?page={huge}",
+        f"/support?page={huge}",
+        f"/portfolio.csv?page={huge}",
+        f"/admin/audit?before={huge}",
+    ):
+        assert client.get(path).status_code == 404, path
+    resp = client.post(f"/admin/review/{acme.org_id}", data={"crm_account_id": huge})
+    assert resp.status_code == 404
+
+
+def test_api_search_text_is_bounded(client: Any, tenants: dict[str, TenantData]) -> None:
+    """A 200,000-character q was a 500 on SQLite (LIKE pattern too complex)."""
+    resp = client.get("/api/v1/accounts?q=" + "a" * 200_000, headers=bearer(tenants["acme"].read_key))
+    assert resp.status_code == 400
+    assert resp.json["error"] == "bad_request"
