@@ -90,6 +90,7 @@ def apply_weights(text: str, form: Mapping[str, str], version: str) -> str:
     Segment weights equal to the default ones are not written (the segment inherits them)."""
     data = _load(text)
     dims = data.get("dimensions") or {}
+    before = {name: _num((d or {}).get("weight"), 1.0) for name, d in dims.items()}
     for name in dims:
         raw = form.get(f"w:{DEFAULT}:{name}")
         if raw is not None and raw != "":
@@ -97,12 +98,15 @@ def apply_weights(text: str, form: Mapping[str, str], version: str) -> str:
     default = {name: _num((d or {}).get("weight"), 1.0) for name, d in dims.items()}
     for sname, s in (data.get("segments") or {}).items():
         own: dict[str, float] = {}
+        explicit = {str(k) for k in (s.get("weights") or {})}
         for name in dims:
             raw = form.get(f"w:{sname}:{name}")
             if raw is None or raw == "":
                 continue
             value = _clamp(raw)
-            if abs(value - default[name]) > 1e-9:
+            # A segment weight the form showed as inherited and nobody touched keeps following the default.
+            untouched = name not in explicit and abs(value - before[name]) <= 1e-9
+            if not untouched and abs(value - default[name]) > 1e-9:
                 own[name] = value
         if own:
             s["weights"] = own

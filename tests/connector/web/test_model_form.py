@@ -21,13 +21,15 @@ def test_summary_and_apply_weights_round_trip() -> None:
     assert "enterprise" in s.segments
     form = {f"w:default:{n}": str(s.segments["default"][n]) for n in names}
     form["w:default:product"] = "0.5"
-    form["w:enterprise:product"] = "0.5"  # equal to the new default: not written under the segment
+    form.update({f"w:enterprise:{n}": str(s.segments["enterprise"][n]) for n in names})  # as the form shows
     form["w:enterprise:support"] = "9"  # clamped to the maximum
     text = model_form.apply_weights(DEFAULT_YAML, form, "draft-1")
     data = yaml.safe_load(text)
     assert data["version"] == "draft-1"
     assert data["dimensions"]["product"]["weight"] == 0.5
+    # enterprise's untouched (inherited) product weight follows the new default; only support is its own
     assert data["segments"]["enterprise"]["weights"] == {"support": model_form.MAX_WEIGHT}
+    assert model_form.summary(text).segments["enterprise"]["product"] == 0.5
     diff = {c.what: (c.live, c.draft) for c in model_form.changes(DEFAULT_YAML, text)}
     assert diff["default · product weight"] == ("0.1", "0.5")
     assert diff["enterprise · support weight"][1] == "5"
