@@ -4,7 +4,7 @@ An admin defines plays per band transition and segment ("enters red, enterprise"
 with the drivers and the next step in its body, due in N days, optionally a Zendesk ticket for the support
 lead). This module decides WHAT to do from the band changes of a pass and the tasks already open; the
 write-back (Salesforce Task via composite/sobjects, HubSpot tasks via batch create, through the outbox) is
-not built yet (docs/scoring.md, "Plays").
+built in play_queue.py and task_writeback.py (docs/plays.md).
 
 Rules:
 - a play fires when an account's band changes INTO `to_band` (from one of `from_bands`, any if empty) and
