@@ -22,7 +22,7 @@ from connector.store.repo import audit, utcnow
 
 DRY_RUN_DAYS = 30
 MAX_DUE_DAYS = 90
-STARTER = {
+STARTER: dict[str, Any] = {
     "name": "Enters red",
     "to_band": "red",
     "subject": "Health score: {account} entered {band}",
@@ -75,7 +75,7 @@ def parse_form(form: Any, bands: list[str], segments: list[str]) -> tuple[dict[s
         errors.append(f"Choose the band the account enters: one of {', '.join(bands)}.")
     from_bands = [b for b in _many(form, "from_bands") if b in bands and b != to_band]
     chosen = [s for s in _many(form, "segments") if s in segments]
-    subject = str(form.get("subject", "")).strip()[:255] or STARTER["subject"]
+    subject = str(form.get("subject", "")).strip()[:255] or str(STARTER["subject"])
     try:
         subject.format(account="A", band="red")
     except (KeyError, IndexError, ValueError):
