@@ -3,6 +3,7 @@
     IntegrationError (vendor, hint for the user, redacted detail)
     ├── TransientError                 → retry with jittered backoff / re-enqueue
     │   └── RateLimitError (retry_after)   → wait Retry-After, then retry
+    │       └── BudgetExhaustedError           → never sent: re-queue the work with the countdown
     ├── TokenExpiredError              → refresh once, retry; twice → ReauthRequiredError
     ├── ReauthRequiredError            → stop this installation's sync; UI says "Reconnect <vendor>"
     ├── PermissionDeniedError          → skip the stream, report the scope/field named
@@ -41,6 +42,14 @@ class RateLimitError(TransientError):
     ) -> None:
         super().__init__(vendor, detail, hint=hint)
         self.retry_after = retry_after
+
+
+class BudgetExhaustedError(RateLimitError):
+    """Our own shared budget for this installation is spent (Connection.before_call refused the call, so no
+    request was sent). Unlike a vendor 429 it is never slept through: the caller re-queues its work with
+    `retry_after` as the countdown and the worker serves other tenants meanwhile."""
+
+    default_hint = "This installation's API budget is spent for now; the sync resumes when it refills."
 
 
 class TokenExpiredError(IntegrationError):

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import requests
+
 from integrations.base import Adapter
 from integrations.oauth import TokenSaver, TokenSet
 
@@ -28,6 +30,9 @@ class Connection:
     account URL (`https://acme.zendesk.com`); for the sandboxes, `https://127.0.0.1:PORT`. `token_url` is
     where refresh grants go. `ca_file` is the sandbox CA (None: the system trust store). `settings` is the
     tenant's field mapping for this vendor (see each adapter's mapping.py for keys and defaults).
+    `before_call`, when set, runs right before every HTTP request to the vendor (API calls, token grants,
+    retries): the caller's shared budget charges one request there and raises
+    `errors.BudgetExhaustedError(retry_after=…)` when it is spent, so nothing is sent.
     """
 
     vendor: str
@@ -43,6 +48,25 @@ class Connection:
     page_size: int | None = None  # None: the vendor's maximum
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], datetime] = _utcnow
+    before_call: Callable[[], None] | None = None
+
+
+def metered_session(before_call: Callable[[], None] | None) -> requests.Session:
+    """A requests session that calls `before_call` before each request it sends (zenpy and
+    simple-salesforce send every request through the session they are given)."""
+    if before_call is None:
+        return requests.Session()
+    return _MeteredSession(before_call)
+
+
+class _MeteredSession(requests.Session):
+    def __init__(self, before_call: Callable[[], None]) -> None:
+        super().__init__()
+        self._before_call = before_call
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        self._before_call()
+        return super().request(*args, **kwargs)
 
 
 def adapter_class(vendor: str) -> type[Adapter]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from integrations.errors import (
+    BudgetExhaustedError,
     IntegrationError,
     RateLimitError,
     ReauthRequiredError,
@@ -52,6 +53,8 @@ def decide(
     if isinstance(error, TokenExpiredError):
         return Decision("raise") if refreshed else Decision("refresh")
     if not isinstance(error, TransientError) or attempt >= policy.max_attempts:
+        return Decision("raise")
+    if isinstance(error, BudgetExhaustedError):  # our own budget: re-queue, never sleep in a worker
         return Decision("raise")
     if isinstance(error, RateLimitError) and error.retry_after is not None:
         if error.retry_after > policy.max_retry_after:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from connector.clock import tenant_clock
@@ -13,6 +15,12 @@ from connector.store.db import transaction
 from integrations.base import Adapter
 from integrations.oauth import TokenSet
 from integrations.registry import Connection, create_adapter
+
+# Set by a worker around a part of a split pass (connector.jobs.passes): installation → the callable each
+# vendor client runs before every HTTP request (the shared budget in Redis). Unset: no budget (eager, CLI).
+CALL_GATE: ContextVar[Callable[[m.Installation], Callable[[], None] | None] | None] = ContextVar(
+    "call_gate", default=None
+)
 
 
 def connection_for(settings: Settings, inst: m.Installation, **overrides: Any) -> Connection:
@@ -26,6 +34,9 @@ def connection_for(settings: Settings, inst: m.Installation, **overrides: Any) -
     def save(new_tokens: TokenSet) -> None:
         store.save_tokens(url, vault, tenant_id, inst_id, new_tokens)
 
+    gate = CALL_GATE.get()
+    if gate is not None and "before_call" not in overrides:
+        overrides["before_call"] = gate(inst)
     base_url = inst.base_url
     if inst.vendor == "salesforce" and tokens.instance_url:
         base_url = tokens.instance_url

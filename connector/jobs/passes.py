@@ -11,6 +11,10 @@ Every part is idempotent (cursors, upserts, caches, outbox claims), so a message
 worker died repeats work at most once and never double-advances the pass. A Celery chord would count a
 redelivered header task twice; sets do not.
 
+Vendor budgets (connector.jobs.ratelimit) are charged per vendor request inside a part; a sync or
+write-back part that runs out stops where it is (its pages and cursor are committed, its outbox rows go
+back to pending) and re-queues itself with the refill time as the countdown, never sleeping.
+
 Fair queueing: a pass has at most one queued or running message per chain (a chain enqueues its next
 part when one finishes), so a 10k-account tenant holds a few queue slots, not thousands, and the
 small tenants' parts interleave with its parts in the one FIFO queue.
@@ -115,12 +119,6 @@ def run_part(
         return Outcome("superseded")
     field = f"r:{stage}:{chain}:{index}"
     stored = client.hget(_key(pass_id), field)
-    part = stages[stage][chain][index]
-    if stored is None and part[0] in {"sync", "write_back"}:
-        # The installation's shared budget gates the part: out of budget → re-queue, never sleep.
-        wait = _budget_wait(settings, client, int(part[1]))
-        if wait > 0:
-            return Outcome("throttled", wait_s=wait)
     if stored is None:
         part_lock = TenantLock(client, tenant_id, ttl_s)
         part_lock.key = _key(pass_id, "running", stage, chain, index)
@@ -130,6 +128,9 @@ def run_part(
         part_lock.start_heartbeat()
         try:
             result = _execute(settings, client, tenant_id, pass_id, stages, stages[stage][chain][index])
+            wait = _throttled(result)
+            if wait is not None:  # the installation's budget ran out mid-part: finish it later
+                return Outcome("throttled", result, wait_s=wait)
             client.hset(_key(pass_id), field, json.dumps(result, default=str))
         finally:
             lock.stop_heartbeat()  # the tenant stays ours until the pass finishes (or goes quiet a TTL)
@@ -143,14 +144,24 @@ def run_part(
     return Outcome("done", result)
 
 
-def _budget_wait(settings: Settings, client: Any, installation_id: int) -> float:
-    from connector.jobs import ratelimit
-    from connector.store import models as m
+def _throttled(result: dict[str, Any]) -> float | None:
+    """Seconds until the budget refills when a sync or write-back part stopped on it, else None. The
+    part is then neither recorded nor advanced: it re-runs (from its cursor / the pending outbox rows)."""
+    waits = [result.get("retry_after")] if result.get("status") == "throttled" else []
+    waits += [r.get("retry_after") for r in result.values() if isinstance(r, dict)]
+    found = [float(w) for w in waits if isinstance(w, int | float)]
+    return max(0.05, *found) if found else None
 
-    with transaction(settings.sqlalchemy_url) as session:
-        inst = session.get(m.Installation, installation_id)
-        limits = ratelimit.limits_for(inst.vendor, inst.settings) if inst is not None else ()
-    return ratelimit.take(client, installation_id, limits)
+
+def _gate(client: Any) -> Any:
+    """installation → its adapter's before_call: one token per vendor request from the shared budget."""
+    from connector.jobs import ratelimit
+
+    def for_installation(inst: Any) -> Any:
+        limits = ratelimit.limits_for(inst.vendor, inst.settings)
+        return ratelimit.gate(client, inst.id, inst.vendor, limits) if limits else None
+
+    return for_installation
 
 
 def _advance(
@@ -185,12 +196,14 @@ def _execute(
     settings: Settings, client: Any, tenant_id: int, pass_id: str, stages: list[Any], part: Part
 ) -> dict[str, Any]:
     """One part's work; a failing step is reported (the pass goes on, as in the one-process pass)."""
+    from connector.installs.connections import CALL_GATE
     from connector.pipeline import run as pipeline
     from connector.pipeline import sentiment, writeback
     from connector.pipeline.sync import sync_one_stream
 
     step, args = part[0], part[1:]
     started = time.perf_counter()
+    token = CALL_GATE.set(_gate(client))  # every vendor request of this part charges the shared budget
     try:
         if step == "sync":
             out = sync_one_stream(settings, tenant_id, int(args[0]), str(args[1]), bool(args[2]))
@@ -208,6 +221,8 @@ def _execute(
     except Exception as exc:  # reported like the one-process pass reports a failed step
         logger.exception("pass part %s failed", step, extra={"tenant": tenant_id, "run_id": pass_id})
         out = {"error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        CALL_GATE.reset(token)
     out["duration_s"] = round(time.perf_counter() - started, 3)
     return out
 

@@ -6,12 +6,19 @@ of an installation's windows (a Lua script on Redis time, so workers on several 
 never sleeps: it returns how long the caller must wait, and a task re-queues itself with that countdown
 so the worker serves other tenants meanwhile. Limits can be set per installation in its settings:
 `{"rate_limits": [[capacity, window_seconds], ...]}`.
+
+The budget is charged per vendor HTTP request, not per task part: `gate` is installed as the adapter's
+`Connection.before_call` (through connector.installs.connections.CALL_GATE), so a part that reads 40
+pages spends 40 tokens, and the request that would overdraw the budget raises
+BudgetExhaustedError(retry_after) before it is sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from integrations.errors import BudgetExhaustedError
 
 # (capacity, window seconds). HubSpot: 110 requests / 10 s for public apps, 250k/day on Pro; we keep
 # ~10 % back. Salesforce: Enterprise orgs get 100k requests / 24 h shared with the customer's own
@@ -65,3 +72,19 @@ def take(client: Any, installation_id: int, limits: Sequence[tuple[int, float]],
         args += [cap, int(window * 1000)]
     waited_ms = float(client.eval(_TAKE, len(keys), *keys, *args))
     return waited_ms / 1000
+
+
+def gate(
+    client: Any, installation_id: int, vendor: str, limits: Sequence[tuple[int, float]]
+) -> Callable[[], None]:
+    """The `before_call` of one installation's adapter: one token per request from the shared buckets, or
+    BudgetExhaustedError with the seconds until the next token (nothing is sent)."""
+
+    def before_call() -> None:
+        wait = take(client, installation_id, limits)
+        if wait > 0:
+            raise BudgetExhaustedError(
+                vendor, f"installation {installation_id}: API budget spent for now", retry_after=wait
+            )
+
+    return before_call

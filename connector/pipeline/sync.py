@@ -18,6 +18,7 @@ from connector.store.db import transaction
 from integrations.base import Adapter, Stream
 from integrations.cursors import Cursor
 from integrations.errors import (
+    BudgetExhaustedError,
     IntegrationError,
     PermissionDeniedError,
     QuotaExhaustedError,
@@ -51,9 +52,10 @@ class StreamReport:
     api_calls: int = 0
     duration_s: float = 0.0
     cursor: str | None = None
-    status: str = "ok"  # ok | skipped | failed | reconnect | quota
+    status: str = "ok"  # ok | skipped | failed | reconnect | quota | throttled
     error: str | None = None
     hint: str | None = None
+    retry_after: float | None = None  # throttled: seconds until the shared budget has a token again
 
 
 @dataclass(slots=True)
@@ -140,7 +142,7 @@ def sync_one_stream(
             sr = _sync_stream(settings, tenant_id, inst_id, adapter, stream)
     finally:
         adapter.close()
-    if last or sr.status in {"reconnect", "quota"}:
+    if sr.status != "throttled" and (last or sr.status in {"reconnect", "quota"}):
         status = {"reconnect": "reconnect"}.get(sr.status, "connected")
         store.mark_installation(
             settings.sqlalchemy_url, tenant_id, inst_id, status=status, error=sr.error, synced=True
@@ -175,6 +177,8 @@ def _sync_stream(
         sr.status, sr.error, sr.hint = "reconnect", exc.detail, exc.hint
     except QuotaExhaustedError as exc:
         sr.status, sr.error, sr.hint = "quota", exc.detail, exc.hint
+    except BudgetExhaustedError as exc:  # pages so far are committed with their cursor: resume later
+        sr.status, sr.error, sr.hint, sr.retry_after = "throttled", exc.detail, exc.hint, exc.retry_after
     except PermissionDeniedError as exc:
         sr.status, sr.error, sr.hint = "skipped", exc.detail, exc.hint
     except IntegrationError as exc:

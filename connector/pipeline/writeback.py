@@ -14,7 +14,7 @@ from connector.pipeline import outbox, task_writeback
 from connector.store import models as m
 from connector.store import repo as store
 from connector.store.db import transaction
-from integrations.errors import IntegrationError, ReauthRequiredError
+from integrations.errors import BudgetExhaustedError, IntegrationError, ReauthRequiredError
 from integrations.records import ScoreWrite
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ class VendorWriteReport:
     rejections: list[dict[str, str]] = field(default_factory=list)
     error: str | None = None
     tasks: dict[str, int] = field(default_factory=dict)  # play tasks: created, closed, tickets, failed
+    retry_after: float | None = None  # the shared API budget ran out: the rest waits this long
 
 
 def pending_count(settings: Settings, tenant_id: int, installation_id: int) -> int:
@@ -113,6 +114,8 @@ def _write_installation(
                     url, inst.tenant_id, [r[0] for r in rows], f"{type(exc).__name__}: {exc.detail}"
                 )
                 rep.error = f"{exc.detail} — {exc.hint}"
+                if isinstance(exc, BudgetExhaustedError):  # rows went back to pending: sent on resume
+                    rep.retry_after = exc.retry_after
                 if isinstance(exc, ReauthRequiredError):
                     store.mark_installation(
                         url, inst.tenant_id, inst.id, status="reconnect", error=exc.detail

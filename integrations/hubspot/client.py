@@ -118,6 +118,7 @@ class HubSpotClient:
         return self._apis[name]
 
     def _call(self, fn: Callable[[], T], *, writing: bool = False) -> T:
+        self._before_call()
         self.api_calls += 1
         try:
             return fn()
@@ -125,6 +126,12 @@ class HubSpotClient:
             raise
         except Exception as exc:
             raise errors.from_exception(exc, writing=writing) from exc
+
+    def _before_call(self) -> None:
+        """The caller's shared budget (Connection.before_call): the SDK sends through urllib3, not a
+        requests session, so each call charges here, once per HTTP request."""
+        if self._conn.before_call is not None:
+            self._conn.before_call()
 
     @property
     def _timeout(self) -> float:
@@ -322,6 +329,7 @@ class HubSpotClient:
             ReauthRequiredError: the refresh token (or the app) is no longer accepted.
             TransientError / RateLimitError: retry later.
         """
+        self._before_call()
         self.api_calls += 1
         form = {
             "grant_type": "refresh_token",

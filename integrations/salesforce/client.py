@@ -18,7 +18,7 @@ from simple_salesforce.exceptions import SalesforceError
 
 from integrations.errors import FatalIntegrationError, TransientError
 from integrations.oauth import TokenSet
-from integrations.registry import Connection
+from integrations.registry import Connection, metered_session
 from integrations.salesforce import errors
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class SalesforceClient:
         self._conn = connection
         self.calls = 0
         self._last_headers: Mapping[str, str] = {}
-        self._session = requests.Session()
+        self._session = metered_session(connection.before_call)  # the shared budget, per request
         if connection.ca_file:
             self._session.verify = connection.ca_file
             # Else REQUESTS_CA_BUNDLE from the environment silently replaces the sandbox CA.

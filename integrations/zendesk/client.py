@@ -36,7 +36,7 @@ from zenpy.lib.api_objects import Comment, Organization, OrganizationField, Tick
 
 from integrations.errors import IntegrationError, MalformedResponseError
 from integrations.oauth import TokenSet
-from integrations.registry import Connection
+from integrations.registry import Connection, metered_session
 from integrations.retry import call_with_retry
 from integrations.zendesk import errors as zerrors
 from integrations.zendesk.params import TICKET_SIDELOADS, split_host
@@ -76,7 +76,7 @@ class ZendeskClient:
         self.api_calls = 0
         self.refreshes = 0
         self._retry_after: float | None = None
-        self._session = requests.Session()
+        self._session = metered_session(connection.before_call)  # the shared budget, per request
         if connection.ca_file:
             self._session.verify = connection.ca_file
             self._session.trust_env = False
