@@ -108,7 +108,7 @@ def test_admin_journey(served: Served, page: Any) -> None:
         org_name = first.locator(".strong").first.inner_text()
         word = org_name.split()[0]
         first.locator("input[name=q]").fill(word)  # each row searches on its own
-        first.locator("text=Search").click()
+        first.locator("button:has-text('Search')").click()
         row = page.locator("table.review tbody tr").first
         options = row.locator("select[name=crm_account_id] option:not([disabled])")
         page.once("dialog", lambda d: d.accept())  # the confirm before a sticky link
@@ -139,7 +139,7 @@ def test_admin_journey(served: Served, page: Any) -> None:
 
     page.goto(f"{base}/admin/audit")
     shot(page, "14-audit")
-    assert page.is_visible("text=integration.connected")
+    assert page.locator("table td:has-text('integration.connected')").count() > 0
 
     # The other tenant connects HubSpot, and sees none of Acme's data.
     page.click("text=Sign out")
