@@ -211,3 +211,21 @@ def test_sign_in_starts_a_new_session(app: Any, client: Any, two: dict[str, Tena
     with client.session_transaction() as sess:
         assert sess.get("sid") not in (None, "planted-by-attacker")
     figures.record("web", session_fixation_checked=1)
+
+
+def test_brute_force_is_slowed_per_account_without_locking_out_others(
+    app: Any, client: Any, two: dict[str, TenantData]
+) -> None:
+    from tests.connector.web.seed import PASSWORD
+
+    statuses = [
+        client.post("/login", data={"email": two["acme"].admin_email, "password": f"guess-{i}"}).status_code
+        for i in range(30)
+    ]
+    assert all(s < 500 for s in statuses)
+    assert 429 in statuses, statuses  # the account is throttled long before 30 guesses
+    right = client.post("/login", data={"email": two["acme"].admin_email, "password": PASSWORD})
+    assert right.status_code == 429  # even the right password waits out the window: no oracle
+    other = client.post("/login", data={"email": two["globex"].admin_email, "password": PASSWORD})
+    assert other.status_code in (302, 303), other.status_code  # same address, other account: not locked out
+    figures.record("web", brute_force_guesses=len(statuses))
