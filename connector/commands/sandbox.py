@@ -40,8 +40,17 @@ def _ports(port: int | None) -> dict[str, int] | None:
     help="Control API on PORT (plain HTTP), Salesforce on PORT+1, HubSpot on PORT+2, Zendesk on PORT+3 "
     "(TLS). Omitted: every server on a free port.",
 )
+@click.option(
+    "--rate-limits",
+    type=click.Choice(["off", "real"]),
+    default="off",
+    show_default=True,
+    help="real: enforce the vendors' documented API limits (HubSpot 100 requests / 10 s and 250,000 a day, "
+    "Zendesk 700 / min, Salesforce 15,000 a day): 429 / 403 as the vendors answer. Switch at run time "
+    'with POST <admin>/_sandbox/limits {"mode": "real"|"off"}.',
+)
 @click.option("--once", is_flag=True, hidden=True, help="Print the credentials and stop (for tests).")
-def serve(seed: int, accounts: int, port: int | None, once: bool) -> None:
+def serve(seed: int, accounts: int, port: int | None, rate_limits: str, once: bool) -> None:
     """Serve the three vendor sandboxes and the control API on 127.0.0.1 until interrupted.
 
     Prints ONE JSON line on stdout: {"salesforce": {base_url, client_id, client_secret, access_token,
@@ -51,7 +60,7 @@ def serve(seed: int, accounts: int, port: int | None, once: bool) -> None:
     from connector.demo.emulator import start_embedded
 
     click.echo(f"generating a book of {accounts} accounts (seed {seed}) …", err=True)
-    sset = start_embedded(seed=seed, accounts=accounts, ports=_ports(port))
+    sset = start_embedded(seed=seed, accounts=accounts, ports=_ports(port), rate_limits=rate_limits)
     try:
         click.echo(json.dumps(sset.credentials()))
         if once:
@@ -60,6 +69,8 @@ def serve(seed: int, accounts: int, port: int | None, once: bool) -> None:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
         click.echo(f"control API: {sset.control_url}/_sandbox/  (Ctrl-C to stop)", err=True)
+        if rate_limits == "real":
+            click.echo("enforcing the vendors' API limits (GET /_sandbox/limits shows them)", err=True)
         try:
             while not stop.wait(3600):
                 pass

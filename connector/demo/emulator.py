@@ -121,8 +121,10 @@ def start_embedded(
     now: datetime | None = None,
     ports: dict[str, int] | None = None,
     tls: bool = True,
+    rate_limits: str = "off",
 ) -> Any:
     """Start the three vendor emulators and their control API in this process (the embedded default).
+    `rate_limits="real"` makes them enforce the vendors' documented API limits.
 
     Returns the running `SandboxSet` (`credentials()`, `tick(days)`, `stop()`); `now` starts the simulated
     world at that moment instead of the seed's default."""
@@ -130,4 +132,6 @@ def start_embedded(
     from integrations.sandbox.seed import generate_book
 
     book = generate_book(seed=seed, accounts=accounts, now=now) if now is not None else None
-    return SandboxSet.start(seed=seed, accounts=accounts, ports=ports, tls=tls, book=book)
+    return SandboxSet.start(
+        seed=seed, accounts=accounts, ports=ports, tls=tls, book=book, rate_limits=rate_limits
+    )

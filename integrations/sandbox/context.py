@@ -5,6 +5,7 @@ hold one `SandboxContext`. Vendor apps must:
 - call `ctx.counters.record(vendor, key)` and then `ctx.faults.take(vendor, key)` once per request, where
   `key` is `"<METHOD> <url rule>"` (e.g. `"GET /services/data/v59.0/query/"`), and render a returned fault
   in their own vendor's wire format (429 + Retry-After, 5xx body, 401 expired token, ...);
+- refuse an API call that `ctx.limits.admit(vendor)` refuses, in their vendor's wire format (limits.py);
 - take `ctx.lock` while reading or changing the book or vendor state (servers are threaded);
 - stamp modifications with `ctx.book.now` (the sandbox clock), never the wall clock.
 """
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from integrations.sandbox.book import Book
+from integrations.sandbox.limits import RateLimits
 
 FaultKind = Literal[
     "rate_limit",  # 429 with Retry-After (seconds in `retry_after`)
@@ -186,6 +188,7 @@ class SandboxContext:
     lock: threading.RLock = field(default_factory=threading.RLock)
     base_urls: dict[str, str] = field(default_factory=dict)  # vendor -> https://127.0.0.1:PORT
     on_change: list[Callable[[str, list[str]], None]] = field(default_factory=list)  # (kind, keys) hooks
+    limits: RateLimits = field(default_factory=RateLimits)  # the vendors' API limits; none by default
 
     @property
     def now(self) -> datetime:

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from integrations.sandbox import seed as seeding
 from integrations.sandbox.book import Changes, Customer
 from integrations.sandbox.context import Fault, FaultKind, SandboxContext
+from integrations.sandbox.limits import limits_for
 from integrations.sandbox.vendors import VENDORS, vendor_module
 
 logger = logging.getLogger(__name__)
@@ -270,6 +271,18 @@ def create_control_app(ctx: SandboxContext, runner: Runner) -> Flask:
             if secret is not None:
                 state.webhook_secret = secret
         return jsonify(vendor=vendor, url=url, secret=state.webhook_secret)
+
+    @app.get(f"{PREFIX}/limits")
+    def limits_get() -> Response:
+        return jsonify(enabled=ctx.limits.enabled, limits=ctx.limits.describe())
+
+    @app.post(f"{PREFIX}/limits")
+    def limits_set() -> Response | tuple[Response, int]:
+        mode = (request.get_json(silent=True) or {}).get("mode")
+        if mode not in ("real", "off"):
+            return jsonify(message='send {"mode": "real"} or {"mode": "off"}'), 400
+        ctx.limits = limits_for(str(mode))
+        return jsonify(enabled=ctx.limits.enabled, limits=ctx.limits.describe())
 
     @app.get(f"{PREFIX}/stats")
     def stats_get() -> Response:

@@ -27,6 +27,7 @@ from integrations.sandbox import seed as seeding
 from integrations.sandbox.book import Book, Changes
 from integrations.sandbox.context import Faults, SandboxContext, VendorState
 from integrations.sandbox.control import create_control_app
+from integrations.sandbox.limits import limits_for
 from integrations.sandbox.server import ServedApp, TLSMaterial
 from integrations.sandbox.vendors import VENDORS, vendor_module
 
@@ -87,14 +88,17 @@ class SandboxSet:
         tls: bool = True,
         ports: Mapping[str, int] | None = None,
         book: Book | None = None,
+        rate_limits: str = "off",
     ) -> SandboxSet:
         """Build the book (or use `book`), the vendor states and serve everything on 127.0.0.1.
 
         `ports` maps "control", "salesforce", "hubspot", "zendesk" to fixed ports; missing ones get a free port.
+        `rate_limits="real"` enforces the vendors' documented API limits (limits.py); "off" none.
         """
         book = book if book is not None else seeding.generate_book(seed=seed, accounts=accounts)
         vendors = {v: vendor_module(v).make_state(seed) for v in VENDORS}
         ctx = SandboxContext(book=book, vendors=vendors, faults=Faults(seed))
+        ctx.limits = limits_for(rate_limits)
         material = TLSMaterial.generate() if tls else None
         sset = cls(ctx, material)
         ports = dict(ports or {})

@@ -35,6 +35,26 @@ from integrations.sandbox.hubspot.schema import (
     VENDOR,
 )
 from integrations.sandbox.hubspot.tasks_api import _register_tasks
+from integrations.sandbox.limits import Refusal
+
+
+def _limited(ctx: SandboxContext, refused: Refusal) -> Response:
+    """429 as HubSpot sends it when a rate limit is spent (body and X-HubSpot-RateLimit-* headers; HubSpot
+    does not promise Retry-After, so the client waits its default window)."""
+    daily = refused.window[1] >= 86_400
+    policy = "DAILY" if daily else "TEN_SECONDLY_ROLLING"
+    body = error_body(
+        "You have reached your daily limit."
+        if daily
+        else "You have reached your ten_secondly_rolling limit.",
+        "RATE_LIMITS",
+        errorType="RATE_LIMIT",
+        policyName=policy,
+    )
+    headers = rate_limit_headers(_state(ctx), remaining=0)
+    if daily:
+        headers["X-HubSpot-RateLimit-Daily-Remaining"] = "0"
+    return _json(body, 429, headers)
 
 
 def create_app(ctx: SandboxContext) -> Flask:
@@ -48,6 +68,8 @@ def create_app(ctx: SandboxContext) -> Flask:
         key = f"{request.method} {rule}"
         g.fault_key = key
         ctx.counters.record(VENDOR, key)
+        if not request.path.startswith("/oauth/") and (refused := ctx.limits.admit(VENDOR)) is not None:
+            return _limited(ctx, refused)
         with ctx.lock:
             _state(ctx).extra["daily_used"] = _state(ctx).extra.get("daily_used", 0) + 1
         fault = ctx.faults.take(VENDOR, key)
@@ -62,7 +84,8 @@ def create_app(ctx: SandboxContext) -> Flask:
     def _headers(resp: Response) -> Response:
         path = request.path
         if path.startswith("/crm/") and not path.endswith("/search") and resp.status_code != 429:
-            for k, v in rate_limit_headers(_state(ctx)).items():
+            left = ctx.limits.remaining(VENDOR)
+            for k, v in rate_limit_headers(_state(ctx), remaining=99 if left is None else left).items():
                 resp.headers.setdefault(k, v)
         return resp
 

@@ -107,6 +107,11 @@ def create_app(ctx: SandboxContext) -> flask.Flask:
         key = f"{flask.request.method} {rule.rule if rule is not None else '<unmatched>'}"
         flask.g.key = key
         ctx.counters.record(VENDOR, key)
+        if flask.request.path.startswith("/services/data/") and ctx.limits.admit(VENDOR) is not None:
+            # The org's rolling 24 h API request limit is spent: Salesforce answers every call with this.
+            return _error_response(
+                SalesforceApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            )
         fault = ctx.faults.take(VENDOR, key)
         flask.g.row_fault = fault if fault is not None and fault.kind == "reject_rows" else None
         if fault is not None:

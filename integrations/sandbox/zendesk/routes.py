@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import Flask, Response, g, jsonify, request
 
 from integrations.sandbox.context import SandboxContext
@@ -30,6 +32,13 @@ def create_app(ctx: SandboxContext) -> Flask:
         key = f"{request.method} {rule}"
         g.key = key
         ctx.counters.record(VENDOR, key)
+        if request.path.startswith(API + "/") and (refused := ctx.limits.admit(VENDOR)) is not None:
+            # Zendesk's answer once the plan's per-minute budget is spent: 429 + Retry-After (seconds).
+            resp = _err(429, "APIRateLimitExceeded", "Number of allowed API requests per minute exceeded")
+            resp.headers["Retry-After"] = str(max(1, math.ceil(refused.retry_after)))
+            resp.headers["X-Rate-Limit"] = str(refused.window[0])
+            resp.headers["X-Rate-Limit-Remaining"] = "0"
+            return resp
         fault = ctx.faults.take(VENDOR, key)
         # A scripted row fault is used up by take(): keep it for the batch handler (as the other sandboxes do).
         g.row_fault = fault if fault is not None and fault.kind == "reject_rows" else None
