@@ -107,6 +107,14 @@ def model_from_dict(doc: Any) -> ScoringModel:
     events = c.mapping(top.get("events"), "events", {"score_changed_delta"})
     band_names = {b.name for s in segments for b in s.bands}
     metric_names = {m.name for d in dimensions for m in d.metrics}
+    for d in dimensions:
+        for mspec in d.metrics:
+            if mspec.evidence is not None and mspec.evidence.metric in metric_names:
+                # A scored metric that is also another's evidence would break "better value, better score".
+                c.add(
+                    join(join(join(join("dimensions", d.name), "metrics"), mspec.name), "evidence.metric"),
+                    f"{mspec.evidence.metric!r} is a scored metric; evidence must be a count the model does not score",
+                )
     band_actions, rules, no_data = _actions(c, top.get("actions"), band_names, set(dim_names), metric_names)
     top_n = c.number(drivers.get("top_n"), "drivers.top_n", 3, ge=0)
     if not float(top_n).is_integer():

@@ -109,6 +109,7 @@ def test_confidence_counts_the_evidence_share() -> None:
         ("{metric: nps_answers, half: 0}", "half: must be > 0"),
         ("{half: 2}", "evidence.metric"),
         ("{metric: nps, half: 2}", "not the metric itself"),
+        ("{metric: csat, half: 2}", "is a scored metric"),
         ("{metric: nps_answers, half: 2, prior: 1}", "prior"),
     ],
 )
