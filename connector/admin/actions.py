@@ -154,10 +154,15 @@ def _event_types() -> list[str]:
     return [e.value for e in EventType]
 
 
+MAX_URL = 2000
+
+
 def endpoint_problems(settings: Settings, url: str, event_types: list[str]) -> list[str]:
     from webhooks.ssrf import check_url
 
     problems = []
+    if len(url) > MAX_URL:  # the column's size; on PostgreSQL a longer one was a 500
+        problems.append(f"the URL is longer than {MAX_URL:,} characters")
     try:
         check_url(
             url,

@@ -377,8 +377,15 @@ def finish_run(url: str, tenant_id: int, run_id: str, status: str, report: dict[
 def audit(
     session: Session, tenant_id: int, actor: str, action: str, target: str | None = None, **detail: Any
 ) -> None:
+    # Clipped to the columns (an e-mail may be 320 characters, the target column 300): on PostgreSQL a longer
+    # value failed the whole request (StringDataRightTruncation, a 500) instead of being recorded.
     session.add(
         m.AuditEntry(
-            tenant_id=tenant_id, actor=actor, action=action, target=target, detail=detail, created_at=utcnow()
+            tenant_id=tenant_id,
+            actor=actor[:320],
+            action=action[:100],
+            target=None if target is None else target[:300],
+            detail=detail,
+            created_at=utcnow(),
         )
     )

@@ -22,24 +22,44 @@ def _bounded_ids() -> None:
 
 
 MAX_PAGE = 10**9  # far beyond any list; (page - 1) * per_page stays inside a 64-bit OFFSET
-_NUL_JSON = (b"\x00", b"\\u0000")
+UNSTORABLE = "The request contains a NUL character (%00, \\u0000) or a lone surrogate (\\ud800); remove it."
 
 
-def _no_nul_bytes() -> None:
+def _json_unstorable() -> bool:
+    """A JSON body whose strings cannot be stored: NUL, or a lone UTF-16 surrogate ("\\ud800"), which no
+    UTF-8 encoder accepts (a 500 on SQLite and PostgreSQL alike). Walked without recursion (deep bodies)."""
+    from flask import request
+
+    stack = [request.get_json(silent=True)]  # cached: views and signature checks see the same body
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return True
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
+def _storable_text() -> None:
     """NUL cannot be stored or even compared in PostgreSQL text ("text fields cannot contain NUL"), so a
     %00 in any path, query, form or JSON value was a 500 on every route that reached the database
-    (sign-in included). No legitimate value holds one: 400 before any view."""
+    (sign-in included); lone surrogates in JSON failed every engine. No legitimate value holds either:
+    400 before any view."""
     from flask import abort, request
 
     values = [request.path, *(f"{k}{v}" for k, v in request.args.items(multi=True))]
     if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
         values.extend(f"{k}{v}" for k, v in request.form.items(multi=True))
-    bad = any("\x00" in value for value in values)
-    if not bad and request.is_json:
-        raw = request.get_data(cache=True)  # views read the same cached bytes
-        bad = any(token in raw for token in _NUL_JSON)
-    if bad:
-        abort(400, description="The request contains a NUL character (%00 or \\u0000); remove it.")
+    if any("\x00" in value for value in values) or (request.is_json and _json_unstorable()):
+        abort(400, description=UNSTORABLE)
 
 
 def _bounded_pages() -> None:
@@ -54,7 +74,7 @@ def _bounded_pages() -> None:
 
 def register(app: Flask) -> None:
     """Register every blueprint module of connector.web that exposes `bp` (and `init_app` if present)."""
-    app.before_request_funcs.setdefault(None, [])[0:0] = [_no_nul_bytes, _bounded_ids, _bounded_pages]
+    app.before_request_funcs.setdefault(None, [])[0:0] = [_storable_text, _bounded_ids, _bounded_pages]
     errors.init_app(app)
     health.init_app(app)
     # Import every module first: several add routes to one shared blueprint (connector.web.blueprints), and

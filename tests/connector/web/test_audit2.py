@@ -597,3 +597,44 @@ def test_api_search_text_is_bounded(client: Any, tenants: dict[str, TenantData])
     resp = client.get("/api/v1/accounts?q=" + "a" * 200_000, headers=bearer(tenants["acme"].read_key))
     assert resp.status_code == 400
     assert resp.json["error"] == "bad_request"
+
+
+def test_lone_surrogates_in_json_are_a_400(backend: tuple[Any, dict[str, TenantData]]) -> None:
+    """ "\\ud800" parses to a string no UTF-8 encoder accepts: storing it was a 500 on both engines."""
+    app, tenants = backend
+    client = app.test_client()
+    headers = {**bearer(tenants["acme"].admin_key), "Content-Type": "application/json"}
+    for body in (
+        '{"url": "https://93.184.216.34/x", "description": "\\ud800"}',
+        '{"url": "https://93.184.216.34/\\udfff"}',
+    ):
+        assert client.post("/api/v1/webhooks", data=body, headers=headers).status_code == 400, body
+    inbound = client.post("/inbound/zendesk/acme", data='{"id": "\\ud800"}', content_type="application/json")
+    assert inbound.status_code == 400
+    # A proper pair (an emoji) is fine.
+    ok = client.post(
+        "/api/v1/webhooks",
+        data='{"url": "https://93.184.216.34/x", "description": "\\ud83d\\ude00"}',
+        headers=headers,
+    )
+    assert ok.status_code == 201
+
+
+def test_values_longer_than_their_column_are_not_500s(backend: tuple[Any, dict[str, TenantData]]) -> None:
+    """PostgreSQL enforces VARCHAR sizes (SQLite does not): a 5,000-character webhook URL typed in the form,
+    and a valid 310-character e-mail (its audit entry's target column holds 300) were 500s."""
+    app, tenants = backend
+    acme = tenants["acme"]
+    client = app.test_client()
+    sign_in_user(client, acme.admin_id, acme.id)
+    resp = client.post(
+        "/admin/webhooks/",
+        data={"url": "https://93.184.216.34/" + "a" * 5000, "event_types": "account.band_changed"},
+    )
+    assert resp.status_code == 400
+    assert b"longer than 2,000 characters" in resp.data
+    long_email = "b" * 300 + "@acme.test"
+    assert client.post("/admin/users/invite", data={"email": long_email, "role": "viewer"}).status_code == 200
+    with transaction(_url(app)) as session:
+        entry = session.query(m.AuditEntry).filter_by(action="user.invited").one()
+        assert entry.target == long_email[:300]
