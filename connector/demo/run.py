@@ -197,3 +197,33 @@ def _hubspot_portal(creds: dict[str, Any]) -> str:
     )
     resp.raise_for_status()
     return str(resp.json()["hub_id"])
+
+
+def add_demo_people(settings: Settings) -> list[dict[str, str]]:
+    """After the first pass: per demo tenant an account rep signed in as a real CRM owner (so "My accounts"
+    lists that owner's book) and a support lead. Owners differ per tenant (an e-mail has one tenant)."""
+    from sqlalchemy import func
+
+    from connector.installs.users import create_user
+
+    people: list[dict[str, str]] = []
+    taken: set[str] = set()
+    with transaction(settings.sqlalchemy_url) as session:
+        taken.update(e.casefold() for e in session.scalars(select(m.User.email)))
+        for spec in TENANTS:
+            tenant = store.tenants(session, spec["slug"])[0]
+            owners = session.execute(
+                select(m.Account.owner_email, func.count())
+                .where(m.Account.tenant_id == tenant.id, m.Account.owner_email.is_not(None))
+                .group_by(m.Account.owner_email)
+                .order_by(func.count().desc(), m.Account.owner_email)
+            ).all()
+            rep = next((str(e) for e, _ in owners if e and str(e).casefold() not in taken), None)
+            wanted = [(rep, "rep", "Account rep")] if rep else []
+            wanted.append((f"support@{spec['slug']}.demo", "support_lead", "Support lead"))
+            for email, role, label in wanted:
+                if email.casefold() not in taken:
+                    create_user(session, tenant.id, email, role, password=DEMO_PASSWORD, name=label)
+                    taken.add(email.casefold())
+                people.append({"email": email, "password": DEMO_PASSWORD, "tenant": spec["slug"], "role": label})
+    return people

@@ -56,7 +56,10 @@ def login() -> Any:
     audit(db(), user.tenant_id, user.email, "user.sign_in")
     sign_in(user)
     db().commit()
-    return redirect(_safe_next(request.form.get("next")))
+    target = request.form.get("next")
+    if not target and user.role == "support_lead":
+        target = url_for("ui.support")  # a support lead's day starts at the ticket workbench
+    return redirect(_safe_next(target))
 
 
 @bp.post("/logout")

@@ -90,3 +90,20 @@ def test_demotion_ends_the_sessions_of_the_demoted(app: Any, tenants: dict[str, 
     resp = demoted.get("/admin/users")
     assert resp.status_code == 302  # signed out: back to the login page, not a lingering admin session
     assert "/login" in resp.headers["Location"]
+
+
+def test_sign_in_lands_a_support_lead_on_the_workbench_and_others_on_the_portfolio(
+    client: Any, app: Any, tenants: dict[str, TenantData]
+) -> None:
+    acme = tenants["acme"]
+    _user(app, acme, "lead@acme.test", "support_lead")
+    _user(app, acme, "rep2@acme.test", "rep")
+    resp = client.post("/login", data={"email": "lead@acme.test", "password": PASSWORD})
+    assert resp.status_code == 302
+    assert resp.headers["Location"].endswith("/support")
+    client.post("/logout")
+    resp = client.post("/login", data={"email": "rep2@acme.test", "password": PASSWORD})
+    assert resp.headers["Location"].endswith("/")
+    resp = client.post("/logout")
+    nxt = client.post("/login", data={"email": "lead@acme.test", "password": PASSWORD, "next": "/admin/audit"})
+    assert nxt.headers["Location"].endswith("/admin/audit")  # an explicit next wins
