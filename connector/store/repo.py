@@ -47,14 +47,33 @@ _RENAMES = {
 _SKIP = {"deleted"}
 
 
+# Vendor text is untrusted (tests/reliability/test_malicious_vendor.py): a lone surrogate made the UTF-8
+# encoder raise and stopped the whole sync step, NUL is refused by PostgreSQL, and a 2 MB account name
+# would be rendered on every page. Text is made storable and bounded here, once, for every vendor.
+MAX_TEXT = 100_000  # comment bodies: a long mail thread fits
+MAX_LABEL = 1_000  # names, subjects, e-mail addresses and other one-line labels
+_LONG_FIELDS = frozenset({"body", "html_body", "description", "comment", "text"})
+
+
+def storable(value: str, limit: int = MAX_TEXT) -> str:
+    """`value` without NUL, lone surrogates as U+FFFD, at most `limit` characters."""
+    if value.isascii():
+        cleaned = value.replace("\x00", "")
+    else:
+        cleaned = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "")
+    return cleaned[:limit]
+
+
 def _row(tenant_id: int, record: r.Record, now: datetime) -> dict[str, Any]:
     row: dict[str, Any] = {"tenant_id": tenant_id}
     for f in dataclasses.fields(record):
         if f.name in _SKIP:
             continue
         value = getattr(record, f.name)
+        if isinstance(value, str):
+            value = storable(value, MAX_TEXT if f.name in _LONG_FIELDS else MAX_LABEL)
         if f.name == "domains":
-            value = list(value)
+            value = [storable(d, MAX_LABEL) for d in value]
         elif f.name == "metrics":
             value = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(value).items()}
         row[_RENAMES.get(f.name, f.name)] = value
