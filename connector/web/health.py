@@ -67,6 +67,11 @@ def metrics_allowed(token: str) -> bool:
     if token:
         scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
+    if any(h in request.headers for h in ("X-Forwarded-For", "Forwarded", "X-Real-IP")):
+        # Behind a reverse proxy on this machine every visitor arrives from loopback: a forwarded request
+        # is someone else's (with trusted_proxies set, ProxyFix has already put their address in remote_addr,
+        # and an untrusted header must not make a remote client look local either way).
+        return False
     try:
         return ipaddress.ip_address(request.remote_addr or "").is_loopback
     except ValueError:

@@ -108,6 +108,7 @@ def init_app(app: Flask) -> None:
             resp.headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                "base-uri 'none'; object-src 'none'; "
                 f"frame-ancestors 'none'; form-action {form_action_sources(g.get('form_action_extra', ''))}",
             )
         return resp

@@ -638,3 +638,22 @@ def test_values_longer_than_their_column_are_not_500s(backend: tuple[Any, dict[s
     with transaction(_url(app)) as session:
         entry = session.query(m.AuditEntry).filter_by(action="user.invited").one()
         assert entry.target == long_email[:300]
+
+
+# ------------------------------------------------------------------ behind a reverse proxy; CSP gaps
+
+
+def test_metrics_are_not_open_through_a_local_reverse_proxy(client: Any) -> None:
+    """Without a token /metrics trusts loopback; behind nginx on the same machine every visitor is
+    loopback, so a forwarded request is treated as remote."""
+    assert client.get("/metrics").status_code == 200  # a scraper on this machine, not proxied
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        resp = client.get("/metrics", headers={header: "203.0.113.9"})
+        assert resp.status_code == 401, header
+
+
+def test_csp_blocks_base_and_object_injection(client: Any) -> None:
+    """default-src does not cover base-uri: an injected <base href> would re-point every relative script."""
+    csp = client.get("/login").headers["Content-Security-Policy"]
+    assert "base-uri 'none'" in csp
+    assert "object-src 'none'" in csp
