@@ -60,7 +60,9 @@ def serve(seed: int, accounts: int, port: int | None, rate_limits: str, once: bo
     from connector.demo.emulator import start_embedded
 
     click.echo(f"generating a book of {accounts} accounts (seed {seed}) …", err=True)
-    sset = start_embedded(seed=seed, accounts=accounts, ports=_ports(port), rate_limits=rate_limits)
+    sset = start_embedded(
+        seed=seed, accounts=accounts, ports=_ports(port), rate_limits=rate_limits, cache_reads=True
+    )
     try:
         click.echo(json.dumps(sset.credentials()))
         if once:

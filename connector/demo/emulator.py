@@ -122,9 +122,12 @@ def start_embedded(
     ports: dict[str, int] | None = None,
     tls: bool = True,
     rate_limits: str = "off",
+    cache_reads: bool = False,
 ) -> Any:
     """Start the three vendor emulators and their control API in this process (the embedded default).
-    `rate_limits="real"` makes them enforce the vendors' documented API limits.
+    `rate_limits="real"` makes them enforce the vendors' documented API limits. `cache_reads` keeps the
+    emulators' read caches between requests (for `sandbox serve` and the demo; code that edits the book in
+    place, e.g. benchmarks/freshness.py, leaves it off).
 
     Returns the running `SandboxSet` (`credentials()`, `tick(days)`, `stop()`); `now` starts the simulated
     world at that moment instead of the seed's default."""
@@ -133,5 +136,11 @@ def start_embedded(
 
     book = generate_book(seed=seed, accounts=accounts, now=now) if now is not None else None
     return SandboxSet.start(
-        seed=seed, accounts=accounts, ports=ports, tls=tls, book=book, rate_limits=rate_limits
+        seed=seed,
+        accounts=accounts,
+        ports=ports,
+        tls=tls,
+        book=book,
+        rate_limits=rate_limits,
+        cache_reads=cache_reads,
     )

@@ -189,6 +189,9 @@ class SandboxContext:
     base_urls: dict[str, str] = field(default_factory=dict)  # vendor -> https://127.0.0.1:PORT
     on_change: list[Callable[[str, list[str]], None]] = field(default_factory=list)  # (kind, keys) hooks
     limits: RateLimits = field(default_factory=RateLimits)  # the vendors' API limits; none by default
+    # Read caches that trust the book to change only through ticks, restores and the vendor APIs (a served
+    # sandbox); None (tests, which edit the book in place) re-checks the book on every request.
+    read_cache: dict[Any, Any] | None = None
 
     @property
     def now(self) -> datetime:

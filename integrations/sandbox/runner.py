@@ -89,16 +89,20 @@ class SandboxSet:
         ports: Mapping[str, int] | None = None,
         book: Book | None = None,
         rate_limits: str = "off",
+        cache_reads: bool = False,
     ) -> SandboxSet:
         """Build the book (or use `book`), the vendor states and serve everything on 127.0.0.1.
 
         `ports` maps "control", "salesforce", "hubspot", "zendesk" to fixed ports; missing ones get a free port.
         `rate_limits="real"` enforces the vendors' documented API limits (limits.py); "off" none.
+        `cache_reads` keeps read caches that trust the book to change only through ticks, restores and the
+        vendor APIs (a served sandbox); tests that edit the book in place leave it off.
         """
         book = book if book is not None else seeding.generate_book(seed=seed, accounts=accounts)
         vendors = {v: vendor_module(v).make_state(seed) for v in VENDORS}
         ctx = SandboxContext(book=book, vendors=vendors, faults=Faults(seed))
         ctx.limits = limits_for(rate_limits)
+        ctx.read_cache = {} if cache_reads else None
         material = TLSMaterial.generate() if tls else None
         sset = cls(ctx, material)
         ports = dict(ports or {})

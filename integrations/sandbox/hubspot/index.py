@@ -171,6 +171,28 @@ def _members(ctx: SandboxContext, object_type: str) -> list[tuple[int, Any]]:
 def _index(ctx: SandboxContext, object_type: str) -> _Index:
     """The id-sorted index of a type (call under ctx.lock)."""
     book = ctx.book
+    if ctx.read_cache is not None:  # served: the collections' identities, sizes and the clock suffice
+        fast = (
+            id(book),
+            book.now,
+            *(id(c) for c in _collections(book)),
+            *(len(c) for c in _collections(book)),
+        )
+        hit = ctx.read_cache.get(("index", object_type))
+        if hit is not None and hit[0] == fast and hit[1].sources is not None:
+            return hit[1]
+        index = _index_checked(ctx, object_type)
+        ctx.read_cache[("index", object_type)] = (fast, index)
+        return index
+    return _index_checked(ctx, object_type)
+
+
+def _collections(book: Any) -> tuple[Any, ...]:
+    return (book.customers, book.contacts, book.deals, book.tickets, book.surveys)
+
+
+def _index_checked(ctx: SandboxContext, object_type: str) -> _Index:
+    book = ctx.book
     signature = _signature(ctx, object_type)
     with _INDEX_LOCK:
         entry = _INDEXES.get(id(book))

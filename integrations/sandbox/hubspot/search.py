@@ -4,6 +4,7 @@ validation of batch-update inputs against property definitions.
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from integrations.sandbox.context import SandboxContext
 from integrations.sandbox.hubspot.api import _validation
 from integrations.sandbox.hubspot.formats import _ms, _to_ms
-from integrations.sandbox.hubspot.index import HubObject, _archived, _index, _modified
+from integrations.sandbox.hubspot.index import HubObject, _archived, _index, _modified, _state
 from integrations.sandbox.hubspot.render import _build, _Env, property_defs, render
 from integrations.sandbox.hubspot.schema import MOD_PROPERTY, OPERATORS, SEARCH_CAP, SEARCH_LIMIT
 
@@ -165,6 +166,8 @@ def _search_matches(
 ) -> tuple[list[HubObject] | None, list[tuple[int, Any]]]:
     """Either rendered matches (general path) or unrendered (id, source) matches in id order (fast path)."""
     preds = _raw_predicates(object_type, groups, sorts)
+    if preds is not None and ctx.read_cache is not None:
+        return None, _cached_hits(ctx, object_type, groups, sorts)
     if preds is not None:
         index = _index(ctx, object_type)
         hits = []
@@ -186,6 +189,45 @@ def _search_matches(
         present.sort(key=lambda o: _compare_value(o.properties.get(name), ptype), reverse=desc)
         objs = present + missing
     return objs, []
+
+
+def _cached_hits(
+    ctx: SandboxContext, object_type: str, groups: list[list[dict[str, Any]]], sorts: list[tuple[str, bool]]
+) -> list[tuple[int, Any]]:
+    """The keyset search on a served sandbox: the objects inside the modification window are found once
+    per window and book state (the adapter pages one window by `hs_object_id > last id`), then each page
+    is a bisect instead of a scan of every object with its modstamp recomputed (issue 17 profile: ~80 %
+    of the emulator's time at 10k accounts)."""
+    cache = ctx.read_cache
+    if cache is None:
+        raise RuntimeError("the read cache is off")
+    flts = groups[0] if groups else []
+    window = [f for f in flts if f.get("propertyName") != "hs_object_id"]
+    by_id = [f for f in flts if f.get("propertyName") == "hs_object_id"]
+    index = _index(ctx, object_type)
+    touched = _state(ctx).extra["touched"]
+    key = ("search", object_type, json.dumps(window, sort_keys=True, default=str))
+    state = (len(touched), ctx.now)
+    entry = cache.get(key)
+    if entry is None or entry[0] is not index or entry[1] != state:
+        preds = _raw_predicates(object_type, [window], sorts) or []
+        rows = []
+        for oid, source in zip(index.ids, index.sources, strict=True):
+            if _archived(object_type, source) is None:
+                modified = _ms(_modified(ctx, object_type, oid, source))
+                if all(p(oid, modified) for p in preds):
+                    rows.append((oid, source))
+        if len(cache) > 256:  # a long-running sandbox sees many windows: keep the cache bounded
+            cache.clear()
+        entry = cache[key] = (index, state, rows, [oid for oid, _ in rows])
+    rows, ids = entry[2], entry[3]
+    if len(by_id) == 1 and by_id[0].get("operator") in ("GT", "GTE"):
+        after = _to_ms(str(by_id[0].get("value", "")), "number")
+        if after is not None:
+            cut = bisect.bisect_right if by_id[0]["operator"] == "GT" else bisect.bisect_left
+            return rows[cut(ids, after) :]
+    id_preds = _raw_predicates(object_type, [by_id], sorts) or []
+    return [(oid, src) for oid, src in rows if all(p(oid, 0) for p in id_preds)]
 
 
 def run_search(ctx: SandboxContext, object_type: str, body: Any) -> dict[str, Any]:
