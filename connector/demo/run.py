@@ -218,12 +218,19 @@ def add_demo_people(settings: Settings) -> list[dict[str, str]]:
                 .group_by(m.Account.owner_email)
                 .order_by(func.count().desc(), m.Account.owner_email)
             ).all()
-            rep = next((str(e) for e, _ in owners if e and str(e).casefold() not in taken), None)
+            existing = session.scalar(
+                select(m.User.email)
+                .where(m.User.tenant_id == tenant.id, m.User.role == "rep")
+                .order_by(m.User.id)
+            )
+            rep = existing or next((str(e) for e, _ in owners if e and str(e).casefold() not in taken), None)
             wanted = [(rep, "rep", "Account rep")] if rep else []
             wanted.append((f"support@{spec['slug']}.demo", "support_lead", "Support lead"))
             for email, role, label in wanted:
                 if email.casefold() not in taken:
                     create_user(session, tenant.id, email, role, password=DEMO_PASSWORD, name=label)
                     taken.add(email.casefold())
-                people.append({"email": email, "password": DEMO_PASSWORD, "tenant": spec["slug"], "role": label})
+                people.append(
+                    {"email": email, "password": DEMO_PASSWORD, "tenant": spec["slug"], "role": label}
+                )
     return people

@@ -111,3 +111,28 @@ def test_sentiment_classify_reads_jsonl_without_the_emulator(after_demo: tuple[d
     proc = _cli(env, root, "sentiment", "classify", "--jsonl", stdin='{"text": "Thanks, that fixed it!"}\n')
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout.splitlines()[0])["label"] in {"positive", "neutral", "negative"}
+
+
+def test_demo_people_include_a_rep_who_owns_accounts(after_demo: tuple[dict[str, str], Path]) -> None:
+    from sqlalchemy import func, select
+
+    from connector.config import load_settings
+    from connector.demo.run import add_demo_people
+    from connector.store import models as m
+    from connector.store.db import transaction
+
+    env, _ = after_demo
+    settings = load_settings({"instance_path": env["HEALTHSCORE_INSTANCE_PATH"]})
+    people = add_demo_people(settings)
+    assert add_demo_people(settings) == people  # idempotent: a second serve adds nobody twice
+    reps = [p for p in people if p["role"] == "Account rep"]
+    assert {p["tenant"] for p in reps} == {"northwind", "contoso"}
+    assert len({p["email"] for p in reps}) == 2
+    with transaction(settings.sqlalchemy_url) as session:
+        for rep in reps:
+            owned = session.scalar(
+                select(func.count())
+                .select_from(m.Account)
+                .where(func.lower(m.Account.owner_email) == rep["email"].lower())
+            )
+            assert owned, rep

@@ -65,8 +65,15 @@ def test_whole_pass_then_nothing_changed_then_a_month_later(world: tuple[Setting
     assert set(sync) == {"salesforce", "zendesk"}
     assert all(i["status"] == "ok" for i in sync.values())
     assert steps["link"]["tickets_linked"] / steps["link"]["tickets_total"] >= 0.98
-    sf_accounts = len(
-        [c for c in sandbox.ctx.book.customers.values() if c.salesforce.present and not c.deleted_at]
+    today = sandbox.ctx.book.now.date()
+    sf_accounts = len(  # former customers (churned on or before today) leave scoring
+        [
+            c
+            for c in sandbox.ctx.book.customers.values()
+            if c.salesforce.present
+            and not c.deleted_at
+            and not (c.outcome == "churned" and c.outcome_date is not None and c.outcome_date <= today)
+        ]
     )
     assert steps["score"]["scored"] == sf_accounts
     assert steps["write_back"]["salesforce"]["written"] == sf_accounts, steps["write_back"]
