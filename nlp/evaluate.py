@@ -408,10 +408,12 @@ def _candidate_lines(ev: Evaluation) -> list[str]:
             f"{c.in_domain.get(d, float('nan')):.3f} / {c.loso.get(d, float('nan')):.3f}" for d in DOMAINS
         ]
         mark = " (shipped)" if c.name == ev.chosen else ""
+        ran = sum(d in c.loso for d in DOMAINS)
+        partial = f" ({ran} of {len(DOMAINS)} sources)" if ran < len(DOMAINS) else ""
         out.append(
             f"| {c.name}{mark} | "
             + " | ".join(cells)
-            + f" | {c.in_domain_mean:.3f} | **{c.loso_mean:.3f}** |"
+            + f" | {c.in_domain_mean:.3f} | **{c.loso_mean:.3f}**{partial} |"
         )
     notes = [f"- {c.name}: {c.note}" for c in ev.candidates if c.note]
     if ev.loso_note:

@@ -327,6 +327,7 @@ def _comparison(
         DOMAINS,
         TEST_CAP,
         Candidate,
+        capped,
         finetuned_loso,
         frozen_candidate,
         test_rows,
@@ -342,7 +343,8 @@ def _comparison(
     fit, validation = carve_validation(train_set, seed)
     tests = test_rows(test, seed)
     if test_cap:
-        tests = {d: rows[:test_cap] for d, rows in tests.items()}
+        # A seeded sample, not the first rows: held-out rows are grouped by label.
+        tests = {d: capped(rows, test_cap, seed) for d, rows in tests.items()}
     base = FinetuneConfig()
     per_source = frozen_per_source or base.per_source
     candidates = [
