@@ -232,10 +232,11 @@ def _mutate(
             body,
         )
     if kind == "stale":
-        when = now - timedelta(seconds=rng.choice([301, 600, 3600, 86_400 * 400]))
+        when = now - timedelta(seconds=rng.choice([330, 600, 3600, 86_400 * 400]))
         return url, _resign(door, vendor, url, headers, body, when), body
     if kind == "future":
-        when = now + timedelta(seconds=rng.choice([301, 3600, 86_400 * 30]))
+        # Past the 5-minute tolerance with room for the signature's whole-second timestamp.
+        when = now + timedelta(seconds=rng.choice([330, 3600, 86_400 * 30]))
         return url, _resign(door, vendor, url, headers, body, when), body
     if kind == "unsigned":
         return (
