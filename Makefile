@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-test services lint card reliability
+.PHONY: demo demo-scale test install install-test services lint card reliability
 
 $(BIN)/healthscore: setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -22,6 +22,16 @@ install-test: $(VENV)/.test-installed
 demo: install
 	$(BIN)/healthscore db upgrade
 	$(BIN)/healthscore demo
+
+## demo-scale: the 10k-account book on PostgreSQL + Redis with N workers and the scheduler, then the UI
+DEMO_ACCOUNTS ?= 10000
+DEMO_WORKERS ?= 2
+DEMO_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/healthscore_demo
+DEMO_BROKER_URL ?= redis://127.0.0.1:6379/0
+demo-scale: install services
+	DEMO_DATABASE_URL=$(DEMO_DATABASE_URL) bash scripts/ensure-services.sh --database
+	$(BIN)/healthscore demo --accounts $(DEMO_ACCOUNTS) --history-days 0 --workers $(DEMO_WORKERS) \
+		--database-url $(DEMO_DATABASE_URL) --broker-url $(DEMO_BROKER_URL)
 
 services:
 	bash scripts/ensure-services.sh

@@ -35,6 +35,23 @@ from connector.store import migrate
 @click.option(
     "--verbose", "-v", is_flag=True, help="Show every log line (each webhook delivered, each vendor call)."
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="Run the passes on N Celery worker processes (plus the scheduler), split into parts, instead of "
+    "in this process. Needs Redis (--broker-url) and a shared database (--database-url postgresql://…).",
+)
+@click.option("--database-url", default="", help="Database for --workers (default: the configured one).")
+@click.option("--broker-url", default="", help="Redis for --workers (default: HEALTHSCORE_BROKER_URL).")
+@click.option(
+    "--rate-limits",
+    type=click.Choice(["off", "real"]),
+    default="off",
+    show_default=True,
+    help="real: the embedded sandboxes enforce the vendors' documented API limits.",
+)
 @click.pass_context
 def COMMAND(  # noqa: N802
     ctx: click.Context,
@@ -46,19 +63,31 @@ def COMMAND(  # noqa: N802
     port: int,
     as_json: bool,
     verbose: bool,
+    workers: int = 0,
+    database_url: str = "",
+    broker_url: str = "",
+    rate_limits: str = "off",
 ) -> None:
     """Run the main job end to end on the vendor sandboxes: install two demo tenants, sync, link, score
     sentiment, score health, write scores back into the sandbox CRMs, deliver band-change webhooks to a
     local receiver, then serve the web UI (sign-in printed)."""
     base = settings_from(ctx)
     # The demo's receiver and sandboxes live on loopback: allow private webhook targets for this process.
-    settings = load_settings({"webhooks_allow_private_targets": True, "instance_path": base.instance_path})
+    overrides: dict[str, Any] = {"webhooks_allow_private_targets": True, "instance_path": base.instance_path}
+    if database_url:
+        overrides["database_url"] = database_url
+    if broker_url:
+        overrides["broker_url"] = broker_url
+    settings = load_settings(overrides)
     say = (lambda msg: click.echo(msg, err=True)) if as_json else click.echo
     if not verbose:
         # One line per step with counts is the demo's own output; per-request logs (each webhook delivered,
         # each receiver hit) would bury it. Warnings and errors still show.
         _quiet_logs()
+    if workers:
+        _check_services(settings)
     migrate.upgrade(settings.sqlalchemy_url)
+    fleet = _fleet(settings, workers) if workers else None
     from connector.demo.run import Receiver, credentials_from, prepare
 
     sandbox = None
@@ -73,7 +102,9 @@ def COMMAND(  # noqa: N802
         start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
             days=history_days
         )
-        sandbox = start_embedded(seed=seed, accounts=accounts, now=start)
+        sandbox = start_embedded(
+            seed=seed, accounts=accounts, now=start, rate_limits=rate_limits, cache_reads=True
+        )
         creds = sandbox.credentials()
     if sys.stderr.isatty() and not as_json:
         from connector.commands.pipeline import _page_progress
@@ -88,15 +119,14 @@ def COMMAND(  # noqa: N802
         tid = _tenant_id(settings, slug)
         say(f"{slug}: provisioning custom fields …")
         summary["tenants"][slug] = {"fields": ensure_all(settings, tid)}
-        say(f"{slug}: running the pass …")
-        run = pipeline.run_pass(settings, slug, progress=(lambda s, r: None) if as_json else _progress)[slug]
+    runs = _passes(settings, info["tenants"], fleet, say, as_json)
+    for slug, run in runs.items():
         summary["tenants"][slug]["pass"] = {step: _counts(step, r) for step, r in run["steps"].items()}
         summary["tenants"][slug]["status"] = run["status"]
     for day in range(STEP_DAYS, history_days + 1, STEP_DAYS):
         say(f"simulating day {day}/{history_days} of vendor activity …")
         _tick(settings, sandbox, str(creds["admin"]), STEP_DAYS)
-        for slug in info["tenants"]:
-            run = pipeline.run_pass(settings, slug)[slug]
+        for slug, run in _passes(settings, info["tenants"], fleet, None, True).items():
             if not as_json:
                 score = run["steps"].get("score", {})
                 click.echo(
@@ -119,10 +149,101 @@ def COMMAND(  # noqa: N802
         )
     if no_serve:
         receiver.stop()
+        if fleet is not None:
+            fleet.stop()
         if sandbox is not None:
             sandbox.stop()
         return
-    _serve(settings, port, info["users"], say, creds)
+    try:
+        if fleet is not None:
+            fleet.start_scheduler()  # later passes on the interval, on the same workers
+            say(f"scheduler and {workers} workers running (logs in {fleet.logdir})")
+        _serve(settings, port, info["users"], say, creds, eager=fleet is None)
+    finally:
+        if fleet is not None:
+            fleet.stop()
+
+
+def _check_services(settings: Any) -> None:
+    """--workers needs a shared database and Redis: say what to start when either is missing."""
+    if settings.sqlalchemy_url.startswith("sqlite"):
+        raise click.UsageError(
+            "--workers needs a database the worker processes share: pass --database-url "
+            "postgresql://USER@HOST:5432/DB (scripts/ensure-services.sh starts a local PostgreSQL)"
+        )
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.broker_url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        raise click.UsageError(
+            f"--workers needs Redis at {settings.broker_url} ({type(exc).__name__}); start it with "
+            "scripts/ensure-services.sh or pass --broker-url redis://HOST:6379/0"
+        ) from exc
+
+
+def _fleet(settings: Any, workers: int) -> Any:
+    """Start N worker processes on the settings' broker and database."""
+    from pathlib import Path
+
+    from connector.demo.scale import Fleet
+
+    fleet = Fleet(settings, Path(settings.instance_path) / "demo-workers")
+    fleet.start_workers(workers)
+    return fleet
+
+
+def _passes(settings: Any, slugs: list[str], fleet: Any, say: Any, quiet: bool) -> dict[str, Any]:
+    """One pass per tenant: in this process, or split across the workers (all tenants at once)."""
+    if fleet is None:
+        out = {}
+        for slug in slugs:
+            if say is not None:
+                say(f"{slug}: running the pass …")
+            out[slug] = pipeline.run_pass(
+                settings, slug, progress=(lambda s, r: None) if quiet else _progress
+            )[slug]
+        return out
+    from connector.demo.scale import run_passes
+
+    if say is not None:
+        say(f"running the passes of {', '.join(slugs)} on {len(fleet.workers)} workers …")
+    ids = {slug: _tenant_id(settings, slug) for slug in slugs}
+    reports = run_passes(settings, list(ids.values()), progress=None if quiet or say is None else say)
+    return {slug: _as_pass(reports[tid]) for slug, tid in ids.items()}
+
+
+def _as_pass(report: dict[str, Any]) -> dict[str, Any]:
+    """A split pass's report in the one-process pass's shape (steps → one result each) for the summary."""
+    steps = report.get("steps") or {}
+    sync = [r for r in steps.get("sync") or [] if isinstance(r, dict) and r.get("vendor")]
+    by_vendor: dict[str, dict[str, Any]] = {}
+    for r in sync:
+        inst = by_vendor.setdefault(
+            r["vendor"], {"vendor": r["vendor"], "streams": [], "api_calls": 0, "status": "ok"}
+        )
+        inst["streams"].append(r)
+        inst["api_calls"] += int(r.get("api_calls") or 0)
+        if r.get("status") not in {"ok", "skipped"}:
+            inst["status"] = r.get("status")
+    out: dict[str, Any] = {"sync": {"installations": list(by_vendor.values())}}
+    for name in ("link", "score"):
+        parts = steps.get(name) or [{}]
+        out[name] = parts[0] or {}
+    chunks = [c for c in steps.get("sentiment") or [] if isinstance(c, dict)]
+    out["sentiment"] = {
+        k: sum(int(c.get(k) or 0) for c in chunks)
+        for k in {k for c in chunks for k, v in c.items() if isinstance(v, int)}
+    }
+    out["write_back"] = {
+        k: v
+        for part in steps.get("write_back") or []
+        if isinstance(part, dict)
+        for k, v in part.items()
+        if isinstance(v, dict)
+    }
+    out["events"] = steps.get("events") or {}
+    return {"status": report.get("status", "ok"), "steps": out}
 
 
 STEP_DAYS = 15
@@ -170,7 +291,9 @@ def _counts(step: str, r: dict[str, Any]) -> Any:
     )
 
 
-def _serve(settings: Any, port: int, users: list[dict[str, str]], say: Any, creds: dict[str, Any]) -> None:
+def _serve(
+    settings: Any, port: int, users: list[dict[str, str]], say: Any, creds: dict[str, Any], eager: bool = True
+) -> None:
     from werkzeug.serving import run_simple
 
     from connector import create_app
@@ -182,16 +305,22 @@ def _serve(settings: Any, port: int, users: list[dict[str, str]], say: Any, cred
         "webhooks_allow_private_targets": True,
         "instance_path": settings.instance_path,
         "public_base_url": base_url,
-        "celery_always_eager": True,  # no worker in the demo: inbound refreshes run in a background thread
+        # Without workers inbound refreshes run in a background thread; with them, on the workers.
+        "celery_always_eager": eager,
     }
+    if not eager:
+        overrides |= {"database_url": settings.sqlalchemy_url, "broker_url": settings.broker_url}
     app = create_app(overrides)
     # From now on a vendor change (e.g. `healthscore sandbox tick`) reaches the CRM fields within seconds.
     subscribe_sandbox_webhooks(app.config["HEALTHSCORE"], creds, base_url)
     # Admin → Integrations can reconnect through the sandboxes' own OAuth consent pages.
     app.config["OAUTH_APPS"] = oauth_apps_from_sandbox(creds)
     say(f"\nhealthscore is running at http://127.0.0.1:{port}/")
-    for u in users:
-        say(f"  sign in as {u['email']} / {u['password']}  ({u['tenant']})")
+    from connector.demo.run import add_demo_people
+
+    # A rep signed in as a real CRM owner sees "My accounts"; a support lead lands on the support workbench.
+    for u in [*users, *add_demo_people(settings)]:
+        say(f"  sign in as {u['email']} / {u['password']}  ({u['tenant']}, {u.get('role', 'Admin')})")
     if creds.get("admin"):
         say(f"vendor webhooks from the sandbox now reach {base_url}/inbound/…; try:")
         say(f"  healthscore sandbox tick --days 7 --sandbox {creds['admin']}")
