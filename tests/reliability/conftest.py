@@ -13,7 +13,7 @@ from tests.reliability import figures
 from tests.reliability.world import StubSentiment
 
 RELIABILITY_SEED = 11
-RELIABILITY_ACCOUNTS = 20
+RELIABILITY_ACCOUNTS = 12
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -104,7 +104,7 @@ def render(data: dict[str, Any], status: int, seconds: float) -> str:
         " machine. `make test` runs the short mode (a few hundred inputs, one run per suite); tests marked"
         " `reliability` are the long versions and are deselected unless `HEALTHSCORE_RELIABILITY=full`.",
         "",
-        "The sandboxes (seed 11, 20 accounts) serve two demo tenants (Contoso: HubSpot + Zendesk; Northwind:"
+        "The sandboxes (seed 11, 12 accounts) serve two demo tenants (Contoso: HubSpot + Zendesk; Northwind:"
         " Salesforce + Zendesk, each with its own Zendesk grant); the sentiment model is an instant stub (the"
         " suites test the plumbing). The scenario of suites 1 and 4: both tenants settle, 21 simulated days"
         ' pass, both settle again; "settle" = passes until one reads every stream and nothing is left to'

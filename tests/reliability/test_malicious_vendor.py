@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from connector.store import models as m
@@ -72,6 +73,7 @@ def test_poisoned_vendor_data_is_bounded_and_other_tenants_go_on(rel_sandbox: An
         world.close()
 
 
+@pytest.mark.reliability
 def test_a_stream_that_stalls_forever_fails_alone(rel_sandbox: Any) -> None:
     world = build_world(rel_sandbox)
     try:
