@@ -73,6 +73,19 @@ DEFECTS = (
         "connector/web/api_docs.py",
         "test_api_schema.py",
     ),
+    (
+        "3",
+        "OpenAPI allowed NUL in free-text parameters and webhook descriptions, which every request refuses",
+        "connector/web/api_docs.py, connector/web/api_schemas.py",
+        "test_api_schema.py",
+    ),
+    (
+        "7",
+        "A lone surrogate in any vendor text stopped the whole sync step of the tenant (UnicodeEncodeError);"
+        " NUL (refused by PostgreSQL) and multi-MB names were stored as sent",
+        "connector/store/repo.py",
+        "test_malicious_vendor.py",
+    ),
 )
 
 
@@ -149,6 +162,10 @@ def render(data: dict[str, Any], status: int, seconds: float) -> str:
         "- The split pass (connector/jobs/passes.py: one task per stream) does not go through"
         ' `run_tenant`, so its "score only after a complete sync" rule must be added there too.',
         "- Memory is bounded by construction (text capped at the store) but not measured.",
+        "- Full mode: its first run in this session (before the last fixes) failed schemathesis (NUL, fixed),"
+        " the 10,000-request fuzz (a test boundary: a 301 s skew with whole-second stamps, fixed), the 24"
+        " seeded kills and the 10 fault seeds; fault seed 2 passes on its own, so the failures in one long"
+        " session are not diagnosed yet. The table above holds the short mode's figures.",
         "",
     ]
     return "\n".join(lines)
