@@ -147,8 +147,10 @@ def _junk_xml(rng: random.Random, body: bytes) -> bytes:
     if choice == 0:
         return body[: rng.randrange(1, max(2, len(body) - 1))]
     if choice == 1:
+        # Never well-formed. (A flipped byte may leave a well-formed message behind the right URL token:
+        # Salesforce signs nothing, so that IS an authenticated message; it only asks us to re-read.)
         i = rng.randrange(len(body))
-        return body[:i] + bytes([rng.randrange(256)]) + body[i + 1 :]
+        return body[:i] + b"<\x01" + bytes([rng.randrange(256)]) + body[i:]
     if choice == 2:
         bomb = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
         return bomb + body.split(b"?>", 1)[-1].replace(b"<", b"&b;<", 1)
