@@ -79,7 +79,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if record.exc_info and not self.tracebacks:
             exc = record.exc_info[1]
-            summary = f"{type(exc).__name__}: {exc}" if exc is not None else ""
+            summary = redact(f"{type(exc).__name__}: {exc}") if exc is not None else ""
             record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
             record.msg, record.args = (
                 f"{record.getMessage()} ({summary})" if summary else record.getMessage(),

@@ -70,3 +70,29 @@ def test_exception_text_is_redacted() -> None:
         logging.getLogger().removeHandler(handler)
     assert "tok_SUPERSECRET" not in stream.getvalue()
     assert "vendor call failed" in stream.getvalue()
+
+
+def test_console_lines_carry_the_error_summary_not_the_traceback() -> None:
+    stream = io.StringIO()
+    handler = configure_logging("text", "INFO", stream=stream)
+    try:
+        try:
+            raise RuntimeError("vendor said no for Bearer tok_SUPERSECRET")
+        except RuntimeError:
+            logging.getLogger("healthscore.test").exception("sync failed")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    out = stream.getvalue()
+    assert "sync failed (RuntimeError: vendor said no for" in out
+    assert "Traceback" not in out
+    assert "tok_SUPERSECRET" not in out
+    debug = io.StringIO()
+    handler = configure_logging("text", "DEBUG", stream=debug)
+    try:
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            logging.getLogger("healthscore.test").exception("sync failed")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert "Traceback" in debug.getvalue()  # DEBUG keeps the whole story
