@@ -174,7 +174,8 @@ def main() -> int:
                 spy.wait(timeout=60)
             proc.terminate()
             proc.wait(timeout=30)
-    print(f"emulator: {args.accounts} accounts, book + servers up in {boot_s} s, peak RSS {rss} MiB, "
+    size = f"attached to pid {proc.pid}" if args.attach else f"{args.accounts} accounts"
+    print(f"emulator: {size}, book + servers up in {boot_s} s, peak RSS {rss} MiB, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     cols = ("vendor", "stream", "records", "calls", "wall_s", "calls_per_s", "emulator_cpu_ms_per_call")
     print("".join(f"{c:>12}" if i < 4 else f"{c:>26}" for i, c in enumerate(cols)))

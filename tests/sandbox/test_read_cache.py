@@ -19,7 +19,7 @@ def _read(h: Harness, cursors: dict[Stream, Cursor | None]) -> tuple[dict[str, A
     adapter = h.adapter(page_size=7)  # many pages: every page after the first is a keyset bisect
     seen: dict[str, Any] = {}
     after: dict[Stream, Cursor | None] = {}
-    for stream in STREAMS:
+    for stream in [s for s in STREAMS if s in adapter.streams]:
         last = cursors.get(stream)
         for page in adapter.read(stream, cursors.get(stream)):
             for rec in page.records:
@@ -29,9 +29,9 @@ def _read(h: Harness, cursors: dict[Stream, Cursor | None]) -> tuple[dict[str, A
     return seen, after
 
 
-@pytest.fixture
-def hub(sandbox: Any) -> Iterator[Harness]:
-    h = Harness(spec=SPECS["hubspot"], sandbox=sandbox)
+@pytest.fixture(params=["hubspot", "zendesk"])
+def hub(sandbox: Any, request: pytest.FixtureRequest) -> Iterator[Harness]:
+    h = Harness(spec=SPECS[request.param], sandbox=sandbox)
     yield h
     sandbox.ctx.read_cache = None
     h.close()
@@ -44,7 +44,8 @@ def test_cached_reads_equal_uncached_reads_through_ticks_and_writes(hub: Harness
     cached, cur_cached = _read(hub, {})
     assert cached == plain
     assert len(plain) > 100
-    assert any(k[0] == "search" for k in sandbox.ctx.read_cache)  # the cache was used
+    if hub.vendor == "hubspot":
+        assert any(k[0] == "search" for k in sandbox.ctx.read_cache)  # the cache was used
 
     sandbox.tick(2, wait=True)  # the clock moves and records change: the cache must not hide them
     sandbox.ctx.read_cache = {}

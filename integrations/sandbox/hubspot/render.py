@@ -49,9 +49,16 @@ class _Env:
 
     def contact_for(self, email: str) -> str | None:
         if self._emails is None:
-            self._emails = {
-                k.email.lower(): numeric_id("contact", k.key) for k in self.ctx.book.contacts.values()
-            }
+            contacts, cache = self.ctx.book.contacts, self.ctx.read_cache
+            # A served sandbox keeps the map while the contacts and the clock hold (issue 17 profile: building
+            # it per request was a third of the emulator's time on a 10k book's ticket pages).
+            key = ("emails", id(contacts), len(contacts), self.ctx.book.now)
+            hit = cache.get(key) if cache is not None else None
+            if hit is None:
+                hit = {k.email.lower(): numeric_id("contact", k.key) for k in contacts.values()}
+                if cache is not None:
+                    cache[key] = hit
+            self._emails = hit
         return self._emails.get(email.lower())
 
     def custom(self, object_type: str) -> list[str]:
