@@ -80,7 +80,7 @@ def run_tenant(
                 # Scoring half-synced data announces band changes that did not happen (a failed tickets
                 # page looks like a quiet month) and the next pass takes them back: keep the last scores
                 # until a pass has read everything (tests/reliability/test_vendor_faults.py).
-                result = {"skipped": f"sync incomplete: {', '.join(incomplete)}", **_NOTHING_SCORED}
+                result = {"skipped": f"sync incomplete: {', '.join(incomplete)}", **NOTHING_SCORED}
                 status = "partial"
             else:
                 result = _STEP_FUNCS[step](
@@ -101,7 +101,7 @@ def run_tenant(
     return report
 
 
-_NOTHING_SCORED: dict[str, Any] = {"scored": 0, "band_changes": 0, "writes_queued": 0, "by_band": {}}
+NOTHING_SCORED: dict[str, Any] = {"scored": 0, "band_changes": 0, "writes_queued": 0, "by_band": {}}
 # Stream outcomes that leave the store short of what the vendor holds; "skipped" (a permission the
 # install lacks) is a standing state, not a gap a later pass fills, so it does not hold scoring back.
 _GAPS = frozenset({"failed", "reconnect", "quota"})
