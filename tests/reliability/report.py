@@ -177,11 +177,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--short", action="store_true", help="the short mode (what make test runs)")
     ap.add_argument("--output", default=str(ROOT / "docs" / "reliability.md"))
+    ap.add_argument("--figures", help="keep the measured figures (JSON) in this file")
+    ap.add_argument(
+        "--render-only",
+        nargs=2,
+        metavar=("STATUS", "SECONDS"),
+        help="no run: write the page from --figures with this pytest status and duration",
+    )
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "figures.json"
-        status, seconds = run(not args.short, path)
-        data = json.loads(path.read_text()) if path.exists() else {}
+    if args.render_only:
+        data = json.loads(Path(args.figures).read_text())
+        status, seconds = int(args.render_only[0]), float(args.render_only[1])
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(args.figures or Path(tmp) / "figures.json")
+            path.unlink(missing_ok=True)
+            status, seconds = run(not args.short, path)
+            data = json.loads(path.read_text()) if path.exists() else {}
+        sys.stdout.write(f"pytest exit status {status} in {seconds:.0f} s\n")
     Path(args.output).write_text(render(data, status, seconds))
     sys.stdout.write(f"wrote {args.output} (pytest exit status {status})\n")
     sys.exit(status)

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,11 @@ from connector.store.db import get_engine, transaction
 from nlp.sentiment import NOTHING_TO_JUDGE, Sentiment
 
 VENDORS = ("salesforce", "hubspot", "zendesk")
+# The scoring model every world of this session publishes, read once: the default model is read from
+# scoring/default_model.yaml on a tenant's first score, and that file can change while a long session
+# runs (a shared working tree): a baseline scored with one version and a later run with another differ
+# in every written score, which the full mode once took for a reliability failure.
+PINNED_MODEL = files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
 # Token endpoints: faults there are about OAuth, not the data calls the fault suites script.
 TOKEN_KEYS = ("POST /services/oauth2/token", "POST /oauth/v1/token", "POST /oauth/tokens")
 # Every data call: all reads and writes except the token endpoints (fnmatch cannot negate a pattern).
@@ -179,6 +185,7 @@ def build_world(
     for slug in info["tenants"]:
         with transaction(settings.sqlalchemy_url) as s:
             ids[slug] = store.tenants(s, slug)[0].id
+    _pin_model(settings, ids.values())
     world = World(settings=settings, sandbox=sandbox, receiver=receiver, tenants=ids, _tmp=tmp)
     _own_zendesk_grant(world, "northwind")
     world.set_clock()
@@ -186,6 +193,28 @@ def build_world(
         for tid in ids.values():
             ensure_all(settings, tid)
     return world
+
+
+def _pin_model(settings: Settings, tenant_ids: Any) -> None:
+    """Publish the session's pinned model for each tenant (what `current_model` reads before the file)."""
+    from connector.store import models as m
+    from scoring.config import load_model
+
+    now = store.utcnow()
+    version = load_model(PINNED_MODEL).version
+    with transaction(settings.sqlalchemy_url) as s:
+        for tid in tenant_ids:
+            s.add(
+                m.ScoringModelVersion(
+                    tenant_id=tid,
+                    version=version,
+                    yaml=PINNED_MODEL,
+                    status="published",
+                    created_by="reliability suite (pinned)",
+                    created_at=now,
+                    published_at=now,
+                )
+            )
 
 
 def _own_zendesk_grant(world: World, slug: str) -> None:
