@@ -33,6 +33,10 @@ DEFAULT_METRICS = {
     "open_upsell_deals",
     "days_since_last_contact",
     "seat_utilisation",
+    "csat_avg_365d",
+    "high_priority_share_180d",
+    "sentiment_180d",
+    "negative_ticket_share_180d",
 }
 
 
