@@ -30,14 +30,17 @@ from scoring.engine import score_accounts
 
 DIM_VALUES = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 METRIC_VALUES = (0.0, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0)
+HALF_VALUES = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 def knobs(doc: dict[str, Any]) -> list[tuple[tuple[str, ...], tuple[float, ...]]]:
     out: list[tuple[tuple[str, ...], tuple[float, ...]]] = []
     for dname, dim in doc["dimensions"].items():
         out.append((("dimensions", dname, "weight"), DIM_VALUES))
-        for mname in dim["metrics"]:
+        for mname, metric in dim["metrics"].items():
             out.append((("dimensions", dname, "metrics", mname, "weight"), METRIC_VALUES))
+            if "evidence" in metric:  # how many answers/tickets make the metric count half
+                out.append((("dimensions", dname, "metrics", mname, "evidence", "half"), HALF_VALUES))
     return out
 
 
