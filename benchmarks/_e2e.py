@@ -1,0 +1,221 @@
+"""End to end at size (issue 17), for `benchmarks/pipeline.py --e2e`: the sandbox book in its own process,
+PostgreSQL, Redis and N real Celery workers (subprocesses) running the two demo tenants' split passes.
+
+Per run (limits off, then the sandbox enforcing the vendors' real limits): wall time per step (first part
+started → last part finished), the workers' own CPU per step against time spent waiting (on the vendor
+for sync and write-back, on the database otherwise), API calls per vendor (the sandbox's own counters),
+messages/s through sentiment, peak RSS per process, and with real limits the floor the limits allow
+(calls ÷ allowed rate per vendor). Then an incremental pass after a 1-day tick.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import select
+
+from connector.config import load_settings
+from connector.demo.emulator import record_world
+from connector.demo.run import Receiver, prepare
+from connector.demo.scale import Fleet, run_passes
+from connector.installs.provision import ensure_all
+from connector.store import migrate
+from connector.store import models as m
+from connector.store.db import get_engine, transaction
+from connector.store.repo import tenants
+
+STEPS = ("sync", "link", "sentiment", "score", "write_back")
+# The sandbox's `--rate-limits real` (integrations/sandbox/limits.py), per vendor: (requests, seconds).
+REAL = {
+    "hubspot": [[100, 10.0], [250_000, 86_400.0]],
+    "zendesk": [[700, 60.0]],
+    "salesforce": [[15_000, 86_400.0]],
+}
+
+
+def _hwm_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_sandbox(accounts: int, workdir: str) -> tuple[subprocess.Popen[str], dict[str, Any], float]:
+    exe = shutil.which("healthscore") or str(Path(sys.executable).with_name("healthscore"))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(  # noqa: S603 - our own CLI
+        [exe, "sandbox", "serve", "--accounts", str(accounts)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=workdir,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit("the sandbox did not start (run `healthscore sandbox serve` to see why)")
+    return proc, json.loads(line), round(time.perf_counter() - t0, 1)
+
+
+def _counters(admin: str) -> dict[str, int]:
+    data = requests.get(f"{admin}/_sandbox/counters", timeout=30).json()["counters"]
+    return {v: sum(n for k, n in calls.items() if "/oauth" not in k) for v, calls in data.items()}
+
+
+def _parts(report: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    raw = (report.get("steps") or {}).get(name)
+    return [p for p in (raw if isinstance(raw, list) else [raw]) if isinstance(p, dict) and "started_at" in p]
+
+
+def _steps(reports: dict[int, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per step: wall per tenant (its first part started → its last part finished; the tenants' passes
+    overlap, so a step's wall is not summed over them), and over both tenants the summed part time, the
+    workers' own CPU in those parts and the rest (waiting: vendor, database, or a CPU share on a loaded
+    machine)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in STEPS:
+        walls, parts = {}, []
+        for tid, rep in reports.items():
+            mine = _parts(rep, name)
+            if mine:
+                end = max(p["started_at"] + p["duration_s"] for p in mine)
+                walls[str(tid)] = round(end - min(p["started_at"] for p in mine), 1)
+                parts += mine
+        if not parts:
+            continue
+        busy = sum(p["duration_s"] for p in parts)
+        cpu = sum(p.get("cpu_s", 0.0) for p in parts)
+        out[name] = {
+            "wall_s_per_tenant": walls,
+            "parts": len(parts),
+            "part_time_s": round(busy, 1),
+            "own_cpu_s": round(cpu, 1),
+            "waiting_s": round(busy - cpu, 1),
+        }
+    out["pass"] = {"wall_s_per_tenant": {str(t): r.get("wall_s") for t, r in reports.items()}}
+    return out
+
+
+def one_run(
+    admin_pg: str, redis_url: str, creds: dict[str, Any], sandbox_pid: int, workdir: Path, mode: str, workers: int,
+    incremental: bool, pg_database: Any,
+) -> dict[str, Any]:  # fmt: skip
+    import redis
+
+    admin = creds["admin"]
+    requests.post(f"{admin}/_sandbox/limits", json={"mode": mode}, timeout=30).raise_for_status()
+    redis.Redis.from_url(redis_url).flushdb()
+    url, drop = pg_database(admin_pg)
+    inst = workdir / f"inst-{mode}"
+    settings = load_settings(
+        {"database_url": url, "broker_url": redis_url, "instance_path": str(inst),
+         "webhooks_allow_private_targets": True},
+        environ={},
+    )  # fmt: skip
+    migrate.upgrade(settings.sqlalchemy_url)
+    receiver = Receiver().start()
+    fleet = Fleet(settings, workdir / f"logs-{mode}")
+    out: dict[str, Any] = {"mode": mode, "workers": workers}
+    try:
+        info = prepare(settings, creds, receiver.url)
+        with transaction(settings.sqlalchemy_url) as s:
+            ids = [tenants(s, slug)[0].id for slug in info["tenants"]]
+            if mode == "real":  # budgets = the sandbox plan's limits (the defaults keep headroom back)
+                for i in s.scalars(select(m.Installation)):
+                    i.settings = {**(i.settings or {}), "rate_limits": REAL[i.vendor]}
+        for tid in ids:
+            ensure_all(settings, tid)
+        fleet.start_workers(workers)
+        requests.delete(f"{admin}/_sandbox/counters", timeout=30)
+        cpu0, load0, t0 = _cpu_s(sandbox_pid), os.getloadavg(), time.perf_counter()
+        wcpu0 = fleet.cpu_s()
+        reports = run_passes(settings, ids, timeout_s=4 * 3600)
+        out["first_pass_wall_s"] = round(time.perf_counter() - t0, 1)
+        out["load_avg_during"] = [round(load0[0], 1), round(os.getloadavg()[0], 1)]
+        out["status"] = {str(t): r["status"] for t, r in reports.items()}
+        out["steps"] = _steps(reports)
+        out["api_calls"] = _counters(admin)
+        out["emulator_cpu_s"] = round(_cpu_s(sandbox_pid) - cpu0, 1)
+        wcpu = fleet.cpu_s()
+        out["worker_cpu_s"] = {k: round(wcpu[k] - wcpu0.get(k, 0.0), 1) for k in wcpu}
+        msgs = sum(
+            int(p.get("messages") or 0)
+            for r in reports.values()
+            for p in (r.get("steps") or {}).get("sentiment") or []
+            if isinstance(p, dict)
+        )
+        sent_wall = max((out["steps"].get("sentiment", {}).get("wall_s_per_tenant") or {"": 0}).values())
+        out["sentiment_messages"] = msgs
+        out["sentiment_messages_per_s"] = round(msgs / sent_wall, 1) if sent_wall else None
+        if mode == "real":
+            floors = {}
+            for vendor, calls in out["api_calls"].items():
+                cap, seconds = REAL[vendor][0]
+                floors[vendor] = (
+                    round(max(0, calls - cap) / (cap / seconds), 1) if vendor != "salesforce" else 0.0
+                )
+            out["floor_s"] = floors
+            sync_wall = max((out["steps"].get("sync", {}).get("wall_s_per_tenant") or {"": 0.0}).values())
+            out["sync_wall_vs_floor"] = (
+                round(sync_wall / max(floors.values()), 2) if max(floors.values()) else None
+            )
+        if incremental:
+            requests.post(f"{admin}/_sandbox/tick", json={"days": 1}, timeout=1800).raise_for_status()
+            record_world(settings.sqlalchemy_url, admin)
+            requests.delete(f"{admin}/_sandbox/counters", timeout=30)
+            t1 = time.perf_counter()
+            again = run_passes(settings, ids, timeout_s=3600)
+            out["incremental"] = {
+                "wall_s": round(time.perf_counter() - t1, 1),
+                "steps": _steps(again),
+                "api_calls": _counters(admin),
+                "status": {str(t): r["status"] for t, r in again.items()},
+            }
+        out["peak_rss_mib"] = {
+            **fleet.peak_rss_mib(),
+            "sandbox": _hwm_mib(sandbox_pid),
+            "benchmark (enqueues, waits)": round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+            ),
+        }
+    finally:
+        fleet.stop()
+        receiver.stop()
+        get_engine(settings.sqlalchemy_url).dispose()
+        drop()
+    return out
+
+
+def run(args: Any, pg_database: Any) -> dict[str, Any]:
+    modes = ["off", "real"] if args.limits == "both" else [args.limits]
+    with tempfile.TemporaryDirectory(prefix="healthscore-e2e-") as tmp:
+        proc, creds, boot = start_sandbox(args.accounts, tmp)
+        result: dict[str, Any] = {"accounts": args.accounts, "sandbox_boot_s": boot, "runs": []}
+        try:
+            for mode in modes:
+                result["runs"].append(
+                    one_run(
+                        args.database_url, args.broker_url, creds, proc.pid, Path(tmp), mode, args.workers,
+                        incremental=mode == modes[0], pg_database=pg_database,
+                    )
+                )  # fmt: skip
+                print(json.dumps(result["runs"][-1]), file=sys.stderr, flush=True)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+    return result
