@@ -29,10 +29,17 @@ Hook = Callable[[World, int], Any]  # called at the start of each phase (1, 2)
 
 
 def run_scenario(
-    sandbox: Any, *, fault_rate: float = 0.0, seed: int = 0, before_phase: Hook | None = None
+    sandbox: Any,
+    *,
+    fault_rate: float = 0.0,
+    seed: int = 0,
+    before_phase: Hook | None = None,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
     sandbox.restore(force=True)
-    world = build_world(sandbox, receiver=FaultyReceiver(fault_rate=fault_rate, seed=seed))
+    world = build_world(
+        sandbox, receiver=FaultyReceiver(fault_rate=fault_rate, seed=seed), database_url=database_url
+    )
     sandbox.ctx.counters.reset()
     wrapper = install_rate_faults(sandbox, fault_rate, seed) if fault_rate else None
     passes, clean, last = 0, True, {}

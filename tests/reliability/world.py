@@ -162,9 +162,15 @@ class World:
 
 
 def build_world(
-    sandbox: Any, db_path: Path | None = None, *, fields: bool = True, receiver: FaultyReceiver | None = None
+    sandbox: Any,
+    db_path: Path | None = None,
+    *,
+    fields: bool = True,
+    receiver: FaultyReceiver | None = None,
+    database_url: str | None = None,
 ) -> World:
-    """Fresh SQLite store, demo tenants installed on `sandbox`, receiver subscribed, CRM fields created."""
+    """Fresh store (SQLite, or the empty database at `database_url`), demo tenants installed on `sandbox`,
+    receiver subscribed, CRM fields created."""
     tmp = None
     if db_path is None:
         tmp = tempfile.TemporaryDirectory(prefix="healthscore-rel-")
@@ -172,7 +178,7 @@ def build_world(
     settings = load_settings(
         {
             "instance_path": str(db_path.parent / "instance"),
-            "database_url": f"sqlite:///{db_path}",
+            "database_url": database_url or f"sqlite:///{db_path}",
             "webhooks_allow_private_targets": True,
         },
         environ={},
