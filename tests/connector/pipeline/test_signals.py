@@ -259,3 +259,39 @@ def test_no_look_ahead_from_the_store(db_url: str) -> None:
     assert later["001"]["nps_score"] == 0.0  # one promoter, one detractor
     assert later["001"]["open_renewal_deal_stage"] is None  # closed by then
     assert later["002"]["open_renewal_deal_stage"] == 0.75
+
+
+def test_evidence_counts_and_half_year_windows() -> None:
+    tickets = [
+        _ticket(0, sentiment_score=-1.0, sentiment_label="negative", priority="urgent"),
+        _ticket(60, sentiment_score=1.0, sentiment_label="positive"),
+        _ticket(120, priority="high"),  # not scored: counts as a ticket, not for sentiment
+        _ticket(200, sentiment_score=-1.0, sentiment_label="negative"),  # older than 180 days: out
+    ]
+    acc = _Acc(
+        _account(),
+        tickets=tickets,
+        csat=[(AS_OF - 10 * DAY, 5.0), (AS_OF - 100 * DAY, 3.0), (AS_OF - 89 * DAY, 2.0)],
+        nps=[(AS_OF - 90 * DAY, 8.0), (AS_OF - 400 * DAY, 2.0)],
+    )
+    mt = signals_for(acc, AS_OF, historical=True).metrics
+    assert mt["tickets_90d"] == 2.0
+    assert mt["tickets_180d"] == 3.0
+    assert mt["high_priority_share_180d"] == pytest.approx(2 / 3)
+    assert mt["sentiment_tickets_180d"] == pytest.approx(1.0 + 0.5)  # half-life 60 days
+    assert mt["sentiment_180d"] == pytest.approx((-1.0 + 0.5 * 1.0) / 1.5)
+    assert mt["negative_ticket_share_180d"] == pytest.approx(1 / 2)
+    assert mt["nps_responses_365d"] == pytest.approx(0.5)  # one answer, 90 days old: half an answer
+    assert mt["csat_responses_90d"] == 2.0
+    w10, w89, w100 = (0.5 ** (d / 90) for d in (10, 89, 100))
+    assert mt["csat_responses_365d"] == pytest.approx(w10 + w89 + w100)
+    assert mt["csat_avg_365d"] == pytest.approx((5 * w10 + 2 * w89 + 3 * w100) / (w10 + w89 + w100))
+
+
+def test_no_tickets_or_answers_is_zero_evidence() -> None:
+    mt = signals_for(_Acc(_account()), AS_OF, historical=True).metrics
+    assert mt["tickets_180d"] == 0.0
+    assert mt["sentiment_tickets_180d"] == 0.0
+    assert mt["nps_responses_365d"] == 0.0
+    assert mt["sentiment_180d"] is None
+    assert mt["csat_avg_365d"] is None
