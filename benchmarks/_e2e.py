@@ -23,6 +23,7 @@ from typing import Any
 
 import requests
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from connector.config import load_settings
 from connector.demo.emulator import record_world
@@ -174,6 +175,7 @@ def one_run(
             out["sync_wall_vs_floor"] = (
                 round(sync_wall / max(floors.values()), 2) if max(floors.values()) else None
             )
+        print(json.dumps({"first_pass": out}), file=sys.stderr, flush=True)  # kept if a later step fails
         if incremental:
             requests.post(f"{admin}/_sandbox/tick", json={"days": 1}, timeout=1800).raise_for_status()
             record_world(settings.sqlalchemy_url, admin)
@@ -197,7 +199,13 @@ def one_run(
         fleet.stop()
         receiver.stop()
         get_engine(settings.sqlalchemy_url).dispose()
-        drop()
+        try:
+            drop()
+        except SQLAlchemyError as exc:  # the figures matter more than the cleanup: say what is left behind
+            print(
+                f"could not drop the benchmark database ({type(exc).__name__}); drop it by hand",
+                file=sys.stderr,
+            )
     return out
 
 

@@ -103,13 +103,15 @@ def _adapter(creds: dict[str, Any], vendor: str) -> Any:
     )
 
 
-def read_all(creds: dict[str, Any], vendor: str, pid: int, seconds: float) -> list[dict[str, Any]]:
+def read_all(
+    creds: dict[str, Any], vendor: str, pid: int, seconds: float, streams: tuple[Stream, ...] = STREAMS
+) -> list[dict[str, Any]]:
     """Read each stream from the start (at most `seconds` per vendor); one row per stream."""
     adapter = _adapter(creds, vendor)
     rows: list[dict[str, Any]] = []
     deadline = time.monotonic() + seconds
     try:
-        for stream in STREAMS:
+        for stream in streams:
             if stream not in adapter.streams or time.monotonic() > deadline:
                 continue
             row: dict[str, Any] = {"vendor": vendor, "stream": stream.value, "records": 0, "complete": True}
@@ -138,6 +140,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--accounts", type=int, default=2000)
     ap.add_argument("--vendors", default="hubspot,zendesk,salesforce")
+    ap.add_argument("--streams", default="", help="only these streams, e.g. tickets,comments")
     ap.add_argument("--seconds", type=float, default=600.0, help="read at most this long per vendor")
     ap.add_argument("--profile", default="", help="write a py-spy flame graph of the emulator here")
     ap.add_argument(
@@ -166,7 +169,12 @@ def main() -> int:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )  # fmt: skip
-            rows = [r for v in args.vendors.split(",") for r in read_all(creds, v, proc.pid, args.seconds)]
+            streams = tuple(Stream(x) for x in args.streams.split(",")) if args.streams else STREAMS
+            rows = [
+                r
+                for v in args.vendors.split(",")
+                for r in read_all(creds, v, proc.pid, args.seconds, streams)
+            ]
             rss = _rss_mib(proc.pid)
         finally:
             if spy is not None:

@@ -158,8 +158,15 @@ def run(url: str, accounts: int, tickets: int, days: int, per_day: int, repeats:
 
 
 def _pg_database(admin_url: str) -> tuple[str, Any]:
+    from sqlalchemy.pool import NullPool
+
+    # The maintenance database, a fresh connection each time: a test run elsewhere may terminate the
+    # connections of `test` (WITH (FORCE)) while a long benchmark runs.
+    server = admin_url.rsplit("/", 1)[0] + "/postgres"
     admin = create_engine(
-        admin_url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+        server.replace("postgresql://", "postgresql+psycopg://"),
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
     )
     name = f"healthscore_bench_{uuid.uuid4().hex[:6]}"
     with admin.connect() as c:
