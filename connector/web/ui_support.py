@@ -10,8 +10,8 @@ from flask import abort, render_template, request
 from connector.clock import tenant_now
 from connector.readmodels.workbench import LABELS, NO_GROUP, TicketFilters, workbench
 from connector.web import csvout
-from connector.web.blueprints import ui as bp
 from connector.web.access import db, login_required, tenant_id
+from connector.web.blueprints import ui as bp
 from connector.web.formatting import BAND_LABELS, ticket_title
 
 PER_PAGE = 50
