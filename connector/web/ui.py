@@ -200,5 +200,3 @@ def _labels(stamps: list[Any]) -> list[str]:
     if len(set(days)) == len(days):
         return days
     return [s.strftime("%Y-%m-%d %H:%M") for s in stamps]
-
-

@@ -15,7 +15,9 @@ from tests.integrations.contract_support import SPECS, Harness, score_writes
 STREAMS = (Stream.ACCOUNTS, Stream.CONTACTS, Stream.DEALS, Stream.TICKETS, Stream.COMMENTS, Stream.SURVEYS)
 
 
-def _read(h: Harness, cursors: dict[Stream, Cursor | None]) -> tuple[dict[str, Any], dict[Stream, Cursor | None]]:
+def _read(
+    h: Harness, cursors: dict[Stream, Cursor | None]
+) -> tuple[dict[str, Any], dict[Stream, Cursor | None]]:
     adapter = h.adapter(page_size=7)  # many pages: every page after the first is a keyset bisect
     seen: dict[str, Any] = {}
     after: dict[Stream, Cursor | None] = {}

@@ -105,5 +105,7 @@ def test_sign_in_lands_a_support_lead_on_the_workbench_and_others_on_the_portfol
     resp = client.post("/login", data={"email": "rep2@acme.test", "password": PASSWORD})
     assert resp.headers["Location"].endswith("/")
     resp = client.post("/logout")
-    nxt = client.post("/login", data={"email": "lead@acme.test", "password": PASSWORD, "next": "/admin/audit"})
+    nxt = client.post(
+        "/login", data={"email": "lead@acme.test", "password": PASSWORD, "next": "/admin/audit"}
+    )
     assert nxt.headers["Location"].endswith("/admin/audit")  # an explicit next wins
