@@ -100,7 +100,7 @@ def drain_deliveries(world: World, slug: str, rounds: int = 20) -> int:
     """Retry due deliveries with the clock moved past every backoff; returns the rounds used."""
     for n in range(1, rounds + 1):
         delivery.deliver_due(world.settings, world.tenants[slug], now=utcnow() + timedelta(days=n))
-        if pending_work(world.settings)["deliveries"] == 0:
+        if pending_work(world.settings, world.tenants[slug])["deliveries"] == 0:
             return n
     return rounds
 
@@ -114,7 +114,9 @@ def settle(world: World, slug: str, max_passes: int = 30, timeout: float = CLIEN
         out.passes += 1
         out.reports.append(report)
         out.delivery_rounds += drain_deliveries(world, slug)
-        if pass_is_clean(report) and pending_work(world.settings)["writeback"] == 0:
+        # This tenant's work only: another tenant's rows (left by a pass killed in that tenant) are its
+        # own next pass's work, and would otherwise keep this tenant "unsettled" for every pass it runs.
+        if pass_is_clean(report) and pending_work(world.settings, world.tenants[slug])["writeback"] == 0:
             out.clean = True
             return out
     return out

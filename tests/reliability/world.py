@@ -298,19 +298,21 @@ def event_keys(received: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return sorted(out)
 
 
-def pending_work(settings: Settings) -> dict[str, int]:
-    """Outbox rows and webhook deliveries not yet done (0 and 0 once a run has settled)."""
+def pending_work(settings: Settings, tenant_id: int | None = None) -> dict[str, int]:
+    """Outbox rows and webhook deliveries not yet done, of one tenant or all (0 and 0 once settled)."""
     from sqlalchemy import func, select
 
     from connector.store import models as m
 
+    mine_wb = [m.WritebackOutbox.tenant_id == tenant_id] if tenant_id is not None else []
+    mine_dl = [m.WebhookDelivery.tenant_id == tenant_id] if tenant_id is not None else []
     with transaction(settings.sqlalchemy_url) as s:
-        wb = s.scalar(select(func.count()).select_from(m.WritebackOutbox)) or 0
+        wb = s.scalar(select(func.count()).select_from(m.WritebackOutbox).where(*mine_wb)) or 0
         dl = (
             s.scalar(
                 select(func.count())
                 .select_from(m.WebhookDelivery)
-                .where(m.WebhookDelivery.status.in_(["pending", "claimed"]))
+                .where(m.WebhookDelivery.status.in_(["pending", "claimed"]), *mine_dl)
             )
             or 0
         )
