@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -33,6 +34,23 @@ def _cli(
         timeout=600,
         check=False,
     )
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Any:
+    """Commands run in-process here configure logging (the demo quiets our loggers); leave it as found."""
+    import logging
+
+    names = ("", "connector", "webhooks", "integrations", "nlp", "werkzeug", "celery")
+    levels = {n: logging.getLogger(n).level for n in names}
+    handlers = list(logging.getLogger().handlers)
+    yield
+    for n, level in levels.items():
+        logging.getLogger(n).setLevel(level)
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if h not in handlers:
+            root.removeHandler(h)
 
 
 @pytest.fixture(scope="module")
