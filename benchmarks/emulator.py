@@ -26,6 +26,7 @@ import tempfile
 import time
 from typing import Any
 
+from benchmarks._e2e import start_sandbox
 from integrations.base import Stream
 from integrations.oauth import TokenSet
 from integrations.registry import Connection, create_adapter
@@ -49,23 +50,6 @@ def _rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
     return 0.0
-
-
-def _serve(accounts: int, workdir: str) -> tuple[subprocess.Popen[str], dict[str, Any], float]:
-    exe = shutil.which("healthscore") or str(Path(sys.executable).with_name("healthscore"))
-    started = time.perf_counter()
-    proc = subprocess.Popen(  # noqa: S603 - our own CLI
-        [exe, "sandbox", "serve", "--accounts", str(accounts)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=workdir,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        raise SystemExit("the sandbox did not start (run `healthscore sandbox serve` to see why)")
-    return proc, json.loads(line), round(time.perf_counter() - started, 1)
 
 
 class _Attached:
@@ -159,7 +143,7 @@ def main() -> int:
             creds, boot_s = json.loads(Path(path).read_text().splitlines()[0]), 0.0
             proc: Any = _Attached(int(pid_s))
         else:
-            proc, creds, boot_s = _serve(args.accounts, tmp)
+            proc, creds, boot_s = start_sandbox(args.accounts, tmp)
         spy = None
         try:
             if args.profile:
