@@ -19,7 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SEED = 20260
-PER_LABEL = 260
+PER_LABEL = 330
 
 PRODUCTS = [
     ("the CSV export", "export"),
@@ -59,6 +59,91 @@ DURATIONS = [
     "for a month",
 ]
 
+# Sarcasm built from parts: a cheerful opener, a concrete support failure, and an ironic closing line. The
+# parts were written for this generator, apart from the hand-written challenge set (data/tickets/challenge.jsonl
+# is test data; tests/nlp/test_data_sets.py checks no generated text shares a 5-word run with it). The same
+# openers also start genuine thanks (GOOD_EVENTS, positive), so the words "great"/"love" alone decide nothing:
+# what happened does.
+IRONIC_OPENERS = [
+    "Marvellous.",
+    "Oh, lovely.",
+    "Splendid.",
+    "How delightful.",
+    "Well, that's just super.",
+    "Stellar job, everyone.",
+    "Bravo.",
+    "Top-notch work.",
+    "Oh joy.",
+    "Smashing.",
+    "Great stuff.",
+    "Outstanding.",
+    "Nice one.",
+    "Wow, impressive.",
+]
+BAD_EVENTS = [
+    "{product} {problem} the morning of our audit",
+    "my case was marked solved while {product} still {problem}",
+    "the renewal quote went up 40% and {product} still {problem}",
+    "your bot answered my outage report with a link to the pricing page",
+    "the status page says all systems operational while {product} {problem}",
+    "we got charged twice this {month} and nobody can tell me why",
+    "the hotfix for {product} broke the two things that used to work",
+    "I've explained the issue to five different agents and each one asked for the same screenshots",
+    "the 'priority' queue means a reply in nine working days",
+    "the release notes call removing the {short} filter an improvement",
+    "our whole sales team spent the afternoon staring at a spinner",
+    "the migration you promised would take an hour is on day four",
+    "{product} {problem} {duration} and the escalation email bounced",
+    "the engineer who owned my ticket left and it went back to the start of the queue",
+]
+IRONIC_TAILS = [
+    "Truly world-class.",
+    "Keep up the great work.",
+    "Ten out of ten, would suffer again.",
+    "Can't wait to see what breaks next.",
+    "Exactly what we pay the premium tier for.",
+    "Really making my week.",
+    "Living the dream over here.",
+    "Clearly the best decision we ever made.",
+    "What would we do without you.",
+    "Slow clap.",
+    "Nailed it.",
+    "Please, never change.",
+    "I'm sure the board will be thrilled.",
+]
+# "Thanks for ..." where what is thanked for is a failure.
+IRONIC_THANKS = [
+    "Thanks for {bad}. {Tail}",
+    "Much obliged for {bad}. {Tail}",
+    "So kind of you to arrange {bad}. {Tail}",
+]
+THANKED_FAILURES = [
+    "the surprise downtime during our busiest hour",
+    "{product} logging our whole team out in the middle of payroll",
+    "the invoice in a currency we don't use",
+    "the four-day wait for a one-line answer",
+    "{product} quietly deleting last month's notes",
+    "the upgrade that turned every date into the year 1970",
+]
+GOOD_EVENTS = [
+    "{product} works again after your fix",
+    "my case was solved within the hour",
+    "the renewal went through without a hitch",
+    "your agent walked me through {product} step by step",
+    "the migration finished a day early",
+    "the refund arrived this morning",
+    "the new {short} filter saves our team hours",
+    "the engineer called back exactly when promised",
+]
+SINCERE_TAILS = [
+    "Thank you!",
+    "Much appreciated.",
+    "Really grateful for the help.",
+    "Please pass on our thanks to the team.",
+    "That's the service we hoped for.",
+    "",
+]
+
 NEGATIVE = {
     "blunt": [
         "{Product} {problem} {duration}. Fix it.",
@@ -83,6 +168,8 @@ NEGATIVE = {
         "Brilliant work on the new release: {product} {problem}. Who tests this stuff?",
         "Wow, {product} {problem} yet again. At least it's reliable at being broken.",
     ],
+    "sarcastic_composed": ["{opener} {Bad}. {Tail}", "{Bad}. {opener} {Tail}", "{opener} {Bad}."],
+    "sarcastic_thanks": IRONIC_THANKS,
     "angry": [
         "This is ridiculous. {Product} {problem} {duration} and support keeps closing my ticket.",
         "Absolutely fed up. {Product} {problem} and we are seriously considering cancelling.",
@@ -134,6 +221,7 @@ POSITIVE = {
         "Our managers are delighted with the reports from {product}.",
         "Your agent was patient and clear, and {product} now runs smoothly. Five stars.",
     ],
+    "genuine": ["{opener} {Good}. {Sincere}", "{Good}. {opener} {Sincere}"],
     "relieved": [
         "Finally working! {Product} synced everything overnight. Thank you.",
         "Phew, {product} is back. Thanks for staying on it with us.",
@@ -160,6 +248,10 @@ COMPANIES = ["acme", "northwind", "globex", "initech", "umbrella", "hooli", "van
 MONTHS = ["March", "April", "May", "June", "July"]
 
 
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _fill(template: str, rng: random.Random) -> str:
     product, short = rng.choice(PRODUCTS)
     values = {
@@ -173,7 +265,18 @@ def _fill(template: str, rng: random.Random) -> str:
         "month": rng.choice(MONTHS),
         "name": rng.choice(NAMES),
     }
-    return template.format(**values)
+    # Composed parts (opener, event, closing line) are filled from the same product and problem.
+    if "{opener}" in template or "{Bad}" in template or "{Good}" in template or "{bad}" in template:
+        parts = {
+            "opener": rng.choice(IRONIC_OPENERS),
+            "Bad": _cap(rng.choice(BAD_EVENTS).format(**values)),
+            "bad": rng.choice(THANKED_FAILURES).format(**values),
+            "Tail": rng.choice(IRONIC_TAILS),
+            "Good": _cap(rng.choice(GOOD_EVENTS).format(**values)),
+            "Sincere": rng.choice(SINCERE_TAILS),
+        }
+        values = {**values, **parts}
+    return template.format(**values).strip()
 
 
 def _wrap(body: str, rng: random.Random) -> str:

@@ -38,3 +38,27 @@ def test_challenge_sets_are_named_sized_and_not_in_training_data() -> None:
         assert sum(e.id.startswith(name) for e in challenge) >= 20
     training = {e.text for e in load_all(default_data_dir(), DEFAULT_TICKETS, DEFAULT_GENERATED)}
     assert not training & {e.text for e in challenge}
+
+
+def _shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
+    import re
+
+    found = re.findall(r"[a-z0-9']+", text.lower())
+    return {tuple(found[i : i + n]) for i in range(len(found) - n + 1)}
+
+
+def test_generated_sarcasm_is_not_written_from_the_challenge_set() -> None:
+    """The challenge sets are test data: no generated message shares a run of 5 words with any of them."""
+    challenge = set().union(*(_shingles(e.text) for e in load_tickets(DEFAULT_CHALLENGE, source="challenge")))
+    rows = _generator().rows()
+    assert not [r["text"] for r in rows if _shingles(r["text"]) & challenge]
+    styles = {r["style"] for r in rows if r["label"] == "negative"}
+    assert {"sarcastic", "sarcastic_composed", "sarcastic_thanks"} <= styles
+
+
+def test_generated_openers_start_sincere_thanks_too() -> None:
+    """Cheerful openers appear under both labels, so the words alone cannot decide sarcasm."""
+    gen = _generator()
+    rows = gen.rows()
+    for label in ("negative", "positive"):
+        assert any(r["text"].find(o) >= 0 for r in rows if r["label"] == label for o in gen.IRONIC_OPENERS)
