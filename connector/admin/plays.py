@@ -1,26 +1,26 @@
-"""Admin actions on plays: define and edit them (validated), enable or disable, a disabled starter play per
-tenant, and the dry run over the current book ("would create 37 tasks") an admin reads before enabling.
+"""Admin actions on plays (the admin pages and the REST API share them): define and edit them (validated),
+enable or disable, archive, a disabled starter play per tenant, and the dry run over the current book
+("would create 37 tasks") an admin reads before enabling.
 
-The dry run replays the band changes of the last DRY_RUN_DAYS days of score history through the same
-plan the score step uses (plays.plan), starting from the tasks that exist now, so flaps are deduplicated
-exactly as they would be live. Enabling a play does not backfill: it fires on the next band change.
+Turning a play on backfills: the accounts already in its band (entered within the last
+play_backfill.LOOKBACK_DAYS days) get their task at once. The dry run is that same backfill without
+writing, so its count is exactly what turning the play on creates (connector/pipeline/play_backfill.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from connector.pipeline import play_queue, plays
+from connector.pipeline import play_backfill
+from connector.pipeline.play_backfill import Backfill
 from connector.pipeline.score import current_model
 from connector.store import models as m
 from connector.store.repo import audit, utcnow
 
-DRY_RUN_DAYS = 30
+DRY_RUN_DAYS = play_backfill.LOOKBACK_DAYS
 MAX_DUE_DAYS = 90
 STARTER: dict[str, Any] = {
     "name": "Enters red",
@@ -31,16 +31,6 @@ STARTER: dict[str, Any] = {
     "on_recovery": "close",
     "cooldown_days": 14,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class DryRun:
-    play_id: int | None
-    days: int
-    creates: int
-    closes: int
-    accounts: list[str]  # names of the accounts that would get a task (first 20)
-    summary: str
 
 
 def band_names(session: Session, tenant_id: int) -> list[str]:
@@ -140,51 +130,41 @@ def get(session: Session, tenant_id: int, play_id: int | None) -> m.Play | None:
     return row if row is not None and row.tenant_id == tenant_id else None
 
 
-def set_enabled(session: Session, tenant_id: int, play_id: int, enabled: bool, actor: str) -> m.Play | None:
+def set_enabled(
+    session: Session, tenant_id: int, play_id: int, enabled: bool, actor: str
+) -> tuple[m.Play, Backfill | None] | None:
+    """Turn a play on or off. Turning it on (from off) backfills the accounts already in its band and
+    returns what it queued; turning it off leaves its open tasks as they are."""
     row = get(session, tenant_id, play_id)
-    if row is not None:
-        row.enabled, row.updated_at = enabled, utcnow()
-        audit(session, tenant_id, actor, "play.enabled" if enabled else "play.disabled", f"play {row.id}")
-    return row
-
-
-def _changes(session: Session, tenant_id: int, since: datetime) -> list[plays.BandChange]:
-    """Band changes between consecutive snapshots from `since` on (the first snapshot is the baseline)."""
-    accounts = {a.id: a for a in session.scalars(select(m.Account).where(m.Account.tenant_id == tenant_id))}
-    last: dict[int, str] = {}
-    out: list[plays.BandChange] = []
-    for snap in session.scalars(
-        select(m.ScoreSnapshot)
-        .where(m.ScoreSnapshot.tenant_id == tenant_id, m.ScoreSnapshot.as_of >= since)
-        .order_by(m.ScoreSnapshot.as_of, m.ScoreSnapshot.id)
-    ):
-        before = last.get(snap.account_id)
-        last[snap.account_id] = snap.band
-        acc = accounts.get(snap.account_id)
-        if before is not None and before != snap.band and acc is not None:
-            out.append(play_queue.band_change(acc, before, snap))
-    return out
-
-
-def dry_run(session: Session, tenant_id: int, play: m.Play | plays.Play, days: int = DRY_RUN_DAYS) -> DryRun:
-    """What the play would have done over the last `days` days of the book, had it been enabled."""
-    newest = session.scalar(
-        select(func.max(m.ScoreSnapshot.as_of)).where(m.ScoreSnapshot.tenant_id == tenant_id)
+    if row is None:
+        return None
+    result = None
+    if enabled and not row.enabled:
+        row.enabled = True
+        result = play_backfill.backfill(session, tenant_id, row, band_names(session, tenant_id), write=True)
+    row.enabled, row.updated_at = enabled, utcnow()
+    extra = {"tasks": result.creates, "closes": result.closes} if result else {}
+    audit(
+        session, tenant_id, actor, "play.enabled" if enabled else "play.disabled", f"play {row.id}", **extra
     )
-    spec = play_queue.to_play(play) if isinstance(play, m.Play) else play
-    spec = replace(spec, enabled=True)
-    if newest is None:
-        return DryRun(None, days, 0, 0, [], "would create 0 tasks (no scores yet: run a pass first)")
-    changes = _changes(session, tenant_id, newest - timedelta(days=days))
-    tasks = play_queue.task_states(play_queue.newest_tasks(session, tenant_id))
-    plan = plays.plan(changes, [spec], tasks, band_names(session, tenant_id))
-    names = {c.account_id: c.account_name for c in changes}
-    creates = [a for a in plan.actions if a.kind == "create"]
-    return DryRun(
-        play_id=int(spec.id) if spec.id.isdigit() else None,
-        days=days,
-        creates=len(creates),
-        closes=len(plan.actions) - len(creates),
-        accounts=[names[a.account_id] for a in creates][:20],
-        summary=f"{plan.summary()} over the last {days} days",
-    )
+    return row, result
+
+
+def dry_run(session: Session, tenant_id: int, play: m.Play) -> Backfill:
+    """What turning the play on now would do: the same backfill, nothing written."""
+    return play_backfill.backfill(session, tenant_id, play, band_names(session, tenant_id), write=False)
+
+
+def delete(session: Session, tenant_id: int, play_id: int, actor: str) -> int | None:
+    """Delete a play and its task rows (None: no such play). Tasks already in the CRM stay there for their
+    owners; creates not yet sent are dropped (the task write-back skips rows whose task is gone).
+    Returns how many task rows went with it."""
+    row = get(session, tenant_id, play_id)
+    if row is None:
+        return None
+    tasks = list(session.scalars(select(m.PlayTask).where(m.PlayTask.play_id == row.id)))
+    for task in tasks:
+        session.delete(task)
+    session.delete(row)
+    audit(session, tenant_id, actor, "play.deleted", f"play {play_id}", name=row.name, tasks=len(tasks))
+    return len(tasks)

@@ -77,12 +77,19 @@ def band_change(acc: m.Account, old_band: str | None, snap: m.ScoreSnapshot) -> 
     )
 
 
-def _installations(session: Session, tenant_id: int) -> dict[str, m.Installation]:
+def installations(session: Session, tenant_id: int) -> dict[str, m.Installation]:
+    """The tenant's connected installations by vendor."""
     return {
         i.vendor: i
         for i in session.scalars(select(m.Installation).where(m.Installation.tenant_id == tenant_id))
         if i.status != "disconnected"
     }
+
+
+def task_home(acc: m.Account, insts: dict[str, m.Installation]) -> m.Installation | None:
+    """The CRM installation that holds the account's task, or None (a Zendesk-only account: no task row,
+    the event still names the play). The dry run counts with this same rule."""
+    return insts.get(acc.vendor) if acc.vendor in CRM_VENDORS else None
 
 
 def fire(
@@ -112,20 +119,36 @@ def fire(
         return {}
     tasks = newest_tasks(session, tenant_id)
     plan = plays.plan(changes, [to_play(r) for r in rows], task_states(tasks), band_order)
-    insts = _installations(session, tenant_id)
     accounts = {str(s.account.id): s.account for s in scored}
-    as_ofs = {c.account_id: c.as_of for c in changes}  # the pass that fired a play stamps its task
-    now = utcnow()
+    queue(session, tenant_id, plan, changes, accounts, tasks, org_ids)
+    return {int(a): [int(p) for p in ids] for a, ids in plan.fired.items()}
+
+
+def queue(
+    session: Session,
+    tenant_id: int,
+    plan: plays.Plan,
+    changes: Sequence[plays.BandChange],
+    accounts: dict[str, m.Account],
+    tasks: dict[tuple[str, str], m.PlayTask],
+    org_ids: dict[int, list[tuple[str, str]]],
+) -> int:
+    """Write a plan: task rows and outbox rows (the score step and a play's backfill share this).
+    Returns the number of task rows created."""
+    insts = installations(session, tenant_id)
+    as_ofs = {c.account_id: c.as_of for c in changes}  # the pass (or the enable) that fired stamps the task
+    now, created = utcnow(), 0
     for action in plan.actions:
         acc = accounts[action.account_id]
         if action.kind == "create":
             as_of = as_ofs[action.account_id]
-            _queue_create(session, tenant_id, action, acc, insts, org_ids.get(acc.id, []), as_of, now)
+            orgs = org_ids.get(acc.id, [])
+            created += _queue_create(session, tenant_id, action, acc, insts, orgs, as_of, now)
         else:
             task = tasks.get((action.account_id, action.play_id))
             if task is not None:
                 _queue_close(session, tenant_id, task, insts, now)
-    return {int(a): [int(p) for p in ids] for a, ids in plan.fired.items()}
+    return created
 
 
 def _outbox(
@@ -155,10 +178,10 @@ def _queue_create(
     orgs: list[tuple[str, str]],
     as_of: datetime,
     now: datetime,
-) -> None:
-    inst = insts.get(acc.vendor) if acc.vendor in CRM_VENDORS else None
+) -> int:
+    inst = task_home(acc, insts)
     if inst is None or action.due is None:
-        return  # no CRM to hold the task (a Zendesk-only book): the event still names the play
+        return 0  # no CRM to hold the task (a Zendesk-only book): the event still names the play
     task = m.PlayTask(
         tenant_id=tenant_id,
         play_id=int(action.play_id),
@@ -177,6 +200,7 @@ def _queue_create(
     org = next((ext for vendor, ext in orgs if vendor == "zendesk"), None)
     if action.zendesk_ticket and zendesk is not None and org is not None:
         _outbox(session, tenant_id, zendesk, org, "ticket", task.id, now)
+    return 1
 
 
 def _queue_close(

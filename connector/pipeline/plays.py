@@ -14,7 +14,8 @@ Rules:
   (red → yellow → red → yellow → red) gets one task, not three;
 - when the account recovers (leaves `to_band` for a better band) its open task is closed if the play says
   `on_recovery: close`, else left for the owner;
-- a dry run is the same plan without writing ("would create 37 tasks").
+- turning a play on backfills the accounts already in its band through this same plan, and the dry run is
+  that backfill without writing ("would create 37 tasks"): play_backfill.py.
 """
 
 from __future__ import annotations

@@ -56,9 +56,11 @@ def play_save() -> Any:
     if errors:
         return _page(400, errors=errors, form=fields)
     row = actions.save(session, tid, fields, actor(), play_id)
+    session.flush()
     result = actions.dry_run(session, tid, row)
     session.commit()
-    flash(f"Saved “{row.name}”. Dry run: {result.summary}.", "success")
+    prefix = "Turning it on now" if not row.enabled else "Dry run"
+    flash(f"Saved “{row.name}”. {prefix}: {result.summary}.", "success")
     return redirect(url_for("admin.plays", dry=row.id))
 
 
@@ -76,9 +78,16 @@ def play_dry_run(play_id: int) -> Any:
 @admin_required
 def play_enable(play_id: int) -> Any:
     on = request.form.get("enabled") == "1"
-    row = actions.set_enabled(db(), tenant_id(), play_id, on, actor())
-    if row is None:
+    done = actions.set_enabled(db(), tenant_id(), play_id, on, actor())
+    if done is None:
         abort(404)
+    row, backfill = done
     db().commit()
-    flash(f"“{row.name}” is {'on: it fires on the next band change' if on else 'off'}.", "success")
+    if not on:
+        text = "off (its open tasks stay open)"
+    elif backfill is None:
+        text = "already on"
+    else:
+        text = f"on: {backfill.summary}; the next write-back run sends them to the CRM"
+    flash(f"“{row.name}” is {text}.", "success")
     return redirect(url_for("admin.plays"))

@@ -32,29 +32,46 @@ def _starter(app: Any, tenant_id: int) -> m.Play:
         return row
 
 
-def test_starter_play_is_off_and_the_dry_run_counts_tasks_over_the_book(
+def _connect_salesforce(app: Any, tenant_id: int) -> None:
+    """A Salesforce installation (tasks need a CRM to live in) and the tenant's clock 4 days after NOW."""
+    from connector.clock import set_tenant_clock
+    from connector.installs.vault import Vault
+    from tests.connector import builders
+
+    with _db(app) as s:
+        builders.installation(s, Vault(app.config["HEALTHSCORE"]), tenant_id)
+        set_tenant_clock(s, tenant_id, NOW + timedelta(days=4))
+
+
+def test_starter_play_is_off_and_the_dry_run_counts_what_turning_it_on_creates(
     acme_admin: Any, tenants: dict[str, TenantData], app: Any
 ) -> None:
     page = acme_admin.get("/admin/plays").data.decode()
     assert "Enters red" in page
     assert "Turn on" in page
     acme = tenants["acme"]
+    _connect_salesforce(app, acme.id)
     play = _starter(app, acme.id)
     assert not play.enabled
     green, yellow = acme.accounts["Acme Green Corp"], acme.accounts["Acme Yellow Corp"]
     with _db(app) as s:
-        # green flaps red → yellow → red (one task, closed on the recovery); yellow enters red once
+        # green flaps red → yellow → red (red now: one task); yellow enters red once; red stays red (no entry)
         for day, band in ((1, "red"), (2, "yellow"), (3, "red")):
             s.add(_snap(acme.id, green, day, band, 30.0 if band == "red" else 60.0))
         s.add(_snap(acme.id, yellow, 1, "red", 30.0))
     resp = acme_admin.post(f"/admin/plays/{play.id}/dry-run", data={"csrf_token": "x"})
     text = resp.data.decode()
     assert resp.status_code == 200
-    assert "would create 2 tasks and close 1 over the last 30 days" in text
+    assert "would create 2 tasks for accounts that entered the band in the last 30 days" in text
     assert "Acme Green Corp" in text
     assert "Acme Yellow Corp" in text
     with _db(app) as s:
         assert s.scalars(select(m.PlayTask)).all() == []  # a dry run writes nothing
+    on = acme_admin.post(f"/admin/plays/{play.id}/enabled", data={"enabled": "1", "csrf_token": "x"})
+    assert on.status_code == 302
+    assert "created 2 tasks" in acme_admin.get("/admin/plays").data.decode()
+    with _db(app) as s:
+        assert sorted(t.account_id for t in s.scalars(select(m.PlayTask))) == sorted([green, yellow])
 
 
 def test_save_validates_and_enable_turns_it_on(
