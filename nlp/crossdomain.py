@@ -128,6 +128,15 @@ def frozen_candidate(
     return Candidate(name=name, in_domain=in_domain, loso=loso, note=note)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FoldScores:
+    """Macro-F1 per left-out domain of the fine-tuned recipe: fp32 (in memory) and its int8 ONNX export."""
+
+    fp32: dict[str, float]
+    int8: dict[str, float]
+    seconds: dict[str, float]
+
+
 def finetuned_loso(
     fit: Sequence[Example],
     validation: Sequence[Example],
@@ -137,26 +146,87 @@ def finetuned_loso(
     cfg: FinetuneConfig,
     encoder_dir: Path,
     progress: Callable[[str], None] | None = None,
+    int8: bool = False,
+    domains: Sequence[str] = DOMAINS,
 ) -> dict[str, float]:
     """Fine-tune once per left-out domain (cfg as given, usually fewer steps) and score that domain (fp32)."""
+    return finetuned_loso_scores(
+        fit,
+        validation,
+        tests,
+        seed=seed,
+        cfg=cfg,
+        encoder_dir=encoder_dir,
+        progress=progress,
+        int8=int8,
+        domains=domains,
+    ).fp32
+
+
+def finetuned_loso_scores(
+    fit: Sequence[Example],
+    validation: Sequence[Example],
+    tests: dict[str, list[Example]],
+    *,
+    seed: int,
+    cfg: FinetuneConfig,
+    encoder_dir: Path,
+    progress: Callable[[str], None] | None = None,
+    int8: bool = True,
+    domains: Sequence[str] = DOMAINS,
+) -> FoldScores:
+    """Fine-tune once per left-out domain and score that domain in fp32 and, with `int8`, through the same
+    int8 ONNX export the shipped model gets (so the shipped runtime has a LOSO figure of its own)."""
+    import time
+
     from nlp.finetune import finetune, live_model, training_rows
 
-    out: dict[str, float] = {}
-    for domain in DOMAINS:
-        if not tests[domain]:
+    fp32: dict[str, float] = {}
+    quant: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for domain in domains:
+        if not tests.get(domain):
             continue
+        started = time.perf_counter()
         drop = left_out(domain)
         rows = training_rows([e for e in fit if e.source not in drop], cfg, seed)
         val = [e for e in validation if e.source not in drop]
         if progress:
             progress(f"LOSO {domain}: fine-tuning on {len(rows)} rows, {cfg.steps} steps")
         result = finetune(rows, val, seed=seed, cfg=cfg, encoder_dir=encoder_dir)
+        gold = [e.label for e in tests[domain]]
+        texts = [e.text for e in tests[domain]]
         model = live_model(result.encoder, encoder_dir, result.head)
-        got = [s.label for s in model.classify_many([e.text for e in tests[domain]])]
-        out[domain] = evaluate([e.label for e in tests[domain]], got).macro_f1
+        fp32[domain] = evaluate(gold, [s.label for s in model.classify_many(texts)]).macro_f1
+        if int8:
+            quant[domain] = _int8_score(result, encoder_dir, texts, gold)
+        seconds[domain] = time.perf_counter() - started
         if progress:
-            progress(f"LOSO {domain}: macro-F1 {out[domain]:.3f} ({result.seconds:.0f}s)")
-    return out
+            extra = f", int8 {quant[domain]:.3f}" if domain in quant else ""
+            progress(f"LOSO {domain}: macro-F1 fp32 {fp32[domain]:.3f}{extra} ({seconds[domain]:.0f}s)")
+    return FoldScores(fp32=fp32, int8=quant, seconds=seconds)
+
+
+def _int8_score(result: object, encoder_dir: Path, texts: Sequence[str], gold: Sequence[str]) -> float:
+    """Save the fold's encoder, export + quantise it as `healthscore model train` does, score on ONNX int8."""
+    import tempfile
+
+    from nlp.encoder import OnnxEncoder, load_tokenizer
+    from nlp.export import export
+    from nlp.finetune import save_encoder
+    from nlp.model import SentimentModel
+
+    with tempfile.TemporaryDirectory(prefix="loso-") as tmp:
+        saved = Path(tmp) / "encoder"
+        save_encoder(result.encoder, encoder_dir, saved)  # type: ignore[attr-defined]
+        _, int8 = export(saved, Path(tmp) / "instance", force=True)
+        model = SentimentModel(
+            encoder=OnnxEncoder(int8, "healthscore model evaluate --loso"),
+            tokenizer=load_tokenizer(saved, "reinstall"),
+            head=result.head,  # type: ignore[attr-defined]
+        )
+        got = [s.label for s in model.classify_many(texts)]
+    return evaluate(list(gold), got).macro_f1
 
 
 def with_steps(cfg: FinetuneConfig, steps: int, max_len: int | None = None) -> FinetuneConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from nlp.encoder import Encoder
 from nlp.head import LinearHead
 from nlp.preprocess import MAX_CHARS, clean_message, has_words, looks_english, sentence_spans, words
 from nlp.sentiment import LABELS, NOTHING_TO_JUDGE, Explanation, Label, SentencePush, Sentiment
+from nlp.spans import NEGATIVE_SPAN_CONFIDENCE, combine, message_spans
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ class SentimentModel:
         max_len: int = 128,
         max_chunks: int = 4,
         english_only: bool = True,
+        span_scoring: bool = False,
+        span_threshold: float = NEGATIVE_SPAN_CONFIDENCE,
     ) -> None:
         self.encoder = encoder
         self.tokenizer = tokenizer
@@ -59,11 +63,22 @@ class SentimentModel:
         self.max_len = max_len
         self.max_chunks = max_chunks
         self.english_only = english_only
+        # Off by default: span scoring lost to whole-message windows on the long-mail set (see nlp.spans).
+        self.span_scoring = span_scoring
+        self.span_threshold = span_threshold
 
     @property
     def name(self) -> str:
         """Which encoder backend this model runs on."""
         return self.encoder.name
+
+    @property
+    def version(self) -> str:
+        """Identifies what this model answers: backend, head weights and scoring recipe. Results stored under
+        one version (the pipeline's cache table) are never served for another."""
+        digest = hashlib.sha256(self.head.weight.tobytes() + self.head.bias.tobytes()).hexdigest()[:12]
+        recipe = f"spans{self.span_threshold:g}" if self.span_scoring else "whole"
+        return f"{self.encoder.name}:{digest}:{recipe}:{self.max_len}x{self.max_chunks}"
 
     def clean(self, text: str) -> str:
         """The text the model actually reads."""
@@ -127,7 +142,27 @@ class SentimentModel:
         pools = self._pool([cleaned[i] for i in judged], projection=self.head.weight.T)
         for i, pool in zip(judged, pools, strict=True):
             out[i] = self._reduce(cleaned[i], pool)
+        if self.span_scoring:
+            self._rescore_by_spans(cleaned, judged, out)
         return out
+
+    def span_sentiments(self, texts: Sequence[str]) -> list[list[Sentiment]]:
+        """Each cleaned text's spans (nlp.spans.message_spans) scored on their own; [] for a one-span text."""
+        spans = [message_spans(t, self.tokenizer) for t in texts]
+        flat = [t[a:b] for t, sp in zip(texts, spans, strict=True) if len(sp) > 1 for a, b in sp]
+        if not flat:
+            return [[] for _ in texts]
+        pools = self._pool(flat, projection=self.head.weight.T)
+        scored = iter(self._reduce(t, p).sentiment for t, p in zip(flat, pools, strict=True))
+        return [[next(scored) for _ in sp] if len(sp) > 1 else [] for sp in spans]
+
+    def _rescore_by_spans(self, cleaned: Sequence[str], judged: Sequence[int], out: list[_Scored]) -> None:
+        """Promote a long message to negative when one of its spans is confidently negative (nlp.spans)."""
+        candidates = [i for i in judged if out[i].sentiment.label != "negative"]
+        for i, spans in zip(candidates, self.span_sentiments([cleaned[i] for i in candidates]), strict=True):
+            if spans:
+                combined = combine(out[i].sentiment, spans, self.span_threshold)
+                out[i] = _Scored(combined, out[i].sentences)
 
     def _judgeable(self, text: str) -> bool:
         """Something to judge: letters, and (unless switched off) English the vocabulary can read."""

@@ -13,6 +13,8 @@ DEFAULT_TICKETS = REPO_ROOT / "data" / "tickets" / "labelled.jsonl"
 # Rule-generated support messages (data/tickets/generate.py) and the hand-written named challenge sets.
 DEFAULT_GENERATED = REPO_ROOT / "data" / "tickets" / "generated.jsonl"
 DEFAULT_CHALLENGE = REPO_ROOT / "data" / "tickets" / "challenge.jsonl"
+# The named long-mail set (data/tickets/longmail.py): span scoring vs whole-message windows, never trained on.
+DEFAULT_LONGMAIL = REPO_ROOT / "data" / "tickets" / "longmail.jsonl"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # The shipped runtime: the fine-tuned encoder as int8 ONNX and its tokenizer (no torch needed to run it).
 SHIPPED_ONNX = WEIGHTS_DIR / "encoder-int8.onnx"

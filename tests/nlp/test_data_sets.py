@@ -62,3 +62,22 @@ def test_generated_openers_start_sincere_thanks_too() -> None:
     rows = gen.rows()
     for label in ("negative", "positive"):
         assert any(r["text"].find(o) >= 0 for r in rows if r["label"] == label for o in gen.IRONIC_OPENERS)
+
+
+def test_long_mail_set_is_what_its_generator_makes_and_never_trained_on() -> None:
+    from nlp.paths import DEFAULT_LONGMAIL
+
+    spec = importlib.util.spec_from_file_location("longmail", GENERATOR.parent / "longmail.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.rows()
+    shipped = load_tickets(DEFAULT_LONGMAIL, source="longmail")
+    assert [r["text"] for r in rows] == [e.text for e in shipped]
+    for part in ("dev", "test"):
+        for kind in module.KINDS:
+            assert sum(r["split"] == part and r["kind"] == kind for r in rows) == module.PER_KIND
+    training = {e.text for e in load_all(default_data_dir(), DEFAULT_TICKETS, DEFAULT_GENERATED)}
+    assert not training & {e.text for e in shipped}
+    assert min(len(e.text) for e in shipped) > 250  # long mail, not sentences
