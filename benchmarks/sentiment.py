@@ -18,6 +18,7 @@ packaged base encoder: its speed is still comparable, its macro-F1 is not.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import sys
@@ -130,6 +131,12 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float | str]]:
     parser.add_argument("--limit", type=int, default=0, help="use only the first N texts (0: all)")
     parser.add_argument("--repeat", type=int, default=2, help="runs per path; the best is reported")
     parser.add_argument("--smoke", action="store_true", help="tiny run (40 texts, once): seconds")
+    parser.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        help="also write the table as JSON here (e.g. nlp/cards/speed.json, which the model card shows)",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.limit, args.repeat = args.limit or 40, 1
@@ -157,9 +164,10 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float | str]]:
         ("onnxruntime int8, 1 thread", ours("onnx-int8", threads=1), raw),
         ("onnxruntime int8, re-run with warm text-hash cache", ours("onnx-int8", cached=True), raw),
     ]
+    load_start = os.getloadavg()
     print(
         f"{len(raw)} texts, mean {np.mean([len(t) for t in raw]):.0f} chars, {os.cpu_count()} CPU cores, "
-        f"best of {args.repeat} interleaved rounds, load average {os.getloadavg()[0]:.1f} at start"
+        f"best of {args.repeat} interleaved rounds, load average {load_start[0]:.1f} at start"
     )
     if not finetuned:
         print("note: no fine-tuned fp32 weights here; baseline runs the base encoder (speed only)")
@@ -187,7 +195,22 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float | str]]:
             f"{name:<58} {rate:>8.1f} {rate / base_rate:>5.2f}x {row['agreement']:>6.3f} "
             f"{f1:>8.3f} {row['delta_f1_pts']:>+7.2f}"
         )
+    load_end = os.getloadavg()
+    print(f"load average {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f} at the end")
     sys.stdout.flush()
+    if args.record:
+        record = {
+            "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "texts": len(raw),
+            "mean_chars": round(float(np.mean([len(t) for t in raw])), 1),
+            "cpu_cores": os.cpu_count(),
+            "repeat": args.repeat,
+            "finetuned_baseline": finetuned,
+            "load_start": [round(x, 2) for x in load_start],
+            "load_end": [round(x, 2) for x in load_end],
+            "rows": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
+        }
+        args.record.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     return rows
 
 

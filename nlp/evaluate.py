@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -208,6 +208,9 @@ class Evaluation:
     chosen: str = ""
     loso_note: str = ""
     long_mail: LongMail | None = None
+    # Figures measured by other tools, shown as recorded: benchmarks/sentiment.py --record, nlp.footprint.
+    speed: dict[str, Any] | None = None
+    footprint: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form (what `healthscore model evaluate --json` prints)."""
@@ -484,8 +487,50 @@ def render_card(ev: Evaluation, n_by_source: dict[str, int], now: datetime | Non
             f"| {g} | " + " | ".join(str(v) for v in row) + " |"
             for g, row in zip(LABELS, r.report.confusion, strict=True)
         ]
+    if ev.speed or ev.footprint:
+        lines += _speed_lines(ev.speed, ev.footprint)
     lines += ["", "## Known weaknesses", "", *_weaknesses(ev)]
     return "\n".join(lines) + "\n"
+
+
+def _speed_lines(speed: dict[str, Any] | None, footprint: dict[str, Any] | None) -> list[str]:
+    out = ["", "## Speed and footprint"]
+    if speed:
+        load = speed.get("load_start", ["?"])
+        out += [
+            "",
+            f"`benchmarks/sentiment.py` ({speed.get('measured')}): {speed.get('texts')} held-out texts (mean"
+            f" {speed.get('mean_chars')} chars), {speed.get('cpu_cores')} cores, best of {speed.get('repeat')}"
+            f" interleaved rounds under the shared CPU lock, load average {load[0]} at start and"
+            f" {speed.get('load_end', ['?'])[0]} at the end. Ratio and macro-F1 change are against the first row,"
+            " the plain transformers fp32 model (fine-tuned weights"
+            + ("" if speed.get("finetuned_baseline") else " NOT available: base encoder, speed only")
+            + ").",
+            "",
+            "| path | texts/s | ratio | agreement | macro-F1 | change (pts) |",
+            "|---|---|---|---|---|---|",
+        ]
+        out += [
+            f"| {r['path']} | {r['texts_per_s']:.1f} | {r['ratio']:.2f}x | {r['agreement']:.3f} | {r['macro_f1']:.3f}"
+            f" | {r['delta_f1_pts']:+.2f} |"
+            for r in speed.get("rows", [])
+        ]
+    if footprint:
+        out += [
+            "",
+            f"Installed size of site-packages in fresh venvs (`python -m nlp.footprint`, {footprint.get('measured')}):",
+            "",
+            "| install | total MB | torch | biggest (MB) |",
+            "|---|---|---|---|",
+        ]
+        for name, fig in footprint.items():
+            if not isinstance(fig, dict):
+                continue
+            big = ", ".join(f"{k} {v:.0f}" for k, v in fig.get("biggest_mb", {}).items())
+            out.append(
+                f"| {name} | {fig.get('total_mb'):.0f} | {'yes' if fig.get('has_torch') else 'no'} | {big} |"
+            )
+    return out
 
 
 def _long_mail_lines(lm: LongMail) -> list[str]:

@@ -347,6 +347,7 @@ def evaluate_cmd(
                 int8=not no_loso_int8,
             ),
         )
+    ev = replace(ev, **_recorded(target.parent))
     counts: dict[str, int] = {}
     for e in examples:
         counts[e.source] = counts.get(e.source, 0) + 1
@@ -487,6 +488,19 @@ def _comparison(
 FROZEN_NAME = "MiniLM-L6 frozen + logistic head (before)"
 FINETUNED_FP32 = "MiniLM-L6 fine-tuned end to end, fp32"
 FINETUNED_INT8 = "MiniLM-L6 fine-tuned end to end, int8 ONNX (shipped runtime)"
+
+
+def _recorded(folder: Path) -> dict[str, Any]:
+    """Speed and footprint figures recorded beside the card by benchmarks/sentiment.py and nlp.footprint."""
+    out: dict[str, Any] = {}
+    for key, name in (("speed", "speed.json"), ("footprint", "footprint.json")):
+        path = folder / name
+        if path.is_file():
+            try:
+                out[key] = json.loads(path.read_text(encoding="utf-8"))
+            except ValueError:
+                click.echo(f"warning: {path} is not JSON; re-run what writes it", err=True)
+    return out
 
 
 def _previous_comparison(path: Path) -> dict[str, Any]:

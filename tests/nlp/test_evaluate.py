@@ -96,3 +96,58 @@ def test_probabilities_are_recovered_from_label_confidence_and_score() -> None:
             label=("negative", "neutral", "positive")[best], score=probs[2] - probs[0], confidence=probs[best]
         )  # type: ignore[arg-type]
         assert probabilities(s) == pytest.approx(probs)
+
+
+def test_card_shows_recorded_speed_and_footprint() -> None:
+    report = evaluate(["negative", "positive"], ["negative", "positive"])
+    ev = Evaluation(
+        runtime="onnx:encoder-int8.onnx",
+        reference="torch-fp32",
+        seed=13,
+        data="abc",
+        head_meta={},
+        results=(
+            SourceResult(
+                source="tickets", report=report, reference_macro_f1=1.0, agreement_with_reference=1.0
+            ),
+        ),
+        seconds=1.0,
+        speed={
+            "measured": "2026-12-06 08:00 UTC",
+            "texts": 100,
+            "mean_chars": 90.0,
+            "cpu_cores": 2,
+            "repeat": 2,
+            "finetuned_baseline": True,
+            "load_start": [1.5, 1.0, 0.5],
+            "load_end": [1.9, 1.2, 0.6],
+            "rows": [
+                {
+                    "path": "baseline",
+                    "texts_per_s": 10.0,
+                    "ratio": 1.0,
+                    "agreement": 1.0,
+                    "macro_f1": 0.7,
+                    "delta_f1_pts": 0.0,
+                },
+                {
+                    "path": "int8 (shipped)",
+                    "texts_per_s": 85.0,
+                    "ratio": 8.5,
+                    "agreement": 0.97,
+                    "macro_f1": 0.695,
+                    "delta_f1_pts": -0.5,
+                },
+            ],
+        },
+        footprint={
+            "measured": "x",
+            "runtime": {"total_mb": 874.0, "biggest_mb": {"scipy": 149.0}, "has_torch": False},
+            "train": {"total_mb": 1900.0, "biggest_mb": {"torch": 754.0}, "has_torch": True},
+        },
+    )
+    card = render_card(ev, {"tickets": 2})
+    assert "| int8 (shipped) | 85.0 | 8.50x | 0.970 | 0.695 | -0.50 |" in card
+    assert "load average 1.5 at start and 1.9 at the end" in card
+    assert "| runtime | 874 | no | scipy 149 |" in card
+    assert "| train | 1900 | yes | torch 754 |" in card
