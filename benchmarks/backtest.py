@@ -22,6 +22,11 @@ Columns (one row per seed, tenant, horizon):
 
 `--dump DIR` writes one pickle per (seed, tenant, horizon) with the historical signals, outcomes and latent
 health, so model variants can be compared offline (benchmarks/tune_scoring.py) without re-running the pass.
+It also keeps the synced store (SQLite, after sync/link/sentiment) and the sandbox's truth per seed, so
+`--from-store DIR` recomputes the cases with the CURRENT metric code (connector/pipeline/signals.py) in
+seconds: a new metric window is measured without re-running the pass (whose sentiment step is the costly
+part). `--dump-only` builds and stores without scoring anything (a book's figures stay unread until the
+model to validate is frozen).
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from typing import Any
 
 import numpy as np
 import requests
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 from benchmarks._world import build
 from connector.clock import tenant_now
@@ -105,38 +112,85 @@ def _health_on(path: list[list[Any]], when: date) -> float | None:
     return best
 
 
+def fetch_truth(world: Any) -> dict[str, Any]:
+    truth: dict[str, Any] = requests.get(
+        f"{world.sandbox.credentials()['admin']}/_sandbox/truth?path=1", timeout=120
+    ).json()
+    return truth
+
+
 def cases_for(world: Any, slug: str, horizons: list[int], seed: int) -> list[Case]:
     """Historical signals and ground truth for each horizon of one tenant."""
-    truth = requests.get(f"{world.sandbox.credentials()['admin']}/_sandbox/truth?path=1", timeout=120).json()
-    out = []
     with transaction(world.settings.sqlalchemy_url) as s:
-        tid = world.tenants[slug]
-        crm = crm_vendor(s, tid) or ""
-        key_of_ext = truth["vendors"][crm]["accounts"]
-        ext_of = {
-            str(a.id): a.external_id
-            for a in s.query(m.Account).filter(m.Account.tenant_id == tid, m.Account.vendor == crm)
-        }
-        now = tenant_now(s, tid)
-        for horizon in horizons:
-            as_of = now - timedelta(days=horizon)
-            start, end = as_of.date(), (as_of + timedelta(days=horizon)).date()
-            churned, health, segment = {}, {}, {}
-            for aid, ext in ext_of.items():
-                c = truth["customers"].get(key_of_ext.get(ext, ""), None)
-                if c is None:
-                    continue
-                decisions = [
-                    r["outcome"] for r in c["renewals"] if start < date.fromisoformat(r["date"]) <= end
-                ]
-                h = _health_on(c.get("health_path", []), start)
-                if decisions and h is not None:
-                    churned[aid] = "churned" in decisions
-                    health[aid] = h
-                    segment[aid] = c["segment"]
-            signals = [x for x in load_signals(s, tid, as_of, historical=True) if x.account_id in churned]
-            out.append(Case(seed, slug, horizon, as_of, signals, churned, health, segment))
+        out = cases_in(s, world.tenants[slug], fetch_truth(world), slug, horizons, seed)
         s.rollback()
+    return out
+
+
+def cases_in(
+    s: Session, tid: int, truth: dict[str, Any], slug: str, horizons: list[int], seed: int
+) -> list[Case]:
+    """The cases of one tenant read from a store `s` (live or kept by --dump) and the sandbox's truth."""
+    out = []
+    crm = crm_vendor(s, tid) or ""
+    key_of_ext = truth["vendors"][crm]["accounts"]
+    ext_of = {
+        str(a.id): a.external_id
+        for a in s.query(m.Account).filter(m.Account.tenant_id == tid, m.Account.vendor == crm)
+    }
+    now = tenant_now(s, tid)
+    for horizon in horizons:
+        as_of = now - timedelta(days=horizon)
+        start, end = as_of.date(), (as_of + timedelta(days=horizon)).date()
+        churned, health, segment = {}, {}, {}
+        for aid, ext in ext_of.items():
+            c = truth["customers"].get(key_of_ext.get(ext, ""), None)
+            if c is None:
+                continue
+            decisions = [r["outcome"] for r in c["renewals"] if start < date.fromisoformat(r["date"]) <= end]
+            h = _health_on(c.get("health_path", []), start)
+            if decisions and h is not None:
+                churned[aid] = "churned" in decisions
+                health[aid] = h
+                segment[aid] = c["segment"]
+        signals = [x for x in load_signals(s, tid, as_of, historical=True) if x.account_id in churned]
+        out.append(Case(seed, slug, horizon, as_of, signals, churned, health, segment))
+    return out
+
+
+def _store_paths(folder: Path, seed: int, accounts: int) -> tuple[Path, Path]:
+    return folder / f"seed{seed}-{accounts}.db", folder / f"seed{seed}-{accounts}.truth.json"
+
+
+def keep_store(world: Any, folder: Path, seed: int, accounts: int) -> None:
+    """Copy the synced SQLite store and the truth (with the tenants' ids) next to the pickles."""
+    db, tj = _store_paths(folder, seed, accounts)
+    folder.mkdir(parents=True, exist_ok=True)
+    src = create_engine(world.settings.sqlalchemy_url)
+    if db.exists():
+        db.unlink()
+    with src.connect() as conn:  # VACUUM INTO: one consistent file even with the WAL in use
+        conn.exec_driver_sql(f"VACUUM INTO '{db}'")
+    src.dispose()
+    tj.write_text(json.dumps({"tenants": world.tenants, "truth": fetch_truth(world)}), encoding="utf-8")
+
+
+def cases_from_store(
+    folder: Path, seed: int, accounts: int, horizons: list[int], tenants: list[str]
+) -> list[Case]:
+    """Recompute the cases from a store kept by --dump, with the current metric code."""
+    db, tj = _store_paths(folder, seed, accounts)
+    if not db.exists() or not tj.exists():
+        raise SystemExit(f"{db} or {tj} not found: run with --dump {folder} first")
+    saved = json.loads(tj.read_text(encoding="utf-8"))
+    engine = create_engine(f"sqlite:///{db}")
+    out: list[Case] = []
+    try:
+        with Session(engine) as s:
+            for slug in tenants:
+                out += cases_in(s, saved["tenants"][slug], saved["truth"], slug, horizons, seed)
+    finally:
+        engine.dispose()
     return out
 
 
@@ -226,6 +280,9 @@ def run_seed(
             print(
                 f"# seed {seed} {slug}: pass in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True
             )
+        if dump is not None:
+            keep_store(world, dump, seed, accounts)
+        for slug in tenants:
             for case in cases_for(world, slug, horizons, seed):
                 out.append(case)
                 if dump is not None:
@@ -270,6 +327,14 @@ def main() -> None:
     ap.add_argument("--dump", type=Path, help="Pickle each case's signals and truth here.")
     ap.add_argument("--json", dest="json_path", help="Also write every record here.")
     ap.add_argument(
+        "--dump-only", action="store_true", help="With --dump: build and keep the stores, score nothing."
+    )
+    ap.add_argument(
+        "--from-store",
+        type=Path,
+        help="Recompute the cases from the stores kept by an earlier --dump (current metric code).",
+    )
+    ap.add_argument(
         "--from-dump",
         type=Path,
         help="Evaluate on cases pickled by an earlier --dump (same --seeds/--accounts/--horizons) instead of "
@@ -283,11 +348,15 @@ def main() -> None:
     print(HEADER, flush=True)
     records = []
     for seed in args.seeds:
-        cases = (
-            load_cases(args.from_dump, seed, args.accounts, args.horizons, args.tenants)
-            if args.from_dump
-            else run_seed(seed, args.accounts, args.horizons, args.tenants, args.dump)
-        )
+        if args.from_store:
+            cases = cases_from_store(args.from_store, seed, args.accounts, args.horizons, args.tenants)
+        elif args.from_dump:
+            cases = load_cases(args.from_dump, seed, args.accounts, args.horizons, args.tenants)
+        else:
+            cases = run_seed(seed, args.accounts, args.horizons, args.tenants, args.dump)
+        if args.dump_only:
+            print(f"# seed {seed}: kept in {args.dump}", file=sys.stderr, flush=True)
+            continue
         for case in cases:
             r = evaluate(case, model, baselines(text), draws=100 if args.smoke else 1000)
             records.append(r)

@@ -27,6 +27,11 @@ OPEN = {"new", "open", "pending", "hold"}
 SURVEY_RANGE = {"csat": (1.0, 5.0), "nps": (0.0, 10.0)}
 # Survey answers age: a response half a year old says less about the account now than last month's.
 NPS_HALF_LIFE_DAYS = 90.0
+# The year's ticket metrics weigh a ticket half as much per this many days of age. An account's health is
+# mostly a slow baseline: a small account opens ~6 tickets a year, and a year of them, mildly decayed,
+# reads that baseline far better than the one or two tickets of a quarter (chosen on training seeds 0-2:
+# docs/scoring.md).
+YEAR_HALF_LIFE_DAYS = 180.0
 UNKNOWN_PROGRESS = 0.3  # an open renewal whose stage (then) we do not know
 NEGATIVE_SCORE = -0.25  # a ticket whose rolled-up customer sentiment is at or below this counts negative
 
@@ -210,6 +215,7 @@ def signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> Account
         else None,
     }
     metrics.update(_evidence(acc, as_of))
+    metrics.update(_year(acc, as_of))
     if not historical:
         metrics["arr_change_pct"] = (
             float((a.arr - a.arr_prev) / a.arr_prev * 100) if a.arr is not None and a.arr_prev else None
@@ -251,6 +257,42 @@ def _evidence(acc: _Acc, as_of: datetime) -> dict[str, float | None]:
         if scored180
         else None,
     }
+
+
+def _year(acc: _Acc, as_of: datetime) -> dict[str, float | None]:
+    """The year's ticket metrics, each ticket weighted 0.5 ** (age / YEAR_HALF_LIFE_DAYS): priority, tone,
+    escalations and reopens as decay-weighted shares/means, plus the weights behind them (evidence) and the
+    ticket rate per 30 days (how often the account needs help; compared within its segment)."""
+    year = [t for t in acc.tickets if t.vendor_created_at > as_of - timedelta(days=365)]
+    w = [0.5 ** ((as_of - t.vendor_created_at).total_seconds() / 86400 / YEAR_HALF_LIFE_DAYS) for t in year]
+    scored = [(wi, t) for wi, t in zip(w, year, strict=True) if t.sentiment_score is not None]
+    total, stotal = sum(w), sum(wi for wi, _ in scored)
+
+    def share(hit: list[bool]) -> float | None:
+        return sum(wi for wi, x in zip(w, hit, strict=True) if x) / total if total else None
+
+    return {
+        "tickets_365d": float(len(year)),
+        "ticket_weight_365d": float(total),
+        "ticket_rate_365d": len(year) / _months_known(acc, as_of),
+        "high_priority_share_365d": share([t.priority in {"high", "urgent"} for t in year]),
+        "escalated_share_365d": share([bool(t.escalated) for t in year]),
+        "reopened_share_365d": share([(t.reopens or 0) > 0 for t in year]),
+        "sentiment_tickets_365d": float(stotal),
+        "sentiment_365d": sum(wi * (t.sentiment_score or 0.0) for wi, t in scored) / stotal
+        if stotal
+        else None,
+        "negative_ticket_share_365d": sum(wi for wi, t in scored if _neg(t)) / stotal if stotal else None,
+    }
+
+
+def _months_known(acc: _Acc, as_of: datetime) -> float:
+    """30-day months of the last year we have known the account (since its first deal was created; at
+    least one): a customer signed three months ago has had three months to open tickets, not twelve."""
+    starts = [d.vendor_created_at for d in acc.deals if d.vendor_created_at is not None]
+    first = min(starts) if starts else None
+    days = 365.0 if first is None else min(365.0, max(30.0, (as_of - first).total_seconds() / 86400))
+    return days / 30.0
 
 
 def _weight_sum(items: list[tuple[datetime, float]], as_of: datetime, half_life: float) -> float:

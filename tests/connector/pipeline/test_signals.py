@@ -295,3 +295,35 @@ def test_no_tickets_or_answers_is_zero_evidence() -> None:
     assert mt["nps_responses_365d"] == 0.0
     assert mt["sentiment_180d"] is None
     assert mt["csat_avg_365d"] is None
+
+
+def test_year_ticket_metrics_decay_by_age() -> None:
+    tickets = [
+        _ticket(0, sentiment_score=-1.0, sentiment_label="negative", priority="urgent", escalated=True),
+        _ticket(180, sentiment_score=1.0, sentiment_label="positive", reopens=1),  # half a ticket
+        _ticket(360, priority="high"),  # not scored: a quarter of a ticket for the shares, none for tone
+        _ticket(400, priority="urgent"),  # older than a year: out
+    ]
+    deals = [_deal(kind="new_business", vendor_created_at=AS_OF - 90 * DAY)]
+    mt = signals_for(_Acc(_account(), tickets=tickets, deals=deals), AS_OF, historical=True).metrics
+    w0, w180, w360 = 1.0, 0.5, 0.5 ** (360 / 180)
+    total = w0 + w180 + w360
+    assert mt["tickets_365d"] == 3.0
+    assert mt["ticket_weight_365d"] == pytest.approx(total)
+    assert mt["high_priority_share_365d"] == pytest.approx((w0 + w360) / total)
+    assert mt["escalated_share_365d"] == pytest.approx(w0 / total)
+    assert mt["reopened_share_365d"] == pytest.approx(w180 / total)
+    assert mt["sentiment_tickets_365d"] == pytest.approx(w0 + w180)
+    assert mt["sentiment_365d"] == pytest.approx((-1.0 * w0 + 1.0 * w180) / (w0 + w180))
+    assert mt["negative_ticket_share_365d"] == pytest.approx(w0 / (w0 + w180))
+    # known for 90 days (its first deal): three tickets in three months, not in twelve
+    assert mt["ticket_rate_365d"] == pytest.approx(3 / 3.0)
+
+
+def test_year_ticket_metrics_without_tickets() -> None:
+    mt = signals_for(_Acc(_account()), AS_OF, historical=True).metrics
+    assert mt["tickets_365d"] == 0.0
+    assert mt["ticket_rate_365d"] == 0.0
+    assert mt["sentiment_tickets_365d"] == 0.0
+    assert mt["high_priority_share_365d"] is None
+    assert mt["sentiment_365d"] is None
