@@ -21,6 +21,8 @@ Python API for the pipeline::
   excerpt (the sentence that pushed hardest towards the label). Empty / junk text: neutral, 0.0, confidence 0.
 - `SentimentModel.classify_many(texts)`, `.classify(text)`, `.explain(text) -> Explanation`. The `cache`
   mapping is keyed by `text_hash(text)` of the raw text; any MutableMapping works (default: in-memory LRU).
+  `.version` names backend, head digest and recipe (store results under it). Long messages are read whole;
+  `span_scoring=True` adds the measured-but-off span rule of `nlp.spans`.
 - `score_ticket`: only customer comments count (roles in `nlp.ticket.CUSTOMER_ROLES`, e.g. "end-user",
   "customer"); each is cleaned (quotes, signatures, greetings, HTML) and combined by `nlp.ticket.roll_up`
   (the project's one ticket roll-up: newer and more confident messages weigh more; a negative ticket quotes
