@@ -250,6 +250,12 @@ def _require_train_extra() -> None:
     help="Rows per source for the frozen encoders' heads (default: the recipe's 2000).",
 )
 @click.option(
+    "--compare-per-source",
+    type=int,
+    default=None,
+    help="Rows per source for the heads of --compare encoders (large encoders are slow to embed).",
+)
+@click.option(
     "--no-loso-int8",
     is_flag=True,
     help="Skip exporting each LOSO fold to int8 ONNX (the shipped runtime's own LOSO figure).",
@@ -267,6 +273,7 @@ def evaluate_cmd(
     loso_max_len: int | None,
     loso_domains: tuple[str, ...],
     frozen_per_source: int | None,
+    compare_per_source: int | None,
     no_loso_int8: bool,
     data_dir: Path | None,
     tickets: Path | None,
@@ -341,6 +348,7 @@ def evaluate_cmd(
                 loso_steps,
                 test_cap,
                 frozen_per_source=frozen_per_source,
+                compare_per_source=compare_per_source,
                 loso_max_len=loso_max_len,
                 runtime=runtime,
                 domains=loso_domains or DOMAINS,
