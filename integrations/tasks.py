@@ -37,6 +37,7 @@ class TicketCreate:
     subject: str
     body: str
     due: date
+    reference: str = ""  # our own id for the ticket (the play task), recorded on it where the vendor can
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

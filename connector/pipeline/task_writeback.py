@@ -122,6 +122,7 @@ def _send(url: str, inst: m.Installation, adapter: Any, rows: list[_Row], rep: T
                 subject=tasks[r.task_id]["subject"],
                 body=tasks[r.task_id]["body"],
                 due=due(r),
+                reference=str(r.task_id),
             )
             for r in tickets
         ]

@@ -141,9 +141,9 @@ class ZendeskAdapter:
         for page, next_cursor in self._export(cursor, sync_start):
             metrics = {int(m["ticket_id"]): m for m in page.metric_sets if m.get("ticket_id") is not None}
             users = _users(page)
-            records = _mapped(
-                partial(_ticket, metrics=metrics, users=users, settings=self._settings), page.tickets
-            )
+            # our own play tickets are not the customer's support signals (zd_tasks.is_play_ticket)
+            theirs = [t for t in page.tickets if not zd_tasks.is_play_ticket(t)]
+            records = _mapped(partial(_ticket, metrics=metrics, users=users, settings=self._settings), theirs)
             self._groups.update(
                 {
                     str(g["id"]): str(g["name"])

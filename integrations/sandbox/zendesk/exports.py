@@ -25,6 +25,7 @@ from integrations.sandbox.zendesk.responses import (
     _unb64,
 )
 from integrations.sandbox.zendesk.state import _LAST, API, EXPORT_LAG, EXPORT_MAX_PER_PAGE, _ts, org_id
+from integrations.sandbox.zendesk.tickets_api import export_entries, export_metric_set
 from integrations.sandbox.zendesk.view import _View
 
 # ------------------------------------------------------------------------------------- incremental exports
@@ -62,16 +63,25 @@ def _export_routes(app: Flask, ctx: SandboxContext, cache: _Cache) -> None:
             cache.index(view)
             lo = bisect.bisect_right(cache.ticket_keys, position)
             hi = bisect.bisect_right(cache.ticket_keys, (cutoff, _LAST))
-            candidates = cache.tickets[lo:hi]
+            candidates: list[tuple[tuple[int, int], Any]] = list(cache.tickets[lo:hi])
             if request.args.get("exclude_deleted") == "true":
                 candidates = [(k, t) for k, t in candidates if t.deleted_at is None]
+            created = export_entries(ctx, position, (cutoff, _LAST))  # tickets made through the API
+            if created:
+                candidates = sorted(candidates + created, key=lambda kt: kt[0])
             page = candidates[:per_page]
+            book = [(k, t) for k, t in page if not isinstance(t, dict)]
             last = page[-1][0] if page else position
             after = _encode_cursor(last, per_page, include)
             before = _encode_cursor(page[0][0], per_page, include) if page else None
             base = f"{request.host_url.rstrip('/')}{API}/incremental/tickets/cursor.json"
             body: dict[str, Any] = {
-                "tickets": _Raw([cache.rendered("ticket", t, _dumped(view.ticket)) for _, t in page]),
+                "tickets": _Raw(
+                    [
+                        _dump(t) if isinstance(t, dict) else cache.rendered("ticket", t, _dumped(view.ticket))
+                        for _, t in page
+                    ]
+                ),
                 "after_url": f"{base}?cursor={after}",
                 "after_cursor": after,
                 "before_url": f"{base}?cursor={before}" if before else None,
@@ -81,11 +91,16 @@ def _export_routes(app: Flask, ctx: SandboxContext, cache: _Cache) -> None:
             sideloads = set(filter(None, include.split(",")))
             if "metric_sets" in sideloads:
                 body["metric_sets"] = _Raw(
-                    [cache.rendered("metric_set", t, _dumped(view.metric_set)) for _, t in page]
+                    [
+                        _dump(export_metric_set(t))
+                        if isinstance(t, dict)
+                        else cache.rendered("metric_set", t, _dumped(view.metric_set))
+                        for _, t in page
+                    ]
                 )
             if "users" in sideloads:
                 users: dict[int, str] = {}
-                for _, t in page:
+                for _, t in book:
                     for uid, text in cache.rendered(
                         "users", t, lambda t: _dumped_users(view.ticket_users(t))
                     ):
@@ -94,10 +109,13 @@ def _export_routes(app: Flask, ctx: SandboxContext, cache: _Cache) -> None:
             if (
                 "groups" in sideloads
             ):  # Zendesk sideloads each ticket's group (id, name, ...) like /groups.json
-                names = sorted({t.group for _, t in page if t.group})
+                names = sorted({t.group for _, t in book if t.group})
                 body["groups"] = [view.group(n) for n in names]
             if "organizations" in sideloads:
-                orgs = {view.ticket_org(t) for _, t in page} - {None}
+                orgs = {view.ticket_org(t) for _, t in book} | {
+                    t.get("organization_id") for _, t in page if isinstance(t, dict)
+                }
+                orgs -= {None}
                 body["organizations"] = [
                     view.organization(c) for c in view.zendesk_customers() if org_id(c.key) in orgs
                 ]

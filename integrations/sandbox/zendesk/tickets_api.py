@@ -5,8 +5,13 @@
   `{"index", "error", "details"}` for a ticket Zendesk refused (here: an organization that does not exist,
   a `type`/`priority`/`status` outside Zendesk's values, a task without `due_at`, no comment body).
 - `GET /api/v2/tickets/<id>.json` for those tickets (zenpy `tickets(id=…)`).
-*sandbox*: created tickets are kept apart from the Book (VendorState.extra["created_tickets"]) and are not
-in the incremental exports, so the product never reads its own play tickets back as support signals.
+- like Zendesk, the created tickets are in the incremental ticket export (`export_entries`, merged by
+  exports.py) with their tags (lower-cased, a space separating two tags, duplicates dropped) and their
+  `external_id`, so the product meets its own play tickets on the wire and must leave them out of the
+  support signals itself (integrations/zendesk/tasks.is_play_ticket).
+*sandbox*: created tickets are kept apart from the Book (VendorState.extra["created_tickets"]); they are
+not in the ticket event export (their first comment is private and by the API user, which the product's
+sentiment never reads).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from flask import Flask, Response, jsonify, request
 
 from integrations.sandbox.context import SandboxContext
 from integrations.sandbox.zendesk.responses import _err
-from integrations.sandbox.zendesk.state import API, UPDATE_MANY_MAX, VENDOR, _iso, _state, org_id
+from integrations.sandbox.zendesk.state import API, UPDATE_MANY_MAX, VENDOR, _iso, _state, _ts, org_id
 from integrations.sandbox.zendesk.view import _View
 from integrations.sandbox.zendesk.writes import _job_body
 
@@ -27,6 +32,37 @@ PRIORITIES = (None, "low", "normal", "high", "urgent")
 STATUSES = (None, "new", "open", "pending", "hold", "solved", "closed")
 FIRST_ID = 9_000_000  # above every Book ticket id
 COUNTER = f"{VENDOR}.tasks"  # a second ledger: task calls, for the write-back benchmark
+API_USER = "healthscore-integration@example.zendesk.com"  # the agent the OAuth token acts as
+
+
+def zendesk_tags(raw: Any) -> list[str]:
+    """Tags as Zendesk stores them: lower-cased, split on whitespace, each once, in order."""
+    out: list[str] = []
+    for item in raw if isinstance(raw, list) else []:
+        for tag in str(item).lower().split():
+            if tag not in out:
+                out.append(tag)
+    return out
+
+
+def export_entries(
+    ctx: SandboxContext, after: tuple[int, int], upto: tuple[int, int]
+) -> list[tuple[tuple[int, int], dict[str, Any]]]:
+    """Created tickets whose export key (generated_timestamp, id) is in (after, upto], in key order."""
+    store = _state(ctx).extra.get("created_tickets", {})
+    keyed = [((int(t["generated_timestamp"]), int(t["id"])), t) for t in store.values()]
+    return sorted((k, t) for k, t in keyed if after < k <= upto)
+
+
+def export_metric_set(ticket: dict[str, Any]) -> dict[str, Any]:
+    """The metric set Zendesk keeps for every ticket; a new task ticket has no replies yet."""
+    none = {"calendar": None, "business": None}
+    return {
+        "id": ticket["id"], "ticket_id": ticket["id"], "url": ticket["url"].replace(".json", "/metrics.json"),
+        "reopens": 0, "replies": 0, "created_at": ticket["created_at"], "updated_at": ticket["updated_at"],
+        "solved_at": None, "reply_time_in_minutes": none, "first_resolution_time_in_minutes": none,
+        "full_resolution_time_in_minutes": none,
+    }  # fmt: skip
 
 
 def _problem(item: Any, orgs: set[int]) -> tuple[str, str] | None:
@@ -61,6 +97,7 @@ def _tickets_routes(app: Flask, ctx: SandboxContext, require_write: Any) -> None
             view = _View(ctx, "")
             orgs = {org_id(c.key) for c in view.zendesk_customers() if view.org_deleted_at(c) is None}
             store: dict[str, dict[str, Any]] = state.extra.setdefault("created_tickets", {})
+            api_user = view.user_id(API_USER, "agent")
             results: list[dict[str, Any]] = []
             for n, item in enumerate(items):
                 problem = _problem(item, orgs)
@@ -68,20 +105,7 @@ def _tickets_routes(app: Flask, ctx: SandboxContext, require_write: Any) -> None
                     results.append({"index": n, "error": problem[0], "details": problem[1]})
                     continue
                 tid = FIRST_ID + len(store) + 1
-                store[str(tid)] = {
-                    "id": tid,
-                    "url": f"{request.host_url.rstrip('/')}{API}/tickets/{tid}.json",
-                    "subject": item.get("subject"),
-                    "description": item["comment"]["body"],
-                    "organization_id": item.get("organization_id"),
-                    "type": item.get("type"),
-                    "priority": item.get("priority") or "normal",
-                    "status": item.get("status") or "new",
-                    "due_at": item.get("due_at"),
-                    "tags": list(item.get("tags") or []),
-                    "created_at": _iso(ctx.now),
-                    "updated_at": _iso(ctx.now),
-                }
+                store[str(tid)] = _created(item, tid, api_user, ctx)
                 results.append({"index": n, "id": tid})
             job = secrets.token_hex(16)
             state.extra["jobs"][job] = {
@@ -101,3 +125,44 @@ def _tickets_routes(app: Flask, ctx: SandboxContext, require_write: Any) -> None
         if ticket is None:
             return _err(404, "RecordNotFound", "Not found")
         return jsonify({"ticket": ticket})
+
+
+def _created(item: dict[str, Any], tid: int, api_user: int, ctx: SandboxContext) -> dict[str, Any]:
+    """A created ticket as Zendesk shows it (the fields the exports and GET carry)."""
+    now = _iso(ctx.now)
+    return {
+        "url": f"{request.host_url.rstrip('/')}{API}/tickets/{tid}.json",
+        "id": tid,
+        "external_id": item.get("external_id"),
+        "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
+        "created_at": now,
+        "updated_at": now,
+        "generated_timestamp": _ts(ctx.now),
+        "type": item.get("type"),
+        "subject": item.get("subject"),
+        "raw_subject": item.get("subject"),
+        "description": item["comment"]["body"],
+        "priority": item.get("priority") or "normal",
+        "status": item.get("status") or "new",
+        "requester_id": api_user,
+        "submitter_id": api_user,
+        "assignee_id": None,
+        "organization_id": item.get("organization_id"),
+        "group_id": None,
+        "collaborator_ids": [],
+        "follower_ids": [],
+        "email_cc_ids": [],
+        "problem_id": None,
+        "has_incidents": False,
+        "is_public": bool(item["comment"].get("public", True)),
+        "due_at": item.get("due_at"),
+        "tags": zendesk_tags(item.get("tags")),
+        "custom_fields": [],
+        "satisfaction_rating": None,
+        "sharing_agreement_ids": [],
+        "followup_ids": [],
+        "brand_id": 360_000_001,
+        "allow_channelback": False,
+        "allow_attachments": True,
+        "from_messaging_channel": False,
+    }
