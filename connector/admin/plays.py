@@ -65,6 +65,11 @@ def parse_form(form: Any, bands: list[str], segments: list[str]) -> tuple[dict[s
         errors.append(f"Choose the band the account enters: one of {', '.join(bands)}.")
     from_bands = [b for b in _many(form, "from_bands") if b in bands and b != to_band]
     chosen = [s for s in _many(form, "segments") if s in segments]
+    for key, allowed in (("from_bands", bands), ("segments", segments)):
+        unknown = [v for v in _many(form, key) if v not in allowed]
+        if unknown:
+            errors.append(f"Unknown {key.replace('_', ' ')}: {', '.join(unknown[:5])[:200]}; "
+                          f"choose from {', '.join(allowed)}.")  # fmt: skip
     subject = str(form.get("subject", "")).strip()[:255] or str(STARTER["subject"])
     try:
         subject.format(account="A", band="red")

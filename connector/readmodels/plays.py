@@ -1,11 +1,12 @@
-"""Plays on the account page: the plays fired for one account and the state of their tasks."""
+"""Plays read for pages and the API: the plays fired for one account and the state of their tasks, and the
+task counts per play."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connector.store import models as m
@@ -21,6 +22,9 @@ STATE_WORDS = {
 
 @dataclass(frozen=True, slots=True)
 class PlayTaskRow:
+    id: int
+    play_id: int
+    code: str  # the task's state as stored (queued|open|closing|closed|failed)
     play: str
     subject: str
     state: str  # words people read (STATE_WORDS)
@@ -44,6 +48,9 @@ def account_plays(session: Session, tenant_id: int, account_id: int, limit: int 
     )
     return [
         PlayTaskRow(
+            id=t.id,
+            play_id=t.play_id,
+            code=t.state,
             play=name,
             subject=t.subject,
             state=STATE_WORDS.get(t.state, t.state),
@@ -57,3 +64,20 @@ def account_plays(session: Session, tenant_id: int, account_id: int, limit: int 
         )
         for t, name in rows
     ]
+
+
+def task_counts(session: Session, tenant_id: int) -> dict[int, dict[str, int]]:
+    """Play id → {task state: count}."""
+    out: dict[int, dict[str, int]] = {}
+    for play_id, state, n in session.execute(
+        select(m.PlayTask.play_id, m.PlayTask.state, func.count())
+        .where(m.PlayTask.tenant_id == tenant_id)
+        .group_by(m.PlayTask.play_id, m.PlayTask.state)
+    ):
+        out.setdefault(play_id, {})[state] = int(n)
+    return out
+
+
+def has_account(session: Session, tenant_id: int, account_id: int) -> bool:
+    acc = session.get(m.Account, account_id)
+    return acc is not None and acc.tenant_id == tenant_id

@@ -33,6 +33,10 @@ ACTIONS = {
     "api.delete_webhook": "admin",
     "api.rotate_webhook": "admin",
     "api.backtest": "admin",
+    "api.create_play": "admin",  # plays: connector/web/api_plays.py
+    "api.update_play": "admin",
+    "api.delete_play": "admin",
+    "api.play_dry_run": "admin",
     "api.openapi": "public",
 }
 

@@ -8,6 +8,7 @@ from flask import Response, jsonify
 
 from connector import readmodels
 from connector.web.access import settings
+from connector.web.api_play_schemas import paths as play_paths
 from connector.web.api_schemas import INT, SCHEMAS, VENDOR
 from connector.web.blueprints import api as bp
 
@@ -249,6 +250,7 @@ def document() -> dict[str, Any]:
             }
         },
     }
+    paths.update(play_paths())  # plays: connector/web/api_play_schemas.py
     return {
         "openapi": "3.1.0",
         "info": {

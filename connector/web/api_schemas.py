@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.web.api_play_schemas import SCHEMAS as PLAY_SCHEMAS
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -211,3 +213,4 @@ SCHEMAS: dict[str, Any] = {
         },
     },
 }
+SCHEMAS.update(PLAY_SCHEMAS)  # plays: connector/web/api_play_schemas.py

@@ -31,6 +31,8 @@ SEMANTIC = frozenset(
         "POST /api/v1/webhooks",
         "PATCH /api/v1/webhooks/{endpoint_id}",  # the same URL guard; event types: 422 names the known ones
         "GET /api/v1/tickets",
+        "POST /api/v1/plays",  # band and segment names are the tenant's model's: 422 names the allowed ones
+        "PATCH /api/v1/plays/{play_id}",
     }
 )
 SEEN: Counter[str] = Counter()

@@ -1,0 +1,180 @@
+"""REST API: plays (routes on api.bp): list, get, create, update (incl. turning on/off), delete, dry run, and
+the plays fired for an account with their tasks' state. Writes and the dry run need an admin-scope key
+(api.ACTIONS); bodies were checked against api_play_schemas by the validation layer before a view runs,
+and the band/segment names against the tenant's model here (422, naming the allowed ones)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, g, jsonify, request
+
+from connector.admin import plays as actions
+from connector.pipeline.play_backfill import Backfill
+from connector.readmodels import jsonable
+from connector.readmodels import plays as reads
+from connector.store import models as m
+from connector.web.access import db
+from connector.web.blueprints import BadRequestError
+from connector.web.blueprints import api as bp
+from connector.web.errors import problem
+
+FIELDS = (
+    "name", "to_band", "from_bands", "segments", "subject", "next_step", "due_days", "cooldown_days",
+    "zendesk_ticket", "on_recovery",
+)  # fmt: skip
+
+
+def _play(row: m.Play, counts: dict[int, dict[str, int]], backfill: Backfill | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": row.id,
+        **{k: getattr(row, k) for k in FIELDS},
+        "from_bands": list(row.from_bands or []),
+        "segments": list(row.segments or []),
+        "next_step": row.next_step or "",
+        "enabled": row.enabled,
+        "created_at": jsonable(row.created_at),
+        "updated_at": jsonable(row.updated_at),
+        "tasks": counts.get(row.id, {}),
+    }
+    if backfill is not None:
+        out["backfill"] = _dry(backfill)
+    return out
+
+
+def _dry(result: Backfill) -> dict[str, Any]:
+    return {
+        "play_id": result.play_id,
+        "creates": result.creates,
+        "closes": result.closes,
+        "no_crm": result.no_crm,
+        "lookback_days": result.lookback_days,
+        "as_of": jsonable(result.as_of),
+        "written": result.written,
+        "summary": result.summary,
+        "accounts": [{"id": i, "name": n} for i, n in result.accounts],
+    }
+
+
+def _json() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequestError("send a JSON object")
+    return body
+
+
+def _invalid(errors: list[str]) -> Response:
+    return problem(422, "invalid_play", "The play cannot be saved.", errors[0], problems=errors)
+
+
+def _missing() -> Response:
+    return problem(404, "not_found", "No such play.", "List the plays with GET /api/v1/plays.")
+
+
+def _validated(merged: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    session, tid = db(), g.api_tenant_id
+    return actions.parse_form(merged, actions.band_names(session, tid), actions.segment_names(session, tid))
+
+
+@bp.get("/v1/plays")
+def list_plays() -> Response:
+    session, tid = db(), g.api_tenant_id
+    actions.ensure_starter(session, tid)  # as the admin page: every tenant starts with a disabled starter
+    session.commit()
+    counts = reads.task_counts(session, tid)
+    return jsonify({"data": [_play(r, counts) for r in actions.list_plays(session, tid)]})
+
+
+@bp.post("/v1/plays")
+def create_play() -> Any:
+    body = _json()
+    fields, errors = _validated({k: v for k, v in body.items() if k != "enabled"})
+    if errors:
+        return _invalid(errors)
+    session, tid = db(), g.api_tenant_id
+    row = actions.save(session, tid, fields, g.api_key_name)
+    backfill = None
+    if body.get("enabled") is True:
+        done = actions.set_enabled(session, tid, row.id, True, g.api_key_name)
+        backfill = done[1] if done else None
+    session.commit()
+    return jsonify(_play(row, reads.task_counts(session, tid), backfill)), 201
+
+
+@bp.get("/v1/plays/<int:play_id>")
+def get_play(play_id: int) -> Any:
+    row = actions.get(db(), g.api_tenant_id, play_id)
+    if row is None:
+        return _missing()
+    return jsonify(_play(row, reads.task_counts(db(), g.api_tenant_id)))
+
+
+@bp.patch("/v1/plays/<int:play_id>")
+def update_play(play_id: int) -> Any:
+    session, tid = db(), g.api_tenant_id
+    row = actions.get(session, tid, play_id)
+    if row is None:
+        return _missing()
+    body = _json()
+    changes = {k: v for k, v in body.items() if k != "enabled"}
+    backfill = None
+    if changes:
+        current = {k: getattr(row, k) for k in FIELDS}
+        fields, errors = _validated({**current, **changes})
+        if errors:
+            return _invalid(errors)
+        actions.save(session, tid, fields, g.api_key_name, row.id)
+    if "enabled" in body:
+        done = actions.set_enabled(session, tid, row.id, bool(body["enabled"]), g.api_key_name)
+        backfill = done[1] if done else None
+    session.commit()
+    return jsonify(_play(row, reads.task_counts(session, tid), backfill))
+
+
+@bp.delete("/v1/plays/<int:play_id>")
+def delete_play(play_id: int) -> Any:
+    if actions.delete(db(), g.api_tenant_id, play_id, g.api_key_name) is None:
+        return _missing()
+    db().commit()
+    return Response(status=204)
+
+
+@bp.post("/v1/plays/<int:play_id>/dry-run")
+def play_dry_run(play_id: int) -> Any:
+    row = actions.get(db(), g.api_tenant_id, play_id)
+    if row is None:
+        return _missing()
+    return jsonify(_dry(actions.dry_run(db(), g.api_tenant_id, row)))
+
+
+@bp.get("/v1/accounts/<int:account_id>/plays")
+def account_plays(account_id: int) -> Any:
+    session, tid = db(), g.api_tenant_id
+    if not reads.has_account(session, tid, account_id):
+        return problem(404, "not_found", "No such account.")
+    raw = request.args.get("limit", "50")
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 4 and 1 <= int(raw) <= 200):
+        raise BadRequestError("`limit` must be a whole number between 1 and 200", "e.g. limit=50")
+    rows = reads.account_plays(session, tid, account_id, limit=int(raw))
+    return jsonify(
+        {
+            "data": [
+                {
+                    "id": r.id,
+                    "play_id": r.play_id,
+                    "play": r.play,
+                    "subject": r.subject,
+                    "state": r.code,
+                    "state_text": r.state,
+                    "vendor": r.vendor,
+                    "vendor_task_id": r.vendor_task_id,
+                    "ticket_id": r.ticket_id,
+                    "fired_at": jsonable(r.fired_at),
+                    "due_at": jsonable(r.due_at),
+                    "closed_at": jsonable(r.closed_at),
+                    "problem": r.problem,
+                }
+                for r in rows
+            ]
+        }
+    )
