@@ -495,7 +495,7 @@ def _comparison(
 
 FROZEN_NAME = "MiniLM-L6 frozen + logistic head (before)"
 FINETUNED_FP32 = "MiniLM-L6 fine-tuned end to end, fp32"
-FINETUNED_INT8 = "MiniLM-L6 fine-tuned end to end, int8 ONNX (shipped runtime)"
+FINETUNED_INT8 = "MiniLM-L6 fine-tuned end to end, int8 ONNX"
 
 
 def _recorded(folder: Path) -> dict[str, Any]:
