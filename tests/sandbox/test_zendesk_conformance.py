@@ -200,6 +200,39 @@ def test_satisfaction_ratings_without_json_suffix_and_time_filter(sb: Sandbox) -
     assert all(set(r) >= RATING_KEYS for r in body["satisfaction_ratings"])
 
 
+def test_satisfaction_rating_pages_cover_the_time_window_once_in_order(sb: Sandbox) -> None:
+    """Small pages through a start/end window (and a score filter): every rating in it exactly once, in
+    (updated_at, id) order, and nothing outside it (the route bisects to the window and the cursor)."""
+    sb = reset(sb, build_book(customers=5, tickets=60))
+    surveys = sorted(
+        (int(s.updated_at.timestamp()), zsb.rating_id(s.key))
+        for s in sb.ctx.book.surveys.values()
+        if s.kind == "csat" and s.ticket_key is not None and s.score != 3
+    )
+    assert len(surveys) >= 6
+    start, end = surveys[1][0], surveys[-2][0]
+    for score in ("", "good"):
+        got, after = [], None
+        while True:
+            params = {"start_time": str(start), "end_time": str(end), "page[size]": "2"}
+            params |= {"score": score} if score else {}
+            page = raw(
+                sb, "/api/v2/satisfaction_ratings", **params, **({"page[after]": after} if after else {})
+            )
+            body = page.json()
+            got += [(r["id"], r["score"]) for r in body["satisfaction_ratings"]]
+            if not body["meta"]["has_more"]:
+                break
+            after = body["meta"]["after_cursor"]
+        want = [i for t, i in surveys if start <= t <= end]
+        assert [i for i, sc in got] == [i for i in want if not score or i in {j for j, sc in got}]
+        assert len({i for i, _ in got}) == len(got)
+        if score:
+            assert {sc for _, sc in got} == {"good"} and 0 < len(got) < len(want)
+        else:
+            assert [i for i, _ in got] == want
+
+
 def test_organizations_list_show_and_record_not_found(sb: Sandbox) -> None:
     zd = zenpy(sb)
     orgs = list(zd.organizations())

@@ -47,6 +47,7 @@ class _Cache:
         self.agents: list[dict[str, Any]] | None = None
         self._rating_stamps: tuple[list[Any], ...] | None = None
         self._ratings: list[tuple[tuple[int, int], Survey, Ticket]] = []
+        self.rating_keys: list[tuple[int, int]] = []  # the ratings' keys alone, for bisect
         self.memo: dict[tuple[str, str], tuple[tuple[Any, ...], Any]] = {}
 
     def sync(self, view: _View) -> None:
@@ -119,6 +120,7 @@ class _Cache:
         if stamps != self._rating_stamps:
             self._rating_stamps = stamps
             self._ratings = sorted(((_ts(s.updated_at), rating_id(s.key)), s, t) for s, t in view.ratings())
+            self.rating_keys = [k for k, _, _ in self._ratings]
         return self._ratings
 
     def rendered(self, kind: str, t: Ticket, render: Any) -> Any:
