@@ -8,7 +8,9 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from cryptography.fernet import InvalidToken
@@ -83,6 +85,13 @@ def _row(tenant_id: int, record: r.Record, now: datetime) -> dict[str, Any]:
     return row
 
 
+# The records a sync stored, for whoever set a list here (connector.realtime: a targeted refresh links,
+# judges and re-scores only what its sync brought). Accounts count only when a row really changed: our
+# own write-back's echo (a new modstamp, nothing else) does not make an account "touched".
+TOUCHED: ContextVar[list[dict[str, Any]] | None] = ContextVar("healthscore_touched", default=None)
+_TOUCH_KEYS = ("vendor", "external_id", "account_external_id", "ticket_external_id")
+
+
 def upsert_records(session: Session, tenant_id: int, records: Sequence[r.Record]) -> dict[str, int]:
     """Insert or update records by (tenant, vendor, external_id); deleted ones are soft-deleted.
 
@@ -96,35 +105,61 @@ def upsert_records(session: Session, tenant_id: int, records: Sequence[r.Record]
         by_table.setdefault(table, []).append(_row(tenant_id, record, now))
         counts["deleted" if record.deleted else "upserted"] += 1
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    touched = TOUCHED.get()
     for table, rows in by_table.items():
         # Last write wins within one page (a vendor may list a record twice across an overlap).
-        unique = {(row["vendor"], row["external_id"]): row for row in rows}
-        for chunk in _chunks(list(unique.values()), 500):
-            stmt = insert(table).values(chunk)
-            cols: dict[str, Any] = {
-                c: stmt.excluded[c] for c in chunk[0] if c not in {"tenant_id", "vendor", "external_id"}
-            }
-            # A delete re-read in the next overlap window keeps its first stamp (the backtest asks
-            # "was it deleted by then?"); a restored record clears it.
-            cols["deleted_at"] = case(
-                (stmt.excluded.deleted_at.is_(None), None),
-                else_=func.coalesce(table.__table__.c.deleted_at, stmt.excluded.deleted_at),
-            )
-            if table is m.Ticket:
-                # Sentiment and link results belong to later steps; a re-sync must not erase them.
-                cols = {
-                    k: v
-                    for k, v in cols.items()
-                    if not k.startswith("sentiment_") and k not in {"crm_account_id", "link_method"}
-                }
-            where = _changed(table, stmt.excluded, cols) if table is m.Account else None
-            session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["tenant_id", "vendor", "external_id"], set_=cols, where=where
+        unique = list({(row["vendor"], row["external_id"]): row for row in rows}.values())
+        upsert = _upsert_statement(dialect, table, tuple(unique[0]))
+        for chunk in _chunks(unique, 1000):
+            # One statement, many parameter sets (executemany): compiled once and cached, where a
+            # multi-row VALUES built per page cost more CPU to compile than the database spent storing
+            # it (62 % of a sync worker's CPU at 2,000 accounts). psycopg sends the rows in a pipeline.
+            if touched is None:
+                session.connection().execute(upsert, chunk)
+            elif table is m.Account:  # only the rows the WHERE let through come back
+                changed = set(
+                    session.connection()
+                    .execute(upsert.returning(table.__table__.c.external_id), chunk)
+                    .scalars()
                 )
-            )
+                touched += [_touch(table, row) for row in chunk if row["external_id"] in changed]
+            else:
+                session.connection().execute(upsert, chunk)
+                touched += [_touch(table, row) for row in chunk]
     return counts
+
+
+@lru_cache(maxsize=64)
+def _upsert_statement(dialect: str, table: type[m.Base], columns: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT (tenant, vendor, external_id) DO UPDATE for rows with these columns, built once
+    per (dialect, table, columns) so that SQLAlchemy's compiled cache and psycopg's prepared statement
+    are hit on every page."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table.__table__)
+    cols: dict[str, Any] = {
+        c: stmt.excluded[c] for c in columns if c not in {"tenant_id", "vendor", "external_id"}
+    }
+    # A delete re-read in the next overlap window keeps its first stamp (the backtest asks
+    # "was it deleted by then?"); a restored record clears it.
+    cols["deleted_at"] = case(
+        (stmt.excluded.deleted_at.is_(None), None),
+        else_=func.coalesce(table.__table__.c.deleted_at, stmt.excluded.deleted_at),
+    )
+    if table is m.Ticket:
+        # Sentiment and link results belong to later steps; a re-sync must not erase them.
+        cols = {
+            k: v
+            for k, v in cols.items()
+            if not k.startswith("sentiment_") and k not in {"crm_account_id", "link_method"}
+        }
+    where = _changed(table, stmt.excluded, cols) if table is m.Account else None
+    return stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "vendor", "external_id"], set_=cols, where=where
+    )
+
+
+def _touch(table: type[m.Base], row: dict[str, Any]) -> dict[str, Any]:
+    return {"table": table.__tablename__, **{k: row[k] for k in _TOUCH_KEYS if k in row}}
 
 
 def _changed(table: type[m.Base], new: Any, cols: dict[str, Any]) -> Any:
