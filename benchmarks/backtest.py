@@ -67,13 +67,21 @@ from scoring.types import AccountSignals
 from scoring.uncertainty import auc_interval, resamples
 
 STEPS = ("sync", "link", "sentiment")  # all a backtest reads; scoring/write-back change nothing it uses
-# Every historical metric of the default model that carries signal on its own (minor metrics left out).
+# Every historical metric of the default model that carries signal on its own, in each window the pipeline
+# computes (the short windows too: a score must beat whichever single signal ranks best on a book).
 SINGLE = (
     "nps_avg_365d",
     "csat_avg_90d",
+    "csat_avg_365d",
     "high_priority_share_90d",
+    "high_priority_share_180d",
+    "high_priority_share_365d",
     "sentiment_30d",
+    "sentiment_180d",
+    "sentiment_365d",
     "negative_ticket_share_30d",
+    "negative_ticket_share_180d",
+    "negative_ticket_share_365d",
 )
 
 
@@ -96,8 +104,10 @@ def model_text() -> str:
 
 
 def baselines(text: str) -> dict[str, ScoringModel]:
+    """Equal weights and each single signal the model has (an older model may lack the newer windows)."""
     out = {"equal": equal_weights_model(text)}
-    out.update({name: single_metric_model(text, name) for name in SINGLE})
+    have = {m.name for m in load_model(text).metrics}
+    out.update({name: single_metric_model(text, name) for name in SINGLE if name in have})
     return out
 
 

@@ -247,7 +247,8 @@ def single_metric_model(yaml_text: str, metric: str) -> ScoringModel:
     kept: dict[str, Any] = {}
     for name, dim in doc["dimensions"].items():
         if metric in dim["metrics"]:
-            kept[name] = {**dim, "weight": 1, "metrics": {metric: dim["metrics"][metric]}}
+            # weight 1: the signal alone, even one the model switches off (weight 0)
+            kept[name] = {**dim, "weight": 1, "metrics": {metric: {**dim["metrics"][metric], "weight": 1}}}
     doc["dimensions"] = kept
     for seg in (doc.get("segments") or {}).values():
         seg.pop("weights", None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from connector.pipeline import link as linking
 from connector.pipeline.signals import _Acc, load_signals, signals_for
 from connector.store import models as m
+from scoring.config import load_model
 from tests.connector import builders as b
 from tests.connector.builders import DAY, T0
 
@@ -327,3 +330,18 @@ def test_year_ticket_metrics_without_tickets() -> None:
     assert mt["sentiment_tickets_365d"] == 0.0
     assert mt["high_priority_share_365d"] is None
     assert mt["sentiment_365d"] is None
+
+
+MODEL_TEXT = resources.files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
+PREVIOUS_DEFAULTS = sorted((Path(__file__).parents[2] / "scoring" / "models").glob("default-*.yaml"))
+
+
+@pytest.mark.parametrize("text", [MODEL_TEXT] + [p.read_text(encoding="utf-8") for p in PREVIOUS_DEFAULTS])
+def test_the_pipeline_supplies_every_metric_of_the_default_and_earlier_defaults(text: str) -> None:
+    """Tenants keep a published earlier default (its YAML is stored): every metric and evidence count it
+    reads must still come out of the pipeline, or its scores would silently lose dimensions."""
+    model = load_model(text)
+    acc = _Acc(_account(arr=Decimal(100), arr_prev=Decimal(90), metrics={"seat_utilisation": 0.5}))
+    produced = set(signals_for(acc, AS_OF).metrics)
+    needed = {m.name for m in model.metrics} | {m.evidence.metric for m in model.metrics if m.evidence}
+    assert needed <= produced, sorted(needed - produced)
