@@ -35,7 +35,7 @@ from connector.store import models as m
 from connector.store.db import get_engine, transaction
 from connector.store.repo import tenants
 
-STEPS = ("sync", "link", "sentiment", "score", "write_back")
+STEPS = ("sync", "link", "sentiment", "score", "write_back", "sentiment_older")
 # The sandbox's `--rate-limits real` (integrations/sandbox/limits.py), per vendor: (requests, seconds).
 REAL = {
     "hubspot": [[100, 10.0], [250_000, 86_400.0]],
@@ -108,8 +108,29 @@ def _steps(reports: dict[int, dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "own_cpu_s": round(cpu, 1),
             "waiting_s": round(busy - cpu, 1),
         }
-    out["pass"] = {"wall_s_per_tenant": {str(t): r.get("wall_s") for t, r in reports.items()}}
+    out["pass"] = {
+        "wall_s_per_tenant": {str(t): r.get("wall_s") for t, r in reports.items()},
+        # pass start → its last write-back part done: when the CRM has every account's score (the older
+        # tickets' sentiment, which no score reads, is judged after that)
+        "scores_written_back_s_per_tenant": {str(t): _written_back(r) for t, r in reports.items()},
+    }
     return out
+
+
+def _span(reports: dict[int, dict[str, Any]], name: str) -> float:
+    """First part of the step started → last part finished, over every tenant."""
+    parts = [p for r in reports.values() for p in _parts(r, name)]
+    if not parts:
+        return 0.0
+    return max(p["started_at"] + p["duration_s"] for p in parts) - min(p["started_at"] for p in parts)
+
+
+def _written_back(report: dict[str, Any]) -> float | None:
+    parts = [p for name in STEPS for p in _parts(report, name)]
+    done = [p["started_at"] + p["duration_s"] for p in _parts(report, "write_back")]
+    if not parts or not done:
+        return None
+    return round(max(done) - min(p["started_at"] for p in parts), 1)
 
 
 def one_run(
@@ -154,15 +175,19 @@ def one_run(
         out["emulator_cpu_s"] = round(_cpu_s(sandbox_pid) - cpu0, 1)
         wcpu = fleet.cpu_s()
         out["worker_cpu_s"] = {k: round(wcpu[k] - wcpu0.get(k, 0.0), 1) for k in wcpu}
-        msgs = sum(
-            int(p.get("messages") or 0)
-            for r in reports.values()
-            for p in (r.get("steps") or {}).get("sentiment") or []
-            if isinstance(p, dict)
-        )
-        sent_wall = max((out["steps"].get("sentiment", {}).get("wall_s_per_tenant") or {"": 0}).values())
-        out["sentiment_messages"] = msgs
-        out["sentiment_messages_per_s"] = round(msgs / sent_wall, 1) if sent_wall else None
+        for name in ("sentiment", "sentiment_older"):
+            parts = [p for r in reports.values() for p in _parts(r, name)]
+            msgs = sum(int(p.get("messages") or 0) for p in parts)
+            model = sum(int(p.get("model_calls") or 0) for p in parts)
+            step = out["steps"].get(name, {})
+            # both tenants' chunks share the workers: their messages over the stage's span across tenants
+            span = _span(reports, name)
+            out[f"{name}_messages"] = msgs
+            out[f"{name}_model_calls"] = model
+            out[f"{name}_messages_per_s"] = round(msgs / span, 1) if span else None
+            out[f"{name}_cpu_ms_per_message"] = (
+                round(1000 * step.get("own_cpu_s", 0) / msgs, 2) if msgs else None
+            )
         if mode == "real":
             floors = {}
             for vendor, calls in out["api_calls"].items():

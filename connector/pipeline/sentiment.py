@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
-from sqlalchemy import select, true
+from sqlalchemy import false, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from connector.clock import tenant_now
 from connector.config import Settings
 from connector.store import models as m
 from connector.store.db import transaction
@@ -28,7 +31,15 @@ from nlp.sentiment import Label, Sentiment, SentimentClassifier
 from nlp.ticket import roll_up
 
 logger = logging.getLogger(__name__)
-BATCH = 256
+# Texts per model call: the model sorts a call's texts by length before batching them, so a larger call
+# wastes less compute on padding (and pays its fixed per-call costs less often).
+BATCH = 2048
+# "recent" tickets: created within this many days of the tenant's now. Every metric window the score
+# reads (signals.py: 180 days at most) and every page's default window (support: 182 days) fit in it, so
+# a split pass judges these first, scores and writes back, and judges the older tickets (which only
+# backtests and old history need) after that (connector/jobs/passes.py).
+RECENT_DAYS = 190
+Window = Literal["recent", "older"] | None
 
 
 @dataclass(slots=True)
@@ -42,11 +53,12 @@ class SentimentReport:
 
 
 @lru_cache(maxsize=4)
-def load_model(model_path: str, instance_path: str) -> Any:
-    """The configured model (or the packaged default), loaded once per process."""
+def load_model(model_path: str, instance_path: str, threads: int | None = None) -> Any:
+    """The configured model (or the packaged default), loaded once per process; `threads`: ONNX Runtime
+    intra-op threads (None: every core)."""
     import nlp
 
-    return nlp.load_default_model(model_path or None, Path(instance_path))
+    return nlp.load_default_model(model_path or None, Path(instance_path), threads=threads)
 
 
 def _in_part(part: tuple[int, int] | None) -> Any:
@@ -54,8 +66,30 @@ def _in_part(part: tuple[int, int] | None) -> Any:
     return true() if part is None else (m.Ticket.id % part[1]) == part[0]
 
 
+def _in_window(window: Window, cutoff: datetime | None) -> Any:
+    """Tickets created after `cutoff` ("recent"), at or before it ("older"), or all (no window)."""
+    if window is None or cutoff is None:
+        return true()
+    return m.Ticket.vendor_created_at > cutoff if window == "recent" else m.Ticket.vendor_created_at <= cutoff
+
+
+def _only(vendor: Any, external_id: Any, keys: Collection[tuple[str, str]] | None) -> Any:
+    """Rows of these (vendor, external id) tickets only (a targeted refresh), or every row."""
+    if keys is None:
+        return true()
+    by_vendor: dict[str, list[str]] = defaultdict(list)
+    for v, ext in keys:
+        by_vendor[v].append(ext)
+    return or_(false(), *((vendor == v) & external_id.in_(exts) for v, exts in by_vendor.items()))
+
+
 def _threads(
-    session: Session, tenant_id: int, part: tuple[int, int] | None = None
+    session: Session,
+    tenant_id: int,
+    part: tuple[int, int] | None = None,
+    tickets: Collection[tuple[str, str]] | None = None,
+    window: Window = None,
+    cutoff: datetime | None = None,
 ) -> dict[tuple[str, str], list[str]]:
     """Customer messages per ticket, oldest first (agent replies are not the customer's sentiment)."""
     out: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -63,14 +97,15 @@ def _threads(
         m.TicketComment.tenant_id == tenant_id,
         m.TicketComment.author_role == "customer",
         m.TicketComment.deleted_at.is_(None),
+        _only(m.TicketComment.vendor, m.TicketComment.ticket_external_id, tickets),
     )
-    if part is not None:
+    if part is not None or window is not None:
         stmt = stmt.join(
             m.Ticket,
             (m.Ticket.tenant_id == m.TicketComment.tenant_id)
             & (m.Ticket.vendor == m.TicketComment.vendor)
             & (m.Ticket.external_id == m.TicketComment.ticket_external_id),
-        ).where(_in_part(part))
+        ).where(_in_part(part), _in_window(window, cutoff))
     rows = session.execute(stmt.order_by(m.TicketComment.vendor_created_at, m.TicketComment.id))
     for vendor, ticket, body in rows:
         out[(vendor, ticket)].append(body or "")
@@ -134,11 +169,22 @@ def score_tenant(
     model: SentimentClassifier,
     version: str,
     part: tuple[int, int] | None = None,
+    only: Collection[tuple[str, str]] | None = None,
+    window: Window = None,
 ) -> SentimentReport:
+    """Judge every changed ticket of the tenant (or of chunk `part`, or only the `only` tickets, or only
+    those of one `window`: "recent" or "older" than RECENT_DAYS)."""
     report = SentimentReport(model_version=version)
-    threads = _threads(session, tenant_id, part)
+    cutoff = tenant_now(session, tenant_id) - timedelta(days=RECENT_DAYS) if window else None
+    threads = _threads(session, tenant_id, part, only, window, cutoff)
     tickets = session.scalars(
-        select(m.Ticket).where(m.Ticket.tenant_id == tenant_id, m.Ticket.deleted_at.is_(None), _in_part(part))
+        select(m.Ticket).where(
+            m.Ticket.tenant_id == tenant_id,
+            m.Ticket.deleted_at.is_(None),
+            _in_part(part),
+            _only(m.Ticket.vendor, m.Ticket.external_id, only),
+            _in_window(window, cutoff),
+        )
     ).all()
     todo: list[tuple[m.Ticket, list[str], str]] = []
     for t in tickets:
@@ -170,14 +216,18 @@ def run(
     tenant_id: int,
     model: SentimentClassifier | None = None,
     part: tuple[int, int] | None = None,
+    only: Collection[tuple[str, str]] | None = None,
+    window: Window = None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
-    """The pipeline step (or chunk k of n of it: `part`); `model` is injectable for tests."""
+    """The pipeline step (or chunk k of n of it: `part`; or the `only` tickets: a targeted refresh);
+    `model` is injectable for tests."""
     from dataclasses import asdict
 
-    model = model or load_model(settings.sentiment_model_path, settings.instance_path)
+    model = model or load_model(settings.sentiment_model_path, settings.instance_path, threads)
     version = str(getattr(model, "version", None) or getattr(model, "name", "model"))
     with transaction(settings.sqlalchemy_url) as session:
-        report = score_tenant(session, tenant_id, model, version, part)
+        report = score_tenant(session, tenant_id, model, version, part, only, window)
     logger.info(
         "sentiment: %d tickets changed, %d model calls, %d cache hits",
         report.tickets_changed,

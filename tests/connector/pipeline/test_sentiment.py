@@ -164,3 +164,42 @@ def test_run_uses_the_injected_model_and_commits(db_url: str, tmp_path: Path) ->
     assert (report["model_version"], report["tickets_changed"], report["model_calls"]) == ("fake-1", 3, 4)
     with b.session(db_url) as s:
         assert b.ticket_row(s, t, "T2").sentiment_hash is not None
+
+
+def test_recent_then_older_judges_every_ticket_once_like_one_unwindowed_step(db_url: str) -> None:
+    """A split pass judges the tickets the score reads (created within RECENT_DAYS of the tenant's now)
+    before scoring and the older ones after the write-back: together exactly the unwindowed step."""
+    from connector.clock import set_tenant_clock
+
+    def book(slug: str) -> int:
+        with b.session(db_url) as s:
+            t = b.tenant(s, slug)
+            set_tenant_clock(s, t, T0)
+            edge = sentiment_step.RECENT_DAYS * DAY
+            b.ticket(s, t, "NEW", "900", created=T0 - 3 * DAY, subject="Angry about billing")
+            b.ticket(s, t, "EDGE", "900", created=T0 - edge + DAY, subject="Question")
+            b.comment(s, t, "e1", "EDGE", "thanks a lot", created=T0 - 2 * DAY)
+            b.ticket(s, t, "OLD", "900", created=T0 - edge, subject="Old one")
+            b.comment(s, t, "o1", "OLD", "This outage is terrible", created=T0 - edge)
+            b.ticket(s, t, "OLDEST", "900", created=T0 - 400 * DAY, subject="Where is it?")
+        return t
+
+    split, whole = book("split"), book("whole")
+    recent, older = FakeClassifier(), FakeClassifier()
+    with b.session(db_url) as s:
+        score_tenant(s, split, recent, "fake-1", window="recent")
+    assert sorted(recent.seen) == ["Angry about billing", "thanks a lot"]
+    with b.session(db_url) as s:
+        score_tenant(s, split, older, "fake-1", window="older")
+        assert score_tenant(s, split, FakeClassifier(), "fake-1").tickets_changed == 0  # all judged
+    assert sorted(older.seen) == ["This outage is terrible", "Where is it?"]
+    with b.session(db_url) as s:
+        score_tenant(s, whole, FakeClassifier(), "fake-1")
+    with b.session(db_url) as s:
+        for ext in ("NEW", "EDGE", "OLD", "OLDEST"):
+            a, c = b.ticket_row(s, split, ext), b.ticket_row(s, whole, ext)
+            assert (a.sentiment_label, a.sentiment_score, a.sentiment_hash) == (
+                c.sentiment_label,
+                c.sentiment_score,
+                c.sentiment_hash,
+            )
