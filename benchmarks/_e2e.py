@@ -117,6 +117,21 @@ def _steps(reports: dict[int, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _problems(reports: dict[int, dict[str, Any]]) -> list[str]:
+    """Why a pass is "partial": every part that failed, was skipped or did not read its stream to the end."""
+    out = []
+    for tid, rep in reports.items():
+        for name in STEPS:
+            for p in _parts(rep, name):
+                why = p.get("error") or p.get("skipped")
+                if why or p.get("status") not in (None, "ok", "skipped"):
+                    out.append(
+                        f"tenant {tid} {name} {p.get('vendor') or ''} {p.get('stream') or ''}: "
+                        f"{p.get('status') or ''} {why or ''}".strip()
+                    )
+    return out
+
+
 def _span(reports: dict[int, dict[str, Any]], name: str) -> float:
     """First part of the step started → last part finished, over every tenant."""
     parts = [p for r in reports.values() for p in _parts(r, name)]
@@ -170,6 +185,7 @@ def one_run(
         out["first_pass_wall_s"] = round(time.perf_counter() - t0, 1)
         out["load_avg_during"] = [round(load0[0], 1), round(os.getloadavg()[0], 1)]
         out["status"] = {str(t): r["status"] for t, r in reports.items()}
+        out["problems"] = _problems(reports)
         out["steps"] = _steps(reports)
         out["api_calls"] = _counters(admin)
         out["emulator_cpu_s"] = round(_cpu_s(sandbox_pid) - cpu0, 1)
@@ -212,6 +228,7 @@ def one_run(
                 "steps": _steps(again),
                 "api_calls": _counters(admin),
                 "status": {str(t): r["status"] for t, r in again.items()},
+                "problems": _problems(again),
             }
         out["peak_rss_mib"] = {
             **fleet.peak_rss_mib(),

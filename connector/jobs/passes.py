@@ -43,6 +43,10 @@ SENTIMENT_CHUNKS = 4
 # The stages of plan() by name (the run report's steps); a pass planned before the older tickets' stage
 # existed (still in Redis during an upgrade) has the same names without "sentiment_older".
 STAGES = ("sync", "link", "sentiment", "score", "write_back", "sentiment_older", "finish")
+# A request whose budget refills within this long waits for it in place: a part reads at the vendor's
+# rate, where re-queueing for each 0.1 s token put it behind every other queued part (longer waits, e.g.
+# a spent daily budget, still re-queue with the countdown and free the worker).
+PACE_S = 1.0
 KEEP_STATE_S = 86400  # a finished pass's state stays a day for inspection
 Part = list[Any]  # JSON: [step, *args]
 Enqueue = Callable[[str, int, int, int, float], None]  # pass id, stage, chain, index, countdown
@@ -166,7 +170,7 @@ def _gate(client: Any) -> Any:
 
     def for_installation(inst: Any) -> Any:
         limits = ratelimit.limits_for(inst.vendor, inst.settings)
-        return ratelimit.gate(client, inst.id, inst.vendor, limits) if limits else None
+        return ratelimit.gate(client, inst.id, inst.vendor, limits, pace_s=PACE_S) if limits else None
 
     return for_installation
 

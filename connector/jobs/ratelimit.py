@@ -15,6 +15,7 @@ BudgetExhaustedError(retry_after) before it is sent.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,8 @@ DEFAULT_LIMITS: Mapping[str, tuple[tuple[int, float], ...]] = {
     "salesforce": ((50_000, 86_400.0),),
     "zendesk": ((180, 60.0),),
 }
+
+PACE_TOTAL_S = 5.0  # longest a request is held in place (several workers may wait on one bucket)
 
 _TAKE = """
 local t = redis.call('TIME')
@@ -75,16 +78,27 @@ def take(client: Any, installation_id: int, limits: Sequence[tuple[int, float]],
 
 
 def gate(
-    client: Any, installation_id: int, vendor: str, limits: Sequence[tuple[int, float]]
+    client: Any,
+    installation_id: int,
+    vendor: str,
+    limits: Sequence[tuple[int, float]],
+    pace_s: float = 0.0,
 ) -> Callable[[], None]:
     """The `before_call` of one installation's adapter: one token per request from the shared buckets, or
-    BudgetExhaustedError with the seconds until the next token (nothing is sent)."""
+    BudgetExhaustedError with the seconds until the next token (nothing is sent).
+
+    `pace_s`: a wait up to this long is slept in place and the token taken then, so a part keeps reading
+    at the rate the budget refills (HubSpot's 10 requests/s: a token every 0.1 s) instead of re-queueing
+    for every request once its burst is spent; at most PACE_TOTAL_S per request, then it re-queues."""
 
     def before_call() -> None:
-        wait = take(client, installation_id, limits)
-        if wait > 0:
-            raise BudgetExhaustedError(
-                vendor, f"installation {installation_id}: API budget spent for now", retry_after=wait
-            )
+        slept = 0.0
+        while (wait := take(client, installation_id, limits)) > 0:
+            if wait > pace_s or slept + wait > PACE_TOTAL_S:
+                raise BudgetExhaustedError(
+                    vendor, f"installation {installation_id}: API budget spent for now", retry_after=wait
+                )
+            time.sleep(wait)
+            slept += wait
 
     return before_call

@@ -216,3 +216,26 @@ def _chain_inst(client: Any, pass_id: str, chain: int) -> int:
 
     plan = json.loads(client.hget(f"healthscore:pass:{pass_id}", "plan"))
     return int(plan[0][chain][0][1])
+
+
+def test_a_paced_gate_waits_out_short_refills_in_place_and_never_overdraws(client: Any) -> None:
+    """With pace_s, a request whose token comes within pace_s waits for it (a part reads at the refill
+    rate instead of re-queueing per token); a longer wait still raises for the part to re-queue."""
+    for key in client.scan_iter(match="healthscore:rl:717[12]:*"):  # full buckets, whatever ran before
+        client.delete(key)
+    limits = [(3, 1.0)]  # 3 requests, refilling 3 per second: a token every 0.33 s once the burst is spent
+    paced = ratelimit.gate(client, 7171, "hubspot", limits, pace_s=1.0)
+    started = time.monotonic()
+    for _ in range(9):
+        paced()  # never raises: every wait is ≤ 0.34 s
+    took = time.monotonic() - started
+    assert took >= (9 - 3) / 3.0 - 0.1  # the six requests beyond the burst waited for their tokens
+    unpaced = ratelimit.gate(client, 7171, "hubspot", limits)
+    with pytest.raises(BudgetExhaustedError):
+        unpaced()  # the bucket is empty again: without pacing the part is told to re-queue
+    daily = ratelimit.gate(client, 7172, "hubspot", [(1, 3600.0)], pace_s=1.0)
+    daily()
+    with pytest.raises(BudgetExhaustedError) as caught:
+        daily()  # an hour's wait is never slept in a worker
+    assert caught.value.retry_after is not None
+    assert caught.value.retry_after > 1.0
