@@ -194,6 +194,13 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="--e2e: worker processes")
     ap.add_argument("--broker-url", default="redis://127.0.0.1:6379/9", help="--e2e: Redis (flushed!)")
     ap.add_argument("--limits", choices=["off", "real", "both"], default="both", help="--e2e: sandbox limits")
+    ap.add_argument(
+        "--until",
+        choices=["finish", "scores"],
+        default="finish",
+        help="--e2e: measure each pass to its finish, or until its scores are written back (the older "
+        "tickets' sentiment, which no score reads, is then left unmeasured)",
+    )
     args = ap.parse_args()
     if args.e2e and not args.smoke:
         if not args.database_url.startswith("postgres"):
