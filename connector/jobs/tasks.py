@@ -128,9 +128,14 @@ def pass_part(self: Any, pass_id: str, stage: int, chain: int, index: int) -> di
 def refresh_accounts(self: Any, tenant_id: int) -> dict[str, Any]:
     """Near-real-time path for inbound vendor webhooks: one refresh for every queued event of the
     tenant; a task finding nothing queued (an earlier one took its events) returns at once."""
+    from connector.realtime import inbound
     from connector.realtime import refresh as realtime
 
-    return _locked(self, tenant_id, lambda: realtime.refresh_pending(_current(), tenant_id))
+    def work() -> dict[str, Any]:
+        inbound.clear_queued(_redis(), tenant_id)  # we hold the tenant: later events need a new task
+        return realtime.refresh_pending(_current(), tenant_id)
+
+    return _locked(self, tenant_id, work)
 
 
 def _locked(task: Any, tenant_id: int, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session
 
 from connector.store import models as m
@@ -50,8 +50,12 @@ def queue_writes(
     tenant_id: int,
     snapshots: Sequence[tuple[m.Account, m.ScoreSnapshot]],
     org_ids: dict[int, list[tuple[str, str]]],
+    targeted: bool = False,
 ) -> int:
-    """Queue the changed values of each scored account for its CRM record and its linked organizations."""
+    """Queue the changed values of each scored account for its CRM record and its linked organizations.
+
+    `targeted` (a refresh of a few accounts): read the written values and pending rows of those records
+    only, not the tenant's."""
     insts = {
         i.vendor: i
         for i in session.scalars(select(m.Installation).where(m.Installation.tenant_id == tenant_id))
@@ -59,9 +63,17 @@ def queue_writes(
     }
     if not insts:
         return 0
+    exts = [e for acc, _ in snapshots for e in (acc.external_id, *(x for _, x in org_ids.get(acc.id, [])))]
     written = {
         (w.installation_id, w.external_id): w.values
-        for w in session.scalars(select(m.WrittenValue).where(m.WrittenValue.tenant_id == tenant_id))
+        for w in session.scalars(
+            select(m.WrittenValue).where(
+                m.WrittenValue.tenant_id == tenant_id,
+                # Both columns of the unique (installation, external id) index: an index lookup per record.
+                m.WrittenValue.installation_id.in_([i.id for i in insts.values()]) if targeted else true(),
+                m.WrittenValue.external_id.in_(exts) if targeted else true(),
+            )
+        )
     }
     pending: dict[tuple[int, str], m.WritebackOutbox] = {}
     for o in session.scalars(
@@ -69,6 +81,7 @@ def queue_writes(
             m.WritebackOutbox.tenant_id == tenant_id,
             m.WritebackOutbox.kind == "fields",
             m.WritebackOutbox.status.in_(["pending", "claimed"]),
+            m.WritebackOutbox.external_id.in_(exts) if targeted else true(),
         )
     ):
         if o.status == "pending":

@@ -10,12 +10,12 @@ ARR change, seat usage, days to renewal and days since last contact out (`histor
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from connector.pipeline.link import crm_vendor
@@ -66,31 +66,46 @@ class _Acc:
 
 
 def load_signals(
-    session: Session, tenant_id: int, as_of: datetime, historical: bool = False
+    session: Session,
+    tenant_id: int,
+    as_of: datetime,
+    historical: bool = False,
+    account_ids: Collection[int] | None = None,
 ) -> list[AccountSignals]:
-    """AccountSignals for every live CRM account of the tenant (account_id = the store's account id)."""
+    """AccountSignals for every live CRM account of the tenant (account_id = the store's account id), or
+    only for `account_ids` (a targeted refresh: it reads those accounts' rows, not the tenant's)."""
     crm = crm_vendor(session, tenant_id)
     if crm is None:
         return []
-    accs = _gather(session, tenant_id, crm, as_of, historical)
+    accs = _gather(session, tenant_id, crm, as_of, historical, account_ids)
     return [signals_for(a, as_of, historical) for a in accs.values()]
 
 
-def _gather(session: Session, tenant_id: int, crm: str, as_of: datetime, historical: bool) -> dict[int, _Acc]:
+def _gather(
+    session: Session,
+    tenant_id: int,
+    crm: str,
+    as_of: datetime,
+    historical: bool,
+    only: Collection[int] | None,
+) -> dict[int, _Acc]:
     # deleted_at is stamped by our sync's wall clock, while as_of may follow a sandbox clock behind it:
     # a live pass excludes every deleted account; only a backtest keeps those deleted after its date.
     live: ColumnElement[bool] = m.Account.deleted_at.is_(None)
     if historical:
         live = live | (m.Account.deleted_at > as_of)
+    if only is not None:
+        live = live & m.Account.id.in_(list(only))
     accounts = session.scalars(
         select(m.Account).where(m.Account.tenant_id == tenant_id, m.Account.vendor == crm, live)
     ).all()
     accs = {a.id: _Acc(a) for a in accounts}
     by_ext = {a.external_id: a.id for a in accounts}
+    mine = _Only(only is not None, list(accs), list(by_ext))
     tickets = session.scalars(
         select(m.Ticket).where(
             m.Ticket.tenant_id == tenant_id,
-            m.Ticket.crm_account_id.is_not(None),
+            m.Ticket.crm_account_id.in_(mine.ids) if mine.on else m.Ticket.crm_account_id.is_not(None),
             m.Ticket.deleted_at.is_(None),
             m.Ticket.vendor_created_at <= as_of,
         )
@@ -105,6 +120,7 @@ def _gather(session: Session, tenant_id: int, crm: str, as_of: datetime, histori
             m.SurveyResponse.tenant_id == tenant_id,
             m.SurveyResponse.deleted_at.is_(None),
             m.SurveyResponse.responded_at <= as_of,
+            mine.surveys(tickets),
         )
     ):
         acc_id = by_ext.get(s.account_external_id or "") if s.vendor == crm else None
@@ -113,13 +129,21 @@ def _gather(session: Session, tenant_id: int, crm: str, as_of: datetime, histori
         if acc_id is not None and _valid_survey(s):
             (accs[acc_id].csat if s.kind == "csat" else accs[acc_id].nps).append((s.responded_at, s.score))
     for d in session.scalars(
-        select(m.Deal).where(m.Deal.tenant_id == tenant_id, m.Deal.vendor == crm, m.Deal.deleted_at.is_(None))
+        select(m.Deal).where(
+            m.Deal.tenant_id == tenant_id,
+            m.Deal.vendor == crm,
+            m.Deal.deleted_at.is_(None),
+            mine.of(m.Deal.account_external_id),
+        )
     ):
         if (acc_id := by_ext.get(d.account_external_id or "")) is not None:
             accs[acc_id].deals.append(d)
     for c in session.scalars(
         select(m.Contact).where(
-            m.Contact.tenant_id == tenant_id, m.Contact.vendor == crm, m.Contact.deleted_at.is_(None)
+            m.Contact.tenant_id == tenant_id,
+            m.Contact.vendor == crm,
+            m.Contact.deleted_at.is_(None),
+            mine.of(m.Contact.account_external_id),
         )
     ):
         acc_id = by_ext.get(c.account_external_id or "")
@@ -127,6 +151,26 @@ def _gather(session: Session, tenant_id: int, crm: str, as_of: datetime, histori
             cur = accs[acc_id].last_contact
             accs[acc_id].last_contact = max(cur, c.last_contacted_at) if cur else c.last_contacted_at
     return accs
+
+
+@dataclass(frozen=True, slots=True)
+class _Only:
+    """The extra filter of a targeted load (`on`), or none: every row of the tenant."""
+
+    on: bool
+    ids: list[int]
+    exts: list[str]
+
+    def of(self, column: Any) -> ColumnElement[bool]:
+        return column.in_(self.exts) if self.on else true()
+
+    def surveys(self, tickets: Sequence[m.Ticket]) -> ColumnElement[bool]:
+        if not self.on:
+            return true()
+        return or_(
+            m.SurveyResponse.account_external_id.in_(self.exts),
+            m.SurveyResponse.ticket_external_id.in_([t.external_id for t in tickets]),
+        )
 
 
 def _valid_survey(s: m.SurveyResponse) -> bool:

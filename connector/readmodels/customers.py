@@ -4,9 +4,10 @@ noise to the at-risk list (they all sit at the same low score with low confidenc
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, true
 from sqlalchemy.orm import Session
 
 from connector.readmodels.common import CRM_VENDORS
@@ -16,8 +17,11 @@ CHURNED_STATUSES = ("churned", "former", "former customer", "former_customer")
 CUSTOMER_FILTERS = ("current", "former", "all")
 
 
-def former_customer_ids(session: Session, tenant_id: int, today: date) -> set[int]:
-    """CRM account ids that are former customers as of `today`.
+def former_customer_ids(
+    session: Session, tenant_id: int, today: date, account_ids: Collection[int] | None = None
+) -> set[int]:
+    """CRM account ids that are former customers as of `today` (among `account_ids` when given: a
+    targeted refresh reads those accounts and their renewals only).
 
     Former = the CRM says so (status churned/former), or the latest decided renewal deal closed lost on or
     before `today` and no renewal is still open or won after it (a lost renewal followed by a new open
@@ -30,6 +34,7 @@ def former_customer_ids(session: Session, tenant_id: int, today: date) -> set[in
                 m.Account.tenant_id == tenant_id,
                 m.Account.vendor.in_(CRM_VENDORS),
                 m.Account.deleted_at.is_(None),
+                true() if account_ids is None else m.Account.id.in_(list(account_ids)),
             )
         )
     }
@@ -39,7 +44,10 @@ def former_customer_ids(session: Session, tenant_id: int, today: date) -> set[in
     deals = session.execute(
         select(
             m.Deal.vendor, m.Deal.account_external_id, m.Deal.is_closed, m.Deal.is_won, m.Deal.close_date
-        ).where(and_(m.Deal.tenant_id == tenant_id, m.Deal.kind == "renewal", m.Deal.deleted_at.is_(None)))
+        ).where(
+            and_(m.Deal.tenant_id == tenant_id, m.Deal.kind == "renewal", m.Deal.deleted_at.is_(None)),
+            true() if account_ids is None else m.Deal.account_external_id.in_([e for _, e in accounts]),
+        )
     )
     for vendor, ext, is_closed, is_won, close_date in deals:
         hit = accounts.get((vendor, ext or ""))

@@ -1,12 +1,14 @@
 """Inbound vendor events → targeted refresh: incremental re-sync of that vendor (cheap: the cursor is
-recent), link, sentiment of changed tickets, re-score, write-back of what changed, webhook events.
+recent), then link, sentiment and score for what that sync brought only, write-back of what changed,
+webhook events.
 
 Bursts coalesce: a refresh claims every event of its tenant still queued when it starts (and re-syncs
 each vendor they came from), so ten webhooks arriving together cost one or two refreshes, not ten.
-Re-scoring computes every account (the engine is vectorised and cheap) but appends snapshots, events and
-writes only for accounts whose inputs, band or model changed, so a webhook does not add a history row to
-every account of the tenant. It reuses the score step's helpers (connector.pipeline.score) so both paths
-build snapshots, events and write-back rows the same way.
+A refresh costs what its accounts cost, not what the tenant costs (connector.realtime.targeted): the
+sync records what it stored, only those tickets are re-linked and judged, only the CRM accounts they
+belong to are scored (against the peer distribution of the last pass), and only accounts whose inputs,
+band or model changed get snapshots, events and writes. It reuses the score step's helpers
+(connector.pipeline.score) so both paths build snapshots, events and write-back rows the same way.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from connector.clock import tenant_now
@@ -27,20 +29,13 @@ from connector.config import Settings
 from connector.pipeline import run as pipeline
 from connector.pipeline import sentiment as sentiment_step
 from connector.pipeline.outbox import queue_writes
-from connector.pipeline.score import (
-    ScoreReport,
-    _last_emitted_scores,
-    _latest,
-    _linked_orgs,
-    _queue_events,
-    _snapshot,
-    current_model,
-)
+from connector.pipeline.score import ScoreReport, _latest, _queue_events, _snapshot, current_model
 from connector.pipeline.signals import load_signals
 from connector.readmodels.customers import former_customer_ids
+from connector.realtime import targeted
 from connector.store import models as m
 from connector.store.db import transaction
-from connector.store.repo import utcnow
+from connector.store.repo import TOUCHED, utcnow
 from scoring.engine import score_accounts
 from scoring.trend import trend
 from scoring.types import BandState, HealthResult
@@ -99,15 +94,31 @@ def refresh(
     """The targeted pass: sync `vendors` incrementally, then link, sentiment, score (changed accounts
     only), write-back and events; each step's report carries its duration."""
 
+    stored: list[dict[str, Any]] = []
+    found = targeted.Touched()
+    affected: set[int] = set()
+
     def sync() -> dict[str, Any]:
-        reports = [pipeline.sync(settings, tenant_id, vendor=v)["installations"] for v in vendors]
-        return {"installations": [r for rs in reports for r in rs]}
+        nonlocal found
+        token = TOUCHED.set(stored)  # the store notes every record this sync writes
+        try:
+            reports = [pipeline.sync(settings, tenant_id, vendor=v)["installations"] for v in vendors]
+        finally:
+            TOUCHED.reset(token)
+        found = targeted.Touched.of(stored)
+        return {"installations": [r for rs in reports for r in rs], "records": len(stored)}
+
+    def link() -> dict[str, Any]:
+        with transaction(settings.sqlalchemy_url) as session:
+            out = targeted.link(session, tenant_id, found)
+            affected.update(targeted.accounts(session, tenant_id, found))
+        return {**asdict(out), "accounts": len(affected)}
 
     steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
         ("sync", sync),
-        ("link", lambda: pipeline.link(settings, tenant_id)),
-        ("sentiment", lambda: sentiment_step.run(settings, tenant_id, model)),
-        ("score", lambda: score_step(settings, tenant_id)),
+        ("link", link),
+        ("sentiment", lambda: sentiment_step.run(settings, tenant_id, model, only=found.tickets)),
+        ("score", lambda: score_step(settings, tenant_id, affected)),
         ("write_back", lambda: pipeline.write_back(settings, tenant_id)),
         ("events", lambda: pipeline.events(settings, tenant_id)),
     ]
@@ -131,25 +142,41 @@ def refresh(
 # ------------------------------------------------------------------ targeted score
 
 
-def score_step(settings: Settings, tenant_id: int) -> dict[str, Any]:
+def score_step(
+    settings: Settings, tenant_id: int, account_ids: Collection[int] | None = None
+) -> dict[str, Any]:
     with transaction(settings.sqlalchemy_url) as session:
-        return asdict(score_changed(session, tenant_id, tenant_now(session, tenant_id)))
+        return asdict(score_changed(session, tenant_id, tenant_now(session, tenant_id), account_ids))
 
 
-def score_changed(session: Session, tenant_id: int, as_of: datetime) -> ScoreReport:
+def score_changed(
+    session: Session, tenant_id: int, as_of: datetime, account_ids: Collection[int] | None = None
+) -> ScoreReport:
     """Like scoring_step.score_tenant, but only accounts whose result differs from their latest snapshot
-    (score, band, model version or input metrics) get a snapshot, events and write-back rows."""
-    model = current_model(session, tenant_id)
+    (score, band, model version or input metrics) get a snapshot, events and write-back rows.
+
+    With `account_ids` (a refresh) only those accounts are read and scored, ranked against the peer
+    distribution of the last pass (connector.realtime.targeted.reference); without, the whole book."""
+    if account_ids is not None and not account_ids:
+        return ScoreReport(model_version="")
+    model = (targeted.model(session, tenant_id) if account_ids is not None else None) or current_model(
+        session, tenant_id
+    )
     # Former customers leave scoring in the full pass (score_tenant); a targeted refresh must not bring them back.
-    former = {str(i) for i in former_customer_ids(session, tenant_id, as_of.date())}
-    signals = [s for s in load_signals(session, tenant_id, as_of) if s.account_id not in former]
-    latest = _latest(session, tenant_id)
+    former = {str(i) for i in former_customer_ids(session, tenant_id, as_of.date(), account_ids)}
+    signals = [
+        s
+        for s in load_signals(session, tenant_id, as_of, account_ids=account_ids)
+        if s.account_id not in former
+    ]
+    latest = _latest_of(session, tenant_id, account_ids)
     previous = {str(a): BandState(band=s.band, since=s.band_since, score=s.score) for a, s in latest.items()}
     metric_of = {s.account_id: dict(s.metrics) for s in signals}
     report = ScoreReport(accounts=len(signals), model_version=model.version)
+    ref = targeted.reference(session, tenant_id, model) if account_ids is not None and signals else None
     changed = [
         r
-        for r in score_accounts(model, signals, as_of, previous)
+        for r in score_accounts(model, signals, as_of, previous, reference=ref)
         if r.score is not None
         and r.band_state is not None
         and _differs(latest.get(int(r.account_id)), r, metric_of.get(r.account_id, {}))
@@ -163,8 +190,8 @@ def score_changed(session: Session, tenant_id: int, as_of: datetime) -> ScoreRep
     ).all()
     ids = [int(r.account_id) for r in changed]
     accounts = {a.id: a for a in session.scalars(select(m.Account).where(m.Account.id.in_(ids)))}
-    org_ids = _linked_orgs(session, tenant_id)
-    emitted = _last_emitted_scores(session, tenant_id) if endpoints else {}
+    org_ids = _linked_orgs_of(session, tenant_id, ids)
+    emitted = _last_emitted_of(session, tenant_id, ids) if endpoints else {}
     history = _history(session, tenant_id, ids, as_of)
     snapshots: list[tuple[m.Account, m.ScoreSnapshot]] = []
     for res in changed:
@@ -181,8 +208,51 @@ def score_changed(session: Session, tenant_id: int, as_of: datetime) -> ScoreRep
         )  # fmt: skip
         report.band_changes += int(prev is not None and prev.band != snap.band)
     session.flush()
-    report.writes_queued = queue_writes(session, tenant_id, snapshots, org_ids)
+    report.writes_queued = queue_writes(session, tenant_id, snapshots, org_ids, targeted=True)
     return report
+
+
+def _latest_of(session: Session, tenant_id: int, ids: Collection[int] | None) -> dict[int, m.ScoreSnapshot]:
+    if ids is None:
+        return _latest(session, tenant_id)
+    rows = session.scalars(
+        select(m.ScoreSnapshot)
+        .join(m.CurrentScore, m.CurrentScore.snapshot_id == m.ScoreSnapshot.id)
+        .where(m.CurrentScore.tenant_id == tenant_id, m.CurrentScore.account_id.in_(list(ids)))
+    )
+    return {s.account_id: s for s in rows}
+
+
+def _linked_orgs_of(session: Session, tenant_id: int, ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Like score._linked_orgs, for these CRM accounts only."""
+    out: dict[int, list[tuple[str, str]]] = {}
+    for crm_id, vendor, ext in session.execute(
+        select(m.AccountLink.crm_account_id, m.Account.vendor, m.Account.external_id)
+        .join(m.Account, m.Account.id == m.AccountLink.source_account_id)
+        .where(
+            m.AccountLink.tenant_id == tenant_id,
+            m.AccountLink.crm_account_id.in_(ids),
+            m.Account.deleted_at.is_(None),
+        )
+    ):
+        out.setdefault(crm_id, []).append((vendor, ext))
+    return out
+
+
+def _last_emitted_of(session: Session, tenant_id: int, ids: list[int]) -> dict[int, float]:
+    """Like score._last_emitted_scores, for these accounts only."""
+    newest = (
+        select(func.max(m.WebhookEvent.id).label("eid"))
+        .where(m.WebhookEvent.tenant_id == tenant_id, m.WebhookEvent.account_id.in_(ids))
+        .group_by(m.WebhookEvent.account_id)
+        .subquery()
+    )
+    out: dict[int, float] = {}
+    for ev in session.scalars(select(m.WebhookEvent).join(newest, m.WebhookEvent.id == newest.c.eid)):
+        score = (ev.payload.get("data") or {}).get("new_score")
+        if ev.account_id is not None and isinstance(score, int | float):
+            out[ev.account_id] = float(score)
+    return out
 
 
 def _differs(prev: m.ScoreSnapshot | None, res: HealthResult, metrics: dict[str, Any]) -> bool:

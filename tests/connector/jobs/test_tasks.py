@@ -131,3 +131,36 @@ def test_real_worker_on_redis_refreshes_a_dispatched_event(tenant: tuple[Path, i
         assert lock is not None
         assert lock.acquire()  # released after the tasks
         lock.release()
+
+
+@pytest.mark.slow
+def test_a_burst_enqueues_one_refresh_task_until_a_worker_takes_the_tenant(tenant: tuple[Path, int]) -> None:
+    """Issue 17: 1,000 webhooks/s must not become 1,000 tasks each waiting on the tenant lock. While a
+    refresh task is queued and not started, further events ride on it; once a worker holds the tenant
+    (and took the events queued so far), the next event enqueues a new task."""
+    _redis_or_skip()
+    import time
+
+    import redis
+    from celery.contrib.testing.worker import start_worker
+
+    tmp, tid = tenant
+    settings = _settings(tmp, broker_url=REDIS_URL, celery_always_eager=False)
+    app = tasks.configure(settings)
+    client = redis.Redis.from_url(REDIS_URL)
+    marker = inbound.QUEUED_KEY.format(tid)
+    client.delete(tasks.QUEUE, marker)
+    _queue(settings, tid, 20)
+    for i in range(20):
+        inbound.dispatch(settings, inbound.Accepted(tid, "zendesk", (i + 1,), 0))
+    assert client.llen(tasks.QUEUE) == 1
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=[tasks.QUEUE], shutdown_timeout=10):
+        deadline = time.monotonic() + 30
+        while _statuses(settings) != {"done": 20} and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _statuses(settings) == {"done": 20}
+        assert not client.exists(marker)  # the task cleared it when it took the tenant
+    _queue(settings, tid, 1, vendor="hubspot")
+    inbound.dispatch(settings, inbound.Accepted(tid, "hubspot", (21,), 0))
+    assert client.llen(tasks.QUEUE) == 1  # a new task for the event that came after
+    client.delete(tasks.QUEUE, marker)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from connector.config import Settings, load_settings
 from connector.demo.emulator import record_world
@@ -173,7 +173,7 @@ def test_one_zendesk_change_refreshes_that_account_and_its_crm_fields(world: Wor
     assert synced == {"zendesk"}
     assert w.sandbox.ctx.counters.get("salesforce", "GET *query*") == 0  # the CRM is not re-read
     score = report["steps"]["score"]
-    assert 1 <= score["scored"] <= 2 < score["accounts"]
+    assert 1 <= score["scored"] <= score["accounts"]
     assert _count(w.settings, m.ScoreSnapshot) - snapshots_before == score["scored"]
     written = report["steps"]["write_back"]["salesforce"]["written"]
     assert written > 0
@@ -251,3 +251,40 @@ def test_a_failing_in_process_refresh_is_logged_and_the_runner_stops(
     realtime.request_refresh(object(), 7)  # type: ignore[arg-type]
     assert realtime.wait_idle(10)
     assert "realtime refresh failed" in caplog.text
+
+
+@pytest.mark.slow
+def test_a_targeted_refresh_reads_the_changed_account_not_the_tenant(world: World) -> None:
+    """Issue 17: a one-ticket refresh must cost what one account costs. Counted by the ORM rows it loads
+    (accounts, tickets, deals, contacts, surveys, snapshots), against the whole book the full score step
+    loads for the same change."""
+    w = world
+    _accept(w, "zendesk", _escalate_a_ticket(w.sandbox))
+    tables = (m.Account, m.Ticket, m.Deal, m.Contact, m.SurveyResponse, m.ScoreSnapshot)
+    loaded: dict[str, int] = {t.__tablename__: 0 for t in tables}
+
+    def count(target: Any, _context: Any) -> None:
+        loaded[type(target).__tablename__] += 1
+
+    for table in tables:
+        event.listen(table, "load", count)
+    try:
+        report = realtime.refresh_pending(w.settings, w.tid, model=w.model)
+        targeted_loads = dict(loaded)
+        loaded.update(dict.fromkeys(loaded, 0))
+        with transaction(w.settings.sqlalchemy_url) as s:
+            realtime.score_changed(s, w.tid, s.scalar(select(func.max(m.ScoreSnapshot.as_of))))
+        whole_book = dict(loaded)
+    finally:
+        for table in tables:
+            event.remove(table, "load", count)
+    assert report["steps"]["score"]["scored"] >= 1
+    assert report["steps"]["link"]["full"] is False
+    crm_accounts = _count(
+        w.settings, m.Account, m.Account.vendor == "salesforce", m.Account.tenant_id == w.tid
+    )
+    assert report["steps"]["score"]["accounts"] <= 3 < crm_accounts
+    assert targeted_loads["accounts"] <= 3 < whole_book["accounts"]
+    # The changed account's own tickets and snapshot rows, not the tenant's.
+    assert targeted_loads["tickets"] * 10 < whole_book["tickets"]
+    assert targeted_loads["score_snapshots"] <= 3 < whole_book["score_snapshots"]
