@@ -105,8 +105,17 @@ def run_tenant(self: Any, tenant_id: int) -> dict[str, Any]:
     return passes.start(_current(), client, tenant_id, _enqueue_part, _current().tenant_lock_seconds)
 
 
+# Redis priorities (kombu: 0 is served first, then 3, 6, 9). Sentiment parts are CPU work that can run
+# any time; every other part goes first: a sync chain then picks up its next stream at once instead of
+# waiting behind sentiment chunks, so a vendor budget is spent at the rate it refills (a stalled chain
+# can never catch up on a per-10-s budget), and scores and write-backs are not held up by sentiment.
+PRIORITY_SENTIMENT = 6
+
+
 def _enqueue_part(pass_id: str, stage: int, chain: int, index: int, countdown: float) -> None:
-    pass_part.apply_async((pass_id, stage, chain, index), countdown=countdown or None)
+    name = passes.STAGES[stage] if stage < len(passes.STAGES) else ""
+    priority = PRIORITY_SENTIMENT if name.startswith("sentiment") else 0
+    pass_part.apply_async((pass_id, stage, chain, index), countdown=countdown or None, priority=priority)
 
 
 @celery.task(name="healthscore.pass_part", bind=True, max_retries=None)  # type: ignore[untyped-decorator]

@@ -164,3 +164,20 @@ def test_a_burst_enqueues_one_refresh_task_until_a_worker_takes_the_tenant(tenan
     inbound.dispatch(settings, inbound.Accepted(tid, "hubspot", (21,), 0))
     assert client.llen(tasks.QUEUE) == 1  # a new task for the event that came after
     client.delete(tasks.QUEUE, marker)
+
+
+def test_sentiment_parts_queue_behind_every_other_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redis priorities (0 served first): a sync chain's next stream must not wait behind sentiment
+    chunks, or its vendor budget goes unspent while the chain stalls."""
+    from connector.jobs import passes, tasks
+
+    sent: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    monkeypatch.setattr(tasks.pass_part, "apply_async", lambda args, **kw: sent.append((args, kw)))
+    for stage in range(len(passes.STAGES)):
+        tasks._enqueue_part("p1", stage, 0, 0, 0.0)
+    by_stage = {passes.STAGES[args[1]]: kw["priority"] for args, kw in sent}
+    assert by_stage == {
+        "sync": 0, "link": 0, "sentiment": tasks.PRIORITY_SENTIMENT, "score": 0, "write_back": 0,
+        "sentiment_older": tasks.PRIORITY_SENTIMENT, "finish": 0,
+    }  # fmt: skip
+    assert tasks.PRIORITY_SENTIMENT > 0
