@@ -282,11 +282,12 @@ def sparklines(
     """
     if not account_ids:
         return {}
+    # Each account's newest snapshot time from current_scores (one row each), not a max over its history.
     newest = dict(
         session.execute(
-            select(m.ScoreSnapshot.account_id, func.max(m.ScoreSnapshot.as_of))
-            .where(m.ScoreSnapshot.tenant_id == tenant_id, m.ScoreSnapshot.account_id.in_(account_ids))
-            .group_by(m.ScoreSnapshot.account_id)
+            select(m.CurrentScore.account_id, m.CurrentScore.as_of).where(
+                m.CurrentScore.tenant_id == tenant_id, m.CurrentScore.account_id.in_(account_ids)
+            )
         ).all()
     )
     if not newest:
