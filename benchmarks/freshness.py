@@ -226,6 +226,7 @@ def main() -> None:
         steps = refreshes[0]["steps"].keys()
         med = {s: statistics.median(r["steps"][s]["duration_s"] for r in refreshes) for s in steps}
         scored = statistics.median(r["steps"]["score"]["scored"] for r in refreshes)
+        loaded = statistics.median(r["steps"]["score"]["accounts"] for r in refreshes)
         wrote = sum(
             1
             for r in refreshes
@@ -234,7 +235,7 @@ def main() -> None:
         print(
             f"refreshes: {len(refreshes)} ({wrote} wrote CRM fields), median step s: "
             + ", ".join(f"{s}={v:.2f}" for s, v in med.items())
-            + f"; median accounts re-snapshotted {scored:g}"
+            + f"; median accounts read and scored {loaded:g} (of {args.accounts}), re-snapshotted {scored:g}"
         )
     print(
         f"first whole pass (setup): {first_pass:.1f} s; baseline pass status: "
