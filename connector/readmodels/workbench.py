@@ -197,21 +197,15 @@ def _group_total(group: str, items: list[Any]) -> GroupTotal:
 
 
 def _options(session: Session, tenant_id: int) -> dict[str, list[str]]:
-    def distinct(column: Any) -> list[str]:
-        return [
-            v
-            for v in session.scalars(
-                select(column)
-                .where(m.Ticket.tenant_id == tenant_id, m.Ticket.deleted_at.is_(None), column.is_not(None))
-                .distinct()
-                .order_by(column)
-            )
-            if v
-        ]
+    """The filters' choices: one scan for the distinct combinations (a few hundred rows), not one
+    DISTINCT scan of the tenant's tickets per filter."""
+    combos = session.execute(
+        select(m.Ticket.group_name, m.Ticket.priority, m.Ticket.status, m.Ticket.vendor)
+        .where(m.Ticket.tenant_id == tenant_id, m.Ticket.deleted_at.is_(None))
+        .distinct()
+    ).all()
 
-    return {
-        "groups": distinct(m.Ticket.group_name),
-        "priorities": distinct(m.Ticket.priority),
-        "statuses": distinct(m.Ticket.status),
-        "vendors": distinct(m.Ticket.vendor),
-    }
+    def values(i: int) -> list[str]:
+        return sorted({row[i] for row in combos if row[i]})
+
+    return {"groups": values(0), "priorities": values(1), "statuses": values(2), "vendors": values(3)}
