@@ -144,7 +144,9 @@ def main() -> None:
     ap.add_argument("--target", choices=("health", "churn"), default="health")
     ap.add_argument("--model", type=Path, help="Start from this model YAML instead of the packaged default.")
     ap.add_argument("--smoke", action="store_true", help="Synthetic cases, one round over a few knobs.")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument(
+        "--seeds", nargs="+", default=["0", "1", "2"], help="Seeds; SEED:ACCOUNTS for a book of another size."
+    )
     ap.add_argument("--accounts", type=int, default=1000)
     ap.add_argument("--horizons", type=int, nargs="+", default=[90, 180])
     ap.add_argument("--rounds", type=int, default=2)
@@ -155,21 +157,28 @@ def main() -> None:
         ap.error("--dump DIR or --from-store DIR is required (benchmarks/backtest.py --dump), or --smoke")
     if args.smoke:
         cases = smoke_cases()
-    elif args.from_store:
-        cases = [
-            c
-            for s in args.seeds
-            for c in cases_from_store(args.from_store, s, args.accounts, args.horizons, ["northwind"])
-        ]
     else:
-        cases = [
-            c
-            for s in args.seeds
-            for c in load_cases(args.dump, s, args.accounts, args.horizons, ["northwind"])
+        books = [
+            (int(x.split(":")[0]), int(x.split(":")[1]) if ":" in x else args.accounts) for x in args.seeds
         ]
+        read = cases_from_store if args.from_store else load_cases
+        folder = args.from_store or args.dump
+        cases = [c for s, n in books for c in read(folder, s, n, args.horizons, ["northwind"])]
     doc = yaml.safe_load(args.model.read_text(encoding="utf-8") if args.model else model_text())
     target = args.target
-    search = knobs(doc)[:4] if args.smoke else knobs(doc)
+    # Metrics no case has a value for (current values, live only) cannot move the objective: not searched,
+    # nor the weight of a dimension made mostly of them (the search would drop it to buy a backtest gain
+    # from its few historical metrics, and the live score would lose ARR change and seat usage with it).
+    seen = {k for c in cases for sig in c.signals for k, v in sig.metrics.items() if v is not None}
+
+    def searchable(path: tuple[str, ...]) -> bool:
+        metrics = doc["dimensions"][path[1]]["metrics"]
+        if len(path) > 3:
+            return path[3] in seen
+        live_only = sum(m["weight"] for n, m in metrics.items() if n not in seen)
+        return live_only <= 0.5 * sum(m["weight"] for m in metrics.values())
+
+    search = [(p, v) for p, v in (knobs(doc)[:4] if args.smoke else knobs(doc)) if searchable(p)]
     rounds = 1 if args.smoke else args.rounds
     best = objective(aucs(doc, cases, target))
     print(
