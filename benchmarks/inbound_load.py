@@ -247,6 +247,13 @@ def _run_generator(
 # ------------------------------------------------------------------ the served app
 
 
+def _server_cpu(pid: int) -> float:
+    """CPU seconds of gunicorn's master and its workers."""
+    from connector.demo.scale import _children, _cpu_s
+
+    return sum(_cpu_s(p) for p in (pid, *_children(pid)))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -427,7 +434,9 @@ def main() -> None:
             daemon=True,
         )
         runner.start()
+        cpu0 = _server_cpu(server.pid)
         burst = _run_generator(tmp, "burst", "127.0.0.1", port, [r.raw for r in plan], args.rate, args.conns)
+        web_cpu = _server_cpu(server.pid) - cpu0
         load1 = os.getloadavg()
         stop.set()
         runner.join(fresh.TIMEOUT + 5)
@@ -464,6 +473,9 @@ def main() -> None:
           f"({stored['distinct']} distinct), {stored['done']} done, {stored['not_done']} not done "
           f"{drain_s:.1f} s after the burst; {len(dups)} redeliveries fired and answered 2xx, "
           f"{dup_answered} of them as duplicates; events answered as new more than once: {twice}")  # fmt: skip
+    print(f"web CPU: {web_cpu:.1f} s for {len(burst)} webhook requests = {web_cpu / max(1, len(burst)) * 1000:.2f} ms "
+          f"per request (gunicorn master + workers) → {1000 * web_cpu / max(1, len(burst)):.1f} CPU-seconds per "
+          f"1,000 requests: the cores 1,000 requests/s need for the web tier alone")  # fmt: skip
     ok = sorted(v for _, v in trials if v is not None)
     missed = sum(1 for _, v in trials if v is None)
     if ok:
