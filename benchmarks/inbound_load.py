@@ -423,7 +423,9 @@ def main() -> None:
         host = f"127.0.0.1:{port}"
         health = [_raw("GET", "/healthz", host, {})] * min(n, int(args.rate * min(args.seconds, 10)))
         load0 = os.getloadavg()
+        hcpu0 = _server_cpu(server.pid)
         baseline = _run_generator(tmp, "healthz", "127.0.0.1", port, health, args.rate, args.conns)
+        health_cpu = _server_cpu(server.pid) - hcpu0
         plan = Builder(sset, base).plan(n, args.dup_share, args.seed)
         stop = threading.Event()
         trials: list[tuple[str, float | None]] = []
@@ -475,7 +477,8 @@ def main() -> None:
           f"{dup_answered} of them as duplicates; events answered as new more than once: {twice}")  # fmt: skip
     print(f"web CPU: {web_cpu:.1f} s for {len(burst)} webhook requests = {web_cpu / max(1, len(burst)) * 1000:.2f} ms "
           f"per request (gunicorn master + workers) → {1000 * web_cpu / max(1, len(burst)):.1f} CPU-seconds per "
-          f"1,000 requests: the cores 1,000 requests/s need for the web tier alone")  # fmt: skip
+          f"1,000 requests: the cores 1,000 requests/s need for the web tier alone; GET /healthz: "
+          f"{health_cpu / max(1, len(baseline)) * 1000:.2f} ms per request")  # fmt: skip
     ok = sorted(v for _, v in trials if v is not None)
     missed = sum(1 for _, v in trials if v is None)
     if ok:
