@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from connector.readmodels.common import latest_snapshots
 from connector.readmodels.rows import TicketRow, ticket_bases, ticket_row
 from connector.store import models as m
 
@@ -65,7 +64,7 @@ class Workbench:
         return max(1, -(-self.total // self.per_page))
 
 
-def _conditions(tenant_id: int, f: TicketFilters, latest: Any) -> list[Any]:
+def _conditions(tenant_id: int, f: TicketFilters, band: Any) -> list[Any]:
     start = datetime.combine(f.start, UTC_MIDNIGHT)
     end = datetime.combine(f.end + timedelta(days=1), UTC_MIDNIGHT)
     conds: list[Any] = [
@@ -89,9 +88,9 @@ def _conditions(tenant_id: int, f: TicketFilters, latest: Any) -> list[Any]:
     elif f.sentiment:
         conds.append(m.Ticket.sentiment_label == f.sentiment)
     if f.band == "unscored":
-        conds.append(latest.c.band.is_(None))
+        conds.append(band.is_(None))
     elif f.band:
-        conds.append(latest.c.band == f.band)
+        conds.append(band == f.band)
     if f.q:
         like = f"%{f.q.strip().lower()}%"
         conds.append(
@@ -109,14 +108,28 @@ def _conditions(tenant_id: int, f: TicketFilters, latest: Any) -> list[Any]:
 def workbench(
     session: Session, tenant_id: int, f: TicketFilters, *, page: int = 1, per_page: int | None = 50
 ) -> Workbench:
-    latest = latest_snapshots(tenant_id)
-    base = (
-        select(m.Ticket, m.Account.name, latest.c.band)
-        .outerjoin(m.Account, m.Account.id == m.Ticket.crm_account_id)
-        .outerjoin(latest, latest.c.account_id == m.Ticket.crm_account_id)
-        .where(*_conditions(tenant_id, f, latest))
+    # Each ticket's account band through current_scores' primary key (one index lookup per ticket), not a
+    # join against every account's current snapshot.
+    current = (
+        select(m.CurrentScore.account_id, m.ScoreSnapshot.band)
+        .join(m.ScoreSnapshot, m.ScoreSnapshot.id == m.CurrentScore.snapshot_id)
+        .where(m.CurrentScore.tenant_id == tenant_id)
+        .subquery("current")
     )
-    facts = _facts(session, base)
+    conds = _conditions(tenant_id, f, current.c.band)
+    base = (
+        select(m.Ticket, m.Account.name, current.c.band)
+        .outerjoin(m.Account, m.Account.id == m.Ticket.crm_account_id)
+        .outerjoin(current, current.c.account_id == m.Ticket.crm_account_id)
+        .where(*conds)
+    )
+    # The counts join only what the filters read (the joins are to at most one row per ticket).
+    counted = select(m.Ticket.id)
+    if f.q:
+        counted = counted.outerjoin(m.Account, m.Account.id == m.Ticket.crm_account_id)
+    if f.band:
+        counted = counted.outerjoin(current, current.c.account_id == m.Ticket.crm_account_id)
+    facts = _facts(session, counted.where(*conds))
     total = sum(n for *_, n, _s, _c in facts)
     stmt = base.order_by(m.Ticket.vendor_created_at.desc(), m.Ticket.id.desc())
     page = max(1, page)

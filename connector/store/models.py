@@ -243,6 +243,8 @@ class Ticket(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "vendor", "external_id"),
         Index("ix_tickets_tenant_account", "tenant_id", "crm_account_id"),
+        Index("ix_tickets_tenant_created", "tenant_id", "vendor_created_at"),
+        Index("ix_tickets_options", "tenant_id", "deleted_at", "group_name", "priority", "status", "vendor"),
     )
     id: Mapped[int] = _id()
     tenant_id: Mapped[int] = _tenant()
@@ -293,7 +295,10 @@ class TicketComment(Base):
 
 class SurveyResponse(Base):
     __tablename__ = "survey_responses"
-    __table_args__ = (UniqueConstraint("tenant_id", "vendor", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "vendor", "external_id"),
+        Index("ix_surveys_tenant_ticket", "tenant_id", "ticket_external_id"),
+    )
     id: Mapped[int] = _id()
     tenant_id: Mapped[int] = _tenant()
     vendor: Mapped[str] = mapped_column(String(20))
