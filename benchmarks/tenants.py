@@ -15,7 +15,7 @@ their ratio; tenants whose first pass did not finish within the window are count
 a lower bound. Baseline (same run): 1 worker.
 
     python benchmarks/tenants.py [--tenants 50] [--accounts 200] [--workers 1 2 4] [--minutes 3]
-    python benchmarks/tenants.py --smoke      # 4 tenants x 12 accounts, 1 and 2 workers, < 60 s
+    python benchmarks/tenants.py --smoke      # 3 tenants x 10 accounts, 1 and 2 workers, < 60 s
 """
 
 from __future__ import annotations
@@ -187,12 +187,10 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=3.0, help="measuring window per worker count")
     ap.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
     ap.add_argument("--broker-url", default="redis://127.0.0.1:6379/13", help="Redis db (flushed!)")
-    ap.add_argument(
-        "--smoke", action="store_true", help="4 tenants x 12 accounts, 1 and 2 workers, 12 s each"
-    )
+    ap.add_argument("--smoke", action="store_true", help="3 tenants x 10 accounts, 1 and 2 workers, 9 s each")
     args = ap.parse_args()
     if args.smoke:
-        args.tenants, args.accounts, args.workers, args.minutes = 4, 12, [1, 2], 0.2
+        args.tenants, args.accounts, args.workers, args.minutes = 3, 10, [1, 2], 0.15
     logging.basicConfig(level=logging.WARNING)
     results = []
     with tempfile.TemporaryDirectory(prefix="healthscore-tenants-") as tmp:
