@@ -37,6 +37,12 @@ DEFAULT_METRICS = {
     "high_priority_share_180d",
     "sentiment_180d",
     "negative_ticket_share_180d",
+    "high_priority_share_365d",
+    "escalated_share_365d",
+    "reopened_share_365d",
+    "ticket_rate_365d",
+    "sentiment_365d",
+    "negative_ticket_share_365d",
 }
 
 
