@@ -163,11 +163,14 @@ class Builder:
         rng = random.Random(seed)
         makers = (self.hubspot, self.zendesk, self.salesforce)
         out: list[Req] = []
+        retries: dict[int, int] = {}
         for j in range(n):
             if out and rng.random() < dup_share:  # a redelivery of an event sent a little earlier
                 k = max(0, j - rng.randint(1, 50))
-                vendor_i = k % 3
-                out.append(makers[vendor_i](k // 3 * 3 + vendor_i, retry=1 + rng.randint(0, 3)))
+                # Each retry of an event is signed anew (a later timestamp): the very same signed request
+                # twice would be a replay, which the receiver refuses (409) by design.
+                retries[k] = retries.get(k, 0) + 1
+                out.append(makers[k % 3](k, retry=retries[k]))
                 continue
             out.append(makers[j % 3](j))
         return out
