@@ -57,12 +57,16 @@ def _chunks(rows: list[dict[str, Any]], n: int = 5000) -> Iterator[list[dict[str
         yield rows[i : i + n]
 
 
-def _put(url: str, table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    ids: list[int] = []
+def _put(url: str, table: Any, rows: list[dict[str, Any]], ids: bool = False) -> list[int]:
+    """Bulk insert (executemany); the new ids only when asked (RETURNING costs)."""
+    out: list[int] = []
     for chunk in _chunks(rows):
         with transaction(url) as s:
-            ids += list(s.scalars(insert(table).returning(table.id), chunk))
-    return ids
+            if ids:
+                out += list(s.scalars(insert(table).returning(table.id), chunk))
+            else:
+                s.execute(insert(table), chunk)
+    return out
 
 
 def build(url: str, accounts: int, tickets: int, days: int, per_day: int, seed: int) -> dict[str, Any]:
@@ -85,13 +89,13 @@ def build(url: str, accounts: int, tickets: int, days: int, per_day: int, seed: 
          "metrics": {"seats_purchased": 50, "seats_active": rng.randint(5, 50)}, "vendor_updated_at": NOW}
         for i in range(accounts)
     ]  # fmt: skip
-    crm_ids = _put(url, m.Account, crm)
+    crm_ids = _put(url, m.Account, crm, ids=True)
     orgs = [
         {"tenant_id": tid, "vendor": "zendesk", "external_id": str(360_000_000 + i), "name": f"Customer {i}",
          "domains": [f"customer{i}.test"], "vendor_updated_at": NOW}
         for i in range(accounts)
     ]  # fmt: skip
-    org_ids = _put(url, m.Account, orgs)
+    org_ids = _put(url, m.Account, orgs, ids=True)
     _put(url, m.AccountLink, [
         {"tenant_id": tid, "source_account_id": o, "crm_account_id": c, "method": "domain", "confidence": 0.9,
          "status": "auto", "reason": "unique e-mail domain", "updated_at": NOW}
@@ -160,6 +164,9 @@ def _history(url: str, tid: int, ids: list[int], dims: list[str], metrics: list[
             })  # fmt: skip
         for chunk in _chunks(rows):
             with transaction(url) as s:
+                if at != stamps[-1]:  # only the newest snapshots' ids are needed (current_scores)
+                    s.execute(insert(m.ScoreSnapshot), chunk)
+                    continue
                 for sid, a in s.execute(
                     insert(m.ScoreSnapshot).returning(m.ScoreSnapshot.id, m.ScoreSnapshot.account_id), chunk
                 ):
