@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from connector.pipeline import play_queue
 from connector.pipeline.outbox import queue_writes
 from connector.pipeline.signals import load_signals
+from connector.readmodels.common import parsed_model
 from connector.readmodels.customers import former_customer_ids
 from connector.store import models as m
 from connector.store.repo import utcnow
-from scoring.config import load_default_model, load_model
 from scoring.engine import score_accounts
 from scoring.model import ScoringModel
 from scoring.trend import trend
@@ -47,11 +47,11 @@ def current_model(session: Session, tenant_id: int) -> ScoringModel:
         .order_by(m.ScoringModelVersion.published_at.desc())
     )
     if row is not None:
-        return load_model(row.yaml)
-    model = load_default_model()
+        return parsed_model(row.yaml)
     from importlib.resources import files
 
     text = files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
+    model = parsed_model(text)
     now = utcnow()
     session.add(
         m.ScoringModelVersion(

@@ -74,9 +74,9 @@ def band_thresholds(
     row = published_model(session, tenant_id)
     if row is not None:
         try:
-            from scoring.config import load_model
+            from connector.readmodels.common import parsed_model
 
-            model = load_model(row.yaml)
+            model = parsed_model(row.yaml)
             segment = model.default_segment
             if account is not None:
                 segment = next(

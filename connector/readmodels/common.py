@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlalchemy import Subquery, select
 
 from connector.store import models as m
+from scoring.config import load_model
+from scoring.model import ScoringModel
 
 CRM_VENDORS = ("salesforce", "hubspot")
 
@@ -18,3 +22,10 @@ def latest_snapshots(tenant_id: int) -> Subquery:
         .where(m.CurrentScore.tenant_id == tenant_id)
         .subquery("latest")
     )
+
+
+@lru_cache(maxsize=32)
+def parsed_model(text: str) -> ScoringModel:
+    """A stored model's YAML parsed and validated once per process (models are immutable): it costs
+    ~0.2 s, and the account page and every targeted refresh read the published model."""
+    return load_model(text)
