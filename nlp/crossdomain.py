@@ -137,32 +137,6 @@ class FoldScores:
     seconds: dict[str, float]
 
 
-def finetuned_loso(
-    fit: Sequence[Example],
-    validation: Sequence[Example],
-    tests: dict[str, list[Example]],
-    *,
-    seed: int,
-    cfg: FinetuneConfig,
-    encoder_dir: Path,
-    progress: Callable[[str], None] | None = None,
-    int8: bool = False,
-    domains: Sequence[str] = DOMAINS,
-) -> dict[str, float]:
-    """Fine-tune once per left-out domain (cfg as given, usually fewer steps) and score that domain (fp32)."""
-    return finetuned_loso_scores(
-        fit,
-        validation,
-        tests,
-        seed=seed,
-        cfg=cfg,
-        encoder_dir=encoder_dir,
-        progress=progress,
-        int8=int8,
-        domains=domains,
-    ).fp32
-
-
 def finetuned_loso_scores(
     fit: Sequence[Example],
     validation: Sequence[Example],
