@@ -293,17 +293,23 @@ def sparklines(
     if not newest:
         return {}
     earliest = min(newest.values()) - timedelta(days=days)
-    result = session.execute(
-        select(m.ScoreSnapshot.account_id, m.ScoreSnapshot.as_of, m.ScoreSnapshot.score)
-        .where(
-            and_(
-                m.ScoreSnapshot.tenant_id == tenant_id,
-                m.ScoreSnapshot.account_id.in_(account_ids),
-                m.ScoreSnapshot.as_of >= earliest,
-            )
+    snap = m.ScoreSnapshot
+    window = and_(snap.tenant_id == tenant_id, snap.account_id.in_(account_ids), snap.as_of >= earliest)
+    stmt = select(snap.account_id, snap.as_of, snap.score).where(window)
+    points = session.scalar(select(func.count()).select_from(snap).where(window)) or 0
+    if points > 2 * (days + 1) * len(account_ids):
+        # A scheduler every 15 minutes leaves ~3,000 snapshots per account in 30 days, for a line 96 pixels
+        # wide: draw each day's last score instead of fetching every snapshot (the page's main cost).
+        pg = session.get_bind().dialect.name == "postgresql"
+        day = func.date(func.timezone("UTC", snap.as_of)) if pg else func.date(snap.as_of)
+        last = (
+            select(snap.account_id.label("account_id"), func.max(snap.as_of).label("at"))
+            .where(window)
+            .group_by(snap.account_id, day)
+            .subquery()
         )
-        .order_by(m.ScoreSnapshot.account_id, m.ScoreSnapshot.as_of)
-    )
+        stmt = stmt.join(last, and_(last.c.account_id == snap.account_id, last.c.at == snap.as_of))
+    result = session.execute(stmt.order_by(snap.account_id, snap.as_of))
     series: dict[int, list[float]] = defaultdict(list)
     for account_id, as_of, score in result:
         end = newest[account_id] if now is None else min(newest[account_id], _aware_like(now, as_of))

@@ -162,3 +162,40 @@ def test_former_customers_leave_the_list_by_default(
     former = acme_viewer.get("/?customers=former").data.decode()
     assert sorted(_names(former)) == ["Acme Red Corp", "Acme Yellow Corp"]
     assert len(_names(acme_viewer.get("/?customers=all").data.decode())) == 3
+
+
+def test_a_dense_history_draws_each_days_last_score(
+    app: Any, acme_viewer: Any, tenants: dict[str, TenantData]
+) -> None:
+    """Issue 17: a pass every 15 minutes leaves thousands of snapshots per account in the window; the
+    sparkline (96 pixels) gets each day's last score instead of every snapshot."""
+    from collections import defaultdict
+    from datetime import timedelta
+
+    from connector import readmodels
+
+    acme = tenants["acme"]
+    red = acme.accounts["Acme Red Corp"]
+    url = app.config["HEALTHSCORE"].sqlalchemy_url
+    with transaction(url) as session:
+        for day in range(1, 21):
+            for hour in (2, 8, 14, 20):
+                session.add(
+                    m.ScoreSnapshot(
+                        tenant_id=acme.id, account_id=red, as_of=NOW - timedelta(days=day) + timedelta(hours=hour),
+                        score=float(day + hour), band="red", band_since=NOW, segment="smb", dimensions={},
+                        drivers=[], metrics={}, confidence=0.5, model_version="test-1",
+                    )
+                )  # fmt: skip
+    with transaction(url) as session:
+        newest = max(s.as_of for s in session.query(m.ScoreSnapshot).filter_by(account_id=red))
+        last: dict[object, tuple[object, float]] = defaultdict(lambda: (None, 0.0))
+        for s in session.query(m.ScoreSnapshot).filter_by(account_id=red):
+            at = s.as_of if s.as_of.tzinfo else s.as_of.replace(tzinfo=NOW.tzinfo)
+            if newest - timedelta(days=30) <= at <= newest and (
+                last[at.date()][0] is None or at >= last[at.date()][0]
+            ):
+                last[at.date()] = (at, s.score)
+        series = readmodels.sparklines(session, acme.id, [red])
+    assert series[red] == [score for _, (_, score) in sorted(last.items())]
+    assert len(series[red]) <= 31
