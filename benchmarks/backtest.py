@@ -273,7 +273,7 @@ def format_row(r: dict[str, Any]) -> str:
     label = f"{best} {b['auc']:.3f}" if b else "n/a"
     return (
         f"{r['seed']:>4} {r['tenant']:<10}{r['horizon']:>4}{r['accounts']:>6}{r['churned']:>6}"
-        f"{r['ceiling']:>8.3f}{r['auc']:>7.3f} {ci:<13}{ceil:>6.2f} {label:<26}"
+        f"{r['ceiling']:>8.3f}{r['auc']:>7.3f} {ci:<13}{ceil:>6.3f} {label:<26}"
         f"{delta:>+7.3f}{eq:>7.3f}{'n/a' if ratio is None else f'{ratio:.1f}':>10} {counts:<20}"
     )
 
