@@ -34,7 +34,7 @@ import time
 from typing import Any
 
 import requests
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from benchmarks._e2e import start_sandbox
 from benchmarks.pipeline import _pg_database, _provenance
@@ -139,6 +139,14 @@ def _window(settings: Settings, ids: list[int], minutes: float) -> dict[str, Any
         time.sleep(0.5)
     elapsed = time.monotonic() - t0
     lat = sorted(first.values())
+    # Progress when passes are still running: records each tenant's passes stored so far (fair queueing
+    # shows as an even spread: the least advanced tenant near the median).
+    with transaction(settings.sqlalchemy_url) as s:
+        stored = dict.fromkeys(ids, 0)
+        for table in (m.Account, m.Ticket, m.TicketComment):
+            for tid, n in s.execute(select(table.tenant_id, func.count()).group_by(table.tenant_id)):
+                stored[tid] = stored.get(tid, 0) + int(n)
+    progress = sorted(stored[t] for t in ids)
     return {
         "passes": finished,
         "per_min": finished / (elapsed / 60),
@@ -146,6 +154,8 @@ def _window(settings: Settings, ids: list[int], minutes: float) -> dict[str, Any
         "first_missing": len(ids) - len(lat),
         "median": statistics.median(lat) if lat else float("nan"),
         "slowest": lat[-1] if lat else float("nan"),
+        "stored_min": progress[0],
+        "stored_median": statistics.median(progress),
     }
 
 
@@ -213,6 +223,9 @@ def main() -> None:
         print(f"{r['workers']:>8}{r['passes']:>8}{r['per_min']:>9.1f}{r['first_done']:>12}{r['first_missing']:>10}"
               f"{r['median']:>10.1f}{r['slowest']:>11.1f}{bound:>5}{ratio:>5.2f}{r['per_min'] / base:>13.2f}"
               f"{r['load'][0]:>6.1f}→{r['load'][1]:<5.1f}")  # fmt: skip
+    print("records stored per tenant at the window's end (progress of passes still running): least / median")
+    for r in results:
+        print(f"{r['workers']:>8} workers: {r['stored_min']} / {r['stored_median']:.0f}")
     prov = _provenance()
     print(f"target: slowest ≤ 2 x median. machine {prov['machine']}, commit {prov['commit']}")
 
