@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from connector.clock import tenant_now
 from connector.config import Settings
+from connector.pipeline.signals import TICKET_WINDOW_DAYS
 from connector.store import models as m
 from connector.store.db import transaction
 from connector.store.repo import utcnow
@@ -34,11 +35,12 @@ logger = logging.getLogger(__name__)
 # Texts per model call: the model sorts a call's texts by length before batching them, so a larger call
 # wastes less compute on padding (and pays its fixed per-call costs less often).
 BATCH = 2048
-# "recent" tickets: created within this many days of the tenant's now. Every metric window the score
-# reads (signals.py: 180 days at most) and every page's default window (support: 182 days) fit in it, so
-# a split pass judges these first, scores and writes back, and judges the older tickets (which only
-# backtests and old history need) after that (connector/jobs/passes.py).
-RECENT_DAYS = 190
+# "recent" tickets: created within this many days of the tenant's now. Every ticket metric the score reads
+# (signals.py: the year's decayed metrics at most) and every page's default window (support: 182 days) fit
+# in it, so a split pass judges these first, scores and writes back, and judges the older tickets (which
+# only backtests and old history need) after that (connector/jobs/passes.py). A week of margin covers a
+# pass that crosses midnight between the two stages.
+RECENT_DAYS = TICKET_WINDOW_DAYS + 7
 Window = Literal["recent", "older"] | None
 
 

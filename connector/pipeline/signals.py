@@ -31,6 +31,9 @@ NPS_HALF_LIFE_DAYS = 90.0
 # mostly a slow baseline: a small account opens ~6 tickets a year, and a year of them, mildly decayed,
 # reads that baseline far better than the one or two tickets of a quarter (chosen on training seeds 0-2:
 # docs/scoring.md).
+# The longest look-back of any ticket metric: the split pass judges tickets this recent before it scores
+# (connector/pipeline/sentiment.RECENT_DAYS), so a wider window here must widen that too.
+TICKET_WINDOW_DAYS = 365
 YEAR_HALF_LIFE_DAYS = 180.0
 UNKNOWN_PROGRESS = 0.3  # an open renewal whose stage (then) we do not know
 NEGATIVE_SCORE = -0.25  # a ticket whose rolled-up customer sentiment is at or below this counts negative
@@ -307,7 +310,7 @@ def _year(acc: _Acc, as_of: datetime) -> dict[str, float | None]:
     """The year's ticket metrics, each ticket weighted 0.5 ** (age / YEAR_HALF_LIFE_DAYS): priority, tone,
     escalations and reopens as decay-weighted shares/means, plus the weights behind them (evidence) and the
     ticket rate per 30 days (how often the account needs help; compared within its segment)."""
-    year = [t for t in acc.tickets if t.vendor_created_at > as_of - timedelta(days=365)]
+    year = [t for t in acc.tickets if t.vendor_created_at > as_of - timedelta(days=TICKET_WINDOW_DAYS)]
     w = [0.5 ** ((as_of - t.vendor_created_at).total_seconds() / 86400 / YEAR_HALF_LIFE_DAYS) for t in year]
     scored = [(wi, t) for wi, t in zip(w, year, strict=True) if t.sentiment_score is not None]
     total, stotal = sum(w), sum(wi for wi, _ in scored)
