@@ -205,11 +205,19 @@ def _linked_orgs(session: Session, tenant_id: int) -> dict[int, list[tuple[str, 
     return out
 
 
-def _last_emitted_scores(session: Session, tenant_id: int) -> dict[int, float]:
-    """Account id → new_score of its latest event (what subscribers last heard)."""
+def _last_emitted_scores(
+    session: Session, tenant_id: int, account_ids: list[int] | None = None
+) -> dict[int, float]:
+    """Account id → new_score of its latest event (what subscribers last heard); `account_ids` limits it to
+    those accounts (a targeted refresh)."""
+    scope = (
+        m.WebhookEvent.account_id.is_not(None)
+        if account_ids is None
+        else m.WebhookEvent.account_id.in_(account_ids)
+    )
     newest = (
         select(func.max(m.WebhookEvent.id).label("eid"))
-        .where(m.WebhookEvent.tenant_id == tenant_id, m.WebhookEvent.account_id.is_not(None))
+        .where(m.WebhookEvent.tenant_id == tenant_id, scope)
         .group_by(m.WebhookEvent.account_id)
         .subquery()
     )

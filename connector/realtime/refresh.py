@@ -21,7 +21,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from connector.clock import tenant_now
@@ -29,7 +29,14 @@ from connector.config import Settings
 from connector.pipeline import run as pipeline
 from connector.pipeline import sentiment as sentiment_step
 from connector.pipeline.outbox import queue_writes
-from connector.pipeline.score import ScoreReport, _latest, _queue_events, _snapshot, current_model
+from connector.pipeline.score import (
+    ScoreReport,
+    _last_emitted_scores,
+    _latest,
+    _queue_events,
+    _snapshot,
+    current_model,
+)
 from connector.pipeline.signals import load_signals
 from connector.readmodels.customers import former_customer_ids
 from connector.realtime import targeted
@@ -191,7 +198,7 @@ def score_changed(
     ids = [int(r.account_id) for r in changed]
     accounts = {a.id: a for a in session.scalars(select(m.Account).where(m.Account.id.in_(ids)))}
     org_ids = _linked_orgs_of(session, tenant_id, ids)
-    emitted = _last_emitted_of(session, tenant_id, ids) if endpoints else {}
+    emitted = _last_emitted_scores(session, tenant_id, ids) if endpoints else {}
     history = _history(session, tenant_id, ids, as_of)
     snapshots: list[tuple[m.Account, m.ScoreSnapshot]] = []
     for res in changed:
@@ -236,22 +243,6 @@ def _linked_orgs_of(session: Session, tenant_id: int, ids: list[int]) -> dict[in
         )
     ):
         out.setdefault(crm_id, []).append((vendor, ext))
-    return out
-
-
-def _last_emitted_of(session: Session, tenant_id: int, ids: list[int]) -> dict[int, float]:
-    """Like score._last_emitted_scores, for these accounts only."""
-    newest = (
-        select(func.max(m.WebhookEvent.id).label("eid"))
-        .where(m.WebhookEvent.tenant_id == tenant_id, m.WebhookEvent.account_id.in_(ids))
-        .group_by(m.WebhookEvent.account_id)
-        .subquery()
-    )
-    out: dict[int, float] = {}
-    for ev in session.scalars(select(m.WebhookEvent).join(newest, m.WebhookEvent.id == newest.c.eid)):
-        score = (ev.payload.get("data") or {}).get("new_score")
-        if ev.account_id is not None and isinstance(score, int | float):
-            out[ev.account_id] = float(score)
     return out
 
 
