@@ -17,12 +17,13 @@ from integrations.base import Adapter, Page, Stream
 from integrations.cursors import Cursor
 from integrations.oauth import TokenSet
 from integrations.records import Record, ScoreWrite
-from integrations.registry import Connection, create_adapter
+from integrations.registry import create_adapter
 from integrations.sandbox import hubspot as hs_sandbox
 from integrations.sandbox import salesforce as sf_sandbox
 from integrations.sandbox import zendesk as zd_sandbox
 from integrations.sandbox.context import SandboxContext
 from integrations.sandbox.ids import salesforce_id
+from tests.sandbox_connection import sandbox_connection, sandbox_tokens
 
 if TYPE_CHECKING:
     from integrations.sandbox.runner import SandboxSet
@@ -173,12 +174,7 @@ class Harness:
         return self.calls(self.spec.token_path)
 
     def tokens(self) -> TokenSet:
-        creds = self.sandbox.credentials()[self.vendor]
-        return TokenSet(
-            access_token=creds["access_token"],
-            refresh_token=creds["refresh_token"],
-            instance_url=creds["base_url"] if self.spec.instance_url else None,
-        )
+        return sandbox_tokens(self.sandbox, self.vendor)
 
     def adapter(
         self, *, tokens: TokenSet | None = None, page_size: int | None = None, timeout: float = 10.0
@@ -190,19 +186,14 @@ class Harness:
             tokens = TokenSet(
                 access_token=tokens.access_token, refresh_token=tokens.refresh_token, instance_url=base
             )
-        conn = Connection(
-            vendor=self.vendor,
-            base_url=base,
-            token_url=f"{base}{self.spec.token_url}",
-            client_id=creds["client_id"],
-            client_secret=creds["client_secret"],
+        conn = sandbox_connection(
+            self.sandbox,
+            self.vendor,
             tokens=tokens,
             save_tokens=self.saved.append,
-            ca_file=self.sandbox.ca_file,
             timeout=timeout,
             page_size=page_size,
             sleep=self.sleeps.append,
-            clock=lambda: self.ctx.book.now,
         )
         adapter = create_adapter(conn)
         self.made.append(adapter)

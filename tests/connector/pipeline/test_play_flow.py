@@ -202,26 +202,7 @@ def test_through_the_outbox_into_the_salesforce_emulator(db_url: str, tmp_path: 
 
 
 def _salesforce_adapter(sandbox: Any) -> Any:
-    from integrations.oauth import TokenSet
-    from integrations.registry import Connection
     from integrations.salesforce.adapter import SalesforceAdapter
+    from tests.sandbox_connection import sandbox_connection
 
-    creds = sandbox.credentials()["salesforce"]
-    return SalesforceAdapter(
-        Connection(
-            vendor="salesforce",
-            base_url=creds["base_url"],
-            token_url=f"{creds['base_url']}/services/oauth2/token",
-            client_id=creds["client_id"],
-            client_secret=creds["client_secret"],
-            tokens=TokenSet(
-                access_token=creds["access_token"],
-                refresh_token=creds["refresh_token"],
-                instance_url=creds["base_url"],
-            ),
-            save_tokens=lambda tokens: None,
-            ca_file=sandbox.ca_file,
-            sleep=lambda seconds: None,
-            clock=lambda: sandbox.ctx.book.now,
-        )
-    )
+    return SalesforceAdapter(sandbox_connection(sandbox, "salesforce"))

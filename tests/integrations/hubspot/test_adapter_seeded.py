@@ -13,30 +13,16 @@ from typing import TYPE_CHECKING
 from integrations.base import Page, Stream
 from integrations.cursors import Cursor
 from integrations.hubspot.adapter import HubSpotAdapter
-from integrations.oauth import TokenSet
 from integrations.records import TicketRecord
-from integrations.registry import Connection
 from integrations.sandbox import hubspot as hs
+from tests.sandbox_connection import sandbox_connection
 
 if TYPE_CHECKING:
     from integrations.sandbox.runner import SandboxSet
 
 
 def adapter_for(sandbox: SandboxSet) -> HubSpotAdapter:
-    cred = sandbox.credentials()["hubspot"]
-    ctx = sandbox.ctx
-    connection = Connection(
-        vendor="hubspot",
-        base_url=cred["base_url"],
-        token_url=f"{cred['base_url']}/oauth/v1/token",
-        client_id=cred["client_id"],
-        client_secret=cred["client_secret"],
-        tokens=TokenSet(access_token=cred["access_token"], refresh_token=cred["refresh_token"]),
-        save_tokens=lambda _t: None,
-        ca_file=sandbox.ca_file,
-        clock=lambda: ctx.book.now,
-        sleep=lambda _s: None,
-    )
+    connection = sandbox_connection(sandbox, "hubspot")
     return HubSpotAdapter(connection)
 
 

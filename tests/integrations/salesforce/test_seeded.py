@@ -9,12 +9,11 @@ import pytest
 
 from integrations.base import Stream
 from integrations.cursors import DEFAULT_OVERLAP
-from integrations.oauth import TokenSet
 from integrations.records import AccountRecord, TicketRecord
-from integrations.registry import Connection
 from integrations.salesforce.adapter import SalesforceAdapter
 from integrations.sandbox import salesforce as sfs
 from integrations.sandbox.ids import salesforce_id
+from tests.sandbox_connection import sandbox_connection
 
 if TYPE_CHECKING:
     from integrations.sandbox.runner import SandboxSet
@@ -24,23 +23,7 @@ pytest.importorskip("integrations.sandbox.runner")
 
 @pytest.fixture
 def seeded(sandbox: SandboxSet) -> Iterator[SalesforceAdapter]:
-    creds = sandbox.credentials()["salesforce"]
-    conn = Connection(
-        vendor="salesforce",
-        base_url=creds["base_url"],
-        token_url=f"{creds['base_url']}/services/oauth2/token",
-        client_id=creds["client_id"],
-        client_secret=creds["client_secret"],
-        tokens=TokenSet(
-            access_token=creds["access_token"],
-            refresh_token=creds["refresh_token"],
-            instance_url=creds["base_url"],
-        ),
-        save_tokens=lambda tokens: None,
-        ca_file=sandbox.ca_file,
-        sleep=lambda seconds: None,
-        clock=lambda: sandbox.ctx.book.now,
-    )
+    conn = sandbox_connection(sandbox, "salesforce")
     adapter = SalesforceAdapter(conn)
     yield adapter
     adapter.close()

@@ -11,11 +11,10 @@ import pytest
 import requests
 from simple_salesforce.api import Salesforce
 
-from integrations.oauth import TokenSet
-from integrations.registry import Connection
 from integrations.salesforce import tasks as sftasks
 from integrations.salesforce.adapter import SalesforceAdapter
 from integrations.tasks import TaskClose, TaskCreate
+from tests.sandbox_connection import sandbox_connection
 
 if TYPE_CHECKING:
     from integrations.sandbox.runner import SandboxSet
@@ -25,23 +24,7 @@ pytest.importorskip("integrations.sandbox.runner")
 
 @pytest.fixture
 def adapter(sandbox: SandboxSet) -> Iterator[SalesforceAdapter]:
-    creds = sandbox.credentials()["salesforce"]
-    conn = Connection(
-        vendor="salesforce",
-        base_url=creds["base_url"],
-        token_url=f"{creds['base_url']}/services/oauth2/token",
-        client_id=creds["client_id"],
-        client_secret=creds["client_secret"],
-        tokens=TokenSet(
-            access_token=creds["access_token"],
-            refresh_token=creds["refresh_token"],
-            instance_url=creds["base_url"],
-        ),
-        save_tokens=lambda tokens: None,
-        ca_file=sandbox.ca_file,
-        sleep=lambda seconds: None,
-        clock=lambda: sandbox.ctx.book.now,
-    )
+    conn = sandbox_connection(sandbox, "salesforce")
     made = SalesforceAdapter(conn)
     yield made
     made.close()
