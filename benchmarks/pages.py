@@ -14,6 +14,8 @@ tenant's admin, `--repeats` times each; baseline (same run): GET /healthz.
 
     python benchmarks/pages.py [--accounts 10000] [--passes-per-day 4] [--explain]
     python benchmarks/pages.py --smoke
+    python benchmarks/pages.py --keep pages10k   # build once into database pages10k, keep it; later runs
+                                                 # with the same --keep reuse it (new migrations applied)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse
+import json
 import logging
 import os
 import random
@@ -34,7 +37,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, insert, text
+from sqlalchemy import create_engine, event, insert, text
+from sqlalchemy.pool import NullPool
 
 from benchmarks.pipeline import _pg_database, _provenance
 from connector import create_app
@@ -255,6 +259,46 @@ def _explain(engine: Any, stmts: Statements) -> None:
             raw.rollback()
 
 
+def _kept_database(admin_url: str, name: str, size: list[int]) -> tuple[str, Any, dict[str, Any] | None]:
+    """(url, drop, world) for a kept store: world is None when NAME must be (re)built for this size.
+
+    The world (ids, counts, the size it was built for) is kept in a one-row table of that database, so a
+    store is only reused for the same --accounts/--tickets/--days/--passes-per-day/--seed."""
+    if not name.replace("_", "").isalnum():
+        raise SystemExit("--keep takes a plain database name (letters, digits, _)")
+    admin = create_engine(
+        (admin_url.rsplit("/", 1)[0] + "/postgres").replace("postgresql://", "postgresql+psycopg://"),
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+    )
+    url = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    with admin.connect() as c:
+        exists = c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+    world: dict[str, Any] | None = None
+    if exists:
+        probe = create_engine(url, poolclass=NullPool)
+        with probe.connect() as c:
+            has = c.execute(text("SELECT to_regclass('bench_pages_world')")).scalar()
+            row = c.execute(text("SELECT world FROM bench_pages_world")).first() if has else None
+        probe.dispose()
+        saved = json.loads(row[0]) if row else None
+        world = saved["world"] if saved and saved.get("size") == size else None
+    if world is None:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    return url, lambda: None, world
+
+
+def _remember(url: str, size: list[int], world: dict[str, Any]) -> None:
+    with get_engine(url).begin() as conn:
+        conn.execute(text("CREATE TABLE bench_pages_world (world text NOT NULL)"))
+        conn.execute(
+            text("INSERT INTO bench_pages_world VALUES (:w)"),
+            {"w": json.dumps({"size": size, "world": world})},
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--accounts", type=int, default=10_000)
@@ -266,16 +310,30 @@ def main() -> None:
     ap.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
     ap.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest statements")
     ap.add_argument("--smoke", action="store_true", help="seconds: 150 accounts, 40 days")
+    ap.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="build into database NAME and keep it; a later run with the same NAME (and size) reuses it",
+    )
     args = ap.parse_args()
     if args.smoke:
         args.accounts, args.tickets, args.days, args.passes_per_day, args.repeats = 150, 6, 40, 2, 3
     logging.basicConfig(level=logging.WARNING)
-    url, drop = _pg_database(args.database_url)
+    size = [args.accounts, args.tickets, args.days, args.passes_per_day, args.seed]
+    url, drop, kept = _kept_database(args.database_url, args.keep, size) if args.keep else (
+        *_pg_database(args.database_url), None)  # fmt: skip
     try:
         with tempfile.TemporaryDirectory(prefix="healthscore-pages-") as tmp:
             migrate.upgrade(url)
             t0 = time.perf_counter()
-            world = build(url, args.accounts, args.tickets, args.days, args.passes_per_day, args.seed)
+            if kept is not None:
+                world = kept
+                with get_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(text("ANALYZE"))  # a new migration's indexes/tables get statistics
+            else:
+                world = build(url, args.accounts, args.tickets, args.days, args.passes_per_day, args.seed)
+                if args.keep:
+                    _remember(url, size, world)
             built = time.perf_counter() - t0
             load0 = os.getloadavg()
             times = measure(url, tmp, world, args.repeats, args.seed, args.explain)
@@ -283,9 +341,10 @@ def main() -> None:
     finally:
         get_engine(url).dispose()
         drop()
+    how = f"store reused from database {args.keep}" if kept is not None else f"store built in {built:.0f} s"
     print(f"pages at size: {args.accounts} accounts, {world['tickets']} tickets, {world['snapshots']} snapshots "
           f"({args.days} days: {args.passes_per_day}/day for 30 days, then daily), PostgreSQL; "
-          f"store built in {built:.0f} s; {args.repeats} loads each")  # fmt: skip
+          f"{how}; {args.repeats} loads each")  # fmt: skip
     base = statistics.median(times["GET /healthz (baseline)"])
     print(f"{'page':<28}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'p50/baseline':>14}")
     for name, values in times.items():
