@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -93,7 +93,8 @@ def _write_routes(app: Flask, ctx: SandboxContext, require_write: Any) -> None:
         with ctx.lock:
             view = _View(ctx, "")
             alive = {org_id(c.key) for c in view.zendesk_customers() if view.org_deleted_at(c) is None}
-            results = [_apply_one(ctx, n, item, fault, alive) for n, item in enumerate(items)]
+            at = _job_time(ctx)
+            results = [_apply_one(ctx, n, item, fault, alive, at) for n, item in enumerate(items)]
             job = secrets.token_hex(16)
             _state(ctx).extra["jobs"][job] = {
                 "id": job,
@@ -144,8 +145,27 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _job_time(ctx: SandboxContext) -> datetime:
+    """When this update_many job runs: Zendesk runs an account's bulk jobs one after another in the
+    background, each saving its organizations at its own time. The sandbox clock stands still between
+    ticks, so a job is stamped one second after the previous job of the same clock reading (never before
+    `now`): a write-back of N organizations spreads over ⌈N/100⌉ seconds, as on Zendesk, instead of putting
+    every organization in one frozen second (which no Zendesk account does and which its time-based
+    organization export cannot page past when the second holds more than a page)."""
+    state = _state(ctx)
+    last = state.extra.get("job_clock")
+    at = ctx.now if last is None or last < ctx.now else last + timedelta(seconds=1)
+    state.extra["job_clock"] = at
+    return at
+
+
 def _apply_one(
-    ctx: SandboxContext, index: int, item: dict[str, Any], fault: Fault | None, alive: set[int]
+    ctx: SandboxContext,
+    index: int,
+    item: dict[str, Any],
+    fault: Fault | None,
+    alive: set[int],
+    at: datetime,
 ) -> dict[str, Any]:
     state = _state(ctx)
     oid = item["id"]
@@ -175,7 +195,7 @@ def _apply_one(
     for key, value in values.items():
         if key in fields:  # like Zendesk, values for unknown field keys are dropped silently
             written[key] = value
-    state.extra["bumped"][oid] = ctx.now  # our write-back bumps updated_at, as Zendesk does
+    state.extra["bumped"][oid] = at  # our write-back bumps updated_at to the job's time, as Zendesk does
     return {**base, "status": "Updated", "success": True}
 
 
