@@ -12,7 +12,9 @@ Streams and cursors:
   made once per adapter and only when a page carried comments). Comments of tickets deleted later stay in
   the export (the ticket's own deletion arrives on TICKETS). The per-ticket comments endpoint is no longer
   read (client.comments stays for one-ticket reads).
-- ACCOUNTS: time-based organization export from watermark - overlap; the watermark advances per page.
+- ACCOUNTS: time-based organization export from watermark - overlap; the watermark advances per page; page
+  edges' repeats are dropped, and a second holding more than a page is read from the organization list
+  (`_accounts`).
 - SURVEYS: satisfaction ratings updated in [watermark - overlap, sync start]; the cursor moves on the last page.
 Users' e-mail domains come from the `users` sideload of the ticket export (requester_email on TicketRecord), so
 no separate users stream is read.
@@ -35,7 +37,15 @@ from integrations.errors import (
     MalformedResponseError,
     RecordRejectedError,
 )
-from integrations.records import CommentRecord, FieldChange, Record, ScoreWrite, TicketRecord, WriteResult
+from integrations.records import (
+    AccountRecord,
+    CommentRecord,
+    FieldChange,
+    Record,
+    ScoreWrite,
+    TicketRecord,
+    WriteResult,
+)
 from integrations.registry import Connection
 from integrations.tasks import TaskResult, TicketCreate
 from integrations.zendesk import mapping
@@ -105,20 +115,49 @@ class ZendeskAdapter:
         raise ValueError(f"zendesk does not supply {stream}")
 
     def _accounts(self, cursor: Cursor | None, sync_start: datetime) -> Iterator[Page]:
+        """The time-based organization export, each organization version sent once.
+
+        A time-based page ends at `end_time` (the last item's second) and the next page starts AT it, so
+        the items of that second come again (Zendesk: exclude duplicates on your side): an organization
+        already sent with the same `updated_at` is skipped. When the second a page starts at holds a whole page
+        or more, the export answers `end_time == start_time` for as long as it is asked (a client that follows
+        next_page loops: zendesk_api_client_rb #168, Estuary PR #2007). That second is then read from the
+        organization list (cursor-based, 100 a page, no 10,000 cap), keeping the organizations whose
+        `updated_at` falls in it, and the export goes on from the next second. An organization changed
+        meanwhile has left that second for a later one, which the export still covers.
+        """
         start = time_start(cursor, sync_start, self._overlap)
         watermark = cursor.watermark if cursor else None
+        sent: dict[str, datetime] = {}  # organization id -> updated_at already sent, for seconds >= start
         while True:
             page = self._client.export_organizations(start, self._page)
             records = _mapped(mapping.organization, page.items)
             watermark = advance(_latest(r.updated_at for r in records), sync_start, watermark)
-            yield Page(stream=Stream.ACCOUNTS, records=records, cursor=Cursor(watermark=watermark))
+            yield Page(
+                stream=Stream.ACCOUNTS, records=_unsent(records, sent), cursor=Cursor(watermark=watermark)
+            )
             if page.end_of_stream or not page.items:
                 return
-            if page.end_time is None or page.end_time <= start:
-                # more than a page of organizations share one second: Zendesk's time-based export would
-                # return the same page forever (Estuary PR #2007); stop loudly instead of looping
-                raise FatalIntegrationError(self.vendor, f"organization export stuck at start_time={start}")
-            start = page.end_time
+            if page.end_time is None or page.end_time < start:
+                raise MalformedResponseError(self.vendor, f"organization export went back to {page.end_time}")
+            if page.end_time == start:  # a whole page (or more) of organizations share the second `start`
+                logger.info(
+                    "zendesk organization export: more than a page at one second; reading it from the list",
+                    extra={"vendor": self.vendor, "start_time": start},
+                )
+                for chunk in self._client.organizations():
+                    found = [
+                        r
+                        for r in _mapped(mapping.organization, chunk)
+                        if int(r.updated_at.timestamp()) == start
+                    ]
+                    yield Page(stream=Stream.ACCOUNTS, records=_unsent(found, sent), cursor=None)
+                start += 1
+                watermark = advance(datetime.fromtimestamp(start - 1, UTC), sync_start, watermark)
+                yield Page(stream=Stream.ACCOUNTS, records=[], cursor=Cursor(watermark=watermark))
+            else:
+                start = page.end_time
+            sent = {k: v for k, v in sent.items() if v.timestamp() >= start}
 
     def _export(self, cursor: Cursor | None, sync_start: datetime) -> Iterator[tuple[ExportPage, Cursor]]:
         position = export_position(cursor, sync_start, self._overlap)
@@ -357,6 +396,16 @@ def _failed(write: ScoreWrite, code: str, message: str, *, retryable: bool = Fal
         message=message[:300],
         retryable=retryable,
     )
+
+
+def _unsent(records: list[AccountRecord], sent: dict[str, datetime]) -> list[Record]:
+    """The records not already sent in this read with the same updated_at (page edges repeat); marks them."""
+    out: list[Record] = []
+    for r in records:
+        if sent.get(r.external_id) != r.updated_at:
+            sent[r.external_id] = r.updated_at
+            out.append(r)
+    return out
 
 
 def _latest(stamps: Iterator[datetime] | Any) -> datetime | None:
