@@ -147,6 +147,15 @@ def refresh_accounts(self: Any, tenant_id: int) -> dict[str, Any]:
     return _locked(self, tenant_id, work)
 
 
+@celery.task(name="healthscore.write_back", bind=True, max_retries=60, ignore_result=True)  # type: ignore[untyped-decorator]
+def write_back(self: Any, tenant_id: int) -> dict[str, Any]:
+    """Send the tenant's pending outbox rows now (score fields, then play tasks), e.g. the tasks a play
+    queued when it was turned on, instead of leaving them for the next scheduled pass."""
+    from connector.pipeline import run as pipeline
+
+    return _locked(self, tenant_id, lambda: pipeline.write_back(_current(), tenant_id))
+
+
 def _locked(task: Any, tenant_id: int, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     lock = _tenant_lock(tenant_id)
     if lock is None:

@@ -286,15 +286,19 @@ def _history(
 
 _guard = threading.Lock()
 _dirty: set[int] = set()
+_writes: set[int] = set()  # tenants with write-back requested (e.g. a play's backfilled tasks)
 _threads: dict[int, threading.Thread] = {}
 
 
-def request_refresh(settings: Settings, tenant_id: int) -> None:
+def request_refresh(settings: Settings, tenant_id: int, *, write_back: bool = False) -> None:
     """Without workers (`celery_always_eager`): refresh in a background thread, one per tenant; requests
-    arriving while it runs only mark it dirty, so it goes once more and then stops."""
+    arriving while it runs only mark it dirty, so it goes once more and then stops. `write_back` also
+    sends the tenant's pending outbox rows (after the refresh, in the same thread: one writer per tenant)."""
     key = tenant_id
     with _guard:
         _dirty.add(key)
+        if write_back:
+            _writes.add(key)
         if key in _threads:
             return
         thread = threading.Thread(target=_drain, args=(settings, key), daemon=True, name="hs-refresh")
@@ -309,8 +313,12 @@ def _drain(settings: Settings, key: int) -> None:
                 _threads.pop(key, None)
                 return
             _dirty.discard(key)
+            write = key in _writes
+            _writes.discard(key)
         try:
             refresh_pending(settings, key)
+            if write:
+                pipeline.write_back(settings, key)
         except Exception:
             logger.exception("realtime refresh failed", extra={"tenant": key})
 

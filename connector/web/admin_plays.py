@@ -8,8 +8,9 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from connector.admin import plays as actions
+from connector.jobs import nudge
 from connector.readmodels.plays import PlayTaskRow, account_plays
-from connector.web.access import actor, admin_required, current_user, db, tenant_id
+from connector.web.access import actor, admin_required, current_user, db, settings, tenant_id
 from connector.web.blueprints import admin as bp
 
 
@@ -87,7 +88,13 @@ def play_enable(play_id: int) -> Any:
         text = "off (its open tasks stay open)"
     elif backfill is None:
         text = "already on"
+    elif not (backfill.creates or backfill.closes):
+        text = f"on: {backfill.summary}"
+    elif nudge.request_write_back(settings(), tenant_id()):
+        text = (
+            f"on: {backfill.summary}; sending them to the CRM now (the account pages show each task's state)"
+        )
     else:
-        text = f"on: {backfill.summary}; the next write-back run sends them to the CRM"
+        text = f"on: {backfill.summary}; the next scheduled pass sends them to the CRM"
     flash(f"“{row.name}” is {text}.", "success")
     return redirect(url_for("admin.plays"))

@@ -117,6 +117,11 @@ SCHEMAS: dict[str, Any] = {
             "lookback_days": {"type": "integer"},
             "as_of": TIME,
             "written": {"type": "boolean", "description": "false for a dry run"},
+            "sending_now": {
+                "type": "boolean",
+                "description": "after turning a play on: true when its tasks are on their way to the CRM now; "
+                "false when the next scheduled pass sends them (nothing to send, or no worker reachable)",
+            },
             "summary": {"type": "string"},
             "accounts": {
                 "type": "array",

@@ -10,11 +10,12 @@ from typing import Any
 from flask import Response, g, jsonify, request
 
 from connector.admin import plays as actions
+from connector.jobs import nudge
 from connector.pipeline.play_backfill import Backfill
 from connector.readmodels import jsonable
 from connector.readmodels import plays as reads
 from connector.store import models as m
-from connector.web.access import db
+from connector.web.access import db, settings
 from connector.web.blueprints import BadRequestError
 from connector.web.blueprints import api as bp
 from connector.web.errors import problem
@@ -25,7 +26,9 @@ FIELDS = (
 )  # fmt: skip
 
 
-def _play(row: m.Play, counts: dict[int, dict[str, int]], backfill: Backfill | None = None) -> dict[str, Any]:
+def _play(
+    row: m.Play, counts: dict[int, dict[str, int]], backfill: tuple[Backfill, bool] | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": row.id,
         **{k: getattr(row, k) for k in FIELDS},
@@ -38,8 +41,17 @@ def _play(row: m.Play, counts: dict[int, dict[str, int]], backfill: Backfill | N
         "tasks": counts.get(row.id, {}),
     }
     if backfill is not None:
-        out["backfill"] = _dry(backfill)
+        # sending_now: the queued tasks are on their way to the CRM (false: the next scheduled pass sends them)
+        out["backfill"] = {**_dry(backfill[0]), "sending_now": backfill[1]}
     return out
+
+
+def _sent(backfill: Backfill | None, tenant_id: int) -> tuple[Backfill, bool] | None:
+    """After a play was turned on (committed): send what its backfill queued now, not at the next pass."""
+    if backfill is None:
+        return None
+    work = bool(backfill.creates or backfill.closes)
+    return backfill, work and nudge.request_write_back(settings(), tenant_id)
 
 
 def _dry(result: Backfill) -> dict[str, Any]:
@@ -98,7 +110,7 @@ def create_play() -> Any:
         done = actions.set_enabled(session, tid, row.id, True, g.api_key_name)
         backfill = done[1] if done else None
     session.commit()
-    return jsonify(_play(row, reads.task_counts(session, tid), backfill)), 201
+    return jsonify(_play(row, reads.task_counts(session, tid), _sent(backfill, tid))), 201
 
 
 @bp.get("/v1/plays/<int:play_id>")
@@ -128,7 +140,7 @@ def update_play(play_id: int) -> Any:
         done = actions.set_enabled(session, tid, row.id, bool(body["enabled"]), g.api_key_name)
         backfill = done[1] if done else None
     session.commit()
-    return jsonify(_play(row, reads.task_counts(session, tid), backfill))
+    return jsonify(_play(row, reads.task_counts(session, tid), _sent(backfill, tid)))
 
 
 @bp.delete("/v1/plays/<int:play_id>")

@@ -66,3 +66,19 @@ def app(settings_overrides: dict[str, object], _migrated_template: Any) -> Any:
     application = create_app(settings_overrides)
     application.config["WTF_CSRF_ENABLED"] = False
     return application
+
+
+@pytest.fixture(autouse=True)
+def write_back_requests(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Tenants whose write-back a request asked for (a play turned on): recorded instead of reaching a
+    broker or starting a background thread, so web tests never publish to the developer's Redis."""
+    from connector.jobs import nudge
+
+    asked: list[int] = []
+
+    def record(settings: Any, tenant_id: int) -> bool:
+        asked.append(tenant_id)
+        return True
+
+    monkeypatch.setattr(nudge, "request_write_back", record)
+    return asked

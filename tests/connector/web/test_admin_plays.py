@@ -44,7 +44,7 @@ def _connect_salesforce(app: Any, tenant_id: int) -> None:
 
 
 def test_starter_play_is_off_and_the_dry_run_counts_what_turning_it_on_creates(
-    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any, write_back_requests: list[int]
 ) -> None:
     page = acme_admin.get("/admin/plays").data.decode()
     assert "Enters red" in page
@@ -69,7 +69,10 @@ def test_starter_play_is_off_and_the_dry_run_counts_what_turning_it_on_creates(
         assert s.scalars(select(m.PlayTask)).all() == []  # a dry run writes nothing
     on = acme_admin.post(f"/admin/plays/{play.id}/enabled", data={"enabled": "1", "csrf_token": "x"})
     assert on.status_code == 302
-    assert "created 2 tasks" in acme_admin.get("/admin/plays").data.decode()
+    page = acme_admin.get("/admin/plays").data.decode()
+    assert "created 2 tasks" in page
+    assert "sending them to the CRM now" in page
+    assert write_back_requests == [acme.id]
     with _db(app) as s:
         assert sorted(t.account_id for t in s.scalars(select(m.PlayTask))) == sorted([green, yellow])
 

@@ -63,7 +63,7 @@ def test_list_create_get_update_delete(client: Any, tenants: dict[str, TenantDat
 
 
 def test_dry_run_equals_what_turning_it_on_creates(
-    client: Any, app: Any, tenants: dict[str, TenantData]
+    client: Any, app: Any, tenants: dict[str, TenantData], write_back_requests: list[int]
 ) -> None:
     key, acme = _admin(tenants), tenants["acme"]
     _connect_salesforce(app, acme.id)
@@ -78,12 +78,18 @@ def test_dry_run_equals_what_turning_it_on_creates(
     assert {a["id"] for a in dry["accounts"]} == {green, yellow}
     on = client.patch(f"/api/v1/plays/{pid}", json={"enabled": True}, headers=key).get_json()
     assert on["enabled"] is True
-    assert (on["backfill"]["creates"], on["backfill"]["written"]) == (2, True)
+    assert (on["backfill"]["creates"], on["backfill"]["written"], on["backfill"]["sending_now"]) == (
+        2,
+        True,
+        True,
+    )
     assert on["tasks"] == {"queued": 2}
+    assert write_back_requests == [acme.id]  # the queued tasks go to the CRM now, not at the next pass
     # off and on again: nothing new
     client.patch(f"/api/v1/plays/{pid}", json={"enabled": False}, headers=key)
     again = client.patch(f"/api/v1/plays/{pid}", json={"enabled": True}, headers=key).get_json()
-    assert again["backfill"]["creates"] == 0
+    assert (again["backfill"]["creates"], again["backfill"]["sending_now"]) == (0, False)
+    assert write_back_requests == [acme.id]  # nothing new to send: no second write-back
     assert again["tasks"] == {"queued": 2}
     fired = client.get(f"/api/v1/accounts/{green}/plays", headers=key).get_json()["data"]
     assert [(t["play_id"], t["state"], t["state_text"]) for t in fired] == [
@@ -100,6 +106,25 @@ def test_create_enabled_backfills_at_once(client: Any, app: Any, tenants: dict[s
     created = _create(client, tenants, segments=[], enabled=True)
     assert created["enabled"] is True
     assert created["backfill"]["creates"] == 1
+
+
+def test_turning_on_says_when_no_worker_takes_the_write_back(
+    client: Any, app: Any, tenants: dict[str, TenantData], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker is down: the play is still on, its tasks stay queued in the outbox, and the answer says
+    they go with the next scheduled pass instead of failing the request."""
+    from connector.jobs import nudge
+
+    acme = tenants["acme"]
+    _connect_salesforce(app, acme.id)
+    with _db(app) as s:
+        s.add(_snap(acme.id, acme.accounts["Acme Yellow Corp"], 1, "red", 30.0))
+    monkeypatch.setattr(nudge, "request_write_back", lambda settings, tenant_id: False)
+    created = _create(client, tenants, segments=[], enabled=True)
+    assert (created["enabled"], created["backfill"]["creates"], created["backfill"]["sending_now"]) == (
+        True, 1, False,
+    )  # fmt: skip
+    assert created["tasks"] == {"queued": 1}
 
 
 def test_account_plays_lists_task_states_and_limits(
