@@ -152,7 +152,8 @@ def _history(url: str, tid: int, ids: list[int], dims: list[str], metrics: list[
     stamps = [NOW - timedelta(days=d) for d in range(days, 30, -1)]
     stamps += [NOW - timedelta(days=30) + timedelta(hours=24 * k / per_day) for k in range(30 * per_day + 1)]
     base = {a: rng.uniform(20, 95) for a in ids}
-    n, latest = 0, {}
+    n = 0
+    latest: dict[int, dict[str, Any]] = {}  # account id -> its current_scores row
     for at in stamps:
         rows = []
         for a in ids:
@@ -173,15 +174,18 @@ def _history(url: str, tid: int, ids: list[int], dims: list[str], metrics: list[
                 if at != stamps[-1]:  # only the newest snapshots' ids are needed (current_scores)
                     s.execute(insert(m.ScoreSnapshot), chunk)
                     continue
-                for sid, a in s.execute(
-                    insert(m.ScoreSnapshot).returning(m.ScoreSnapshot.id, m.ScoreSnapshot.account_id), chunk
+                copied = [getattr(m.ScoreSnapshot, name) for name in m.CURRENT_COPIED]
+                for sid, a, *values in s.execute(
+                    insert(m.ScoreSnapshot).returning(
+                        m.ScoreSnapshot.id, m.ScoreSnapshot.account_id, *copied
+                    ),
+                    chunk,
                 ):
-                    latest[a] = (sid, at)
+                    latest[a] = {"account_id": a, "tenant_id": tid, "snapshot_id": sid, "as_of": at,
+                                 **dict(zip(m.CURRENT_COPIED, values, strict=True))}  # fmt: skip
         n += len(rows)
     with transaction(url) as s:  # bulk inserts bypass the flush hook: point current_scores once
-        m.upsert_current(s.connection(), [
-            {"account_id": a, "tenant_id": tid, "snapshot_id": sid, "as_of": at} for a, (sid, at) in latest.items()
-        ])  # fmt: skip
+        m.upsert_current(s.connection(), list(latest.values()))
     return n
 
 

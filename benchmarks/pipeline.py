@@ -98,15 +98,14 @@ def _history(url: str, tid: int, days: int, per_day: int) -> int:
                 s.execute(insert(m.ScoreSnapshot), rows)
             n += len(rows)
     with transaction(url) as s:  # bulk inserts bypass the flush hook: point current_scores once
+        snap = m.ScoreSnapshot
+        newest = select(func.max(snap.id)).where(snap.tenant_id == tid).group_by(snap.account_id)
         latest = s.execute(
-            select(m.ScoreSnapshot.account_id, func.max(m.ScoreSnapshot.id), func.max(m.ScoreSnapshot.as_of))
-            .where(m.ScoreSnapshot.tenant_id == tid)
-            .group_by(m.ScoreSnapshot.account_id)
+            select(snap.account_id, snap.tenant_id, snap.id.label("snapshot_id"), snap.as_of)
+            .add_columns(*(getattr(snap, name) for name in m.CURRENT_COPIED))
+            .where(snap.id.in_(newest))
         ).all()
-        m.upsert_current(
-            s.connection(),
-            [{"account_id": a, "tenant_id": tid, "snapshot_id": sid, "as_of": t} for a, sid, t in latest],
-        )
+        m.upsert_current(s.connection(), [dict(row._mapping) for row in latest])
     return n
 
 

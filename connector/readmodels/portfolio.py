@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from connector.clock import tenant_now
-from connector.readmodels.common import CRM_VENDORS, latest_snapshots
+from connector.readmodels.common import CRM_VENDORS
 from connector.readmodels.customers import former_customer_ids
 from connector.readmodels.drivers import COUNTED_METRICS, sentiment_counts, with_counts
 from connector.store import models as m
@@ -99,25 +99,32 @@ class Portfolio:
 
 
 def _base(tenant_id: int) -> tuple[Any, Any]:
-    latest = latest_snapshots(tenant_id)
+    """The tenant's live CRM accounts with their current score, from current_scores alone (narrow: score,
+    band, trend, confidence). The wide snapshot row (drivers) is read for the shown page only
+    (`_drivers`): counting, totalling and sorting 10k accounts through the snapshots cost a primary-key
+    lookup into score_snapshots per account, three times per page."""
+    cur = m.CurrentScore
     stmt = (
-        select(
-            m.Account,
-            latest.c.score,
-            latest.c.band,
-            latest.c.trend_30d,
-            latest.c.confidence,
-            latest.c.as_of,
-            latest.c.drivers,
-        )
-        .outerjoin(latest, latest.c.account_id == m.Account.id)
+        select(m.Account, cur.score, cur.band, cur.trend_30d, cur.confidence, cur.as_of, cur.snapshot_id)
+        .outerjoin(cur, and_(cur.account_id == m.Account.id, cur.tenant_id == tenant_id))
         .where(
             m.Account.tenant_id == tenant_id,
             m.Account.vendor.in_(CRM_VENDORS),
             m.Account.deleted_at.is_(None),
         )
     )
-    return stmt, latest
+    return stmt, cur
+
+
+def _drivers(session: Session, snapshot_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Snapshot id → its drivers, for the page's rows (in chunks: an export asks for every account)."""
+    out: dict[int, list[Any]] = {}
+    snap = m.ScoreSnapshot
+    for i in range(0, len(snapshot_ids), 1000):
+        chunk = list(snapshot_ids[i : i + 1000])
+        found = session.execute(select(snap.id, snap.drivers).where(snap.id.in_(chunk)))
+        out.update({sid: list(drivers or []) for sid, drivers in found})
+    return out
 
 
 def owner_match(emails: Sequence[str], names: Sequence[str] = ()) -> Any:
@@ -166,29 +173,31 @@ def portfolio(
         filters.append(m.Account.id.in_(former_ids or {-1}))
     band_filter = []
     if band == "unscored":
-        band_filter.append(latest.c.band.is_(None))
+        band_filter.append(latest.band.is_(None))
     elif band:
-        band_filter.append(latest.c.band == band)
+        band_filter.append(latest.band == band)
     stmt = stmt.where(*filters, *band_filter)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     column_name, desc = SORTS.get(sort, SORTS["score"])
     column = {
-        "score": latest.c.score,
+        "score": latest.score,
         "name": func.lower(m.Account.name),
         "arr": m.Account.arr,
         "renewal": m.Account.renewal_date,
-        "trend": latest.c.trend_30d,
-        "confidence": latest.c.confidence,
+        "trend": latest.trend_30d,
+        "confidence": latest.confidence,
         "segment": m.Account.segment,
         "owner": func.lower(m.Account.owner),
-        "band": case(BAND_RANK, value=latest.c.band, else_=len(BAND_RANK)),
+        "band": case(BAND_RANK, value=latest.band, else_=len(BAND_RANK)),
     }[column_name]
     order = column.desc().nulls_last() if desc else column.asc().nulls_last()
     # Ties break by score (worst first), then name: a stable, meaningful order inside a band or segment.
-    stmt = stmt.order_by(order, latest.c.score.asc().nulls_last(), func.lower(m.Account.name), m.Account.id)
+    stmt = stmt.order_by(order, latest.score.asc().nulls_last(), func.lower(m.Account.name), m.Account.id)
     page = max(1, page)
     if per_page is not None:
         stmt = stmt.limit(per_page).offset((page - 1) * per_page)
+    found = session.execute(stmt).all()
+    drivers = _drivers(session, [sid for *_, sid in found if sid is not None])
     rows = [
         PortfolioRow(
             id=acc.id,
@@ -205,10 +214,10 @@ def portfolio(
             trend_30d=trend,
             confidence=conf,
             as_of=as_of,
-            drivers=list(drivers or []),
+            drivers=drivers.get(sid, []) if sid is not None else [],
             former=acc.id in former_ids,
         )
-        for acc, score, band_, trend, conf, as_of, drivers in session.execute(stmt)
+        for acc, score, band_, trend, conf, as_of, sid in found
     ]
     counts = sentiment_counts(
         session, tenant_id, {r.id: r.as_of for r in rows if r.as_of and _counted(r.drivers)}

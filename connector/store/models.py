@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    update,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -397,10 +398,17 @@ class ScoreSnapshot(Base):
 
 class CurrentScore(Base):
     """Each account's newest snapshot (by as_of, then id), kept by `_track_current` on every flush that
-    adds snapshots: pages read this instead of ranking the whole history."""
+    adds snapshots: pages read this instead of ranking the whole history.
+
+    It carries the snapshot's score, band, trend and confidence too (migration 0009), so the portfolio
+    counts, totals, filters and sorts 10k accounts from this narrow table and reads the wide snapshot rows
+    (drivers) only for the page it shows."""
 
     __tablename__ = "current_scores"
-    __table_args__ = (Index("ix_current_scores_tenant", "tenant_id", "account_id"),)
+    __table_args__ = (
+        Index("ix_current_scores_tenant", "tenant_id", "account_id"),
+        Index("ix_current_scores_band_score", "tenant_id", "band", "score"),
+    )
     account_id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"),
         ForeignKey("accounts.id", ondelete="CASCADE"),
@@ -410,6 +418,14 @@ class CurrentScore(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("score_snapshots.id", ondelete="CASCADE"))
     as_of: Mapped[datetime]
+    score: Mapped[float | None] = mapped_column(Float)
+    band: Mapped[str | None] = mapped_column(String(32))
+    trend_30d: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float | None] = mapped_column(Float)
+
+
+# What current_scores copies from the snapshot it points at (besides snapshot_id and as_of).
+CURRENT_COPIED = ("score", "band", "trend_30d", "confidence")
 
 
 @event.listens_for(Session, "after_flush")
@@ -426,12 +442,23 @@ def _track_current(session: Session, _ctx: Any) -> None:
                     "tenant_id": obj.tenant_id,
                     "snapshot_id": obj.id,
                     "as_of": obj.as_of,
+                    **{name: getattr(obj, name) for name in CURRENT_COPIED},
                 }
     if rows:
         upsert_current(session.connection(), list(rows.values()))
+    # A snapshot edited in place (tests, repairs) keeps its copy in current_scores in step.
+    for obj in session.dirty:
+        if isinstance(obj, ScoreSnapshot) and session.is_modified(obj, include_collections=False):
+            session.connection().execute(
+                update(CurrentScore)
+                .where(CurrentScore.snapshot_id == obj.id)
+                .values({name: getattr(obj, name) for name in CURRENT_COPIED})
+            )
 
 
 def upsert_current(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Point current_scores at these snapshots where they are newer. Each row: account_id, tenant_id,
+    snapshot_id, as_of and the CURRENT_COPIED values of that snapshot."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
@@ -443,7 +470,12 @@ def upsert_current(conn: Any, rows: list[dict[str, Any]]) -> None:
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=["account_id"],
-                set_={"snapshot_id": new.snapshot_id, "as_of": new.as_of, "tenant_id": new.tenant_id},
+                set_={
+                    "snapshot_id": new.snapshot_id,
+                    "as_of": new.as_of,
+                    "tenant_id": new.tenant_id,
+                    **{name: getattr(new, name) for name in CURRENT_COPIED},
+                },
                 where=newer,
             )
         )

@@ -52,6 +52,34 @@ def test_current_scores_follow_the_newest_snapshot_whatever_the_insert_order(db_
         assert s.scalar(select(func.count()).select_from(m.CurrentScore)) == 2
 
 
+def test_current_scores_carry_the_current_snapshots_values(db_url: str) -> None:
+    """The portfolio sorts and totals from current_scores alone: its copies follow the newest snapshot,
+    and an in-place edit of that snapshot."""
+    tid, a1, a2 = _accounts(db_url)
+    with b.session(db_url) as s:
+        s.add_all([_snap(tid, a1, T0, 10.0), _snap(tid, a2, T0, 20.0)])
+    with b.session(db_url) as s:
+        newer = _snap(tid, a1, T0 + timedelta(days=1), 35.5)
+        newer.band, newer.trend_30d, newer.confidence = "red", -4.0, 0.9
+        s.add(newer)
+        s.add(_snap(tid, a2, T0 - timedelta(days=5), 99.0))  # older: its values are not copied
+    with b.session(db_url) as s:
+        cur = m.CurrentScore
+        got = {
+            a: (sc, band, trend, conf)
+            for a, sc, band, trend, conf in s.execute(
+                select(cur.account_id, cur.score, cur.band, cur.trend_30d, cur.confidence)
+            )
+        }
+        assert got == {a1: (35.5, "red", -4.0, 0.9), a2: (20.0, "green", None, 0.5)}
+        current = s.scalars(select(m.ScoreSnapshot).where(m.ScoreSnapshot.score == 20.0)).one()
+        current.score, current.band = 72.0, "yellow"
+    with b.session(db_url) as s:
+        row = s.get(m.CurrentScore, a2)
+        assert row is not None
+        assert (row.score, row.band) == (72.0, "yellow")
+
+
 def test_compaction_keeps_30_days_in_full_then_the_newest_of_each_day(db_url: str) -> None:
     tid, a1, _ = _accounts(db_url)
     midnight = T0.replace(hour=0, minute=0, second=0, microsecond=0)
