@@ -375,7 +375,8 @@ class ScoreSnapshot(Base):
 
     __tablename__ = "score_snapshots"
     __table_args__ = (
-        Index("ix_snapshots_account_asof", "tenant_id", "account_id", "as_of"),
+        # INCLUDE score (PostgreSQL, migration 0010): sparklines read scores as an index-only scan
+        Index("ix_snapshots_account_asof", "tenant_id", "account_id", "as_of", postgresql_include=["score"]),
         Index("ix_snapshots_tenant_asof", "tenant_id", "as_of"),
     )
     id: Mapped[int] = _id()

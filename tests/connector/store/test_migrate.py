@@ -26,3 +26,42 @@ def test_models_match_migrations(db_url: str) -> None:
     with get_engine(db_url).connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_0009_backfills_current_score_values_and_0010_covers_sparklines(db_url: str) -> None:
+    """A store from before 0009 (current_scores without values) gets them from its snapshots; on
+    PostgreSQL the snapshot index then carries the score (an index-only sparkline read)."""
+    from sqlalchemy import text
+
+    migrate.downgrade(db_url, "0008")
+    engine = get_engine(db_url)
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO tenants (id, slug, name, created_at) VALUES (1, 't', 'T', '2026-01-01')"))
+        c.execute(
+            text(
+                "INSERT INTO accounts (id, tenant_id, vendor, external_id, name, domains, metrics, vendor_updated_at) "
+                "VALUES (7, 1, 'salesforce', '001', 'A', '[]', '{}', '2026-01-01')"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO score_snapshots (id, tenant_id, account_id, as_of, score, band, band_since, "
+                "dimensions, drivers, metrics, confidence, trend_30d, model_version) VALUES "
+                "(3, 1, 7, '2026-01-02', 41.5, 'yellow', '2026-01-01', '{}', '[]', '{}', 0.7, -2.5, 'm')"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO current_scores (account_id, tenant_id, snapshot_id, as_of) "
+                "VALUES (7, 1, 3, '2026-01-02')"
+            )
+        )
+    migrate.upgrade(db_url)
+    with engine.connect() as c:
+        row = c.execute(text("SELECT score, band, trend_30d, confidence FROM current_scores")).one()
+        assert tuple(row) == (41.5, "yellow", -2.5, 0.7)
+        if engine.dialect.name == "postgresql":
+            indexdef = c.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_snapshots_account_asof'")
+            ).scalar()
+            assert "INCLUDE (score)" in str(indexdef)
