@@ -62,7 +62,13 @@ def init_app(app: Flask) -> None:
     settings = app.config["HEALTHSCORE"]
     # Flask's defaults are 31 days and "session"; a working day and our own name are saner here.
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=12)
-    app.config["SESSION_COOKIE_NAME"] = "healthscore_session"
+    # Over HTTPS the name carries the __Host- prefix: browsers then accept the cookie only with Secure,
+    # Path=/ and no Domain, so a sibling subdomain (or a plain-HTTP answer) cannot plant or overwrite it
+    # (session fixation by cookie tossing). Plain HTTP (local demo) cannot use the prefix at all.
+    secure = settings.public_base_url.startswith("https://")
+    app.config["SESSION_COOKIE_NAME"] = f"{'__Host-' if secure else ''}healthscore_session"
+    app.config["SESSION_COOKIE_PATH"] = "/"
+    app.config["SESSION_COOKIE_DOMAIN"] = None
     app.config.setdefault("RATELIMIT_STORAGE_URI", _storage_uri(app))
     if settings.trusted_proxies > 0:
         # Only as many proxies as the setting says: X-Forwarded-* from anyone else is ignored (no spoofed

@@ -31,8 +31,24 @@ def test_secure_flag_when_served_over_https(settings_overrides: dict[str, object
 
     app = create_app({**settings_overrides, "public_base_url": "https://health.example.com"})
     app.config["WTF_CSRF_ENABLED"] = False
-    resp = _login(app.test_client(), "admin@acme.test")
-    assert "Secure" in resp.headers["Set-Cookie"]
+    client = app.test_client()
+    site = "https://health.example.com"
+    resp = client.post("/login", data={"email": "admin@acme.test", "password": PASSWORD}, base_url=site)
+    cookie = resp.headers["Set-Cookie"]
+    assert "Secure" in cookie
+    # __Host-: the browser keeps it only if Secure, Path=/ and no Domain, so no subdomain can toss one in
+    assert cookie.startswith("__Host-healthscore_session=")
+    assert "Path=/;" in cookie
+    assert "Domain=" not in cookie
+    page = client.get("/", base_url=site)
+    assert b"Acme Green Corp" in page.data  # the prefixed cookie signs the next request in
+
+
+def test_plain_http_keeps_the_unprefixed_name(client: Any, tenants: dict[str, TenantData]) -> None:
+    """Browsers drop __Host- cookies that are not Secure: the local demo over http must not use the prefix."""
+    cookie = _login(client, "admin@acme.test").headers["Set-Cookie"]
+    assert cookie.startswith("healthscore_session=")
+    assert "Secure" not in cookie
 
 
 @pytest.mark.parametrize(
