@@ -206,3 +206,99 @@ def _int8_score(result: object, encoder_dir: Path, texts: Sequence[str], gold: S
 def with_steps(cfg: FinetuneConfig, steps: int, max_len: int | None = None) -> FinetuneConfig:
     """The same fine-tuning recipe with a different step budget (and, to save time, shorter inputs)."""
     return replace(cfg, steps=steps, max_len=max_len or cfg.max_len)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StudentFold:
+    """One LOSO fold of the distilled student: its teacher (the fine-tuned recipe's own fold) and the student."""
+
+    domain: str
+    teacher_fp32: float
+    fp32: float
+    int8: float | None
+    seconds: float
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form."""
+        return {
+            "teacher_fp32": round(self.teacher_fp32, 4),
+            "fp32": round(self.fp32, 4),
+            "int8": None if self.int8 is None else round(self.int8, 4),
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def student_loso_folds(
+    fit: Sequence[Example],
+    validation: Sequence[Example],
+    tests: dict[str, list[Example]],
+    *,
+    seed: int,
+    teacher_cfg: FinetuneConfig,
+    student_cfg: FinetuneConfig,
+    encoder_dir: Path,
+    cache_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    int8: bool = True,
+    domains: Sequence[str] = DOMAINS,
+) -> list[StudentFold]:
+    """For each left-out domain: fine-tune the teacher exactly as `finetuned_loso_scores` does (or reuse it
+    from `cache_dir`), distil the student from that fold's teacher on the same rows, and score both on the
+    left-out domain (the student also through its int8 ONNX export). The teacher never saw the left-out
+    domain either, so nothing leaks into the student."""
+    import time
+
+    from nlp.finetune import Teacher, finetune, live_model, load_teacher, save_encoder, training_rows
+    from nlp.paths import HEAD_FILENAME
+
+    out: list[StudentFold] = []
+    for domain in domains:
+        if not tests.get(domain):
+            continue
+        started = time.perf_counter()
+        drop = left_out(domain)
+        rows = training_rows([e for e in fit if e.source not in drop], teacher_cfg, seed)
+        val = [e for e in validation if e.source not in drop]
+        gold = [e.label for e in tests[domain]]
+        texts = [e.text for e in tests[domain]]
+        cached = (
+            cache_dir / f"{domain}-seed{seed}-steps{teacher_cfg.steps}-len{teacher_cfg.max_len}"
+            if cache_dir is not None
+            else None
+        )
+        if cached is not None and (cached / HEAD_FILENAME).is_file():
+            teacher = load_teacher(cached)
+            if progress:
+                progress(f"LOSO {domain}: teacher reused from {cached}")
+        else:
+            if progress:
+                progress(
+                    f"LOSO {domain}: fine-tuning the teacher on {len(rows)} rows, {teacher_cfg.steps} steps"
+                )
+            result = finetune(rows, val, seed=seed, cfg=teacher_cfg, encoder_dir=encoder_dir)
+            teacher = Teacher(encoder=result.encoder, head=result.head)
+            if cached is not None:
+                save_encoder(result.encoder, encoder_dir, cached)
+                result.head.save(cached / HEAD_FILENAME)
+        teacher_f1 = evaluate(
+            gold,
+            [s.label for s in live_model(teacher.encoder, encoder_dir, teacher.head).classify_many(texts)],
+        ).macro_f1
+        if progress:
+            progress(f"LOSO {domain}: teacher fp32 {teacher_f1:.3f}; distilling layers {student_cfg.layers}")
+        student = finetune(rows, val, seed=seed, cfg=student_cfg, encoder_dir=encoder_dir, teacher=teacher)
+        model = live_model(student.encoder, encoder_dir, student.head)
+        fp32 = evaluate(gold, [s.label for s in model.classify_many(texts)]).macro_f1
+        quant = _int8_score(student, encoder_dir, texts, gold) if int8 else None
+        fold = StudentFold(
+            domain=domain,
+            teacher_fp32=teacher_f1,
+            fp32=fp32,
+            int8=quant,
+            seconds=time.perf_counter() - started,
+        )
+        out.append(fold)
+        if progress:
+            extra = f", int8 {quant:.3f}" if quant is not None else ""
+            progress(f"LOSO {domain}: student fp32 {fp32:.3f}{extra} ({fold.seconds:.0f}s)")
+    return out

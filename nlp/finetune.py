@@ -51,6 +51,94 @@ class FinetuneConfig:
     # Support text is the target domain and small: its rows are repeated this often.
     support_repeat: int = 3
     threads: int = 2
+    # Student recipe: keep only these encoder layers (indices into the 6 of MiniLM-L6); None keeps them all.
+    # With a teacher the student starts from the teacher's kept layers and head, else from the base encoder's.
+    layers: tuple[int, ...] | None = None
+    # Distillation (only with a teacher): loss = alpha * T^2 * KL(teacher/T || student/T) + (1 - alpha) * CE.
+    distill_alpha: float = 0.5
+    distill_temperature: float = 2.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Teacher:
+    """A trained fp32 encoder (torch module) with its calibrated head: what a student is distilled from."""
+
+    encoder: Any
+    head: LinearHead
+
+
+def load_teacher(model_dir: Path) -> Teacher:
+    """A fine-tuned fp32 model directory written by `healthscore model train` (weights + its head beside).
+
+    Raises:
+        ModelLoadError: the weights or the head are missing.
+    """
+    from transformers import AutoModel
+
+    from nlp.errors import ModelLoadError
+    from nlp.head import load_head
+    from nlp.paths import HEAD_FILENAME
+
+    if not (model_dir / "config.json").is_file():
+        raise ModelLoadError(model_dir, "healthscore model train", "no fine-tuned teacher weights here")
+    head = load_head(model_dir / HEAD_FILENAME, "healthscore model train")
+    encoder = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+    return Teacher(encoder=encoder, head=head)
+
+
+def parse_layers(text: str, available: int = 6) -> tuple[int, ...]:
+    """'0,2,4' -> (0, 2, 4): distinct layer indices in increasing order, each in [0, available).
+
+    Raises:
+        ValueError: empty, not integers, repeated, unordered or out of range.
+    """
+    try:
+        layers = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise ValueError(f"layers must be comma-separated integers, got {text!r}") from exc
+    if not layers:
+        raise ValueError("keep at least one layer")
+    if list(layers) != sorted(set(layers)):
+        raise ValueError(f"layers must be distinct and increasing, got {text!r}")
+    if layers[0] < 0 or layers[-1] >= available:
+        raise ValueError(f"layers must lie in 0..{available - 1}, got {text!r}")
+    return layers
+
+
+def keep_layers(encoder: Any, layers: Sequence[int]) -> Any:
+    """Drop every transformer layer of a BERT-style `encoder` except `layers` (in place; returned).
+
+    The config follows, so `save_pretrained` writes an N-layer model that loads and exports like any other.
+    """
+    import torch
+
+    blocks = encoder.encoder.layer
+    encoder.encoder.layer = torch.nn.ModuleList([blocks[i] for i in layers])
+    encoder.config.num_hidden_layers = len(layers)
+    return encoder
+
+
+def distillation_loss(
+    student: Any,
+    teacher: Any,
+    labels: Any,
+    *,
+    alpha: float,
+    temperature: float,
+    class_weight: Any | None = None,
+) -> Any:
+    """alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) * CE(student, labels).
+
+    T^2 keeps the soft term's gradient on the scale of the hard one (Hinton et al. 2015). Torch tensors in,
+    a scalar tensor out; the KL part is zero when the student's logits equal the teacher's.
+    """
+    import torch
+
+    log_p = torch.nn.functional.log_softmax(student / temperature, dim=-1)
+    log_q = torch.nn.functional.log_softmax(teacher / temperature, dim=-1)
+    kl = (log_q.exp() * (log_q - log_p)).sum(-1).mean()
+    ce = torch.nn.functional.cross_entropy(student, labels, weight=class_weight)
+    return alpha * temperature**2 * kl + (1.0 - alpha) * ce
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,8 +199,15 @@ def finetune(
     cfg: FinetuneConfig,
     encoder_dir: Path,
     progress: Callable[[str], None] | None = None,
+    teacher: Teacher | None = None,
 ) -> Finetuned:
-    """Train encoder + head on `rows` for cfg.steps, then fit the temperature on `validation`."""
+    """Train encoder + head on `rows` for cfg.steps, then fit the temperature on `validation`.
+
+    With cfg.layers the encoder keeps only those layers (a student); with a `teacher` it starts from the
+    teacher's weights and head and learns from the teacher's softened logits as well as the labels.
+    """
+    import copy
+
     import torch
     from transformers import AutoModel
 
@@ -128,9 +223,21 @@ def finetune(
     # Balanced class weights (neutral is rare in the human-rated pool), clipped so a tiny class cannot dominate.
     class_weight = np.clip(len(y_all) / (len(LABELS) * np.maximum(counts, 1)), 0.5, 4.0)
 
-    encoder = AutoModel.from_pretrained(str(encoder_dir), local_files_only=True)
+    if teacher is not None:
+        encoder = copy.deepcopy(teacher.encoder)
+        teacher.encoder.eval()
+    else:
+        encoder = AutoModel.from_pretrained(str(encoder_dir), local_files_only=True)
+    if cfg.layers is not None:
+        keep_layers(encoder, cfg.layers)
     encoder.train()
     linear = torch.nn.Linear(int(encoder.config.hidden_size), len(LABELS))
+    if teacher is not None:
+        with torch.no_grad():  # the teacher's head, unscaled: the student starts where the teacher ended
+            linear.weight.copy_(torch.from_numpy(teacher.head.weight / cfg.scale))
+            linear.bias.copy_(torch.from_numpy(teacher.head.bias))
+        t_weight = torch.from_numpy(teacher.head.weight)
+        t_bias = torch.from_numpy(teacher.head.bias)
     params = [
         {"params": [p for p in encoder.parameters()], "lr": cfg.lr, "weight_decay": cfg.weight_decay},
         {"params": list(linear.parameters()), "lr": cfg.head_lr, "weight_decay": 0.0},
@@ -156,7 +263,25 @@ def finetune(
         ).last_hidden_state
         m = mask.unsqueeze(-1).float()
         pooled = torch.nn.functional.normalize((states * m).sum(1) / m.sum(1), dim=-1)
-        loss = loss_fn(linear(pooled * cfg.scale), torch.from_numpy(y_all[batch]))
+        logits = linear(pooled * cfg.scale)
+        labels = torch.from_numpy(y_all[batch])
+        if teacher is None:
+            loss = loss_fn(logits, labels)
+        else:
+            with torch.no_grad():
+                t_states = teacher.encoder(
+                    input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)
+                ).last_hidden_state
+                t_pooled = torch.nn.functional.normalize((t_states * m).sum(1) / m.sum(1), dim=-1)
+                t_logits = t_pooled @ t_weight.T + t_bias
+            loss = distillation_loss(
+                logits,
+                t_logits,
+                labels,
+                alpha=cfg.distill_alpha,
+                temperature=cfg.distill_temperature,
+                class_weight=loss_fn.weight,
+            )
         loss.backward()
         torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
         optimiser.step()

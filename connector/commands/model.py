@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,34 @@ def model() -> None:
     is_flag=True,
     help="Do not export and ship the int8 ONNX model into nlp/weights/ (quick or experimental runs).",
 )
+@click.option(
+    "--layers",
+    default=None,
+    metavar="I,J,...",
+    help=(
+        "Train a smaller student: keep only these of the 6 encoder layers (e.g. 0,2,4), start from the"
+        " teacher's weights and distil it from the teacher (--teacher-dir) on the same training rows."
+        " Its fp32 weights go to nlp/.build/student unless --build-dir says otherwise."
+    ),
+)
+@click.option(
+    "--teacher-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The fine-tuned 6-layer model to distil from (with --layers). [default: nlp/.build/finetuned]",
+)
+@click.option(
+    "--distill-alpha",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Weight of the teacher's soft labels against the human labels (with --layers). [default: 0.5]",
+)
+@click.option(
+    "--distill-temperature",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Temperature softening teacher and student logits in the distillation loss. [default: 2.0]",
+)
 @_data_options
 @click.option(
     "--model-path",
@@ -93,6 +122,10 @@ def train_cmd(
     frozen: bool,
     build_dir: Path | None,
     no_export: bool,
+    layers: str | None,
+    teacher_dir: Path | None,
+    distill_alpha: float | None,
+    distill_temperature: float | None,
     data_dir: Path | None,
     tickets: Path | None,
     model_path: Path | None,
@@ -104,6 +137,9 @@ def train_cmd(
     Uses the four human-rated sources, the project's tickets and the generated support text; 20% of each
     source (per label) is held out by SEED for `healthscore model evaluate`. Bounded by --steps: about
     4-10 minutes on 2 CPU cores. Needs the train extra: pip install -e '.[train]'.
+
+    With --layers, a layer-reduced student is distilled from the fine-tuned model in --teacher-dir (train
+    that first, without --layers): same rows, same steps, about 3-6 minutes for 3 layers.
     """
     from nlp.data import TrainingDataError
     from nlp.errors import ModelLoadError
@@ -113,11 +149,32 @@ def train_cmd(
         DEFAULT_TICKETS,
         FINETUNED_DIR,
         SHIPPED_ONNX,
+        STUDENT_DIR,
         default_data_dir,
         default_instance_dir,
         head_path_for,
     )
 
+    student_only = {
+        "--teacher-dir": teacher_dir,
+        "--distill-alpha": distill_alpha,
+        "--distill-temperature": distill_temperature,
+    }
+    misplaced = [name for name, value in student_only.items() if value is not None and layers is None]
+    if misplaced:
+        raise click.UsageError(f"{', '.join(misplaced)} only apply with --layers")
+    kept: tuple[int, ...] | None = None
+    if layers is not None:
+        if frozen or model_path is not None:
+            raise click.UsageError(
+                "--layers trains a fine-tuned student; it cannot go with --frozen/--model-path"
+            )
+        from nlp.finetune import parse_layers
+
+        try:
+            kept = parse_layers(layers)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--layers") from exc
     _require_train_extra()
     instance = instance_dir or default_instance_dir()
     target = out or head_path_for(model_path, instance)
@@ -149,24 +206,35 @@ def train_cmd(
 
             cfg = FinetuneConfig()
             cfg = replace(cfg, steps=steps or cfg.steps, per_source=per_source or cfg.per_source)
+            teacher = None
+            if kept is not None:
+                teacher = teacher_dir or FINETUNED_DIR
+                cfg = replace(
+                    cfg,
+                    layers=kept,
+                    distill_alpha=cfg.distill_alpha if distill_alpha is None else distill_alpha,
+                    distill_temperature=distill_temperature or cfg.distill_temperature,
+                )
             ft = train_finetuned(
                 seed=seed,
                 data_dir=data_dir or default_data_dir(),
                 tickets_path=tickets or DEFAULT_TICKETS,
                 generated_path=DEFAULT_GENERATED,
                 cfg=cfg,
-                build_dir=build_dir or FINETUNED_DIR,
+                build_dir=build_dir or (STUDENT_DIR if kept is not None else FINETUNED_DIR),
                 head_out=out or DEFAULT_HEAD,
                 ship_onnx=None if no_export else SHIPPED_ONNX,
                 instance_dir=instance,
                 progress=None if as_json else click.echo,
+                teacher_dir=teacher,
             )
             summary = {
                 "head": str(ft.head_path),
                 "encoder": str(ft.encoder_dir),
                 "onnx": str(ft.onnx_path) if ft.onnx_path else None,
                 "seed": seed,
-                "mode": "finetune",
+                "mode": "finetune" if kept is None else "distil",
+                "layers": list(kept) if kept is not None else None,
                 "temperature": ft.temperature,
                 "rows": ft.n_rows,
                 "train": ft.n_train,
@@ -356,6 +424,13 @@ def evaluate_cmd(
             ),
         )
     ev = replace(ev, **_recorded(target.parent))
+    students = [
+        c
+        for c in student_candidates(target.parent / "student.json")
+        if c.name not in {x.name for x in ev.candidates}
+    ]
+    if students:
+        ev = replace(ev, candidates=(*ev.candidates, *students))
     counts: dict[str, int] = {}
     for e in examples:
         counts[e.source] = counts.get(e.source, 0) + 1
@@ -491,6 +566,200 @@ def _comparison(
         )
     )
     return {"candidates": tuple(candidates), "chosen": chosen, "loso_note": note}
+
+
+@model.command("distil-loso")
+@click.option("--layers", required=True, metavar="I,J,...", help="The student's kept layers, as for train.")
+@click.option(
+    "--loso-steps", type=int, default=200, show_default=True, help="Steps per fold (teacher and student)."
+)
+@click.option(
+    "--loso-domain",
+    "loso_domains",
+    multiple=True,
+    help="Run only this left-out source (repeatable; split the folds over several runs). [default: all]",
+)
+@click.option(
+    "--distill-alpha", type=click.FloatRange(0.0, 1.0), default=None, help="As for train. [default: 0.5]"
+)
+@click.option(
+    "--distill-temperature", type=click.FloatRange(min=0.1), default=None, help="As for train. [default: 2.0]"
+)
+@click.option(
+    "--student-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also score this trained student (fp32 and int8) in-domain on the same rows. [default: nlp/.build/student]",
+)
+@click.option("--no-int8", is_flag=True, help="Skip the int8 ONNX export of each student fold.")
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON the folds are merged into (the card shows it). [default: nlp/cards/student.json]",
+)
+@_data_options
+def distil_loso_cmd(
+    layers: str,
+    loso_steps: int,
+    loso_domains: tuple[str, ...],
+    distill_alpha: float | None,
+    distill_temperature: float | None,
+    student_dir: Path | None,
+    no_int8: bool,
+    record: Path | None,
+    data_dir: Path | None,
+    tickets: Path | None,
+) -> None:
+    """Leave-one-source-out for a distilled student, comparable with the card's fine-tuned LOSO rows: the
+    same folds, rows, steps and seed; each fold's teacher is the fine-tuned recipe trained without the
+    left-out source (cached under nlp/.build/loso/), and the student is distilled from it. Results merge
+    into --record per fold, so folds can be run in separate (shorter) runs; `healthscore model evaluate`
+    puts them on the card. About 4-6 minutes per fold on 2 cores (2-3 with a cached teacher).
+    """
+    from dataclasses import replace
+
+    from nlp.crossdomain import DOMAINS, student_loso_folds, test_rows, with_steps
+    from nlp.data import split
+    from nlp.finetune import FinetuneConfig, parse_layers
+    from nlp.head import load_head
+    from nlp.paths import (
+        BUILD_DIR,
+        DEFAULT_GENERATED,
+        DEFAULT_HEAD,
+        DEFAULT_TICKETS,
+        STUDENT_CARD,
+        STUDENT_DIR,
+        default_data_dir,
+        default_encoder_dir,
+    )
+    from nlp.train import carve_validation, load_all
+
+    _require_train_extra()
+    try:
+        kept = parse_layers(layers)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--layers") from exc
+    unknown = sorted(set(loso_domains) - set(DOMAINS))
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(unknown)}; choose from {', '.join(DOMAINS)}", param_hint="--loso-domain"
+        )
+    base = FinetuneConfig()
+    teacher_cfg = with_steps(base, loso_steps)
+    student_cfg = replace(
+        teacher_cfg,
+        layers=kept,
+        distill_alpha=base.distill_alpha if distill_alpha is None else distill_alpha,
+        distill_temperature=distill_temperature or base.distill_temperature,
+    )
+    examples = load_all(data_dir or default_data_dir(), tickets or DEFAULT_TICKETS, DEFAULT_GENERATED)
+    seed = int(str(load_head(DEFAULT_HEAD, "healthscore model train").meta.get("seed", 13)))
+    train_set, test = split(examples, seed)
+    fit, validation = carve_validation(train_set, seed)
+    tests = test_rows(test, seed)
+    target = record or STUDENT_CARD
+    data = json.loads(target.read_text(encoding="utf-8")) if target.is_file() else {}
+    key = ",".join(map(str, kept))
+    entry = data.get(key, {})
+    recipe = {
+        "layers": list(kept),
+        "loso_steps": loso_steps,
+        "max_len": teacher_cfg.max_len,
+        "distill_alpha": student_cfg.distill_alpha,
+        "distill_temperature": student_cfg.distill_temperature,
+        "seed": seed,
+    }
+    if entry.get("recipe") != recipe:
+        entry = {"recipe": recipe, "folds": {}}
+    folds = student_loso_folds(
+        fit,
+        validation,
+        tests,
+        seed=seed,
+        teacher_cfg=teacher_cfg,
+        student_cfg=student_cfg,
+        encoder_dir=default_encoder_dir(),
+        cache_dir=BUILD_DIR / "loso",
+        progress=lambda m: click.echo(m, err=True),
+        int8=not no_int8,
+        domains=loso_domains or DOMAINS,
+    )
+    for fold in folds:
+        entry["folds"][fold.domain] = fold.as_dict()
+    built = student_dir or STUDENT_DIR
+    if (built / "config.json").is_file():
+        entry["in_domain"] = _student_in_domain(built, tests)
+        entry["student_dir"] = str(built)
+    data[key] = entry
+    target.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    for fold in folds:
+        click.echo(
+            f"{fold.domain:<24} teacher fp32 {fold.teacher_fp32:.3f}  student fp32 {fold.fp32:.3f}"
+            + (f"  int8 {fold.int8:.3f}" if fold.int8 is not None else "")
+        )
+    click.echo(f"wrote {target}")
+
+
+def _student_in_domain(student_dir: Path, tests: dict[str, list[Any]]) -> dict[str, dict[str, float]]:
+    """The trained student (fp32 torch and its int8 ONNX export) on the same held-out rows as the card."""
+    import tempfile
+
+    from nlp import load_default_model
+    from nlp.metrics import evaluate
+
+    out: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="student-") as tmp:
+        for backend in ("torch", "onnx-int8"):
+            model = load_default_model(student_dir, Path(tmp), backend=backend)
+            out["fp32" if backend == "torch" else "int8"] = {
+                d: round(
+                    evaluate(
+                        [e.label for e in rows],
+                        [s.label for s in model.classify_many([e.text for e in rows])],
+                    ).macro_f1,
+                    4,
+                )
+                for d, rows in tests.items()
+                if rows
+            }
+    return out
+
+
+def student_candidates(path: Path) -> list[Any]:
+    """Rows for the card's LOSO table from the distilled students recorded by `model distil-loso`."""
+    from nlp.crossdomain import DOMAINS, Candidate
+
+    if not path.is_file():
+        return []
+    out = []
+    for entry in json.loads(path.read_text(encoding="utf-8")).values():
+        recipe, folds = entry["recipe"], entry["folds"]
+        layers = ",".join(map(str, recipe["layers"]))
+        missing = [d for d in DOMAINS if d not in folds]
+        note = (
+            f"layers {layers} of the fine-tuned model kept, distilled from each fold's fine-tuned teacher"
+            f" (alpha {recipe['distill_alpha']}, T {recipe['distill_temperature']}), {recipe['loso_steps']} steps"
+            " per fold; in-domain: the student trained on every source (`healthscore model train --layers"
+            f" {layers}`). Teacher folds re-run alongside: LOSO mean"
+            f" {statistics.fmean(f['teacher_fp32'] for f in folds.values()):.3f}"
+            + (f". Folds missing: {', '.join(missing)}" if missing else "")
+        )
+        in_domain = entry.get("in_domain", {})
+        n = len(recipe["layers"])
+        for kind in ("fp32", "int8"):
+            loso = {d: f[kind] for d, f in folds.items() if f.get(kind) is not None}
+            if not loso:
+                continue
+            out.append(
+                Candidate(
+                    name=f"MiniLM-L{n} student (layers {layers}) distilled, {'fp32' if kind == 'fp32' else 'int8 ONNX'}",
+                    in_domain=in_domain.get(kind, {}),
+                    loso=loso,
+                    note=note if kind == "fp32" else "",
+                )
+            )
+    return out
 
 
 FROZEN_NAME = "MiniLM-L6 frozen + logistic head (before)"
