@@ -105,6 +105,17 @@ def test_save_validates_and_enable_turns_it_on(
         assert s.scalars(select(m.AuditEntry).where(m.AuditEntry.action == "play.enabled")).one()
 
 
+def test_new_play_form_names_bands_and_starts_at_the_lowest(
+    acme_admin: Any, tenants: dict[str, TenantData]
+) -> None:
+    """People read "At risk", not the model's internal band id; a new play most often watches that band."""
+    page = acme_admin.get("/admin/plays").data.decode()
+    form = page[page.index("New play") :]
+    assert 'value="red" selected>At risk (red)</option>' in form
+    assert 'value="green" >Healthy (green)</option>' in form
+    assert "enters At risk (red)" in page  # the starter play's row
+
+
 def test_viewers_cannot_edit_plays(acme_viewer: Any) -> None:
     assert acme_viewer.get("/admin/plays").status_code in (302, 403)
 
