@@ -46,6 +46,7 @@ def _page(text: str, *, mode: str, status: int = 200, **extra: Any) -> Any:
         diff=diff,
         mode=mode,
         max_weight=model_form.MAX_WEIGHT,
+        slider_max=model_form.slider_max(shown),
         version=extra.pop("version", None) or _suggest_version(live),
         published=readmodels.published_model(db(), tenant_id()),
         **extra,

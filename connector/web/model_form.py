@@ -54,6 +54,14 @@ def _num(value: Any, default: float = 0.0) -> float:
         return default
 
 
+def slider_max(form: Summary) -> float:
+    """The sliders' right end: weights are relative and usually below 1 (the default model's sum to 1), so a
+    0..5 slider would park them all at its left edge; 0..1 unless a weight is larger. The number field next
+    to each slider still takes anything up to MAX_WEIGHT."""
+    largest = max((w for seg in form.segments.values() for w in seg.values()), default=0.0)
+    return 1.0 if largest <= 1.0 else MAX_WEIGHT
+
+
 def summary(text: str) -> Summary:
     """What a person needs to read a model: weights per dimension and segment, bands, metric weights."""
     data = _load(text)

@@ -39,6 +39,15 @@ def _form(page: str) -> dict[str, str]:
     return dict(re.findall(r'name="(w:[^"]+)" id="[^"]+" value="([^"]+)"', page))
 
 
+def test_sliders_span_the_weights_in_use() -> None:
+    """The default model's weights are fractions: a 0..5 slider would park every one at its left edge."""
+    default = model_form.summary(DEFAULT_YAML)
+    assert model_form.slider_max(default) == 1.0
+    heavy = yaml.safe_load(DEFAULT_YAML)
+    heavy["dimensions"]["support"]["weight"] = 3
+    assert model_form.slider_max(model_form.summary(yaml.safe_dump(heavy))) == model_form.MAX_WEIGHT
+
+
 def test_weights_form_previews_diffs_saves_and_publishes(acme_admin: Any) -> None:
     page = acme_admin.get("/admin/model").data.decode()
     assert 'type="range"' in page
