@@ -434,12 +434,31 @@ def test_write_scores_calls_update_many_per_100(
     assert [r.account_external_id for r in results] == [str(zsb.org_id(k)) for k in keys]
     assert sandbox.ctx.counters.get("zendesk", "PUT /api/v2/organizations/update_many.json") == 3
     assert sandbox.ctx.counters.get("zendesk", "GET /api/v2/job_statuses/<job>.json") == 3
-    assert recorder.sleeps == [1.0, 1.0, 1.0]
+    assert recorder.sleeps == [1.0]  # the three jobs run while we wait once, then are polled together
     written = zsb.written_fields(sandbox.ctx)
     assert written[str(zsb.org_id(keys[-1]))] == {
         "healthscore_score": 81.0,
         "healthscore_band": "healthscore_band_green",
     }
+
+
+def test_write_scores_waits_per_window_of_jobs_not_per_job(
+    sandbox: Sandbox, make_adapter: MakeAdapter, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """3 jobs, 2 in flight at most, each done on its second poll: two windows of one 1 s + 2 s wait."""
+    from integrations.zendesk import adapter as zd_adapter
+
+    monkeypatch.setattr(zd_adapter, "JOBS_AT_ONCE", 2)
+    reset(sandbox, build_book(customers=250, tickets=0))
+    sandbox.state.extra["job_polls_to_complete"] = 2
+    adapter = make_adapter()
+    adapter.ensure_fields()
+    keys = list(sandbox.ctx.book.customers)
+    results = adapter.write_scores(writes(*keys, score=55.0))
+    assert all(r.ok for r in results)
+    assert [r.account_external_id for r in results] == [str(zsb.org_id(k)) for k in keys]
+    assert recorder.sleeps == [1.0, 2.0, 1.0, 2.0]
+    assert sandbox.ctx.counters.get("zendesk", "GET /api/v2/job_statuses/<job>.json") == 6
 
 
 def test_write_scores_per_item_failures(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
