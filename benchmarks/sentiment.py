@@ -12,7 +12,12 @@ Quality is macro-F1 against the human labels, its change against the fp32 baseli
 
 --smoke runs a few dozen texts once (seconds; CI runs it so the script cannot rot). Without the fine-tuned
 fp32 weights (nlp/.build/finetuned, made by `healthscore model train`) the baseline falls back to the
-packaged base encoder: its speed is still comparable, its macro-F1 is not.
+packaged base encoder: its speed is still comparable, its macro-F1 is not. The baseline and the fp32 rows
+use the head saved beside those weights (the 6-layer model's own), whatever nlp/weights/ ships.
+
+--student DIR adds a distilled student (`healthscore model train --layers ...` writes nlp/.build/student)
+as its int8 ONNX export, measured in the same rounds. The last column is label agreement with the shipped
+row (what a model change would do to the labels the score reads).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from nlp.paths import (
     DEFAULT_HEAD,
     DEFAULT_TICKETS,
     FINETUNED_DIR,
+    HEAD_FILENAME,
     default_data_dir,
     default_instance_dir,
 )
@@ -56,6 +62,12 @@ def baseline_dir() -> tuple[Path, bool]:
     return default_encoder_dir(), False
 
 
+def baseline_head() -> Path:
+    """The fine-tuned 6-layer model's own head (saved beside its weights), else the shipped head."""
+    beside = FINETUNED_DIR / HEAD_FILENAME
+    return beside if beside.is_file() else DEFAULT_HEAD
+
+
 def naive_baseline(source: Path, batch_size: int = 32) -> Callable[[Sequence[str]], list[str]]:
     """AutoModel fp32 + the head, batches in arrival order, padding to the longest in the batch."""
     import torch
@@ -63,7 +75,7 @@ def naive_baseline(source: Path, batch_size: int = 32) -> Callable[[Sequence[str
 
     tok = AutoTokenizer.from_pretrained(str(source), local_files_only=True)
     model = AutoModel.from_pretrained(str(source), local_files_only=True).eval()
-    head = load_head(DEFAULT_HEAD, "healthscore model train")
+    head = load_head(baseline_head(), "healthscore model train")
 
     def run(texts: Sequence[str]) -> list[str]:
         out: list[str] = []
@@ -93,9 +105,17 @@ def ours(
     batch_size: int = 8,
     max_len: int = 128,
     threads: int | None = None,
+    model_path: Path | None = None,
+    head_path: Path | None = None,
 ) -> Callable[[Sequence[str]], list[str]]:
     """The project's model: length-sorted batches, dynamic padding, chosen backend; cache off unless asked."""
-    model = load_default_model(None, default_instance_dir(), backend=backend, threads=threads)  # type: ignore[arg-type]
+    model = load_default_model(
+        model_path,
+        default_instance_dir(),
+        backend=backend,  # type: ignore[arg-type]
+        threads=threads,
+        head_path=head_path,
+    )
     model.batch_size = batch_size
     model.max_len = max_len
 
@@ -137,6 +157,12 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float | str]]:
         default=None,
         help="also write the table as JSON here (e.g. nlp/cards/speed.json, which the model card shows)",
     )
+    parser.add_argument(
+        "--student",
+        type=Path,
+        default=None,
+        help="also time this distilled student's int8 ONNX export (fp32 folder with its head beside)",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.limit, args.repeat = args.limit or 40, 1
@@ -152,8 +178,10 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float | str]]:
     source, finetuned = baseline_dir()
     paths: list[BenchPath] = [("baseline: transformers fp32, naive batches", naive_baseline(source), cleaned)]
     if finetuned and not args.smoke:
-        paths.append(("torch fp32, length-sorted dynamic padding", ours("torch"), raw))
-        paths.append(("onnxruntime fp32, sorted", ours("onnx-fp32"), raw))
+        head = baseline_head()
+        paths.append(("torch fp32, length-sorted dynamic padding", ours("torch", head_path=head), raw))
+        paths.append(("onnxruntime fp32, sorted", ours("onnx-fp32", head_path=head), raw))
+    shipped_row = len(paths)
     paths += [
         ("onnxruntime int8, sorted, batch 8, 128 tokens (shipped)", ours("onnx-int8"), raw),
         (
@@ -164,6 +192,20 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float | str]]:
         ("onnxruntime int8, 1 thread", ours("onnx-int8", threads=1), raw),
         ("onnxruntime int8, re-run with warm text-hash cache", ours("onnx-int8", cached=True), raw),
     ]
+    if args.student is not None:
+        name = args.student.name
+        paths += [
+            (
+                f"student ({name}) int8, sorted, batch 8, 128 tokens",
+                ours("onnx-int8", model_path=args.student),
+                raw,
+            ),
+            (
+                f"student ({name}) int8, batch 16, 64-token windows",
+                ours("onnx-int8", model_path=args.student, batch_size=16, max_len=64),
+                raw,
+            ),
+        ]
     load_start = os.getloadavg()
     print(
         f"{len(raw)} texts, mean {np.mean([len(t) for t in raw]):.0f} chars, {os.cpu_count()} CPU cores, "
@@ -171,29 +213,32 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float | str]]:
     )
     if not finetuned:
         print("note: no fine-tuned fp32 weights here; baseline runs the base encoder (speed only)")
-    header = f"{'path':<58} {'texts/s':>8} {'ratio':>6} {'agree':>6} {'macro-F1':>8} {'dF1 pts':>7}"
+    header = f"{'path':<58} {'texts/s':>8} {'ratio':>6} {'agree':>6} {'macro-F1':>8} {'dF1 pts':>7} {'agree shipped':>13}"
     print(header)
     print("-" * len(header))
     base_rate = base_f1 = 0.0
     base_labels: list[str] = []
     rows: list[dict[str, float | str]] = []
-    for (name, _, texts), (seconds, labels) in zip(paths, timed_rounds(paths, args.repeat), strict=True):
+    timed = timed_rounds(paths, args.repeat)
+    shipped_labels = timed[shipped_row][1]
+    for (name, _, texts), (seconds, labels) in zip(paths, timed, strict=True):
         rate = len(texts) / seconds
         f1 = evaluate(gold, labels).macro_f1
         if not base_labels:
             base_rate, base_f1, base_labels = rate, f1, labels
-        row = {
+        row: dict[str, float | str] = {
             "path": name,
             "texts_per_s": rate,
             "ratio": rate / base_rate,
             "agreement": agreement(labels, base_labels),
             "macro_f1": f1,
             "delta_f1_pts": 100 * (f1 - base_f1),
+            "agreement_shipped": agreement(labels, shipped_labels),
         }
         rows.append(row)
         print(
             f"{name:<58} {rate:>8.1f} {rate / base_rate:>5.2f}x {row['agreement']:>6.3f} "
-            f"{f1:>8.3f} {row['delta_f1_pts']:>+7.2f}"
+            f"{f1:>8.3f} {row['delta_f1_pts']:>+7.2f} {row['agreement_shipped']:>13.3f}"
         )
     load_end = os.getloadavg()
     print(f"load average {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f} at the end")

