@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -741,8 +740,8 @@ def student_candidates(path: Path) -> list[Any]:
             f"layers {layers} of the fine-tuned model kept, distilled from each fold's fine-tuned teacher"
             f" (alpha {recipe['distill_alpha']}, T {recipe['distill_temperature']}), {recipe['loso_steps']} steps"
             " per fold; in-domain: the student trained on every source (`healthscore model train --layers"
-            f" {layers}`). Teacher folds re-run alongside: LOSO mean"
-            f" {statistics.fmean(f['teacher_fp32'] for f in folds.values()):.3f}"
+            f" {layers}`). Each fold's 6-layer teacher, re-run alongside: "
+            + ", ".join(f"{d} {f['teacher_fp32']:.3f}" for d, f in sorted(folds.items()))
             + (f". Folds missing: {', '.join(missing)}" if missing else "")
         )
         in_domain = entry.get("in_domain", {})
