@@ -21,8 +21,7 @@ def request_write_back(settings: Settings, tenant_id: int) -> bool:
             return True
         from connector.jobs import tasks
 
-        if tasks._settings is not settings:
-            tasks.configure(settings)
+        tasks.configured(settings)
         # No publish retries: a web request is waiting, and the outbox keeps the rows for the next pass anyway.
         tasks.write_back.apply_async((tenant_id,), retry=False)
         return True

@@ -53,6 +53,12 @@ def configure(settings: Settings) -> Celery:
     return celery
 
 
+def configured(settings: Settings) -> Celery:
+    """The app configured for `settings`, configuring it only when they changed (callers on a request path
+    ask once per request; reconfiguring drops the broker pools)."""
+    return celery if _settings is settings else configure(settings)
+
+
 def _drop_connections() -> None:
     """Forget pooled broker connections and the result backend made for the previous broker URL (Celery
     caches both on first use; reconfiguring in one process, as tests and the CLI do, must not reuse them)."""

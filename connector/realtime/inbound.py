@@ -375,8 +375,7 @@ def dispatch(settings: Settings, accepted: Accepted) -> None:
             logger.warning("refresh marker unavailable; enqueueing", extra={"tenant": accepted.tenant_id})
     from connector.jobs import tasks
 
-    if tasks._settings is not settings:  # once per app, not per request
-        tasks.configure(settings)
+    tasks.configured(settings)  # configures once per app, not per request
     tasks.refresh_accounts.delay(accepted.tenant_id)
 
 
