@@ -58,13 +58,28 @@ STAGE_PROGRESS = {
 }
 
 
+# The columns the metrics read: rows of these, not ORM objects (a 2,000-account tenant has ~40k tickets,
+# and building an instrumented object per row was most of the score step's CPU, issue 17). Tests pass
+# m.Ticket / m.Deal objects, which have the same attributes.
+TICKET_COLUMNS = (
+    m.Ticket.vendor, m.Ticket.external_id, m.Ticket.crm_account_id, m.Ticket.status, m.Ticket.priority,
+    m.Ticket.escalated, m.Ticket.reopens, m.Ticket.vendor_created_at, m.Ticket.solved_at,
+    m.Ticket.first_reply_minutes, m.Ticket.full_resolution_minutes, m.Ticket.sentiment_label,
+    m.Ticket.sentiment_score,
+)  # fmt: skip
+DEAL_COLUMNS = (
+    m.Deal.account_external_id, m.Deal.kind, m.Deal.stage, m.Deal.is_closed, m.Deal.close_date,
+    m.Deal.vendor_created_at, m.Deal.vendor_updated_at,
+)  # fmt: skip
+
+
 @dataclass(slots=True)
 class _Acc:
     account: m.Account
-    tickets: list[m.Ticket] = field(default_factory=list)
+    tickets: list[Any] = field(default_factory=list)  # rows of TICKET_COLUMNS (or m.Ticket)
     csat: list[tuple[datetime, float]] = field(default_factory=list)
     nps: list[tuple[datetime, float]] = field(default_factory=list)
-    deals: list[m.Deal] = field(default_factory=list)
+    deals: list[Any] = field(default_factory=list)  # rows of DEAL_COLUMNS (or m.Deal)
     last_contact: datetime | None = None
 
 
@@ -105,8 +120,8 @@ def _gather(
     accs = {a.id: _Acc(a) for a in accounts}
     by_ext = {a.external_id: a.id for a in accounts}
     mine = _Only(only is not None, list(accs), list(by_ext))
-    tickets = session.scalars(
-        select(m.Ticket).where(
+    tickets = session.execute(
+        select(*TICKET_COLUMNS).where(
             m.Ticket.tenant_id == tenant_id,
             m.Ticket.crm_account_id.in_(mine.ids) if mine.on else m.Ticket.crm_account_id.is_not(None),
             m.Ticket.deleted_at.is_(None),
@@ -114,12 +129,24 @@ def _gather(
         )
     ).all()
     ticket_account = {}
+    # No metric reads a ticket older than the longest window unless it is still open: leave those out of
+    # the per-account lists every metric walks (an 18-month book's oldest tickets). Surveys may still
+    # name them, so the mapping keeps every ticket.
+    oldest = as_of - timedelta(days=TICKET_WINDOW_DAYS)
     for t in tickets:
         if t.crm_account_id in accs:
-            accs[t.crm_account_id].tickets.append(t)
+            if t.vendor_created_at > oldest or _open_ticket(t, as_of):
+                accs[t.crm_account_id].tickets.append(t)
             ticket_account[(t.vendor, t.external_id)] = t.crm_account_id
-    for s in session.scalars(
-        select(m.SurveyResponse).where(
+    for s in session.execute(
+        select(
+            m.SurveyResponse.vendor,
+            m.SurveyResponse.account_external_id,
+            m.SurveyResponse.ticket_external_id,
+            m.SurveyResponse.kind,
+            m.SurveyResponse.score,
+            m.SurveyResponse.responded_at,
+        ).where(
             m.SurveyResponse.tenant_id == tenant_id,
             m.SurveyResponse.deleted_at.is_(None),
             m.SurveyResponse.responded_at <= as_of,
@@ -131,8 +158,8 @@ def _gather(
             acc_id = ticket_account.get((s.vendor, s.ticket_external_id))
         if acc_id is not None and _valid_survey(s):
             (accs[acc_id].csat if s.kind == "csat" else accs[acc_id].nps).append((s.responded_at, s.score))
-    for d in session.scalars(
-        select(m.Deal).where(
+    for d in session.execute(
+        select(*DEAL_COLUMNS).where(
             m.Deal.tenant_id == tenant_id,
             m.Deal.vendor == crm,
             m.Deal.deleted_at.is_(None),
@@ -141,8 +168,8 @@ def _gather(
     ):
         if (acc_id := by_ext.get(d.account_external_id or "")) is not None:
             accs[acc_id].deals.append(d)
-    for c in session.scalars(
-        select(m.Contact).where(
+    for c in session.execute(
+        select(m.Contact.account_external_id, m.Contact.last_contacted_at).where(
             m.Contact.tenant_id == tenant_id,
             m.Contact.vendor == crm,
             m.Contact.deleted_at.is_(None),
@@ -167,7 +194,7 @@ class _Only:
     def of(self, column: Any) -> ColumnElement[bool]:
         return column.in_(self.exts) if self.on else true()
 
-    def surveys(self, tickets: Sequence[m.Ticket]) -> ColumnElement[bool]:
+    def surveys(self, tickets: Sequence[Any]) -> ColumnElement[bool]:
         if not self.on:
             return true()
         return or_(
@@ -176,10 +203,10 @@ class _Only:
         )
 
 
-def _valid_survey(s: m.SurveyResponse) -> bool:
+def _valid_survey(s: Any) -> bool:
     """One mistyped response (NPS 11, CSAT 0) must not fail the whole tenant's scoring (nps() raises)."""
     low, high = SURVEY_RANGE.get(s.kind, (float("-inf"), float("inf")))
-    return low <= s.score <= high
+    return bool(low <= s.score <= high)
 
 
 def _within(items: Iterable[tuple[datetime, float]], start: datetime, end: datetime) -> list[float]:
@@ -346,7 +373,7 @@ def _weight_sum(items: list[tuple[datetime, float]], as_of: datetime, half_life:
     return float(sum(0.5 ** ((as_of - t).total_seconds() / 86400 / half_life) for t, _ in items))
 
 
-def _open_ticket(t: m.Ticket, as_of: datetime) -> bool:
+def _open_ticket(t: Any, as_of: datetime) -> bool:
     """Open at `as_of`: solved only after it, or open now. A solved/closed ticket whose vendor gave no
     solve time is not counted open (Salesforce Cases closed without ClosedDate, merged Zendesk tickets)."""
     if t.solved_at is not None and t.solved_at > as_of:
@@ -354,7 +381,7 @@ def _open_ticket(t: m.Ticket, as_of: datetime) -> bool:
     return t.status in OPEN
 
 
-def _neg(t: m.Ticket) -> bool:
+def _neg(t: Any) -> bool:
     return t.sentiment_label == "negative" or (
         t.sentiment_score is not None and t.sentiment_score <= NEGATIVE_SCORE
     )
@@ -371,7 +398,7 @@ def _volume_trend(last30: int, prev60: int) -> float | None:
     return min(4.0, last30 / baseline) if baseline else 4.0
 
 
-def _open_at(deal: m.Deal, as_of: datetime) -> bool:
+def _open_at(deal: Any, as_of: datetime) -> bool:
     created = deal.vendor_created_at
     if created is not None and created > as_of:
         return False
@@ -380,7 +407,7 @@ def _open_at(deal: m.Deal, as_of: datetime) -> bool:
     return deal.close_date is not None and deal.close_date > as_of.date()
 
 
-def _renewal_progress(deals: list[m.Deal], as_of: datetime) -> float | None:
+def _renewal_progress(deals: list[Any], as_of: datetime) -> float | None:
     """Stage progress of the open renewal deal. A deal closed after `as_of` was open then, but its stage
     then is unknown, so it counts as open with unknown progress (no look-ahead)."""
     progress: list[float] = []

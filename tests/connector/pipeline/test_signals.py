@@ -345,3 +345,113 @@ def test_the_pipeline_supplies_every_metric_of_the_default_and_earlier_defaults(
     produced = set(signals_for(acc, AS_OF).metrics)
     needed = {m.name for m in model.metrics} | {m.evidence.metric for m in model.metrics if m.evidence}
     assert needed <= produced, sorted(needed - produced)
+
+
+def _from_objects(s: Any, tenant_id: int, as_of: datetime) -> dict[str, dict[str, float | None]]:
+    """The metrics the way the step read them before issue 17: whole ORM objects, every ticket of each
+    account (none left out for its age), through the same signals_for."""
+    from sqlalchemy import select
+
+    accs = {
+        a.id: _Acc(a)
+        for a in s.scalars(
+            select(m.Account).where(
+                m.Account.tenant_id == tenant_id,
+                m.Account.vendor == "salesforce",
+                m.Account.deleted_at.is_(None),
+            )
+        )
+    }
+    by_ext = {a.account.external_id: i for i, a in accs.items()}
+    tickets = s.scalars(
+        select(m.Ticket).where(
+            m.Ticket.tenant_id == tenant_id,
+            m.Ticket.deleted_at.is_(None),
+            m.Ticket.vendor_created_at <= as_of,
+        )
+    ).all()
+    owner = {}
+    for t in tickets:  # the database's order, as the step reads them (float sums follow it)
+        if t.crm_account_id in accs:
+            accs[t.crm_account_id].tickets.append(t)
+            owner[(t.vendor, t.external_id)] = t.crm_account_id
+    for r in s.scalars(select(m.SurveyResponse).where(m.SurveyResponse.responded_at <= as_of)):
+        if r.deleted_at is None and (
+            acc := by_ext.get(r.account_external_id or "")
+            if r.vendor == "salesforce"
+            else None or owner.get((r.vendor, r.ticket_external_id or ""))
+        ):
+            (accs[acc].csat if r.kind == "csat" else accs[acc].nps).append((r.responded_at, r.score))
+    for d in s.scalars(select(m.Deal).where(m.Deal.deleted_at.is_(None))):
+        if (acc := by_ext.get(d.account_external_id or "")) is not None:
+            accs[acc].deals.append(d)
+    for c in s.scalars(select(m.Contact)):
+        acc = by_ext.get(c.account_external_id or "")
+        if acc is not None and c.last_contacted_at and c.last_contacted_at <= as_of:
+            cur = accs[acc].last_contact
+            accs[acc].last_contact = max(cur, c.last_contacted_at) if cur else c.last_contacted_at
+    return {a.account.external_id: dict(signals_for(a, as_of).metrics) for a in accs.values()}
+
+
+def test_rows_read_by_columns_give_the_metrics_whole_objects_gave(db_url: str) -> None:
+    """Issue 17: the step reads ticket, deal, survey and contact columns (not ORM objects) and leaves
+    tickets older than the year out unless still open. Every metric equals what whole objects and every
+    ticket gave, on a book with old open and closed tickets, a survey on an old ticket, sentiment, deals
+    and contacts."""
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        for k, ext in enumerate(("001", "002", "003")):
+            b.crm_account(s, t, ext, f"Account {ext}", metrics={"seat_utilisation": 0.3 + 0.2 * k})
+            b.org(s, t, f"9{ext}", f"Account {ext}", cross_ref=ext)
+            for i, age in enumerate((2, 9, 25, 40, 75, 100, 170, 200, 300, 364, 366, 400, 500)):
+                solved = (i + k) % 3 != 0
+                b.ticket(
+                    s, t, f"T{ext}-{i}", f"9{ext}", created=T0 - age * DAY,
+                    status="solved" if solved else "open", priority=("high", "normal", "urgent", "low")[i % 4],
+                    escalated=i % 5 == k, reopens=i % 2, first_reply_minutes=30.0 * (i + 1),
+                    solved_at=T0 - (age - 1) * DAY if solved else None,
+                    full_resolution_minutes=600.0 * (i + 1) if solved else None,
+                )  # fmt: skip
+            b.survey(
+                s,
+                t,
+                f"C{ext}",
+                "csat",
+                2 + k,
+                vendor="zendesk",
+                ticket_external_id=f"T{ext}-12",
+                responded=T0 - 20 * DAY,
+            )  # fmt: skip  (on a 500-day-old ticket)
+            b.survey(s, t, f"N{ext}", "nps", 3 * k + 2, account_external_id=ext, responded=T0 - 40 * DAY)
+            b.deal(s, t, f"D{ext}", ext, stage="Negotiation", created=T0 - (100 + 50 * k) * DAY)
+            b.contact(s, t, f"P{ext}", ext, last_contacted=T0 - (k + 3) * DAY)
+        linking.link_tenant(s, t)
+        for n, ticket in enumerate(s.scalars(select_tickets(t))):
+            if n % 4:
+                ticket.sentiment_score = round(((n * 37) % 200) / 100 - 1.0, 2)
+                ticket.sentiment_label = "negative" if ticket.sentiment_score < -0.3 else "neutral"
+    for as_of in (T0, T0 - 50 * DAY):
+        with b.session(db_url) as s:
+            got = {
+                b.account_row(s, t, "salesforce", ext).external_id: dict(sig.metrics)
+                for sig in load_signals(s, t, as_of)
+                for ext in [s.get(m.Account, int(sig.account_id)).external_id]  # type: ignore[union-attr]
+            }
+            expected = _from_objects(s, t, as_of)
+        assert set(got) == set(expected)
+        diff = {
+            (ext, k): (got[ext].get(k), expected[ext].get(k))
+            for ext in expected
+            for k in set(got[ext]) | set(expected[ext])
+            if got[ext].get(k) != expected[ext].get(k)
+        }
+        assert not diff
+        assert got["001"]["open_tickets"] >= 1.0
+        if as_of == T0:
+            assert got["001"]["csat_avg_90d"] == 2.0, got["001"]  # the survey on the old ticket counts
+
+
+def select_tickets(tenant_id: int) -> Any:
+    from sqlalchemy import select
+
+    return select(m.Ticket).where(m.Ticket.tenant_id == tenant_id).order_by(m.Ticket.id)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from connector.config import Settings, load_settings
 from connector.demo.emulator import record_world
@@ -256,18 +257,27 @@ def test_a_failing_in_process_refresh_is_logged_and_the_runner_stops(
 @pytest.mark.slow
 def test_a_targeted_refresh_reads_the_changed_account_not_the_tenant(world: World) -> None:
     """Issue 17: a one-ticket refresh must cost what one account costs. Counted by the ORM rows it loads
-    (accounts, tickets, deals, contacts, surveys, snapshots), against the whole book the full score step
-    loads for the same change."""
+    (accounts, deals, contacts, surveys, snapshots) and the ticket rows it selects (signals reads columns,
+    not objects), against the whole book the full score step loads for the same change."""
     w = world
     _accept(w, "zendesk", _escalate_a_ticket(w.sandbox))
-    tables = (m.Account, m.Ticket, m.Deal, m.Contact, m.SurveyResponse, m.ScoreSnapshot)
-    loaded: dict[str, int] = {t.__tablename__: 0 for t in tables}
+    tables = (m.Account, m.Deal, m.Contact, m.SurveyResponse, m.ScoreSnapshot)
+    loaded: dict[str, int] = {t.__tablename__: 0 for t in (*tables, m.Ticket)}
 
     def count(target: Any, _context: Any) -> None:
         loaded[type(target).__tablename__] += 1
 
+    def count_tickets(state: Any) -> Any:
+        froms = state.statement.get_final_froms() if state.is_select else []
+        if not any(getattr(f, "name", None) == "tickets" for f in froms):
+            return None
+        frozen = state.invoke_statement().freeze()
+        loaded["tickets"] += len(frozen().all())
+        return frozen()
+
     for table in tables:
         event.listen(table, "load", count)
+    event.listen(Session, "do_orm_execute", count_tickets)
     try:
         report = realtime.refresh_pending(w.settings, w.tid, model=w.model)
         targeted_loads = dict(loaded)
@@ -278,6 +288,7 @@ def test_a_targeted_refresh_reads_the_changed_account_not_the_tenant(world: Worl
     finally:
         for table in tables:
             event.remove(table, "load", count)
+        event.remove(Session, "do_orm_execute", count_tickets)
     assert report["steps"]["score"]["scored"] >= 1
     assert report["steps"]["link"]["full"] is False
     crm_accounts = _count(
