@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,12 +25,22 @@ OPEN_STATES = ("queued", "open")  # a task in these states blocks a new one for 
 TASK_KIND = "task"
 
 
+class PreviousState(Protocol):
+    """What a pass reads of an account's previous snapshot (a snapshot row, or just these columns)."""
+
+    @property
+    def band(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Scored:
     """One scored account of the pass: its previous and new snapshot."""
 
     account: m.Account
-    prev: m.ScoreSnapshot | None
+    prev: PreviousState | None
     snap: m.ScoreSnapshot
 
 

@@ -7,12 +7,13 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connector.pipeline import play_queue
+from connector.pipeline.link import crm_vendor
 from connector.pipeline.outbox import queue_writes
 from connector.pipeline.signals import load_signals
 from connector.readmodels.common import parsed_model
@@ -79,6 +80,27 @@ def _latest(session: Session, tenant_id: int) -> dict[int, m.ScoreSnapshot]:
     return {s.account_id: s for s in rows}
 
 
+class Previous(NamedTuple):
+    """The columns of an account's current snapshot the score step reads (not its JSON: drivers, metrics)."""
+
+    account_id: int
+    band: str
+    band_since: datetime
+    score: float
+
+
+def _previous(session: Session, tenant_id: int) -> dict[int, Previous]:
+    """Like _latest, reading only the band state: decoding 2,000 snapshots' JSON columns into ORM objects
+    cost more than the rest of the read (issue 17)."""
+    s = m.ScoreSnapshot
+    rows = session.execute(
+        select(s.account_id, s.band, s.band_since, s.score)
+        .join(m.CurrentScore, m.CurrentScore.snapshot_id == s.id)
+        .where(m.CurrentScore.tenant_id == tenant_id)
+    )
+    return {row.account_id: Previous(*row) for row in rows}
+
+
 def _history(session: Session, tenant_id: int, since: datetime) -> dict[int, list[tuple[datetime, float]]]:
     """Per account, one score per as_of: the one recorded last. A pass re-run at the same as_of (a retry
     after a vendor fault, a stored simulated clock) supersedes the earlier, possibly partial, snapshot;
@@ -103,7 +125,7 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
     # Former customers (churned, renewal lost) leave scoring: their scores only crowded the at-risk list.
     former = {str(i) for i in former_customer_ids(session, tenant_id, as_of.date())}
     signals = [s for s in signals if s.account_id not in former]
-    latest = _latest(session, tenant_id)
+    latest = _previous(session, tenant_id)
     previous = {str(a): BandState(band=s.band, since=s.band_since, score=s.score) for a, s in latest.items()}
     results = score_accounts(model, signals, as_of, previous)
     history = _history(session, tenant_id, as_of - timedelta(days=100))
@@ -113,7 +135,15 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
             m.WebhookEndpoint.tenant_id == tenant_id, m.WebhookEndpoint.enabled.is_(True)
         )
     ).all()
-    accounts = {a.id: a for a in session.scalars(select(m.Account).where(m.Account.tenant_id == tenant_id))}
+    # The scored (CRM) accounts only: the tenant's helpdesk organizations are as many again.
+    accounts = {
+        a.id: a
+        for a in session.scalars(
+            select(m.Account).where(
+                m.Account.tenant_id == tenant_id, m.Account.vendor == crm_vendor(session, tenant_id)
+            )
+        )
+    }
     org_ids = _linked_orgs(session, tenant_id)
     emitted = _last_emitted_scores(session, tenant_id) if endpoints else {}
     metric_of = {s.account_id: s.metrics for s in signals}
@@ -137,11 +167,13 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
     # Plays fire in this transaction: task rows and their outbox rows commit with the band change.
     bands = tuple(b.name for b in model.default_segment.bands)
     fired = play_queue.fire(session, tenant_id, scored, org_ids, bands)
+    events = EventRows()
     for s in scored:
         report.events += _queue_events(
             session, tenant_id, endpoints, s.account, org_ids.get(s.account.id, []), s.prev, s.snap,
-            model, emitted.get(s.account.id), fired.get(s.account.id, []),
+            model, emitted.get(s.account.id), fired.get(s.account.id, []), events,
         )  # fmt: skip
+    events.flush(session, tenant_id)
     report.writes_queued = queue_writes(session, tenant_id, snapshots, org_ids)
     logger.info(
         "scored %d accounts (%d band changes, %d writes queued)",
@@ -235,17 +267,19 @@ def _queue_events(
     endpoints: Any,
     acc: m.Account,
     orgs: list[tuple[str, str]],
-    prev: m.ScoreSnapshot | None,
+    prev: play_queue.PreviousState | None,
     snap: m.ScoreSnapshot,
     model: ScoringModel,
     last_emitted: float | None = None,
     plays: list[int] | None = None,
+    batch: EventRows | None = None,
 ) -> int:
     """Queue band_changed / score_changed events for each subscribed endpoint (same transaction).
 
     score_changed compares with the score receivers last heard (the account's latest event), so a slow
     drift of a few points per pass is announced once it adds up to the delta; an account that never had
-    an event compares with its previous snapshot."""
+    an event compares with its previous snapshot. With `batch`, the rows are added there and written by
+    its flush (one flush for the pass instead of one per event); without, now."""
     if prev is None or not endpoints:
         return 0
     kinds: list[EventType] = []
@@ -285,19 +319,43 @@ def _queue_events(
             created_at=now,
         )
         session.add(row)
-        session.flush()
-        for ep in targets:
-            session.add(
-                m.WebhookDelivery(
-                    tenant_id=tenant_id,
-                    endpoint_id=ep.id,
-                    event_id=row.id,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+        if batch is not None:
+            batch.rows.append((row, [ep.id for ep in targets], now))
+        else:
+            session.flush()
+            _add_deliveries(session, tenant_id, row.id, [ep.id for ep in targets], now)
         count += 1
     return count
+
+
+@dataclass(slots=True)
+class EventRows:
+    """Events added by _queue_events whose deliveries wait for one flush to give the events their ids."""
+
+    rows: list[tuple[m.WebhookEvent, list[int], datetime]] = field(default_factory=list)
+
+    def flush(self, session: Session, tenant_id: int) -> None:
+        if not self.rows:
+            return
+        session.flush()
+        for row, endpoint_ids, now in self.rows:
+            _add_deliveries(session, tenant_id, row.id, endpoint_ids, now)
+        self.rows.clear()
+
+
+def _add_deliveries(
+    session: Session, tenant_id: int, event_id: int, endpoint_ids: list[int], now: datetime
+) -> None:
+    for endpoint_id in endpoint_ids:
+        session.add(
+            m.WebhookDelivery(
+                tenant_id=tenant_id,
+                endpoint_id=endpoint_id,
+                event_id=event_id,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
