@@ -234,9 +234,11 @@ def signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> Account
     """The metric values of one account (names as in scoring/default_model.yaml)."""
     a = acc.account
     d = timedelta(days=1)
-    t90 = [t for t in acc.tickets if t.vendor_created_at > as_of - 90 * d]
-    t30 = [t for t in t90 if t.vendor_created_at > as_of - 30 * d]
-    prev60 = [t for t in acc.tickets if as_of - 90 * d < t.vendor_created_at <= as_of - 30 * d]
+    # The window starts once per account, not once per ticket (issue 17).
+    since90, since30, since14 = as_of - 90 * d, as_of - 30 * d, as_of - 14 * d
+    t90 = [t for t in acc.tickets if t.vendor_created_at > since90]
+    t30 = [t for t in t90 if t.vendor_created_at > since30]
+    prev60 = [t for t in acc.tickets if since90 < t.vendor_created_at <= since30]
     open_now = [t for t in acc.tickets if _open_ticket(t, as_of)]
     scored30 = [t for t in t30 if t.sentiment_score is not None]
     scored90 = [t for t in t90 if t.sentiment_score is not None]
@@ -275,7 +277,7 @@ def signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> Account
             half_life=14.0,
         ),
         "negative_ticket_share_30d": (sum(_neg(t) for t in scored30) / len(scored30)) if scored30 else None,
-        "negative_tickets_14d": float(sum(_neg(t) for t in scored30 if t.vendor_created_at > as_of - 14 * d)),
+        "negative_tickets_14d": float(sum(_neg(t) for t in scored30 if t.vendor_created_at > since14)),
         "nps_avg_365d": _decayed(_within_t(acc.nps, as_of - 365 * d, as_of), as_of, NPS_HALF_LIFE_DAYS),
         "days_to_renewal": float((a.renewal_date - as_of.date()).days)
         if a.renewal_date and not historical
@@ -303,7 +305,8 @@ def _evidence(acc: _Acc, as_of: datetime) -> dict[str, float | None]:
     mean of ten: `evidence` in scoring/default_model.yaml), plus longer-window variants of the noisy
     ticket metrics. Counts are 0.0, not None, when there is nothing: "no answers" is a measurement."""
     d = timedelta(days=1)
-    t180 = [t for t in acc.tickets if t.vendor_created_at > as_of - 180 * d]
+    since180, since90 = as_of - 180 * d, as_of - 90 * d
+    t180 = [t for t in acc.tickets if t.vendor_created_at > since180]
     scored180 = [t for t in t180 if t.sentiment_score is not None]
     ages = [(as_of - t.vendor_created_at).total_seconds() / 86400 for t in scored180]
     nps365 = _within_t(acc.nps, as_of - 365 * d, as_of)
@@ -314,7 +317,7 @@ def _evidence(acc: _Acc, as_of: datetime) -> dict[str, float | None]:
         "csat_responses_90d": float(len(_within(acc.csat, as_of - 90 * d, as_of))),
         "csat_responses_365d": _weight_sum(csat365, as_of, NPS_HALF_LIFE_DAYS),
         "csat_avg_365d": _decayed(csat365, as_of, NPS_HALF_LIFE_DAYS),
-        "tickets_90d": float(sum(1 for t in t180 if t.vendor_created_at > as_of - 90 * d)),
+        "tickets_90d": float(sum(1 for t in t180 if t.vendor_created_at > since90)),
         "tickets_180d": float(len(t180)),
         "high_priority_share_180d": (sum(t.priority in {"high", "urgent"} for t in t180) / len(t180))
         if t180
@@ -337,7 +340,8 @@ def _year(acc: _Acc, as_of: datetime) -> dict[str, float | None]:
     """The year's ticket metrics, each ticket weighted 0.5 ** (age / YEAR_HALF_LIFE_DAYS): priority, tone,
     escalations and reopens as decay-weighted shares/means, plus the weights behind them (evidence) and the
     ticket rate per 30 days (how often the account needs help; compared within its segment)."""
-    year = [t for t in acc.tickets if t.vendor_created_at > as_of - timedelta(days=TICKET_WINDOW_DAYS)]
+    since = as_of - timedelta(days=TICKET_WINDOW_DAYS)
+    year = [t for t in acc.tickets if t.vendor_created_at > since]
     w = [0.5 ** ((as_of - t.vendor_created_at).total_seconds() / 86400 / YEAR_HALF_LIFE_DAYS) for t in year]
     scored = [(wi, t) for wi, t in zip(w, year, strict=True) if t.sentiment_score is not None]
     total, stotal = sum(w), sum(wi for wi, _ in scored)

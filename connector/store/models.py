@@ -464,22 +464,24 @@ def upsert_current(conn: Any, rows: list[dict[str, Any]]) -> None:
 
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     cur = CurrentScore
-    for i in range(0, len(rows), 1000):
-        stmt = insert(cur).values(rows[i : i + 1000])
-        new = stmt.excluded
-        newer = (cur.as_of < new.as_of) | ((cur.as_of == new.as_of) & (cur.snapshot_id < new.snapshot_id))
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["account_id"],
-                set_={
-                    "snapshot_id": new.snapshot_id,
-                    "as_of": new.as_of,
-                    "tenant_id": new.tenant_id,
-                    **{name: getattr(new, name) for name in CURRENT_COPIED},
-                },
-                where=newer,
-            )
-        )
+    stmt = insert(cur)
+    new = stmt.excluded
+    newer = (cur.as_of < new.as_of) | ((cur.as_of == new.as_of) & (cur.snapshot_id < new.snapshot_id))
+    # One statement executed for many rows (a cached statement; psycopg pipelines it), not VALUES lists of
+    # 1,000 rows that SQLAlchemy compiled and psycopg parsed anew each pass (issue 17).
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["account_id"],
+            set_={
+                "snapshot_id": new.snapshot_id,
+                "as_of": new.as_of,
+                "tenant_id": new.tenant_id,
+                **{name: getattr(new, name) for name in CURRENT_COPIED},
+            },
+            where=newer,
+        ),
+        rows,
+    )
 
 
 class WrittenValue(Base):
