@@ -278,3 +278,38 @@ def test_the_previous_band_state_is_read_from_current_scores_not_ranked_history(
     snapshot_reads = [q for q in statements if "from score_snapshots" in q and "current_scores" in q]
     assert snapshot_reads, "the previous state is read through current_scores"
     assert not [q for q in statements if "score_snapshots" in q and ("group by" in q or "row_number" in q)]
+
+
+def test_the_30_day_change_is_against_the_last_score_at_or_before_30_days_ago(db_url: str) -> None:
+    """trend_30d compares with the newest snapshot at or before as_of - 30 days (a re-run at the same as_of
+    supersedes the earlier one); the passes of the last 30 days, which the step no longer reads (issue 17),
+    do not move it, and nothing older than 100 days counts."""
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        _publish(s, t)
+        _seats(s, t, "001", 0.50)
+        _seats(s, t, "002", 0.40)
+    history = [(-120, 0.10, 0.10), (-60, 0.50, 0.40), (-45, 0.55, 0.42), (-31, 0.60, 0.43), (-30, 0.62, 0.44),
+               (-30, 0.64, 0.44), (-29, 0.10, 0.99), (-10, 0.70, 0.10), (-1, 0.90, 0.20)]  # fmt: skip
+    for days, first, second in history:
+        _pass(db_url, t, T0 + days * DAY, {"001": first, "002": second})
+    _pass(db_url, t, T0, {"001": 0.80, "002": 0.50})
+    with b.session(db_url) as s:
+        now = {b.account_row(s, t, "salesforce", ext).id: ext for ext in ("001", "002")}
+        trend = {
+            now[x.account_id]: x.trend_30d
+            for x in s.scalars(select(m.ScoreSnapshot).where(m.ScoreSnapshot.as_of == T0))
+        }
+    assert trend == {"001": 16.0, "002": 6.0}  # 80 - 64 (the re-run at -30 d), 50 - 44
+    # Only points older than 100 days: no 30-day change.
+    with b.session(db_url) as s:
+        t2 = b.tenant(s, "other")
+        _publish(s, t2)
+        _seats(s, t2, "001", 0.5)
+    _pass(db_url, t2, T0 - 120 * DAY)
+    report = _pass(db_url, t2, T0)
+    with b.session(db_url) as s:
+        last = s.scalars(
+            select(m.ScoreSnapshot).where(m.ScoreSnapshot.tenant_id == t2, m.ScoreSnapshot.as_of == T0)
+        ).one()
+    assert (report.scored, last.trend_30d) == (1, None)
