@@ -78,7 +78,9 @@ class SentimentModel:
         one version (the pipeline's cache table) are never served for another."""
         digest = hashlib.sha256(self.head.weight.tobytes() + self.head.bias.tobytes()).hexdigest()[:12]
         recipe = f"spans{self.span_threshold:g}" if self.span_scoring else "whole"
-        return f"{self.encoder.name}:{digest}:{recipe}:{self.max_len}x{self.max_chunks}"
+        # Rows run alone answer differently from the earlier batched int8 results: a new version re-judges.
+        alone = ":alone" if getattr(self.encoder, "rows_alone", False) else ""
+        return f"{self.encoder.name}:{digest}:{recipe}:{self.max_len}x{self.max_chunks}{alone}"
 
     def clean(self, text: str) -> str:
         """The text the model actually reads."""
