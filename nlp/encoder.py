@@ -100,7 +100,9 @@ class OnnxEncoder:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph types, not a common base
             raise ModelLoadError(path, rebuild, f"corrupt ONNX file ({exc.__class__.__name__})") from exc
+        self._workers = 1
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
         self._inputs = {i.name for i in self.session.get_inputs()}
         missing = {"input_ids", "attention_mask"} - self._inputs
         if missing:
@@ -120,8 +122,7 @@ class OnnxEncoder:
             workers = threads or os.cpu_count() or 1
             opts.intra_op_num_threads = 1
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-            if workers > 1:
-                self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="onnx-row")
+            self._workers = workers
 
     def token_states(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Last hidden states (batch, tokens, hidden); padded positions are zeros when rows run alone."""
@@ -133,16 +134,23 @@ class OnnxEncoder:
             n = lengths[row]
             return self._run(input_ids[row : row + 1, :n], attention_mask[row : row + 1, :n])[0]
 
+        pool = self._row_pool()
         # session.run releases the GIL, so the pool's rows run in parallel.
-        rows = (
-            list(self._pool.map(one, range(len(input_ids))))
-            if self._pool
-            else [one(r) for r in range(len(input_ids))]
-        )
+        rows = list(pool.map(one, range(len(input_ids)))) if pool else [one(r) for r in range(len(input_ids))]
         out = np.zeros((*input_ids.shape, rows[0].shape[-1]), dtype=np.float32)
         for row, states in enumerate(rows):
             out[row, : len(states)] = states
         return out
+
+    def _row_pool(self) -> ThreadPoolExecutor | None:
+        """The threads rows run on, made on first use in this process (a forked child, e.g. a prefork worker
+        or a gunicorn worker of a preloaded app, inherits the pool object but not its threads)."""
+        if self._workers <= 1:
+            return None
+        if self._pool is None or self._pool_pid != os.getpid():
+            self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="onnx-row")
+            self._pool_pid = os.getpid()
+        return self._pool
 
     def _run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """First output of the graph (the last hidden states) for this exact batch."""

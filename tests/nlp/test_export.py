@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +87,24 @@ def test_fp32_graph_keeps_batching(built_instance: Path, sample: list[str]) -> N
 
 def test_int8_scores_do_not_depend_on_the_thread_setting(tmp_path: Path, sample: list[str]) -> None:
     one, two = (load_default_model(None, tmp_path, threads=n) for n in (1, 2))
-    assert one.encoder._pool is None  # type: ignore[attr-defined]
-    assert two.encoder._pool is not None  # type: ignore[attr-defined]
+    assert one.encoder._row_pool() is None  # type: ignore[attr-defined]
+    assert two.encoder._row_pool() is not None  # type: ignore[attr-defined]
     assert _scores(one, sample[:12]) == _scores(two, sample[:12])
+
+
+_FORKED: list[SentimentModel] = []
+
+
+def _score_in_child(texts: list[str]) -> list[float]:
+    return _scores(_FORKED[0], texts)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_int8_rows_still_run_in_a_forked_child(tmp_path: Path, sample: list[str]) -> None:
+    # A pool made before fork has no threads in the child; the child must make its own, not wait forever.
+    model = load_default_model(None, tmp_path, threads=2)
+    want = _scores(model, sample[:4])  # the parent's pool exists now
+    _FORKED[:] = [model]
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_score_in_child, (sample[:4],)).get(timeout=120)
+    assert got == want
