@@ -120,8 +120,9 @@ class OnnxEncoder:
             # 1.83x on one). Run rows on one intra-op thread each and several rows at once instead; with one
             # thread per row a text's result is also the same whatever the thread setting.
             workers = threads or os.cpu_count() or 1
-            opts.intra_op_num_threads = 1
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            if threads != 1:  # a one-thread session (pipeline workers) is already the one rows run on
+                opts.intra_op_num_threads = 1
+                self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
             self._workers = workers
 
     def token_states(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
