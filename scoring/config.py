@@ -69,11 +69,42 @@ def load_model(source: str | os.PathLike[str]) -> ScoringModel:
             raise ScoringConfigError([f"<file>: cannot read {path}: {exc.strerror}"]) from exc
     else:
         text = source
+    return model_from_dict(parse_yaml(text))
+
+
+# Far beyond any real model (the default one has under 1,000 nodes), far below what hurts.
+MAX_NODES = 100_000
+
+
+def parse_yaml(text: str) -> Any:
+    """`yaml.safe_load`, refusing documents that expand past MAX_NODES values. Aliases (`*name`) are
+    references, so a few hundred bytes of nested aliases ("billion laughs") parse at once but are a billion
+    values to anything that walks them (the version hash serialised one for minutes, then ran out of
+    memory); an alias to its own anchor is a cycle that never ends.
+
+    Raises:
+        ScoringConfigError: not YAML, or too large once aliases are expanded.
+    """
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ScoringConfigError([f"<yaml>: {exc}"]) from exc
-    return model_from_dict(doc)
+    stack, seen = [doc], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise ScoringConfigError(
+                [
+                    f"<yaml>: more than {MAX_NODES:,} values once aliases (*name) are expanded; write the model out"
+                ]
+            )
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return doc
 
 
 def load_default_model() -> ScoringModel:

@@ -41,7 +41,9 @@ class Change:
 
 
 def _load(text: str) -> dict[str, Any]:
-    data = yaml.safe_load(text) or {}
+    from scoring.config import parse_yaml  # bounded: a draft here is not validated yet
+
+    data = parse_yaml(text) or {}
     if not isinstance(data, dict):
         raise ValueError("the model is not a YAML mapping")
     return data

@@ -1,0 +1,52 @@
+"""Third security audit: attacks the earlier audits' tests did not cover (one section per finding)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.connector.web.seed import TenantData
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+# ------------------------------------------------------------------ YAML alias bombs in the scoring model
+
+
+def _alias_bomb(levels: int) -> str:
+    """A few hundred bytes of YAML that are 10**levels values once its aliases are expanded."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_model_yaml_alias_bomb_is_refused_at_once(client: Any, tenants: dict[str, TenantData]) -> None:
+    # Before: the version hash serialised the expanded document (10**9 values at 9 levels: minutes of CPU and
+    # gigabytes per request); an admin key or the model page could stall every worker.
+    started = time.perf_counter()
+    resp = client.post(
+        "/api/v1/backtest", json={"yaml": _alias_bomb(7)}, headers=_bearer(tenants["acme"].admin_key)
+    )
+    assert time.perf_counter() - started < 5
+    assert resp.status_code == 422
+    assert any("aliases" in p for p in resp.get_json()["problems"])
+
+
+def test_model_yaml_alias_cycle_is_a_422_not_a_500(client: Any, tenants: dict[str, TenantData]) -> None:
+    resp = client.post(
+        "/api/v1/backtest", json={"yaml": "a: &a [*a]\n"}, headers=_bearer(tenants["acme"].admin_key)
+    )
+    assert resp.status_code == 422
+    assert any("aliases" in p for p in resp.get_json()["problems"])
+
+
+def test_model_page_refuses_an_alias_bomb(acme_admin: Any) -> None:
+    started = time.perf_counter()
+    resp = acme_admin.post(
+        "/admin/model", data={"yaml": _alias_bomb(7), "mode": "yaml", "action": "validate"}
+    )
+    assert time.perf_counter() - started < 5
+    assert resp.status_code == 400
+    assert b"aliases" in resp.data
