@@ -240,6 +240,8 @@ def audit_log() -> Any:
     """Who changed what: filter by person, kind of change, target text and dates; 50 a page."""
     from datetime import UTC, date, datetime, timedelta
 
+    from connector.web.ui_support import FIRST_DAY, LAST_DAY
+
     problems: list[str] = []
 
     def day(name: str) -> datetime | None:
@@ -247,10 +249,14 @@ def audit_log() -> Any:
         if not raw:
             return None
         try:
-            return datetime.combine(date.fromisoformat(raw), datetime.min.time(), tzinfo=UTC)
+            value = date.fromisoformat(raw)
         except ValueError:
             problems.append(f"{raw!r} is not a date; use YYYY-MM-DD.")
             return None
+        if not FIRST_DAY <= value <= LAST_DAY:  # 9999-12-31 + 1 day overflows
+            problems.append(f"{raw} is out of range; pick a date between {FIRST_DAY} and {LAST_DAY}.")
+            return None
+        return datetime.combine(value, datetime.min.time(), tzinfo=UTC)
 
     since, until = day("from"), day("to")
     filters: dict[str, Any] = {

@@ -17,6 +17,8 @@ from connector.web.formatting import BAND_LABELS, ticket_title
 PER_PAGE = 50
 DEFAULT_DAYS = 30
 MAX_DAYS = 730
+# Dates a page can ask for; datetime arithmetic on date.min/date.max (0001-01-01, 9999-12-31) overflows.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
 
 
 def _date(name: str, default: date, problems: list[str]) -> date:
@@ -24,10 +26,14 @@ def _date(name: str, default: date, problems: list[str]) -> date:
     if not raw:
         return default
     try:
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         problems.append(f"{raw!r} is not a date; use YYYY-MM-DD (for example {default.isoformat()}).")
         return default
+    if not FIRST_DAY <= value <= LAST_DAY:
+        problems.append(f"{raw} is out of range; pick a date between {FIRST_DAY} and {LAST_DAY}.")
+        return default
+    return value
 
 
 def _filters() -> tuple[TicketFilters, int, list[str], date]:

@@ -72,6 +72,9 @@ def test_audit_log_filters_and_pages(app: Any, acme_admin: Any, tenants: dict[st
     recent = acme_admin.get(f"/admin/audit?from={(now - timedelta(days=4)).date().isoformat()}").data.decode()
     assert "person10@" not in recent
     assert acme_admin.get("/admin/audit?from=soon").status_code == 400
+    far = acme_admin.get("/admin/audit?to=9999-12-31")  # was a 500: the day after date.max overflows
+    assert far.status_code == 400
+    assert "out of range" in far.data.decode()
 
 
 def test_long_text_wraps_and_small_screens_have_a_layout(acme_viewer: Any) -> None:

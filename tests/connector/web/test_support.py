@@ -111,6 +111,8 @@ def test_band_and_date_filters(acme_viewer: Any, desk: TenantData) -> None:
         ("from=yesterday", "is not a date"),
         ("sentiment=angry", "Unknown sentiment"),
         ("band=purple", "no band"),
+        ("to=9999-12-31", "out of range"),  # was a 500: the day after date.max overflows
+        ("to=0001-01-01", "out of range"),
     ],
 )
 def test_bad_parameters_get_their_own_message(
