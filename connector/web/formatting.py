@@ -185,7 +185,8 @@ TRUTH_TEXT = {
 }
 
 
-_CODE = re.compile(r"\b(" + "|".join(PROBLEM_TEXT) + r"):\s*([^.;]*)")
+# The detail runs to a sentence end ('. ', ';' or the end): host names and addresses keep their dots.
+_CODE = re.compile(r"\b(" + "|".join(PROBLEM_TEXT) + r"):\s*([^;]*?)(?=\.\s|\.$|;|$)")
 
 
 def problem_text(value: str | None) -> str:

@@ -30,6 +30,11 @@ def test_problem_truth_ratio_and_scales_read_as_words() -> None:
     assert problem_text("bad_scheme: (none)") == "The address must start with https://."
     assert "(none)" not in problem_text("bad_scheme: (none)")
     assert problem_text("something else") == "something else"
+    # host names and addresses keep their dots (was "check for typos (example).com.")
+    assert problem_text("unresolvable: nope.example.com") == (
+        "The host name does not resolve; check for typos (nope.example.com)."
+    )
+    assert "(10.0.0.1 is private)" in problem_text("refused: blocked_address: 10.0.0.1 is private. Try X")
     assert "sandbox" not in truth_text("sandbox ground truth")
     assert "∞" not in ratio(float("inf"))
     assert survey_scale("csat", 4) == "4 / 5"
