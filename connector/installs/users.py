@@ -181,17 +181,29 @@ def invite(session: Session, tenant_id: int, email: str, role: str, name: str = 
     return user, token
 
 
+def _invited(session: Session, token: str) -> tuple[m.User | None, list[str]]:
+    user = session.scalar(select(m.User).where(m.User.invite_token_hash == _token_hash(token)))
+    if user is None:
+        return None, ["this invitation link is invalid or was already used; ask your admin for a new one"]
+    if utcnow() - user.created_at > INVITE_TTL:
+        return None, ["this invitation link has expired; ask your admin to invite you again"]
+    return user, []
+
+
+def invite_problems(session: Session, token: str) -> list[str]:
+    """Why this invitation link cannot set a password (empty: it can), told before a password is typed."""
+    return _invited(session, token)[1]
+
+
 def accept_invite(session: Session, token: str, password: str) -> m.User:
     """Set the password of the invited user and burn the token.
 
     Raises:
         AuthError: unknown or used token, or a weak password.
     """
-    user = session.scalar(select(m.User).where(m.User.invite_token_hash == _token_hash(token)))
+    user, problems = _invited(session, token)
     if user is None:
-        raise AuthError(["this invitation link is invalid or was already used; ask your admin for a new one"])
-    if utcnow() - user.created_at > INVITE_TTL:
-        raise AuthError(["this invitation link has expired; ask your admin to invite you again"])
+        raise AuthError(problems)
     problems = password_problems(password)
     if problems:
         raise AuthError(problems)

@@ -84,6 +84,9 @@ def logout_everywhere() -> Any:
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def accept(token: str) -> Any:
     if request.method == "GET":
+        problems = auth.invite_problems(db(), token)
+        if problems:  # say so before a password is chosen, and offer no form that cannot work
+            return render_template("auth/invite.html", token=token, errors=problems, dead=True), 400
         return render_template("auth/invite.html", token=token)
     password = request.form.get("password", "")
     if password != request.form.get("confirm", ""):

@@ -112,6 +112,13 @@ def test_invite_then_accept(acme_admin: Any, client: Any) -> None:
     again = client.post(f"/invite/{link}", data={"password": "another long pw", "confirm": "another long pw"})
     assert again.status_code == 400
     assert b"invalid or was already used" in again.data
+    # Opening a used (or mistyped) link says so at once, with no password form that cannot work.
+    for dead in (link, "not-a-token"):
+        opened = client.get(f"/invite/{dead}")
+        assert opened.status_code == 400
+        assert b"invalid or was already used" in opened.data
+        assert b'name="password"' not in opened.data
+        assert b'href="/login"' in opened.data
 
 
 def test_invite_rejects_own_member_and_bad_role(acme_admin: Any) -> None:
