@@ -81,6 +81,9 @@ def test_long_text_wraps_and_small_screens_have_a_layout(acme_viewer: Any) -> No
     css = acme_viewer.get("/static/app.css").data.decode()
     assert "overflow-wrap: anywhere" in css
     assert "@media (max-width: 700px)" in css
+    # number columns: header and totals right-aligned over the numbers, totals read like numbers
+    assert "table.data th.num { text-align: right; }" in css
+    assert "table.data tfoot th {" in css
     page = acme_viewer.get("/").data.decode()
     assert 'name="viewport" content="width=device-width' in page
     assert '<td class="wrap">' in page
