@@ -232,6 +232,9 @@ def test_webhook_lifecycle(
         delivery_id = delivery.id
     detail = acme_admin.get(f"/admin/webhooks/{ep_id}").data.decode()
     assert "msg_1" in detail
+    # titled by its URL at heading size (class kv made the page title 0.82 rem, smaller than the text below it)
+    assert '<h1 class="endpoint-url">' in detail
+    assert "h1.endpoint-url {" in acme_admin.get("/static/app.css").data.decode()
     assert "dead" in detail
     assert secret not in detail
     rotated = acme_admin.post(f"/admin/webhooks/{ep_id}/rotate").data.decode()
