@@ -302,6 +302,9 @@ class NewApiKey:
     secret: str
 
 
+API_KEY_NAME_MAX = 200
+
+
 def create_api_key(session: Session, tenant_id: int, name: str, scope: str = "read") -> NewApiKey:
     """A new API key for `tenant_id`; only its SHA-256 is stored.
 
@@ -309,8 +312,11 @@ def create_api_key(session: Session, tenant_id: int, name: str, scope: str = "re
         AuthError: empty name or unknown scope.
     """
     problems = []
-    if not name.strip():
+    name = name.strip()
+    if not name:
         problems.append("give the key a name (what will use it?)")
+    elif len(name) > API_KEY_NAME_MAX:  # the column holds 200 (was cut there without a word)
+        problems.append(f"keep the key's name to {API_KEY_NAME_MAX} characters (it has {len(name)})")
     if scope not in API_KEY_SCOPES:
         problems.append(f"scope must be one of {', '.join(API_KEY_SCOPES)}")
     if problems:

@@ -121,6 +121,12 @@ def test_api_key_shown_once_stored_hashed(acme_admin: Any, app: Any) -> None:
         assert len(row.key_hash) == 64
     bad = acme_admin.post("/admin/keys", data={"name": "", "scope": "root"})
     assert bad.status_code == 400
+    # a name longer than its column is refused in words (was cut at 200 silently), long names wrap
+    long = acme_admin.post("/admin/keys", data={"name": "x" * 500, "scope": "read"})
+    assert long.status_code == 400
+    assert "to 200 characters" in long.data.decode()
+    assert 'maxlength="200"' in long.data.decode()
+    assert '<td class="wrap">BI export</td>' in long.data.decode()
 
 
 def test_cannot_revoke_other_tenants_key(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
