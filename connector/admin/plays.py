@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from connector.pipeline import play_backfill
 from connector.pipeline.play_backfill import Backfill
+from connector.pipeline.plays import subject_ok
 from connector.pipeline.score import current_model
 from connector.store import models as m
 from connector.store.repo import audit, utcnow
@@ -71,9 +72,7 @@ def parse_form(form: Any, bands: list[str], segments: list[str]) -> tuple[dict[s
             errors.append(f"Unknown {key.replace('_', ' ')}: {', '.join(unknown[:5])[:200]}; "
                           f"choose from {', '.join(allowed)}.")  # fmt: skip
     subject = str(form.get("subject", "")).strip()[:255] or str(STARTER["subject"])
-    try:
-        subject.format(account="A", band="red")
-    except (KeyError, IndexError, ValueError):
+    if not subject_ok(subject):
         errors.append("The subject may use {account} and {band} only (other braces: double them).")
     due_days = _int(form.get("due_days"), 3)
     cooldown = _int(form.get("cooldown_days"), 14)

@@ -20,12 +20,44 @@ Rules:
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
 Recovery = Literal["close", "leave"]
+SUBJECT_FIELDS = frozenset({"account", "band"})
+
+
+def subject_ok(template: str) -> bool:
+    """Only plain {account} and {band} (and doubled braces): no format spec, conversion, attribute or index.
+    str.format honoured those, so "{account:>2000000000}" (40 characters) allocated gigabytes, on the admin's
+    save and again in the scoring worker each time the play fired."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError:
+        return False
+    return all(
+        name is None or (name in SUBJECT_FIELDS and not spec and conversion is None)
+        for _literal, name, spec, conversion in parts
+    )
+
+
+def render_subject(template: str, account: str, band: str) -> str:
+    """The subject with {account} and {band} filled in, as str.format does for a template `subject_ok`
+    accepts; a template saved before that check gets the plain values (never a spec or lookup applied)."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError:
+        return template
+    values = {"account": account, "band": band}
+    out = []
+    for literal, name, _spec, _conversion in parts:
+        out.append(literal)
+        if name is not None:
+            out.append(values.get(name, "{" + name + "}"))
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,7 +174,7 @@ def plan(
                         kind="create",
                         play_id=play.id,
                         account_id=ch.account_id,
-                        subject=play.subject.format(account=ch.account_name, band=ch.new_band),
+                        subject=render_subject(play.subject, ch.account_name, ch.new_band),
                         body=task_body(play, ch),
                         due=ch.as_of + timedelta(days=play.due_days),
                         zendesk_ticket=play.zendesk_ticket,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from tests.connector.web.seed import TenantData
 
 
@@ -50,3 +52,39 @@ def test_model_page_refuses_an_alias_bomb(acme_admin: Any) -> None:
     assert time.perf_counter() - started < 5
     assert resp.status_code == 400
     assert b"aliases" in resp.data
+
+
+# ------------------------------------------------------------------ play subjects are templates, not format strings
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "{account:>1000000}",  # a width: 40 characters of these allocated gigabytes (str.format)
+        "{band:^50}{account!r}",
+        "{account.__class__.__mro__}",  # attribute and index lookups
+        "{band[0]}",
+    ],
+)
+def test_play_subject_accepts_plain_fields_only(
+    client: Any, tenants: dict[str, TenantData], subject: str
+) -> None:
+    body = {"name": "Spec", "to_band": "red", "subject": subject}
+    resp = client.post("/api/v1/plays", json=body, headers=_bearer(tenants["acme"].admin_key))
+    assert resp.status_code == 422, resp.get_json()
+    assert any("{account} and {band} only" in p for p in resp.get_json()["problems"])
+    ok = client.post(
+        "/api/v1/plays",
+        json={**body, "subject": "{{Health}} {account} entered {band}"},
+        headers=_bearer(tenants["acme"].admin_key),
+    )
+    assert ok.status_code == 201, ok.get_json()
+
+
+def test_a_stored_subject_with_a_format_spec_fills_in_plain_values() -> None:
+    """A play saved before the check: the worker fills the values in and applies nothing else."""
+    from connector.pipeline.plays import render_subject
+
+    assert render_subject("{account:>2000000000} is {band!r}", "Acme", "red") == "Acme is red"
+    assert render_subject("{{x}} {account.__class__}", "Acme", "red") == "{x} {account.__class__}"
+    assert render_subject("{account", "Acme", "red") == "{account"
