@@ -50,7 +50,8 @@ def _summary(step: str, r: dict[str, Any]) -> str:
     if step == "sentiment":
         return f"{r['tickets_changed']} tickets, {r['model_calls']} messages scored, {r['cache_hits']} cached"
     if step == "score":
-        return f"{r['scored']} accounts {r['by_band']}, {r['band_changes']} band changes, {r['writes_queued']} writes queued"
+        bands = ", ".join(f"{n} {band}" for band, n in (r.get("by_band") or {}).items())
+        return f"{r['scored']} accounts ({bands}), {r['band_changes']} band changes, {r['writes_queued']} writes queued"
     if step == "write_back":
         return (
             "; ".join(

@@ -99,3 +99,20 @@ def test_json_output_is_strict_json() -> None:
     data = {"auc": 0.8, "lift": float("inf"), "rows": [float("nan"), 1.0], "nested": {"x": float("-inf")}}
     assert json_safe(data) == {"auc": 0.8, "lift": None, "rows": [None, 1.0], "nested": {"x": None}}
     json.dumps(json_safe(data), allow_nan=False)
+
+
+def test_the_score_line_names_the_bands_in_words() -> None:
+    """The demo's first screen: '108 accounts (49 green, 50 yellow, 9 red)', not a Python dict."""
+    from connector.commands.pipeline import _summary
+
+    line = _summary(
+        "score",
+        {
+            "scored": 108,
+            "by_band": {"green": 49, "yellow": 50, "red": 9},
+            "band_changes": 0,
+            "writes_queued": 7,
+        },
+    )
+    assert line == "108 accounts (49 green, 50 yellow, 9 red), 0 band changes, 7 writes queued"
+    assert "{" not in line
