@@ -191,8 +191,11 @@ def account(account_id: int) -> Any:
     from connector.pipeline.score import current_model
     from connector.readmodels.week_on_week import week_on_week
 
-    wow = week_on_week(db(), tenant_id(), account_id, current_model(db(), tenant_id()))
-    return render_template("ui/account.html", a=detail, chart=chart, wow=wow)
+    model = current_model(db(), tenant_id())
+    wow = week_on_week(db(), tenant_id(), account_id, model)
+    # Dimensions by the model's labels ("Commercial"), as the model page and the week-on-week table show them.
+    dim_labels = {d.name: d.label for d in model.dimensions}
+    return render_template("ui/account.html", a=detail, chart=chart, wow=wow, dim_labels=dim_labels)
 
 
 def _labels(stamps: list[Any]) -> list[str]:

@@ -101,6 +101,12 @@ def test_account_page_shows_history_drivers_tickets_surveys_deals(
     assert "survey-chart" in page
     assert "Call the sponsor" in page
     assert '"scores": [29, 30, 31]' in page  # whole points, like everywhere else
+    # dimensions by the model's labels, as on the model page (the key "financial" showed as "Financial"
+    # beside "Commercial" in the week-on-week table)
+    why = page.split("Why this score")[1].split("</section>")[0]
+    assert "<th>Support experience</th>" in why
+    assert "<th>Product usage</th>" in why
+    assert "points, Support experience)" in why
 
 
 def test_account_page_links_zendesk_org_and_crm(
