@@ -151,11 +151,14 @@ def _fields(settings: Settings, tenant_id: int, vendor: str) -> dict[str, Any]:
         changes = adapter.ensure_fields()
     finally:
         adapter.close()
-    return {
-        "state": "done",
-        "message": f"{len(changes)} field(s) created",
-        "created": [str(c) for c in changes][:20],
-    }
+    created = [c for c in changes if c.action == "created"]
+    if not created:  # a re-sync finds them in place: say so, not "8 field(s) created"
+        message = f"all {len(changes)} fields already in place"
+    elif len(created) == len(changes):
+        message = f"{len(created)} field(s) created"
+    else:
+        message = f"{len(created)} field(s) created, {len(changes) - len(created)} already in place"
+    return {"state": "done", "message": message, "created": [str(c) for c in created][:20]}
 
 
 def _sync(settings: Settings, tenant_id: int, vendor: str) -> dict[str, Any]:

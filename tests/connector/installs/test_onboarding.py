@@ -90,3 +90,25 @@ def test_missing_fields_do_not_block_the_check() -> None:
     assert onboarding._about_missing_fields(report.problems[0], report)
     scope = Problem(message="scope tickets not granted", hint="Reconnect HubSpot")
     assert not onboarding._about_missing_fields(scope, report)
+
+
+def test_field_step_counts_only_the_fields_it_created(monkeypatch: pytest.MonkeyPatch) -> None:
+    """'Sync now' on a connected vendor said '8 field(s) created' although every field was already there."""
+    from integrations.records import FieldChange
+
+    actions: list[str] = []
+
+    class Adapter:
+        def ensure_fields(self) -> list[FieldChange]:
+            return [FieldChange(key=f"k{i}", vendor_name=f"v{i}", action=a) for i, a in enumerate(actions)]
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(onboarding, "_adapter", lambda *a: Adapter())
+    actions[:] = ["exists"] * 8
+    assert onboarding._fields(None, 1, "zendesk")["message"] == "all 8 fields already in place"
+    actions[:] = ["created"] * 8
+    assert onboarding._fields(None, 1, "zendesk")["message"] == "8 field(s) created"
+    actions[:] = ["created", "exists", "exists"]
+    assert onboarding._fields(None, 1, "zendesk")["message"] == "1 field(s) created, 2 already in place"
