@@ -27,6 +27,11 @@ PIPELINE_RECORDS = Counter(
 )
 
 
+# The method label takes these values only: any token is a valid HTTP method, and each new label value is a
+# time series kept for the life of the process (one request per made-up method grew memory without bound).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _start_timer() -> None:
@@ -35,7 +40,8 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _record(resp: Response) -> Response:
         endpoint = request.url_rule.rule if request.url_rule else "<unmatched>"
-        REQUESTS.labels(request.method, endpoint, str(resp.status_code)).inc()
+        method = request.method if request.method in METHODS else "other"
+        REQUESTS.labels(method, endpoint, str(resp.status_code)).inc()
         LATENCY.labels(endpoint).observe(time.perf_counter() - g.get("_t0", time.perf_counter()))
         return resp
 

@@ -88,3 +88,21 @@ def test_a_stored_subject_with_a_format_spec_fills_in_plain_values() -> None:
     assert render_subject("{account:>2000000000} is {band!r}", "Acme", "red") == "Acme is red"
     assert render_subject("{{x}} {account.__class__}", "Acme", "red") == "{x} {account.__class__}"
     assert render_subject("{account", "Acme", "red") == "{account"
+
+
+# ------------------------------------------------------------------ metrics label cardinality
+
+
+def test_made_up_http_methods_do_not_grow_the_metrics(client: Any) -> None:
+    """Any token is an HTTP method: each made-up one was a new time series, kept forever (unauthenticated
+    memory growth, and a /metrics answer that grew with it)."""
+    from connector.web.health import REGISTRY
+
+    def series() -> int:
+        return sum(len(metric.samples) for metric in REGISTRY.collect())
+
+    client.open("/login", method="BREW0")  # the first odd method may add the bounded "other" series
+    before = series()
+    for i in range(1, 50):
+        assert client.open("/login", method=f"BREW{i}").status_code == 405
+    assert series() == before
