@@ -63,7 +63,10 @@ def test_audit_log_filters_and_pages(app: Any, acme_admin: Any, tenants: dict[st
     assert "Page 1 of 3" in first
     assert "Older" in first
     assert "Page 3 of 3" in acme_admin.get("/admin/audit?page=3").data.decode()
-    assert acme_admin.get("/admin/audit?page=9").status_code == 404
+    past = acme_admin.get("/admin/audit?page=9")
+    assert past.status_code == 404
+    assert 'page=3">Go to the last page' in past.data.decode()  # not 'Start over' (it drops the filters)
+    assert "Nothing yet" not in past.data.decode()  # said "Sign-ins … appear here" over 120 entries
     bots = acme_admin.get("/admin/audit?actor=bot@acme.test&action=api_key.").data.decode()
     assert "20 entries" in bots  # odd i and i % 3 == 0 → 20 of 120
     one = acme_admin.get("/admin/audit?q=person7@").data.decode()

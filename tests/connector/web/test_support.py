@@ -138,3 +138,17 @@ def test_sentiment_per_group_over_time(acme_viewer: Any, desk: TenantData) -> No
     data = page.split('id="chart-data">')[1].split("</script>")[0]
     assert '"Billing"' in data
     assert '"Tier 1"' in data
+
+
+def test_a_page_past_the_end_leads_back_to_the_last_page(acme_viewer: Any, desk: TenantData) -> None:
+    """Page 999 offered only 'Start over' (dropping the filters) and '← Previous' to page 998, past the end too."""
+    resp = acme_viewer.get("/support?group=Billing&page=999")
+    page = resp.data.decode()
+    assert resp.status_code == 404
+    last = re.search(r'href="([^"]*)">Go to the last page', page)
+    previous = re.search(r'href="([^"]*)">← Previous', page)
+    assert last is not None
+    assert previous is not None
+    assert "group=Billing" in last.group(1)
+    assert "page=2" in last.group(1)  # 61 Billing tickets in the dates, 50 a page
+    assert "page=2" in previous.group(1)
