@@ -279,6 +279,16 @@ def test_connect_form_prefills_from_instance_file(acme_admin: Any, app: Any) -> 
     page = acme_admin.get("/admin/integrations/zendesk/connect").data.decode()
     assert 'value="https://acme.zendesk.com"' in page
     assert 'value="zd-client"' in page
+    assert "sandbox-certificate" not in page  # a real vendor: no word about the sandbox's certificate
+    # The demo's sandbox signs with its own CA: say the browser will warn before it does (a dead end otherwise).
+    path.write_text(
+        json.dumps(
+            {"zendesk": {"base_url": "https://127.0.0.1:4443", "client_id": "x", "ca_file": "/tmp/ca.pem"}}
+        )
+    )
+    sandbox = acme_admin.get("/admin/integrations/zendesk/connect").data.decode()
+    assert 'id="sandbox-certificate"' in sandbox
+    assert "Proceed to 127.0.0.1:4443" in sandbox
 
 
 @pytest.fixture
