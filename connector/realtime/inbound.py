@@ -18,14 +18,16 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, object_session
 
 from connector.clock import wall_clock
 from connector.config import Settings
@@ -108,19 +110,61 @@ def set_inbound_token(inst: m.Installation, vault: Vault, token: str) -> None:
     inst.settings = {**settings, "inbound_token_enc": vault.encrypt(token)}
 
 
+# A webhook names its installation in the URL; at 1,000 requests/s reading (and decrypting) it for each one
+# was a third of the web tier's CPU per webhook (a pooled connection's ping, BEGIN, SELECT and ROLLBACK).
+# Each process keeps what it read for INSTALL_TTL_S: a secret rotated, an installation disconnected or
+# deleted in another process takes effect within that; in this process at once (a session that writes an
+# installation or tenant clears the cache when it commits, see _watch_writes). Only usable installations
+# are kept: an unknown or disconnected one is read again on every request, so it answers as soon as it
+# is (re)connected.
+INSTALL_TTL_S = 2.0
+_INSTALLS_MAX = 1024
+_installs: dict[tuple[str, str, str, str], tuple[float, _Install]] = {}
+_generation = 0  # bumped by forget_installs: a read that began before a write does not refill the cache
+_monotonic = time.monotonic  # tests move it
+
+
+def forget_installs() -> None:
+    """Drop every cached installation of this process (after a write to installations or tenants)."""
+    global _generation
+    _generation += 1
+    _installs.clear()
+
+
 def _load_install(settings: Settings, slug: str, vendor: str) -> _Install:
-    """The installation a webhook URL names, in one Core query on a pooled connection (no ORM session:
-    this runs for every inbound request), its secrets decrypted through a small per-process cache."""
+    key = (settings.sqlalchemy_url, settings.instance_path, slug, vendor)
+    hit = _installs.get(key)
+    now = _monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    generation = _generation
+    inst = _read_install(settings, slug, vendor)
+    if generation == _generation:
+        if len(_installs) >= _INSTALLS_MAX:
+            _installs.clear()
+        _installs[key] = (now + INSTALL_TTL_S, inst)
+    return inst
+
+
+@lru_cache(maxsize=1)
+def _install_query() -> Any:
+    """The installation a webhook URL names (by tenant slug and vendor), built once per process."""
     inst, tenant = m.Installation.__table__.c, m.Tenant.__table__.c
+    return (
+        select(
+            inst.tenant_id, inst.status, inst.webhook_secret_enc, inst.client_secret_enc,
+            inst.vendor_account, inst.settings, inst.ca_file,
+        )
+        .join_from(m.Installation.__table__, m.Tenant.__table__, tenant.id == inst.tenant_id)
+        .where(tenant.slug == bindparam("slug"), inst.vendor == bindparam("vendor"))
+    )  # fmt: skip
+
+
+def _read_install(settings: Settings, slug: str, vendor: str) -> _Install:
+    """The installation a webhook URL names, in one Core query on a pooled connection (no ORM session),
+    its secrets decrypted through a small per-process cache."""
     with get_engine(settings.sqlalchemy_url).connect() as conn:
-        row = conn.execute(
-            select(
-                inst.tenant_id, inst.status, inst.webhook_secret_enc, inst.client_secret_enc,
-                inst.vendor_account, inst.settings, inst.ca_file,
-            )
-            .join_from(m.Installation.__table__, m.Tenant.__table__, tenant.id == inst.tenant_id)
-            .where(tenant.slug == slug, inst.vendor == vendor)
-        ).first()  # fmt: skip
+        row = conn.execute(_install_query(), {"slug": slug, "vendor": vendor}).first()
     if row is None or row.status == "disconnected":
         raise InboundRejectedError(404, "unknown_installation", f"no {vendor} installation for this URL")
     stored = dict(row.settings or {})
@@ -136,6 +180,43 @@ def _load_install(settings: Settings, slug: str, vendor: str) -> _Install:
         settings=stored,
         ca_file=row.ca_file,
     )
+
+
+_WRITES = "healthscore.installs_written"
+
+
+def _flag(session: Any) -> None:
+    if session is not None:
+        session.info[_WRITES] = True
+
+
+def _watch_writes() -> None:
+    """Clear the installation cache when a session that wrote an installation or a tenant commits: through
+    the unit of work (add, change, delete of the objects) or an ORM-enabled UPDATE/DELETE/INSERT statement
+    (`session.execute(update(m.Installation)...)`). Writes on a bare connection are caught by the TTL."""
+    tables = {m.Installation.__tablename__, m.Tenant.__tablename__}
+    for model in (m.Installation, m.Tenant):
+        for name in ("after_insert", "after_update", "after_delete"):
+            event.listen(model, name, lambda _mapper, _conn, target: _flag(object_session(target)))
+
+    @event.listens_for(Session, "do_orm_execute")
+    def _statement(state: Any) -> None:
+        if (state.is_update or state.is_delete or state.is_insert) and (
+            getattr(getattr(state.statement, "table", None), "name", None) in tables
+        ):
+            _flag(state.session)
+
+    @event.listens_for(Session, "after_commit")
+    def _committed(session: Any) -> None:
+        if session.info.pop(_WRITES, False):
+            forget_installs()
+
+    @event.listens_for(Session, "after_rollback")
+    def _rolled_back(session: Any) -> None:
+        session.info.pop(_WRITES, None)
+
+
+_watch_writes()
 
 
 _plain: dict[tuple[str, str], str] = {}
@@ -306,7 +387,9 @@ def record(settings: Settings, verified: Verified) -> Accepted:
         for key, payload in events.items()
     ]  # fmt: skip
     engine = get_engine(settings.sqlalchemy_url)
-    with engine.begin() as conn:
+    # One event (Zendesk, Salesforce, most HubSpot requests) is one statement, atomic on its own: run in
+    # autocommit it saves the BEGIN and COMMIT round trips. Several rows keep their explicit transaction.
+    with _autocommit(engine).connect() if len(rows) == 1 else engine.begin() as conn:
         stored = conn.execute(_insert(engine.dialect.name), rows).all()
         ids = tuple(sorted(row.id for row in stored))
         dupes = len(verified.events) - len(ids)
@@ -316,6 +399,12 @@ def record(settings: Settings, verified: Verified) -> Accepted:
     if verified.delivery and known and all(d == verified.delivery for d in known.values()):
         raise InboundRejectedError(409, "replayed", "this signed request was already accepted")
     return Accepted(verified.tenant_id, verified.vendor, (), dupes)
+
+
+@lru_cache(maxsize=8)
+def _autocommit(engine: Any) -> Any:
+    """The engine's pool, its connections in autocommit while checked out (reset when returned)."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @lru_cache(maxsize=4)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from connector.config import Settings, load_settings
 from connector.demo.run import prepare, subscribe_sandbox_webhooks
@@ -496,3 +496,145 @@ def test_not_configured_installation_is_refused(world: World) -> None:
         for inst in s.scalars(select(m.Installation).where(m.Installation.vendor == "zendesk")):
             inst.webhook_secret_enc = None
     _assert_refused(world, world.post(*_zendesk_req(world)), 409, "not_configured")
+
+
+# ------------------------------------------------------------------ the installation cache (issue 17)
+
+
+def _zendesk_event(world: World, n: int, secret: str | None = None) -> tuple[str, dict[str, str], bytes]:
+    """A new Zendesk event (an id of its own) signed now with `secret` (default: the webhook's own)."""
+    url, headers, body = _zendesk_req(world)
+    body = json.dumps(json.loads(body) | {"id": f"cache-test-{n}"}).encode()
+    secret = secret or world.sandbox.ctx.vendors["zendesk"].webhook_secret
+    return url, {**headers, **sign_zendesk(secret, datetime.now(UTC), body)}, body
+
+
+def _zendesk_install(world: World) -> Any:
+    """WHERE clause of the installation the Zendesk requests name."""
+    slug = _zendesk_req(world)[0].rsplit("/", 1)[1]
+    tenant = _tenant(world.settings, slug)
+    return (m.Installation.tenant_id == tenant) & (m.Installation.vendor == "zendesk")
+
+
+def _bare(world: World, statement: Any) -> None:
+    """A write on a bare connection, which no session of this process sees: as another process's would be."""
+    with get_engine(world.settings.sqlalchemy_url).begin() as conn:
+        conn.execute(statement)
+
+
+@pytest.fixture
+def later(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Moves the installation cache's clock forward by the given seconds."""
+    offset = [0.0]
+    real = inbound._monotonic
+    monkeypatch.setattr(inbound, "_monotonic", lambda: real() + offset[0])
+    inbound.forget_installs()
+
+    def move(seconds: float) -> None:
+        offset[0] += seconds
+
+    return move
+
+
+def test_installation_is_read_once_per_ttl(world: World, later: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[Any] = []
+    real = inbound._read_install
+    monkeypatch.setattr(inbound, "_read_install", lambda *a: reads.append(a) or real(*a))
+    for n in range(3):
+        assert world.post(*_zendesk_event(world, n)).status_code == 202
+    assert len(reads) == 1
+    later(inbound.INSTALL_TTL_S + 0.1)
+    assert world.post(*_zendesk_event(world, 3)).status_code == 202
+    assert len(reads) == 2
+
+
+def test_secret_rotated_by_another_process_takes_effect_within_the_ttl(world: World, later: Any) -> None:
+    from connector.installs.vault import Vault
+
+    old = world.sandbox.ctx.vendors["zendesk"].webhook_secret
+    assert world.post(*_zendesk_event(world, 0, old)).status_code == 202
+    rotated = "rotated-" + old
+    _bare(
+        world,
+        update(m.Installation)
+        .where(_zendesk_install(world))
+        .values(webhook_secret_enc=Vault(world.settings).encrypt(rotated)),
+    )
+    # Within the TTL this process may still know the old secret (bounded staleness) ...
+    assert world.post(*_zendesk_event(world, 1, old)).status_code == 202
+    later(inbound.INSTALL_TTL_S + 0.1)
+    # ... and no longer after it: the old secret is refused, the new one accepted.
+    resp = world.post(*_zendesk_event(world, 2, old))
+    assert (resp.status_code, resp.get_json()["error"]) == (401, "no_matching_signature")
+    assert world.post(*_zendesk_event(world, 3, rotated)).status_code == 202
+
+
+def test_disconnected_by_another_process_is_refused_after_the_ttl(world: World, later: Any) -> None:
+    assert world.post(*_zendesk_event(world, 0)).status_code == 202
+    try:
+        _bare(world, update(m.Installation).where(_zendesk_install(world)).values(status="disconnected"))
+        later(inbound.INSTALL_TTL_S + 0.1)
+        resp = world.post(*_zendesk_event(world, 1))
+        assert (resp.status_code, resp.get_json()["error"]) == (404, "unknown_installation")
+    finally:
+        _bare(world, update(m.Installation).where(_zendesk_install(world)).values(status="connected"))
+    # Only usable installations are cached: reconnected, it answers at once.
+    assert world.post(*_zendesk_event(world, 2)).status_code == 202
+
+
+@pytest.mark.parametrize("how", ["statement", "object"])
+def test_write_in_this_process_takes_effect_at_once(world: World, later: Any, how: str) -> None:
+    """A session that disconnects (ORM statement) or changes (unit of work) an installation clears the
+    cache when it commits: no wait for the TTL."""
+    assert world.post(*_zendesk_event(world, 0)).status_code == 202
+    try:
+        with transaction(world.settings.sqlalchemy_url) as s:
+            if how == "statement":
+                s.execute(update(m.Installation).where(_zendesk_install(world)).values(status="disconnected"))
+            else:
+                s.scalars(
+                    select(m.Installation).where(_zendesk_install(world))
+                ).one().webhook_secret_enc = None
+        resp = world.post(*_zendesk_event(world, 1))
+        expected = (404, "unknown_installation") if how == "statement" else (409, "not_configured")
+        assert (resp.status_code, resp.get_json()["error"]) == expected
+    finally:
+        subscribe_sandbox_webhooks(world.settings, world.sandbox.credentials(), PUBLIC)
+        _bare(world, update(m.Installation).where(_zendesk_install(world)).values(status="connected"))
+
+
+def test_rolled_back_write_keeps_the_cache(world: World, later: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[Any] = []
+    real = inbound._read_install
+    monkeypatch.setattr(inbound, "_read_install", lambda *a: reads.append(a) or real(*a))
+    assert world.post(*_zendesk_event(world, 0)).status_code == 202
+
+    def disconnect_then_fail() -> None:
+        with transaction(world.settings.sqlalchemy_url) as s:
+            s.execute(update(m.Installation).where(_zendesk_install(world)).values(status="disconnected"))
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        disconnect_then_fail()
+    assert world.post(*_zendesk_event(world, 1)).status_code == 202
+    assert len(reads) == 1
+
+
+def test_read_overtaken_by_a_write_is_not_cached(
+    world: World, later: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that began before a write of this process committed may carry the old row: not kept."""
+    reads: list[Any] = []
+    real = inbound._read_install
+
+    def read(*a: Any) -> Any:
+        reads.append(a)
+        got = real(*a)
+        if len(reads) == 1:
+            inbound.forget_installs()  # a write committed while this read was under way
+        return got
+
+    monkeypatch.setattr(inbound, "_read_install", read)
+    for n in range(3):
+        assert world.post(*_zendesk_event(world, n)).status_code == 202
+    assert len(reads) == 2
