@@ -86,3 +86,22 @@ def test_yaml_view_is_still_there(acme_admin: Any) -> None:
     bad = acme_admin.post("/admin/model", data={"mode": "yaml", "yaml": "bands: 3", "action": "validate"})
     assert bad.status_code == 400
     assert "problem" in bad.data.decode()
+
+
+def test_a_lift_in_words_is_not_set_as_a_big_figure(app: Any) -> None:
+    """No churn in the healthiest band: the lift is a sentence, set at text size (at 1.4 rem bold it ran
+    to five lines and stretched the three figures beside it)."""
+    from flask import render_template
+
+    preview = {
+        "auc": 0.76,
+        "accounts": 24,
+        "churned": 4,
+        "lift_red_over_green": float("inf"),
+        "horizon_days": 90,
+    }
+    with app.test_request_context():
+        html = render_template("admin/_backtest.html", preview=preview)
+        assert '<strong class="words">no churn in the healthiest band to compare with</strong>' in html
+        figure = render_template("admin/_backtest.html", preview={**preview, "lift_red_over_green": 3.0})
+        assert "<strong>3.0\u00d7</strong>" in figure
