@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from flask import (
@@ -322,12 +323,31 @@ def disconnect(vendor: str) -> Any:
     return redirect(url_for("admin.integrations"))
 
 
+# A sync still "running" after this long died with its process: it no longer holds the next one back.
+RUNNING_FOR_AT_MOST = timedelta(hours=2)
+
+
+def _sync_running(vendor: str) -> str | None:
+    """The run id of this vendor's sync (install run) still under way for this workspace, if any."""
+    since = installs.utcnow() - RUNNING_FOR_AT_MOST
+    for run in readmodels.runs(db(), tenant_id(), since=since, kind="install", limit=50):
+        if run.status == "running" and (run.report or {}).get("vendor") == vendor:
+            return str(run.run_id)
+    return None
+
+
 @bp.post("/admin/integrations/<vendor>/sync")
 @admin_required
 def sync_now(vendor: str) -> Any:
-    _vendor(vendor)
+    spec = _vendor(vendor)
     if readmodels.installation(db(), tenant_id(), vendor) is None:
         abort(404, description="Not connected.")
+    running = _sync_running(vendor)
+    if running is not None:
+        # One sync per vendor at a time: each click started another full sync and scoring pass on a thread
+        # of the web process, so repeated clicks (or a script) piled up without bound.
+        flash(f"A {spec.label} sync is already running; this is its progress.", "info")
+        return redirect(url_for("oauth.progress_page", vendor=vendor, run_id=running))
     run_id = onboarding.start(
         settings(), tenant_id(), vendor, background=current_app.config.get("INSTALL_IN_BACKGROUND", True)
     )
