@@ -178,7 +178,11 @@ def check_url(
     for address in addresses:
         reason = blocked_reason(address)
         if reason == "metadata" or (reason is not None and not allow_private):
-            raise UnsafeTargetError(U.BLOCKED_ADDRESS, f"{address} is {reason}")
+            # The message reaches whoever typed the URL (form, API, delivery log): name the address only if
+            # they typed it. A resolved one would map internal host names (or a CNAME they point at one) to
+            # the addresses of our network.
+            shown = address if literal is not None else host
+            raise UnsafeTargetError(U.BLOCKED_ADDRESS, f"{shown} is {reason}")
     default_port = port == _DEFAULT_PORTS[parts.scheme.lower()]
     bracketed = f"[{host}]" if ":" in host else host
     return SafeTarget(

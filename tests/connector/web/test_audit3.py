@@ -141,3 +141,42 @@ def test_sync_now_while_a_sync_runs_starts_no_second_one(
         != first.headers["Location"]
     )
     assert len(started) == 2
+
+
+# ------------------------------------------------------------------ the SSRF guard is no DNS oracle
+
+
+def test_refused_webhook_url_does_not_reveal_what_a_name_resolves_to(
+    client: Any, acme_admin: Any, tenants: dict[str, TenantData]
+) -> None:
+    """The refusal named the resolved address: 'https://redis.internal/' answered '10.0.3.7 is private', so
+    any tenant admin could map our internal host names to addresses (and a CNAME they control to any)."""
+    resp = client.post(
+        "/api/v1/webhooks", json={"url": "https://localhost/hook"}, headers=_bearer(tenants["acme"].admin_key)
+    )
+    assert resp.status_code == 422
+    problems = " ".join(resp.get_json()["problems"])
+    assert "localhost is loopback" in problems
+    assert "127.0.0.1" not in problems
+    page = acme_admin.post(
+        "/admin/webhooks/", data={"url": "https://localhost/hook", "event_types": "account.band_changed"}
+    )
+    assert page.status_code == 400
+    assert b"127.0.0.1" not in page.data
+
+
+def test_ssrf_refusal_names_a_typed_address_but_never_a_resolved_one() -> None:
+    from webhooks.errors import UnsafeTargetError
+    from webhooks.ssrf import check_url
+
+    def internal(host: str, port: int) -> list[str]:
+        return ["10.9.8.7"]
+
+    with pytest.raises(UnsafeTargetError) as named:
+        check_url("https://redis.corp.example/", resolver=internal)
+    assert named.value.reason == "blocked_address"
+    assert "10.9.8.7" not in str(named.value)
+    assert "redis.corp.example is private" in str(named.value)
+    with pytest.raises(UnsafeTargetError) as typed:
+        check_url("https://10.9.8.7/", resolver=internal)
+    assert "10.9.8.7 is private" in str(typed.value)
