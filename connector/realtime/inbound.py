@@ -33,7 +33,7 @@ from connector.clock import wall_clock
 from connector.config import Settings
 from connector.installs.vault import Vault
 from connector.store import models as m
-from connector.store.db import get_engine, transaction
+from connector.store.db import autocommit_engine, get_engine, transaction
 from connector.store.repo import utcnow
 from webhooks.errors import WebhookVerificationError
 from webhooks.inbound import (
@@ -389,9 +389,9 @@ def record(settings: Settings, verified: Verified) -> Accepted:
     engine = get_engine(settings.sqlalchemy_url)
     # One event (Zendesk, Salesforce, most HubSpot requests) is one statement, atomic on its own: run in
     # autocommit it saves the BEGIN and COMMIT round trips. Several rows keep their explicit transaction.
-    with _autocommit(engine).connect() if len(rows) == 1 else engine.begin() as conn:
-        stored = conn.execute(_insert(engine.dialect.name), rows).all()
-        ids = tuple(sorted(row.id for row in stored))
+    with autocommit_engine(settings.sqlalchemy_url).connect() if len(rows) == 1 else engine.begin() as conn:
+        stored = _store(conn, rows)
+        ids = tuple(sorted(row[0] for row in stored))
         dupes = len(verified.events) - len(ids)
         if ids:
             return Accepted(verified.tenant_id, verified.vendor, ids, dupes)
@@ -401,12 +401,6 @@ def record(settings: Settings, verified: Verified) -> Accepted:
     return Accepted(verified.tenant_id, verified.vendor, (), dupes)
 
 
-@lru_cache(maxsize=8)
-def _autocommit(engine: Any) -> Any:
-    """The engine's pool, its connections in autocommit while checked out (reset when returned)."""
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
-
-
 @lru_cache(maxsize=4)
 def _insert(dialect: str) -> Any:
     """INSERT … ON CONFLICT DO NOTHING RETURNING, built once: executed with one parameter set per event,
@@ -414,6 +408,32 @@ def _insert(dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = m.InboundEvent.__table__
     return insert(table).on_conflict_do_nothing().returning(table.c.id, table.c.event_key)
+
+
+_COLUMNS = ("tenant_id", "vendor", "event_key", "status", "payload", "received_at")
+
+
+def _store(conn: Any, rows: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """(id, event_key) of each row this INSERT stored (not those already there).
+
+    One row on PostgreSQL (every Zendesk and Salesforce request, most HubSpot ones) goes straight to the
+    driver's cursor with the SQL SQLAlchemy compiled once per process: SQLAlchemy's execution layer cost
+    more CPU than the driver's work for the statement (about 0.2 ms per webhook at 1,000/s). The pooled
+    connection (pre-ping, reset on return) is SQLAlchemy's all the same; the payload is serialised as the
+    JSON type would (json.dumps). Several rows, and SQLite, go through SQLAlchemy."""
+    if conn.dialect.name == "postgresql" and len(rows) == 1:
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(_insert_sql(conn.dialect), {**rows[0], "payload": json.dumps(rows[0]["payload"])})
+            return [(int(i), str(k)) for i, k in cursor.fetchall()]
+        finally:
+            cursor.close()
+    return [(row.id, row.event_key) for row in conn.execute(_insert(conn.dialect.name), rows)]
+
+
+@lru_cache(maxsize=4)
+def _insert_sql(dialect: Any) -> str:
+    return str(_insert(dialect.name).compile(dialect=dialect, column_keys=list(_COLUMNS)))
 
 
 def _known(conn: Any, verified: Verified, keys: list[str]) -> dict[str, str]:

@@ -38,6 +38,14 @@ def get_engine(url: str) -> Engine:
     return engine
 
 
+@lru_cache(maxsize=8)
+def autocommit_engine(url: str) -> Engine:
+    """get_engine(url)'s pool, each connection in autocommit while checked out (reset when it goes back):
+    for a single statement that needs no transaction around it, it saves the BEGIN and COMMIT (or
+    ROLLBACK) round trips."""
+    return get_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+
+
 def session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(url), expire_on_commit=False)
 

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector.store.db import get_engine
+from connector.store.db import autocommit_engine
 from connector.web.errors import problem
 
 REGISTRY = CollectorRegistry()
@@ -22,6 +22,7 @@ REQUESTS = Counter(
 LATENCY = Histogram(
     "healthscore_http_request_seconds", "HTTP request latency", ["endpoint"], registry=REGISTRY
 )
+_PING = text("SELECT 1")
 PIPELINE_RECORDS = Counter(
     "healthscore_pipeline_records_total", "Records handled by pipeline steps", ["step"], registry=REGISTRY
 )
@@ -49,8 +50,9 @@ def init_app(app: Flask) -> None:
     def healthz() -> Any:
         settings = current_app.config["HEALTHSCORE"]
         try:
-            with get_engine(settings.sqlalchemy_url).connect() as conn:
-                conn.execute(text("SELECT 1"))
+            # One statement in autocommit: no BEGIN and ROLLBACK round trips around it.
+            with autocommit_engine(settings.sqlalchemy_url).connect() as conn:
+                conn.execute(_PING)
         except SQLAlchemyError as exc:
             return jsonify({"status": "error", "database": "unreachable", "detail": type(exc).__name__}), 503
         return jsonify({"status": "ok", "database": "ok"})

@@ -240,6 +240,52 @@ def _client_secret(world: World) -> str:
     return str(world.sandbox.credentials()["hubspot"]["client_secret"])
 
 
+def test_one_event_and_a_batch_are_stored_alike(db_url: str, tmp_path: Any) -> None:
+    """One event on PostgreSQL skips SQLAlchemy's execution layer (issue 17): its row is the row a batch
+    stores, and duplicates and replays are told apart the same way."""
+    settings = load_settings({"database_url": db_url, "instance_path": str(tmp_path / "i"), "env": "test"})
+    with transaction(settings.sqlalchemy_url) as s:
+        tenant = m.Tenant(slug="alike", name="Alike", created_at=datetime.now(UTC))
+        s.add(tenant)
+        s.flush()
+        tid = tenant.id
+
+    def event(key: str) -> tuple[str, dict[str, Any]]:
+        return key, {
+            "id": key,
+            "type": "zen:event-type:ticket.updated",
+            "detail": {"secret": "x"},
+            "time": "é",
+        }
+
+    one = inbound.Verified(tid, "zendesk", (event("e1"),), "sig-1")
+    batch = inbound.Verified(tid, "zendesk", (event("e2"), event("e3")), "sig-2")
+    first, second = inbound.record(settings, one), inbound.record(settings, batch)
+    assert (len(first.event_ids), first.duplicates, len(second.event_ids), second.duplicates) == (1, 0, 2, 0)
+    with pytest.raises(inbound.InboundRejectedError) as exc:
+        inbound.record(settings, one)  # the very same signed request again
+    assert exc.value.reason == "replayed"
+    redelivery = inbound.Verified(tid, "zendesk", one.events, "sig-9")
+    assert inbound.record(settings, redelivery) == inbound.Accepted(tid, "zendesk", (), 1)
+    with transaction(settings.sqlalchemy_url) as s:
+        rows = {
+            r.event_key: r for r in s.scalars(select(m.InboundEvent).where(m.InboundEvent.tenant_id == tid))
+        }
+    assert sorted(rows) == ["e1", "e2", "e3"]
+    assert rows["e1"].id == first.event_ids[0]
+    for key, delivery in (("e1", "sig-1"), ("e2", "sig-2")):
+        row = rows[key]
+        assert row.payload == {
+            "id": key,
+            "type": "zen:event-type:ticket.updated",
+            "time": "é",
+            "delivery": delivery,
+        }
+        assert (row.vendor, row.status, row.processed_at) == ("zendesk", "queued", None)
+        assert row.received_at is not None
+    assert rows["e1"].received_at.tzinfo == rows["e2"].received_at.tzinfo
+
+
 # ------------------------------------------------------------------ refusals
 
 
