@@ -150,6 +150,25 @@ def human(value: str | None) -> str:
     return text[:1].upper() + text[1:]
 
 
+_METRIC_WORDS = {"avg": "average", "pct": "%", "median": "median", **ACRONYMS}
+_WINDOW = re.compile(r"^(\d+)d$")
+
+
+def metric_name(value: str | None) -> str:
+    """csat_avg_90d → CSAT average (90 days), arr_change_pct → ARR change %: a model metric as people read it."""
+    if not value:
+        return "—"
+    words, window = [], ""
+    for token in value.split("_"):
+        days = _WINDOW.match(token)
+        if days:
+            window = f" ({days.group(1)} days)"
+        else:
+            words.append(_METRIC_WORDS.get(token.lower(), token))
+    text = " ".join(words) + window
+    return text[:1].upper() + text[1:]
+
+
 def vendor(value: str | None) -> str:
     return VENDOR_LABELS.get(value or "", (value or "").title())
 
@@ -239,6 +258,7 @@ def init_app(app: Flask) -> None:
         "sparkline": sparkline,
         "sentiment": sentiment_label,
         "human": human,
+        "metric": metric_name,
         "ratio": ratio,
         "vendor": vendor,
         "group": group_name,

@@ -71,3 +71,20 @@ def test_account_page_shows_the_section(acme_viewer: Any, tenants: dict[str, Ten
     page = acme_viewer.get(f"/accounts/{acc}").get_data(as_text=True)
     assert "This week vs last week" in page
     assert "at least a week old" in page
+
+
+def test_metrics_read_as_words_on_the_page(app: Any) -> None:
+    """The table listed model keys with spaces ('csat avg 90d', 'arr change pct'); now they read as words."""
+    from flask import render_template
+
+    from connector.web.formatting import metric_name
+
+    assert metric_name("csat_avg_90d") == "CSAT average (90 days)"
+    assert metric_name("arr_change_pct") == "ARR change %"
+    assert metric_name("days_since_last_contact") == "Days since last contact"
+    old = _snap(NOW - timedelta(days=7), {"support": 60.0}, {"csat_avg_90d": 4.0})
+    new = _snap(NOW, {"support": 50.0}, {"csat_avg_90d": 3.5})
+    with app.test_request_context():
+        html = render_template("ui/_week_on_week.html", wow=compare(new, old, load_default_model()))
+    assert "CSAT average (90 days)" in html
+    assert "csat avg 90d" not in html
