@@ -107,6 +107,10 @@ def test_account_page_shows_history_drivers_tickets_surveys_deals(
     assert "<th>Support experience</th>" in why
     assert "<th>Product usage</th>" in why
     assert "points, Support experience)" in why
+    # ticket status and priority read as on the support workbench ("Open", "High"), not raw values
+    tickets = page.split("Recent tickets")[1]
+    assert "<td>Open</td>" in tickets
+    assert "· High</div>" in tickets
 
 
 def test_account_page_links_zendesk_org_and_crm(
