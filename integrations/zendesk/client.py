@@ -29,6 +29,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from zenpy import Zenpy
@@ -264,6 +265,9 @@ class ZendeskClient:
             nxt = (page.get("links") or {}).get("next")
             if not nxt:
                 raise MalformedResponseError(VENDOR, f"{key}: has_more without links.next")
+            if not _same_origin(str(nxt), self._conn.base_url):
+                # zenpy would GET it with our OAuth token: a page must not send the token to another host.
+                raise MalformedResponseError(VENDOR, f"{key}: links.next leaves the account's URL")
             # zenpy's own pager follows links.next; one handle_pagination() is one request
             done = self.call(lambda: _advance(gen))
             if done:
@@ -334,6 +338,15 @@ class _HTTPFailureError(Exception):
     def __init__(self, response: requests.Response) -> None:
         super().__init__(f"HTTP {response.status_code}")
         self.response = response
+
+
+def _same_origin(url: str, base_url: str) -> bool:
+    """Same scheme, host and port (zenpy always calls https)."""
+    try:
+        a, b = urlsplit(url), urlsplit(base_url)
+        return (a.scheme.lower(), a.hostname, a.port) == (b.scheme.lower(), b.hostname, b.port)
+    except ValueError:  # an unparseable port or bracket
+        return False
 
 
 def _advance(gen: Any) -> bool:
