@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -363,7 +364,14 @@ def _page_parts(result: Any) -> tuple[list[Any], bool, str | None]:
         raise MalformedResponseError(VENDOR, "query page without records/done")
     if not done and not isinstance(next_url, str):
         raise MalformedResponseError(VENDOR, "query page not done but without nextRecordsUrl")
+    if not done and not _NEXT_RECORDS.fullmatch(next_url):
+        # simple_salesforce requests https://{instance}{nextRecordsUrl} with our token: "@host/…" or
+        # ".host/…" would name another host.
+        raise MalformedResponseError(VENDOR, "nextRecordsUrl is not a path of this org's data API")
     return records, done, next_url if isinstance(next_url, str) else None
+
+
+_NEXT_RECORDS = re.compile(r"/services/data/[A-Za-z0-9._~/-]+")
 
 
 def _write_result(write: ScoreWrite, saved: Any) -> WriteResult:
