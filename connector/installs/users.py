@@ -222,7 +222,7 @@ def set_role(session: Session, tenant_id: int, user_id: int, role: str) -> m.Use
         raise AuthError([f"role must be one of {', '.join(ROLES)}"])
     user = session.scalar(select(m.User).where(m.User.id == user_id, m.User.tenant_id == tenant_id))
     if user is None:
-        raise AuthError(["no such user"])
+        raise AuthError(["no such user in this workspace (removed already?); the list below is up to date"])
     if user.role == "admin" and role != "admin" and _admin_count(session, tenant_id) <= 1:
         raise AuthError(["a tenant needs at least one admin; promote someone else first"])
     if user.role != role:
@@ -239,7 +239,7 @@ def remove_user(session: Session, tenant_id: int, user_id: int) -> m.User:
     """
     user = session.scalar(select(m.User).where(m.User.id == user_id, m.User.tenant_id == tenant_id))
     if user is None:
-        raise AuthError(["no such user"])
+        raise AuthError(["no such user in this workspace (removed already?); the list below is up to date"])
     if user.role == "admin" and _admin_count(session, tenant_id) <= 1:
         raise AuthError(["a tenant needs at least one admin; promote someone else first"])
     end_all_sessions(session, user.id)

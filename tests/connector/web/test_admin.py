@@ -108,6 +108,10 @@ def test_users_role_change_and_last_admin(acme_admin: Any, tenants: dict[str, Te
     # Another tenant's user: no effect.
     acme_admin.post(f"/admin/users/{tenants['globex'].viewer_id}/role", data={"role": "admin"})
     assert "no such user" in acme_admin.get("/admin/users").data.decode()
+    # Removing a user twice (a second tab, a double click) says what happened, not a bare "no such user".
+    acme_admin.post(f"/admin/users/{acme.viewer_id}/remove")
+    acme_admin.post(f"/admin/users/{acme.viewer_id}/remove")
+    assert "removed already?" in acme_admin.get("/admin/users").data.decode()
 
 
 def test_api_key_shown_once_stored_hashed(acme_admin: Any, app: Any) -> None:
