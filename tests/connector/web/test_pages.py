@@ -87,6 +87,8 @@ def test_long_text_wraps_and_small_screens_have_a_layout(acme_viewer: Any) -> No
     # number columns: header and totals right-aligned over the numbers, totals read like numbers
     assert "table.data th.num { text-align: right; }" in css
     assert "table.data tfoot th {" in css
+    # a row heading (week-on-week dimensions) has the same line under it as the cells beside it
+    assert "table.data tbody th { border-bottom-color: #eef1f5;" in css
     # a pill (band, deal stage "Closed Won", status) never breaks over two lines
     chip = next(line for line in css.splitlines() if line.startswith(".chip {"))
     assert "white-space: nowrap" in chip
