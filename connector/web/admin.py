@@ -224,6 +224,9 @@ def create_key() -> Any:
 @admin_required
 def revoke_key(key_id: int) -> Any:
     if not auth.revoke_api_key(db(), tenant_id(), key_id):
+        if any(k.id == key_id and k.revoked_at for k in readmodels.api_keys(db(), tenant_id())):
+            flash("That key was already revoked.", "info")  # a second tab or a double click
+            return redirect(url_for("admin.keys"), code=303)
         abort(404, description="No such active key in your workspace.")
     audit(db(), tenant_id(), actor(), "api_key.revoked", f"key:{key_id}")
     db().commit()

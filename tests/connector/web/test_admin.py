@@ -123,6 +123,12 @@ def test_api_key_shown_once_stored_hashed(acme_admin: Any, app: Any) -> None:
         row = session.query(m.ApiKey).filter_by(name="BI export").one()
         assert secret not in row.key_hash
         assert len(row.key_hash) == 64
+        key_id = row.id
+    # Revoking twice (a second tab): back to the list with a word, not the 404 page.
+    assert acme_admin.post(f"/admin/keys/{key_id}/revoke").status_code == 303
+    again = acme_admin.post(f"/admin/keys/{key_id}/revoke", follow_redirects=True)
+    assert again.status_code == 200
+    assert "already revoked" in again.data.decode()
     bad = acme_admin.post("/admin/keys", data={"name": "", "scope": "root"})
     assert bad.status_code == 400
     # a name longer than its column is refused in words (was cut at 200 silently), long names wrap
