@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -13,8 +14,11 @@ from connector.store import models as m
 from connector.store import repo as store
 from connector.store.db import transaction
 from integrations.base import Adapter
+from integrations.errors import ReauthRequiredError
 from integrations.oauth import TokenSet
 from integrations.registry import Connection, create_adapter
+
+logger = logging.getLogger(__name__)
 
 # Set by a worker around a part of a split pass (connector.jobs.passes): installation → the callable each
 # vendor client runs before every HTTP request (the shared budget in Redis). Unset: no budget (eager, CLI).
@@ -32,6 +36,9 @@ def connection_for(settings: Settings, inst: m.Installation, **overrides: Any) -
     tenant_id, inst_id, url = inst.tenant_id, inst.id, settings.sqlalchemy_url
 
     def save(new_tokens: TokenSet) -> None:
+        moved = new_tokens.instance_url and new_tokens.instance_url != tokens.instance_url
+        if inst.vendor == "salesforce" and moved:
+            _vet_instance_url(settings, str(new_tokens.instance_url))
         store.save_tokens(url, vault, tenant_id, inst_id, new_tokens)
 
     gate = CALL_GATE.get()
@@ -56,6 +63,25 @@ def connection_for(settings: Settings, inst: m.Installation, **overrides: Any) -
         settings=dict((inst.settings or {}).get("mapping") or {}),  # connector-level keys stay out
         **overrides,
     )
+
+
+def _vet_instance_url(settings: Settings, instance_url: str) -> None:
+    """A refresh answer may move the org (`instance_url`); every later call, bearer token included, goes
+    there. It passes the same guard as the one from the code exchange (installs.exchange), or the refresh
+    fails before anything uses or stores it.
+
+    Raises:
+        ReauthRequiredError: the new instance URL is not one we may send the token to.
+    """
+    from connector.installs.url_guard import UnsafeVendorUrlError, check_vendor_url
+
+    try:
+        check_vendor_url("salesforce", instance_url, production=settings.env == "production")
+    except UnsafeVendorUrlError as exc:
+        logger.warning("refreshed Salesforce instance URL refused: %s", exc.reason)
+        raise ReauthRequiredError(
+            "salesforce", "the token refresh named an instance URL we cannot use"
+        ) from exc
 
 
 def adapter_for(settings: Settings, inst: m.Installation, **overrides: Any) -> Adapter:

@@ -180,3 +180,40 @@ def test_ssrf_refusal_names_a_typed_address_but_never_a_resolved_one() -> None:
     with pytest.raises(UnsafeTargetError) as typed:
         check_url("https://10.9.8.7/", resolver=internal)
     assert "10.9.8.7 is private" in str(typed.value)
+
+
+# ------------------------------------------------------------------ a token refresh cannot move the org anywhere
+
+
+def test_a_refresh_cannot_move_the_salesforce_org_to_an_address_we_refuse(
+    app: Any, tenants: dict[str, TenantData]
+) -> None:
+    """The code exchange vets Salesforce's instance_url; a refresh answer's new one was taken as is, and every
+    later API call (bearer token included) went there."""
+    from connector.installs.connections import connection_for
+    from connector.installs.onboarding import _installation
+    from connector.installs.vault import Vault
+    from connector.store import repo as store
+    from connector.store.db import transaction
+    from integrations.errors import ReauthRequiredError
+    from integrations.oauth import TokenSet
+    from tests.connector import builders
+
+    settings = app.config["HEALTHSCORE"]
+    acme = tenants["acme"].id
+    with transaction(settings.sqlalchemy_url) as s:
+        builders.installation(s, Vault(settings), acme)
+
+    def stored() -> TokenSet:
+        inst = _installation(settings, acme, "salesforce")
+        return store.token_from_dict(Vault(settings).decrypt_json(inst.tokens_enc or ""))
+
+    conn = connection_for(settings, _installation(settings, acme, "salesforce"))
+    for moved in ("http://169.254.169.254/latest", "https://10.0.0.8", "https://[fd00:ec2::254]"):
+        with pytest.raises(ReauthRequiredError):
+            conn.save_tokens(TokenSet(access_token="new", refresh_token="r2", instance_url=moved))
+        assert stored().instance_url is None
+        assert stored().access_token == builders.ACCESS_TOKEN
+    # A usable one is stored (outside production a local sandbox is usable).
+    conn.save_tokens(TokenSet(access_token="new", refresh_token="r2", instance_url="https://127.0.0.1:8443"))
+    assert stored().instance_url == "https://127.0.0.1:8443"
