@@ -227,6 +227,23 @@ def audit_log(
     )
 
 
+def audited(session: Session, tenant_id: int, action: str, target: str) -> bool:
+    """Whether this tenant's audit log holds `action` on exactly `target` (e.g. an endpoint deleted
+    already, whose row is gone)."""
+    return (
+        session.scalar(
+            select(m.AuditEntry.id)
+            .where(
+                m.AuditEntry.tenant_id == tenant_id,
+                m.AuditEntry.action == action,
+                m.AuditEntry.target == target,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def audit_count(session: Session, tenant_id: int, **filters: Any) -> int:
     from sqlalchemy import func
 

@@ -120,6 +120,9 @@ def delete(endpoint_id: int) -> Any:
     try:
         admin_actions.delete_endpoint(db(), tenant_id(), endpoint_id, actor())
     except LookupError:
+        if readmodels.audited(db(), tenant_id(), "webhook.deleted", f"endpoint:{endpoint_id}"):
+            flash("That endpoint was already deleted.", "info")  # a second tab or a double click
+            return redirect(url_for("hooks.endpoints"), code=303)
         abort(404, description="No such webhook endpoint in your workspace.")
     db().commit()
     flash("Endpoint deleted.", "success")

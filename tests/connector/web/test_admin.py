@@ -10,7 +10,7 @@ import pytest
 
 from connector.store import models as m
 from connector.store.db import transaction
-from tests.connector.web.seed import TenantData
+from tests.connector.web.seed import TenantData, sign_in_as
 
 
 def _db(app: Any) -> Any:
@@ -278,6 +278,28 @@ def test_webhook_lifecycle(
         assert session.get(m.WebhookEndpoint, ep_id).enabled is False
     assert acme_admin.post(f"/admin/webhooks/{ep_id}/delete").status_code == 303
     assert acme_admin.get(f"/admin/webhooks/{ep_id}").status_code == 404
+
+
+def test_webhook_deleted_twice_goes_back_to_the_list(
+    acme_admin: Any, client: Any, tenants: dict[str, TenantData], app: Any, private_ok: None
+) -> None:
+    """Deleting an endpoint again (a second tab, a double click) lands on the list with a word, not the 404
+    page; an endpoint that never existed, or another workspace's deleted one, is still a 404."""
+    acme_admin.post(
+        "/admin/webhooks/", data={"url": "http://127.0.0.1:9/in", "event_types": ["account.band_changed"]}
+    )
+    with _db(app) as session:
+        ep_id = session.query(m.WebhookEndpoint).one().id
+    assert acme_admin.post(f"/admin/webhooks/{ep_id}/delete").status_code == 303
+    again = acme_admin.post(f"/admin/webhooks/{ep_id}/delete")
+    assert again.status_code == 303
+    assert again.headers["Location"].endswith("/admin/webhooks/")
+    page = acme_admin.get("/admin/webhooks/").data.decode()
+    assert "That endpoint was already deleted" in page
+    assert acme_admin.post(f"/admin/webhooks/{ep_id + 100}/delete").status_code == 404
+    assert acme_admin.post(f"/admin/webhooks/{ep_id}1/delete").status_code == 404  # not a prefix match
+    sign_in_as(client, tenants["globex"])
+    assert client.post(f"/admin/webhooks/{ep_id}/delete").status_code == 404
 
 
 def test_webhook_form_errors(acme_admin: Any) -> None:
