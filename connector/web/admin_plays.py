@@ -29,6 +29,13 @@ def _page(status: int = 200, **extra: Any) -> Any:
     actions.ensure_starter(session, tid)
     session.commit()
     edit = actions.get(session, tid, request.args.get("edit", type=int))
+    if edit is None and request.args.get("edit") and "edit" not in extra and status == 200:
+        # a deleted, mistyped or other workspace's play: say so rather than show the New play form silently
+        extra["errors"] = [
+            "No such play in your workspace (deleted already?). Pick one from the list, "
+            "or fill in the form below to make a new one."
+        ]
+        status = 404
     return render_template(
         "admin/plays.html",
         plays=actions.list_plays(session, tid),

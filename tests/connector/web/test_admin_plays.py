@@ -116,6 +116,29 @@ def test_new_play_form_names_bands_and_starts_at_the_lowest(
     assert "enters At risk (red)" in page  # the starter play's row
 
 
+def test_editing_an_unknown_play_says_so(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
+    """`?edit=` with an id that is not a play of this workspace (deleted, mistyped, another workspace's) says
+    "No such play" with the list as the way back, instead of silently showing the New play form."""
+    for bad in ("999", "abc"):
+        resp = acme_admin.get(f"/admin/plays?edit={bad}")
+        page = resp.data.decode()
+        assert resp.status_code == 404, bad
+        assert "No such play" in page
+        assert "Enters red" in page  # the list is there to pick from
+    from connector.admin import plays as actions
+
+    with _db(app) as s:
+        actions.ensure_starter(s, tenants["globex"].id)
+    globex_play = _starter(app, tenants["globex"].id)
+    assert acme_admin.get(f"/admin/plays?edit={globex_play.id}").status_code == 404
+    play = _starter(app, tenants["acme"].id)
+    ok = acme_admin.get(f"/admin/plays?edit={play.id}")
+    assert ok.status_code == 200
+    assert "No such play" not in ok.data.decode()
+    assert "Edit “Enters red”" in ok.data.decode()
+    assert "No such play" not in acme_admin.get("/admin/plays?edit=").data.decode()
+
+
 def test_viewers_cannot_edit_plays(acme_viewer: Any) -> None:
     assert acme_viewer.get("/admin/plays").status_code in (302, 403)
 
