@@ -29,7 +29,11 @@ def _page(status: int = 200, **extra: Any) -> Any:
     actions.ensure_starter(session, tid)
     session.commit()
     edit = actions.get(session, tid, request.args.get("edit", type=int))
-    if edit is None and request.args.get("edit") and "edit" not in extra and status == 200:
+    dry_play = actions.get(session, tid, request.args.get("dry", type=int))
+    if dry_play is not None and status == 200:  # `?dry=<id>`: a dry run writes nothing, so a GET shows it
+        extra.update(dry=actions.dry_run(session, tid, dry_play), dry_play=dry_play)
+    unknown = (edit is None and request.args.get("edit")) or (dry_play is None and request.args.get("dry"))
+    if unknown and status == 200:
         # a deleted, mistyped or other workspace's play: say so rather than show the New play form silently
         extra["errors"] = [
             "No such play in your workspace (deleted already?). Pick one from the list, "
@@ -69,17 +73,16 @@ def play_save() -> Any:
     session.commit()
     prefix = "Turning it on now" if not row.enabled else "Dry run"
     flash(f"Saved “{row.name}”. {prefix}: {result.summary}.", "success")
-    return redirect(url_for("admin.plays", dry=row.id))
+    return redirect(url_for("admin.plays"))  # the notice above has the dry run
 
 
 @bp.post("/plays/<int:play_id>/dry-run")
 @admin_required
 def play_dry_run(play_id: int) -> Any:
-    session, tid = db(), tenant_id()
-    row = actions.get(session, tid, play_id)
-    if row is None:
+    if actions.get(db(), tenant_id(), play_id) is None:
         abort(404)
-    return _page(dry=actions.dry_run(session, tid, row), dry_play=row)
+    # Post/Redirect/Get: the result is shown by `GET ?dry=`, so a reload does not ask to resubmit
+    return redirect(url_for("admin.plays", dry=play_id, _anchor="dry-run"), code=303)
 
 
 @bp.post("/plays/<int:play_id>/enabled")

@@ -60,11 +60,22 @@ def test_starter_play_is_off_and_the_dry_run_counts_what_turning_it_on_creates(
             s.add(_snap(acme.id, green, day, band, 30.0 if band == "red" else 60.0))
         s.add(_snap(acme.id, yellow, 1, "red", 30.0))
     resp = acme_admin.post(f"/admin/plays/{play.id}/dry-run", data={"csrf_token": "x"})
-    text = resp.data.decode()
-    assert resp.status_code == 200
-    assert "would create 2 tasks for accounts that entered the band in the last 30 days" in text
-    assert "Acme Green Corp" in text
-    assert "Acme Yellow Corp" in text
+    # Post/Redirect/Get: the result lives at a URL that reloads (and opens) without resubmitting a form
+    assert resp.status_code == 303
+    assert resp.headers["Location"].endswith(f"/admin/plays?dry={play.id}#dry-run")
+    for _ in range(2):  # a reload runs it again, still writing nothing
+        shown = acme_admin.get(f"/admin/plays?dry={play.id}")
+        text = shown.data.decode()
+        assert shown.status_code == 200
+        assert "would create 2 tasks for accounts that entered the band in the last 30 days" in text
+        assert "Acme Green Corp" in text
+        assert "Acme Yellow Corp" in text
+        assert 'id="dry-run"' in text
+    gone = acme_admin.get("/admin/plays?dry=999")
+    assert gone.status_code == 404
+    assert "No such play" in gone.data.decode()
+    assert 'id="dry-run"' not in gone.data.decode()
+    assert acme_admin.post("/admin/plays/999/dry-run", data={"csrf_token": "x"}).status_code == 404
     with _db(app) as s:
         assert s.scalars(select(m.PlayTask)).all() == []  # a dry run writes nothing
     on = acme_admin.post(f"/admin/plays/{play.id}/enabled", data={"enabled": "1", "csrf_token": "x"})
@@ -90,6 +101,8 @@ def test_save_validates_and_enable_turns_it_on(
               "next_step": "Call the sponsor", "on_recovery": "leave", "csrf_token": "x"},
     )  # fmt: skip
     assert ok.status_code == 302
+    saved = acme_admin.get(ok.headers["Location"]).data.decode()
+    assert saved.count("would create 0 tasks") == 1  # the save's notice says it once (no dry-run box too)
     with _db(app) as s:
         row = s.scalars(select(m.Play).where(m.Play.name == "Enterprise enters red")).one()
         assert (row.segments, row.due_days, row.on_recovery, row.enabled) == (
