@@ -278,8 +278,28 @@ def progress_page(vendor: str, run_id: str) -> Any:
     spec = _vendor(vendor)
     run = _run(run_id)
     return render_template(
-        "oauth/progress.html", spec=spec, run=run, labels=onboarding.STEP_LABELS, steps=onboarding.STEPS
+        "oauth/progress.html",
+        spec=spec,
+        run=run,
+        labels=onboarding.STEP_LABELS,
+        steps=onboarding.STEPS,
+        resync=_set_up_before(vendor, run),
     )
+
+
+def _set_up_before(vendor: str, run: Any) -> bool:
+    """Whether `vendor` was set up already when `run` started: an earlier run of it since it was connected
+    finished (ok or partial). Then the run is a sync ('Sync now', a reconnect), not the set-up."""
+    inst = readmodels.installation(db(), tenant_id(), vendor)
+    for earlier in readmodels.runs(db(), tenant_id(), kind="install", limit=50):
+        if (
+            earlier.id < run.id
+            and earlier.status in {"ok", "partial"}
+            and (earlier.report or {}).get("vendor") == vendor
+            and (inst is None or earlier.started_at >= inst.created_at)
+        ):
+            return True
+    return False
 
 
 def _run(run_id: str) -> Any:

@@ -359,3 +359,32 @@ def test_ca_file_field_does_not_reveal_which_paths_exist(acme_admin: Any, tmp_pa
     ]
     assert all(b"CA file cannot be used" in page for page in pages)
     assert all(b"does not exist" not in page for page in pages)
+
+
+def test_sync_now_reads_as_a_sync_once_set_up(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any, started: list[tuple[int, str]]
+) -> None:
+    """The first run after connecting sets the vendor up; 'Sync now' on a vendor set up already (an earlier
+    run since it was connected succeeded) shows 'Syncing Salesforce', not 'Setting up Salesforce'."""
+    from connector.store import repo as store
+    from tests.connector.web.test_admin_plays import _connect_salesforce
+
+    acme = tenants["acme"]
+    _connect_salesforce(app, acme.id)
+    first = acme_admin.post("/admin/integrations/salesforce/sync").headers["Location"]
+    page = acme_admin.get(first).data.decode()
+    assert "<title>Setting up Salesforce" in page
+    assert "Syncing" not in page
+    first_id = first.rstrip("/").rsplit("/", 1)[1]
+    url = app.config["HEALTHSCORE"].sqlalchemy_url
+    store.finish_run(url, acme.id, first_id, "failed", {"vendor": "salesforce"})
+    # a failed set-up is not a set-up: the next run still sets it up
+    second = acme_admin.post("/admin/integrations/salesforce/sync").headers["Location"]
+    assert "Setting up Salesforce" in acme_admin.get(second).data.decode()
+    store.finish_run(url, acme.id, second.rstrip("/").rsplit("/", 1)[1], "ok", {"vendor": "salesforce"})
+    third = acme_admin.post("/admin/integrations/salesforce/sync").headers["Location"]
+    page = acme_admin.get(third).data.decode()
+    assert "<title>Syncing Salesforce" in page
+    assert "<h1>Syncing Salesforce" in page
+    assert "Setting up" not in page
+    assert "Setting up Salesforce" in acme_admin.get(first).data.decode()  # that run still was the set-up
