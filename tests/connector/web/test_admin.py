@@ -47,6 +47,37 @@ def test_integration_status_and_error_show(acme_admin: Any, tenants: dict[str, T
     assert "reconnect to grant access again" in page
 
 
+def test_recent_runs_read_as_words_and_link_to_their_progress(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """Recent runs showed a bare hex run id per row with nothing to click: each row now reads as when it
+    started and what it was, and a set-up or sync run links to its progress page (a pass has none)."""
+    from datetime import UTC, datetime
+
+    acme = tenants["acme"]
+    with _db(app) as session:
+        started = datetime(2026, 3, 4, 5, 6, tzinfo=UTC)
+        for run_id, kind, status, report in (
+            ("a1b2c3d4e5f60718", "install", "ok", {"vendor": "zendesk", "steps": {}}),
+            ("0f1e2d3c4b5a6978", "pass", "partial", {}),
+        ):
+            session.add(
+                m.Run(tenant_id=acme.id, run_id=run_id, kind=kind, status=status, started_at=started,
+                      finished_at=started, report=report)
+            )  # fmt: skip
+    page = acme_admin.get("/admin/integrations").data.decode()
+    runs = page[page.index("Recent runs") :]
+    link = '<a href="/admin/integrations/zendesk/progress/a1b2c3d4e5f60718"'
+    assert link in runs
+    assert runs.split(link)[1].split("</a>")[0].split(">", 1)[1] == "04 Mar 2026 05:06 UTC"
+    assert "Set-up or sync · Zendesk" in runs
+    assert "Pass (sync, score, write back)" in runs
+    for run_id in ("a1b2c3d4e5f60718", "0f1e2d3c4b5a6978"):
+        assert f">{run_id}<" not in runs  # not as the row's text
+    assert "/progress/0f1e2d3c4b5a6978" not in runs  # a pass has no progress page
+    assert acme_admin.get("/admin/integrations/zendesk/progress/a1b2c3d4e5f60718").status_code == 200
+
+
 def test_review_confirm_sticks(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
     acme = tenants["acme"]
     page = acme_admin.get(f"/admin/review?row={acme.org_id}&q=red").data.decode()
