@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from connector.store import models as m
+
+logger = logging.getLogger(__name__)
 
 
 def installations(session: Session, tenant_id: int) -> list[m.Installation]:
@@ -304,11 +307,28 @@ def installation_by_vendor_account(
 
     The one lookup without a tenant id: the caller is the vendor, and the signature must then be verified
     with this installation's own secret before anything of the tenant is read.
+
+    None unless exactly one installation matches: with the account connected to two workspaces (the OAuth
+    callback refuses that since; older rows may remain) picking one could show a workspace's data to the
+    other, so the account answers as not installed until one of them disconnects.
     """
-    return session.scalar(
-        select(m.Installation).where(
-            m.Installation.vendor == vendor,
-            m.Installation.vendor_account == vendor_account,
-            m.Installation.status != "disconnected",
+    found = list(
+        session.scalars(
+            select(m.Installation)
+            .where(
+                m.Installation.vendor == vendor,
+                m.Installation.vendor_account == vendor_account,
+                m.Installation.status != "disconnected",
+            )
+            .limit(2)
         )
     )
+    if len(found) > 1:
+        logger.warning(
+            "%s account %s is connected to more than one workspace; answering as not installed",
+            vendor,
+            vendor_account,
+            extra={"tenants": sorted(i.tenant_id for i in found)},
+        )
+        return None
+    return found[0] if found else None

@@ -106,3 +106,30 @@ def test_post_with_body_is_signed_over_the_body(client: Any, hubspot_install: in
         path, data=b'{"companyId": "9002"}', headers={**headers, "Content-Type": "application/json"}
     )
     assert bad.status_code == 401
+
+
+@pytest.mark.parametrize("status", ["connected", "reconnect", "disconnected"])
+def test_a_portal_connected_to_two_workspaces_is_not_guessed(
+    client: Any, hubspot_install: int, app: Any, tenants: dict[str, TenantData], status: str
+) -> None:
+    """Security (finding D): the card took the first installation of the portal, so with the same portal in
+    two workspaces (connected before the callback refused that) it could show the other workspace's scores.
+    With more than one live installation it answers as for a portal that is not installed; a disconnected
+    one does not count."""
+    vault = Vault(app.config["HEALTHSCORE"])
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        session.add(
+            m.Installation(
+                tenant_id=tenants["globex"].id, vendor="hubspot", base_url="https://api.hubapi.com",
+                token_url="t", client_id="c", client_secret_enc=vault.encrypt(SECRET), vendor_account="4242",
+                status=status, created_at=NOW,
+            )
+        )  # fmt: skip
+    resp = _signed(client, "/embed/hubspot/card?companyId=9001&portalId=4242")
+    if status == "disconnected":
+        assert resp.status_code == 200
+        assert resp.get_json()["name"] == "Acme Red Corp"
+    else:
+        assert resp.status_code == 401
+        assert "Red" not in resp.get_data(as_text=True)
+        assert "Acme" not in resp.get_data(as_text=True)
