@@ -47,6 +47,7 @@ __all__ = [
     "Scope",
     "VendorSpec",
     "authorization_request",
+    "check_account_free",
     "check_callback",
     "config_problems",
     "disconnect",
@@ -305,6 +306,35 @@ def _identify(
     except ValueError:
         account = host.split(".")[0] if host.count(".") >= 2 else host
     return app.base_url.rstrip("/"), account, granted
+
+
+# Vendors whose signed requests find their workspace by the vendor account alone (the HubSpot card: portal
+# id → installation, readmodels.installation_by_vendor_account). Such an account may be connected to one
+# workspace only, or one workspace's card could show another's scores. Zendesk and Salesforce requests name
+# their workspace in the URL, and one Zendesk may serve several workspaces (the demo's two tenants share one).
+ONE_WORKSPACE_PER_ACCOUNT = frozenset({"hubspot"})
+
+
+def check_account_free(session: Session, tenant_id: int, vendor: str, vendor_account: str | None) -> None:
+    """Refuse to connect a vendor account that another workspace has connected (not disconnected).
+
+    Raises:
+        InstallError: account_in_use (detail: the vendor account id, which the person just signed in to).
+    """
+    if vendor not in ONE_WORKSPACE_PER_ACCOUNT or not vendor_account:
+        return
+    elsewhere = session.scalar(
+        select(m.Installation.id)
+        .where(
+            m.Installation.vendor == vendor,
+            m.Installation.vendor_account == vendor_account,
+            m.Installation.tenant_id != tenant_id,
+            m.Installation.status != "disconnected",
+        )
+        .limit(1)
+    )
+    if elsewhere is not None:
+        raise InstallError("account_in_use", vendor_account)
 
 
 def save(session: Session, vault: Vault, tenant_id: int, app: AppConfig, conn: Connected) -> m.Installation:

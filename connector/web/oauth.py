@@ -54,6 +54,15 @@ ERRORS: dict[str, tuple[str, str, str]] = {
         "{vendor} did not grant these scopes: {detail}. healthscore needs all of them (the connect page says why).",
         "Connect again and grant every requested permission, or ask your {vendor} admin to allow them for the app.",
     ),
+    "account_in_use": (
+        "This {vendor} account is connected to another workspace",
+        "{vendor} account {detail} is already connected to another healthscore workspace. One {vendor} "
+        "account can feed one workspace only (its app card finds the workspace by the account), so nothing "
+        "was connected here and no tokens were kept.",
+        "If this workspace should have it: sign in to the other workspace (or ask its admin) and disconnect "
+        "{vendor} there on Admin → Integrations, then connect it here again. Otherwise connect another "
+        "{vendor} account here.",
+    ),
     "vendor_error": (
         "{vendor} returned an error",
         "{vendor} could not complete the connection: {detail}",
@@ -258,11 +267,13 @@ def callback(vendor: str) -> Any:
         connected = installs.exchange(
             pending, code, now, production=settings().env == "production", resolver=_resolver()
         )
+        # One workspace per HubSpot portal: the card finds its workspace by portal id alone.
+        installs.check_account_free(db(), tenant_id(), vendor, connected.vendor_account)
     except installs.InstallError as exc:
         logger.info("install of %s refused: %s", vendor, exc.kind, extra={"tenant": tenant_id()})
         audit(db(), tenant_id(), actor(), "integration.connect_failed", spec.vendor, reason=exc.kind)
         db().commit()
-        return error_page(vendor, exc.kind, exc.detail)
+        return error_page(vendor, exc.kind, exc.detail, status=409 if exc.kind == "account_in_use" else 400)
     installs.save(db(), Vault(settings()), tenant_id(), pending.app, connected)
     audit(db(), tenant_id(), actor(), "integration.connected", spec.vendor, account=connected.vendor_account)
     db().commit()

@@ -388,3 +388,42 @@ def test_sync_now_reads_as_a_sync_once_set_up(
     assert "<h1>Syncing Salesforce" in page
     assert "Setting up" not in page
     assert "Setting up Salesforce" in acme_admin.get(first).data.decode()  # that run still was the set-up
+
+
+def test_a_hubspot_portal_connected_to_another_workspace_is_refused(
+    acme_admin: Any,
+    tenants: dict[str, TenantData],
+    sandbox: Any,
+    sandbox_http: Any,
+    started: list[tuple[int, str]],
+    app: Any,
+) -> None:
+    """Security (finding D): the HubSpot card finds its workspace by portal id alone, so a portal connected
+    to two workspaces could show one workspace's scores in the other's card. A second workspace connecting
+    a portal that is connected elsewhere is refused, saying so and what to do; nothing is stored."""
+    from tests.connector.web.seed import sign_in_as
+
+    def connect() -> Any:
+        resp = acme_admin.post("/admin/integrations/hubspot/connect", data=_form(sandbox, "hubspot"))
+        return acme_admin.get(_local(_consent(sandbox_http, resp.location, "hubspot")))
+
+    assert connect().status_code == 302  # Acme connects its portal
+    url = app.config["HEALTHSCORE"].sqlalchemy_url
+    with transaction(url) as session:
+        portal = session.query(m.Installation).filter_by(vendor="hubspot").one().vendor_account
+    assert portal
+    sign_in_as(acme_admin, tenants["globex"])
+    refused = connect()
+    page = refused.data.decode()
+    assert refused.status_code == 409
+    assert f"HubSpot account {portal} is already connected to another healthscore workspace" in page
+    assert "disconnect HubSpot there" in page
+    assert "Acme" not in page  # which workspace is not said
+    with transaction(url) as session:
+        rows = session.query(m.Installation).filter_by(vendor="hubspot").all()
+        assert [r.tenant_id for r in rows] == [tenants["acme"].id]
+        failed = session.query(m.AuditEntry).filter_by(action="integration.connect_failed").one()
+        assert (failed.tenant_id, failed.detail["reason"]) == (tenants["globex"].id, "account_in_use")
+    assert started == [(tenants["acme"].id, "hubspot")]
+    sign_in_as(acme_admin, tenants["acme"])
+    assert connect().status_code == 302  # reconnecting it in its own workspace is fine
