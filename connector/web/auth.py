@@ -10,7 +10,14 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from connector.installs import users as auth
 from connector.store.repo import audit
 from connector.web.access import close_db, current_user, db, sign_in, sign_out
-from connector.web.security import ACCOUNT_LIMIT, LOGIN_LIMIT, account_key, failed, limiter
+from connector.web.security import (
+    ACCOUNT_LIMIT,
+    LOGIN_LIMIT,
+    account_key,
+    failed,
+    issue_device_cookie,
+    limiter,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -59,7 +66,7 @@ def login() -> Any:
     target = request.form.get("next")
     if not target and user.role == "support_lead":
         target = url_for("ui.support")  # a support lead's day starts at the ticket workbench
-    return redirect(_safe_next(target))
+    return issue_device_cookie(redirect(_safe_next(target)), user.email)
 
 
 @bp.post("/logout")

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from datetime import timedelta
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse
 
 logger = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -26,13 +29,72 @@ LOGIN_LIMIT = "30 per minute;300 per hour"
 ACCOUNT_LIMIT = "5 per minute;10 per 10 minutes;20 per hour;50 per day"
 
 
-def account_key() -> str:
-    """Rate-limit key of the account a sign-in names (hashed: e-mails never go into Redis keys)."""
+# Device cookies (OWASP "Slow Down Online Guessing Attacks with Device Cookies"): a browser that signed in
+# to an account before carries a signed cookie naming that account; its sign-ins count against a budget of
+# its own, so a guesser who knows an admin's e-mail and spends the account's budget (ACCOUNT_LIMIT) from
+# elsewhere locks out unknown browsers only, never the admin's own.
+DEVICE_COOKIE = "healthscore_device"
+DEVICE_DAYS = 90
+_DEVICE_SALT = "healthscore-device-cookie"
+
+
+def _email_digest(email: str) -> str:
     from connector.installs.users import normalise_email
 
     # The very normalisation sign-in uses: every spelling that reaches one account counts against it.
-    email = normalise_email(request.form.get("email", ""))
-    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()[:32]
+
+
+def _device_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt=_DEVICE_SALT)
+
+
+def device_cookie_name() -> str:
+    # Over HTTPS the __Host- prefix, as for the session cookie (no cookie tossing from a sibling domain).
+    secure = current_app.config["HEALTHSCORE"].public_base_url.startswith("https://")
+    return f"{'__Host-' if secure else ''}{DEVICE_COOKIE}"
+
+
+def _device_nonce(email: str) -> str | None:
+    """The nonce of a valid device cookie this browser holds for `email`, or None (absent, forged,
+    expired, or made for another account)."""
+    raw = request.cookies.get(device_cookie_name())
+    if not raw:
+        return None
+    try:
+        data = _device_signer().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("a") != _email_digest(email):
+        return None
+    nonce = data.get("n")
+    return nonce if isinstance(nonce, str) and nonce else None
+
+
+def issue_device_cookie(resp: BaseResponse, email: str) -> BaseResponse:
+    """After a successful sign-in: remember this browser for this account (one account per cookie)."""
+    token = _device_signer().dumps({"a": _email_digest(email), "n": secrets.token_urlsafe(16)})
+    secure = current_app.config["HEALTHSCORE"].public_base_url.startswith("https://")
+    resp.set_cookie(
+        device_cookie_name(),
+        token,
+        max_age=DEVICE_DAYS * 86400,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="Lax",
+    )
+    return resp
+
+
+def account_key() -> str:
+    """Rate-limit key of the account a sign-in names (hashed: e-mails never go into Redis keys); a browser
+    with a valid device cookie for that account has a bucket of its own (see DEVICE_COOKIE)."""
+    email = request.form.get("email", "")
+    nonce = _device_nonce(email)
+    if nonce is not None:
+        return "login-device:" + hashlib.sha256(f"{_email_digest(email)}:{nonce}".encode()).hexdigest()[:32]
+    return "login-account:" + _email_digest(email)
 
 
 def failed(resp: Response) -> bool:

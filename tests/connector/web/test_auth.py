@@ -13,11 +13,16 @@ def _login(client: Any, email: str, password: str = PASSWORD, nxt: str = "") -> 
     return client.post("/login", data={"email": email, "password": password, "next": nxt})
 
 
+def _session_cookie(resp: Any) -> str:
+    """The session's Set-Cookie (a sign-in also sets the device cookie, security.DEVICE_COOKIE)."""
+    return next(c for c in resp.headers.getlist("Set-Cookie") if "healthscore_session=" in c.split(";")[0])
+
+
 def test_sign_in_sets_secure_session(client: Any, tenants: dict[str, TenantData]) -> None:
     resp = _login(client, "ADMIN@acme.test ")
     assert resp.status_code == 302
     assert resp.location == "/"
-    cookie = resp.headers["Set-Cookie"]
+    cookie = _session_cookie(resp)
     assert cookie.startswith("healthscore_session=")
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
@@ -34,7 +39,7 @@ def test_secure_flag_when_served_over_https(settings_overrides: dict[str, object
     client = app.test_client()
     site = "https://health.example.com"
     resp = client.post("/login", data={"email": "admin@acme.test", "password": PASSWORD}, base_url=site)
-    cookie = resp.headers["Set-Cookie"]
+    cookie = _session_cookie(resp)
     assert "Secure" in cookie
     # __Host-: the browser keeps it only if Secure, Path=/ and no Domain, so no subdomain can toss one in
     assert cookie.startswith("__Host-healthscore_session=")
@@ -42,11 +47,15 @@ def test_secure_flag_when_served_over_https(settings_overrides: dict[str, object
     assert "Domain=" not in cookie
     page = client.get("/", base_url=site)
     assert b"Acme Green Corp" in page.data  # the prefixed cookie signs the next request in
+    device = next(c for c in resp.headers.getlist("Set-Cookie") if "healthscore_device=" in c.split(";")[0])
+    assert device.startswith("__Host-healthscore_device=")
+    assert all(flag in device for flag in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"))
+    assert "Domain=" not in device
 
 
 def test_plain_http_keeps_the_unprefixed_name(client: Any, tenants: dict[str, TenantData]) -> None:
     """Browsers drop __Host- cookies that are not Secure: the local demo over http must not use the prefix."""
-    cookie = _login(client, "admin@acme.test").headers["Set-Cookie"]
+    cookie = _session_cookie(_login(client, "admin@acme.test"))
     assert cookie.startswith("healthscore_session=")
     assert "Secure" not in cookie
 

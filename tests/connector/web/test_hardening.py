@@ -128,3 +128,52 @@ def test_inbound_wrong_content_type_is_415(
     resp = client.post(path, data=b"{}", content_type=content_type)
     assert resp.status_code == 415
     assert resp.get_json()["error"] == "unsupported_media_type"
+
+
+def _device_client(client: Any, ip: str) -> Any:
+    """A browser that signed in to admin@acme.test once (it now holds the device cookie)."""
+    resp = client.post(
+        "/login", data={"email": "admin@acme.test", "password": PASSWORD}, environ_base={"REMOTE_ADDR": ip}
+    )
+    assert resp.status_code == 302
+    assert client.get_cookie("healthscore_device") is not None
+    return client
+
+
+def test_a_guesser_who_spends_the_account_budget_cannot_lock_out_the_owners_browser(
+    app: Any, client: Any, tenants: Any
+) -> None:
+    """Security audit 3, finding A: failures from anywhere exhaust the account's budget (unknown browsers
+    get 429), but the browser the admin signed in from before keeps a budget of its own."""
+    own = _device_client(client, "192.0.2.10")
+    attacker = app.test_client()
+    codes = [_login(attacker, "admin@acme.test", "wrong password!!", f"203.0.113.{i}") for i in range(6)]
+    assert codes == [401] * 5 + [429]
+    # A new browser with the right password is still refused: the account's budget is spent.
+    assert _login(app.test_client(), "admin@acme.test", PASSWORD, "198.51.100.9") == 429
+    # The owner's browser is not.
+    assert _login(own, "admin@acme.test", PASSWORD, "192.0.2.10") == 302
+
+
+def test_guessing_from_a_remembered_browser_spends_that_browsers_budget(
+    app: Any, client: Any, tenants: Any
+) -> None:
+    own = _device_client(client, "192.0.2.11")
+    codes = [_login(own, "admin@acme.test", "wrong password!!", "192.0.2.11") for _ in range(6)]
+    assert codes == [401] * 5 + [429]
+    # ...and not the account's: another browser still signs in.
+    assert _login(app.test_client(), "admin@acme.test", PASSWORD, "198.51.100.10") == 302
+
+
+@pytest.mark.parametrize("kind", ["forged", "another account's"])
+def test_a_forged_or_foreign_device_cookie_counts_as_none(app: Any, tenants: Any, kind: str) -> None:
+    guesser = app.test_client()
+    if kind == "forged":
+        guesser.set_cookie("healthscore_device", "eyJhIjoiMCIsIm4iOiJ4In0.Zm9yZ2Vk.c2lnbmF0dXJl")
+    else:  # a real cookie, signed for the viewer: it does not vouch for the admin
+        assert _login(guesser, "viewer@acme.test", PASSWORD, "192.0.2.12") == 302
+        assert guesser.get_cookie("healthscore_device") is not None
+    codes = [_login(guesser, "admin@acme.test", "wrong password!!", f"203.0.113.{40 + i}") for i in range(5)]
+    assert codes == [401] * 5
+    # Those failures were charged to the admin's account: an unknown browser is now refused.
+    assert _login(app.test_client(), "admin@acme.test", PASSWORD, "198.51.100.11") == 429
