@@ -17,6 +17,7 @@ import binascii
 import hashlib
 import json
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -76,9 +77,11 @@ class Accepted:
 class InboundRejectedError(Exception):
     """The request is refused: `status` and a stable `reason` code for the response and the log."""
 
-    def __init__(self, status: int, reason: str, message: str) -> None:
+    def __init__(self, status: int, reason: str, message: str, log_reason: str | None = None) -> None:
         super().__init__(message)
         self.status, self.reason, self.message = status, reason, message
+        # What the log says when it differs from what the caller is told (unknown_installation).
+        self.log_reason = log_reason or reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,18 @@ class _Install:
     token: str | None
     settings: dict[str, Any]
     ca_file: str | None
+
+
+# Stands in for an installation a URL does not name: random secrets, made once per process.
+_DECOY = _Install(
+    tenant_id=0,
+    webhook_secret=secrets.token_urlsafe(32),
+    client_secret=secrets.token_urlsafe(32),
+    account="00D" + secrets.token_hex(6).upper()[:12],
+    token=secrets.token_urlsafe(24),
+    settings={},
+    ca_file=None,
+)
 
 
 def inbound_token(inst: m.Installation, vault: Vault) -> str | None:
@@ -277,7 +292,8 @@ def verify(
     ``now`` defaults to the wall clock: both vendors stamp a signature with the moment they send.
 
     Raises:
-        InboundRejectedError: with a reason code (body_too_large, unknown_installation, not_configured,
+        InboundRejectedError: with a reason code (body_too_large, not_configured (an unknown installation
+            answers as a wrong signature would; its log_reason is unknown_installation),
             malformed_body, too_many_events, wrong_tenant, or a webhooks.errors.VerificationReason).
     """
     if vendor not in VENDORS:
@@ -286,7 +302,21 @@ def verify(
         check_size(body, MAX_BODY)
     except WebhookVerificationError as exc:
         raise InboundRejectedError(413, exc.reason, f"body larger than {MAX_BODY} bytes") from exc
-    inst = _load_install(settings, slug, vendor)
+    try:
+        inst = _load_install(settings, slug, vendor)
+    except InboundRejectedError as exc:
+        if exc.reason != "unknown_installation":
+            raise
+        # An unknown or disconnected URL answers exactly as a real installation answers a request signed
+        # with the wrong secret (the same checks, on secrets nobody has), so the URLs do not tell which
+        # tenants exist and which vendors they installed (security audit 3, finding C).
+        try:
+            _check(settings, vendor, _DECOY, headers, body, method, path, token, now)
+        except InboundRejectedError as refused:
+            raise InboundRejectedError(
+                refused.status, refused.reason, refused.message, log_reason="unknown_installation"
+            ) from exc
+        raise  # not reached: nothing verifies against the decoy's random secrets
     return _check(settings, vendor, inst, headers, body, method, path, token, now)
 
 

@@ -57,7 +57,7 @@ def _handle(vendor: str, slug: str, token: str | None = None) -> Any:
         accepted = inbound.record(settings, verified)
     except inbound.InboundRejectedError as exc:
         # The reason code only: never the headers, the body or the token in the path.
-        logger.warning("inbound %s webhook refused: %s", vendor, exc.reason, extra={"vendor": vendor})
+        logger.warning("inbound %s webhook refused: %s", vendor, exc.log_reason, extra={"vendor": vendor})
         return problem(exc.status, exc.reason, exc.message, _HINT)
     inbound.dispatch(settings, accepted)
     logger.info(

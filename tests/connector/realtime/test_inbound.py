@@ -336,7 +336,7 @@ HS_SIG, HS_TS = "X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp"
         ("future", 400, "timestamp_in_future"),
         ("malformed_body", 400, "malformed_body"),
         ("oversized", 413, "body_too_large"),
-        ("unknown_tenant", 404, "unknown_installation"),
+        ("unknown_tenant", 401, "no_matching_signature"),  # as a wrong secret: no tenant list
     ],
 )
 def test_zendesk_refusals(world: World, case: str, status: int, reason: str) -> None:
@@ -442,7 +442,7 @@ def _hubspot_signed(world: World, url: str, body: bytes) -> dict[str, str]:
         ("too_many_events", 400, "too_many_events"),
         ("other_portal", 403, "wrong_tenant"),
         ("oversized", 413, "body_too_large"),
-        ("unknown_tenant", 404, "unknown_installation"),
+        ("unknown_tenant", 401, "no_matching_signature"),
     ],
 )
 def test_hubspot_refusals(world: World, case: str, status: int, reason: str) -> None:
@@ -494,7 +494,7 @@ def test_hubspot_portal_of_another_tenant_is_refused(world: World) -> None:
     url, _, body = _hubspot_req(world)
     other = url.replace("/contoso", "/northwind")
     _assert_refused(
-        world, world.post(other, _hubspot_signed(world, other, body), body), 404, "unknown_installation"
+        world, world.post(other, _hubspot_signed(world, other, body), body), 401, "no_matching_signature"
     )
 
 
@@ -514,7 +514,7 @@ def _sf_other(world: World, org: str) -> bytes:
         ("malformed_body", 400, "malformed_body"),
         ("doctype", 400, "malformed_body"),
         ("oversized", 413, "body_too_large"),
-        ("unknown_tenant", 404, "unknown_installation"),
+        ("unknown_tenant", 401, "bad_token"),
     ],
 )
 def test_salesforce_refusals(world: World, case: str, status: int, reason: str) -> None:
@@ -615,13 +615,18 @@ def test_secret_rotated_by_another_process_takes_effect_within_the_ttl(world: Wo
     assert world.post(*_zendesk_event(world, 3, rotated)).status_code == 202
 
 
-def test_disconnected_by_another_process_is_refused_after_the_ttl(world: World, later: Any) -> None:
+def test_disconnected_by_another_process_is_refused_after_the_ttl(
+    world: World, later: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     assert world.post(*_zendesk_event(world, 0)).status_code == 202
     try:
         _bare(world, update(m.Installation).where(_zendesk_install(world)).values(status="disconnected"))
         later(inbound.INSTALL_TTL_S + 0.1)
-        resp = world.post(*_zendesk_event(world, 1))
-        assert (resp.status_code, resp.get_json()["error"]) == (404, "unknown_installation")
+        with caplog.at_level(logging.WARNING, logger="connector.web.inbound"):
+            resp = world.post(*_zendesk_event(world, 1))
+        # Answered as a wrong signature (URLs tell nobody what is installed); the log says why.
+        assert (resp.status_code, resp.get_json()["error"]) == (401, "no_matching_signature")
+        assert "refused: unknown_installation" in caplog.text
     finally:
         _bare(world, update(m.Installation).where(_zendesk_install(world)).values(status="connected"))
     # Only usable installations are cached: reconnected, it answers at once.
@@ -642,7 +647,7 @@ def test_write_in_this_process_takes_effect_at_once(world: World, later: Any, ho
                     select(m.Installation).where(_zendesk_install(world))
                 ).one().webhook_secret_enc = None
         resp = world.post(*_zendesk_event(world, 1))
-        expected = (404, "unknown_installation") if how == "statement" else (409, "not_configured")
+        expected = (401, "no_matching_signature") if how == "statement" else (409, "not_configured")
         assert (resp.status_code, resp.get_json()["error"]) == expected
     finally:
         subscribe_sandbox_webhooks(world.settings, world.sandbox.credentials(), PUBLIC)
@@ -684,3 +689,31 @@ def test_read_overtaken_by_a_write_is_not_cached(
     for n in range(3):
         assert world.post(*_zendesk_event(world, n)).status_code == 202
     assert len(reads) == 2
+
+
+@pytest.mark.parametrize("vendor", ["zendesk", "hubspot", "salesforce"])
+def test_an_unknown_tenant_answers_exactly_as_a_wrong_secret_does(
+    world: World, vendor: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Security audit 3, finding C: 404 for an unknown slug and 401 for a real one listed our customers
+    (tenant slugs are company names) and the vendors each installed. Now both answers are the same bytes."""
+    if vendor == "zendesk":
+        url, headers, body = _zendesk_req(world)
+        wrong = {**headers, **sign_zendesk("not-the-secret", headers[ZD_TS], body)}
+        real, unknown = (url, wrong, body), (url.replace("/northwind", "/nobody"), headers, body)
+    elif vendor == "hubspot":
+        url, headers, body = _hubspot_req(world)
+        wrong = sign_hubspot_v3("another-apps-secret", "POST", url, body, int(headers[HS_TS]))
+        real, unknown = (url, wrong, body), (url.replace("/contoso", "/nobody"), headers, body)
+    else:
+        url, headers, body = world.signed("salesforce", _crm_customer(world.sandbox))
+        guessed = url.rsplit("/", 1)[0] + "/guessed-token"
+        real, unknown = (guessed, headers, body), (url.replace("/northwind/", "/nobody/"), headers, body)
+    with caplog.at_level(logging.WARNING, logger="connector.web.inbound"):
+        a, b = world.post(*real), world.post(*unknown)
+    assert a.status_code == b.status_code == 401
+    assert a.get_data() == b.get_data()
+    assert a.headers.get("Content-Type") == b.headers.get("Content-Type")
+    assert world.rows() == 0
+    assert world.refreshes == []
+    assert "refused: unknown_installation" in caplog.text  # the operator still sees why
