@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask
@@ -13,12 +14,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     Raises:
         connector.config.ConfigError: every configuration problem at once.
     """
-    from connector.config import load_settings
+    from connector.config import exposure_warnings, load_settings
     from connector.logs import configure_logging
     from connector.web import register
 
     settings = load_settings(overrides)
     configure_logging(settings.log_format, settings.log_level)
+    for warning in exposure_warnings(settings):
+        logging.getLogger("connector").warning(warning)
     app = Flask(__name__, instance_path=settings.instance_path, instance_relative_config=True)
     app.config.update(
         SECRET_KEY=settings.secret_key,

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
@@ -203,6 +204,21 @@ def persisted_secret_key(instance: Path) -> str:
 
 
 _DB_URL = re.compile(r"^(sqlite(\+pysqlite)?:///.*|sqlite://|postgresql\+psycopg://[^/\s]+/\S+)$")
+
+
+def exposure_warnings(settings: Settings) -> list[str]:
+    """Settings that are valid but unsafe where the service is reachable from outside: `env` defaults to
+    development, which turns off the vendor host allow-list and the https-only rule, so a public deployment
+    that forgets HEALTHSCORE_ENV would run with them off (security audit 3, finding E). A tunnel to a
+    developer's machine is a legitimate reason, so this warns instead of refusing."""
+    host = (urlsplit(settings.public_base_url).hostname or "").lower()
+    local = host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".localhost")
+    if settings.env == "development" and not local:
+        return [
+            f"public_base_url {settings.public_base_url} is not this machine, but env is development: the "
+            "vendor host allow-list and the https-only rule are off; set HEALTHSCORE_ENV=production"
+        ]
+    return []
 
 
 def validate(settings: Settings) -> list[str]:

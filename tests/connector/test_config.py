@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,34 @@ def test_production_without_a_key_does_not_generate_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load_settings({**_prod(), "instance_path": str(tmp_path)}, environ={})
     assert not (tmp_path / "secret-key").exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "url", "warned"),
+    [
+        ("development", "https://health.example.com", True),  # a public deployment that forgot env
+        ("development", "http://10.0.0.5:8000", True),
+        ("development", "http://127.0.0.1:5000", False),  # the demo
+        ("development", "http://localhost:5000", False),
+        ("production", "https://health.example.com", False),
+        ("test", "https://health.example.com", False),
+    ],
+)
+def test_a_public_address_in_development_is_warned_about(env: str, url: str, warned: bool) -> None:
+    from connector.config import Settings, exposure_warnings
+
+    warnings = exposure_warnings(Settings(env=env, public_base_url=url))
+    assert bool(warnings) is warned
+    if warned:
+        assert "HEALTHSCORE_ENV=production" in warnings[0]
+
+
+def test_the_app_logs_the_exposure_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from connector import create_app
+
+    with caplog.at_level(logging.WARNING, logger="connector"):
+        create_app(
+            {"env": "development", "public_base_url": "https://health.example.com",
+             "instance_path": str(tmp_path), "database_url": f"sqlite:///{tmp_path}/db.sqlite"}
+        )  # fmt: skip
+    assert "set HEALTHSCORE_ENV=production" in caplog.text
