@@ -364,7 +364,7 @@ def _page_parts(result: Any) -> tuple[list[Any], bool, str | None]:
         raise MalformedResponseError(VENDOR, "query page without records/done")
     if not done and not isinstance(next_url, str):
         raise MalformedResponseError(VENDOR, "query page not done but without nextRecordsUrl")
-    if not done and not _NEXT_RECORDS.fullmatch(next_url):
+    if not done and not _NEXT_RECORDS.fullmatch(str(next_url)):
         # simple_salesforce requests https://{instance}{nextRecordsUrl} with our token: "@host/…" or
         # ".host/…" would name another host.
         raise MalformedResponseError(VENDOR, "nextRecordsUrl is not a path of this org's data API")
