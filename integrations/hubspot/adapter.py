@@ -31,6 +31,7 @@ from integrations.base import CheckReport, Page, Problem, Stream
 from integrations.cursors import DEFAULT_OVERLAP, Cursor, advance, read_from
 from integrations.errors import (
     FatalIntegrationError,
+    MalformedResponseError,
     PermissionDeniedError,
     ReauthRequiredError,
 )
@@ -301,7 +302,10 @@ class HubSpotAdapter:
                 for r in page.records
                 if since is None or (r.archived_at is not None and r.archived_at >= since)
             ]
-            records = [self._deleted(w.stream, r) for r in fresh]
+            try:
+                records = [self._deleted(w.stream, r) for r in fresh]
+            except (KeyError, ValueError, TypeError, OverflowError, OSError) as exc:
+                raise MalformedResponseError(VENDOR, f"unreadable archived {object_type}") from exc
             done = page.next_after is None
             yield _page(w, records, phase + int(done), after=page.next_after)
             if done:
@@ -329,7 +333,12 @@ class HubSpotAdapter:
         association lookup, so a re-read page of the overlap that holds nothing new costs only its search."""
         modified = _modified(object_type)
         fresh = [r for r in recs if not w.delivered.has(object_type, r, modified)]
-        records = self._map(w.stream, object_type, fresh, inline=inline) if fresh else []
+        try:
+            records = self._map(w.stream, object_type, fresh, inline=inline) if fresh else []
+        except (KeyError, ValueError, TypeError, OverflowError, OSError) as exc:
+            # A value we cannot read is the vendor's malformed page (the stream fails, its cursor stays),
+            # not our crash: an exception other than IntegrationError stopped the tenant's whole sync step.
+            raise MalformedResponseError(VENDOR, f"unreadable {object_type}: {type(exc).__name__}") from exc
         w.delivered.add(object_type, recs, modified)
         return records
 

@@ -259,6 +259,15 @@ def parse_decimal(value: str | None) -> Decimal | None:
         return None
 
 
+def typed_date(value: str | None) -> date | None:
+    """A date from a property the tenant mapped (renewal date, date metrics): it may be a text property
+    people type into, so an unreadable value ("soon", a 20-digit number) is no date, not a failed read."""
+    try:
+        return parse_date(value)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 def _minutes(ms: str | None) -> float | None:
     number = parse_decimal(ms)
     return float(number) / 60_000 if number is not None else None
@@ -270,7 +279,7 @@ def _metric(value: str | None, kind: str) -> MetricValue:
     if kind == "bool":
         return value.lower() == "true"
     if kind == "date":
-        return parse_date(value)
+        return typed_date(value)
     number = parse_decimal(value)
     return float(number) if number is not None else None
 
@@ -302,7 +311,7 @@ def to_account(rec: HubRecord, s: Settings) -> AccountRecord:
         owner=p.get(s.owner_property) or None,
         arr=parse_decimal(p.get(s.arr_property)),
         arr_prev=parse_decimal(p.get(s.arr_prev_property)),
-        renewal_date=parse_date(p.get(s.renewal_date_property)),
+        renewal_date=typed_date(p.get(s.renewal_date_property)),
         status=p.get(s.status_property) or None,
         metrics={name: _metric(p.get(name), kind) for name, kind in s.metric_properties.items()},
         updated_at=_updated(rec, "hs_lastmodifieddate"),
