@@ -234,6 +234,7 @@ class HubSpotAdapter:
         object_type = w.spec.object_types[phase]
         last_id = w.position.last_id if w.position and phase == w.position.phase else None
         max_seen: datetime | None = None
+        asked: set[str] = set()
         while True:
             body = search.window_search(
                 modified_property=_modified(object_type),
@@ -247,7 +248,7 @@ class HubSpotAdapter:
             if not page.records:
                 return max_seen
             records = self._map_fresh(w, object_type, page.records)
-            last_id = page.records[-1].id
+            last_id = _onward(asked, page.records[-1].id, object_type)
             max_seen = _newest(records, max_seen)
             w.delivered.saw(max_seen)
             done = page.next_after is None  # HubSpot omits paging on the last page
@@ -260,6 +261,7 @@ class HubSpotAdapter:
         object_type = w.spec.object_types[phase]
         after = w.position.after if w.position and phase == w.position.phase else None
         max_seen: datetime | None = None
+        asked: set[str] = set()
         while True:
             page = self._call(
                 partial(
@@ -279,12 +281,13 @@ class HubSpotAdapter:
             yield _page(w, records, phase + int(done), after=page.next_after)
             if done:
                 return max_seen
-            after = page.next_after
+            after = _onward(asked, page.next_after, object_type)
 
     def _read_archived(self, w: _Window) -> Iterator[Page]:
         object_type = w.spec.object_types[0]
         phase = len(w.spec.object_types)
         after = w.position.after if w.position and w.position.phase == phase else None
+        asked: set[str] = set()
         while True:
             page = self._call(
                 partial(
@@ -310,7 +313,7 @@ class HubSpotAdapter:
             yield _page(w, records, phase + int(done), after=page.next_after)
             if done:
                 return
-            after = page.next_after
+            after = _onward(asked, page.next_after, object_type)
 
     def _properties(self, object_type: str) -> list[str]:
         return {
@@ -555,6 +558,16 @@ class HubSpotAdapter:
 
 
 ADAPTER = HubSpotAdapter
+
+
+def _onward(asked: set[str], position: str | None, object_type: str) -> str | None:
+    """The next page's position (`after` token or keyset id), once: a page that points back at one this
+    read asked for already would loop forever, re-reading (and re-committing) the same pages."""
+    if position is not None:
+        if position in asked:
+            raise MalformedResponseError(VENDOR, f"{object_type}: paging points back at {position[:40]!r}")
+        asked.add(position)
+    return position
 
 
 def _page(

@@ -263,6 +263,7 @@ class HubSpotClient:
         api = self._api("owners", lambda h: h.crm.owners.owners_api)
         out: dict[str, tuple[str, str | None]] = {}
         after: str | None = None
+        asked: set[str] = set()
         while True:
             kwargs: dict[str, Any] = {"limit": 100, "archived": False}
             if after:
@@ -278,6 +279,9 @@ class HubSpotClient:
             after = _next_after(response)
             if not after:
                 return out
+            if after in asked:  # paging that points back would loop forever
+                raise MalformedResponseError(errors.VENDOR, "owners: paging points back")
+            asked.add(after)
 
     def stage_labels(self, object_type: str = "deals") -> dict[str, str]:
         """Stage id → label over every pipeline of `object_type`: GET /crm/v3/pipelines/{objectType}."""

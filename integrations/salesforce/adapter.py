@@ -119,6 +119,7 @@ class SalesforceAdapter:
         batch = self._batch_size()
         result = self._call(lambda: self._client.query(soql, include_deleted=True, batch_size=batch))
         max_seen = previous
+        asked: set[str] = set()
         while True:
             rows, done, next_url = _page_parts(result)
             records, stamps = self._map_rows(sobject, rows)
@@ -135,6 +136,9 @@ class SalesforceAdapter:
             )
             if done or next_url is None:
                 return
+            if next_url in asked:  # a page pointing back at one read already would loop forever
+                raise MalformedResponseError(VENDOR, f"{sobject}: nextRecordsUrl points back at a page read")
+            asked.add(next_url)
             result = self._call(functools.partial(self._client.query_more, next_url))
 
     def _map_rows(self, sobject: str, rows: list[Any]) -> tuple[list[Record], list[datetime]]:

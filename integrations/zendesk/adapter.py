@@ -164,6 +164,7 @@ class ZendeskAdapter:
     def _export(self, cursor: Cursor | None, sync_start: datetime) -> Iterator[tuple[ExportPage, Cursor]]:
         position = export_position(cursor, sync_start, self._overlap)
         watermark = cursor.watermark if cursor else None
+        asked: set[str] = set()
         while True:
             page = self._client.export_tickets(position, self._page)
             stamps = (
@@ -176,6 +177,9 @@ class ZendeskAdapter:
                 return
             if not page.after_cursor:
                 raise MalformedResponseError(self.vendor, "ticket export page without after_cursor")
+            if page.after_cursor in asked:  # an export pointing back would loop forever
+                raise MalformedResponseError(self.vendor, "ticket export after_cursor points back")
+            asked.add(page.after_cursor)
             position = ("cursor", page.after_cursor)
 
     def _tickets(self, cursor: Cursor | None, sync_start: datetime) -> Iterator[Page]:

@@ -261,10 +261,14 @@ class ZendeskClient:
         gen = self.call(first)
         page = _page_json(gen)
         yield _list(page, key)
+        asked: set[str] = set()
         while (page.get("meta") or {}).get("has_more"):
             nxt = (page.get("links") or {}).get("next")
             if not nxt:
                 raise MalformedResponseError(VENDOR, f"{key}: has_more without links.next")
+            if str(nxt) in asked:  # a page pointing back at one read already would loop forever
+                raise MalformedResponseError(VENDOR, f"{key}: links.next points back at a page read")
+            asked.add(str(nxt))
             if not _same_origin(str(nxt), self._conn.base_url):
                 # zenpy would GET it with our OAuth token: a page must not send the token to another host.
                 raise MalformedResponseError(VENDOR, f"{key}: links.next leaves the account's URL")
