@@ -184,6 +184,13 @@ def _sync_stream(
     except IntegrationError as exc:
         sr.status, sr.error, sr.hint = "failed", exc.detail, exc.hint
         logger.warning("stream %s failed: %s", stream.value, exc.detail, extra={"vendor": adapter.vendor})
+    except Exception as exc:
+        # Not the vendor taxonomy (an answer a mapping could not read, a bug): this stream failed, like any
+        # other failure; escaping here stopped the tenant's other installations on every pass. The message
+        # stays in the log (it may quote vendor data), the report names the type.
+        sr.status, sr.error = "failed", f"unexpected {type(exc).__name__} while reading (see the worker log)"
+        sr.hint = "Retried on the next pass; if it persists, report it to support."
+        logger.exception("stream %s failed", stream.value, extra={"vendor": adapter.vendor})
     sr.api_calls = int(getattr(adapter, "api_calls", 0)) - calls_before
     sr.duration_s = round(time.perf_counter() - started, 3)
     sr.cursor = last.watermark.isoformat() if last and last.watermark else (last.token if last else None)
