@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import socket
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,7 +26,19 @@ class PinnedAdapter(HTTPAdapter):
 
     def __init__(self, target: SafeTarget) -> None:
         self._target = target
+        self._conns: list[Any] = []  # connections handed out for this attempt (for `abort`)
+        self.aborted = False
         super().__init__(max_retries=0)
+
+    def abort(self) -> None:
+        """Shut the attempt's sockets down: a recv blocked on a receiver that drips its status line or
+        headers one byte at a time (each within the read timeout) returns at once and the send fails."""
+        self.aborted = True
+        for conn in self._conns:
+            sock = getattr(conn, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
     def get_connection_with_tls_context(
         self,
@@ -46,6 +61,14 @@ class PinnedAdapter(HTTPAdapter):
             scheme=host_params["scheme"],
             pool_kwargs=kwargs,
         )
+        get_conn = pool._get_conn  # type: ignore[attr-defined]
+
+        def remembered(timeout: float | None = None) -> Any:
+            conn = get_conn(timeout)
+            self._conns.append(conn)
+            return conn
+
+        pool._get_conn = remembered  # type: ignore[attr-defined]
         return pool
 
 
@@ -72,7 +95,20 @@ def send(
         requests.Request("POST", target.url, data=body, headers={**headers, "Host": target.host_header})
     )
     verify = True if session.verify is None else session.verify
-    return adapter.send(prepared, stream=True, timeout=timeout, verify=verify, cert=session.cert)
+    # requests' timeouts bound each socket read, not the whole answer: a receiver sending its status line
+    # and headers a byte at a time held a delivery worker for hours (100 header lines of 64 KiB). The
+    # status and headers must arrive within connect + read timeout, else the sockets are shut.
+    watchdog = threading.Timer(sum(timeout), adapter.abort)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        response = adapter.send(prepared, stream=True, timeout=timeout, verify=verify, cert=session.cert)
+    finally:
+        watchdog.cancel()
+    if adapter.aborted:  # http.client takes headers cut short by the shutdown as complete: not an answer
+        response.close()
+        raise requests.exceptions.ReadTimeout("no complete status and headers within the timeout")
+    return response
 
 
 def read_excerpt(
