@@ -82,7 +82,10 @@ class RetrySchedule:
         factor = 1 + self.jitter * (2 * rng.random() - 1)
         delay = self.delays[attempt - 1] * factor
         if retry_after is not None and retry_after > 0:
-            delay = max(delay, min(timedelta(seconds=retry_after), self.max_retry_after))
+            # Capped before it becomes a timedelta: a receiver's "Retry-After: 100000000000000" (or 400
+            # digits: inf) raised OverflowError there, which stopped the whole delivery pass.
+            wait = min(retry_after, self.max_retry_after.total_seconds())
+            delay = max(delay, timedelta(seconds=wait))
         return now + delay
 
 
