@@ -59,7 +59,9 @@ def decide(
     if isinstance(error, RateLimitError) and error.retry_after is not None:
         if error.retry_after > policy.max_retry_after:
             return Decision("raise")
-        return Decision("retry", error.retry_after)
+        if error.retry_after >= 0:
+            return Decision("retry", error.retry_after)
+        # "Retry-After: nan" / "-1" parse as floats that no sleep accepts (ValueError): back off instead.
     backoff = min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
     jitter = (rng or random.Random()).uniform(0.5, 1.0)  # "equal jitter": never zero, never above backoff
     return Decision("retry", backoff * jitter)
