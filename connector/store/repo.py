@@ -6,10 +6,12 @@ Every function takes the tenant explicitly; no query here can return another ten
 from __future__ import annotations
 
 import dataclasses
+import math
 import uuid
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -66,6 +68,22 @@ def storable(value: str, limit: int = MAX_TEXT) -> str:
     return cleaned[:limit]
 
 
+# Numeric(16, 2) (ARR, deal amounts) holds less than this once rounded to cents; PostgreSQL refuses more
+# ("numeric field overflow") and NaN/Infinity, and its JSON refuses NaN/Infinity in metrics: a value
+# someone typed into the CRM failed the whole page on every pass, so it is stored as unknown instead.
+_NUMERIC_BOUND = Decimal("99999999999999.995")
+
+
+def storable_number(value: Decimal) -> Decimal | None:
+    return value if value.is_finite() and abs(value) < _NUMERIC_BOUND else None
+
+
+def _metric(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
 def _row(tenant_id: int, record: r.Record, now: datetime) -> dict[str, Any]:
     row: dict[str, Any] = {"tenant_id": tenant_id}
     for f in dataclasses.fields(record):
@@ -74,10 +92,12 @@ def _row(tenant_id: int, record: r.Record, now: datetime) -> dict[str, Any]:
         value = getattr(record, f.name)
         if isinstance(value, str):
             value = storable(value, MAX_TEXT if f.name in _LONG_FIELDS else MAX_LABEL)
+        elif isinstance(value, Decimal):
+            value = storable_number(value)
         if f.name == "domains":
             value = [storable(d, MAX_LABEL) for d in value]
         elif f.name == "metrics":
-            value = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(value).items()}
+            value = {k: _metric(v) for k, v in dict(value).items()}
         row[_RENAMES.get(f.name, f.name)] = value
     if isinstance(record, r.CommentRecord):
         row["vendor_created_at"] = record.created_at
