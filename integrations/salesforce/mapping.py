@@ -20,11 +20,11 @@ Tenant settings (`Connection.settings`, all optional; defaults work on the sandb
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from integrations.base import Stream
 from integrations.records import (
@@ -40,6 +40,7 @@ from integrations.records import (
 )
 
 VENDOR: Literal["salesforce"] = "salesforce"
+T = TypeVar("T")
 
 DEFAULT_SCORE_FIELDS: Mapping[str, str] = {
     "health_score": "Health_Score__c",
@@ -266,6 +267,16 @@ def _decimal(value: Any) -> Decimal | None:
         raise MappingError(f"unreadable number {value!r}") from exc
 
 
+def _typed(read: Callable[[Any], T | None], value: Any) -> T | None:
+    """A value of a field the tenant mapped (ARR, renewal date): it may be a text field people type into,
+    so an unreadable one ("next year", "about 10k") is unknown, not a malformed page that fails the stream
+    on every pass and keeps the whole workspace's scores frozen."""
+    try:
+        return read(value)
+    except MappingError:
+        return None
+
+
 def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -341,9 +352,11 @@ def to_account(row: Mapping[str, Any], fmap: FieldMap) -> AccountRecord:
         plan=_str(row.get(fmap.plan_field)) if fmap.plan_field else None,
         owner=_str(_path(row, "Owner.Name")),
         owner_email=(_str(_path(row, "Owner.Email")) or "").lower() or None,
-        arr=_decimal(row.get(fmap.arr_field)),
-        arr_prev=_decimal(row.get(fmap.arr_prev_field)) if fmap.arr_prev_field else None,
-        renewal_date=parse_date(row.get(fmap.renewal_date_field)) if fmap.renewal_date_field else None,
+        arr=_typed(_decimal, row.get(fmap.arr_field)),
+        arr_prev=_typed(_decimal, row.get(fmap.arr_prev_field)) if fmap.arr_prev_field else None,
+        renewal_date=_typed(parse_date, row.get(fmap.renewal_date_field))
+        if fmap.renewal_date_field
+        else None,
         status=account_status(row.get(fmap.status_field)) if fmap.status_field else None,
         metrics={key: metric_value(row.get(api)) for key, api in fmap.metric_fields.items()},
         updated_at=_required_dt(row, "SystemModstamp"),
