@@ -72,6 +72,7 @@ def storable(value: str, limit: int = MAX_TEXT) -> str:
 # ("numeric field overflow") and NaN/Infinity, and its JSON refuses NaN/Infinity in metrics: a value
 # someone typed into the CRM failed the whole page on every pass, so it is stored as unknown instead.
 _NUMERIC_BOUND = Decimal("99999999999999.995")
+_INT32 = 2**31  # Integer columns on PostgreSQL
 
 
 def storable_number(value: Decimal) -> Decimal | None:
@@ -94,6 +95,8 @@ def _row(tenant_id: int, record: r.Record, now: datetime) -> dict[str, Any]:
             value = storable(value, MAX_TEXT if f.name in _LONG_FIELDS else MAX_LABEL)
         elif isinstance(value, Decimal):
             value = storable_number(value)
+        elif isinstance(value, int) and not isinstance(value, bool) and not -_INT32 <= value < _INT32:
+            value = _INT32 - 1 if value > 0 else -_INT32  # Integer columns (reopens): a count, capped
         if f.name == "domains":
             value = [storable(d, MAX_LABEL) for d in value]
         elif f.name == "metrics":

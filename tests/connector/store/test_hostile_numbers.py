@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from connector.store import models as m
 from connector.store import repo as store
-from integrations.records import AccountRecord, DealRecord
+from integrations.records import AccountRecord, DealRecord, TicketRecord
 from tests.connector import builders as b
 
 T = datetime(2026, 3, 1, tzinfo=UTC)
@@ -68,3 +68,36 @@ def test_a_number_the_column_cannot_hold_is_no_number(db_url: str, typed: Decima
         assert rows["1"].metrics == {"active_users": metric, "licensed_seats": 50.0}
         assert rows["2"].arr == Decimal("9999999999999.50")
         assert deal.amount is None
+
+
+def test_a_count_beyond_an_integer_column_is_capped(db_url: str) -> None:
+    """Zendesk's metric_set.reopens goes to an Integer column (int32 on PostgreSQL): 2**40 failed the page."""
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        store.upsert_records(
+            s,
+            t,
+            [
+                TicketRecord(
+                    vendor="zendesk",
+                    external_id="1",
+                    account_external_id=None,
+                    subject="S",
+                    reopens=2**40,
+                    created_at=T,
+                    updated_at=T,
+                ),
+                TicketRecord(
+                    vendor="zendesk",
+                    external_id="2",
+                    account_external_id=None,
+                    subject="S",
+                    reopens=3,
+                    created_at=T,
+                    updated_at=T,
+                ),
+            ],
+        )
+    with b.session(db_url) as s:
+        got = {x.external_id: x.reopens for x in s.scalars(select(m.Ticket).where(m.Ticket.tenant_id == t))}
+        assert got == {"1": 2**31 - 1, "2": 3}
