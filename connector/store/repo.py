@@ -132,31 +132,35 @@ def upsert_records(session: Session, tenant_id: int, records: Sequence[r.Record]
     for table, rows in by_table.items():
         # Last write wins within one page (a vendor may list a record twice across an overlap).
         unique = list({(row["vendor"], row["external_id"]): row for row in rows}.values())
-        upsert = _upsert_statement(dialect, table, tuple(unique[0]))
+        # A targeted refresh (touched set) must note only what really changed: its re-sync re-reads the
+        # overlap window, and noting every re-read deal, contact or ticket sent their accounts to be scored
+        # (141 of 2,000 accounts per one-ticket change; 2 at 500). So there every table takes the
+        # changed-only WHERE, and RETURNING says which rows were inserted or changed.
+        upsert = _upsert_statement(dialect, table, tuple(unique[0]), touched is not None)
         for chunk in _chunks(unique, 1000):
             # One statement, many parameter sets (executemany): compiled once and cached, where a
             # multi-row VALUES built per page cost more CPU to compile than the database spent storing
             # it (62 % of a sync worker's CPU at 2,000 accounts). psycopg sends the rows in a pipeline.
             if touched is None:
                 session.connection().execute(upsert, chunk)
-            elif table is m.Account:  # only the rows the WHERE let through come back
+            else:  # only the rows the WHERE let through come back
                 changed = set(
                     session.connection()
                     .execute(upsert.returning(table.__table__.c.external_id), chunk)
                     .scalars()
                 )
                 touched += [_touch(table, row) for row in chunk if row["external_id"] in changed]
-            else:
-                session.connection().execute(upsert, chunk)
-                touched += [_touch(table, row) for row in chunk]
     return counts
 
 
-@lru_cache(maxsize=64)
-def _upsert_statement(dialect: str, table: type[m.Base], columns: tuple[str, ...]) -> Any:
+@lru_cache(maxsize=128)
+def _upsert_statement(
+    dialect: str, table: type[m.Base], columns: tuple[str, ...], only_changed: bool = False
+) -> Any:
     """INSERT … ON CONFLICT (tenant, vendor, external_id) DO UPDATE for rows with these columns, built once
     per (dialect, table, columns) so that SQLAlchemy's compiled cache and psycopg's prepared statement
-    are hit on every page."""
+    are hit on every page. Accounts (and, with `only_changed`, every table) update only a row that
+    differs (see _changed)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(table.__table__)
     cols: dict[str, Any] = {
@@ -175,7 +179,7 @@ def _upsert_statement(dialect: str, table: type[m.Base], columns: tuple[str, ...
             for k, v in cols.items()
             if not k.startswith("sentiment_") and k not in {"crm_account_id", "link_method"}
         }
-    where = _changed(table, stmt.excluded, cols) if table is m.Account else None
+    where = _changed(table, stmt.excluded, cols) if table is m.Account or only_changed else None
     return stmt.on_conflict_do_update(
         index_elements=["tenant_id", "vendor", "external_id"], set_=cols, where=where
     )
@@ -186,15 +190,14 @@ def _touch(table: type[m.Base], row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _changed(table: type[m.Base], new: Any, cols: dict[str, Any]) -> Any:
-    """A re-read account row differs in something besides its modstamp. Our own write-back bumps the
-    vendor's modstamp (Salesforce SystemModstamp, HubSpot hs_lastmodifieddate) and nothing we read, so
-    the echo leaves the row as it was: no rewrite, no dead tuple, nothing for a change check to see."""
+    """A re-read row differs from the stored one (an account: in something besides its modstamp). Our
+    own write-back bumps the vendor's modstamp (Salesforce SystemModstamp, HubSpot hs_lastmodifieddate)
+    and nothing we read, so the echo leaves the row as it was: no rewrite, no dead tuple, nothing for a
+    change check to see."""
     t = table.__table__.c
-    tests = [
-        cast(t[c], Text).is_distinct_from(cast(new[c], Text))
-        for c in cols
-        if c not in {"vendor_updated_at", "deleted_at"}
-    ]
+    # Only an account's modstamp is our echo; a ticket's, deal's or contact's new modstamp is a change.
+    ignored = {"vendor_updated_at", "deleted_at"} if table is m.Account else {"deleted_at"}
+    tests = [cast(t[c], Text).is_distinct_from(cast(new[c], Text)) for c in cols if c not in ignored]
     tests.append(t.deleted_at.is_(None) != new.deleted_at.is_(None))
     return or_(*tests)
 

@@ -4,6 +4,7 @@ left untouched, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -135,3 +136,41 @@ def test_an_account_reread_with_only_a_new_modstamp_is_left_as_it_was(db_url: st
         )
         store.upsert_records(s, tid, [gone])
         assert b.account_row(s, tid, "salesforce", "001").deleted_at is not None
+
+
+def test_a_refresh_notes_only_what_its_resync_really_changed(db_url: str) -> None:
+    """A targeted refresh re-reads its overlap window; re-read deals, contacts and tickets that did not
+    change must not be noted (each named a CRM account to score: 141 of 2,000 per one-ticket change)."""
+    tid, _a1, _ = _accounts(db_url)
+
+    def records(ticket_priority: str, deal_amount: int) -> list[r.Record]:
+        return [
+            r.DealRecord(vendor="salesforce", external_id="006A", account_external_id="001", name="Renewal",
+                         amount=Decimal(deal_amount), updated_at=T0),
+            r.ContactRecord(vendor="salesforce", external_id="003A", account_external_id="002",
+                            email="a@x.test", name="Ann", updated_at=T0),
+            r.TicketRecord(vendor="salesforce", external_id="500A", account_external_id="002",
+                           subject="Broken", status="open", priority=ticket_priority, created_at=T0,
+                           updated_at=T0),
+            r.CommentRecord(vendor="salesforce", external_id="c1", ticket_external_id="500A",
+                            author_role="customer", body="It is broken", created_at=T0),
+        ]  # fmt: skip
+
+    def noted(batch: list[r.Record]) -> list[tuple[str, str]]:
+        seen: list[dict[str, object]] = []
+        token = store.TOUCHED.set(seen)
+        try:
+            with b.session(db_url) as s:
+                store.upsert_records(s, tid, batch)
+        finally:
+            store.TOUCHED.reset(token)
+        return sorted((str(t["table"]), str(t["external_id"])) for t in seen)
+
+    first = noted(records("normal", 100))
+    assert first == [("contacts", "003A"), ("deals", "006A"), ("ticket_comments", "c1"), ("tickets", "500A")]
+    assert noted(records("normal", 100)) == []  # the same records re-read: nothing to re-link or score
+    assert noted(records("urgent", 100)) == [("tickets", "500A")]  # one real change, one note
+    assert noted(records("urgent", 250)) == [("deals", "006A")]
+    with b.session(db_url) as s:  # and the change was stored
+        assert s.scalar(select(m.Ticket.priority).where(m.Ticket.external_id == "500A")) == "urgent"
+        assert s.scalar(select(m.Deal.amount).where(m.Deal.external_id == "006A")) == 250
