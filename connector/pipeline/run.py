@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -18,6 +18,7 @@ from connector.pipeline import sync as sync_step
 from connector.pipeline.score import score_tenant
 from connector.store import repo as store
 from connector.store.db import transaction
+from integrations.base import Stream
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +31,17 @@ def _noop(step: str, report: dict[str, Any]) -> None:
 
 
 def sync(
-    settings: Settings, tenant_id: int, vendor: str | None = None, full: bool = False, **overrides: Any
+    settings: Settings,
+    tenant_id: int,
+    vendor: str | None = None,
+    full: bool = False,
+    streams: Collection[Stream] | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
     """The sync step alone: {"installations": [...per vendor with per-stream reports...]}."""
-    reports = sync_step.sync_tenant(settings, tenant_id, vendor=vendor, full=full, **overrides)
+    reports = sync_step.sync_tenant(
+        settings, tenant_id, vendor=vendor, full=full, streams=streams, **overrides
+    )
     return {"installations": [r.as_dict() for r in reports]}
 
 

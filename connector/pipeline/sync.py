@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -74,9 +74,11 @@ def sync_tenant(
     tenant_id: int,
     vendor: str | None = None,
     full: bool = False,
+    streams: Collection[Stream] | None = None,
     **adapter_overrides: Any,
 ) -> list[InstallationReport]:
-    """Sync each connected installation of the tenant (one vendor's failure never stops the others)."""
+    """Sync each connected installation of the tenant (one vendor's failure never stops the others);
+    `streams`: only those (a targeted refresh), else every stream the adapter reads."""
     with transaction(settings.sqlalchemy_url) as session:
         insts = [
             i for i in store.installations(session, tenant_id, vendor) if i.status in {"connected", "error"}
@@ -84,16 +86,18 @@ def sync_tenant(
         if full:
             for inst in insts:
                 store.clear_cursors(session, tenant_id, inst.id)
-    return [sync_installation(settings, inst, **adapter_overrides) for inst in insts]
+    return [sync_installation(settings, inst, streams=streams, **adapter_overrides) for inst in insts]
 
 
-def sync_installation(settings: Settings, inst: Any, **adapter_overrides: Any) -> InstallationReport:
+def sync_installation(
+    settings: Settings, inst: Any, streams: Collection[Stream] | None = None, **adapter_overrides: Any
+) -> InstallationReport:
     report = InstallationReport(vendor=inst.vendor)
     adapter = adapter_for(settings, inst, **adapter_overrides)
     log_ctx = {"tenant": inst.tenant_id, "vendor": inst.vendor}
     try:
         for stream in STREAM_ORDER:
-            if stream not in adapter.streams:
+            if stream not in adapter.streams or (streams is not None and stream not in streams):
                 continue
             sr = _sync_stream(settings, inst.tenant_id, inst.id, adapter, stream)
             report.streams.append(sr)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -40,9 +40,11 @@ from connector.pipeline.score import (
 from connector.pipeline.signals import load_signals
 from connector.readmodels.customers import former_customer_ids
 from connector.realtime import targeted
+from connector.realtime.streams import streams_for
 from connector.store import models as m
 from connector.store.db import transaction
 from connector.store.repo import TOUCHED, utcnow
+from integrations.base import Stream
 from scoring.engine import score_accounts
 from scoring.trend import trend
 from scoring.types import BandState, HealthResult
@@ -67,7 +69,7 @@ def refresh_pending(settings: Settings, tenant_id: int, *, model: Any = None) ->
     """
     with transaction(settings.sqlalchemy_url) as session:
         claimed = session.execute(
-            select(m.InboundEvent.id, m.InboundEvent.vendor).where(
+            select(m.InboundEvent.id, m.InboundEvent.vendor, m.InboundEvent.payload).where(
                 m.InboundEvent.tenant_id == tenant_id, m.InboundEvent.status == "queued"
             )
         ).all()
@@ -77,8 +79,10 @@ def refresh_pending(settings: Settings, tenant_id: int, *, model: Any = None) ->
     if not ids:
         return {"events": 0, "coalesced": True}
     vendors = sorted({row.vendor for row in claimed})
+    # Only the streams the events name (a ticket event: tickets, comments, surveys), see realtime.streams.
+    streams = {v: streams_for(v, (row.payload or {} for row in claimed if row.vendor == v)) for v in vendors}
     try:
-        report = refresh(settings, tenant_id, vendors, model=model)
+        report = refresh(settings, tenant_id, vendors, model=model, streams=streams)
     except Exception:
         with transaction(settings.sqlalchemy_url) as session:
             _mark(session, ids, "queued", None)
@@ -96,10 +100,16 @@ def _mark(session: Session, ids: list[int], status: str, at: datetime | None) ->
 
 
 def refresh(
-    settings: Settings, tenant_id: int, vendors: Sequence[str], *, model: Any = None
+    settings: Settings,
+    tenant_id: int,
+    vendors: Sequence[str],
+    *,
+    model: Any = None,
+    streams: Mapping[str, Collection[Stream] | None] | None = None,
 ) -> dict[str, Any]:
-    """The targeted pass: sync `vendors` incrementally, then link, sentiment, score (changed accounts
-    only), write-back and events; each step's report carries its duration."""
+    """The targeted pass: sync `vendors` incrementally (each only in `streams[vendor]` when given), then
+    link, sentiment, score (changed accounts only), write-back and events; each step's report carries
+    its duration."""
 
     stored: list[dict[str, Any]] = []
     found = targeted.Touched()
@@ -109,7 +119,10 @@ def refresh(
         nonlocal found
         token = TOUCHED.set(stored)  # the store notes every record this sync writes
         try:
-            reports = [pipeline.sync(settings, tenant_id, vendor=v)["installations"] for v in vendors]
+            reports = [
+                pipeline.sync(settings, tenant_id, vendor=v, streams=(streams or {}).get(v))["installations"]
+                for v in vendors
+            ]
         finally:
             TOUCHED.reset(token)
         found = targeted.Touched.of(stored)

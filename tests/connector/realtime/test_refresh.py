@@ -299,3 +299,17 @@ def test_a_targeted_refresh_reads_the_changed_account_not_the_tenant(world: Worl
     # The changed account's own tickets and snapshot rows, not the tenant's.
     assert targeted_loads["tickets"] * 10 < whole_book["tickets"]
     assert targeted_loads["score_snapshots"] <= 3 < whole_book["score_snapshots"]
+
+
+@pytest.mark.slow
+def test_a_ticket_webhook_re_syncs_the_ticket_streams_only(world: World) -> None:
+    """A ticket event needs tickets, comments and survey answers read again, not organizations or users
+    (for minutes after a pass their overlap window holds every record our write-back touched)."""
+    w = world
+    queued = _accept(w, "zendesk", _escalate_a_ticket(w.sandbox))
+    assert queued > 0
+    report = realtime.refresh_pending(w.settings, w.tid, model=w.model)
+    streams = {s["stream"] for i in report["steps"]["sync"]["installations"] for s in i["streams"]}
+    assert streams
+    assert streams <= {"tickets", "comments", "surveys"}
+    assert report["steps"]["write_back"]["salesforce"]["written"] > 0  # and the change still reached the CRM
