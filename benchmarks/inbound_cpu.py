@@ -34,33 +34,11 @@ import statistics
 import subprocess
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 REDIS_DB = "redis://127.0.0.1:6379/14"  # flushed before and after: nobody else's
 BASE = "http://127.0.0.1:8000"
-
-
-def _pg(admin_url: str) -> tuple[str, Any]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.pool import NullPool
-
-    server = admin_url.rsplit("/", 1)[0]
-    admin = create_engine(
-        (server + "/postgres").replace("postgresql://", "postgresql+psycopg://"),
-        isolation_level="AUTOCOMMIT",
-        poolclass=NullPool,
-    )
-    name = f"healthscore_cpu_{uuid.uuid4().hex[:6]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    return server.replace("postgresql://", "postgresql+psycopg://") + f"/{name}", drop
 
 
 def _install(settings: Any) -> dict[str, str]:
@@ -175,7 +153,9 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     from connector.store.db import get_engine
 
     redis.Redis.from_url(REDIS_DB).flushdb()
-    url, drop = _pg(args.database_url)
+    from benchmarks.pipeline import _pg_database
+
+    url, drop = _pg_database(args.database_url)
     tmp = tempfile.TemporaryDirectory(prefix="healthscore-cpu-")
     overrides = {"database_url": url, "broker_url": REDIS_DB, "instance_path": tmp.name + "/inst",
                  "public_base_url": BASE}  # fmt: skip
