@@ -85,6 +85,28 @@ def play_dry_run(play_id: int) -> Any:
     return redirect(url_for("admin.plays", dry=play_id, _anchor="dry-run"), code=303)
 
 
+@bp.get("/plays/<int:play_id>/dry-run")
+@admin_required
+def play_dry_run_old_link(play_id: int) -> Any:
+    """The dry run's address before it was Post/Redirect/Get (bookmarks, browser history, shared links): a
+    GET of the button's POST URL. The dry run writes nothing, so send the reader to its result's address
+    (or to the list when the play is gone) instead of the 'not possible here' page."""
+    row = actions.get(db(), tenant_id(), play_id)
+    if row is None:
+        flash(
+            "That dry-run link is for a play that is not in your workspace (deleted already?). "
+            "Pick a play below and click Dry run.",
+            "error",
+        )
+        return redirect(url_for("admin.plays"), code=303)
+    flash(
+        f"That dry-run link is from an older version; here is the dry run of “{row.name}”. "
+        "Bookmark this page to see it again.",
+        "info",
+    )
+    return redirect(url_for("admin.plays", dry=play_id, _anchor="dry-run"), code=303)
+
+
 @bp.post("/plays/<int:play_id>/enabled")
 @admin_required
 def play_enable(play_id: int) -> Any:

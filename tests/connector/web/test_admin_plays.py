@@ -152,8 +152,38 @@ def test_editing_an_unknown_play_says_so(acme_admin: Any, tenants: dict[str, Ten
     assert "No such play" not in acme_admin.get("/admin/plays?edit=").data.decode()
 
 
+def test_an_old_dry_run_link_opens_the_dry_run(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """/admin/plays/<id>/dry-run typed, bookmarked or in the history (the dry run's address before it was
+    Post/Redirect/Get) lands on the dry run's result with a notice, not on 'That action is not possible
+    here'; a play that is gone (or another workspace's) lands on the list saying so."""
+    acme_admin.get("/admin/plays")  # makes the starter play
+    play = _starter(app, tenants["acme"].id)
+    resp = acme_admin.get(f"/admin/plays/{play.id}/dry-run")
+    assert resp.status_code == 303
+    assert resp.headers["Location"].endswith(f"/admin/plays?dry={play.id}#dry-run")
+    shown = acme_admin.get(resp.headers["Location"]).data.decode()
+    assert "That dry-run link is from an older version; here is the dry run of “Enters red”" in shown
+    assert 'id="dry-run"' in shown
+    from connector.admin import plays as actions
+
+    with _db(app) as s:
+        actions.ensure_starter(s, tenants["globex"].id)
+    for other in (_starter(app, tenants["globex"].id).id, 999):
+        gone = acme_admin.get(f"/admin/plays/{other}/dry-run")
+        assert gone.status_code == 303
+        assert gone.headers["Location"].endswith("/admin/plays")
+        listed = acme_admin.get(gone.headers["Location"]).data.decode()
+        assert "not in your workspace" in listed
+        assert 'id="dry-run"' not in listed
+    with _db(app) as s:
+        assert s.scalars(select(m.PlayTask)).all() == []  # still writes nothing
+
+
 def test_viewers_cannot_edit_plays(acme_viewer: Any) -> None:
     assert acme_viewer.get("/admin/plays").status_code in (302, 403)
+    assert acme_viewer.get("/admin/plays/1/dry-run").status_code in (302, 403)
 
 
 def test_account_page_lists_fired_plays_and_task_state(
