@@ -22,7 +22,7 @@ import requests
 from webhooks.errors import DeliveryError, UnsafeTargetError
 from webhooks.signing import decode_secret, sign_headers
 from webhooks.ssrf import Resolver, check_url, resolve_host
-from webhooks.transport import PinnedAdapter, read_excerpt, send
+from webhooks.transport import AttemptAdapter, PinnedAdapter, read_excerpt, send
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +196,9 @@ def deliver(
     """Sign and POST ``body`` once; network and HTTP failures come back as a failed `AttemptResult`.
 
     The SSRF guard runs right before the send. With ``pin_address`` (default) the connection goes to the
-    vetted IP; set it False only when an egress proxy on the session does the vetting.
+    vetted IP; set it False only when an egress proxy on the session (its ``proxies`` or the environment's)
+    does the vetting. Either way the status line and headers must arrive within connect + read timeout
+    and the body excerpt within one more read timeout, so a dripping receiver cannot hold the worker.
 
     Raises:
         DeliveryError: no/unusable secrets, a bad event id or a naive ``now`` (our bug, not the receiver's).
@@ -222,7 +224,7 @@ def deliver(
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
     }
-    adapter = PinnedAdapter(target) if pin_address else None
+    adapter = PinnedAdapter(target) if pin_address else AttemptAdapter()
     try:
         response = send(session, adapter, target, headers, body, timeout)
         with response:
@@ -238,8 +240,7 @@ def deliver(
             error=error, detail=type(exc).__name__,
         )  # fmt: skip
     finally:
-        if adapter is not None:
-            adapter.close()  # one pool per attempt: a pinned connection is never reused for another address
+        adapter.close()  # one pool per attempt: a pinned connection is never reused for another address
     logger.info("webhook %s attempt: status=%s", msg_id, status)
     return _from_status(status, elapsed(), excerpt, location, retry_after)
 

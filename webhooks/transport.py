@@ -19,13 +19,11 @@ from webhooks.ssrf import SafeTarget
 logger = logging.getLogger(__name__)
 
 
-class PinnedAdapter(HTTPAdapter):
-    """Connect to the first vetted IP of ``target`` while keeping its hostname for Host, SNI and the
-    certificate check: this closes the DNS-rebinding gap between `ssrf.check_url` and a second lookup.
-    """
+class AttemptAdapter(HTTPAdapter):
+    """A transport adapter for one delivery attempt that remembers the connections it hands out, so
+    `abort` can shut them when the receiver takes too long over its status line and headers."""
 
-    def __init__(self, target: SafeTarget) -> None:
-        self._target = target
+    def __init__(self) -> None:
         self._conns: list[Any] = []  # connections handed out for this attempt (for `abort`)
         self.aborted = False
         super().__init__(max_retries=0)
@@ -39,6 +37,38 @@ class PinnedAdapter(HTTPAdapter):
             if sock is not None:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+    def get_connection_with_tls_context(
+        self,
+        request: requests.PreparedRequest,
+        verify: bool | str | None,
+        proxies: Mapping[str, str] | None = None,
+        cert: tuple[str, str] | str | None = None,
+    ) -> ConnectionPool:
+        """Return requests' own pool for the request (direct or through ``proxies``), remembered."""
+        pool = super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        return self._remembered(pool)
+
+    def _remembered(self, pool: ConnectionPool) -> ConnectionPool:
+        get_conn = pool._get_conn  # type: ignore[attr-defined]
+
+        def remembered(timeout: float | None = None) -> Any:
+            conn = get_conn(timeout)
+            self._conns.append(conn)
+            return conn
+
+        pool._get_conn = remembered  # type: ignore[attr-defined]
+        return pool
+
+
+class PinnedAdapter(AttemptAdapter):
+    """Connect to the first vetted IP of ``target`` while keeping its hostname for Host, SNI and the
+    certificate check: this closes the DNS-rebinding gap between `ssrf.check_url` and a second lookup.
+    """
+
+    def __init__(self, target: SafeTarget) -> None:
+        self._target = target
+        super().__init__()
 
     def get_connection_with_tls_context(
         self,
@@ -61,48 +91,54 @@ class PinnedAdapter(HTTPAdapter):
             scheme=host_params["scheme"],
             pool_kwargs=kwargs,
         )
-        get_conn = pool._get_conn  # type: ignore[attr-defined]
-
-        def remembered(timeout: float | None = None) -> Any:
-            conn = get_conn(timeout)
-            self._conns.append(conn)
-            return conn
-
-        pool._get_conn = remembered  # type: ignore[attr-defined]
-        return pool
+        return self._remembered(pool)
 
 
 def send(
     session: requests.Session,
-    adapter: PinnedAdapter | None,
+    adapter: AttemptAdapter,
     target: SafeTarget,
     headers: Mapping[str, str],
     body: bytes,
     timeout: tuple[float, float],
 ) -> requests.Response:
-    """POST without following redirects, streaming the response; through ``adapter`` when pinning.
+    """POST without following redirects, streaming the response, through ``adapter``: a `PinnedAdapter`
+    connects to the vetted address; a plain `AttemptAdapter` goes where the session would send it (its
+    proxies and the environment's, its verify and cert), for deployments behind an egress proxy.
 
     Raises:
-        requests.RequestException: connection, TLS or timeout failures.
+        requests.RequestException: connection, TLS or timeout failures, and a status line and headers
+            not complete within connect + read timeout (`requests.exceptions.ReadTimeout`).
     """
-    if adapter is None:
-        return session.post(
-            target.url, data=body, headers=dict(headers), timeout=timeout, allow_redirects=False, stream=True
-        )
+    pinned = isinstance(adapter, PinnedAdapter)
     # The session still prepares the request (its default headers and auth apply); the adapter sends it,
-    # which never redirects and never consults proxy settings (a proxy would do its own DNS lookup).
+    # which never redirects. A pinned adapter never consults proxy settings (a proxy would do its own DNS
+    # lookup); an unpinned one takes them as session.post would.
+    host = {"Host": target.host_header} if pinned else {}
     prepared = session.prepare_request(
-        requests.Request("POST", target.url, data=body, headers={**headers, "Host": target.host_header})
+        requests.Request("POST", target.url, data=body, headers={**headers, **host})
     )
-    verify = True if session.verify is None else session.verify
+    if pinned:
+        proxies: Mapping[str, str] = {}
+        verify, cert = session.verify, session.cert
+    else:  # what session.post would use
+        env = session.merge_environment_settings(prepared.url, {}, True, None, None)
+        proxies, verify, cert = env["proxies"], env["verify"], env["cert"]
     # requests' timeouts bound each socket read, not the whole answer: a receiver sending its status line
-    # and headers a byte at a time held a delivery worker for hours (100 header lines of 64 KiB). The
-    # status and headers must arrive within connect + read timeout, else the sockets are shut.
+    # and headers a byte at a time held a delivery worker for hours (100 header lines of 64 KiB), pinned
+    # or not. The status and headers must arrive within connect + read timeout, else the sockets are shut.
     watchdog = threading.Timer(sum(timeout), adapter.abort)
     watchdog.daemon = True
     watchdog.start()
     try:
-        response = adapter.send(prepared, stream=True, timeout=timeout, verify=verify, cert=session.cert)
+        response = adapter.send(
+            prepared,
+            stream=True,
+            timeout=timeout,
+            verify=True if verify is None else verify,
+            cert=cert,
+            proxies=dict(proxies),
+        )
     finally:
         watchdog.cancel()
     if adapter.aborted:  # http.client takes headers cut short by the shutdown as complete: not an answer
