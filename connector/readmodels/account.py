@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from connector.clock import tenant_now
 from connector.readmodels.common import CRM_VENDORS
+from connector.readmodels.customers import former_customer_ids
 from connector.readmodels.drivers import sentiment_counts, with_counts
 from connector.readmodels.rows import (
     DealRow,
@@ -62,6 +64,7 @@ class AccountDetail:
     deals: list[DealRow] = field(default_factory=list)
     links: list[RecordLink] = field(default_factory=list)
     bands: list[dict[str, Any]] = field(default_factory=list)
+    former: bool = False  # churned in the CRM or renewal lost: the scoring pass skips it
 
 
 def band_thresholds(
@@ -170,6 +173,8 @@ def account_detail(
         deals=_deals(session, tenant_id, acc),
         links=record_links(session, tenant_id, [acc, *sources]),
         bands=band_thresholds(session, tenant_id, acc),
+        former=acc.id
+        in former_customer_ids(session, tenant_id, tenant_now(session, tenant_id).date(), [acc.id]),
     )
 
 

@@ -92,6 +92,7 @@ class Portfolio:
     segments: list[str]
     owners: list[str] = field(default_factory=list)
     former: int = 0  # former customers hidden by the default filter
+    unscored_former: int = 0  # of `unscored`, former customers (never scored: not waiting for data)
 
     @property
     def pages(self) -> int:
@@ -226,6 +227,9 @@ def portfolio(
         replace(r, drivers=with_counts(r.drivers, counts.get(r.id))) if r.id in counts else r for r in rows
     ]
     bands, unscored = _band_totals(session, tenant_id, filters)
+    unscored_former = 0
+    if unscored and former_ids and customers != "current":
+        _, unscored_former = _band_totals(session, tenant_id, [*filters, m.Account.id.in_(former_ids)])
     return Portfolio(
         rows=rows,
         total=total,
@@ -236,6 +240,7 @@ def portfolio(
         segments=_distinct(session, tenant_id, m.Account.segment),
         owners=_distinct(session, tenant_id, m.Account.owner),
         former=len(former_ids),
+        unscored_former=unscored_former,
     )
 
 

@@ -111,9 +111,15 @@ def when(value: datetime | None) -> str:
     return value.strftime("%d %b %Y %H:%M UTC")
 
 
-def band_badge(band: str | None) -> Markup:
-    """Colour AND a text label AND a shape, so the band reads without colour vision."""
+FORMER_UNSCORED = "Former customer — not scored"
+
+
+def band_badge(band: str | None, former: bool = False) -> Markup:
+    """Colour AND a text label AND a shape, so the band reads without colour vision. An account without a
+    band is either waiting for its first score or a former customer, whom scoring skips (`former`)."""
     if not band:
+        if former:
+            return Markup(f'<span class="band band-none band-former">{FORMER_UNSCORED}</span>')  # noqa: S704 - a constant
         return Markup('<span class="band band-none">Not scored</span>')
     label = BAND_LABELS.get(band, band.title())
     icon = BAND_ICONS.get(band, "◆")

@@ -199,3 +199,50 @@ def test_a_dense_history_draws_each_days_last_score(
         series = readmodels.sparklines(session, acme.id, [red])
     assert series[red] == [score for _, (_, score) in sorted(last.items())]
     assert len(series[red]) <= 31
+
+
+def test_former_customers_without_a_score_say_what_they_are(
+    app: Any, acme_viewer: Any, tenants: dict[str, TenantData]
+) -> None:
+    """A churned account the scoring pass skips is a former customer, not an account 'waiting for data'
+    (the portfolio's row and 'Not scored' card, and the account page said so); one not scored yet still is."""
+    acme = tenants["acme"]
+    ids = {}
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        for name, status in (("Acme Gone Corp", "churned"), ("Acme New Corp", None)):
+            acc = m.Account(
+                tenant_id=acme.id, vendor="salesforce", external_id=f"001{name[5:8]}", name=name, domains=[],
+                status=status, vendor_updated_at=NOW, metrics={},
+            )  # fmt: skip
+            session.add(acc)
+            session.flush()
+            ids[name] = acc.id
+
+    def row(page: str, name: str) -> str:
+        return page.split(f">{name}</a>")[1].split("</tr>")[0]
+
+    def card(page: str) -> str:
+        return page.split("bandcard-none")[1].split("</a>")[0]
+
+    former = acme_viewer.get("/?customers=former").data.decode()
+    assert "Former customer — not scored" in row(former, "Acme Gone Corp")
+    assert "Former customer — not scored" in card(former)
+    assert "waiting for data" not in former
+    everyone = acme_viewer.get("/?customers=all").data.decode()
+    assert "1 waiting for data · 1 former customer<" in card(everyone)
+    assert "Former customer — not scored" in row(everyone, "Acme Gone Corp")
+    assert "Not scored" in row(everyone, "Acme New Corp")
+    assert "Former customer" not in row(everyone, "Acme New Corp")
+    current = acme_viewer.get("/").data.decode()
+    assert ">waiting for data<" in card(current)
+    assert "Former customer — not scored" not in current
+
+    gone = acme_viewer.get(f"/accounts/{ids['Acme Gone Corp']}").data.decode()
+    assert "Former customer — not scored" in gone
+    assert "This customer has left" in gone
+    assert "as of never" not in gone
+    assert "confidence 0%" not in gone
+    new = acme_viewer.get(f"/accounts/{ids['Acme New Corp']}").data.decode()
+    assert "Former customer" not in new
+    assert "Waiting for data: the next scoring pass scores it." in new
+    assert "as of never" not in new
