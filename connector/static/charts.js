@@ -33,9 +33,41 @@
 
   var surveys = document.getElementById("survey-chart");
   if (surveys) {
+    // Placed by date on a time line (ms since the epoch): two answers 2 days apart sit close together,
+    // two 2 months apart far apart (a category axis spaced every distinct date evenly).
+    var DAY = 86400000;
+    var when = function (iso) { return Date.parse(iso + "T00:00:00Z"); };
     var pick = function (kind) {
       return data.surveys.filter(function (s) { return s.kind === kind; })
-        .map(function (s) { return { x: s.date, y: s.score }; });
+        .map(function (s) { return { x: when(s.date), y: s.score }; });
+    };
+    var times = data.surveys.map(function (s) { return when(s.date); });
+    var first = Math.min.apply(null, times), last = Math.max.apply(null, times);
+    var spanDays = (last - first) / DAY;
+    var padDays = Math.max(1, Math.ceil(spanDays * 0.03));
+    // About five ticks on whole days (a 3-day span never labels the same day twice); from a month up, on
+    // the first of a month.
+    var stepDays = [1, 2, 7, 14, 30, 61, 91, 182, 365, 730].filter(function (d) { return d * 5 >= spanDays; })[0] || 1461;
+    var dayTicks = function (scale) {
+      var out = [], v;
+      if (stepDays < 30) {
+        for (v = Math.ceil(scale.min / (stepDays * DAY)) * stepDays * DAY; v <= scale.max; v += stepDays * DAY) {
+          out.push({ value: v });
+        }
+      } else {
+        var months = Math.round(stepDays / 30.4), d = new Date(scale.min);
+        var m = d.getUTCFullYear() * 12 + d.getUTCMonth() + 1;
+        m = Math.ceil(m / months) * months;
+        for (v = Date.UTC(Math.floor(m / 12), m % 12, 1); v <= scale.max; m += months, v = Date.UTC(Math.floor(m / 12), m % 12, 1)) {
+          out.push({ value: v });
+        }
+      }
+      scale.ticks = out;
+    };
+    var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    var dayLabel = function (ms) {
+      var d = new Date(ms);
+      return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear();
     };
     new Chart(surveys, {
       type: "scatter",
@@ -44,10 +76,14 @@
         { label: "CSAT (1–5)", data: pick("csat"), backgroundColor: "#e07b39", pointStyle: "triangle", radius: 5, yAxisID: "y2" }
       ] },
       // Each survey on its own scale: NPS answers 0–10 on the left, CSAT ratings 1–5 on the right.
-      options: { scales: { x: { type: "category", labels: Array.from(new Set(data.surveys.map(function (s) { return s.date; }))).sort(), ticks: { maxTicksLimit: 6 } },
+      options: { scales: { x: { type: "linear", min: first - padDays * DAY, max: last + padDays * DAY,
+                                 afterBuildTicks: dayTicks, ticks: { callback: function (v) { return dayLabel(v); } } },
                             y: { min: 0, max: 10, title: { display: true, text: "NPS (0–10)" } },
                             y2: { position: "right", min: 1, max: 5, ticks: { stepSize: 1 }, grid: { drawOnChartArea: false }, title: { display: true, text: "CSAT (1–5)" } } },
-                 plugins: { legend: { position: "bottom" } } }
+                 plugins: { legend: { position: "bottom" },
+                            tooltip: { callbacks: {
+                              title: function (items) { return items.length ? dayLabel(items[0].parsed.x) : ""; },
+                              label: function (item) { return item.dataset.label + ": " + item.parsed.y; } } } } }
     });
   }
 

@@ -1,0 +1,59 @@
+"""Layout a person sees in the browser (Debian's Chromium) that HTML alone does not show: where the survey
+chart places answers, and how the backtest table's verdicts fit. Seeded book of test_roles.py."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Served, shot
+from tests.e2e.test_roles import NOW, book, sign_in  # noqa: F401 - `book` is a fixture
+
+pytestmark = [pytest.mark.e2e]
+
+
+def test_survey_chart_places_answers_by_date(book: Served, page: Any) -> None:  # noqa: F811
+    """NPS answered on day 0, day 2 and day 62: on a time axis the first two sit close together and the
+    third far away (a category axis spaced the three dates evenly, so 2 days looked like 2 months)."""
+    from sqlalchemy import select
+
+    from connector.store import models as m
+    from connector.store.db import transaction
+
+    with transaction(book.settings.sqlalchemy_url) as session:
+        acc = session.scalars(select(m.Account).where(m.Account.name == "Customer 00 Ltd")).one()
+        account_id = acc.id
+        start = NOW - timedelta(days=70)
+        for i, (days, kind, value) in enumerate(
+            ((0, "nps", 9.0), (2, "nps", 7.0), (62, "nps", 3.0), (30, "csat", 4.0), (31, "csat", 2.0))
+        ):
+            session.add(
+                m.SurveyResponse(
+                    tenant_id=acc.tenant_id, vendor="salesforce", external_id=f"S-{i}", kind=kind, score=value,
+                    account_external_id=acc.external_id, responded_at=start + timedelta(days=days),
+                    vendor_updated_at=NOW,
+                )
+            )  # fmt: skip
+    sign_in(page, book.base_url, "admin@acme.test")
+    page.goto(f"{book.base_url}/accounts/{account_id}")
+    page.wait_for_function("window.Chart && Chart.getChart('survey-chart')")
+    # where each point ends up (its animation's target), in pixels from the canvas' left edge
+    xs = "i => Chart.getChart('survey-chart').getDatasetMeta(i).data.map(p => p.getProps(['x'], true).x)"
+    nps, csat = page.evaluate(f"[0, 1].map({xs})")
+    ticks = page.evaluate("Chart.getChart('survey-chart').scales.x.ticks.map(t => t.label)")
+    page.wait_for_timeout(1500)  # the chart's animation, for the screenshot
+    shot(page, "account-survey-chart")
+    assert len(nps) == 3
+    assert len(csat) == 2
+    short, long = nps[1] - nps[0], nps[2] - nps[1]
+    assert short > 0
+    assert long / short == pytest.approx(60 / 2, rel=0.05)  # pixels in proportion to days
+    assert csat[0] == pytest.approx(nps[0] + (nps[2] - nps[0]) * 30 / 62, abs=1.5)  # one time line for both
+    assert len(ticks) == len(set(ticks)) >= 2  # dates, each once
+    shown = [datetime.strptime(t, "%d %b %Y").replace(tzinfo=UTC).date() for t in ticks]  # two weeks apart
+    assert {(b - a).days for a, b in itertools.pairwise(shown)} == {14}
+    assert shown[0] >= (start - timedelta(days=2)).date()
+    assert shown[-1] <= (start + timedelta(days=64)).date()
