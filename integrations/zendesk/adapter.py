@@ -16,6 +16,11 @@ Streams and cursors:
   edges' repeats are dropped, and a second holding more than a page is read from the organization list
   (`_accounts`).
 - SURVEYS: satisfaction ratings updated in [watermark - overlap, sync start]; the cursor moves on the last page.
+Every export read is bounded per pass (security audit 4: an export that advanced its end_time one second a
+page from 1970 held the worker for good): it stops after `max_export_pages` pages, or after IDLE_PAGES pages
+in a row that brought nothing new, with a warning; each page's cursor is committed, and a time-based read cut
+short saves where it stopped (`params.resume_token`), so the next pass continues there and a bulk import
+bigger than one pass (or than the overlap window) still syncs fully over passes.
 Users' e-mail domains come from the `users` sideload of the ticket export (requester_email on TicketRecord), so
 no separate users stream is read.
 """
@@ -53,12 +58,15 @@ from integrations.zendesk import tasks as zd_tasks
 from integrations.zendesk.client import ExportPage, ZendeskClient
 from integrations.zendesk.params import (
     EXPORT_PAGE,
+    EXPORT_PAGES_PER_READ,
+    IDLE_PAGES,
     UPDATE_MANY_MAX,
     chunks,
     event_start,
     event_token,
     export_position,
     poll_delays,
+    resume_token,
     time_start,
     update_many_body,
 )
@@ -78,7 +86,9 @@ class ZendeskAdapter:
         {Stream.ACCOUNTS, Stream.TICKETS, Stream.COMMENTS, Stream.SURVEYS}
     )
 
-    def __init__(self, connection: Connection, *, max_polls: int = 12) -> None:
+    def __init__(
+        self, connection: Connection, *, max_polls: int = 12, max_export_pages: int = EXPORT_PAGES_PER_READ
+    ) -> None:
         self._conn = connection
         self._client = ZendeskClient(connection)
         self._settings: Mapping[str, Any] = connection.settings
@@ -88,6 +98,7 @@ class ZendeskAdapter:
         self._page = min(connection.page_size or EXPORT_PAGE, EXPORT_PAGE)
         self._specs = mapping.field_specs(tuple(self._settings.get("bands", ("green", "yellow", "red"))))
         self._max_polls = max_polls
+        self._max_pages = max(1, max_export_pages)
         self._agents: frozenset[int] | None = None  # agent/admin ids, looked up once when comments arrive
         # group id → name from the export's `groups` sideload; kept across pages (a page only sideloads the
         # groups of its own tickets, and people read "Billing", not "Group #26636584").
@@ -131,13 +142,15 @@ class ZendeskAdapter:
         start = time_start(cursor, sync_start, self._overlap)
         watermark = cursor.watermark if cursor else None
         sent: dict[str, datetime] = {}  # organization id -> updated_at already sent, for seconds >= start
+        pages = idle = 0
         while True:
             page = self._client.export_organizations(start, self._page)
             records = _mapped(mapping.organization, page.items)
             watermark = advance(_latest(r.updated_at for r in records), sync_start, watermark)
-            yield Page(
-                stream=Stream.ACCOUNTS, records=_unsent(records, sent), cursor=Cursor(watermark=watermark)
-            )
+            fresh = _unsent(records, sent)
+            # new: changed at or after the start asked for (all a real export returns) and not sent yet
+            new = any(r.updated_at.timestamp() >= start for r in fresh)
+            yield Page(stream=Stream.ACCOUNTS, records=fresh, cursor=Cursor(watermark=watermark))
             if page.end_of_stream or not page.items:
                 return
             if page.end_time is None or page.end_time < start:
@@ -160,11 +173,17 @@ class ZendeskAdapter:
             else:
                 start = page.end_time
             sent = {k: v for k, v in sent.items() if v.timestamp() >= start}
+            pages, idle = pages + 1, (0 if new else idle + 1)
+            if self._cut_short(Stream.ACCOUNTS, pages, idle, start):
+                resume = Cursor(watermark=watermark, token=resume_token(start, None))
+                yield Page(stream=Stream.ACCOUNTS, records=[], cursor=resume)
+                return
 
     def _export(self, cursor: Cursor | None, sync_start: datetime) -> Iterator[tuple[ExportPage, Cursor]]:
         position = export_position(cursor, sync_start, self._overlap)
         watermark = cursor.watermark if cursor else None
         asked: set[str] = set()
+        pages = idle = 0
         while True:
             page = self._client.export_tickets(position, self._page)
             stamps = (
@@ -181,6 +200,9 @@ class ZendeskAdapter:
                 raise MalformedResponseError(self.vendor, "ticket export after_cursor points back")
             asked.add(page.after_cursor)
             position = ("cursor", page.after_cursor)
+            pages, idle = pages + 1, (0 if page.tickets else idle + 1)
+            if self._cut_short(Stream.TICKETS, pages, idle, page.after_cursor[:40]):
+                return  # the page's cursor holds after_cursor: the next pass resumes exactly here
 
     def _tickets(self, cursor: Cursor | None, sync_start: datetime) -> Iterator[Page]:
         for page, next_cursor in self._export(cursor, sync_start):
@@ -208,10 +230,12 @@ class ZendeskAdapter:
         # id -> timestamp of events already sent (the cursor's overlap window, then this read's), so page
         # edges (a time-based page starts AT the previous end_time) and the overlap re-read send nothing twice
         recent = dict.fromkeys(delivered, latest)
+        pages = idle = 0
         while True:
             page = self._client.ticket_events(start, self._page)
             fresh = [e for e in page.items if int(e["id"]) not in recent]
             pairs = mapping.comment_events(fresh)
+            new = any(int(e.get("timestamp") or 0) >= start for e in fresh)
             if pairs and self._agents is None:
                 self._agents = self._client.agent_ids()  # once per adapter, only when comments arrived
             records = _mapped(partial(mapping.event_comment, agents=self._agents or frozenset()), pairs)
@@ -233,6 +257,28 @@ class ZendeskAdapter:
                 # page forever; stop loudly instead of looping
                 raise FatalIntegrationError(self.vendor, f"ticket event export stuck at start_time={start}")
             start = page.end_time
+            pages, idle = pages + 1, (0 if new else idle + 1)
+            if self._cut_short(Stream.COMMENTS, pages, idle, start):
+                resume = Cursor(watermark=watermark, token=resume_token(start, token))
+                yield Page(stream=Stream.COMMENTS, records=[], cursor=resume)
+                return
+
+    def _cut_short(self, stream: Stream, pages: int, idle: int, position: int | str) -> bool:
+        """True when an export read has followed enough pages for this pass (logged with where it stops)."""
+        if pages >= self._max_pages:
+            why = f"its {pages}-page limit for one pass"
+        elif idle >= IDLE_PAGES:
+            why = f"{idle} pages in a row with nothing new"
+        else:
+            return False
+        logger.warning(
+            "zendesk %s export stopped at %s after %s; the next pass continues from there",
+            stream.value,
+            position,
+            why,
+            extra={"vendor": self.vendor, "stream": stream.value, "pages": pages},
+        )
+        return True
 
     def _surveys(self, cursor: Cursor | None, sync_start: datetime) -> Iterator[Page]:
         start = time_start(cursor, sync_start, self._overlap)
@@ -444,9 +490,9 @@ def _failed(write: ScoreWrite, code: str, message: str, *, retryable: bool = Fal
     )
 
 
-def _unsent(records: list[AccountRecord], sent: dict[str, datetime]) -> list[Record]:
+def _unsent(records: list[AccountRecord], sent: dict[str, datetime]) -> list[AccountRecord]:
     """The records not already sent in this read with the same updated_at (page edges repeat); marks them."""
-    out: list[Record] = []
+    out: list[AccountRecord] = []
     for r in records:
         if sent.get(r.external_id) != r.updated_at:
             sent[r.external_id] = r.updated_at

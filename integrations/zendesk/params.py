@@ -18,6 +18,13 @@ EXPORT_LAG = timedelta(seconds=61)  # Zendesk refuses start_time within the last
 TICKET_SIDELOADS = ("metric_sets", "users", "groups")  # groups: names for group_id, no extra call
 EVENT_CURSOR_PREFIX = "ev1:"
 EVENT_CURSOR_MAX_IDS = 2000  # bound on the cursor's size; beyond it a few comments are merely re-sent
+# Pages one export read follows in a pass. Zendesk allows 10 export requests a minute, so 200 pages (200,000
+# records) is ~20 minutes of an account's export budget; a bigger backlog (a bulk import) goes on next pass.
+EXPORT_PAGES_PER_READ = 200
+# Pages in a row that bring nothing new before a read stops for this pass: a real export only repeats its
+# page edges and the overlap window; a server that creeps a second a page from 1970 never ends.
+IDLE_PAGES = 20
+RESUME_PREFIX = "at:"  # token of a read cut short: "at:<start_time>;<the stream's own token>"
 
 
 def split_host(base_url: str) -> tuple[str, str]:
@@ -51,8 +58,27 @@ def export_position(cursor: Cursor | None, now: datetime, overlap: timedelta) ->
     return ("start_time", 0 if start is None else clamp_start(start, now))
 
 
+def resume_token(start_time: int, inner: str | None) -> str:
+    """The token of a time-based read cut short at `start_time` (page cap, idle pages): the next read
+    starts exactly there, not at watermark - overlap, so a backlog bigger than the overlap still advances.
+    `inner` is the stream's own token (the event ids already sent), kept behind the position."""
+    return f"{RESUME_PREFIX}{start_time};{inner or ''}"
+
+
+def split_resume(token: str | None) -> tuple[int | None, str | None]:
+    """(start_time to resume at or None, the stream's own token) from a saved token."""
+    if not token or not token.startswith(RESUME_PREFIX):
+        return None, token
+    at, _, inner = token.removeprefix(RESUME_PREFIX).partition(";")
+    return (int(at) if at.isdigit() else None), (inner or None)
+
+
 def time_start(cursor: Cursor | None, now: datetime, overlap: timedelta) -> int:
-    """`start_time` of a time-based read (organizations, ratings): watermark - overlap, or 0 for a full read."""
+    """`start_time` of a time-based read (organizations, ratings): where a read cut short stopped, else
+    watermark - overlap, or 0 for a full read."""
+    at, _ = split_resume(cursor.token if cursor is not None else None)
+    if at is not None:  # an int, not a datetime: a hostile end_time can be past datetime's range
+        return max(0, min(at, int((now - EXPORT_LAG).timestamp())))
     start = read_from(cursor, overlap)
     return 0 if start is None else clamp_start(start, now)
 
@@ -65,7 +91,7 @@ def event_start(cursor: Cursor | None, now: datetime, overlap: timedelta) -> tup
     another format (e.g. an older cursor holding a ticket-export position) just means no ids are known.
     """
     start = time_start(cursor, now, overlap)
-    token = cursor.token if cursor is not None else None
+    _, token = split_resume(cursor.token if cursor is not None else None)
     if not token or not token.startswith(EVENT_CURSOR_PREFIX):
         return start, frozenset()
     raw = token.removeprefix(EVENT_CURSOR_PREFIX)
