@@ -57,3 +57,37 @@ def test_survey_chart_places_answers_by_date(book: Served, page: Any) -> None:  
     assert {(b - a).days for a, b in itertools.pairwise(shown)} == {14}
     assert shown[0] >= (start - timedelta(days=2)).date()
     assert shown[-1] <= (start + timedelta(days=64)).date()
+
+
+# Where an element's text is drawn (left, right) and on how many lines.
+TEXT = """e => {
+  const s = getComputedStyle(e), line = parseFloat(s.lineHeight) || parseFloat(s.fontSize) * 1.25;
+  const r = document.createRange();
+  r.selectNodeContents(e);
+  const b = r.getBoundingClientRect();
+  return [b.left, b.right, b.height / line];
+}"""
+
+
+def test_backtest_verdicts_do_not_wrap_into_a_column_of_words(book: Served, page: Any) -> None:  # noqa: F811
+    """The backtest preview's per-band verdict ('sample too small to conclude (0 accounts, at least 20
+    needed)') sat in a sixth, headerless column beside five number columns of a half-width card: it wrapped
+    a word or two per line (8 lines, 173 px high) and stuck out past the card's right edge."""
+    sign_in(page, book.base_url, "admin@acme.test")
+    for width in (1360, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{book.base_url}/admin/model")
+        page.click("button[value=preview]")
+        page.wait_for_selector("text=Changes against the live model")
+        shot(page, f"backtest-verdicts-{width}px")
+        table = page.locator("table:has(th:has-text('Churn rate'))")
+        verdicts = table.locator("td", has_text="needed)")
+        assert verdicts.count() == 3  # the seeded book has no outcomes: every band is too small to read
+        card = page.locator("section.card:has(h2:has-text('Backtest preview'))").bounding_box()
+        for i in range(verdicts.count()):
+            left, right, lines = verdicts.nth(i).evaluate(TEXT)
+            assert lines <= 2.2, (width, i, lines)  # a sentence on one or two lines
+            assert card["x"] <= left, (width, i, left, card)  # and all of it inside the card
+            assert right <= card["x"] + card["width"], (width, i, right, card)
+        assert table.locator("td:has-text('0.0%')").count() == 0  # no churn rate for a band of 0 accounts
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
