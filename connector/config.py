@@ -56,6 +56,11 @@ class Settings:
     metrics_token: str = ""  # /metrics needs `Authorization: Bearer <token>`; empty: loopback clients only
     trusted_proxies: int = 0  # reverse proxies in front that set X-Forwarded-For/-Proto/-Host (ProxyFix)
     ratelimit_storage_url: str = ""  # Flask-Limiter storage; empty: memory (production: the Redis broker)
+    # Rate limits ("N per second|minute|hour|day", several joined by ";"), kept in that storage:
+    api_rate_limit: str = "50 per second;1200 per minute"  # per REST API key (all its routes)
+    api_unauthenticated_rate_limit: str = "30 per minute;300 per hour"  # failed API keys per client address
+    backtest_rate_limit: str = "5 per minute;30 per hour"  # backtests per workspace (API + model editor)
+    inbound_rate_limit: str = "15000 per 10 seconds"  # per vendor installation; one window = one round trip
     sentiment_model_path: str = ""  # empty: the packaged default model
     sync_interval_minutes: int = 15
     celery_always_eager: bool = False
@@ -221,6 +226,43 @@ def exposure_warnings(settings: Settings) -> list[str]:
     return []
 
 
+RATE_LIMITS = (
+    "api_rate_limit",
+    "api_unauthenticated_rate_limit",
+    "backtest_rate_limit",
+    "inbound_rate_limit",
+)
+
+
+def rate_limit_problems(settings: Settings) -> list[str]:
+    """Each rate limit must parse (limits' syntax, as Flask-Limiter reads it) and allow at least one request;
+    the inbound windows are at most a minute, so the Retry-After a vendor is told stays short enough for it
+    to retry (a longer window would have vendors retry for hours or give the event up)."""
+    from limits import parse_many
+
+    problems: list[str] = []
+    for name in RATE_LIMITS:
+        value = getattr(settings, name)
+        where = f"— set {ENV_PREFIX}{name.upper()}"
+        try:
+            items = parse_many(value) if value.strip() else []
+        except ValueError:
+            items = []
+        if not items:
+            problems.append(
+                f"{name}: {value!r} is not a rate limit such as '50 per second;1200 per minute' "
+                f"(N per second, minute, hour or day; several joined by ';') {where}"
+            )
+        elif any(item.amount < 1 for item in items):
+            problems.append(f"{name}: {value!r} allows no request at all; every amount must be ≥ 1 {where}")
+        elif name == "inbound_rate_limit" and any(item.get_expiry() > 60 for item in items):
+            problems.append(
+                f"{name}: {value!r} has a window longer than a minute; vendors are told to retry after "
+                f"the window, so keep each window ≤ 1 minute {where}"
+            )
+    return problems
+
+
 def validate(settings: Settings) -> list[str]:
     """Every problem with these settings, each naming the variable to set (empty list: valid)."""
     problems: list[str] = []
@@ -253,6 +295,7 @@ def validate(settings: Settings) -> list[str]:
         problems.append(
             "ratelimit_storage_url: must be a redis:// URL (or memory://) — set HEALTHSCORE_RATELIMIT_STORAGE_URL"
         )
+    problems.extend(rate_limit_problems(settings))
     if settings.env == "production":
         if not settings.token_keys:
             problems.append(

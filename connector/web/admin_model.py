@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from connector import readmodels
 from connector.admin import actions as admin_actions
-from connector.web import model_form
+from connector.web import model_form, ratelimits
 from connector.web.access import actor, admin_required, db, settings, tenant_id
 from connector.web.blueprints import admin as bp
 
@@ -79,6 +79,11 @@ def model_submit() -> Any:
     if problems:
         status = 400
     elif action in {"preview", "save"}:
+        # Seconds of CPU each: one budget per workspace with the API's POST /api/v1/backtest. Over it, the
+        # page comes back with the draft kept (nothing saved) and says when to try again.
+        breach = ratelimits.budgets().spend("backtest", f"tenant:{tenant_id()}")
+        if breach is not None:
+            return _too_many(text, mode, version, breach)
         preview = admin_actions.backtest_preview(settings(), tenant_id(), text)
     if not problems and action == "save":
         try:
@@ -100,6 +105,16 @@ def model_submit() -> Any:
         validated=not problems,
         version=version,
     )
+
+
+def _too_many(text: str, mode: str, version: str, breach: ratelimits.Breach) -> Any:
+    flash(
+        f"Backtests in this workspace are limited to {breach.limit}, and that is used up. Your draft is "
+        f"kept below, not saved: preview or save it again in {breach.retry_after} s.",
+        "error",
+    )
+    body, status = _page(text, mode=mode, status=429, validated=True, version=version)
+    return body, status, {"Retry-After": str(breach.retry_after)}
 
 
 @bp.get("/model/<int:version_id>")

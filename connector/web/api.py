@@ -13,7 +13,7 @@ from connector import readmodels
 from connector.admin import actions as admin_actions
 from connector.installs import users as auth
 from connector.readmodels import jsonable
-from connector.web import blueprints
+from connector.web import blueprints, ratelimits
 from connector.web.access import db, settings
 from connector.web.blueprints import BadRequestError
 from connector.web.errors import problem
@@ -48,25 +48,36 @@ def _bad(exc: BadRequestError) -> Response:
 
 @bp.before_request
 def _authenticate() -> Response | None:
+    """Bearer key → tenant, scope check, and the key's own rate limit. A request without a working key
+    spends its client address's budget instead, checked before the key is looked up, so guessing keys
+    is throttled whatever the guesses are (a right guess past the budget is refused like a wrong one)."""
     action = ACTIONS.get(request.endpoint or "", "read")
     if action == "public":
         return None
+    address = request.remote_addr or "unknown"
+    breach = ratelimits.budgets().exhausted("api_unauthenticated", address)
+    if breach is not None:
+        return _unauthenticated_too_many(breach)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return problem(
-            401,
-            "unauthorized",
-            "Send an API key as `Authorization: Bearer <key>`.",
-            "Create a key under Admin → API keys.",
-        )
-    key = auth.resolve_api_key(db(), token.strip())
+    key = auth.resolve_api_key(db(), token.strip()) if scheme.lower() == "bearer" and token else None
     if key is None:
+        breach = ratelimits.budgets().spend("api_unauthenticated", address)
+        if breach is not None:
+            return _unauthenticated_too_many(breach)
+        known = scheme.lower() == "bearer" and token
         return problem(
             401,
             "unauthorized",
-            "This API key is unknown or revoked.",
-            "Create a new key under Admin → API keys.",
+            "This API key is unknown or revoked."
+            if known
+            else "Send an API key as `Authorization: Bearer <key>`.",
+            f"Create {'a new key' if known else 'a key'} under Admin → API keys.",
+        )
+    breach = ratelimits.budgets().spend("api", f"key:{key.id}")
+    if breach is not None:
+        return ratelimits.api_too_many(
+            breach, "for this API key", "Spread the calls out, or ask for a higher api_rate_limit."
         )
     if not auth.key_allows(key.scope, action):
         return problem(
@@ -78,6 +89,14 @@ def _authenticate() -> Response | None:
     g.api_tenant_id, g.api_key_name = key.tenant_id, f"api-key:{key.prefix}"
     db().commit()  # last_used_at
     return None
+
+
+def _unauthenticated_too_many(breach: ratelimits.Breach) -> Response:
+    return ratelimits.api_too_many(
+        breach,
+        "without a valid API key from this address",
+        "Send a valid key as `Authorization: Bearer <key>`; keys are under Admin → API keys.",
+    )
 
 
 @bp.before_request
@@ -295,6 +314,14 @@ def backtest() -> Response:
             "The model does not validate.",
             "Fix every listed problem.",
             problems=problems,
+        )
+    # Seconds of CPU each: a budget per workspace, shared with the model editor's previews (admin_model.py).
+    breach = ratelimits.budgets().spend("backtest", f"tenant:{_tenant()}")
+    if breach is not None:
+        return ratelimits.api_too_many(
+            breach,
+            "for backtests in this workspace",
+            "A backtest costs seconds of CPU; the model editor's previews count too.",
         )
     result = admin_actions.backtest_preview(settings(), _tenant(), body["yaml"])
     if not result.get("available", True):

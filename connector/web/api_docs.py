@@ -27,6 +27,30 @@ ERRORS = {
     "403": {"$ref": "#/components/responses/Problem"},
 }
 NOT_FOUND = {"404": {"$ref": "#/components/responses/Problem"}}
+METHODS = frozenset({"get", "put", "post", "patch", "delete"})
+TOO_MANY = {
+    "description": "A rate limit is used up: the API key's own (every route), the client address's for "
+    "requests without a valid key, or the workspace's backtest budget. Retry after `Retry-After` seconds.",
+    "headers": {
+        "Retry-After": {"description": "seconds until the budget resets", "schema": {"type": "integer"}}
+    },
+    "content": {
+        "application/problem+json": {
+            "schema": {
+                "allOf": [
+                    _ref("Problem"),
+                    {
+                        "type": "object",
+                        "properties": {
+                            "limit": {"type": "string", "description": "e.g. '1200 per 1 minute'"},
+                            "retry_after": {"type": "integer", "minimum": 1},
+                        },
+                    },
+                ]
+            }
+        }
+    },
+}
 
 
 # Every request with a NUL character is refused (400) before routing (connector/web/__init__.py); free-text
@@ -251,13 +275,19 @@ def document() -> dict[str, Any]:
         },
     }
     paths.update(play_paths())  # plays: connector/web/api_play_schemas.py
+    for item in paths.values():  # every operation has a budget (connector/web/ratelimits.py)
+        for method, op in item.items():
+            if method in METHODS:
+                op["responses"].setdefault("429", {"$ref": "#/components/responses/TooManyRequests"})
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "healthscore API",
             "version": "1.0.0",
             "description": "Customer health scores. Authenticate with an API key: `Authorization: Bearer hsk_…`. "
-            "Keys have a scope: read (all GETs), installation (health and ticket lookups only), admin.",
+            "Keys have a scope: read (all GETs), installation (health and ticket lookups only), admin. "
+            "Each key has a rate limit of its own; POST /api/v1/backtest also has one per workspace. "
+            "Past a limit the answer is 429 with `Retry-After`.",
         },
         "servers": [{"url": settings().public_base_url.rstrip("/")}],
         "security": [{"bearer": []}],
@@ -271,7 +301,8 @@ def document() -> dict[str, Any]:
                 "Problem": {
                     "description": "Problem details (RFC 9457)",
                     "content": {"application/problem+json": {"schema": _ref("Problem")}},
-                }
+                },
+                "TooManyRequests": TOO_MANY,
             },
         },
     }

@@ -1,0 +1,300 @@
+"""Rate limits per API key, per client address, per workspace (backtest) and per vendor installation
+(security audit, finding B). Budgets are tiny here so a test spends one in a few requests; no sleeps.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from importlib.resources import files
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from connector import create_app
+from connector.config import ConfigError, load_settings
+from connector.store import models as m
+from connector.store.db import transaction
+from tests.connector.web.seed import TenantData, bearer
+
+REDIS_URL = os.environ.get("HEALTHSCORE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def settings_overrides(settings_overrides: dict[str, object]) -> dict[str, object]:
+    return {
+        **settings_overrides,
+        "api_rate_limit": "3 per minute",
+        "api_unauthenticated_rate_limit": "3 per minute",
+        "backtest_rate_limit": "1 per minute",
+        "inbound_rate_limit": "2 per minute",
+    }
+
+
+def _get(client: Any, key: str, addr: str = "198.51.100.1") -> Any:
+    return client.get("/api/v1/accounts", headers=bearer(key), environ_base={"REMOTE_ADDR": addr})
+
+
+def _assert_429(resp: Any, whose: str) -> None:
+    """The API's 429: a problem document naming the limit, and Retry-After in the header and the body."""
+    assert resp.status_code == 429
+    assert resp.content_type == "application/problem+json"
+    body = resp.get_json()
+    assert body["error"] == "too_many_requests"
+    assert whose in body["message"]
+    assert body["limit"] in body["message"]
+    assert 1 <= body["retry_after"] <= 60
+    assert resp.headers["Retry-After"] == str(body["retry_after"])
+
+
+# --- REST API: per key, not per address ---------------------------------------------------------------
+
+
+def test_two_keys_from_one_address_each_have_their_own_budget(
+    client: Any, tenants: dict[str, TenantData]
+) -> None:
+    acme = tenants["acme"]
+    assert [_get(client, acme.read_key).status_code for _ in range(3)] == [200] * 3
+    _assert_429(_get(client, acme.read_key), "for this API key")
+    # Same address, another key (same tenant even): its own budget.
+    assert _get(client, acme.admin_key).status_code == 200
+
+
+def test_one_key_from_two_addresses_shares_one_budget(client: Any, tenants: dict[str, TenantData]) -> None:
+    key = tenants["acme"].read_key
+    assert _get(client, key, "198.51.100.1").status_code == 200
+    assert _get(client, key, "198.51.100.2").status_code == 200
+    assert _get(client, key, "203.0.113.9").status_code == 200
+    _assert_429(_get(client, key, "203.0.113.10"), "for this API key")
+
+
+def test_each_route_spends_the_same_key_budget(client: Any, tenants: dict[str, TenantData]) -> None:
+    key, addr = tenants["acme"].read_key, {"REMOTE_ADDR": "198.51.100.1"}
+    for path in ("/api/v1/accounts", "/api/v1/tickets", "/api/v1/sync"):
+        assert client.get(path, headers=bearer(key), environ_base=addr).status_code == 200
+    _assert_429(client.get("/api/v1/models", headers=bearer(key), environ_base=addr), "for this API key")
+
+
+def test_guessing_keys_is_throttled_per_address(client: Any, tenants: dict[str, TenantData]) -> None:
+    """Wrong keys (and none) spend the address's budget; past it the address is refused before any key
+    is looked up, so even a right guess is a 429. Another address and the right key are unaffected."""
+    guesses = ["hsk_0000_guess", "hsk_1111_guess", None]
+    codes = [
+        client.get(
+            "/api/v1/accounts",
+            headers=bearer(g) if g else {},
+            environ_base={"REMOTE_ADDR": "192.0.2.66"},
+        ).status_code
+        for g in guesses
+    ]
+    assert codes == [401, 401, 401]
+    _assert_429(_get(client, "hsk_2222_guess", "192.0.2.66"), "without a valid API key")
+    _assert_429(_get(client, tenants["acme"].read_key, "192.0.2.66"), "without a valid API key")
+    assert _get(client, tenants["acme"].read_key, "192.0.2.67").status_code == 200
+
+
+def test_requests_with_a_valid_key_do_not_spend_the_address_budget(
+    client: Any, tenants: dict[str, TenantData]
+) -> None:
+    acme, globex = tenants["acme"], tenants["globex"]
+    for key in (acme.read_key, acme.admin_key, globex.read_key, globex.admin_key):
+        assert _get(client, key).status_code == 200
+    assert _get(client, "hsk_0000_wrong").status_code == 401  # the address's budget is untouched
+
+
+def test_public_openapi_needs_no_budget(client: Any) -> None:
+    for _ in range(5):
+        assert client.get("/api/openapi.json").status_code == 200
+
+
+def test_openapi_documents_429_on_every_operation(client: Any) -> None:
+    doc = client.get("/api/openapi.json").get_json()
+    operations = [(p, op) for p, item in doc["paths"].items() for k, op in item.items() if k != "parameters"]
+    assert operations
+    for path, op in operations:
+        assert op["responses"]["429"] == {"$ref": "#/components/responses/TooManyRequests"}, path
+    too_many = doc["components"]["responses"]["TooManyRequests"]
+    assert "Retry-After" in too_many["headers"]
+    schema = too_many["content"]["application/problem+json"]["schema"]
+    assert {"retry_after", "limit"} <= set(schema["allOf"][1]["properties"])
+
+
+# --- backtest: per workspace, API and model editor together ------------------------------------------------
+
+
+@pytest.fixture
+def backtests(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Tenants a backtest ran for (the real one costs seconds of CPU: what the budget is about)."""
+    from connector.admin import actions
+
+    ran: list[int] = []
+
+    def fake(settings: Any, tenant_id: int, yaml_text: str) -> dict[str, Any]:
+        ran.append(tenant_id)
+        return {"available": False, "message": "not in this test"}
+
+    monkeypatch.setattr(actions, "backtest_preview", fake)
+    return ran
+
+
+def _model() -> str:
+    return files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
+
+
+def _backtest(client: Any, key: str, addr: str = "198.51.100.1") -> Any:
+    return client.post(
+        "/api/v1/backtest", json={"yaml": _model()}, headers=bearer(key), environ_base={"REMOTE_ADDR": addr}
+    )
+
+
+def test_backtest_budget_is_per_workspace(
+    client: Any, tenants: dict[str, TenantData], backtests: list[int]
+) -> None:
+    acme, globex = tenants["acme"], tenants["globex"]
+    assert _backtest(client, acme.admin_key).status_code == 501  # ran (the fake says "not available")
+    # Another key and another address of the same workspace: the same budget.
+    other_key = _second_admin_key(client, acme)
+    _assert_429(_backtest(client, other_key, "203.0.113.4"), "for backtests in this workspace")
+    assert _backtest(client, globex.admin_key).status_code == 501
+    assert backtests == [acme.id, globex.id]
+
+
+def _second_admin_key(client: Any, tenant: TenantData) -> str:
+    from connector.installs import users as auth
+
+    with transaction(client.application.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        return auth.create_api_key(session, tenant.id, "second automation", "admin").secret
+
+
+def test_an_invalid_model_spends_no_backtest(
+    client: Any, tenants: dict[str, TenantData], backtests: list[int]
+) -> None:
+    key = tenants["acme"].admin_key
+    bad = client.post("/api/v1/backtest", json={"yaml": "weights: [unclosed"}, headers=bearer(key))
+    assert bad.status_code == 422
+    assert _backtest(client, key).status_code == 501
+    assert backtests == [tenants["acme"].id]
+
+
+def test_model_editor_preview_shares_the_workspace_backtest_budget(
+    acme_admin: Any, tenants: dict[str, TenantData], backtests: list[int]
+) -> None:
+    """Over the budget the editor answers a readable 429 page that keeps the draft and saves nothing."""
+    acme = tenants["acme"]
+    assert _backtest(acme_admin, acme.admin_key).status_code == 501
+    draft = _model().replace("# healthscore default model", "# my draft kept on the page")
+    resp = acme_admin.post(
+        "/admin/model", data={"action": "save", "mode": "yaml", "yaml": draft, "version": "v-limited"}
+    )
+    assert resp.status_code == 429
+    assert 1 <= int(resp.headers["Retry-After"]) <= 60
+    page = resp.get_data(as_text=True)
+    assert "Backtests in this workspace are limited to 1 per 1 minute" in page
+    assert "my draft kept on the page" in page
+    assert backtests == [acme.id]
+    with transaction(acme_admin.application.config["HEALTHSCORE"].sqlalchemy_url) as s:
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(m.ScoringModelVersion)
+                .where(m.ScoringModelVersion.version == "v-limited")
+            )
+            == 0
+        )
+    # Validating costs no backtest: still allowed.
+    assert (
+        acme_admin.post(
+            "/admin/model", data={"action": "validate", "mode": "yaml", "yaml": draft}
+        ).status_code
+        == 200
+    )
+
+
+# --- storage ---------------------------------------------------------------------------------------------
+
+
+def _redis() -> Any:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at {REDIS_URL} is unreachable under CI")
+        pytest.skip(f"Redis at {REDIS_URL} unreachable (start it: see scripts/ensure-services.sh)")
+    return client
+
+
+def _forget_budgets(client: Any) -> None:
+    for key in client.scan_iter("LIMITS:LIMITER/healthscore/*"):
+        client.delete(key)
+
+
+@pytest.mark.parametrize(
+    ("storage", "shared"), [(REDIS_URL, True), ("memory://", False)], ids=["redis", "memory"]
+)
+def test_two_app_instances_share_one_budget_on_redis(
+    app: Any,
+    tenants: dict[str, TenantData],
+    settings_overrides: dict[str, object],
+    storage: str,
+    shared: bool,
+) -> None:
+    """Two processes (here: two apps, each with its own storage client) spend one key's budget on Redis;
+    with memory storage each has its own (the control: the test tells them apart)."""
+    redis_client = _redis() if storage.startswith("redis") else None
+    if redis_client is not None:
+        _forget_budgets(redis_client)
+    try:
+        one, two = (create_app({**settings_overrides, "ratelimit_storage_url": storage}) for _ in range(2))
+        key = tenants["acme"].read_key
+        assert [_get(one.test_client(), key).status_code for _ in range(2)] == [200, 200]
+        assert _get(two.test_client(), key).status_code == 200
+        assert _get(two.test_client(), key).status_code == (429 if shared else 200)
+    finally:
+        if redis_client is not None:
+            _forget_budgets(redis_client)
+
+
+def test_unreachable_storage_fails_open_with_a_warning(
+    settings_overrides: dict[str, object], tenants: dict[str, TenantData], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis down must not turn every API call into a 500: the limits are off, and the log says so."""
+    down = create_app({**settings_overrides, "ratelimit_storage_url": "redis://127.0.0.1:1/0"})
+    with caplog.at_level(logging.WARNING, logger="connector.web.ratelimits"):
+        codes = [_get(down.test_client(), tenants["acme"].read_key).status_code for _ in range(5)]
+    assert codes == [200] * 5
+    assert caplog.text.count("rate limits not enforced") == 1
+
+
+# --- settings --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("api_rate_limit", "lots", "is not a rate limit such as"),
+        ("api_rate_limit", "", "is not a rate limit such as"),
+        ("api_unauthenticated_rate_limit", "10 per fortnight", "is not a rate limit such as"),
+        ("backtest_rate_limit", "0 per minute", "allows no request at all"),
+        ("inbound_rate_limit", "1000 per hour", "window longer than a minute"),
+    ],
+    ids=["words", "empty", "unknown-unit", "zero", "inbound-hour"],
+)
+def test_bad_rate_limit_setting_is_a_clear_config_error(name: str, value: str, says: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings({"env": "test", name: value}, environ={})
+    (problem,) = err.value.problems
+    assert problem.startswith(f"{name}: ")
+    assert says in problem
+    assert f"HEALTHSCORE_{name.upper()}" in problem
+
+
+def test_rate_limits_come_from_the_environment() -> None:
+    settings = load_settings(
+        {"env": "test"}, environ={"HEALTHSCORE_API_RATE_LIMIT": "10 per second;100 per hour"}
+    )
+    assert settings.api_rate_limit == "10 per second;100 per hour"
+    assert load_settings({"env": "test"}, environ={}).inbound_rate_limit == "15000 per 10 seconds"
