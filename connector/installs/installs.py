@@ -338,8 +338,13 @@ def check_account_free(session: Session, tenant_id: int, vendor: str, vendor_acc
 
 
 def save(session: Session, vault: Vault, tenant_id: int, app: AppConfig, conn: Connected) -> m.Installation:
-    """Store the install with tokens and client secret encrypted (store.save_installation)."""
-    return store.save_installation(
+    """Store the install with tokens and client secret encrypted (store.save_installation).
+
+    Raises:
+        sqlalchemy.exc.IntegrityError: another workspace stored this HubSpot portal since
+            `check_account_free` ran (the one-workspace index, migration 0011); the caller rolls back.
+    """
+    inst = store.save_installation(
         session,
         vault,
         tenant_id=tenant_id,
@@ -352,6 +357,9 @@ def save(session: Session, vault: Vault, tenant_id: int, app: AppConfig, conn: C
         ca_file=app.ca_file,
         vendor_account=conn.vendor_account,
     )
+    inst.account_shared = False  # (re)connected: the one-workspace constraint holds for it from now on
+    session.flush()
+    return inst
 
 
 def revoke(inst: m.Installation, vault: Vault) -> str | None:
@@ -400,7 +408,20 @@ def disconnect(session: Session, vault: Vault, tenant_id: int, vendor: str) -> t
     session.execute(
         delete(m.Installation).where(m.Installation.id == inst.id, m.Installation.tenant_id == tenant_id)
     )
+    if inst.account_shared:  # a portal shared from before migration 0011: if one workspace is left, guard it
+        _unshare_if_alone(session, inst.vendor, inst.vendor_account)
     return True, problem
+
+
+def _unshare_if_alone(session: Session, vendor: str, vendor_account: str | None) -> None:
+    live = (
+        m.Installation.vendor == vendor,
+        m.Installation.vendor_account == vendor_account,
+        m.Installation.status != "disconnected",
+    )
+    left = list(session.scalars(select(m.Installation).where(*live).limit(2)))
+    if len(left) == 1:
+        left[0].account_shared = False
 
 
 def utcnow() -> datetime:

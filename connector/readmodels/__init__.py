@@ -21,6 +21,7 @@ from connector.readmodels.account import (
     score_history,
 )
 from connector.readmodels.admin import (
+    accounts_shared_elsewhere,
     api_keys,
     audit_count,
     audit_facets,
@@ -61,6 +62,7 @@ __all__ = [
     "SentimentOverview",
     "account_detail",
     "account_ids_for_vendor_record",
+    "accounts_shared_elsewhere",
     "api_keys",
     "audit_count",
     "audit_facets",

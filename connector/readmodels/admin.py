@@ -300,6 +300,32 @@ def _audit_query(
     return stmt
 
 
+def accounts_shared_elsewhere(session: Session, tenant_id: int) -> set[str]:
+    """Vendors whose account this workspace has connected while another workspace has it live too: the
+    vendor's card (HubSpot, found by portal id alone) answers 'not installed' to both, and the Integrations
+    page says why. Only possible for rows from before the one-workspace rule (migration 0011)."""
+    mine = aliased(m.Installation)
+    other = aliased(m.Installation)
+    live = ("disconnected",)
+    rows = session.scalars(
+        select(mine.vendor)
+        .join(
+            other,
+            (other.vendor == mine.vendor)
+            & (other.vendor_account == mine.vendor_account)
+            & (other.tenant_id != mine.tenant_id),
+        )
+        .where(
+            mine.tenant_id == tenant_id,
+            mine.vendor_account.is_not(None),
+            mine.status.not_in(live),
+            other.status.not_in(live),
+        )
+        .distinct()
+    )
+    return set(rows)
+
+
 def installation_by_vendor_account(
     session: Session, vendor: str, vendor_account: str
 ) -> m.Installation | None:

@@ -23,6 +23,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
+    text,
     update,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -35,6 +37,13 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Rows under the one-workspace-per-account rule (installs.ONE_WORKSPACE_PER_ACCOUNT: HubSpot) that must be unique
+# per (vendor, vendor_account): live ones not exempted by migration 0011.
+ONE_WORKSPACE_PREDICATE = (
+    "vendor = 'hubspot' AND vendor_account IS NOT NULL AND status <> 'disconnected' AND NOT account_shared"
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -135,7 +144,20 @@ class Installation(Base):
     """One connected vendor of a tenant; tokens are encrypted by connector.installs.vault."""
 
     __tablename__ = "installations"
-    __table_args__ = (UniqueConstraint("tenant_id", "vendor"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "vendor"),
+        # One live workspace per HubSpot portal (the card finds its workspace by portal id alone), so two
+        # OAuth callbacks racing past installs.check_account_free cannot both store it. Rows that already
+        # shared a portal when this came (migration 0011) are exempt until reconnected (account_shared).
+        Index(
+            "ux_installations_one_workspace_account",
+            "vendor",
+            "vendor_account",
+            unique=True,
+            sqlite_where=text(ONE_WORKSPACE_PREDICATE),
+            postgresql_where=text(ONE_WORKSPACE_PREDICATE),
+        ),
+    )
     id: Mapped[int] = _id()
     tenant_id: Mapped[int] = _tenant()
     vendor: Mapped[str] = mapped_column(String(20))
@@ -156,6 +178,9 @@ class Installation(Base):
     last_sync_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # True: this row's portal was connected to another workspace too when the one-workspace constraint
+    # came (migration 0011); the constraint skips it until it is reconnected (installs.save clears it).
+    account_shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Account(Base):

@@ -33,8 +33,14 @@ def integrations() -> Any:
         vendor = (r.report or {}).get("vendor")
         if r.kind == "install" and vendor and vendor not in last_install:
             last_install[vendor] = r
+    shared = readmodels.accounts_shared_elsewhere(db(), tenant_id()) & installs.ONE_WORKSPACE_PER_ACCOUNT
     return render_template(
-        "admin/integrations.html", specs=installs.SPECS, insts=insts, runs=runs, last_install=last_install
+        "admin/integrations.html",
+        specs=installs.SPECS,
+        insts=insts,
+        runs=runs,
+        last_install=last_install,
+        shared=shared,
     )
 
 

@@ -18,6 +18,7 @@ from flask import (
     session,
     url_for,
 )
+from sqlalchemy.exc import IntegrityError
 
 from connector import readmodels
 from connector.installs import installs, onboarding
@@ -270,17 +271,34 @@ def callback(vendor: str) -> Any:
         # One workspace per HubSpot portal: the card finds its workspace by portal id alone.
         installs.check_account_free(db(), tenant_id(), vendor, connected.vendor_account)
     except installs.InstallError as exc:
-        logger.info("install of %s refused: %s", vendor, exc.kind, extra={"tenant": tenant_id()})
-        audit(db(), tenant_id(), actor(), "integration.connect_failed", spec.vendor, reason=exc.kind)
+        return _refused(spec, exc)
+    try:
+        installs.save(db(), Vault(settings()), tenant_id(), pending.app, connected)
+        audit(
+            db(), tenant_id(), actor(), "integration.connected", spec.vendor, account=connected.vendor_account
+        )
         db().commit()
-        return error_page(vendor, exc.kind, exc.detail, status=409 if exc.kind == "account_in_use" else 400)
-    installs.save(db(), Vault(settings()), tenant_id(), pending.app, connected)
-    audit(db(), tenant_id(), actor(), "integration.connected", spec.vendor, account=connected.vendor_account)
-    db().commit()
+    except IntegrityError:
+        # Another workspace's callback stored this portal between our check and our save (the one-workspace
+        # index, migration 0011): the same refusal as the check's, not a 500.
+        db().rollback()
+        try:
+            installs.check_account_free(db(), tenant_id(), vendor, connected.vendor_account)
+        except installs.InstallError as exc:
+            return _refused(spec, exc)
+        raise
     run_id = onboarding.start(
         settings(), tenant_id(), vendor, background=current_app.config.get("INSTALL_IN_BACKGROUND", True)
     )
     return redirect(url_for("oauth.progress_page", vendor=vendor, run_id=run_id))
+
+
+def _refused(spec: installs.VendorSpec, exc: installs.InstallError) -> Any:
+    """The callback's refusal: logged, audited as connect_failed with its reason, and the error page."""
+    logger.info("install of %s refused: %s", spec.vendor, exc.kind, extra={"tenant": tenant_id()})
+    audit(db(), tenant_id(), actor(), "integration.connect_failed", spec.vendor, reason=exc.kind)
+    db().commit()
+    return error_page(spec.vendor, exc.kind, exc.detail, status=409 if exc.kind == "account_in_use" else 400)
 
 
 @bp.get("/admin/integrations/<vendor>/progress/<run_id>")

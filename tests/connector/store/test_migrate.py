@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+import pytest
 from sqlalchemy import inspect
 
 from connector.store import migrate
@@ -65,3 +69,57 @@ def test_0009_backfills_current_score_values_and_0010_covers_sparklines(db_url: 
                 text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_snapshots_account_asof'")
             ).scalar()
             assert "INCLUDE (score)" in str(indexdef)
+
+
+def _hubspot_row(c: Any, row_id: int, tenant_id: int, portal: str, status: str = "connected") -> None:
+    from sqlalchemy import text
+
+    c.execute(
+        text(
+            "INSERT INTO installations (id, tenant_id, vendor, status, base_url, token_url, client_id, "
+            "client_secret_enc, vendor_account, settings, created_at) VALUES (:id, :t, 'hubspot', :status, "
+            "'https://api.hubapi.com', 'https://api.hubapi.com/oauth/v1/token', 'c', 'x', :portal, '{}', "
+            "'2026-01-01')"
+        ),
+        {"id": row_id, "t": tenant_id, "portal": portal, "status": status},
+    )
+
+
+def test_0011_keeps_a_portal_already_in_two_workspaces_and_guards_the_rest(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Security (audit 4): one live workspace per HubSpot portal is a database constraint now, so two
+    OAuth callbacks racing past the code check cannot both store it. A store from before the check that
+    already holds a portal in two workspaces still upgrades: both rows stay (marked account_shared, said in
+    the log), and every other portal is unique."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    migrate.downgrade(db_url, "0010")
+    engine = get_engine(db_url)
+    with engine.begin() as c:
+        for tid in range(1, 7):
+            c.execute(
+                text("INSERT INTO tenants (id, slug, name, created_at) VALUES (:i, :s, 'T', '2026-01-01')"),
+                {"i": tid, "s": f"t{tid}"},
+            )
+        _hubspot_row(c, 10, 1, "111")
+        _hubspot_row(c, 11, 2, "111")  # the same portal in a second workspace, from before the check
+        _hubspot_row(c, 12, 3, "222")
+    with caplog.at_level(logging.WARNING):
+        assert migrate.upgrade(db_url) == migrate.head()
+    assert "HubSpot portal 111 is connected to 2 workspaces (tenant ids 1, 2)" in caplog.text
+    with engine.connect() as c:
+        rows = c.execute(text("SELECT id, account_shared FROM installations ORDER BY id")).all()
+    assert [(i, bool(shared)) for i, shared in rows] == [(10, True), (11, True), (12, False)]
+    with (
+        pytest.raises(
+            IntegrityError,
+            match=r"ux_installations_one_workspace_account|installations\.vendor, installations\.vendor_account",
+        ),
+        engine.begin() as c,
+    ):
+        _hubspot_row(c, 13, 4, "222")  # portal 222 is live in workspace 3
+    with engine.begin() as c:
+        _hubspot_row(c, 14, 5, "333")
+        _hubspot_row(c, 15, 6, "333", status="disconnected")  # a disconnected one does not count

@@ -122,7 +122,7 @@ def test_a_portal_connected_to_two_workspaces_is_not_guessed(
             m.Installation(
                 tenant_id=tenants["globex"].id, vendor="hubspot", base_url="https://api.hubapi.com",
                 token_url="t", client_id="c", client_secret_enc=vault.encrypt(SECRET), vendor_account="4242",
-                status=status, created_at=NOW,
+                status=status, created_at=NOW, account_shared=True,  # a pair from before migration 0011
             )
         )  # fmt: skip
     resp = _signed(client, "/embed/hubspot/card?companyId=9001&portalId=4242")

@@ -427,3 +427,89 @@ def test_a_hubspot_portal_connected_to_another_workspace_is_refused(
     assert started == [(tenants["acme"].id, "hubspot")]
     sign_in_as(acme_admin, tenants["acme"])
     assert connect().status_code == 302  # reconnecting it in its own workspace is fine
+
+
+def test_two_callbacks_racing_for_one_portal_get_the_same_refusal(
+    acme_admin: Any,
+    tenants: dict[str, TenantData],
+    sandbox: Any,
+    sandbox_http: Any,
+    started: list[tuple[int, str]],
+    app: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Security (audit 4): the one-workspace check ran in code only, so a second workspace's callback that
+    passed it just before the first one stored the portal stored it too. The database refuses the second
+    row now (unique index, migration 0011), and the loser gets the check's own 409 page, not a 500."""
+    from connector.installs import installs
+    from tests.connector.web.seed import sign_in_as
+
+    def connect() -> Any:
+        resp = acme_admin.post("/admin/integrations/hubspot/connect", data=_form(sandbox, "hubspot"))
+        return acme_admin.get(_local(_consent(sandbox_http, resp.location, "hubspot")))
+
+    assert connect().status_code == 302  # Acme's callback stores the portal
+    real_check = installs.check_account_free
+    checks: list[int] = []
+
+    def raced(*args: Any) -> None:
+        """Globex's check ran before Acme's row was committed: it found nothing (first call only)."""
+        checks.append(1)
+        if len(checks) > 1:
+            real_check(*args)
+
+    monkeypatch.setattr(installs, "check_account_free", raced)
+    sign_in_as(acme_admin, tenants["globex"])
+    refused = connect()
+    page = refused.data.decode()
+    assert refused.status_code == 409
+    assert "is already connected to another healthscore workspace" in page
+    assert len(checks) == 2
+    url = app.config["HEALTHSCORE"].sqlalchemy_url
+    with transaction(url) as session:
+        rows = session.query(m.Installation).filter_by(vendor="hubspot").all()
+        assert [r.tenant_id for r in rows] == [tenants["acme"].id]
+        failed = session.query(m.AuditEntry).filter_by(action="integration.connect_failed").one()
+        assert (failed.tenant_id, failed.detail["reason"]) == (tenants["globex"].id, "account_in_use")
+        assert (
+            not session.query(m.AuditEntry)
+            .filter_by(action="integration.connected")
+            .filter(m.AuditEntry.tenant_id == tenants["globex"].id)
+            .count()
+        )
+    assert started == [(tenants["acme"].id, "hubspot")]
+
+
+def test_integrations_page_says_why_a_shared_portal_has_no_card(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """A portal in two workspaces from before the rule (migration 0011 keeps such pairs, marked) gets 'not
+    installed' from the CRM card in both; each workspace's Integrations page now says why and what to do.
+    Disconnecting it in one workspace puts the other back under the constraint."""
+    from connector.installs import installs
+    from tests.connector.web.seed import sign_in_as
+
+    url = app.config["HEALTHSCORE"].sqlalchemy_url
+    vault = Vault(app.config["HEALTHSCORE"])
+    with transaction(url) as session:
+        for t in ("acme", "globex"):
+            session.add(
+                m.Installation(
+                    tenant_id=tenants[t].id, vendor="hubspot", base_url="https://api.hubapi.com",
+                    token_url="t", client_id="c", client_secret_enc=vault.encrypt("s"), vendor_account="4242",
+                    status="connected", created_at=installs.utcnow(), account_shared=True,
+                )
+            )  # fmt: skip
+    for t in ("acme", "globex"):
+        sign_in_as(acme_admin, tenants[t])
+        page = acme_admin.get("/admin/integrations").data.decode()
+        assert 'id="account-shared-hubspot"' in page
+        assert "also connected to another healthscore workspace" in page
+        assert 'answers "not installed" in both workspaces' in page
+    with transaction(url) as session:
+        installs.disconnect(session, vault, tenants["globex"].id, "hubspot")
+    sign_in_as(acme_admin, tenants["acme"])
+    assert 'id="account-shared-hubspot"' not in acme_admin.get("/admin/integrations").data.decode()
+    with transaction(url) as session:
+        left = session.query(m.Installation).filter_by(vendor="hubspot").one()
+        assert (left.tenant_id, left.account_shared) == (tenants["acme"].id, False)
