@@ -136,21 +136,44 @@ def upsert_records(session: Session, tenant_id: int, records: Sequence[r.Record]
         # overlap window, and noting every re-read deal, contact or ticket sent their accounts to be scored
         # (141 of 2,000 accounts per one-ticket change; 2 at 500). So there every table takes the
         # changed-only WHERE, and RETURNING says which rows were inserted or changed.
-        upsert = _upsert_statement(dialect, table, tuple(unique[0]), touched is not None)
+        # Comments always take it too: the rows that come back are the new or changed messages, whose
+        # tickets the sentiment step must judge again (it reads only those, not the whole book).
+        comments = table is m.TicketComment
+        upsert = _upsert_statement(dialect, table, tuple(unique[0]), touched is not None or comments)
         for chunk in _chunks(unique, 1000):
             # One statement, many parameter sets (executemany): compiled once and cached, where a
             # multi-row VALUES built per page cost more CPU to compile than the database spent storing
             # it (62 % of a sync worker's CPU at 2,000 accounts). psycopg sends the rows in a pipeline.
-            if touched is None:
+            if touched is None and not comments:
                 session.connection().execute(upsert, chunk)
-            else:  # only the rows the WHERE let through come back
-                changed = set(
-                    session.connection()
-                    .execute(upsert.returning(table.__table__.c.external_id), chunk)
-                    .scalars()
-                )
+                continue
+            # Only the rows the WHERE let through come back.
+            changed = set(
+                session.connection().execute(upsert.returning(table.__table__.c.external_id), chunk).scalars()
+            )
+            if touched is not None:
                 touched += [_touch(table, row) for row in chunk if row["external_id"] in changed]
+            if comments and changed:
+                _rejudge(session, tenant_id, [row for row in chunk if row["external_id"] in changed])
     return counts
+
+
+def _rejudge(session: Session, tenant_id: int, comments: list[dict[str, Any]]) -> None:
+    """Clear the sentiment hash of the tickets these new or changed comments belong to: the sentiment
+    step judges only tickets without a current hash (connector/pipeline/sentiment.py)."""
+    by_vendor: dict[str, set[str]] = {}
+    for row in comments:
+        by_vendor.setdefault(row["vendor"], set()).add(row["ticket_external_id"])
+    t = m.Ticket
+    for vendor, tickets in by_vendor.items():
+        ids = sorted(tickets)
+        for i in range(0, len(ids), 1000):
+            session.execute(
+                update(t)
+                .where(t.tenant_id == tenant_id, t.vendor == vendor, t.external_id.in_(ids[i : i + 1000]))
+                .values(sentiment_hash=None)
+                .execution_options(synchronize_session=False)
+            )
 
 
 @lru_cache(maxsize=128)
@@ -180,6 +203,15 @@ def _upsert_statement(
             if not k.startswith("sentiment_") and k not in {"crm_account_id", "link_method"}
         }
     where = _changed(table, stmt.excluded, cols) if table is m.Account or only_changed else None
+    if table is m.Ticket:
+        # A ticket with no customer comment is judged on its description (else its subject): a new one
+        # makes the stored judgement stale, so the sentiment step must see the ticket again.
+        t, new = table.__table__.c, stmt.excluded
+        text_changed = or_(
+            t.subject.is_distinct_from(new.subject), t.description.is_distinct_from(new.description)
+        )
+        if {"subject", "description"} <= set(cols):
+            cols["sentiment_hash"] = case((text_changed, None), else_=t.sentiment_hash)
     return stmt.on_conflict_do_update(
         index_elements=["tenant_id", "vendor", "external_id"], set_=cols, where=where
     )

@@ -203,3 +203,45 @@ def test_recent_then_older_judges_every_ticket_once_like_one_unwindowed_step(db_
                 c.sentiment_score,
                 c.sentiment_hash,
             )
+
+
+def test_a_pass_reads_only_tickets_whose_text_changed(db_url: str) -> None:
+    """Issue 17: the step selects tickets by a stale hash in SQL, so an incremental pass reads what the
+    sync changed, not the tenant's whole history; the store clears the hash of a ticket whose customer
+    thread, description or subject changed, and keeps it on a re-read of the same text."""
+    t = _thread(db_url)
+    with b.session(db_url) as s:
+        b.ticket(s, t, "T4", "900", subject="Fine", description="All good, thanks")
+        first = score_tenant(s, t, FakeClassifier(), "fake-1")
+    assert (first.tickets_read, first.tickets_changed) == (4, 4)
+    # The sync re-reads its overlap window: the same comments and tickets again. Nothing is read.
+    with b.session(db_url) as s:
+        b.comment(s, t, "c1", "T1", "This outage is terrible", created=T0)
+        b.ticket(s, t, "T3", "900", subject="Question", description="Where is the invoice?")
+    with b.session(db_url) as s:
+        again = score_tenant(s, t, FakeClassifier(), "fake-1")
+    assert (again.tickets_read, again.tickets_changed) == (0, 0)
+    # A deleted comment (T1), a new description (T3), a new comment on a ticket that had none (T2):
+    # exactly those tickets are read, and only the new texts reach the model.
+    with b.session(db_url) as s:
+        b.comment(s, t, "c3", "T1", "Fixed, thanks", created=T0 + 2 * DAY, deleted=True)
+        b.ticket(s, t, "T3", "900", subject="Question", description="Where is the invoice? Terrible wait")
+        b.comment(s, t, "c9", "T2", "Still angry", created=T0 + 5 * DAY)
+    fake = FakeClassifier()
+    with b.session(db_url) as s:
+        report = score_tenant(s, t, fake, "fake-1")
+        assert b.ticket_row(s, t, "T1").sentiment_label == "negative"  # the thanks was deleted
+        assert b.ticket_row(s, t, "T3").sentiment_label == "negative"
+        assert b.ticket_row(s, t, "T4").sentiment_label == "positive"
+    assert (report.tickets_read, report.tickets_changed) == (3, 3)
+    assert sorted(fake.seen) == ["Still angry", "Where is the invoice? Terrible wait"]
+    # An edited comment body counts as a change too.
+    with b.session(db_url) as s:
+        b.comment(s, t, "c9", "T2", "Still angry, thanks", created=T0 + 5 * DAY)
+    with b.session(db_url) as s:
+        assert score_tenant(s, t, FakeClassifier(), "fake-1").tickets_read == 1
+    # Another model version: every ticket is read again, once.
+    with b.session(db_url) as s:
+        upgraded = score_tenant(s, t, FakeClassifier(), "fake-2")
+        assert (upgraded.tickets_read, upgraded.tickets_changed) == (4, 4)
+        assert score_tenant(s, t, FakeClassifier(), "fake-2").tickets_read == 0

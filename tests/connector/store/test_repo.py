@@ -147,12 +147,19 @@ def test_resync_keeps_link_and_sentiment_of_a_ticket(db_url: str) -> None:
         row.crm_account_id, row.link_method = acc, "org:domain"
         row.sentiment_label, row.sentiment_score, row.sentiment_hash = "negative", -0.8, "h"
     with b.session(db_url) as s:
+        b.ticket(s, t, "T1", "900", subject="first", status="pending")  # re-read: same text
+    with b.session(db_url) as s:
+        row = b.ticket_row(s, t, "T1")
+        assert (row.crm_account_id, row.link_method) == (acc, "org:domain")
+        assert (row.sentiment_label, row.sentiment_score, row.sentiment_hash) == ("negative", -0.8, "h")
+    with b.session(db_url) as s:
         b.ticket(s, t, "T1", "900", subject="edited", created=T0)
     with b.session(db_url) as s:
         row = b.ticket_row(s, t, "T1")
         assert row.subject == "edited"
         assert (row.crm_account_id, row.link_method) == (acc, "org:domain")
-        assert (row.sentiment_label, row.sentiment_score, row.sentiment_hash) == ("negative", -0.8, "h")
+        # The judgement stays on show; the hash goes, so the sentiment step judges the new text.
+        assert (row.sentiment_label, row.sentiment_score, row.sentiment_hash) == ("negative", -0.8, None)
 
 
 def test_deleted_records_are_soft_deleted_and_not_scored(db_url: str) -> None:
