@@ -91,3 +91,19 @@ def test_backtest_verdicts_do_not_wrap_into_a_column_of_words(book: Served, page
             assert right <= card["x"] + card["width"], (width, i, right, card)
         assert table.locator("td:has-text('0.0%')").count() == 0  # no churn rate for a band of 0 accounts
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_connect_pages_fit_a_phone(book: Served, page: Any) -> None:  # noqa: F811
+    """HubSpot's scope crm.objects.feedback_submissions.read (one unbreakable word) widened the Connect page
+    to 416 px at 390."""
+    sign_in(page, book.base_url, "admin@acme.test")
+    page.set_viewport_size({"width": 390, "height": 844})
+    wide = {}
+    for vendor in ("hubspot", "salesforce", "zendesk"):
+        page.goto(f"{book.base_url}/admin/integrations/{vendor}/connect")
+        page.wait_for_load_state("networkidle")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            wide[vendor] = width
+            shot(page, f"connect-{vendor}-390px")
+    assert wide == {}
