@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, request
 
 from connector.realtime import inbound
+from connector.web import ratelimits
 from connector.web.errors import problem
 from connector.web.security import csrf
 from webhooks.inbound import salesforce_ack
@@ -54,6 +55,18 @@ def _handle(vendor: str, slug: str, token: str | None = None) -> Any:
             path=request.path,
             token=token,
         )
+        # Spent only by requests that verified: an unknown URL or a wrong signature never reaches it, so
+        # it answers the same bytes whatever the budget says (no telling which installations exist or
+        # are busy), and nobody without the secret can spend a real installation's budget.
+        breach = ratelimits.budgets().spend("inbound", f"{verified.tenant_id}:{vendor}")
+        if breach is not None:
+            logger.warning(
+                "inbound %s webhook refused: rate_limited (%s)",
+                vendor,
+                breach.limit,
+                extra={"vendor": vendor, "tenant": verified.tenant_id},
+            )
+            return _too_many(vendor, breach)
         accepted = inbound.record(settings, verified)
     except inbound.InboundRejectedError as exc:
         # The reason code only: never the headers, the body or the token in the path.
@@ -72,6 +85,34 @@ def _handle(vendor: str, slug: str, token: str | None = None) -> Any:
         # Salesforce retries until it reads <Ack>true</Ack>, duplicates included.
         return Response(salesforce_ack(), status=200, content_type="text/xml; charset=utf-8")
     return {"accepted": len(accepted.event_ids), "duplicates": accepted.duplicates}, 202
+
+
+# A SOAP 1.1 fault: Salesforce retries every answer without <Ack>true</Ack> (with a growing interval, for
+# up to 24 hours) and shows the faultstring as the delivery failure reason in Setup → Outbound Messages.
+_SOAP_FAULT = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
+    "<soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>{}</faultstring></soapenv:Fault>"
+    "</soapenv:Body></soapenv:Envelope>"
+)
+
+
+def _too_many(vendor: str, breach: ratelimits.Breach) -> Response:
+    """429 with Retry-After, which each vendor retries: HubSpot and Zendesk retry a 429 (Zendesk only with
+    a short Retry-After: the windows are at most a minute, see config.rate_limit_problems), Salesforce
+    retries anything but an Ack. Nothing was recorded, so the retry is a new delivery, not a replay."""
+    message = f"too many webhooks for this installation (limit {breach.limit}); retry later"
+    if vendor == "salesforce":
+        resp = Response(_SOAP_FAULT.format(message), status=429, content_type="text/xml; charset=utf-8")
+    else:
+        resp = problem(
+            429,
+            "too_many_requests",
+            message,
+            f"the vendor retries after Retry-After ({breach.retry_after} s)",
+        )
+    resp.headers["Retry-After"] = str(breach.retry_after)
+    return resp
 
 
 @bp.post("/zendesk/<slug>")

@@ -1,11 +1,16 @@
 """Rate limits per API key, per client address, per workspace (backtest) and per vendor installation
 (security audit, finding B). Budgets are tiny here so a test spends one in a few requests; no sleeps.
+
+Vendor behaviour relied on: HubSpot and Zendesk retry a webhook answered 429 (Zendesk when Retry-After is
+short); Salesforce retries every outbound message answered without <Ack>true</Ack>, for up to 24 hours.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
 
@@ -14,11 +19,18 @@ from sqlalchemy import func, select
 
 from connector import create_app
 from connector.config import ConfigError, load_settings
+from connector.installs.vault import Vault
+from connector.realtime import inbound as realtime_inbound
 from connector.store import models as m
 from connector.store.db import transaction
 from tests.connector.web.seed import TenantData, bearer
+from webhooks.inbound import sign_hubspot_v3, sign_zendesk
+from webhooks.salesforce_om import SalesforceNotification, sign_salesforce_outbound
 
 REDIS_URL = os.environ.get("HEALTHSCORE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+PUBLIC = "http://127.0.0.1:5000"  # the default public_base_url: what HubSpot signs
+SECRETS = {"zendesk": "zd-webhook-secret", "hubspot": "hs-client-secret", "token": "sf-url-token-123"}
+SF_ORG = "00D5g000004ABCD"
 
 
 @pytest.fixture
@@ -209,6 +221,146 @@ def test_model_editor_preview_shares_the_workspace_backtest_budget(
         ).status_code
         == 200
     )
+
+
+# --- inbound vendor webhooks: per installation, answered as each vendor retries --------------------------
+
+
+@pytest.fixture
+def installed(app: Any, tenants: dict[str, TenantData], monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Zendesk, HubSpot and Salesforce connected for acme; returns the tenants a refresh was asked for."""
+    settings = app.config["HEALTHSCORE"]
+    vault, now = Vault(settings), datetime.now(UTC)
+    with transaction(settings.sqlalchemy_url) as s:
+        for vendor, account in (("zendesk", "acme"), ("hubspot", "4242"), ("salesforce", SF_ORG)):
+            inst = m.Installation(
+                tenant_id=tenants["acme"].id, vendor=vendor, status="connected", base_url="https://x.test",
+                token_url="https://x.test/token", client_id="cid",
+                client_secret_enc=vault.encrypt(SECRETS["hubspot"] if vendor == "hubspot" else "other"),
+                vendor_account=account, settings={}, created_at=now,
+                webhook_secret_enc=vault.encrypt(SECRETS["zendesk"]) if vendor == "zendesk" else None,
+            )  # fmt: skip
+            if vendor == "salesforce":
+                realtime_inbound.set_inbound_token(inst, vault, SECRETS["token"])
+            s.add(inst)
+    refreshed: list[int] = []
+    monkeypatch.setattr(
+        realtime_inbound, "dispatch", lambda _s, accepted: refreshed.append(accepted.tenant_id)
+    )
+    return refreshed
+
+
+def _zendesk(
+    n: int, slug: str = "acme", secret: str = SECRETS["zendesk"]
+) -> tuple[str, dict[str, str], bytes]:
+    body = json.dumps(
+        {"id": f"evt-{n}", "type": "zen:event-type:ticket.updated", "detail": {"id": str(n)}}
+    ).encode()
+    headers = {"Content-Type": "application/json", **sign_zendesk(secret, datetime.now(UTC), body)}
+    return f"/inbound/zendesk/{slug}", headers, body
+
+
+def _hubspot(n: int) -> tuple[str, dict[str, str], bytes]:
+    path = "/inbound/hubspot/acme"
+    event = {"eventId": n, "subscriptionId": 1, "portalId": 4242, "appId": 1, "occurredAt": 1_780_000_000_000 + n,
+             "subscriptionType": "ticket.propertyChange", "attemptNumber": 0, "objectId": 800 + n}  # fmt: skip
+    body = json.dumps([event]).encode()
+    sig = sign_hubspot_v3(
+        SECRETS["hubspot"], "POST", PUBLIC + path, body, int(datetime.now(UTC).timestamp() * 1000)
+    )
+    return path, {"Content-Type": "application/json", **sig}, body
+
+
+def _salesforce(n: int) -> tuple[str, dict[str, str], bytes]:
+    note = SalesforceNotification(id=f"04l5g{n:013d}", sobject_type="Case", fields={"Id": f"5005g{n:013d}"})
+    headers, body = sign_salesforce_outbound(SF_ORG, "04k5gACTION00000", [note])
+    return (
+        f"/inbound/salesforce/acme/{SECRETS['token']}",
+        {"Content-Type": "text/xml; charset=utf-8", **headers},
+        body,
+    )
+
+
+def _post(client: Any, req: tuple[str, dict[str, str], bytes]) -> Any:
+    path, headers, body = req
+    return client.post(path, data=body, headers=headers)
+
+
+def _events(app: Any) -> int:
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as s:
+        return int(s.scalar(select(func.count()).select_from(m.InboundEvent)) or 0)
+
+
+@pytest.mark.parametrize("vendor", ["zendesk", "hubspot"])
+def test_json_vendor_past_its_installation_budget_gets_a_429_it_retries(
+    app: Any, client: Any, installed: list[int], vendor: str
+) -> None:
+    make = _zendesk if vendor == "zendesk" else _hubspot
+    assert [_post(client, make(n)).status_code for n in (1, 2)] == [202, 202]
+    resp = _post(client, make(3))
+    assert resp.status_code == 429
+    assert resp.content_type == "application/problem+json"
+    assert resp.get_json()["error"] == "too_many_requests"
+    assert 1 <= int(resp.headers["Retry-After"]) <= 60
+    assert _events(app) == 2  # the refused event is not recorded: the vendor's retry is a new delivery
+    assert len(installed) == 2
+
+
+def test_salesforce_past_its_installation_budget_gets_a_soap_fault_with_retry_after(
+    app: Any, client: Any, installed: list[int]
+) -> None:
+    ok = [_post(client, _salesforce(n)) for n in (1, 2)]
+    assert [r.status_code for r in ok] == [200, 200]
+    assert b"<Ack>true</Ack>" in ok[0].get_data()
+    resp = _post(client, _salesforce(3))
+    assert resp.status_code == 429
+    assert resp.content_type == "text/xml; charset=utf-8"
+    body = resp.get_data(as_text=True)
+    assert "<soapenv:Fault>" in body
+    assert "retry later" in body
+    assert "<Ack>" not in body
+    assert 1 <= int(resp.headers["Retry-After"]) <= 60
+    assert _events(app) == 2
+
+
+def test_each_installation_has_its_own_budget(app: Any, client: Any, installed: list[int]) -> None:
+    assert [_post(client, _zendesk(n)).status_code for n in (1, 2, 3)] == [202, 202, 429]
+    assert [_post(client, _hubspot(n)).status_code for n in (1, 2)] == [202, 202]
+    assert _post(client, _salesforce(1)).status_code == 200
+
+
+def test_unknown_installation_answers_the_same_bytes_whether_or_not_a_budget_is_spent(
+    app: Any, client: Any, installed: list[int]
+) -> None:
+    """Audit 3, finding C still holds: an unknown URL and a wrong signature on a real one answer the same
+    bytes, before and after the real installation's budget is spent, however often they are sent (only a
+    verified request spends or meets the budget, so an outsider can neither see nor spend it)."""
+
+    def probes() -> list[tuple[int, bytes, str | None, str | None]]:
+        answers = []
+        for req in (_zendesk(90, slug="nobody"), _zendesk(91, secret="not-the-secret")):
+            resp = _post(client, req)
+            answers.append(
+                (resp.status_code, resp.get_data(), resp.content_type, resp.headers.get("Retry-After"))
+            )
+        return answers
+
+    before = probes()
+    assert before[0] == before[1]
+    assert before[0][0] == 401
+    assert [_post(client, _zendesk(n)).status_code for n in (1, 2, 3)] == [202, 202, 429]
+    for _ in range(3):  # past any budget of 2, were these counted
+        assert probes() == before
+    assert _events(app) == 2
+
+
+def test_a_refused_webhook_is_logged_with_its_reason(
+    client: Any, installed: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="connector.web.inbound"):
+        for n in (1, 2, 3):
+            _post(client, _zendesk(n))
+    assert "refused: rate_limited" in caplog.text
 
 
 # --- storage ---------------------------------------------------------------------------------------------
