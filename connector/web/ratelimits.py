@@ -123,4 +123,4 @@ def init_app(app: Flask) -> None:
                 "Wait for the time in Retry-After, then try again.",
                 limit=limit,
             )
-        return error_page(429, f"Too many attempts: the limit here is {limit}.")
+        return error_page(429, f"The limit here is {limit}, and it is used up for now.")

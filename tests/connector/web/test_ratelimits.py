@@ -132,6 +132,30 @@ def test_openapi_documents_429_on_every_operation(client: Any) -> None:
     assert {"retry_after", "limit"} <= set(schema["allOf"][1]["properties"])
 
 
+def test_sign_in_limit_page_says_the_limit_in_words(client: Any, tenants: dict[str, TenantData]) -> None:
+    """Flask-Limiter's own limits (sign-in) answer a readable page, not the bare limit string."""
+    for _ in range(5):
+        client.post("/login", data={"email": "admin@acme.test", "password": "wrong password!!"})
+    resp = client.post("/login", data={"email": "admin@acme.test", "password": "wrong password!!"})
+    assert resp.status_code == 429
+    assert "Retry-After" in resp.headers
+    page = resp.get_data(as_text=True)
+    assert "Too many attempts" in page
+    assert "The limit here is 5 per 1 minute, and it is used up for now." in page
+
+
+def test_sign_in_limit_as_json_is_a_problem_document(client: Any, tenants: dict[str, TenantData]) -> None:
+    json_ = {"Accept": "application/json"}
+    for _ in range(5):
+        client.post("/login", data={"email": "admin@acme.test", "password": "wrong!!"}, headers=json_)
+    resp = client.post("/login", data={"email": "admin@acme.test", "password": "wrong!!"}, headers=json_)
+    assert resp.status_code == 429
+    body = resp.get_json()
+    assert body["error"] == "too_many_requests"
+    assert body["message"] == "Too many requests: the limit here is 5 per 1 minute."
+    assert body["limit"] == "5 per 1 minute"
+
+
 # --- backtest: per workspace, API and model editor together ------------------------------------------------
 
 
