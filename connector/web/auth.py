@@ -69,6 +69,18 @@ def login() -> Any:
     return issue_device_cookie(redirect(_safe_next(target)), user.email)
 
 
+@bp.get("/logout")
+@bp.get("/logout/everywhere")
+def logout_page() -> Any:
+    """/logout typed, bookmarked or in the history: a page with the sign-out buttons instead of 'That action
+    is not possible here'. Signing out stays a POST with a CSRF token: a link elsewhere cannot sign anyone
+    out."""
+    if current_user() is None:
+        flash("You are signed out.", "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/logout.html")
+
+
 @bp.post("/logout")
 def logout() -> Any:
     sign_out()

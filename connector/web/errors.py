@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect as RoutingRedirect
@@ -73,12 +73,18 @@ def init_app(app: Flask) -> None:
         return error_page(500, None)
 
 
-PAGES = {
+PAGES: dict[int | str, tuple[str, str]] = {
     400: ("That request did not make sense", "Check the address or the form and try again."),
     401: ("Please sign in", "Sign in, then open the page again."),
     403: ("You do not have access to this page", "Ask an admin of your workspace if you need it."),
     404: ("We could not find that page", "It may have moved, or the link is wrong. Use the menu above."),
     405: ("That action is not possible here", "Go back and use the buttons on the page."),
+    # a GET of a button's address (bookmark, history, shared or typed link): say so and link the page
+    "405-get": (
+        "This address is a button, not a page",
+        "Opening it from a bookmark, the browser's history or a link does nothing. "
+        "Open the page it belongs to and use the button there.",
+    ),
     429: ("Too many attempts", "Wait a minute, then try again."),
     500: (
         "Something went wrong on our side",
@@ -87,15 +93,45 @@ PAGES = {
 }
 
 
+def page_above(path: str) -> str | None:
+    """The nearest page (an address that answers GET) above a button's address, for a GET of the button:
+    /admin/webhooks/3/rotate → /admin/webhooks/3, /admin/users/invite → /admin/users. None when only the
+    home page is above it (the error page links that anyway)."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    parts = path.rstrip("/").split("/")
+    while len(parts) > 2:
+        parts.pop()
+        candidate = "/".join(parts)
+        try:
+            adapter.match(candidate, method="GET")
+        except RoutingRedirect as exc:  # the page's own address ends with a slash
+            return candidate + "/" if exc.new_url.endswith("/") else candidate
+        except HTTPException:
+            continue
+        return candidate
+    return None
+
+
 def error_page(status: int, description: str | None) -> tuple[str, int]:
     """A styled page with the navigation, what happened and what to do next (never a traceback)."""
     from flask import render_template
 
-    title, action = PAGES.get(status, (f"Error {status}", "Go back and try again."))
-    generic = description is None or description.startswith(("The requested URL", "The server"))
+    page_url = None
+    key: int | str = status
+    if status == 405 and request.method in ("GET", "HEAD"):
+        key, page_url = "405-get", page_above(request.path)
+    title, action = PAGES.get(key, (f"Error {status}", "Go back and try again."))
+    generic = description is None or description.startswith(
+        ("The requested URL", "The server", "The method is not allowed")
+    )
     return (
         render_template(
-            "error.html", title=title, message=None if generic else description, action=action, status=status
+            "error.html",
+            title=title,
+            message=None if generic else description,
+            action=action,
+            status=status,
+            page_url=page_url,
         ),
         status,
     )

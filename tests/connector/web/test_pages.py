@@ -28,6 +28,47 @@ def test_404_and_403_are_styled_pages_with_navigation(acme_viewer: Any) -> None:
     assert "The requested URL" not in nowhere.data.decode()
 
 
+def test_opening_a_buttons_address_links_the_page_it_belongs_to(acme_admin: Any) -> None:
+    """A GET of a POST-only address (bookmarked, from the history, shared or typed) said 'That action is not
+    possible here' and 'The method is not allowed for the requested URL.' with no way to the page."""
+    for button, page_url in (
+        ("/admin/webhooks/7/rotate", "/admin/webhooks/7"),
+        ("/admin/users/invite", "/admin/users"),
+        ("/admin/users/3/role", "/admin/users"),
+        ("/admin/integrations/zendesk/sync", "/admin/integrations"),
+        ("/admin/keys/2/revoke", "/admin/keys"),
+        ("/admin/review/5/undo", "/admin/review"),
+        ("/admin/model/1/publish", "/admin/model/1"),
+    ):
+        resp = acme_admin.get(button)
+        page = resp.data.decode()
+        assert resp.status_code == 405, button
+        assert "POST" in resp.headers["Allow"]
+        assert "This address is a button, not a page" in page
+        assert f'href="{page_url}">Open the page</a>' in page, button
+        assert "The method is not allowed" not in page
+    other = acme_admin.delete("/admin/users", headers={"Accept": "text/html"})  # not a GET: as before
+    assert "That action is not possible here" in other.data.decode()
+    assert "Open the page" not in other.data.decode()
+
+
+def test_logout_typed_or_bookmarked_offers_the_buttons(app: Any, acme_viewer: Any) -> None:
+    """GET /logout was the 405 'not possible here' page; it now asks, and signs out only on the button (a
+    link elsewhere still cannot sign anyone out)."""
+    for path in ("/logout", "/logout/everywhere"):
+        resp = acme_viewer.get(path)
+        page = resp.data.decode()
+        assert resp.status_code == 200
+        assert "Sign out?" in page
+        assert 'action="/logout"' in page
+        assert 'action="/logout/everywhere"' in page
+        assert acme_viewer.get("/").status_code == 200  # still signed in
+    acme_viewer.post("/logout")
+    gone = acme_viewer.get("/logout")
+    assert gone.status_code == 302
+    assert gone.headers["Location"].endswith("/login")
+
+
 def test_api_errors_stay_json(client: Any) -> None:
     resp = client.get("/api/v1/nothing-here")
     assert resp.status_code in {401, 404}
