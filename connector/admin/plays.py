@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from connector.pipeline import play_backfill
@@ -127,6 +127,23 @@ def save(
         row.updated_at = now
     audit(session, tenant_id, actor, "play.saved", f"play {row.id}", name=row.name)
     return row
+
+
+def named(session: Session, tenant_id: int, name: str, other_than: int | None = None) -> m.Play | None:
+    """The workspace's play of this name (case and surrounding spaces ignored), other than `other_than`."""
+    rows = session.scalars(
+        select(m.Play).where(
+            m.Play.tenant_id == tenant_id,
+            func.lower(m.Play.name) == name.strip().lower(),
+            true() if other_than is None else m.Play.id != other_than,
+        )
+    )
+    return rows.first()
+
+
+def same_fields(row: m.Play, fields: dict[str, Any]) -> bool:
+    """Whether a stored play already says exactly what the form says (the same form sent twice)."""
+    return all(getattr(row, k) == v for k, v in fields.items())
 
 
 def get(session: Session, tenant_id: int, play_id: int | None) -> m.Play | None:

@@ -65,8 +65,20 @@ def play_save() -> Any:
         request.form, actions.band_names(session, tid), actions.segment_names(session, tid)
     )
     play_id = request.form.get("play_id", type=int)
+    editing = actions.get(session, tid, play_id)  # kept through an error: fixing it must not make a copy
+    if not errors:
+        twin = actions.named(session, tid, fields["name"], other_than=editing.id if editing else None)
+        if twin is not None and editing is None and actions.same_fields(twin, fields):
+            # the same New play form sent twice (a double click, a resubmitted reload): no second play
+            flash(f"“{twin.name}” is already saved.", "info")
+            return redirect(url_for("admin.plays"))
+        if twin is not None:
+            errors = [
+                f"There is already a play named “{twin.name}”: edit that one from the list, "
+                "or give this one another name."
+            ]
     if errors:
-        return _page(400, errors=errors, form=fields)
+        return _page(400, errors=errors, form=fields, edit=editing)
     row = actions.save(session, tid, fields, actor(), play_id)
     session.flush()
     result = actions.dry_run(session, tid, row)

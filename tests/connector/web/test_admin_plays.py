@@ -118,6 +118,56 @@ def test_save_validates_and_enable_turns_it_on(
         assert s.scalars(select(m.AuditEntry).where(m.AuditEntry.action == "play.enabled")).one()
 
 
+def test_a_new_play_sent_twice_is_saved_once(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """A double click on Save (or a resubmitted reload) made two identical plays: turned on, each would
+    create its own CRM task for the same account. The same form again is 'already saved'; another play of
+    the same name is refused."""
+    acme_admin.get("/admin/plays")
+    form = {"name": "Enterprise enters red", "to_band": "red", "segments": ["enterprise"], "due_days": "2",
+            "on_recovery": "close", "csrf_token": "x"}  # fmt: skip
+    first, second = acme_admin.post("/admin/plays", data=form), acme_admin.post("/admin/plays", data=form)
+    assert first.status_code == second.status_code == 302
+    assert "“Enterprise enters red” is already saved." in acme_admin.get("/admin/plays").data.decode()
+    other = acme_admin.post("/admin/plays", data={**form, "name": " enterprise ENTERS red ", "due_days": "5"})
+    assert other.status_code == 400
+    assert "There is already a play named “Enterprise enters red”" in other.data.decode()
+    with _db(app) as s:
+        plays = s.scalars(select(m.Play).where(m.Play.tenant_id == tenants["acme"].id)).all()
+        assert sorted(p.name for p in plays) == ["Enterprise enters red", "Enters red"]
+    starter = _starter_named(app, tenants["acme"].id, "Enters red")
+    renamed = acme_admin.post(
+        "/admin/plays", data={**form, "play_id": str(starter), "name": "Enterprise enters red"}
+    )
+    assert renamed.status_code == 400  # renaming a play to another play's name is refused too
+
+
+def test_fixing_an_edit_after_an_error_updates_the_play(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """An edit that failed validation came back as the New play form (its play id dropped): fixing the error
+    and saving made a copy of the play instead of changing it."""
+    acme_admin.get("/admin/plays")
+    pid = _starter_named(app, tenants["acme"].id, "Enters red")
+    bad = acme_admin.post("/admin/plays", data={"play_id": str(pid), "name": "Enters red", "to_band": "red",
+                                                "due_days": "999", "csrf_token": "x"})  # fmt: skip
+    page = bad.data.decode()
+    assert bad.status_code == 400
+    assert f'name="play_id" value="{pid}"' in page
+    fixed = acme_admin.post("/admin/plays", data={"play_id": str(pid), "name": "Enters red", "to_band": "red",
+                                                  "due_days": "9", "csrf_token": "x"})  # fmt: skip
+    assert fixed.status_code == 302
+    with _db(app) as s:
+        plays = s.scalars(select(m.Play).where(m.Play.tenant_id == tenants["acme"].id)).all()
+        assert [(p.id, p.due_days) for p in plays] == [(pid, 9)]
+
+
+def _starter_named(app: Any, tenant_id: int, name: str) -> int:
+    with _db(app) as s:
+        return s.scalars(select(m.Play.id).where(m.Play.tenant_id == tenant_id, m.Play.name == name)).one()
+
+
 def test_new_play_form_names_bands_and_starts_at_the_lowest(
     acme_admin: Any, tenants: dict[str, TenantData]
 ) -> None:
