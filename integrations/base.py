@@ -24,11 +24,16 @@ class Stream(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Page:
-    """Records of one stream and the cursor to save once they are committed (None: keep the old one)."""
+    """Records of one stream and the cursor to save once they are committed (None: keep the old one).
+
+    `unreadable`: records of this page the vendor sent but the adapter could not read (a required id or
+    timestamp missing or unparsable), skipped and logged one by one (integrations.skips); the sync reports
+    the count."""
 
     stream: Stream
     records: Sequence[Record]
     cursor: Cursor | None
+    unreadable: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -165,10 +165,11 @@ def _sync(settings: Settings, tenant_id: int, vendor: str) -> dict[str, Any]:
     from connector.pipeline import run as pipeline
 
     result = pipeline.sync(settings, tenant_id, vendor=vendor, full=True)
-    records, problems = 0, []
+    records, unreadable, problems = 0, 0, []
     for inst in result.get("installations", []):
         for stream in inst.get("streams", []):
             records += int(stream.get("upserted", 0) or 0)
+            unreadable += int(stream.get("unreadable", 0) or 0)
             if stream.get("status") not in {"ok", "skipped"}:
                 problems.append(
                     f"{stream.get('stream')}: {stream.get('error') or stream.get('status')}"
@@ -178,8 +179,11 @@ def _sync(settings: Settings, tenant_id: int, vendor: str) -> dict[str, Any]:
             problems.append(f"{inst.get('vendor')}: {inst.get('status')}")
     if problems and records == 0:
         return {"state": "failed", "message": "; ".join(problems)[:500], "records": 0}
-    message = f"{records:,} records read" + (f"; problems: {'; '.join(problems)}"[:400] if problems else "")
-    return {"state": "done", "message": message, "records": records}
+    message = f"{records:,} records read"
+    if unreadable:  # skipped one by one by the adapter (a required id or timestamp missing or unparsable)
+        message += f"; {unreadable:,} unreadable records skipped (see the worker log)"
+    message += f"; problems: {'; '.join(problems)}"[:400] if problems else ""
+    return {"state": "done", "message": message, "records": records, "unreadable": unreadable}
 
 
 def _score(settings: Settings, tenant_id: int) -> dict[str, Any]:

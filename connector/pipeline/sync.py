@@ -48,6 +48,9 @@ class StreamReport:
     read: int = 0
     upserted: int = 0
     deleted: int = 0
+    # records the vendor sent that could not be read (a required id or timestamp missing or unparsable):
+    # each skipped and logged by the adapter, the rest of its page committed (integrations.skips)
+    unreadable: int = 0
     pages: int = 0
     api_calls: int = 0
     duration_s: float = 0.0
@@ -116,11 +119,12 @@ def sync_installation(
         settings.sqlalchemy_url, inst.tenant_id, inst.id, status=status, error=error, synced=True
     )
     logger.info(
-        "synced %s: %s, %d streams, %d api calls",
+        "synced %s: %s, %d streams, %d api calls, %d unreadable records skipped",
         inst.vendor,
         report.status,
         len(report.streams),
         report.api_calls,
+        sum(s.unreadable for s in report.streams),
         extra=log_ctx | {"step": "sync"},
     )
     return report
@@ -177,6 +181,7 @@ def _sync_stream(
                 hook(adapter.vendor, stream.value, sr.read)
             sr.upserted += counts["upserted"]
             sr.deleted += counts["deleted"]
+            sr.unreadable += page.unreadable
     except ReauthRequiredError as exc:
         sr.status, sr.error, sr.hint = "reconnect", exc.detail, exc.hint
     except QuotaExhaustedError as exc:
@@ -198,4 +203,11 @@ def _sync_stream(
     sr.api_calls = int(getattr(adapter, "api_calls", 0)) - calls_before
     sr.duration_s = round(time.perf_counter() - started, 3)
     sr.cursor = last.watermark.isoformat() if last and last.watermark else (last.token if last else None)
+    if sr.unreadable:
+        logger.warning(
+            "stream %s: %d unreadable records skipped (each logged above); the rest was read",
+            stream.value,
+            sr.unreadable,
+            extra={"vendor": adapter.vendor, "unreadable": sr.unreadable},
+        )
     return sr

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import ClassVar, TypeVar
 
+from integrations import skips
 from integrations.base import CheckReport, Page, Problem, Stream
 from integrations.cursors import DEFAULT_OVERLAP, Cursor, advance, read_from
 from integrations.errors import (
@@ -37,13 +38,14 @@ from integrations.errors import (
 )
 from integrations.hubspot import mapping, search, tasks, writeback
 from integrations.hubspot.client import HubSpotClient
-from integrations.hubspot.delivered import Delivered
+from integrations.hubspot.delivered import Delivered, stamp
 from integrations.hubspot.errors import BatchRejectedError, ConflictError
 from integrations.hubspot.mapping import HubRecord, Settings
 from integrations.hubspot.names import Names
 from integrations.records import FieldChange, Record, ScoreWrite, WriteResult
 from integrations.registry import Connection
 from integrations.retry import RetryPolicy, call_with_retry
+from integrations.skips import UNREADABLE
 from integrations.tasks import TaskClose, TaskCreate, TaskResult
 
 logger = logging.getLogger(__name__)
@@ -246,14 +248,24 @@ class HubSpotAdapter:
             )
             page = self._call(partial(self._client.search, object_type, body))
             if not page.records:
+                if page.unreadable:  # nothing to take the next keyset id from: cannot page past it
+                    raise MalformedResponseError(
+                        VENDOR, f"{object_type}: a search page of only id-less objects"
+                    )
                 return max_seen
-            records = self._map_fresh(w, object_type, page.records)
+            records, unreadable = self._map_fresh(w, object_type, page.records)
             last_id = _onward(asked, page.records[-1].id, object_type)
             max_seen = _newest(records, max_seen)
             w.delivered.saw(max_seen)
             done = page.next_after is None  # HubSpot omits paging on the last page
             # The last page's cursor points at the next phase, so a resume does not repeat this one.
-            yield _page(w, records, phase + int(done), last_id=None if done else last_id)
+            yield _page(
+                w,
+                records,
+                phase + int(done),
+                last_id=None if done else last_id,
+                unreadable=page.unreadable + unreadable,
+            )
             if done:
                 return max_seen
 
@@ -274,11 +286,13 @@ class HubSpotAdapter:
                     limit=search.LIST_PAGE,
                 )
             )
-            records = self._map_fresh(w, object_type, page.records, inline=True)
+            records, unreadable = self._map_fresh(w, object_type, page.records, inline=True)
             max_seen = _newest(records, max_seen)
             w.delivered.saw(max_seen)
             done = page.next_after is None
-            yield _page(w, records, phase + int(done), after=page.next_after)
+            yield _page(
+                w, records, phase + int(done), after=page.next_after, unreadable=page.unreadable + unreadable
+            )
             if done:
                 return max_seen
             after = _onward(asked, page.next_after, object_type)
@@ -305,12 +319,13 @@ class HubSpotAdapter:
                 for r in page.records
                 if since is None or (r.archived_at is not None and r.archived_at >= since)
             ]
-            try:
-                records = [self._deleted(w.stream, r) for r in fresh]
-            except (KeyError, ValueError, TypeError, OverflowError, OSError) as exc:
-                raise MalformedResponseError(VENDOR, f"unreadable archived {object_type}") from exc
+            records, unreadable = skips.map_each(
+                VENDOR, f"archived {object_type}", partial(self._deleted, w.stream), fresh
+            )
             done = page.next_after is None
-            yield _page(w, records, phase + int(done), after=page.next_after)
+            yield _page(
+                w, records, phase + int(done), after=page.next_after, unreadable=page.unreadable + unreadable
+            )
             if done:
                 return
             after = _onward(asked, page.next_after, object_type)
@@ -331,50 +346,59 @@ class HubSpotAdapter:
 
     def _map_fresh(
         self, w: _Window, object_type: str, recs: list[HubRecord], *, inline: bool = False
-    ) -> list[Record]:
+    ) -> tuple[list[Record], int]:
         """Map the records not delivered before (same id and modification time): skipped ones cost no
-        association lookup, so a re-read page of the overlap that holds nothing new costs only its search."""
+        association lookup, so a re-read page of the overlap that holds nothing new costs only its search.
+
+        A record whose modification time (or another value the mapping needs) cannot be read is skipped on
+        its own and logged (integrations.skips): failing the page failed the stream on every pass. Its
+        time is unknown, so it never moves the cursor. Returns (records, how many were skipped)."""
         modified = _modified(object_type)
-        fresh = [r for r in recs if not w.delivered.has(object_type, r, modified)]
-        try:
-            records = self._map(w.stream, object_type, fresh, inline=inline) if fresh else []
-        except (KeyError, ValueError, TypeError, OverflowError, OSError) as exc:
-            # A value we cannot read is the vendor's malformed page (the stream fails, its cursor stays),
-            # not our crash: an exception other than IntegrationError stopped the tenant's whole sync step.
-            raise MalformedResponseError(VENDOR, f"unreadable {object_type}: {type(exc).__name__}") from exc
-        w.delivered.add(object_type, recs, modified)
-        return records
+        readable: list[HubRecord] = []
+        bad = 0
+        for r in recs:
+            try:
+                stamp(r, modified)
+            except UNREADABLE as exc:
+                skips.skipped(VENDOR, object_type, r, exc)
+                bad += 1
+            else:
+                readable.append(r)
+        fresh = [r for r in readable if not w.delivered.has(object_type, r, modified)]
+        records, unmapped = self._map(w.stream, object_type, fresh, inline=inline) if fresh else ([], 0)
+        w.delivered.add(object_type, readable, modified)
+        return records, bad + unmapped
 
     def _map(
         self, stream: Stream, object_type: str, recs: list[HubRecord], *, inline: bool = False
-    ) -> list[Record]:
-        s = self._settings
+    ) -> tuple[list[Record], int]:
         to_types = SPECS[stream].links
         if inline:  # list pages carried the associations
             links: Links = {to: {r.id: list(r.links.get(to, ())) for r in recs} for to in to_types}
         else:
             links = self._links(object_type, to_types, [r.id for r in recs])
-        out: list[Record] = []
-        for r in recs:
-            if stream is Stream.ACCOUNTS:
-                out.append(mapping.to_account(r, s))
-            elif stream is Stream.CONTACTS:
-                out.append(mapping.to_contact(r))
-            elif stream is Stream.DEALS:
-                out.append(mapping.to_deal(r, _first(links, "companies", r.id), s))
-            elif stream is Stream.TICKETS:
-                out.append(mapping.to_ticket(r, _first(links, "companies", r.id), s))
-            elif stream is Stream.COMMENTS:
-                ticket = _first(links, "tickets", r.id)
-                if ticket is not None:  # e-mails/notes not on a ticket are sales activity, not support
-                    out.append(mapping.to_comment(r, object_type, ticket))
-            else:
-                survey = mapping.to_survey(
-                    r, _first(links, "companies", r.id), _first(links, "tickets", r.id)
-                )
-                if survey is not None:
-                    out.append(survey)
-        return self._names.apply(out) if stream in (Stream.ACCOUNTS, Stream.DEALS) else out
+        mapped, bad = skips.map_each(
+            VENDOR, object_type, partial(self._one, stream, object_type, links), recs
+        )
+        out = [r for r in mapped if r is not None]
+        return (self._names.apply(out) if stream in (Stream.ACCOUNTS, Stream.DEALS) else out), bad
+
+    def _one(self, stream: Stream, object_type: str, links: Links, r: HubRecord) -> Record | None:
+        """One HubSpot object as its record (None: not one the product uses)."""
+        s = self._settings
+        if stream is Stream.ACCOUNTS:
+            return mapping.to_account(r, s)
+        if stream is Stream.CONTACTS:
+            return mapping.to_contact(r)
+        if stream is Stream.DEALS:
+            return mapping.to_deal(r, _first(links, "companies", r.id), s)
+        if stream is Stream.TICKETS:
+            return mapping.to_ticket(r, _first(links, "companies", r.id), s)
+        if stream is Stream.COMMENTS:
+            ticket = _first(links, "tickets", r.id)
+            # e-mails/notes not on a ticket are sales activity, not support
+            return mapping.to_comment(r, object_type, ticket) if ticket is not None else None
+        return mapping.to_survey(r, _first(links, "companies", r.id), _first(links, "tickets", r.id))
 
     def _deleted(self, stream: Stream, r: HubRecord) -> Record:
         s = self._settings
@@ -571,7 +595,13 @@ def _onward(asked: set[str], position: str | None, object_type: str) -> str | No
 
 
 def _page(
-    w: _Window, records: Sequence[Record], phase: int, *, last_id: str | None = None, after: str | None = None
+    w: _Window,
+    records: Sequence[Record],
+    phase: int,
+    *,
+    last_id: str | None = None,
+    after: str | None = None,
+    unreadable: int = 0,
 ) -> Page:
     """A page of the window's stream whose cursor resumes at `phase` (keyset `last_id` or list `after`)."""
     pos = search.Position(
@@ -582,4 +612,9 @@ def _page(
         deletes_checked=w.deletes_checked,
         seen=w.delivered.snapshot(),
     )
-    return Page(stream=w.stream, records=records, cursor=Cursor(watermark=w.previous, token=pos.dumps()))
+    return Page(
+        stream=w.stream,
+        records=records,
+        cursor=Cursor(watermark=w.previous, token=pos.dumps()),
+        unreadable=unreadable,
+    )

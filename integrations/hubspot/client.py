@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import requests
 from hubspot import HubSpot
 
+from integrations import skips
 from integrations.errors import IntegrationError, MalformedResponseError
 from integrations.hubspot import errors
 from integrations.hubspot.mapping import HubRecord
@@ -40,6 +41,7 @@ class ObjectPage:
     records: list[HubRecord]
     next_after: str | None
     total: int | None = None
+    unreadable: int = 0  # objects of the page without an id or properties, skipped (logged)
 
 
 def _utc(value: Any) -> datetime | None:
@@ -67,6 +69,20 @@ def _record(obj: Any) -> HubRecord:
         archived_at=archived_at,
         links=links,
     )
+
+
+def _records(response: Any) -> tuple[list[HubRecord], int]:
+    """The page's objects as HubRecords; one without an id or properties is skipped and logged, not the
+    whole page (that failed the stream on every pass). Returns (records, how many were skipped)."""
+    out: list[HubRecord] = []
+    bad = 0
+    for obj in _results(response):
+        try:
+            out.append(_record(obj))
+        except MalformedResponseError as exc:
+            skips.skipped(errors.VENDOR, "object", obj, exc)
+            bad += 1
+    return out, bad
 
 
 def _results(response: Any) -> list[Any]:
@@ -147,10 +163,13 @@ class HubSpotClient:
                 object_type, public_object_search_request=dict(body), _request_timeout=self._timeout
             )
         )
-        records = [_record(o) for o in _results(response)]
+        records, unreadable = _records(response)
         total = getattr(response, "total", None)
         return ObjectPage(
-            records=records, next_after=_next_after(response), total=total if isinstance(total, int) else None
+            records=records,
+            next_after=_next_after(response),
+            total=total if isinstance(total, int) else None,
+            unreadable=unreadable,
         )
 
     def list_page(
@@ -171,7 +190,8 @@ class HubSpotClient:
         if after:
             kwargs["after"] = after
         response = self._call(lambda: api.get_page(object_type, _request_timeout=self._timeout, **kwargs))
-        return ObjectPage(records=[_record(o) for o in _results(response)], next_after=_next_after(response))
+        records, unreadable = _records(response)
+        return ObjectPage(records=records, next_after=_next_after(response), unreadable=unreadable)
 
     def batch_update(self, object_type: str, inputs: Sequence[Mapping[str, Any]]) -> BatchOutcome:
         """POST /crm/v3/objects/{type}/batch/update (≤ 100 inputs); a whole-batch 400 raises RecordRejectedError."""

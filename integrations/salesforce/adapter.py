@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
+from integrations import skips
 from integrations.base import CheckReport, Page, Problem, Stream
 from integrations.cursors import Cursor, advance, read_from
 from integrations.errors import (
@@ -23,6 +24,7 @@ from integrations.registry import Connection
 from integrations.retry import call_with_retry
 from integrations.salesforce import errors, mapping, queries, tasks
 from integrations.salesforce.client import SalesforceClient
+from integrations.skips import UNREADABLE
 from integrations.tasks import TaskClose, TaskCreate, TaskResult
 
 logger = logging.getLogger(__name__)
@@ -122,7 +124,7 @@ class SalesforceAdapter:
         asked: set[str] = set()
         while True:
             rows, done, next_url = _page_parts(result)
-            records, stamps = self._map_rows(sobject, rows)
+            records, stamps, unreadable = self._map_rows(sobject, rows)
             max_seen = max([s for s in (max_seen, *stamps) if s is not None], default=None)
             if not advance_cursor:
                 watermark = previous
@@ -132,7 +134,10 @@ class SalesforceAdapter:
             else:
                 watermark = advance(max_seen, sync_start, previous)
             yield Page(
-                stream=stream, records=records, cursor=Cursor(watermark=watermark) if watermark else None
+                stream=stream,
+                records=records,
+                cursor=Cursor(watermark=watermark) if watermark else None,
+                unreadable=unreadable,
             )
             if done or next_url is None:
                 return
@@ -141,18 +146,25 @@ class SalesforceAdapter:
             asked.add(next_url)
             result = self._call(functools.partial(self._client.query_more, next_url))
 
-    def _map_rows(self, sobject: str, rows: list[Any]) -> tuple[list[Record], list[datetime]]:
+    def _map_rows(self, sobject: str, rows: list[Any]) -> tuple[list[Record], list[datetime], int]:
+        """(records, their SystemModstamps, rows skipped). A row without a readable Id or SystemModstamp (or
+        another required value) is skipped on its own and logged: failing the page failed the stream on
+        every pass. A skipped row's stamp is not known, so it never moves the cursor."""
         records: list[Record] = []
         stamps: list[datetime] = []
-        try:
-            for row in rows:
+        unreadable = 0
+        for row in rows:
+            try:
                 record = mapping.to_record(sobject, row, self._fmap)
-                stamps.append(mapping.modstamp(row))
-                if record is not None:
-                    records.append(record)
-        except mapping.MappingError as exc:
-            raise MalformedResponseError(VENDOR, f"{sobject}: {exc}") from exc
-        return records, stamps
+                stamp = mapping.modstamp(row)
+            except UNREADABLE as exc:
+                skips.skipped(VENDOR, sobject, row, exc)
+                unreadable += 1
+                continue
+            stamps.append(stamp)
+            if record is not None:
+                records.append(record)
+        return records, stamps, unreadable
 
     # ---- check / fields -----------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ no separate users stream is read.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -34,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, ClassVar, Literal, TypeVar
 
+from integrations import skips
 from integrations.base import CheckReport, Page, Problem, Stream
 from integrations.cursors import DEFAULT_OVERLAP, Cursor, advance
 from integrations.errors import (
@@ -52,6 +54,7 @@ from integrations.records import (
     WriteResult,
 )
 from integrations.registry import Connection
+from integrations.skips import UNREADABLE
 from integrations.tasks import TaskResult, TicketCreate
 from integrations.zendesk import mapping
 from integrations.zendesk import tasks as zd_tasks
@@ -145,12 +148,17 @@ class ZendeskAdapter:
         pages = idle = 0
         while True:
             page = self._client.export_organizations(start, self._page)
-            records = _mapped(mapping.organization, page.items)
+            records, unreadable = _mapped("organization", mapping.organization, page.items)
             watermark = advance(_latest(r.updated_at for r in records), sync_start, watermark)
             fresh = _unsent(records, sent)
             # new: changed at or after the start asked for (all a real export returns) and not sent yet
             new = any(r.updated_at.timestamp() >= start for r in fresh)
-            yield Page(stream=Stream.ACCOUNTS, records=fresh, cursor=Cursor(watermark=watermark))
+            yield Page(
+                stream=Stream.ACCOUNTS,
+                records=fresh,
+                cursor=Cursor(watermark=watermark),
+                unreadable=unreadable,
+            )
             if page.end_of_stream or not page.items:
                 return
             if page.end_time is None or page.end_time < start:
@@ -161,12 +169,14 @@ class ZendeskAdapter:
                     extra={"vendor": self.vendor, "start_time": start},
                 )
                 for chunk in self._client.organizations():
-                    found = [
-                        r
-                        for r in _mapped(mapping.organization, chunk)
-                        if int(r.updated_at.timestamp()) == start
-                    ]
-                    yield Page(stream=Stream.ACCOUNTS, records=_unsent(found, sent), cursor=None)
+                    listed, unreadable = _mapped("organization", mapping.organization, chunk)
+                    found = [r for r in listed if int(r.updated_at.timestamp()) == start]
+                    yield Page(
+                        stream=Stream.ACCOUNTS,
+                        records=_unsent(found, sent),
+                        cursor=None,
+                        unreadable=unreadable,
+                    )
                 start += 1
                 watermark = advance(datetime.fromtimestamp(start - 1, UTC), sync_start, watermark)
                 yield Page(stream=Stream.ACCOUNTS, records=[], cursor=Cursor(watermark=watermark))
@@ -186,10 +196,10 @@ class ZendeskAdapter:
         pages = idle = 0
         while True:
             page = self._client.export_tickets(position, self._page)
-            stamps = (
-                datetime.fromtimestamp(int(t.get("generated_timestamp") or 0), UTC) for t in page.tickets
-            )
-            watermark = advance(_latest(stamps), sync_start, watermark)
+            # an unreadable generated_timestamp just does not count for the watermark (the ticket's own
+            # mapping decides whether the ticket is read)
+            stamps = (_epoch(t.get("generated_timestamp")) for t in page.tickets)
+            watermark = advance(_latest(s for s in stamps if s is not None), sync_start, watermark)
             token = page.after_cursor or (str(position[1]) if position[0] == "cursor" else None)
             yield page, Cursor(watermark=watermark, token=token)
             if page.end_of_stream:
@@ -206,11 +216,12 @@ class ZendeskAdapter:
 
     def _tickets(self, cursor: Cursor | None, sync_start: datetime) -> Iterator[Page]:
         for page, next_cursor in self._export(cursor, sync_start):
-            metrics = {int(m["ticket_id"]): m for m in page.metric_sets if m.get("ticket_id") is not None}
+            metrics = _by_id(page.metric_sets, "ticket_id")
             users = _users(page)
             # our own play tickets are not the customer's support signals (zd_tasks.is_play_ticket)
             theirs = [t for t in page.tickets if not zd_tasks.is_play_ticket(t)]
-            records = _mapped(partial(_ticket, metrics=metrics, users=users, settings=self._settings), theirs)
+            ticket = partial(_ticket, metrics=metrics, users=users, settings=self._settings)
+            records, unreadable = _mapped("ticket", ticket, theirs)
             self._groups.update(
                 {
                     str(g["id"]): str(g["name"])
@@ -221,7 +232,7 @@ class ZendeskAdapter:
             records = [
                 replace(r, group=self._groups.get(r.group, r.group)) if r.group else r for r in records
             ]
-            yield Page(stream=Stream.TICKETS, records=records, cursor=next_cursor)
+            yield Page(stream=Stream.TICKETS, records=records, cursor=next_cursor, unreadable=unreadable)
 
     def _comments(self, cursor: Cursor | None, sync_start: datetime) -> Iterator[Page]:
         start, delivered = event_start(cursor, sync_start, self._overlap)
@@ -233,22 +244,30 @@ class ZendeskAdapter:
         pages = idle = 0
         while True:
             page = self._client.ticket_events(start, self._page)
-            fresh = [e for e in page.items if int(e["id"]) not in recent]
-            pairs = mapping.comment_events(fresh)
-            new = any(int(e.get("timestamp") or 0) >= start for e in fresh)
+            # an event whose id or timestamp cannot be read is skipped whole: its timestamp never reaches
+            # the cursor (neither backwards nor past what was read)
+            events, unreadable = _events(page.items)
+            fresh = [(e, ts) for eid, ts, e in events if eid not in recent]
+            pairs = mapping.comment_events([e for e, _ in fresh])
+            new = any(ts >= start for _, ts in fresh)
             if pairs and self._agents is None:
                 self._agents = self._client.agent_ids()  # once per adapter, only when comments arrived
-            records = _mapped(partial(mapping.event_comment, agents=self._agents or frozenset()), pairs)
-            for event in page.items:  # re-read ones too: their stamp from the cursor was only the watermark
-                recent[int(event["id"])] = int(event.get("timestamp") or 0)
-            latest = max([latest, *(int(e.get("timestamp") or 0) for e in page.items)])
+            comment = partial(mapping.event_comment, agents=self._agents or frozenset())
+            records, bad = _mapped("comment", comment, pairs)
+            unreadable += bad
+            for eid, ts, _ in events:  # re-read ones too: their stamp from the cursor was only the watermark
+                recent[eid] = ts
+            latest = max([latest, *(ts for _, ts, _ in events)])
             watermark = advance(
                 datetime.fromtimestamp(latest, UTC) if latest else None, sync_start, watermark
             )
             token = event_token(recent, latest, self._overlap)
             recent = {i: t for i, t in recent.items() if t >= latest - self._overlap.total_seconds()}
             yield Page(
-                stream=Stream.COMMENTS, records=records, cursor=Cursor(watermark=watermark, token=token)
+                stream=Stream.COMMENTS,
+                records=records,
+                cursor=Cursor(watermark=watermark, token=token),
+                unreadable=unreadable,
             )
             if page.end_of_stream or not page.items:
                 return
@@ -284,14 +303,18 @@ class ZendeskAdapter:
         start = time_start(cursor, sync_start, self._overlap)
         watermark = cursor.watermark if cursor else None
         held: list[Record] | None = None
+        held_bad = 0
         for chunk in self._client.satisfaction_ratings(start, int(sync_start.timestamp())):
-            ratings = [r for r in _mapped(mapping.rating, chunk) if r is not None]
+            mapped, unreadable = _mapped("satisfaction rating", mapping.rating, chunk)
+            ratings = [r for r in mapped if r is not None]
             watermark = advance(_latest(r.updated_at for r in ratings), sync_start, watermark)
             if held is not None:
                 # CBP order is not a time order we can rely on: only the last page moves the cursor
-                yield Page(stream=Stream.SURVEYS, records=held, cursor=None)
-            held = list(ratings)
-        yield Page(stream=Stream.SURVEYS, records=held or [], cursor=Cursor(watermark=watermark))
+                yield Page(stream=Stream.SURVEYS, records=held, cursor=None, unreadable=held_bad)
+            held, held_bad = list(ratings), unreadable
+        yield Page(
+            stream=Stream.SURVEYS, records=held or [], cursor=Cursor(watermark=watermark), unreadable=held_bad
+        )
 
     # ------------------------------------------------------------------------------------------- fields
     def ensure_fields(self) -> list[FieldChange]:
@@ -522,15 +545,49 @@ def _comment(
 
 
 def _users(page: ExportPage) -> dict[int, Mapping[str, Any]]:
-    return {int(u["id"]): u for u in page.users if u.get("id") is not None}
+    return _by_id(page.users, "id")
 
 
-def _mapped(fn: Callable[[Any], R], items: Sequence[Any]) -> list[R]:
-    """Map vendor JSON; a missing or unparsable field is the vendor's malformed page, not our crash."""
+def _by_id(items: Sequence[Mapping[str, Any]], key: str) -> dict[int, Mapping[str, Any]]:
+    """Sideloaded items by their integer `key`; one whose key cannot be read is left out (its ticket is
+    then read without it) rather than failing the page."""
+    out: dict[int, Mapping[str, Any]] = {}
+    for item in items:
+        with contextlib.suppress(*UNREADABLE):
+            if item.get(key) is not None:
+                out[int(item[key])] = item
+    return out
+
+
+def _epoch(raw: Any) -> datetime | None:
+    """Epoch seconds as a datetime; None when missing or unreadable (a string, out of datetime's range)."""
     try:
-        return [fn(item) for item in items]
-    except (KeyError, ValueError, TypeError) as exc:
-        raise MalformedResponseError("zendesk", f"unreadable record: {type(exc).__name__}: {exc}") from exc
+        return datetime.fromtimestamp(int(raw), UTC) if raw is not None else None
+    except UNREADABLE:
+        return None
+
+
+def _events(items: Sequence[Mapping[str, Any]]) -> tuple[list[tuple[int, int, Mapping[str, Any]]], int]:
+    """(id, timestamp, event) of each ticket event whose id and timestamp can be read; how many could not
+    (each logged). A missing timestamp reads as 0, as before: it never moves the cursor."""
+    out: list[tuple[int, int, Mapping[str, Any]]] = []
+    bad = 0
+    for event in items:
+        try:
+            ts = int(event.get("timestamp") or 0)
+            datetime.fromtimestamp(ts, UTC)  # in range: it may become the watermark
+            out.append((int(event["id"]), ts, event))
+        except UNREADABLE as exc:
+            skips.skipped("zendesk", "ticket event", event, exc)
+            bad += 1
+    return out, bad
+
+
+def _mapped(what: str, fn: Callable[[Any], R], items: Sequence[Any]) -> tuple[list[R], int]:
+    """Map vendor JSON record by record: one with a missing or unparsable required field (id, timestamp)
+    is skipped and logged (integrations.skips), not the whole page: that failed the stream on every pass.
+    Returns (mapped, how many were skipped)."""
+    return skips.map_each("zendesk", what, fn, items)
 
 
 ADAPTER = ZendeskAdapter

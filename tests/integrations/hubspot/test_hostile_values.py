@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from integrations.base import Stream
-from integrations.errors import IntegrationError, MalformedResponseError
+from integrations.errors import IntegrationError
 from integrations.hubspot import mapping
 from integrations.hubspot.mapping import HubRecord, Settings
 from integrations.sandbox import hubspot as hs
@@ -49,15 +49,17 @@ def test_a_typed_value_mapped_as_a_date_does_not_crash_the_read(harness: Harness
     assert len(accounts) == 5
 
 
-def test_any_other_unreadable_value_fails_the_stream_not_the_sync_step(
+def test_any_other_unreadable_value_skips_that_record_not_the_sync_step(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Whatever else a record carries that the mapping cannot read is a malformed page, as for Zendesk and
-    Salesforce: the stream reports 'failed' (pipeline.sync catches IntegrationError) and its cursor stays."""
+    """Whatever else a record carries that the mapping cannot read skips that record (logged and counted
+    on its page, tests/integrations/*/test_unreadable_records.py), as for Zendesk and Salesforce: never an
+    exception out of adapter.read that stopped the sync step (it failed the whole page before, audit 4)."""
 
     def unreadable(*_: object) -> None:
         raise ValueError("Invalid isoformat string")
 
     monkeypatch.setattr(mapping, "to_account", unreadable)
-    with pytest.raises(MalformedResponseError):
-        list(harness.adapter().read(Stream.ACCOUNTS, None))
+    pages = list(harness.adapter().read(Stream.ACCOUNTS, None))
+    assert [r for p in pages for r in p.records] == []
+    assert sum(p.unreadable for p in pages) == 5
