@@ -348,6 +348,15 @@ def resolve_api_key(session: Session, presented: str) -> m.ApiKey | None:
     return row
 
 
+def api_key_revoked(session: Session, presented: str) -> bool:
+    """Whether `presented` is a real key that was revoked: a client left behind (an uninstalled vendor
+    app still calling), not someone guessing, so it need not spend its address's budget for failures."""
+    if not presented.startswith(KEY_PREFIX) or len(presented) > 200:
+        return False
+    revoked = session.scalar(select(m.ApiKey.revoked_at).where(m.ApiKey.key_hash == _token_hash(presented)))
+    return revoked is not None
+
+
 def revoke_api_key(session: Session, tenant_id: int, key_id: int) -> bool:
     """Revoke a key of this tenant; False when no such live key."""
     row = session.scalar(

@@ -62,10 +62,14 @@ def _authenticate() -> Response | None:
     scheme, _, token = header.partition(" ")
     key = auth.resolve_api_key(db(), token.strip()) if scheme.lower() == "bearer" and token else None
     if key is None:
-        breach = ratelimits.budgets().spend("api_unauthenticated", address)
-        if breach is not None:
-            return _unauthenticated_too_many(breach)
         known = scheme.lower() == "bearer" and token
+        # A revoked key is a client left behind, not a guess: it does not spend the address's budget, so
+        # a stale vendor app behind a shared proxy (Zendesk's, for the sidebar) cannot lock out the other
+        # tenants' keys coming through the same addresses.
+        if not (known and auth.api_key_revoked(db(), token.strip())):
+            breach = ratelimits.budgets().spend("api_unauthenticated", address)
+            if breach is not None:
+                return _unauthenticated_too_many(breach)
         return problem(
             401,
             "unauthorized",

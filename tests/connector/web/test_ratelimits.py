@@ -106,6 +106,21 @@ def test_guessing_keys_is_throttled_per_address(client: Any, tenants: dict[str, 
     assert _get(client, tenants["acme"].read_key, "192.0.2.67").status_code == 200
 
 
+def test_a_revoked_key_does_not_spend_the_address_budget(client: Any, tenants: dict[str, TenantData]) -> None:
+    """A stale client (an uninstalled sidebar still calling through Zendesk's proxy) keeps getting 401s
+    without locking out the other keys that come through the same address."""
+    from connector.installs import users as auth
+
+    acme = tenants["acme"]
+    with transaction(client.application.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        stale = auth.create_api_key(session, acme.id, "old sidebar", "installation")
+        session.flush()
+        assert auth.revoke_api_key(session, acme.id, stale.id)
+    assert [_get(client, stale.secret, "192.0.2.80").status_code for _ in range(5)] == [401] * 5
+    assert _get(client, acme.read_key, "192.0.2.80").status_code == 200
+    assert [_get(client, "hsk_0000_guess", "192.0.2.80").status_code for _ in range(4)] == [401] * 3 + [429]
+
+
 def test_requests_with_a_valid_key_do_not_spend_the_address_budget(
     client: Any, tenants: dict[str, TenantData]
 ) -> None:
