@@ -107,3 +107,32 @@ def test_connect_pages_fit_a_phone(book: Served, page: Any) -> None:  # noqa: F8
             wide[vendor] = width
             shot(page, f"connect-{vendor}-390px")
     assert wide == {}
+
+
+def test_former_customers_fit_a_phone(book: Served, page: Any) -> None:  # noqa: F811
+    """The 'Former customer — not scored' label (one unbreakable line) widened the former-customers view of
+    the portfolio to 426 px at 390."""
+    from sqlalchemy import select
+
+    from connector.store import models as m
+    from connector.store.db import transaction
+
+    with transaction(book.settings.sqlalchemy_url) as session:
+        acc = session.scalars(select(m.Account).where(m.Account.name == "Customer 03 Ltd")).one()
+        acc.status = "churned"
+        session.add(
+            m.Account(
+                tenant_id=acc.tenant_id, vendor="salesforce", external_id="001GONE", name="Gone Ltd", domains=[],
+                status="churned", vendor_updated_at=acc.vendor_updated_at, metrics={},
+            )
+        )  # fmt: skip
+    sign_in(page, book.base_url, "admin@acme.test")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/?view=all&customers=former", "/?view=all&customers=all"):
+        page.goto(f"{book.base_url}{path}")
+        page.wait_for_load_state("networkidle")
+        assert page.locator(".bandcard-none:has-text('Former customer')").count() == 1
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            shot(page, "former-customers-390px")
+        assert width <= 390, path
