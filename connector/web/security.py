@@ -102,14 +102,17 @@ def failed(resp: Response) -> bool:
 
 
 def _storage_uri(app: Flask) -> str:
+    """Where rate-limit counters live; memory:// is limits' memory storage behind a lock (memory_limits)."""
+    from connector.web.memory_limits import memory_uri
+
     settings = app.config["HEALTHSCORE"]
     if settings.ratelimit_storage_url:
-        return str(settings.ratelimit_storage_url)
+        return memory_uri(str(settings.ratelimit_storage_url))
     if settings.env == "production" and settings.broker_url.startswith(("redis://", "rediss://")):
         return str(settings.broker_url)  # shared by every worker, like the task queue
     if settings.env == "production":
         logger.warning("login rate limits are per process: set HEALTHSCORE_RATELIMIT_STORAGE_URL=redis://…")
-    return "memory://"
+    return memory_uri("memory://")
 
 
 # The in-vendor views (HubSpot card, Zendesk sidebar) may be framed by the vendors' own pages, nobody else.
