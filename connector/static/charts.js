@@ -45,9 +45,9 @@
     var first = Math.min.apply(null, times), last = Math.max.apply(null, times);
     var spanDays = (last - first) / DAY;
     var padDays = Math.max(1, Math.ceil(spanDays * 0.03));
-    // About five ticks on whole days (a 3-day span never labels the same day twice); from a month up, on
+    // About five or six ticks on whole days (a 3-day span never labels the same day twice); from a month up, on
     // the first of a month.
-    var stepDays = [1, 2, 7, 14, 30, 61, 91, 182, 365, 730].filter(function (d) { return d * 5 >= spanDays; })[0] || 1461;
+    var stepDays = [1, 2, 7, 14, 30, 61, 91, 182, 365, 730].filter(function (d) { return d * 6 >= spanDays; })[0] || 1461;
     var dayTicks = function (scale) {
       var out = [], v;
       if (stepDays < 30) {
@@ -72,8 +72,9 @@
     new Chart(surveys, {
       type: "scatter",
       data: { datasets: [
-        { label: "NPS (0–10)", data: pick("nps"), backgroundColor: "#1f3a5f", pointStyle: "circle", radius: 4 },
-        { label: "CSAT (1–5)", data: pick("csat"), backgroundColor: "#e07b39", pointStyle: "triangle", radius: 5, yAxisID: "y2" }
+        // clip: false: a 10 (or a 5) sits on the top edge and is drawn whole, not cut in half
+        { label: "NPS (0–10)", data: pick("nps"), backgroundColor: "#1f3a5f", pointStyle: "circle", radius: 4, clip: false },
+        { label: "CSAT (1–5)", data: pick("csat"), backgroundColor: "#e07b39", pointStyle: "triangle", radius: 5, yAxisID: "y2", clip: false }
       ] },
       // Each survey on its own scale: NPS answers 0–10 on the left, CSAT ratings 1–5 on the right.
       options: { scales: { x: { type: "linear", min: first - padDays * DAY, max: last + padDays * DAY,
