@@ -192,6 +192,14 @@ class SandboxContext:
     # Read caches that trust the book to change only through ticks, restores and the vendor APIs (a served
     # sandbox); None (tests, which edit the book in place) re-checks the book on every request.
     read_cache: dict[Any, Any] | None = None
+    read_epoch: int = 0  # bumped by edited(): the per-app caches that trust the book start again
+
+    def edited(self) -> None:
+        """The book was edited in place (as an agent edits a ticket in the vendor's UI; a benchmark's
+        trial): the served read caches are dropped, so the next read sees the edit."""
+        self.read_epoch += 1
+        if self.read_cache is not None:
+            self.read_cache.clear()
 
     @property
     def now(self) -> datetime:

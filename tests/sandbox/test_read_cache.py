@@ -67,3 +67,34 @@ def test_cached_reads_equal_uncached_reads_through_ticks_and_writes(hub: Harness
     sandbox.ctx.read_cache = None
     truth, _ = _read(hub, cur_cached)
     assert again == truth
+
+
+def test_an_in_place_edit_is_seen_after_edited(hub: Harness, sandbox: Any) -> None:
+    """A benchmark edits a ticket in place, as an agent would in the vendor's UI (benchmarks/freshness.py):
+    `ctx.edited()` drops the served caches, so the next incremental read carries the edit."""
+    from datetime import timedelta
+
+    sandbox.ctx.read_cache = {}
+    _, cursors = _read(hub, {})
+    book = sandbox.ctx.book
+    ticket = next(
+        t
+        for _, t in sorted(book.tickets.items())
+        if t.deleted_at is None
+        and t.status in ("solved", "closed")
+        and (hub.vendor == "zendesk") == (t.channel == "zendesk")
+    )
+    with sandbox.ctx.lock:
+        ticket.status, ticket.priority = "open", "urgent"
+        ticket.solved_at, ticket.updated_at = None, book.now - timedelta(seconds=61)
+        sandbox.ctx.edited()
+    seen, _ = _read(hub, cursors)
+    mine = [
+        r
+        for k, r in seen.items()
+        if k.startswith("tickets:") and r.priority == "urgent" and r.status == "open"
+    ]
+    assert mine, "the edited ticket is not in the next incremental read"
+    sandbox.ctx.read_cache = None
+    truth, _ = _read(hub, cursors)
+    assert seen == truth

@@ -74,10 +74,10 @@ class _Cache:
         if (
             trusted
             and self.stamps is not None
-            and self.served_key == (id(book.tickets), len(book.tickets), book.now)
+            and self.served_key == (id(book.tickets), len(book.tickets), book.now, view.ctx.read_epoch)
         ):
             return  # a served sandbox: tickets change only with the clock (ticks) or in number (API creates)
-        self.served_key = (id(book.tickets), len(book.tickets), book.now)
+        self.served_key = (id(book.tickets), len(book.tickets), book.now, view.ctx.read_epoch)
         # flat lists, not a tuple per ticket: ints and datetimes are not tracked by the garbage collector, so
         # this check allocates nothing that triggers a (costly, large-heap) collection
         tickets = list(view.book.tickets.values())
