@@ -253,6 +253,16 @@ def survey_scale(kind: str | None, value: float | None) -> str:
     return f"{value:.0f} / 10" if float(value).is_integer() else f"{value:.1f} / 10"
 
 
+def audit_action(value: str | None) -> str:
+    """user.sign_in → 'User: sign in', api_key.created → 'API key: created' (the audit log's stored action
+    keys as people read them; the key itself stays in the filter's URL)."""
+    if not value:
+        return "—"
+    kind, _, verb = value.partition(".")
+    subject = {"api_key": "API key"}.get(kind, human(kind))
+    return f"{subject}: {verb.replace('_', ' ')}" if verb else subject
+
+
 def init_app(app: Flask) -> None:
     filters: dict[str, Any] = {
         "money": money,
@@ -275,6 +285,7 @@ def init_app(app: Flask) -> None:
         "truth": truth_text,
         "title": ticket_title,
         "survey": survey_scale,
+        "audit_action": audit_action,
     }
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals["BAND_LABELS"] = BAND_LABELS

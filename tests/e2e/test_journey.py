@@ -139,7 +139,7 @@ def test_admin_journey(served: Served, page: Any) -> None:
 
     page.goto(f"{base}/admin/audit")
     shot(page, "14-audit")
-    assert page.locator("table td:has-text('integration.connected')").count() > 0
+    assert page.locator("table td:has-text('Integration: connected')").count() > 0
 
     # The other tenant connects HubSpot, and sees none of Acme's data.
     page.click("text=Sign out")

@@ -110,6 +110,11 @@ def test_audit_log_filters_and_pages(app: Any, acme_admin: Any, tenants: dict[st
     assert "Nothing yet" not in past.data.decode()  # said "Sign-ins … appear here" over 120 entries
     bots = acme_admin.get("/admin/audit?actor=bot@acme.test&action=api_key.").data.decode()
     assert "20 entries" in bots  # odd i and i % 3 == 0 → 20 of 120
+    # actions as people read them, not the stored keys (api_key.created, user.invited)
+    assert "<td>API key: created</td>" in bots
+    assert ">API key (all)</option>" in bots
+    assert ">User: invited</option>" in bots
+    assert "<td>api_key.created</td>" not in bots
     one = acme_admin.get("/admin/audit?q=person7@").data.decode()
     assert "person7@acme.test" in one
     assert "person8@" not in one
