@@ -9,44 +9,19 @@
   Chart.defaults.color = "#5b6472";
   Chart.defaults.maintainAspectRatio = false;
 
-  var history = document.getElementById("history-chart");
-  if (history) {
-    var datasets = [{
-      label: "Health score", data: data.scores, borderColor: "#1f3a5f", backgroundColor: "rgba(31,58,95,.08)",
-      fill: true, tension: 0.25, pointRadius: data.scores.length > 60 ? 0 : 2, borderWidth: 2
-    }];
-    (data.bands || []).forEach(function (b) {
-      if (b.min <= 0) { return; }
-      datasets.push({
-        label: (LABELS[b.name] || b.name) + " from " + b.min, data: data.labels.map(function () { return b.min; }),
-        borderColor: b.colour, borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0, fill: false
-      });
-    });
-    new Chart(history, {
-      type: "line", data: { labels: data.labels, datasets: datasets },
-      options: { interaction: { mode: "index", intersect: false },
-        scales: { y: { min: 0, max: 100, title: { display: true, text: "score" } },
-                  x: { ticks: { maxTicksLimit: 8 } } },
-        plugins: { legend: { position: "bottom", labels: { boxWidth: 14 } } } }
-    });
-  }
-
-  var surveys = document.getElementById("survey-chart");
-  if (surveys) {
-    // Placed by date on a time line (ms since the epoch): two answers 2 days apart sit close together,
-    // two 2 months apart far apart (a category axis spaced every distinct date evenly).
-    var DAY = 86400000;
-    var when = function (iso) { return Date.parse(iso + "T00:00:00Z"); };
-    var pick = function (kind) {
-      return data.surveys.filter(function (s) { return s.kind === kind; })
-        .map(function (s) { return { x: when(s.date), y: s.score }; });
-    };
-    var times = data.surveys.map(function (s) { return when(s.date); });
+  // A time line (ms since the epoch) from `times`: about five or six ticks on whole days (from a month's step
+  // up, on the first of a month), labelled "6 Dec 2026". Points sit by their date, not evenly by position.
+  var DAY = 86400000;
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  var dayLabel = function (ms) {
+    var d = new Date(ms);
+    return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear();
+  };
+  var timeAxis = function (times) {
     var first = Math.min.apply(null, times), last = Math.max.apply(null, times);
+    if (!isFinite(first) || !isFinite(last)) { return { type: "linear" }; }  // no dates: never loop over ticks
     var spanDays = (last - first) / DAY;
     var padDays = Math.max(1, Math.ceil(spanDays * 0.03));
-    // About five or six ticks on whole days (a 3-day span never labels the same day twice); from a month up, on
-    // the first of a month.
     var stepDays = [1, 2, 7, 14, 30, 61, 91, 182, 365, 730].filter(function (d) { return d * 6 >= spanDays; })[0] || 1461;
     var dayTicks = function (scale) {
       var out = [], v;
@@ -64,10 +39,47 @@
       }
       scale.ticks = out;
     };
-    var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    var dayLabel = function (ms) {
-      var d = new Date(ms);
-      return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear();
+    return { type: "linear", min: first - padDays * DAY, max: last + padDays * DAY,
+             afterBuildTicks: dayTicks, ticks: { callback: function (v) { return dayLabel(v); } } };
+  };
+
+  var history = document.getElementById("history-chart");
+  if (history) {
+    // Each score at its time (passes are not evenly spaced: a refresh an hour after a pass sits beside it).
+    // Without times (a page from a server older than this script): the dates as categories, as before.
+    var timed = !!data.times && data.times.length === data.scores.length && data.times.length > 0;
+    var xs = timed ? data.times : data.labels;
+    var datasets = [{
+      label: "Health score", data: data.scores.map(function (y, i) { return { x: xs[i], y: y }; }),
+      borderColor: "#1f3a5f", backgroundColor: "rgba(31,58,95,.08)",
+      fill: true, tension: 0.25, pointRadius: data.scores.length > 60 ? 0 : 2, borderWidth: 2
+    }];
+    var ends = timed ? [Math.min.apply(null, xs), Math.max.apply(null, xs)] : [xs[0], xs[xs.length - 1]];
+    (data.bands || []).forEach(function (b) {
+      if (b.min <= 0) { return; }
+      datasets.push({
+        label: (LABELS[b.name] || b.name) + " from " + b.min, data: ends.map(function (t) { return { x: t, y: b.min }; }),
+        borderColor: b.colour, borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0, fill: false
+      });
+    });
+    new Chart(history, {
+      type: "line", data: { datasets: datasets },
+      options: { interaction: { mode: "nearest", axis: "x", intersect: false },
+        scales: { y: { min: 0, max: 100, title: { display: true, text: "score" } }, x: timed ? timeAxis(xs) : { type: "category", labels: xs, ticks: { maxTicksLimit: 8 } } },
+        plugins: { legend: { position: "bottom", labels: { boxWidth: 14 } },
+                   tooltip: { filter: function (item) { return item.datasetIndex === 0; },
+                              callbacks: { title: function (items) { return items.length ? data.labels[items[0].dataIndex] : ""; } } } } }
+    });
+  }
+
+  var surveys = document.getElementById("survey-chart");
+  if (surveys) {
+    // Placed by date on the time line: two answers 2 days apart sit close together, two 2 months apart far
+    // apart (a category axis spaced every distinct date evenly).
+    var when = function (iso) { return Date.parse(iso + "T00:00:00Z"); };
+    var pick = function (kind) {
+      return data.surveys.filter(function (s) { return s.kind === kind; })
+        .map(function (s) { return { x: when(s.date), y: s.score }; });
     };
     new Chart(surveys, {
       type: "scatter",
@@ -77,8 +89,7 @@
         { label: "CSAT (1–5)", data: pick("csat"), backgroundColor: "#e07b39", pointStyle: "triangle", radius: 5, yAxisID: "y2", clip: false }
       ] },
       // Each survey on its own scale: NPS answers 0–10 on the left, CSAT ratings 1–5 on the right.
-      options: { scales: { x: { type: "linear", min: first - padDays * DAY, max: last + padDays * DAY,
-                                 afterBuildTicks: dayTicks, ticks: { callback: function (v) { return dayLabel(v); } } },
+      options: { scales: { x: timeAxis(data.surveys.map(function (s) { return when(s.date); })),
                             y: { min: 0, max: 10, title: { display: true, text: "NPS (0–10)" } },
                             y2: { position: "right", min: 1, max: 5, ticks: { stepSize: 1 }, grid: { drawOnChartArea: false }, title: { display: true, text: "CSAT (1–5)" } } },
                  plugins: { legend: { position: "bottom" },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,6 +182,8 @@ def account(account_id: int) -> Any:
     chart = {
         # Several passes a day are normal: label with the time when dates repeat.
         "labels": _labels([p.as_of for p in detail.history]),
+        # where each point sits on the chart's time line (ms since the epoch, UTC)
+        "times": [calendar.timegm(p.as_of.utctimetuple()) * 1000 for p in detail.history],
         "scores": [score_value(p.score) for p in detail.history],
         "bands": detail.bands,
         "surveys": [

@@ -59,6 +59,44 @@ def test_survey_chart_places_answers_by_date(book: Served, page: Any) -> None:  
     assert shown[-1] <= (start + timedelta(days=64)).date()
 
 
+def test_score_history_places_passes_by_time(book: Served, page: Any) -> None:  # noqa: F811
+    """The seeded passes 27, 18 and 9 days ago and now, plus a refresh 2 hours before now: on a time axis
+    the refresh sits beside the last pass (a category axis put it as far from it as 9 days)."""
+    from sqlalchemy import select
+
+    from connector.store import models as m
+    from connector.store.db import transaction
+
+    with transaction(book.settings.sqlalchemy_url) as session:
+        acc = session.scalars(select(m.Account).where(m.Account.name == "Customer 00 Ltd")).one()
+        account_id = acc.id
+        last = session.scalars(
+            select(m.ScoreSnapshot)
+            .where(m.ScoreSnapshot.account_id == acc.id)
+            .order_by(m.ScoreSnapshot.as_of.desc())
+        ).first()
+        assert last is not None
+        session.add(
+            m.ScoreSnapshot(
+                tenant_id=acc.tenant_id, account_id=acc.id, as_of=NOW - timedelta(hours=2), score=last.score + 1,
+                band=last.band, band_since=last.band_since, segment=last.segment, dimensions=last.dimensions,
+                confidence=0.8, trend_30d=0.0, drivers=[], metrics={}, model_version="default",
+            )
+        )  # fmt: skip
+    sign_in(page, book.base_url, "admin@acme.test")
+    page.goto(f"{book.base_url}/accounts/{account_id}")
+    page.wait_for_function("window.Chart && Chart.getChart('history-chart')")
+    xs = page.evaluate(
+        "Chart.getChart('history-chart').getDatasetMeta(0).data.map(p => p.getProps(['x'], true).x)"
+    )
+    assert len(xs) == 5
+    gaps = [b - a for a, b in itertools.pairwise(xs)]  # 9 d, 9 d, 9 d - 2 h, 2 h
+    assert gaps[0] == pytest.approx(gaps[1], rel=0.01)
+    assert gaps[3] / gaps[0] == pytest.approx(2 / (9 * 24), abs=0.01)
+    ticks = page.evaluate("Chart.getChart('history-chart').scales.x.ticks.map(t => t.label)")
+    assert len(ticks) == len(set(ticks)) >= 2
+
+
 # Where an element's text is drawn (left, right) and on how many lines.
 TEXT = """e => {
   const s = getComputedStyle(e), line = parseFloat(s.lineHeight) || parseFloat(s.fontSize) * 1.25;
