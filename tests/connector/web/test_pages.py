@@ -141,3 +141,20 @@ def test_long_text_wraps_and_small_screens_have_a_layout(acme_viewer: Any) -> No
     page = acme_viewer.get("/").data.decode()
     assert 'name="viewport" content="width=device-width' in page
     assert '<td class="wrap">' in page
+
+
+def test_integrations_name_what_the_vendor_id_is(
+    app: Any, acme_admin: Any, tenants: dict[str, TenantData]
+) -> None:
+    """The Salesforce card said 'Account 00D5g0000000001EAA' (an org id read as an account name), Zendesk's
+    'Account —'."""
+    from connector.installs.vault import Vault
+    from tests.connector import builders
+
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        sf = builders.installation(session, Vault(app.config["HEALTHSCORE"]), tenants["acme"].id)
+        sf.vendor_account = "00D5g0000000001EAA"
+        builders.installation(session, Vault(app.config["HEALTHSCORE"]), tenants["acme"].id, "zendesk")
+    page = acme_admin.get("/admin/integrations").data.decode()
+    assert "<dt>Org ID</dt><dd>00D5g0000000001EAA</dd>" in page
+    assert "<dt>Account</dt>" not in page  # no 'Account —' for Zendesk
