@@ -336,6 +336,20 @@ def create_api_key(session: Session, tenant_id: int, name: str, scope: str = "re
     return NewApiKey(id=row.id, name=row.name, scope=scope, prefix=prefix, secret=secret)
 
 
+def live_key_named(session: Session, tenant_id: int, name: str) -> m.ApiKey | None:
+    """The workspace's unrevoked key of this name (case and surrounding spaces ignored): the Create form
+    sent twice (a double click, a resubmitted reload) finds the key its first sending made."""
+    return session.scalars(
+        select(m.ApiKey)
+        .where(
+            m.ApiKey.tenant_id == tenant_id,
+            func.lower(m.ApiKey.name) == name.strip().lower(),
+            m.ApiKey.revoked_at.is_(None),
+        )
+        .order_by(m.ApiKey.id)
+    ).first()
+
+
 def resolve_api_key(session: Session, presented: str) -> m.ApiKey | None:
     """The live key matching `presented` (None if unknown or revoked); records its last use."""
     if not presented.startswith(KEY_PREFIX) or len(presented) > 200:

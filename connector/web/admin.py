@@ -208,10 +208,30 @@ def keys() -> Any:
 @bp.post("/keys")
 @admin_required
 def create_key() -> Any:
-    try:
-        new = auth.create_api_key(
-            db(), tenant_id(), request.form.get("name", ""), request.form.get("scope", "read")
+    name, scope = request.form.get("name", ""), request.form.get("scope", "read")
+    twin = auth.live_key_named(db(), tenant_id(), name) if name.strip() else None
+    if twin is not None and twin.scope == scope:
+        # the same Create form sent twice (a double click, a resubmitted reload): no second key; the
+        # first sending's answer showed the secret, which is never shown again
+        flash(
+            f"A key named “{twin.name}” (hsk_{twin.prefix}_…) already exists, so no second one was made. "
+            "Its secret is shown only once, when it is created: if you did not copy it, revoke that key "
+            "and create it again (to replace a key still in use, create the new one under another name first).",
+            "info",
         )
+        return redirect(url_for("admin.keys"), code=303)
+    if twin is not None:
+        return render_template(
+            "admin/keys.html",
+            keys=readmodels.api_keys(db(), tenant_id()),
+            scopes=auth.API_KEY_SCOPES,
+            errors=[
+                f"There is already a key named “{twin.name}” (scope {twin.scope}): give this one another "
+                "name, so the list tells them apart when you revoke one."
+            ],
+        ), 400
+    try:
+        new = auth.create_api_key(db(), tenant_id(), name, scope)
     except auth.AuthError as exc:
         return render_template(
             "admin/keys.html",

@@ -170,6 +170,31 @@ def test_api_key_shown_once_stored_hashed(acme_admin: Any, app: Any) -> None:
     assert '<td class="wrap">BI export</td>' in long.data.decode()
 
 
+def test_a_key_created_twice_is_made_once(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
+    """A double click on Create (or a reload that resubmits the form) made two keys of the same name, one
+    of them with a secret nobody saw. The same form again says the key exists; another scope under a
+    taken name is refused; a revoked key's name can be used again."""
+    form = {"name": "BI export", "scope": "read", "csrf_token": "x"}
+    first = acme_admin.post("/admin/keys", data=form)
+    assert first.status_code == 200
+    assert '<code class="secret">' in first.data.decode()
+    again = acme_admin.post("/admin/keys", data={**form, "name": " bi EXPORT "})
+    assert again.status_code == 303
+    page = acme_admin.get("/admin/keys").data.decode()
+    assert "A key named “BI export” (hsk_" in page
+    assert "already exists, so no second one was made" in page
+    assert '<code class="secret">' not in page
+    other = acme_admin.post("/admin/keys", data={**form, "scope": "admin"})
+    assert other.status_code == 400
+    assert "There is already a key named “BI export” (scope read)" in other.data.decode()
+    with _db(app) as s:
+        rows = s.query(m.ApiKey).filter_by(tenant_id=tenants["acme"].id, name="BI export").all()
+        assert len(rows) == 1
+        key_id = rows[0].id
+    acme_admin.post(f"/admin/keys/{key_id}/revoke")
+    assert acme_admin.post("/admin/keys", data=form).status_code == 200  # replaced after revoking
+
+
 def test_cannot_revoke_other_tenants_key(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
     with _db(app) as session:
         other = session.query(m.ApiKey).filter_by(tenant_id=tenants["globex"].id).first().id
