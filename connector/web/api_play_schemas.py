@@ -4,7 +4,7 @@ both of those modules can import it without a cycle.
 
 Band and segment names are the tenant's scoring model's, so the schema states their shape and the view
 answers 422 naming the allowed ones (tests/reliability/test_api_schema.py lists these operations as
-semantic).
+semantic); a name another play of the workspace has (case ignored) is 422 too, naming that play.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ NAME = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": NO_NUL}
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 ERRORS = {"400": PROBLEM, "401": PROBLEM, "403": PROBLEM}
 NOT_FOUND = {"404": PROBLEM}
-INVALID = {"422": PROBLEM}
+INVALID = {"422": PROBLEM}  # a band/segment outside the model, or a name another play has
 TIME = {"type": "string", "format": "date-time"}
 TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 
@@ -41,6 +41,8 @@ def _fields(required: bool) -> dict[str, Any]:
                 "minLength": 1,
                 "maxLength": 200,
                 "pattern": "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+                "description": "one play per name in the workspace (case and surrounding spaces ignored): "
+                "a name another play has is 422",
             },
             "to_band": {**NAME, "description": "the band the account enters (a band of the tenant's model)"},
             "from_bands": {

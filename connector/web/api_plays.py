@@ -1,7 +1,8 @@
 """REST API: plays (routes on api.bp): list, get, create, update (incl. turning on/off), delete, dry run, and
 the plays fired for an account with their tasks' state. Writes and the dry run need an admin-scope key
 (api.ACTIONS); bodies were checked against api_play_schemas by the validation layer before a view runs,
-and the band/segment names against the tenant's model here (422, naming the allowed ones)."""
+and the band/segment names against the tenant's model here (422, naming the allowed ones), and the name
+against the workspace's other plays (422, naming the play that has it, as the admin form refuses it)."""
 
 from __future__ import annotations
 
@@ -79,6 +80,20 @@ def _invalid(errors: list[str]) -> Response:
     return problem(422, "invalid_play", "The play cannot be saved.", errors[0], problems=errors)
 
 
+def _name_taken(name: str, other_than: int | None = None) -> Response | None:
+    """422 when another play of the workspace has this name (case and spaces ignored), as the admin form
+    refuses it: two plays of one name are told apart by nobody (a retried create would make a twin whose
+    tasks double the first's once both are on)."""
+    twin = actions.named(db(), g.api_tenant_id, name, other_than=other_than)
+    if twin is None:
+        return None
+    taken = (
+        f"There is already a play named “{twin.name}” (id {twin.id}): change that one with "
+        f"PATCH /api/v1/plays/{twin.id}, or give this one another name."
+    )
+    return _invalid([taken])
+
+
 def _missing() -> Response:
     return problem(404, "not_found", "No such play.", "List the plays with GET /api/v1/plays.")
 
@@ -103,6 +118,8 @@ def create_play() -> Any:
     fields, errors = _validated({k: v for k, v in body.items() if k != "enabled"})
     if errors:
         return _invalid(errors)
+    if (taken := _name_taken(fields["name"])) is not None:
+        return taken
     session, tid = db(), g.api_tenant_id
     row = actions.save(session, tid, fields, g.api_key_name)
     backfill = None
@@ -135,6 +152,8 @@ def update_play(play_id: int) -> Any:
         fields, errors = _validated({**current, **changes})
         if errors:
             return _invalid(errors)
+        if (taken := _name_taken(fields["name"], other_than=row.id)) is not None:
+            return taken
         actions.save(session, tid, fields, g.api_key_name, row.id)
     if "enabled" in body:
         done = actions.set_enabled(session, tid, row.id, bool(body["enabled"]), g.api_key_name)

@@ -205,6 +205,43 @@ def test_patch_validates_and_changes_nothing_on_error(client: Any, tenants: dict
     assert (got["to_band"], got["enabled"], got["due_days"]) == ("red", False, 2)
 
 
+def test_a_name_another_play_has_is_422(client: Any, tenants: dict[str, TenantData]) -> None:
+    """The API made a second play of a name the admin form refuses (a retried create made a twin, each
+    creating its own CRM task per account once on). Creating or renaming to a taken name is a 422 problem
+    naming the play that has it; a play keeps its own name through a change; another workspace may use it."""
+    key = _admin(tenants)
+    starter = _starter(client, key)
+    first = _create(client, tenants)
+    for resp in (
+        client.post("/api/v1/plays", json=NEW, headers=key),
+        client.post(
+            "/api/v1/plays", json={**NEW, "name": " enterprise ENTERS red", "due_days": 5}, headers=key
+        ),
+        client.patch(f"/api/v1/plays/{starter}", json={"name": NEW["name"]}, headers=key),
+    ):
+        assert resp.status_code == 422
+        assert resp.content_type == "application/problem+json"
+        body = resp.get_json()
+        assert body["error"] == "invalid_play"
+        assert body["problems"] == [
+            f"There is already a play named “Enterprise enters red” (id {first['id']}): change that one with "
+            f"PATCH /api/v1/plays/{first['id']}, or give this one another name."
+        ]
+    own = client.patch(f"/api/v1/plays/{first['id']}", json={"name": NEW["name"], "due_days": 4}, headers=key)
+    assert own.status_code == 200
+    names = sorted(p["name"] for p in client.get("/api/v1/plays", headers=key).get_json()["data"])
+    assert names == ["Enterprise enters red", "Enters red"]
+    globex = client.post("/api/v1/plays", json=NEW, headers=bearer(tenants["globex"].admin_key))
+    assert globex.status_code == 201
+    doc = client.get("/api/openapi.json").get_json()
+    assert "422" in doc["components"]["schemas"]["PlayInput"]["properties"]["name"]["description"]
+
+
+def _starter(client: Any, key: dict[str, str]) -> int:
+    plays = client.get("/api/v1/plays", headers=key).get_json()["data"]
+    return int(next(p["id"] for p in plays if p["name"] == "Enters red"))
+
+
 def test_roles(client: Any, tenants: dict[str, TenantData]) -> None:
     acme = tenants["acme"]
     pid = _create(client, tenants)["id"]
