@@ -51,10 +51,7 @@ def review() -> Any:
     chosen confidence is preselected; each row searches on its own (`row` + `q`)."""
     from connector.readmodels import review as rq
 
-    try:
-        threshold = min(1.0, max(0.0, float(request.args.get("min", rq.DEFAULT_THRESHOLD))))
-    except ValueError:
-        threshold = rq.DEFAULT_THRESHOLD
+    threshold, problems = _review_threshold(request.args.get("min"), rq.DEFAULT_THRESHOLD)
     q = (request.args.get("q") or "").strip()[:100]
     row = request.args.get("row", type=int)
     rows = readmodels.review_queue(db(), tenant_id())
@@ -72,7 +69,36 @@ def review() -> Any:
         q=q,
         row=row,
         decisions=rq.recent_decisions(db(), tenant_id()),
-    )
+        problems=problems,
+    ), 400 if problems else 200
+
+
+REVIEW_NEVER = 1.01  # the filter's "never" choice: above every confidence, so nothing is preselected
+
+
+def _review_threshold(raw: str | None, default: float) -> tuple[float, list[str]]:
+    """The review page's `min` (a confidence from 0 to 1, or the "never" choice), or the default with what
+    was wrong with it: a typed or edited link (`min=abc`, `min=60` for 60 %) was used silently (abc as
+    the default, 60 as 100 %), and "never" was clamped to 1, preselecting every 100 % suggestion."""
+    import math
+
+    if raw is None or not raw.strip():
+        return default, []
+    shown = f"{default * 100:.0f} %"
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        return default, [
+            f"“{raw[:40]}” is not a confidence: use a number from 0 to 1 (0.6 is 60 %). Showing {shown}."
+        ]
+    if 1 < value <= REVIEW_NEVER:
+        return REVIEW_NEVER, []
+    if not 0 <= value <= 1:
+        hint = f" (for {value:g} % use {value / 100:g})" if 1 < value <= 100 else ""
+        return default, [f"{raw.strip()[:40]} is not a confidence from 0 to 1{hint}. Showing {shown}."]
+    return value, []
 
 
 @bp.post("/review/<int:source_id>")

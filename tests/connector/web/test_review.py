@@ -94,3 +94,33 @@ def test_link_asks_for_confirmation_and_can_be_undone(
     assert f'id="review-{queue["domain"]}"' in acme_admin.get("/admin/review").data.decode()
     again = acme_admin.post(f"/admin/review/{queue['domain']}/undo", follow_redirects=True)
     assert "no decision" in again.data.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("abc", "“abc” is not a confidence: use a number from 0 to 1 (0.6 is 60 %). Showing 60 %."),
+        ("nan", "“nan” is not a confidence"),
+        ("60", "60 is not a confidence from 0 to 1 (for 60 % use 0.6). Showing 60 %."),
+        ("-1", "-1 is not a confidence from 0 to 1. Showing 60 %."),
+    ],
+)
+def test_a_bad_threshold_says_so_and_shows_the_default(
+    acme_admin: Any, queue: dict[str, int], query: str, says: str
+) -> None:
+    """`?min=abc` (a typed or edited link) was used silently as the default, and `?min=60` as 100 %: the
+    page now says what is wrong and shows the queue at the default 60 %."""
+    resp = acme_admin.get(f"/admin/review?min={query}")
+    page = resp.data.decode()
+    assert resp.status_code == 400
+    assert says in page
+    assert '<option value="0.6" selected>60 % confidence</option>' in page
+    assert " selected>Acme Yellow Corp (90 %)" in _row(page, queue["domain"])  # the queue still works
+
+
+def test_the_never_choice_stays_never(acme_admin: Any, queue: dict[str, int]) -> None:
+    """'never' (1.01) was clamped to 1: the filter then showed '50 %' and a 100 % suggestion was preselected."""
+    resp = acme_admin.get("/admin/review?min=1.01")
+    assert resp.status_code == 200
+    assert '<option value="1.01" selected>never</option>' in resp.data.decode()
+    assert "flash-error" not in resp.data.decode()
