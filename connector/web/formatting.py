@@ -114,6 +114,14 @@ def when(value: datetime | None) -> str:
 FORMER_UNSCORED = "Former customer — not scored"
 
 
+def band_text(band: str | None, former: bool = False) -> str:
+    """The band in words, as band_badge says it (the CSV export, the CRM card): an account without a band
+    is a former customer whom scoring skips (`former`), or not scored yet."""
+    if not band:
+        return FORMER_UNSCORED if former else "Not scored"
+    return BAND_LABELS.get(band, band.title())
+
+
 def band_badge(band: str | None, former: bool = False) -> Markup:
     """Colour AND a text label AND a shape, so the band reads without colour vision. An account without a
     band is either waiting for its first score or a former customer, whom scoring skips (`former`)."""

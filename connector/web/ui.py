@@ -13,7 +13,7 @@ from connector.readmodels.customers import CUSTOMER_FILTERS
 from connector.readmodels.portfolio import owner_match
 from connector.web import blueprints, csvout
 from connector.web.access import Viewer, current_user, db, login_required, tenant_id
-from connector.web.formatting import BAND_LABELS, driver_text, score_value
+from connector.web.formatting import BAND_LABELS, band_text, driver_text, score_value
 
 bp = blueprints.ui
 
@@ -156,7 +156,7 @@ def portfolio_csv() -> Any:
             r.name,
             r.vendor,
             r.external_id,
-            BAND_LABELS.get(r.band or "", "Not scored"),
+            band_text(r.band, r.former),
             score_value(r.score),
             "" if r.trend_30d is None else f"{r.trend_30d:+.1f}",
             "" if r.confidence is None else round(r.confidence * 100),

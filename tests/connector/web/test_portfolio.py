@@ -246,3 +246,26 @@ def test_former_customers_without_a_score_say_what_they_are(
     assert "Former customer" not in new
     assert "Waiting for data: the next scoring pass scores it." in new
     assert "as of never" not in new
+
+
+def test_the_csv_export_names_former_customers_as_the_page_does(
+    app: Any, acme_viewer: Any, tenants: dict[str, TenantData]
+) -> None:
+    """The page says 'Former customer — not scored' (7f82ed3); the CSV's band column still said 'Not
+    scored', as for an account waiting for its first score."""
+    acme = tenants["acme"]
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        for name, status in (("Acme Gone Corp", "churned"), ("Acme New Corp", None)):
+            session.add(
+                m.Account(
+                    tenant_id=acme.id, vendor="salesforce", external_id=f"001{name[5:8]}", name=name,
+                    domains=[], status=status, vendor_updated_at=NOW, metrics={},
+                )
+            )  # fmt: skip
+    data = acme_viewer.get("/portfolio.csv?customers=all").data.decode("utf-8-sig")
+    rows = {r["account"]: r for r in csv.DictReader(io.StringIO(data))}
+    assert (rows["Acme Gone Corp"]["band"], rows["Acme Gone Corp"]["former_customer"]) == (
+        "Former customer — not scored", "yes",
+    )  # fmt: skip
+    assert (rows["Acme New Corp"]["band"], rows["Acme New Corp"]["former_customer"]) == ("Not scored", "no")
+    assert rows["Acme Red Corp"]["band"] == "At risk"
