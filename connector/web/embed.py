@@ -17,7 +17,7 @@ from connector.installs.vault import Vault, VaultError
 from connector.readmodels import jsonable
 from connector.web.access import db, settings
 from connector.web.errors import problem
-from connector.web.formatting import BAND_LABELS
+from connector.web.formatting import FORMER_UNSCORED, band_text
 from connector.web.security import csrf, limiter
 
 logger = logging.getLogger(__name__)
@@ -93,13 +93,24 @@ def hubspot_card() -> Response:
     detail = readmodels.account_detail(db(), inst.tenant_id, acc.id, tickets=0)
     assert detail is not None  # noqa: S101 - resolved within the same tenant
     colours = {b["name"]: b["colour"] for b in detail.bands}
+    unscored: dict[str, str] = {}
+    if detail.score is None:
+        # what the account page says: a former customer is skipped by scoring, not waiting for data
+        unscored = (
+            {"title": FORMER_UNSCORED, "message": "This customer has left (churned in the CRM, or its "
+             "renewal was lost), so scoring skips it."}
+            if detail.former
+            else {"title": "Not scored yet", "message": "Waiting for data: the next scoring pass scores it."}
+        )  # fmt: skip
     return jsonify(
         {
             "status": "ok" if detail.score is not None else "unscored",
+            **unscored,
             "name": detail.name,
             "score": detail.score,
             "band": detail.band,
-            "band_label": BAND_LABELS.get(detail.band or "", detail.band or "Not scored"),
+            "former": detail.former,
+            "band_label": band_text(detail.band, detail.former),
             "band_colour": colours.get(detail.band or ""),
             "trend_30d": detail.trend_30d,
             "drivers": [d.get("text") for d in detail.drivers[:3] if isinstance(d, dict)],

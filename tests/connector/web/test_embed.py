@@ -133,3 +133,34 @@ def test_a_portal_connected_to_two_workspaces_is_not_guessed(
         assert resp.status_code == 401
         assert "Red" not in resp.get_data(as_text=True)
         assert "Acme" not in resp.get_data(as_text=True)
+
+
+def test_a_former_customer_is_named_so_on_the_card(
+    app: Any, client: Any, hubspot_install: int, tenants: dict[str, TenantData]
+) -> None:
+    """The card said 'Not scored' (and the app 'Not scored yet … after the next sync') for a customer that
+    has left, whom scoring skips for good; the account page says 'Former customer — not scored'."""
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        for external_id, name, status in (
+            ("9100", "Acme Gone Corp", "churned"),
+            ("9101", "Acme New Corp", None),
+        ):
+            session.add(
+                m.Account(
+                    tenant_id=tenants["acme"].id, vendor="hubspot", external_id=external_id, name=name,
+                    domains=[], status=status, vendor_updated_at=NOW, metrics={},
+                )
+            )  # fmt: skip
+    gone = _signed(client, "/embed/hubspot/card?companyId=9100&portalId=4242").get_json()
+    assert (gone["status"], gone["band_label"], gone["title"], gone["former"]) == (
+        "unscored", "Former customer — not scored", "Former customer — not scored", True,
+    )  # fmt: skip
+    assert "has left" in gone["message"]
+    new = _signed(client, "/embed/hubspot/card?companyId=9101&portalId=4242").get_json()
+    assert (new["status"], new["band_label"], new["title"], new["former"]) == (
+        "unscored", "Not scored", "Not scored yet", False,
+    )  # fmt: skip
+    assert new["message"] == "Waiting for data: the next scoring pass scores it."
+    scored = _signed(client, "/embed/hubspot/card?companyId=9001&portalId=4242").get_json()
+    assert (scored["band_label"], scored["former"]) == ("At risk", False)
+    assert "title" not in scored

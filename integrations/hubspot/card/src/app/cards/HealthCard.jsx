@@ -52,7 +52,7 @@ export const HealthCard = ({ context }) => {
   const data = state.data;
   if (data.status !== "ok") {
     return (
-      <EmptyState title="Not scored yet" layout="vertical">
+      <EmptyState title={data.title || "Not scored yet"} layout="vertical">
         <Text>{data.message || "healthscore has no score for this company yet. Scores appear after the next sync."}</Text>
       </EmptyState>
     );
