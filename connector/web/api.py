@@ -17,6 +17,7 @@ from connector.web import blueprints, ratelimits
 from connector.web.access import db, settings
 from connector.web.blueprints import BadRequestError
 from connector.web.errors import problem
+from connector.web.formatting import band_text
 from connector.web.security import csrf
 
 bp = blueprints.api
@@ -197,6 +198,8 @@ def _health_body(acc: Any) -> dict[str, Any]:
         "external_id": detail.external_id,
         "score": detail.score,
         "band": detail.band,
+        "band_label": band_text(detail.band, detail.former),  # the sidebar shows it as the page does
+        "former": detail.former,
         "trend_30d": detail.trend_30d,
         "confidence": detail.confidence,
         "sentiment_30d": detail.sentiment_30d,

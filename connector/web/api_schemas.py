@@ -100,6 +100,15 @@ SCHEMAS: dict[str, Any] = {
             "external_id": {"type": "string"},
             "score": NUM_OR_NULL,
             "band": {"type": ["string", "null"]},
+            "band_label": {
+                "type": "string",
+                "description": "the band in words: 'At risk', or without a band 'Not scored' / "
+                "'Former customer — not scored'",
+            },
+            "former": {
+                "type": "boolean",
+                "description": "a former customer (churned in the CRM, or renewal lost): scoring skips it",
+            },
             "trend_30d": NUM_OR_NULL,
             "confidence": NUM_OR_NULL,
             "sentiment_30d": NUM_OR_NULL,

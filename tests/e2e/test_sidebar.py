@@ -160,3 +160,17 @@ def test_organization_sidebar_and_revoked_key(served: Served, page: Any) -> None
     page.reload()
     page.wait_for_selector("text=invalid or revoked")
     shot(page, "22-zendesk-sidebar-revoked-key")
+
+
+def test_sidebar_names_a_former_customer(served: Served, page: Any) -> None:
+    """A customer that has left (scoring skips it) read 'Not scored', as one waiting for its first score;
+    healthscore's own pages say 'Former customer — not scored'."""
+    key, org, ticket = _seed(served)
+    with transaction(served.settings.sqlalchemy_url) as session:
+        crm = session.query(m.Account).filter_by(external_id="001SIDEBAR").one()
+        crm.status = "churned"
+        session.query(m.ScoreSnapshot).filter_by(account_id=crm.id).delete()
+    _install_zendesk_side(page, served, key, "organization_sidebar", org, ticket)
+    page.goto("https://zendesk.test/assets/iframe.html")
+    page.wait_for_selector("text=Customer health")
+    assert "Former customer — not scored" in page.inner_text("#app")

@@ -171,6 +171,30 @@ def test_webhook_crud_shows_secret_once(
     assert client.get(f"/api/v1/webhooks/{body['id']}", headers=key).status_code == 404
 
 
+def test_health_names_a_former_customer_for_the_sidebar(client: Any, app: Any, acme: TenantData) -> None:
+    """The Zendesk sidebar showed 'Not scored' for a former customer (the page says 'Former customer — not
+    scored'): the health answer had no way to tell it from an account waiting for its first score."""
+    from connector.store import models as m
+    from connector.store.db import transaction
+    from tests.connector.web.seed import NOW
+
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        session.add(
+            m.Account(
+                tenant_id=acme.id, vendor="salesforce", external_id="001GONE", name="Acme Gone Corp", domains=[],
+                status="churned", vendor_updated_at=NOW, metrics={},
+            )
+        )  # fmt: skip
+    key = bearer(acme.read_key)
+    gone = client.get("/api/v1/health/salesforce/001GONE", headers=key).get_json()
+    assert (gone["score"], gone["band"], gone["former"]) == (None, None, True)
+    assert gone["band_label"] == "Former customer — not scored"
+    green = client.get("/api/v1/health/salesforce/001Acme000000000000", headers=key).get_json()
+    assert (green["band_label"], green["former"]) == ("Healthy", False)
+    schema = client.get("/api/openapi.json").get_json()["components"]["schemas"]["Health"]["properties"]
+    assert {"band_label", "former"} <= schema.keys()
+
+
 def _allow_private(app: Any) -> Any:
     import dataclasses
 

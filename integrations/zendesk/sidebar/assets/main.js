@@ -28,7 +28,7 @@
   function healthHtml(h) {
     var band = h.band || "none";
     var html = "<h2>Customer health</h2><div><span class='score'>" + (h.score == null ? "—" : Math.round(h.score)) +
-      "</span><span class='band band-" + esc(band) + "'>" + (ICONS[band] || "") + " " + esc(LABELS[band] || "Not scored") + "</span></div>";
+      "</span><span class='band band-" + esc(band) + "'>" + (ICONS[band] || "") + " " + esc(h.band_label || LABELS[band] || "Not scored") + "</span></div>";
     if (h.trend_30d != null) { html += "<div class='muted'>" + (h.trend_30d >= 0 ? "+" : "") + h.trend_30d.toFixed(1) + " points in 30 days</div>"; }
     if (h.drivers && h.drivers.length) {
       html += "<ul>" + h.drivers.slice(0, 3).map(function (d) { return "<li>" + esc(d.text || d) + "</li>"; }).join("") + "</ul>";
