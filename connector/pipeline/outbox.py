@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connector.store import models as m
+from connector.store.chunks import chunks
 from connector.store.db import transaction
 from connector.store.repo import utcnow
 from integrations.records import WriteResult
@@ -174,12 +175,12 @@ def complete(
         o = m.WritebackOutbox
         # Rows still there and this installation's (a row another worker finished is not counted twice).
         live: dict[int, m.WritebackOutbox] = {}
-        for i in range(0, len(ids), _IN_CHUNK):
+        for chunk in chunks(ids):
             live.update(
                 (row.id, row)
                 for row in session.scalars(
                     select(o).where(
-                        o.id.in_(ids[i : i + _IN_CHUNK]),
+                        o.id.in_(chunk),
                         o.tenant_id == tenant_id,
                         o.installation_id == installation_id,
                     )
@@ -208,26 +209,19 @@ def complete(
                     }
                 )
         _remember(session, tenant_id, installation_id, remember, now)
-        for i in range(0, len(done), _IN_CHUNK):
-            session.execute(
-                delete(o)
-                .where(o.id.in_(done[i : i + _IN_CHUNK]))
-                .execution_options(synchronize_session=False)
-            )
+        for chunk in chunks(done):
+            session.execute(delete(o).where(o.id.in_(chunk)).execution_options(synchronize_session=False))
     return len(done), rejected
-
-
-_IN_CHUNK = 1000  # ids per IN list (SQLite's bound-parameter limit is 32,766; stay well inside it)
 
 
 def release(url: str, tenant_id: int, row_ids: Sequence[int], error: str) -> None:
     """Put claimed rows back (the whole call failed): they are retried next run, nothing is lost."""
     o = m.WritebackOutbox
     with transaction(url) as session:
-        for i in range(0, len(row_ids), _IN_CHUNK):
+        for chunk in chunks(row_ids):
             session.execute(
                 update(o)
-                .where(o.id.in_(list(row_ids[i : i + _IN_CHUNK])), o.tenant_id == tenant_id)
+                .where(o.id.in_(chunk), o.tenant_id == tenant_id)
                 .values(status="pending", last_error=error, claimed_at=None)
                 .execution_options(synchronize_session=False)
             )

@@ -25,6 +25,7 @@ from connector.clock import tenant_now
 from connector.config import Settings
 from connector.pipeline.signals import TICKET_WINDOW_DAYS
 from connector.store import models as m
+from connector.store.chunks import chunks
 from connector.store.db import transaction
 from connector.store.repo import utcnow
 from nlp.cache import text_hash
@@ -149,12 +150,12 @@ def classify_cached(
     hashes = {text_hash(t): t for t in texts}
     cached: dict[str, Sentiment] = {}
     keys = list(hashes)
-    for i in range(0, len(keys), 500):
+    for chunk in chunks(keys, 500):
         for row in session.scalars(
             select(m.SentimentResult).where(
                 m.SentimentResult.tenant_id == tenant_id,
                 m.SentimentResult.model_version == version,
-                m.SentimentResult.text_hash.in_(keys[i : i + 500]),
+                m.SentimentResult.text_hash.in_(chunk),
             )
         ):
             cached[row.text_hash] = Sentiment(

@@ -17,6 +17,7 @@ from connector.readmodels.common import CRM_VENDORS
 from connector.readmodels.customers import former_customer_ids
 from connector.readmodels.drivers import COUNTED_METRICS, sentiment_counts, with_counts
 from connector.store import models as m
+from connector.store.chunks import chunks
 
 # Column → the direction a first click sorts in (what people look for first: worst score, biggest ARR,
 # soonest renewal, sharpest drop). A second click flips it; "-col" is descending, "col" ascending.
@@ -121,8 +122,7 @@ def _drivers(session: Session, snapshot_ids: Sequence[int]) -> dict[int, list[An
     """Snapshot id → its drivers, for the page's rows (in chunks: an export asks for every account)."""
     out: dict[int, list[Any]] = {}
     snap = m.ScoreSnapshot
-    for i in range(0, len(snapshot_ids), 1000):
-        chunk = list(snapshot_ids[i : i + 1000])
+    for chunk in chunks(snapshot_ids):
         found = session.execute(select(snap.id, snap.drivers).where(snap.id.in_(chunk)))
         out.update({sid: list(drivers or []) for sid, drivers in found})
     return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from connector.config import Settings
 from connector.installs.vault import Vault, VaultError
 from connector.store import models as m
+from connector.store.chunks import chunks
 from connector.store.db import transaction
 from integrations import records as r
 from integrations.cursors import Cursor
@@ -140,7 +141,7 @@ def upsert_records(session: Session, tenant_id: int, records: Sequence[r.Record]
         # tickets the sentiment step must judge again (it reads only those, not the whole book).
         comments = table is m.TicketComment
         upsert = _upsert_statement(dialect, table, tuple(unique[0]), touched is not None or comments)
-        for chunk in _chunks(unique, 1000):
+        for chunk in chunks(unique):
             # One statement, many parameter sets (executemany): compiled once and cached, where a
             # multi-row VALUES built per page cost more CPU to compile than the database spent storing
             # it (62 % of a sync worker's CPU at 2,000 accounts). psycopg sends the rows in a pipeline.
@@ -166,11 +167,10 @@ def _rejudge(session: Session, tenant_id: int, comments: list[dict[str, Any]]) -
         by_vendor.setdefault(row["vendor"], set()).add(row["ticket_external_id"])
     t = m.Ticket
     for vendor, tickets in by_vendor.items():
-        ids = sorted(tickets)
-        for i in range(0, len(ids), 1000):
+        for chunk in chunks(sorted(tickets)):
             session.execute(
                 update(t)
-                .where(t.tenant_id == tenant_id, t.vendor == vendor, t.external_id.in_(ids[i : i + 1000]))
+                .where(t.tenant_id == tenant_id, t.vendor == vendor, t.external_id.in_(chunk))
                 .values(sentiment_hash=None)
                 .execution_options(synchronize_session=False)
             )
@@ -232,11 +232,6 @@ def _changed(table: type[m.Base], new: Any, cols: dict[str, Any]) -> Any:
     tests = [cast(t[c], Text).is_distinct_from(cast(new[c], Text)) for c in cols if c not in ignored]
     tests.append(t.deleted_at.is_(None) != new.deleted_at.is_(None))
     return or_(*tests)
-
-
-def _chunks(items: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 # ---- score history ---------------------------------------------------------------------------------
