@@ -21,6 +21,9 @@ page from 1970 held the worker for good): it stops after `max_export_pages` page
 in a row that brought nothing new, with a warning; each page's cursor is committed, and a time-based read cut
 short saves where it stopped (`params.resume_token`), so the next pass continues there and a bulk import
 bigger than one pass (or than the overlap window) still syncs fully over passes.
+A record stamped in the future (clock skew, an import) is read and stored, but no page's cursor passes where
+the read stands (the page's `end_time`; for the ticket export its last ticket's stamp) nor the sync start, and a
+read cut short resumes no later than the sync start: a pass stopped after that page misses nothing next time.
 Users' e-mail domains come from the `users` sideload of the ticket export (requester_email on TicketRecord), so
 no separate users stream is read.
 """
@@ -149,7 +152,8 @@ class ZendeskAdapter:
         while True:
             page = self._client.export_organizations(start, self._page)
             records, unreadable = _mapped("organization", mapping.organization, page.items)
-            watermark = advance(_latest(r.updated_at for r in records), sync_start, watermark)
+            reached = _reached(_latest(r.updated_at for r in records), page.end_time)
+            watermark = advance(reached, sync_start, watermark)
             fresh = _unsent(records, sent)
             # new: changed at or after the start asked for (all a real export returns) and not sent yet
             new = any(r.updated_at.timestamp() >= start for r in fresh)
@@ -185,7 +189,7 @@ class ZendeskAdapter:
             sent = {k: v for k, v in sent.items() if v.timestamp() >= start}
             pages, idle = pages + 1, (0 if new else idle + 1)
             if self._cut_short(Stream.ACCOUNTS, pages, idle, start):
-                resume = Cursor(watermark=watermark, token=resume_token(start, None))
+                resume = Cursor(watermark=watermark, token=resume_token(_until(start, sync_start), None))
                 yield Page(stream=Stream.ACCOUNTS, records=[], cursor=resume)
                 return
 
@@ -198,8 +202,12 @@ class ZendeskAdapter:
             page = self._client.export_tickets(position, self._page)
             # an unreadable generated_timestamp just does not count for the watermark (the ticket's own
             # mapping decides whether the ticket is read)
-            stamps = (_epoch(t.get("generated_timestamp")) for t in page.tickets)
-            watermark = advance(_latest(s for s in stamps if s is not None), sync_start, watermark)
+            stamps = [_epoch(t.get("generated_timestamp")) for t in page.tickets]
+            seen = _latest(s for s in stamps if s is not None)
+            if not page.end_of_stream and stamps and stamps[-1] is not None:
+                # the export is ordered by generated_timestamp: its last ticket is where the read stands
+                seen = _reached(seen, int(stamps[-1].timestamp()))
+            watermark = advance(seen, sync_start, watermark)
             token = page.after_cursor or (str(position[1]) if position[0] == "cursor" else None)
             yield page, Cursor(watermark=watermark, token=token)
             if page.end_of_stream:
@@ -257,7 +265,11 @@ class ZendeskAdapter:
             unreadable += bad
             for eid, ts, _ in events:  # re-read ones too: their stamp from the cursor was only the watermark
                 recent[eid] = ts
-            latest = max([latest, *(ts for _, ts, _ in events)])
+            # a future-dated event (clock skew, an import) is sent, but the position stays where the read
+            # is: never past the page's end_time nor the sync start (a later page may fail, and the next
+            # pass starts from this page's cursor)
+            reached = min(int(sync_start.timestamp()), page.end_time if page.end_time is not None else _NEVER)
+            latest = max([latest, *(min(ts, reached) for _, ts, _ in events)])
             watermark = advance(
                 datetime.fromtimestamp(latest, UTC) if latest else None, sync_start, watermark
             )
@@ -278,7 +290,7 @@ class ZendeskAdapter:
             start = page.end_time
             pages, idle = pages + 1, (0 if new else idle + 1)
             if self._cut_short(Stream.COMMENTS, pages, idle, start):
-                resume = Cursor(watermark=watermark, token=resume_token(start, token))
+                resume = Cursor(watermark=watermark, token=resume_token(_until(start, sync_start), token))
                 yield Page(stream=Stream.COMMENTS, records=[], cursor=resume)
                 return
 
@@ -526,6 +538,28 @@ def _unsent(records: list[AccountRecord], sent: dict[str, datetime]) -> list[Acc
 def _latest(stamps: Iterator[datetime] | Any) -> datetime | None:
     values = list(stamps)
     return max(values) if values else None
+
+
+_NEVER = 2**62  # no end_time: only the sync start bounds the position
+
+
+def _reached(seen: datetime | None, end_time: int | None) -> datetime | None:
+    """The newest stamp a page brought, but never past where the export says the read stands (its
+    `end_time`, or for the ticket export its last ticket's stamp): a future-dated record inside the page
+    is stored, and must not move the cursor past the records still to come (advance() caps at the sync
+    start as well)."""
+    if seen is None or end_time is None:
+        return seen
+    try:
+        return min(seen, datetime.fromtimestamp(end_time, UTC))
+    except UNREADABLE:  # an end_time out of datetime's range bounds nothing
+        return seen
+
+
+def _until(start: int, sync_start: datetime) -> int:
+    """A read cut short resumes at `start`, never past the sync start (a future end_time would make the
+    next pass skip what changed until then)."""
+    return min(start, int(sync_start.timestamp()))
 
 
 def _ticket(
