@@ -42,12 +42,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from werkzeug.serving import make_server
 
+from benchmarks._standin import neutral_sentiment
 from connector import create_app
 from connector.config import load_settings
 from connector.demo.run import prepare, subscribe_sandbox_webhooks
@@ -121,28 +121,6 @@ def _trial(sset: SandboxSet, t: Ticket, read: Callable[[], Any]) -> float | None
     return None
 
 
-@contextmanager
-def _neutral_sentiment(settings: Any) -> Iterator[None]:
-    """During the set-up pass only: every message neutral, stored under the shipped model's version."""
-    from connector.pipeline import sentiment as sentiment_step
-    from nlp.sentiment import Sentiment
-
-    real = sentiment_step.load_model(settings.sentiment_model_path, settings.instance_path)
-
-    class Neutral:
-        version = str(getattr(real, "version", None) or getattr(real, "name", "model"))
-
-        def classify_many(self, texts: Any) -> list[Sentiment]:
-            return [Sentiment(label="neutral", score=0.0, confidence=0.5, excerpt="") for _ in texts]
-
-    original = sentiment_step.load_model
-    sentiment_step.load_model = lambda *a, **k: Neutral()  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        sentiment_step.load_model = original  # type: ignore[assignment]
-
-
 def _pct(values: list[float], q: float) -> float:
     if len(values) == 1:
         return values[0]
@@ -205,7 +183,7 @@ def main() -> None:
             ensure_all(settings, tids[slug])
         t0 = time.perf_counter()
         if args.setup_sentiment == "neutral":
-            with _neutral_sentiment(settings):
+            with neutral_sentiment(settings):
                 pipeline.run_pass(settings)
         else:
             pipeline.run_pass(settings)
