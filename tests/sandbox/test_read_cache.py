@@ -31,7 +31,7 @@ def _read(
     return seen, after
 
 
-@pytest.fixture(params=["hubspot", "zendesk"])
+@pytest.fixture(params=["hubspot", "zendesk", "salesforce"])
 def hub(sandbox: Any, request: pytest.FixtureRequest) -> Iterator[Harness]:
     h = Harness(spec=SPECS[request.param], sandbox=sandbox)
     yield h
@@ -48,6 +48,8 @@ def test_cached_reads_equal_uncached_reads_through_ticks_and_writes(hub: Harness
     assert len(plain) > 100
     if hub.vendor == "hubspot":
         assert any(k[0] == "search" for k in sandbox.ctx.read_cache)  # the cache was used
+    if hub.vendor == "salesforce":
+        assert any(k[0] == "sf-rows" for k in sandbox.ctx.read_cache)  # the cache was used
 
     sandbox.tick(2, wait=True)  # the clock moves and records change: the cache must not hide them
     sandbox.ctx.read_cache = {}
@@ -98,3 +100,55 @@ def test_an_in_place_edit_is_seen_after_edited(hub: Harness, sandbox: Any) -> No
     sandbox.ctx.read_cache = None
     truth, _ = _read(hub, cursors)
     assert seen == truth
+
+
+def test_salesforce_queries_share_rendered_rows_until_a_write_or_an_edit(sandbox: Any) -> None:
+    """A served Salesforce sandbox renders an sObject's rows once for many SOQL queries (the freshness
+    benchmark's other tenant rendered every Case per query), and renders again after our write or an
+    in-place edit, so neither is hidden."""
+    from datetime import timedelta
+
+    from integrations.sandbox.ids import salesforce_id
+    from integrations.sandbox.salesforce import query as soql
+    from integrations.sandbox.salesforce import render
+    from integrations.sandbox.salesforce.writes import _apply_write
+
+    ctx = sandbox.ctx
+    renders: list[str] = []
+    real = dict(render.RENDERERS)
+    counting = {
+        name: (lambda c, name=name: (renders.append(name), real[name](c))[1]) for name in ("Account", "Case")
+    }
+    render.RENDERERS.update(counting)
+    try:
+        ctx.read_cache = {}
+        with ctx.lock:
+            q = "SELECT Id, Status, Account.Name FROM Case WHERE IsClosed = false"
+            first = soql.run_query(ctx, q, False)[1]
+            assert soql.run_query(ctx, q, False)[1] == first
+            soql.run_query(ctx, "SELECT Id FROM Case", False)
+        assert renders.count("Case") == 1  # uncached: 3
+        assert renders.count("Account") == 1  # the relation; uncached: 2
+
+        account = next(r for r in real["Account"](ctx) if not r["IsDeleted"])
+        with ctx.lock:
+            _apply_write(ctx, account["Id"], {"Name": "Renamed by a write"})
+            rows = soql.run_query(ctx, f"SELECT Id, Name FROM Account WHERE Id = '{account['Id']}'", False)[1]
+        assert [r["Name"] for r in rows] == ["Renamed by a write"]
+
+        book = ctx.book
+        closed = {r["Id"] for r in real["Case"](ctx) if r["IsClosed"] and not r["IsDeleted"]}
+        ticket = next(t for _, t in sorted(book.tickets.items()) if salesforce_id("Case", t.key) in closed)
+        with ctx.lock:
+            sandbox.dirty = True  # the fixture reloads the book after the test
+            ticket.status, ticket.solved_at = "open", None
+            ticket.updated_at = book.now - timedelta(seconds=61)
+            ctx.edited()
+            case = soql.run_query(ctx, q, False)[1]
+        assert {r["Id"]: r["Status"] for r in case}[salesforce_id("Case", ticket.key)] == "Working"
+        assert len(case) == len(first) + 1
+        assert renders.count("Case") == 2  # again after the edit only
+        assert renders.count("Account") == 3  # after the write, and after the edit
+    finally:
+        render.RENDERERS.update(real)
+        ctx.read_cache = None

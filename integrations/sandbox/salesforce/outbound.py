@@ -10,7 +10,7 @@ from integrations.sandbox.book import Changes
 from integrations.sandbox.context import SandboxContext
 from integrations.sandbox.ids import salesforce_id
 from integrations.sandbox.salesforce.query import _json_value
-from integrations.sandbox.salesforce.render import RENDERERS, _crm_tickets, hashed_id
+from integrations.sandbox.salesforce.render import _crm_tickets, hashed_id, rendered
 from integrations.sandbox.salesforce.schema import API_VERSION, VENDOR
 from integrations.sandbox.salesforce.soap import MAX_PER_MESSAGE, Notification, notifications_request
 
@@ -92,7 +92,7 @@ def outbound_webhooks(ctx: SandboxContext, changes: Changes) -> list[tuple[str, 
         for sobject, ids in wanted.items():
             if not ids:
                 continue
-            rows = [r for r in RENDERERS[sobject](ctx) if r["Id"] in ids and not r["IsDeleted"]]
+            rows = [r for r in rendered(ctx, sobject) if r["Id"] in ids and not r["IsDeleted"]]
             rows.sort(key=lambda r: r["Id"])
             for start in range(0, len(rows), MAX_PER_MESSAGE):
                 headers, body = _soap_message(ctx, sobject, rows[start : start + MAX_PER_MESSAGE])

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from integrations.sandbox.context import SandboxContext
-from integrations.sandbox.salesforce.render import RENDERERS, _attach_relations
+from integrations.sandbox.salesforce.render import _attach_relations, rendered
 from integrations.sandbox.salesforce.schema import (
     DATA,
     MAX_LOCATORS,
@@ -84,13 +84,14 @@ def run_query(ctx: SandboxContext, soql: str, include_deleted: bool) -> tuple[st
     vs = ctx.vendors[VENDOR]
     compiled = compile_query(vs, soql)
     sobject = compiled.query.sobject
-    rows = RENDERERS[sobject](ctx)
+    rows = rendered(ctx, sobject)  # shared rows (a served sandbox caches them): never changed here
+    if not include_deleted:
+        rows = [r for r in rows if not r.get("IsDeleted")]
     used = {r.relation for r in [*compiled.select, *(o[0] for o in compiled.order)] if r.relation}
     used |= _relations_in(compiled.query.where)
     if used:
+        rows = [dict(r) for r in rows]  # the relations go on copies
         _attach_relations(ctx, sobject, rows, {_rel_name(sobject, u) for u in used})
-    if not include_deleted:
-        rows = [r for r in rows if not r.get("IsDeleted")]
     rows = [r for r in rows if compiled.predicate(r)]
     rows.sort(key=lambda r: r["Id"])
     rows = order_rows(rows, compiled.order)

@@ -346,6 +346,38 @@ RENDERERS: dict[str, Callable[[SandboxContext], list[dict[str, Any]]]] = {
 }
 
 
+def rendered(ctx: SandboxContext, sobject: str) -> list[dict[str, Any]]:
+    """Every row of `sobject` (RENDERERS), shared read-only: callers must not change the rows.
+
+    A served sandbox (`ctx.read_cache`, issue 17) keeps them while the book's collections, its clock and
+    what our product wrote (custom fields, written values, their modstamps) stay the same: a SOQL query, an
+    outbound message or a write no longer re-renders every row of the org (a profile of the freshness
+    benchmark: the other tenant's Salesforce refreshes rendered every Case per query). An in-place edit
+    of the book goes through `ctx.edited()`, which drops the cache. Tasks are never cached."""
+    cache = ctx.read_cache
+    if cache is None or sobject == "Task":
+        return RENDERERS[sobject](ctx)
+    book, vs = ctx.book, ctx.vendors[VENDOR]
+    colls = (book.customers, book.contacts, book.deals, book.tickets, book.surveys)
+    state = (
+        id(book),
+        book.now,
+        *(id(c) for c in colls),
+        *(len(c) for c in colls),
+        id(vs.written),
+        id(vs.custom_fields),
+        len(vs.custom_fields),
+        id(vs.extra),
+        vs.extra.get("writes", 0),
+    )
+    hit = cache.get(("sf-rows", sobject))
+    if hit is not None and hit[0] == state:
+        return hit[1]  # type: ignore[no-any-return]
+    rows = RENDERERS[sobject](ctx)
+    cache[("sf-rows", sobject)] = (state, rows)
+    return rows
+
+
 def _attach_relations(ctx: SandboxContext, sobject: str, rows: list[dict[str, Any]], used: set[str]) -> None:
     for rel in used:
         parent, fk = RELATIONS[sobject][rel]
@@ -353,6 +385,6 @@ def _attach_relations(ctx: SandboxContext, sobject: str, rows: list[dict[str, An
             for row in rows:  # each comment row carries its author; rendering all users again is costly
                 row.setdefault("__rel__", {})[rel] = row["__user__"]
             continue
-        index = {r["Id"]: r for r in RENDERERS[parent](ctx)}
+        index = {r["Id"]: r for r in rendered(ctx, parent)}
         for row in rows:
             row.setdefault("__rel__", {})[rel] = index.get(row.get(fk) or "")

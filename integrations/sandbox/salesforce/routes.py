@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from integrations.sandbox.context import Fault, SandboxContext
 from integrations.sandbox.salesforce.oauth import _base_url, _oauth_error, authorize, revoke, token_endpoint
 from integrations.sandbox.salesforce.query import _batch_size, _page, full_record, start_query
-from integrations.sandbox.salesforce.render import RENDERERS
+from integrations.sandbox.salesforce.render import rendered
 from integrations.sandbox.salesforce.schema import (
     COLLECTION_LIMIT,
     DAILY_API_LIMIT,
@@ -188,7 +188,7 @@ def create_app(ctx: SandboxContext) -> flask.Flask:
     def _get_record(name: str, rid: str) -> flask.Response:
         sobject = _sobject(name)
         with ctx.lock:
-            rows = [r for r in RENDERERS[sobject](ctx) if r["Id"] == rid and not r.get("IsDeleted")]
+            rows = [r for r in rendered(ctx, sobject) if r["Id"] == rid and not r.get("IsDeleted")]
             if not rows:
                 raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
             return flask.jsonify(full_record(ctx, sobject, rows[0]))

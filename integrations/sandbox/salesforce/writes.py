@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from integrations.sandbox.context import Fault, SandboxContext
-from integrations.sandbox.salesforce.render import render_accounts
+from integrations.sandbox.salesforce.render import rendered
 from integrations.sandbox.salesforce.schema import (
     CUSTOM_TYPES,
     DATA,
@@ -149,7 +149,7 @@ def update_records(
 ) -> list[dict[str, Any]]:
     """sObject Collections update semantics: per-record SaveResults in request order."""
     vs = ctx.vendors[VENDOR]
-    accounts = {r["Id"]: r for r in render_accounts(ctx)}
+    accounts = {r["Id"]: r for r in rendered(ctx, "Account")}
     types = field_types(vs, "Account")
     canon = _canonical(types)
     describe_fields = {f["name"]: f for f in describe(ctx, "Account")["fields"]}
@@ -239,6 +239,7 @@ def _apply_write(ctx: SandboxContext, rid: str, values: dict[str, Any]) -> None:
     written.update(values)
     # Our own write bumps SystemModstamp, as a real update does.
     vs.extra.setdefault("modstamps", {})[rid] = ctx.book.now
+    vs.extra["writes"] = int(vs.extra.get("writes", 0)) + 1  # render.rendered: cached Account rows are stale
 
 
 CUSTOM_FIELD_RE = re.compile(r"^Account\.([A-Za-z][A-Za-z0-9_]*__c)$")
