@@ -58,7 +58,7 @@ def _authenticate() -> Response | None:
     address = request.remote_addr or "unknown"
     breach = ratelimits.budgets().exhausted("api_unauthenticated", address)
     if breach is not None:
-        return _unauthenticated_too_many(breach)
+        return _unauthenticated_too_many(breach, address)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     key = auth.resolve_api_key(db(), token.strip()) if scheme.lower() == "bearer" and token else None
@@ -70,7 +70,7 @@ def _authenticate() -> Response | None:
         if not (known and auth.api_key_revoked(db(), token.strip())):
             breach = ratelimits.budgets().spend("api_unauthenticated", address)
             if breach is not None:
-                return _unauthenticated_too_many(breach)
+                return _unauthenticated_too_many(breach, address)
         return problem(
             401,
             "unauthorized",
@@ -80,6 +80,7 @@ def _authenticate() -> Response | None:
             f"Create {'a new key' if known else 'a key'} under Admin → API keys.",
         )
     breach = ratelimits.budgets().spend("api", f"key:{key.id}")
+    g.api_quota = ratelimits.budgets().quota("api", f"key:{key.id}")  # X-RateLimit-* (_quota_headers)
     if breach is not None:
         return ratelimits.api_too_many(
             breach, "for this API key", "Spread the calls out, or ask for a higher api_rate_limit."
@@ -96,7 +97,21 @@ def _authenticate() -> Response | None:
     return None
 
 
-def _unauthenticated_too_many(breach: ratelimits.Breach) -> Response:
+@bp.after_request
+def _quota_headers(resp: Response) -> Response:
+    """Every answer to a request whose API key spent its budget says what is left of it (X-RateLimit-Limit,
+    -Remaining, -Reset in epoch seconds: Flask-Limiter's names; its headers_enabled covers only its own
+    decorated limits, and the API's budgets are spent once the key is known). A 429 for another budget
+    (the workspace's backtests, the client address's without a valid key) describes that one instead; a
+    401 carries none."""
+    quota: ratelimits.Quota | None = g.pop("api_quota", None)
+    if quota is not None and request.path.startswith("/api/v1/"):
+        resp.headers.update(quota.headers())
+    return resp
+
+
+def _unauthenticated_too_many(breach: ratelimits.Breach, address: str) -> Response:
+    g.api_quota = ratelimits.budgets().quota("api_unauthenticated", address)
     return ratelimits.api_too_many(
         breach,
         "without a valid API key from this address",
@@ -325,6 +340,7 @@ def backtest() -> Response:
     # Seconds of CPU each: a budget per workspace, shared with the model editor's previews (admin_model.py).
     breach = ratelimits.budgets().spend("backtest", f"tenant:{_tenant()}")
     if breach is not None:
+        g.api_quota = ratelimits.budgets().quota("backtest", f"tenant:{_tenant()}")
         return ratelimits.api_too_many(
             breach,
             "for backtests in this workspace",

@@ -28,11 +28,32 @@ ERRORS = {
 }
 NOT_FOUND = {"404": {"$ref": "#/components/responses/Problem"}}
 METHODS = frozenset({"get", "put", "post", "patch", "delete"})
+# What is left of the API key's budget, on every answer once the key is known (connector/web/api.py
+# _quota_headers); the names and meaning are Flask-Limiter's. Several windows ("50 per second;1200 per
+# minute"): the one with the fewest requests left.
+RATE_HEADERS = {
+    "X-RateLimit-Limit": {
+        "description": "Requests the API key's budget allows in its current window (of several windows, the "
+        "one with the fewest requests left).",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "X-RateLimit-Remaining": {
+        "description": "Requests left in that window, this one counted; at 0 the next one is a 429.",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "X-RateLimit-Reset": {
+        "description": "When that window resets, in Unix epoch seconds (UTC).",
+        "schema": {"type": "integer"},
+    },
+}
+RATE_HEADER_REFS = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_HEADERS}
 TOO_MANY = {
     "description": "A rate limit is used up: the API key's own (every route), the client address's for "
-    "requests without a valid key, or the workspace's backtest budget. Retry after `Retry-After` seconds.",
+    "requests without a valid key, or the workspace's backtest budget. Retry after `Retry-After` seconds; "
+    "the X-RateLimit-* headers describe the budget that is used up.",
     "headers": {
-        "Retry-After": {"description": "seconds until the budget resets", "schema": {"type": "integer"}}
+        "Retry-After": {"description": "seconds until the budget resets", "schema": {"type": "integer"}},
+        **RATE_HEADER_REFS,
     },
     "content": {
         "application/problem+json": {
@@ -279,6 +300,12 @@ def document() -> dict[str, Any]:
         for method, op in item.items():
             if method in METHODS:
                 op["responses"].setdefault("429", {"$ref": "#/components/responses/TooManyRequests"})
+                for code, resp in op["responses"].items():
+                    if code.startswith("2") and "$ref" not in resp:  # what is left of the key's budget
+                        op["responses"][code] = {
+                            **resp,
+                            "headers": {**resp.get("headers", {}), **RATE_HEADER_REFS},
+                        }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -287,7 +314,11 @@ def document() -> dict[str, Any]:
             "description": "Customer health scores. Authenticate with an API key: `Authorization: Bearer hsk_…`. "
             "Keys have a scope: read (all GETs), installation (health and ticket lookups only), admin. "
             "Each key has a rate limit of its own; POST /api/v1/backtest also has one per workspace. "
-            "Past a limit the answer is 429 with `Retry-After`.",
+            "Every answer to a request with a valid key says what is left of its budget: `X-RateLimit-Limit` "
+            "(requests in the current window), `X-RateLimit-Remaining` and `X-RateLimit-Reset` (when the window "
+            "resets, Unix epoch seconds); with several windows, the one with the fewest requests left. "
+            "Past a limit the answer is 429 with `Retry-After` (seconds) and the X-RateLimit-* headers of the "
+            "budget that is used up.",
         },
         "servers": [{"url": settings().public_base_url.rstrip("/")}],
         "security": [{"bearer": []}],
@@ -297,6 +328,7 @@ def document() -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "hsk_<prefix>_<secret>"}
             },
             "schemas": SCHEMAS,
+            "headers": RATE_HEADERS,
             "responses": {
                 "Problem": {
                     "description": "Problem details (RFC 9457)",

@@ -46,6 +46,23 @@ class Breach:
     retry_after: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quota:
+    """What is left of a budget, for the X-RateLimit-* headers: its tightest window (the fewest requests
+    left; of equals, the one resetting last), as Flask-Limiter reports its own limits."""
+
+    limit: int  # requests the window allows
+    remaining: int
+    reset: int  # when the window resets, epoch seconds
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+        }
+
+
 class Budgets:
     """The rate limits of one app over one storage; `spend` and `exhausted` answer None or a Breach."""
 
@@ -63,6 +80,19 @@ class Budgets:
     def exhausted(self, kind: str, key: str) -> Breach | None:
         """Like `spend`, without counting this request (for budgets only failures spend)."""
         return self._check(kind, key, spend=False)
+
+    def quota(self, kind: str, key: str) -> Quota | None:
+        """What is left of `kind`'s budget for `key` (None when the storage cannot say: fail open)."""
+        found: list[Quota] = []
+        try:
+            for item in self._limits[kind]:
+                stats = self._strategy.get_window_stats(item, "healthscore", kind, key)
+                reset = math.ceil(stats.reset_time)
+                found.append(Quota(limit=item.amount, remaining=max(0, stats.remaining), reset=reset))
+        except (OSError, RedisError, StorageError) as exc:
+            self._storage_down(exc)
+            return None
+        return min(found, key=lambda q: (q.remaining, -q.reset), default=None)
 
     def _check(self, kind: str, key: str, *, spend: bool) -> Breach | None:
         test = self._strategy.hit if spend else self._strategy.test

@@ -88,6 +88,76 @@ def test_each_route_spends_the_same_key_budget(client: Any, tenants: dict[str, T
     _assert_429(client.get("/api/v1/models", headers=bearer(key), environ_base=addr), "for this API key")
 
 
+RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+def _quota(resp: Any) -> tuple[int, int, int]:
+    limit, remaining, reset = (int(resp.headers[h]) for h in RATE_HEADERS)
+    return limit, remaining, reset
+
+
+def test_api_answers_say_what_is_left_of_the_key_budget(client: Any, tenants: dict[str, TenantData]) -> None:
+    """Successful REST API answers carried no X-RateLimit-* headers: a client could only find its budget by
+    running into the 429. Every answer once the key is known says it (Flask-Limiter's names); a 401 and the
+    public OpenAPI document carry none."""
+    import time
+
+    key, addr = tenants["acme"].read_key, {"REMOTE_ADDR": "198.51.100.1"}
+    before = int(time.time())
+    first = _get(client, key)
+    assert first.status_code == 200
+    limit, remaining, reset = _quota(first)
+    assert (limit, remaining) == (3, 2)  # "3 per minute" here; this request counted
+    assert before <= reset <= before + 61
+    missing = client.get("/api/v1/accounts/999999", headers=bearer(key), environ_base=addr)
+    assert missing.status_code == 404
+    assert _quota(missing) == (3, 1, reset)
+    assert _quota(_get(client, key)) == (3, 0, reset)
+    refused = _get(client, key)
+    _assert_429(refused, "for this API key")
+    assert _quota(refused) == (3, 0, reset)
+    assert reset - int(refused.headers["Retry-After"]) - 1 <= int(time.time()) <= reset
+    unauthorized = _get(client, "hsk_0000_guess")
+    assert unauthorized.status_code == 401
+    assert not set(RATE_HEADERS) & set(unauthorized.headers.keys())
+    assert not set(RATE_HEADERS) & set(client.get("/api/openapi.json").headers.keys())
+
+
+def test_with_several_windows_the_headers_name_the_tightest(
+    settings_overrides: dict[str, object], tenants: dict[str, TenantData]
+) -> None:
+    app = create_app({**settings_overrides, "api_rate_limit": "5 per minute;3 per hour"})
+    client = app.test_client()
+    resp = _get(client, tenants["acme"].read_key)
+    assert resp.status_code == 200
+    limit, remaining, reset = _quota(resp)
+    assert (limit, remaining) == (3, 2)  # the hour's window has fewer left than the minute's (4)
+    assert reset > int(datetime.now(UTC).timestamp()) + 61  # and resets with the hour
+
+
+def test_openapi_and_the_docs_page_document_the_rate_limit_headers(client: Any) -> None:
+    doc = client.get("/api/openapi.json").get_json()
+    assert set(doc["components"]["headers"]) == set(RATE_HEADERS)
+    refs = {h: {"$ref": f"#/components/headers/{h}"} for h in RATE_HEADERS}
+    answers = [
+        (path, code, resp)
+        for path, item in doc["paths"].items()
+        for k, op in item.items()
+        if k != "parameters"
+        for code, resp in op["responses"].items()
+        if code.startswith("2")
+    ]
+    assert answers
+    for path, code, resp in answers:
+        assert {h: resp["headers"][h] for h in RATE_HEADERS} == refs, (path, code)
+    too_many = doc["components"]["responses"]["TooManyRequests"]["headers"]
+    assert {h: too_many[h] for h in RATE_HEADERS} == refs
+    assert "X-RateLimit-Remaining" in doc["info"]["description"]
+    page = client.get("/docs/api").data.decode()
+    for header in (*RATE_HEADERS, "Retry-After"):
+        assert f"<code>{header}</code>" in page
+
+
 def test_guessing_keys_is_throttled_per_address(client: Any, tenants: dict[str, TenantData]) -> None:
     """Wrong keys (and none) spend the address's budget; past it the address is refused before any key
     is looked up, so even a right guess is a 429. Another address and the right key are unaffected."""
@@ -206,7 +276,9 @@ def test_backtest_budget_is_per_workspace(
     assert _backtest(client, acme.admin_key).status_code == 501  # ran (the fake says "not available")
     # Another key and another address of the same workspace: the same budget.
     other_key = _second_admin_key(client, acme)
-    _assert_429(_backtest(client, other_key, "203.0.113.4"), "for backtests in this workspace")
+    refused = _backtest(client, other_key, "203.0.113.4")
+    _assert_429(refused, "for backtests in this workspace")
+    assert _quota(refused)[:2] == (1, 0)  # the headers describe the budget used up, not the key's
     assert _backtest(client, globex.admin_key).status_code == 501
     assert backtests == [acme.id, globex.id]
 
