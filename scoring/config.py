@@ -89,6 +89,15 @@ def parse_yaml(text: str) -> Any:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ScoringConfigError([f"<yaml>: {exc}"]) from exc
+    except RecursionError:
+        # PyYAML composes nested collections recursively: a few thousand "[" exhaust the stack.
+        raise ScoringConfigError(["<yaml>: nested too deeply"]) from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        # Scalars PyYAML accepts but cannot construct: a date that does not exist (2026-02-30), an integer
+        # past Python's 4,300-digit limit, `!!int 0xZZ`, `!!float abc`, `!!timestamp x`.
+        raise ScoringConfigError(
+            [f"<yaml>: a value cannot be read ({type(exc).__name__}: {exc})"[:300]]
+        ) from exc
     stack, seen = [doc], 0
     while stack:
         node = stack.pop()

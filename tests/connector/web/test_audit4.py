@@ -1,0 +1,36 @@
+"""Fourth security audit: attacks the earlier audits' tests did not cover (one section per finding)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.connector.web.seed import TenantData, bearer
+
+# ------------------------------------------------------------------ YAML scalars PyYAML cannot construct
+
+UNCONSTRUCTABLE = [
+    "version: 2026-02-30\n",  # a date that does not exist: ValueError from datetime
+    "version: " + "9" * 5000 + "\n",  # past Python's 4,300-digit int limit: ValueError
+    "version: !!int 0xZZ\n",
+    "version: !!float abc\n",
+    "version: !!timestamp x\n",  # AttributeError inside PyYAML
+    "[" * 5000 + "]" * 5000 + "\n",  # PyYAML composes recursively: RecursionError
+]
+
+
+@pytest.mark.parametrize("text", UNCONSTRUCTABLE, ids=range(len(UNCONSTRUCTABLE)))
+def test_unconstructable_model_yaml_is_a_422_not_a_500(
+    client: Any, tenants: dict[str, TenantData], text: str
+) -> None:
+    # Before: only yaml.YAMLError was caught, so these were 500s on POST /api/v1/backtest and the model page.
+    resp = client.post("/api/v1/backtest", json={"yaml": text}, headers=bearer(tenants["acme"].admin_key))
+    assert resp.status_code == 422
+    assert any(p.startswith("<yaml>") for p in resp.get_json()["problems"])
+
+
+@pytest.mark.parametrize("text", UNCONSTRUCTABLE[:2], ids=range(2))
+def test_model_page_refuses_unconstructable_yaml(acme_admin: Any, text: str) -> None:
+    resp = acme_admin.post("/admin/model", data={"yaml": text, "mode": "yaml", "action": "validate"})
+    assert resp.status_code == 400
