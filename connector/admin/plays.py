@@ -147,7 +147,9 @@ def same_fields(row: m.Play, fields: dict[str, Any]) -> bool:
 
 
 def get(session: Session, tenant_id: int, play_id: int | None) -> m.Play | None:
-    row = session.get(m.Play, play_id) if play_id is not None else None
+    # A typed id (?edit=, ?dry=, the form's play_id) beyond a 64-bit row id names no play: looking it up
+    # overflowed the query (a 500).
+    row = session.get(m.Play, play_id) if play_id is not None and 0 < play_id < 2**63 else None
     return row if row is not None and row.tenant_id == tenant_id else None
 
 

@@ -34,3 +34,15 @@ def test_unconstructable_model_yaml_is_a_422_not_a_500(
 def test_model_page_refuses_unconstructable_yaml(acme_admin: Any, text: str) -> None:
     resp = acme_admin.post("/admin/model", data={"yaml": text, "mode": "yaml", "action": "validate"})
     assert resp.status_code == 400
+
+
+# ------------------------------------------------------------------ play ids typed beyond 64 bits
+
+
+def test_play_ids_beyond_64_bits_are_not_500s(acme_admin: Any) -> None:
+    # Before: ?edit=, ?dry= and the form's play_id reached the query and overflowed it (a 500).
+    huge = "99999999999999999999"
+    assert acme_admin.get(f"/admin/plays?edit={huge}").status_code == 404
+    assert acme_admin.get(f"/admin/plays?dry={huge}").status_code == 404
+    resp = acme_admin.post("/admin/plays", data={"play_id": huge, "name": "x", "to_band": "red"})
+    assert resp.status_code in (302, 303, 400)
