@@ -67,6 +67,9 @@ def test_written_fields_and_modification_bump() -> None:
     assert company.properties["healthscore_score"] == "80"
     assert company.properties["hs_lastmodifieddate"] == hs.hs_time(NOW)
     assert hs.written_fields(ctx) == {cid: {"healthscore_score": "80"}}
+    # one record, as benchmarks/freshness.py polls it (unknown ids are left out)
+    assert hs.written_fields(ctx, ids=[cid, "404"]) == {cid: {"healthscore_score": "80"}}
+    assert hs.written_fields(ctx, ids=[]) == {}
 
 
 def test_a_churned_customer_past_its_outcome_date_is_a_former_customer() -> None:

@@ -314,6 +314,7 @@ def test_get_and_update_one_record(sb: SalesforceSandbox, sf: Salesforce) -> Non
     )
     assert sf.Account.update(rid, {"Note__c": "hi"}) == 204
     assert sfs.written_fields(sb.ctx) == {rid: {"Note__c": "hi"}}
+    assert sfs.written_fields(sb.ctx, ids=[rid, "0015gNOPE000000AAA"]) == {rid: {"Note__c": "hi"}}
 
 
 def test_limits_and_api_usage_header(sb: SalesforceSandbox, sf: Salesforce) -> None:

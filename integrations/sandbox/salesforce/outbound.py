@@ -4,6 +4,7 @@ Outbound Messages (SOAP `notifications`) it sends for changed Accounts, Cases an
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from integrations.sandbox.book import Changes
@@ -32,11 +33,13 @@ def truth(ctx: SandboxContext) -> dict[str, dict[str, str]]:
     return {"accounts": accounts, "tickets": tickets}
 
 
-def written_fields(ctx: SandboxContext) -> dict[str, dict[str, object]]:
-    """Current value of every custom field our product wrote, by Account Id (JSON-ready)."""
+def written_fields(ctx: SandboxContext, ids: Collection[str] | None = None) -> dict[str, dict[str, object]]:
+    """Current value of every custom field our product wrote, by Account Id (JSON-ready; only `ids` when
+    given, for a benchmark that polls one record)."""
     with ctx.lock:
-        vs = ctx.vendors[VENDOR]
-        return {rid: {k: _json_value(v) for k, v in values.items()} for rid, values in vs.written.items()}
+        written = ctx.vendors[VENDOR].written
+        rids = written.keys() if ids is None else [rid for rid in ids if rid in written]
+        return {rid: {k: _json_value(v) for k, v in written[rid].items()} for rid in rids}
 
 
 _OM_FIELDS = {
