@@ -4,6 +4,7 @@ EmailMessage, Survey_Response__c, User), with our written custom fields merged i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable
@@ -39,6 +40,9 @@ CASE_STATUS = {
 CASE_PRIORITY = {"low": "Low", "normal": "Medium", "high": "High", "urgent": "Critical"}
 
 
+@functools.lru_cache(
+    maxsize=1 << 20
+)  # a pure function of its arguments; rendering a book's comments asks again
 def hashed_id(sobject: str, key: str) -> str:
     """An 18-char id from a hash, for keys whose trailing number is not unique (comments, users)."""
     n = int.from_bytes(hashlib.sha256(f"{sobject}:{key}".encode()).digest()[:8], "big") % (62**10)
