@@ -6,6 +6,8 @@ import hashlib
 import itertools
 import json
 import os
+import re
+import string
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -222,6 +224,36 @@ def _dimensions(c: Checker, node: Any) -> list[DimensionSpec]:
     return out
 
 
+TEMPLATE_FIELDS = ("value", "label", "unit")
+# Widths and precisions a driver text needs are a few characters; str.format honours any, so
+# "{value:>2000000000}" (20 characters of YAML) allocated gigabytes on validation and again for every
+# account in every scoring pass.
+MAX_TEMPLATE_NUMBER = 64
+
+
+def _template_problem(text: str) -> str | None:
+    """Why `text` is not a driver template (None: it is): only {value}, {label} and {unit}, no attribute
+    or index lookups, no nested fields, widths and precisions up to MAX_TEMPLATE_NUMBER."""
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        return str(exc)
+    for _literal, name, spec, _conversion in parts:
+        if name is None:
+            continue
+        if name not in TEMPLATE_FIELDS:
+            return f"unknown field {{{name}}}"
+        if spec and ("{" in spec or "}" in spec):
+            return f"nested field in {{{name}:{spec}}}"
+        if spec and any(int(n) > MAX_TEMPLATE_NUMBER for n in re.findall(r"\d+", spec)):
+            return f"width or precision above {MAX_TEMPLATE_NUMBER} in {{{name}:{spec}}}"
+    try:
+        text.format(value=1.5, label="label", unit="u")
+    except (KeyError, IndexError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
 def _metric(c: Checker, name: str, dim: str, raw: Any, path: str) -> MetricSpec:
     m = c.mapping(raw, path, _METRIC_KEYS)
     direction = m.get("direction")
@@ -233,10 +265,9 @@ def _metric(c: Checker, name: str, dim: str, raw: Any, path: str) -> MetricSpec:
         c.add(join(path, "lookback_days"), "must be a whole number of days")
     text = c.text(m.get("text"), join(path, "text"), "{label}: {value:g}")
     label = c.text(m.get("label"), join(path, "label"), name.replace("_", " "))
-    try:
-        text.format(value=1.5, label=label, unit="u")
-    except (KeyError, IndexError, ValueError) as exc:
-        c.add(join(path, "text"), f"bad template ({exc}); use {{value}}, {{label}}, {{unit}}")
+    problem = _template_problem(text)
+    if problem is not None:
+        c.add(join(path, "text"), f"bad template ({problem}); use {{value}}, {{label}}, {{unit}}")
     return MetricSpec(
         name=name,
         dimension=dim,

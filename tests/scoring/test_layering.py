@@ -27,6 +27,8 @@ STDLIB_OK = {
     "importlib",
     "concurrent",
     "warnings",
+    "re",
+    "string",
 }
 
 

@@ -46,3 +46,44 @@ def test_play_ids_beyond_64_bits_are_not_500s(acme_admin: Any) -> None:
     assert acme_admin.get(f"/admin/plays?dry={huge}").status_code == 404
     resp = acme_admin.post("/admin/plays", data={"play_id": huge, "name": "x", "to_band": "red"})
     assert resp.status_code in (302, 303, 400)
+
+
+# ------------------------------------------------------------------ driver texts are templates, not format strings
+
+
+def _model_with_text(text: str) -> str:
+    from importlib import resources
+
+    model = resources.files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
+    assert '"{value:.0%} of seats in use"' in model
+    return model.replace('"{value:.0%} of seats in use"', f'"{text}"', 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{value:>100000} seats",
+        "{value:.100000f}",
+        "{label.__class__.__mro__}",
+        "{value[0]}",
+        "{value:{label}}",
+    ],
+)
+def test_driver_text_allows_no_huge_widths_or_lookups(
+    client: Any, tenants: dict[str, TenantData], text: str
+) -> None:
+    # Before: the model accepted any str.format template, so "{value:>2000000000}" (20 characters) allocated
+    # gigabytes on validation and again for every account in every scoring pass (the plays' subjects were
+    # fixed for this in audit 3; the model's driver texts were not).
+    resp = client.post(
+        "/api/v1/backtest", json={"yaml": _model_with_text(text)}, headers=bearer(tenants["acme"].admin_key)
+    )
+    assert resp.status_code == 422
+    assert any(".text" in p and "bad template" in p for p in resp.get_json()["problems"])
+
+
+def test_driver_text_keeps_the_formats_models_use() -> None:
+    from scoring.config import load_model
+
+    for text in ("{value:.0%} in use", "{value:+.2f} {unit}", "{label}: {value:g}", "{value!r:>10}"):
+        load_model(_model_with_text(text))
