@@ -134,7 +134,7 @@ def named(session: Session, tenant_id: int, name: str, other_than: int | None = 
     rows = session.scalars(
         select(m.Play).where(
             m.Play.tenant_id == tenant_id,
-            func.lower(m.Play.name) == name.strip().lower(),
+            m.Play.name_key == m.name_key(name),  # what the database's one-name index compares (0012)
             true() if other_than is None else m.Play.id != other_than,
         )
     )

@@ -343,7 +343,7 @@ def live_key_named(session: Session, tenant_id: int, name: str) -> m.ApiKey | No
         select(m.ApiKey)
         .where(
             m.ApiKey.tenant_id == tenant_id,
-            func.lower(m.ApiKey.name) == name.strip().lower(),
+            m.ApiKey.name_key == m.name_key(name),  # what the database's one-name index compares (0012)
             m.ApiKey.revoked_at.is_(None),
         )
         .order_by(m.ApiKey.id)

@@ -27,7 +27,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -127,8 +127,32 @@ class UserSession(Base):
     created_at: Mapped[datetime]
 
 
+# One play per name, and one live API key per name, in a workspace (case and surrounding spaces ignored: the
+# name_key column), so two requests racing past the code checks (admin/plays.named,
+# installs/users.live_key_named) cannot both insert. Twins already there when this came (migration 0012)
+# are exempt (name_shared): all but the oldest of each.
+PLAY_NAME_PREDICATE = "NOT name_shared"
+KEY_NAME_PREDICATE = "revoked_at IS NULL AND NOT name_shared"
+
+
+def name_key(name: str | None) -> str:
+    """A play's or key's name as the duplicate checks compare it: trimmed and lower-cased in Python (the
+    same on both engines; SQLite's lower() folds ASCII only). Migration 0012 has its own copy."""
+    return (name or "").strip().lower()
+
+
 class ApiKey(Base):
     __tablename__ = "api_keys"
+    __table_args__ = (
+        Index(
+            "ux_api_keys_tenant_live_name_key",
+            "tenant_id",
+            "name_key",
+            unique=True,
+            sqlite_where=text(KEY_NAME_PREDICATE),
+            postgresql_where=text(KEY_NAME_PREDICATE),
+        ),
+    )
     id: Mapped[int] = _id()
     tenant_id: Mapped[int] = _tenant()
     name: Mapped[str] = mapped_column(String(200))
@@ -138,6 +162,13 @@ class ApiKey(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    name_key: Mapped[str] = mapped_column(String(200), server_default="")  # set with name (_name_key)
+    name_shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # 0012
+
+    @validates("name")
+    def _name_key(self, _attr: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
 
 
 class Installation(Base):
@@ -628,6 +659,16 @@ class Play(Base):
     """An admin-defined play: a band transition (and segments) that creates a task for the account owner."""
 
     __tablename__ = "plays"
+    __table_args__ = (
+        Index(
+            "ux_plays_tenant_name_key",
+            "tenant_id",
+            "name_key",
+            unique=True,
+            sqlite_where=text(PLAY_NAME_PREDICATE),
+            postgresql_where=text(PLAY_NAME_PREDICATE),
+        ),
+    )
     id: Mapped[int] = _id()
     tenant_id: Mapped[int] = _tenant()
     name: Mapped[str] = mapped_column(String(200))
@@ -643,6 +684,16 @@ class Play(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    name_key: Mapped[str] = mapped_column(String(200), server_default="")  # set with name (_name_key)
+    # a twin of an older play's name when migration 0012 came: exempt from the one-name index until renamed
+    name_shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    @validates("name")
+    def _name_key(self, _attr: str, value: str) -> str:
+        if self.name_key is not None and self.name_key != name_key(value):
+            self.name_shared = False  # renamed: the one-name constraint holds for it again
+        self.name_key = name_key(value)
+        return value
 
 
 class PlayTask(Base):

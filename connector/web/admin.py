@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.exc import IntegrityError
 
 from connector import readmodels
 from connector.admin import actions as admin_actions
@@ -231,12 +232,12 @@ def keys() -> Any:
     )
 
 
-@bp.post("/keys")
-@admin_required
-def create_key() -> Any:
-    name, scope = request.form.get("name", ""), request.form.get("scope", "read")
+def _key_twin_answer(name: str, scope: str) -> Any | None:
+    """The answer when a live key of this name exists already (None when none does)."""
     twin = auth.live_key_named(db(), tenant_id(), name) if name.strip() else None
-    if twin is not None and twin.scope == scope:
+    if twin is None:
+        return None
+    if twin.scope == scope:
         # the same Create form sent twice (a double click, a resubmitted reload): no second key; the
         # first sending's answer showed the secret, which is never shown again
         flash(
@@ -246,18 +247,32 @@ def create_key() -> Any:
             "info",
         )
         return redirect(url_for("admin.keys"), code=303)
-    if twin is not None:
-        return render_template(
-            "admin/keys.html",
-            keys=readmodels.api_keys(db(), tenant_id()),
-            scopes=auth.API_KEY_SCOPES,
-            errors=[
-                f"There is already a key named “{twin.name}” (scope {twin.scope}): give this one another "
-                "name, so the list tells them apart when you revoke one."
-            ],
-        ), 400
+    return render_template(
+        "admin/keys.html",
+        keys=readmodels.api_keys(db(), tenant_id()),
+        scopes=auth.API_KEY_SCOPES,
+        errors=[
+            f"There is already a key named “{twin.name}” (scope {twin.scope}): give this one another "
+            "name, so the list tells them apart when you revoke one."
+        ],
+    ), 400
+
+
+@bp.post("/keys")
+@admin_required
+def create_key() -> Any:
+    name, scope = request.form.get("name", ""), request.form.get("scope", "read")
+    if (answer := _key_twin_answer(name, scope)) is not None:
+        return answer
     try:
         new = auth.create_api_key(db(), tenant_id(), name, scope)
+    except IntegrityError:
+        # The same form sent at the same instant: the other sending inserted its key between our check and
+        # our insert, and the database's one-name index (migration 0012) refused ours. Answer as the check.
+        db().rollback()
+        if (answer := _key_twin_answer(name, scope)) is not None:
+            return answer
+        raise
     except auth.AuthError as exc:
         return render_template(
             "admin/keys.html",

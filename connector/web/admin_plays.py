@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.exc import IntegrityError
 
 from connector.admin import plays as actions
 from connector.jobs import nudge
@@ -27,7 +28,10 @@ def _helpers() -> dict[str, Any]:
 def _page(status: int = 200, **extra: Any) -> Any:
     session, tid = db(), tenant_id()
     actions.ensure_starter(session, tid)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # another first visit made the starter at the same instant (one-name index)
+        session.rollback()
     edit = actions.get(session, tid, request.args.get("edit", type=int))
     dry_play = actions.get(session, tid, request.args.get("dry", type=int))
     if dry_play is not None and status == 200:  # `?dry=<id>`: a dry run writes nothing, so a GET shows it
@@ -66,26 +70,44 @@ def play_save() -> Any:
     )
     play_id = request.form.get("play_id", type=int)
     editing = actions.get(session, tid, play_id)  # kept through an error: fixing it must not make a copy
-    if not errors:
-        twin = actions.named(session, tid, fields["name"], other_than=editing.id if editing else None)
-        if twin is not None and editing is None and actions.same_fields(twin, fields):
-            # the same New play form sent twice (a double click, a resubmitted reload): no second play
-            flash(f"“{twin.name}” is already saved.", "info")
-            return redirect(url_for("admin.plays"))
-        if twin is not None:
-            errors = [
-                f"There is already a play named “{twin.name}”: edit that one from the list, "
-                "or give this one another name."
-            ]
+    if not errors and (answer := _twin_answer(fields, editing)) is not None:
+        return answer
     if errors:
         return _page(400, errors=errors, form=fields, edit=editing)
-    row = actions.save(session, tid, fields, actor(), play_id)
-    session.flush()
+    try:
+        row = actions.save(session, tid, fields, actor(), play_id)
+        session.flush()
+    except IntegrityError:
+        # The same form sent at the same instant (or another play given this name): the other request
+        # saved between our check and our write, and the database's one-name index (migration 0012)
+        # refused ours. Answer as the check does.
+        session.rollback()
+        editing = actions.get(session, tid, play_id)
+        if (answer := _twin_answer(fields, editing)) is not None:
+            return answer
+        raise
     result = actions.dry_run(session, tid, row)
     session.commit()
     prefix = "Turning it on now" if not row.enabled else "Dry run"
     flash(f"Saved “{row.name}”. {prefix}: {result.summary}.", "success")
     return redirect(url_for("admin.plays"))  # the notice above has the dry run
+
+
+def _twin_answer(fields: dict[str, Any], editing: Any) -> Any | None:
+    """The answer when another play of the workspace has this name (None when none does): the same New
+    play form again is 'already saved'; any other play or rename to a taken name is refused."""
+    session, tid = db(), tenant_id()
+    twin = actions.named(session, tid, fields["name"], other_than=editing.id if editing else None)
+    if twin is None:
+        return None
+    if editing is None and actions.same_fields(twin, fields):
+        # the same New play form sent twice (a double click, a resubmitted reload): no second play
+        flash(f"“{twin.name}” is already saved.", "info")
+        return redirect(url_for("admin.plays"))
+    errors = [
+        f"There is already a play named “{twin.name}”: edit that one from the list, or give this one another name."
+    ]
+    return _page(400, errors=errors, form=fields, edit=editing)
 
 
 @bp.post("/plays/<int:play_id>/dry-run")

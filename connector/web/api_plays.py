@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
 
 from connector.admin import plays as actions
 from connector.jobs import nudge
@@ -94,6 +95,14 @@ def _name_taken(name: str, other_than: int | None = None) -> Response | None:
     return _invalid([taken])
 
 
+def _lost_race(name: str, other_than: int | None = None) -> Response | None:
+    """After an IntegrityError: when another request gave a play this name between our check and our write
+    (the database's one-name index, migration 0012, refused ours), the same 422 as the check; nothing of
+    this request is saved. None when no play has the name (another constraint: the caller re-raises)."""
+    db().rollback()
+    return _name_taken(name, other_than=other_than)
+
+
 def _missing() -> Response:
     return problem(404, "not_found", "No such play.", "List the plays with GET /api/v1/plays.")
 
@@ -107,7 +116,10 @@ def _validated(merged: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 def list_plays() -> Response:
     session, tid = db(), g.api_tenant_id
     actions.ensure_starter(session, tid)  # as the admin page: every tenant starts with a disabled starter
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # another first call made the starter at the same instant (one-name index)
+        session.rollback()
     counts = reads.task_counts(session, tid)
     return jsonify({"data": [_play(r, counts) for r in actions.list_plays(session, tid)]})
 
@@ -121,12 +133,17 @@ def create_play() -> Any:
     if (taken := _name_taken(fields["name"])) is not None:
         return taken
     session, tid = db(), g.api_tenant_id
-    row = actions.save(session, tid, fields, g.api_key_name)
-    backfill = None
-    if body.get("enabled") is True:
-        done = actions.set_enabled(session, tid, row.id, True, g.api_key_name)
-        backfill = done[1] if done else None
-    session.commit()
+    try:
+        row = actions.save(session, tid, fields, g.api_key_name)
+        backfill = None
+        if body.get("enabled") is True:
+            done = actions.set_enabled(session, tid, row.id, True, g.api_key_name)
+            backfill = done[1] if done else None
+        session.commit()
+    except IntegrityError:
+        if (taken := _lost_race(fields["name"])) is None:
+            raise
+        return taken
     return jsonify(_play(row, reads.task_counts(session, tid), _sent(backfill, tid))), 201
 
 
@@ -154,11 +171,17 @@ def update_play(play_id: int) -> Any:
             return _invalid(errors)
         if (taken := _name_taken(fields["name"], other_than=row.id)) is not None:
             return taken
-        actions.save(session, tid, fields, g.api_key_name, row.id)
-    if "enabled" in body:
-        done = actions.set_enabled(session, tid, row.id, bool(body["enabled"]), g.api_key_name)
-        backfill = done[1] if done else None
-    session.commit()
+    try:
+        if changes:
+            actions.save(session, tid, fields, g.api_key_name, row.id)
+        if "enabled" in body:
+            done = actions.set_enabled(session, tid, row.id, bool(body["enabled"]), g.api_key_name)
+            backfill = done[1] if done else None
+        session.commit()
+    except IntegrityError:
+        if not changes or (taken := _lost_race(fields["name"], other_than=play_id)) is None:
+            raise
+        return taken
     return jsonify(_play(row, reads.task_counts(session, tid), _sent(backfill, tid)))
 
 
