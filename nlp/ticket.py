@@ -41,7 +41,11 @@ def roll_up(messages: Sequence[Sentiment]) -> Sentiment:
     judged = [s for s in messages if s.confidence > 0]
     if not judged:
         return NOTHING_TO_JUDGE
-    weights = [GROWTH**i * max(s.confidence, MIN_WEIGHT) for i, s in enumerate(judged)]
+    # Relative to the latest message (GROWTH ** 0): the same ratios, exact in binary floating point, and old
+    # messages fade to 0.0 instead of GROWTH ** i overflowing at the 1,025th (a thread anyone can grow by
+    # replying to a support e-mail raised OverflowError and failed the tenant's whole sentiment pass).
+    last = len(judged) - 1
+    weights = [GROWTH ** (i - last) * max(s.confidence, MIN_WEIGHT) for i, s in enumerate(judged)]
     total = sum(weights)
     score = sum(w * s.score for w, s in zip(weights, judged, strict=True)) / total
     label: Label = (

@@ -35,3 +35,18 @@ def test_markup_and_wrapped_quote_headers_still_clean_as_before() -> None:
 def test_an_unclosed_tag_is_text() -> None:
     # a "<" with another "<" before any ">" starts no tag: it is shown (before, it swallowed "<a 2 <b>")
     assert html_to_text("<p>1 <a 2 <b>bold</b></p>") == "\n1 <a 2 bold\n"
+
+
+def test_a_thread_of_thousands_of_customer_replies_rolls_up() -> None:
+    # Before: each message weighed GROWTH ** i, which raised OverflowError at the 1,025th judged message, so
+    # one long thread (anyone can reply to a support e-mail) failed the tenant's whole sentiment pass.
+    from nlp.sentiment import Sentiment
+    from nlp.ticket import roll_up
+
+    angry = Sentiment(label="negative", score=-0.9, confidence=0.9, excerpt="broken again")
+    happy = Sentiment(label="positive", score=0.8, confidence=0.95, excerpt="thanks")
+    thread = [angry, happy] * 1000
+    rolled = roll_up(thread)
+    # messages older than a few dozen replies weigh nothing measurable: the same as the recent part alone
+    assert rolled == roll_up(thread[-100:])
+    assert -1.0 <= rolled.score <= 1.0
