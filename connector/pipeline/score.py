@@ -20,6 +20,7 @@ from connector.readmodels.common import parsed_model
 from connector.readmodels.customers import former_customer_ids
 from connector.store import models as m
 from connector.store.repo import utcnow
+from connector.store.snapshots import insert_snapshots
 from scoring.engine import score_accounts
 from scoring.model import ScoringModel
 from scoring.trend import change_over
@@ -162,7 +163,6 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
         acc = accounts[int(res.account_id)]
         change_30d = change_over(history.get(acc.id, []), res.score, as_of, 30)  # trend()'s change_30d
         snap = _snapshot(tenant_id, acc.id, res, change_30d, metric_of.get(res.account_id, {}))
-        session.add(snap)
         snapshots.append((acc, snap))
         report.scored += 1
         report.by_band[snap.band] = report.by_band.get(snap.band, 0) + 1
@@ -170,7 +170,7 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
         scored.append(play_queue.Scored(acc, prev, snap))
         if prev is not None and prev.band != snap.band:
             report.band_changes += 1
-    session.flush()
+    insert_snapshots(session, [snap for _, snap in snapshots])
     # Plays fire in this transaction: task rows and their outbox rows commit with the band change.
     bands = tuple(b.name for b in model.default_segment.bands)
     fired = play_queue.fire(session, tenant_id, scored, org_ids, bands)
