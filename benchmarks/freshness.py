@@ -169,7 +169,8 @@ def main() -> None:
 
     def recording(*a: Any, **k: Any) -> dict[str, Any]:
         report = original(*a, **k)
-        refreshes.append(report)
+        vendors = a[2] if len(a) > 2 else k.get("vendors", ())
+        refreshes.append({**report, "vendors": ",".join(vendors)})
         return report
 
     realtime.refresh = recording  # type: ignore[assignment]
@@ -261,6 +262,20 @@ def main() -> None:
             + ", ".join(f"{s}={v:.2f}" for s, v in med.items())
             + f"; median accounts read and scored {loaded:g} (of {args.accounts}), re-snapshotted {scored:g}"
         )
+        # Per vendor that triggered them: the HubSpot path's refreshes apart from the other tenant's.
+        for vendors in sorted({r["vendors"] for r in refreshes}):
+            mine = [r for r in refreshes if r["vendors"] == vendors]
+            calls = statistics.median(
+                sum(int(i.get("api_calls") or 0) for i in r["steps"]["sync"].get("installations", []))
+                for r in mine
+            )
+            print(
+                f"  {vendors} refreshes: {len(mine)}, median s: total={statistics.median(r['duration_s'] for r in mine):.2f}, "
+                + ", ".join(
+                    f"{s}={statistics.median(r['steps'][s]['duration_s'] for r in mine):.2f}" for s in steps
+                )
+                + f"; sync api calls {calls:g}"
+            )
     print(
         f"first whole pass (setup, sentiment: {args.setup_sentiment}): {first_pass:.1f} s; baseline pass status: "
         + ", ".join(f"{k}={v[1]}" for k, v in baseline.items())
