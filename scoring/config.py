@@ -115,7 +115,22 @@ def parse_yaml(text: str) -> Any:
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
+        elif isinstance(node, bytes):
+            # !!binary: a bytes key failed the version hash (TypeError, a 500); no model field is binary
+            raise ScoringConfigError(["<yaml>: binary values (!!binary) have no place in a model"])
+        elif isinstance(node, str) and not node.isascii() and not _utf8(node):
+            # "\ud800" in a double-quoted scalar is a lone surrogate: the page echoing it (or the database
+            # storing it) could not encode it (a 500)
+            raise ScoringConfigError(["<yaml>: a text holds a lone surrogate (\\ud800-\\udfff); remove it"])
     return doc
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def load_default_model() -> ScoringModel:

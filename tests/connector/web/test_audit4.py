@@ -87,3 +87,29 @@ def test_driver_text_keeps_the_formats_models_use() -> None:
 
     for text in ("{value:.0%} in use", "{value:+.2f} {unit}", "{label}: {value:g}", "{value!r:>10}"):
         load_model(_model_with_text(text))
+
+
+# ------------------------------------------------------------------ binary values and lone surrogates in the model
+
+ODD_SCALARS = ["? !!binary AA==\n: 1\n", '"\\ud800": 1\n']
+
+
+@pytest.mark.parametrize("text", ODD_SCALARS, ids=range(len(ODD_SCALARS)))
+def test_model_page_refuses_binary_and_lone_surrogates(acme_admin: Any, text: str) -> None:
+    # Before: a !!binary key failed the version hash (TypeError) and a "\ud800" escape made a string the page
+    # could not encode (UnicodeEncodeError): both 500s on the model editor.
+    resp = acme_admin.post("/admin/model", data={"yaml": text, "mode": "yaml", "action": "validate"})
+    assert resp.status_code == 400
+
+
+def test_api_refuses_a_binary_key_in_the_model(client: Any, tenants: dict[str, TenantData]) -> None:
+    resp = client.post(
+        "/api/v1/backtest", json={"yaml": ODD_SCALARS[0]}, headers=bearer(tenants["acme"].admin_key)
+    )
+    assert resp.status_code == 422
+
+
+def test_a_model_versioned_with_a_lone_surrogate_is_refused(acme_admin: Any) -> None:
+    text = _model_with_text("{value:.0%} of seats in use") + 'version: "\\ud800"\n'
+    resp = acme_admin.post("/admin/model", data={"yaml": text, "mode": "yaml", "action": "save"})
+    assert resp.status_code == 400
