@@ -447,6 +447,10 @@ def test_rows_read_by_columns_give_the_metrics_whole_objects_gave(db_url: str) -
         }
         assert not diff
         assert got["001"]["open_tickets"] >= 1.0
+        with b.session(db_url) as s:  # a targeted refresh's load of one account reads the same metrics
+            one = b.account_row(s, t, "salesforce", "002").id
+            alone = load_signals(s, t, as_of, account_ids=[one])
+        assert [dict(sig.metrics) for sig in alone] == [got["002"]]
         if as_of == T0:
             assert got["001"]["csat_avg_90d"] == 2.0, got["001"]  # the survey on the old ticket counts
 
