@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from integrations.sandbox import hubspot as hs
+from integrations.sandbox.hubspot import formats, index, search
 from tests.integrations.hubspot.book_factory import NOW, contact, make_book, make_context
 
 
@@ -97,3 +98,40 @@ def test_objects_swapped_in_place_are_seen() -> None:
     body = {"filterGroups": [{"filters": [{"propertyName": "hs_object_id", "operator": "GT", "value": "0"}]}]}
     [first, *_] = hs.run_search(ctx, "tickets", {**body, "properties": ["subject"]})["results"]
     assert first["properties"]["subject"] == "restored"
+
+
+@pytest.mark.parametrize("object_type", ["companies", "tickets", "emails", "feedback_submissions"])
+def test_served_window_scan_matches_the_millisecond_filters_at_their_edges(object_type: str) -> None:
+    """A served sandbox finds a window's objects by comparing times with the window's whole-ms bounds
+    (search._window_bounds): every operator at, just before and after an object's own millisecond (its
+    time has sub-ms digits) gives what the epoch-ms filters give; a fractional or huge bound falls back."""
+    book = make_book(customers=6)
+    ctx = make_context(book)
+    ctx.vendors[hs.VENDOR].extra["touched"][hs.company_id("C000004")] = NOW - timedelta(microseconds=2500)
+    next(iter(book.tickets.values())).updated_at = NOW - timedelta(microseconds=1500)
+    mod = hs.MOD_PROPERTY[object_type]
+    stamps = sorted({formats._ms(index._modified(ctx, object_type, i, s)) for i, s in zip(
+        index._index(ctx, object_type).ids, index._index(ctx, object_type).sources, strict=True)})  # fmt: skip
+    cases: list[list[dict[str, Any]]] = [[]]
+    for m in (stamps[0], stamps[len(stamps) // 2], stamps[-1]):
+        for v in (m - 1, m, m + 1):
+            for op in ("GT", "GTE", "LT", "LTE", "EQ"):
+                cases.append([{"propertyName": mod, "operator": op, "value": str(v)}])
+            cases.append([{"propertyName": mod, "operator": "BETWEEN", "value": str(v), "highValue": str(m)}])
+        cases.append([{"propertyName": mod, "operator": "GTE", "value": f"{m}.5"}])  # fractional: general
+    cases.append([{"propertyName": mod, "operator": "LTE", "value": "9" * 25}])  # past year 9999: general
+    cases.append([  # two window filters narrow each other
+        {"propertyName": mod, "operator": "GTE", "value": str(stamps[1])},
+        {"propertyName": mod, "operator": "LT", "value": str(stamps[-1])},
+    ])  # fmt: skip
+    for filters in cases:
+        body = {
+            "filterGroups": [{"filters": filters}] if filters else [],
+            "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+            "limit": 100,
+        }
+        ctx.read_cache = None
+        plain = _ids(hs.run_search(ctx, object_type, body))
+        ctx.read_cache = {}
+        assert _ids(hs.run_search(ctx, object_type, body)) == plain, filters
+    assert search._window_bounds([{"propertyName": mod, "operator": "GTE", "value": "1.5"}]) is None

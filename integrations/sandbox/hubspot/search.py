@@ -7,12 +7,20 @@ from __future__ import annotations
 import bisect
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from integrations.sandbox.context import SandboxContext
 from integrations.sandbox.hubspot.api import _validation
 from integrations.sandbox.hubspot.formats import _ms, _to_ms
-from integrations.sandbox.hubspot.index import HubObject, _archived, _index, _modified, _state
+from integrations.sandbox.hubspot.index import (
+    HubObject,
+    _archived,
+    _index,
+    _modified,
+    _raw_modified,
+    _state,
+)
 from integrations.sandbox.hubspot.render import _build, _Env, property_defs, render
 from integrations.sandbox.hubspot.schema import MOD_PROPERTY, OPERATORS, SEARCH_CAP, SEARCH_LIMIT
 
@@ -210,13 +218,17 @@ def _cached_hits(
     state = (len(touched), ctx.now)
     entry = cache.get(key)
     if entry is None or entry[0] is not index or entry[1] != state:
-        preds = _raw_predicates(object_type, [window], sorts) or []
-        rows = []
-        for oid, source in zip(index.ids, index.sources, strict=True):
-            if _archived(object_type, source) is None:
-                modified = _ms(_modified(ctx, object_type, oid, source))
-                if all(p(oid, modified) for p in preds):
-                    rows.append((oid, source))
+        bounds = _window_bounds(window)
+        if bounds is not None:
+            rows = _scan_window(ctx, object_type, index, *bounds)
+        else:
+            preds = _raw_predicates(object_type, [window], sorts) or []
+            rows = []
+            for oid, source in zip(index.ids, index.sources, strict=True):
+                if _archived(object_type, source) is None:
+                    modified = _ms(_modified(ctx, object_type, oid, source))
+                    if all(p(oid, modified) for p in preds):
+                        rows.append((oid, source))
         if len(cache) > 256:  # a long-running sandbox sees many windows: keep the cache bounded
             cache.clear()
         entry = cache[key] = (index, state, rows, [oid for oid, _ in rows])
@@ -228,6 +240,71 @@ def _cached_hits(
             return rows[cut(ids, after) :]
     id_preds = _raw_predicates(object_type, [by_id], sorts) or []
     return [(oid, src) for oid, src in rows if all(p(oid, 0) for p in id_preds)]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def _window_bounds(window: list[dict[str, Any]]) -> tuple[datetime | None, datetime | None] | None:
+    """The modification-time filters as a half-open datetime range [low, high): a record's time floored to
+    the millisecond is in the filters' range exactly when the time itself is in [low, high) (whole-ms
+    bounds); None (the general scan) for a filter that is not a whole-ms GT/GTE/LT/LTE/EQ/BETWEEN."""
+    low: datetime | None = None
+    high: datetime | None = None
+    for flt in window:
+        op = flt.get("operator")
+        values = [_to_ms(str(flt.get("value", "")), "datetime")]
+        if op == "BETWEEN":
+            values.append(_to_ms(str(flt.get("highValue", "")), "datetime"))
+        if any(v is None or v != int(v) for v in values):
+            return None
+        try:
+            at = [_EPOCH + int(v or 0) * _MS for v in values]
+        except OverflowError:  # beyond datetime's years: the general scan compares the numbers
+            return None
+        lo: datetime | None
+        hi: datetime | None
+        if op == "GTE":
+            lo, hi = at[0], None
+        elif op == "GT":
+            lo, hi = at[0] + _MS, None
+        elif op == "LTE":
+            lo, hi = None, at[0] + _MS
+        elif op == "LT":
+            lo, hi = None, at[0]
+        elif op == "EQ":
+            lo, hi = at[0], at[0] + _MS
+        elif op == "BETWEEN":
+            lo, hi = at[0], at[1] + _MS
+        else:
+            return None
+        if lo is not None:
+            low = lo if low is None else max(low, lo)
+        if hi is not None:
+            high = hi if high is None else min(high, hi)
+    return low, high
+
+
+def _scan_window(
+    ctx: SandboxContext, object_type: str, index: Any, low: datetime | None, high: datetime | None
+) -> list[tuple[int, Any]]:
+    """The live objects whose modification time (index._modified) is in [low, high), in id order: the same
+    answer as evaluating the filters on epoch ms, without an ms conversion and predicate calls per object
+    (the scan runs again after every edit of a served book: 9 % of the freshness benchmark's process)."""
+    touched = _state(ctx).extra["touched"]
+    rows = []
+    for oid, source in zip(index.ids, index.sources, strict=True):
+        if _archived(object_type, source) is not None:
+            continue
+        modified = _raw_modified(object_type, source)
+        if touched:
+            bumped = touched.get(str(oid))
+            if bumped is not None and bumped > modified:
+                modified = bumped
+        if (low is None or modified >= low) and (high is None or modified < high):
+            rows.append((oid, source))
+    return rows
 
 
 def run_search(ctx: SandboxContext, object_type: str, body: Any) -> dict[str, Any]:
