@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, true
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connector.pipeline import play_queue
@@ -55,8 +56,13 @@ def current_model(session: Session, tenant_id: int) -> ScoringModel:
     text = files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
     model = parsed_model(text)
     now = utcnow()
-    session.add(
-        m.ScoringModelVersion(
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Two first requests of a workspace at the same instant both find no model: the second INSERT waits
+    # for the first and then does nothing, where a plain add failed its commit with a unique violation.
+    session.execute(
+        insert(m.ScoringModelVersion)
+        .values(
             tenant_id=tenant_id,
             version=model.version,
             yaml=text,
@@ -65,6 +71,7 @@ def current_model(session: Session, tenant_id: int) -> ScoringModel:
             created_at=now,
             published_at=now,
         )
+        .on_conflict_do_nothing(index_elements=["tenant_id", "version"])
     )
     return model
 

@@ -90,6 +90,40 @@ def test_the_default_model_is_stored_and_published_on_first_use(db_url: str) -> 
         assert current_model(s, t).version == default.version
 
 
+def test_two_first_uses_at_once_store_the_default_once(db_url: str) -> None:
+    """A workspace's first two requests at the same instant both find no model and both store the default:
+    the second waits for the first and then leaves it, instead of failing its commit (a 500)."""
+    import threading
+
+    from connector.store.db import get_engine
+
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+    engine = get_engine(db_url)
+    first = Session(engine)
+    assert current_model(first, t).version == load_default_model().version  # stored, not committed yet
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with Session(engine) as other:
+                current_model(other, t)  # sees no committed model; its insert waits for the first
+                other.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+            errors.append(exc)
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    racer.join(0.5)  # let it read and reach its insert
+    first.commit()
+    first.close()
+    racer.join(30)
+    assert not racer.is_alive()
+    assert errors == []
+    with b.session(db_url) as s:
+        assert _count(s, m.ScoringModelVersion) == 1
+
+
 def test_one_snapshot_per_live_account(db_url: str) -> None:
     with b.session(db_url) as s:
         t = b.tenant(s)
