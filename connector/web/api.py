@@ -29,6 +29,10 @@ MAX_TEXT_ARG = 200
 ACTIONS = {
     "api.health": "lookup",
     "api.ticket_lookup": "lookup",
+    # Webhook endpoints and their deliveries are admin reading, as in the app: an endpoint URL is often a
+    # secret of its own (a Slack or Zapier hook), which a read-scope key (a BI tool) has no need to see.
+    "api.list_webhooks": "admin",
+    "api.get_webhook": "admin",
     "api.create_webhook": "admin",
     "api.update_webhook": "admin",
     "api.delete_webhook": "admin",

@@ -312,7 +312,8 @@ def document() -> dict[str, Any]:
             "title": "healthscore API",
             "version": "1.0.0",
             "description": "Customer health scores. Authenticate with an API key: `Authorization: Bearer hsk_…`. "
-            "Keys have a scope: read (all GETs), installation (health and ticket lookups only), admin. "
+            "Keys have a scope: read (every GET but webhook endpoints), installation (health and ticket lookups only), "
+            "admin (everything, webhook endpoints included). "
             "Each key has a rate limit of its own; POST /api/v1/backtest also has one per workspace. "
             "Every answer to a request with a valid key says what is left of its budget: `X-RateLimit-Limit` "
             "(requests in the current window), `X-RateLimit-Remaining` and `X-RateLimit-Reset` (when the window "

@@ -52,6 +52,19 @@ def test_installation_key_only_looks_up(client: Any, acme: TenantData) -> None:
     assert client.get("/api/v1/tickets/zendesk/Acme-T2", headers=key).status_code == 200
 
 
+def test_read_key_cannot_see_webhook_endpoints(client: Any, acme: TenantData, app: Any) -> None:
+    """Endpoint URLs (often secret hooks) and their deliveries are admin reading, as in the app."""
+    app.config["HEALTHSCORE"] = _allow_private(app)
+    admin = bearer(acme.admin_key)
+    created = client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/secret-hook"}, headers=admin)
+    ep = created.get_json()["id"]
+    for path in ("/api/v1/webhooks", f"/api/v1/webhooks/{ep}"):
+        refused = client.get(path, headers=bearer(acme.read_key))
+        assert refused.status_code == 403, path
+        assert "secret-hook" not in refused.get_data(as_text=True)
+        assert client.get(path, headers=admin).status_code == 200
+
+
 def test_read_key_cannot_write(client: Any, acme: TenantData) -> None:
     resp = client.post(
         "/api/v1/webhooks", json={"url": "https://example.com/h"}, headers=bearer(acme.read_key)
