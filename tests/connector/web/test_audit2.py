@@ -106,7 +106,7 @@ def test_head_and_options_behave(client: Any, tenants: dict[str, TenantData]) ->
     assert head.status_code == get.status_code == 200
     assert head.data == b""
     assert client.head("/api/v1/accounts").status_code == 401  # HEAD is no way around authentication
-    opts = client.options("/api/v1/webhooks", headers=key)
+    opts = client.options("/api/v1/webhooks", headers=bearer(tenants["acme"].admin_key))  # admin reading
     assert opts.status_code == 200
     assert "POST" in opts.headers["Allow"]
     assert opts.data == b""
