@@ -61,6 +61,7 @@ class Settings:
     api_unauthenticated_rate_limit: str = "30 per minute;300 per hour"  # failed API keys per client address
     backtest_rate_limit: str = "5 per minute;30 per hour"  # backtests per workspace (API + model editor)
     inbound_rate_limit: str = "15000 per 10 seconds"  # per vendor installation; one window = one round trip
+    card_rate_limit: str = "600 per minute"  # HubSpot CRM card fetches per installation (signed ones only)
     sentiment_model_path: str = ""  # empty: the packaged default model
     sync_interval_minutes: int = 15
     celery_always_eager: bool = False
@@ -231,6 +232,7 @@ RATE_LIMITS = (
     "api_unauthenticated_rate_limit",
     "backtest_rate_limit",
     "inbound_rate_limit",
+    "card_rate_limit",
 )
 
 

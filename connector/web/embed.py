@@ -15,10 +15,11 @@ from flask import Blueprint, Response, jsonify, request
 from connector import readmodels
 from connector.installs.vault import Vault, VaultError
 from connector.readmodels import jsonable
+from connector.web import ratelimits
 from connector.web.access import db, settings
 from connector.web.errors import problem
 from connector.web.formatting import FORMER_UNSCORED, band_text
-from connector.web.security import csrf, limiter
+from connector.web.security import csrf
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("embed", __name__, url_prefix="/embed")
@@ -59,8 +60,11 @@ def _arg(body: dict[str, Any], *names: str) -> str:
 
 
 @bp.route("/hubspot/card", methods=["GET", "POST"])
-@limiter.limit("600 per minute")
 def hubspot_card() -> Response:
+    """The CRM card's data. Its budget is per installation and spent only once the signature verifies:
+    every card fetch comes through HubSpot's shared servers, so a per-address limit (600 a minute, until
+    this session's audit) was one that anyone's own HubSpot app, aimed at this URL with bad signatures,
+    could spend for every customer's card."""
     raw = request.get_data(cache=True)
     body = request.get_json(silent=True) if raw else None
     body = body if isinstance(body, dict) else {}
@@ -83,6 +87,11 @@ def hubspot_card() -> Response:
     if reason is not None:
         logger.info("HubSpot card request refused: %s", reason, extra={"tenant": inst.tenant_id})
         return problem(401, "unauthorized", "The request signature could not be verified.", reason)
+    breach = ratelimits.budgets().spend("card", f"inst:{inst.id}")
+    if breach is not None:
+        return ratelimits.api_too_many(
+            breach, "for this HubSpot portal's card", "Raise card_rate_limit if the portal's users need more."
+        )
     if not company:
         return problem(
             400, "bad_request", "companyId is missing", "send the record's hs_object_id as companyId"

@@ -34,6 +34,7 @@ KINDS = {
     "api_unauthenticated": "api_unauthenticated_rate_limit",
     "backtest": "backtest_rate_limit",
     "inbound": "inbound_rate_limit",
+    "card": "card_rate_limit",
 }
 WARN_EVERY_S = 60.0
 

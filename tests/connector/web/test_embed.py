@@ -164,3 +164,26 @@ def test_a_former_customer_is_named_so_on_the_card(
     scored = _signed(client, "/embed/hubspot/card?companyId=9001&portalId=4242").get_json()
     assert (scored["band_label"], scored["former"]) == ("At risk", False)
     assert "title" not in scored
+
+
+def test_bad_signatures_do_not_spend_the_portals_card_budget(
+    client: Any, hubspot_install: int, app: Any
+) -> None:
+    """All card fetches come from HubSpot's shared servers: requests that fail verification (anyone's own
+    HubSpot app aimed at this URL) must not use up the card for a customer's users; the budget is the
+    installation's, spent by verified fetches only."""
+    from dataclasses import replace
+
+    from connector.web import ratelimits
+
+    app.config["HEALTHSCORE"] = replace(app.config["HEALTHSCORE"], card_rate_limit="3 per minute")
+    app.extensions[ratelimits.EXTENSION] = ratelimits.Budgets("memory://", app.config["HEALTHSCORE"])
+    path = "/embed/hubspot/card?companyId=9001&portalId=4242"
+    for _ in range(20):  # far past the old per-address 600/min in proportion: all from the same address
+        assert _signed(client, path, secret="someone-elses-app").status_code == 401
+    for _ in range(3):
+        assert _signed(client, path).status_code == 200
+    over = _signed(client, path)
+    assert over.status_code == 429
+    assert over.headers["Retry-After"].isdigit()
+    assert "3 per 1 minute" in over.get_json()["message"]
