@@ -27,6 +27,8 @@ _PATTERNS = [
         r"\1[REDACTED]",
     ),
     (re.compile(r"whsec_[A-Za-z0-9+/=]+"), "whsec_[REDACTED]"),
+    # Our API keys, hsk_<prefix>_<secret>: the prefix (shown in the admin's key list) stays, to say which key.
+    (re.compile(r"\b(hsk_[0-9a-f]{8}_)[A-Za-z0-9_\-]+"), r"\1[REDACTED]"),
     (re.compile(r"gAAAAA[A-Za-z0-9_\-=]{20,}"), "[REDACTED-FERNET]"),
     (re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]+"), "[REDACTED-SF-SESSION]"),
 ]

@@ -21,6 +21,7 @@ from connector.logs import configure_logging, redact
         ("client_secret=s3cr3tvalue", "s3cr3tvalue"),
         ("endpoint secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
         ("session 00D5g000004abcd!AQ0AQH0dMHZfz.abc", "AQ0AQH0dMHZfz"),
+        ("key hsk_1a2b3c4d_Zx9-Kq_7vLm0pQ8rS2tU4wY6aB1cD3eF5gH7iJ9kL0m given", "Zx9-Kq_7vLm0pQ8rS2tU4wY6"),
         ("stored gAAAAABnZ1a2b3c4d5e6f7g8h9i0jklmnopqrstuv", "ABnZ1a2b3c4d5e6f7g8h9i0"),
     ],
     ids=[
@@ -31,6 +32,7 @@ from connector.logs import configure_logging, redact
         "client-secret",
         "whsec",
         "sf-session",
+        "api-key-without-bearer",
         "fernet",
     ],
 )
