@@ -7,13 +7,19 @@ support text), shuffled with a fixed seed so lengths arrive mixed, as they do fr
 applies the same trained head to mean-pooled states of the same fine-tuned encoder. The baseline is what a
 user of plain transformers would write: AutoTokenizer + AutoModel in fp32 torch, batches of 32 in arrival
 order padded to the longest text, 256 tokens. The runtime is the shipped int8 ONNX file on onnxruntime
-(no torch): length-sorted batches with dynamic padding, 128-token windows, spinning threads off.
+(no torch): fixed (calibrated) activation scales, so a text's result does not depend on its batch-mates;
+length-sorted batches of 16 with dynamic padding, each batch split over one-thread sessions, 128-token
+windows, spinning threads off.
 Quality is macro-F1 against the human labels, its change against the fp32 baseline, and label agreement.
 
 --smoke runs a few dozen texts once (seconds; CI runs it so the script cannot rot). Without the fine-tuned
 fp32 weights (nlp/.build/finetuned, made by `healthscore model train`) the baseline falls back to the
 packaged base encoder: its speed is still comparable, its macro-F1 is not. The baseline and the fp32 rows
 use the head saved beside those weights (the 6-layer model's own), whatever nlp/weights/ ships.
+
+--onnx FILE (repeatable) adds another ONNX encoder file with the shipped head, run as its graph allows (a
+file with run-time int8 scales, such as the one shipped before, runs each text alone), e.g. the previous
+shipped file from git, to time the change in the same rounds.
 
 --student DIR adds a distilled student (`healthscore model train --layers ...` writes nlp/.build/student)
 as its int8 ONNX export, measured in the same rounds. The last column is label agreement with the shipped
@@ -35,7 +41,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 
-from nlp import load_default_model
+from nlp import SentimentModel, load_default_model
 from nlp.data import split
 from nlp.head import load_head
 from nlp.metrics import agreement, evaluate
@@ -102,7 +108,7 @@ def ours(
     backend: str,
     *,
     cached: bool = False,
-    batch_size: int = 8,
+    batch_size: int = 16,
     max_len: int = 128,
     threads: int | None = None,
     model_path: Path | None = None,
@@ -118,6 +124,11 @@ def ours(
     )
     model.batch_size = batch_size
     model.max_len = max_len
+    return runner(model, cached=cached)
+
+
+def runner(model: SentimentModel, *, cached: bool = False) -> Callable[[Sequence[str]], list[str]]:
+    """Labels for texts through `model`; its cache is cleared first unless `cached`."""
 
     def run(texts: Sequence[str]) -> list[str]:
         if not cached:
@@ -158,6 +169,13 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float | str]]:
         help="also write the table as JSON here (e.g. nlp/cards/speed.json, which the model card shows)",
     )
     parser.add_argument(
+        "--onnx",
+        type=Path,
+        action="append",
+        default=[],
+        help="also time this ONNX encoder file with the shipped head (e.g. the previously shipped file)",
+    )
+    parser.add_argument(
         "--student",
         type=Path,
         default=None,
@@ -183,26 +201,33 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float | str]]:
         paths.append(("onnxruntime fp32, sorted", ours("onnx-fp32", head_path=head), raw))
     shipped_row = len(paths)
     paths += [
-        ("onnxruntime int8, each text alone, 128 tokens (shipped)", ours("onnx-int8"), raw),
+        ("onnxruntime int8 fixed scales, sorted batches of 16, 128 tokens (shipped)", ours("onnx-int8"), raw),
         (
-            "onnxruntime int8, each text alone, 64-token windows",
-            ours("onnx-int8", batch_size=16, max_len=64),
+            "onnxruntime int8 fixed scales, batches of 16, 64-token windows",
+            ours("onnx-int8", max_len=64),
             raw,
         ),
-        ("onnxruntime int8, 1 thread", ours("onnx-int8", threads=1), raw),
+        ("onnxruntime int8 fixed scales, batches of 8", ours("onnx-int8", batch_size=8), raw),
+        ("onnxruntime int8 fixed scales, batches of 32", ours("onnx-int8", batch_size=32), raw),
+        ("onnxruntime int8 fixed scales, 1 thread", ours("onnx-int8", threads=1), raw),
         ("onnxruntime int8, re-run with warm text-hash cache", ours("onnx-int8", cached=True), raw),
     ]
+    for extra in args.onnx:
+        model = load_default_model(extra, default_instance_dir(), head_path=DEFAULT_HEAD)
+        model.batch_size = 16
+        how = "each text alone" if getattr(model.encoder, "rows_alone", False) else "sorted batches of 16"
+        paths.append((f"{extra.name} (--onnx), {how}", runner(model), raw))
     if args.student is not None:
         name = args.student.name
         paths += [
             (
-                f"student ({name}) int8, each text alone, 128 tokens",
+                f"student ({name}) int8, 128 tokens",
                 ours("onnx-int8", model_path=args.student),
                 raw,
             ),
             (
-                f"student ({name}) int8, each text alone, 64-token windows",
-                ours("onnx-int8", model_path=args.student, batch_size=16, max_len=64),
+                f"student ({name}) int8, 64-token windows",
+                ours("onnx-int8", model_path=args.student, max_len=64),
                 raw,
             ),
         ]
@@ -213,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float | str]]:
     )
     if not finetuned:
         print("note: no fine-tuned fp32 weights here; baseline runs the base encoder (speed only)")
-    header = f"{'path':<58} {'texts/s':>8} {'ratio':>6} {'agree':>6} {'macro-F1':>8} {'dF1 pts':>7} {'agree shipped':>13}"
+    header = f"{'path':<74} {'texts/s':>8} {'ratio':>6} {'agree':>6} {'macro-F1':>8} {'dF1 pts':>7} {'agree shipped':>13}"
     print(header)
     print("-" * len(header))
     base_rate = base_f1 = 0.0
@@ -237,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float | str]]:
         }
         rows.append(row)
         print(
-            f"{name:<58} {rate:>8.1f} {rate / base_rate:>5.2f}x {row['agreement']:>6.3f} "
+            f"{name:<74} {rate:>8.1f} {rate / base_rate:>5.2f}x {row['agreement']:>6.3f} "
             f"{f1:>8.3f} {row['delta_f1_pts']:>+7.2f} {row['agreement_shipped']:>13.3f}"
         )
     load_end = os.getloadavg()

@@ -6,10 +6,12 @@ transformers and both backends see exactly the same token ids.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,6 +24,10 @@ logger = logging.getLogger(__name__)
 # No model hub is reachable in production or CI; never let transformers try.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# ONNX Runtime graph rewrites left off: its SkipLayerNormalization kernel measured 3x slower than Add +
+# LayerNormalization here, so the int8 file has them apart (nlp/export.py) and must stay so.
+RUNTIME_FUSIONS_OFF = ["SkipLayerNormFusion"]
 
 
 class Encoder(Protocol):
@@ -97,7 +103,9 @@ class OnnxEncoder:
         if threads:
             opts.intra_op_num_threads = threads
         try:
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                str(path), opts, providers=["CPUExecutionProvider"], disabled_optimizers=RUNTIME_FUSIONS_OFF
+            )
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph types, not a common base
             raise ModelLoadError(path, rebuild, f"corrupt ONNX file ({exc.__class__.__name__})") from exc
         self._workers = 1
@@ -110,37 +118,55 @@ class OnnxEncoder:
         shape = self.session.get_outputs()[0].shape
         self.hidden_size = int(shape[-1]) if isinstance(shape[-1], int) else 0
         self.name = f"onnx:{path.name}"
-        # A dynamically quantised graph (int8) scales each MatMul's activations by the max over the whole
-        # batch, so a text's states depend on which texts share its batch: measured on 1,200 sentences,
-        # 2.4 % of labels flipped between batches of 8 and texts run alone, and the stored label could
-        # disagree with the same text's explanation (run alone). Such a graph runs every row on its own.
+        # What the file holds: results stored under one weight file are never served for another (the int8
+        # file's recipe changed from run-time to fixed activation scales under the same name).
+        self.digest = _file_digest(path)
+        # A dynamically quantised graph (int8 with run-time activation scales) scales each MatMul's
+        # activations by the max over the whole batch, so a text's states depend on which texts share its
+        # batch: measured on 1,200 sentences, 2.4 % of labels flipped between batches of 8 and texts run alone,
+        # and the stored label could disagree with the same text's explanation (run alone). Such a graph runs
+        # every row on its own. The shipped file has fixed (calibrated) scales and batches (nlp/export.py).
         self.rows_alone = not self._batch_invariant()
-        if self.rows_alone:
-            # One row barely parallelises inside ONNX Runtime (2 intra-op threads: 2.17x the baseline vs
-            # 1.83x on one). Run rows on one intra-op thread each and several rows at once instead; with one
-            # thread per row a text's result is also the same whatever the thread setting.
-            workers = threads or os.cpu_count() or 1
-            if threads != 1:  # a one-thread session (pipeline workers) is already the one rows run on
-                opts.intra_op_num_threads = 1
-                self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-            self._workers = workers
+        # One batch barely parallelises inside ONNX Runtime on small inputs (one row alone on 2 intra-op
+        # threads: 2.17x the baseline vs 1.83x on one). Run on one intra-op thread per call and several calls
+        # at once instead: rows alone, or the parts of a batch. With one thread per call a text's result is
+        # also the same whatever the thread setting.
+        workers = threads or os.cpu_count() or 1
+        if threads != 1:  # a one-thread session (pipeline workers) is already the one rows run on
+            opts.intra_op_num_threads = 1
+            self.session = ort.InferenceSession(
+                str(path), opts, providers=["CPUExecutionProvider"], disabled_optimizers=RUNTIME_FUSIONS_OFF
+            )
+        self._workers = workers
 
     def token_states(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Last hidden states (batch, tokens, hidden); padded positions are zeros when rows run alone."""
-        if not self.rows_alone or len(input_ids) == 1:
+        """Last hidden states (batch, tokens, hidden); padded positions are zeros when rows run alone or the
+        batch is split over the pool."""
+        if len(input_ids) == 1:
             return self._run(input_ids, attention_mask)
         lengths = [_unpadded_length(mask) for mask in attention_mask]
+        if self.rows_alone:
+            parts = [(row, row + 1) for row in range(len(input_ids))]
+        else:
+            # Batch-invariant graph: cut the batch into one contiguous part per worker (rows arrive sorted by
+            # length from nlp.batching, so each part pads only to its own longest row).
+            n = min(self._workers, len(input_ids))
+            if n <= 1:
+                return self._run(input_ids, attention_mask)
+            bounds = np.linspace(0, len(input_ids), n + 1).round().astype(int)
+            parts = [(int(a), int(b)) for a, b in pairwise(bounds) if b > a]
 
-        def one(row: int) -> np.ndarray:
-            n = lengths[row]
-            return self._run(input_ids[row : row + 1, :n], attention_mask[row : row + 1, :n])[0]
+        def one(part: tuple[int, int]) -> np.ndarray:
+            a, b = part
+            width = max(lengths[a:b])
+            return self._run(input_ids[a:b, :width], attention_mask[a:b, :width])
 
         pool = self._row_pool()
-        # session.run releases the GIL, so the pool's rows run in parallel.
-        rows = list(pool.map(one, range(len(input_ids)))) if pool else [one(r) for r in range(len(input_ids))]
-        out = np.zeros((*input_ids.shape, rows[0].shape[-1]), dtype=np.float32)
-        for row, states in enumerate(rows):
-            out[row, : len(states)] = states
+        # session.run releases the GIL, so the pool's calls run in parallel.
+        states = list(pool.map(one, parts)) if pool else [one(p) for p in parts]
+        out = np.zeros((*input_ids.shape, states[0].shape[-1]), dtype=np.float32)
+        for (a, b), part_states in zip(parts, states, strict=True):
+            out[a:b, : part_states.shape[1]] = part_states
         return out
 
     def _row_pool(self) -> ThreadPoolExecutor | None:
@@ -162,16 +188,34 @@ class OnnxEncoder:
         return np.asarray(out, dtype=np.float32)
 
     def _batch_invariant(self) -> bool:
-        """Whether a row's states are the same alone and beside another row (fp32: yes; dynamic int8: no)."""
-        long = np.asarray([[101, *range(2000, 2030), 102]], dtype=np.int64)
-        short = np.asarray([[101, 7592, 999, 102]], dtype=np.int64)
-        ids = np.zeros((2, long.shape[1]), dtype=np.int64)
+        """Whether each row's states are the same alone and in a padded batch with other rows (fp32 and fixed
+        int8 scales: yes; run-time int8 scales: no). The batch mixes a long row, a short one and one of a
+        single repeated piece, whose activations differ most from the others'."""
+        rows = [
+            [101, *range(2000, 2030), 102],
+            [101, 7592, 999, 102],
+            [101, *([999] * 12), 102],
+        ]
+        width = max(map(len, rows))
+        ids = np.zeros((len(rows), width), dtype=np.int64)
         mask = np.zeros_like(ids)
-        ids[0], mask[0] = long[0], 1
-        ids[1, :4], mask[1, :4] = short[0], 1
+        for r, row in enumerate(rows):
+            ids[r, : len(row)], mask[r, : len(row)] = row, 1
         together = self._run(ids, mask)
-        alone = self._run(short, np.ones_like(short))
-        return bool(np.allclose(together[1, :4], alone[0], atol=1e-4))
+        for r, row in enumerate(rows):
+            alone = self._run(ids[r : r + 1, : len(row)], mask[r : r + 1, : len(row)])
+            if not np.allclose(together[r, : len(row)], alone[0], atol=1e-4):
+                return False
+        return True
+
+
+def _file_digest(path: Path) -> str:
+    """12 hex of the file's SHA-256 (about 20 ms for the 23 MB int8 file)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
 
 
 def _unpadded_length(mask: np.ndarray) -> int:

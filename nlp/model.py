@@ -80,7 +80,11 @@ class SentimentModel:
         recipe = f"spans{self.span_threshold:g}" if self.span_scoring else "whole"
         # Rows run alone answer differently from the earlier batched int8 results: a new version re-judges.
         alone = ":alone" if getattr(self.encoder, "rows_alone", False) else ""
-        return f"{self.encoder.name}:{digest}:{recipe}:{self.max_len}x{self.max_chunks}{alone}"
+        # The weight file's own digest (ONNX encoders): a file rebuilt under the same name (the int8 recipe
+        # moved from run-time to fixed activation scales) re-judges what the old one stored.
+        weights = getattr(self.encoder, "digest", "")
+        weights = f":w{weights}" if weights else ""
+        return f"{self.encoder.name}:{digest}:{recipe}:{self.max_len}x{self.max_chunks}{alone}{weights}"
 
     def clean(self, text: str) -> str:
         """The text the model actually reads."""
