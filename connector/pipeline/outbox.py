@@ -12,12 +12,11 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connector.store import models as m
 from connector.store.chunks import chunks
-from connector.store.db import transaction
+from connector.store.db import transaction, upsert_insert
 from connector.store.repo import utcnow
 from integrations.records import WriteResult
 
@@ -235,7 +234,7 @@ def _remember(
     if not written:
         return
     dialect = session.get_bind().dialect.name
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(m.WrittenValue.__table__)
+    stmt = upsert_insert(dialect)(m.WrittenValue.__table__)
     upsert = stmt.on_conflict_do_update(
         index_elements=["installation_id", "external_id"],
         set_={"values": stmt.excluded["values"], "confirmed_at": stmt.excluded.confirmed_at},

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, true
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connector.pipeline import play_queue
@@ -20,6 +19,7 @@ from connector.pipeline.signals import load_signals
 from connector.readmodels.common import parsed_model
 from connector.readmodels.customers import former_customer_ids
 from connector.store import models as m
+from connector.store.db import upsert_insert
 from connector.store.repo import utcnow
 from connector.store.snapshots import insert_snapshots
 from scoring.engine import score_accounts
@@ -57,7 +57,7 @@ def current_model(session: Session, tenant_id: int) -> ScoringModel:
     model = parsed_model(text)
     now = utcnow()
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(dialect)
     # Two first requests of a workspace at the same instant both find no model: the second INSERT waits
     # for the first and then does nothing, where a plain add failed its commit with a unique violation.
     session.execute(

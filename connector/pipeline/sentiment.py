@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from sqlalchemy import false, func, or_, select, true
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connector.clock import tenant_now
@@ -26,7 +25,7 @@ from connector.config import Settings
 from connector.pipeline.signals import TICKET_WINDOW_DAYS
 from connector.store import models as m
 from connector.store.chunks import chunks
-from connector.store.db import transaction
+from connector.store.db import transaction, upsert_insert
 from connector.store.repo import utcnow
 from nlp.cache import text_hash
 from nlp.sentiment import Label, Sentiment, SentimentClassifier
@@ -164,7 +163,7 @@ def classify_cached(
     missing = [h for h in keys if h not in cached]
     report.cache_hits += len(keys) - len(missing)
     now = utcnow()
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     for i in range(0, len(missing), BATCH):
         chunk = missing[i : i + BATCH]
         rows = []

@@ -27,14 +27,13 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, event, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, object_session
 
 from connector.clock import wall_clock
 from connector.config import Settings
 from connector.installs.vault import Vault
 from connector.store import models as m
-from connector.store.db import autocommit_engine, get_engine, transaction
+from connector.store.db import autocommit_engine, get_engine, transaction, upsert_insert
 from connector.store.repo import utcnow
 from webhooks.errors import WebhookVerificationError
 from webhooks.inbound import (
@@ -435,7 +434,7 @@ def record(settings: Settings, verified: Verified) -> Accepted:
 def _insert(dialect: str) -> Any:
     """INSERT … ON CONFLICT DO NOTHING RETURNING, built once: executed with one parameter set per event,
     so SQLAlchemy compiles it once per process instead of once per request (a multi-row VALUES)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(dialect)
     table = m.InboundEvent.__table__
     return insert(table).on_conflict_do_nothing().returning(table.c.id, table.c.event_key)
 

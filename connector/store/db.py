@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -60,3 +61,9 @@ def transaction(url: str) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any error."""
     with session_factory(url)() as session, session.begin():
         yield session
+
+
+def upsert_insert(dialect: str) -> Any:
+    """The `insert` construct of the engine's dialect, the one with on_conflict_do_nothing/do_update (both
+    engines speak INSERT … ON CONFLICT; SQLAlchemy keeps it on the dialect-specific construct)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -520,9 +520,9 @@ def _track_current(session: Session, _ctx: Any) -> None:
 def upsert_current(conn: Any, rows: list[dict[str, Any]]) -> None:
     """Point current_scores at these snapshots where they are newer. Each row: account_id, tenant_id,
     snapshot_id, as_of and the CURRENT_COPIED values of that snapshot."""
-    from sqlalchemy.dialects import postgresql, sqlite
+    from connector.store.db import upsert_insert
 
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(conn.dialect.name)
     cur = CurrentScore
     stmt = insert(cur)
     new = stmt.excluded

@@ -17,14 +17,13 @@ from typing import Any
 
 from cryptography.fernet import InvalidToken
 from sqlalchemy import Text, case, cast, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from connector.config import Settings
 from connector.installs.vault import Vault, VaultError
 from connector.store import models as m
 from connector.store.chunks import chunks
-from connector.store.db import transaction
+from connector.store.db import transaction, upsert_insert
 from integrations import records as r
 from integrations.cursors import Cursor
 from integrations.oauth import TokenSet
@@ -184,7 +183,7 @@ def _upsert_statement(
     per (dialect, table, columns) so that SQLAlchemy's compiled cache and psycopg's prepared statement
     are hit on every page. Accounts (and, with `only_changed`, every table) update only a row that
     differs (see _changed)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(dialect)
     stmt = insert(table.__table__)
     cols: dict[str, Any] = {
         c: stmt.excluded[c] for c in columns if c not in {"tenant_id", "vendor", "external_id"}
