@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -493,20 +494,9 @@ CURRENT_COPIED = ("score", "band", "trend_30d", "confidence")
 def _track_current(session: Session, _ctx: Any) -> None:
     """Point current_scores at the snapshots this flush added when they are newer than the current one.
     One place for every writer (full pass, targeted refresh, seeds), in the same transaction."""
-    rows: dict[int, dict[str, Any]] = {}
-    for obj in session.new:
-        if isinstance(obj, ScoreSnapshot):
-            cur = rows.get(obj.account_id)
-            if cur is None or (obj.as_of, obj.id) > (cur["as_of"], cur["snapshot_id"]):
-                rows[obj.account_id] = {
-                    "account_id": obj.account_id,
-                    "tenant_id": obj.tenant_id,
-                    "snapshot_id": obj.id,
-                    "as_of": obj.as_of,
-                    **{name: getattr(obj, name) for name in CURRENT_COPIED},
-                }
-    if rows:
-        upsert_current(session.connection(), list(rows.values()))
+    added = [obj for obj in session.new if isinstance(obj, ScoreSnapshot)]
+    if added:
+        track_current(session.connection(), added)
     # A snapshot edited in place (tests, repairs) keeps its copy in current_scores in step.
     for obj in session.dirty:
         if isinstance(obj, ScoreSnapshot) and session.is_modified(obj, include_collections=False):
@@ -515,6 +505,24 @@ def _track_current(session: Session, _ctx: Any) -> None:
                 .where(CurrentScore.snapshot_id == obj.id)
                 .values({name: getattr(obj, name) for name in CURRENT_COPIED})
             )
+
+
+def track_current(conn: Any, snaps: Iterable[ScoreSnapshot]) -> None:
+    """Point current_scores at the newest (by as_of, then id) of these stored snapshots, per account, where
+    it is newer than the account's current one."""
+    rows: dict[int, dict[str, Any]] = {}
+    for snap in snaps:
+        cur = rows.get(snap.account_id)
+        if cur is None or (snap.as_of, snap.id) > (cur["as_of"], cur["snapshot_id"]):
+            rows[snap.account_id] = {
+                "account_id": snap.account_id,
+                "tenant_id": snap.tenant_id,
+                "snapshot_id": snap.id,
+                "as_of": snap.as_of,
+                **{name: getattr(snap, name) for name in CURRENT_COPIED},
+            }
+    if rows:
+        upsert_current(conn, list(rows.values()))
 
 
 def upsert_current(conn: Any, rows: list[dict[str, Any]]) -> None:

@@ -16,7 +16,7 @@ _COLUMNS = tuple(c.key for c in m.ScoreSnapshot.__table__.columns if c.key != "i
 
 def insert_snapshots(session: Session, snaps: Sequence[m.ScoreSnapshot]) -> None:
     """INSERT these new (transient) snapshots in this session's transaction, give each its id, and point
-    current_scores at them, as a flush of the same objects would (models._track_current).
+    current_scores at them, as a flush of the same objects would (models.track_current).
 
     Why not session.add + flush: the ORM sends an INSERT … RETURNING of 1,000 rows of 15 columns per
     statement, which SQLAlchemy builds and psycopg parses anew each time (statements that long are never
@@ -27,7 +27,7 @@ def insert_snapshots(session: Session, snaps: Sequence[m.ScoreSnapshot]) -> None
     if not snaps:
         return
     conn = session.connection()
-    table = m.ScoreSnapshot.__table__
+    snapshot = m.ScoreSnapshot
     rows: list[dict[str, Any]] = [{c: getattr(s, c) for c in _COLUMNS} for s in snaps]
     if conn.dialect.name == "postgresql":
         ids = list(
@@ -41,23 +41,13 @@ def insert_snapshots(session: Session, snaps: Sequence[m.ScoreSnapshot]) -> None
         for row, id_ in zip(rows, ids, strict=True):
             row["id"] = id_
         for part in chunks(rows):
-            conn.execute(insert(table), part)
+            conn.execute(insert(snapshot), part)
     else:
         ids = []
         for part in chunks(rows):
             ids += conn.execute(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True), part
+                insert(snapshot).returning(snapshot.id, sort_by_parameter_order=True), part
             ).scalars()
-    newest: dict[int, dict[str, Any]] = {}
     for snap, id_ in zip(snaps, ids, strict=True):
         snap.id = id_
-        cur = newest.get(snap.account_id)
-        if cur is None or (snap.as_of, id_) > (cur["as_of"], cur["snapshot_id"]):
-            newest[snap.account_id] = {
-                "account_id": snap.account_id,
-                "tenant_id": snap.tenant_id,
-                "snapshot_id": id_,
-                "as_of": snap.as_of,
-                **{name: getattr(snap, name) for name in m.CURRENT_COPIED},
-            }
-    m.upsert_current(conn, list(newest.values()))
+    m.track_current(conn, snaps)
