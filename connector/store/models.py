@@ -73,6 +73,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def _unique_where(name: str, columns: tuple[str, ...], predicate: str) -> Index:
+    """A partial unique index, the same predicate on both engines (the migration that made it spells it out)."""
+    return Index(name, *columns, unique=True, sqlite_where=text(predicate), postgresql_where=text(predicate))
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
@@ -149,14 +154,7 @@ def name_key(name: str | None) -> str:
 class ApiKey(Base):
     __tablename__ = "api_keys"
     __table_args__ = (
-        Index(
-            "ux_api_keys_tenant_live_name_key",
-            "tenant_id",
-            "name_key",
-            unique=True,
-            sqlite_where=text(KEY_NAME_PREDICATE),
-            postgresql_where=text(KEY_NAME_PREDICATE),
-        ),
+        _unique_where("ux_api_keys_tenant_live_name_key", ("tenant_id", "name_key"), KEY_NAME_PREDICATE),
     )
     id: Mapped[int] = _id()
     tenant_id: Mapped[int] = _tenant()
@@ -185,13 +183,8 @@ class Installation(Base):
         # One live workspace per HubSpot portal (the card finds its workspace by portal id alone), so two
         # OAuth callbacks racing past installs.check_account_free cannot both store it. Rows that already
         # shared a portal when this came (migration 0011) are exempt until reconnected (account_shared).
-        Index(
-            "ux_installations_one_workspace_account",
-            "vendor",
-            "vendor_account",
-            unique=True,
-            sqlite_where=text(ONE_WORKSPACE_PREDICATE),
-            postgresql_where=text(ONE_WORKSPACE_PREDICATE),
+        _unique_where(
+            "ux_installations_one_workspace_account", ("vendor", "vendor_account"), ONE_WORKSPACE_PREDICATE
         ),
     )
     id: Mapped[int] = _id()
@@ -672,14 +665,7 @@ class Play(Base):
 
     __tablename__ = "plays"
     __table_args__ = (
-        Index(
-            "ux_plays_tenant_name_key",
-            "tenant_id",
-            "name_key",
-            unique=True,
-            sqlite_where=text(PLAY_NAME_PREDICATE),
-            postgresql_where=text(PLAY_NAME_PREDICATE),
-        ),
+        _unique_where("ux_plays_tenant_name_key", ("tenant_id", "name_key"), PLAY_NAME_PREDICATE),
     )
     id: Mapped[int] = _id()
     tenant_id: Mapped[int] = _tenant()
