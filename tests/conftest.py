@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,30 +29,41 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A throwaway PostgreSQL database for this test session (dropped at the end).
+@contextmanager
+def throwaway_pg(prefix: str = "healthscore_test", *settings: str) -> Iterator[str]:
+    """A new PostgreSQL database (its URL), dropped on exit; `settings` are ALTER DATABASE … SET clauses.
 
     Under CI an unreachable server is a failure; locally a skip with the reason.
     """
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"healthscore_test_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
+            for setting in settings:
+                conn.execute(text(f'ALTER DATABASE "{name}" SET {setting}'))
     except OperationalError as exc:
         admin.dispose()
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is unreachable under CI: {exc.__class__.__name__}")
         pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} unreachable (start it: see scripts/ensure-services.sh)")
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    from connector.store.db import get_engine
+    try:
+        yield url
+    finally:
+        from connector.store.db import get_engine
 
-    get_engine(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+        get_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test session (dropped at the end)."""
+    with throwaway_pg() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

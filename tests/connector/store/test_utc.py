@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from connector.store.db import get_engine
 from connector.store.models import UTCDateTime
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import throwaway_pg
 
 
 def test_utc_values_pass_through_and_others_are_converted() -> None:
@@ -34,21 +33,8 @@ def test_utc_values_pass_through_and_others_are_converted() -> None:
 @pytest.fixture
 def new_york_db() -> Iterator[str]:
     """A database whose default TimeZone is America/New_York (as a server set up elsewhere might be)."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"healthscore_tz_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-            c.execute(text(f"ALTER DATABASE \"{name}\" SET timezone TO 'America/New_York'"))
-    except Exception as exc:  # noqa: BLE001 - PostgreSQL down: the conftest's pg fixtures say how CI treats it
-        admin.dispose()
-        pytest.skip(f"PostgreSQL unreachable: {type(exc).__name__}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    get_engine(url).dispose()
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_pg("healthscore_tz", "timezone TO 'America/New_York'") as url:
+        yield url
 
 
 def test_postgresql_sessions_run_in_utc_whatever_the_server_zone(new_york_db: str) -> None:
