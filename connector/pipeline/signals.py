@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from connector.pipeline.link import crm_vendor
 from connector.store import models as m
+from connector.store.chunks import chunks
 from scoring.features import detractor_share, nps, time_decayed_mean
 from scoring.types import AccountSignals
 
@@ -34,6 +35,8 @@ NPS_HALF_LIFE_DAYS = 90.0
 # The longest look-back of any ticket metric: the split pass judges tickets this recent before it scores
 # (connector/pipeline/sentiment.RECENT_DAYS), so a wider window here must widen that too.
 TICKET_WINDOW_DAYS = 365
+# The longest look-back of any survey metric (csat/nps over 365 days): older answers are not read.
+SURVEY_WINDOW_DAYS = 365
 YEAR_HALF_LIFE_DAYS = 180.0
 UNKNOWN_PROGRESS = 0.3  # an open renewal whose stage (then) we do not know
 NEGATIVE_SCORE = -0.25  # a ticket whose rolled-up customer sentiment is at or below this counts negative
@@ -120,25 +123,28 @@ def _gather(
     accs = {a.id: _Acc(a) for a in accounts}
     by_ext = {a.external_id: a.id for a in accounts}
     mine = _Only(only is not None, list(accs), list(by_ext))
+    # No metric reads a ticket older than the longest window unless it is still open: a full load reads
+    # only those (an 18-month book's oldest third stays in the database, issue 17). Surveys may still name
+    # an older ticket; the few they name are looked up by id below. A targeted load (a handful of
+    # accounts) reads all its accounts' tickets: its survey filter needs their ids.
+    oldest = as_of - timedelta(days=TICKET_WINDOW_DAYS)
+    windowed = not mine.on
     tickets = session.execute(
         select(*TICKET_COLUMNS).where(
             m.Ticket.tenant_id == tenant_id,
             m.Ticket.crm_account_id.in_(mine.ids) if mine.on else m.Ticket.crm_account_id.is_not(None),
             m.Ticket.deleted_at.is_(None),
             m.Ticket.vendor_created_at <= as_of,
+            _recent_or_open(oldest, as_of) if windowed else true(),
         )
     ).all()
     ticket_account = {}
-    # No metric reads a ticket older than the longest window unless it is still open: leave those out of
-    # the per-account lists every metric walks (an 18-month book's oldest tickets). Surveys may still
-    # name them, so the mapping keeps every ticket.
-    oldest = as_of - timedelta(days=TICKET_WINDOW_DAYS)
     for t in tickets:
         if t.crm_account_id in accs:
             if t.vendor_created_at > oldest or _open_ticket(t, as_of):
                 accs[t.crm_account_id].tickets.append(t)
             ticket_account[(t.vendor, t.external_id)] = t.crm_account_id
-    for s in session.execute(
+    surveys = session.execute(
         select(
             m.SurveyResponse.vendor,
             m.SurveyResponse.account_external_id,
@@ -150,9 +156,15 @@ def _gather(
             m.SurveyResponse.tenant_id == tenant_id,
             m.SurveyResponse.deleted_at.is_(None),
             m.SurveyResponse.responded_at <= as_of,
+            m.SurveyResponse.responded_at > as_of - timedelta(days=SURVEY_WINDOW_DAYS),
             mine.surveys(tickets),
         )
-    ):
+    ).all()
+    if windowed:
+        ticket_account |= _older_tickets(
+            session, tenant_id, as_of, accs, by_ext, crm, surveys, ticket_account
+        )
+    for s in surveys:
         acc_id = by_ext.get(s.account_external_id or "") if s.vendor == crm else None
         if acc_id is None and s.ticket_external_id:
             acc_id = ticket_account.get((s.vendor, s.ticket_external_id))
@@ -181,6 +193,48 @@ def _gather(
             cur = accs[acc_id].last_contact
             accs[acc_id].last_contact = max(cur, c.last_contacted_at) if cur else c.last_contacted_at
     return accs
+
+
+def _recent_or_open(oldest: datetime, as_of: datetime) -> ColumnElement[bool]:
+    """SQL for "created after `oldest` or open at `as_of`" (`_open_ticket`): the tickets a metric reads."""
+    return or_(
+        m.Ticket.vendor_created_at > oldest, m.Ticket.solved_at > as_of, m.Ticket.status.in_(sorted(OPEN))
+    )
+
+
+def _older_tickets(
+    session: Session,
+    tenant_id: int,
+    as_of: datetime,
+    accs: dict[int, _Acc],
+    by_ext: dict[str, int],
+    crm: str,
+    surveys: Sequence[Any],
+    known: dict[tuple[str, str], int],
+) -> dict[tuple[str, str], int]:
+    """(vendor, ticket id) → account of the tickets outside the window that surveys name (a CSAT answer on
+    an old ticket): looked up by id, in chunks, with the filters of the windowed read."""
+    wanted = {
+        (s.vendor, s.ticket_external_id)
+        for s in surveys
+        if s.ticket_external_id
+        and (s.vendor, s.ticket_external_id) not in known
+        and (s.vendor != crm or s.account_external_id not in by_ext)
+    }
+    out: dict[tuple[str, str], int] = {}
+    for ids in chunks(sorted({ext for _, ext in wanted})):
+        for t in session.execute(
+            select(m.Ticket.vendor, m.Ticket.external_id, m.Ticket.crm_account_id).where(
+                m.Ticket.tenant_id == tenant_id,
+                m.Ticket.external_id.in_(ids),
+                m.Ticket.crm_account_id.is_not(None),
+                m.Ticket.deleted_at.is_(None),
+                m.Ticket.vendor_created_at <= as_of,
+            )
+        ):
+            if t.crm_account_id in accs and (t.vendor, t.external_id) in wanted:
+                out[(t.vendor, t.external_id)] = t.crm_account_id
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -466,3 +466,47 @@ def select_tickets(tenant_id: int) -> Any:
     from sqlalchemy import select
 
     return select(m.Ticket).where(m.Ticket.tenant_id == tenant_id).order_by(m.Ticket.id)
+
+
+def test_survey_on_a_ticket_older_than_the_window(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full load reads only the window's tickets (and open ones); a CSAT answer on an older ticket still
+    lands on that ticket's account, by a lookup of the named tickets (one id per IN list here), in a full
+    and in a targeted load alike. Answers older than the longest survey window are not read at all."""
+    from connector.pipeline import signals
+    from connector.store.chunks import chunks
+
+    monkeypatch.setattr(signals, "chunks", lambda items: chunks(items, 1))
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        for ext in ("001", "002"):
+            b.crm_account(s, t, ext, f"Account {ext}")
+            b.org(s, t, f"9{ext}", f"Account {ext}", cross_ref=ext)
+        old = {"status": "solved", "created": T0 - 500 * DAY, "solved_at": T0 - 499 * DAY}
+        b.ticket(s, t, "OLD1", "9001", **old)
+        b.ticket(s, t, "OLD2", "9001", **old)
+        b.ticket(s, t, "OLD3", "9002", **old)
+        b.ticket(s, t, "GONE", "9002", deleted=True, **old)
+        b.ticket(s, t, "OPEN", "9002", created=T0 - 600 * DAY)  # still open: read, and counted open
+        b.ticket(s, t, "NEW", "9002", status="solved", created=T0 - 5 * DAY, solved_at=T0 - 4 * DAY)
+        for ext, score, ticket in (
+            ("R1", 2, "OLD1"), ("R2", 4, "OLD2"), ("R3", 5, "OLD3"), ("R4", 1, "GONE"), ("R5", 3, "NEW"),
+            ("R6", 1, "NOSUCH"), ("R7", 4, "OPEN"),
+        ):  # fmt: skip
+            b.survey(
+                s, t, ext, "csat", score, vendor="zendesk", ticket_external_id=ticket, responded=T0 - 10 * DAY
+            )
+        b.survey(s, t, "N1", "nps", 0, account_external_id="001", responded=T0 - 366 * DAY)  # out of the year
+        b.survey(s, t, "N2", "nps", 10, account_external_id="001", responded=T0 - 364 * DAY)
+        linking.link_tenant(s, t)
+    full = _signals(db_url, t, T0)
+    assert full["001"]["csat_avg_90d"] == 3.0  # R1 and R2, both on tickets 500 days old
+    assert full["001"]["csat_responses_90d"] == 2.0
+    assert full["001"]["nps_score"] == 100.0  # N1 is older than a year
+    assert full["002"]["csat_avg_90d"] == 4.0  # R3 (old), R5 (new), R7 (open); R4's ticket is deleted
+    assert full["002"]["open_tickets"] == 1.0
+    assert full["002"]["tickets_365d"] == 1.0
+    with b.session(db_url) as s:
+        for ext in ("001", "002"):
+            one = b.account_row(s, t, "salesforce", ext).id
+            (alone,) = load_signals(s, t, T0, account_ids=[one])
+            assert dict(alone.metrics) == full[ext]
