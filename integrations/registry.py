@@ -51,12 +51,14 @@ class Connection:
     before_call: Callable[[], None] | None = None
 
 
-def metered_session(before_call: Callable[[], None] | None) -> requests.Session:
+def metered_session(before_call: Callable[[], None] | None, vendor: str) -> requests.Session:
     """A requests session that calls `before_call` before each request it sends (zenpy and
-    simple-salesforce send every request through the session they are given)."""
-    if before_call is None:
-        return requests.Session()
-    return _MeteredSession(before_call)
+    simple-salesforce send every request through the session they are given) and follows redirects within
+    the requested origin only (integrations.redirects: a 307 re-sends a refresh grant's secrets)."""
+    from integrations.redirects import same_origin_redirects
+
+    session = requests.Session() if before_call is None else _MeteredSession(before_call)
+    return same_origin_redirects(session, vendor)
 
 
 class _MeteredSession(requests.Session):

@@ -36,6 +36,7 @@ from connector.installs.vendor_apps import (
 from connector.store import models as m
 from connector.store import repo as store
 from integrations.oauth import TokenSet
+from integrations.redirects import same_origin_redirects, vendor_session
 from webhooks.ssrf import Resolver, resolve_host
 
 __all__ = [
@@ -105,7 +106,9 @@ def _oauth(app: AppConfig, redirect_uri: str) -> OAuth2Session:
         token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name, not a secret
     )
     session.register_compliance_hook("access_token_response", _normalise_error_body)
-    return session
+    # The code, verifier and client secret are in the POST body, which a 307/308 would re-send: follow no
+    # redirect away from the vetted token URL's origin (integrations.redirects).
+    return same_origin_redirects(session, app.vendor)
 
 
 def _normalise_error_body(resp: requests.Response) -> requests.Response:
@@ -289,7 +292,7 @@ def _identify(
         )
     if app.vendor == "hubspot":
         try:
-            info = requests.get(
+            info = vendor_session(app.vendor).get(
                 f"{app.api_base}/oauth/v1/access-tokens/{tokens.access_token}",
                 timeout=TIMEOUT,
                 verify=app.ca_file or True,
@@ -368,23 +371,24 @@ def revoke(inst: m.Installation, vault: Vault) -> str | None:
         return None
     tokens = store.token_from_dict(vault.decrypt_json(inst.tokens_enc))
     verify: Any = inst.ca_file or True
+    http = vendor_session(inst.vendor)  # the token travels in the body or URL: same-origin redirects only
     try:
         if inst.vendor == "salesforce":
             base = (tokens.instance_url or inst.base_url).rstrip("/")
-            resp = requests.post(
+            resp = http.post(
                 f"{base}/services/oauth2/revoke",
                 data={"token": tokens.refresh_token or tokens.access_token},
                 timeout=TIMEOUT,
                 verify=verify,
             )
         elif inst.vendor == "hubspot":
-            resp = requests.delete(
+            resp = http.delete(
                 f"{inst.base_url.rstrip('/')}/oauth/v1/refresh-tokens/{tokens.refresh_token}",
                 timeout=TIMEOUT,
                 verify=verify,
             )
         else:
-            resp = requests.delete(
+            resp = http.delete(
                 f"{inst.base_url.rstrip('/')}/api/v2/oauth/tokens/current.json",
                 headers={"Authorization": f"Bearer {tokens.access_token}"},
                 timeout=TIMEOUT,

@@ -31,6 +31,7 @@ from integrations.errors import IntegrationError, MalformedResponseError
 from integrations.hubspot import errors
 from integrations.hubspot.mapping import HubRecord
 from integrations.hubspot.writeback import BatchOutcome, RowError
+from integrations.redirects import vendor_session
 from integrations.registry import Connection
 
 logger = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ class HubSpotClient:
         self._access_token = connection.tokens.access_token
         self._sdk: HubSpot | None = None
         self._apis: dict[str, Any] = {}
-        self._session = requests.Session()
+        self._session = vendor_session(errors.VENDOR)  # same-origin redirects only (refresh grants)
         self._verify: str | bool = connection.ca_file or True
         self.api_calls = 0
 
@@ -482,6 +483,8 @@ class HubSpotClient:
             resp = self._session.post(
                 self._conn.token_url, data=form, timeout=self._timeout, verify=self._verify
             )
+        except IntegrationError:
+            raise  # a redirect to another origin (integrations.redirects): not followed
         except requests.RequestException as exc:
             raise errors.from_exception(ConnectionError(type(exc).__name__)) from exc
         if resp.status_code != 200:

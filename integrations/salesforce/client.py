@@ -34,7 +34,8 @@ class SalesforceClient:
         self._conn = connection
         self.calls = 0
         self._last_headers: Mapping[str, str] = {}
-        self._session = metered_session(connection.before_call)  # the shared budget, per request
+        # the shared budget, per request; redirects within the origin only
+        self._session = metered_session(connection.before_call, errors.VENDOR)
         if connection.ca_file:
             self._session.verify = connection.ca_file
             # Else REQUESTS_CA_BUNDLE from the environment silently replaces the sandbox CA.

@@ -77,7 +77,7 @@ class ZendeskClient:
         self.api_calls = 0
         self.refreshes = 0
         self._retry_after: float | None = None
-        self._session = metered_session(connection.before_call)  # the shared budget, per request
+        self._session = metered_session(connection.before_call, VENDOR)  # the shared budget, per request
         if connection.ca_file:
             self._session.verify = connection.ca_file
             self._session.trust_env = False
@@ -164,6 +164,8 @@ class ZendeskClient:
                 headers={"Authorization": None},  # None drops the session's Bearer header
                 timeout=self._conn.timeout,
             )
+        except IntegrationError:
+            raise  # a redirect to another origin (integrations.redirects): not retried, not followed
         except requests.RequestException as exc:
             # The whole class chain: a ReadTimeout is a Timeout (transient), not an unknown error.
             raise zerrors.classify([c.__name__ for c in type(exc).__mro__], None, None) from exc
