@@ -117,10 +117,11 @@ def _link_tickets(
     report: LinkReport,
 ) -> None:
     methods: Counter[str] = Counter()
+    # Three columns, not an Account and an AccountLink object per organization (issue 17).
     org_methods = {
-        (a.vendor, a.external_id): link.method
-        for a, link in session.execute(
-            select(m.Account, m.AccountLink)
+        (vendor, ext): method
+        for vendor, ext, method in session.execute(
+            select(m.Account.vendor, m.Account.external_id, m.AccountLink.method)
             .join(m.AccountLink, m.AccountLink.source_account_id == m.Account.id)
             .where(m.Account.tenant_id == tenant_id)
         )

@@ -149,10 +149,14 @@ def test_new_evidence_moves_an_auto_link(db_url: str) -> None:
         b.crm_account(s, t, "001A", "Acme")
         beta = b.crm_account(s, t, "001B", "Beta")
         org = b.org(s, t, "900", "Acme")
+        b.ticket(s, t, "T1", "900")
         linking.link_tenant(s, t)
+        assert _ticket(s, t, "T1")[1] == "org:name"
         b.org(s, t, "900", "Acme", cross_ref="001B")
         linking.link_tenant(s, t)
         assert (_link(s, t, org).crm_account_id, _link(s, t, org).method) == (beta, "external_id")
+        # the tickets follow in the same run, labelled with the link's new method (read after the change)
+        assert _ticket(s, t, "T1") == (beta, "org:external_id")
 
 
 def test_deleted_orgs_and_accounts_are_left_out(db_url: str) -> None:
