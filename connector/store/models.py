@@ -424,6 +424,21 @@ class ScoringModelVersion(Base):
     published_at: Mapped[datetime | None]
 
 
+class ModelPreview(Base):
+    """A scoring model editor's backtest preview, kept so the editor can show it by GET after the POST that
+    ran it (Post/Redirect/Get: a reload or Back does not run the backtest again). Kept a day (0013)."""
+
+    __tablename__ = "model_previews"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    created_by: Mapped[str] = mapped_column(String(320))
+    mode: Mapped[str] = mapped_column(String(8))  # form | yaml: the editor tab it came from
+    version: Mapped[str] = mapped_column(String(64))  # the draft name typed in the form
+    yaml: Mapped[str] = mapped_column(Text)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
 class ScoreSnapshot(Base):
     """One account's score as of one pass; the history behind trends and charts."""
 

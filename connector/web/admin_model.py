@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import delete, select
 
 from connector import readmodels
 from connector.admin import actions as admin_actions
+from connector.store import models as m
 from connector.web import model_form, ratelimits
 from connector.web.access import actor, admin_required, db, settings, tenant_id
 from connector.web.blueprints import admin as bp
@@ -57,7 +60,59 @@ def _page(text: str, *, mode: str, status: int = 200, **extra: Any) -> Any:
 @admin_required
 def models() -> Any:
     mode = "yaml" if request.args.get("view") == "yaml" else "form"
+    if request.args.get("preview"):
+        return _stored_preview(request.args.get("preview", type=int), mode)
     return _page(_current_yaml(), mode=mode)
+
+
+PREVIEW_KEPT = timedelta(days=1)
+
+
+def _store_preview(text: str, mode: str, version: str, preview: dict[str, Any]) -> int:
+    """Keep a preview for the GET after the POST (older ones of the workspace go); its id."""
+    session, now = db(), datetime.now(UTC)
+    session.execute(
+        delete(m.ModelPreview).where(
+            m.ModelPreview.tenant_id == tenant_id(), m.ModelPreview.created_at < now - PREVIEW_KEPT
+        )
+    )
+    row = m.ModelPreview(
+        tenant_id=tenant_id(),
+        created_by=actor()[:320],
+        mode=mode,
+        version=version[:64],
+        yaml=text,
+        result=preview,
+        created_at=now,
+    )
+    session.add(row)
+    session.commit()
+    return row.id
+
+
+def _stored_preview(preview_id: int | None, mode: str) -> Any:
+    """`GET /admin/model?preview=<id>`: the draft and its backtest as the POST that ran it left them."""
+    row = None
+    if preview_id is not None:
+        row = db().scalar(
+            select(m.ModelPreview).where(
+                m.ModelPreview.tenant_id == tenant_id(), m.ModelPreview.id == preview_id
+            )
+        )
+    if row is None:
+        flash(
+            "That backtest preview is no longer kept (previews are kept for a day). "
+            "Change the weights again and click Preview backtest.",
+            "info",
+        )
+        return redirect(url_for("admin.models", view="yaml" if mode == "yaml" else None), code=303)
+    return _page(
+        row.yaml,
+        mode=row.mode,
+        preview=row.result,
+        validated=True,
+        version=row.version,
+    )
 
 
 @bp.post("/model")
@@ -85,6 +140,11 @@ def model_submit() -> Any:
         if breach is not None:
             return _too_many(text, mode, version, breach)
         preview = admin_actions.backtest_preview(settings(), tenant_id(), text)
+        if action == "preview":
+            # Post/Redirect/Get: the preview is shown by GET, so a reload or Back does not send the form
+            # again (nor run, and pay for, another backtest)
+            preview_id = _store_preview(text, mode, version, preview)
+            return redirect(url_for("admin.models", preview=preview_id), code=303)
     if not problems and action == "save":
         try:
             row = admin_actions.save_draft(db(), tenant_id(), text, actor(), backtest=preview)

@@ -229,6 +229,8 @@ def test_model_save_draft_then_publish(acme_admin: Any, tenants: dict[str, Tenan
     assert ok.status_code == 200
     assert b"The model is valid" in ok.data
     preview = acme_admin.post("/admin/model", data={"yaml": text, "action": "preview"})
+    assert preview.status_code == 303
+    preview = acme_admin.get(preview.headers["Location"])
     assert preview.status_code == 200
     assert b"Backtest preview" in preview.data
     saved = acme_admin.post("/admin/model", data={"yaml": text, "action": "save"})

@@ -60,6 +60,8 @@ def test_weights_form_previews_diffs_saves_and_publishes(acme_admin: Any) -> Non
     preview = acme_admin.post(
         "/admin/model", data={**weights, "mode": "form", "version": "acme-w1", "action": "preview"}
     )
+    assert preview.status_code == 303  # Post/Redirect/Get: the preview is read by GET
+    preview = acme_admin.get(preview.headers["Location"])
     html = preview.data.decode()
     assert preview.status_code == 200
     assert "Changes against the live model" in html
@@ -105,3 +107,58 @@ def test_a_lift_in_words_is_not_set_as_a_big_figure(app: Any) -> None:
         assert '<strong class="words">no churn in the healthiest band to compare with</strong>' in html
         figure = render_template("admin/_backtest.html", preview={**preview, "lift_red_over_green": 3.0})
         assert "<strong>3.0\u00d7</strong>" in figure
+
+
+def test_preview_is_post_redirect_get(acme_admin: Any, tenants: Any, monkeypatch: Any) -> None:
+    """Preview backtest redirects to a GET of the stored preview: a reload or Back shows the same draft and
+    figures without sending the form again or running (and paying for) another backtest. Another workspace
+    cannot read it; a preview no longer kept says so and leads back to the editor."""
+    from connector.admin import actions
+
+    ran: list[int] = []
+
+    def fake(settings: Any, tenant_id: int, yaml_text: str) -> dict[str, Any]:
+        ran.append(tenant_id)
+        return {
+            "available": True,
+            "auc": 0.812,
+            "accounts": 40,
+            "churned": 9,
+            "lift_red_over_green": 3.0,
+            "as_of": "2026-09-08",
+            "horizon_days": 90,
+            "truth": "recorded",
+            "bands": [],
+        }
+
+    monkeypatch.setattr(actions, "backtest_preview", fake)
+    weights = _form(acme_admin.get("/admin/model").data.decode())
+    weights["w:default:product"] = "0.6"
+    sent = acme_admin.post(
+        "/admin/model", data={**weights, "mode": "form", "version": "acme-prg", "action": "preview"}
+    )
+    assert sent.status_code == 303
+    where = sent.headers["Location"]
+    assert "/admin/model?preview=" in where
+    for _reload in range(2):
+        page = acme_admin.get(where)
+        html = page.data.decode()
+        assert page.status_code == 200
+        assert "0.812" in html  # the stored figures
+        assert 'value="acme-prg"' in html  # the draft name typed
+        assert 'name="w:default:product" id="n:default:product" value="0.6"' in html  # the weights sent
+        assert "default · product weight" in html
+    assert ran == [tenants["acme"].id]  # one backtest for one click, however often the page is reloaded
+    yaml_text = DEFAULT_YAML.replace("# healthscore default model", "# my yaml draft")
+    sent = acme_admin.post("/admin/model", data={"mode": "yaml", "yaml": yaml_text, "action": "preview"})
+    page = acme_admin.get(sent.headers["Location"]).data.decode()
+    assert "# my yaml draft" in page  # back on the YAML tab with the text sent
+    assert "<textarea" in page
+    from tests.connector.web.seed import sign_in_as
+
+    sign_in_as(acme_admin, tenants["globex"], "admin")
+    other = acme_admin.get(where)
+    assert other.status_code == 303  # not globex's preview: treated as gone
+    gone = acme_admin.get(other.headers["Location"]).data.decode()
+    assert "no longer kept" in gone
+    assert "0.812" not in gone
