@@ -1,0 +1,74 @@
+"""What a new user met walking every page of the demo (report-walk.md), each pinned by a test."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from connector.store import models as m
+from connector.store.db import transaction
+from tests.connector.web.seed import NOW, TenantData
+
+
+def _db(app: Any) -> Any:
+    return transaction(app.config["HEALTHSCORE"].sqlalchemy_url)
+
+
+def test_plays_sharing_a_name_are_marked_with_a_hint_to_rename(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """Twins kept by migration 0012 (name_shared) were named only in the migration's log: the plays page
+    looked normal, and saving the marked play failed with 'There is already a play named …'."""
+    acme = tenants["acme"]
+    assert "same name" not in acme_admin.get("/admin/plays").get_data(as_text=True)  # the starter alone
+    with _db(app) as s:
+        older = s.scalars(select(m.Play).where(m.Play.tenant_id == acme.id)).one()
+        twin = m.Play(tenant_id=acme.id, name=older.name, to_band="red", from_bands=[], segments=[],
+                      subject="s", zendesk_ticket=False, enabled=False, created_at=NOW, updated_at=NOW,
+                      name_shared=True)  # fmt: skip
+        s.add(twin)
+        s.flush()
+        twin_id = twin.id
+    page = acme_admin.get("/admin/plays").get_data(as_text=True)
+    assert 'id="shared-names"' in page
+    assert "1 play shares a name with another play" in page
+    assert "give it a name of its own" in page
+    assert f'href="/admin/plays?edit={twin_id}" title="Another, older play has this name' in page
+    editing = acme_admin.get(f"/admin/plays?edit={twin_id}").get_data(as_text=True)
+    assert 'id="rename-hint"' in editing
+    renamed = acme_admin.post(
+        "/admin/plays",
+        data={"play_id": str(twin_id), "name": "Enters red (copy)", "to_band": "red", "due_days": "3",
+              "csrf_token": "x"},
+    )  # fmt: skip
+    assert renamed.status_code == 302
+    assert 'id="shared-names"' not in acme_admin.get("/admin/plays").get_data(as_text=True)
+
+
+def test_live_keys_sharing_a_name_are_marked_with_how_to_replace_them(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    from connector.installs import users as auth
+
+    acme = tenants["acme"]
+    with _db(app) as s:
+        first = auth.create_api_key(s, acme.id, "BI export", "read")
+        s.flush()
+        twin = m.ApiKey(tenant_id=acme.id, name="BI export", prefix="twin0001", key_hash="x" * 64, scope="read",
+                        created_at=NOW + timedelta(minutes=1), name_shared=True)  # fmt: skip
+        s.add(twin)
+        s.flush()
+        twin_id, first_prefix = twin.id, first.prefix
+    page = acme_admin.get("/admin/keys").get_data(as_text=True)
+    assert 'id="shared-names"' in page
+    assert "1 key shares a name with another key" in page
+    assert "hsk_twin0001_" in page
+    assert "Keys cannot be renamed: create a replacement under a name of its own" in page
+    assert page.count("same name — replace") == 1
+    assert f"hsk_{first_prefix}_" in page
+    acme_admin.post(f"/admin/keys/{twin_id}/revoke")
+    page = acme_admin.get("/admin/keys").get_data(as_text=True)
+    assert 'id="shared-names"' not in page  # a revoked twin is out of the constraint's reach: no hint
+    assert "same name — replace" not in page
