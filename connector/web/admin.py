@@ -159,6 +159,7 @@ def invite() -> Any:
             users=readmodels.users(db(), tenant_id()),
             roles=auth.ROLES,
             errors=exc.problems,
+            form=request.form,
         ), 400
     audit(db(), tenant_id(), actor(), "user.invited", user.email, role=user.role)
     db().commit()
@@ -251,6 +252,7 @@ def _key_twin_answer(name: str, scope: str) -> Any | None:
         "admin/keys.html",
         keys=readmodels.api_keys(db(), tenant_id()),
         scopes=auth.API_KEY_SCOPES,
+        form=request.form,
         errors=[
             f"There is already a key named “{twin.name}” (scope {twin.scope}): give this one another "
             "name, so the list tells them apart when you revoke one."
@@ -279,6 +281,7 @@ def create_key() -> Any:
             keys=readmodels.api_keys(db(), tenant_id()),
             scopes=auth.API_KEY_SCOPES,
             errors=exc.problems,
+            form=request.form,
         ), 400
     audit(db(), tenant_id(), actor(), "api_key.created", f"key:{new.prefix}", scope=new.scope)
     db().commit()

@@ -72,3 +72,30 @@ def test_live_keys_sharing_a_name_are_marked_with_how_to_replace_them(
     page = acme_admin.get("/admin/keys").get_data(as_text=True)
     assert 'id="shared-names"' not in page  # a revoked twin is out of the constraint's reach: no hint
     assert "same name — replace" not in page
+
+
+def test_admin_forms_keep_what_was_typed_when_refused(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """The invitation form came back empty after 'not an e-mail address' (role reset to Viewer), the key
+    form after 'there is already a key named …' (scope reset to read), and the webhook form forgot which
+    events were ticked."""
+    bad = acme_admin.post("/admin/users/invite", data={"email": "jane.doe at acme.test", "role": "admin"})
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert 'name="email" value="jane.doe at acme.test"' in page
+    assert '<option value="admin" selected>' in page
+    acme_admin.post("/admin/keys", data={"name": "Warehouse", "scope": "read"})
+    twin = acme_admin.post("/admin/keys", data={"name": "Warehouse", "scope": "admin"})
+    page = twin.get_data(as_text=True)
+    assert twin.status_code == 400
+    assert 'name="name" value="Warehouse"' in page
+    assert '<option value="admin" selected>' in page
+    hook = acme_admin.post(
+        "/admin/webhooks/",
+        data={"url": "ftp://nowhere", "description": "ours", "event_types": ["account.score_changed"]},
+    )
+    page = hook.get_data(as_text=True)
+    assert hook.status_code == 400
+    assert 'value="account.score_changed" checked' in page
+    assert 'value="account.band_changed" checked' not in page
