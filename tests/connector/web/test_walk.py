@@ -99,3 +99,36 @@ def test_admin_forms_keep_what_was_typed_when_refused(
     assert hook.status_code == 400
     assert 'value="account.score_changed" checked' in page
     assert 'value="account.band_changed" checked' not in page
+
+
+def test_actions_that_cannot_be_undone_ask_first(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """Disconnect (a CRM!), Revoke a key, Delete and Rotate an endpoint and Turn on a play (CRM tasks for
+    real accounts) went off on one click, while removing a user asked first (app.js: data-confirm)."""
+    import re
+
+    from connector.installs.vault import Vault
+    from tests.connector import builders
+
+    vault = Vault(app.config["HEALTHSCORE"])
+    with _db(app) as s:
+        builders.installation(s, vault, tenants["acme"].id)
+        ep_id = builders.endpoint(
+            s, vault, tenants["acme"].id, "https://hooks.example.com/hs", ["whsec_" + "A" * 44]
+        )
+    acme_admin.post("/admin/keys", data={"name": "Warehouse", "scope": "read"})
+
+    def asks(path: str, action: str) -> str:
+        page = acme_admin.get(path).get_data(as_text=True)
+        form = re.search(rf'<form method="post" action="[^"]*/{action}"[^>]*>', page)
+        assert form is not None, (path, action)
+        found = re.search(r'data-confirm="([^"]+)"', form.group(0))
+        assert found is not None, f"{action} on {path} does not ask first"
+        return found.group(1)
+
+    assert "Syncing and write-back" in asks("/admin/integrations", "disconnect")
+    assert "Warehouse" in asks("/admin/keys", "revoke")
+    assert "cannot be undone" in asks(f"/admin/webhooks/{ep_id}", "delete")
+    assert "new signing secret" in asks(f"/admin/webhooks/{ep_id}", "rotate")
+    assert "creates CRM tasks now" in asks("/admin/plays", "enabled")
