@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from sqlalchemy.orm import Session
 
 from connector.config import Settings
@@ -102,11 +102,33 @@ def sign_out(everywhere: bool = False) -> None:
     g.pop("viewer", None)
 
 
+def to_sign_in() -> Any:
+    """The answer to a request without a live session: the sign-in page, back here afterwards (a GET).
+
+    A cookie that still names a session the server ended (signed out on another device or everywhere, a
+    role change, removal) gets a word on why, instead of a bare sign-in page; a form sent with it is not
+    kept, so the word says to send it again."""
+    if isinstance(session.get("sid"), str):
+        session.clear()
+        if request.method == "GET":
+            message = (
+                "Your session has ended (signed out on another device, or your role changed). Sign in again."
+            )
+            flash(message, "info")
+        else:
+            flash(
+                "Your session had ended, so that was not saved. Sign in again, then do it once more.", "info"
+            )
+    if request.method != "GET":
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
 def login_required(view: F) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if current_user() is None:
-            return redirect(url_for("auth.login", next=request.full_path))
+            return to_sign_in()
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -117,7 +139,7 @@ def admin_required(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         viewer = current_user()
         if viewer is None:
-            return redirect(url_for("auth.login", next=request.full_path))
+            return to_sign_in()
         if not auth.can(viewer.role, "write"):
             abort(403, description="Only admins can do this; ask an admin of your workspace.")
         return view(*args, **kwargs)

@@ -132,3 +132,31 @@ def test_actions_that_cannot_be_undone_ask_first(
     assert "cannot be undone" in asks(f"/admin/webhooks/{ep_id}", "delete")
     assert "new signing secret" in asks(f"/admin/webhooks/{ep_id}", "rotate")
     assert "creates CRM tasks now" in asks("/admin/plays", "enabled")
+
+
+def test_a_session_ended_elsewhere_says_so_on_the_sign_in_page(
+    acme_admin: Any, client: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """Signed out everywhere from another device, the next click landed on a bare sign-in page: no word on
+    why, and a form sent then was dropped silently."""
+    from connector.installs import users as auth
+
+    assert acme_admin.get("/admin/plays").status_code == 200
+    with _db(app) as s:
+        auth.end_all_sessions(s, tenants["acme"].admin_id)
+    resp = acme_admin.get("/admin/plays?edit=1")
+    assert resp.status_code == 302
+    assert resp.location == "/login?next=/admin/plays?edit%3D1"
+    page = acme_admin.get(resp.location).get_data(as_text=True)
+    assert "Your session has ended" in page
+    assert "Your session has ended" not in acme_admin.get("/login").get_data(as_text=True)  # said once
+    from tests.connector.web.seed import sign_in_as
+
+    sign_in_as(acme_admin, tenants["acme"], "admin")
+    with _db(app) as s:
+        auth.end_all_sessions(s, tenants["acme"].admin_id)
+    sent = acme_admin.post("/admin/keys", data={"name": "Warehouse", "scope": "read"})
+    assert sent.status_code == 302
+    assert sent.location == "/login"  # a POST-only address is no place to come back to
+    assert "so that was not saved" in acme_admin.get("/login").get_data(as_text=True)
+    assert acme_admin.get("/").location == "/login?next=/"  # no cookie left: no word, and no stray '?'
