@@ -8,6 +8,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect as RoutingRedirect
+from werkzeug.wrappers import Response as BaseResponse
 
 
 class SafeJSONProvider(DefaultJSONProvider):
@@ -51,8 +52,29 @@ def _own_headers(exc: HTTPException) -> list[tuple[str, str]]:
     return [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
 
 
+def _same_site_redirect() -> BaseResponse | None:
+    """Werkzeug's own redirects (a missing trailing slash, merged slashes) with a relative Location.
+
+    Werkzeug builds an absolute URL from the request's Host header, and Flask returns that redirect
+    before any error handler, so `Host: evil.example` on /admin/webhooks was answered
+    `308 Location: http://evil.example/admin/webhooks/` (host-header poisoning of a generated link: a
+    proxy or cache keyed on the path alone hands it to others). Runs before the views, where the
+    routing exception is already known."""
+    from urllib.parse import urlsplit
+
+    from flask import redirect
+
+    exc = request.routing_exception
+    if not isinstance(exc, RoutingRedirect):
+        return None
+    parts = urlsplit(exc.new_url)
+    path = "/" + parts.path.lstrip("/")  # never '//host': the path stays on this site
+    return redirect(path + (f"?{parts.query}" if parts.query else ""), code=exc.code)
+
+
 def init_app(app: Flask) -> None:
     app.json = SafeJSONProvider(app)
+    app.before_request(_same_site_redirect)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
