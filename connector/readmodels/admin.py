@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
 from connector.store import models as m
@@ -228,6 +230,107 @@ def audit_log(
             .offset(offset)
         )
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditShown:
+    """An audit entry as the log page shows it: names where the entry stores ids."""
+
+    target: str  # what a person reads ("“BI export” (hsk_ab12cd34_…)", a URL, an account's name)
+    raw: str | None  # the stored target when `target` differs from it (kept: the filter searches it)
+    detail: list[tuple[str, str]]  # (label, value) in words
+
+
+_TARGET = re.compile(r"^(key|endpoint|account|delivery):(\w+)$|^play (\d+)$")
+
+
+def audit_shown(session: Session, tenant_id: int, entries: list[m.AuditEntry]) -> dict[int, AuditShown]:
+    """Entry id → how to show it. Stored targets name rows by id (`endpoint:12`, `play 3`, `account:57`,
+    `key:<prefix or id>`, `delivery:9`) and details carry ids (`crm_account_id`) and raw dicts; the page
+    names them, from the row when it still exists, else from what the entry itself kept (a deleted
+    endpoint's url, a play's name)."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for e in entries:
+        match = _TARGET.match(e.target or "")
+        if match:
+            kind, ref = (match.group(1), match.group(2)) if match.group(1) else ("play", match.group(3))
+            wanted[kind].add(ref)
+        stored = e.detail or {}
+        for value in (stored.get("crm_account_id"), (stored.get("previous") or {}).get("crm_account_id")):
+            if isinstance(value, int):
+                wanted["account"].add(str(value))
+
+    def ids(kind: str) -> list[int]:
+        return [int(v) for v in wanted[kind] if v.isdigit()]
+
+    def rows(model: Any, *where: Any) -> list[Any]:
+        return list(session.scalars(select(model).where(model.tenant_id == tenant_id, *where)))
+
+    keys = rows(m.ApiKey, or_(m.ApiKey.prefix.in_(wanted["key"]), m.ApiKey.id.in_(ids("key"))))
+    key_names = {k.prefix: k for k in keys} | {str(k.id): k for k in keys}
+    endpoints = {
+        str(ep.id): ep.url for ep in rows(m.WebhookEndpoint, m.WebhookEndpoint.id.in_(ids("endpoint")))
+    }
+    plays = {str(p.id): p.name for p in rows(m.Play, m.Play.id.in_(ids("play")))}
+    accounts: dict[str, str] = {str(a.id): a.name for a in rows(m.Account, m.Account.id.in_(ids("account")))}
+    deliveries = {
+        str(d.id): (endpoint_url or "", etype)
+        for d, endpoint_url, etype in session.execute(
+            select(m.WebhookDelivery, m.WebhookEndpoint.url, m.WebhookEvent.type)
+            .join(m.WebhookEndpoint, m.WebhookEndpoint.id == m.WebhookDelivery.endpoint_id)
+            .join(m.WebhookEvent, m.WebhookEvent.id == m.WebhookDelivery.event_id)
+            .where(m.WebhookDelivery.tenant_id == tenant_id, m.WebhookDelivery.id.in_(ids("delivery")))
+        )
+    }
+    for e in entries:  # a deleted endpoint or play: the name its own entries kept
+        match = _TARGET.match(e.target or "")
+        kept = (e.detail or {}).get("url") or (e.detail or {}).get("name")
+        if match and isinstance(kept, str):
+            table = endpoints if match.group(1) == "endpoint" else plays if match.group(3) else None
+            ref = match.group(2) or match.group(3)
+            if table is not None and ref not in table:
+                table[ref] = kept
+
+    def account(value: Any) -> str:
+        return accounts.get(str(value), f"account {value} (no longer here)")
+
+    shown: dict[int, AuditShown] = {}
+    for e in entries:
+        target, raw = e.target or "", None
+        match = _TARGET.match(target)
+        if match:
+            kind, ref = (match.group(1), match.group(2)) if match.group(1) else ("play", match.group(3))
+            name: str | None = None
+            if kind == "key" and ref in key_names:
+                key = key_names[ref]
+                name = f"“{key.name}” (hsk_{key.prefix}_…)"
+            elif kind == "endpoint":
+                name = endpoints.get(ref)
+            elif kind == "play" and ref in plays:
+                name = f"“{plays[ref]}”"
+            elif kind == "account" and ref in accounts:
+                name = accounts[ref]
+            elif kind == "delivery" and ref in deliveries:
+                url, etype = deliveries[ref]
+                name = f"{etype} to {url}"
+            if name is not None:
+                target, raw = name, e.target
+        detail: list[tuple[str, str]] = []
+        for k, v in (e.detail or {}).items():
+            if k == "crm_account_id":
+                detail.append(("linked to", account(v)))
+            elif k == "previous":
+                before = v or {}
+                was = account(before["crm_account_id"]) if before.get("crm_account_id") else "no account"
+                detail.append(("before", f"linked to {was}" if before else "not linked"))
+            elif k in {"url", "name"} and raw is not None:
+                continue  # the target says it already
+            elif isinstance(v, list):
+                detail.append((k.replace("_", " "), ", ".join(map(str, v))))
+            elif v is not None:
+                detail.append((k.replace("_", " "), str(v)))
+        shown[e.id] = AuditShown(target=target, raw=raw, detail=detail)
+    return shown
 
 
 def audited(session: Session, tenant_id: int, action: str, target: str) -> bool:

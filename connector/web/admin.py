@@ -298,7 +298,9 @@ def revoke_key(key_id: int) -> Any:
             flash("That key was already revoked.", "info")  # a second tab or a double click
             return redirect(url_for("admin.keys"), code=303)
         abort(404, description="No such active key in your workspace.")
-    audit(db(), tenant_id(), actor(), "api_key.revoked", f"key:{key_id}")
+    key = next(k for k in readmodels.api_keys(db(), tenant_id()) if k.id == key_id)
+    # the key's prefix, as its api_key.created entry names it (its id said nothing to a reader)
+    audit(db(), tenant_id(), actor(), "api_key.revoked", f"key:{key.prefix}", name=key.name)
     db().commit()
     flash("The key is revoked; requests with it now get 401.", "success")
     return redirect(url_for("admin.keys"), code=303)
@@ -361,6 +363,7 @@ def audit_log() -> Any:
         actors=actors,
         actions=actions,
         kinds=sorted({a.split(".")[0] + "." for a in actions}),
+        shown=readmodels.audit_shown(db(), tenant_id(), entries),
         problems=problems,
     ), status
 

@@ -160,3 +160,59 @@ def test_a_session_ended_elsewhere_says_so_on_the_sign_in_page(
     assert sent.location == "/login"  # a POST-only address is no place to come back to
     assert "so that was not saved" in acme_admin.get("/login").get_data(as_text=True)
     assert acme_admin.get("/").location == "/login?next=/"  # no cookie left: no word, and no stray '?'
+
+
+def test_the_audit_log_names_what_its_entries_store_as_ids(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """The log showed `key:7` for a revoked key (its creation said `key:<prefix>`, so the two did not even
+    match), `endpoint:3`, `play 1`, `account:57` and details such as `crm_account_id=12
+    previous={'crm_account_id': None, 'method': …}`."""
+    from connector.installs.vault import Vault
+    from connector.store.repo import audit
+    from tests.connector import builders
+
+    acme = tenants["acme"]
+    made = acme_admin.post("/admin/keys", data={"name": "Warehouse", "scope": "read"})
+    assert made.status_code == 200
+    with _db(app) as s:
+        key = s.scalars(
+            select(m.ApiKey).where(m.ApiKey.tenant_id == acme.id, m.ApiKey.name == "Warehouse")
+        ).one()
+        key_id, prefix = key.id, key.prefix
+        ep_id = builders.endpoint(
+            s,
+            Vault(app.config["HEALTHSCORE"]),
+            acme.id,
+            "https://hooks.example.com/hs",
+            ["whsec_" + "A" * 44],
+        )
+        gone_id = builders.endpoint(
+            s, Vault(app.config["HEALTHSCORE"]), acme.id, "https://old.example.com/in", ["whsec_" + "B" * 44]
+        )
+        crm_name, crm_id = next(iter(acme.accounts.items()))
+        org_name = s.get(m.Account, acme.org_id).name
+        audit(s, acme.id, "admin@acme.test", "link.confirmed", f"account:{acme.org_id}", crm_account_id=crm_id,
+              previous=None)  # fmt: skip
+    assert acme_admin.post(f"/admin/keys/{key_id}/revoke").status_code == 303
+    assert acme_admin.post(f"/admin/webhooks/{ep_id}/toggle").status_code == 303
+    assert acme_admin.post(f"/admin/webhooks/{gone_id}/delete").status_code == 303
+    acme_admin.get("/admin/plays")  # the starter play
+    with _db(app) as s:
+        play_id = s.scalars(select(m.Play.id).where(m.Play.tenant_id == acme.id)).one()
+    assert acme_admin.post(f"/admin/plays/{play_id}/enabled", data={"enabled": "1"}).status_code == 302
+    page = acme_admin.get("/admin/audit").get_data(as_text=True)
+    assert f"key:{key_id}<" not in page
+    assert page.count(f"“Warehouse” (hsk_{prefix}_…)") == 2  # created and revoked, named alike
+    assert f'https://hooks.example.com/hs <span class="kv muted small">endpoint:{ep_id}</span>' in page
+    assert (
+        f'https://old.example.com/in <span class="kv muted small">endpoint:{gone_id}</span>' in page
+    )  # deleted
+    assert f'“Enters red” <span class="kv muted small">play {play_id}</span>' in page
+    assert f"{org_name} <span" in page
+    assert f"linked to:</span> {crm_name}" in page
+    assert "before:</span> not linked" in page
+    assert "crm_account_id" not in page
+    assert "previous=" not in page
+    found = acme_admin.get(f"/admin/audit?q=endpoint:{ep_id}").get_data(as_text=True)
+    assert "https://hooks.example.com/hs" in found  # the filter still finds the stored target
