@@ -150,6 +150,9 @@ def model_submit() -> Any:
             row = admin_actions.save_draft(db(), tenant_id(), text, actor(), backtest=preview)
         except admin_actions.ActionError as exc:
             problems, status = exc.problems, 400
+            if mode == "form":
+                # the weights form has a "Draft name" field, not the YAML's `version:` line
+                problems = [_in_form_words(p) for p in problems]
         else:
             db().commit()
             flash(
@@ -165,6 +168,16 @@ def model_submit() -> Any:
         validated=not problems,
         version=version,
     )
+
+
+def _in_form_words(problem: str) -> str:
+    import re
+
+    taken = re.fullmatch(r"version (.+) exists already; change `version:` for a new draft", problem)
+    if taken is None:
+        return problem
+    name = taken.group(1).strip("'\"")
+    return f"A draft named “{name}” exists already: type another draft name (the Versions list shows the names taken)."
 
 
 def _too_many(text: str, mode: str, version: str, breach: ratelimits.Breach) -> Any:

@@ -216,3 +216,20 @@ def test_the_audit_log_names_what_its_entries_store_as_ids(
     assert "previous=" not in page
     found = acme_admin.get(f"/admin/audit?q=endpoint:{ep_id}").get_data(as_text=True)
     assert "https://hooks.example.com/hs" in found  # the filter still finds the stored target
+
+
+def test_a_taken_draft_name_on_the_weights_form_is_told_in_the_forms_words(acme_admin: Any) -> None:
+    """The weights form has a Draft name field; a taken name answered "change `version:` for a new draft",
+    the YAML view's line, which this form does not show."""
+    import re
+
+    page = acme_admin.get("/admin/model").get_data(as_text=True)
+    weights = dict(re.findall(r'name="(w:[^"]+)" id="[^"]+" value="([^"]+)"', page))
+    form = {**weights, "mode": "form", "version": "acme-taken", "action": "save"}
+    assert acme_admin.post("/admin/model", data=form).status_code == 303
+    again = acme_admin.post("/admin/model", data=form)
+    html = again.get_data(as_text=True)
+    assert again.status_code == 400
+    assert "A draft named “acme-taken” exists already: type another draft name" in html
+    assert "`version:`" not in html
+    assert 'value="acme-taken"' in html  # the name typed is still there to change
