@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 .PHONY: demo demo-scale test install install-test services lint card reliability
 
 $(BIN)/healthscore: setup.cfg pyproject.toml
+	@echo "installing healthscore and its dependencies into $(VENV) (a few minutes the first time; pip is quiet) …"
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
 	$(PY) -m pip install -q -e .

@@ -291,6 +291,22 @@ def _counts(step: str, r: dict[str, Any]) -> Any:
     )
 
 
+def command_name(argv0: str | None = None, path: str | None = None) -> str:
+    """How to type `healthscore` in another terminal: `make demo` runs .venv/bin/healthscore, which is not
+    on a fresh shell's PATH, so a hint saying `healthscore …` answered "command not found"."""
+    import os
+    import shutil
+
+    here = argv0 if argv0 is not None else sys.argv[0]
+    if os.path.basename(here) != "healthscore":
+        return "healthscore"
+    found = shutil.which("healthscore", path=path)
+    if found and os.path.realpath(found) == os.path.realpath(here):
+        return "healthscore"
+    relative = os.path.relpath(here)
+    return relative if not relative.startswith("..") else os.path.abspath(here)
+
+
 def _serve(
     settings: Any, port: int, users: list[dict[str, str]], say: Any, creds: dict[str, Any], eager: bool = True
 ) -> None:
@@ -322,8 +338,8 @@ def _serve(
     for u in [*users, *add_demo_people(settings)]:
         say(f"  sign in as {u['email']} / {u['password']}  ({u['tenant']}, {u.get('role', 'Admin')})")
     if creds.get("admin"):
-        say(f"vendor webhooks from the sandbox now reach {base_url}/inbound/…; try:")
-        say(f"  healthscore sandbox tick --days 7 --sandbox {creds['admin']}")
+        say(f"vendor webhooks from the sandbox now reach {base_url}/inbound/…; in another terminal, try:")
+        say(f"  {command_name()} sandbox tick --days 7 --sandbox {creds['admin']}")
     say("press Ctrl+C to stop")
     sys.stdout.flush()
     run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
