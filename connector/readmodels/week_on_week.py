@@ -35,6 +35,7 @@ class Change:
     change: float | None
     index: float | None
     verdict: str  # "better" | "worse" | "flat" | "new" | "no data"
+    unit: str = ""  # a metric's unit as the model describes it ("hours, median time to …", "share (0..1) …")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,7 +58,15 @@ def _verdict(now: float | None, before: float | None, higher_is_better: bool, fl
 
 
 def _change(
-    name: str, kind: str, dim: str | None, label: str, now: Any, before: Any, up: bool, flat: float
+    name: str,
+    kind: str,
+    dim: str | None,
+    label: str,
+    now: Any,
+    before: Any,
+    up: bool,
+    flat: float,
+    unit: str = "",
 ) -> Change:
     n = None if now is None else float(now)
     b = None if before is None else float(before)
@@ -71,6 +80,7 @@ def _change(
         change=None if n is None or b is None else round(n - b, 3),
         index=None if n is None or not b else round(100.0 * n / b, 1),
         verdict=_verdict(n, b, up, flat),
+        unit=unit,
     )
 
 
@@ -103,7 +113,7 @@ def compare(latest: m.ScoreSnapshot | None, older: m.ScoreSnapshot | None, model
         metrics.append(
             _change(
                 spec.name, "metric", spec.dimension, spec.label, now, before,
-                spec.direction == "higher_is_better", 0.02 * span,
+                spec.direction == "higher_is_better", 0.02 * span, str(getattr(spec, "unit", "") or ""),
             )
         )  # fmt: skip
     return WeekOnWeek(

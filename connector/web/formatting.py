@@ -271,6 +271,43 @@ def audit_action(value: str | None) -> str:
     return f"{subject}: {verb.replace('_', ' ')}" if verb else subject
 
 
+def metric_value(value: float | None, unit: str = "") -> str:
+    """A metric's value in its unit, read from the model's `unit` text: shares (0..1) as percentages,
+    hours and days with their unit, counts whole, CSAT and NPS on their scales, ratios with a times sign. The
+    week-on-week table printed every metric as a bare 2-decimal number (0.15 for 15 % of seats, 262.58 for
+    hours, 191.00 for days)."""
+    if value is None:
+        return "—"
+    text = unit.lower()
+    if text.startswith("share") or text.startswith("0..1 progress"):
+        return f"{value * 100:,.0f} %"
+    if text.startswith("ratio: active users"):
+        return f"{value * 100:,.0f} % of seats"
+    if text.startswith("ratio"):
+        return f"{value:,.2f}\u00d7"
+    if text.startswith("hours"):
+        return f"{value:,.1f} h"
+    if text.startswith("days"):
+        return f"{value:,.0f} days"
+    if text.startswith("percent"):
+        return f"{value:+,.1f} %"
+    if "(count)" in text:
+        return f"{value:,.0f}"
+    if text.startswith("tickets per"):
+        return f"{value:,.1f} a month"
+    if "csat points" in text:
+        return f"{value:+,.2f} pts"
+    if "1..5" in text:
+        return f"{value:,.1f}/5"
+    if text.startswith("0..10"):
+        return f"{value:,.1f}/10"
+    if text.startswith("nps -100..100"):
+        return f"{value:+,.0f}"
+    if text.startswith("-1..1"):
+        return f"{value:+,.2f}"
+    return f"{value:,.2f}"
+
+
 def init_app(app: Flask) -> None:
     filters: dict[str, Any] = {
         "money": money,
@@ -294,6 +331,7 @@ def init_app(app: Flask) -> None:
         "title": ticket_title,
         "survey": survey_scale,
         "audit_action": audit_action,
+        "metric_value": metric_value,
     }
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals["BAND_LABELS"] = BAND_LABELS

@@ -233,3 +233,34 @@ def test_a_taken_draft_name_on_the_weights_form_is_told_in_the_forms_words(acme_
     assert "A draft named “acme-taken” exists already: type another draft name" in html
     assert "`version:`" not in html
     assert 'value="acme-taken"' in html  # the name typed is still there to change
+
+
+def test_week_on_week_metrics_carry_their_units(app: Any) -> None:
+    """The account page's "This week vs last week" printed every metric as a bare two-decimal number:
+    0.15 for 15 % of seats in use, 262.58 for hours, 191.00 for days, 0.00 for a count of open tickets."""
+    from datetime import UTC, datetime
+
+    from flask import render_template
+
+    from connector.readmodels.week_on_week import compare
+    from scoring.config import load_default_model
+
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    metrics = {"seat_utilisation": 0.15, "resolution_hours_median_90d": 262.58, "days_to_renewal": 191.0,
+               "open_tickets": 2.0, "csat_avg_90d": 4.25, "arr_change_pct": -17.27, "nps_score": -100.0}  # fmt: skip
+    old = m.ScoreSnapshot(
+        as_of=now - timedelta(days=7), score=60.0, dimensions={"support": 60.0}, metrics=metrics
+    )
+    new = m.ScoreSnapshot(as_of=now, score=60.0, dimensions={"support": 50.0}, metrics=metrics)
+    wow = compare(new, old, load_default_model())
+    units = {x.name: x.unit for x in wow.metrics}
+    missing = [name for name in metrics if name not in units]
+    assert not missing, missing  # every metric named above is in the default model
+    with app.test_request_context():
+        html = render_template("ui/_week_on_week.html", wow=wow)
+    for shown in ("15 % of seats", "262.6 h", "191 days", ">2<", "4.2/5", "-17.3 %", "-100<"):
+        assert shown in html, shown
+    for bare in ("0.15<", "262.58", "191.00", "2.00<"):
+        assert bare not in html, bare
+    assert 'title="hours, median time to resolution, last 90 days"' in html  # the definition on the name
+    assert "Dimensions score 0\u2013100" in html
