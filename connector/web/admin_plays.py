@@ -88,8 +88,10 @@ def play_save() -> Any:
         raise
     result = actions.dry_run(session, tid, row)
     session.commit()
-    prefix = "Turning it on now" if not row.enabled else "Dry run"
-    flash(f"Saved “{row.name}”. {prefix}: {result.summary}.", "success")
+    # the play stays off until turned on: say what turning it on would do, not "Turning it on now", which
+    # read as if it were being turned on
+    prefix = "It is off; turned on now, it" if not row.enabled else "Dry run: it"
+    flash(f"Saved “{row.name}”. {prefix} {result.summary}.", "success")
     return redirect(url_for("admin.plays"))  # the notice above has the dry run
 
 

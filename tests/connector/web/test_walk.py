@@ -264,3 +264,13 @@ def test_week_on_week_metrics_carry_their_units(app: Any) -> None:
         assert bare not in html, bare
     assert 'title="hours, median time to resolution, last 90 days"' in html  # the definition on the name
     assert "Dimensions score 0\u2013100" in html
+
+
+def test_saving_a_play_says_it_stays_off(acme_admin: Any) -> None:
+    """'Saved “X”. Turning it on now: would create 19 tasks …' read as if saving had turned it on."""
+    acme_admin.get("/admin/plays")
+    saved = acme_admin.post("/admin/plays", data={"name": "Walk play", "to_band": "red", "due_days": "3"})
+    assert saved.status_code == 302
+    page = acme_admin.get("/admin/plays").get_data(as_text=True)
+    assert "Saved “Walk play”. It is off; turned on now, it would create 0 tasks" in page
+    assert "Turning it on now" not in page
