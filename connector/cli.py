@@ -64,7 +64,16 @@ class Root(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+        except KeyboardInterrupt:
+            # Ctrl-C: every step commits whole transactions (cursors with their records), so what is stored
+            # is consistent and the next run carries on; exit 130 as shells expect, not click's "Aborted!" 1.
+            click.echo("", err=True)
+            click.echo("interrupted: stopped before finishing; what was already committed is kept", err=True)
+            click.echo(
+                "hint: run the same command again to finish (it carries on where it stopped)", err=True
+            )
+            sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except Exception as exc:  # the last line of defence for every command
             logger.debug("command failed", exc_info=True)

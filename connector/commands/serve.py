@@ -41,8 +41,11 @@ def scheduler(ctx: click.Context) -> None:
     from connector.jobs.scheduler import build
 
     settings = settings_from(ctx)
-    click.echo(f"scheduling passes every {settings.sync_interval_minutes} min", err=True)
-    build(settings).start()
+    click.echo(f"scheduling passes every {settings.sync_interval_minutes} min (Ctrl-C to stop)", err=True)
+    try:
+        build(settings).start()
+    except KeyboardInterrupt:  # the way to stop it: not an error
+        click.echo("scheduler stopped", err=True)
 
 
 COMMANDS = [serve, worker, scheduler]
