@@ -69,6 +69,9 @@ def detail(endpoint_id: int) -> Any:
         ep=ep,
         deliveries=readmodels.deliveries(db(), tenant_id(), ep.id),
         types=_types(),
+        # a rotation in progress (two secrets sign) shows its note and the button that finishes it; only the
+        # rotate answer itself used to, so a rotation left that page could not be finished from the UI
+        signing=admin_actions.secret_count(settings(), ep),
     )
 
 

@@ -274,3 +274,32 @@ def test_saving_a_play_says_it_stays_off(acme_admin: Any) -> None:
     page = acme_admin.get("/admin/plays").get_data(as_text=True)
     assert "Saved “Walk play”. It is off; turned on now, it would create 0 tasks" in page
     assert "Turning it on now" not in page
+
+
+def test_a_rotation_in_progress_can_be_finished_from_the_endpoint_page(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """After Rotate secret, the endpoint's page (opened again from the list) said nothing of the rotation
+    and had no 'Stop signing with the old secret' button: only the rotate answer itself showed them."""
+    from connector.installs.vault import Vault
+    from tests.connector import builders
+
+    with _db(app) as s:
+        ep_id = builders.endpoint(
+            s,
+            Vault(app.config["HEALTHSCORE"]),
+            tenants["acme"].id,
+            "https://hooks.example.com/hs",
+            ["whsec_" + "A" * 44],
+        )
+    page = acme_admin.get(f"/admin/webhooks/{ep_id}").get_data(as_text=True)
+    assert "Stop signing with the old secret" not in page  # one secret: nothing to finish
+    assert acme_admin.post(f"/admin/webhooks/{ep_id}/rotate").status_code == 200
+    page = acme_admin.get(f"/admin/webhooks/{ep_id}").get_data(as_text=True)
+    assert "Rotation in progress" in page
+    assert "Stop signing with the old secret" in page
+    done = acme_admin.post(f"/admin/webhooks/{ep_id}/finish-rotation")
+    assert done.status_code == 303
+    page = acme_admin.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Only the newest secret signs now." in page
+    assert "Stop signing with the old secret" not in page
