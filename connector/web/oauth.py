@@ -318,13 +318,18 @@ def progress_page(vendor: str, run_id: str) -> Any:
 
 def _set_up_before(vendor: str, run: Any) -> bool:
     """Whether `vendor` was set up already when `run` started: an earlier run of it since it was connected
-    finished (ok or partial). Then the run is a sync ('Sync now', a reconnect), not the set-up."""
+    finished (ok or partial), or a whole pass did (a workspace set up by `healthscore demo` or the CLI has
+    passes but no set-up run: its 'Sync now' read 'Setting up Zendesk … create the health fields'). Then
+    the run is a sync ('Sync now', a reconnect), not the set-up."""
     inst = readmodels.installation(db(), tenant_id(), vendor)
-    for earlier in readmodels.runs(db(), tenant_id(), kind="install", limit=50):
+    for earlier in readmodels.runs(db(), tenant_id(), limit=200):
         if (
             earlier.id < run.id
             and earlier.status in {"ok", "partial"}
-            and (earlier.report or {}).get("vendor") == vendor
+            and (
+                earlier.kind == "pass"
+                or (earlier.kind == "install" and (earlier.report or {}).get("vendor") == vendor)
+            )
             and (inst is None or earlier.started_at >= inst.created_at)
         ):
             return True

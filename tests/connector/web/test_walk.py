@@ -303,3 +303,36 @@ def test_a_rotation_in_progress_can_be_finished_from_the_endpoint_page(
     page = acme_admin.get(done.headers["Location"]).get_data(as_text=True)
     assert "Only the newest secret signs now." in page
     assert "Stop signing with the old secret" not in page
+
+
+def test_sync_now_after_passes_reads_as_a_sync(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any, monkeypatch: Any
+) -> None:
+    """In the demo (set up by `healthscore demo`, scored by passes, no set-up run), Sync now opened
+    'Setting up Zendesk: … create the health fields' for a vendor synced and scored many times over."""
+    from connector.installs import onboarding
+    from connector.store import repo as store
+    from tests.connector.web.test_admin_plays import _connect_salesforce
+
+    monkeypatch.setattr(
+        onboarding, "start", lambda settings, tid, vendor, background=True: _started(app, tid)
+    )
+    acme = tenants["acme"]
+    _connect_salesforce(app, acme.id)
+    url = app.config["HEALTHSCORE"].sqlalchemy_url
+    with _db(app) as s:
+        run_id = store.start_run(s, acme.id, "pass").run_id
+    store.finish_run(url, acme.id, run_id, "ok", {})
+    where = acme_admin.post("/admin/integrations/salesforce/sync").headers["Location"]
+    page = acme_admin.get(where).get_data(as_text=True)
+    assert "<title>Syncing Salesforce" in page
+    assert "Setting up" not in page
+
+
+def _started(app: Any, tenant_id: int) -> str:
+    from connector.store import repo as store
+
+    with _db(app) as s:
+        run = store.start_run(s, tenant_id, "install")
+        run.report = {"vendor": "salesforce"}
+        return run.run_id
