@@ -336,3 +336,14 @@ def _started(app: Any, tenant_id: int) -> str:
         run = store.start_run(s, tenant_id, "install")
         run.report = {"vendor": "salesforce"}
         return run.run_id
+
+
+def test_why_this_score_says_what_its_numbers_are_out_of(
+    acme_viewer: Any, tenants: dict[str, TenantData]
+) -> None:
+    """'Product usage 0, Support experience 13, Commercial 32' beside a score of 11: nothing said these are
+    dimension scores out of 100 that the score averages."""
+    acc = tenants["acme"].accounts["Acme Yellow Corp"]
+    page = acme_viewer.get(f"/accounts/{acc}").get_data(as_text=True)
+    assert '<table class="dims">' in page
+    assert "Each dimension scores 0 to 100; the health score is their weighted average" in page
