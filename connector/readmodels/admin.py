@@ -131,6 +131,20 @@ def deliveries(session: Session, tenant_id: int, endpoint_id: int, limit: int = 
     ]
 
 
+def delivery_count(session: Session, tenant_id: int, endpoint_id: int) -> int:
+    """How many deliveries an endpoint has (the page lists the newest `deliveries` only)."""
+    from sqlalchemy import func
+
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(m.WebhookDelivery)
+            .where(m.WebhookDelivery.tenant_id == tenant_id, m.WebhookDelivery.endpoint_id == endpoint_id)
+        )
+        or 0
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReviewRow:
     link_id: int

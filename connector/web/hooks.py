@@ -68,6 +68,7 @@ def detail(endpoint_id: int) -> Any:
         "admin/webhook.html",
         ep=ep,
         deliveries=readmodels.deliveries(db(), tenant_id(), ep.id),
+        delivery_total=readmodels.delivery_count(db(), tenant_id(), ep.id),
         types=_types(),
         # a rotation in progress (two secrets sign) shows its note and the button that finishes it; only the
         # rotate answer itself used to, so a rotation left that page could not be finished from the UI
@@ -87,6 +88,7 @@ def rotate(endpoint_id: int) -> Any:
         "admin/webhook.html",
         ep=rotated.endpoint,
         deliveries=readmodels.deliveries(db(), tenant_id(), endpoint_id),
+        delivery_total=readmodels.delivery_count(db(), tenant_id(), endpoint_id),
         types=_types(),
         secret=rotated.secret,
         signing=2,

@@ -347,3 +347,30 @@ def test_why_this_score_says_what_its_numbers_are_out_of(
     page = acme_viewer.get(f"/accounts/{acc}").get_data(as_text=True)
     assert '<table class="dims">' in page
     assert "Each dimension scores 0 to 100; the health score is their weighted average" in page
+
+
+def test_the_delivery_log_says_it_shows_the_newest_only(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """The demo's endpoint had 1,459 deliveries; its page listed 50 with nothing saying there were more."""
+    from connector.installs.vault import Vault
+    from tests.connector import builders
+
+    acme = tenants["acme"]
+    with _db(app) as s:
+        ep_id = builders.endpoint(
+            s,
+            Vault(app.config["HEALTHSCORE"]),
+            acme.id,
+            "https://hooks.example.com/hs",
+            ["whsec_" + "A" * 44],
+        )
+        for i in range(53):
+            event = m.WebhookEvent(tenant_id=acme.id, msg_id=f"msg_walk{i:03d}", type="account.band_changed",
+                                   payload={}, created_at=NOW)  # fmt: skip
+            s.add(event)
+            s.flush()
+            s.add(m.WebhookDelivery(tenant_id=acme.id, endpoint_id=ep_id, event_id=event.id, status="delivered",
+                                    attempts=1, next_attempt_at=NOW, created_at=NOW, updated_at=NOW))  # fmt: skip
+    page = acme_admin.get(f"/admin/webhooks/{ep_id}").get_data(as_text=True)
+    assert "The newest 50 of 53 deliveries." in page
