@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -75,6 +77,12 @@ class Root(click.Group):
             sys.exit(130)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            # The reader went away (`healthscore … | head`): stop quietly as Unix tools do, and point stdout
+            # at /dev/null so the interpreter's last flush does not print a second error.
+            with contextlib.suppress(OSError, ValueError):  # no real stdout (tests)
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except Exception as exc:  # the last line of defence for every command
             logger.debug("command failed", exc_info=True)
             message, hint = explain(exc)

@@ -40,3 +40,20 @@ def test_ctrl_c_says_interrupted_and_exits_130(store: str, monkeypatch: pytest.M
     assert "run the same command again" in result.stderr
     assert "Aborted!" not in result.output
     assert result.stdout == ""  # --json: nothing half-printed on stdout
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`healthscore … | head -1`: the conventional quiet exit (141, as killed by SIGPIPE), not
+    'error: Broken pipe / hint: check the path and its permissions' and exit 2."""
+    from connector.commands import pipeline as commands
+
+    def closed(*_args: object, **_kwargs: object) -> dict[str, object]:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(commands, "tenant_ids", lambda *_: [(1, "acme")])
+    monkeypatch.setattr(commands.pipeline, "score", closed)
+    result = CliRunner().invoke(main, ["score"], env={"HEALTHSCORE_DATABASE_URL": store})
+    assert result.exit_code == 141
+    assert result.stderr == ""
