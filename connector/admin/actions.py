@@ -283,7 +283,10 @@ def update_endpoint(
         ep.description = str(changes["description"])[:500]
     if "enabled" in changes:
         ep.enabled = bool(changes["enabled"])
-        ep.disabled_reason = None if ep.enabled else f"disabled by {actor}"
+        # the page's button says Pause: so does the reason shown beside the endpoint
+        ep.disabled_reason = (
+            None if ep.enabled else f"Paused by {actor}; events queue until it is enabled again."
+        )
     audit(session, tenant_id, actor, "webhook.updated", f"endpoint:{ep.id}", fields=sorted(changes))
     return ep
 

@@ -374,3 +374,25 @@ def test_the_delivery_log_says_it_shows_the_newest_only(
                                     attempts=1, next_attempt_at=NOW, created_at=NOW, updated_at=NOW))  # fmt: skip
     page = acme_admin.get(f"/admin/webhooks/{ep_id}").get_data(as_text=True)
     assert "The newest 50 of 53 deliveries." in page
+
+
+def test_a_paused_endpoint_reads_as_paused(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
+    """The button says Pause; the endpoint then showed a red 'disabled' chip and 'disabled by <e-mail>', the
+    words the delivery module uses for an endpoint it gave up on after failures."""
+    from connector.installs.vault import Vault
+    from tests.connector import builders
+
+    with _db(app) as s:
+        ep_id = builders.endpoint(
+            s,
+            Vault(app.config["HEALTHSCORE"]),
+            tenants["acme"].id,
+            "https://hooks.example.com/hs",
+            ["whsec_" + "A" * 44],
+        )
+    acme_admin.post(f"/admin/webhooks/{ep_id}/toggle")
+    for page in (acme_admin.get(f"/admin/webhooks/{ep_id}"), acme_admin.get("/admin/webhooks/")):
+        html = page.get_data(as_text=True)
+        assert '<span class="chip chip-pending">paused</span>' in html
+        assert ">disabled<" not in html
+        assert "Paused by admin@acme.test; events queue until it is enabled again." in html
