@@ -8,6 +8,7 @@ import importlib
 import logging
 import os
 import pkgutil
+import re
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -28,10 +29,51 @@ def _version() -> str:
 logger = logging.getLogger(__name__)
 
 
+_CREDENTIALS = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def _driver_message(exc: BaseException) -> str:
+    """The database driver's own first line (e.g. 'connection refused', 'file is not a database'), with any
+    password in a URL it quotes masked."""
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    return _CREDENTIALS.sub(r"\1***@", first)[:300]
+
+
+def _database_problem(exc: BaseException) -> tuple[str, str]:
+    detail = _driver_message(exc)
+    low = detail.lower()
+    if "no such table" in low or ("relation" in low and "does not exist" in low):
+        return (
+            f"the database has no healthscore tables yet ({detail})",
+            "run `healthscore db upgrade` (or `healthscore demo`), or check HEALTHSCORE_DATABASE_URL",
+        )
+    if "not a database" in low or "malformed" in low:
+        return (
+            f"the database file is not a healthscore SQLite database ({detail})",
+            "point HEALTHSCORE_DATABASE_URL at a new path (then `healthscore db upgrade`) or at the right file",
+        )
+    if "database is locked" in low:
+        return (
+            f"another healthscore process is writing to this SQLite database ({detail})",
+            "wait for it to finish and run the command again; for concurrent work use PostgreSQL",
+        )
+    if "readonly" in low or "read-only" in low or "unable to open" in low:
+        return (
+            f"the SQLite database cannot be written ({detail})",
+            "check the permissions of the file and its folder, or set HEALTHSCORE_DATABASE_URL",
+        )
+    return (
+        f"the database is not reachable or not set up ({detail})",
+        "check HEALTHSCORE_DATABASE_URL (server up? user, password, database name?) and run `healthscore db upgrade`",
+    )
+
+
 def explain(exc: BaseException) -> tuple[str, str]:
     """(message, hint) for an error no command handled itself: what went wrong and what to do next."""
+    from alembic.util.exc import CommandError
     from requests import RequestException
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from sqlalchemy.exc import DBAPIError
 
     from connector.demo.emulator import EmulatorUnavailableError
 
@@ -39,10 +81,14 @@ def explain(exc: BaseException) -> tuple[str, str]:
         return str(
             exc
         ), "start it with `healthscore sandbox serve` (or `healthscore demo`), or leave out --sandbox"
-    if isinstance(exc, OperationalError | ProgrammingError):
+    if isinstance(exc, DBAPIError):
+        return _database_problem(exc)
+    if isinstance(exc, CommandError) and "Can't locate revision" in str(exc):
         return (
-            f"the database is not reachable or not set up ({type(exc.orig or exc).__name__})",
-            "check HEALTHSCORE_DATABASE_URL and run `healthscore db upgrade`",
+            f"the database's schema revision is unknown to this healthscore ({exc}): a newer healthscore "
+            "migrated it, or the revision given does not exist",
+            "run the healthscore version that migrated it (or give a revision `healthscore db current` "
+            "lists), or point HEALTHSCORE_DATABASE_URL at another database",
         )
     if isinstance(exc, RequestException):
         return (
@@ -50,9 +96,9 @@ def explain(exc: BaseException) -> tuple[str, str]:
             "check the network and the installation's URL, then retry",
         )
     if isinstance(exc, OSError):
-        return f"{exc.strerror or type(exc).__name__}: {exc.filename or ''}".strip(
-            ": "
-        ), "check the path and its permissions"
+        if exc.strerror:
+            return f"{exc.strerror}: {exc.filename or ''}".strip(": "), "check the path and its permissions"
+        return f"{type(exc).__name__}: {exc}", "check the path and its permissions"
     return (
         f"{type(exc).__name__}: {exc}",
         "rerun with HEALTHSCORE_LOG_LEVEL=DEBUG for details, or report it with that output",

@@ -5,10 +5,11 @@ the right exit code, never a traceback or click's bare "Aborted!"."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from connector.cli import main
 
@@ -21,7 +22,7 @@ def store(tmp_path: Path, sqlite_template: Path) -> str:
     return f"sqlite:///{target}"
 
 
-def _run(url: str, *args: str) -> object:
+def _run(url: str, *args: str) -> Result:
     return CliRunner().invoke(main, list(args), env={"HEALTHSCORE_DATABASE_URL": url})
 
 
@@ -57,3 +58,46 @@ def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(
     result = CliRunner().invoke(main, ["score"], env={"HEALTHSCORE_DATABASE_URL": store})
     assert result.exit_code == 141
     assert result.stderr == ""
+
+
+def test_a_file_that_is_not_a_database_is_named_as_such(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(bytes(range(256)) * 40)
+    result = _run(f"sqlite:///{junk}", "db", "current")
+    assert result.exit_code == 2
+    assert "error: the database file is not a healthscore SQLite database" in result.stderr
+    assert "hint: point HEALTHSCORE_DATABASE_URL" in result.stderr
+    assert "sqlalche.me" not in result.stderr  # SQLAlchemy's "Background on this error" link is noise here
+
+
+def test_an_unreachable_server_says_why_without_the_password() -> None:
+    result = _run("postgresql://healthscore:s3cret-pw@127.0.0.1:1/healthscore", "db", "current")
+    assert result.exit_code == 2
+    assert "error: the database is not reachable" in result.stderr
+    assert "refused" in result.stderr.lower()  # the driver's reason, not only "OperationalError"
+    assert "s3cret-pw" not in result.output
+
+
+def test_an_os_error_without_errno_keeps_its_message(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests raises OSError('Could not find a suitable TLS CA certificate bundle, invalid path: …') with no
+    errno: the message said only 'error: OSError'."""
+    from connector.commands import pipeline as commands
+
+    def missing_ca(*_args: object, **_kwargs: object) -> dict[str, object]:
+        raise OSError("Could not find a suitable TLS CA certificate bundle, invalid path: /gone/ca.pem")
+
+    monkeypatch.setattr(commands, "tenant_ids", lambda *_: [(1, "acme")])
+    monkeypatch.setattr(commands.pipeline, "score", missing_ca)
+    result = _run(store, "score")
+    assert result.exit_code == 2
+    assert "invalid path: /gone/ca.pem" in result.stderr
+
+
+def test_a_revision_this_code_does_not_know_is_explained(store: str) -> None:
+    path = store.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    result = _run(store, "db", "upgrade")
+    assert result.exit_code == 2
+    assert "a newer healthscore migrated it" in result.stderr
+    assert "hint: run the healthscore version that migrated it" in result.stderr
