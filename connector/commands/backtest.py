@@ -49,7 +49,7 @@ def COMMAND(  # noqa: N802
 ) -> None:
     """Score every account as of a past date with the current model and compare with what happened:
     AUC, churn rate per band, lift of red over green, calibration."""
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     days = _horizon(horizon)
     out: dict[str, Any] = {}
     for tid, slug in tenant_ids(settings, tenant):

@@ -39,10 +39,20 @@ def upgrade(ctx: click.Context, revision: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def current(ctx: click.Context, as_json: bool) -> None:
-    """Show the database's revision and the code's head revision."""
+    """Show the database's revision, the code's head revision and what to do (state: current, empty,
+    behind or newer)."""
     settings = settings_from(ctx)
     rev = migrate.current(settings.sqlalchemy_url)
-    emit({"revision": rev, "head": migrate.head()}, as_json, f"revision {rev} (head {migrate.head()})")
+    head = migrate.head()
+    if rev == head:
+        state, advice = "current", "up to date"
+    elif rev is None:
+        state, advice = "empty", "empty: run `healthscore db upgrade`"
+    elif rev in migrate.revisions():
+        state, advice = "behind", "behind: run `healthscore db upgrade`"
+    else:
+        state, advice = "newer", "migrated by a newer healthscore: run that version, or upgrade this one"
+    emit({"revision": rev, "head": head, "state": state}, as_json, f"revision {rev} (head {head}): {advice}")
 
 
 @COMMAND.command("downgrade")

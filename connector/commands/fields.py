@@ -21,7 +21,7 @@ def COMMAND() -> None:  # noqa: N802
 @click.pass_context
 def ensure(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
     """Create missing fields; a missing permission names the exact permission or scope to grant."""
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     out = {slug: ensure_all(settings, tid) for tid, slug in tenant_ids(settings, tenant)}
     if as_json:
         emit({"tenants": out}, True)

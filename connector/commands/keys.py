@@ -27,6 +27,6 @@ def rotate(ctx: click.Context, as_json: bool) -> None:
     """Re-encrypt every stored token and secret under the newest key (then old keys can be dropped)."""
     from connector.store.repo import rotate_secrets
 
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     count = rotate_secrets(settings)
     emit({"rotated": count}, as_json, f"re-encrypted {count} stored secrets under the newest key")

@@ -48,7 +48,7 @@ def wrong_links(session: Any, tenant_id: int, truth: dict[str, Any]) -> int:
 @click.pass_context
 def report(ctx: click.Context, tenant: str | None, relink: bool, as_json: bool) -> None:
     """Coverage: tickets linked, by method, wrong links (sandbox ground truth; null for real vendors), review queue."""
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     out: dict[str, Any] = {}
     for tid, slug in tenant_ids(settings, tenant):
         with transaction(settings.sqlalchemy_url) as session:
@@ -99,7 +99,7 @@ def report(ctx: click.Context, tenant: str | None, relink: bool, as_json: bool) 
 @click.pass_context
 def confirm(ctx: click.Context, tenant: str, org_ext: str, crm_ext: str | None, actor: str) -> None:
     """Record a human decision for one organization; it sticks across syncs and renames."""
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     tid = tenant_ids(settings, tenant)[0][0]
     with transaction(settings.sqlalchemy_url) as session:
         org = session.scalar(

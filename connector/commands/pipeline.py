@@ -78,7 +78,7 @@ def _page_progress(vendor: str, stream: str, records: int) -> None:
 @click.pass_context
 def sync_cmd(ctx: click.Context, tenant: str | None, vendor: str | None, full: bool, as_json: bool) -> None:
     """Read what changed in each vendor since the saved cursors (per stream: read, upserted, deleted, api_calls)."""
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     out = {}
     if sys.stderr.isatty():  # progress on a terminal only; quiet when piped or in CI logs
         PAGE_PROGRESS.set(_page_progress)
@@ -109,7 +109,7 @@ def sync_cmd(ctx: click.Context, tenant: str | None, vendor: str | None, full: b
 @click.pass_context
 def run_cmd(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
     """One whole pass: sync, link, sentiment, score, write-back and webhook events, with per-step counts."""
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     out = {}
     for _tid, slug in tenant_ids(settings, tenant):
         if not as_json:
@@ -128,7 +128,7 @@ def _noop(step: str, report: dict[str, Any]) -> None:
 @click.pass_context
 def score_cmd(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
     """Score every account now with the published model (snapshots, band changes, queued write-back)."""
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     out = {slug: pipeline.score(settings, tid) for tid, slug in tenant_ids(settings, tenant)}
     emit({"tenants": out}, as_json, "\n".join(f"{s}: {_summary('score', r)}" for s, r in out.items()))
 
@@ -140,7 +140,7 @@ def score_cmd(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
 @click.pass_context
 def writeback_cmd(ctx: click.Context, tenant: str | None, dry_run: bool, as_json: bool) -> None:
     """Write changed scores into CRM and helpdesk fields (per vendor: written, unchanged, rejected, api_calls)."""
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     out = {
         slug: pipeline.write_back(settings, tid, dry_run=dry_run)
         for tid, slug in tenant_ids(settings, tenant)

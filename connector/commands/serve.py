@@ -18,7 +18,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
     from connector import create_app
 
-    settings_from(ctx)
+    settings_from(ctx, schema=True)
     click.echo(f"serving on http://{host}:{port}/", err=True)
     run_simple(host, port, create_app(), threaded=True, use_reloader=False)
 
@@ -30,7 +30,7 @@ def worker(ctx: click.Context, concurrency: int) -> None:
     """Run a Celery worker (Redis broker from HEALTHSCORE_BROKER_URL) for passes, refreshes and webhooks."""
     from connector.jobs.tasks import QUEUE, configure
 
-    app = configure(settings_from(ctx))
+    app = configure(settings_from(ctx, schema=True))
     app.worker_main(["worker", f"--concurrency={concurrency}", "--loglevel=INFO", "-Q", QUEUE])
 
 
@@ -40,7 +40,7 @@ def scheduler(ctx: click.Context) -> None:
     """Enqueue a pass per tenant every HEALTHSCORE_SYNC_INTERVAL_MINUTES and webhook delivery every minute."""
     from connector.jobs.scheduler import build
 
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     click.echo(f"scheduling passes every {settings.sync_interval_minutes} min (Ctrl-C to stop)", err=True)
     try:
         build(settings).start()

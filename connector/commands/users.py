@@ -42,7 +42,7 @@ def create_admin(
     from connector.installs import users as auth
     from connector.store.db import transaction
 
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -73,7 +73,7 @@ def invite(ctx: click.Context, slug: str, email: str, role: str, as_json: bool) 
     from connector.installs import users as auth
     from connector.store.db import transaction
 
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     with transaction(settings.sqlalchemy_url) as session:
         tenant_id = _tenant_id(session, slug, None)
         try:

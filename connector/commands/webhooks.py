@@ -33,7 +33,7 @@ def add(
     ctx: click.Context, url: str, tenant: str | None, events: tuple[str, ...], description: str, as_json: bool
 ) -> None:
     """Add an endpoint and print its signing secret ONCE (store it in your receiver)."""
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     targets = tenant_ids(settings, tenant)
     if len(targets) > 1:
         fail("several tenants exist", "pass --tenant SLUG", code=2)
@@ -61,7 +61,7 @@ def add(
 @click.pass_context
 def list_cmd(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
     """List endpoints (secrets are never shown again)."""
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     with transaction(settings.sqlalchemy_url) as session:
         out = {slug: list_endpoints(session, tid) for tid, slug in tenant_ids(settings, tenant)}
     emit({"tenants": out}, as_json)
@@ -74,7 +74,7 @@ def list_cmd(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
 @click.pass_context
 def rotate(ctx: click.Context, endpoint_id: int, tenant: str, as_json: bool) -> None:
     """New secret; old and new both sign until the next rotation, so receivers can switch without loss."""
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     tid = tenant_ids(settings, tenant)[0][0]
     try:
         with transaction(settings.sqlalchemy_url) as session:
@@ -92,7 +92,7 @@ def deliver_cmd(ctx: click.Context, as_json: bool) -> None:
     """Send every delivery that is due now (workers do this continuously)."""
     from dataclasses import asdict
 
-    emit(asdict(delivery.deliver_due(settings_from(ctx))), as_json)
+    emit(asdict(delivery.deliver_due(settings_from(ctx, schema=True))), as_json)
 
 
 @COMMAND.command("replay")
@@ -115,7 +115,7 @@ def replay(
 
     if not event_id and not since:
         fail("say what to replay", "pass --event msg_… or --since DATE", code=2)
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, schema=True)
     tid = tenant_ids(settings, tenant)[0][0]
     n = delivery.replay(
         settings,

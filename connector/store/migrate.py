@@ -39,3 +39,8 @@ def current(url: str) -> str | None:
 
 def head() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def revisions() -> set[str]:
+    """Every revision this code knows (a database at another one was migrated by a newer version)."""
+    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()}

@@ -101,3 +101,56 @@ def test_a_revision_this_code_does_not_know_is_explained(store: str) -> None:
     assert result.exit_code == 2
     assert "a newer healthscore migrated it" in result.stderr
     assert "hint: run the healthscore version that migrated it" in result.stderr
+
+
+def _a_tenant(url: str) -> None:
+    from connector.store.db import get_engine, transaction
+    from connector.store.repo import ensure_tenant
+
+    with transaction(url) as session:
+        ensure_tenant(session, "acme", "Acme")
+    get_engine(url).dispose()  # everything in the main file before it is compared byte for byte
+
+
+def _set_revision(url: str, revision: str) -> None:
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+
+
+@pytest.mark.parametrize("args", [("score", "--json"), ("webhooks", "list"), ("link", "report")])
+def test_a_database_migrated_by_a_newer_version_is_not_touched(store: str, args: tuple[str, ...]) -> None:
+    """Old code read and wrote it (score wrote snapshots into a schema it does not know)."""
+    _a_tenant(store)
+    _set_revision(store, "9999")
+    before = Path(store.removeprefix("sqlite:///")).read_bytes()
+    result = _run(store, *args)
+    assert result.exit_code == 2, result.output
+    assert "revision 9999, which this healthscore does not know" in result.stderr
+    assert "hint: run the healthscore version that migrated it" in result.stderr
+    assert result.stdout == ""
+    assert Path(store.removeprefix("sqlite:///")).read_bytes() == before
+
+
+def test_a_database_behind_the_code_asks_for_db_upgrade(store: str) -> None:
+    from alembic.script import ScriptDirectory
+
+    from connector.store import migrate
+
+    _a_tenant(store)
+    script = ScriptDirectory.from_config(migrate.alembic_config(store))
+    older = script.get_revision(migrate.head()).down_revision
+    _set_revision(store, str(older))
+    result = _run(store, "score")
+    assert result.exit_code == 2, result.output
+    assert f"schema is at revision {older}; this healthscore needs {migrate.head()}" in result.stderr
+    assert "hint: run `healthscore db upgrade`" in result.stderr
+    state = _run(store, "db", "current", "--json")
+    assert '"state": "behind"' in state.stdout
+
+
+def test_an_empty_database_asks_for_db_upgrade_before_any_query(tmp_path: Path) -> None:
+    result = _run(f"sqlite:///{tmp_path / 'new.db'}", "sync", "--json")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == "error: the database has no healthscore tables yet"
+    assert "healthscore db upgrade" in result.stderr
+    assert result.stdout == ""
