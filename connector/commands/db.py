@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from connector.commands.context import settings_from
-from connector.commands.output import emit
+from connector.commands.output import emit, fail
 from connector.store import migrate
 
 
@@ -57,11 +59,29 @@ def current(ctx: click.Context, as_json: bool) -> None:
 
 @COMMAND.command("downgrade")
 @click.argument("revision")
+@click.option("--yes", is_flag=True, help="Do not ask: the tables and columns removed lose their data.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def downgrade(ctx: click.Context, revision: str, as_json: bool) -> None:
-    """Downgrade the schema to REVISION ("base" drops everything)."""
+def downgrade(ctx: click.Context, revision: str, yes: bool, as_json: bool) -> None:
+    """Downgrade the schema to REVISION ("base" drops everything, data included).
+
+    \b
+    Example:
+      healthscore db current                # where it is
+      healthscore db downgrade 0011 --yes   # back to revision 0011
+    """
     settings = settings_from(ctx)
+    if not yes:
+        where = _safe(settings.sqlalchemy_url)
+        if not sys.stdin.isatty():
+            fail(
+                f"not downgrading {where} without confirmation: the tables and columns it removes lose their data",
+                f"back the database up, then run `healthscore db downgrade {revision} --yes`",
+                code=2,
+            )
+        click.confirm(
+            f"Downgrade {where} to {revision}? Removed tables and columns lose their data", abort=True
+        )
     emit({"revision": migrate.downgrade(settings.sqlalchemy_url, revision)}, as_json)
 
 

@@ -154,3 +154,17 @@ def test_an_empty_database_asks_for_db_upgrade_before_any_query(tmp_path: Path) 
     assert result.stderr.splitlines()[0] == "error: the database has no healthscore tables yet"
     assert "healthscore db upgrade" in result.stderr
     assert result.stdout == ""
+
+
+def test_db_downgrade_asks_before_dropping_data(store: str) -> None:
+    """`healthscore db downgrade base` dropped every table at once, no question asked."""
+    from connector.store import migrate
+
+    result = _run(store, "db", "downgrade", "base")
+    assert result.exit_code == 2
+    assert "without confirmation" in result.stderr
+    assert "--yes" in result.stderr
+    assert migrate.current(store) == migrate.head()  # nothing dropped
+    done = _run(store, "db", "downgrade", "base", "--yes", "--json")
+    assert done.exit_code == 0, done.output
+    assert migrate.current(store) is None
