@@ -66,6 +66,25 @@ def _summary(step: str, r: dict[str, Any]) -> str:
     return ""
 
 
+def _failed_streams(reports: dict[str, dict[str, Any]]) -> list[str]:
+    """'tenant vendor stream: error' for every stream of a sync report that did not finish."""
+    return [
+        f"{slug} {s['vendor']} {s['stream']}: {s.get('error') or s['status']}"
+        for slug, rep in reports.items()
+        for inst in rep.get("installations", [])
+        for s in inst.get("streams", [])
+        if s.get("status") != "ok"
+    ]
+
+
+def _incomplete(problems: list[str], total: int, what: str, hint: str) -> None:
+    """Exit 1 with one line naming what did not finish (the report above is complete)."""
+    if not problems:
+        return
+    first = problems[0] if len(problems) == 1 else f"{problems[0]}; and {len(problems) - 1} more"
+    fail(f"{len(problems)} of {total} {what} did not finish ({first})", hint, code=1)
+
+
 def _page_progress(vendor: str, stream: str, records: int) -> None:
     click.echo(f"\r  {vendor} {stream}: {records} records …".ljust(60), err=True, nl=False)
 
@@ -88,8 +107,12 @@ def sync_cmd(ctx: click.Context, tenant: str | None, vendor: str | None, full: b
         out[slug] = pipeline.sync(settings, tid, vendor=vendor, full=full)
     if sys.stderr.isatty():
         click.echo("", err=True)
+    failed = _failed_streams(out)
+    total = sum(len(i["streams"]) for rep in out.values() for i in rep["installations"])
+    hint = "failed streams keep their cursors: run `healthscore sync` again once the vendor answers"
     if as_json:
         emit({"tenants": out}, True)
+        _incomplete(failed, total, "streams", hint)
         return
     for slug, rep in out.items():
         click.echo(f"{slug}")
@@ -101,6 +124,7 @@ def sync_cmd(ctx: click.Context, tenant: str | None, vendor: str | None, full: b
                     f"  api_calls {s['api_calls']:>4}  {s['duration_s']:>6.2f}s  cursor {s['cursor']}"
                     + (f"  [{s['status']}: {s['error']} — {s['hint']}]" if s["status"] != "ok" else "")
                 )
+    _incomplete(failed, total, "streams", hint)
 
 
 @click.command("run")
@@ -116,6 +140,23 @@ def run_cmd(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
             click.echo(f"{slug}:", err=True)
         out.update(pipeline.run_pass(settings, slug, progress=_noop if as_json else _progress))
     emit({"tenants": out}, as_json, "done" if not as_json else None)
+    partial = [
+        f"{slug} {step}: {r.get('error') or r.get('skipped') or _stream_count(r)}"
+        for slug, rep in out.items()
+        if rep.get("status", "ok") != "ok"
+        for step, r in rep.get("steps", {}).items()
+        if "error" in r or "skipped" in r or _failed_streams({slug: r})
+    ]
+    _incomplete(
+        partial,
+        sum(len(rep.get("steps", {})) for rep in out.values()),
+        "steps",
+        "what finished is stored; run `healthscore run` again once the cause above is fixed",
+    )
+
+
+def _stream_count(sync_report: dict[str, Any]) -> str:
+    return f"{len(_failed_streams({'': sync_report}))} streams failed"
 
 
 def _noop(step: str, report: dict[str, Any]) -> None:
@@ -147,6 +188,7 @@ def writeback_cmd(ctx: click.Context, tenant: str | None, dry_run: bool, as_json
     }
     if as_json:
         emit({"dry_run": dry_run, "tenants": out}, True)
+        _writeback_failures(out)
         return
     for slug, rep in out.items():
         click.echo(slug)
@@ -157,6 +199,22 @@ def writeback_cmd(ctx: click.Context, tenant: str | None, dry_run: bool, as_json
                 click.echo(f"    rejected {rej['external_id']}: {rej['error']} {rej['message']}")
             if r["error"]:
                 click.echo(f"    error: {r['error']}")
+    _writeback_failures(out)
+
+
+def _writeback_failures(out: dict[str, dict[str, Any]]) -> None:
+    failed = [
+        f"{slug} {vendor}: {r['error']}"
+        for slug, rep in out.items()
+        for vendor, r in rep.items()
+        if r["error"]
+    ]
+    _incomplete(
+        failed,
+        sum(len(rep) for rep in out.values()),
+        "write-backs",
+        "unwritten values stay queued: run `healthscore writeback` again once the vendor answers",
+    )
 
 
 COMMANDS = [sync_cmd, run_cmd, score_cmd, writeback_cmd]

@@ -168,3 +168,80 @@ def test_db_downgrade_asks_before_dropping_data(store: str) -> None:
     done = _run(store, "db", "downgrade", "base", "--yes", "--json")
     assert done.exit_code == 0, done.output
     assert migrate.current(store) is None
+
+
+def _sync_report(status: str) -> dict[str, object]:
+    stream = {
+        "vendor": "zendesk",
+        "stream": "tickets",
+        "read": 0,
+        "upserted": 0,
+        "deleted": 0,
+        "api_calls": 3,
+        "duration_s": 0.1,
+        "cursor": None,
+        "status": status,
+        "error": None if status == "ok" else "transport error: ConnectionError",
+        "hint": "The vendor is temporarily unavailable.",
+    }
+    return {"installations": [{"vendor": "zendesk", "status": status, "api_calls": 3, "streams": [stream]}]}
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_sync_with_a_failed_stream_exits_1_with_one_line(
+    store: str, monkeypatch: pytest.MonkeyPatch, as_json: bool
+) -> None:
+    """A sync in which every stream failed (vendor down) exited 0."""
+    import json
+
+    from connector.commands import pipeline as commands
+
+    monkeypatch.setattr(commands, "tenant_ids", lambda *_: [(1, "acme")])
+    monkeypatch.setattr(commands.pipeline, "sync", lambda *_a, **_k: _sync_report("failed"))
+    result = _run(store, "sync", *(["--json"] if as_json else []))
+    assert result.exit_code == 1, result.output
+    assert "error: 1 of 1 streams did not finish (acme zendesk tickets: transport error" in result.stderr
+    assert "run `healthscore sync` again" in result.stderr
+    if as_json:
+        assert json.loads(result.stdout)["tenants"]["acme"]["installations"][0]["status"] == "failed"
+    monkeypatch.setattr(commands.pipeline, "sync", lambda *_a, **_k: _sync_report("ok"))
+    assert _run(store, "sync", *(["--json"] if as_json else [])).exit_code == 0
+
+
+def test_a_partial_pass_exits_1_naming_the_step(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from connector.commands import pipeline as commands
+
+    report = {
+        "acme": {
+            "run_id": "r1",
+            "status": "partial",
+            "steps": {
+                "sync": _sync_report("failed"),
+                "score": {"skipped": "sync incomplete: zendesk tickets", "scored": 0},
+            },
+        }
+    }
+    monkeypatch.setattr(commands, "tenant_ids", lambda *_: [(1, "acme")])
+    monkeypatch.setattr(commands.pipeline, "run_pass", lambda *_a, **_k: report)
+    result = _run(store, "run", "--json")
+    assert result.exit_code == 1, result.output
+    assert "2 of 2 steps did not finish (acme sync: 1 streams failed; and 1 more)" in result.stderr
+
+
+def test_a_write_back_that_failed_exits_1(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from connector.commands import pipeline as commands
+
+    vendor = {
+        "written": 0,
+        "unchanged": 0,
+        "rejected": 0,
+        "api_calls": 1,
+        "pending": 5,
+        "rejections": [],
+        "error": "token revoked: reconnect Zendesk",
+    }
+    monkeypatch.setattr(commands, "tenant_ids", lambda *_: [(1, "acme")])
+    monkeypatch.setattr(commands.pipeline, "write_back", lambda *_a, **_k: {"zendesk": vendor})
+    result = _run(store, "writeback")
+    assert result.exit_code == 1, result.output
+    assert "1 of 1 write-backs did not finish (acme zendesk: token revoked" in result.stderr
