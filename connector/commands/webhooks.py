@@ -110,11 +110,23 @@ def replay(
     until: datetime | None,
     as_json: bool,
 ) -> None:
-    """Queue one event, or every event in a time range, for delivery again (same webhook-id)."""
+    """Queue one event, or every event in a time range, for delivery again (same webhook-id).
+
+    \b
+    Example:
+      healthscore webhooks replay --tenant northwind --event msg_2Lh8…
+      healthscore webhooks replay --tenant northwind --since 2026-12-01 --until "2026-12-02 12:00:00"
+    """
     from datetime import UTC
 
     if not event_id and not since:
         fail("say what to replay", "pass --event msg_… or --since DATE", code=2)
+    if since and until and since > until:
+        fail(
+            f"--since {since:%Y-%m-%d %H:%M:%S} is after --until {until:%Y-%m-%d %H:%M:%S}",
+            "swap them",
+            code=2,
+        )
     settings = settings_from(ctx, schema=True)
     tid = tenant_ids(settings, tenant)[0][0]
     n = delivery.replay(
@@ -124,4 +136,10 @@ def replay(
         since=since.replace(tzinfo=UTC) if since else None,
         until=until.replace(tzinfo=UTC) if until else None,
     )
+    if event_id and not n:
+        fail(
+            f"no delivery of event {event_id!r} in {tenant}: nothing was queued",
+            "event ids (msg_…) are the webhook-id header your receiver got; the admin Webhooks page lists them",
+            code=2,
+        )
     emit({"queued": n}, as_json, f"{n} deliveries queued again")

@@ -245,3 +245,17 @@ def test_a_write_back_that_failed_exits_1(store: str, monkeypatch: pytest.Monkey
     result = _run(store, "writeback")
     assert result.exit_code == 1, result.output
     assert "1 of 1 write-backs did not finish (acme zendesk: token revoked" in result.stderr
+
+
+def test_webhooks_replay_of_an_unknown_event_or_an_upside_down_range_says_so(store: str) -> None:
+    """Both printed '0 deliveries queued again' and exited 0: a typo in an event id looked like success."""
+    _a_tenant(store)
+    unknown = _run(store, "webhooks", "replay", "--tenant", "acme", "--event", "msg_typo")
+    assert unknown.exit_code == 2
+    assert "no delivery of event 'msg_typo' in acme" in unknown.stderr
+    upside_down = _run(
+        store, "webhooks", "replay", "--tenant", "acme", "--since", "2030-01-01", "--until", "2020-01-01"
+    )
+    assert upside_down.exit_code == 2
+    assert "is after --until" in upside_down.stderr
+    assert _run(store, "webhooks", "replay", "--tenant", "acme", "--since", "2020-01-01").exit_code == 0
