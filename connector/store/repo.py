@@ -160,7 +160,9 @@ def upsert_records(session: Session, tenant_id: int, records: Sequence[r.Record]
 
 def _rejudge(session: Session, tenant_id: int, comments: list[dict[str, Any]]) -> None:
     """Clear the sentiment hash of the tickets these new or changed comments belong to: the sentiment
-    step judges only tickets without a current hash (connector/pipeline/sentiment.py)."""
+    step judges only tickets without a current hash (connector/pipeline/sentiment.py). A ticket without
+    a hash (not judged yet: every ticket of a first sync) is left as it is: rewriting its row changed
+    nothing but cost a new row version in every index of `tickets`, per page of comments (issue 17)."""
     by_vendor: dict[str, set[str]] = {}
     for row in comments:
         by_vendor.setdefault(row["vendor"], set()).add(row["ticket_external_id"])
@@ -169,7 +171,12 @@ def _rejudge(session: Session, tenant_id: int, comments: list[dict[str, Any]]) -
         for chunk in chunks(sorted(tickets)):
             session.execute(
                 update(t)
-                .where(t.tenant_id == tenant_id, t.vendor == vendor, t.external_id.in_(chunk))
+                .where(
+                    t.tenant_id == tenant_id,
+                    t.vendor == vendor,
+                    t.external_id.in_(chunk),
+                    t.sentiment_hash.is_not(None),
+                )
                 .values(sentiment_hash=None)
                 .execution_options(synchronize_session=False)
             )

@@ -306,3 +306,34 @@ def test_rotate_secrets_without_the_old_key_fails_and_changes_nothing(db_url: st
     with pytest.raises(VaultError):
         store.rotate_secrets(b.settings_for(db_url, tmp_path, new_key))
     assert _raw_installation(db_url) == before
+
+
+def test_new_comments_clear_only_a_judged_tickets_hash(db_url: str) -> None:
+    """A new comment sends its ticket to be judged again by clearing its hash; a ticket not judged yet
+    (no hash: every ticket of a first sync) is not rewritten at all."""
+    from sqlalchemy import event
+
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        for ext in ("T1", "T2", "T3"):
+            b.ticket(s, t, ext, "900")
+        b.ticket_row(s, t, "T1").sentiment_hash = "h1"
+        b.ticket_row(s, t, "T3").sentiment_hash = "h3"
+    cleared: list[int] = []
+
+    def rows(conn: object, cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("UPDATE tickets SET sentiment_hash"):
+            cleared.append(cursor.rowcount)  # type: ignore[attr-defined]
+
+    engine = get_engine(db_url)
+    event.listen(engine, "after_cursor_execute", rows)
+    try:
+        with b.session(db_url) as s:
+            b.comment(s, t, "C1", "T1", "still broken")
+            b.comment(s, t, "C2", "T2", "hello")
+    finally:
+        event.remove(engine, "after_cursor_execute", rows)
+    with b.session(db_url) as s:
+        hashes = {ext: b.ticket_row(s, t, ext).sentiment_hash for ext in ("T1", "T2", "T3")}
+    assert hashes == {"T1": None, "T2": None, "T3": "h3"}
+    assert sum(cleared) == 1  # T1 only: T2 had no hash to clear
