@@ -20,17 +20,26 @@ from connector.store import migrate
 
 @click.command("demo")
 @click.option("--sandbox", "sandbox_url", help="Control API URL of a running `healthscore sandbox serve`.")
-@click.option("--accounts", default=500, show_default=True, help="Accounts in the embedded sandbox book.")
+@click.option(
+    "--accounts",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Accounts in the embedded sandbox book.",
+)
 @click.option("--seed", default=0, show_default=True, help="Seed of the embedded sandbox book.")
 @click.option(
     "--history-days",
+    type=click.IntRange(0, 3650),
     default=90,
     show_default=True,
     help="Simulate this many days of vendor activity after the first pass (a pass every 15 days), so trends, "
     "charts and band-change webhooks have history. 0: one pass only.",
 )
 @click.option("--no-serve", is_flag=True, help="Stop after the pass instead of serving the web UI.")
-@click.option("--port", default=5000, show_default=True, help="Port of the web UI.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=5000, show_default=True, help="Port of the web UI."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the pass's summary as one JSON object.")
 @click.option(
     "--verbose", "-v", is_flag=True, help="Show every log line (each webhook delivered, each vendor call)."

@@ -31,7 +31,11 @@ def _ports(port: int | None) -> dict[str, int] | None:
     "--seed", default=0, show_default=True, help="Seed of the generated book (same seed, same book)."
 )
 @click.option(
-    "--accounts", default=500, show_default=True, help="Customers in the book (10000 ≈ 200,000 tickets)."
+    "--accounts",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Customers in the book (10000 ≈ 200,000 tickets).",
 )
 @click.option(
     "--port",

@@ -9,7 +9,7 @@ from connector.commands.context import settings_from
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Serve the web UI, REST API and inbound webhooks (use a WSGI server such as gunicorn in production:
@@ -24,7 +24,9 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
 
 @click.command("worker")
-@click.option("--concurrency", default=2, show_default=True, help="Worker processes.")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 256), default=2, show_default=True, help="Worker processes."
+)
 @click.pass_context
 def worker(ctx: click.Context, concurrency: int) -> None:
     """Run a Celery worker (Redis broker from HEALTHSCORE_BROKER_URL) for passes, refreshes and webhooks."""

@@ -259,3 +259,30 @@ def test_webhooks_replay_of_an_unknown_event_or_an_upside_down_range_says_so(sto
     assert upside_down.exit_code == 2
     assert "is after --until" in upside_down.stderr
     assert _run(store, "webhooks", "replay", "--tenant", "acme", "--since", "2020-01-01").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("demo", "--accounts", "-5"),
+        ("demo", "--accounts", "0"),
+        ("demo", "--history-days", "-1"),
+        ("demo", "--port", "99999"),
+        ("sandbox", "serve", "--accounts", "-3"),
+        ("serve", "--port", "0"),
+        ("worker", "--concurrency", "0"),
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_out_of_range_numbers_are_refused_before_anything_starts(args: tuple[str, ...]) -> None:
+    """They were accepted: the demo built a book of -5 accounts, serve failed only at bind time."""
+    import click
+
+    group: click.Command = main
+    ctx = None
+    words = list(args)
+    while isinstance(group, click.Group):
+        group = group.commands[words.pop(0)]
+    with pytest.raises(click.BadParameter):
+        ctx = group.make_context(args[0], words)  # parses and validates, runs nothing
+    assert ctx is None
