@@ -114,6 +114,10 @@ def _nat64(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 
 
 def _split(url: str, require_https: bool) -> SplitResult:
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url.strip()):
+        # urlsplit silently drops tabs and newlines (so does a browser), requests percent-encodes them: the
+        # URL vetted, the URL stored and shown, and the URL sent would each read differently.
+        raise UnsafeTargetError(U.BAD_URL, "whitespace or a control character in the URL")
     try:
         parts = urlsplit(url.strip())
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket
