@@ -122,15 +122,28 @@ def _coerce(name: str, raw: Any, problems: list[str], source: str) -> Any:
 
 
 def _read_file(path: Path, problems: list[str]) -> dict[str, str]:
-    if not path.is_file():
+    if not path.exists():
         return {}
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(path, encoding="utf-8")
+        # read_file, not read: read() skips a file it cannot open without a word (a directory, no permission)
+        with path.open(encoding="utf-8") as fh:
+            parser.read_file(fh)
     except configparser.Error as exc:
         problems.append(f"{path}: not a valid config file ({exc.__class__.__name__}); fix or remove it")
         return {}
+    except UnicodeDecodeError:
+        problems.append(f"{path}: not UTF-8 text; save it as UTF-8 or remove it")
+        return {}
+    except OSError as exc:
+        problems.append(f"{path}: cannot be read ({exc.strerror or exc}); fix its permissions or remove it")
+        return {}
     if not parser.has_section("healthscore"):
+        if parser.sections():
+            problems.append(
+                f"{path}: no [healthscore] section (found {', '.join(parser.sections())}); settings go under "
+                "[healthscore]"
+            )
         return {}
     return dict(parser.items("healthscore"))
 

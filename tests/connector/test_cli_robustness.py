@@ -113,8 +113,10 @@ def _a_tenant(url: str) -> None:
 
 
 def _set_revision(url: str, revision: str) -> None:
-    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+    with conn:
         conn.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+    conn.close()  # the last connection out checkpoints the WAL into the file the test compares
 
 
 @pytest.mark.parametrize("args", [("score", "--json"), ("webhooks", "list"), ("link", "report")])
@@ -286,3 +288,31 @@ def test_out_of_range_numbers_are_refused_before_anything_starts(args: tuple[str
     with pytest.raises(click.BadParameter):
         ctx = group.make_context(args[0], words)  # parses and validates, runs nothing
     assert ctx is None
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"\xff\xfe\x01binary", "not UTF-8 text"),
+        (b"[other]\nlog_level = DEBUG\n", "no [healthscore] section (found other)"),
+        (None, "cannot be read"),  # a directory where the file should be
+    ],
+    ids=["binary", "wrong-section", "directory"],
+)
+def test_an_unusable_config_file_is_a_listed_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes | None, needle: str
+) -> None:
+    """A binary file ended in 'error: UnicodeDecodeError'; a directory or a file without [healthscore] was
+    skipped without a word, so its settings silently did not apply."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    cfg = instance / "healthscore.cfg"
+    if content is None:
+        cfg.mkdir()
+    else:
+        cfg.write_bytes(content)
+    monkeypatch.setenv("HEALTHSCORE_INSTANCE_PATH", str(instance))
+    result = CliRunner().invoke(main, ["db", "current"])
+    assert result.exit_code == 2
+    assert f"{cfg}: {needle}" in result.stderr
+    assert "Fix the settings above" in result.stderr
