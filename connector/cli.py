@@ -149,6 +149,73 @@ def main(ctx: click.Context) -> None:
     ctx.obj = LazySettings()
 
 
+# What a new user types first, shown at the end of each command's --help (commands whose docstring has its
+# own "Example:" keep theirs). tests/connector/test_cli.py checks every command has one.
+EXAMPLES: dict[str, list[str]] = {
+    "backtest": [
+        "healthscore backtest --tenant northwind",
+        "healthscore backtest --as-of 2026-06-01 --horizon 90d --json",
+    ],
+    "db current": ["healthscore db current --json"],
+    "db upgrade": [
+        "healthscore db upgrade",
+        "HEALTHSCORE_DATABASE_URL=postgresql://hs@db:5432/hs healthscore db upgrade",
+    ],
+    "demo": ["healthscore demo", "healthscore demo --no-serve --json --accounts 100 --history-days 0"],
+    "embed package-zendesk": [
+        "healthscore embed package-zendesk --api-url https://health.example.com --out sidebar.zip"
+    ],
+    "fields ensure": ["healthscore fields ensure --tenant northwind"],
+    "keys generate": ['export HEALTHSCORE_TOKEN_KEYS="$(healthscore keys generate),$HEALTHSCORE_TOKEN_KEYS"'],
+    "keys rotate": ["healthscore keys rotate --json"],
+    "link confirm": [
+        "healthscore link confirm --tenant northwind --organization 370000052 --account 001A000001"
+    ],
+    "link report": ["healthscore link report --tenant northwind", "healthscore link report --relink --json"],
+    "model distil-loso": ["healthscore model distil-loso --layers 0,2,4 --loso-domain tickets"],
+    "model evaluate": ["healthscore model evaluate --no-loso --test-cap 200"],
+    "model export": ["healthscore model export --force"],
+    "model train": [
+        "healthscore model train --steps 320 --seed 13",
+        "healthscore model train --frozen --no-export",
+    ],
+    "run": ["healthscore run", "healthscore run --tenant northwind --json"],
+    "sandbox serve": ["healthscore sandbox serve --accounts 500 --port 8700"],
+    "sandbox tick": ["healthscore sandbox tick --days 7 --sandbox http://127.0.0.1:8700"],
+    "scheduler": ["HEALTHSCORE_SYNC_INTERVAL_MINUTES=15 healthscore scheduler"],
+    "score": ["healthscore score --tenant northwind"],
+    "sentiment explain": [
+        'healthscore sentiment explain "Third outage this week, we are evaluating alternatives."',
+        "healthscore sentiment explain - --json < message.txt",
+    ],
+    "serve": ["healthscore serve --port 5000"],
+    "sync": ["healthscore sync", "healthscore sync --tenant northwind --vendor zendesk --full --json"],
+    "users create-admin": [
+        "healthscore users create-admin --tenant acme --email ana@acme.com --create-tenant Acme",
+        "printf '%s' \"$PASSWORD\" | healthscore users create-admin --tenant acme --email ana@acme.com --password-stdin",
+    ],
+    "users invite": ["healthscore users invite --tenant acme --email bo@acme.com --role viewer"],
+    "webhooks add": [
+        "healthscore webhooks add https://hooks.example.com/health --tenant acme --events account.band_changed"
+    ],
+    "webhooks deliver": ["healthscore webhooks deliver --json"],
+    "webhooks list": ["healthscore webhooks list --tenant acme"],
+    "webhooks rotate": ["healthscore webhooks rotate 3 --tenant acme"],
+    "worker": ["HEALTHSCORE_BROKER_URL=redis://127.0.0.1:6379/0 healthscore worker --concurrency 2"],
+    "writeback": ["healthscore writeback --dry-run", "healthscore writeback --tenant northwind --json"],
+}
+
+
+def _add_examples(command: click.Command, path: str) -> None:
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            _add_examples(sub, f"{path} {name}".strip())
+        return
+    lines = EXAMPLES.get(path)
+    if lines and "Example" not in (command.help or "") and not command.epilog:
+        command.epilog = "\b\nExample:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def _register() -> None:
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"connector.commands.{info.name}")
@@ -157,6 +224,7 @@ def _register() -> None:
             main.add_command(command)
         for extra in getattr(module, "COMMANDS", ()):  # modules with several top-level commands
             main.add_command(extra)
+    _add_examples(main, "")
 
 
 _register()

@@ -47,6 +47,9 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     assert "Usage:" in result.output
     lines = [ln for ln in result.output.splitlines() if ln.strip() and not ln.startswith("Usage")]
     assert lines, f"{' '.join(path)} has no description"
+    if "Commands:" not in result.output:  # a command one runs, not a group listing others
+        assert "Example:" in result.output, f"{' '.join(path)} --help shows no example"
+        assert "healthscore " in result.output.split("Example:", 1)[1]
 
 
 def test_version() -> None:
