@@ -9,6 +9,7 @@ import logging
 import os
 import pkgutil
 import re
+import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -227,7 +228,28 @@ def _register() -> None:
     _add_examples(main, "")
 
 
-_register()
+def _start() -> None:
+    """Register the commands. Their imports take about 2 s; a Ctrl-C then waits for them to finish (one
+    interrupted half-way, a C extension's init, fails with ImportError instead of KeyboardInterrupt) and ends
+    quietly with 130, not in a traceback."""
+    pressed: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, _frame: pressed.append(signum))
+    except ValueError:  # imported outside the main thread: no handler to swap
+        previous = None
+    try:
+        _register()
+    except KeyboardInterrupt:
+        pressed.append(signal.SIGINT)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if pressed:
+        sys.stderr.write("\ninterrupted while starting: nothing was done\n")
+        sys.exit(130)
+
+
+_start()
 
 
 if __name__ == "__main__":  # `python -m connector.cli`

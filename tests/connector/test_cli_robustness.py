@@ -316,3 +316,19 @@ def test_an_unusable_config_file_is_a_listed_problem(
     assert result.exit_code == 2
     assert f"{cfg}: {needle}" in result.stderr
     assert "Fix the settings above" in result.stderr
+
+
+def test_ctrl_c_while_the_commands_load_is_quiet(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Importing every command takes about 2 s: a Ctrl-C then printed an import traceback (exit -2)."""
+    from connector import cli
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_register", interrupted)
+    with pytest.raises(SystemExit) as stop:
+        cli._start()
+    assert stop.value.code == 130
+    assert "interrupted while starting" in capsys.readouterr().err
