@@ -27,6 +27,7 @@ WINDOW_SECONDS = 60.0  # Zendesk limits are per minute: without Retry-After, wai
 TOO_RECENT_WAIT = 61.0  # StartTimeTooRecent: the export refuses the last minute; wait it out once
 TRANSPORT_ERRORS = frozenset({"Timeout", "ConnectionError", "ChunkedEncodingError", "SSLError"})
 MALFORMED_ERRORS = frozenset({"KeyError", "JSONDecodeError", "ZenpyException", "TypeError"})
+_GENERIC = frozenset({"BaseException", "Exception", "object"})
 
 
 def error_code(body: Mapping[str, Any] | None) -> str:
@@ -62,6 +63,7 @@ def classify(
     `names` are the class names in the exception's MRO (e.g. ("RecordNotFoundException", "APIException")),
     `scope` names what a 403 lacks (e.g. "write scope and an admin role") for the PermissionDeniedError.
     """
+    names = list(names)
     kinds = set(names)
     code = error_code(body)
     detail = f"HTTP {status} {code}: {describe(body)}".strip() if status else ", ".join(sorted(kinds))
@@ -73,7 +75,9 @@ def classify(
     if status is None:
         if kinds & MALFORMED_ERRORS:
             return MalformedResponseError(VENDOR, f"unreadable response ({', '.join(sorted(kinds))})")
-        return FatalIntegrationError(VENDOR, f"unexpected error: {', '.join(sorted(kinds))}")
+        # `names` is the exception's MRO, most specific first: name that, not "BaseException, Exception, …"
+        specific = [n for n in names if n not in _GENERIC] or sorted(kinds)
+        return FatalIntegrationError(VENDOR, f"unexpected error: {specific[0]}")
     return _by_status(status, code, detail, scope)
 
 

@@ -105,3 +105,13 @@ def test_error_code_and_describe(body: dict[str, Any] | None, code: str, text: s
 )
 def test_token_errors(status: int, body: dict[str, Any] | None, expected: type[IntegrationError]) -> None:
     assert type(token_error(status, body)) is expected
+
+
+def test_an_unexpected_error_is_named_by_its_own_class_not_its_ancestors() -> None:
+    """A missing CA bundle (requests raises a bare OSError) was reported by `healthscore sync` as
+    'unexpected error: BaseException, Exception, OSError, object'."""
+    from integrations.zendesk.errors import classify
+
+    err = classify([c.__name__ for c in OSError.__mro__], None, None)
+    assert "unexpected error: OSError" in str(err)
+    assert "BaseException" not in str(err)
