@@ -91,6 +91,11 @@ def explain(exc: BaseException) -> tuple[str, str]:
             "run the healthscore version that migrated it (or give a revision `healthscore db current` "
             "lists), or point HEALTHSCORE_DATABASE_URL at another database",
         )
+    if isinstance(exc, UnicodeDecodeError):
+        return (
+            f"an input file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+            "check the file the command was given (save it as UTF-8), or leave that option out",
+        )
     if isinstance(exc, RequestException):
         return (
             f"a vendor or service did not answer ({type(exc).__name__})",

@@ -332,3 +332,18 @@ def test_ctrl_c_while_the_commands_load_is_quiet(
         cli._start()
     assert stop.value.code == 130
     assert "interrupted while starting" in capsys.readouterr().err
+
+
+def test_an_input_file_that_is_not_utf8_is_named_as_such(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`model evaluate --tickets junk.bin` ended in 'error: UnicodeDecodeError: …' with the generic hint."""
+    from connector.commands import pipeline as commands
+
+    def reads_junk(*_args: object, **_kwargs: object) -> dict[str, object]:
+        return {"x": b"\xeb\x00junk".decode("utf-8")}
+
+    monkeypatch.setattr(commands, "tenant_ids", lambda *_: [(1, "acme")])
+    monkeypatch.setattr(commands.pipeline, "score", reads_junk)
+    result = _run(store, "score")
+    assert result.exit_code == 2
+    assert "error: an input file is not UTF-8 text (invalid continuation byte at byte 0)" in result.stderr
+    assert "save it as UTF-8" in result.stderr
