@@ -45,6 +45,14 @@ def create_admin(
     settings = settings_from(ctx, schema=True)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+    elif not sys.stdin.isatty():
+        fail(
+            "no terminal to ask for the password on",
+            f"pipe it in: printf '%s' \"$PASSWORD\" | healthscore users create-admin --tenant {slug} "
+            f"--email {email} --password-stdin",
+            code=2,
+        )
+        return
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with transaction(settings.sqlalchemy_url) as session:

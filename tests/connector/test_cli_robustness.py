@@ -347,3 +347,17 @@ def test_an_input_file_that_is_not_utf8_is_named_as_such(store: str, monkeypatch
     assert result.exit_code == 2
     assert "error: an input file is not UTF-8 text (invalid continuation byte at byte 0)" in result.stderr
     assert "save it as UTF-8" in result.stderr
+
+
+def test_create_admin_without_a_terminal_says_how_to_pass_the_password(store: str) -> None:
+    """With stdin not a terminal (a script, CI) it printed 'Password: Aborted!' and exited 1."""
+    result = CliRunner().invoke(
+        main,
+        ["users", "create-admin", "--tenant", "acme", "--email", "ana@acme.test", "--create-tenant", "Acme"],
+        env={"HEALTHSCORE_DATABASE_URL": store},
+        input="",
+    )
+    assert result.exit_code == 2
+    assert "error: no terminal to ask for the password on" in result.stderr
+    assert "--password-stdin" in result.stderr
+    assert "Aborted" not in result.output
