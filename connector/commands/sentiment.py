@@ -41,8 +41,21 @@ def model_options(func: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(path_type=Path),
         envvar="HEALTHSCORE_SENTIMENT_MODEL_PATH",
         default=None,
+        callback=_existing_model_path,
         help="A Hugging Face model directory or an .onnx file instead of the packaged MiniLM-L6.",
     )(func)
+
+
+def _existing_model_path(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A --model-path that does not exist was reported as a missing head file to rebuild with `model train`."""
+    if value is not None and not value.exists():
+        raise click.BadParameter(
+            f"{value} does not exist: give a Hugging Face model directory or an .onnx file, or leave "
+            "--model-path (and HEALTHSCORE_SENTIMENT_MODEL_PATH) unset for the packaged model",
+            ctx=ctx,
+            param=param,
+        )
+    return value
 
 
 def open_model(model_path: Path | None, instance_dir: Path | None, backend: str) -> Any:

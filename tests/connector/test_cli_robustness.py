@@ -361,3 +361,12 @@ def test_create_admin_without_a_terminal_says_how_to_pass_the_password(store: st
     assert "error: no terminal to ask for the password on" in result.stderr
     assert "--password-stdin" in result.stderr
     assert "Aborted" not in result.output
+
+
+@pytest.mark.parametrize("args", [("sentiment", "explain", "hi"), ("sentiment", "classify", "--jsonl")])
+def test_a_model_path_that_does_not_exist_is_named(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """It was reported as a missing head file under instance/heads/ to rebuild with `model train`."""
+    result = CliRunner().invoke(main, [*args, "--model-path", str(tmp_path / "nope")], input="{}\n")
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'nope'} does not exist" in result.stderr
+    assert "model train" not in result.stderr
