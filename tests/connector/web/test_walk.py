@@ -396,3 +396,13 @@ def test_a_paused_endpoint_reads_as_paused(acme_admin: Any, tenants: dict[str, T
         assert '<span class="chip chip-pending">paused</span>' in html
         assert ">disabled<" not in html
         assert "Paused by admin@acme.test; events queue until it is enabled again." in html
+
+
+def test_changing_a_role_asks_first(acme_admin: Any, tenants: dict[str, TenantData]) -> None:
+    """Change role signs the person out everywhere; it went off on one click (Remove asked first)."""
+    import re
+
+    page = acme_admin.get("/admin/users").get_data(as_text=True)
+    forms = re.findall(r'<form method="post" action="/admin/users/\d+/role"[^>]*>', page)
+    assert forms
+    assert all("data-confirm=" in f and "Their open sessions end" in f for f in forms)
