@@ -406,3 +406,10 @@ def test_changing_a_role_asks_first(acme_admin: Any, tenants: dict[str, TenantDa
     forms = re.findall(r'<form method="post" action="/admin/users/\d+/role"[^>]*>', page)
     assert forms
     assert all("data-confirm=" in f and "Their open sessions end" in f for f in forms)
+
+
+def test_the_play_form_stands_apart_from_the_plays_table(acme_admin: Any) -> None:
+    """The New play card sat flush against the plays table, their borders touching."""
+    page = acme_admin.get("/admin/plays").get_data(as_text=True)
+    assert '<section class="card spaced-top" id="play-form">' in page
+    assert page.index("</table></div>") < page.index('id="play-form"')
