@@ -76,10 +76,10 @@ def parse_form(form: Any, bands: list[str], segments: list[str]) -> tuple[dict[s
         errors.append("The subject may use {account} and {band} only (other braces: double them).")
     due_days = _int(form.get("due_days"), 3)
     cooldown = _int(form.get("cooldown_days"), 14)
-    if not 0 <= due_days <= MAX_DUE_DAYS:
-        errors.append(f"Due in 0 to {MAX_DUE_DAYS} days.")
-    if not 0 <= cooldown <= 365:
-        errors.append("The cooldown is 0 to 365 days.")
+    if due_days is None or not 0 <= due_days <= MAX_DUE_DAYS:
+        errors.append(f"Due in 0 to {MAX_DUE_DAYS} days (a whole number).")
+    if cooldown is None or not 0 <= cooldown <= 365:
+        errors.append("The cooldown is 0 to 365 days (a whole number).")
     recovery = str(form.get("on_recovery", "close"))
     if recovery not in ("close", "leave"):
         errors.append("On recovery: close the task or leave it.")
@@ -105,11 +105,24 @@ def _many(form: Any, key: str) -> list[str]:
     return [str(v) for v in (value if isinstance(value, list | tuple) else [value])]
 
 
-def _int(value: Any, default: int) -> int:
+def _int(value: Any, default: int) -> int | None:
+    """A whole number of days: `default` when left empty, None when it is not a whole number. JSON's 5.0 is
+    5 (JSON Schema counts it an integer); 5.5 or "soon" is refused rather than silently stored as the
+    default."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
     try:
         return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default
+    except ValueError:
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() else None
 
 
 def save(

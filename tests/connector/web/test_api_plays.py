@@ -302,3 +302,34 @@ def test_the_openapi_document_describes_plays(client: Any) -> None:
     assert len(ids) == len(set(ids))
     for name in ("Play", "PlayInput", "PlayPatch", "PlayDryRun", "PlayTask"):
         Draft202012Validator.check_schema(doc["components"]["schemas"][name])
+
+
+def test_whole_number_floats_are_kept_and_fractions_refused(
+    client: Any, tenants: dict[str, TenantData]
+) -> None:
+    """JSON Schema counts 5.0 an integer, so the API accepts it: it must be stored as 5, not silently as the
+    default 3 days (audit 6). A fraction of a day is refused by the schema, and the form's own parser refuses
+    what is not a whole number instead of storing the default."""
+    created = _create(client, tenants, due_days=5.0, cooldown_days=7.0)
+    assert (created["due_days"], created["cooldown_days"]) == (5, 7)
+    half = client.post(
+        "/api/v1/plays", json={**NEW, "name": "half", "due_days": 2.5}, headers=_admin(tenants)
+    )
+    assert half.status_code in (400, 422)
+
+
+def test_the_form_parser_refuses_days_that_are_not_whole_numbers() -> None:
+    from connector.admin.plays import parse_form
+
+    base = {"name": "x", "to_band": "red"}
+    for bad in ("soon", "2.5", "inf", "nan", "1e400"):
+        _, errors = parse_form(
+            {**base, "due_days": bad, "cooldown_days": bad}, ["green", "yellow", "red"], []
+        )
+        assert any("Due in" in e for e in errors), bad
+        assert any("cooldown" in e for e in errors), bad
+    fields, errors = parse_form(
+        {**base, "due_days": "4.0", "cooldown_days": ""}, ["green", "yellow", "red"], []
+    )
+    assert errors == []
+    assert (fields["due_days"], fields["cooldown_days"]) == (4, 14)
