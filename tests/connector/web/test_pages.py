@@ -88,6 +88,19 @@ def test_api_reference_is_rendered_from_local_files(acme_viewer: Any) -> None:
     assert acme_viewer.get("/api/openapi.json").is_json
 
 
+def test_api_reference_tells_a_rep_where_a_key_comes_from(acme_viewer: Any) -> None:
+    """A rep cannot open Admin → API keys: the page says an admin creates keys instead of linking there."""
+    html = acme_viewer.get("/docs/api").data.decode()
+    assert "/admin/keys" not in html
+    assert "keys are created by a workspace admin" in html
+
+
+def test_api_reference_links_an_admin_to_the_keys_page(acme_admin: Any) -> None:
+    html = acme_admin.get("/docs/api").data.decode()
+    assert 'href="/admin/keys"' in html
+    assert "keys are created by a workspace admin" not in html
+
+
 def test_audit_log_filters_and_pages(app: Any, acme_admin: Any, tenants: dict[str, TenantData]) -> None:
     acme = tenants["acme"]
     now = datetime.now(UTC)
