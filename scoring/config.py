@@ -78,6 +78,24 @@ def load_model(source: str | os.PathLike[str]) -> ScoringModel:
 MAX_NODES = 100_000
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error in a person's words: where (1-based line and column, as an editor shows them) and
+    what, instead of its multi-line 'while parsing a block mapping in "<unicode string>"' report."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = str(getattr(exc, "problem", "") or "").strip()
+    context = str(getattr(exc, "context", "") or "").strip()
+    if mark is None or not problem:
+        return " ".join(str(exc).split())[:300]
+    where = f"line {mark.line + 1}, column {mark.column + 1}"
+    hint = ""
+    if "'\\t'" in problem:
+        hint = " (indent with spaces, not tabs)"
+    elif "mapping" in f"{problem} {context}":
+        hint = " (check the indentation and the colon after each name)"
+    what = f"{problem} ({context})" if context else problem
+    return f"not valid YAML at {where}: {what}{hint}"[:300]
+
+
 def parse_yaml(text: str) -> Any:
     """`yaml.safe_load`, refusing documents that expand past MAX_NODES values. Aliases (`*name`) are
     references, so a few hundred bytes of nested aliases ("billion laughs") parse at once but are a billion
@@ -90,7 +108,7 @@ def parse_yaml(text: str) -> Any:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ScoringConfigError([f"<yaml>: {exc}"]) from exc
+        raise ScoringConfigError([f"<yaml>: {_yaml_problem(exc)}"]) from exc
     except RecursionError:
         # PyYAML composes nested collections recursively: a few thousand "[" exhaust the stack.
         raise ScoringConfigError(["<yaml>: nested too deeply"]) from None

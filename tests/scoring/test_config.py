@@ -219,3 +219,23 @@ def test_not_a_mapping() -> None:
     with pytest.raises(ScoringConfigError) as info:
         model_from_dict(["x"])
     assert info.value.problems[0] == "<root>: must be a mapping"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "hint"),
+    [
+        ("version: x\n weights: 2\nc", "line 2, column 9", "indentation"),
+        ("version: x\n\tweights: 2", "line 2, column 1", "spaces, not tabs"),
+        ('version: "x', "line 1, column 12", ""),
+    ],
+)
+def test_a_yaml_syntax_error_says_where_in_an_editors_terms(text: str, where: str, hint: str) -> None:
+    """One line with the 1-based line and column an editor shows, not PyYAML's multi-line report naming
+    '<unicode string>'."""
+    with pytest.raises(ScoringConfigError) as err:
+        load_model(text)
+    (problem,) = err.value.problems
+    assert f"not valid YAML at {where}:" in problem
+    assert hint in problem
+    assert "<unicode string>" not in problem
+    assert "\n" not in problem
