@@ -19,7 +19,7 @@ def get_engine(url: str) -> Engine:
     """One engine per URL per process. SQLite gets WAL, foreign keys and a busy timeout."""
     kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[1] if "///" in url else ""  # sqlite:// is in memory: no file
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             # Owner-only from the first byte (SQLite gives its -wal/-shm files the same mode).

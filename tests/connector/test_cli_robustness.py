@@ -370,3 +370,13 @@ def test_a_model_path_that_does_not_exist_is_named(tmp_path: Path, args: tuple[s
     assert result.exit_code == 2
     assert f"{tmp_path / 'nope'} does not exist" in result.stderr
     assert "model train" not in result.stderr
+
+
+def test_an_in_memory_sqlite_url_creates_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sqlite://` (accepted by the settings) made a folder named 'sqlite:' in the working directory and
+    failed with 'Is a directory: sqlite://'."""
+    monkeypatch.chdir(tmp_path)
+    result = _run("sqlite://", "score")
+    assert result.exit_code == 2
+    assert "no healthscore tables yet" in result.stderr
+    assert not (tmp_path / "sqlite:").exists()
