@@ -444,6 +444,13 @@ def rotate_secrets(settings: Settings) -> int:
             if inst.webhook_secret_enc:
                 inst.webhook_secret_enc = _rotate(vault, inst.webhook_secret_enc, what)
                 count += 1
+            stored = dict(inst.settings or {})
+            if stored.get("inbound_token_enc"):
+                # The Salesforce inbound URL token (realtime.inbound.set_inbound_token) lives in the settings
+                # JSON; left under the old key, every Outbound Message failed once that key was dropped.
+                stored["inbound_token_enc"] = _rotate(vault, str(stored["inbound_token_enc"]), what)
+                inst.settings = stored  # a new dict: the JSON column sees the change
+                count += 1
         for ep in session.scalars(select(m.WebhookEndpoint).order_by(m.WebhookEndpoint.id)):
             ep.secrets_enc = _rotate(vault, ep.secrets_enc, f"webhook endpoint {ep.id}")
             count += 1
