@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -271,6 +272,25 @@ def audit_action(value: str | None) -> str:
     return f"{subject}: {verb.replace('_', ' ')}" if verb else subject
 
 
+# The model's `unit` text -> how its values read, first match wins (so "ratio: active users" before
+# "ratio", "CSAT points (1..5 scale)" before "1..5").
+_UNIT_FORMATS: tuple[tuple[Callable[[str], bool], Callable[[float], str]], ...] = (
+    (lambda u: u.startswith(("share", "0..1 progress")), lambda v: f"{v * 100:,.0f} %"),
+    (lambda u: u.startswith("ratio: active users"), lambda v: f"{v * 100:,.0f} % of seats"),
+    (lambda u: u.startswith("ratio"), lambda v: f"{v:,.2f}\u00d7"),
+    (lambda u: u.startswith("hours"), lambda v: f"{v:,.1f} h"),
+    (lambda u: u.startswith("days"), lambda v: f"{v:,.0f} days"),
+    (lambda u: u.startswith("percent"), lambda v: f"{v:+,.1f} %"),
+    (lambda u: "(count)" in u, lambda v: f"{v:,.0f}"),
+    (lambda u: u.startswith("tickets per"), lambda v: f"{v:,.1f} a month"),
+    (lambda u: "csat points" in u, lambda v: f"{v:+,.2f} pts"),
+    (lambda u: "1..5" in u, lambda v: f"{v:,.1f}/5"),
+    (lambda u: u.startswith("0..10"), lambda v: f"{v:,.1f}/10"),
+    (lambda u: u.startswith("nps -100..100"), lambda v: f"{v:+,.0f}"),
+    (lambda u: u.startswith("-1..1"), lambda v: f"{v:+,.2f}"),
+)
+
+
 def metric_value(value: float | None, unit: str = "") -> str:
     """A metric's value in its unit, read from the model's `unit` text: shares (0..1) as percentages,
     hours and days with their unit, counts whole, CSAT and NPS on their scales, ratios with a times sign. The
@@ -279,33 +299,8 @@ def metric_value(value: float | None, unit: str = "") -> str:
     if value is None:
         return "—"
     text = unit.lower()
-    if text.startswith("share") or text.startswith("0..1 progress"):
-        return f"{value * 100:,.0f} %"
-    if text.startswith("ratio: active users"):
-        return f"{value * 100:,.0f} % of seats"
-    if text.startswith("ratio"):
-        return f"{value:,.2f}\u00d7"
-    if text.startswith("hours"):
-        return f"{value:,.1f} h"
-    if text.startswith("days"):
-        return f"{value:,.0f} days"
-    if text.startswith("percent"):
-        return f"{value:+,.1f} %"
-    if "(count)" in text:
-        return f"{value:,.0f}"
-    if text.startswith("tickets per"):
-        return f"{value:,.1f} a month"
-    if "csat points" in text:
-        return f"{value:+,.2f} pts"
-    if "1..5" in text:
-        return f"{value:,.1f}/5"
-    if text.startswith("0..10"):
-        return f"{value:,.1f}/10"
-    if text.startswith("nps -100..100"):
-        return f"{value:+,.0f}"
-    if text.startswith("-1..1"):
-        return f"{value:+,.2f}"
-    return f"{value:,.2f}"
+    fmt = next((fmt for matches, fmt in _UNIT_FORMATS if matches(text)), lambda v: f"{v:,.2f}")
+    return fmt(value)
 
 
 def init_app(app: Flask) -> None:

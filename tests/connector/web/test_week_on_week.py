@@ -88,3 +88,15 @@ def test_metrics_read_as_words_on_the_page(app: Any) -> None:
         html = render_template("ui/_week_on_week.html", wow=compare(new, old, load_default_model()))
     assert "CSAT average (90 days)" in html
     assert "csat avg 90d" not in html
+
+
+def test_every_default_metric_unit_has_a_format() -> None:
+    """Each unit text of the packaged model matches a row of the unit table, so no metric falls back to
+    a bare 2-decimal number; a new metric whose unit reads differently fails here until it has a format."""
+    from connector.web.formatting import _UNIT_FORMATS
+
+    model = load_default_model()
+    units = {metric.unit for dim in model.dimensions for metric in dim.metrics if metric.unit}
+    assert len(units) >= 20
+    unformatted = sorted(u for u in units if not any(matches(u.lower()) for matches, _ in _UNIT_FORMATS))
+    assert unformatted == []
