@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from connector.store import models as m
@@ -220,7 +220,7 @@ def set_role(session: Session, tenant_id: int, user_id: int, role: str) -> m.Use
     """
     if role not in ROLES:
         raise AuthError([f"role must be one of {', '.join(ROLES)}"])
-    user = session.scalar(select(m.User).where(m.User.id == user_id, m.User.tenant_id == tenant_id))
+    user = _locked_user(session, tenant_id, user_id)
     if user is None:
         raise AuthError(["no such user in this workspace (removed already?); the list below is up to date"])
     if user.role == "admin" and role != "admin" and _admin_count(session, tenant_id) <= 1:
@@ -237,7 +237,7 @@ def remove_user(session: Session, tenant_id: int, user_id: int) -> m.User:
     Raises:
         AuthError: unknown user (of this tenant) or last admin.
     """
-    user = session.scalar(select(m.User).where(m.User.id == user_id, m.User.tenant_id == tenant_id))
+    user = _locked_user(session, tenant_id, user_id)
     if user is None:
         raise AuthError(["no such user in this workspace (removed already?); the list below is up to date"])
     if user.role == "admin" and _admin_count(session, tenant_id) <= 1:
@@ -283,6 +283,25 @@ def end_all_sessions(session: Session, user_id: int) -> int:
 
     result = session.execute(delete(m.UserSession).where(m.UserSession.user_id == user_id))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _locked_user(session: Session, tenant_id: int, user_id: int) -> m.User | None:
+    """The user of this tenant, read after taking the lock on the tenant's admins, so the last-admin rule
+    counts what is committed: two admins demoting (or removing) each other at once each counted two admins
+    and left the workspace with none. A no-op UPDATE of the admin rows is that lock on both engines: row
+    locks on PostgreSQL (a waiting UPDATE re-reads the rows, so a demoted admin no longer matches), the
+    database's write lock on SQLite (the count after it sees the other change committed)."""
+    session.execute(
+        update(m.User)
+        .where(m.User.tenant_id == tenant_id, m.User.role == "admin")
+        .values(role=m.User.role)
+        .execution_options(synchronize_session=False)
+    )
+    return session.scalar(
+        select(m.User)
+        .where(m.User.id == user_id, m.User.tenant_id == tenant_id)
+        .execution_options(populate_existing=True)  # not the copy this request loaded before the lock
+    )
 
 
 def _admin_count(session: Session, tenant_id: int) -> int:
