@@ -84,3 +84,78 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(db_url: str, cha
     assert not worker.is_alive()
     assert outcome == ["refused"]
     assert _admins(db_url, t) == ["a@acme.example"]
+
+
+# ------------------------------------------------------------------ every admin route checks the role itself
+
+# Routes anyone may call (their own checks: a password, an invitation token, a vendor's signature, an API key).
+_OPEN = ("/login", "/logout", "/invite/", "/inbound/", "/embed/", "/api/", "/static/", "/healthz", "/metrics")
+
+
+def _sample_path(rule: Any, tenant: Any) -> str:
+    """The rule with every argument filled in by an id of the signed-in person's own workspace, so a 403
+    can only come from the role check (never from a 404 for another workspace's row)."""
+    values: dict[str, Any] = {}
+    for arg in rule.arguments:
+        values[arg] = {
+            "vendor": "zendesk",
+            "run_id": "r1",
+            "user_id": tenant.admin_id,
+            "source_id": tenant.org_id or 1,
+        }.get(arg, 1)
+    path: str = rule.build(values, append_unknown=False)[1]
+    return path
+
+
+@pytest.mark.parametrize("role", ["viewer", "rep", "support_lead"])
+def test_no_admin_route_answers_a_non_admin(client: Any, app: Any, tenants: Any, role: str) -> None:
+    """Every route outside the open ones refuses the write (and admin pages) to a person who is not an admin,
+    whatever the method: the role is checked on the server, not only by hiding the button. Walks the URL map,
+    so a route added later without @admin_required fails here."""
+    from connector.installs import users as auth
+    from connector.store.db import transaction
+    from tests.connector.web.seed import PASSWORD, sign_in_user
+
+    acme = tenants["acme"]
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        uid = auth.create_user(session, acme.id, f"audit7-{role}@acme.test", role, password=PASSWORD).id
+    sign_in_user(client, uid, acme.id)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(_OPEN):
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            if method == "GET" and not rule.rule.startswith("/admin"):
+                continue  # the pages every role reads
+            path = _sample_path(rule, acme)
+            resp = client.open(
+                path, method=method, data={"role": "admin", "name": "x", "url": "https://x.test"}
+            )
+            assert resp.status_code == 403, f"{role}: {method} {path} answered {resp.status_code}"
+            checked += 1
+    assert checked >= 30  # the admin area's pages and buttons, and the connect flow's callback
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        assert session.get(m.User, uid).role == role  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("scope", ["read", "installation"])
+def test_no_api_write_answers_a_read_or_installation_key(
+    client: Any, app: Any, tenants: Any, scope: str
+) -> None:
+    """Every API operation that changes something needs an admin-scope key: a BI tool's read key and the
+    Zendesk sidebar's installation key get 403 on each (the OpenAPI body check comes after the scope)."""
+    from tests.connector.web.seed import bearer
+
+    key = tenants["acme"].read_key if scope == "read" else tenants["acme"].install_key
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS", "GET"}):
+            path = _sample_path(rule, tenants["acme"])
+            resp = client.open(path, method=method, json={"url": "https://x.test"}, headers=bearer(key))
+            assert resp.status_code == 403, f"{scope} key: {method} {path} answered {resp.status_code}"
+            checked += 1
+    assert (
+        checked >= 9
+    )  # webhooks: create, update, delete, rotate; plays: create, update, delete, dry run; backtest
