@@ -185,8 +185,10 @@ def _check_services(settings: Any) -> None:
     try:
         redis.Redis.from_url(settings.broker_url, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
+        from connector.commands.db import _safe  # the URL without its password, as `db` prints it
+
         raise click.UsageError(
-            f"--workers needs Redis at {settings.broker_url} ({type(exc).__name__}); start it with "
+            f"--workers needs Redis at {_safe(settings.broker_url)} ({type(exc).__name__}); start it with "
             "scripts/ensure-services.sh or pass --broker-url redis://HOST:6379/0"
         ) from exc
 

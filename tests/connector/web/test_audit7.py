@@ -159,3 +159,25 @@ def test_no_api_write_answers_a_read_or_installation_key(
     assert (
         checked >= 9
     )  # webhooks: create, update, delete, rotate; plays: create, update, delete, dry run; backtest
+
+
+# ------------------------------------------------------------------ secrets in error messages
+
+
+def test_demo_workers_error_does_not_print_the_broker_password() -> None:
+    """`healthscore demo --workers` with an unreachable Redis echoed the whole broker URL, password included,
+    to the terminal (and to whatever CI log captures it); the database URLs were already masked."""
+    from types import SimpleNamespace
+
+    import click
+
+    from connector.commands.demo import _check_services
+
+    settings = SimpleNamespace(
+        sqlalchemy_url="postgresql+psycopg://hs@127.0.0.1:5432/hs",
+        broker_url="redis://:Br0ker-SECRET@127.0.0.1:1/0",  # nothing listens on port 1
+    )
+    with pytest.raises(click.UsageError) as refused:
+        _check_services(settings)
+    assert "Br0ker-SECRET" not in refused.value.message
+    assert "127.0.0.1:1/0" in refused.value.message  # still says which Redis it tried
