@@ -55,6 +55,12 @@ def create_admin(
         return
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    weak = auth.password_problems(password) or auth.guessable_password_problems(
+        password, email=email, workspace=tenant_name or slug
+    )
+    if weak:
+        fail("; ".join(weak))
+        return
     with transaction(settings.sqlalchemy_url) as session:
         tenant_id = _tenant_id(session, slug, tenant_name)
         try:

@@ -81,6 +81,32 @@ def password_problems(password: str) -> list[str]:
     return problems
 
 
+# zxcvbn's score 3 is "safely unguessable: moderate protection from an offline slow-hash scenario" (about
+# 10^8 guesses or more); it knows common passwords, dictionary words, keyboard rows, repeats, sequences and
+# dates, and is told the person's e-mail and workspace (NIST SP 800-63B: context-specific words).
+STRONG_SCORE = 3
+_ZXCVBN_MAX = 72  # zxcvbn refuses longer input (its cost grows with length); the rest only adds strength
+
+
+def guessable_password_problems(password: str, *, email: str = "", workspace: str = "") -> list[str]:
+    """Why a password a person chose is easy to guess (empty: it is not). Asked where people choose one
+    (accepting an invitation, `users create-admin`); `password_problems` is the length rule under it."""
+    from zxcvbn import zxcvbn
+
+    local, _, domain = normalise_email(email).partition("@")
+    words = [w for w in (email, local, domain, domain.split(".")[0], workspace, "healthscore") if w]
+    result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=words)
+    if result["score"] >= STRONG_SCORE:
+        return []
+    feedback = result.get("feedback") or {}
+    why = str(feedback.get("warning") or "it is made of common words, names or patterns").rstrip(".")
+    tip = " ".join(str(t) for t in feedback.get("suggestions") or [])
+    return [
+        f"choose a password that is harder to guess ({why[:1].lower()}{why[1:]}). "
+        + (tip or "A few unrelated words make a long password that is easy to remember.")
+    ]
+
+
 def _token_hash(token: str) -> str:
     # Invite tokens and API keys are 256-bit random strings: a fast hash is enough (nothing to brute force),
     # and it lets us look the row up by hash.
@@ -205,6 +231,10 @@ def accept_invite(session: Session, token: str, password: str) -> m.User:
     if user is None:
         raise AuthError(problems)
     problems = password_problems(password)
+    if not problems:
+        tenant = session.get(m.Tenant, user.tenant_id)
+        workspace = tenant.name if tenant is not None else ""
+        problems = guessable_password_problems(password, email=user.email, workspace=workspace)
     if problems:
         raise AuthError(problems)
     user.password_hash = hash_password(password)

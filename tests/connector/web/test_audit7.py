@@ -181,3 +181,51 @@ def test_demo_workers_error_does_not_print_the_broker_password() -> None:
         _check_services(settings)
     assert "Br0ker-SECRET" not in refused.value.message
     assert "127.0.0.1:1/0" in refused.value.message  # still says which Redis it tried
+
+
+# ------------------------------------------------------------------ guessable passwords
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["password1234", "123456789012", "qwertyuiop12", "aaaaaaaaaaaa", "new@acme.test1", "acmeacmeacme"],
+)
+def test_an_invitation_refuses_a_guessable_password(
+    client: Any, app: Any, tenants: Any, password: str
+) -> None:
+    """Twelve characters were the only rule, so 'password1234', a keyboard row, twelve times one letter or
+    the person's own e-mail were accepted (NIST SP 800-63B: compare against commonly used and context-
+    specific words). They are refused with what makes them guessable; the link still works afterwards."""
+    from connector.installs import users as auth
+    from connector.store.db import transaction
+
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        _, token = auth.invite(session, tenants["acme"].id, "new@acme.test", "viewer")
+    refused = client.post(f"/invite/{token}", data={"password": password, "confirm": password})
+    assert refused.status_code == 400
+    assert "harder to guess" in refused.data.decode()
+    strong = "correct horse battery staple"
+    assert client.post(f"/invite/{token}", data={"password": strong, "confirm": strong}).status_code == 302
+
+
+def test_create_admin_refuses_a_guessable_password(app: Any) -> None:
+    from click.testing import CliRunner
+
+    from connector.cli import main
+
+    env = {"HEALTHSCORE_DATABASE_URL": app.config["HEALTHSCORE"].database_url}
+    args = [
+        "users",
+        "create-admin",
+        "--tenant",
+        "acme",
+        "--create-tenant",
+        "Acme",
+        "--email",
+        "boss@acme.test",
+    ]
+    weak = CliRunner().invoke(main, [*args, "--password-stdin"], input="password1234\n", env=env)
+    assert weak.exit_code == 1
+    assert "harder to guess" in weak.output
+    ok = CliRunner().invoke(main, [*args, "--password-stdin"], input="a very long password\n", env=env)
+    assert ok.exit_code == 0, ok.output
