@@ -439,6 +439,21 @@ class ModelPreview(Base):
     created_at: Mapped[datetime]
 
 
+class OneTimeReveal(Base):
+    """A secret a POST just made (an API key, a webhook signing secret, an invitation link, a Salesforce
+    inbound URL), kept for the one GET after it (Post/Redirect/Get): encrypted with the token vault, bound to
+    the person and workspace that made it, deleted when that GET reads it or after ten minutes
+    (connector/admin/reveals.py, migration 0014)."""
+
+    __tablename__ = "one_time_reveals"
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # api_key | webhook_endpoint | webhook_rotation | …
+    payload_enc: Mapped[str] = mapped_column(Text)  # Vault-encrypted JSON: the secret and what it is for
+    created_at: Mapped[datetime]
+
+
 class ScoreSnapshot(Base):
     """One account's score as of one pass; the history behind trends and charts."""
 

@@ -12,7 +12,7 @@ from connector.admin import actions as admin_actions
 from connector.installs import installs
 from connector.installs import users as auth
 from connector.store.repo import audit
-from connector.web import blueprints
+from connector.web import blueprints, reveals
 from connector.web.access import actor, admin_required, db, settings, tenant_id
 
 bp = blueprints.admin
@@ -143,7 +143,16 @@ def undo_decision(source_id: int) -> Any:
 @bp.get("/users")
 @admin_required
 def users() -> Any:
-    return render_template("admin/users.html", users=readmodels.users(db(), tenant_id()), roles=auth.ROLES)
+    shown = reveals.take("invitation")
+    payload = shown.payload or {}
+    return render_template(
+        "admin/users.html",
+        users=readmodels.users(db(), tenant_id()),
+        roles=auth.ROLES,
+        invite_link=payload.get("link"),
+        invited=payload.get("email"),
+        reveal_notice=shown.notice,
+    )
 
 
 @bp.post("/users/invite")
@@ -162,15 +171,11 @@ def invite() -> Any:
             form=request.form,
         ), 400
     audit(db(), tenant_id(), actor(), "user.invited", user.email, role=user.role)
-    db().commit()
     link = settings().public_base_url.rstrip("/") + url_for("auth.accept", token=token)
-    return render_template(
-        "admin/users.html",
-        users=readmodels.users(db(), tenant_id()),
-        roles=auth.ROLES,
-        invite_link=link,
-        invited=user.email,
-    )
+    # Post/Redirect/Get: the link is shown by the GET, once (a reload does not send the form again)
+    reveal_id = reveals.keep("invitation", link=link, email=user.email)
+    db().commit()
+    return redirect(url_for("admin.users", reveal=reveal_id), code=303)
 
 
 @bp.post("/users/<int:user_id>/role")
@@ -228,8 +233,13 @@ def cancel_invite(user_id: int) -> Any:
 @bp.get("/keys")
 @admin_required
 def keys() -> Any:
+    shown = reveals.take("api_key")
     return render_template(
-        "admin/keys.html", keys=readmodels.api_keys(db(), tenant_id()), scopes=auth.API_KEY_SCOPES
+        "admin/keys.html",
+        keys=readmodels.api_keys(db(), tenant_id()),
+        scopes=auth.API_KEY_SCOPES,
+        new=shown.payload,
+        reveal_notice=shown.notice,
     )
 
 
@@ -284,10 +294,10 @@ def create_key() -> Any:
             form=request.form,
         ), 400
     audit(db(), tenant_id(), actor(), "api_key.created", f"key:{new.prefix}", scope=new.scope)
+    # Post/Redirect/Get: the secret is shown by the GET, once (a reload does not send the form again)
+    reveal_id = reveals.keep("api_key", name=new.name, prefix=new.prefix, secret=new.secret)
     db().commit()
-    return render_template(
-        "admin/keys.html", keys=readmodels.api_keys(db(), tenant_id()), scopes=auth.API_KEY_SCOPES, new=new
-    )
+    return redirect(url_for("admin.keys", reveal=reveal_id), code=303)
 
 
 @bp.post("/keys/<int:key_id>/revoke")

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from connector import readmodels
 from connector.admin import actions as admin_actions
+from connector.web import reveals
 from connector.web.access import actor, admin_required, db, settings, tenant_id
 
 bp = Blueprint("hooks", __name__, url_prefix="/admin/webhooks")
@@ -31,7 +32,9 @@ def _list(**extra: Any) -> str:
 @bp.get("/")
 @admin_required
 def endpoints() -> Any:
-    return _list()
+    shown = reveals.take("webhook_endpoint")
+    payload = shown.payload or {}
+    return _list(secret=payload.get("secret"), secret_for=payload.get("url"), reveal_notice=shown.notice)
 
 
 @bp.post("/")
@@ -49,8 +52,10 @@ def create() -> Any:
         )
     except admin_actions.ActionError as exc:
         return _list(errors=exc.problems, form=request.form), 400
+    # Post/Redirect/Get: the secret is shown by the GET, once (a reload does not add the endpoint again)
+    reveal_id = reveals.keep("webhook_endpoint", url=created.endpoint.url, secret=created.secret)
     db().commit()
-    return _list(secret=created.secret, secret_for=created.endpoint.url)
+    return redirect(url_for("hooks.endpoints", reveal=reveal_id), code=303)
 
 
 def _endpoint(endpoint_id: int) -> Any:
@@ -64,9 +69,15 @@ def _endpoint(endpoint_id: int) -> Any:
 @admin_required
 def detail(endpoint_id: int) -> Any:
     ep = _endpoint(endpoint_id)
+    shown = reveals.take("webhook_rotation")
+    payload = shown.payload or {}
+    if payload and payload.get("endpoint_id") != ep.id:  # another endpoint's rotation: not this page's
+        payload, shown = {}, reveals.Reveal(notice=reveals.notice("webhook_rotation"))
     return render_template(
         "admin/webhook.html",
         ep=ep,
+        secret=payload.get("secret"),
+        reveal_notice=shown.notice,
         deliveries=readmodels.deliveries(db(), tenant_id(), ep.id),
         delivery_total=readmodels.delivery_count(db(), tenant_id(), ep.id),
         types=_types(),
@@ -83,16 +94,11 @@ def rotate(endpoint_id: int) -> Any:
         rotated = admin_actions.rotate_secret(db(), settings(), tenant_id(), endpoint_id, actor())
     except LookupError:
         abort(404, description="No such webhook endpoint in your workspace.")
+    # Post/Redirect/Get: the secret is shown by the GET, once (a reload used to rotate again, dropping
+    # the secret just shown from the signing pair)
+    reveal_id = reveals.keep("webhook_rotation", endpoint_id=rotated.endpoint.id, secret=rotated.secret)
     db().commit()
-    return render_template(
-        "admin/webhook.html",
-        ep=rotated.endpoint,
-        deliveries=readmodels.deliveries(db(), tenant_id(), endpoint_id),
-        delivery_total=readmodels.delivery_count(db(), tenant_id(), endpoint_id),
-        types=_types(),
-        secret=rotated.secret,
-        signing=2,
-    )
+    return redirect(url_for("hooks.detail", endpoint_id=endpoint_id, reveal=reveal_id), code=303)
 
 
 @bp.post("/<int:endpoint_id>/finish-rotation")

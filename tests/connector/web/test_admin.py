@@ -146,7 +146,9 @@ def test_users_role_change_and_last_admin(acme_admin: Any, tenants: dict[str, Te
 
 
 def test_api_key_shown_once_stored_hashed(acme_admin: Any, app: Any) -> None:
-    page = acme_admin.post("/admin/keys", data={"name": "BI export", "scope": "read"}).data.decode()
+    page = acme_admin.post(
+        "/admin/keys", data={"name": "BI export", "scope": "read"}, follow_redirects=True
+    ).data.decode()
     secret = page.split('<code class="secret">')[1].split("<")[0]
     assert secret.startswith("hsk_")
     assert secret not in acme_admin.get("/admin/keys").data.decode()
@@ -175,7 +177,7 @@ def test_a_key_created_twice_is_made_once(acme_admin: Any, tenants: dict[str, Te
     of them with a secret nobody saw. The same form again says the key exists; another scope under a
     taken name is refused; a revoked key's name can be used again."""
     form = {"name": "BI export", "scope": "read", "csrf_token": "x"}
-    first = acme_admin.post("/admin/keys", data=form)
+    first = acme_admin.post("/admin/keys", data=form, follow_redirects=True)
     assert first.status_code == 200
     assert '<code class="secret">' in first.data.decode()
     again = acme_admin.post("/admin/keys", data={**form, "name": " bi EXPORT "})
@@ -192,7 +194,7 @@ def test_a_key_created_twice_is_made_once(acme_admin: Any, tenants: dict[str, Te
         assert len(rows) == 1
         key_id = rows[0].id
     acme_admin.post(f"/admin/keys/{key_id}/revoke")
-    assert acme_admin.post("/admin/keys", data=form).status_code == 200  # replaced after revoking
+    assert acme_admin.post("/admin/keys", data=form).status_code == 303  # replaced after revoking
 
 
 def test_cannot_revoke_other_tenants_key(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
@@ -274,6 +276,7 @@ def test_webhook_lifecycle(
     page = acme_admin.post(
         "/admin/webhooks/",
         data={"url": "http://127.0.0.1:9/in", "description": "ops", "event_types": ["account.band_changed"]},
+        follow_redirects=True,
     )
     assert page.status_code == 200
     secret = page.data.decode().split('<code class="secret">')[1].split("<")[0]
@@ -311,7 +314,7 @@ def test_webhook_lifecycle(
     assert "h1.endpoint-url {" in acme_admin.get("/static/app.css").data.decode()
     assert "dead" in detail
     assert secret not in detail
-    rotated = acme_admin.post(f"/admin/webhooks/{ep_id}/rotate").data.decode()
+    rotated = acme_admin.post(f"/admin/webhooks/{ep_id}/rotate", follow_redirects=True).data.decode()
     new_secret = rotated.split('<code class="secret">')[1].split("<")[0]
     assert new_secret != secret
     from connector.installs.vault import Vault

@@ -103,7 +103,9 @@ def test_login_is_rate_limited(client: Any, tenants: Any) -> None:
 
 
 def test_invite_then_accept(acme_admin: Any, client: Any) -> None:
-    page = acme_admin.post("/admin/users/invite", data={"email": "new@acme.test", "role": "viewer"})
+    page = acme_admin.post(
+        "/admin/users/invite", data={"email": "new@acme.test", "role": "viewer"}, follow_redirects=True
+    )
     assert page.status_code == 200
     link = page.data.decode().split("/invite/")[1].split("<")[0]
     acme_admin.post("/logout")
@@ -168,7 +170,9 @@ def test_invite_does_not_reveal_other_tenants_users(acme_admin: Any, client: Any
     """Issue 12 item 7: inviting another tenant's e-mail answers like any invitation, and changes nothing."""
 
     def invite(email: str) -> Any:
-        return acme_admin.post("/admin/users/invite", data={"email": email, "role": "viewer"})
+        return acme_admin.post(
+            "/admin/users/invite", data={"email": email, "role": "viewer"}, follow_redirects=True
+        )
 
     foreign, fresh = invite("admin@globex.test"), invite("brand-new@acme.test")
     assert foreign.status_code == fresh.status_code == 200

@@ -57,7 +57,9 @@ def test_invite_every_role_and_cancel_an_invite(acme_admin: Any, app: Any) -> No
     page = acme_admin.get("/admin/users").data.decode()
     for label in ("Admin", "Account rep", "Support lead", "Viewer"):
         assert label in page
-    resp = acme_admin.post("/admin/users/invite", data={"email": "new@acme.test", "role": "support_lead"})
+    resp = acme_admin.post(
+        "/admin/users/invite", data={"email": "new@acme.test", "role": "support_lead"}, follow_redirects=True
+    )
     assert resp.status_code == 200
     token = resp.data.decode().split("/invite/")[1].split("<")[0].split('"')[0]
     with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
