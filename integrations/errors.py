@@ -2,8 +2,9 @@
 
     IntegrationError (vendor, hint for the user, redacted detail)
     ├── TransientError                 → retry with jittered backoff / re-enqueue
-    │   └── RateLimitError (retry_after)   → wait Retry-After, then retry
-    │       └── BudgetExhaustedError           → never sent: re-queue the work with the countdown
+    │   ├── RateLimitError (retry_after)   → wait Retry-After, then retry
+    │   │   └── BudgetExhaustedError           → never sent: re-queue the work with the countdown
+    │   └── UnreachableError               → no connection on the pass's first call: stop the installation now
     ├── TokenExpiredError              → refresh once, retry; twice → ReauthRequiredError
     ├── ReauthRequiredError            → stop this installation's sync; UI says "Reconnect <vendor>"
     ├── PermissionDeniedError          → skip the stream, report the scope/field named
@@ -52,6 +53,19 @@ class BudgetExhaustedError(RateLimitError):
     default_hint = "This installation's API budget is spent for now; the sync resumes when it refills."
 
 
+class UnreachableError(TransientError):
+    """No connection could be opened to the vendor (refused, host name not found, no route) before it had
+    answered anything in this pass: the vendor is down or the URL is wrong, which backoff within the pass
+    does not fix. Raised at once (no retry) and stops the installation's pass; still a TransientError, so
+    queued write-backs stay queued and the next pass tries again. A refusal after an answer (a restart
+    mid-pass) stays an ordinary TransientError and is retried (integrations.retry.Reach)."""
+
+    default_hint = (
+        "Check that the URL is right and the vendor is up, and that this machine can reach it "
+        "(DNS, firewall, proxy); nothing was read, the next pass tries again."
+    )
+
+
 class TokenExpiredError(IntegrationError):
     default_hint = "The access token expired; it is refreshed automatically."
 
@@ -91,3 +105,34 @@ class MalformedResponseError(IntegrationError):
 
 class FatalIntegrationError(IntegrationError):
     default_hint = "This needs a developer: see the run log for the detail."
+
+
+# Class names (anywhere in an exception's chain) that mean no connection was opened at all. By name, so this
+# stays free of SDK imports: urllib3's NewConnectionError (and its NameResolutionError), the OS's own errors.
+# A connect *timeout* is not among them (urllib3 raises ConnectTimeoutError itself, which is retried).
+_NOT_RESOLVED = frozenset({"NameResolutionError", "gaierror"})
+_NOT_CONNECTED = frozenset({"NewConnectionError", "ConnectionRefusedError"})
+
+
+def unreachable_cause(exc: BaseException) -> str | None:
+    """Why no connection could be opened ("connection refused", "host name not found", "no connection
+    could be opened"), read through the SDKs' wrappers (requests' ConnectionError → urllib3's MaxRetryError →
+    NewConnectionError, `raise … from`); None when the chain holds no such failure (an HTTP status, a
+    timeout, a reset mid-answer)."""
+    todo: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while todo and len(seen) < 32:
+        err = todo.pop()
+        if id(err) in seen:
+            continue
+        seen.add(id(err))
+        names = {cls.__name__ for cls in type(err).__mro__}
+        if names & _NOT_RESOLVED:
+            return "host name not found"
+        if names & _NOT_CONNECTED:
+            refused = "ConnectionRefusedError" in names or "refused" in str(err).lower()
+            return "connection refused" if refused else "no connection could be opened"
+        for nxt in (err.__cause__, err.__context__, getattr(err, "reason", None), *err.args):
+            if isinstance(nxt, BaseException):
+                todo.append(nxt)
+    return None

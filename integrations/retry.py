@@ -1,8 +1,10 @@
 """One retry policy for every vendor call: a pure decision table plus one loop (clock and sleep injected).
 
 The rules (vendor-sync.md §3): honour Retry-After; jittered exponential backoff on 5xx and timeouts;
-401 → refresh the access token once and retry, a second 401 → ReauthRequiredError; everything else is
-raised at once for the caller to handle (quota, permissions, rejected rows, malformed pages).
+401 → refresh the access token once and retry, a second 401 → ReauthRequiredError; a connection refused
+(or a host name not found) before the vendor answered anything in this pass → UnreachableError at once
+(`Reach`); everything else is raised at once for the caller to handle (quota, permissions, rejected rows,
+malformed pages).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from integrations.errors import (
@@ -20,6 +22,8 @@ from integrations.errors import (
     ReauthRequiredError,
     TokenExpiredError,
     TransientError,
+    UnreachableError,
+    unreachable_cause,
 )
 
 logger = logging.getLogger(__name__)
@@ -34,6 +38,18 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 60.0
     max_retry_after: float = 120.0  # a longer Retry-After is not slept through: the run re-enqueues instead
+
+
+@dataclass(slots=True)
+class Reach:
+    """Whether the vendor at `url` has answered yet: one per adapter, i.e. per installation and pass.
+
+    Until it has, a refused connection means the vendor is down or the URL is wrong, and four backoff waits
+    per stream only delay the report (~35 s per tenant): `call_with_retry` raises UnreachableError at once.
+    Once it has answered, a refusal is a restart mid-pass and is retried like any transient error."""
+
+    url: str
+    answered: bool = field(default=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +69,8 @@ def decide(
     if isinstance(error, TokenExpiredError):
         return Decision("raise") if refreshed else Decision("refresh")
     if not isinstance(error, TransientError) or attempt >= policy.max_attempts:
+        return Decision("raise")
+    if isinstance(error, UnreachableError):  # nobody listens: backoff within the pass does not help
         return Decision("raise")
     if isinstance(error, BudgetExhaustedError):  # our own budget: re-queue, never sleep in a worker
         return Decision("raise")
@@ -75,20 +93,25 @@ def call_with_retry(
     sleep: Callable[[float], None],
     policy: RetryPolicy = RetryPolicy(),
     rng: random.Random | None = None,
+    reach: Reach | None = None,
 ) -> T:
     """Call `fn` under the policy. `refresh` renews the access token (raises ReauthRequiredError if it can't).
+    `reach`: the adapter's record of whether the vendor has answered in this pass (see Reach).
 
     Raises:
         IntegrationError: the last error when retries are exhausted or the error is not retryable;
-        ReauthRequiredError when the token is still refused after one refresh.
+        ReauthRequiredError when the token is still refused after one refresh;
+        UnreachableError when no connection could be opened before the vendor ever answered.
     """
     refreshed = False
     attempt = 0
     while True:
         attempt += 1
         try:
-            return fn()
+            result = fn()
         except IntegrationError as exc:
+            if reach is not None:
+                _unreachable_at_once(exc, vendor, reach)
             decision = decide(exc, attempt, refreshed, policy, rng)
             if decision.action == "refresh":
                 if refresh is None:
@@ -109,3 +132,21 @@ def call_with_retry(
                 extra={"vendor": vendor},
             )
             sleep(decision.delay)
+        else:
+            if reach is not None:
+                reach.answered = True
+            return result
+
+
+def _unreachable_at_once(exc: IntegrationError, vendor: str, reach: Reach) -> None:
+    """Raise UnreachableError for a refused connection before any answer; note an answer (an HTTP error is
+    one) otherwise."""
+    if isinstance(exc, UnreachableError):
+        raise exc
+    cause = unreachable_cause(exc)
+    if cause is None:
+        if not isinstance(exc, TransientError):  # 4xx-class: the vendor answered (5xx, timeouts: unknown)
+            reach.answered = True
+        return
+    if not reach.answered:
+        raise UnreachableError(vendor, f"unreachable at {reach.url} ({cause})") from exc

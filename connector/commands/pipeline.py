@@ -67,14 +67,32 @@ def _summary(step: str, r: dict[str, Any]) -> str:
 
 
 def _failed_streams(reports: dict[str, dict[str, Any]]) -> list[str]:
-    """'tenant vendor stream: error' for every stream of a sync report that did not finish."""
+    """'tenant vendor stream: error' for every stream of a sync report that did not finish ('tenant vendor
+    unreachable at URL (why)' for a vendor nobody answered for: its other streams were not tried)."""
     return [
-        f"{slug} {s['vendor']} {s['stream']}: {s.get('error') or s['status']}"
+        f"{slug} {s['vendor']} {s['error']}"
+        if s.get("status") == "unreachable"
+        else f"{slug} {s['vendor']} {s['stream']}: {s.get('error') or s['status']}"
         for slug, rep in reports.items()
         for inst in rep.get("installations", [])
         for s in inst.get("streams", [])
         if s.get("status") != "ok"
     ]
+
+
+def _unreachable_hint(reports: dict[str, dict[str, Any]]) -> str | None:
+    """What to check when a vendor could not be reached at all (the adapter's hint), else None."""
+    return next(
+        (
+            s.get("hint")
+            for rep in reports.values()
+            for step in [rep, *rep.get("steps", {}).values()]
+            for inst in step.get("installations", [])
+            for s in inst.get("streams", [])
+            if s.get("status") == "unreachable" and s.get("hint")
+        ),
+        None,
+    )
 
 
 def _incomplete(problems: list[str], total: int, what: str, hint: str) -> None:
@@ -109,7 +127,9 @@ def sync_cmd(ctx: click.Context, tenant: str | None, vendor: str | None, full: b
         click.echo("", err=True)
     failed = _failed_streams(out)
     total = sum(len(i["streams"]) for rep in out.values() for i in rep["installations"])
-    hint = "failed streams keep their cursors: run `healthscore sync` again once the vendor answers"
+    hint = _unreachable_hint(out) or (
+        "failed streams keep their cursors: run `healthscore sync` again once the vendor answers"
+    )
     if as_json:
         emit({"tenants": out}, True)
         _incomplete(failed, total, "streams", hint)
@@ -141,22 +161,34 @@ def run_cmd(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
         out.update(pipeline.run_pass(settings, slug, progress=_noop if as_json else _progress))
     emit({"tenants": out}, as_json, "done" if not as_json else None)
     partial = [
-        f"{slug} {step}: {r.get('error') or r.get('skipped') or _stream_count(r)}"
+        f"{slug} {step}: {r.get('error') or r.get('skipped') or _stream_count(slug, r)}"
         for slug, rep in out.items()
         if rep.get("status", "ok") != "ok"
         for step, r in rep.get("steps", {}).items()
         if "error" in r or "skipped" in r or _failed_streams({slug: r})
     ]
+    unreachable = _unreachable_hint(out)
     _incomplete(
         partial,
         sum(len(rep.get("steps", {})) for rep in out.values()),
         "steps",
-        "what finished is stored; run `healthscore run` again once the cause above is fixed",
+        f"{unreachable} What finished is stored."
+        if unreachable
+        else "what finished is stored; run `healthscore run` again once the cause above is fixed",
     )
 
 
-def _stream_count(sync_report: dict[str, Any]) -> str:
-    return f"{len(_failed_streams({'': sync_report}))} streams failed"
+def _stream_count(slug: str, sync_report: dict[str, Any]) -> str:
+    """'2 streams failed', or the vendor that could not be reached at all (its URL and why)."""
+    down = [
+        f"{s['vendor']} {s['error']}"
+        for inst in sync_report.get("installations", [])
+        for s in inst.get("streams", [])
+        if s.get("status") == "unreachable"
+    ]
+    if down:
+        return "; ".join(down)
+    return f"{len(_failed_streams({slug: sync_report}))} streams failed"
 
 
 def _noop(step: str, report: dict[str, Any]) -> None:

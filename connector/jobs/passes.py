@@ -33,7 +33,7 @@ from typing import Any
 
 from connector.config import Settings
 from connector.jobs.lock import TenantLock
-from connector.pipeline.sync import STREAM_ORDER
+from connector.pipeline.sync import STOPS_INSTALLATION, STREAM_ORDER
 from connector.store import repo as store
 from connector.store.db import transaction
 
@@ -186,8 +186,8 @@ def _advance(
     enqueue: Enqueue,
 ) -> None:
     parts = stages[stage][chain]
-    # An installation that needs reconnecting or is out of quota stops its chain (cursors are saved).
-    if index + 1 < len(parts) and result.get("status") not in {"reconnect", "quota"}:
+    # An installation that needs reconnecting, is out of quota or unreachable stops its chain (cursors are saved).
+    if index + 1 < len(parts) and result.get("status") not in STOPS_INSTALLATION:
         if client.set(_key(pass_id, "adv", stage, chain, index), 1, nx=True, ex=KEEP_STATE_S):
             enqueue(pass_id, stage, chain, index + 1, 0.0)
         return

@@ -112,7 +112,7 @@ def run_tenant(
 NOTHING_SCORED: dict[str, Any] = {"scored": 0, "band_changes": 0, "writes_queued": 0, "by_band": {}}
 # Stream outcomes that leave the store short of what the vendor holds; "skipped" (a permission the
 # install lacks) is a standing state, not a gap a later pass fills, so it does not hold scoring back.
-_GAPS = frozenset({"failed", "reconnect", "quota"})
+_GAPS = frozenset({"failed", "reconnect", "quota", "unreachable"})
 
 
 def sync_incomplete(sync_report: dict[str, Any] | None) -> list[str]:

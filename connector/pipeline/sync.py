@@ -23,6 +23,7 @@ from integrations.errors import (
     PermissionDeniedError,
     QuotaExhaustedError,
     ReauthRequiredError,
+    UnreachableError,
 )
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,11 @@ STREAM_ORDER = (
 )
 
 
+# A stream ending so ends its installation's pass: reconnect (the grant is dead), quota (spent for the
+# day), unreachable (no connection could be opened before the vendor answered anything).
+STOPS_INSTALLATION = frozenset({"reconnect", "quota", "unreachable"})
+
+
 @dataclass(slots=True)
 class StreamReport:
     vendor: str
@@ -55,7 +61,7 @@ class StreamReport:
     api_calls: int = 0
     duration_s: float = 0.0
     cursor: str | None = None
-    status: str = "ok"  # ok | skipped | failed | reconnect | quota | throttled
+    status: str = "ok"  # ok | skipped | failed | reconnect | quota | throttled | unreachable
     error: str | None = None
     hint: str | None = None
     retry_after: float | None = None  # throttled: seconds until the shared budget has a token again
@@ -64,7 +70,7 @@ class StreamReport:
 @dataclass(slots=True)
 class InstallationReport:
     vendor: str
-    status: str = "ok"  # ok | partial | reconnect | quota
+    status: str = "ok"  # ok | partial | reconnect | quota | unreachable
     streams: list[StreamReport] = field(default_factory=list)
     api_calls: int = 0
 
@@ -104,7 +110,9 @@ def sync_installation(
                 continue
             sr = _sync_stream(settings, inst.tenant_id, inst.id, adapter, stream)
             report.streams.append(sr)
-            if sr.status in {"reconnect", "quota"}:  # stop this installation cleanly, cursors saved
+            # stop this installation cleanly, cursors saved (unreachable: its other streams would only
+            # find the same closed door)
+            if sr.status in STOPS_INSTALLATION:
                 report.status = sr.status
                 break
         failed = [s for s in report.streams if s.status == "failed"]
@@ -150,7 +158,7 @@ def sync_one_stream(
             sr = _sync_stream(settings, tenant_id, inst_id, adapter, stream)
     finally:
         adapter.close()
-    if sr.status != "throttled" and (last or sr.status in {"reconnect", "quota"}):
+    if sr.status != "throttled" and (last or sr.status in STOPS_INSTALLATION):
         status = {"reconnect": "reconnect"}.get(sr.status, "connected")
         store.mark_installation(
             settings.sqlalchemy_url, tenant_id, inst_id, status=status, error=sr.error, synced=True
@@ -190,6 +198,9 @@ def _sync_stream(
         sr.status, sr.error, sr.hint, sr.retry_after = "throttled", exc.detail, exc.hint, exc.retry_after
     except PermissionDeniedError as exc:
         sr.status, sr.error, sr.hint = "skipped", exc.detail, exc.hint
+    except UnreachableError as exc:
+        sr.status, sr.error, sr.hint = "unreachable", exc.detail, exc.hint
+        logger.warning("%s %s", adapter.vendor, exc.detail, extra={"vendor": adapter.vendor})
     except IntegrationError as exc:
         sr.status, sr.error, sr.hint = "failed", exc.detail, exc.hint
         logger.warning("stream %s failed: %s", stream.value, exc.detail, extra={"vendor": adapter.vendor})

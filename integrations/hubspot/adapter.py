@@ -44,7 +44,7 @@ from integrations.hubspot.mapping import HubRecord, Settings
 from integrations.hubspot.names import Names
 from integrations.records import FieldChange, Record, ScoreWrite, WriteResult
 from integrations.registry import Connection
-from integrations.retry import RetryPolicy, call_with_retry
+from integrations.retry import Reach, RetryPolicy, call_with_retry
 from integrations.skips import UNREADABLE
 from integrations.tasks import TaskClose, TaskCreate, TaskResult
 
@@ -133,6 +133,7 @@ class HubSpotAdapter:
         self._settings = Settings.from_mapping(connection.settings)
         self._client = HubSpotClient(connection)
         self._policy = RetryPolicy()
+        self._reach = Reach(connection.base_url)  # a refusal before any answer fails the pass at once
         self._overlap: timedelta = DEFAULT_OVERLAP
         self._page = min(connection.page_size or search.SEARCH_PAGE, search.SEARCH_PAGE)
         self.refreshes = 0
@@ -155,7 +156,11 @@ class HubSpotAdapter:
         if not refresh_token:
             raise ReauthRequiredError(VENDOR, "no refresh token stored")
         response = call_with_retry(
-            lambda: self._client.refresh(refresh_token), vendor=VENDOR, refresh=None, sleep=self._conn.sleep
+            lambda: self._client.refresh(refresh_token),
+            vendor=VENDOR,
+            refresh=None,
+            sleep=self._conn.sleep,
+            reach=self._reach,
         )
         self._tokens = self._tokens.rotated(response, self._conn.clock())
         self._conn.save_tokens(self._tokens)
@@ -167,7 +172,12 @@ class HubSpotAdapter:
         if self._tokens.needs_refresh(self._conn.clock()):
             self._refresh()
         return call_with_retry(
-            fn, vendor=VENDOR, refresh=self._refresh, sleep=self._conn.sleep, policy=self._policy
+            fn,
+            vendor=VENDOR,
+            refresh=self._refresh,
+            sleep=self._conn.sleep,
+            policy=self._policy,
+            reach=self._reach,
         )
 
     # --- read ------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from integrations.errors import (
 from integrations.oauth import TokenSet
 from integrations.records import SCORE_FIELDS, FieldChange, Record, ScoreWrite, WriteResult
 from integrations.registry import Connection
-from integrations.retry import call_with_retry
+from integrations.retry import Reach, call_with_retry
 from integrations.salesforce import errors, mapping, queries, tasks
 from integrations.salesforce.client import SalesforceClient
 from integrations.skips import UNREADABLE
@@ -46,6 +46,8 @@ class SalesforceAdapter:
         self._tokens = connection.tokens
         self._fmap = mapping.field_map(connection.settings)
         self._client = SalesforceClient(connection, self._tokens)
+        # a refusal before any answer fails the pass at once
+        self._reach = Reach(self._tokens.instance_url or connection.base_url)
 
     @property
     def api_calls(self) -> int:
@@ -58,7 +60,7 @@ class SalesforceAdapter:
         if self._tokens.needs_refresh(self._conn.clock()):
             self._refresh()
         refresh = self._refresh if self._tokens.refresh_token else None
-        return call_with_retry(fn, vendor=VENDOR, refresh=refresh, sleep=self._conn.sleep)
+        return call_with_retry(fn, vendor=VENDOR, refresh=refresh, sleep=self._conn.sleep, reach=self._reach)
 
     def _refresh(self) -> None:
         """Refresh grant; the new token set (rotated refresh token included) is saved before anything else.
@@ -70,7 +72,11 @@ class SalesforceAdapter:
         if not token:
             raise ReauthRequiredError(VENDOR, "access token refused and no refresh token stored")
         body = call_with_retry(
-            lambda: self._client.refresh_grant(token), vendor=VENDOR, refresh=None, sleep=self._conn.sleep
+            lambda: self._client.refresh_grant(token),
+            vendor=VENDOR,
+            refresh=None,
+            sleep=self._conn.sleep,
+            reach=self._reach,
         )
         new = self._tokens.rotated(body, self._conn.clock())
         self._conn.save_tokens(new)

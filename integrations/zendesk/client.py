@@ -38,7 +38,7 @@ from zenpy.lib.api_objects import Comment, Organization, OrganizationField, Tick
 from integrations.errors import IntegrationError, MalformedResponseError
 from integrations.oauth import TokenSet
 from integrations.registry import Connection, metered_session
-from integrations.retry import call_with_retry
+from integrations.retry import Reach, call_with_retry
 from integrations.zendesk import errors as zerrors
 from integrations.zendesk.params import TICKET_SIDELOADS, split_host
 
@@ -77,6 +77,7 @@ class ZendeskClient:
         self.api_calls = 0
         self.refreshes = 0
         self._retry_after: float | None = None
+        self._reach = Reach(connection.base_url)  # a refusal before any answer fails the pass at once
         self._session = metered_session(connection.before_call, VENDOR)  # the shared budget, per request
         if connection.ca_file:
             self._session.verify = connection.ca_file
@@ -113,7 +114,11 @@ class ZendeskClient:
             self.refresh()
         refresh = self.refresh if self.tokens.refresh_token else None
         return call_with_retry(
-            lambda: self._translated(fn, scope), vendor=VENDOR, refresh=refresh, sleep=self._conn.sleep
+            lambda: self._translated(fn, scope),
+            vendor=VENDOR,
+            refresh=refresh,
+            sleep=self._conn.sleep,
+            reach=self._reach,
         )
 
     def _translated(self, fn: Callable[[], T], scope: str) -> T:
@@ -148,7 +153,9 @@ class ZendeskClient:
             raise zerrors.token_error(400, {"error": "invalid_grant"})
         # A 429/5xx/timeout at the token endpoint is as transient as anywhere else: retried under the same
         # policy (found by tests/reliability/test_vendor_faults.py; HubSpot and Salesforce already did).
-        call_with_retry(self._refresh_once, vendor=VENDOR, refresh=None, sleep=self._conn.sleep)
+        call_with_retry(
+            self._refresh_once, vendor=VENDOR, refresh=None, sleep=self._conn.sleep, reach=self._reach
+        )
 
     def _refresh_once(self) -> None:
         self.refreshes += 1

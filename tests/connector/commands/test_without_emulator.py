@@ -154,3 +154,28 @@ def test_demo_people_include_a_rep_who_owns_accounts(after_demo: tuple[dict[str,
                 .where(func.lower(m.Account.owner_email) == rep["email"].lower())
             )
             assert owned, rep
+
+
+@pytest.mark.parametrize("command", ["sync", "run"])
+def test_a_vendor_that_refuses_connections_is_named_once_with_its_url(
+    after_demo: tuple[dict[str, str], Path], command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The emulator is gone, so HubSpot's port refuses connections: the installation stops at its first call
+    (no backoff per stream: ~35 s per tenant before) and the last lines name the URL and what to check.
+    (The requests-based vendors fail before connecting here: the emulator's CA file went with it.)"""
+    env, root = after_demo
+    monkeypatch.chdir(root)
+    for key in [k for k in os.environ if k.startswith("HEALTHSCORE_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("HEALTHSCORE_INSTANCE_PATH", env["HEALTHSCORE_INSTANCE_PATH"])
+    result = CliRunner().invoke(main, [command, "--tenant", "contoso", "--json"])
+    assert result.exit_code == 1, result.stderr[-2000:]
+    report = json.loads(result.stdout)["tenants"]["contoso"]
+    sync_report = report["steps"]["sync"] if command == "run" else report
+    hubspot = next(i for i in sync_report["installations"] if i["vendor"] == "hubspot")
+    assert hubspot["status"] == "unreachable"
+    assert [s["status"] for s in hubspot["streams"]] == ["unreachable"]  # the other streams not tried
+    error = next(line for line in result.stderr.splitlines() if line.startswith("error:"))
+    assert "hubspot unreachable at https://127.0.0.1:" in error
+    assert "connection refused" in error
+    assert "firewall" in result.stderr  # what to check
