@@ -35,6 +35,9 @@ def integrations() -> Any:
         if r.kind == "install" and vendor and vendor not in last_install:
             last_install[vendor] = r
     shared = readmodels.accounts_shared_elsewhere(db(), tenant_id()) & installs.ONE_WORKSPACE_PER_ACCOUNT
+    shown = reveals.take("salesforce_inbound")
+    sf = insts.get("salesforce")
+    stored = (sf.settings or {}) if sf is not None else {}
     return render_template(
         "admin/integrations.html",
         specs=installs.SPECS,
@@ -42,6 +45,38 @@ def integrations() -> Any:
         runs=runs,
         last_install=last_install,
         shared=shared,
+        inbound_set=bool(stored.get("inbound_token_enc") or stored.get("inbound_token")),
+        inbound_url=(shown.payload or {}).get("url"),
+        reveal_notice=shown.notice,
+    )
+
+
+@bp.post("/integrations/salesforce/rotate-inbound")
+@admin_required
+def rotate_inbound() -> Any:
+    """A new token in the Salesforce inbound URL (the Outbound Messages' endpoint): the old URL is refused
+    from the commit on (this process at once, other web processes within inbound.INSTALL_TTL_S). The new
+    URL is shown once, by the GET after this POST."""
+    import secrets
+
+    from connector.installs.vault import Vault
+    from connector.realtime import inbound
+    from connector.store import models as m
+
+    inst = readmodels.installation(db(), tenant_id(), "salesforce")
+    if inst is None or inst.status == "disconnected":
+        abort(404, description="Salesforce is not connected.")
+    had = bool(inbound.inbound_token(inst, Vault(settings())))
+    token = secrets.token_urlsafe(32)
+    inbound.set_inbound_token(inst, Vault(settings()), token)
+    tenant = db().get(m.Tenant, tenant_id())
+    slug = tenant.slug if tenant is not None else ""
+    url = settings().public_base_url.rstrip("/") + url_for("inbound.salesforce", slug=slug, token=token)
+    audit(db(), tenant_id(), actor(), "integration.inbound_url_rotated", "salesforce", replaced=had)
+    reveal_id = reveals.keep("salesforce_inbound", url=url)
+    db().commit()
+    return redirect(
+        url_for("admin.integrations", reveal=reveal_id, _anchor="integration-salesforce"), code=303
     )
 
 
