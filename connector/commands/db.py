@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 
 import click
 
@@ -18,23 +21,51 @@ def COMMAND() -> None:  # noqa: N802 - the registry looks for this name
 
 @COMMAND.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
+@click.option("--verbose", is_flag=True, help="Also show Alembic's own log lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def upgrade(ctx: click.Context, revision: str, as_json: bool) -> None:
-    """Create or upgrade the database schema (safe to run repeatedly)."""
+def upgrade(ctx: click.Context, revision: str, verbose: bool, as_json: bool) -> None:
+    """Create or upgrade the database schema (safe to run repeatedly): one line per revision applied."""
     settings = settings_from(ctx)
-    before = migrate.current(settings.sqlalchemy_url)
-    after = migrate.upgrade(settings.sqlalchemy_url, revision)
+    with _alembic_quiet(not verbose):
+        before = migrate.current(settings.sqlalchemy_url)
+        after = migrate.upgrade(settings.sqlalchemy_url, revision)
+    applied = migrate.between(before, after) if after in migrate.revisions() else []
+    if not as_json:
+        for rev, doc in applied:
+            click.echo(f"applied {rev} — {_short(doc)}" if doc else f"applied {rev}")
     emit(
         {
             "revision": after,
             "previous": before,
+            "applied": [{"revision": rev, "description": doc} for rev, doc in applied],
             "head": migrate.head(),
             "database": _safe(settings.sqlalchemy_url),
         },
         as_json,
-        f"database at revision {after} (was {before or 'empty'})",
+        f"database already current at revision {after}"
+        if after == before
+        else f"database at revision {after} (was {before or 'empty'})",
     )
+
+
+def _short(text: str, limit: int = 100) -> str:
+    """A revision's description on one terminal line (some run to a paragraph)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@contextlib.contextmanager
+def _alembic_quiet(quiet: bool) -> Iterator[None]:
+    """Alembic logs at INFO ("Context impl SQLiteImpl.", "Running upgrade 0001 -> 0002, …") through our
+    root handler; the command says what it applied in its own words instead. --verbose shows them whatever
+    the log level (the root logger's level does not filter what a child logger passes to its handlers)."""
+    alembic = logging.getLogger("alembic")
+    level = alembic.level
+    alembic.setLevel(logging.WARNING if quiet else logging.INFO)
+    try:
+        yield
+    finally:
+        alembic.setLevel(level)
 
 
 @COMMAND.command("current")

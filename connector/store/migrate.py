@@ -41,6 +41,16 @@ def head() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
+def between(before: str | None, after: str | None) -> list[tuple[str, str]]:
+    """(revision, its description) of each revision above `before` up to `after`, oldest first: what an
+    upgrade from `before` to `after` applied."""
+    if after is None or after == before:
+        return []
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    revs = script.iterate_revisions(after, before or "base")
+    return [(r.revision, " ".join((r.doc or "").split())) for r in reversed(list(revs))]
+
+
 def revisions() -> set[str]:
     """Every revision this code knows (a database at another one was migrated by a newer version)."""
     return {rev.revision for rev in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()}
