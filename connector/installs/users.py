@@ -35,7 +35,7 @@ ROLE_LABELS: dict[str, str] = {
 API_KEY_SCOPES: tuple[str, ...] = ("read", "admin", "installation")
 MIN_PASSWORD = 12
 # An invitation link is a bearer credential sent by e-mail or chat: it works for a week, then the admin
-# invites again (cancel + invite).
+# makes a new link (`renew_invite`, "New link" on the users page).
 INVITE_TTL = timedelta(days=7)
 # Flask re-signs the cookie on every request (12 h idle limit), so a session in use would live forever:
 # a signed-in session ends a day after sign-in whatever the activity (a copied cookie dies with it).
@@ -204,6 +204,23 @@ def invite(session: Session, tenant_id: int, email: str, role: str, name: str = 
     user = create_user(session, tenant_id, email, role, name=name)
     token = secrets.token_urlsafe(32)
     user.invite_token_hash = _token_hash(token)
+    return user, token
+
+
+def renew_invite(session: Session, tenant_id: int, user_id: int) -> tuple[m.User, str]:
+    """A new invitation link for a person of this tenant who has not accepted yet: the old link stops
+    working (its hash is replaced) and the new one has a week of its own (the pending user's created_at is
+    the invitation's start, see `_invited`). Returns (user, token); the token is shown once.
+
+    Raises:
+        AuthError: no such user in this tenant, or they accepted already (nothing to renew).
+    """
+    user = session.scalar(select(m.User).where(m.User.id == user_id, m.User.tenant_id == tenant_id))
+    if user is None or user.password_hash is not None:
+        raise AuthError(["there is no open invitation for that user (already accepted or cancelled)"])
+    token = secrets.token_urlsafe(32)
+    user.invite_token_hash = _token_hash(token)
+    user.created_at = utcnow()
     return user, token
 
 

@@ -186,6 +186,8 @@ def users() -> Any:
         roles=auth.ROLES,
         invite_link=payload.get("link"),
         invited=payload.get("email"),
+        renewed=payload.get("renewed", False),
+        invite_days=auth.INVITE_TTL.days,
         reveal_notice=shown.notice,
     )
 
@@ -204,11 +206,29 @@ def invite() -> Any:
             roles=auth.ROLES,
             errors=exc.problems,
             form=request.form,
+            invite_days=auth.INVITE_TTL.days,
         ), 400
     audit(db(), tenant_id(), actor(), "user.invited", user.email, role=user.role)
     link = settings().public_base_url.rstrip("/") + url_for("auth.accept", token=token)
     # Post/Redirect/Get: the link is shown by the GET, once (a reload does not send the form again)
     reveal_id = reveals.keep("invitation", link=link, email=user.email)
+    db().commit()
+    return redirect(url_for("admin.users", reveal=reveal_id), code=303)
+
+
+@bp.post("/users/<int:user_id>/new-invite-link")
+@admin_required
+def renew_invite(user_id: int) -> Any:
+    """A new link for an invitation nobody accepted yet (the link was lost, or it expired): the old link
+    stops working and the new one is shown once, as a new invitation's is."""
+    try:
+        user, token = auth.renew_invite(db(), tenant_id(), user_id)
+    except auth.AuthError as exc:
+        flash("; ".join(exc.problems) + ". The list below is up to date.", "error")
+        return redirect(url_for("admin.users"), code=303)
+    audit(db(), tenant_id(), actor(), "user.invite_renewed", user.email, role=user.role)
+    link = settings().public_base_url.rstrip("/") + url_for("auth.accept", token=token)
+    reveal_id = reveals.keep("invitation", link=link, email=user.email, renewed=True)
     db().commit()
     return redirect(url_for("admin.users", reveal=reveal_id), code=303)
 

@@ -27,7 +27,7 @@ LOST = {
     "api_key": "If you did not copy it, revoke that key and create a new one.",
     "webhook_endpoint": "If you did not copy it, open the endpoint and rotate its secret.",
     "webhook_rotation": "If you did not copy it, rotate the secret again.",
-    "invitation": "If you did not copy it, cancel that invitation and invite the person again.",
+    "invitation": "If you did not copy it, click “New link” in the person's row (the lost link then stops working).",
     "salesforce_inbound": "If you did not copy it, rotate the inbound URL again.",
 }
 

@@ -169,3 +169,54 @@ def test_the_kept_secret_is_encrypted(kind: str, acme_admin: Any, app: Any) -> N
     cookie = acme_admin.get_cookie("session")
     assert cookie is None or secret not in cookie.value
     assert secret in acme_admin.get(where).get_data(as_text=True)
+
+
+def _pending(app: Any, email: str) -> Any:
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        user = session.scalars(select(m.User).where(m.User.email == email)).one()
+        session.expunge(user)
+        return user
+
+
+def test_a_new_invitation_link_replaces_the_old_one_and_is_shown_once(
+    acme_admin: Any, client: Any, tenants: Any, app: Any
+) -> None:
+    """An invitation link shown once could not be shown again: "New link" on the person's row makes a new
+    one (the old one stops working, the week starts again) and shows it once."""
+    first = acme_admin.get(_make_invite(acme_admin).location).get_data(as_text=True)
+    old = _secret_between(first, 'id="invite-link"').rsplit("/invite/", 1)[1]
+    pending = _pending(app, "new.person@acme.test")
+    users = acme_admin.get("/admin/users").get_data(as_text=True)
+    action = f'action="/admin/users/{pending.id}/new-invite-link"'
+    assert action in users
+    assert "The link sent before stops working" in users.split(action, 1)[1].split("</form>", 1)[0]
+    assert f'action="/admin/users/{tenants["acme"].viewer_id}/new-invite-link"' not in users  # active
+    # the link has expired meanwhile: the new one gets a week of its own
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        user = session.get(m.User, pending.id)
+        user.created_at = user.created_at - auth.INVITE_TTL - timedelta(minutes=1)
+    assert "expired" in auth.invite_problems(_session(app), old)[0]
+    sent = acme_admin.post(f"/admin/users/{pending.id}/new-invite-link")
+    assert sent.status_code == 303
+    assert "reveal=" in sent.location
+    page = acme_admin.get(sent.location).get_data(as_text=True)
+    assert "New invitation link for new.person@acme.test" in page
+    assert "will not be shown again" in page
+    new = _secret_between(page, 'id="invite-link"').rsplit("/invite/", 1)[1]
+    assert new != old
+    assert auth.invite_problems(_session(app), new) == []
+    assert "invalid or was already used" in auth.invite_problems(_session(app), old)[0]
+    reloaded = acme_admin.get(sent.location).get_data(as_text=True)
+    assert new not in reloaded
+    assert "click “New link” in the person" in reloaded
+    assert "user.invite_renewed" in acme_admin.get("/admin/audit").get_data(as_text=True)
+    # an active person has no invitation to renew; another workspace's pending person is not found
+    refused = acme_admin.post(
+        f"/admin/users/{tenants['acme'].viewer_id}/new-invite-link", follow_redirects=True
+    ).get_data(as_text=True)
+    assert "no open invitation for that user" in refused
+    sign_in_as(client, tenants["globex"], "admin")
+    assert "no open invitation" in client.post(
+        f"/admin/users/{pending.id}/new-invite-link", follow_redirects=True
+    ).get_data(as_text=True)
+    assert auth.invite_problems(_session(app), new) == []  # unchanged by globex's attempt
