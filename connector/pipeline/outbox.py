@@ -7,6 +7,7 @@ older than CLAIM_TIMEOUT is considered abandoned (its worker died) and is claime
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -14,20 +15,22 @@ from typing import Any
 from sqlalchemy import delete, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from connector.pipeline import materiality
 from connector.store import models as m
 from connector.store.chunks import chunks
 from connector.store.db import transaction, upsert_insert
 from connector.store.repo import utcnow
-from integrations.records import WriteResult
+from integrations.records import SCORE_FIELDS, WriteResult
 
 CLAIM_TIMEOUT = timedelta(minutes=10)
-# Stamped on every write but not a reason to write: otherwise every pass would rewrite every account.
-NOT_A_CHANGE = frozenset({"health_scored_at"})
+logger = logging.getLogger(__name__)
 
 
 def score_values(snap: m.ScoreSnapshot) -> dict[str, Any]:
-    """The CRM field values (logical keys, integrations.records.SCORE_FIELDS) of one snapshot."""
-    drivers = "; ".join(str(d.get("text", "")) for d in (snap.drivers or [])[:3])
+    """The CRM field values (logical keys, integrations.records.SCORE_FIELDS) of one snapshot, and the
+    written drivers' kinds (materiality.DRIVER_KINDS: kept as the next pass's diff base, not written)."""
+    top = (snap.drivers or [])[:3]
+    drivers = "; ".join(str(d.get("text", "")) for d in top)
     return {
         "health_score": round(snap.score, 1),
         "health_band": snap.band,
@@ -37,13 +40,28 @@ def score_values(snap: m.ScoreSnapshot) -> dict[str, Any]:
         "recommended_action": (snap.recommended_action or "")[:255],
         "health_scored_at": snap.as_of.isoformat(),
         "health_model_version": snap.model_version,
+        materiality.DRIVER_KINDS: materiality.driver_kinds(top),
     }
 
 
-def differs(new: dict[str, Any], old: dict[str, Any] | None) -> bool:
-    if old is None:
-        return True
-    return any(new.get(k) != old.get(k) for k in new if k not in NOT_A_CHANGE)
+def crm_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """The fields of queued values that go to the vendor (not the driver kinds kept beside them)."""
+    return {k: v for k, v in values.items() if k in SCORE_FIELDS}
+
+
+def _rules(insts: dict[str, m.Installation]) -> dict[str, materiality.WriteRule]:
+    out = {}
+    for vendor, inst in insts.items():
+        rule, problems = materiality.rule_from(inst.settings)
+        for problem in problems:
+            logger.warning(
+                "installation %d settings: %s (its default is used)",
+                inst.id,
+                problem,
+                extra={"tenant": inst.tenant_id, "vendor": vendor, "step": "score"},
+            )
+        out[vendor] = rule
+    return out
 
 
 def queue_writes(
@@ -53,7 +71,8 @@ def queue_writes(
     org_ids: dict[int, list[tuple[str, str]]],
     targeted: bool = False,
 ) -> int:
-    """Queue the changed values of each scored account for its CRM record and its linked organizations.
+    """Queue the values of each scored account for its CRM record and its linked organizations when they
+    changed materially (connector.pipeline.materiality) from what was written or is queued.
 
     `targeted` (a refresh of a few accounts): read the written values and pending rows of those records
     only, not the tenant's."""
@@ -64,6 +83,7 @@ def queue_writes(
     }
     if not insts:
         return 0
+    rules = _rules(insts)
     exts = [e for acc, _ in snapshots for e in (acc.external_id, *(x for _, x in org_ids.get(acc.id, [])))]
     w = m.WrittenValue
     written = {
@@ -107,7 +127,7 @@ def queue_writes(
             row = pending.get(key)
             new = fresh.get(key)
             base = row.values if row else new["values"] if new else written.get(key)
-            if not differs(values, base):
+            if not materiality.material(values, base, ext, rules[vendor]):
                 continue
             if row is not None:
                 row.values, row.updated_at = values, now

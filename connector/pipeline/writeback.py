@@ -106,7 +106,9 @@ def _write_installation(
             seen.update(r[0] for r in rows)
             claimed = {ext: row_id for row_id, ext, _ in rows}
             values = {ext: vals for _, ext, vals in rows}
-            writes = [ScoreWrite(account_external_id=ext, values=vals) for _, ext, vals in rows]
+            writes = [
+                ScoreWrite(account_external_id=ext, values=outbox.crm_fields(vals)) for _, ext, vals in rows
+            ]
             try:
                 results = adapter.write_scores(writes)
             except IntegrationError as exc:

@@ -27,8 +27,15 @@ def _snap(tenant_id: int, account_id: int, score: float, band: str, as_of: datet
     )  # fmt: skip
 
 
-def _queue(db_url: str, tenant_id: int, scores: dict[str, tuple[float, str]], as_of: datetime = T0) -> int:
-    """Queue snapshots for the CRM accounts named by external id, as the score step does."""
+def _queue(
+    db_url: str,
+    tenant_id: int,
+    scores: dict[str, tuple[float, str]],
+    as_of: datetime = T0,
+    targeted: bool = False,
+) -> int:
+    """Queue snapshots for the CRM accounts named by external id, as the score step (or, `targeted`, a
+    webhook's refresh) does."""
     with b.session(db_url) as s:
         pairs = []
         for ext, (score, band) in scores.items():
@@ -37,7 +44,7 @@ def _queue(db_url: str, tenant_id: int, scores: dict[str, tuple[float, str]], as
             s.add(snap)
             pairs.append((acc, snap))
         s.flush()
-        return outbox.queue_writes(s, tenant_id, pairs, {})
+        return outbox.queue_writes(s, tenant_id, pairs, {}, targeted=targeted)
 
 
 def _rows(db_url: str, tenant_id: int | None = None) -> list[tuple[str, str, dict[str, Any]]]:
@@ -62,33 +69,15 @@ def _ok(ext: str) -> WriteResult:
     return WriteResult(account_external_id=ext, ok=True)
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "changed"),
-    [
-        (None, {"health_score": 50.0}, True),
-        ({"health_score": 50.0}, {"health_score": 50.0}, False),
-        ({"health_score": 50.0}, {"health_score": 50.1}, True),
-        (
-            {"health_score": 50.0, "health_scored_at": "a"},
-            {"health_score": 50.0, "health_scored_at": "b"},
-            False,
-        ),
-        ({"health_band": "red"}, {"health_band": "yellow"}, True),
-        ({"health_trend_30d": 1.0}, {"health_trend_30d": None}, True),
-    ],
-    ids=["never-written", "same", "score-moved", "scored-at-only", "band", "trend-vanished"],
-)
-def test_differs(old: dict[str, Any] | None, new: dict[str, Any], changed: bool) -> None:
-    assert outbox.differs(new, old) is changed
-
-
 def test_score_values_are_the_crm_fields_rounded() -> None:
     values = outbox.score_values(_snap(1, 1, 61.26, "yellow"))
     assert values == {
         "health_score": 61.3, "health_band": "yellow", "health_trend_30d": -4.0,
         "health_drivers": "3 negative tickets in 14 days", "sentiment_30d": -0.33,
         "recommended_action": "call them", "health_scored_at": T0.isoformat(), "health_model_version": "v1",
+        "driver_kinds": ["text:# negative tickets in # days"],
     }  # fmt: skip
+    assert outbox.crm_fields(values) == {k: v for k, v in values.items() if k != "driver_kinds"}
 
 
 def test_only_changed_values_are_queued(db_url: str, tmp_path: Path) -> None:
@@ -107,6 +96,25 @@ def test_only_changed_values_are_queued(db_url: str, tmp_path: Path) -> None:
     assert [(ext, status, vals["health_score"]) for ext, status, vals in _rows(db_url)] == [
         ("001", "pending", 81.0)
     ]
+
+
+@pytest.mark.parametrize("targeted", [False, True], ids=["pass", "refresh"])
+def test_moves_under_a_point_are_not_queued_a_band_change_is(
+    db_url: str, tmp_path: Path, targeted: bool
+) -> None:
+    """The materiality rule (connector.pipeline.materiality) on both paths: a scheduled pass and a
+    webhook's targeted refresh."""
+    t, inst = _setup(db_url, tmp_path)
+    assert _queue(db_url, t, {"000": (40.0, "red"), "001": (80.0, "green")}) == 2
+    claimed = outbox.claim(db_url, t, inst, 10)
+    outbox.complete(
+        db_url, t, inst, {ext: rid for rid, ext, _ in claimed}, [_ok("000"), _ok("001")],
+        {ext: vals for _, ext, vals in claimed},
+    )  # fmt: skip
+    small = {"000": (40.9, "red"), "001": (79.1, "green")}
+    assert _queue(db_url, t, small, as_of=T0 + DAY, targeted=targeted) == 0
+    assert _queue(db_url, t, {"000": (40.9, "yellow")}, as_of=T0 + DAY, targeted=targeted) == 1
+    assert [(ext, vals["health_band"]) for ext, _, vals in _rows(db_url)] == [("000", "yellow")]
 
 
 def test_a_pending_row_is_replaced_not_duplicated(db_url: str, tmp_path: Path) -> None:

@@ -274,6 +274,56 @@ def test_write_back_rows_only_for_changed_values(db_url: str, tmp_path: Path) ->
         )
 
 
+def _write_all(db_url: str, tenant_id: int, inst: int) -> None:
+    """The write-back of every queued row, confirmed by the vendor."""
+    claimed = outbox.claim(db_url, tenant_id, inst, 100)
+    outbox.complete(
+        db_url, tenant_id, inst, {ext: rid for rid, ext, _ in claimed},
+        [WriteResult(account_external_id=ext, ok=True) for _, ext, _ in claimed],
+        {ext: v for _, ext, v in claimed},
+    )  # fmt: skip
+
+
+def test_a_pass_of_small_moves_writes_nothing_and_a_band_change_writes(db_url: str, tmp_path: Path) -> None:
+    """Issue 17: the daily pass rewrote nearly every CRM record for moves of a tenth of a point. Moves under
+    a point queue nothing; a band change is written on the next pass; a week on, everything is refreshed."""
+    vault = Vault(b.settings_for(db_url, tmp_path))
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        inst = b.installation(s, vault, t).id
+        _publish(s, t)
+        for ext, seats in (("001", 0.90), ("002", 0.40), ("003", 0.60)):
+            _seats(s, t, ext, seats)
+    assert _pass(db_url, t, T0).writes_queued == 3
+    _write_all(db_url, t, inst)
+    small = {"001": 0.904, "002": 0.393, "003": 0.609}  # 90.4, 39.3, 60.9: under a point each
+    assert _pass(db_url, t, T0 + DAY, small).writes_queued == 0
+    assert _pass(db_url, t, T0 + 2 * DAY, {"001": 0.70}).writes_queued == 1  # green → yellow
+    with b.session(db_url) as s:
+        [row] = s.scalars(select(m.WritebackOutbox)).all()
+        assert (row.external_id, row.values["health_band"], row.values["health_score"]) == (
+            "001",
+            "yellow",
+            70.0,
+        )
+    _write_all(db_url, t, inst)
+    assert _pass(db_url, t, T0 + 3 * DAY).writes_queued == 0
+    assert _pass(db_url, t, T0 + 10 * DAY).writes_queued == 3  # older than the weekly refresh
+
+
+def test_an_installations_thresholds_apply(db_url: str, tmp_path: Path) -> None:
+    vault = Vault(b.settings_for(db_url, tmp_path))
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        inst = b.installation(s, vault, t, settings={"write_rule": {"score_points": 5}}).id
+        _publish(s, t)
+        _seats(s, t, "001", 0.40)
+    assert _pass(db_url, t, T0).writes_queued == 1
+    _write_all(db_url, t, inst)
+    assert _pass(db_url, t, T0 + DAY, {"001": 0.44}).writes_queued == 0  # 4 points: under this one's 5
+    assert _pass(db_url, t, T0 + 2 * DAY, {"001": 0.45}).writes_queued == 1
+
+
 def test_the_previous_band_state_is_read_from_current_scores_not_ranked_history(db_url: str) -> None:
     """Three passes (one repeated at the same as_of, as a retry does): the previous state the step reads
     is each account's newest snapshot, the one ranking the history would give, and no statement of the

@@ -132,12 +132,12 @@ def _accept(w: World, vendor: str, changes: Any) -> int:
     return n
 
 
-def _escalate_a_ticket(sandbox: Any) -> Changes:
-    """An agent reopens and escalates one solved Zendesk ticket of a Salesforce customer, now (no tick:
-    the clock stays, so only that customer's inputs change)."""
+def _escalate_a_ticket(sandbox: Any, count: int = 1) -> Changes:
+    """An agent reopens and escalates one solved Zendesk ticket of a Salesforce customer (`count`: that many
+    of the same customer's), now (no tick: the clock stays, so only that customer's inputs change)."""
     book = sandbox.ctx.book
     with sandbox.ctx.lock:
-        t = next(
+        first = next(
             t
             for _, t in sorted(book.tickets.items())
             if t.channel == "zendesk"
@@ -147,23 +147,32 @@ def _escalate_a_ticket(sandbox: Any) -> Changes:
             and not book.customers[t.customer_key].zendesk.duplicate_of
             and book.customers[t.customer_key].outcome != "churned"  # former customers leave scoring
         )
-        t.status, t.priority, t.escalated, t.reopens = "open", "urgent", True, t.reopens + 1
-        # Just over a minute ago: Zendesk's incremental export leaves out the last minute (so does the
-        # sandbox), and an earlier stamp could fall behind the cursor of a book with activity in between.
-        t.solved_at, t.updated_at = None, book.now - timedelta(seconds=61)
+        chosen = [
+            t
+            for _, t in sorted(book.tickets.items())
+            if t.customer_key == first.customer_key
+            and t.channel == "zendesk"
+            and t.status in ("solved", "closed")
+            and t.deleted_at is None
+        ][:count]
+        for t in chosen:
+            t.status, t.priority, t.escalated, t.reopens = "open", "urgent", True, t.reopens + 1
+            # Just over a minute ago: Zendesk's incremental export leaves out the last minute (so does the
+            # sandbox), and an earlier stamp could fall behind the cursor of a book with activity between.
+            t.solved_at, t.updated_at = None, book.now - timedelta(seconds=61)
         sandbox.dirty = True  # the book changed: the fixture's restore reloads it
-    return Changes(tickets={t.key})
+    return Changes(tickets={t.key for t in chosen})
 
 
 @pytest.mark.slow
 def test_one_zendesk_change_refreshes_that_account_and_its_crm_fields(world: World) -> None:
-    """One escalated ticket arrives as the Zendesk sandbox's own webhook: one refresh re-syncs Zendesk
-    only, snapshots just the accounts whose inputs changed, writes their Salesforce fields, and marks
-    the event done; a second refresh finds nothing queued."""
+    """Escalated tickets arrive as the Zendesk sandbox's own webhooks: one refresh re-syncs Zendesk only,
+    snapshots just the accounts whose inputs changed, writes their Salesforce fields (the score moved more
+    than a point), and marks the events done; a second refresh finds nothing queued."""
     w = world
     before = sf_sandbox.written_fields(w.sandbox.ctx)
     snapshots_before = _count(w.settings, m.ScoreSnapshot)
-    queued = _accept(w, "zendesk", _escalate_a_ticket(w.sandbox))
+    queued = _accept(w, "zendesk", _escalate_a_ticket(w.sandbox, 5))  # moves its score > 1 point
     assert queued > 0
     w.sandbox.ctx.counters.reset()
 
@@ -182,6 +191,33 @@ def test_one_zendesk_change_refreshes_that_account_and_its_crm_fields(world: Wor
     assert 1 <= sum(1 for k, v in after.items() if before.get(k) != v) <= written
     assert _count(w.settings, m.InboundEvent, m.InboundEvent.status == "done") == queued
     assert realtime.refresh_pending(w.settings, w.tid, model=w.model) == {"events": 0, "coalesced": True}
+
+
+@pytest.mark.slow
+def test_a_change_under_a_point_is_snapshotted_but_not_written_to_the_crm(world: World) -> None:
+    """One escalated ticket moves this account's score by less than a point, same band, action and
+    drivers: the app has the new score (a snapshot), the CRM record is not rewritten (issue 17: the CRM
+    shows the score to within a point; connector.pipeline.materiality)."""
+    w = world
+    before = sf_sandbox.written_fields(w.sandbox.ctx)
+    _accept(w, "zendesk", _escalate_a_ticket(w.sandbox))
+    report = realtime.refresh_pending(w.settings, w.tid, model=w.model)
+    score = report["steps"]["score"]
+    assert score["scored"] >= 1
+    with transaction(w.settings.sqlalchemy_url) as s:
+        moved = [
+            abs(snaps[0].score - snaps[1].score)
+            for acc in s.scalars(select(m.ScoreSnapshot.account_id).distinct())
+            if len(snaps := s.scalars(
+                select(m.ScoreSnapshot).where(m.ScoreSnapshot.account_id == acc)
+                .order_by(m.ScoreSnapshot.id.desc()).limit(2)
+            ).all()) == 2
+        ]  # fmt: skip
+    assert moved
+    assert 0 < max(moved) < 1.0
+    assert score["writes_queued"] == 0
+    assert report["steps"]["write_back"]["salesforce"]["written"] == 0
+    assert sf_sandbox.written_fields(w.sandbox.ctx) == before
 
 
 @pytest.mark.slow
@@ -306,7 +342,7 @@ def test_a_ticket_webhook_re_syncs_the_ticket_streams_only(world: World) -> None
     """A ticket event needs tickets, comments and survey answers read again, not organizations or users
     (for minutes after a pass their overlap window holds every record our write-back touched)."""
     w = world
-    queued = _accept(w, "zendesk", _escalate_a_ticket(w.sandbox))
+    queued = _accept(w, "zendesk", _escalate_a_ticket(w.sandbox, 5))  # moves its score > 1 point
     assert queued > 0
     report = realtime.refresh_pending(w.settings, w.tid, model=w.model)
     streams = {s["stream"] for i in report["steps"]["sync"]["installations"] for s in i["streams"]}
