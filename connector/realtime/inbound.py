@@ -291,9 +291,10 @@ def verify(
     ``now`` defaults to the wall clock: both vendors stamp a signature with the moment they send.
 
     Raises:
-        InboundRejectedError: with a reason code (body_too_large, not_configured (an unknown installation
-            answers as a wrong signature would; its log_reason is unknown_installation),
-            malformed_body, too_many_events, wrong_tenant, or a webhooks.errors.VerificationReason).
+        InboundRejectedError: with a reason code (body_too_large, malformed_body, too_many_events,
+            wrong_tenant, or a webhooks.errors.VerificationReason). An unknown installation and one whose
+            inbound webhooks are not set up answer as a wrong signature would; their log_reason says
+            unknown_installation or not_configured.
     """
     if vendor not in VENDORS:
         raise InboundRejectedError(404, "unknown_vendor", f"unknown vendor {vendor}")
@@ -306,17 +307,33 @@ def verify(
     except InboundRejectedError as exc:
         if exc.reason != "unknown_installation":
             raise
-        # An unknown or disconnected URL answers exactly as a real installation answers a request signed
-        # with the wrong secret (the same checks, on secrets nobody has), so the URLs do not tell which
-        # tenants exist and which vendors they installed (security audit 3, finding C).
-        try:
-            _check(settings, vendor, _DECOY, headers, body, method, path, token, now)
-        except InboundRejectedError as refused:
-            raise InboundRejectedError(
-                refused.status, refused.reason, refused.message, log_reason="unknown_installation"
-            ) from exc
-        raise  # not reached: nothing verifies against the decoy's random secrets
-    return _check(settings, vendor, inst, headers, body, method, path, token, now)
+        inst, log_reason = _DECOY, "unknown_installation"
+    else:
+        log_reason = "" if _set_up(vendor, inst) else "not_configured"
+        inst = inst if not log_reason else _DECOY
+    if not log_reason:
+        return _check(settings, vendor, inst, headers, body, method, path, token, now)
+    # An unknown or disconnected URL, and one whose inbound webhooks are not set up (no Zendesk signing
+    # secret or Salesforce URL token: the state of an installation connected through the UI), answer
+    # exactly as a real installation answers a request signed with the wrong secret (the same checks, on
+    # secrets nobody has), so the URLs do not tell which tenants exist and which vendors they installed
+    # (security audits 3, finding C, and 7). The log keeps the real reason for the operator.
+    try:
+        _check(settings, vendor, _DECOY, headers, body, method, path, token, now)
+    except InboundRejectedError as refused:
+        raise InboundRejectedError(
+            refused.status, refused.reason, refused.message, log_reason=log_reason
+        ) from None
+    raise AssertionError("nothing verifies against the decoy's random secrets")  # pragma: no cover
+
+
+def _set_up(vendor: str, inst: _Install) -> bool:
+    """Whether the installation has what its vendor's webhooks are checked against."""
+    if vendor == "zendesk":
+        return bool(inst.webhook_secret)
+    if vendor == "hubspot":
+        return bool(inst.account)
+    return bool(inst.account and inst.token)
 
 
 def _check(

@@ -536,12 +536,15 @@ def test_salesforce_refusals(world: World, case: str, status: int, reason: str) 
     _assert_refused(world, world.post(url, headers, body), status, reason)
 
 
-def test_not_configured_installation_is_refused(world: World) -> None:
-    """Without a stored signing secret there is nothing to verify against: refuse, never accept."""
+def test_not_configured_installation_is_refused(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """Without a stored signing secret there is nothing to verify against: refuse, never accept, and answer
+    as an unknown installation does (security audit 7: a 409 told anyone the tenant had installed it)."""
     with transaction(world.settings.sqlalchemy_url) as s:
         for inst in s.scalars(select(m.Installation).where(m.Installation.vendor == "zendesk")):
             inst.webhook_secret_enc = None
-    _assert_refused(world, world.post(*_zendesk_req(world)), 409, "not_configured")
+    with caplog.at_level(logging.WARNING, logger="connector.web.inbound"):
+        _assert_refused(world, world.post(*_zendesk_req(world)), 401, "no_matching_signature")
+    assert "refused: not_configured" in caplog.text  # the operator still sees why
 
 
 # ------------------------------------------------------------------ the installation cache (issue 17)
@@ -647,8 +650,8 @@ def test_write_in_this_process_takes_effect_at_once(world: World, later: Any, ho
                     select(m.Installation).where(_zendesk_install(world))
                 ).one().webhook_secret_enc = None
         resp = world.post(*_zendesk_event(world, 1))
-        expected = (401, "no_matching_signature") if how == "statement" else (409, "not_configured")
-        assert (resp.status_code, resp.get_json()["error"]) == expected
+        # disconnected, or without its signing secret: both answer as an unknown installation (not 202)
+        assert (resp.status_code, resp.get_json()["error"]) == (401, "no_matching_signature")
     finally:
         subscribe_sandbox_webhooks(world.settings, world.sandbox.credentials(), PUBLIC)
         _bare(world, update(m.Installation).where(_zendesk_install(world)).values(status="connected"))

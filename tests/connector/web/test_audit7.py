@@ -229,3 +229,35 @@ def test_create_admin_refuses_a_guessable_password(app: Any) -> None:
     assert "harder to guess" in weak.output
     ok = CliRunner().invoke(main, [*args, "--password-stdin"], input="a very long password\n", env=env)
     assert ok.exit_code == 0, ok.output
+
+
+# ------------------------------------------------------------------ inbound URLs of installations not set up
+
+
+@pytest.mark.parametrize("vendor", ["zendesk", "hubspot", "salesforce"])
+def test_an_installation_without_inbound_set_up_answers_as_an_unknown_one(
+    client: Any, app: Any, tenants: Any, vendor: str
+) -> None:
+    """Security audit 3 made an unknown tenant answer exactly as a wrong signature does (slugs are company
+    names). An installation whose inbound webhooks are not set up (no Zendesk signing secret, no Salesforce
+    URL token: every installation connected through the UI) still answered 409 not_configured to anyone,
+    before any check, so /inbound/<vendor>/<slug> told which companies are customers and what they installed."""
+    from connector.installs.vault import Vault
+    from connector.realtime import inbound as realtime_inbound
+    from connector.store.db import transaction
+
+    settings = app.config["HEALTHSCORE"]
+    with transaction(settings.sqlalchemy_url) as session:
+        inst = b.installation(session, Vault(settings), tenants["acme"].id, vendor)
+        inst.vendor_account = None if vendor == "hubspot" else inst.vendor_account
+    realtime_inbound.forget_installs()
+    if vendor == "salesforce":
+        body, ctype = b"<x/>", "text/xml"
+        paths = ["/inbound/salesforce/acme/guessed-token", "/inbound/salesforce/nobody/guessed-token"]
+    else:
+        body, ctype = b'[{"portalId": 1}]' if vendor == "hubspot" else b'{"id": "1"}', "application/json"
+        paths = [f"/inbound/{vendor}/acme", f"/inbound/{vendor}/nobody"]
+    headers = {"Content-Type": ctype, "X-Zendesk-Webhook-Signature": "x", "X-HubSpot-Signature-v3": "x"}
+    real, unknown = (client.post(p, data=body, headers=headers) for p in paths)
+    assert real.status_code == unknown.status_code
+    assert real.get_data() == unknown.get_data()
