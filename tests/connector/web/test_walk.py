@@ -16,6 +16,23 @@ def _db(app: Any) -> Any:
     return transaction(app.config["HEALTHSCORE"].sqlalchemy_url)
 
 
+def _endpoint(app: Any, tenants: dict[str, TenantData]) -> int:
+    """acme's webhook endpoint https://hooks.example.com/hs with one signing secret; its id."""
+    from connector.installs.vault import Vault
+    from tests.connector import builders
+
+    with _db(app) as s:
+        return int(
+            builders.endpoint(
+                s,
+                Vault(app.config["HEALTHSCORE"]),
+                tenants["acme"].id,
+                "https://hooks.example.com/hs",
+                ["whsec_" + "A" * 44],
+            )
+        )
+
+
 def test_plays_sharing_a_name_are_marked_with_a_hint_to_rename(
     acme_admin: Any, tenants: dict[str, TenantData], app: Any
 ) -> None:
@@ -111,12 +128,9 @@ def test_actions_that_cannot_be_undone_ask_first(
     from connector.installs.vault import Vault
     from tests.connector import builders
 
-    vault = Vault(app.config["HEALTHSCORE"])
     with _db(app) as s:
-        builders.installation(s, vault, tenants["acme"].id)
-        ep_id = builders.endpoint(
-            s, vault, tenants["acme"].id, "https://hooks.example.com/hs", ["whsec_" + "A" * 44]
-        )
+        builders.installation(s, Vault(app.config["HEALTHSCORE"]), tenants["acme"].id)
+    ep_id = _endpoint(app, tenants)
     acme_admin.post("/admin/keys", data={"name": "Warehouse", "scope": "read"})
 
     def asks(path: str, action: str) -> str:
@@ -175,18 +189,12 @@ def test_the_audit_log_names_what_its_entries_store_as_ids(
     acme = tenants["acme"]
     made = acme_admin.post("/admin/keys", data={"name": "Warehouse", "scope": "read"})
     assert made.status_code == 303
+    ep_id = _endpoint(app, tenants)
     with _db(app) as s:
         key = s.scalars(
             select(m.ApiKey).where(m.ApiKey.tenant_id == acme.id, m.ApiKey.name == "Warehouse")
         ).one()
         key_id, prefix = key.id, key.prefix
-        ep_id = builders.endpoint(
-            s,
-            Vault(app.config["HEALTHSCORE"]),
-            acme.id,
-            "https://hooks.example.com/hs",
-            ["whsec_" + "A" * 44],
-        )
         gone_id = builders.endpoint(
             s, Vault(app.config["HEALTHSCORE"]), acme.id, "https://old.example.com/in", ["whsec_" + "B" * 44]
         )
@@ -281,17 +289,7 @@ def test_a_rotation_in_progress_can_be_finished_from_the_endpoint_page(
 ) -> None:
     """After Rotate secret, the endpoint's page (opened again from the list) said nothing of the rotation
     and had no 'Stop signing with the old secret' button: only the rotate answer itself showed them."""
-    from connector.installs.vault import Vault
-    from tests.connector import builders
-
-    with _db(app) as s:
-        ep_id = builders.endpoint(
-            s,
-            Vault(app.config["HEALTHSCORE"]),
-            tenants["acme"].id,
-            "https://hooks.example.com/hs",
-            ["whsec_" + "A" * 44],
-        )
+    ep_id = _endpoint(app, tenants)
     page = acme_admin.get(f"/admin/webhooks/{ep_id}").get_data(as_text=True)
     assert "Stop signing with the old secret" not in page  # one secret: nothing to finish
     assert acme_admin.post(f"/admin/webhooks/{ep_id}/rotate").status_code == 303
@@ -353,18 +351,9 @@ def test_the_delivery_log_says_it_shows_the_newest_only(
     acme_admin: Any, tenants: dict[str, TenantData], app: Any
 ) -> None:
     """The demo's endpoint had 1,459 deliveries; its page listed 50 with nothing saying there were more."""
-    from connector.installs.vault import Vault
-    from tests.connector import builders
-
     acme = tenants["acme"]
+    ep_id = _endpoint(app, tenants)
     with _db(app) as s:
-        ep_id = builders.endpoint(
-            s,
-            Vault(app.config["HEALTHSCORE"]),
-            acme.id,
-            "https://hooks.example.com/hs",
-            ["whsec_" + "A" * 44],
-        )
         for i in range(53):
             event = m.WebhookEvent(tenant_id=acme.id, msg_id=f"msg_walk{i:03d}", type="account.band_changed",
                                    payload={}, created_at=NOW)  # fmt: skip
@@ -379,17 +368,7 @@ def test_the_delivery_log_says_it_shows_the_newest_only(
 def test_a_paused_endpoint_reads_as_paused(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
     """The button says Pause; the endpoint then showed a red 'disabled' chip and 'disabled by <e-mail>', the
     words the delivery module uses for an endpoint it gave up on after failures."""
-    from connector.installs.vault import Vault
-    from tests.connector import builders
-
-    with _db(app) as s:
-        ep_id = builders.endpoint(
-            s,
-            Vault(app.config["HEALTHSCORE"]),
-            tenants["acme"].id,
-            "https://hooks.example.com/hs",
-            ["whsec_" + "A" * 44],
-        )
+    ep_id = _endpoint(app, tenants)
     acme_admin.post(f"/admin/webhooks/{ep_id}/toggle")
     for page in (acme_admin.get(f"/admin/webhooks/{ep_id}"), acme_admin.get("/admin/webhooks/")):
         html = page.get_data(as_text=True)
