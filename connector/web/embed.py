@@ -7,6 +7,7 @@ tickets/zendesk/<id>) through Zendesk's proxy with an installation-scoped API ke
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from connector.web.security import csrf
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("embed", __name__, url_prefix="/embed")
+_DECOY_SECRET = secrets.token_urlsafe(32)  # checks requests for portals no workspace has connected
 csrf.exempt(bp)  # authenticated by HubSpot's request signature, not a cookie
 
 
@@ -75,17 +77,27 @@ def hubspot_card() -> Response:
             400, "bad_request", "portalId is missing", "HubSpot adds it to every hubspot.fetch call"
         )
     inst = readmodels.installation_by_vendor_account(db(), "hubspot", portal)
-    if inst is None:
-        # Same answer shape as a bad signature: do not reveal which portals are customers.
-        return problem(401, "unauthorized", "The request signature could not be verified.")
-    try:
-        secret = Vault(settings()).decrypt(inst.client_secret_enc)
-    except VaultError:
-        logger.exception("cannot decrypt the HubSpot client secret", extra={"tenant": inst.tenant_id})
-        return problem(500, "server_error", "The installation's secret cannot be read.")
+    # A portal that is not a customer's is checked against a secret nobody has, so it gets the very answer a
+    # customer's portal gets for the same bad signature (its reason included): portal ids are small
+    # numbers, and a different answer listed which portals use healthscore (security audit 7).
+    secret = _DECOY_SECRET
+    if inst is not None:
+        try:
+            secret = Vault(settings()).decrypt(inst.client_secret_enc)
+        except VaultError:
+            logger.exception("cannot decrypt the HubSpot client secret", extra={"tenant": inst.tenant_id})
+            return problem(500, "server_error", "The installation's secret cannot be read.")
     reason = _verify(secret, raw)
-    if reason is not None:
-        logger.info("HubSpot card request refused: %s", reason, extra={"tenant": inst.tenant_id})
+    if inst is None:
+        reason = reason or "no_matching_signature"  # not reached: nothing verifies against the decoy
+    if reason is not None or inst is None:
+        tenant = {"tenant": inst.tenant_id} if inst is not None else {}
+        logger.info(
+            "HubSpot card request refused: %s%s",
+            reason,
+            "" if inst else " (not a customer's portal)",
+            extra=tenant,
+        )
         return problem(401, "unauthorized", "The request signature could not be verified.", reason)
     breach = ratelimits.budgets().spend("card", f"inst:{inst.id}")
     if breach is not None:

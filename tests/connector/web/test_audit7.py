@@ -261,3 +261,38 @@ def test_an_installation_without_inbound_set_up_answers_as_an_unknown_one(
     real, unknown = (client.post(p, data=body, headers=headers) for p in paths)
     assert real.status_code == unknown.status_code
     assert real.get_data() == unknown.get_data()
+
+
+# ------------------------------------------------------------------ HubSpot card: which portals are customers
+
+
+@pytest.mark.parametrize("signature", ["none", "wrong-secret", "stale"])
+def test_the_card_answers_an_unknown_portal_as_a_customers_portal(
+    client: Any, app: Any, tenants: Any, signature: str
+) -> None:
+    """The card's answer for a portal that is not a customer was 401 without a hint, and for a customer's
+    portal with a bad signature 401 with the verifier's reason as the hint ('missing_header',
+    'no_matching_signature'): portal ids are small numbers, so anyone could list which HubSpot portals use
+    healthscore. Both now go through the same check (the unknown one against a secret nobody has)."""
+    import time
+
+    from connector.installs.vault import Vault
+    from connector.store.db import transaction
+    from webhooks.inbound import sign_hubspot_v3
+
+    vault = Vault(app.config["HEALTHSCORE"])
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        inst = b.installation(session, vault, tenants["acme"].id, "hubspot")
+        inst.vendor_account = "4242"
+    answers = []
+    for portal in ("4242", "999"):
+        path = f"/embed/hubspot/card?companyId=9001&portalId={portal}"
+        headers: dict[str, str] = {}
+        if signature != "none":
+            skew = -10 * 60 * 1000 if signature == "stale" else 0
+            ts = int(time.time() * 1000) + skew
+            headers = sign_hubspot_v3("not-the-secret", "GET", "http://127.0.0.1:5000" + path, b"", ts)
+        answers.append(client.get(path, headers=headers))
+    customer, stranger = answers
+    assert customer.status_code == stranger.status_code == 401
+    assert customer.get_json() == stranger.get_json()
