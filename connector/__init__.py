@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # Flask is imported by create_app: `import connector.…` (the CLI entry) stays light
+    from flask import Flask
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -14,6 +15,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     Raises:
         connector.config.ConfigError: every configuration problem at once.
     """
+    from flask import Flask
+
     from connector.config import exposure_warnings, load_settings
     from connector.logs import configure_logging
     from connector.web import register
