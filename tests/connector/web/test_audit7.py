@@ -296,3 +296,32 @@ def test_the_card_answers_an_unknown_portal_as_a_customers_portal(
     customer, stranger = answers
     assert customer.status_code == stranger.status_code == 401
     assert customer.get_json() == stranger.get_json()
+
+
+# ------------------------------------------------------------------ compressed and unbounded request bodies
+
+
+@pytest.mark.parametrize("path", ["/inbound/zendesk/acme", "/api/v1/webhooks"])
+def test_compressed_bodies_are_never_inflated_and_chunked_ones_are_bounded(
+    client: Any, tenants: Any, path: str
+) -> None:
+    """Held on the current code (regression test): nothing inflates Content-Encoding: gzip request bodies
+    (a 50 MiB bomb in 51 KiB is read as the 51 KiB it is: refused unparsed), and a chunked body without a
+    Content-Length is cut at MAX_CONTENT_LENGTH (2 MiB) before anything parses it."""
+    import gzip
+    import io
+
+    from tests.connector.web.seed import bearer
+
+    headers = bearer(tenants["acme"].admin_key) if path.startswith("/api/") else {}
+    bomb = gzip.compress(b'{"url": "https://example.com/' + b"a" * (50 * 1024 * 1024) + b'"}')
+    resp = client.post(
+        path,
+        data=bomb,
+        headers={**headers, "Content-Encoding": "gzip", "Content-Type": "application/json"},
+    )
+    assert resp.status_code in (400, 401)
+    huge = b'{"url": "https://example.com/' + b"a" * (20 * 1024 * 1024) + b'"}'
+    env = {"wsgi.input": io.BytesIO(huge), "wsgi.input_terminated": True, "CONTENT_TYPE": "application/json"}
+    resp = client.post(path, headers={**headers, "Transfer-Encoding": "chunked"}, environ_overrides=env)
+    assert resp.status_code in (400, 413)
