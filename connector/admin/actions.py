@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from connector.config import Settings
 from connector.installs.vault import Vault
 from connector.pipeline import link as linking
+from connector.pipeline.backtest import AsOfAfterDataError
 from connector.store import models as m
 from connector.store.repo import audit
 
@@ -49,27 +50,42 @@ def validate_model(yaml_text: str) -> tuple[Any, list[str]]:
         return None, list(exc.problems)
 
 
-def backtest_preview(settings: Settings, tenant_id: int, yaml_text: str) -> dict[str, Any]:
+def backtest_preview(
+    settings: Settings,
+    tenant_id: int,
+    yaml_text: str,
+    *,
+    as_of: datetime | None = None,
+    horizon_days: int = 90,
+) -> dict[str, Any]:
     """The lead's backtest of a draft over this tenant's history; {"available": False, …} when it cannot run.
 
     Prefers `connector.pipeline.score.backtest_preview(settings, tenant_id, yaml)` (the agreed contract) and
-    falls back to `connector.pipeline.backtest.backtest_preview(session, tenant_id, yaml)`.
+    falls back to `connector.pipeline.backtest.backtest_preview(session, tenant_id, yaml)`; a date or horizon
+    of its own (the API's `as_of`, `horizon_days`) goes to the latter.
+
+    Raises:
+        AsOfAfterDataError: `as_of` is after the newest data in the store (the caller says what to pass).
     """
     try:
         from connector.pipeline.score import backtest_preview as by_settings  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         by_settings = None
     try:
-        if by_settings is not None:
+        if by_settings is not None and as_of is None and horizon_days == 90:
             result = dict(by_settings(settings, tenant_id, yaml_text))
         else:
             from connector.pipeline.backtest import backtest_preview as by_session
             from connector.store.db import transaction
 
             with transaction(settings.sqlalchemy_url) as session:
-                result = dict(by_session(session, tenant_id, yaml_text))
+                result = dict(
+                    by_session(session, tenant_id, yaml_text, horizon_days=horizon_days, as_of=as_of)
+                )
     except ImportError:
         return {"available": False, "message": "The backtest preview is not available yet in this version."}
+    except AsOfAfterDataError:
+        raise
     except Exception as exc:  # a preview must never break the editor; say what went wrong (logged)
         logger.exception("backtest preview failed", extra={"tenant": tenant_id})
         return {

@@ -8,9 +8,9 @@ from typing import Any
 import click
 
 from connector.commands.context import settings_from
-from connector.commands.output import emit
+from connector.commands.output import emit, fail
 from connector.commands.pipeline import tenant_ids
-from connector.pipeline.backtest import run_backtest
+from connector.pipeline.backtest import AsOfAfterDataError, run_backtest
 from connector.store.db import transaction
 
 
@@ -54,14 +54,23 @@ def COMMAND(  # noqa: N802
     out: dict[str, Any] = {}
     for tid, slug in tenant_ids(settings, tenant):
         with transaction(settings.sqlalchemy_url) as session:
-            out[slug] = run_backtest(
-                session,
-                tid,
-                as_of=as_of.replace(tzinfo=UTC) if as_of else None,
-                horizon_days=days,
-                suggest=suggest_weights,
-            )
-            session.rollback()  # a backtest stores nothing
+            try:
+                out[slug] = run_backtest(
+                    session,
+                    tid,
+                    as_of=as_of.replace(tzinfo=UTC) if as_of else None,
+                    horizon_days=days,
+                    suggest=suggest_weights,
+                )
+            except AsOfAfterDataError as exc:
+                fail(
+                    f"{slug}: --as-of {exc}",
+                    f"pass --as-of {exc.latest.isoformat()} or earlier (the newest data minus the "
+                    f"{exc.horizon_days}-day horizon, the last date whose outcomes are all known), or leave --as-of out",
+                    code=2,
+                )
+            finally:
+                session.rollback()  # a backtest stores nothing
     if as_json:
         emit(next(iter(out.values())) if len(out) == 1 else {"tenants": out, "auc": None}, True)
         return

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connector.clock import tenant_now
@@ -37,6 +37,31 @@ from scoring.uncertainty import (
     paired_auc_difference,
     resamples,
 )
+
+
+class AsOfAfterDataError(ValueError):
+    """The backtest's date is after the newest data in the store: no outcome can be known after it (the
+    backtest would answer "0 accounts, sample too small"). `latest` is the last date whose whole horizon
+    the data covers: the newest data minus the horizon."""
+
+    def __init__(self, as_of: date, newest: date, horizon_days: int) -> None:
+        self.as_of, self.newest, self.horizon_days = as_of, newest, horizon_days
+        self.latest = newest - timedelta(days=horizon_days)
+        super().__init__(
+            f"{as_of.isoformat()} is after the newest data in the store ({newest.isoformat()}): "
+            "nothing that happened after it is known yet"
+        )
+
+
+def newest_data(session: Session, tenant_id: int) -> datetime | None:
+    """The latest vendor modification time of the tenant's accounts, deals, tickets and survey answers (what
+    signals and outcomes are read from); None for a store without any."""
+    stamps = [
+        session.scalar(select(func.max(table.vendor_updated_at)).where(table.tenant_id == tenant_id))
+        for table in (m.Account, m.Deal, m.Ticket, m.SurveyResponse)
+    ]
+    found = [t for t in stamps if t is not None]
+    return max(found) if found else None
 
 
 def outcomes_from_truth(truth: dict[str, Any], crm: str, start: date, end: date) -> dict[str, bool]:
@@ -84,8 +109,15 @@ def run_backtest(
     Besides the point figures: the sample size, bootstrap 95 % intervals for the AUC and each band's churn
     rate with a plain verdict, and, with `compare_with` (the live model), the paired AUC difference of
     `model` minus it on the same accounts.
+
+    Raises:
+        AsOfAfterDataError: `as_of` is after the newest data in the store.
     """
     now = tenant_now(session, tenant_id)
+    if as_of is not None:
+        newest = newest_data(session, tenant_id)
+        if newest is not None and as_of.date() > newest.date():
+            raise AsOfAfterDataError(as_of.date(), newest.date(), horizon_days)
     as_of = as_of or now - timedelta(days=horizon_days)
     model = model or current_model(session, tenant_id)
     crm = crm_vendor(session, tenant_id) or ""
@@ -210,13 +242,18 @@ def _suggest(model: ScoringModel, results: list[Any], churned: np.ndarray) -> di
 
 
 def backtest_preview(
-    session: Session, tenant_id: int, yaml_text: str, horizon_days: int = 90
+    session: Session,
+    tenant_id: int,
+    yaml_text: str,
+    horizon_days: int = 90,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """Backtest a draft model before an admin publishes it, paired with the live model on the same
-    accounts (raises ScoringConfigError if invalid)."""
+    accounts (raises ScoringConfigError if invalid, AsOfAfterDataError for an `as_of` after the data)."""
     return run_backtest(
         session,
         tenant_id,
+        as_of=as_of,
         horizon_days=horizon_days,
         model=load_model(yaml_text),
         compare_with=current_model(session, tenant_id),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from flask import Response, g, jsonify, request
@@ -350,10 +351,37 @@ def backtest() -> Response:
             "for backtests in this workspace",
             "A backtest costs seconds of CPU; the model editor's previews count too.",
         )
-    result = admin_actions.backtest_preview(settings(), _tenant(), body["yaml"])
+    as_of = _as_of(body.get("as_of"))
+    horizon = int(body.get("horizon_days") or 90)
+    try:
+        result = admin_actions.backtest_preview(
+            settings(), _tenant(), body["yaml"], as_of=as_of, horizon_days=horizon
+        )
+    except admin_actions.AsOfAfterDataError as exc:
+        return problem(
+            422,
+            "as_of_after_data",
+            f"as_of {exc}.",
+            f"Send as_of {exc.latest.isoformat()} or earlier (the newest data minus the {exc.horizon_days}-day "
+            "horizon, the last date whose outcomes are all known), or leave as_of out.",
+            as_of=exc.as_of.isoformat(),
+            newest_data=exc.newest.isoformat(),
+            latest_as_of=exc.latest.isoformat(),
+        )
     if not result.get("available", True):
         return problem(501, "not_available", str(result.get("message")), None)
     return jsonify(jsonable(result))
+
+
+def _as_of(value: str | None) -> datetime | None:
+    """The body's `as_of` (YYYY-MM-DD, the schema checked the shape) as midnight UTC; 400 for a date that
+    does not exist (2026-02-30)."""
+    if value is None:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
+    except ValueError as exc:
+        raise BadRequestError(f"as_of {value!r} is not a date (YYYY-MM-DD)") from exc
 
 
 @bp.get("/v1/sync")

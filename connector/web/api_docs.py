@@ -274,7 +274,22 @@ def document() -> dict[str, Any]:
                                 "type": "object",
                                 "required": ["yaml"],
                                 "additionalProperties": False,
-                                "properties": {"yaml": {"type": "string", "maxLength": 200000}},
+                                "properties": {
+                                    "yaml": {"type": "string", "maxLength": 200000},
+                                    "as_of": {
+                                        "type": "string",
+                                        "format": "date",
+                                        "pattern": r"^\d{4}-\d{2}-\d{2}$",
+                                        "description": "Score as of this date (default: now minus the "
+                                        "horizon); after the newest data in the store: 422 as_of_after_data",
+                                    },
+                                    "horizon_days": {
+                                        "type": "integer",
+                                        "minimum": 1,
+                                        "maximum": 3650,
+                                        "description": "Outcome window after as_of, in days (default 90)",
+                                    },
+                                },
                             }
                         }
                     },

@@ -283,3 +283,33 @@ def test_openapi_document_covers_every_api_route(client: Any, app: Any) -> None:
         node: Any = doc
         for key in ref.split("/"):
             node = node[key]
+
+
+def test_backtest_as_of_after_the_newest_data_is_a_422_naming_the_date(client: Any, acme: TenantData) -> None:
+    """The seeded workspace's newest data is 2026-11-20 (tests/connector/web/seed.py)."""
+    from importlib.resources import files
+
+    text = files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
+    resp = client.post(
+        "/api/v1/backtest", json={"yaml": text, "as_of": "2026-12-24"}, headers=bearer(acme.admin_key)
+    )
+    assert resp.status_code == 422, resp.get_json()
+    assert resp.content_type == "application/problem+json"
+    body = resp.get_json()
+    assert body["error"] == "as_of_after_data"
+    assert "2026-12-24" in body["message"]
+    assert "2026-11-20" in body["message"]
+    assert body["newest_data"] == "2026-11-20"
+    assert "as_of" in body["hint"]
+    fine = client.post(
+        "/api/v1/backtest",
+        json={"yaml": text, "as_of": "2026-08-01", "horizon_days": 60},
+        headers=bearer(acme.admin_key),
+    )
+    assert fine.status_code == 200, fine.get_json()
+    assert fine.get_json()["as_of"].startswith("2026-08-01")
+    assert fine.get_json()["horizon_days"] == 60
+    bad = client.post(
+        "/api/v1/backtest", json={"yaml": text, "as_of": "2026-02-30"}, headers=bearer(acme.admin_key)
+    )
+    assert bad.status_code == 400

@@ -251,7 +251,7 @@ def backtests(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     ran: list[int] = []
 
-    def fake(settings: Any, tenant_id: int, yaml_text: str) -> dict[str, Any]:
+    def fake(settings: Any, tenant_id: int, yaml_text: str, **_dates: Any) -> dict[str, Any]:
         ran.append(tenant_id)
         return {"available": False, "message": "not in this test"}
 
