@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connector.installs.vault import Vault
@@ -16,6 +16,10 @@ from webhooks.signing import generate_secret
 from webhooks.ssrf import check_url
 
 EVENT_TYPES = tuple(str(e) for e in EventType)
+# Every event goes out to each endpoint with a day of retries: without a bound, an admin (or a leaked admin
+# key) could aim thousands of endpoints at one third-party URL and make the service a traffic amplifier,
+# keeping the delivery workers busy for every other workspace. Svix-style senders cap endpoints too.
+MAX_ENDPOINTS = 50
 
 
 class EndpointError(ValueError):
@@ -37,6 +41,14 @@ def add_endpoint(
     unknown = sorted(set(events or []) - set(EVENT_TYPES))
     if unknown:
         raise EndpointError(f"unknown event types {unknown}; choose from {list(EVENT_TYPES)}")
+    count = session.scalar(
+        select(func.count()).select_from(m.WebhookEndpoint).where(m.WebhookEndpoint.tenant_id == tenant_id)
+    )
+    if (count or 0) >= MAX_ENDPOINTS:
+        raise EndpointError(
+            f"a workspace can have at most {MAX_ENDPOINTS} webhook endpoints: delete one it no longer uses, "
+            "or send several event types to one endpoint"
+        )
     try:
         check_url(url, allow_private=allow_private)
     except UnsafeTargetError as exc:

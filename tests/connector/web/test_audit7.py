@@ -325,3 +325,32 @@ def test_compressed_bodies_are_never_inflated_and_chunked_ones_are_bounded(
     env = {"wsgi.input": io.BytesIO(huge), "wsgi.input_terminated": True, "CONTENT_TYPE": "application/json"}
     resp = client.post(path, headers={**headers, "Transfer-Encoding": "chunked"}, environ_overrides=env)
     assert resp.status_code in (400, 413)
+
+
+# ------------------------------------------------------------------ webhook endpoints per workspace
+
+
+def test_a_workspace_cannot_add_webhook_endpoints_without_bound(
+    client: Any, acme_admin: Any, tenants: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing bounded a workspace's endpoints: an admin, or anyone holding an admin-scope key, could add
+    thousands aimed at one third-party URL, and every band change went out to each of them with a day of
+    retries (the service as a traffic amplifier, and the delivery workers busy for every other workspace).
+    At the cap, adding one more is refused with what to do, on the API and the admin page alike."""
+    from connector.admin import webhooks as webhook_admin
+    from tests.connector.web.seed import bearer
+
+    monkeypatch.setattr(webhook_admin, "MAX_ENDPOINTS", 3, raising=False)
+    key = bearer(tenants["acme"].admin_key)
+    for i in range(3):
+        made = client.post("/api/v1/webhooks", json={"url": f"https://93.184.216.34/h{i}"}, headers=key)
+        assert made.status_code == 201, made.get_json()
+    refused = client.post("/api/v1/webhooks", json={"url": "https://93.184.216.34/h9"}, headers=key)
+    assert refused.status_code == 422
+    assert "at most 3 webhook endpoints" in refused.get_json()["hint"]
+    page = acme_admin.post(
+        "/admin/webhooks/", data={"url": "https://93.184.216.34/h8", "event_types": "account.band_changed"}
+    )
+    assert page.status_code == 400
+    assert "at most 3 webhook endpoints" in page.data.decode()
+    assert len(client.get("/api/v1/webhooks", headers=key).get_json()["data"]) == 3
