@@ -254,8 +254,19 @@ def accept_invite(session: Session, token: str, password: str) -> m.User:
         problems = guessable_password_problems(password, email=user.email, workspace=workspace)
     if problems:
         raise AuthError(problems)
-    user.password_hash = hash_password(password)
+    # Burn the link first, in one conditional write: a second sending at the same moment waits for this
+    # one (a row lock on PostgreSQL, the write lock on SQLite) and then finds it used, instead of setting
+    # a second password on the same reading of the link.
+    burnt = session.execute(
+        update(m.User)
+        .where(m.User.id == user.id, m.User.invite_token_hash == _token_hash(token))
+        .values(invite_token_hash=None)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(burnt, "rowcount", 0) or 0) != 1:
+        raise AuthError(["this invitation link is invalid or was already used; ask your admin for a new one"])
     user.invite_token_hash = None
+    user.password_hash = hash_password(password)
     return user
 
 

@@ -354,3 +354,42 @@ def test_a_workspace_cannot_add_webhook_endpoints_without_bound(
     assert page.status_code == 400
     assert "at most 3 webhook endpoints" in page.data.decode()
     assert len(client.get("/api/v1/webhooks", headers=key).get_json()["data"]) == 3
+
+
+# ------------------------------------------------------------------ invitation links are single use
+
+
+def test_an_invitation_link_sent_twice_at_once_sets_one_password(db_url: str) -> None:
+    """The link was burnt by the same write that set the password, after reading it: two sendings at the
+    same moment (someone who intercepted the link racing its owner) both set a password, both were signed
+    in, and the later one's password stayed. Now the second finds the link used."""
+    from connector.installs import users as auth
+    from connector.store.db import session_factory
+
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        _, token = auth.invite(s, t, "new@acme.example", "admin")
+    first, second = "correct horse battery staple", "another horse entirely, stapled"
+    outcome: list[str] = []
+
+    def racer() -> None:
+        with session_factory(db_url)() as s2:
+            try:
+                auth.accept_invite(s2, token, second)
+                s2.commit()
+                outcome.append("done")
+            except auth.AuthError:
+                s2.rollback()
+                outcome.append("refused")
+
+    with session_factory(db_url)() as s1:
+        auth.accept_invite(s1, token, first)  # not committed yet
+        worker = threading.Thread(target=racer)
+        worker.start()
+        worker.join(timeout=0.5)
+        s1.commit()
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert outcome == ["refused"]
+    with b.session(db_url) as s:
+        assert auth.authenticate(s, "new@acme.example", first) is not None
