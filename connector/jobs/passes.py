@@ -37,6 +37,12 @@ from connector.pipeline.sync import STOPS_INSTALLATION, STREAM_ORDER
 from connector.store import repo as store
 from connector.store.db import transaction
 
+# ONNX Runtime threads of a sentiment part: one. Worker processes are the parallelism (about one per core); a
+# model spreading over every core in each of them makes N workers contend for N cores (measured on 2 cores:
+# 5.1 ms CPU per message on one thread, 6.0 with the default). connector/jobs/warmup.py loads the model
+# with the same value at worker start.
+SENTIMENT_PART_THREADS = 1
+
 logger = logging.getLogger(__name__)
 
 SENTIMENT_CHUNKS = 4
@@ -220,11 +226,13 @@ def _execute(
             out = sync_one_stream(settings, tenant_id, int(args[0]), str(args[1]), bool(args[2]))
         elif step == "sentiment":
             window = args[2] if len(args) > 2 else None  # a plan from before the split judges all tickets
-            # One ONNX Runtime thread: worker processes are the parallelism (about one per core); a model
-            # spreading over every core in each of them makes N workers contend for N cores (measured on 2
-            # cores: 5.1 ms CPU per message on one thread, 6.0 with the default).
+            # SENTIMENT_PART_THREADS: worker processes are the parallelism (see there)
             out = sentiment.run(
-                settings, tenant_id, part=(int(args[0]), int(args[1])), window=window, threads=1
+                settings,
+                tenant_id,
+                part=(int(args[0]), int(args[1])),
+                window=window,
+                threads=SENTIMENT_PART_THREADS,
             )
         elif step == "write_back":
             reports = writeback.write_back_tenant(settings, tenant_id, installation_id=int(args[0]))

@@ -13,7 +13,7 @@ from typing import Any
 from celery import Celery
 
 from connector.config import Settings, load_settings
-from connector.jobs import passes
+from connector.jobs import passes, warmup  # noqa: F401 - warmup: the worker_process_init handler
 from connector.jobs.lock import TenantLock
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,9 @@ celery.conf.update(
     accept_content=["json"],
     result_serializer="json",
     result_expires=3600,
+    # A new pool process warms up (connector/jobs/warmup.py: three SDKs and the sentiment model) before it
+    # tells the parent it is alive; the default 4 s wait would take a slow start on a busy host for a dead one.
+    worker_proc_alive_timeout=60.0,
 )
 _settings: Settings | None = None
 
