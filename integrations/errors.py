@@ -62,7 +62,7 @@ class UnreachableError(TransientError):
 
     default_hint = (
         "Check that the URL is right and the vendor is up, and that this machine can reach it "
-        "(DNS, firewall, proxy); nothing was read, the next pass tries again."
+        "(DNS, firewall, proxy); the next pass tries again."
     )
 
 
