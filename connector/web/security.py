@@ -119,6 +119,9 @@ def _storage_uri(app: Flask) -> str:
 EMBED_FRAME_ANCESTORS = "https://*.hubspot.com https://*.zendesk.com https://*.zdusercontent.com"
 
 
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+
+
 def form_action_sources(extra: str = "") -> str:
     return f"'self' {extra}".strip()
 
@@ -167,12 +170,16 @@ def init_app(app: Flask) -> None:
             # Pages and API answers are per person and may carry secrets shown once (API keys, webhook
             # secrets): no browser or proxy cache keeps them (back button, shared machines).
             resp.headers.setdefault("Cache-Control", "no-store")
+        # No page uses these features: none may, whatever a script or a frame asks for.
+        resp.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         if request.path.startswith("/embed/"):
             resp.headers.setdefault(
                 "Content-Security-Policy",
                 f"default-src 'none'; frame-ancestors {EMBED_FRAME_ANCESTORS}; form-action 'none'",
             )
         else:
+            # A cross-origin window this app opened, or that opened it, gets no handle on it (window.opener).
+            resp.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
             resp.headers.setdefault("X-Frame-Options", "DENY")
             # Forms post to us only; the connect page alone also lets its form go on to the vendor
             # (g.form_action_extra, set by web/oauth.py), as a form's redirect is checked too.

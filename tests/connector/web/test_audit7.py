@@ -393,3 +393,27 @@ def test_an_invitation_link_sent_twice_at_once_sets_one_password(db_url: str) ->
     assert outcome == ["refused"]
     with b.session(db_url) as s:
         assert auth.authenticate(s, "new@acme.example", first) is not None
+
+
+# ------------------------------------------------------------------ response headers a scanner looks for
+
+
+@pytest.mark.parametrize(
+    "path", ["/login", "/", "/admin/users", "/api/v1/accounts", "/nowhere", "/static/app.js"]
+)
+def test_pages_deny_browser_features_and_cross_origin_openers(acme_admin: Any, path: str) -> None:
+    """Defence in depth the earlier audits' header tests did not ask for: no page uses the camera,
+    microphone, location, payment or USB, so none may (Permissions-Policy), and no page of the app shares
+    a browsing context group with a cross-origin window (COOP), so a vendor tab it opened, or a page that
+    opened it, cannot reach it through window.opener."""
+    resp = acme_admin.get(path)
+    policy = resp.headers.get("Permissions-Policy", "")
+    for feature in ("camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()"):
+        assert feature in policy, (path, policy)
+    assert resp.headers.get("Cross-Origin-Opener-Policy") == "same-origin", path
+
+
+def test_the_vendor_embeds_keep_their_framing(client: Any) -> None:
+    resp = client.get("/embed/hubspot/card")
+    assert "camera=()" in resp.headers.get("Permissions-Policy", "")
+    assert "Cross-Origin-Opener-Policy" not in resp.headers  # framed by the vendors' pages
