@@ -5,7 +5,9 @@ the worker."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +61,17 @@ def test_the_worker_process_signal_warms_the_sdks_and_the_model(
     assert model.texts  # one tiny inference: ONNX Runtime's first-run allocations are paid here too
 
 
-def test_the_real_model_is_cached_for_the_first_part(settings: Settings) -> None:
-    sentiment.load_model.cache_clear()
+def test_the_real_model_is_cached_for_the_first_part(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh copy of the module's cached loader: other tests of a session may have swapped the attribute.
+    spec = importlib.util.spec_from_file_location("sentiment_copy", sentiment.__file__)
+    assert spec is not None
+    assert spec.loader is not None
+    copy = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "sentiment_copy", copy)  # its dataclasses look themselves up there
+    spec.loader.exec_module(copy)
+    monkeypatch.setattr(sentiment, "load_model", copy.load_model)
     report = warmup.warm(settings)
     assert report["model"] == "loaded"
     info = sentiment.load_model.cache_info()
