@@ -47,6 +47,7 @@ def integrations() -> Any:
         shared=shared,
         inbound_set=bool(stored.get("inbound_token_enc") or stored.get("inbound_token")),
         inbound_url=(shown.payload or {}).get("url"),
+        inbound_replaced=(shown.payload or {}).get("replaced", True),
         reveal_notice=shown.notice,
     )
 
@@ -73,11 +74,11 @@ def rotate_inbound() -> Any:
     slug = tenant.slug if tenant is not None else ""
     url = settings().public_base_url.rstrip("/") + url_for("inbound.salesforce", slug=slug, token=token)
     audit(db(), tenant_id(), actor(), "integration.inbound_url_rotated", "salesforce", replaced=had)
-    reveal_id = reveals.keep("salesforce_inbound", url=url)
+    reveal_id = reveals.keep("salesforce_inbound", url=url, replaced=had)
     db().commit()
-    return redirect(
-        url_for("admin.integrations", reveal=reveal_id, _anchor="integration-salesforce"), code=303
-    )
+    # To the URL shown once (top of the page), not the card below it: on a phone the card's anchor
+    # scrolled the only copy of the new URL out of view.
+    return redirect(url_for("admin.integrations", reveal=reveal_id, _anchor="inbound-url"), code=303)
 
 
 @bp.get("/review")

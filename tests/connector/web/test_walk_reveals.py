@@ -1,0 +1,46 @@
+"""Walking the one-time secrets as a new admin would: where the page lands, what it says, what it logs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from connector.installs.vault import Vault
+from connector.realtime import inbound as realtime_inbound
+from connector.store import models as m
+from connector.store.db import transaction
+from tests.connector.web.seed import TenantData
+
+
+def _salesforce(app: Any, tenant: TenantData, token: str | None) -> None:
+    settings = app.config["HEALTHSCORE"]
+    vault = Vault(settings)
+    with transaction(settings.sqlalchemy_url) as s:
+        inst = m.Installation(
+            tenant_id=tenant.id, vendor="salesforce", status="connected",
+            base_url="https://x.test", token_url="https://x.test/token", client_id="cid",
+            client_secret_enc=vault.encrypt("other"), vendor_account="00D5g000004ABCD", settings={},
+            created_at=datetime.now(UTC),
+        )  # fmt: skip
+        if token is not None:
+            realtime_inbound.set_inbound_token(inst, vault, token)
+        s.add(inst)
+
+
+@pytest.mark.parametrize("token", [None, "sf-url-token-old-123"], ids=["make", "rotate"])
+def test_the_new_inbound_url_is_in_view_and_says_what_stopped(
+    token: str | None, acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    _salesforce(app, tenants["acme"], token)
+    sent = acme_admin.post("/admin/integrations/salesforce/rotate-inbound")
+    assert sent.status_code == 303
+    # The redirect lands on the URL shown once (top of the page), not on the Salesforce card below it,
+    # which scrolled the only copy of the URL out of a phone's view.
+    assert sent.location.endswith("#inbound-url")
+    page = acme_admin.get(sent.location).get_data(as_text=True)
+    assert 'id="inbound-url"' in page
+    said = page.split('id="inbound-url"', 1)[1].split("</div>", 1)[0]
+    # "the previous URL is refused" only when there was one (Make inbound URL has none)
+    assert ("previous URL is refused" in said) is (token is not None)
