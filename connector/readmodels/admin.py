@@ -341,6 +341,8 @@ def audit_shown(session: Session, tenant_id: int, entries: list[m.AuditEntry]) -
                 continue  # the target says it already
             elif isinstance(v, list):
                 detail.append((k.replace("_", " "), ", ".join(map(str, v))))
+            elif isinstance(v, bool):  # replaced: yes, not Python's 'True'
+                detail.append((k.replace("_", " "), "yes" if v else "no"))
             elif v is not None:
                 detail.append((k.replace("_", " "), str(v)))
         shown[e.id] = AuditShown(target=target, raw=raw, detail=detail)

@@ -269,7 +269,13 @@ def audit_action(value: str | None) -> str:
         return "—"
     kind, _, verb = value.partition(".")
     subject = {"api_key": "API key"}.get(kind, human(kind))
-    return f"{subject}: {verb.replace('_', ' ')}" if verb else subject
+    words = " ".join(
+        _AUDIT_WORDS.get(w, w) for w in verb.split("_")
+    )  # inbound_url_rotated: 'inbound URL rotated'
+    return f"{subject}: {words}" if verb else subject
+
+
+_AUDIT_WORDS = {"url": "URL", "api": "API", "crm": "CRM", "id": "ID"}
 
 
 # The model's `unit` text -> how its values read, first match wins (so "ratio: active users" before

@@ -44,3 +44,17 @@ def test_the_new_inbound_url_is_in_view_and_says_what_stopped(
     said = page.split('id="inbound-url"', 1)[1].split("</div>", 1)[0]
     # "the previous URL is refused" only when there was one (Make inbound URL has none)
     assert ("previous URL is refused" in said) is (token is not None)
+
+
+def test_the_audit_log_reads_the_inbound_url_rotation_as_words(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    _salesforce(app, tenants["acme"], None)
+    for _ in range(2):  # made, then replaced
+        assert acme_admin.post("/admin/integrations/salesforce/rotate-inbound").status_code == 303
+    page = acme_admin.get("/admin/audit").get_data(as_text=True)
+    assert "Integration: inbound URL rotated" in page  # as the button says it, not 'inbound url'
+    assert "inbound url" not in page
+    assert '<span class="muted">replaced:</span> no</td>' in page  # the first made one, replaced nothing
+    assert '<span class="muted">replaced:</span> yes</td>' in page
+    assert "replaced:</span> True" not in page
