@@ -25,6 +25,7 @@ from connector.web.security import csrf
 logger = logging.getLogger(__name__)
 bp = Blueprint("embed", __name__, url_prefix="/embed")
 _DECOY_SECRET = secrets.token_urlsafe(32)  # checks requests for portals no workspace has connected
+CARD_MAX_BODY = 64 * 1024  # our card sends a GET; a POST carries a few ids
 csrf.exempt(bp)  # authenticated by HubSpot's request signature, not a cookie
 
 
@@ -68,6 +69,9 @@ def hubspot_card() -> Response:
     this session's audit) was one that anyone's own HubSpot app, aimed at this URL with bad signatures,
     could spend for every customer's card."""
     raw = request.get_data(cache=True)
+    if len(raw) > CARD_MAX_BODY:
+        # Parsed before the signature is checked (portalId may be in it): bounded, as nobody is rate-limited yet.
+        return problem(413, "body_too_large", f"the card's request body is over {CARD_MAX_BODY} bytes")
     body = request.get_json(silent=True) if raw else None
     body = body if isinstance(body, dict) else {}
     portal = _arg(body, "portalId")

@@ -56,11 +56,12 @@ def test_deeply_nested_json_body_is_a_400_not_a_500(client: Any, tenants: dict[s
 
 def test_deeply_nested_json_to_the_unauthenticated_card_endpoint(client: Any) -> None:
     """The HubSpot card parses its body before the signature check: anyone could trigger the 500."""
-    resp = client.post(
-        "/embed/hubspot/card?portalId=123", data=DEEP, headers={"Content-Type": "application/json"}
-    )
-    assert resp.status_code in {400, 401}
-    assert resp.content_type == "application/problem+json"
+    for body in (DEEP, DEEP[:30_000] + DEEP[-30_000:]):  # over the card's 64 KiB cap (audit 7), and under it
+        resp = client.post(
+            "/embed/hubspot/card?portalId=123", data=body, headers={"Content-Type": "application/json"}
+        )
+        assert resp.status_code in {400, 401, 413}
+        assert resp.content_type == "application/problem+json"
 
 
 def test_deeply_nested_json_in_a_signed_inbound_event_is_malformed() -> None:

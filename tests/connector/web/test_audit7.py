@@ -417,3 +417,56 @@ def test_the_vendor_embeds_keep_their_framing(client: Any) -> None:
     resp = client.get("/embed/hubspot/card")
     assert "camera=()" in resp.headers.get("Permissions-Policy", "")
     assert "Cross-Origin-Opener-Policy" not in resp.headers  # framed by the vendors' pages
+
+
+# ------------------------------------------------------------------ work done for a request before it is authenticated
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/webhooks", "/inbound/zendesk/acme", "/inbound/hubspot/acme", "/embed/hubspot/card?portalId=1"],
+)
+def test_no_json_body_is_parsed_before_the_request_is_authenticated(
+    client: Any, app: Any, tenants: Any, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """Every JSON body was parsed and walked by the app-wide NUL/surrogate check before any key or signature
+    was looked at: a 2 MiB array of zeros cost ~0.2-0.35 s of CPU per request here (1 ms for a small body),
+    from anyone, on routes that have no per-address limit by design (inbound webhooks, the HubSpot card,
+    which are called from the vendors' shared servers). The check now scans the raw text; the body is
+    parsed only by a request that authenticated (the card, which reads portalId from the body, takes at
+    most 64 KiB)."""
+    parsed: list[int] = []
+    real = app.json.loads
+    monkeypatch.setattr(app.json, "loads", lambda s, **kw: parsed.append(len(s)) or real(s, **kw))
+    body = b"[" + b"0," * (512 * 1024) + b"0]"
+    resp = client.post(path, data=body, headers={"Content-Type": "application/json"})
+    assert resp.status_code in (401, 413)
+    assert parsed == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"id": "\\u0000"}', '{"id": "\\ud800"}', '{"id": "\\udc00"}', '{"id": "\\ud800x"}', '["\\\\\\u0000"]'],
+)
+def test_the_raw_text_check_still_refuses_what_cannot_be_stored(client: Any, body: str) -> None:
+    resp = client.post("/inbound/zendesk/acme", data=body, content_type="application/json")
+    assert resp.status_code == 400
+    assert "NUL character" in resp.get_json()["message"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"id": "\\ud83d\\ude00"}', '{"id": "\\\\u0000"}', '{"id": "\\\\ud800"}', '{"id": "\\u00e9\\u0001"}'],
+)
+def test_the_raw_text_check_lets_storable_escapes_through(client: Any, body: str) -> None:
+    """A surrogate pair is one character, and an escaped backslash before 'u0000' is text, not a NUL."""
+    resp = client.post("/inbound/zendesk/acme", data=body, content_type="application/json")
+    assert resp.status_code == 401  # on to the signature check
+
+
+def test_an_escaped_backslash_between_two_surrogates_does_not_pair_them(client: Any) -> None:
+    # "\ud800\\\udc00" is a high surrogate, a backslash and a low surrogate: two lone halves.
+    resp = client.post(
+        "/inbound/zendesk/acme", data='{"id": "\\ud800\\\\\\udc00"}', content_type="application/json"
+    )
+    assert resp.status_code == 400
