@@ -229,8 +229,13 @@ def _invited(session: Session, token: str) -> tuple[m.User | None, list[str]]:
     if user is None:
         return None, ["this invitation link is invalid or was already used; ask your admin for a new one"]
     if utcnow() - user.created_at > INVITE_TTL:
-        return None, ["this invitation link has expired; ask your admin to invite you again"]
+        return None, ["this invitation link has expired; ask your admin for a new link"]
     return user, []
+
+
+def invited(session: Session, token: str) -> m.User | None:
+    """The person this invitation link would set a password for (None: it cannot)."""
+    return _invited(session, token)[0]
 
 
 def invite_problems(session: Session, token: str) -> list[str]:

@@ -99,6 +99,17 @@ def logout_everywhere() -> Any:
     return redirect(url_for("auth.login"))
 
 
+def _invitee(token: str) -> dict[str, str] | None:
+    """Who the link is for (e-mail, workspace name): the e-mail is how they sign in from now on."""
+    from connector.store import models as m
+
+    user = auth.invited(db(), token)
+    if user is None:
+        return None
+    tenant = db().get(m.Tenant, user.tenant_id)
+    return {"email": user.email, "workspace": tenant.name if tenant is not None else ""}
+
+
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def accept(token: str) -> Any:
@@ -106,14 +117,19 @@ def accept(token: str) -> Any:
         problems = auth.invite_problems(db(), token)
         if problems:  # say so before a password is chosen, and offer no form that cannot work
             return render_template("auth/invite.html", token=token, errors=problems, dead=True), 400
-        return render_template("auth/invite.html", token=token)
+        return render_template("auth/invite.html", token=token, person=_invitee(token))
     password = request.form.get("password", "")
     if password != request.form.get("confirm", ""):
-        return render_template("auth/invite.html", token=token, errors=["the two passwords differ"]), 400
+        return render_template(
+            "auth/invite.html", token=token, person=_invitee(token), errors=["the two passwords differ"]
+        ), 400
     try:
         user = auth.accept_invite(db(), token, password)
     except auth.AuthError as exc:
-        return render_template("auth/invite.html", token=token, errors=exc.problems), 400
+        person = _invitee(token)
+        return render_template(
+            "auth/invite.html", token=token, person=person, errors=exc.problems, dead=person is None
+        ), 400
     audit(db(), user.tenant_id, user.email, "user.accepted_invite")
     sign_in(user)
     db().commit()

@@ -58,3 +58,30 @@ def test_the_audit_log_reads_the_inbound_url_rotation_as_words(
     assert '<span class="muted">replaced:</span> no</td>' in page  # the first made one, replaced nothing
     assert '<span class="muted">replaced:</span> yes</td>' in page
     assert "replaced:</span> True" not in page
+
+
+def test_the_invitation_page_says_who_it_is_for_and_refusals_read_as_sentences(
+    acme_admin: Any, client: Any
+) -> None:
+    page = acme_admin.post(
+        "/admin/users/invite", data={"email": "new.person@acme.test", "role": "viewer"}, follow_redirects=True
+    )
+    link = page.get_data(as_text=True).split("/invite/")[1].split("<")[0]
+    acme_admin.post("/logout")
+    shown = client.get(f"/invite/{link}").get_data(as_text=True)
+    # The e-mail is the sign-in from now on: the page says it (and gives it to password managers)
+    assert "new.person@acme.test" in shown
+    assert 'autocomplete="username"' in shown
+    assert "hard to guess" in shown  # the rule the form applies, said before a password is typed
+    cases = {
+        ("violet tractor mango harbor", "violet tractor mango harbxr"): "The two passwords differ.",
+        ("short", "short"): "The password needs at least 12 characters.",
+        ("password1234", "password1234"): "Choose a password that is harder to guess",
+    }
+    for (password, confirm), said in cases.items():
+        sent = client.post(f"/invite/{link}", data={"password": password, "confirm": confirm})
+        assert sent.status_code == 400
+        body = sent.get_data(as_text=True)
+        assert f'role="alert">{said}' in body  # a sentence, as every other message of the UI
+        assert "new.person@acme.test" in body  # still says who it is for
+        assert password not in body  # what was typed as a password is never sent back
