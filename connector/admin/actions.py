@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from connector.config import Settings
 from connector.installs.vault import Vault
 from connector.pipeline import link as linking
-from connector.pipeline.backtest import AsOfAfterDataError
+from connector.pipeline.backtest import AsOfAfterDataError as AsOfAfterDataError  # re-exported for the API
+from connector.pipeline.backtest import AsOfBeforeDataError as AsOfBeforeDataError
+from connector.pipeline.backtest import AsOfOutsideDataError
 from connector.store import models as m
 from connector.store.repo import audit
 
@@ -65,7 +67,8 @@ def backtest_preview(
     of its own (the API's `as_of`, `horizon_days`) goes to the latter.
 
     Raises:
-        AsOfAfterDataError: `as_of` is after the newest data in the store (the caller says what to pass).
+        AsOfOutsideDataError: `as_of` is after the newest or before the oldest data in the store (the
+            caller says what to pass).
     """
     try:
         from connector.pipeline.score import backtest_preview as by_settings  # type: ignore[attr-defined,unused-ignore]
@@ -84,7 +87,7 @@ def backtest_preview(
                 )
     except ImportError:
         return {"available": False, "message": "The backtest preview is not available yet in this version."}
-    except AsOfAfterDataError:
+    except AsOfOutsideDataError:
         raise
     except Exception as exc:  # a preview must never break the editor; say what went wrong (logged)
         logger.exception("backtest preview failed", extra={"tenant": tenant_id})

@@ -10,7 +10,7 @@ import click
 from connector.commands.context import settings_from
 from connector.commands.output import emit, fail
 from connector.commands.pipeline import tenant_ids
-from connector.pipeline.backtest import AsOfAfterDataError, run_backtest
+from connector.pipeline.backtest import AsOfOutsideDataError, run_backtest
 from connector.store.db import transaction
 
 
@@ -62,13 +62,8 @@ def COMMAND(  # noqa: N802
                     horizon_days=days,
                     suggest=suggest_weights,
                 )
-            except AsOfAfterDataError as exc:
-                fail(
-                    f"{slug}: --as-of {exc}",
-                    f"pass --as-of {exc.latest.isoformat()} or earlier (the newest data minus the "
-                    f"{exc.horizon_days}-day horizon, the last date whose outcomes are all known), or leave --as-of out",
-                    code=2,
-                )
+            except AsOfOutsideDataError as exc:
+                fail(f"{slug}: --as-of {exc}", f"pass --as-of {exc.hint}, or leave --as-of out", code=2)
             finally:
                 session.rollback()  # a backtest stores nothing
     if as_json:

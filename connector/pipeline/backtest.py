@@ -39,7 +39,14 @@ from scoring.uncertainty import (
 )
 
 
-class AsOfAfterDataError(ValueError):
+class AsOfOutsideDataError(ValueError):
+    """The backtest's date lies outside the store's data, so no account can be scored and judged on it
+    (the backtest would answer "0 accounts, sample too small"); `hint` says which dates work."""
+
+    hint: str = ""
+
+
+class AsOfAfterDataError(AsOfOutsideDataError):
     """The backtest's date is after the newest data in the store: no outcome can be known after it (the
     backtest would answer "0 accounts, sample too small"). `latest` is the last date whose whole horizon
     the data covers: the newest data minus the horizon."""
@@ -51,6 +58,23 @@ class AsOfAfterDataError(ValueError):
             f"{as_of.isoformat()} is after the newest data in the store ({newest.isoformat()}): "
             "nothing that happened after it is known yet"
         )
+        self.hint = (
+            f"{self.latest.isoformat()} or earlier (the newest data minus the {horizon_days}-day horizon, "
+            "the last date whose outcomes are all known)"
+        )
+
+
+class AsOfBeforeDataError(AsOfOutsideDataError):
+    """The backtest's date is before the oldest ticket, survey answer or deal in the store: there is no
+    history to score on it (a far-past date such as 0001-01-01 also overflowed the date arithmetic)."""
+
+    def __init__(self, as_of: date, oldest: date, latest: date) -> None:
+        self.as_of, self.oldest, self.latest = as_of, oldest, latest
+        super().__init__(
+            f"{as_of.isoformat()} is before the oldest data in the store ({oldest.isoformat()}): "
+            "there is no history to score on it"
+        )
+        self.hint = f"a date from {oldest.isoformat()} to {latest.isoformat()}"
 
 
 def newest_data(session: Session, tenant_id: int) -> datetime | None:
@@ -62,6 +86,23 @@ def newest_data(session: Session, tenant_id: int) -> datetime | None:
     ]
     found = [t for t in stamps if t is not None]
     return max(found) if found else None
+
+
+def oldest_data(session: Session, tenant_id: int) -> date | None:
+    """Where the tenant's history starts: the earliest ticket, survey answer, deal creation or close date,
+    or account modification in the store; None for a store without any."""
+    stamps = [
+        session.scalar(select(func.min(column)).where(table.tenant_id == tenant_id))
+        for table, column in (
+            (m.Ticket, m.Ticket.vendor_created_at),
+            (m.SurveyResponse, m.SurveyResponse.responded_at),
+            (m.Deal, m.Deal.vendor_created_at),
+            (m.Deal, m.Deal.close_date),
+            (m.Account, m.Account.vendor_updated_at),
+        )
+    ]
+    found = [t.date() if isinstance(t, datetime) else t for t in stamps if t is not None]
+    return min(found) if found else None
 
 
 def outcomes_from_truth(truth: dict[str, Any], crm: str, start: date, end: date) -> dict[str, bool]:
@@ -112,12 +153,17 @@ def run_backtest(
 
     Raises:
         AsOfAfterDataError: `as_of` is after the newest data in the store.
+        AsOfBeforeDataError: `as_of` is before the oldest ticket, survey answer or deal.
     """
     now = tenant_now(session, tenant_id)
     if as_of is not None:
         newest = newest_data(session, tenant_id)
         if newest is not None and as_of.date() > newest.date():
             raise AsOfAfterDataError(as_of.date(), newest.date(), horizon_days)
+        oldest = oldest_data(session, tenant_id)
+        if oldest is not None and newest is not None and as_of.date() < oldest:
+            latest = max(oldest, newest.date() - timedelta(days=horizon_days))
+            raise AsOfBeforeDataError(as_of.date(), oldest, latest)
     as_of = as_of or now - timedelta(days=horizon_days)
     model = model or current_model(session, tenant_id)
     crm = crm_vendor(session, tenant_id) or ""
@@ -249,7 +295,7 @@ def backtest_preview(
     as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """Backtest a draft model before an admin publishes it, paired with the live model on the same
-    accounts (raises ScoringConfigError if invalid, AsOfAfterDataError for an `as_of` after the data)."""
+    accounts (raises ScoringConfigError if invalid, AsOfOutsideDataError for an `as_of` outside the data)."""
     return run_backtest(
         session,
         tenant_id,

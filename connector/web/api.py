@@ -368,6 +368,16 @@ def backtest() -> Response:
             newest_data=exc.newest.isoformat(),
             latest_as_of=exc.latest.isoformat(),
         )
+    except admin_actions.AsOfBeforeDataError as exc:
+        return problem(
+            422,
+            "as_of_before_data",
+            f"as_of {exc}.",
+            f"Send as_of {exc.hint}, or leave as_of out.",
+            as_of=exc.as_of.isoformat(),
+            oldest_data=exc.oldest.isoformat(),
+            latest_as_of=exc.latest.isoformat(),
+        )
     if not result.get("available", True):
         return problem(501, "not_available", str(result.get("message")), None)
     return jsonify(jsonable(result))

@@ -281,7 +281,8 @@ def document() -> dict[str, Any]:
                                         "format": "date",
                                         "pattern": r"^\d{4}-\d{2}-\d{2}$",
                                         "description": "Score as of this date (default: now minus the "
-                                        "horizon); after the newest data in the store: 422 as_of_after_data",
+                                        "horizon); after the newest data in the store: 422 as_of_after_data; before the "
+                                        "oldest ticket, survey answer or deal: 422 as_of_before_data",
                                     },
                                     "horizon_days": {
                                         "type": "integer",

@@ -56,3 +56,15 @@ def test_an_as_of_within_the_data_still_runs(store: str) -> None:
         main, ["backtest", "--as-of", "2026-04-01", "--json"], env={"HEALTHSCORE_DATABASE_URL": store}
     )
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("far", ["0001-01-01", "1900-01-01"])
+def test_an_as_of_before_the_oldest_data_is_refused_with_the_range(store: str, far: str) -> None:
+    """0001-01-01 ended in 'error: OverflowError: date value out of range'; 1900-01-01 in 'accounts 0 …
+    sample too small'. Both name the oldest data (the deal created with the book) and the dates that work."""
+    result = CliRunner().invoke(main, ["backtest", "--as-of", far], env={"HEALTHSCORE_DATABASE_URL": store})
+    assert result.exit_code == 2, result.output
+    assert f"{far} is before the oldest data in the store" in result.stderr
+    assert "OverflowError" not in result.output + result.stderr
+    assert "hint: pass --as-of a date from " in result.stderr
+    assert "accounts 0" not in result.stdout

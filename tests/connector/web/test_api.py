@@ -303,13 +303,35 @@ def test_backtest_as_of_after_the_newest_data_is_a_422_naming_the_date(client: A
     assert "as_of" in body["hint"]
     fine = client.post(
         "/api/v1/backtest",
-        json={"yaml": text, "as_of": "2026-08-01", "horizon_days": 60},
+        json={"yaml": text, "as_of": "2026-11-16", "horizon_days": 60},
         headers=bearer(acme.admin_key),
     )
     assert fine.status_code == 200, fine.get_json()
-    assert fine.get_json()["as_of"].startswith("2026-08-01")
+    assert fine.get_json()["as_of"].startswith("2026-11-16")
     assert fine.get_json()["horizon_days"] == 60
     bad = client.post(
         "/api/v1/backtest", json={"yaml": text, "as_of": "2026-02-30"}, headers=bearer(acme.admin_key)
     )
     assert bad.status_code == 400
+
+
+def test_backtest_as_of_before_the_oldest_data_is_a_422_naming_the_dates(
+    client: Any, acme: TenantData
+) -> None:
+    """A date before the book's history (0001-01-01 overflowed the date arithmetic: 501 'could not run';
+    1900-01-01 answered '0 accounts, sample too small') is refused with the range that works."""
+    from importlib.resources import files
+
+    text = files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
+    for as_of in ("0001-01-01", "1900-01-01"):
+        resp = client.post(
+            "/api/v1/backtest", json={"yaml": text, "as_of": as_of}, headers=bearer(acme.admin_key)
+        )
+        assert resp.status_code == 422, resp.get_json()
+        body = resp.get_json()
+        assert body["error"] == "as_of_before_data"
+        assert as_of in body["message"]
+        assert body["oldest_data"] in body["message"]
+        assert body["oldest_data"] <= body["latest_as_of"]
+        assert body["oldest_data"] in body["hint"]
+        assert body["latest_as_of"] in body["hint"]
