@@ -23,6 +23,9 @@ def _bounded_ids() -> None:
 
 
 MAX_FORM_FIELDS = 1000  # Flask's MAX_FORM_PARTS for multipart; the app's largest form has a few dozen
+# Routes that never read a form (JSON or signed bodies; the API answers 415 to anything else): their
+# forms are not parsed before the key or signature is checked (1,000 multipart parts cost ~60 ms).
+TAKES_NO_FORMS = ("/api/", "/inbound/", "/embed/")
 MAX_PAGE = 10**9  # far beyond any list; (page - 1) * per_page stays inside a 64-bit OFFSET
 UNSTORABLE = "The request contains a NUL character (%00, \\u0000) or a lone surrogate (\\ud800); remove it."
 
@@ -79,7 +82,9 @@ def _storable_text() -> None:
         # Werkzeug counts multipart parts (MAX_FORM_PARTS) but splits a url-encoded form whatever its field
         # count: 480 KB of 'a=&' cost ~240 ms of CPU before any key, signature or rate limit (audit 7).
         abort(413, description=f"A form has at most {MAX_FORM_FIELDS} fields.")
-    if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
+    if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"} and not (
+        request.path.startswith(TAKES_NO_FORMS)
+    ):
         values.extend(f"{k}{v}" for k, v in request.form.items(multi=True))
     if any("\x00" in value for value in values) or (request.is_json and _json_unstorable()):
         abort(400, description=UNSTORABLE)

@@ -491,3 +491,28 @@ def test_a_form_of_countless_fields_is_refused_before_it_is_parsed(
     resp = client.post(path, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert resp.status_code == 413
     assert parsed == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/webhooks", "/inbound/zendesk/acme", "/embed/hubspot/card?portalId=1"]
+)
+def test_routes_that_take_no_forms_never_parse_one(
+    client: Any, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """The API, inbound webhooks and the card read JSON or signed bodies only; a multipart form sent to them
+    (up to 1,000 parts: ~60 ms to parse here) was parsed by the app-wide check before any key or signature."""
+    from werkzeug import formparser
+
+    parsed: list[int] = []
+    real = formparser.FormDataParser.parse
+    monkeypatch.setattr(
+        formparser.FormDataParser, "parse", lambda self, *a, **k: parsed.append(1) or real(self, *a, **k)
+    )
+    body = "".join(
+        f'--xx\r\nContent-Disposition: form-data; name="a{i}"\r\n\r\n{"v" * 400}\r\n' for i in range(999)
+    )
+    resp = client.post(
+        path, data=(body + "--xx--\r\n").encode(), content_type="multipart/form-data; boundary=xx"
+    )
+    assert resp.status_code in (400, 401, 413, 415)
+    assert parsed == []
