@@ -18,6 +18,8 @@ Each vendor's `errors.py` is a pure table from SDK exception / status / body to 
 
 from __future__ import annotations
 
+import os
+
 
 class IntegrationError(Exception):
     """Base class: a vendor call failed. `hint` says what a user can do; `detail` is safe to log."""
@@ -136,3 +138,17 @@ def unreachable_cause(exc: BaseException) -> str | None:
             if isinstance(nxt, BaseException):
                 todo.append(nxt)
     return None
+
+
+def ca_file_missing(vendor: str, ca_file: str | None) -> UnreachableError | None:
+    """The error for an installation whose trusted CA file is gone (None: there is none, or it is there).
+    requests and urllib3 fail such a call with a bare OSError before connecting, which read as
+    "unexpected error: OSError"; the demo's sandbox writes that file and takes it away when it stops."""
+    if not ca_file or os.path.isfile(ca_file):
+        return None
+    return UnreachableError(
+        vendor,
+        f"the CA certificate file this installation trusts is missing ({ca_file})",
+        hint="If it came from the sandbox (the demo), start the sandbox again; otherwise reconnect the "
+        "installation with a CA file that exists, or without one for a vendor's public certificate.",
+    )

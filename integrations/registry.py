@@ -12,6 +12,7 @@ from typing import Any
 import requests
 
 from integrations.base import Adapter
+from integrations.errors import ca_file_missing
 from integrations.oauth import TokenSaver, TokenSet
 
 VENDORS: tuple[str, ...] = ("salesforce", "hubspot", "zendesk")
@@ -51,23 +52,29 @@ class Connection:
     before_call: Callable[[], None] | None = None
 
 
-def metered_session(before_call: Callable[[], None] | None, vendor: str) -> requests.Session:
+def metered_session(
+    before_call: Callable[[], None] | None, vendor: str, ca_file: str | None = None
+) -> requests.Session:
     """A requests session that calls `before_call` before each request it sends (zenpy and
-    simple-salesforce send every request through the session they are given) and follows redirects within
+    simple-salesforce send every request through the session they are given), refuses to send when the
+    installation's CA file has gone (integrations.errors.ca_file_missing) and follows redirects within
     the requested origin only (integrations.redirects: a 307 re-sends a refresh grant's secrets)."""
     from integrations.redirects import same_origin_redirects
 
-    session = requests.Session() if before_call is None else _MeteredSession(before_call)
-    return same_origin_redirects(session, vendor)
+    return same_origin_redirects(_VendorSession(vendor, before_call, ca_file), vendor)
 
 
-class _MeteredSession(requests.Session):
-    def __init__(self, before_call: Callable[[], None]) -> None:
+class _VendorSession(requests.Session):
+    def __init__(self, vendor: str, before_call: Callable[[], None] | None, ca_file: str | None) -> None:
         super().__init__()
-        self._before_call = before_call
+        self._vendor, self._before_call, self._ca_file = vendor, before_call, ca_file
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        self._before_call()
+        missing = ca_file_missing(self._vendor, self._ca_file)
+        if missing is not None:
+            raise missing
+        if self._before_call is not None:
+            self._before_call()
         return super().request(*args, **kwargs)
 
 

@@ -27,12 +27,11 @@ from dateutil import parser as dateutil_parser
 from hubspot import HubSpot
 
 from integrations import skips
-from integrations.errors import IntegrationError, MalformedResponseError
+from integrations.errors import IntegrationError, MalformedResponseError, ca_file_missing
 from integrations.hubspot import errors
 from integrations.hubspot.mapping import HubRecord
 from integrations.hubspot.writeback import BatchOutcome, RowError
-from integrations.redirects import vendor_session
-from integrations.registry import Connection
+from integrations.registry import Connection, metered_session
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -205,7 +204,8 @@ class HubSpotClient:
         self._access_token = connection.tokens.access_token
         self._sdk: HubSpot | None = None
         self._apis: dict[str, Any] = {}
-        self._session = vendor_session(errors.VENDOR)  # same-origin redirects only (refresh grants)
+        # Same-origin redirects only (refresh grants); refuses to send when the CA file has gone.
+        self._session = metered_session(None, errors.VENDOR, connection.ca_file)
         self._verify: str | bool = connection.ca_file or True
         self.api_calls = 0
 
@@ -242,6 +242,9 @@ class HubSpotClient:
     def _before_call(self) -> None:
         """The caller's shared budget (Connection.before_call): the SDK sends through urllib3, not a
         requests session, so each call charges here, once per HTTP request."""
+        missing = ca_file_missing(errors.VENDOR, self._conn.ca_file)  # urllib3 would say a bare OSError
+        if missing is not None:
+            raise missing
         if self._conn.before_call is not None:
             self._conn.before_call()
 

@@ -35,7 +35,7 @@ class SalesforceClient:
         self.calls = 0
         self._last_headers: Mapping[str, str] = {}
         # the shared budget, per request; redirects within the origin only
-        self._session = metered_session(connection.before_call, errors.VENDOR)
+        self._session = metered_session(connection.before_call, errors.VENDOR, connection.ca_file)
         if connection.ca_file:
             self._session.verify = connection.ca_file
             # Else REQUESTS_CA_BUNDLE from the environment silently replaces the sandbox CA.

@@ -78,7 +78,9 @@ class ZendeskClient:
         self.refreshes = 0
         self._retry_after: float | None = None
         self._reach = Reach(connection.base_url)  # a refusal before any answer fails the pass at once
-        self._session = metered_session(connection.before_call, VENDOR)  # the shared budget, per request
+        self._session = metered_session(
+            connection.before_call, VENDOR, connection.ca_file
+        )  # the budget, per request
         if connection.ca_file:
             self._session.verify = connection.ca_file
             self._session.trust_env = False

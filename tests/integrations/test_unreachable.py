@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import random
 import socket
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -166,3 +168,26 @@ def test_each_adapter_fails_fast_when_nothing_listens(vendor: str, expired: bool
     assert info.value.vendor == vendor
     assert conn.base_url in info.value.detail
     assert "connection refused" in info.value.detail
+
+
+@pytest.mark.parametrize("expired", [False, True], ids=["read", "refresh-first"])
+@pytest.mark.parametrize("vendor", ["hubspot", "salesforce", "zendesk"])
+def test_each_adapter_names_a_ca_file_that_has_gone(vendor: str, expired: bool, tmp_path: Path) -> None:
+    """The demo's installations trust the sandbox's CA file; once the sandbox stopped and took it away,
+    requests/urllib3 failed before connecting with a bare OSError ('unexpected error: OSError'). Now the
+    first call says which file is missing and what to do, at once and without sending anything."""
+    SLEEPS.clear()
+    gone = tmp_path / "sandbox-ca.pem"
+    conn = replace(_connection(vendor, expired=expired), ca_file=str(gone))
+    adapter = create_adapter(conn)
+    try:
+        with pytest.raises(UnreachableError) as info:
+            list(adapter.read(Stream.ACCOUNTS, None))
+    finally:
+        adapter.close()
+    assert SLEEPS == []
+    assert info.value.vendor == vendor
+    assert str(gone) in info.value.detail
+    assert "CA certificate file" in info.value.detail
+    assert "start the sandbox again" in info.value.hint
+    assert getattr(adapter, "api_calls", 0) == 0  # nothing was sent (nor charged to the budget)
