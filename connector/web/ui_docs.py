@@ -11,7 +11,7 @@ from connector.web.blueprints import ui as bp
 # Swagger UI sets inline styles and shows data: images; everything else stays 'self' as on every page.
 DOCS_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    "connect-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 
 

@@ -516,3 +516,13 @@ def test_routes_that_take_no_forms_never_parse_one(
     )
     assert resp.status_code in (400, 401, 413, 415)
     assert parsed == []
+
+
+@pytest.mark.parametrize("path", ["/login", "/docs/api", "/admin/users", "/nowhere"])
+def test_every_page_policy_pins_base_uri_and_objects(acme_admin: Any, path: str) -> None:
+    """base-uri does not fall back to default-src: the API reference's own policy (Swagger UI needs inline
+    styles) left it out, so a <base> tag could re-point the page's relative script URLs."""
+    csp = acme_admin.get(path).headers["Content-Security-Policy"]
+    assert "base-uri 'none'" in csp, path
+    assert "object-src 'none'" in csp, path
+    assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";")[0], path
