@@ -30,3 +30,57 @@
     }
   });
 })();
+// <code class="secret">…</code><button data-copy hidden>Copy</button>: a secret shown once. The button
+// appears (it needs this script), takes the keyboard focus and copies the secret; the secret is selected too,
+// so Ctrl+C works as well. navigator.clipboard needs a secure context: elsewhere the selection is copied.
+(function () {
+  "use strict";
+  function secretOf(button) {
+    var el = button.previousElementSibling;
+    return el && el.classList.contains("secret") ? el : null;
+  }
+  function select(el) {
+    var range = document.createRange();
+    range.selectNodeContents(el);
+    var sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+  }
+  function said(button, text) {
+    button.textContent = text;
+    window.setTimeout(function () { button.textContent = "Copy"; }, 4000);
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest && event.target.closest("button[data-copy]");
+    var secret = button && secretOf(button);
+    if (!secret) { return; }
+    var text = secret.textContent.trim();
+    function fallback() {
+      select(secret);
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      said(button, ok ? "Copied" : "Press Ctrl+C to copy");
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { said(button, "Copied"); }, fallback);
+    } else {
+      fallback();
+    }
+  });
+  function ready() {
+    var buttons = document.querySelectorAll("button[data-copy]");
+    for (var i = 0; i < buttons.length; i++) {
+      if (secretOf(buttons[i])) { buttons[i].hidden = false; }
+    }
+    var first = buttons.length ? buttons[0] : null;
+    if (first && secretOf(first)) {
+      select(secretOf(first));
+      first.focus();
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
+  }
+})();

@@ -12,6 +12,7 @@ from connector.realtime import inbound as realtime_inbound
 from connector.store import models as m
 from connector.store.db import transaction
 from tests.connector.web.seed import TenantData
+from tests.connector.web.test_reveals import CASES
 
 
 def _salesforce(app: Any, tenant: TenantData, token: str | None) -> None:
@@ -85,3 +86,19 @@ def test_the_invitation_page_says_who_it_is_for_and_refusals_read_as_sentences(
         assert f'role="alert">{said}' in body  # a sentence, as every other message of the UI
         assert "new.person@acme.test" in body  # still says who it is for
         assert password not in body  # what was typed as a password is never sent back
+
+
+@pytest.mark.parametrize("kind", [*CASES, "salesforce_inbound"])
+def test_every_secret_shown_once_has_a_copy_button(
+    kind: str, acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    if kind == "salesforce_inbound":
+        _salesforce(app, tenants["acme"], None)
+        sent, block = acme_admin.post("/admin/integrations/salesforce/rotate-inbound"), 'id="inbound-url"'
+    else:
+        make, block, _starts = CASES[kind]
+        sent = make(acme_admin)
+    shown = acme_admin.get(sent.location).get_data(as_text=True).split(block, 1)[1].split("</div>", 1)[0]
+    # The button follows the secret (app.js copies its previous sibling, shows the button and focuses it)
+    assert "</code><button" in shown
+    assert "data-copy" in shown.split("</code>", 1)[1]
