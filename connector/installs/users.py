@@ -264,7 +264,11 @@ def accept_invite(session: Session, token: str, password: str) -> m.User:
     # a second password on the same reading of the link.
     burnt = session.execute(
         update(m.User)
-        .where(m.User.id == user.id, m.User.invite_token_hash == _token_hash(token))
+        .where(
+            m.User.id == user.id,
+            m.User.invite_token_hash == _token_hash(token),
+            m.User.password_hash.is_(None),  # a link never sets the password of an account in use
+        )
         .values(invite_token_hash=None)
         .execution_options(synchronize_session=False)
     )

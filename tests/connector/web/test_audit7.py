@@ -526,3 +526,21 @@ def test_every_page_policy_pins_base_uri_and_objects(acme_admin: Any, path: str)
     assert "base-uri 'none'" in csp, path
     assert "object-src 'none'" in csp, path
     assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";")[0], path
+
+
+def test_an_invitation_link_never_sets_the_password_of_an_account_in_use(db_url: str) -> None:
+    """A link of a person who has accepted already (a 'New link' that raced the acceptance writes a token
+    hash onto an active account) must not set that account's password: it would hand the account to
+    whoever holds the link."""
+    from connector.installs import users as auth
+
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        user, _ = auth.invite(s, t, "new@acme.example", "viewer")
+        user.password_hash = auth.hash_password("correct horse battery staple")
+        token = "raced-renewal-token"
+        user.invite_token_hash = auth._token_hash(token)
+    with b.session(db_url) as s, pytest.raises(auth.AuthError):
+        auth.accept_invite(s, token, "another horse entirely, stapled")
+    with b.session(db_url) as s:
+        assert auth.authenticate(s, "new@acme.example", "correct horse battery staple") is not None
