@@ -82,11 +82,14 @@ def take(kind: str) -> Reveal:
 def notice(kind: str, state: str = "gone") -> str:
     """Why no secret is shown (`gone`: shown already, or not this person's; `expired`) and what to do."""
     minutes = int(reveals.REVEAL_TTL.total_seconds() // 60)
-    if state == "expired":
-        said = f"{WHAT[kind]} was not opened within {minutes} minutes, so it is not shown any more."
-    else:
-        said = (
-            f"{WHAT[kind]} was already shown once and is not shown again (it is shown only once, within "
-            f"{minutes} minutes of being made, to the person who made it)."
+    if state == "expired":  # never shown, so never copied: just what to do
+        todo = LOST[kind].removeprefix("If you did not copy it, ")
+        return (
+            f"{WHAT[kind]} was not opened within {minutes} minutes, so it is not shown any more. "
+            f"{todo[:1].upper()}{todo[1:]}"
         )
+    said = (
+        f"{WHAT[kind]} was already shown once and is not shown again (it is shown only once, within "
+        f"{minutes} minutes of being made, to the person who made it)."
+    )
     return f"{said} {LOST[kind]}"

@@ -102,3 +102,20 @@ def test_every_secret_shown_once_has_a_copy_button(
     # The button follows the secret (app.js copies its previous sibling, shows the button and focuses it)
     assert "</code><button" in shown
     assert "data-copy" in shown.split("</code>", 1)[1]
+
+
+def test_an_expired_secret_says_what_to_do_not_if_you_copied_it(
+    acme_admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from connector.admin import reveals
+
+    where = acme_admin.post("/admin/keys", data={"name": "Late", "scope": "read"}).location
+    later = datetime.now(UTC) + timedelta(minutes=11)  # the admin opens it eleven minutes later
+    monkeypatch.setattr(reveals, "utcnow", lambda: later)
+    said = acme_admin.get(where).get_data(as_text=True).split('id="reveal-gone">', 1)[1].split("</div>", 1)[0]
+    assert "not opened within 10 minutes" in said
+    # It was never shown, so "If you did not copy it" cannot apply: the page says what to do instead
+    assert "did not copy" not in said
+    assert said.endswith("Revoke that key and create a new one.")
