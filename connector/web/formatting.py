@@ -236,6 +236,16 @@ def problem_text(value: str | None) -> str:
     return out if out == value or out.endswith(".") else out + "."
 
 
+def sentence(value: str | None) -> str:
+    """'the two passwords differ' → 'The two passwords differ.': a refusal of the domain layer (worded for the
+    CLI's 'error: …' too) as the UI's messages read."""
+    text = (value or "").strip()
+    if not text:
+        return ""
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def truth_text(value: str | None) -> str:
     return TRUTH_TEXT.get(value or "", value or "")
 
@@ -328,6 +338,7 @@ def init_app(app: Flask) -> None:
         "percent": percent,
         "driver": driver_text,
         "problem": problem_text,
+        "sentence": sentence,
         "truth": truth_text,
         "title": ticket_title,
         "survey": survey_scale,

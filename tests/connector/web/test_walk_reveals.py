@@ -119,3 +119,20 @@ def test_an_expired_secret_says_what_to_do_not_if_you_copied_it(
     # It was never shown, so "If you did not copy it" cannot apply: the page says what to do instead
     assert "did not copy" not in said
     assert said.endswith("Revoke that key and create a new one.")
+
+
+def test_a_refused_endpoint_reads_as_a_sentence(acme_admin: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from connector.admin import webhooks as webhook_admin
+
+    monkeypatch.setattr(webhook_admin, "MAX_ENDPOINTS", 1)
+    form = {"url": "https://93.184.216.34/h1", "event_types": "account.band_changed"}
+    assert acme_admin.post("/admin/webhooks/", data=form).status_code == 303
+    page = acme_admin.post("/admin/webhooks/", data={**form, "url": "https://93.184.216.34/h2"})
+    assert page.status_code == 400
+    said = (
+        page.get_data(as_text=True).split('class="flash flash-error" role="alert">', 1)[1].split("</div>")[0]
+    )
+    # as every other message of the page: a capital and a full stop (the CLI prints the same words after 'error: ')
+    assert said.startswith("A workspace can have at most 1 webhook endpoints")
+    assert said.endswith("send several event types to one endpoint.")
+    assert 'value="https://93.184.216.34/h2"' in page.get_data(as_text=True)  # what was typed is kept
