@@ -141,7 +141,7 @@ def admin_required(view: F) -> F:
         if viewer is None:
             return to_sign_in()
         if not auth.can(viewer.role, "write"):
-            abort(403, description="Only admins can do this; ask an admin of your workspace.")
+            abort(403, description="Only admins can do this.")  # what to do: the 403 page
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -136,3 +136,12 @@ def test_a_refused_endpoint_reads_as_a_sentence(acme_admin: Any, monkeypatch: py
     assert said.startswith("A workspace can have at most 1 webhook endpoints")
     assert said.endswith("send several event types to one endpoint.")
     assert 'value="https://93.184.216.34/h2"' in page.get_data(as_text=True)  # what was typed is kept
+
+
+def test_the_admin_only_page_says_what_to_do_once(acme_viewer: Any) -> None:
+    page = acme_viewer.get("/admin/keys")
+    assert page.status_code == 403
+    body = page.get_data(as_text=True)
+    assert "Only admins can do this." in body
+    # 'ask an admin' is the page's "What to do"; the reason said it a second time just above it
+    assert body.lower().count("ask an admin of your workspace") == 1
