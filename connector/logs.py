@@ -110,6 +110,8 @@ def configure_logging(fmt: str = "text", level: str = "INFO", stream: Any = None
     )
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("urllib3", "werkzeug", "zeep", "hubspot", "transformers", "httpx"):
+    # alembic: "Context impl SQLiteImpl." twice per command that checks the schema (`db upgrade --verbose`
+    # shows them).
+    for noisy in ("urllib3", "werkzeug", "zeep", "hubspot", "transformers", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return handler

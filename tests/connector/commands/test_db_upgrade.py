@@ -47,3 +47,14 @@ def test_verbose_shows_alembic(tmp_path: Path) -> None:
     out, err = _upgrade(tmp_path, "--verbose")
     assert "Running upgrade  -> 0001" in err
     assert "applied 0001" in out
+
+
+def test_other_commands_that_check_the_schema_print_no_alembic_lines(tmp_path: Path) -> None:
+    """`healthscore demo` (and every store command, through the schema guard) printed Alembic's "Context
+    impl SQLiteImpl." / "Will assume non-transactional DDL." at the default INFO level, twice per check."""
+    _upgrade(tmp_path)
+    env = {"HEALTHSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "HEALTHSCORE_LOG_LEVEL": "INFO"}
+    result = CliRunner().invoke(main, ["db", "current"], env=env)
+    assert result.exit_code == 0, result.output
+    assert migrate.head() in result.stdout
+    assert "Context impl" not in result.stdout + result.stderr
