@@ -145,3 +145,29 @@ def test_the_admin_only_page_says_what_to_do_once(acme_viewer: Any) -> None:
     assert "Only admins can do this." in body
     # 'ask an admin' is the page's "What to do"; the reason said it a second time just above it
     assert body.lower().count("ask an admin of your workspace") == 1
+
+
+def test_refusals_on_the_users_and_keys_pages_read_as_sentences(
+    acme_admin: Any, tenants: dict[str, TenantData]
+) -> None:
+    import re
+
+    def said(answer: Any) -> list[str]:
+        return re.findall(r'class="flash flash-error"[^>]*>(.*?)</div>', answer.get_data(as_text=True))
+
+    admin_id, viewer_id = tenants["acme"].admin_id, tenants["acme"].viewer_id
+    answers = {
+        "invite": acme_admin.post("/admin/users/invite", data={"email": "bad", "role": "viewer"}),
+        "taken": acme_admin.post("/admin/users/invite", data={"email": "viewer@acme.test", "role": "viewer"}),
+        "key": acme_admin.post("/admin/keys", data={"name": "", "scope": "read"}),
+        "last admin": acme_admin.post(
+            f"/admin/users/{admin_id}/role", data={"role": "viewer"}, follow_redirects=True
+        ),
+        "renew": acme_admin.post(f"/admin/users/{viewer_id}/new-invite-link", follow_redirects=True),
+    }
+    for what, answer in answers.items():
+        messages = said(answer)
+        assert messages, what
+        for text in messages:  # a capital and a full stop, as the UI's own messages
+            assert not text[:1].islower(), (what, text)
+            assert text.endswith("."), (what, text)
