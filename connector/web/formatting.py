@@ -242,7 +242,9 @@ def sentence(value: str | None) -> str:
     text = (value or "").strip()
     if not text:
         return ""
-    text = text[:1].upper() + text[1:]
+    first = text.split(None, 1)[0]
+    if first.isalpha() and first.islower():  # a plain word; never an e-mail, a version or a key's name
+        text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
 
 

@@ -171,3 +171,15 @@ def test_refusals_on_the_users_and_keys_pages_read_as_sentences(
         for text in messages:  # a capital and a full stop, as the UI's own messages
             assert not text[:1].islower(), (what, text)
             assert text.endswith("."), (what, text)
+
+
+def test_a_message_that_starts_with_a_name_keeps_it_as_written(
+    acme_admin: Any, tenants: dict[str, TenantData]
+) -> None:
+    from connector.web.formatting import sentence
+
+    removed = acme_admin.post(f"/admin/users/{tenants['acme'].viewer_id}/remove", follow_redirects=True)
+    assert "viewer@acme.test is removed and signed out everywhere." in removed.get_data(as_text=True)
+    assert sentence("acme-e2e-1 is published") == "acme-e2e-1 is published."  # a model version
+    assert sentence("hsk_ab12 was revoked") == "hsk_ab12 was revoked."
+    assert sentence("the two passwords differ") == "The two passwords differ."
