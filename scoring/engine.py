@@ -217,8 +217,13 @@ def columns_from_signals(signals: Sequence[AccountSignals], model: ScoringModel)
     """Pivot per-account signals into columns for the model's metrics (None → NaN)."""
     names = [m.name for m in model.metrics]
     names += [m.evidence.metric for m in model.metrics if m.evidence and m.evidence.metric not in names]
+    nan = float("nan")
+    # _as_float inlined: one call per metric per account was most of this pivot's time (issue 17).
     metrics = {
-        name: np.array([_as_float(s.metrics.get(name)) for s in signals], dtype=np.float64) for name in names
+        name: np.array(
+            [nan if (v := s.metrics.get(name)) is None else float(v) for s in signals], dtype=np.float64
+        )
+        for name in names
     }
     return SignalColumns(
         account_ids=[s.account_id for s in signals],

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -114,36 +114,42 @@ def reasons(
 ) -> list[str]:
     """Why the record must be written (empty: it need not be). `new` and `old` are field values as
     outbox.score_values makes them (logical keys, rounded as written)."""
-    if old is None:
-        return ["never written"]
-    out = [
-        f"{key} changed"
-        for key in ("health_band", "recommended_action", "health_model_version")
-        if new.get(key) != old.get(key)
-    ]
-    if _moved(new.get("health_score"), old.get("health_score"), rule.score_points):
-        out.append("score moved")
-    trend_new, trend_old = new.get("health_trend_30d"), old.get("health_trend_30d")
-    if _moved(trend_new, trend_old, rule.trend_points):
-        out.append("trend moved")
-    elif _crossed_zero(trend_new, trend_old):
-        out.append("trend changed sign")
-    if _moved(new.get("sentiment_30d"), old.get("sentiment_30d"), rule.sentiment):
-        out.append("sentiment moved")
-    if _drivers_changed(new, old):
-        out.append("drivers changed")
-    if _stale(new.get("health_scored_at"), old.get("health_scored_at"), refresh_age(external_id, rule)):
-        out.append("refresh")
-    # A field this rule does not know yet is written when it differs at all.
-    known = {*_RULED, DRIVER_KINDS}
-    out.extend(f"{k} changed" for k in new if k not in known and new.get(k) != old.get(k))
-    return out
+    return list(_why(new, old, external_id, rule))
 
 
 def material(
     new: Mapping[str, Any], old: Mapping[str, Any] | None, external_id: str, rule: WriteRule = DEFAULT_RULE
 ) -> bool:
-    return bool(reasons(new, old, external_id, rule))
+    """Whether the record must be written: the first reason is enough."""
+    return next(_why(new, old, external_id, rule), None) is not None
+
+
+def _why(
+    new: Mapping[str, Any], old: Mapping[str, Any] | None, external_id: str, rule: WriteRule
+) -> Iterator[str]:
+    if old is None:
+        yield "never written"
+        return
+    for key in ("health_band", "recommended_action", "health_model_version"):
+        if new.get(key) != old.get(key):
+            yield f"{key} changed"
+    if _moved(new.get("health_score"), old.get("health_score"), rule.score_points):
+        yield "score moved"
+    trend_new, trend_old = new.get("health_trend_30d"), old.get("health_trend_30d")
+    if _moved(trend_new, trend_old, rule.trend_points):
+        yield "trend moved"
+    elif _crossed_zero(trend_new, trend_old):
+        yield "trend changed sign"
+    if _moved(new.get("sentiment_30d"), old.get("sentiment_30d"), rule.sentiment):
+        yield "sentiment moved"
+    if _drivers_changed(new, old):
+        yield "drivers changed"
+    if _stale(new.get("health_scored_at"), old.get("health_scored_at"), refresh_age(external_id, rule)):
+        yield "refresh"
+    # A field this rule does not know yet is written when it differs at all.
+    for k in new:
+        if k not in _KNOWN and new.get(k) != old.get(k):
+            yield f"{k} changed"
 
 
 _RULED = frozenset(
@@ -158,6 +164,7 @@ _RULED = frozenset(
         "health_model_version",
     }
 )
+_KNOWN = _RULED | {DRIVER_KINDS}
 _NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)*")
 
 

@@ -13,7 +13,6 @@ from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from connector.pipeline import play_queue
-from connector.pipeline.link import crm_vendor
 from connector.pipeline.outbox import queue_writes
 from connector.pipeline.signals import load_signals
 from connector.readmodels.common import parsed_model
@@ -21,7 +20,7 @@ from connector.readmodels.customers import former_customer_ids
 from connector.store import models as m
 from connector.store.db import upsert_insert
 from connector.store.repo import utcnow
-from connector.store.snapshots import insert_snapshots
+from connector.store.snapshots import SnapshotRow, insert_snapshots
 from scoring.engine import score_accounts
 from scoring.model import ScoringModel
 from scoring.trend import change_over
@@ -133,7 +132,10 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
 
     as_of = as_of or utcnow()
     model = current_model(session, tenant_id)
-    signals = load_signals(session, tenant_id, as_of)
+    # The CRM accounts load_signals reads (live ones): the snapshots, events and outbox rows need them, and
+    # reading them again cost a second pass over every account row and its JSON (issue 17).
+    accounts: dict[int, m.Account] = {}
+    signals = load_signals(session, tenant_id, as_of, accounts=accounts)
     # Former customers (churned, renewal lost) leave scoring: their scores only crowded the at-risk list.
     former = {str(i) for i in former_customer_ids(session, tenant_id, as_of.date())}
     signals = [s for s in signals if s.account_id not in former]
@@ -150,26 +152,18 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
             m.WebhookEndpoint.tenant_id == tenant_id, m.WebhookEndpoint.enabled.is_(True)
         )
     ).all()
-    # The scored (CRM) accounts only: the tenant's helpdesk organizations are as many again.
-    accounts = {
-        a.id: a
-        for a in session.scalars(
-            select(m.Account).where(
-                m.Account.tenant_id == tenant_id, m.Account.vendor == crm_vendor(session, tenant_id)
-            )
-        )
-    }
     org_ids = _linked_orgs(session, tenant_id)
     emitted = _last_emitted_scores(session, tenant_id) if endpoints else {}
     metric_of = {s.account_id: s.metrics for s in signals}
-    snapshots: list[tuple[m.Account, m.ScoreSnapshot]] = []
+    snapshots: list[tuple[m.Account, Any]] = []
     scored: list[play_queue.Scored] = []
     for res in results:
         if res.score is None or res.band_state is None:
             continue
         acc = accounts[int(res.account_id)]
         change_30d = change_over(history.get(acc.id, []), res.score, as_of, 30)  # trend()'s change_30d
-        snap = _snapshot(tenant_id, acc.id, res, change_30d, metric_of.get(res.account_id, {}))
+        # A plain row, not an ORM object: insert_snapshots writes it (issue 17).
+        snap = _snapshot(tenant_id, acc.id, res, change_30d, metric_of.get(res.account_id, {}), SnapshotRow)
         snapshots.append((acc, snap))
         report.scored += 1
         report.by_band[snap.band] = report.by_band.get(snap.band, 0) + 1
@@ -200,11 +194,18 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
 
 
 def _snapshot(
-    tenant_id: int, account_id: int, res: HealthResult, trend_30d: float | None, metrics: Any
-) -> m.ScoreSnapshot:
+    tenant_id: int,
+    account_id: int,
+    res: HealthResult,
+    trend_30d: float | None,
+    metrics: Any,
+    kind: Any = m.ScoreSnapshot,
+) -> Any:
+    """The snapshot of one result: an ORM ScoreSnapshot (to add to the session), or with
+    `kind=SnapshotRow` the same columns as a plain row for insert_snapshots."""
     if res.score is None or res.band_state is None:  # the caller filters these out
         raise ValueError("cannot snapshot an account without a score")
-    return m.ScoreSnapshot(
+    return kind(
         tenant_id=tenant_id,
         account_id=account_id,
         as_of=res.as_of,

@@ -13,9 +13,9 @@ import statistics
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import ColumnElement, DateTime, or_, select, true, type_coerce
 from sqlalchemy.orm import Session
 
 from connector.pipeline.link import crm_vendor
@@ -76,6 +76,19 @@ DEAL_COLUMNS = (
 )  # fmt: skip
 
 
+def _plain_times(dialect: str, columns: Sequence[Any]) -> list[Any]:
+    """On PostgreSQL, the timestamp columns read without the store's UTCDateTime result processing: the
+    sessions run in UTC (db.get_engine), so psycopg already gives aware UTC datetimes and the processor
+    returned each value as it was, one Python call per value (~100k per pass at 2,000 accounts, issue 17).
+    SQLite (naive values) keeps it."""
+    if dialect != "postgresql":
+        return list(columns)
+    return [
+        type_coerce(c, DateTime(timezone=True)).label(c.key) if isinstance(c.type, m.UTCDateTime) else c
+        for c in columns
+    ]
+
+
 @dataclass(slots=True)
 class _Acc:
     account: m.Account
@@ -92,13 +105,18 @@ def load_signals(
     as_of: datetime,
     historical: bool = False,
     account_ids: Collection[int] | None = None,
+    accounts: dict[int, m.Account] | None = None,
 ) -> list[AccountSignals]:
     """AccountSignals for every live CRM account of the tenant (account_id = the store's account id), or
-    only for `account_ids` (a targeted refresh: it reads those accounts' rows, not the tenant's)."""
+    only for `account_ids` (a targeted refresh: it reads those accounts' rows, not the tenant's).
+    `accounts`, when given, receives the Account rows read (id → row), so the caller need not read them
+    again."""
     crm = crm_vendor(session, tenant_id)
     if crm is None:
         return []
     accs = _gather(session, tenant_id, crm, as_of, historical, account_ids)
+    if accounts is not None:
+        accounts.update((i, a.account) for i, a in accs.items())
     return [signals_for(a, as_of, historical) for a in accs.values()]
 
 
@@ -129,8 +147,12 @@ def _gather(
     # accounts) reads all its accounts' tickets: its survey filter needs their ids.
     oldest = as_of - timedelta(days=TICKET_WINDOW_DAYS)
     windowed = not mine.on
-    tickets = session.execute(
-        select(*TICKET_COLUMNS).where(
+    # Column reads run on the session's connection (Core): the same rows without the ORM's per-row loading
+    # machinery, which cost more than the rows themselves at ~38k tickets (issue 17).
+    conn = session.connection()
+    dialect = conn.dialect.name
+    tickets = conn.execute(
+        select(*_plain_times(dialect, TICKET_COLUMNS)).where(
             m.Ticket.tenant_id == tenant_id,
             m.Ticket.crm_account_id.in_(mine.ids) if mine.on else m.Ticket.crm_account_id.is_not(None),
             m.Ticket.deleted_at.is_(None),
@@ -144,14 +166,19 @@ def _gather(
             if t.vendor_created_at > oldest or _open_ticket(t, as_of):
                 accs[t.crm_account_id].tickets.append(t)
             ticket_account[(t.vendor, t.external_id)] = t.crm_account_id
-    surveys = session.execute(
+    surveys = conn.execute(
         select(
-            m.SurveyResponse.vendor,
-            m.SurveyResponse.account_external_id,
-            m.SurveyResponse.ticket_external_id,
-            m.SurveyResponse.kind,
-            m.SurveyResponse.score,
-            m.SurveyResponse.responded_at,
+            *_plain_times(
+                dialect,
+                (
+                    m.SurveyResponse.vendor,
+                    m.SurveyResponse.account_external_id,
+                    m.SurveyResponse.ticket_external_id,
+                    m.SurveyResponse.kind,
+                    m.SurveyResponse.score,
+                    m.SurveyResponse.responded_at,
+                ),
+            )
         ).where(
             m.SurveyResponse.tenant_id == tenant_id,
             m.SurveyResponse.deleted_at.is_(None),
@@ -164,30 +191,35 @@ def _gather(
         ticket_account |= _older_tickets(
             session, tenant_id, as_of, accs, by_ext, crm, surveys, ticket_account
         )
+    unbounded = (float("-inf"), float("inf"))
     for s in surveys:
         acc_id = by_ext.get(s.account_external_id or "") if s.vendor == crm else None
         if acc_id is None and s.ticket_external_id:
             acc_id = ticket_account.get((s.vendor, s.ticket_external_id))
-        if acc_id is not None and _valid_survey(s):
+        if acc_id is None:
+            continue
+        low, high = SURVEY_RANGE.get(s.kind, unbounded)  # _valid_survey, inlined
+        if low <= s.score <= high:
             (accs[acc_id].csat if s.kind == "csat" else accs[acc_id].nps).append((s.responded_at, s.score))
-    for d in session.execute(
-        select(*DEAL_COLUMNS).where(
+    # .all(): iterating the result fetched the rows one at a time (~30k deals and contacts).
+    for d in conn.execute(
+        select(*_plain_times(dialect, DEAL_COLUMNS)).where(
             m.Deal.tenant_id == tenant_id,
             m.Deal.vendor == crm,
             m.Deal.deleted_at.is_(None),
             mine.of(m.Deal.account_external_id),
         )
-    ):
+    ).all():
         if (acc_id := by_ext.get(d.account_external_id or "")) is not None:
             accs[acc_id].deals.append(d)
-    for c in session.execute(
-        select(m.Contact.account_external_id, m.Contact.last_contacted_at).where(
+    for c in conn.execute(
+        select(*_plain_times(dialect, (m.Contact.account_external_id, m.Contact.last_contacted_at))).where(
             m.Contact.tenant_id == tenant_id,
             m.Contact.vendor == crm,
             m.Contact.deleted_at.is_(None),
             mine.of(m.Contact.account_external_id),
         )
-    ):
+    ).all():
         acc_id = by_ext.get(c.account_external_id or "")
         if acc_id is not None and c.last_contacted_at and c.last_contacted_at <= as_of:
             cur = accs[acc_id].last_contact
@@ -284,41 +316,74 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
+class _Tk(NamedTuple):
+    """One ticket's values every metric reads, taken once per account: the windows below filtered the
+    ticket rows up to eight times and read the same columns, ages and tone each time (issue 17)."""
+
+    created: datetime
+    age: float  # days before as_of, (as_of - created).total_seconds() / 86400 as every metric computes it
+    score: float | None  # sentiment_score
+    neg: bool  # _neg
+    high: bool  # priority high or urgent
+    escalated: bool
+    reopened: bool  # reopens > 0
+    row: Any
+
+
+def _ticket_values(tickets: Sequence[Any], as_of: datetime) -> list[_Tk]:
+    out = []
+    for t in tickets:
+        created, score = t.vendor_created_at, t.sentiment_score
+        out.append(
+            _Tk(
+                created,
+                (as_of - created).total_seconds() / 86400,
+                score,
+                t.sentiment_label == "negative" or (score is not None and score <= NEGATIVE_SCORE),
+                t.priority in _HIGH,
+                bool(t.escalated),
+                (t.reopens or 0) > 0,
+                t,
+            )
+        )
+    return out
+
+
+_HIGH = frozenset({"high", "urgent"})
+
+
 def signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> AccountSignals:
-    """The metric values of one account (names as in scoring/default_model.yaml)."""
+    """The metric values of one account (names as in scoring/default_model.yaml).
+
+    Each value is computed with the same operations in the same order as before the single pass over the
+    tickets (issue 17), so scores are identical to the last bit (tests/connector/pipeline/test_signals.py
+    compares with the earlier implementation)."""
     a = acc.account
     d = timedelta(days=1)
     # The window starts once per account, not once per ticket (issue 17).
     since90, since30, since14 = as_of - 90 * d, as_of - 30 * d, as_of - 14 * d
-    t90 = [t for t in acc.tickets if t.vendor_created_at > since90]
-    t30 = [t for t in t90 if t.vendor_created_at > since30]
-    prev60 = [t for t in acc.tickets if since90 < t.vendor_created_at <= since30]
-    open_now = [t for t in acc.tickets if _open_ticket(t, as_of)]
-    scored30 = [t for t in t30 if t.sentiment_score is not None]
-    scored90 = [t for t in t90 if t.sentiment_score is not None]
+    tks = _ticket_values(acc.tickets, as_of)
+    t90 = [t for t in tks if t.created > since90]
+    t30 = [t for t in t90 if t.created > since30]
+    prev60 = len([1 for t in tks if since90 < t.created <= since30])
+    open_now = len([1 for t in acc.tickets if _open_ticket(t, as_of)])
+    scored30 = [t for t in t30 if t.score is not None]
+    scored90 = [t for t in t90 if t.score is not None]
     csat90 = _within(acc.csat, as_of - 90 * d, as_of)
     csat_prior = _within(acc.csat, as_of - 180 * d, as_of - 90 * d)
     nps365 = _within(acc.nps, as_of - 365 * d, as_of)
+    first_reply = [t.row.first_reply_minutes for t in t90]
+    resolution = [(t.row.full_resolution_minutes, t.row.solved_at) for t in t90]
     metrics: dict[str, float | None] = {
-        "open_tickets": float(len(open_now)),
-        "escalated_tickets_90d": float(sum(1 for t in t90 if t.escalated)),
-        "ticket_volume_trend": _volume_trend(len(t30), len(prev60)),
-        "high_priority_share_90d": (sum(t.priority in {"high", "urgent"} for t in t90) / len(t90))
-        if t90
-        else None,
-        "first_reply_hours_median_90d": _hours(
-            _median([t.first_reply_minutes for t in t90 if t.first_reply_minutes is not None])
-        ),
+        "open_tickets": float(open_now),
+        "escalated_tickets_90d": float(len([1 for t in t90 if t.escalated])),
+        "ticket_volume_trend": _volume_trend(len(t30), prev60),
+        "high_priority_share_90d": (len([1 for t in t90 if t.high]) / len(t90)) if t90 else None,
+        "first_reply_hours_median_90d": _hours(_median([m for m in first_reply if m is not None])),
         "resolution_hours_median_90d": _hours(
-            _median(
-                [
-                    t.full_resolution_minutes
-                    for t in t90
-                    if t.full_resolution_minutes is not None and t.solved_at and t.solved_at <= as_of
-                ]
-            )
+            _median([m for m, solved in resolution if m is not None and solved and solved <= as_of])
         ),
-        "reopen_rate_90d": (sum(t.reopens > 0 for t in t90) / len(t90)) if t90 else None,
+        "reopen_rate_90d": (len([1 for t in t90 if t.reopened]) / len(t90)) if t90 else None,
         "csat_avg_90d": statistics.fmean(csat90) if csat90 else None,
         "csat_trend": (statistics.fmean(csat90) - statistics.fmean(csat_prior))
         if csat90 and csat_prior
@@ -326,12 +391,12 @@ def signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> Account
         "nps_score": nps(nps365),
         "nps_detractor_share": detractor_share(nps365),
         "sentiment_30d": time_decayed_mean(
-            [t.sentiment_score or 0.0 for t in scored90],
-            [(as_of - t.vendor_created_at).total_seconds() / 86400 for t in scored90],
-            half_life=14.0,
+            [t.score or 0.0 for t in scored90], [t.age for t in scored90], half_life=14.0
         ),
-        "negative_ticket_share_30d": (sum(_neg(t) for t in scored30) / len(scored30)) if scored30 else None,
-        "negative_tickets_14d": float(sum(_neg(t) for t in scored30 if t.vendor_created_at > since14)),
+        "negative_ticket_share_30d": (len([1 for t in scored30 if t.neg]) / len(scored30))
+        if scored30
+        else None,
+        "negative_tickets_14d": float(len([1 for t in scored30 if t.neg and t.created > since14])),
         "nps_avg_365d": _decayed(_within_t(acc.nps, as_of - 365 * d, as_of), as_of, NPS_HALF_LIFE_DAYS),
         "days_to_renewal": float((a.renewal_date - as_of.date()).days)
         if a.renewal_date and not historical
@@ -344,8 +409,8 @@ def signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> Account
         if acc.last_contact and not historical
         else None,
     }
-    metrics.update(_evidence(acc, as_of))
-    metrics.update(_year(acc, as_of))
+    metrics.update(_evidence(acc, as_of, tks))
+    metrics.update(_year(acc, as_of, tks))
     if not historical:
         metrics["arr_change_pct"] = (
             float((a.arr - a.arr_prev) / a.arr_prev * 100) if a.arr is not None and a.arr_prev else None
@@ -354,15 +419,15 @@ def signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> Account
     return AccountSignals(account_id=str(a.id), metrics=metrics, arr=a.arr, plan=a.plan, segment=a.segment)
 
 
-def _evidence(acc: _Acc, as_of: datetime) -> dict[str, float | None]:
+def _evidence(acc: _Acc, as_of: datetime, tks: list[_Tk]) -> dict[str, float | None]:
     """How much data stands behind the averaged metrics (the model weighs a mean of one answer less than a
     mean of ten: `evidence` in scoring/default_model.yaml), plus longer-window variants of the noisy
     ticket metrics. Counts are 0.0, not None, when there is nothing: "no answers" is a measurement."""
     d = timedelta(days=1)
     since180, since90 = as_of - 180 * d, as_of - 90 * d
-    t180 = [t for t in acc.tickets if t.vendor_created_at > since180]
-    scored180 = [t for t in t180 if t.sentiment_score is not None]
-    ages = [(as_of - t.vendor_created_at).total_seconds() / 86400 for t in scored180]
+    t180 = [t for t in tks if t.created > since180]
+    scored180 = [t for t in t180 if t.score is not None]
+    ages = [t.age for t in scored180]
     nps365 = _within_t(acc.nps, as_of - 365 * d, as_of)
     csat365 = _within_t(acc.csat, as_of - 365 * d, as_of)
     return {
@@ -371,50 +436,44 @@ def _evidence(acc: _Acc, as_of: datetime) -> dict[str, float | None]:
         "csat_responses_90d": float(len(_within(acc.csat, as_of - 90 * d, as_of))),
         "csat_responses_365d": _weight_sum(csat365, as_of, NPS_HALF_LIFE_DAYS),
         "csat_avg_365d": _decayed(csat365, as_of, NPS_HALF_LIFE_DAYS),
-        "tickets_90d": float(sum(1 for t in t180 if t.vendor_created_at > since90)),
+        "tickets_90d": float(len([1 for t in t180 if t.created > since90])),
         "tickets_180d": float(len(t180)),
-        "high_priority_share_180d": (sum(t.priority in {"high", "urgent"} for t in t180) / len(t180))
-        if t180
-        else None,
+        "high_priority_share_180d": (len([1 for t in t180 if t.high]) / len(t180)) if t180 else None,
         # the weights behind sentiment_30d (half-life 14 d over 90 d) and the 180-day variant (half-life 60 d)
-        "sentiment_tickets_30d": sum(
-            0.5 ** (a / 14.0) for a, t in zip(ages, scored180, strict=True) if a < 90
-        ),
-        "sentiment_tickets_180d": sum(0.5 ** (a / 60.0) for a in ages),
-        "sentiment_180d": time_decayed_mean(
-            [t.sentiment_score or 0.0 for t in scored180], ages, half_life=60.0
-        ),
-        "negative_ticket_share_180d": (sum(_neg(t) for t in scored180) / len(scored180))
+        "sentiment_tickets_30d": sum([0.5 ** (a / 14.0) for a in ages if a < 90]),
+        "sentiment_tickets_180d": sum([0.5 ** (a / 60.0) for a in ages]),
+        "sentiment_180d": time_decayed_mean([t.score or 0.0 for t in scored180], ages, half_life=60.0),
+        "negative_ticket_share_180d": (len([1 for t in scored180 if t.neg]) / len(scored180))
         if scored180
         else None,
     }
 
 
-def _year(acc: _Acc, as_of: datetime) -> dict[str, float | None]:
+def _year(acc: _Acc, as_of: datetime, tks: list[_Tk]) -> dict[str, float | None]:
     """The year's ticket metrics, each ticket weighted 0.5 ** (age / YEAR_HALF_LIFE_DAYS): priority, tone,
     escalations and reopens as decay-weighted shares/means, plus the weights behind them (evidence) and the
     ticket rate per 30 days (how often the account needs help; compared within its segment)."""
     since = as_of - timedelta(days=TICKET_WINDOW_DAYS)
-    year = [t for t in acc.tickets if t.vendor_created_at > since]
-    w = [0.5 ** ((as_of - t.vendor_created_at).total_seconds() / 86400 / YEAR_HALF_LIFE_DAYS) for t in year]
-    scored = [(wi, t) for wi, t in zip(w, year, strict=True) if t.sentiment_score is not None]
-    total, stotal = sum(w), sum(wi for wi, _ in scored)
-
-    def share(hit: list[bool]) -> float | None:
-        return sum(wi for wi, x in zip(w, hit, strict=True) if x) / total if total else None
-
+    year = [t for t in tks if t.created > since]
+    w = [0.5 ** (t.age / YEAR_HALF_LIFE_DAYS) for t in year]
+    scored = [(wi, t) for wi, t in zip(w, year, strict=True) if t.score is not None]
+    total, stotal = sum(w), sum([wi for wi, _ in scored])
     return {
         "tickets_365d": float(len(year)),
         "ticket_weight_365d": float(total),
         "ticket_rate_365d": len(year) / _months_known(acc, as_of),
-        "high_priority_share_365d": share([t.priority in {"high", "urgent"} for t in year]),
-        "escalated_share_365d": share([bool(t.escalated) for t in year]),
-        "reopened_share_365d": share([(t.reopens or 0) > 0 for t in year]),
-        "sentiment_tickets_365d": float(stotal),
-        "sentiment_365d": sum(wi * (t.sentiment_score or 0.0) for wi, t in scored) / stotal
-        if stotal
+        "high_priority_share_365d": sum([wi for wi, t in zip(w, year, strict=True) if t.high]) / total
+        if total
         else None,
-        "negative_ticket_share_365d": sum(wi for wi, t in scored if _neg(t)) / stotal if stotal else None,
+        "escalated_share_365d": sum([wi for wi, t in zip(w, year, strict=True) if t.escalated]) / total
+        if total
+        else None,
+        "reopened_share_365d": sum([wi for wi, t in zip(w, year, strict=True) if t.reopened]) / total
+        if total
+        else None,
+        "sentiment_tickets_365d": float(stotal),
+        "sentiment_365d": sum([wi * (t.score or 0.0) for wi, t in scored]) / stotal if stotal else None,
+        "negative_ticket_share_365d": sum([wi for wi, t in scored if t.neg]) / stotal if stotal else None,
     }
 
 
