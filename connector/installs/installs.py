@@ -23,6 +23,7 @@ from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from connector.installs import users
 from connector.installs.url_guard import UnsafeVendorUrlError, check_vendor_url
 from connector.installs.vault import Vault
 from connector.installs.vendor_apps import (
@@ -401,20 +402,24 @@ def revoke(inst: m.Installation, vault: Vault) -> str | None:
     return f"{SPECS[inst.vendor].label} answered {resp.status_code} to the revoke request"
 
 
-def disconnect(session: Session, vault: Vault, tenant_id: int, vendor: str) -> tuple[bool, str | None]:
-    """Revoke at the vendor, then delete the install here (cursors go with it). (found, revoke problem)."""
+def disconnect(
+    session: Session, vault: Vault, tenant_id: int, vendor: str
+) -> tuple[bool, str | None, list[m.ApiKey]]:
+    """Revoke at the vendor, then delete the install here (cursors go with it), and revoke the API keys
+    bound to it (the Zendesk sidebar's: they must stop with it). (found, revoke problem, keys revoked)."""
     inst = session.scalar(
         select(m.Installation).where(m.Installation.tenant_id == tenant_id, m.Installation.vendor == vendor)
     )
     if inst is None:
-        return False, None
+        return False, None, []
     problem = revoke(inst, vault)
+    keys = users.revoke_installation_keys(session, tenant_id, inst.id)
     session.execute(
         delete(m.Installation).where(m.Installation.id == inst.id, m.Installation.tenant_id == tenant_id)
     )
     if inst.account_shared:  # a portal shared from before migration 0011: if one workspace is left, guard it
         _unshare_if_alone(session, inst.vendor, inst.vendor_account)
-    return True, problem
+    return True, problem, keys
 
 
 def _unshare_if_alone(session: Session, vendor: str, vendor_account: str | None) -> None:

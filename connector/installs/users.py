@@ -391,11 +391,26 @@ class NewApiKey:
 API_KEY_NAME_MAX = 200
 
 
+# The in-vendor view that calls the API with a key (the HubSpot card is verified by its signature instead).
+INSTALLATION_KEY_VENDOR = "zendesk"
+
+
+def _live_installation(session: Session, tenant_id: int, vendor: str) -> m.Installation | None:
+    return session.scalar(
+        select(m.Installation).where(
+            m.Installation.tenant_id == tenant_id,
+            m.Installation.vendor == vendor,
+            m.Installation.status != "disconnected",
+        )
+    )
+
+
 def create_api_key(session: Session, tenant_id: int, name: str, scope: str = "read") -> NewApiKey:
-    """A new API key for `tenant_id`; only its SHA-256 is stored.
+    """A new API key for `tenant_id`; only its SHA-256 is stored. An `installation` key is bound to the
+    workspace's Zendesk installation: it works while that is connected, and disconnecting revokes it.
 
     Raises:
-        AuthError: empty name or unknown scope.
+        AuthError: empty name, unknown scope, or an installation key while Zendesk is not connected.
     """
     problems = []
     name = name.strip()
@@ -405,6 +420,14 @@ def create_api_key(session: Session, tenant_id: int, name: str, scope: str = "re
         problems.append(f"keep the key's name to {API_KEY_NAME_MAX} characters (it has {len(name)})")
     if scope not in API_KEY_SCOPES:
         problems.append(f"scope must be one of {', '.join(API_KEY_SCOPES)}")
+    inst = (
+        _live_installation(session, tenant_id, INSTALLATION_KEY_VENDOR) if scope == "installation" else None
+    )
+    if scope == "installation" and inst is None:
+        problems.append(
+            "connect Zendesk first (Admin → Integrations): an installation key is for the Zendesk sidebar "
+            "and works only while Zendesk is connected"
+        )
     if problems:
         raise AuthError(problems)
     prefix = secrets.token_hex(4)
@@ -416,6 +439,7 @@ def create_api_key(session: Session, tenant_id: int, name: str, scope: str = "re
         key_hash=_token_hash(secret),
         scope=scope,
         created_at=utcnow(),
+        installation_id=inst.id if inst is not None else None,
     )
     session.add(row)
     session.flush()
@@ -444,8 +468,42 @@ def resolve_api_key(session: Session, presented: str) -> m.ApiKey | None:
     row = session.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == digest))
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
         return None
+    if row.scope == "installation" and not _installation_live(session, row):
+        # Its installation was disconnected (or removed): refused like an unknown key, even if the revocation
+        # that disconnecting does has not happened (a key from before that, a disconnect in flight).
+        return None
     row.last_used_at = utcnow()
     return row
+
+
+def _installation_live(session: Session, key: m.ApiKey) -> bool:
+    if key.installation_id is None:
+        return False
+    status = session.scalar(
+        select(m.Installation.status).where(
+            m.Installation.id == key.installation_id, m.Installation.tenant_id == key.tenant_id
+        )
+    )
+    return status is not None and status != "disconnected"
+
+
+def revoke_installation_keys(session: Session, tenant_id: int, installation_id: int) -> list[m.ApiKey]:
+    """Revoke the live keys bound to this installation (it is being disconnected); returns them."""
+    rows = list(
+        session.scalars(
+            select(m.ApiKey)
+            .where(
+                m.ApiKey.tenant_id == tenant_id,
+                m.ApiKey.installation_id == installation_id,
+                m.ApiKey.revoked_at.is_(None),
+            )
+            .order_by(m.ApiKey.id)
+        )
+    )
+    for row in rows:
+        row.revoked_at = utcnow()
+    session.flush()
+    return rows
 
 
 def api_key_revoked(session: Session, presented: str) -> bool:

@@ -167,6 +167,11 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
     name_key: Mapped[str] = mapped_column(String(200), server_default="")  # set with name (_name_key)
     name_shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # 0012
+    # An installation-scope key belongs to the vendor installation it was made for (the Zendesk sidebar's):
+    # it works while that installation is connected, and disconnecting revokes it (0015). NULL for others.
+    installation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("installations.id", ondelete="SET NULL"), index=True
+    )
 
     @validates("name")
     def _name_key(self, _attr: str, value: str) -> str:

@@ -362,18 +362,35 @@ def progress(run_id: str) -> Any:
 @admin_required
 def disconnect(vendor: str) -> Any:
     spec = _vendor(vendor)
-    found, problem = installs.disconnect(db(), Vault(settings()), tenant_id(), vendor)
+    found, problem, keys = installs.disconnect(db(), Vault(settings()), tenant_id(), vendor)
     if not found:
         abort(404, description=f"{spec.label} is not connected.")
     audit(db(), tenant_id(), actor(), "integration.disconnected", vendor, revoke_problem=problem)
+    for key in keys:  # as the keys page's Revoke records it, with why
+        audit(
+            db(),
+            tenant_id(),
+            actor(),
+            "api_key.revoked",
+            f"key:{key.prefix}",
+            name=key.name,
+            reason=f"{spec.label} disconnected",
+        )
     db().commit()
+    named = ", ".join(f"“{k.name}”" for k in keys)
+    also = (
+        f" The API key{'s' if len(keys) > 1 else ''} {named} bound to it {'are' if len(keys) > 1 else 'is'} "
+        f"revoked: the {spec.label} sidebar stops working until you reconnect and create a new key."
+        if keys
+        else ""
+    )
     if problem:
         flash(
-            f"{spec.label} is disconnected here, but {problem}. Remove the app in {spec.label} too.",
+            f"{spec.label} is disconnected here, but {problem}. Remove the app in {spec.label} too.{also}",
             "warning",
         )
     else:
-        flash(f"{spec.label} is disconnected and its tokens are revoked.", "success")
+        flash(f"{spec.label} is disconnected and its tokens are revoked.{also}", "success")
     return redirect(url_for("admin.integrations"))
 
 

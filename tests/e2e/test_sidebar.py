@@ -93,6 +93,19 @@ def _seed(served: Served) -> tuple[str, str, str]:
                 sentiment_excerpt="We are seriously considering other vendors.",
             )
         )
+        session.add(  # an installation key belongs to the workspace's connected Zendesk
+            m.Installation(
+                tenant_id=tenant.id,
+                vendor="zendesk",
+                base_url="https://acme.zendesk.example",
+                token_url="https://acme.zendesk.example/oauth/tokens",
+                client_id="sidebar-test",
+                client_secret_enc="",
+                status="connected",
+                created_at=now,
+            )
+        )
+        session.flush()
         key = auth.create_api_key(session, tenant.id, "Zendesk sidebar", "installation").secret
     return key, "9001", "555"
 

@@ -30,7 +30,6 @@ class TenantData:
     accounts: dict[str, int] = field(default_factory=dict)  # name -> id
     org_id: int = 0  # an unmatched Zendesk organization in review
     read_key: str = ""
-    install_key: str = ""
     admin_key: str = ""
 
 
@@ -177,9 +176,30 @@ def _seed_tenant(session: Any, slug: str, prefix: str) -> TenantData:
     )
     data.org_id = orphan.id
     data.read_key = auth.create_api_key(session, tenant.id, "reader", "read").secret
-    data.install_key = auth.create_api_key(session, tenant.id, "zendesk sidebar", "installation").secret
     data.admin_key = auth.create_api_key(session, tenant.id, "automation", "admin").secret
     return data
+
+
+def sidebar_key(url: str, tenant: TenantData) -> tuple[str, int]:
+    """Connect Zendesk (a bare installation row) and make the sidebar's installation key, which is bound
+    to it (installs/users.create_api_key); (the key, the installation's id). Not in the seed: a connected
+    Zendesk changes the integrations page and the tests that connect it themselves."""
+    from connector.store.db import transaction
+
+    with transaction(url) as session:
+        zendesk = m.Installation(
+            tenant_id=tenant.id,
+            vendor="zendesk",
+            base_url=f"https://{tenant.slug}.zendesk.example",
+            token_url=f"https://{tenant.slug}.zendesk.example/oauth/tokens",
+            client_id="seed",
+            client_secret_enc="",
+            status="connected",
+            created_at=NOW,
+        )
+        session.add(zendesk)
+        session.flush()
+        return auth.create_api_key(session, tenant.id, "zendesk sidebar", "installation").secret, zendesk.id
 
 
 def sign_in_as(client: Any, tenant: TenantData, role: str = "admin") -> None:

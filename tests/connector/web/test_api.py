@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.connector.web.seed import TenantData, bearer
+from tests.connector.web.seed import TenantData, bearer, sidebar_key
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_revoked_key_stops_working(client: Any, acme_admin: Any, acme: TenantDat
 
 
 def test_installation_key_only_looks_up(client: Any, acme: TenantData) -> None:
-    key = bearer(acme.install_key)
+    key = bearer(sidebar_key(client.application.config["HEALTHSCORE"].sqlalchemy_url, acme)[0])
     assert client.get("/api/v1/accounts", headers=key).status_code == 403
     assert client.get("/api/v1/tickets", headers=key).status_code == 403
     assert client.get("/api/v1/health/zendesk/Acme-ORG-1", headers=key).status_code == 200

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from connector.store import models as m
 from connector.store.db import transaction
-from tests.connector.web.seed import NOW, TenantData, bearer
+from tests.connector.web.seed import NOW, TenantData, bearer, sidebar_key
 from tests.connector.web.test_admin_plays import _connect_salesforce, _snap
 
 HUGE = 2**63
@@ -245,7 +245,10 @@ def _starter(client: Any, key: dict[str, str]) -> int:
 def test_roles(client: Any, tenants: dict[str, TenantData]) -> None:
     acme = tenants["acme"]
     pid = _create(client, tenants)["id"]
-    read, install = bearer(acme.read_key), bearer(acme.install_key)
+    read, install = (
+        bearer(acme.read_key),
+        bearer(sidebar_key(client.application.config["HEALTHSCORE"].sqlalchemy_url, acme)[0]),
+    )
     assert client.get("/api/v1/plays", headers=read).status_code == 200
     assert client.get(f"/api/v1/plays/{pid}", headers=read).status_code == 200
     writes = [

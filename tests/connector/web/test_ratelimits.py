@@ -23,7 +23,7 @@ from connector.installs.vault import Vault
 from connector.realtime import inbound as realtime_inbound
 from connector.store import models as m
 from connector.store.db import transaction
-from tests.connector.web.seed import TenantData, bearer
+from tests.connector.web.seed import TenantData, bearer, sidebar_key
 from webhooks.inbound import sign_hubspot_v3, sign_zendesk
 from webhooks.salesforce_om import SalesforceNotification, sign_salesforce_outbound
 
@@ -182,11 +182,13 @@ def test_a_revoked_key_does_not_spend_the_address_budget(client: Any, tenants: d
     from connector.installs import users as auth
 
     acme = tenants["acme"]
-    with transaction(client.application.config["HEALTHSCORE"].sqlalchemy_url) as session:
-        stale = auth.create_api_key(session, acme.id, "old sidebar", "installation")
-        session.flush()
-        assert auth.revoke_api_key(session, acme.id, stale.id)
-    assert [_get(client, stale.secret, "192.0.2.80").status_code for _ in range(5)] == [401] * 5
+    url = client.application.config["HEALTHSCORE"].sqlalchemy_url
+    stale, _ = sidebar_key(url, acme)
+    with transaction(url) as session:
+        row = auth.resolve_api_key(session, stale)
+        assert row is not None
+        assert auth.revoke_api_key(session, acme.id, row.id)
+    assert [_get(client, stale, "192.0.2.80").status_code for _ in range(5)] == [401] * 5
     assert _get(client, acme.read_key, "192.0.2.80").status_code == 200
     assert [_get(client, "hsk_0000_guess", "192.0.2.80").status_code for _ in range(4)] == [401] * 3 + [429]
 
