@@ -405,12 +405,18 @@ def _live_installation(session: Session, tenant_id: int, vendor: str) -> m.Insta
     )
 
 
-def create_api_key(session: Session, tenant_id: int, name: str, scope: str = "read") -> NewApiKey:
+API_KEY_EXPIRY_DAYS: tuple[int, ...] = (30, 90, 365)  # or never (None), the default
+
+
+def create_api_key(
+    session: Session, tenant_id: int, name: str, scope: str = "read", *, expires_days: int | None = None
+) -> NewApiKey:
     """A new API key for `tenant_id`; only its SHA-256 is stored. An `installation` key is bound to the
     workspace's Zendesk installation: it works while that is connected, and disconnecting revokes it.
+    With `expires_days` (30, 90 or 365) it is refused from that many days on; None: it never expires.
 
     Raises:
-        AuthError: empty name, unknown scope, or an installation key while Zendesk is not connected.
+        AuthError: empty name, unknown scope or expiry, or an installation key while Zendesk is not connected.
     """
     problems = []
     name = name.strip()
@@ -420,6 +426,8 @@ def create_api_key(session: Session, tenant_id: int, name: str, scope: str = "re
         problems.append(f"keep the key's name to {API_KEY_NAME_MAX} characters (it has {len(name)})")
     if scope not in API_KEY_SCOPES:
         problems.append(f"scope must be one of {', '.join(API_KEY_SCOPES)}")
+    if expires_days is not None and expires_days not in API_KEY_EXPIRY_DAYS:
+        problems.append(f"a key expires after {', '.join(map(str, API_KEY_EXPIRY_DAYS))} days or never")
     inst = (
         _live_installation(session, tenant_id, INSTALLATION_KEY_VENDOR) if scope == "installation" else None
     )
@@ -440,6 +448,7 @@ def create_api_key(session: Session, tenant_id: int, name: str, scope: str = "re
         scope=scope,
         created_at=utcnow(),
         installation_id=inst.id if inst is not None else None,
+        expires_at=utcnow() + timedelta(days=expires_days) if expires_days is not None else None,
     )
     session.add(row)
     session.flush()
@@ -468,6 +477,8 @@ def resolve_api_key(session: Session, presented: str) -> m.ApiKey | None:
     row = session.scalar(select(m.ApiKey).where(m.ApiKey.key_hash == digest))
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
         return None
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        return None  # expired: refused like an unknown key
     if row.scope == "installation" and not _installation_live(session, row):
         # Its installation was disconnected (or removed): refused like an unknown key, even if the revocation
         # that disconnecting does has not happened (a key from before that, a disconnect in flight).
@@ -511,8 +522,13 @@ def api_key_revoked(session: Session, presented: str) -> bool:
     app still calling), not someone guessing, so it need not spend its address's budget for failures."""
     if not presented.startswith(KEY_PREFIX) or len(presented) > 200:
         return False
-    revoked = session.scalar(select(m.ApiKey.revoked_at).where(m.ApiKey.key_hash == _token_hash(presented)))
-    return revoked is not None
+    row = session.execute(
+        select(m.ApiKey.revoked_at, m.ApiKey.expires_at).where(m.ApiKey.key_hash == _token_hash(presented))
+    ).first()
+    if row is None:
+        return False
+    revoked, expires = row
+    return revoked is not None or (expires is not None and expires <= utcnow())  # expired: left behind too
 
 
 def revoke_api_key(session: Session, tenant_id: int, key_id: int) -> bool:

@@ -172,6 +172,7 @@ class ApiKey(Base):
     installation_id: Mapped[int | None] = mapped_column(
         ForeignKey("installations.id", ondelete="SET NULL"), index=True
     )
+    expires_at: Mapped[datetime | None]  # chosen when made (30/90/365 days); NULL: never (0016)
 
     @validates("name")
     def _name_key(self, _attr: str, value: str) -> str:

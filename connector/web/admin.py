@@ -294,6 +294,7 @@ def keys() -> Any:
         "admin/keys.html",
         keys=readmodels.api_keys(db(), tenant_id()),
         scopes=auth.API_KEY_SCOPES,
+        expiry_days=auth.API_KEY_EXPIRY_DAYS,
         new=shown.payload,
         reveal_notice=shown.notice,
     )
@@ -318,6 +319,7 @@ def _key_twin_answer(name: str, scope: str) -> Any | None:
         "admin/keys.html",
         keys=readmodels.api_keys(db(), tenant_id()),
         scopes=auth.API_KEY_SCOPES,
+        expiry_days=auth.API_KEY_EXPIRY_DAYS,
         form=request.form,
         errors=[
             f"There is already a key named “{twin.name}” (scope {twin.scope}): give this one another "
@@ -330,10 +332,13 @@ def _key_twin_answer(name: str, scope: str) -> Any | None:
 @admin_required
 def create_key() -> Any:
     name, scope = request.form.get("name", ""), request.form.get("scope", "read")
+    expires = request.form.get("expires", "never").strip()
+    # never (the default, as before expiry existed) or 30/90/365 days; anything else is refused as such
+    expires_days = None if expires in {"", "never"} else int(expires) if expires.isdigit() else -1
     if (answer := _key_twin_answer(name, scope)) is not None:
         return answer
     try:
-        new = auth.create_api_key(db(), tenant_id(), name, scope)
+        new = auth.create_api_key(db(), tenant_id(), name, scope, expires_days=expires_days)
     except IntegrityError:
         # The same form sent at the same instant: the other sending inserted its key between our check and
         # our insert, and the database's one-name index (migration 0012) refused ours. Answer as the check.
@@ -346,10 +351,19 @@ def create_key() -> Any:
             "admin/keys.html",
             keys=readmodels.api_keys(db(), tenant_id()),
             scopes=auth.API_KEY_SCOPES,
+            expiry_days=auth.API_KEY_EXPIRY_DAYS,
             errors=exc.problems,
             form=request.form,
         ), 400
-    audit(db(), tenant_id(), actor(), "api_key.created", f"key:{new.prefix}", scope=new.scope)
+    audit(
+        db(),
+        tenant_id(),
+        actor(),
+        "api_key.created",
+        f"key:{new.prefix}",
+        scope=new.scope,
+        expires_days=expires_days,
+    )
     # Post/Redirect/Get: the secret is shown by the GET, once (a reload does not send the form again)
     reveal_id = reveals.keep("api_key", name=new.name, prefix=new.prefix, secret=new.secret)
     db().commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -110,6 +110,17 @@ def when(value: datetime | None) -> str:
     if value is None:
         return "never"
     return value.strftime("%d %b %Y %H:%M UTC")
+
+
+def key_expiry(value: datetime | None) -> str:
+    """An API key's expires_at as the keys page says it: 'never', 'expires in 12 days', 'expired'."""
+    if value is None:
+        return "never"
+    left = value - datetime.now(UTC)
+    if left.total_seconds() <= 0:
+        return "expired"
+    days = math.ceil(left.total_seconds() / 86400)
+    return f"expires in {days} day{'s' if days != 1 else ''}"
 
 
 FORMER_UNSCORED = "Former customer — not scored"
@@ -346,6 +357,7 @@ def init_app(app: Flask) -> None:
         "survey": survey_scale,
         "audit_action": audit_action,
         "metric_value": metric_value,
+        "key_expiry": key_expiry,
     }
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals["BAND_LABELS"] = BAND_LABELS
