@@ -291,7 +291,7 @@ def set_role(session: Session, tenant_id: int, user_id: int, role: str) -> m.Use
     if user is None:
         raise AuthError(["no such user in this workspace (removed already?); the list below is up to date"])
     if user.role == "admin" and role != "admin" and _admin_count(session, tenant_id) <= 1:
-        raise AuthError(["a tenant needs at least one admin; promote someone else first"])
+        raise AuthError(["a workspace needs at least one admin; make someone else an admin first"])
     if user.role != role:
         end_all_sessions(session, user.id)  # a demoted admin must not keep an admin session
     user.role = role
@@ -308,7 +308,7 @@ def remove_user(session: Session, tenant_id: int, user_id: int) -> m.User:
     if user is None:
         raise AuthError(["no such user in this workspace (removed already?); the list below is up to date"])
     if user.role == "admin" and _admin_count(session, tenant_id) <= 1:
-        raise AuthError(["a tenant needs at least one admin; promote someone else first"])
+        raise AuthError(["a workspace needs at least one admin; make someone else an admin first"])
     end_all_sessions(session, user.id)
     session.delete(user)
     session.flush()
