@@ -156,13 +156,10 @@ def test_demo_people_include_a_rep_who_owns_accounts(after_demo: tuple[dict[str,
             assert owned, rep
 
 
-@pytest.mark.parametrize("command", ["sync", "run"])
-def test_a_vendor_that_refuses_connections_is_named_once_with_its_url(
+def _contoso(
     after_demo: tuple[dict[str, str], Path], command: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The emulator is gone, so HubSpot's port refuses connections: the installation stops at its first call
-    (no backoff per stream: ~35 s per tenant before) and the last lines name the URL and what to check.
-    (The requests-based vendors fail before connecting here: the emulator's CA file went with it.)"""
+) -> tuple[Any, dict[str, Any]]:
+    """`command` (sync or run) for contoso in-process; the result and the HubSpot installation's report."""
     env, root = after_demo
     monkeypatch.chdir(root)
     for key in [k for k in os.environ if k.startswith("HEALTHSCORE_")]:
@@ -175,7 +172,60 @@ def test_a_vendor_that_refuses_connections_is_named_once_with_its_url(
     hubspot = next(i for i in sync_report["installations"] if i["vendor"] == "hubspot")
     assert hubspot["status"] == "unreachable"
     assert [s["status"] for s in hubspot["streams"]] == ["unreachable"]  # the other streams not tried
+    return result, hubspot
+
+
+def _ca_files(env: dict[str, str]) -> set[str]:
+    from sqlalchemy import select
+
+    from connector.config import load_settings
+    from connector.store import models as m
+    from connector.store.db import transaction
+
+    settings = load_settings({"instance_path": env["HEALTHSCORE_INSTANCE_PATH"]}, environ={})
+    with transaction(settings.sqlalchemy_url) as session:
+        return {p for p in session.scalars(select(m.Installation.ca_file)) if p}
+
+
+@pytest.mark.parametrize("command", ["sync", "run"])
+def test_a_vendor_that_refuses_connections_is_named_once_with_its_url(
+    after_demo: tuple[dict[str, str], Path], command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing listens on the emulator's ports any more: the installation stops at its first call (no backoff
+    per stream: ~35 s per tenant before) and the last lines name the URL and what to check. The emulator's
+    CA file went with it, so a stand-in is put at its path for this case (the next test is the file gone)."""
+    import certifi
+
+    made = []
+    for path in _ca_files(after_demo[0]):
+        if not Path(path).exists():
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_bytes(Path(certifi.where()).read_bytes())
+            made.append(Path(path))
+    try:
+        result, _ = _contoso(after_demo, command, monkeypatch)
+    finally:
+        for path in made:
+            path.unlink()
     error = next(line for line in result.stderr.splitlines() if line.startswith("error:"))
     assert "hubspot unreachable at https://127.0.0.1:" in error
     assert "connection refused" in error
     assert "firewall" in result.stderr  # what to check
+
+
+@pytest.mark.parametrize("command", ["sync", "run"])
+def test_a_ca_file_that_went_with_the_emulator_is_named_with_what_to_do(
+    after_demo: tuple[dict[str, str], Path], command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the demo leaves it: the installations trust the emulator's CA file, which it took away when it
+    stopped. Each vendor stops at once naming the file and saying to start the sandbox again (requests and
+    urllib3 said a bare OSError before: 'unexpected error: OSError')."""
+    gone = _ca_files(after_demo[0])
+    assert gone
+    assert not any(Path(p).exists() for p in gone)
+    result, hubspot = _contoso(after_demo, command, monkeypatch)
+    assert "CA certificate file" in hubspot["streams"][0]["error"]
+    error = next(line for line in result.stderr.splitlines() if line.startswith("error:"))
+    assert "the CA certificate file this installation trusts is missing (" in error
+    assert "OSError" not in result.stdout + result.stderr
+    assert "start the sandbox again" in result.stderr
