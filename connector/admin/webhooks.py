@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from connector.installs.vault import Vault
 from connector.store import models as m
 from connector.store.repo import audit, utcnow
-from webhooks.errors import UnsafeTargetError
+from webhooks.errors import UnsafeReason, UnsafeTargetError
 from webhooks.events import EventType
 from webhooks.signing import generate_secret
 from webhooks.ssrf import check_url
@@ -24,6 +24,29 @@ MAX_ENDPOINTS = 50
 
 class EndpointError(ValueError):
     """A webhook endpoint request that cannot be accepted (the message says why)."""
+
+
+# What the person who typed the URL can do about each refusal. Only a private or loopback address is
+# something the server's operator may allow; cloud metadata addresses never are.
+_UNSAFE_HINTS = {
+    UnsafeReason.HTTPS_REQUIRED: "Use an https:// URL.",
+    UnsafeReason.BAD_SCHEME: "Use an https:// URL.",
+    UnsafeReason.UNRESOLVABLE: "Check the host name: it does not resolve from this server.",
+    UnsafeReason.CREDENTIALS_IN_URL: "Leave the user name and password out of the URL: every delivery is signed.",
+    UnsafeReason.METADATA_HOST: "Cloud metadata addresses are never allowed.",
+}
+
+
+def _what_to_do(exc: UnsafeTargetError) -> str:
+    if exc.reason == UnsafeReason.BLOCKED_ADDRESS and "metadata" not in exc.detail:
+        return (
+            "Webhooks go to addresses on the public internet; a receiver on a private network needs the "
+            "operator of this healthscore server to allow private targets "
+            "(HEALTHSCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true, self-hosted servers only)."
+        )
+    if exc.reason == UnsafeReason.BLOCKED_ADDRESS:
+        return _UNSAFE_HINTS[UnsafeReason.METADATA_HOST]
+    return _UNSAFE_HINTS.get(UnsafeReason(exc.reason), "Check the URL.")
 
 
 def add_endpoint(
@@ -52,9 +75,7 @@ def add_endpoint(
     try:
         check_url(url, allow_private=allow_private)
     except UnsafeTargetError as exc:
-        raise EndpointError(
-            f"refused {url}: {exc}. Private and loopback targets need HEALTHSCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true"
-        ) from exc
+        raise EndpointError(f"refused {url}: {exc}. {_what_to_do(exc)}") from exc
     secret = generate_secret()
     ep = m.WebhookEndpoint(
         tenant_id=tenant_id,

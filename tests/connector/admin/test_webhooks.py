@@ -56,6 +56,32 @@ def test_add_shows_the_secret_once_and_stores_it_encrypted(db_url: str, tmp_path
 
 
 @pytest.mark.parametrize(
+    ("url", "allow_private", "says", "not_says"),
+    [
+        ("http://10.1.2.3/hook", False, "operator of this healthscore server", "Check the URL"),
+        ("http://169.254.169.254/latest", False, "never allowed", "ALLOW_PRIVATE_TARGETS"),
+        ("http://169.254.169.254/latest", True, "never allowed", "ALLOW_PRIVATE_TARGETS"),
+        ("ftp://hooks.example.com/", False, "Use an https:// URL.", "ALLOW_PRIVATE_TARGETS"),
+        ("https://user:pw@hooks.example.com/", False, "every delivery is signed", "ALLOW_PRIVATE_TARGETS"),
+    ],
+    ids=["private", "metadata", "metadata-even-if-allowed", "scheme", "credentials"],
+)
+def test_a_refused_target_says_what_the_person_can_do(
+    db_url: str, tmp_path: Path, url: str, allow_private: bool, says: str, not_says: str
+) -> None:
+    """Every refusal ended 'Private and loopback targets need HEALTHSCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true',
+    a server setting a workspace admin cannot reach, and one that never allows a metadata address or fixes
+    an ftp:// URL. Only a private address mentions it now, as the operator's setting."""
+    vault = Vault(b.settings_for(db_url, tmp_path))
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        with pytest.raises(EndpointError) as info:
+            add_endpoint(s, vault, t, url, allow_private=allow_private)
+    assert says in str(info.value)
+    assert not_says not in str(info.value)
+
+
+@pytest.mark.parametrize(
     ("url", "allow_private", "fragment"),
     [
         ("http://127.0.0.1:8080/hook", False, "HEALTHSCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS"),
