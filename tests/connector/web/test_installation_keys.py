@@ -180,3 +180,18 @@ def test_the_hubspot_card_stops_when_hubspot_is_disconnected(
     assert acme_admin.post("/admin/integrations/hubspot/disconnect").status_code == 302
     after = card("4242")
     assert (after.status_code, after.get_json()) == (401, stranger.get_json())
+
+
+def test_the_keys_page_says_an_installation_key_is_bound_to_zendesk(
+    app: Any, acme_admin: Any, tenants: dict[str, TenantData]
+) -> None:
+    """The binding was only in the docs and the API description: an admin reading the keys page could not
+    tell that disconnecting Zendesk stops the sidebar's key."""
+    sidebar_key(_url(app), tenants["acme"])
+    page = acme_admin.get("/admin/keys").get_data(as_text=True)
+    row = next(r for r in page.split("<tr>") if "zendesk sidebar" in r)
+    assert "bound to Zendesk: stops when Zendesk is disconnected" in row
+    assert "needs Zendesk connected" in page  # the scope choice says it before a key is made
+    others = [r for r in page.split("<tr>")[2:] if "zendesk sidebar" not in r]
+    assert others
+    assert all("data-bound" not in r for r in others)  # read/admin keys are not bound
