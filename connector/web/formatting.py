@@ -123,6 +123,17 @@ def key_expiry(value: datetime | None) -> str:
     return f"expires in {days} day{'s' if days != 1 else ''}"
 
 
+KEY_WARNING_DAYS = 14
+
+
+def key_expiring_soon(value: datetime | None) -> bool:
+    """A Jinja test: the key expires within KEY_WARNING_DAYS (and has not yet), so the keys page warns."""
+    if value is None:
+        return False
+    left = (value - datetime.now(UTC)).total_seconds()
+    return 0 < left <= KEY_WARNING_DAYS * 86400
+
+
 FORMER_UNSCORED = "Former customer — not scored"
 
 
@@ -360,6 +371,8 @@ def init_app(app: Flask) -> None:
         "key_expiry": key_expiry,
     }
     app.jinja_env.filters.update(filters)
+    app.jinja_env.tests["expiring_soon"] = key_expiring_soon
+    app.jinja_env.globals["KEY_WARNING_DAYS"] = KEY_WARNING_DAYS
     app.jinja_env.globals["BAND_LABELS"] = BAND_LABELS
     app.jinja_env.globals["sort_first"] = first_click
     app.jinja_env.globals["ROLE_LABELS"] = ROLE_LABELS

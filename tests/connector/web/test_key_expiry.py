@@ -100,3 +100,25 @@ def test_create_api_key_expiry(app: Any, tenants: dict[str, TenantData]) -> None
         session.get(m.ApiKey, new.id).expires_at = datetime.now(UTC) - timedelta(seconds=1)
         assert auth.resolve_api_key(session, new.secret) is None
         assert auth.api_key_revoked(session, new.secret)  # a client left behind: spends no address budget
+
+
+def test_the_keys_page_warns_of_keys_that_expire_within_two_weeks(acme_admin: Any, app: Any) -> None:
+    """Nothing warned before a key expired: the first sign was the 401s of whatever used it."""
+    for name in ("BI export", "Nightly sync", "Later"):
+        _create(acme_admin, name, "30")
+    with transaction(_url(app)) as session:
+        now = datetime.now(UTC)
+        for name, left in (("BI export", timedelta(days=3)), ("Nightly sync", timedelta(days=14)),
+                           ("Later", timedelta(days=15))):  # fmt: skip
+            session.scalar(select(m.ApiKey).where(m.ApiKey.name == name)).expires_at = now + left
+    page = acme_admin.get("/admin/keys").get_data(as_text=True)
+    warning = page.split('id="expiring-keys">', 1)[1].split("</div>", 1)[0]
+    assert "2 keys expire within 14 days" in warning
+    assert "“BI export”, expires in 3 days" in warning
+    assert "Nightly sync" in warning
+    assert "Later" not in warning
+    assert "create a replacement now" in warning
+    with transaction(_url(app)) as session:  # expired keys are past warning: their chip says it
+        for name in ("BI export", "Nightly sync"):
+            session.scalar(select(m.ApiKey).where(m.ApiKey.name == name)).expires_at = now - timedelta(days=1)
+    assert 'id="expiring-keys"' not in acme_admin.get("/admin/keys").get_data(as_text=True)
