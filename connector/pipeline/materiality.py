@@ -37,6 +37,8 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from integrations.records import SCORE_FIELDS
+
 SETTINGS_KEY = "write_rule"
 # Not a CRM field: the written drivers' kinds, kept with the written values as the diff base of the next
 # pass (the write-back sends integrations.records.SCORE_FIELDS only).
@@ -152,18 +154,7 @@ def _why(
             yield f"{k} changed"
 
 
-_RULED = frozenset(
-    {
-        "health_score",
-        "health_band",
-        "health_trend_30d",
-        "health_drivers",
-        "sentiment_30d",
-        "recommended_action",
-        "health_scored_at",
-        "health_model_version",
-    }
-)
+_RULED = frozenset(SCORE_FIELDS)  # every field the write-back sends has its rule above
 _KNOWN = _RULED | {DRIVER_KINDS}
 _NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)*")
 

@@ -10,6 +10,7 @@ import socket
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -152,22 +153,28 @@ def _connection(vendor: str, *, expired: bool) -> Connection:
 SLEEPS: list[float] = []
 
 
-@pytest.mark.parametrize("expired", [False, True], ids=["read", "refresh-first"])
-@pytest.mark.parametrize("vendor", ["hubspot", "salesforce", "zendesk"])
-def test_each_adapter_fails_fast_when_nothing_listens(vendor: str, expired: bool) -> None:
-    """The real SDKs against a closed port: one attempt, no backoff sleep, the URL in the message."""
-    SLEEPS.clear()
-    conn = _connection(vendor, expired=expired)
+def _first_read_error(conn: Connection) -> tuple[UnreachableError, Any]:
+    """The UnreachableError the adapter's first read raises, and the (closed) adapter."""
     adapter = create_adapter(conn)
     try:
         with pytest.raises(UnreachableError) as info:
             list(adapter.read(Stream.ACCOUNTS, None))
     finally:
         adapter.close()
+    return info.value, adapter
+
+
+@pytest.mark.parametrize("expired", [False, True], ids=["read", "refresh-first"])
+@pytest.mark.parametrize("vendor", ["hubspot", "salesforce", "zendesk"])
+def test_each_adapter_fails_fast_when_nothing_listens(vendor: str, expired: bool) -> None:
+    """The real SDKs against a closed port: one attempt, no backoff sleep, the URL in the message."""
+    SLEEPS.clear()
+    conn = _connection(vendor, expired=expired)
+    error, _ = _first_read_error(conn)
     assert SLEEPS == []
-    assert info.value.vendor == vendor
-    assert conn.base_url in info.value.detail
-    assert "connection refused" in info.value.detail
+    assert error.vendor == vendor
+    assert conn.base_url in error.detail
+    assert "connection refused" in error.detail
 
 
 @pytest.mark.parametrize("expired", [False, True], ids=["read", "refresh-first"])
@@ -179,15 +186,10 @@ def test_each_adapter_names_a_ca_file_that_has_gone(vendor: str, expired: bool, 
     SLEEPS.clear()
     gone = tmp_path / "sandbox-ca.pem"
     conn = replace(_connection(vendor, expired=expired), ca_file=str(gone))
-    adapter = create_adapter(conn)
-    try:
-        with pytest.raises(UnreachableError) as info:
-            list(adapter.read(Stream.ACCOUNTS, None))
-    finally:
-        adapter.close()
+    error, adapter = _first_read_error(conn)
     assert SLEEPS == []
-    assert info.value.vendor == vendor
-    assert str(gone) in info.value.detail
-    assert "CA certificate file" in info.value.detail
-    assert "start the sandbox again" in info.value.hint
+    assert error.vendor == vendor
+    assert str(gone) in error.detail
+    assert "CA certificate file" in error.detail
+    assert "start the sandbox again" in error.hint
     assert getattr(adapter, "api_calls", 0) == 0  # nothing was sent (nor charged to the budget)
