@@ -37,8 +37,6 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from integrations.records import SCORE_FIELDS
-
 SETTINGS_KEY = "write_rule"
 # Not a CRM field: the written drivers' kinds, kept with the written values as the diff base of the next
 # pass (the write-back sends integrations.records.SCORE_FIELDS only).
@@ -154,7 +152,20 @@ def _why(
             yield f"{k} changed"
 
 
-_RULED = frozenset(SCORE_FIELDS)  # every field the write-back sends has its rule above
+# Spelled out, not integrations.records.SCORE_FIELDS: a field added there without a rule here must fall to
+# the any-difference fallback above, not be silently ruled by nothing.
+_RULED = frozenset(
+    {
+        "health_score",
+        "health_band",
+        "health_trend_30d",
+        "health_drivers",
+        "sentiment_30d",
+        "recommended_action",
+        "health_scored_at",
+        "health_model_version",
+    }
+)
 _KNOWN = _RULED | {DRIVER_KINDS}
 _NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)*")
 
