@@ -14,10 +14,11 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from nlp.data import SUPPORT_SOURCES, Example
+from nlp.data import SUPPORT_SOURCES, TICKET_FAMILY, WRITTEN_SOURCE, Example
 from nlp.finetune import FinetuneConfig
 from nlp.metrics import evaluate
 from nlp.preprocess import clean_message
@@ -26,14 +27,21 @@ from nlp.sentiment import LABELS
 logger = logging.getLogger(__name__)
 
 # The domains that are left out in turn; support_generated is training material only, never a test domain.
-DOMAINS = ("amazon_review_snippets", "movie_review_snippets", "nyt_editorial_snippets", "tweets", "tickets")
+DOMAINS = (
+    "amazon_review_snippets",
+    "movie_review_snippets",
+    "nyt_editorial_snippets",
+    "tweets",
+    "tickets",
+    WRITTEN_SOURCE,
+)
 # Held-out rows scored per left-out domain at most (seeded): bounds the time of a LOSO round.
 TEST_CAP = 700
 
 
 def left_out(domain: str) -> frozenset[str]:
     """The sources dropped from training when `domain` is the test domain."""
-    return frozenset(SUPPORT_SOURCES) if domain == "tickets" else frozenset({domain})
+    return frozenset(TICKET_FAMILY) if domain == "tickets" else frozenset({domain})
 
 
 def capped(rows: Sequence[Example], cap: int, seed: int) -> list[Example]:
@@ -302,3 +310,89 @@ def student_loso_folds(
             extra = f", int8 {quant:.3f}" if quant is not None else ""
             progress(f"LOSO {domain}: student fp32 {fp32:.3f}{extra} ({fold.seconds:.0f}s)")
     return out
+
+
+def writer_of(example: Example) -> str:
+    """The file (sector group) a written customer message came from: its id prefix ("wa-0012" -> "wa")."""
+    return example.id.split("-", 1)[0]
+
+
+def writer_folds(test: Sequence[Example]) -> dict[str, list[Example]]:
+    """Held-out written messages grouped by writer: each group is one leave-one-writer-out test set."""
+    out: dict[str, list[Example]] = {}
+    for e in test:
+        if e.source == WRITTEN_SOURCE:
+            out.setdefault(writer_of(e), []).append(e)
+    return dict(sorted(out.items()))
+
+
+def without_writer(rows: Sequence[Example], writer: str) -> list[Example]:
+    """`rows` minus the written messages of one writer (every other source and writer kept)."""
+    return [e for e in rows if not (e.source == WRITTEN_SOURCE and writer_of(e) == writer)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WriterScores:
+    """Macro-F1 on each writer's held-out messages: trained without any written text, without that writer's
+    (the other sector groups' messages kept), and with everything (in-domain)."""
+
+    none: dict[str, float]
+    others: dict[str, float]
+    n: dict[str, int]
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form."""
+        return {
+            "none": {k: round(v, 4) for k, v in self.none.items()},
+            "others": {k: round(v, 4) for k, v in self.others.items()},
+            "n": self.n,
+        }
+
+
+def leave_one_writer_out(
+    fit: Sequence[Example],
+    validation: Sequence[Example],
+    test: Sequence[Example],
+    *,
+    seed: int,
+    cfg: FinetuneConfig,
+    encoder_dir: Path,
+    progress: Callable[[str], None] | None = None,
+) -> WriterScores:
+    """Does written customer text from other sectors help on a new sector's? One fine-tune without any
+    written text, then one per writer without that writer's messages; each scored (fp32) on that writer's
+    held-out messages, which no fold trained on."""
+    from nlp.finetune import finetune, live_model, training_rows
+
+    groups = writer_folds(test)
+
+    def fold(drop: str | None) -> Any:
+        """A fine-tune without writer `drop`'s messages (None: without any written message)."""
+
+        def keep(e: Example) -> bool:
+            return e.source != WRITTEN_SOURCE or (drop is not None and writer_of(e) != drop)
+
+        rows = training_rows([e for e in fit if keep(e)], cfg, seed)
+        val = [e for e in validation if keep(e)]
+        result = finetune(rows, val, seed=seed, cfg=cfg, encoder_dir=encoder_dir)
+        return live_model(result.encoder, encoder_dir, result.head)
+
+    def score(model: Any, rows: Sequence[Example]) -> float:
+        return evaluate(
+            [e.label for e in rows], [s.label for s in model.classify_many([e.text for e in rows])]
+        ).macro_f1
+
+    if progress:
+        progress("writers: fine-tuning without any written text")
+    bare = fold(None)
+    none = {w: score(bare, rows) for w, rows in groups.items()}
+    others: dict[str, float] = {}
+    for w, rows in groups.items():
+        if progress:
+            progress(f"writers: fine-tuning without writer {w}")
+        others[w] = score(fold(w), rows)
+        if progress:
+            progress(
+                f"writers: {w} macro-F1 without any written {none[w]:.3f}, with the others' {others[w]:.3f}"
+            )
+    return WriterScores(none=none, others=others, n={w: len(r) for w, r in groups.items()})

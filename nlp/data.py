@@ -21,7 +21,12 @@ VADER_FILES = {
 }
 # Sources written for this project (support-shaped text). Rule-generated rows share vocabulary with the
 # hand-written tickets, so leave-one-source-out drops both together when "tickets" is the left-out source.
-SUPPORT_SOURCES = ("tickets", "support_generated")
+SUPPORT_SOURCES = ("tickets", "support_generated", "customer_written")
+# The same people wrote the tickets and the generator's templates: leaving out one leaves out both.
+TICKET_FAMILY = ("tickets", "support_generated")
+# Customer-service messages across consumer and business sectors, written apart from the tickets (one file
+# per sector group in data/tickets/written/); the row's id prefix names its file.
+WRITTEN_SOURCE = "customer_written"
 TEST_FRACTION = 0.2
 
 
@@ -31,7 +36,7 @@ class TrainingDataError(Exception):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Example:
-    """One labelled text from one source (a VADER file stem, "tickets" or "support_generated")."""
+    """One labelled text from one source (a VADER file stem, "tickets", "support_generated" or WRITTEN_SOURCE)."""
 
     source: str
     id: str
@@ -93,6 +98,20 @@ def load_tickets(path: Path, source: str = "tickets") -> list[Example]:
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise TrainingDataError(f"{path}:{n}: {exc}") from exc
+    return out
+
+
+def load_written(folder: Path) -> list[Example]:
+    """Every `*.jsonl` file in `folder` (id, text, label per line) as the one source WRITTEN_SOURCE.
+
+    Raises:
+        TrainingDataError: the folder is missing or a line is malformed.
+    """
+    if not folder.is_dir():
+        raise TrainingDataError(f"{folder} not found: it holds the written customer-service messages")
+    out: list[Example] = []
+    for path in sorted(folder.glob("*.jsonl")):
+        out += load_tickets(path, source=WRITTEN_SOURCE)
     return out
 
 

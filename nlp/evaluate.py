@@ -211,6 +211,8 @@ class Evaluation:
     # Figures measured by other tools, shown as recorded: benchmarks/sentiment.py --record, nlp.footprint.
     speed: dict[str, Any] | None = None
     footprint: dict[str, Any] | None = None
+    # `healthscore model writers`: leave-one-writer-out for the written customer messages.
+    writers: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form (what `healthscore model evaluate --json` prints)."""
@@ -356,6 +358,7 @@ _SOURCES = {
     "tweets": "VADER tweets",
     "tickets": "project support tickets, hand-written (data/tickets/labelled.jsonl)",
     "support_generated": "rule-generated support messages (data/tickets/generate.py)",
+    "customer_written": "customer-service messages across 4 sector groups, written for this project (data/tickets/written/)",
 }
 
 
@@ -502,10 +505,42 @@ def render_card(ev: Evaluation, n_by_source: dict[str, int], now: datetime | Non
             f"| {g} | " + " | ".join(str(v) for v in row) + " |"
             for g, row in zip(LABELS, r.report.confusion, strict=True)
         ]
+    if ev.writers:
+        lines += writer_lines(ev.writers)
     if ev.speed or ev.footprint:
         lines += _speed_lines(ev.speed, ev.footprint)
     lines += ["", "## Known weaknesses", "", *_weaknesses(ev)]
     return "\n".join(lines) + "\n"
+
+
+def writer_lines(writers: dict[str, Any]) -> list[str]:
+    """The leave-one-writer-out table: each file of written customer messages scored by a model that never saw
+    it, trained without any written text and with the other files' text."""
+    out = [
+        "",
+        "## Customer messages from a sector the model never saw (leave one writer out)",
+        "",
+        "`healthscore model writers`: data/tickets/written/ holds one file per sector group, each written",
+        "separately. Each file's held-out messages are scored by a fine-tune that did not see that file: first",
+        "without any written customer text (the recipe before this data), then with the other files' text.",
+        f"Fine-tuning {writers.get('steps')} steps per fold, seed {writers.get('seed')}, fp32, macro-F1.",
+        "",
+        "| file (id prefix) | held-out messages | without written text | with the other files' text | change |",
+        "|---|---|---|---|---|",
+    ]
+    none, others, n = writers.get("none", {}), writers.get("others", {}), writers.get("n", {})
+    files = writers.get("files", {})
+    for w in sorted(n):
+        out.append(
+            f"| {files.get(w, '?')} ({w}) | {n[w]} | {none[w]:.3f} | {others[w]:.3f} | {others[w] - none[w]:+.3f} |"
+        )
+    if n:
+        mean_none = sum(none[w] for w in n) / len(n)
+        mean_others = sum(others[w] for w in n) / len(n)
+        out.append(
+            f"| **mean** | {sum(n.values())} | {mean_none:.3f} | {mean_others:.3f} | {mean_others - mean_none:+.3f} |"
+        )
+    return out
 
 
 def _speed_lines(speed: dict[str, Any] | None, footprint: dict[str, Any] | None) -> list[str]:
@@ -590,6 +625,7 @@ def _candidate_lines(ev: Evaluation) -> list[str]:
         "nyt_editorial_snippets": "nyt",
         "tweets": "tweets",
         "tickets": "tickets",
+        "customer_written": "written",
     }
     out = [
         "",

@@ -11,9 +11,13 @@ DEFAULT_HEAD = Path(__file__).resolve().parent / "weights" / "default_head.npz"
 DEFAULT_CARD = Path(__file__).resolve().parent / "cards" / "default.md"
 # LOSO folds and in-domain scores of distilled students (`healthscore model distil-loso`), shown on the card.
 STUDENT_CARD = DEFAULT_CARD.parent / "student.json"
+# Leave-one-writer-out figures for the written customer messages (`healthscore model writers`).
+WRITERS_CARD = DEFAULT_CARD.parent / "writers.json"
 DEFAULT_TICKETS = REPO_ROOT / "data" / "tickets" / "labelled.jsonl"
 # Rule-generated support messages (data/tickets/generate.py) and the hand-written named challenge sets.
 DEFAULT_GENERATED = REPO_ROOT / "data" / "tickets" / "generated.jsonl"
+# Customer-service messages across sectors, one JSONL file per sector group (a training and LOSO source).
+DEFAULT_WRITTEN = REPO_ROOT / "data" / "tickets" / "written"
 DEFAULT_CHALLENGE = REPO_ROOT / "data" / "tickets" / "challenge.jsonl"
 # The named long-mail set (data/tickets/longmail.py): span scoring vs whole-message windows, never trained on.
 DEFAULT_LONGMAIL = REPO_ROOT / "data" / "tickets" / "longmail.jsonl"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.data import Example, fingerprint, load_tickets, load_vader, split
+from nlp.data import Example, fingerprint, load_tickets, load_vader, load_written, split
 from nlp.encoder import TorchEncoder, load_tokenizer
 from nlp.finetune import FinetuneConfig
 from nlp.head import LinearHead
@@ -134,11 +134,16 @@ def _counts(examples: Sequence[Example]) -> dict[str, int]:
 VALIDATION_PER_SOURCE = 300
 
 
-def load_all(data_dir: Path, tickets_path: Path, generated_path: Path | None) -> list[Example]:
-    """Every labelled source: the four human-rated files, the tickets and (if present) the generated text."""
+def load_all(
+    data_dir: Path, tickets_path: Path, generated_path: Path | None, written_dir: Path | None = None
+) -> list[Example]:
+    """Every labelled source: the four human-rated files, the tickets and (if present) the generated text
+    and the written customer-service messages."""
     examples = load_examples(data_dir, tickets_path)
     if generated_path is not None and generated_path.is_file():
         examples += load_tickets(generated_path, source="support_generated")
+    if written_dir is not None and written_dir.is_dir():
+        examples += load_written(written_dir)
     return examples
 
 
@@ -178,6 +183,7 @@ def train_finetuned(
     tickets_path: Path,
     generated_path: Path | None,
     cfg: FinetuneConfig,
+    written_dir: Path | None = None,
     build_dir: Path,
     head_out: Path,
     ship_onnx: Path | None,
@@ -202,7 +208,7 @@ def train_finetuned(
     from nlp.paths import HEAD_FILENAME, default_encoder_dir
 
     started = time.perf_counter()
-    examples = load_all(data_dir, tickets_path, generated_path)
+    examples = load_all(data_dir, tickets_path, generated_path, written_dir)
     train_set, test_set = split(examples, seed)
     fit, validation = carve_validation(train_set, seed)
     rows = training_rows(fit, cfg, seed)

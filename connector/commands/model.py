@@ -146,6 +146,7 @@ def train_cmd(
         DEFAULT_GENERATED,
         DEFAULT_HEAD,
         DEFAULT_TICKETS,
+        DEFAULT_WRITTEN,
         FINETUNED_DIR,
         SHIPPED_ONNX,
         STUDENT_DIR,
@@ -219,6 +220,7 @@ def train_cmd(
                 data_dir=data_dir or default_data_dir(),
                 tickets_path=tickets or DEFAULT_TICKETS,
                 generated_path=DEFAULT_GENERATED,
+                written_dir=DEFAULT_WRITTEN,
                 cfg=cfg,
                 build_dir=build_dir or (STUDENT_DIR if kept is not None else FINETUNED_DIR),
                 head_out=out or DEFAULT_HEAD,
@@ -365,6 +367,7 @@ def evaluate_cmd(
         DEFAULT_GENERATED,
         DEFAULT_LONGMAIL,
         DEFAULT_TICKETS,
+        DEFAULT_WRITTEN,
         default_data_dir,
     )
     from nlp.train import load_all
@@ -382,7 +385,9 @@ def evaluate_cmd(
             ref_note = f"no fp32 reference ({exc}); runtime compared with itself"
             click.echo(f"warning: {ref_note}", err=True)
     try:
-        examples = load_all(data_dir or default_data_dir(), tickets or DEFAULT_TICKETS, DEFAULT_GENERATED)
+        examples = load_all(
+            data_dir or default_data_dir(), tickets or DEFAULT_TICKETS, DEFAULT_GENERATED, DEFAULT_WRITTEN
+        )
         challenge = load_tickets(DEFAULT_CHALLENGE, source="challenge") if DEFAULT_CHALLENGE.is_file() else []
         longmail = load_tickets(DEFAULT_LONGMAIL, source="longmail") if DEFAULT_LONGMAIL.is_file() else []
     except TrainingDataError as exc:
@@ -627,6 +632,7 @@ def distil_loso_cmd(
         DEFAULT_GENERATED,
         DEFAULT_HEAD,
         DEFAULT_TICKETS,
+        DEFAULT_WRITTEN,
         STUDENT_CARD,
         STUDENT_DIR,
         default_data_dir,
@@ -652,7 +658,9 @@ def distil_loso_cmd(
         distill_alpha=base.distill_alpha if distill_alpha is None else distill_alpha,
         distill_temperature=distill_temperature or base.distill_temperature,
     )
-    examples = load_all(data_dir or default_data_dir(), tickets or DEFAULT_TICKETS, DEFAULT_GENERATED)
+    examples = load_all(
+        data_dir or default_data_dir(), tickets or DEFAULT_TICKETS, DEFAULT_GENERATED, DEFAULT_WRITTEN
+    )
     seed = int(str(load_head(DEFAULT_HEAD, "healthscore model train").meta.get("seed", 13)))
     train_set, test = split(examples, seed)
     fit, validation = carve_validation(train_set, seed)
@@ -767,9 +775,10 @@ FINETUNED_INT8 = "MiniLM-L6 fine-tuned end to end, int8 ONNX"
 
 
 def _recorded(folder: Path) -> dict[str, Any]:
-    """Speed and footprint figures recorded beside the card by benchmarks/sentiment.py and nlp.footprint."""
+    """Figures recorded beside the card: speed (benchmarks/sentiment.py), footprint (nlp.footprint) and the
+    leave-one-writer-out table (`healthscore model writers`)."""
     out: dict[str, Any] = {}
-    for key, name in (("speed", "speed.json"), ("footprint", "footprint.json")):
+    for key, name in (("speed", "speed.json"), ("footprint", "footprint.json"), ("writers", "writers.json")):
         path = folder / name
         if path.is_file():
             try:
@@ -788,6 +797,86 @@ def _previous_comparison(path: Path) -> dict[str, Any]:
         for c in data.get("candidates", [])
     )
     return {"candidates": cands, "chosen": data.get("chosen", ""), "loso_note": data.get("loso_note", "")}
+
+
+def _writer_files(folder: Path) -> dict[str, str]:
+    """Id prefix -> file name for each file of written messages (the first row's id names its writer)."""
+    out: dict[str, str] = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                out[str(json.loads(line)["id"]).split("-", 1)[0]] = path.name
+                break
+    return out
+
+
+@model.command("writers")
+@click.option(
+    "--steps",
+    type=int,
+    default=200,
+    show_default=True,
+    help="Fine-tuning steps per fold (as the LOSO folds).",
+)
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON the figures are written to (the card shows it). [default: nlp/cards/writers.json]",
+)
+@_data_options
+def writers_cmd(steps: int, record: Path | None, data_dir: Path | None, tickets: Path | None) -> None:
+    """Leave-one-writer-out for the written customer messages (data/tickets/written/, one file per sector
+    group): does customer text from other sectors help on a new sector's? Fine-tunes once without any
+    written text and once per file without that file, and scores each file's held-out messages (fp32).
+    About 3-4 minutes per fold on 2 cores; `healthscore model evaluate` puts the table on the card.
+
+    Example: healthscore model writers --steps 200
+    """
+    from nlp.crossdomain import leave_one_writer_out, with_steps
+    from nlp.data import TrainingDataError, split
+    from nlp.finetune import FinetuneConfig
+    from nlp.head import load_head
+    from nlp.paths import (
+        DEFAULT_GENERATED,
+        DEFAULT_HEAD,
+        DEFAULT_TICKETS,
+        DEFAULT_WRITTEN,
+        WRITERS_CARD,
+        default_data_dir,
+        default_encoder_dir,
+    )
+    from nlp.train import carve_validation, load_all
+
+    _require_train_extra()
+    try:
+        examples = load_all(
+            data_dir or default_data_dir(), tickets or DEFAULT_TICKETS, DEFAULT_GENERATED, DEFAULT_WRITTEN
+        )
+    except TrainingDataError as exc:
+        raise _fail(exc) from exc
+    seed = int(str(load_head(DEFAULT_HEAD, "healthscore model train").meta.get("seed", 13)))
+    train_set, test = split(examples, seed)
+    fit, validation = carve_validation(train_set, seed)
+    scores = leave_one_writer_out(
+        fit,
+        validation,
+        test,
+        seed=seed,
+        cfg=with_steps(FinetuneConfig(), steps),
+        encoder_dir=default_encoder_dir(),
+        progress=lambda m: click.echo(m, err=True),
+    )
+    target = record or WRITERS_CARD
+    files = _writer_files(DEFAULT_WRITTEN)
+    payload = {**scores.as_dict(), "steps": steps, "seed": seed, "files": files}
+    target.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    for w in scores.n:
+        click.echo(
+            f"{w:<4} n={scores.n[w]:<4} without any written {scores.none[w]:.3f}  with the other files'"
+            f" {scores.others[w]:.3f}"
+        )
+    click.echo(f"wrote {target}")
 
 
 @model.command("export")
