@@ -10,7 +10,7 @@ from typing import TypeVar
 V = TypeVar("V")
 
 # Bump when preprocessing or the scoring recipe changes, so cached results from the old recipe miss.
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 
 def text_hash(text: str) -> str:

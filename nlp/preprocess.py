@@ -117,10 +117,17 @@ def _cut_quoted(lines: list[str]) -> list[str]:
     return kept
 
 
+# Signature lines join a title and a company ("IT Administrator | Tyrellstar Labs Corp", "Head of Finance,
+# Acme Ltd"): each part is name-like even when the whole line has more than five words.
+_SIG_PARTS = re.compile(r"\s+[|\u2022\u00b7\u2013\u2014-]\s+|,\s+")
+
+
 def _is_name_line(line: str) -> bool:
     """A short trailing line that looks like a name, a title, a phone number or a company."""
-    words = line.split()
-    return 0 < len(words) <= 5 and len(line) <= 60 and not re.search(r"[.!?]\s*$", line.strip())
+    if not line.split() or len(line) > 80 or re.search(r"[.!?]\s*$", line.strip()):
+        return False
+    parts = [p for p in _SIG_PARTS.split(line.strip()) if p]
+    return len(parts) <= 3 and all(len(p.split()) <= 5 for p in parts) and (len(parts) > 1 or len(line) <= 60)
 
 
 def _cut_signature(lines: list[str]) -> list[str]:

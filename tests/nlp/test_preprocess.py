@@ -40,6 +40,21 @@ CLEAN_CASES = [
         "Invoice is wrong again.\n\nBest regards,\nMarta Kowalski\nHead of Finance",
         "Invoice is wrong again.",
     ),
+    (
+        "title-pipe-company",
+        "The dashboard only shows error E-1042.\n\nKind regards,\nQuinn\nIT Administrator | Tyrellstar Labs Corp",
+        "The dashboard only shows error E-1042.",
+    ),
+    (
+        "title-comma-company-phone",
+        "Please cancel seat 12.\n\nBest,\nAmara Obi\nHead of Customer Operations, Northwind Traders Ltd\n+44 20 7946 0123",
+        "Please cancel seat 12.",
+    ),
+    (
+        "long-last-line-after-thanks-kept",
+        "Thanks,\nthe export is still broken for every user we have",
+        "Thanks,\nthe export is still broken for every user we have",
+    ),
     ("thanks-comma-name", "Can you resend the invoice?\n\nThanks,\nOliver", "Can you resend the invoice?"),
     ("bare-thanks-is-content", "Thanks!", "Thanks!"),
     ("thanks-sentence-kept", "Thanks for the quick fix, works now.", "Thanks for the quick fix, works now."),
