@@ -427,6 +427,8 @@ def evaluate_cmd(
                 int8=not no_loso_int8,
             ),
         )
+        if numbers.is_file():
+            ev = replace(ev, candidates=(*ev.candidates, *_earlier_candidates(numbers, ev.candidates)))
     ev = replace(ev, **_recorded(target.parent))
     students = [
         c
@@ -785,6 +787,28 @@ def _recorded(folder: Path) -> dict[str, Any]:
                 out[key] = json.loads(path.read_text(encoding="utf-8"))
             except ValueError:
                 click.echo(f"warning: {path} is not JSON; re-run what writes it", err=True)
+    return out
+
+
+def _earlier_candidates(path: Path, current: Sequence[Any]) -> list[Any]:
+    """Candidates of the last card that this run did not measure (e.g. an encoder compared once with
+    --compare and not installed now): kept on the card with their note saying so, never silently dropped."""
+    from nlp.crossdomain import Candidate
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return []
+    names = {c.name for c in current}
+    out = []
+    for c in data.get("candidates", []):
+        if c["name"] in names or "student" in c["name"]:
+            continue
+        note = c.get("note", "")
+        if "measured in an earlier run" not in note:
+            note = f"{note}; " if note else ""
+            note += f"measured in an earlier run (training data {data.get('data', '?')}), not re-run"
+        out.append(Candidate(name=c["name"], in_domain=c["in_domain"], loso=c["loso"], note=note))
     return out
 
 
