@@ -22,7 +22,10 @@ So the CRM shows the score to within a point; band, action and driver changes ar
 pass; every record is rewritten at least weekly. The app's pages and API keep the exact values.
 
 The thresholds are per installation: `installation.settings["write_rule"]`, e.g.
-`{"score_points": 2, "max_age_days": 3}` (keys left out keep their defaults); `rule_from` validates them.
+`{"score_points": 2, "max_age_days": 3}` (keys left out keep their defaults); `rule_from` validates them,
+each up to its `LIMITS` value (a score moves at most 100 points; a record unwritten for years is not a
+rule, and a huge age overflowed `timedelta` in the score step). Admins change them on the Integrations
+page (connector.web.admin_write_rule).
 
 Pure logic, no I/O.
 """
@@ -54,6 +57,15 @@ class WriteRule:
 
 
 DEFAULT_RULE = WriteRule()
+# The largest value of each threshold: scores run 0-100 (so does a 30-day trend's move), sentiment -1 to +1,
+# and every record is refreshed at least yearly.
+LIMITS: dict[str, float] = {
+    "score_points": 100.0,
+    "trend_points": 100.0,
+    "sentiment": 2.0,
+    "max_age_days": 365.0,
+    "refresh_spread_days": 365.0,
+}
 
 
 def rule_from(settings: Mapping[str, Any] | None) -> tuple[WriteRule, list[str]]:
@@ -79,6 +91,8 @@ def rule_from(settings: Mapping[str, Any] | None) -> tuple[WriteRule, list[str]]
             problems.append(f"{SETTINGS_KEY}.{name}: {value!r} must be ≥ 0")
         elif name != "refresh_spread_days" and value <= 0:
             problems.append(f"{SETTINGS_KEY}.{name}: {value!r} must be > 0")
+        elif value > LIMITS[name]:
+            problems.append(f"{SETTINGS_KEY}.{name}: {value!r} must be ≤ {LIMITS[name]:g}")
         else:
             chosen[name] = float(value)
     rule = replace(DEFAULT_RULE, **chosen)

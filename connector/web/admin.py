@@ -1,4 +1,5 @@
-"""Admin pages: integrations, unmatched review, users, API keys, audit log (model editing: admin_model.py)."""
+"""Admin pages: integrations, unmatched review, users, API keys, audit log (model editing: admin_model.py;
+plays: admin_plays.py; the CRM write-back rule: admin_write_rule.py)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ def index() -> Any:
 @bp.get("/integrations")
 @admin_required
 def integrations() -> Any:
+    return integrations_page()
+
+
+def integrations_page(status: int = 200, **extra: Any) -> Any:
+    """The Integrations page; `extra` for a refused form shown again (admin_write_rule: `write_rule_form`)."""
     insts = {i.vendor: i for i in readmodels.installations(db(), tenant_id())}
     runs = readmodels.runs(db(), tenant_id(), limit=10)
     last_install = {}
@@ -49,7 +55,8 @@ def integrations() -> Any:
         inbound_url=(shown.payload or {}).get("url"),
         inbound_replaced=(shown.payload or {}).get("replaced", True),
         reveal_notice=shown.notice,
-    )
+        **extra,
+    ), status
 
 
 @bp.post("/integrations/salesforce/rotate-inbound")
