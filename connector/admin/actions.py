@@ -247,18 +247,60 @@ def _endpoint(session: Session, tenant_id: int, endpoint_id: int) -> m.WebhookEn
 
 
 def rotate_secret(
-    session: Session, settings: Settings, tenant_id: int, endpoint_id: int, actor: str
+    session: Session,
+    settings: Settings,
+    tenant_id: int,
+    endpoint_id: int,
+    actor: str,
+    hours: int | str | None = None,
 ) -> EndpointSecret:
-    """A new secret signs first; the previous one keeps signing too until `finish_rotation`.
+    """A new secret signs first; the previous one keeps signing too for `hours` (default 24, 1 to 168)
+    or until `finish_rotation`, then is dropped.
 
     Raises:
-        LookupError: no such endpoint for this tenant.
+        LookupError: no such endpoint for this tenant; ActionError: `hours` out of bounds.
     """
     from connector.admin import webhooks as webhook_admin
 
     ep = _endpoint(session, tenant_id, endpoint_id)
-    secret = webhook_admin.rotate_secret(session, Vault(settings), tenant_id, endpoint_id, actor=actor)
+    try:
+        secret = webhook_admin.rotate_secret(
+            session, Vault(settings), tenant_id, endpoint_id, actor=actor, hours=hours
+        )
+    except webhook_admin.EndpointError as exc:
+        raise ActionError([str(exc)[:1].upper() + str(exc)[1:]]) from exc
     return EndpointSecret(endpoint=ep, secret=secret)
+
+
+def current_endpoint(
+    session: Session, settings: Settings, tenant_id: int, endpoint_id: int
+) -> m.WebhookEndpoint | None:
+    """The endpoint as it signs now: a rotation whose end has passed is finished (and logged) on reading,
+    so a page or an API answer never shows a rotation that is over. The caller commits."""
+    from connector.pipeline.rotation import finish_lapsed_rotation
+
+    ep = session.scalar(
+        select(m.WebhookEndpoint).where(
+            m.WebhookEndpoint.tenant_id == tenant_id, m.WebhookEndpoint.id == endpoint_id
+        )
+    )
+    if ep is not None:
+        finish_lapsed_rotation(session, Vault(settings), ep)
+    return ep
+
+
+def current_endpoints(session: Session, settings: Settings, tenant_id: int) -> list[m.WebhookEndpoint]:
+    """A tenant's endpoints, lapsed rotations finished (as `current_endpoint`). The caller commits."""
+    from connector.pipeline.rotation import finish_lapsed_rotations
+
+    finish_lapsed_rotations(session, Vault(settings), tenant_id=tenant_id)
+    return list(
+        session.scalars(
+            select(m.WebhookEndpoint)
+            .where(m.WebhookEndpoint.tenant_id == tenant_id)
+            .order_by(m.WebhookEndpoint.id)
+        )
+    )
 
 
 def secret_count(settings: Settings, ep: m.WebhookEndpoint) -> int:

@@ -24,6 +24,8 @@ from connector.store.repo import utcnow
 
 REVEAL_TTL = timedelta(minutes=10)
 KINDS = ("api_key", "webhook_endpoint", "webhook_rotation", "invitation", "salesforce_inbound")
+# The payload's fields that say what a secret is for (never the secret): an expired reveal returns these.
+NAMES = ("name", "url", "email")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +33,7 @@ class Taken:
     """What a GET found: the payload to show once, or why there is none (`state`)."""
 
     state: str  # shown | gone (read already, never made, someone else's) | expired
-    payload: dict[str, Any] | None = None
+    payload: dict[str, Any] | None = None  # shown: all of it; expired: only the NAMES fields
 
 
 def keep(
@@ -72,10 +74,13 @@ def take(session: Session, vault: Vault, *, tenant_id: int, user_id: int, kind: 
     ).first()
     if row is None:
         return Taken("gone")
-    if utcnow() - row.created_at > REVEAL_TTL:
-        return Taken("expired")
     try:
         payload = vault.decrypt_json(row.payload_enc)
     except VaultError:  # the keys changed in the ten minutes: it cannot be shown, say so as gone
+        payload = None
+    kept = payload if isinstance(payload, dict) else None
+    if utcnow() - row.created_at > REVEAL_TTL:  # never shown: only what it was for, to name it
+        return Taken("expired", {k: kept[k] for k in NAMES if k in kept} if kept else None)
+    if payload is None:
         return Taken("gone")
-    return Taken("shown", payload if isinstance(payload, dict) else None)
+    return Taken("shown", kept)

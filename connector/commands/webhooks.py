@@ -6,12 +6,22 @@ from datetime import datetime
 
 import click
 
-from connector.admin.webhooks import EVENT_TYPES, EndpointError, add_endpoint, list_endpoints, rotate_secret
+from connector.admin.webhooks import (
+    EVENT_TYPES,
+    ROTATION_DEFAULT_HOURS,
+    ROTATION_MAX_HOURS,
+    ROTATION_MIN_HOURS,
+    EndpointError,
+    add_endpoint,
+    list_endpoints,
+    rotate_secret,
+)
 from connector.commands.context import settings_from
 from connector.commands.output import emit, fail
 from connector.commands.pipeline import tenant_ids
 from connector.installs.vault import Vault
 from connector.pipeline import delivery
+from connector.store import models as m
 from connector.store.db import transaction
 
 
@@ -70,19 +80,34 @@ def list_cmd(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
 @COMMAND.command("rotate")
 @click.argument("endpoint_id", type=int)
 @click.option("--tenant", required=True, help="Tenant slug.")
-@click.option("--json", "as_json", is_flag=True, help='Print {"id": …, "secret": …}.')
+@click.option(
+    "--hours",
+    type=int,
+    default=ROTATION_DEFAULT_HOURS,
+    show_default=True,
+    help=f"How long the old secret keeps signing too ({ROTATION_MIN_HOURS} to {ROTATION_MAX_HOURS}).",
+)
+@click.option("--json", "as_json", is_flag=True, help='Print {"id": …, "secret": …, "old_secret_until": …}.')
 @click.pass_context
-def rotate(ctx: click.Context, endpoint_id: int, tenant: str, as_json: bool) -> None:
-    """New secret; old and new both sign until the next rotation, so receivers can switch without loss."""
+def rotate(ctx: click.Context, endpoint_id: int, tenant: str, hours: int, as_json: bool) -> None:
+    """New secret; old and new both sign until the rotation ends (--hours), so receivers can switch
+    without loss; then only the new one signs."""
     settings = settings_from(ctx, schema=True)
     tid = tenant_ids(settings, tenant)[0][0]
     try:
         with transaction(settings.sqlalchemy_url) as session:
-            secret = rotate_secret(session, Vault(settings), tid, endpoint_id)
+            secret = rotate_secret(session, Vault(settings), tid, endpoint_id, hours=hours)
+            ep = session.get(m.WebhookEndpoint, endpoint_id)
+            ends = ep.rotation_ends_at if ep is not None else None
     except EndpointError as exc:
         fail(str(exc), code=2)
         return
-    emit({"id": endpoint_id, "secret": secret}, as_json, f"new secret (shown once): {secret}")
+    until = ends.isoformat() if ends else None
+    emit(
+        {"id": endpoint_id, "secret": secret, "old_secret_until": until},
+        as_json,
+        f"new secret (shown once): {secret}\nthe old secret stops signing at {until}",
+    )
 
 
 @COMMAND.command("deliver")

@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 
 from connector.config import Settings
 from connector.installs.vault import Vault, VaultError
+from connector.pipeline.rotation import finish_lapsed_rotation, finish_lapsed_rotations
 from connector.store import models as m
 from connector.store.db import transaction
 from connector.store.repo import audit, utcnow
@@ -74,12 +75,23 @@ def deliver_due(
     http = session or requests.Session()
     rng = rng or random.Random()
     now = now or utcnow()
+    _finish_lapsed_rotations(settings, tenant_id, now)
     for _ in range(limit):
         delivery_id = _claim(settings.sqlalchemy_url, tenant_id, now)
         if delivery_id is None:
             break
         _attempt(settings, delivery_id, http, now, rng, schedule, report)
     return report
+
+
+def _finish_lapsed_rotations(settings: Settings, tenant_id: int | None, now: datetime) -> None:
+    """Drop the previous secret of every rotation whose end has passed (audit-logged once each): this
+    run is the scheduler's minute job, so a rotation ends on time also for an endpoint with nothing to
+    deliver (connector/admin/webhooks.py)."""
+    with transaction(settings.sqlalchemy_url) as s:
+        finished = finish_lapsed_rotations(s, Vault(settings), tenant_id=tenant_id, now=now)
+    if finished:
+        logger.info("finished %d webhook secret rotation(s) whose end had passed", finished)
 
 
 def _attempt(
@@ -91,7 +103,7 @@ def _attempt(
     schedule: RetrySchedule,
     report: EmitReport,
 ) -> None:
-    target = _load(settings, delivery_id)
+    target = _load(settings, delivery_id, now)
     if target is None:
         return
     url, secrets, msg_id, body = target
@@ -176,9 +188,11 @@ def _maybe_disable(s: Any, ep: m.WebhookEndpoint, now: datetime, last_status: in
     return True
 
 
-def _load(settings: Settings, delivery_id: int) -> tuple[str, list[str], str, bytes] | None:
+def _load(settings: Settings, delivery_id: int, now: datetime) -> tuple[str, list[str], str, bytes] | None:
     """The URL, secrets, event id and body of a claimed delivery; None (and marked failed) when it cannot
-    be sent: endpoint disabled or removed, or its secrets unreadable with the configured keys."""
+    be sent: endpoint disabled or removed, or its secrets unreadable with the configured keys. A rotation
+    whose end has passed is finished first, so the old secret never signs after its end."""
+
     with transaction(settings.sqlalchemy_url) as s:
         d = s.get(m.WebhookDelivery, delivery_id)
         if d is None:
@@ -188,6 +202,7 @@ def _load(settings: Settings, delivery_id: int) -> tuple[str, list[str], str, by
             d.status, d.last_error, d.claimed_at = "failed", "endpoint disabled or removed", None
             return None
         try:
+            finish_lapsed_rotation(s, Vault(settings), ep, now)
             secrets = list(Vault(settings).decrypt_json(ep.secrets_enc))
         except VaultError as exc:
             d.status, d.last_error, d.claimed_at = "failed", str(exc), None

@@ -623,6 +623,9 @@ class WebhookEndpoint(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # While a rotation is in progress (two secrets sign): when the previous secret stops signing and is
+    # dropped (connector/admin/webhooks.py, migration 0017). NULL: no rotation in progress.
+    rotation_ends_at: Mapped[datetime | None]
 
 
 class WebhookEvent(Base):

@@ -233,9 +233,14 @@ def document() -> dict[str, Any]:
         },
         "/api/v1/webhooks/{endpoint_id}/rotate": {
             "post": {
-                "summary": "New signing secret (the old one keeps signing until the next rotation)",
+                "summary": "New signing secret (the old one keeps signing too until the rotation ends: "
+                "24 hours, or the hours given, 1 to 168)",
                 "operationId": "rotateWebhook",
                 "parameters": [_p("endpoint_id", INT)],
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": _ref("WebhookRotate")}},
+                },
                 "responses": {"200": _ok(_ref("Webhook")), **ERRORS, **NOT_FOUND},
             }
         },

@@ -161,6 +161,26 @@ SCHEMAS: dict[str, Any] = {
             "disabled_reason": {"type": ["string", "null"]},
             "created_at": {"type": "string", "format": "date-time"},
             "secret": {"type": "string", "description": "whsec_… — only in the create and rotate responses"},
+            "rotation_ends_at": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "While a rotation is in progress: when the previous secret stops signing "
+                "(it is dropped then); null when only one secret signs",
+            },
+        },
+    },
+    "WebhookRotate": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "hours": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 168,
+                "default": 24,
+                "description": "How long the previous secret keeps signing next to the new one: "
+                "between 1 hour and 7 days (168 hours); 24 when left out",
+            },
         },
     },
     "WebhookInput": {

@@ -24,10 +24,16 @@ def _body(ep: Any, secret: str | None = None) -> dict[str, Any]:
         "enabled": ep.enabled,
         "disabled_reason": ep.disabled_reason,
         "created_at": jsonable(ep.created_at),
+        # while a rotation is in progress: when the previous secret stops signing (null: no rotation)
+        "rotation_ends_at": jsonable(ep.rotation_ends_at) if _rotating(ep) else None,
     }
     if secret is not None:
         out["secret"] = secret  # only in the create/rotate response
     return out
+
+
+def _rotating(ep: Any) -> bool:
+    return ep.rotation_ends_at is not None and admin_actions.secret_count(settings(), ep) > 1
 
 
 def _json() -> dict[str, Any]:
@@ -42,7 +48,9 @@ def _json() -> dict[str, Any]:
 
 @bp.get("/v1/webhooks")
 def list_webhooks() -> Response:
-    return jsonify({"data": [_body(ep) for ep in readmodels.webhook_endpoints(db(), g.api_tenant_id)]})
+    endpoints = admin_actions.current_endpoints(db(), settings(), g.api_tenant_id)
+    db().commit()  # a rotation whose end passed was finished on reading
+    return jsonify({"data": [_body(ep) for ep in endpoints]})
 
 
 @bp.post("/v1/webhooks")
@@ -69,9 +77,10 @@ def create_webhook() -> Any:
 
 @bp.get("/v1/webhooks/<int:endpoint_id>")
 def get_webhook(endpoint_id: int) -> Any:
-    ep = readmodels.webhook_endpoint(db(), g.api_tenant_id, endpoint_id)
+    ep = admin_actions.current_endpoint(db(), settings(), g.api_tenant_id, endpoint_id)
     if ep is None:
         return problem(404, "not_found", "No such webhook endpoint.")
+    db().commit()  # a rotation whose end passed was finished on reading
     out = _body(ep)
     out["deliveries"] = jsonable(readmodels.deliveries(db(), g.api_tenant_id, ep.id, limit=20))
     return jsonify(out)
@@ -106,9 +115,17 @@ def delete_webhook(endpoint_id: int) -> Any:
 
 @bp.post("/v1/webhooks/<int:endpoint_id>/rotate")
 def rotate_webhook(endpoint_id: int) -> Any:
+    body = request.get_json(silent=True) if request.get_data(cache=True) else None
+    hours = body.get("hours") if isinstance(body, dict) else None  # the schema checked its bounds
     try:
-        rotated = admin_actions.rotate_secret(db(), settings(), g.api_tenant_id, endpoint_id, g.api_key_name)
+        rotated = admin_actions.rotate_secret(
+            db(), settings(), g.api_tenant_id, endpoint_id, g.api_key_name, hours=hours
+        )
     except LookupError:
         return problem(404, "not_found", "No such webhook endpoint.")
+    except admin_actions.ActionError as exc:
+        return problem(
+            422, "invalid_rotation", "The secret cannot be rotated.", exc.problems[0], problems=exc.problems
+        )
     db().commit()
     return jsonify(_body(rotated.endpoint, rotated.secret))

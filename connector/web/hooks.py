@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from connector import readmodels
 from connector.admin import actions as admin_actions
+from connector.admin.webhooks import ROTATION_DEFAULT_HOURS, ROTATION_MAX_HOURS, ROTATION_MIN_HOURS
+from connector.clock import wall_clock
 from connector.web import reveals
 from connector.web.access import actor, admin_required, db, settings, tenant_id
 
@@ -21,9 +24,11 @@ def _types() -> list[str]:
 
 
 def _list(**extra: Any) -> str:
+    endpoints = admin_actions.current_endpoints(db(), settings(), tenant_id())
+    db().commit()  # a rotation whose end passed was finished on reading
     return render_template(
         "admin/webhooks.html",
-        endpoints=readmodels.webhook_endpoints(db(), tenant_id()),
+        endpoints=endpoints,
         types=_types(),
         **extra,
     )
@@ -59,10 +64,46 @@ def create() -> Any:
 
 
 def _endpoint(endpoint_id: int) -> Any:
-    ep = readmodels.webhook_endpoint(db(), tenant_id(), endpoint_id)
+    ep = admin_actions.current_endpoint(db(), settings(), tenant_id(), endpoint_id)
     if ep is None:
         abort(404, description="No such webhook endpoint in your workspace.")
+    db().commit()  # a rotation whose end passed was finished on reading
     return ep
+
+
+def time_left(ends: datetime, now: datetime) -> str:
+    """How long until `ends`, in words: 'in 40 minutes', 'in 23 hours', 'in 3 days' (nearest unit)."""
+    minutes = round((ends - now).total_seconds() / 60)
+    if minutes <= 0:
+        return "now"
+    if minutes < 60:
+        count, unit = minutes, "minute"
+    elif minutes < 48 * 60:
+        count, unit = round(minutes / 60), "hour"
+    else:
+        count, unit = round(minutes / (24 * 60)), "day"
+    return f"in {count} {unit}{'s' if count != 1 else ''}"
+
+
+def _detail(ep: Any, *, secret: str | None = None, notice: str | None = None, errors: Any = None) -> str:
+    signing = admin_actions.secret_count(settings(), ep)
+    ends = ep.rotation_ends_at if signing > 1 else None
+    return render_template(
+        "admin/webhook.html",
+        ep=ep,
+        secret=secret,
+        reveal_notice=notice,
+        errors=errors,
+        deliveries=readmodels.deliveries(db(), tenant_id(), ep.id),
+        delivery_total=readmodels.delivery_count(db(), tenant_id(), ep.id),
+        types=_types(),
+        # a rotation in progress (two secrets sign) shows its note and the button that finishes it; only the
+        # rotate answer itself used to, so a rotation left that page could not be finished from the UI
+        signing=signing,
+        rotation_ends=ends,
+        rotation_left=time_left(ends, wall_clock()) if ends else None,
+        rotation_hours=(ROTATION_MIN_HOURS, ROTATION_DEFAULT_HOURS, ROTATION_MAX_HOURS),
+    )
 
 
 @bp.get("/<int:endpoint_id>")
@@ -72,31 +113,27 @@ def detail(endpoint_id: int) -> Any:
     shown = reveals.take("webhook_rotation")
     payload = shown.payload or {}
     if payload and payload.get("endpoint_id") != ep.id:  # another endpoint's rotation: not this page's
-        payload, shown = {}, reveals.Reveal(notice=reveals.notice("webhook_rotation"))
-    return render_template(
-        "admin/webhook.html",
-        ep=ep,
-        secret=payload.get("secret"),
-        reveal_notice=shown.notice,
-        deliveries=readmodels.deliveries(db(), tenant_id(), ep.id),
-        delivery_total=readmodels.delivery_count(db(), tenant_id(), ep.id),
-        types=_types(),
-        # a rotation in progress (two secrets sign) shows its note and the button that finishes it; only the
-        # rotate answer itself used to, so a rotation left that page could not be finished from the UI
-        signing=admin_actions.secret_count(settings(), ep),
-    )
+        payload, shown = {}, reveals.Reveal(notice=reveals.notice("webhook_rotation", named=payload))
+    return _detail(ep, secret=payload.get("secret"), notice=shown.notice)
 
 
 @bp.post("/<int:endpoint_id>/rotate")
 @admin_required
 def rotate(endpoint_id: int) -> Any:
     try:
-        rotated = admin_actions.rotate_secret(db(), settings(), tenant_id(), endpoint_id, actor())
+        rotated = admin_actions.rotate_secret(
+            db(), settings(), tenant_id(), endpoint_id, actor(), hours=request.form.get("hours")
+        )
     except LookupError:
         abort(404, description="No such webhook endpoint in your workspace.")
+    except admin_actions.ActionError as exc:
+        db().rollback()
+        return _detail(_endpoint(endpoint_id), errors=exc.problems), 400
     # Post/Redirect/Get: the secret is shown by the GET, once (a reload used to rotate again, dropping
     # the secret just shown from the signing pair)
-    reveal_id = reveals.keep("webhook_rotation", endpoint_id=rotated.endpoint.id, secret=rotated.secret)
+    reveal_id = reveals.keep(
+        "webhook_rotation", endpoint_id=rotated.endpoint.id, url=rotated.endpoint.url, secret=rotated.secret
+    )
     db().commit()
     return redirect(url_for("hooks.detail", endpoint_id=endpoint_id, reveal=reveal_id), code=303)
 

@@ -1,7 +1,10 @@
 """Secrets shown once, by the GET after the POST that made them (connector/admin/reveals.py keeps them).
 
 A POST calls `keep(kind, ...)` and redirects to its page with `?reveal=<id>`; that page's GET calls
-`take(kind)`: the payload to show (once) or the notice that it was shown already or has expired.
+`take(kind)`: the payload to show (once) or the notice that it was shown already or has expired. The notice
+names what the secret was for (the API key's name, the endpoint's URL, the invited address) so the admin
+knows which one to replace: the row is deleted by the read that shows it, so that read remembers the name
+in the person's session (encrypted, bound to the person, the last few only) for a reload to name it.
 """
 
 from __future__ import annotations
@@ -9,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request
+from flask import request, session
 
 from connector.admin import reveals
-from connector.installs.vault import Vault
+from connector.installs.vault import Vault, VaultError
 from connector.web.access import current_user, db, settings
 
 # What the secret is and what to do when it was lost, per kind.
@@ -30,6 +33,56 @@ LOST = {
     "invitation": "If you did not copy it, click “New link” in the person's row (the lost link then stops working).",
     "salesforce_inbound": "If you did not copy it, rotate the inbound URL again.",
 }
+
+
+# WHAT, naming what it was for ({name}: “key name”, an endpoint's URL, an e-mail address).
+WHAT_NAMED = {
+    "api_key": "The new key {name}",
+    "webhook_endpoint": "The signing secret of the endpoint {name}",
+    "webhook_rotation": "The new signing secret of the endpoint {name}",
+    "invitation": "The invitation link for {name}",
+}
+SHOWN_KEY = "revealed"  # session key: the names of the last reveals this person was shown
+SHOWN_KEEP = 3
+NAME_MAX = 200
+
+
+def name_of(kind: str, payload: dict[str, Any] | None) -> str | None:
+    """What a reveal's secret was for, as the notice names it; None when its kind names nothing."""
+    if not payload or kind not in WHAT_NAMED:
+        return None
+    field = {"api_key": "name", "invitation": "email"}.get(kind, "url")
+    value = payload.get(field)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip() if len(value) <= NAME_MAX else value[: NAME_MAX - 1] + "…"
+    return f"“{value}”" if kind == "api_key" else value
+
+
+def _remember(viewer_id: int, tenant_id: int, kind: str, reveal_id: int, name: str) -> None:
+    vault = Vault(settings())
+    entries = _remembered(vault)
+    entries = [e for e in entries if e[:4] != [viewer_id, tenant_id, kind, reveal_id]]
+    entries.append([viewer_id, tenant_id, kind, reveal_id, name])
+    session[SHOWN_KEY] = vault.encrypt_json(entries[-SHOWN_KEEP:])
+
+
+def _remembered(vault: Vault) -> list[list[Any]]:
+    raw = session.get(SHOWN_KEY)
+    if not isinstance(raw, str):
+        return []
+    try:
+        entries = vault.decrypt_json(raw)
+    except (VaultError, ValueError):  # keys rotated since: nothing remembered
+        return []
+    return [e for e in entries if isinstance(e, list) and len(e) == 5] if isinstance(entries, list) else []
+
+
+def _recall(viewer_id: int, tenant_id: int, kind: str, reveal_id: int) -> str | None:
+    for entry in _remembered(Vault(settings())):
+        if entry[:4] == [viewer_id, tenant_id, kind, reveal_id] and isinstance(entry[4], str):
+            return entry[4]
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,21 +128,34 @@ def take(kind: str) -> Reveal:
         )
         db().commit()  # the delete: nobody reads it again
     if taken.state == "shown" and taken.payload is not None:
+        name = name_of(kind, taken.payload)
+        if name is not None:
+            _remember(viewer.id, viewer.tenant_id, kind, int(raw), name)
         return Reveal(payload=taken.payload)
-    return Reveal(notice=notice(kind, taken.state))
+    if taken.state == "expired":
+        return Reveal(notice=notice(kind, "expired", name=name_of(kind, taken.payload)))
+    name = _recall(viewer.id, viewer.tenant_id, kind, int(raw)) if raw.isdigit() and len(raw) < 19 else None
+    return Reveal(notice=notice(kind, taken.state, name=name))
 
 
-def notice(kind: str, state: str = "gone") -> str:
-    """Why no secret is shown (`gone`: shown already, or not this person's; `expired`) and what to do."""
+def notice(
+    kind: str, state: str = "gone", *, name: str | None = None, named: dict[str, Any] | None = None
+) -> str:
+    """Why no secret is shown (`gone`: shown already, or not this person's; `expired`) and what to do,
+    naming what it was for when known (`name`, or the reveal's payload `named`)."""
+    name = name or name_of(kind, named)
+    what, lost = WHAT[kind], LOST[kind]  # "revoke that key", "open the endpoint": the one just named
+    if name is not None and kind in WHAT_NAMED:
+        what = WHAT_NAMED[kind].format(name=name)
     minutes = int(reveals.REVEAL_TTL.total_seconds() // 60)
     if state == "expired":  # never shown, so never copied: just what to do
-        todo = LOST[kind].removeprefix("If you did not copy it, ")
+        todo = lost.removeprefix("If you did not copy it, ")
         return (
-            f"{WHAT[kind]} was not opened within {minutes} minutes, so it is not shown any more. "
+            f"{what} was not opened within {minutes} minutes, so it is not shown any more. "
             f"{todo[:1].upper()}{todo[1:]}"
         )
     said = (
-        f"{WHAT[kind]} was already shown once and is not shown again (it is shown only once, within "
+        f"{what} was already shown once and is not shown again (it is shown only once, within "
         f"{minutes} minutes of being made, to the person who made it)."
     )
-    return f"{said} {LOST[kind]}"
+    return f"{said} {lost}"
