@@ -40,8 +40,6 @@ from connector.readmodels.admin import (
     review_queue,
     runs,
     users,
-    webhook_endpoint,
-    webhook_endpoints,
 )
 from connector.readmodels.portfolio import (
     SORTS,
@@ -92,8 +90,6 @@ __all__ = [
     "ticket",
     "tickets",
     "users",
-    "webhook_endpoint",
-    "webhook_endpoints",
 ]
 
 

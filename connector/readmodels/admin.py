@@ -76,24 +76,6 @@ def published_model(session: Session, tenant_id: int) -> m.ScoringModelVersion |
     )
 
 
-def webhook_endpoints(session: Session, tenant_id: int) -> list[m.WebhookEndpoint]:
-    return list(
-        session.scalars(
-            select(m.WebhookEndpoint)
-            .where(m.WebhookEndpoint.tenant_id == tenant_id)
-            .order_by(m.WebhookEndpoint.id)
-        )
-    )
-
-
-def webhook_endpoint(session: Session, tenant_id: int, endpoint_id: int) -> m.WebhookEndpoint | None:
-    return session.scalar(
-        select(m.WebhookEndpoint).where(
-            m.WebhookEndpoint.tenant_id == tenant_id, m.WebhookEndpoint.id == endpoint_id
-        )
-    )
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeliveryRow:
     id: int
