@@ -115,6 +115,18 @@ def load_written(folder: Path) -> list[Example]:
     return out
 
 
+def load_unseen_writers(folder: Path) -> list[Example]:
+    """The evaluation-only customer messages: one source per `*.jsonl` file (its stem). Never trained on.
+
+    Raises:
+        TrainingDataError: a line is malformed.
+    """
+    out: list[Example] = []
+    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+        out += load_tickets(path, source=path.stem)
+    return out
+
+
 def split(examples: Sequence[Example], seed: int) -> tuple[list[Example], list[Example]]:
     """Seeded split: TEST_FRACTION of each (source, label) group is held out, the rest trains."""
     groups: dict[tuple[str, str], list[Example]] = {}

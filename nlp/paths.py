@@ -18,6 +18,9 @@ DEFAULT_TICKETS = REPO_ROOT / "data" / "tickets" / "labelled.jsonl"
 DEFAULT_GENERATED = REPO_ROOT / "data" / "tickets" / "generated.jsonl"
 # Customer-service messages across sectors, one JSONL file per sector group (a training and LOSO source).
 DEFAULT_WRITTEN = REPO_ROOT / "data" / "tickets" / "written"
+# Customer-service messages by four other writers, never trained on: the card's test of how the model reads
+# customer text from people whose messages it has not seen (one file per writer; source = file stem).
+DEFAULT_UNSEEN_WRITERS = REPO_ROOT / "data" / "tickets" / "unseen_writers"
 DEFAULT_CHALLENGE = REPO_ROOT / "data" / "tickets" / "challenge.jsonl"
 # The named long-mail set (data/tickets/longmail.py): span scoring vs whole-message windows, never trained on.
 DEFAULT_LONGMAIL = REPO_ROOT / "data" / "tickets" / "longmail.jsonl"

@@ -358,7 +358,7 @@ def evaluate_cmd(
     """
     from dataclasses import replace
 
-    from nlp.data import TrainingDataError, load_tickets
+    from nlp.data import TrainingDataError, load_tickets, load_unseen_writers
     from nlp.errors import ModelLoadError
     from nlp.evaluate import evaluate_models, render_card, write_card
     from nlp.paths import (
@@ -367,6 +367,7 @@ def evaluate_cmd(
         DEFAULT_GENERATED,
         DEFAULT_LONGMAIL,
         DEFAULT_TICKETS,
+        DEFAULT_UNSEEN_WRITERS,
         DEFAULT_WRITTEN,
         default_data_dir,
     )
@@ -390,12 +391,20 @@ def evaluate_cmd(
         )
         challenge = load_tickets(DEFAULT_CHALLENGE, source="challenge") if DEFAULT_CHALLENGE.is_file() else []
         longmail = load_tickets(DEFAULT_LONGMAIL, source="longmail") if DEFAULT_LONGMAIL.is_file() else []
+        unseen = load_unseen_writers(DEFAULT_UNSEEN_WRITERS)
     except TrainingDataError as exc:
         raise _fail(exc) from exc
     challenge = [replace(e, source=e.id.rsplit("-", 1)[0]) for e in challenge]
     seed = int(str(runtime.head.meta.get("seed", 13)))
     ev = evaluate_models(
-        runtime, reference, examples, seed, challenge=challenge, test_cap=test_cap, long_mail_rows=longmail
+        runtime,
+        reference,
+        examples,
+        seed,
+        challenge=challenge,
+        test_cap=test_cap,
+        long_mail_rows=longmail,
+        unseen_rows=unseen,
     )
     target = card or DEFAULT_CARD
     numbers = target.with_suffix(".json")

@@ -123,3 +123,54 @@ def test_card_shows_the_leave_one_writer_out_table() -> None:
     assert "| travel.jsonl (wa) | 80 | 0.800 | 0.850 | +0.050 |" in text
     assert "| telecom.jsonl (wb) | 70 | 0.700 | 0.690 | -0.010 |" in text
     assert "| **mean** | 150 | 0.750 | 0.770 | +0.020 |" in text
+
+
+def test_unseen_writers_are_evaluation_only_and_apart_from_the_training_text() -> None:
+    """data/tickets/unseen_writers/ is never trained on: not loaded as training data, no text shared, and no
+    message is a near copy of a training message (half or more of its 5-word runs in one training message;
+    single shared phrases such as "just wanted to say thank you to the" are everyday English)."""
+    from collections import Counter
+
+    from nlp.data import load_unseen_writers
+    from nlp.paths import DEFAULT_GENERATED, DEFAULT_TICKETS, DEFAULT_UNSEEN_WRITERS, default_data_dir
+    from nlp.train import load_all
+
+    unseen = load_unseen_writers(DEFAULT_UNSEEN_WRITERS)
+    assert len({e.source for e in unseen}) >= 4
+    assert len(unseen) >= 1600
+    training = load_all(default_data_dir(), DEFAULT_TICKETS, DEFAULT_GENERATED, DEFAULT_WRITTEN)
+    assert not {e.source for e in training} & {e.source for e in unseen}
+    assert not {e.text for e in training} & {e.text for e in unseen}
+    where: dict[tuple[str, ...], set[int]] = {}
+    for i, e in enumerate(training):
+        for run in _shingles(e.text):
+            where.setdefault(run, set()).add(i)
+    near = []
+    for e in unseen:
+        runs = _shingles(e.text)
+        shared = Counter(i for run in runs for i in where.get(run, ()))
+        if len(runs) >= 2 and shared and shared.most_common(1)[0][1] * 2 >= len(runs):
+            near.append(e.id)
+    assert not near
+
+
+def test_card_shows_the_unseen_writers_per_file_and_overall() -> None:
+    from nlp.evaluate import SourceResult, unseen_lines
+    from nlp.metrics import evaluate
+
+    gold = ["negative", "neutral", "positive", "positive"]
+    rows = [
+        SourceResult(
+            source="brand_tweets",
+            report=evaluate(gold, ["negative", "neutral", "positive", "negative"]),
+            reference_macro_f1=0.9,
+            agreement_with_reference=0.75,
+        ),
+        SourceResult(
+            source="all", report=evaluate(gold, gold), reference_macro_f1=1.0, agreement_with_reference=1.0
+        ),
+    ]
+    text = "\n".join(unseen_lines(rows))
+    assert "never trained on" in text
+    assert "| brand_tweets | 4 | 0.778 | 0.750 | 0.67 / 1.00 / 0.67 | 0.900 | 0.750 |" in text
+    assert "| **all** | 4 | 1.000 | 1.000 |" in text
