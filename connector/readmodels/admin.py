@@ -323,6 +323,9 @@ def audit_shown(session: Session, tenant_id: int, entries: list[m.AuditEntry]) -
                 continue  # the target says it already
             elif isinstance(v, list):
                 detail.append((k.replace("_", " "), ", ".join(map(str, v))))
+            elif isinstance(v, dict):  # e.g. a write rule before/after: "score points 2.0, …", not a repr
+                values = ", ".join(f"{str(kk).replace('_', ' ')} {vv}" for kk, vv in v.items())
+                detail.append((k.replace("_", " "), values or "none"))
             elif isinstance(v, bool):  # replaced: yes, not Python's 'True'
                 detail.append((k.replace("_", " "), "yes" if v else "no"))
             elif v is not None:

@@ -136,6 +136,12 @@ def test_a_good_rule_is_saved_audited_and_said(acme_admin: Any, app: Any, crm: d
     # the audit page shows the entry
     log = acme_admin.get("/admin/audit").get_data(as_text=True)
     assert "integration.write_rule_changed" in log
+    # the old and new rules read as values, not as Python dicts
+    assert "{&#39;score_points&#39;" not in log
+    assert "{'score_points'" not in log
+    assert (
+        "score points 2.0, trend points 1.0, sentiment 0.1, max age days 3.0, refresh spread days 2.0" in log
+    )
 
 
 @pytest.mark.parametrize(
