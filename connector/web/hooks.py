@@ -26,9 +26,17 @@ def _types() -> list[str]:
 def _list(**extra: Any) -> str:
     endpoints = admin_actions.current_endpoints(db(), settings(), tenant_id())
     db().commit()  # a rotation whose end passed was finished on reading
+    now = wall_clock()
+    # Endpoints whose old secret still signs, and for how long (an end alone, with one secret, is not a rotation).
+    rotating = {
+        ep.id: time_left(ep.rotation_ends_at, now)
+        for ep in endpoints
+        if ep.rotation_ends_at is not None and admin_actions.secret_count(settings(), ep) > 1
+    }
     return render_template(
         "admin/webhooks.html",
         endpoints=endpoints,
+        rotating=rotating,
         types=_types(),
         **extra,
     )

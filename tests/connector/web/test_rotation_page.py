@@ -141,3 +141,16 @@ def test_the_api_refuses_a_length_out_of_bounds(
     assert "hours" in repr(refused.get_json())
     got = client.get(f"/api/v1/webhooks/{created['id']}", headers=key).get_json()
     assert got["rotation_ends_at"] is None
+
+
+def test_the_endpoints_list_says_which_rotations_are_in_progress(acme_admin: Any, app: Any) -> None:
+    ep_id = _make(acme_admin, app)
+    listed = acme_admin.get("/admin/webhooks/").get_data(as_text=True)
+    assert "rotating" not in listed
+    # an end set but one secret (what migration 0017 leaves on every endpoint): no rotation to show
+    _set_end(app, ep_id, datetime.now(UTC) + timedelta(hours=20))
+    assert "rotating" not in acme_admin.get("/admin/webhooks/").get_data(as_text=True)
+    acme_admin.post(f"/admin/webhooks/{ep_id}/rotate", data={"hours": "6"})
+    listed = acme_admin.get("/admin/webhooks/").get_data(as_text=True)
+    row = listed.split(URL, 1)[1].split("</tr>", 1)[0]
+    assert "rotating: old secret stops in 6 hours" in row
