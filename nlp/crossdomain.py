@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -326,6 +327,11 @@ def writer_folds(test: Sequence[Example]) -> dict[str, list[Example]]:
     return dict(sorted(out.items()))
 
 
+def without_written(rows: Sequence[Example]) -> list[Example]:
+    """`rows` minus every written customer message."""
+    return [e for e in rows if e.source != WRITTEN_SOURCE]
+
+
 def without_writer(rows: Sequence[Example], writer: str) -> list[Example]:
     """`rows` minus the written messages of one writer (every other source and writer kept)."""
     return [e for e in rows if not (e.source == WRITTEN_SOURCE and writer_of(e) == writer)]
@@ -366,15 +372,11 @@ def leave_one_writer_out(
 
     groups = writer_folds(test)
 
-    def fold(drop: str | None) -> Any:
-        """A fine-tune without writer `drop`'s messages (None: without any written message)."""
-
-        def keep(e: Example) -> bool:
-            return e.source != WRITTEN_SOURCE or (drop is not None and writer_of(e) != drop)
-
-        rows = training_rows([e for e in fit if keep(e)], cfg, seed)
-        val = [e for e in validation if keep(e)]
-        result = finetune(rows, val, seed=seed, cfg=cfg, encoder_dir=encoder_dir)
+    def fold(kept: Callable[[Sequence[Example]], list[Example]]) -> Any:
+        """A fine-tune on what `kept` leaves of the fit and validation rows."""
+        result = finetune(
+            training_rows(kept(fit), cfg, seed), kept(validation), seed=seed, cfg=cfg, encoder_dir=encoder_dir
+        )
         return live_model(result.encoder, encoder_dir, result.head)
 
     def score(model: Any, rows: Sequence[Example]) -> float:
@@ -384,13 +386,13 @@ def leave_one_writer_out(
 
     if progress:
         progress("writers: fine-tuning without any written text")
-    bare = fold(None)
+    bare = fold(without_written)
     none = {w: score(bare, rows) for w, rows in groups.items()}
     others: dict[str, float] = {}
     for w, rows in groups.items():
         if progress:
             progress(f"writers: fine-tuning without writer {w}")
-        others[w] = score(fold(w), rows)
+        others[w] = score(fold(partial(without_writer, writer=w)), rows)
         if progress:
             progress(
                 f"writers: {w} macro-F1 without any written {none[w]:.3f}, with the others' {others[w]:.3f}"

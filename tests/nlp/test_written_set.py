@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nlp.crossdomain import DOMAINS, left_out, without_writer, writer_folds
+from nlp.crossdomain import DOMAINS, left_out, without_writer, without_written, writer_folds
 from nlp.data import WRITTEN_SOURCE, Example, TrainingDataError, load_tickets, load_written, split
 from nlp.evaluate import writer_lines
 from nlp.finetune import FinetuneConfig, training_rows
@@ -106,6 +106,7 @@ def test_writer_folds_group_written_rows_by_file_and_drop_only_that_file() -> No
         "wb": ["wb-1"],
     }
     assert [e.id for e in without_writer(rows, "wa")] == ["wb-1", "wa-3"]
+    assert [e.id for e in without_written(rows)] == ["wa-3"]
 
 
 def test_card_shows_the_leave_one_writer_out_table() -> None:
