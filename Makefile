@@ -19,10 +19,12 @@ $(VENV)/.test-installed: $(BIN)/healthscore
 install: $(BIN)/healthscore
 install-test: $(VENV)/.test-installed
 
-## demo: the main job on the embedded default (sandboxes + SQLite), then the web UI
+## demo: the main job on the embedded default (sandboxes + SQLite), then the web UI on DEMO_PORT
+## (`make demo DEMO_PORT=5050` when 5000 is taken)
+DEMO_PORT ?= 5000
 demo: install
 	$(BIN)/healthscore db upgrade
-	$(BIN)/healthscore demo
+	$(BIN)/healthscore demo --port $(DEMO_PORT)
 
 ## demo-scale: the 10k-account book on PostgreSQL + Redis with N workers and the scheduler, then the UI
 DEMO_ACCOUNTS ?= 10000
@@ -32,7 +34,7 @@ DEMO_BROKER_URL ?= redis://127.0.0.1:6379/0
 demo-scale: install services
 	DEMO_DATABASE_URL=$(DEMO_DATABASE_URL) bash scripts/ensure-services.sh --database
 	$(BIN)/healthscore demo --accounts $(DEMO_ACCOUNTS) --history-days 0 --workers $(DEMO_WORKERS) \
-		--database-url $(DEMO_DATABASE_URL) --broker-url $(DEMO_BROKER_URL)
+		--database-url $(DEMO_DATABASE_URL) --broker-url $(DEMO_BROKER_URL) --port $(DEMO_PORT)
 
 services:
 	bash scripts/ensure-services.sh
