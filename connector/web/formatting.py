@@ -112,6 +112,23 @@ def when(value: datetime | None) -> str:
     return value.strftime("%d %b %Y %H:%M UTC")
 
 
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def audit_value(value: Any) -> str:
+    """An audit entry's detail value as the log page shows it: a moment the entry stored as ISO text (a
+    rotation's 'old secret until', its 'ended at') reads like the When column ('07 Dec 2026 16:35 UTC'), not
+    '2026-12-07T16:35:29.768877+00:00'; anything else as it is."""
+    text = str(value)
+    if not _ISO_MOMENT.match(text):
+        return text
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return when(moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC))
+
+
 def key_expiry(value: datetime | None) -> str:
     """An API key's expires_at as the keys page says it: 'never', 'expires in 12 days', 'expired'."""
     if value is None:
@@ -367,6 +384,7 @@ def init_app(app: Flask) -> None:
         "title": ticket_title,
         "survey": survey_scale,
         "audit_action": audit_action,
+        "audit_value": audit_value,
         "metric_value": metric_value,
         "key_expiry": key_expiry,
     }

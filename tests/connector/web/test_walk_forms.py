@@ -1,0 +1,64 @@
+"""What a new user met walking the demo's pages and forms in Chromium (report-walk.md), each pinned by a test."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from connector.store.db import transaction
+from tests.connector.web.seed import TenantData
+
+
+def _db(app: Any) -> Any:
+    return transaction(app.config["HEALTHSCORE"].sqlalchemy_url)
+
+
+def _endpoint(app: Any, tenants: dict[str, TenantData]) -> int:
+    """acme's webhook endpoint https://hooks.example.com/hs with one signing secret; its id."""
+    from connector.installs.vault import Vault
+    from tests.connector import builders
+
+    with _db(app) as s:
+        return int(
+            builders.endpoint(
+                s,
+                Vault(app.config["HEALTHSCORE"]),
+                tenants["acme"].id,
+                "https://hooks.example.com/hs",
+                ["whsec_" + "A" * 44],
+            )
+        )
+
+
+def test_the_audit_log_shows_a_rotations_end_as_a_date_not_iso_text(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """A rotation's entry read 'old secret until: 2026-12-07T16:35:29.768877+00:00' next to a When column
+    that says '07 Dec 2026 13:35 UTC'; the automatic finish's 'ended at' alike."""
+    from connector.store import models as m
+    from connector.store.repo import audit
+
+    ep_id = _endpoint(app, tenants)
+    assert acme_admin.post(f"/admin/webhooks/{ep_id}/rotate", data={"hours": "3"}).status_code == 303
+    with _db(app) as s:
+        ends = s.get(m.WebhookEndpoint, ep_id).rotation_ends_at
+        audit(s, tenants["acme"].id, "healthscore", "webhook.rotation_finished", f"endpoint:{ep_id}",
+              automatic=True, ended_at=datetime(2026, 12, 8, 9, 5, 7, 123456, tzinfo=UTC).isoformat())  # fmt: skip
+    ends = ends if ends.tzinfo else ends.replace(tzinfo=UTC)
+    page = acme_admin.get("/admin/audit").get_data(as_text=True)
+    assert f"old secret until:</span> {ends:%d %b %Y %H:%M} UTC" in page
+    assert "ended at:</span> 08 Dec 2026 09:05 UTC" in page
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", page)  # no ISO moment left anywhere
+    assert "hours:</span> 3" in page  # other values as they are
+
+
+def test_audit_value_leaves_what_is_not_a_moment_alone() -> None:
+    from connector.web.formatting import audit_value
+
+    assert audit_value("2026-12-07T16:35:29.768877+02:00") == "07 Dec 2026 14:35 UTC"
+    assert audit_value("2026-12-07T16:35:29") == "07 Dec 2026 16:35 UTC"
+    assert audit_value("2026-12-07") == "2026-12-07"  # a day stays a day
+    assert audit_value("2026-99-07T16:35:29") == "2026-99-07T16:35:29"  # not a real moment: as typed
+    assert audit_value("default-2026.12.2-edit1") == "default-2026.12.2-edit1"
+    assert audit_value(24) == "24"
