@@ -1,0 +1,48 @@
+"""Layout a new user met walking the demo in Chromium (report-walk.md) that only a browser shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Served, shot
+from tests.e2e.test_roles import book, sign_in  # noqa: F401 - the seeded book fixture, no sandbox
+
+pytestmark = [pytest.mark.e2e]
+
+
+def _endpoint(book: Served) -> int:  # noqa: F811
+    from sqlalchemy import select
+
+    from connector.installs.vault import Vault
+    from connector.store import models as m
+    from connector.store.db import transaction
+    from tests.connector import builders
+
+    with transaction(book.settings.sqlalchemy_url) as s:
+        acme = s.scalars(select(m.Tenant.id).where(m.Tenant.slug == "acme")).one()
+        return int(
+            builders.endpoint(
+                s, Vault(book.settings), acme, "https://hooks.example.com/hs", ["whsec_" + "A" * 44]
+            )
+        )
+
+
+def test_the_rotate_form_reads_as_one_line_among_the_endpoint_buttons(book: Served, page: Any) -> None:  # noqa: F811
+    """'Old secret keeps signing for' sat above a full-width number box, 'hours' under it and 'Rotate
+    secret' on a line of its own below, while the other buttons stood beside them."""
+    ep_id = _endpoint(book)
+    sign_in(page, book.base_url, "admin@acme.test")
+    page.goto(f"{book.base_url}/admin/webhooks/{ep_id}")
+    shot(page, "walk-webhook-rotate-form")
+    hours = page.locator("input[name=hours]").bounding_box()
+    rotate = page.locator("button:has-text('Rotate secret')").bounding_box()
+    pause = page.locator("button:has-text('Pause')").bounding_box()
+    label = page.locator("label:has(input[name=hours])").bounding_box()
+    assert hours["width"] < 150  # a box for a few digits, not the card's width
+    assert label["height"] < 2 * hours["height"]  # words, box and 'hours' on one line
+    middle = hours["y"] + hours["height"] / 2
+    for button in (rotate, pause):  # the button it belongs to, and the others, on the same line
+        assert button["y"] < middle < button["y"] + button["height"]
+    assert hours["x"] < rotate["x"] < pause["x"]
