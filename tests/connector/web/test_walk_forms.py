@@ -62,3 +62,13 @@ def test_audit_value_leaves_what_is_not_a_moment_alone() -> None:
     assert audit_value("2026-99-07T16:35:29") == "2026-99-07T16:35:29"  # not a real moment: as typed
     assert audit_value("default-2026.12.2-edit1") == "default-2026.12.2-edit1"
     assert audit_value(24) == "24"
+
+
+def test_each_weight_box_of_the_model_editor_has_a_name_a_screen_reader_reads(acme_admin: Any) -> None:
+    """A weight's slider and its number box share one <label>, which names only its first control (the
+    slider): the number boxes, where the value is typed, were read out as a bare 'spin button'."""
+    page = acme_admin.get("/admin/model").get_data(as_text=True)
+    boxes = re.findall(r'<input type="number"[^>]*name="w:[^"]+"[^>]*>', page)
+    assert boxes  # the weights form is there
+    for box in boxes:
+        assert re.search(r'aria-label="[^"]+ weight \([^"]+\), as a number"', box), box
