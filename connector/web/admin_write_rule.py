@@ -216,7 +216,7 @@ def parse(form: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, float], li
     what is wrong with them (empty: valid, by materiality.rule_from)."""
     typed: dict[str, str] = {}
     chosen: dict[str, float] = {}
-    errors: list[str] = []
+    errors: list[tuple[str, str]] = []  # (field, what to enter), said in the form's order below
     for name in NAMES:
         raw = form.get(name)
         text = raw.strip() if isinstance(raw, str) else ""
@@ -230,14 +230,21 @@ def parse(form: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, float], li
             value = math.nan
         if not math.isfinite(value):
             errors.append(
-                f"{LABELS[name]}: “{typed[name]}” is not a number: enter a number such as {EXAMPLES[name]} "
-                f"(or leave it blank for the default, {_num(getattr(mat.DEFAULT_RULE, name))})."
+                (
+                    name,
+                    f"{LABELS[name]}: “{typed[name]}” is not a number: enter a number such as {EXAMPLES[name]} "
+                    f"(or leave it blank for the default, {_num(getattr(mat.DEFAULT_RULE, name))}).",
+                )
             )
             continue
         chosen[name] = value
     rule, problems = mat.rule_from({mat.SETTINGS_KEY: chosen})  # the numbers' own problems, all at once
-    errors.extend(_human(p, typed, rule) for p in problems)
-    return typed, chosen, errors
+    for p in problems:
+        match = _PROBLEM_FIELD.match(p)
+        errors.append((match.group(1) if match else "", _human(p, typed, rule)))
+    # in the order of the form's boxes (a value that is not a number was said before every other problem)
+    errors.sort(key=lambda e: NAMES.index(e[0]) if e[0] in NAMES else len(NAMES))
+    return typed, chosen, [message for _, message in errors]
 
 
 def _installation(vendor: str) -> m.Installation:

@@ -8,6 +8,7 @@ from typing import Any
 
 from connector.store.db import transaction
 from tests.connector.web.seed import TenantData
+from tests.connector.web.test_admin_write_rule import crm  # noqa: F401 - Salesforce connected in acme
 
 
 def _db(app: Any) -> Any:
@@ -72,3 +73,18 @@ def test_each_weight_box_of_the_model_editor_has_a_name_a_screen_reader_reads(ac
     assert boxes  # the weights form is there
     for box in boxes:
         assert re.search(r'aria-label="[^"]+ weight \([^"]+\), as a number"', box), box
+
+
+def test_the_write_rules_refusals_are_said_in_the_forms_order(
+    acme_admin: Any,
+    app: Any,
+    crm: dict[str, int],  # noqa: F811
+) -> None:
+    """A value that is not a number was said before every other problem: 'Trend points: “abc” is not a
+    number' above 'Score points: “-1” is not allowed', though Score points is the form's first box."""
+    form = {"score_points": "-1", "trend_points": "abc", "max_age_days": "5", "refresh_spread_days": "x"}
+    sent = acme_admin.post("/admin/integrations/salesforce/write-rule", data=form)
+    assert sent.status_code == 400
+    part = sent.get_data(as_text=True).split('id="write-rule-salesforce"', 1)[1].split("</ul>", 1)[0]
+    said = [part.index(label) for label in ("Score points:", "Trend points:", "Refresh spread (days):")]
+    assert said == sorted(said), part
