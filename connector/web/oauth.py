@@ -364,7 +364,9 @@ def disconnect(vendor: str) -> Any:
     spec = _vendor(vendor)
     found, problem, keys = installs.disconnect(db(), Vault(settings()), tenant_id(), vendor)
     if not found:
-        abort(404, description=f"{spec.label} is not connected.")
+        # a second tab or a double click: the page that sent it was out of date, not the address wrong
+        flash(f"{spec.label} is not connected (disconnected already?); the page below is up to date.", "info")
+        return redirect(url_for("admin.integrations"), code=303)
     audit(db(), tenant_id(), actor(), "integration.disconnected", vendor, revoke_problem=problem)
     for key in keys:  # as the keys page's Revoke records it, with why
         audit(
@@ -412,7 +414,9 @@ def _sync_running(vendor: str) -> str | None:
 def sync_now(vendor: str) -> Any:
     spec = _vendor(vendor)
     if readmodels.installation(db(), tenant_id(), vendor) is None:
-        abort(404, description="Not connected.")
+        # sent from a page older than a Disconnect (another tab): say so where Connect is
+        flash(f"{spec.label} is not connected, so there is nothing to sync: connect it first.", "info")
+        return redirect(url_for("admin.integrations"), code=303)
     running = _sync_running(vendor)
     if running is not None:
         # One sync per vendor at a time: each click started another full sync and scoring pass on a thread

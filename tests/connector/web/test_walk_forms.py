@@ -88,3 +88,19 @@ def test_the_write_rules_refusals_are_said_in_the_forms_order(
     part = sent.get_data(as_text=True).split('id="write-rule-salesforce"', 1)[1].split("</ul>", 1)[0]
     said = [part.index(label) for label in ("Score points:", "Trend points:", "Refresh spread (days):")]
     assert said == sorted(said), part
+
+
+def test_disconnect_or_sync_from_a_page_older_than_the_disconnect_says_so(acme_admin: Any) -> None:
+    """A second tab (or a double click) on Disconnect, or Sync now on a page from before Disconnect, led to
+    'We could not find that page … the link is wrong' with 'Salesforce is not connected.' or a bare
+    'Not connected.'; now back to Integrations, which says what happened and shows Connect."""
+    for action, said in (
+        ("disconnect", "Salesforce is not connected (disconnected already?)"),
+        ("sync", "Salesforce is not connected, so there is nothing to sync: connect it first."),
+    ):
+        sent = acme_admin.post(f"/admin/integrations/salesforce/{action}")
+        assert (sent.status_code, sent.location) == (303, "/admin/integrations"), action
+        page = acme_admin.get("/admin/integrations").get_data(as_text=True)
+        assert said in page
+        assert "Connect Salesforce" in page
+    assert acme_admin.post("/admin/integrations/nope/sync").status_code == 404  # an unknown vendor still is
