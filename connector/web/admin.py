@@ -73,7 +73,9 @@ def rotate_inbound() -> Any:
 
     inst = readmodels.installation(db(), tenant_id(), "salesforce")
     if inst is None or inst.status == "disconnected":
-        abort(404, description="Salesforce is not connected.")
+        # a page from before a Disconnect (another tab): Integrations says so and offers Connect
+        flash("Salesforce is not connected, so it has no inbound URL: connect it first.", "info")
+        return redirect(url_for("admin.integrations"), code=303)
     had = bool(inbound.inbound_token(inst, Vault(settings())))
     token = secrets.token_urlsafe(32)
     inbound.set_inbound_token(inst, Vault(settings()), token)

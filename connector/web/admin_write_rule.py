@@ -252,8 +252,10 @@ def _installation(vendor: str) -> m.Installation:
         abort(404, description="Only Salesforce and HubSpot have a CRM write-back rule.")
     inst = readmodels.installation(db(), tenant_id(), vendor)
     if inst is None:
+        # a page or bookmark from before a Disconnect (another tab): Integrations says so and offers Connect
         label = installs.SPECS[vendor].label
-        abort(404, description=f"{label} is not connected in this workspace: connect it first.")
+        flash(f"{label} is not connected, so it has no write-back rule: connect it first.", "info")
+        abort(redirect(url_for("admin.integrations"), code=303))
     return inst
 
 

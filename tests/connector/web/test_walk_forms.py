@@ -91,12 +91,15 @@ def test_the_write_rules_refusals_are_said_in_the_forms_order(
 
 
 def test_disconnect_or_sync_from_a_page_older_than_the_disconnect_says_so(acme_admin: Any) -> None:
-    """A second tab (or a double click) on Disconnect, or Sync now on a page from before Disconnect, led to
+    """A second tab (or a double click) on Disconnect, or Sync now (Make inbound URL, the write-back form) on a
+    page from before Disconnect, led to
     'We could not find that page … the link is wrong' with 'Salesforce is not connected.' or a bare
     'Not connected.'; now back to Integrations, which says what happened and shows Connect."""
     for action, said in (
         ("disconnect", "Salesforce is not connected (disconnected already?)"),
         ("sync", "Salesforce is not connected, so there is nothing to sync: connect it first."),
+        ("rotate-inbound", "Salesforce is not connected, so it has no inbound URL: connect it first."),
+        ("write-rule", "Salesforce is not connected, so it has no write-back rule: connect it first."),
     ):
         sent = acme_admin.post(f"/admin/integrations/salesforce/{action}")
         assert (sent.status_code, sent.location) == (303, "/admin/integrations"), action
