@@ -45,6 +45,9 @@ _UNSTORABLE_ESCAPE = re.compile(
         ]
     )
 )
+# A surrogate written as raw UTF-8 bytes (ED A0..BF xx, "CESU-8"), not as an escape: not UTF-8, yet
+# json.loads decodes bytes with "surrogatepass", so it parsed to the same unstorable string as "\ud800".
+_RAW_SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
 
 
 def _json_unstorable() -> bool:
@@ -59,7 +62,7 @@ def _json_unstorable() -> bool:
     from flask import request
 
     raw = request.get_data()  # cached: views and signature checks see the same body
-    if b"\x00" in raw:
+    if b"\x00" in raw or _RAW_SURROGATE.search(raw) is not None:
         return True
     if b"\\u" not in raw:
         return False
