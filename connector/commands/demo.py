@@ -81,6 +81,10 @@ def COMMAND(  # noqa: N802
     sentiment, score health, write scores back into the sandbox CRMs, deliver band-change webhooks to a
     local receiver, then serve the web UI (sign-in printed)."""
     base = settings_from(ctx)
+    if not no_serve:  # before the minutes of the pass, not after them
+        from connector.commands.serve import check_port
+
+        check_port("127.0.0.1", port, "healthscore demo --port {port} (or make demo DEMO_PORT={port})")
     # The demo's receiver and sandboxes live on loopback: allow private webhook targets for this process.
     overrides: dict[str, Any] = {"webhooks_allow_private_targets": True, "instance_path": base.instance_path}
     if database_url:

@@ -2,9 +2,64 @@
 
 from __future__ import annotations
 
+import errno
+import socket
+import sys
+
 import click
 
 from connector.commands.context import settings_from
+
+
+def port_problem(host: str, port: int) -> tuple[str, str] | None:
+    """(what, kind) when the web UI could not listen on host:port, kind one of "host", "in use", "port";
+    None: it can. Binds the way werkzeug will (with SO_REUSEADDR) and lets go at once."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"cannot listen on {host}: {exc.strerror or exc}", "host"
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is already in use by another program", "in use"
+            if exc.errno == errno.EADDRNOTAVAIL:
+                return f"cannot listen on {host}: not an address of this machine", "host"
+            if exc.errno == errno.EACCES:
+                return f"port {port} needs administrator rights (ports below 1024 do)", "port"
+            return f"cannot listen on {host}:{port}: {exc.strerror or exc}", "port"
+    return None
+
+
+def _free_port(host: str, port: int) -> int | None:
+    for candidate in range(max(port, 1023) + 1, min(max(port, 1023) + 50, 65535) + 1):
+        if port_problem(host, candidate) is None:
+            return candidate
+    return None
+
+
+def check_port(host: str, port: int, retry: str) -> None:
+    """Stop (exit 2) before any work when the web UI could not listen on host:port. `retry` is the command to
+    suggest, with `{port}` where another port goes."""
+    found = port_problem(host, port)
+    if found is None:
+        return
+    problem, kind = found
+    click.echo(f"error: {problem}; nothing was done", err=True)
+    if kind == "host":
+        hint = "use --host 127.0.0.1 (this machine only) or --host 0.0.0.0 (every network interface)"
+    else:
+        free = _free_port(host, port)
+        other = retry.format(port=free if free else "<another port>")
+        stop = "stop the program using it (an earlier `make demo` or `healthscore serve`?) or " * (
+            kind == "in use"
+        )
+        hint = f"{stop}choose another port: {other}"
+    click.echo(f"hint: {hint}", err=True)
+    sys.exit(2)
 
 
 @click.command("serve")
@@ -19,6 +74,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     from connector import create_app
 
     settings_from(ctx, schema=True)
+    check_port(host, port, f"healthscore serve --host {host} --port {{port}}")
     click.echo(f"serving on http://{host}:{port}/", err=True)
     run_simple(host, port, create_app(), threaded=True, use_reloader=False)
 
