@@ -134,4 +134,5 @@ def accept(token: str) -> Any:
     sign_in(user)
     db().commit()
     flash("Welcome! Your password is set.", "success")
-    return redirect(url_for("ui.portfolio"))
+    # where a sign-in lands them: a support lead's day starts at the ticket workbench
+    return redirect(url_for("ui.support" if user.role == "support_lead" else "ui.portfolio"))

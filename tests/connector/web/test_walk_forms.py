@@ -107,3 +107,21 @@ def test_disconnect_or_sync_from_a_page_older_than_the_disconnect_says_so(acme_a
         assert said in page
         assert "Connect Salesforce" in page
     assert acme_admin.post("/admin/integrations/nope/sync").status_code == 404  # an unknown vendor still is
+
+
+def test_a_support_lead_who_accepts_an_invitation_starts_at_the_workbench(
+    client: Any, app: Any, tenants: dict[str, TenantData]
+) -> None:
+    """Signing in takes a support lead to the support workbench; accepting the invitation, their very first
+    page, took them to the portfolio instead. Other roles still start at the portfolio."""
+    from connector.installs import users as auth
+
+    with _db(app) as s:
+        _, lead = auth.invite(s, tenants["acme"].id, "sam@acme.test", "support_lead")
+        _, rep = auth.invite(s, tenants["acme"].id, "rita@acme.test", "rep")
+    password = "walk password long enough"
+    for token, lands in ((lead, "/support"), (rep, "/")):
+        sent = client.post(f"/invite/{token}", data={"password": password, "confirm": password})
+        assert (sent.status_code, sent.location) == (302, lands)
+        assert "Welcome! Your password is set." in client.get(lands).get_data(as_text=True)
+        client.post("/logout")
