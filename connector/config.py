@@ -25,6 +25,12 @@ ENV_PREFIX = "HEALTHSCORE_"
 DEV_SECRET = "dev-insecure-secret-key-change-me"  # noqa: S105 - in the source: never accepted as a key
 SECRET_KEY_FILE = "secret-key"  # noqa: S105 - a file name; generated on first start outside production (0600)
 MIN_SECRET_LENGTH = 32
+# HEALTHSCORE_* variables that are not settings: HEALTHSCORE_SENTIMENT_DATA is `healthscore model …
+# --data-dir` (the model's own errors tell users to set it), the others belong to the test suites. Settings
+# leave them alone; any other unknown HEALTHSCORE_* name is refused as a likely misspelling.
+OTHER_VARIABLES = frozenset(
+    {"sentiment_data", "test_pg", "test_redis", "test_redis_restart", "reliability", "reliability_figures"}
+)
 
 
 class ConfigError(Exception):
@@ -170,7 +176,11 @@ def load_settings(
         (str(Path(instance) / "healthscore.cfg"), _read_file(Path(instance) / "healthscore.cfg", problems)),
         (
             "environment",
-            {k[len(ENV_PREFIX) :].lower(): v for k, v in environ.items() if k.startswith(ENV_PREFIX)},
+            {
+                k[len(ENV_PREFIX) :].lower(): v
+                for k, v in environ.items()
+                if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() not in OTHER_VARIABLES
+            },
         ),
         ("overrides", dict(overrides or {})),
     ]

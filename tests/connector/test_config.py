@@ -179,3 +179,12 @@ def test_the_app_logs_the_exposure_warning(tmp_path: Path, caplog: pytest.LogCap
              "instance_path": str(tmp_path), "database_url": f"sqlite:///{tmp_path}/db.sqlite"}
         )  # fmt: skip
     assert "set HEALTHSCORE_ENV=production" in caplog.text
+
+
+def test_variables_of_other_commands_are_not_refused_as_settings(tmp_path: Path) -> None:
+    """`healthscore model train` says 'set HEALTHSCORE_SENTIMENT_DATA'; a newcomer who exported it then saw
+    every other command (demo, run, serve) stop with "unknown setting 'sentiment_data' in environment"."""
+    env = {"HEALTHSCORE_INSTANCE_PATH": str(tmp_path), "HEALTHSCORE_SENTIMENT_DATA": str(tmp_path)}
+    assert load_settings(environ=env).instance_path == str(tmp_path)
+    with pytest.raises(ConfigError, match="unknown setting 'sentiment_dta'"):
+        load_settings(environ={**env, "HEALTHSCORE_SENTIMENT_DTA": "x"})
