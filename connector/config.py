@@ -197,10 +197,22 @@ def load_settings(
     if problems:
         raise ConfigError(problems)
     if not settings.secret_key:  # only outside production (validate refused it there)
-        settings = dataclasses.replace(
-            settings, secret_key=persisted_secret_key(Path(settings.instance_path))
-        )
+        try:
+            key = persisted_secret_key(Path(settings.instance_path))
+        except OSError as exc:
+            raise ConfigError([instance_problem(settings.instance_path, exc)]) from exc
+        settings = dataclasses.replace(settings, secret_key=key)
     return settings
+
+
+def instance_problem(instance: str, exc: OSError) -> str:
+    """The instance folder could not be created or written: which folder, why, and what to set."""
+    path = Path(instance)
+    why = "it is a file, not a folder" if path.is_file() else (exc.strerror or str(exc))
+    return (
+        f"instance_path: {instance} cannot be used ({why}); healthscore keeps its generated secret key and "
+        "the SQLite database there — make it a writable folder or set HEALTHSCORE_INSTANCE_PATH to one"
+    )
 
 
 def secret_key_problem(key: str) -> str | None:

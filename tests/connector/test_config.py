@@ -188,3 +188,29 @@ def test_variables_of_other_commands_are_not_refused_as_settings(tmp_path: Path)
     assert load_settings(environ=env).instance_path == str(tmp_path)
     with pytest.raises(ConfigError, match="unknown setting 'sentiment_dta'"):
         load_settings(environ={**env, "HEALTHSCORE_SENTIMENT_DTA": "x"})
+
+
+@pytest.mark.parametrize("kind", ["file", "read-only"])
+def test_an_instance_folder_that_cannot_be_written_names_the_variable(
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: 'error: File exists: …/instance' or 'Operation not permitted: …/secret-key' and the hint
+    'check the path and its permissions', naming neither the instance folder nor HEALTHSCORE_INSTANCE_PATH."""
+    import os
+
+    inst = tmp_path / "instance"
+    if kind == "file":
+        inst.write_text("")
+    else:
+        inst.mkdir()
+
+        def refuse(*_args: object, **_kwargs: object) -> int:
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(os, "open", refuse)  # root ignores chmod; refuse the way a read-only folder does
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"HEALTHSCORE_INSTANCE_PATH": str(inst)})
+    [problem] = caught.value.problems
+    assert f"instance_path: {inst} cannot be used" in problem
+    assert "HEALTHSCORE_INSTANCE_PATH" in problem
+    assert ("a file, not a folder" if kind == "file" else "Permission denied") in problem
