@@ -64,6 +64,27 @@ def _database_problem(exc: BaseException) -> tuple[str, str]:
             f"the SQLite database cannot be written ({detail})",
             "check the permissions of the file and its folder, or set HEALTHSCORE_DATABASE_URL",
         )
+    missing = re.search(r'database "([^"]+)" does not exist', detail)
+    if missing:
+        return (
+            f"the database {missing.group(1)} does not exist on that server ({detail})",
+            f"create it (`createdb {missing.group(1)}` on the server, or psql -c 'CREATE DATABASE "
+            f'"{missing.group(1)}"\'), then run `healthscore db upgrade`; or fix the name in HEALTHSCORE_DATABASE_URL',
+        )
+    if "password authentication failed" in low or re.search(r'role "[^"]+" does not exist', low):
+        return (
+            f"the database server refused the user ({detail})",
+            "fix the user and password in HEALTHSCORE_DATABASE_URL (postgresql://USER:PASSWORD@HOST:5432/DB)",
+        )
+    if any(
+        word in low
+        for word in ("connection refused", "resolve host", "translate host", "timeout", "timed out")
+    ):
+        return (
+            f"the database is not reachable ({detail})",
+            "start the database server (`make services` starts the local PostgreSQL and Redis) or fix the host "
+            "and port in HEALTHSCORE_DATABASE_URL",
+        )
     return (
         f"the database is not reachable or not set up ({detail})",
         "check HEALTHSCORE_DATABASE_URL (server up? user, password, database name?) and run `healthscore db upgrade`",

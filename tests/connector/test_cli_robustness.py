@@ -78,6 +78,31 @@ def test_an_unreachable_server_says_why_without_the_password() -> None:
     assert "s3cret-pw" not in result.output
 
 
+def test_a_database_server_that_is_down_says_to_start_it() -> None:
+    """Before, the hint for Postgres down was 'check HEALTHSCORE_DATABASE_URL (server up? …) and run
+    `healthscore db upgrade`', also when the command was `healthscore db upgrade`."""
+    result = _run("postgresql://postgres@127.0.0.1:1/healthscore", "db", "upgrade")
+    assert result.exit_code == 2
+    assert "hint: start the database server (`make services`" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.postgres
+def test_a_database_missing_on_the_server_says_how_to_create_it() -> None:
+    result = _run("postgresql://postgres@127.0.0.1:5432/healthscore_never_created", "db", "upgrade")
+    assert result.exit_code == 2
+    assert "error: the database healthscore_never_created does not exist on that server" in result.stderr
+    assert "createdb healthscore_never_created" in result.stderr
+
+
+@pytest.mark.postgres
+def test_an_unknown_database_user_says_to_fix_the_user() -> None:
+    result = _run("postgresql://no_such_role_hs@127.0.0.1:5432/test", "db", "current")
+    assert result.exit_code == 2
+    assert "error: the database server refused the user" in result.stderr
+    assert "fix the user and password in HEALTHSCORE_DATABASE_URL" in result.stderr
+
+
 def test_an_os_error_without_errno_keeps_its_message(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """requests raises OSError('Could not find a suitable TLS CA certificate bundle, invalid path: …') with no
     errno: the message said only 'error: OSError'."""
