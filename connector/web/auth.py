@@ -46,6 +46,15 @@ def _safe_next(target: str | None) -> str:
 @limiter.limit(ACCOUNT_LIMIT, methods=["POST"], key_func=account_key, deduct_when=failed)
 def login() -> Any:
     if request.method == "GET":
+        viewer = current_user()
+        if viewer is not None:
+            # signed in already (a bookmark, an old tab's Sign in link): the sign-in form under a bar that
+            # names them read as if they were signed out; go where signing in would have gone
+            flash(f"You are signed in as {viewer.email}. To use another account, sign out first.", "info")
+            onward = request.args.get("next") or (
+                url_for("ui.support") if viewer.role == "support_lead" else ""
+            )
+            return redirect(_safe_next(onward))
         return render_template("auth/login.html", next=request.args.get("next", ""))
     email = request.form.get("email", "")
     password = request.form.get("password", "")

@@ -125,3 +125,30 @@ def test_a_support_lead_who_accepts_an_invitation_starts_at_the_workbench(
         assert (sent.status_code, sent.location) == (302, lands)
         assert "Welcome! Your password is set." in client.get(lands).get_data(as_text=True)
         client.post("/logout")
+
+
+def test_the_sign_in_page_opened_while_signed_in_goes_on_and_says_who(
+    client: Any, app: Any, tenants: dict[str, TenantData]
+) -> None:
+    """/login opened while signed in (a bookmark, an old tab's Sign in link) showed an empty sign-in form
+    under a top bar naming the person and their role: signed in or not? Now it goes where signing in goes."""
+    from connector.installs import users as auth
+    from tests.connector.web.seed import sign_in_as, sign_in_user
+
+    sign_in_as(client, tenants["acme"], "viewer")
+    for asked, lands in (
+        ("/login", "/"),
+        ("/login?next=/support", "/support"),
+        ("/login?next=https://evil.example/", "/"),  # only same-site paths, as after a sign-in
+    ):
+        sent = client.get(asked)
+        assert (sent.status_code, sent.location) == (302, lands), asked
+    page = client.get("/").get_data(as_text=True)
+    assert "You are signed in as viewer@acme.test. To use another account, sign out first." in page
+    with _db(app) as s:
+        lead = auth.create_user(s, tenants["acme"].id, "sam@acme.test", "support_lead", password="x" * 16)
+        lead_id = lead.id
+    sign_in_user(client, lead_id, tenants["acme"].id)
+    assert client.get("/login").location == "/support"  # a support lead's sign-in lands there too
+    client.post("/logout")
+    assert client.get("/login").status_code == 200  # signed out: the form
