@@ -62,6 +62,31 @@ def check_port(host: str, port: int, retry: str) -> None:
     sys.exit(2)
 
 
+def check_broker(url: str, command: str) -> None:
+    """Stop (exit 2) when the Redis broker does not answer: the worker otherwise retried 100 times in
+    Celery's ERROR lines, and the scheduler started and logged a ConnectionError every minute."""
+    if not url.startswith(("redis://", "rediss://")):
+        return
+    import redis
+
+    from connector.commands.db import _safe  # the URL without its password, as `db` prints it
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
+    except redis.RedisError as exc:
+        click.echo(
+            f"error: `healthscore {command}` needs Redis at {_safe(url)}, which does not answer "
+            f"({type(exc).__name__}); nothing was started",
+            err=True,
+        )
+        click.echo(
+            "hint: start it (`make services` starts the local Redis) or set HEALTHSCORE_BROKER_URL to one "
+            "that runs",
+            err=True,
+        )
+        sys.exit(2)
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
@@ -88,7 +113,9 @@ def worker(ctx: click.Context, concurrency: int) -> None:
     """Run a Celery worker (Redis broker from HEALTHSCORE_BROKER_URL) for passes, refreshes and webhooks."""
     from connector.jobs.tasks import QUEUE, configure
 
-    app = configure(settings_from(ctx, schema=True))
+    settings = settings_from(ctx, schema=True)
+    check_broker(settings.broker_url, "worker")
+    app = configure(settings)
     app.worker_main(["worker", f"--concurrency={concurrency}", "--loglevel=INFO", "-Q", QUEUE])
 
 
@@ -99,6 +126,7 @@ def scheduler(ctx: click.Context) -> None:
     from connector.jobs.scheduler import build
 
     settings = settings_from(ctx, schema=True)
+    check_broker(settings.broker_url, "scheduler")
     click.echo(f"scheduling passes every {settings.sync_interval_minutes} min (Ctrl-C to stop)", err=True)
     try:
         build(settings).start()
