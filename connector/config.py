@@ -300,6 +300,27 @@ def rate_limit_problems(settings: Settings) -> list[str]:
     return problems
 
 
+def _without_password(url: str) -> str:
+    """The URL with its password (if any) masked, with or without a scheme."""
+    if "@" not in url:
+        return url
+    creds, host = url.rsplit("@", 1)
+    scheme, sep, userinfo = creds.rpartition("//")
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}{sep}{user}{':***' if ':' in userinfo else ''}@{host}"
+
+
+def _database_url_guess(url: str) -> str | None:
+    """The URL someone who left out the scheme meant: a file path → sqlite:///, host[:port]/db → postgresql://."""
+    if not url or "://" in url:
+        return None
+    if url.startswith(("/", "./", "../", "~")) or url.endswith((".db", ".sqlite", ".sqlite3")):
+        return f"sqlite:///{Path(url).expanduser().resolve()}"
+    if re.match(r"^[^/\s]+/[^/\s]+$", url):
+        return f"postgresql://{_without_password(url)}"
+    return None
+
+
 def validate(settings: Settings) -> list[str]:
     """Every problem with these settings, each naming the variable to set (empty list: valid)."""
     problems: list[str] = []
@@ -308,9 +329,15 @@ def validate(settings: Settings) -> list[str]:
             f"env: {settings.env!r} must be development, production or test — set HEALTHSCORE_ENV"
         )
     if not _DB_URL.match(settings.sqlalchemy_url):
+        guess = _database_url_guess(settings.database_url)
         problems.append(
-            "database_url: not a SQLite or PostgreSQL URL (e.g. sqlite:///instance/healthscore.db or "
-            "postgresql://user@host:5432/db) — set HEALTHSCORE_DATABASE_URL"
+            f"database_url: {_without_password(settings.database_url)!r} is not a SQLite or PostgreSQL URL"
+            + (
+                f"; did you mean {guess}?"
+                if guess
+                else " (e.g. sqlite:///instance/healthscore.db or postgresql://user@host:5432/db)"
+            )
+            + " — set HEALTHSCORE_DATABASE_URL"
         )
     weak = secret_key_problem(settings.secret_key) if settings.secret_key else None
     if settings.env == "production" and not settings.secret_key:

@@ -214,3 +214,20 @@ def test_an_instance_folder_that_cannot_be_written_names_the_variable(
     assert f"instance_path: {inst} cannot be used" in problem
     assert "HEALTHSCORE_INSTANCE_PATH" in problem
     assert ("a file, not a folder" if kind == "file" else "Permission denied") in problem
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"),
+    [
+        ("/srv/hs/healthscore.db", "sqlite:////srv/hs/healthscore.db"),
+        ("localhost:5432/healthscore", "postgresql://localhost:5432/healthscore"),
+        ("hs:s3cret@db.example.com/hs", "postgresql://hs:***@db.example.com/hs"),
+    ],
+    ids=["file-path", "host-port-db", "with-password"],
+)
+def test_a_database_url_without_its_scheme_says_which_url_was_meant(given: str, meant: str) -> None:
+    """Before: 'not a SQLite or PostgreSQL URL (e.g. …)', not saying the scheme was what was missing."""
+    with pytest.raises(ConfigError) as info:
+        load_settings({"database_url": given}, environ={})
+    assert f"did you mean {meant}?" in str(info.value)
+    assert "s3cret" not in str(info.value)
