@@ -88,8 +88,15 @@ def check_broker(url: str, command: str) -> None:
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on: 127.0.0.1 this machine only, 0.0.0.0 every network interface.",
+)
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=5000, show_default=True, help="Port of the web UI."
+)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int) -> None:
     """Serve the web UI, REST API and inbound webhooks (use a WSGI server such as gunicorn in production:

@@ -28,7 +28,7 @@ def _tenant_id(session: object, slug: str, name: str | None) -> int:
 
 @COMMAND.command("create-admin")
 @click.option("--tenant", "slug", required=True, help="Tenant slug.")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="The admin's e-mail address; they sign in with it.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin (else prompt).")
 @click.option(
     "--create-tenant", "tenant_name", default=None, help="Create the tenant with this name if missing."
@@ -77,9 +77,15 @@ def create_admin(
 
 
 @COMMAND.command("invite")
-@click.option("--tenant", "slug", required=True)
-@click.option("--email", required=True)
-@click.option("--role", type=click.Choice(["admin", "viewer"]), default="viewer", show_default=True)
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.option("--email", required=True, help="The e-mail address the invitation is for.")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "viewer"]),
+    default="viewer",
+    show_default=True,
+    help="admin: also changes settings, users and the scoring model; viewer: reads only.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def invite(ctx: click.Context, slug: str, email: str, role: str, as_json: bool) -> None:

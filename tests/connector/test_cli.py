@@ -52,6 +52,18 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
         assert "healthscore " in result.output.split("Example:", 1)[1]
 
 
+@pytest.mark.parametrize("path", _all_commands(main), ids=lambda p: " ".join(p))
+def test_every_option_says_what_it_is_for(path: tuple[str, ...]) -> None:
+    """`healthscore serve --help` listed '--host TEXT  [default: 127.0.0.1]' and '--port …' with no word on
+    them; users invite's --tenant, --email and --role likewise."""
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    bare = [p.opts[0] for p in command.params if isinstance(p, click.Option) and not p.help]
+    assert not bare, f"{' '.join(path)}: options without a help text: {bare}"
+
+
 def test_version() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
