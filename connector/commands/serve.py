@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import socket
 import sys
 
@@ -134,6 +135,10 @@ def scheduler(ctx: click.Context) -> None:
 
     settings = settings_from(ctx, schema=True)
     check_broker(settings.broker_url, "scheduler")
+    if settings.log_level.upper() != "DEBUG":
+        # APScheduler's INFO lines ('Adding job tentatively -- it will be properly scheduled when the
+        # scheduler starts', then 'Running job …' and '… executed successfully' every minute) bury ours.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     click.echo(f"scheduling passes every {settings.sync_interval_minutes} min (Ctrl-C to stop)", err=True)
     try:
         build(settings).start()
