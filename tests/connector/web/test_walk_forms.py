@@ -152,3 +152,20 @@ def test_the_sign_in_page_opened_while_signed_in_goes_on_and_says_who(
     assert client.get("/login").location == "/support"  # a support lead's sign-in lands there too
     client.post("/logout")
     assert client.get("/login").status_code == 200  # signed out: the form
+
+
+def test_a_filter_no_row_has_stays_shown_in_its_list(acme_admin: Any) -> None:
+    """A link or bookmark filtering on an owner, segment, group, priority, status or help desk that no row
+    has (an owner who left, a renamed group) answered '0 accounts' / '0 tickets' while the filter's list
+    said 'All owners' / 'Any': the filter that emptied the page was nowhere to be seen or undone."""
+    portfolio = acme_admin.get("/?owner=Jane+Gone&segment=strategic").get_data(as_text=True)
+    assert '<option value="Jane Gone" selected>Jane Gone (no accounts)</option>' in portfolio
+    assert '<option value="strategic" selected>Strategic (no accounts)</option>' in portfolio
+    support = acme_admin.get(
+        "/support?group=Old+Queue&priority=urgent&status=on-hold&vendor=hubspot"
+    ).get_data(as_text=True)
+    for value in ("Old Queue", "urgent", "on-hold", "hubspot"):
+        assert re.search(rf'<option value="{value}" selected>[^<]+ \(no tickets\)</option>', support), value
+    plain = acme_admin.get("/support?priority=high").get_data(as_text=True)  # a value rows have: as before
+    assert "(no tickets)" not in plain
+    assert '<option value="high" selected>' in plain
