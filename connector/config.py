@@ -187,7 +187,7 @@ def load_settings(
     for source, layer in layers:
         for key, raw in layer.items():
             if key not in known:
-                problems.append(f"unknown setting {key!r} in {source} — remove it or check the spelling")
+                problems.append(_unknown(key, source, known))
                 continue
             value = _coerce(key, raw, problems, source)
             if value is not None:
@@ -213,6 +213,27 @@ def instance_problem(instance: str, exc: OSError) -> str:
         f"instance_path: {instance} cannot be used ({why}); healthscore keeps its generated secret key and "
         "the SQLite database there — make it a writable folder or set HEALTHSCORE_INSTANCE_PATH to one"
     )
+
+
+def _unknown(key: str, source: str, known: Mapping[str, Any]) -> str:
+    """An unknown setting, with the one probably meant."""
+    import difflib
+
+    name = f"{ENV_PREFIX}{key.upper()}" if source == "environment" else key
+    options = {
+        "port": "healthscore serve --port N, healthscore demo --port N, make demo DEMO_PORT=N",
+        "host": "healthscore serve --host ADDRESS",
+    }
+    if key in options:
+        return (
+            f"unknown setting {key!r} in {source}: the web UI's {key} is an option, not a setting "
+            f"({options[key]}) — remove {name}"
+        )
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    if close:
+        meant = f"{ENV_PREFIX}{close[0].upper()}" if source == "environment" else close[0]
+        return f"unknown setting {key!r} in {source} — did you mean {meant}? (remove or rename {name})"
+    return f"unknown setting {key!r} in {source} — remove it or check the spelling"
 
 
 def secret_key_problem(key: str) -> str | None:

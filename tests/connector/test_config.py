@@ -231,3 +231,20 @@ def test_a_database_url_without_its_scheme_says_which_url_was_meant(given: str, 
         load_settings({"database_url": given}, environ={})
     assert f"did you mean {meant}?" in str(info.value)
     assert "s3cret" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"HEALTHSCORE_DATABASE": "sqlite://"}, "did you mean HEALTHSCORE_DATABASE_URL?"),
+        ({"HEALTHSCORE_LOGLEVEL": "DEBUG"}, "did you mean HEALTHSCORE_LOG_LEVEL?"),
+        ({"HEALTHSCORE_PORT": "5050"}, "make demo DEMO_PORT=N"),
+    ],
+    ids=["database", "loglevel", "port"],
+)
+def test_an_unknown_setting_names_the_one_probably_meant(env: dict[str, str], said: str) -> None:
+    """Before: "unknown setting 'loglevel' in environment — remove it or check the spelling", leaving the
+    newcomer to find the right name in the README (and HEALTHSCORE_PORT is no setting at all)."""
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ=env)
+    assert said in str(info.value)
