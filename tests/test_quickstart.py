@@ -41,3 +41,35 @@ def test_the_readme_lists_every_setting() -> None:
         if f.name not in internal and f"| `{f.name}` | `HEALTHSCORE_{f.name.upper()}` |" not in readme
     ]
     assert not missing, f"settings missing from README.md's Configuration table: {missing}"
+
+
+def test_ensure_services_says_what_to_install_when_it_cannot_start_them(tmp_path: Path) -> None:
+    """On a machine without PostgreSQL and Redis, scripts/ensure-services.sh (make test, make demo-scale)
+    printed 'starting PostgreSQL', 'pg_ctlcluster: command not found', 'redis-server: command not found',
+    exited 0, and the tests or the demo failed later on a refused connection."""
+    import shutil
+    import socket
+
+    bin_dir = tmp_path / "bin"  # a machine with a shell but neither PostgreSQL nor Redis installed
+    bin_dir.mkdir()
+    for tool in ("bash", "ls", "head", "seq", "sleep", "cat", "grep"):
+        found = shutil.which(tool)
+        assert found, tool
+        (bin_dir / tool).symlink_to(found)
+    closed = []
+    for _ in range(2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            closed.append(str(sock.getsockname()[1]))
+    env = {"PATH": str(bin_dir), "PG_PORT": closed[0], "REDIS_PORT": closed[1]}
+    done = subprocess.run(
+        [str(bin_dir / "bash"), str(ROOT / "scripts" / "ensure-services.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "apt-get install -y postgresql" in done.stderr
+    assert "apt-get install -y redis-server" in done.stderr
+    assert "command not found" not in done.stderr
