@@ -357,4 +357,7 @@ def _serve(
         say(f"  {command_name()} sandbox tick --days 7 --sandbox {creds['admin']}")
     say("press Ctrl+C to stop")
     sys.stdout.flush()
-    run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
+    try:
+        run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:  # the way to stop it, as printed: not "interrupted … run it again to finish"
+        say("\nstopped; the demo's data stays in the database for the other commands")

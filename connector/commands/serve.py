@@ -108,8 +108,11 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
     settings_from(ctx, schema=True)
     check_port(host, port, f"healthscore serve --host {host} --port {{port}}")
-    click.echo(f"serving on http://{host}:{port}/", err=True)
-    run_simple(host, port, create_app(), threaded=True, use_reloader=False)
+    click.echo(f"serving on http://{host}:{port}/ (Ctrl+C to stop)", err=True)
+    try:
+        run_simple(host, port, create_app(), threaded=True, use_reloader=False)
+    except KeyboardInterrupt:  # the way to stop it: not "interrupted … run the same command again to finish"
+        click.echo("\nstopped", err=True)
 
 
 @click.command("worker")

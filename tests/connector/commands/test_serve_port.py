@@ -56,3 +56,29 @@ def test_serve_on_a_host_that_is_not_this_machine_says_which_to_use(tmp_path: Pa
     assert "cannot listen on no-such-host.invalid" in result.stderr
     assert "--host 127.0.0.1" in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_ctrl_c_stops_the_server_as_it_says_not_as_an_interruption(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """Both print 'Ctrl+C to stop'; doing so ended in 'interrupted: stopped before finishing … hint: run the
+    same command again to finish' and exit 130, as if the work had been cut short."""
+
+    def ctrl_c(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("werkzeug.serving.run_simple", ctrl_c)
+    env = {"HEALTHSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    assert CliRunner().invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    args = (
+        ["--port", port] if command == "serve" else ["--port", port, "--accounts", "3", "--history-days", "0"]
+    )
+    result = CliRunner().invoke(main, [command, *args], env=env)
+    assert result.exit_code == 0, result.output
+    assert "stopped" in result.output
+    assert "run the same command again" not in result.output
