@@ -9,6 +9,7 @@ import pytest
 
 from connector.store import models as m
 from connector.store.db import transaction
+from tests.connector.web import test_embed
 from tests.connector.web.seed import TenantData, bearer
 
 # ------------------------------------------------------------------ raw (unescaped) surrogates in JSON
@@ -54,3 +55,48 @@ def test_other_multi_byte_text_still_passes(client: Any, tenants: dict[str, Tena
         headers=bearer(tenants["acme"].admin_key),
     )
     assert resp.status_code == 201
+
+
+# ------------------------------------------------------------------ timing of the HubSpot card's refusals
+
+
+@pytest.fixture
+def portal(app: Any, tenants: dict[str, TenantData]) -> int:
+    """test_embed's HubSpot install: acme on portal 4242, its Red account HubSpot company 9001."""
+    return int(test_embed.hubspot_install.__wrapped__(app, tenants))  # type: ignore[attr-defined]
+
+
+def test_the_card_decrypts_a_secret_for_a_portal_nobody_connected(
+    client: Any, portal: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Audit 7 made a portal that is no customer's answer with the very bytes a customer's portal gets for a
+    bad signature, but only a customer's portal paid for the vault (its client secret decrypted) and an ORM
+    object: it answered ~0.2 ms later (interleaved medians of 1,500 requests each: 1.82-2.07 ms against
+    1.64-1.81 ms), and the card has no per-address budget, so timing listed which portals use healthscore.
+    Now both decrypt one secret and read three columns (after: 2.79/2.79, 3.26/3.25, 3.52/3.49 ms)."""
+    from sqlalchemy import event
+
+    from connector.installs.vault import Vault
+
+    decrypted: list[str] = []
+    real = Vault.decrypt
+    monkeypatch.setattr(Vault, "decrypt", lambda self, token: decrypted.append(token) or real(self, token))
+    loaded: list[Any] = []
+    listener = lambda target, _context: loaded.append(target)  # noqa: E731
+    event.listen(m.Installation, "load", listener)
+    try:
+        for number in (portal, portal + 1):
+            resp = test_embed._signed(
+                client, f"/embed/hubspot/card?companyId=9001&portalId={number}", secret="wrong"
+            )
+            assert resp.status_code == 401
+    finally:
+        event.remove(m.Installation, "load", listener)
+    assert len(decrypted) == 2  # the customer's secret, then the decoy's
+    assert loaded == []  # no ORM object for one and none for the other
+
+
+def test_the_card_still_serves_a_customers_portal(client: Any, portal: int) -> None:
+    resp = test_embed._signed(client, f"/embed/hubspot/card?companyId=9001&portalId={portal}")
+    assert resp.status_code == 200
+    assert resp.get_json()["name"] == "Acme Red Corp"
