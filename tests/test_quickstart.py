@@ -73,3 +73,17 @@ def test_ensure_services_says_what_to_install_when_it_cannot_start_them(tmp_path
     assert "apt-get install -y postgresql" in done.stderr
     assert "apt-get install -y redis-server" in done.stderr
     assert "command not found" not in done.stderr
+
+
+def test_the_editable_install_hides_setuptools_boxed_warning() -> None:
+    """`make demo`'s install ended in a boxed '!! Editable installation. … Please be careful with folders in
+    your working directory with the same name as your package …' (setuptools, shown despite pip -q)."""
+    out = subprocess.run(
+        ["make", "-n", "-B", "-C", str(ROOT), "VENV=/nonexistent-venv", "install-test"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    installs = [line for line in out.splitlines() if "pip install -q -e" in line]
+    assert len(installs) == 2, out
+    assert all('PYTHONWARNINGS="ignore:Editable installation"' in line for line in installs)
