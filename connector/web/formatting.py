@@ -275,6 +275,36 @@ def problem_text(value: str | None) -> str:
     return out if out == value or out.endswith(".") else out + "."
 
 
+# A failed webhook attempt stores the exception's class name (webhooks.delivery: `detail`); the delivery log
+# showed 'ConnectionError'. What it means for the receiver, and what to check.
+DELIVERY_ERRORS = {
+    "ConnectionError": "Could not connect: nothing answered at this address. Check the URL and that the "
+    "receiver is running.",
+    "ConnectTimeout": "Could not connect in time: the host did not answer. Check the URL, and that a firewall "
+    "lets our requests in.",
+    "ReadTimeout": "The receiver took too long to answer. Answer 2xx at once and do the work afterwards.",
+    "Timeout": "The receiver took too long to answer. Answer 2xx at once and do the work afterwards.",
+    "SSLError": "The secure connection failed: the receiver's certificate is not valid for this address, or "
+    "not trusted.",
+    "ChunkedEncodingError": "The receiver's answer was cut off before its end.",
+    "ContentDecodingError": "The receiver's answer could not be decoded.",
+}
+
+
+def delivery_answer(status_code: int | None, error: str | None) -> str:
+    """A delivery's last answer in words: 'HTTP 500', 'HTTP 301 to …', or what a network failure means and
+    what to check; never a bare Python class name, never the status twice ('500 HTTP 500')."""
+    error = (error or "").strip()
+    if error in DELIVERY_ERRORS:
+        return DELIVERY_ERRORS[error]
+    if error.startswith("HTTP "):
+        return problem_text(error)
+    if error and error.isidentifier() and error[:1].isupper():  # another exception class: say it failed
+        return f"The request failed before an answer came back ({error})."
+    said = f"HTTP {status_code}" if status_code else ""
+    return " · ".join(part for part in (said, problem_text(error)) if part)
+
+
 def sentence(value: str | None) -> str:
     """'the two passwords differ' → 'The two passwords differ.': a refusal of the domain layer (worded for the
     CLI's 'error: …' too) as the UI's messages read."""
@@ -388,6 +418,7 @@ def init_app(app: Flask) -> None:
         "metric_value": metric_value,
         "key_expiry": key_expiry,
     }
+    app.jinja_env.globals["delivery_answer"] = delivery_answer
     app.jinja_env.filters.update(filters)
     app.jinja_env.tests["expiring_soon"] = key_expiring_soon
     app.jinja_env.globals["KEY_WARNING_DAYS"] = KEY_WARNING_DAYS

@@ -169,3 +169,40 @@ def test_a_filter_no_row_has_stays_shown_in_its_list(acme_admin: Any) -> None:
     plain = acme_admin.get("/support?priority=high").get_data(as_text=True)  # a value rows have: as before
     assert "(no tickets)" not in plain
     assert '<option value="high" selected>' in plain
+
+
+def test_the_delivery_log_says_what_a_failed_attempt_means(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """A delivery to a receiver that was down read 'ConnectionError' (a Python class name) in Last answer,
+    and an HTTP failure '500 HTTP 500'; now what happened, and for a network failure what to check."""
+    from connector.store import models as m
+    from tests.connector import builders
+
+    acme = tenants["acme"]
+    ep_id = _endpoint(app, tenants)
+    answers = [
+        (None, "ConnectionError"),
+        (None, "ReadTimeout"),
+        (500, "HTTP 500"),
+        (200, None),
+        (None, "ProxyError"),
+    ]
+    with _db(app) as s:
+        for i, (code, error) in enumerate(answers):
+            event_id = builders.event(s, acme.id, [ep_id], msg_id=f"msg_answer{i}")
+            d = s.query(m.WebhookDelivery).filter_by(event_id=event_id).one()
+            d.attempts, d.last_status_code, d.last_error = 1, code, error
+    page = acme_admin.get(f"/admin/webhooks/{ep_id}").get_data(as_text=True)
+    cells = re.findall(r'<td class="small">([^<]*)</td>', page)
+    assert (
+        "Could not connect: nothing answered at this address. Check the URL and that the receiver is running."
+        in cells
+    )
+    assert "The receiver took too long to answer. Answer 2xx at once and do the work afterwards." in cells
+    assert "HTTP 500" in cells
+    assert "HTTP 200" in cells
+    assert "The request failed before an answer came back (ProxyError)." in cells
+    assert not any(
+        cell.strip() in {"ConnectionError", "ReadTimeout"} or "500 HTTP 500" in cell for cell in cells
+    )
