@@ -31,6 +31,11 @@ _PATTERNS = [
     (re.compile(r"\b(hsk_[0-9a-f]{8}_)[A-Za-z0-9_\-]+"), r"\1[REDACTED]"),
     (re.compile(r"gAAAAA[A-Za-z0-9_\-=]{20,}"), "[REDACTED-FERNET]"),
     (re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]+"), "[REDACTED-SF-SESSION]"),
+    # Secrets in URL paths: the Salesforce inbound URL token, invitation links, HubSpot's token lookups. Flask
+    # logs the path of every request that fails ("Exception on /inbound/salesforce/acme/<token> [POST]").
+    (re.compile(r"(/inbound/salesforce/[^/\s]+/)[^/\s?#\"']+"), r"\1[REDACTED]"),
+    (re.compile(r"(/invite/)[^/\s?#\"']+"), r"\1[REDACTED]"),
+    (re.compile(r"(/oauth/v1/(?:access|refresh)-tokens/)[^/\s?#\"']+"), r"\1[REDACTED]"),
 ]
 
 

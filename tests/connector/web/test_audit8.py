@@ -100,3 +100,77 @@ def test_the_card_still_serves_a_customers_portal(client: Any, portal: int) -> N
     resp = test_embed._signed(client, f"/embed/hubspot/card?companyId=9001&portalId={portal}")
     assert resp.status_code == 200
     assert resp.get_json()["name"] == "Acme Red Corp"
+
+
+# ------------------------------------------------------------------ secrets in the paths of failed requests
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "secret"),
+    [
+        ("POST", "/inbound/salesforce/acme/sf-URL-token-0123456789", "sf-URL-token-0123456789"),
+        ("GET", "/invite/invite-TOKEN-0123456789", "invite-TOKEN-0123456789"),
+    ],
+    ids=["salesforce-url-token", "invitation"],
+)
+def test_a_failed_request_does_not_log_the_secret_in_its_path(
+    app: Any,
+    tenants: dict[str, TenantData],
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    path: str,
+    secret: str,
+) -> None:
+    """Flask logs every request that fails with its path ("Exception on /inbound/salesforce/acme/<token>
+    [POST]"), and two paths carry secrets: the Salesforce inbound URL token (the one secret a forged Outbound
+    Message lacks) and an invitation link (sets the password of an account for a week). A database outage
+    wrote both into the log; the redaction filter knew neither."""
+    import io
+
+    from sqlalchemy.exc import OperationalError
+
+    from connector.installs import users
+    from connector.logs import configure_logging
+    from connector.realtime import inbound
+
+    def down(*_args: Any) -> Any:
+        raise OperationalError("SELECT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(inbound, "_read_install", down)
+    monkeypatch.setattr(users, "_invited", down)
+    inbound.forget_installs()
+    app.testing = False  # the production path: the error handler answers and Flask logs the exception
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    stream = io.StringIO()
+    configure_logging("json", "INFO", stream=stream)
+    try:
+        resp = app.test_client().open(path, method=method, data=b"<x/>", content_type="text/xml")
+    finally:
+        configure_logging()
+    assert resp.status_code == 500
+    log = stream.getvalue()
+    assert "Exception on" in log  # the failure is logged ...
+    assert secret not in log  # ... without the secret
+
+
+@pytest.mark.parametrize(
+    ("line", "secret"),
+    [
+        ("Exception on /inbound/salesforce/acme/tok_AbC-123 [POST]", "tok_AbC-123"),
+        ("https://hs.example/invite/AbC_d-123 sent", "AbC_d-123"),
+        ("Max retries exceeded with url: /oauth/v1/refresh-tokens/na1-abc-123 (Caused by", "na1-abc-123"),
+        ("GET /oauth/v1/access-tokens/CJDq9-abc.def", "CJDq9-abc.def"),
+    ],
+    ids=["salesforce-url-token", "invitation", "hubspot-refresh-token", "hubspot-access-token"],
+)
+def test_secrets_in_url_paths_are_redacted(line: str, secret: str) -> None:
+    from connector.logs import redact
+
+    assert secret not in redact(line)
+
+
+def test_paths_without_secrets_are_kept() -> None:
+    from connector.logs import redact
+
+    line = "Exception on /admin/users/invite [POST]; /inbound/zendesk/acme; /inbound/salesforce/acme"
+    assert redact(line) == line
