@@ -87,3 +87,13 @@ def test_the_editable_install_hides_setuptools_boxed_warning() -> None:
     installs = [line for line in out.splitlines() if "pip install -q -e" in line]
     assert len(installs) == 2, out
     assert all('PYTHONWARNINGS="ignore:Editable installation"' in line for line in installs)
+
+
+def test_the_readme_says_what_to_open_and_how_to_sign_in() -> None:
+    """The quick start said the demo 'ends by printing the URL and sign-ins' but not which to use."""
+    from connector.demo.run import DEMO_PASSWORD
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert "http://127.0.0.1:5000/" in quick_start
+    assert f"`admin@northwind.demo` / `{DEMO_PASSWORD}`" in quick_start
