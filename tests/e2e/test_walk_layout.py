@@ -46,3 +46,24 @@ def test_the_rotate_form_reads_as_one_line_among_the_endpoint_buttons(book: Serv
     for button in (rotate, pause):  # the button it belongs to, and the others, on the same line
         assert button["y"] < middle < button["y"] + button["height"]
     assert hours["x"] < rotate["x"] < pause["x"]
+
+
+def test_date_boxes_look_like_the_other_filter_boxes(book: Served, page: Any) -> None:  # noqa: F811
+    """The support workbench's and the audit log's From/To were the browser's bare date boxes (black border,
+    no padding, shorter than the search box beside them)."""
+    sign_in(page, book.base_url, "admin@acme.test")
+    for path in ("/support", "/admin/audit"):
+        page.goto(f"{book.base_url}{path}")
+        shot(page, f"walk-date-boxes{path.replace('/', '-')}")
+        looks = page.evaluate(
+            """() => [...document.querySelectorAll('form.filters input[type=date], form.filters input[type=search]')]
+                 .map(e => { const s = getComputedStyle(e);
+                   return [e.type, s.borderTopColor, s.paddingLeft, s.borderRadius, Math.round(e.getBoundingClientRect().height)]; })"""
+        )
+        dates = [x for x in looks if x[0] == "date"]
+        searches = [x for x in looks if x[0] == "search"]
+        assert dates, path
+        assert searches, path
+        for box in dates:  # the border, padding, corners and height of the search box of the same form
+            assert box[1:4] == searches[0][1:4], (path, box, searches[0])
+            assert abs(box[4] - searches[0][4]) <= 3, (path, box, searches[0])
