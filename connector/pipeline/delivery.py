@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,14 @@ from webhooks.events import encode_payload
 logger = logging.getLogger(__name__)
 CLAIM_TIMEOUT = timedelta(minutes=5)
 DEFAULT_SCHEDULE = RetrySchedule()
+# The scheduler starts a delivery run every minute whether the last one has ended or not, and one run
+# sends one delivery at a time. A receiver that never answers costs an attempt's whole timeout (~13-23 s),
+# so one workspace's slow endpoints (up to 50, each with every queued event) kept a run going for hours and
+# each minute added another: the workers filled with delivery runs and every tenant's passes waited. A run
+# now stops claiming after RUN_BUDGET_S (the next run goes on), and an endpoint that gave no answer gets
+# no second attempt in the same run (its other deliveries stay due for the next run).
+RUN_BUDGET_S = 50.0
+_monotonic = time.monotonic  # tests move it
 
 
 @dataclass(slots=True)
@@ -38,9 +47,17 @@ class EmitReport:
     failed: int = 0
     dead: int = 0
     endpoints_disabled: int = 0
+    endpoints_skipped: int = 0  # gave no answer in this run: their other due deliveries wait for the next
+    out_of_time: bool = False  # the run stopped at RUN_BUDGET_S with deliveries possibly still due
 
 
-def _claim(url: str, tenant_id: int | None, now: datetime, ids: list[int] | None = None) -> int | None:
+def _claim(
+    url: str,
+    tenant_id: int | None,
+    now: datetime,
+    ids: list[int] | None = None,
+    skip: frozenset[int] = frozenset(),
+) -> int | None:
     with transaction(url) as session:
         due = or_(
             (m.WebhookDelivery.status == "pending") & (m.WebhookDelivery.next_attempt_at <= now),
@@ -51,6 +68,8 @@ def _claim(url: str, tenant_id: int | None, now: datetime, ids: list[int] | None
             stmt = stmt.where(m.WebhookDelivery.tenant_id == tenant_id)
         if ids is not None:
             stmt = stmt.where(m.WebhookDelivery.id.in_(ids))
+        if skip:
+            stmt = stmt.where(m.WebhookDelivery.endpoint_id.not_in(skip))
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         row = session.scalar(stmt)
@@ -69,18 +88,29 @@ def deliver_due(
     rng: Rng | None = None,
     schedule: RetrySchedule = DEFAULT_SCHEDULE,
     limit: int = 10_000,
+    budget_s: float = RUN_BUDGET_S,
 ) -> EmitReport:
-    """Send every delivery that is due now (for one tenant, or all)."""
+    """Send the deliveries that are due now (for one tenant, or all), for at most `budget_s` seconds,
+    skipping an endpoint for the rest of the run once it gave no answer (see RUN_BUDGET_S)."""
     report = EmitReport()
     http = session or requests.Session()
     rng = rng or random.Random()
     now = now or utcnow()
+    started = _monotonic()
     _finish_lapsed_rotations(settings, tenant_id, now)
+    silent: set[int] = set()
     for _ in range(limit):
-        delivery_id = _claim(settings.sqlalchemy_url, tenant_id, now)
+        if _monotonic() - started >= budget_s:
+            report.out_of_time = True
+            logger.warning("webhook delivery run stopped after %.0f s; the next run goes on", budget_s)
+            break
+        delivery_id = _claim(settings.sqlalchemy_url, tenant_id, now, skip=frozenset(silent))
         if delivery_id is None:
             break
-        _attempt(settings, delivery_id, http, now, rng, schedule, report)
+        endpoint_id = _attempt(settings, delivery_id, http, now, rng, schedule, report)
+        if endpoint_id is not None:
+            silent.add(endpoint_id)
+    report.endpoints_skipped = len(silent)
     return report
 
 
@@ -102,10 +132,12 @@ def _attempt(
     rng: Rng,
     schedule: RetrySchedule,
     report: EmitReport,
-) -> None:
+) -> int | None:
+    """One attempt of a claimed delivery; returns its endpoint's id when the receiver gave no answer (no
+    status line: a timeout, a refused or failed connection), else None."""
     target = _load(settings, delivery_id, now)
     if target is None:
-        return
+        return None
     url, secrets, msg_id, body = target
     try:
         result = deliver(
@@ -121,13 +153,13 @@ def _attempt(
         # Our own configuration is broken (e.g. no usable secret): retrying cannot help, and raising
         # would stop every other delivery of this pass and leave this one claimed forever.
         _give_up(settings, delivery_id, f"{exc.reason}: {exc.detail}")
-        return
+        return None
     report.attempted += 1
     with transaction(settings.sqlalchemy_url) as s:
         d = s.get(m.WebhookDelivery, delivery_id)
         ep = s.get(m.WebhookEndpoint, d.endpoint_id) if d else None
         if d is None or ep is None:
-            return
+            return None
         d.attempts += 1
         d.last_status_code, d.last_error, d.updated_at, d.claimed_at = (
             result.status,
@@ -149,13 +181,14 @@ def _attempt(
         if result.ok:
             d.status, d.next_attempt_at = "delivered", None
             report.delivered += 1
-            return
+            return None
         nxt = schedule.next_attempt_at(d.attempts, now, rng, retry_after=result.retry_after)
         d.status, d.next_attempt_at = ("pending", nxt) if nxt else ("dead", None)
         report.failed += 1
         report.dead += nxt is None
         if _maybe_disable(s, ep, now, result.status):
             report.endpoints_disabled += 1
+        return ep.id if result.status is None else None
 
 
 def _maybe_disable(s: Any, ep: m.WebhookEndpoint, now: datetime, last_status: int | None) -> bool:
