@@ -44,11 +44,15 @@ def integrations_page(status: int = 200, **extra: Any) -> Any:
     shown = reveals.take("salesforce_inbound")
     sf = insts.get("salesforce")
     stored = (sf.settings or {}) if sf is not None else {}
+    from connector.web.oauth import STOPPED_NOTE, run_status
+
     return render_template(
         "admin/integrations.html",
         specs=installs.SPECS,
         insts=insts,
         runs=runs,
+        run_status={r.run_id: run_status(r) for r in runs},
+        stopped_note=STOPPED_NOTE,
         last_install=last_install,
         shared=shared,
         inbound_set=bool(stored.get("inbound_token_enc") or stored.get("inbound_token")),

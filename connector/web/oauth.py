@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from flask import (
@@ -310,6 +310,8 @@ def progress_page(vendor: str, run_id: str) -> Any:
         "oauth/progress.html",
         spec=spec,
         run=run,
+        status=run_status(run),
+        stopped_note=STOPPED_NOTE,
         labels=onboarding.STEP_LABELS,
         steps=onboarding.STEPS,
         resync=_set_up_before(vendor, run),
@@ -351,7 +353,7 @@ def progress(run_id: str) -> Any:
         {
             "run_id": run.run_id,
             "kind": run.kind,
-            "status": run.status,
+            "status": run_status(run),
             "report": run.report,
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         }
@@ -398,6 +400,19 @@ def disconnect(vendor: str) -> Any:
 
 # A sync still "running" after this long died with its process: it no longer holds the next one back.
 RUNNING_FOR_AT_MOST = timedelta(hours=2)
+STOPPED_NOTE = (
+    "No end was recorded: the process running it stopped (a restart, a crash, Ctrl+C). "
+    "Nothing waits for it; the next run goes ahead as usual."
+)
+
+
+def run_status(run: Any) -> str:
+    """A run's status as pages show it: one still 'running' after RUNNING_FOR_AT_MOST died with its process
+    ('stopped'); the Integrations page and the progress page showed it as running for ever."""
+    if run.status != "running":
+        return str(run.status)
+    started = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
+    return "stopped" if started < installs.utcnow() - RUNNING_FOR_AT_MOST else "running"
 
 
 def _sync_running(vendor: str) -> str | None:

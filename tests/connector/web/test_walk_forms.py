@@ -206,3 +206,36 @@ def test_the_delivery_log_says_what_a_failed_attempt_means(
     assert not any(
         cell.strip() in {"ConnectionError", "ReadTimeout"} or "500 HTTP 500" in cell for cell in cells
     )
+
+
+def test_a_run_whose_process_died_reads_stopped_not_running_for_ever(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """A pass or sync whose process stopped (a restart, Ctrl+C on `healthscore demo`) stayed 'running' with
+    no end on Integrations, and its progress page polled for ever without the buttons that lead on."""
+    from datetime import timedelta
+
+    from connector.store import models as m
+
+    now = datetime.now(UTC)
+    with _db(app) as s:
+        for run_id, started in (
+            ("run-dead", now - timedelta(hours=3)),
+            ("run-live", now - timedelta(minutes=5)),
+        ):
+            s.add(m.Run(tenant_id=tenants["acme"].id, run_id=run_id, kind="install", status="running",
+                        started_at=started, report={"vendor": "zendesk", "steps": {}}))  # fmt: skip
+    page = acme_admin.get("/admin/integrations").get_data(as_text=True)
+    assert re.search(
+        r'<span class="chip chip-stopped" title="No end was recorded: [^"]+">stopped</span>', page
+    )
+    assert "no end recorded" in page
+    assert '<span class="chip chip-running">running</span>' in page  # five minutes in: still running
+    dead = acme_admin.get("/admin/integrations/zendesk/progress/run-dead").get_data(as_text=True)
+    assert 'id="run-status" class="chip chip-stopped">stopped<' in dead
+    assert 'id="run-stopped"' in dead
+    assert '<div id="done"  class="actions">' in dead  # the way on is shown
+    assert acme_admin.get("/admin/runs/run-dead.json").get_json()["status"] == "stopped"
+    live = acme_admin.get("/admin/integrations/zendesk/progress/run-live").get_data(as_text=True)
+    assert 'id="run-status" class="chip chip-running">running<' in live
+    assert acme_admin.get("/admin/runs/run-live.json").get_json()["status"] == "running"
