@@ -239,3 +239,25 @@ def test_a_run_whose_process_died_reads_stopped_not_running_for_ever(
     live = acme_admin.get("/admin/integrations/zendesk/progress/run-live").get_data(as_text=True)
     assert 'id="run-status" class="chip chip-running">running<' in live
     assert acme_admin.get("/admin/runs/run-live.json").get_json()["status"] == "running"
+
+
+def test_a_dry_run_ending_with_a_name_that_ends_with_a_dot_has_one_dot(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """'… Oakdale Travel PLC, Rivercore Pharma Inc..': the sentence's full stop after a company name that
+    ends with one; and a list cut short read 'Corp ….'."""
+    from connector.store import models as m
+    from tests.connector.web.test_admin_plays import _connect_salesforce, _snap, _starter
+
+    acme = tenants["acme"]
+    acme_admin.get("/admin/plays")  # the starter play
+    _connect_salesforce(app, acme.id)
+    play = _starter(app, acme.id)
+    green = acme.accounts["Acme Green Corp"]
+    with _db(app) as s:
+        s.get(m.Account, green).name = "Acme Green Inc."
+        s.add(_snap(acme.id, green, 1, "red", 30.0))
+    shown = acme_admin.get(f"/admin/plays?dry={play.id}").get_data(as_text=True)
+    said = re.search(r'id="dry-run">(.*?)</div>', shown, re.S)
+    assert said is not None
+    assert said.group(1).endswith("— Acme Green Inc."), said.group(1)
