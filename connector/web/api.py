@@ -97,6 +97,17 @@ def _authenticate() -> Response | None:
             f"A {key.scope} key cannot call this endpoint.",
             "Use a key with the admin scope.",
         )
+    vendor = (request.view_args or {}).get("vendor")
+    if key.scope == "installation" and vendor != auth.INSTALLATION_KEY_VENDOR:
+        # Bound to the Zendesk installation, for its sidebar: it looked up Salesforce and HubSpot records
+        # by CRM id too (audit 8), more than the in-vendor view needs.
+        return problem(
+            403,
+            "forbidden",
+            f"This key is bound to the {auth.INSTALLATION_KEY_VENDOR.title()} installation: it looks up "
+            f"{auth.INSTALLATION_KEY_VENDOR.title()} records only.",
+            "Use a read key for the other vendors' records.",
+        )
     g.api_tenant_id, g.api_key_name = key.tenant_id, f"api-key:{key.prefix}"
     db().commit()  # last_used_at
     return None

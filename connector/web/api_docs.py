@@ -333,7 +333,7 @@ def document() -> dict[str, Any]:
             "title": "healthscore API",
             "version": "1.0.0",
             "description": "Customer health scores. Authenticate with an API key: `Authorization: Bearer hsk_…`. "
-            "Keys have a scope: read (every GET but webhook endpoints), installation (health and ticket lookups only; "
+            "Keys have a scope: read (every GET but webhook endpoints), installation (Zendesk health and ticket lookups only; "
             "bound to the workspace's Zendesk connection, refused once it is disconnected), "
             "admin (everything, webhook endpoints included). "
             "Each key has a rate limit of its own; POST /api/v1/backtest also has one per workspace. "

@@ -174,3 +174,29 @@ def test_paths_without_secrets_are_kept() -> None:
 
     line = "Exception on /admin/users/invite [POST]; /inbound/zendesk/acme; /inbound/salesforce/acme"
     assert redact(line) == line
+
+
+# ------------------------------------------------------------------ the Zendesk sidebar's key, other vendors
+
+
+def test_the_sidebar_key_looks_up_zendesk_records_only(client: Any, tenants: dict[str, TenantData]) -> None:
+    """The installation key is bound to Zendesk for its sidebar (docs: it 'only reads the per-record lookups
+    the in-vendor views need'), yet it read any CRM account's health by Salesforce or HubSpot id, and any
+    vendor's ticket: a key kept in Zendesk's settings reached the CRM side too."""
+    from tests.connector.web.seed import sidebar_key
+
+    acme = tenants["acme"]
+    key, _ = sidebar_key(client.application.config["HEALTHSCORE"].sqlalchemy_url, acme)
+    crm_id = "001Acme000000000000"  # the seed's Acme Green Corp in Salesforce
+    assert client.get(f"/api/v1/health/salesforce/{crm_id}", headers=bearer(acme.read_key)).status_code == 200
+    for path in (
+        f"/api/v1/health/salesforce/{crm_id}",
+        "/api/v1/health/hubspot/9001",
+        "/api/v1/tickets/salesforce/500x",
+    ):
+        resp = client.get(path, headers=bearer(key))
+        assert resp.status_code == 403, path
+        assert "Zendesk records only" in resp.get_json()["message"]
+    # what the sidebar calls still answers
+    assert client.get("/api/v1/health/zendesk/Acme-ORG-1", headers=bearer(key)).status_code in (200, 404)
+    assert client.get("/api/v1/tickets/zendesk/1", headers=bearer(key)).status_code in (200, 404)
