@@ -113,7 +113,8 @@ def downgrade(ctx: click.Context, revision: str, yes: bool, as_json: bool) -> No
         click.confirm(
             f"Downgrade {where} to {revision}? Removed tables and columns lose their data", abort=True
         )
-    emit({"revision": migrate.downgrade(settings.sqlalchemy_url, revision)}, as_json)
+    now = migrate.downgrade(settings.sqlalchemy_url, revision)
+    emit({"revision": now}, as_json, f"database at revision {now or 'base (no tables)'}")
 
 
 def _safe(url: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import click
 
@@ -74,7 +75,21 @@ def list_cmd(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
     settings = settings_from(ctx, schema=True)
     with transaction(settings.sqlalchemy_url) as session:
         out = {slug: list_endpoints(session, tid) for tid, slug in tenant_ids(settings, tenant)}
-    emit({"tenants": out}, as_json)
+    emit({"tenants": out}, as_json, _endpoints_text(out))
+
+
+def _endpoints_text(out: dict[str, list[dict[str, Any]]]) -> str:
+    """One line per endpoint for people (--json gives the same as one object)."""
+    lines = []
+    for slug, endpoints in out.items():
+        lines.append(f"{slug}: {len(endpoints)} endpoint{'s' if len(endpoints) != 1 else ''}")
+        for ep in endpoints:
+            state = "enabled" if ep["enabled"] else f"disabled ({ep['disabled_reason'] or 'by an admin'})"
+            lines.append(f"  {ep['id']:>4}  {ep['url']}  {', '.join(ep['events']) or 'all events'}  {state}")
+    return (
+        "\n".join(lines)
+        or "no tenants yet: run `healthscore demo`, or add one with `healthscore users create-admin`"
+    )
 
 
 @COMMAND.command("rotate")
@@ -117,7 +132,14 @@ def deliver_cmd(ctx: click.Context, as_json: bool) -> None:
     """Send every delivery that is due now (workers do this continuously)."""
     from dataclasses import asdict
 
-    emit(asdict(delivery.deliver_due(settings_from(ctx, schema=True))), as_json)
+    report = asdict(delivery.deliver_due(settings_from(ctx, schema=True)))
+    text = (
+        f"{report['delivered']} delivered, {report['failed']} failed (retried later), {report['dead']} given up"
+        f" of {report['attempted']} due"
+        + (f"; {report['endpoints_disabled']} endpoints disabled" if report["endpoints_disabled"] else "")
+        + ("; stopped at the time limit, more may be due: run it again" if report["out_of_time"] else "")
+    )
+    emit(report, as_json, text)
 
 
 @COMMAND.command("replay")

@@ -131,3 +131,46 @@ def test_the_score_line_names_the_bands_in_words() -> None:
     )
     assert line == "108 accounts (49 green, 50 yellow, 9 red), 0 band changes, 7 writes queued"
     assert "{" not in line
+
+
+def test_listing_commands_print_text_for_people_and_json_with_json(tmp_path: Path) -> None:
+    """`healthscore webhooks list`, `webhooks deliver` and `db downgrade` printed indented JSON without --json,
+    unlike every other command."""
+    env = {
+        "HEALTHSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "HEALTHSCORE_LOG_LEVEL": "WARNING",
+        "HEALTHSCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",  # a loopback receiver, no DNS needed
+    }
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    admin = [
+        "users",
+        "create-admin",
+        "--tenant",
+        "acme",
+        "--email",
+        "ana@acme.com",
+        "--create-tenant",
+        "Acme",
+    ]
+    made = runner.invoke(main, [*admin, "--password-stdin"], env=env, input="a long unguessable passphrase 7")
+    assert made.exit_code == 0, made.output
+    add = ["webhooks", "add", "http://127.0.0.1:9/health", "--tenant", "acme"]
+    added = runner.invoke(main, add, env=env)
+    assert added.exit_code == 0, added.output
+
+    listed = runner.invoke(main, ["webhooks", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert not listed.stdout.lstrip().startswith("{")
+    assert "acme: 1 endpoint" in listed.stdout
+    assert "http://127.0.0.1:9/health" in listed.stdout
+    as_json = json.loads(runner.invoke(main, ["webhooks", "list", "--json"], env=env).stdout)
+    assert as_json["tenants"]["acme"][0]["url"] == "http://127.0.0.1:9/health"
+
+    delivered = runner.invoke(main, ["webhooks", "deliver"], env=env)
+    assert delivered.exit_code == 0, delivered.output
+    assert delivered.stdout.startswith("0 delivered, 0 failed")
+
+    down = runner.invoke(main, ["db", "downgrade", "0016", "--yes"], env=env)
+    assert down.exit_code == 0, down.output
+    assert down.stdout.strip() == "database at revision 0016"
