@@ -103,6 +103,28 @@ def test_an_unknown_database_user_says_to_fix_the_user() -> None:
     assert "fix the user and password in HEALTHSCORE_DATABASE_URL" in result.stderr
 
 
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_fields_ensure_that_failed_everywhere_does_not_exit_0(
+    store: str, monkeypatch: pytest.MonkeyPatch, as_json: bool
+) -> None:
+    """After the demo's sandbox is gone every vendor printed 'FAILED …' and the command exited 0, so a script
+    (or a newcomer checking $?) took it for done; sync and run exit 1 when part of the work did not finish."""
+    from connector.commands import fields
+
+    def ensure_all(_settings: object, _tenant_id: int) -> dict[str, dict[str, object]]:
+        return {
+            "hubspot": {"error": "hubspot unreachable", "hint": "start the sandbox again"},
+            "zendesk": {"created": ["healthscore_score"], "existing": []},
+        }
+
+    monkeypatch.setattr(fields, "tenant_ids", lambda *_: [(1, "acme")])
+    monkeypatch.setattr(fields, "ensure_all", ensure_all)
+    result = _run(store, "fields", "ensure", *(["--json"] if as_json else []))
+    assert result.exit_code == 1, result.output
+    assert "error: 1 of 2 installations did not finish (acme hubspot: hubspot unreachable)" in result.stderr
+    assert "hint: start the sandbox again" in result.stderr
+
+
 def test_an_os_error_without_errno_keeps_its_message(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """requests raises OSError('Could not find a suitable TLS CA certificate bundle, invalid path: …') with no
     errno: the message said only 'error: OSError'."""
