@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -252,7 +253,11 @@ def audit_shown(session: Session, tenant_id: int, entries: list[m.AuditEntry]) -
             kind, ref = (match.group(1), match.group(2)) if match.group(1) else ("play", match.group(3))
             wanted[kind].add(ref)
         stored = e.detail or {}
-        for value in (stored.get("crm_account_id"), (stored.get("previous") or {}).get("crm_account_id")):
+        for value in (
+            stored.get("crm_account_id"),
+            (stored.get("previous") or {}).get("crm_account_id"),
+            (stored.get("restored") or {}).get("crm_account_id"),
+        ):
             if isinstance(value, int):
                 wanted["account"].add(str(value))
 
@@ -319,12 +324,24 @@ def audit_shown(session: Session, tenant_id: int, entries: list[m.AuditEntry]) -
                 before = v or {}
                 was = account(before["crm_account_id"]) if before.get("crm_account_id") else "no account"
                 detail.append(("before", f"linked to {was}" if before else "not linked"))
+            elif k == "restored" and isinstance(v, dict):  # an undone decision: the link it went back to
+                # (it read 'crm account id None, method unmatched, confidence 0.0, status review, …')
+                if v.get("crm_account_id"):
+                    back = f"linked to {account(v['crm_account_id'])}"
+                else:
+                    back = "not linked, waiting for review" if v.get("status") == "review" else "not linked"
+                detail.append(("back to", back))
             elif k in {"url", "name"} and raw is not None:
                 continue  # the target says it already
+            elif k == "installation_id" and "installation" in (e.detail or {}):
+                continue  # a row id; the installation is named next to it
             elif isinstance(v, list):
                 detail.append((k.replace("_", " "), ", ".join(map(str, v))))
-            elif isinstance(v, dict):  # e.g. a write rule before/after: "score points 2.0, …", not a repr
-                values = ", ".join(f"{str(kk).replace('_', ' ')} {vv}" for kk, vv in v.items())
+            elif isinstance(v, dict):  # e.g. a write rule before/after: "score points 2, …", not a repr
+                values = ", ".join(
+                    f"{_DETAIL_NAMES.get(str(kk), str(kk).replace('_', ' '))} {_detail_number(vv)}"
+                    for kk, vv in v.items()
+                )
                 detail.append((k.replace("_", " "), values or "none"))
             elif isinstance(v, bool):  # replaced: yes, not Python's 'True'
                 detail.append((k.replace("_", " "), "yes" if v else "no"))
@@ -332,6 +349,21 @@ def audit_shown(session: Session, tenant_id: int, entries: list[m.AuditEntry]) -
                 detail.append((k.replace("_", " "), str(v)))
         shown[e.id] = AuditShown(target=target, raw=raw, detail=detail)
     return shown
+
+
+# The write rule's fields by the names its page gives them (Admin → Integrations → CRM write-back).
+_DETAIL_NAMES = {
+    "sentiment": "sentiment change",
+    "max_age_days": "refresh age (days)",
+    "refresh_spread_days": "refresh spread (days)",
+}
+
+
+def _detail_number(value: Any) -> str:
+    """5.0 → '5', 0.05 → '0.05' (as the write-rule page shows them); anything else as text."""
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:g}"
+    return str(value)
 
 
 def audited(session: Session, tenant_id: int, action: str, target: str) -> bool:

@@ -139,8 +139,9 @@ def test_a_good_rule_is_saved_audited_and_said(acme_admin: Any, app: Any, crm: d
     # the old and new rules read as values, not as Python dicts
     assert "{&#39;score_points&#39;" not in log
     assert "{'score_points'" not in log
-    assert (
-        "score points 2.0, trend points 1.0, sentiment 0.1, max age days 3.0, refresh spread days 2.0" in log
+    assert (  # the page's names and numbers (test_walk_forms: not 'max age days 3.0')
+        "score points 2, trend points 1, sentiment change 0.1, refresh age (days) 3, refresh spread (days) 2"
+        in log
     )
 
 

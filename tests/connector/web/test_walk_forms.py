@@ -261,3 +261,33 @@ def test_a_dry_run_ending_with_a_name_that_ends_with_a_dot_has_one_dot(
     said = re.search(r'id="dry-run">(.*?)</div>', shown, re.S)
     assert said is not None
     assert said.group(1).endswith("— Acme Green Inc."), said.group(1)
+
+
+def test_the_audit_log_reads_an_undone_link_and_a_write_rule_in_words(
+    acme_admin: Any,
+    tenants: dict[str, TenantData],
+    crm: dict[str, int],  # noqa: F811
+) -> None:
+    """An undone review decision read 'restored: crm account id None, method unmatched, confidence 0.0,
+    status review, reason None'; a write-rule change 'installation id: 1 · old: score points 5.0, …, max age
+    days 14.0', neither the page's words nor its numbers."""
+    acme = tenants["acme"]
+    target = acme.accounts["Acme Yellow Corp"]
+    linked = acme_admin.post(
+        f"/admin/review/{acme.org_id}", data={"crm_account_id": str(target), "decision": "link"}
+    )
+    assert linked.status_code in (302, 303)
+    assert acme_admin.post(f"/admin/review/{acme.org_id}/undo").status_code in (302, 303)
+    form = {"score_points": "5", "max_age_days": "14", "action": "save"}
+    assert acme_admin.post("/admin/integrations/salesforce/write-rule", data=form).status_code == 303
+    page = acme_admin.get("/admin/audit").get_data(as_text=True)
+    assert "back to:</span> not linked, waiting for review" in page
+    assert "crm account id" not in page
+    assert "None" not in page
+    assert "installation id:" not in page
+    assert "installation:</span> Salesforce 00D5g000004ABCD" in page
+    assert (
+        "score points 5, trend points 1, sentiment change 0.05, refresh age (days) 14, refresh spread (days) 2"
+        in page
+    )
+    assert "5.0" not in page
