@@ -291,3 +291,15 @@ def test_the_audit_log_reads_an_undone_link_and_a_write_rule_in_words(
         in page
     )
     assert "5.0" not in page
+
+
+def test_the_weights_form_says_a_segment_follows_default_until_set(acme_admin: Any) -> None:
+    """Changing Default's Support weight to 0.5 saved Enterprise's as 0.5 too (an unset segment weight
+    follows Default, by design), with nothing on the page saying so: the draft's changes then listed an
+    Enterprise change nobody typed."""
+    page = acme_admin.get("/admin/model").get_data(as_text=True)
+    assert 'name="w:enterprise:support"' in page  # the default model has a segment column
+    assert (
+        "A segment's weight that you have not set in its own column follows Default's: change Default and "
+        "it changes too." in page
+    )
