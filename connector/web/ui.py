@@ -111,6 +111,44 @@ def _query(p: PortfolioParams, per_page: int | None) -> readmodels.Portfolio:
     )
 
 
+def band_note(bands: list[dict[str, Any]]) -> str | None:
+    """Why a row's band can differ from the cards' ranges ('At risk · score below 50' next to an Enterprise
+    account at 51): segments with thresholds of their own, and the hysteresis that keeps an account in its
+    band until it clears an edge. None when neither applies (or the model cannot be read)."""
+    from importlib.resources import files
+
+    from connector.readmodels.common import parsed_model
+
+    row = readmodels.published_model(db(), tenant_id())
+    try:
+        text = (
+            row.yaml
+            if row is not None
+            else files("scoring").joinpath("default_model.yaml").read_text("utf-8")
+        )
+        model = parsed_model(text)
+    except Exception:  # noqa: BLE001 - a stored model that no longer parses: the cards alone, as before
+        return None
+    shown = [(b["name"], float(b["min"])) for b in bands]
+    own = []
+    for seg in model.segments[:-1]:
+        if [(b.name, float(b.min)) for b in seg.bands] != shown:
+            cuts = ", ".join(
+                f"{BAND_LABELS.get(b.name, b.name)} from {b.min:g}" for b in seg.bands if b.min > 0
+            )
+            own.append(f"{seg.name.replace('_', ' ').capitalize()}: {cuts}")
+    parts = []
+    if own:
+        parts.append(f"These ranges are for most accounts; {'; '.join(own)}.")
+    h = model.hysteresis
+    if h.margin > 0 or h.min_dwell_days > 0:
+        parts.append(
+            f"An account leaves its band only {h.margin:g} points past an edge and after {h.min_dwell_days:g} "
+            "days in it, so a score near an edge can still show the band it had."
+        )
+    return " ".join(parts) or None
+
+
 @bp.get("/")
 @login_required
 def portfolio() -> Any:
@@ -135,6 +173,7 @@ def portfolio() -> Any:
         filtered=bool(params.band or params.segment or params.owner or params.q or params.view == "mine"),
         installs=installs,
         bands=bands,
+        band_note=band_note(bands),
         trend_days=readmodels.TREND_DAYS,
     ), status
 

@@ -303,3 +303,14 @@ def test_the_weights_form_says_a_segment_follows_default_until_set(acme_admin: A
         "A segment's weight that you have not set in its own column follows Default's: change Default and "
         "it changes too." in page
     )
+
+
+def test_the_portfolio_says_why_a_row_can_sit_outside_its_cards_range(acme_admin: Any) -> None:
+    """A rep's book showed an Enterprise account 'At risk' at 51 under a card reading 'At risk · score below
+    50': Enterprise has its own thresholds (Watch from 55) and a band holds until a score clears its edge,
+    and the portfolio said neither."""
+    page = acme_admin.get("/").get_data(as_text=True)
+    note = re.search(r'<p class="muted small" id="band-note">([^<]+)</p>', page)
+    assert note is not None
+    assert "These ranges are for most accounts; Enterprise: Healthy from 75, Watch from 55." in note.group(1)
+    assert "An account leaves its band only 2 points past an edge and after 3 days in it" in note.group(1)
