@@ -91,7 +91,14 @@ def driver_text(driver: dict[str, Any]) -> str:
             return f"{math.floor(value * 100 + 0.5)} % of tickets in the last 30 days read negative"
         if metric == "negative_tickets_14d":
             return f"{_plural(int(value), 'negative ticket')} in the last 14 days"
-    return str(driver.get("text") or metric.replace("_", " "))
+    return _counted(str(driver.get("text") or metric.replace("_", " ")))
+
+
+def _counted(text: str) -> str:
+    """A model's driver text filled with a count reads as said: 'last contact today', not '0 days ago';
+    '1 day', not '1 days'."""
+    text = re.sub(r"\b0 days ago\b", "today", text)
+    return re.sub(r"\b1 (day|ticket|point|response|seat)s\b", r"1 \1", text)
 
 
 def signed(value: float | None, digits: int = 1) -> str:

@@ -314,3 +314,18 @@ def test_the_portfolio_says_why_a_row_can_sit_outside_its_cards_range(acme_admin
     assert note is not None
     assert "These ranges are for most accounts; Enterprise: Healthy from 75, Watch from 55." in note.group(1)
     assert "An account leaves its band only 2 points past an edge and after 3 days in it" in note.group(1)
+
+
+def test_a_driver_counted_zero_or_one_reads_as_said() -> None:
+    """'▲ last contact 0 days ago' in the portfolio's Top drivers (the model's text filled with 0)."""
+    from connector.web.formatting import driver_text
+
+    said = {
+        "last contact 0 days ago": "last contact today",
+        "last contact 1 days ago": "last contact 1 day ago",
+        "last contact 10 days ago": "last contact 10 days ago",
+        "1 tickets reopened": "1 ticket reopened",
+        "21 tickets reopened": "21 tickets reopened",
+    }
+    for text, words in said.items():
+        assert driver_text({"metric": "days_since_last_contact", "value": 0, "text": text}) == words
