@@ -329,3 +329,21 @@ def test_a_driver_counted_zero_or_one_reads_as_said() -> None:
     }
     for text, words in said.items():
         assert driver_text({"metric": "days_since_last_contact", "value": 0, "text": text}) == words
+
+
+def test_a_ticket_without_a_group_has_no_dash_in_its_account_page_line(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """A Salesforce case (no help-desk group) read 'Salesforce · — · High' under its subject."""
+    from sqlalchemy import select
+
+    from connector.store import models as m
+
+    acme = tenants["acme"]
+    red = acme.accounts["Acme Red Corp"]
+    with _db(app) as s:
+        ticket = s.scalars(select(m.Ticket).where(m.Ticket.crm_account_id == red)).one()
+        ticket.vendor, ticket.group_name = "salesforce", None
+    page = acme_admin.get(f"/accounts/{red}").get_data(as_text=True)
+    assert '<div class="muted small">Salesforce · High</div>' in page
+    assert "· — ·" not in page
