@@ -164,9 +164,8 @@ def toggle(endpoint_id: int) -> Any:
     ep = _endpoint(endpoint_id)
     admin_actions.update_endpoint(db(), settings(), tenant_id(), endpoint_id, actor(), enabled=not ep.enabled)
     db().commit()
-    flash(
-        "Endpoint " + ("enabled." if ep.enabled else "paused; events queue until you enable it."), "success"
-    )
+    if ep.enabled:  # paused: the page's own note says so ('Paused by …; events queue until …'), once
+        flash("Endpoint enabled.", "success")
     return redirect(url_for("hooks.detail", endpoint_id=endpoint_id), code=303)
 
 

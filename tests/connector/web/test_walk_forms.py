@@ -347,3 +347,15 @@ def test_a_ticket_without_a_group_has_no_dash_in_its_account_page_line(
     page = acme_admin.get(f"/accounts/{red}").get_data(as_text=True)
     assert '<div class="muted small">Salesforce · High</div>' in page
     assert "· — ·" not in page
+
+
+def test_pausing_an_endpoint_says_so_once(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:
+    """Pause answered with two boxes saying the same: 'Endpoint paused; events queue until you enable it.'
+    and 'Paused by admin@…; events queue until it is enabled again.'"""
+    ep_id = _endpoint(app, tenants)
+    acme_admin.post(f"/admin/webhooks/{ep_id}/toggle")
+    page = acme_admin.get(f"/admin/webhooks/{ep_id}").get_data(as_text=True)
+    assert page.count("events queue until") == 1
+    assert "Paused by admin@acme.test; events queue until it is enabled again." in page
+    acme_admin.post(f"/admin/webhooks/{ep_id}/toggle")
+    assert "Endpoint enabled." in acme_admin.get(f"/admin/webhooks/{ep_id}").get_data(as_text=True)
