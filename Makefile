@@ -6,12 +6,18 @@ BIN := $(VENV)/bin
 # Please be careful with folders in your working directory with the same name as your package" warning that
 # pip -q still shows; it is about layouts unlike this one and only alarmed newcomers (report-readme.md).
 PIP_QUIET := PYTHONWARNINGS="ignore:Editable installation"
+# The interpreter the virtualenv is made from (setup.cfg: python_requires >=3.11,<3.13).
+PYTHON ?= python3
 
 .PHONY: demo demo-scale test install install-test services lint card reliability
 
 $(BIN)/healthscore: setup.cfg pyproject.toml
 	@echo "installing healthscore and its dependencies into $(VENV) (a few minutes the first time; pip is quiet) …"
-	test -x $(PY) || python3 -m venv $(VENV)
+	@test -x $(PY) || $(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))' 2>/dev/null || { \
+		echo "error: healthscore needs Python 3.11 or 3.12; $(PYTHON) is $$(command -v $(PYTHON) >/dev/null && $(PYTHON) --version 2>&1 || echo 'not installed')" >&2; \
+		echo "hint: install Python 3.12 (apt-get install python3.12-venv, brew install python@3.12, or pyenv), then: make $(MAKECMDGOALS) PYTHON=python3.12" >&2; \
+		exit 2; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
 	$(PIP_QUIET) $(PY) -m pip install -q -e .
 	touch $@

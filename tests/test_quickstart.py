@@ -97,3 +97,27 @@ def test_the_readme_says_what_to_open_and_how_to_sign_in() -> None:
     quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     assert "http://127.0.0.1:5000/" in quick_start
     assert f"`admin@northwind.demo` / `{DEMO_PASSWORD}`" in quick_start
+
+
+def test_make_demo_with_an_unsupported_python_says_which_to_install(tmp_path: Path) -> None:
+    """With python3 being 3.13 (Debian 13, Homebrew) `make demo` made a virtualenv, upgraded pip and then
+    failed in pip with "Package 'healthscore' requires a different Python: 3.13.1 not in '<3.13,>=3.11'",
+    not saying what to do."""
+    import os
+
+    fake = tmp_path / "bin" / "python3"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Python 3.13.1"; exit 0; fi\nexit 1\n')
+    fake.chmod(0o755)
+    venv = tmp_path / "venv"
+    done = subprocess.run(
+        ["make", "-C", str(ROOT), "demo", f"VENV={venv}"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"},
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "error: healthscore needs Python 3.11 or 3.12; python3 is Python 3.13.1" in done.stderr
+    assert "make demo PYTHON=python3.12" in done.stderr
+    assert not venv.exists()
