@@ -359,3 +359,26 @@ def test_pausing_an_endpoint_says_so_once(acme_admin: Any, tenants: dict[str, Te
     assert "Paused by admin@acme.test; events queue until it is enabled again." in page
     acme_admin.post(f"/admin/webhooks/{ep_id}/toggle")
     assert "Endpoint enabled." in acme_admin.get(f"/admin/webhooks/{ep_id}").get_data(as_text=True)
+
+
+def test_two_equally_likely_accounts_are_not_preselected_in_review(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """'Quantum Dental PLC' (several CRM accounts have this name) came with 'Quantum Dental PLC (80 %)'
+    preselected over 'Quantum Dental S.A. (80 %)': one click on Link picked one of two equal guesses."""
+    from connector.store import models as m
+
+    acme = tenants["acme"]
+    with _db(app) as s:
+        for name in ("Acme Green Corp", "Acme Yellow Corp"):
+            s.get(m.Account, acme.accounts[name]).name = "Acme Mystery Org"
+    page = acme_admin.get("/admin/review?min=0.5").get_data(as_text=True)
+    row = page.split(f'id="review-{acme.org_id}"', 1)[1].split("</tr>", 1)[0]
+    choices = row.split("<select", 1)[1].split("</select>", 1)[0]
+    assert "selected disabled>Choose an account" in choices
+    assert choices.count(" selected") == 1  # the placeholder only
+    assert "Two CRM accounts named Acme Mystery Org are equally likely: choose one." in row
+    for name in ("Acme Green Corp", "Acme Yellow Corp"):  # same name: their CRM ids tell them apart
+        with _db(app) as s:
+            external = s.get(m.Account, acme.accounts[name]).external_id
+        assert f">Acme Mystery Org · Salesforce {external} (" in choices
