@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import RequestRedirect as RoutingRedirect
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -65,11 +65,31 @@ def _same_site_redirect() -> BaseResponse | None:
     from flask import redirect
 
     exc = request.routing_exception
+    if isinstance(exc, NotFound):
+        return _without_trailing_slash()
     if not isinstance(exc, RoutingRedirect):
         return None
     parts = urlsplit(exc.new_url)
     path = "/" + parts.path.lstrip("/")  # never '//host': the path stays on this site
     return redirect(path + (f"?{parts.query}" if parts.query else ""), code=exc.code)
+
+
+def _without_trailing_slash() -> BaseResponse | None:
+    """/accounts/12/ (a typed or pasted address with a trailing slash) to /accounts/12 when that is a page;
+    it was the 404 'We could not find that page', while /admin/webhooks already went on to /admin/webhooks/.
+    GET and HEAD only; the Location is relative (same site, like the redirects above)."""
+    from flask import redirect
+
+    path = request.path
+    if request.method not in ("GET", "HEAD") or len(path) < 2 or not path.endswith("/"):
+        return None
+    candidate = "/" + path.strip("/")
+    try:
+        current_app.url_map.bind_to_environ(request.environ).match(candidate, method=request.method)
+    except HTTPException:
+        return None
+    query = request.query_string.decode("latin-1")
+    return redirect(candidate + (f"?{query}" if query else ""), code=308)
 
 
 def init_app(app: Flask) -> None:

@@ -382,3 +382,23 @@ def test_two_equally_likely_accounts_are_not_preselected_in_review(
         with _db(app) as s:
             external = s.get(m.Account, acme.accounts[name]).external_id
         assert f">Acme Mystery Org · Salesforce {external} (" in choices
+
+
+def test_a_page_address_with_a_trailing_slash_goes_to_the_page(
+    acme_admin: Any, tenants: dict[str, TenantData]
+) -> None:
+    """/accounts/12/, /docs/api/ (typed or pasted with a slash) were 'We could not find that page', while
+    /admin/webhooks went on to /admin/webhooks/."""
+    account = tenants["acme"].accounts["Acme Red Corp"]
+    for asked, page in (
+        (f"/accounts/{account}/", f"/accounts/{account}"),
+        ("/docs/api/", "/docs/api"),
+        ("/support/?group=Tier+1", "/support?group=Tier+1"),
+    ):
+        sent = acme_admin.get(asked, headers={"Accept": "text/html"})
+        assert (sent.status_code, sent.location) == (308, page), asked
+    assert acme_admin.get("/no/such/page/", headers={"Accept": "text/html"}).status_code == 404
+    assert (
+        acme_admin.get("/accounts/999999/", follow_redirects=True).status_code == 404
+    )  # still no such account
+    assert acme_admin.post(f"/accounts/{account}/").status_code in (404, 405)  # buttons are not redirected
