@@ -67,3 +67,21 @@ def test_date_boxes_look_like_the_other_filter_boxes(book: Served, page: Any) ->
         for box in dates:  # the border, padding, corners and height of the search box of the same form
             assert box[1:4] == searches[0][1:4], (path, box, searches[0])
             assert abs(box[4] - searches[0][4]) <= 3, (path, box, searches[0])
+
+
+def test_the_recent_decisions_card_does_not_touch_the_review_table(book: Served, page: Any) -> None:  # noqa: F811
+    """Unmatched review: the 'Recent decisions' card's top border lay on the review table's bottom border."""
+    sign_in(page, book.base_url, "admin@acme.test")
+    page.goto(f"{book.base_url}/admin/review")
+    page.on("dialog", lambda d: d.accept())
+    row = page.locator("table.review tbody tr").first
+    if row.locator("select[name=crm_account_id]").input_value() == "":
+        row.locator("select[name=crm_account_id]").select_option(index=1)
+    row.locator("button[value=link]").click()
+    page.wait_for_selector("text=Recent decisions")
+    shot(page, "walk-review-recent-decisions")
+    table = page.locator(".tablewrap:has(table.review)").bounding_box()
+    card = page.locator("section.card:has-text('Recent decisions')").bounding_box()
+    assert table is not None
+    assert card is not None
+    assert card["y"] - (table["y"] + table["height"]) >= 8
