@@ -402,3 +402,33 @@ def test_a_page_address_with_a_trailing_slash_goes_to_the_page(
         acme_admin.get("/accounts/999999/", follow_redirects=True).status_code == 404
     )  # still no such account
     assert acme_admin.post(f"/accounts/{account}/").status_code in (404, 405)  # buttons are not redirected
+
+
+def test_week_on_week_gives_no_index_for_values_below_zero(app: Any) -> None:
+    """'Sentiment (365 days) -0.08 → +0.09, index -110, better' and 'NPS score -67 → -33, index 49, better':
+    100 x now / week ago means nothing once a value is below zero."""
+    from datetime import timedelta
+
+    from flask import render_template
+
+    from connector.readmodels.week_on_week import compare
+    from connector.store import models as m
+    from scoring.config import load_default_model
+
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+
+    def snap(at: datetime, metrics: dict[str, float]) -> m.ScoreSnapshot:
+        return m.ScoreSnapshot(as_of=at, score=60.0, dimensions={"sentiment": 40.0}, metrics=metrics)
+
+    old = snap(now - timedelta(days=7), {"sentiment_365d": -0.08, "nps_score": -67.0, "csat_avg_90d": 4.0})
+    new = snap(now, {"sentiment_365d": 0.09, "nps_score": -33.0, "csat_avg_90d": 3.0})
+    with app.test_request_context():
+        html = render_template("ui/_week_on_week.html", wow=compare(new, old, load_default_model()))
+    rows = {
+        re.sub(r"<[^>]+>|&nbsp;", "", r.split("</td>", 1)[0]).strip(): r
+        for r in re.findall(r'<tr class="small">(.*?)</tr>', html, re.S)
+    }
+    assert ">-112<" not in rows["Sentiment (365 days)"]  # 100 x 0.09 / -0.08
+    assert "No index for a value below zero" in rows["Sentiment (365 days)"]
+    assert ">49<" not in rows["NPS score"]
+    assert ">75<" in rows["CSAT average (90 days)"]  # positive values keep their index
