@@ -432,3 +432,26 @@ def test_week_on_week_gives_no_index_for_values_below_zero(app: Any) -> None:
     assert "No index for a value below zero" in rows["Sentiment (365 days)"]
     assert ">49<" not in rows["NPS score"]
     assert ">75<" in rows["CSAT average (90 days)"]  # positive values keep their index
+
+
+def test_a_hubspot_task_on_the_account_page_names_hubspot_as_it_is_spelt(
+    acme_admin: Any, tenants: dict[str, TenantData], app: Any
+) -> None:
+    """The Plays card read '(Hubspot 80000000001)' where every other page says HubSpot."""
+    from datetime import timedelta
+
+    from connector.store import models as m
+    from tests.connector.web.seed import NOW
+    from tests.connector.web.test_admin_plays import _starter
+
+    acme_admin.get("/admin/plays")
+    acme = tenants["acme"]
+    account = acme.accounts["Acme Red Corp"]
+    play = _starter(app, acme.id)
+    with _db(app) as s:
+        s.add(m.PlayTask(tenant_id=acme.id, play_id=play.id, account_id=account, vendor="hubspot",
+                         vendor_task_id="80000000001", state="open", subject="Health score: Acme Red Corp entered red",
+                         body="b", due_at=NOW + timedelta(days=3), created_at=NOW))  # fmt: skip
+    page = acme_admin.get(f"/accounts/{account}").get_data(as_text=True)
+    assert "(HubSpot 80000000001)" in page
+    assert "Hubspot" not in page
