@@ -455,3 +455,22 @@ def test_a_hubspot_task_on_the_account_page_names_hubspot_as_it_is_spelt(
     page = acme_admin.get(f"/accounts/{account}").get_data(as_text=True)
     assert "(HubSpot 80000000001)" in page
     assert "Hubspot" not in page
+
+
+def test_an_invitation_opened_while_signed_in_says_whose_it_is(
+    client: Any, app: Any, tenants: dict[str, TenantData]
+) -> None:
+    """An admin opening the link they had just made saw 'Set your password' for someone else under their own
+    top bar; setting it would have signed them out and in as the invitee without a word."""
+    from connector.installs import users as auth
+    from tests.connector.web.seed import sign_in_as
+
+    with _db(app) as s:
+        _, token = auth.invite(s, tenants["acme"].id, "newbie@acme.test", "viewer")
+    signed_out = client.get(f"/invite/{token}").get_data(as_text=True)
+    assert 'id="someone-else"' not in signed_out
+    sign_in_as(client, tenants["acme"], "admin")
+    page = client.get(f"/invite/{token}").get_data(as_text=True)
+    assert 'id="someone-else"' in page
+    assert "this link is for <strong" in page
+    assert "setting the password here signs you out and signs you in as newbie@acme.test" in page
