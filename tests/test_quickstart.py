@@ -121,3 +121,17 @@ def test_make_demo_with_an_unsupported_python_says_which_to_install(tmp_path: Pa
     assert "error: healthscore needs Python 3.11 or 3.12; python3 is Python 3.13.1" in done.stderr
     assert "make demo PYTHON=python3.12" in done.stderr
     assert not venv.exists()
+
+
+def test_the_readme_names_the_pythons_setup_cfg_accepts() -> None:
+    """setup.cfg accepts >=3.11,<3.13; the README did not say which Python `make demo` needs."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    assert cfg["options"]["python_requires"] == ">=3.11,<3.13"
+    quick_start = (
+        (ROOT / "README.md").read_text(encoding="utf-8").split("## Quick start", 1)[1].split("\n## ")[0]
+    )
+    assert "Python 3.11 or 3.12" in quick_start
+    assert "make demo PYTHON=python3.12" in quick_start
