@@ -46,6 +46,7 @@ TYPED_MAX = 40  # characters of a typed value shown back (a pasted novel is not)
 # A decimal comma (1,5 or 0,05), not a thousands separator (10,000 is refused as ambiguous).
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d{1,2}$")
 _PROBLEM_FIELD = re.compile(rf"^{mat.SETTINGS_KEY}\.(\w+):")
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")  # digits, a point, an exponent: a number
 
 
 def _num(value: float) -> str:
@@ -228,6 +229,17 @@ def parse(form: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, float], li
             value = float(candidate) if len(candidate) <= TYPED_MAX else math.nan
         except ValueError:
             value = math.nan
+        if not math.isfinite(value) and _NUMBER.match(candidate):
+            # a number, only far too long or large to use (or too far below zero) ('1e309', a pasted row of digits): say what fits
+            shown = typed[name] + ("…" if len(text) > TYPED_MAX else "")
+            errors.append(
+                (
+                    name,
+                    f"{LABELS[name]}: “{shown}” is far out of range: enter {allowed(name)} "
+                    f"(or leave it blank for the default, {_num(getattr(mat.DEFAULT_RULE, name))}).",
+                )
+            )
+            continue
         if not math.isfinite(value):
             errors.append(
                 (

@@ -474,3 +474,22 @@ def test_an_invitation_opened_while_signed_in_says_whose_it_is(
     assert 'id="someone-else"' in page
     assert "this link is for <strong" in page
     assert "setting the password here signs you out and signs you in as newbie@acme.test" in page
+
+
+def test_a_number_far_too_large_is_not_called_not_a_number(
+    acme_admin: Any,
+    crm: dict[str, int],  # noqa: F811
+) -> None:
+    """A pasted row of 100,000 digits or '1e309' in the write-back form read '… is not a number: enter a
+    number such as 2': it is a number, only far too large."""
+    for typed, shown in (("9" * 100_000, "9" * 40 + "…"), ("1e309", "1e309")):
+        sent = acme_admin.post("/admin/integrations/salesforce/write-rule", data={"score_points": typed})
+        assert sent.status_code == 400
+        page = sent.get_data(as_text=True)
+        assert (
+            f"Score points: “{shown}” is far out of range: enter a number above 0 and at most 100 (or leave it "
+            "blank for the default, 1)." in page
+        )
+        assert "is not a number" not in page
+    sent = acme_admin.post("/admin/integrations/salesforce/write-rule", data={"score_points": "abc"})
+    assert "Score points: “abc” is not a number" in sent.get_data(as_text=True)  # words still are not
