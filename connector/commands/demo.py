@@ -119,7 +119,8 @@ def COMMAND(  # noqa: N802
             seed=seed, accounts=accounts, now=start, rate_limits=rate_limits, cache_reads=True
         )
         creds = sandbox.credentials()
-    if sys.stderr.isatty() and not as_json:
+    progress_on = sys.stderr.isatty() and not as_json
+    if progress_on:
         from connector.commands.pipeline import _page_progress
         from connector.pipeline.sync import PAGE_PROGRESS
 
@@ -139,7 +140,10 @@ def COMMAND(  # noqa: N802
     for day in range(STEP_DAYS, history_days + 1, STEP_DAYS):
         say(f"simulating day {day}/{history_days} of vendor activity …")
         _tick(settings, sandbox, str(creds["admin"]), STEP_DAYS)
-        for slug, run in _passes(settings, info["tenants"], fleet, None, True).items():
+        passes = _passes(settings, info["tenants"], fleet, None, True)
+        if progress_on:  # wipe the last page counter ("  zendesk surveys: 37 records …", no newline)
+            click.echo("\r" + " " * 60 + "\r", err=True, nl=False)
+        for slug, run in passes.items():
             if not as_json:
                 score = run["steps"].get("score", {})
                 click.echo(
