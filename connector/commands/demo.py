@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from datetime import UTC, datetime, timedelta
@@ -361,7 +362,8 @@ def _serve(
         say(f"  {command_name()} sandbox tick --days 7 --sandbox {creds['admin']}")
     say("press Ctrl+C to stop")
     sys.stdout.flush()
-    try:
+    # Ctrl+C, as printed, is the way to stop it: werkzeug swallows it once serving (and returns); one that
+    # lands while the server starts must not read "interrupted … run the same command again to finish".
+    with contextlib.suppress(KeyboardInterrupt):
         run_simple("127.0.0.1", port, app, threaded=True, use_reloader=False)
-    except KeyboardInterrupt:  # the way to stop it, as printed: not "interrupted … run it again to finish"
-        say("\nstopped; the demo's data stays in the database for the other commands")
+    say("\nstopped; the demo's data stays in the database for the other commands")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import socket
@@ -109,10 +110,11 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     settings_from(ctx, schema=True)
     check_port(host, port, f"healthscore serve --host {host} --port {{port}}")
     click.echo(f"serving on http://{host}:{port}/ (Ctrl+C to stop)", err=True)
-    try:
+    # Ctrl+C is the way to stop it: werkzeug swallows it once serving (and returns); one that lands while the
+    # server starts must not read "interrupted … run the same command again to finish".
+    with contextlib.suppress(KeyboardInterrupt):
         run_simple(host, port, create_app(), threaded=True, use_reloader=False)
-    except KeyboardInterrupt:  # the way to stop it: not "interrupted … run the same command again to finish"
-        click.echo("\nstopped", err=True)
+    click.echo("\nstopped", err=True)
 
 
 @click.command("worker")
