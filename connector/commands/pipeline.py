@@ -29,9 +29,16 @@ def tenant_ids(settings: Settings, slug: str | None) -> list[tuple[int, str]]:
     return found
 
 
+SENTIMENT_NOTE = "  … sentiment: scoring messages (first pass: a minute or two)"
+
+
 def _progress(step: str, report: dict[str, Any]) -> None:
     # "\r" + padding overwrite a page-progress line left on the terminal by the sync step.
     click.echo(f"\r  ✓ {step:<11} {_summary(step, report)}".ljust(62), err=True)
+    if step == "link" and sys.stderr.isatty():
+        # The sentiment step prints nothing until it ends: 1-2 minutes of silence on the demo's first pass
+        # (report-readme.md). Its ✓ line overwrites this note ("\r", padded to 62).
+        click.echo(SENTIMENT_NOTE, err=True, nl=False)
 
 
 def _summary(step: str, r: dict[str, Any]) -> str:

@@ -26,3 +26,24 @@ def test_a_simulated_days_line_is_not_appended_to_the_page_counter(
     screen = [line.rsplit("\r", 1)[-1] for line in result.output.split("\n")]  # what a terminal shows
     days = [line for line in screen if "webhooks delivered" in line]
     assert {line.split(":")[0] for line in days} == {"  contoso", "  northwind"}, days
+
+
+def test_the_silent_sentiment_step_is_announced_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's first pass printed '✓ link …' and then nothing for 1-2 minutes while the model scored
+    14,342 messages (74 s and 119 s in the two fresh-clone runs): a newcomer could think it hung."""
+    import io
+
+    from connector.commands import pipeline
+
+    err = io.StringIO()
+    monkeypatch.setattr(err, "isatty", lambda: True)
+    monkeypatch.setattr(pipeline.sys, "stderr", err)
+    link = {"tickets_linked": 3, "tickets_total": 3, "unmatched": []}
+    sentiment = {"tickets_changed": 3, "model_calls": 5, "cache_hits": 0}
+    pipeline._progress("link", link)
+    assert err.getvalue().endswith(pipeline.SENTIMENT_NOTE)
+    pipeline._progress("sentiment", sentiment)
+    shown = err.getvalue().split("\n")[1].rsplit("\r", 1)[-1]  # what the terminal shows on that line
+    assert shown.startswith("  ✓ sentiment")
+    assert "…" not in shown
+    assert len(pipeline.SENTIMENT_NOTE) <= 61  # the ✓ line ("\r" + text, padded to 62) covers it
