@@ -20,6 +20,7 @@ from connector.installs.vault import Vault
 from connector.store import models as m
 from connector.store import repo as store
 from connector.store.db import transaction
+from connector.store.repo import audit
 from integrations.oauth import TokenSet
 
 logger = logging.getLogger(__name__)
@@ -112,25 +113,51 @@ def prepare(settings: Settings, creds: dict[str, Any], receiver_url: str | None)
                 create_user(session, tenant.id, email, "admin", password=DEMO_PASSWORD, name="Demo admin")
             out["users"].append({"email": email, "password": DEMO_PASSWORD, "tenant": spec["slug"]})
             out["tenants"].append(spec["slug"])
-            if receiver_url and not session.scalar(
-                select(m.WebhookEndpoint).where(
-                    m.WebhookEndpoint.tenant_id == tenant.id, m.WebhookEndpoint.url == receiver_url
-                )
-            ):
-                _, secret = add_endpoint(
-                    session,
-                    vault,
-                    tenant.id,
-                    receiver_url,
-                    description="demo receiver",
-                    allow_private=True,
-                    actor="demo",
-                )
-                out["webhook_secrets"].append(secret)
+            if receiver_url:
+                out["webhook_secrets"] += _demo_endpoint(session, vault, tenant.id, receiver_url)
     if creds.get("admin"):
         # Product code reads the simulated clock and the book's truth from the store, never the emulator.
         record_world(settings.sqlalchemy_url, str(creds["admin"]))
     return out
+
+
+DEMO_RECEIVER = "demo receiver"  # the endpoint's description: how a later run finds the one it made
+
+
+def _demo_endpoint(session: Any, vault: Vault, tenant_id: int, receiver_url: str) -> list[str]:
+    """The tenant's demo-receiver endpoint, pointed at this run's receiver; returns the secrets that sign.
+
+    The receiver listens on a new port every run. Re-running the demo on the same instance (after Ctrl+C,
+    say) used to add another endpoint each time while the earlier ones pointed at ports nobody listened on
+    and their deliveries failed for ever. Now the first demo endpoint moves to the new address, is enabled
+    again and keeps its secret and its queued deliveries; endpoints earlier runs left beside it are
+    disabled, saying why (kept, not deleted: their delivery history stays readable).
+    """
+    ours = session.scalars(
+        select(m.WebhookEndpoint)
+        .where(m.WebhookEndpoint.tenant_id == tenant_id, m.WebhookEndpoint.description == DEMO_RECEIVER)
+        .order_by(m.WebhookEndpoint.id)
+    ).all()
+    if not ours:
+        _, secret = add_endpoint(
+            session,
+            vault,
+            tenant_id,
+            receiver_url,
+            description=DEMO_RECEIVER,
+            allow_private=True,
+            actor="demo",
+        )
+        return [secret]
+    kept, *older = ours
+    if kept.url != receiver_url or not kept.enabled:
+        audit(session, tenant_id, "demo", "webhook.endpoint_moved", target=receiver_url, old_url=kept.url)
+        kept.url, kept.enabled, kept.disabled_reason = receiver_url, True, None
+    for ep in older:
+        if ep.enabled:
+            ep.enabled = False
+            ep.disabled_reason = "left by an earlier demo run; the demo receiver is now the first endpoint"
+    return [str(x) for x in vault.decrypt_json(kept.secrets_enc)]
 
 
 # Which demo tenant receives each vendor's webhooks (the sandbox has one webhook URL per vendor; one
