@@ -7,10 +7,12 @@ import errno
 import logging
 import socket
 import sys
+from dataclasses import fields
 
 import click
 
 from connector.commands.context import settings_from
+from connector.config import Settings
 
 
 def port_problem(host: str, port: int) -> tuple[str, str] | None:
@@ -89,6 +91,19 @@ def check_broker(url: str, command: str) -> None:
         sys.exit(2)
 
 
+def public_url_overrides(configured: str, host: str, port: int) -> dict[str, str] | None:
+    """Where links the app writes (invitations, sign-in links, the API reference's server) must point when
+    nobody set HEALTHSCORE_PUBLIC_BASE_URL: the address this server listens on. Before, `serve --port 5001`
+    kept the default http://127.0.0.1:5000, so an invitation link led to a port nothing served. A URL
+    someone configured (behind a proxy, say) is kept."""
+    default = next(f.default for f in fields(Settings) if f.name == "public_base_url")
+    if configured != default:
+        return None
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - mapping, not binding
+    url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    return None if url == configured else {"public_base_url": url}
+
+
 @click.command("serve")
 @click.option(
     "--host",
@@ -107,13 +122,14 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 
     from connector import create_app
 
-    settings_from(ctx, schema=True)
+    settings = settings_from(ctx, schema=True)
     check_port(host, port, f"healthscore serve --host {host} --port {{port}}")
+    overrides = public_url_overrides(settings.public_base_url, host, port)
     click.echo(f"serving on http://{host}:{port}/ (Ctrl+C to stop)", err=True)
     # Ctrl+C is the way to stop it: werkzeug swallows it once serving (and returns); one that lands while the
     # server starts must not read "interrupted … run the same command again to finish".
     with contextlib.suppress(KeyboardInterrupt):
-        run_simple(host, port, create_app(), threaded=True, use_reloader=False)
+        run_simple(host, port, create_app(overrides), threaded=True, use_reloader=False)
     click.echo("\nstopped", err=True)
 
 
