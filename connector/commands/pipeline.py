@@ -41,6 +41,11 @@ def _progress(step: str, report: dict[str, Any]) -> None:
         click.echo(SENTIMENT_NOTE, err=True, nl=False)
 
 
+def _n(count: int, one: str, many: str) -> str:
+    """'1 call', '2 calls': the step lines read '5 written, 0 rejected, 1 calls' before."""
+    return f"{count} {one if count == 1 else many}"
+
+
 def _summary(step: str, r: dict[str, Any]) -> str:
     if "error" in r:
         return f"FAILED: {r['error']}"
@@ -48,21 +53,21 @@ def _summary(step: str, r: dict[str, Any]) -> str:
         return f"skipped ({r['skipped']})"
     if step == "sync":
         parts = [
-            f"{i['vendor']}: {sum(s['read'] for s in i['streams'])} records, {i['api_calls']} calls ({i['status']})"
+            f"{i['vendor']}: {_n(sum(s['read'] for s in i['streams']), 'record', 'records')}, {_n(i['api_calls'], 'call', 'calls')} ({i['status']})"
             for i in r["installations"]
         ]
         return "; ".join(parts) or "no installations"
     if step == "link":
-        return f"{r['tickets_linked']}/{r['tickets_total']} tickets linked, {len(r['unmatched'])} organizations to review"
+        return f"{r['tickets_linked']}/{r['tickets_total']} tickets linked, {_n(len(r['unmatched']), 'organization to review', 'organizations to review')}"
     if step == "sentiment":
         return f"{r['tickets_changed']} tickets, {r['model_calls']} messages scored, {r['cache_hits']} cached"
     if step == "score":
         bands = ", ".join(f"{n} {band}" for band, n in (r.get("by_band") or {}).items())
-        return f"{r['scored']} accounts ({bands}), {r['band_changes']} band changes, {r['writes_queued']} writes queued"
+        return f"{_n(r['scored'], 'account', 'accounts')} ({bands}), {_n(r['band_changes'], 'band change', 'band changes')}, {_n(r['writes_queued'], 'write queued', 'writes queued')}"
     if step == "write_back":
         return (
             "; ".join(
-                f"{v}: {x['written']} written, {x['rejected']} rejected, {x['api_calls']} calls"
+                f"{v}: {x['written']} written, {x['rejected']} rejected, {_n(x['api_calls'], 'call', 'calls')}"
                 for v, x in r.items()
                 if isinstance(x, dict)
             )

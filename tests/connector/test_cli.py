@@ -116,6 +116,18 @@ def test_json_output_is_strict_json() -> None:
     json.dumps(json_safe(data), allow_nan=False)
 
 
+def test_step_lines_say_one_call_not_one_calls() -> None:
+    """The demo's write-back line read 'hubspot: 5 written, 0 rejected, 1 calls' (fresh-clone make demo)."""
+    from connector.commands.pipeline import _summary
+
+    write_back = {"hubspot": {"written": 5, "rejected": 0, "api_calls": 1}}
+    assert _summary("write_back", write_back) == "hubspot: 5 written, 0 rejected, 1 call"
+    score = {"scored": 1, "by_band": {"red": 1}, "band_changes": 1, "writes_queued": 1}
+    assert _summary("score", score) == "1 account (1 red), 1 band change, 1 write queued"
+    link = {"tickets_linked": 3, "tickets_total": 3, "unmatched": [{"id": 1}]}
+    assert _summary("link", link).endswith("1 organization to review")
+
+
 def test_the_score_line_names_the_bands_in_words() -> None:
     """The demo's first screen: '108 accounts (49 green, 50 yellow, 9 red)', not a Python dict."""
     from connector.commands.pipeline import _summary
