@@ -32,8 +32,9 @@ install-test: $(VENV)/.test-installed
 ## demo: the main job on the embedded default (sandboxes + SQLite), then the web UI on DEMO_PORT
 ## (`make demo DEMO_PORT=5050` when 5000 is taken)
 DEMO_PORT ?= 5000
+# (healthscore demo creates or upgrades the schema itself, quietly; a separate `db upgrade` printed 18 lines of
+# migration notes, "applied 0011 — … (security audit 4)", as a newcomer's first output)
 demo: install
-	$(BIN)/healthscore db upgrade
 	$(BIN)/healthscore demo --port $(DEMO_PORT)
 
 ## demo-scale: the 10k-account book on PostgreSQL + Redis with N workers and the scheduler, then the UI

@@ -135,3 +135,18 @@ def test_the_readme_names_the_pythons_setup_cfg_accepts() -> None:
     )
     assert "Python 3.11 or 3.12" in quick_start
     assert "make demo PYTHON=python3.12" in quick_start
+
+
+def test_make_demo_runs_the_demo_alone(tmp_path: Path) -> None:
+    """`make demo` ran `healthscore db upgrade` first: 18 lines of migration notes ('applied 0011 — One live
+    workspace per HubSpot portal … (security audit 4)') before anything about the demo; the demo creates or
+    upgrades the schema itself."""
+    out = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), "demo", f"VENV={tmp_path / 'venv'}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    commands = [line for line in out.splitlines() if "bin/healthscore " in line]
+    assert len(commands) == 1, commands
+    assert " demo --port 5000" in commands[0]
