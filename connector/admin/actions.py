@@ -348,7 +348,21 @@ def update_endpoint(
         ep.disabled_reason = (
             None if ep.enabled else f"Paused by {actor}; events queue until it is enabled again."
         )
-    audit(session, tenant_id, actor, "webhook.updated", f"endpoint:{ep.id}", fields=sorted(changes))
+    if changes.keys() == {"enabled"}:
+        # Pause and Enable are the page's buttons: the log says which one (both read 'updated · fields:
+        # enabled' before, so nobody could tell from the log whether an endpoint was paused or resumed).
+        audit(
+            session,
+            tenant_id,
+            actor,
+            "webhook.enabled" if ep.enabled else "webhook.paused",
+            f"endpoint:{ep.id}",
+        )
+    else:
+        detail: dict[str, Any] = {"fields": sorted(changes)}
+        if "enabled" in changes:
+            detail["now"] = "enabled" if ep.enabled else "paused"
+        audit(session, tenant_id, actor, "webhook.updated", f"endpoint:{ep.id}", **detail)
     return ep
 
 
