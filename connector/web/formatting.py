@@ -276,6 +276,10 @@ def problem_text(value: str | None) -> str:
 
     def words(match: re.Match[str]) -> str:
         text, detail = PROBLEM_TEXT[match.group(1)], match.group(2).strip()
+        if value[: match.start()].endswith(
+            ": "
+        ):  # inside a sentence ('the URL cannot receive webhooks: the …')
+            text = text[0].lower() + text[1:]
         return text.rstrip(".") if not detail or detail == "(none)" else f"{text.rstrip('.')} ({detail})"
 
     out = _CODE.sub(words, value)

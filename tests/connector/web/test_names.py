@@ -100,5 +100,13 @@ def test_webhook_url_problems_read_as_words(acme_admin: Any) -> None:
     assert "problem_text" not in page
     assert "https://" in page
     assert problem_text("refused ftp://x: bad_scheme: (none). Private targets need X") == (
-        "refused ftp://x: The address must start with https://. Private targets need X."
+        "refused ftp://x: the address must start with https://. Private targets need X."
     )
+
+
+def test_a_problem_inside_a_sentence_goes_on_in_lower_case() -> None:
+    # Was 'the URL cannot receive webhooks: The host name does not resolve; …' (page walk N7).
+    assert problem_text("the URL cannot receive webhooks: unresolvable: nope.example.com") == (
+        "the URL cannot receive webhooks: the host name does not resolve; check for typos (nope.example.com)."
+    )
+    assert problem_text("unresolvable: x.example").startswith("The host name")  # a message of its own
