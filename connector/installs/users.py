@@ -224,6 +224,64 @@ def renew_invite(session: Session, tenant_id: int, user_id: int) -> tuple[m.User
     return user, token
 
 
+def change_password(session: Session, user: m.User, current: str, new: str, confirm: str) -> None:
+    """Set a signed-in person's new password after checking the current one (one argon2 verification
+    either way, as at sign-in) against the same rules as an invitation's; the caller ends their other
+    sessions and commits.
+
+    Raises:
+        AuthError: the current password is wrong, the two new ones differ, or the new one is weak.
+    """
+    if not verify_password(user.password_hash, current):
+        raise AuthError(
+            [
+                "your current password is not right; type it again (or sign out and ask your admin "
+                "for a new sign-in link if you forgot it)"
+            ]
+        )
+    if new != confirm:
+        raise AuthError(["the two new passwords differ"])
+    if new == current:
+        raise AuthError(["the new password is the same as the current one; choose another"])
+    problems = password_problems(new)
+    if not problems:
+        tenant = session.get(m.Tenant, user.tenant_id)
+        workspace = tenant.name if tenant is not None else ""
+        problems = guessable_password_problems(new, email=user.email, workspace=workspace)
+    if problems:
+        raise AuthError(problems)
+    user.password_hash = hash_password(new)
+
+
+def reset_password(session: Session, tenant_id: int, user_id: int, *, by_user_id: int) -> tuple[m.User, str]:
+    """A new sign-in link for a person of this tenant who forgot their password: their password is cleared,
+    every session of theirs ends, and the link (an invitation link: `renew_invite`'s mechanism, the same
+    week to use it) lets them choose a new one. Returns (user, token); the token is shown once.
+
+    Raises:
+        AuthError: no such user in this tenant, the admin's own account (they change it themselves), or a
+        person who has not accepted their invitation yet (that is "New link").
+    """
+    user = session.scalar(select(m.User).where(m.User.id == user_id, m.User.tenant_id == tenant_id))
+    if user is None:
+        raise AuthError(["no such user in this workspace (removed already?); the list below is up to date"])
+    if user.id == by_user_id:
+        raise AuthError(
+            [
+                "you cannot reset your own password here: use “Change password” in the top bar (you need your "
+                "current one); if you forgot it, ask another admin"
+            ]
+        )
+    if user.password_hash is None:
+        raise AuthError(["that person has no password yet: use “New link” to renew their invitation"])
+    user.password_hash = None
+    end_all_sessions(session, user.id)
+    token = secrets.token_urlsafe(32)
+    user.invite_token_hash = _token_hash(token)
+    user.created_at = utcnow()  # the link's week starts now (see `_invited`)
+    return user, token
+
+
 def _invited(session: Session, token: str) -> tuple[m.User | None, list[str]]:
     user = session.scalar(select(m.User).where(m.User.invite_token_hash == _token_hash(token)))
     if user is None:

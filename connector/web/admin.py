@@ -14,7 +14,7 @@ from connector.installs import installs
 from connector.installs import users as auth
 from connector.store.repo import audit
 from connector.web import blueprints, reveals
-from connector.web.access import actor, admin_required, db, settings, tenant_id
+from connector.web.access import actor, admin_required, current_user, db, settings, tenant_id
 
 bp = blueprints.admin
 
@@ -201,6 +201,7 @@ def users() -> Any:
         invite_link=payload.get("link"),
         invited=payload.get("email"),
         renewed=payload.get("renewed", False),
+        reset=payload.get("reset", False),
         invite_days=auth.INVITE_TTL.days,
         reveal_notice=shown.notice,
     )
@@ -243,6 +244,25 @@ def renew_invite(user_id: int) -> Any:
     audit(db(), tenant_id(), actor(), "user.invite_renewed", user.email, role=user.role)
     link = settings().public_base_url.rstrip("/") + url_for("auth.accept", token=token)
     reveal_id = reveals.keep("invitation", link=link, email=user.email, renewed=True)
+    db().commit()
+    return redirect(url_for("admin.users", reveal=reveal_id), code=303)
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+@admin_required
+def reset_password(user_id: int) -> Any:
+    """A person who forgot their password: it is cleared, their sessions end, and a new sign-in link is
+    shown once (an invitation link: they choose a new password on it). Not for the admin's own account."""
+    viewer = current_user()
+    by = viewer.id if viewer is not None else 0
+    try:
+        user, token = auth.reset_password(db(), tenant_id(), user_id, by_user_id=by)
+    except auth.AuthError as exc:
+        flash("; ".join(exc.problems) + ".", "error")
+        return redirect(url_for("admin.users"), code=303)
+    audit(db(), tenant_id(), actor(), "user.password_reset", user.email, role=user.role)
+    link = settings().public_base_url.rstrip("/") + url_for("auth.accept", token=token)
+    reveal_id = reveals.keep("invitation", link=link, email=user.email, reset=True)
     db().commit()
     return redirect(url_for("admin.users", reveal=reveal_id), code=303)
 

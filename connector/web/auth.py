@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 
 from connector.installs import users as auth
 from connector.store.repo import audit
-from connector.web.access import close_db, current_user, db, sign_in, sign_out
+from connector.web.access import close_db, current_user, db, login_required, sign_in, sign_out
 from connector.web.security import (
     ACCOUNT_LIMIT,
     LOGIN_LIMIT,
@@ -108,6 +108,42 @@ def logout_everywhere() -> Any:
     return redirect(url_for("auth.login"))
 
 
+@bp.route("/account/password", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])  # it checks a password: guessing it is slowed as at sign-in
+@login_required
+def change_password() -> Any:
+    """The signed-in person changes their own password (the current one is asked). Their other sessions
+    end (a stolen cookie, a computer left signed in); this one stays signed in, on a fresh session."""
+    from connector.store import models as m
+
+    if request.method == "GET":
+        return render_template("auth/password.html")
+    viewer = current_user()
+    user = db().get(m.User, viewer.id) if viewer is not None else None
+    if user is None:  # pragma: no cover - login_required found them a moment ago
+        return redirect(url_for("auth.login"))
+    try:
+        auth.change_password(
+            db(),
+            user,
+            request.form.get("current", ""),
+            request.form.get("password", ""),
+            request.form.get("confirm", ""),
+        )
+    except auth.AuthError as exc:
+        # nothing else is typed on this form: the passwords are not sent back into the page
+        return render_template("auth/password.html", errors=exc.problems), 400
+    audit(db(), user.tenant_id, user.email, "user.password_changed")
+    auth.end_all_sessions(db(), user.id)
+    sign_in(user)  # a fresh session for this browser: the old id, wherever it was copied, opens nothing
+    db().commit()
+    flash(
+        "Your password is changed. You are signed out everywhere else; sign in there with the new one.",
+        "success",
+    )
+    return redirect(url_for("ui.portfolio"))
+
+
 def _invitee(token: str) -> dict[str, str] | None:
     """Who the link is for (e-mail, workspace name): the e-mail is how they sign in from now on."""
     from connector.store import models as m
@@ -116,7 +152,13 @@ def _invitee(token: str) -> dict[str, str] | None:
     if user is None:
         return None
     tenant = db().get(m.Tenant, user.tenant_id)
-    return {"email": user.email, "workspace": tenant.name if tenant is not None else ""}
+    # someone who signed in before and whose admin made them a new sign-in link (forgot their password)
+    returning = "yes" if user.last_login_at is not None else ""
+    return {
+        "email": user.email,
+        "workspace": tenant.name if tenant is not None else "",
+        "returning": returning,
+    }
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
