@@ -89,7 +89,19 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(db_url: str, cha
 # ------------------------------------------------------------------ every admin route checks the role itself
 
 # Routes anyone may call (their own checks: a password, an invitation token, a vendor's signature, an API key).
-_OPEN = ("/login", "/logout", "/invite/", "/inbound/", "/embed/", "/api/", "/static/", "/healthz", "/metrics")
+# /account/password: every signed-in person changes their own password (tests/connector/web/test_password.py).
+_OPEN = (
+    "/login",
+    "/logout",
+    "/invite/",
+    "/inbound/",
+    "/embed/",
+    "/api/",
+    "/static/",
+    "/healthz",
+    "/metrics",
+    "/account/password",
+)
 
 
 def _sample_path(rule: Any, tenant: Any) -> str:
