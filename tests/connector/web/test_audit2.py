@@ -382,7 +382,8 @@ def test_logout_needs_the_csrf_token(
 # ------------------------------------------------------------------ roles and key scopes
 
 
-PUBLIC_POSTS = ("/login", "/logout", "/invite/", "/inbound/", "/embed/", "/api/")
+# /account/password: every signed-in person changes their own password (tests/connector/web/test_password.py).
+PUBLIC_POSTS = ("/login", "/logout", "/invite/", "/inbound/", "/embed/", "/api/", "/account/password")
 
 
 def _fill(rule: Any) -> str:
