@@ -202,9 +202,14 @@ def invite(session: Session, tenant_id: int, email: str, role: str, name: str = 
         ghost = m.User(tenant_id=tenant_id, email=normalised, name=name, role=role, created_at=utcnow())
         return ghost, secrets.token_urlsafe(32)
     user = create_user(session, tenant_id, email, role, name=name)
+    return user, _new_link(user)
+
+
+def _new_link(user: m.User) -> str:
+    """A fresh sign-in link token for this user; only its hash is stored, so any earlier link stops working."""
     token = secrets.token_urlsafe(32)
     user.invite_token_hash = _token_hash(token)
-    return user, token
+    return token
 
 
 def renew_invite(session: Session, tenant_id: int, user_id: int) -> tuple[m.User, str]:
@@ -218,10 +223,19 @@ def renew_invite(session: Session, tenant_id: int, user_id: int) -> tuple[m.User
     user = session.scalar(select(m.User).where(m.User.id == user_id, m.User.tenant_id == tenant_id))
     if user is None or user.password_hash is not None:
         raise AuthError(["there is no open invitation for that user (already accepted or cancelled)"])
-    token = secrets.token_urlsafe(32)
-    user.invite_token_hash = _token_hash(token)
-    user.created_at = utcnow()
-    return user, token
+    user.created_at = utcnow()  # the new link's week starts now (see `_invited`)
+    return user, _new_link(user)
+
+
+def _new_password_problems(session: Session, user: m.User, password: str) -> list[str]:
+    """The rules a password someone chooses for themselves must pass (a new one or an invitation's): the
+    length rule first, then the guessable check against their e-mail and workspace name."""
+    problems = password_problems(password)
+    if problems:
+        return problems
+    tenant = session.get(m.Tenant, user.tenant_id)
+    workspace = tenant.name if tenant is not None else ""
+    return guessable_password_problems(password, email=user.email, workspace=workspace)
 
 
 def change_password(session: Session, user: m.User, current: str, new: str, confirm: str) -> None:
@@ -243,11 +257,7 @@ def change_password(session: Session, user: m.User, current: str, new: str, conf
         raise AuthError(["the two new passwords differ"])
     if new == current:
         raise AuthError(["the new password is the same as the current one; choose another"])
-    problems = password_problems(new)
-    if not problems:
-        tenant = session.get(m.Tenant, user.tenant_id)
-        workspace = tenant.name if tenant is not None else ""
-        problems = guessable_password_problems(new, email=user.email, workspace=workspace)
+    problems = _new_password_problems(session, user, new)
     if problems:
         raise AuthError(problems)
     user.password_hash = hash_password(new)
@@ -276,10 +286,8 @@ def reset_password(session: Session, tenant_id: int, user_id: int, *, by_user_id
         raise AuthError(["that person has no password yet: use “New link” to renew their invitation"])
     user.password_hash = None
     end_all_sessions(session, user.id)
-    token = secrets.token_urlsafe(32)
-    user.invite_token_hash = _token_hash(token)
     user.created_at = utcnow()  # the link's week starts now (see `_invited`)
-    return user, token
+    return user, _new_link(user)
 
 
 def _invited(session: Session, token: str) -> tuple[m.User | None, list[str]]:
@@ -310,11 +318,7 @@ def accept_invite(session: Session, token: str, password: str) -> m.User:
     user, problems = _invited(session, token)
     if user is None:
         raise AuthError(problems)
-    problems = password_problems(password)
-    if not problems:
-        tenant = session.get(m.Tenant, user.tenant_id)
-        workspace = tenant.name if tenant is not None else ""
-        problems = guessable_password_problems(password, email=user.email, workspace=workspace)
+    problems = _new_password_problems(session, user, password)
     if problems:
         raise AuthError(problems)
     # Burn the link first, in one conditional write: a second sending at the same moment waits for this

@@ -224,9 +224,14 @@ def invite() -> Any:
             invite_days=auth.INVITE_TTL.days,
         ), 400
     audit(db(), tenant_id(), actor(), "user.invited", user.email, role=user.role)
+    return _show_link_once(user.email, token)
+
+
+def _show_link_once(email: str, token: str, **kind: bool) -> Any:
+    """Commit, then show a sign-in link on the users page once. Post/Redirect/Get: the GET shows it, so a
+    reload does not send the form again; `kind` tells the page which words to use (renewed, reset)."""
     link = settings().public_base_url.rstrip("/") + url_for("auth.accept", token=token)
-    # Post/Redirect/Get: the link is shown by the GET, once (a reload does not send the form again)
-    reveal_id = reveals.keep("invitation", link=link, email=user.email)
+    reveal_id = reveals.keep("invitation", link=link, email=email, **kind)
     db().commit()
     return redirect(url_for("admin.users", reveal=reveal_id), code=303)
 
@@ -242,10 +247,7 @@ def renew_invite(user_id: int) -> Any:
         flash("; ".join(exc.problems) + ". The list below is up to date.", "error")
         return redirect(url_for("admin.users"), code=303)
     audit(db(), tenant_id(), actor(), "user.invite_renewed", user.email, role=user.role)
-    link = settings().public_base_url.rstrip("/") + url_for("auth.accept", token=token)
-    reveal_id = reveals.keep("invitation", link=link, email=user.email, renewed=True)
-    db().commit()
-    return redirect(url_for("admin.users", reveal=reveal_id), code=303)
+    return _show_link_once(user.email, token, renewed=True)
 
 
 @bp.post("/users/<int:user_id>/reset-password")
@@ -261,10 +263,7 @@ def reset_password(user_id: int) -> Any:
         flash("; ".join(exc.problems) + ".", "error")
         return redirect(url_for("admin.users"), code=303)
     audit(db(), tenant_id(), actor(), "user.password_reset", user.email, role=user.role)
-    link = settings().public_base_url.rstrip("/") + url_for("auth.accept", token=token)
-    reveal_id = reveals.keep("invitation", link=link, email=user.email, reset=True)
-    db().commit()
-    return redirect(url_for("admin.users", reveal=reveal_id), code=303)
+    return _show_link_once(user.email, token, reset=True)
 
 
 @bp.post("/users/<int:user_id>/role")
