@@ -85,3 +85,20 @@ def test_the_recent_decisions_card_does_not_touch_the_review_table(book: Served,
     assert table is not None
     assert card is not None
     assert card["y"] - (table["y"] + table["height"]) >= 8
+
+
+def test_the_support_search_box_shows_its_whole_placeholder(book: Served, page: Any) -> None:  # noqa: F811
+    """At 1360 px the support workbench's search box was narrower than its placeholder ('Search subject,
+    excerpt, account or ticket num…' cut off): the filters beside it took the row."""
+    sign_in(page, book.base_url, "admin@acme.test")
+    for path in ("/support", "/", "/admin/audit"):  # every filter form with a search box
+        page.goto(f"{book.base_url}{path}")
+        shot(page, f"walk-search-placeholder{path.replace('/', '-')}")
+        need, room = page.locator("form.filters input[name=q]").evaluate(_PLACEHOLDER_ROOM)
+        assert need <= room, (path, need, room)
+
+
+_PLACEHOLDER_ROOM = """e => { const s = getComputedStyle(e); const c = document.createElement('canvas').getContext('2d');
+             c.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+             return [c.measureText(e.placeholder).width,
+                     e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight)]; }"""
