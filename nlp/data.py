@@ -127,6 +127,19 @@ def load_unseen_writers(folder: Path) -> list[Example]:
     return out
 
 
+def load_adversarial(path: Path) -> list[Example]:
+    """The named support adversarial set (data/tickets/adversarial.jsonl): each row's source is its named set
+    (the id without its number, e.g. "adv_outages"). Evaluation only, never trained on.
+
+    Raises:
+        TrainingDataError: the file is missing or a line is malformed.
+    """
+    return [
+        Example(source=e.id.rsplit("-", 1)[0], id=e.id, text=e.text, label=e.label)
+        for e in load_tickets(path, source="adversarial")
+    ]
+
+
 def split(examples: Sequence[Example], seed: int) -> tuple[list[Example], list[Example]]:
     """Seeded split: TEST_FRACTION of each (source, label) group is held out, the rest trains."""
     groups: dict[tuple[str, str], list[Example]] = {}

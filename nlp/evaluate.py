@@ -215,6 +215,9 @@ class Evaluation:
     writers: dict[str, Any] | None = None
     # data/tickets/unseen_writers/: customer messages by writers never trained on, per file.
     unseen: tuple[SourceResult, ...] = ()
+    # data/tickets/adversarial.jsonl: the rule-written support adversarial set, per named set and as a whole.
+    adversarial: tuple[ChallengeResult, ...] = ()
+    adversarial_all: SourceResult | None = None
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form (what `healthscore model evaluate --json` prints)."""
@@ -232,6 +235,18 @@ class Evaluation:
                     "agreement_with_reference": round(r.agreement_with_reference, 4),
                 }
                 for r in self.unseen
+            },
+            "adversarial": {
+                "sets": {c.name: c.as_dict() for c in self.adversarial},
+                "all": (
+                    {
+                        **self.adversarial_all.report.as_dict(),
+                        "reference_macro_f1": round(self.adversarial_all.reference_macro_f1, 4),
+                        "agreement_with_reference": round(self.adversarial_all.agreement_with_reference, 4),
+                    }
+                    if self.adversarial_all
+                    else None
+                ),
             },
             "runtime": self.runtime,
             "reference": self.reference,
@@ -259,6 +274,7 @@ def evaluate_models(
     test_cap: int | None = None,
     long_mail_rows: Sequence[Example] = (),
     unseen_rows: Sequence[Example] = (),
+    adversarial_rows: Sequence[Example] = (),
 ) -> Evaluation:
     """Score each source's held-out split (same seed as training) with both models, the named challenge
     sets (source = set name) with the runtime, and the runtime's calibration on all held-out rows."""
@@ -293,6 +309,7 @@ def evaluate_models(
         calibration=calibration(confident, float(str(runtime.head.meta.get("temperature", 1.0)))),
         long_mail=long_mail(runtime, long_mail_rows),
         unseen=tuple(unseen),
+        **adversarial_results(runtime, reference, adversarial_rows),
     )
 
 
@@ -312,6 +329,30 @@ def _source_result(
         agreement_with_reference=agreement(got, ref),
     )
     return result, scored
+
+
+def adversarial_results(
+    runtime: SentimentModel, reference: SentimentModel, rows: Sequence[Example]
+) -> dict[str, Any]:
+    """The support adversarial set (source = named set, one expected label each): accuracy per set, and the
+    whole set's per-class figures and confusion, each text scored once. Empty when there are no rows."""
+    if not rows:
+        return {}
+    overall, scored = _source_result(runtime, reference, "all", rows)
+    sets = []
+    for name in sorted({e.source for e in rows}, key=[e.source for e in rows].index):
+        pairs = [(e, s.label) for e, s in zip(rows, scored, strict=True) if e.source == name]
+        got = [g for _, g in pairs]
+        sets.append(
+            ChallengeResult(
+                name=name,
+                expected=pairs[0][0].label,
+                n=len(pairs),
+                accuracy=sum(g == e.label for e, g in pairs) / len(pairs),
+                predicted={lab: got.count(lab) for lab in LABELS},
+            )
+        )
+    return {"adversarial": tuple(sets), "adversarial_all": overall}
 
 
 def challenge_results(model: SentimentModel, rows: Sequence[Example]) -> list[ChallengeResult]:
@@ -490,6 +531,8 @@ def render_card(ev: Evaluation, n_by_source: dict[str, int], now: datetime | Non
             + " |"
             for c in ev.challenge
         ]
+    if ev.adversarial:
+        lines += adversarial_lines(ev.adversarial, ev.adversarial_all)
     if ev.long_mail:
         lines += _long_mail_lines(ev.long_mail)
     if ev.calibration:
@@ -538,6 +581,54 @@ def render_card(ev: Evaluation, n_by_source: dict[str, int], now: datetime | Non
         lines += _speed_lines(ev.speed, ev.footprint)
     lines += ["", "## Known weaknesses", "", *_weaknesses(ev)]
     return "\n".join(lines) + "\n"
+
+
+def adversarial_lines(sets: Sequence[ChallengeResult], overall: SourceResult | None) -> list[str]:
+    """The support adversarial set: accuracy per named set, then the whole set's per-class table and confusion."""
+    out = [
+        "",
+        "## Support adversarial set (rule-written, never trained on: data/tickets/adversarial.jsonl)",
+        "",
+        "Short support messages written by rules (`data/tickets/adversarial.py`) with products and sentence frames",
+        "of their own, none shared with the training generator (a test checks no 5-word run is shared with any",
+        "training text): plan and billing requests and how-to questions that name a problem (neutral), outage",
+        "reports made of negation alone ('cannot ... at all', 'still not', 'keeps failing'), polite complaints and",
+        "sarcasm (negative), thanks after a fix (positive), and the requests and outages again wrapped in courtesy",
+        "('Hi! Hope you're well. ... Thanks so much!').",
+        "",
+        "| set | n | expected | accuracy | predicted negative / neutral / positive |",
+        "|---|---|---|---|---|",
+    ]
+    out += [
+        f"| {c.name} | {c.n} | {c.expected} | {c.accuracy:.3f} | "
+        + " / ".join(str(c.predicted.get(lab, 0)) for lab in LABELS)
+        + " |"
+        for c in sets
+    ]
+    if overall:
+        r = overall.report
+        out += [
+            "",
+            f"Whole set: macro-F1 {r.macro_f1:.3f}, accuracy {r.accuracy:.3f} (n {r.n}; fp32 reference macro-F1 "
+            f"{overall.reference_macro_f1:.3f}, agreement with fp32 {overall.agreement_with_reference:.3f}).",
+            "",
+            "| class | precision | recall | F1 | support |",
+            "|---|---|---|---|---|",
+        ]
+        out += [
+            f"| {c.label} | {c.precision:.3f} | {c.recall:.3f} | {c.f1:.3f} | {c.support} |"
+            for c in r.per_class
+        ]
+        out += [
+            "",
+            "| gold \\ predicted | " + " | ".join(LABELS) + " |",
+            "|---|---|---|---|",
+        ]
+        out += [
+            f"| {g} | " + " | ".join(str(v) for v in row) + " |"
+            for g, row in zip(LABELS, r.confusion, strict=True)
+        ]
+    return out
 
 
 def unseen_lines(results: Sequence[SourceResult]) -> list[str]:

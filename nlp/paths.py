@@ -24,6 +24,8 @@ DEFAULT_UNSEEN_WRITERS = REPO_ROOT / "data" / "tickets" / "unseen_writers"
 DEFAULT_CHALLENGE = REPO_ROOT / "data" / "tickets" / "challenge.jsonl"
 # The named long-mail set (data/tickets/longmail.py): span scoring vs whole-message windows, never trained on.
 DEFAULT_LONGMAIL = REPO_ROOT / "data" / "tickets" / "longmail.jsonl"
+# The named support adversarial set (data/tickets/adversarial.py): rule-written, never trained on.
+DEFAULT_ADVERSARIAL = REPO_ROOT / "data" / "tickets" / "adversarial.jsonl"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # The shipped runtime: the fine-tuned encoder as int8 ONNX and its tokenizer (no torch needed to run it).
 SHIPPED_ONNX = WEIGHTS_DIR / "encoder-int8.onnx"

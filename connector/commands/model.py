@@ -358,10 +358,11 @@ def evaluate_cmd(
     """
     from dataclasses import replace
 
-    from nlp.data import TrainingDataError, load_tickets, load_unseen_writers
+    from nlp.data import TrainingDataError, load_adversarial, load_tickets, load_unseen_writers
     from nlp.errors import ModelLoadError
     from nlp.evaluate import evaluate_models, render_card, write_card
     from nlp.paths import (
+        DEFAULT_ADVERSARIAL,
         DEFAULT_CARD,
         DEFAULT_CHALLENGE,
         DEFAULT_GENERATED,
@@ -392,6 +393,7 @@ def evaluate_cmd(
         challenge = load_tickets(DEFAULT_CHALLENGE, source="challenge") if DEFAULT_CHALLENGE.is_file() else []
         longmail = load_tickets(DEFAULT_LONGMAIL, source="longmail") if DEFAULT_LONGMAIL.is_file() else []
         unseen = load_unseen_writers(DEFAULT_UNSEEN_WRITERS)
+        adversarial = load_adversarial(DEFAULT_ADVERSARIAL) if DEFAULT_ADVERSARIAL.is_file() else []
     except TrainingDataError as exc:
         raise _fail(exc) from exc
     challenge = [replace(e, source=e.id.rsplit("-", 1)[0]) for e in challenge]
@@ -405,6 +407,7 @@ def evaluate_cmd(
         test_cap=test_cap,
         long_mail_rows=longmail,
         unseen_rows=unseen,
+        adversarial_rows=adversarial,
     )
     target = card or DEFAULT_CARD
     numbers = target.with_suffix(".json")
