@@ -827,6 +827,9 @@ def _weaknesses(ev: Evaluation) -> list[str]:
         "  (the project's own agents, each working apart on a sector group or channel): cleaner and more typical",
         "  than real customer text, so their in-domain and LOSO figures flatter; the tweets LOSO fold (real,",
         "  human-rated text nobody here wrote) is the better pointer to a customer's messages.",
+        "- The support adversarial set (data/tickets/adversarial.py) and the generator's courtesy, outage and",
+        "  plan-request styles were written by the same person, apart (no shared 5-word run, product or courtesy",
+        "  line): a gain there shows the model learnt the pattern across wording, not across authors.",
     ]
     return out
 

@@ -114,3 +114,5 @@ def test_adversarial_results_per_set_and_whole_and_on_the_card() -> None:
     assert "| adv_outages | 2 | negative | 0.500 | 1 / 0 / 1 |" in card
     assert "| neutral | 0 | 0 | 1 |" in card  # confusion: the request read positive
     assert ev.as_dict()["adversarial"]["sets"]["adv_requests"]["accuracy"] == 0.0
+    # The known weaknesses say who wrote the set.
+    assert "support adversarial set (data/tickets/adversarial.py)" in card
