@@ -239,15 +239,30 @@ def one_run(
             requests.post(f"{admin}/_sandbox/tick", json={"days": 1}, timeout=1800).raise_for_status()
             record_world(settings.sqlalchemy_url, admin)
             requests.delete(f"{admin}/_sandbox/counters", timeout=30)
+            spies = _spy(sandbox_pid, fleet, workdir)
+            emu0, pg0, wcpu0, load0 = _cpu_s(sandbox_pid), _postgres_cpu_s(), fleet.cpu_s(), os.getloadavg()
             t1 = time.perf_counter()
             again = _passes(settings, ids, until, 3600)
+            wall = round(time.perf_counter() - t1, 1)
+            wcpu = fleet.cpu_s()
             out["incremental"] = {
-                "wall_s": round(time.perf_counter() - t1, 1),
+                "wall_s": wall,
                 "steps": _steps(again),
                 "api_calls": _counters(admin),
+                # Who used the CPU while the pass ran (the pass's waits are mostly these on a 2-core
+                # machine): the emulator serving the reads, PostgreSQL (every postgres process on the
+                # machine), and the worker processes (all their CPU, pass parts and Celery's own).
+                "cpu_s_during_pass": {
+                    "emulator (vendor side)": round(_cpu_s(sandbox_pid) - emu0, 1),
+                    "postgresql": round(_postgres_cpu_s() - pg0, 1),
+                    "workers": round(sum(wcpu.values()) - sum(wcpu0.values()), 1),
+                },
+                "load_avg": [round(load0[0], 1), round(os.getloadavg()[0], 1)],
+                "sync_parts": _sync_parts(again),
                 "status": {str(t): r["status"] for t, r in again.items()},
                 "problems": _problems(again),
             }
+            _stop_spies(spies)
         out["peak_rss_mib"] = {
             **fleet.peak_rss_mib(),
             "sandbox": _hwm_mib(sandbox_pid),
@@ -267,6 +282,81 @@ def one_run(
                 file=sys.stderr,
             )
     return out
+
+
+def _postgres_cpu_s() -> float:
+    """CPU seconds of every live postgres process on this machine (backends, checkpointer, WAL writer)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() == "postgres":
+                total += _cpu_s(int(proc.name))
+        except OSError:  # gone, or not ours to read
+            continue
+    return total
+
+
+def _sync_parts(reports: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each sync part of the pass: tenant, vendor, stream, records read, pages, calls, part time and own
+    CPU (slowest first)."""
+    rows = [
+        {
+            "tenant": tid,
+            "vendor": p.get("vendor"),
+            "stream": p.get("stream"),
+            "records": p.get("read"),
+            "pages": p.get("pages"),
+            "api_calls": p.get("api_calls"),
+            "part_s": p.get("duration_s"),
+            "cpu_s": p.get("cpu_s"),
+        }
+        for tid, rep in reports.items()
+        for p in _parts(rep, "sync")
+    ]
+    return sorted(rows, key=lambda r: -(r["part_s"] or 0.0))
+
+
+def _spy(sandbox_pid: int, fleet: Fleet, workdir: Path) -> list[subprocess.Popen[bytes]]:
+    """With HEALTHSCORE_E2E_PYSPY=DIR (and py-spy on PATH): record the emulator and each worker (its
+    pool process included) through the incremental pass, as collapsed stacks in DIR."""
+    where = os.environ.get("HEALTHSCORE_E2E_PYSPY")
+    spy = shutil.which("py-spy")
+    if not where or not spy:
+        return []
+    Path(where).mkdir(parents=True, exist_ok=True)
+    targets = {"emulator": sandbox_pid} | {name: pids[0] for name, pids in fleet.pids().items()}
+    return [
+        subprocess.Popen(  # noqa: S603 - a profiler the user asked for
+            [
+                spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--subprocesses",
+                "--nonblocking",
+                "--rate",
+                "50",
+                "--format",
+                "raw",
+                "--output",
+                str(Path(where) / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in targets.items()
+    ]
+
+
+def _stop_spies(spies: list[subprocess.Popen[bytes]]) -> None:
+    import signal
+
+    for p in spies:
+        p.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    for p in spies:
+        p.wait(timeout=60)
 
 
 def _setup_pass(settings: Any) -> dict[str, Any]:
