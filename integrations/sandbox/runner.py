@@ -13,6 +13,7 @@ never blocks the control API. `flush_webhooks()` waits until the queue is empty;
 
 from __future__ import annotations
 
+import gc
 import logging
 import pickle
 import queue
@@ -121,8 +122,19 @@ class SandboxSet:
             raise
         ctx.on_change.append(sset._on_vendor_change)
         sset.snapshot()
+        sset._freeze()
         logger.info("sandbox set up: %d customers, %d tickets", len(book.customers), len(book.tickets))
         return sset
+
+    def _freeze(self) -> None:
+        """A served sandbox (`cache_reads`) moves what it holds now, the book above all, out of the cyclic
+        garbage collector's reach (gc.freeze): millions of long-lived objects that every oldest-generation
+        collection walked, while the indexes rebuilt after a tick allocate enough to trigger collections
+        (issue 17: the first ticket-events request after a tick at 2,000 accounts 0.64 → 0.35 s of CPU).
+        Frozen objects are still freed when nothing refers to them. Sandboxes that tests edit in place
+        (no read cache) are left to the collector."""
+        if self.ctx.read_cache is not None:
+            gc.freeze()
 
     def stop(self) -> None:
         """Shut every server down and stop the webhook sender (pending webhooks are dropped)."""
@@ -189,6 +201,7 @@ class SandboxSet:
             changes = seeding.advance(self.ctx.book, days)
             self.dirty = True
             self.queue_webhooks(changes)
+            self._freeze()  # the tick's new records join the frozen book
         if wait:
             self.flush_webhooks()
         return changes
