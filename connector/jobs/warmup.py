@@ -6,6 +6,8 @@ of that pass. Here both happen while the process starts, with the arguments the 
 parts use (`connector.pipeline.sentiment.load_model` caches per process), plus one tiny inference so ONNX
 Runtime's first-run allocations are paid too.
 
+Then what the process holds is frozen out of the cyclic garbage collector's reach (gc.freeze, issue 17).
+
 Optional by design: a missing model file (an install without the shipped weights, a --model-path not
 exported yet) is skipped with an INFO line, any other failure is logged as a warning and skipped; the
 process then starts as before and its first task loads what it needs (and reports what is wrong).
@@ -13,6 +15,7 @@ process then starts as before and its first task loads what it needs (and report
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from typing import Any
@@ -66,3 +69,9 @@ def on_worker_process_init(**_kwargs: Any) -> None:
         warm(_current())
     except BaseException as exc:  # noqa: BLE001 - not even a MemoryError here may stop the process start
         logger.warning("worker warm-up failed: %r; tasks load what they need", exc)
+    # What the process holds now (the SDKs' thousands of modules, the model, the app) lives as long as the
+    # process: kept out of the cyclic garbage collector, every oldest-generation collection a pass part
+    # triggers no longer walks it (issue 17; Python's gc.freeze). Frozen objects are still freed when
+    # nothing refers to them; garbage is collected first so none is frozen.
+    gc.collect()
+    gc.freeze()

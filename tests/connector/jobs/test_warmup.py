@@ -118,3 +118,34 @@ def test_a_slow_warm_up_is_not_mistaken_for_a_dead_process() -> None:
     """Celery's parent waits worker_proc_alive_timeout (default 4 s) for a new process's init; loading the
     model and three SDKs on a busy 2-core machine can take longer."""
     assert tasks.celery.conf.worker_proc_alive_timeout >= 30
+
+
+def test_after_the_warm_up_what_the_process_holds_is_kept_from_the_garbage_collector(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: the SDKs' thousands of modules and the model are long-lived objects that every oldest-
+    generation collection walked again, in every pass part; frozen after the warm-up they are not walked."""
+    import gc
+
+    monkeypatch.setattr(warmup, "warm", lambda _settings: {})
+    gc.unfreeze()
+    try:
+        warmup.on_worker_process_init()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # other tests see a normal heap
+
+
+def test_a_failed_warm_up_still_freezes(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    def worse(_settings: Settings) -> Any:
+        raise MemoryError
+
+    monkeypatch.setattr(warmup, "warm", worse)
+    gc.unfreeze()
+    try:
+        warmup.on_worker_process_init()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
