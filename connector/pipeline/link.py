@@ -49,7 +49,13 @@ def link_tenant(session: Session, tenant_id: int) -> LinkReport:
     if crm is None:
         return report
     live = (m.Account.tenant_id == tenant_id) & m.Account.deleted_at.is_(None)
-    crm_rows = session.scalars(select(m.Account).where(live, m.Account.vendor == crm)).all()
+    # The five columns the matcher reads, not an ORM object per CRM account (~30 % of the step at 2,000
+    # accounts, issue 17).
+    crm_rows = session.execute(
+        select(
+            m.Account.id, m.Account.external_id, m.Account.name, m.Account.domains, m.Account.cross_ref
+        ).where(live, m.Account.vendor == crm)
+    ).all()
     index = Index(
         Candidate(a.id, a.external_id, a.name, tuple(a.domains or ()), a.cross_ref) for a in crm_rows
     )
