@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
+from scoring.band_names import label as band_label
+
 Recovery = Literal["close", "leave"]
 SUBJECT_FIELDS = frozenset({"account", "band"})
 
@@ -141,7 +143,9 @@ def matches(play: Play, change: BandChange) -> bool:
 
 
 def task_body(play: Play, change: BandChange) -> str:
-    lines = [f"{change.account_name} moved from {change.old_band or 'no band'} to {change.new_band}."]
+    # Bands in words as the CRM picklist and our pages pair them: "Yellow (Watch)" (scoring/band_names.py).
+    before = band_label(change.old_band) if change.old_band else "no band"
+    lines = [f"{change.account_name} moved from {before} to {band_label(change.new_band)}."]
     if change.drivers:
         lines.append("What drives it: " + "; ".join(change.drivers[:3]) + ".")
     if play.next_step:
@@ -174,7 +178,7 @@ def plan(
                         kind="create",
                         play_id=play.id,
                         account_id=ch.account_id,
-                        subject=render_subject(play.subject, ch.account_name, ch.new_band),
+                        subject=render_subject(play.subject, ch.account_name, band_label(ch.new_band)),
                         body=task_body(play, ch),
                         due=ch.as_of + timedelta(days=play.due_days),
                         zendesk_ticket=play.zendesk_ticket,

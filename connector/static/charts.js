@@ -4,7 +4,6 @@
   var el = document.getElementById("chart-data");
   if (!el || typeof Chart === "undefined") { return; }
   var data = JSON.parse(el.textContent);
-  var LABELS = { green: "Healthy", yellow: "Watch", red: "At risk" };
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   Chart.defaults.color = "#5b6472";
   Chart.defaults.maintainAspectRatio = false;
@@ -58,7 +57,7 @@
     (data.bands || []).forEach(function (b) {
       if (b.min <= 0) { return; }
       datasets.push({
-        label: (LABELS[b.name] || b.name) + " from " + b.min, data: ends.map(function (t) { return { x: t, y: b.min }; }),
+        label: (b.label || b.name) + " from " + b.min, data: ends.map(function (t) { return { x: t, y: b.min }; }),
         borderColor: b.colour, borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0, fill: false
       });
     });

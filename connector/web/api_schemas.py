@@ -102,7 +102,7 @@ SCHEMAS: dict[str, Any] = {
             "band": {"type": ["string", "null"]},
             "band_label": {
                 "type": "string",
-                "description": "the band in words: 'At risk', or without a band 'Not scored' / "
+                "description": "the band in words: 'Red (At risk)', or without a band 'Not scored' / "
                 "'Former customer — not scored'",
             },
             "former": {

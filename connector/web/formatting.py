@@ -14,8 +14,10 @@ from markupsafe import Markup, escape
 
 from connector.installs.users import ROLE_LABELS
 from connector.readmodels.portfolio import first_click
+from scoring import band_names
 
-BAND_LABELS = {"green": "Healthy", "yellow": "Watch", "red": "At risk"}
+# Bands in words come from scoring/band_names.py, the one vocabulary CRM tasks and picklists use too.
+BAND_LABELS = band_names.LABELS
 BAND_ICONS = {"green": "●", "yellow": "▲", "red": "■"}
 
 
@@ -166,7 +168,7 @@ def band_text(band: str | None, former: bool = False) -> str:
     is a former customer whom scoring skips (`former`), or not scored yet."""
     if not band:
         return FORMER_UNSCORED if former else "Not scored"
-    return BAND_LABELS.get(band, band.title())
+    return band_names.label(band)
 
 
 def band_badge(band: str | None, former: bool = False) -> Markup:
@@ -176,7 +178,7 @@ def band_badge(band: str | None, former: bool = False) -> Markup:
         if former:
             return Markup(f'<span class="band band-none band-former">{FORMER_UNSCORED}</span>')  # noqa: S704 - a constant
         return Markup('<span class="band band-none">Not scored</span>')
-    label = BAND_LABELS.get(band, band.title())
+    label = band_names.label(band)
     icon = BAND_ICONS.get(band, "◆")
     return Markup(  # noqa: S704 - every interpolated value is escaped or a number
         f'<span class="band band-{escape(band)}"><span aria-hidden="true">{icon}</span> {escape(label)}</span>'
@@ -430,6 +432,7 @@ def init_app(app: Flask) -> None:
         "key_expiry": key_expiry,
     }
     app.jinja_env.globals["delivery_answer"] = delivery_answer
+    filters["band_label"] = band_names.label
     app.jinja_env.filters.update(filters)
     app.jinja_env.tests["expiring_soon"] = key_expiring_soon
     app.jinja_env.globals["KEY_WARNING_DAYS"] = KEY_WARNING_DAYS

@@ -13,7 +13,8 @@ from connector.readmodels.customers import CUSTOMER_FILTERS
 from connector.readmodels.portfolio import owner_match
 from connector.web import blueprints, csvout
 from connector.web.access import Viewer, current_user, db, login_required, tenant_id
-from connector.web.formatting import BAND_LABELS, band_text, driver_text, score_value
+from connector.web.formatting import band_text, driver_text, score_value
+from scoring.band_names import label as band_label
 
 bp = blueprints.ui
 
@@ -56,7 +57,7 @@ def _params(band_names: list[str]) -> tuple[PortfolioParams, list[str]]:
     args = request.args
     band = args.get("band") or None
     if band is not None and band not in [*band_names, "unscored"]:
-        labels = ", ".join(f"{BAND_LABELS.get(b, b)} ({b})" for b in band_names)
+        labels = ", ".join(f"{band_label(b)} ({b})" for b in band_names)
         problems.append(f"There is no band {band!r}. Pick one of {labels} or unscored.")
         band = None
     sort = args.get("sort", "score")
@@ -133,9 +134,7 @@ def band_note(bands: list[dict[str, Any]]) -> str | None:
     own = []
     for seg in model.segments[:-1]:
         if [(b.name, float(b.min)) for b in seg.bands] != shown:
-            cuts = ", ".join(
-                f"{BAND_LABELS.get(b.name, b.name)} from {b.min:g}" for b in seg.bands if b.min > 0
-            )
+            cuts = ", ".join(f"{band_label(b.name)} from {b.min:g}" for b in seg.bands if b.min > 0)
             own.append(f"{seg.name.replace('_', ' ').capitalize()}: {cuts}")
     parts = []
     if own:
@@ -224,7 +223,8 @@ def account(account_id: int) -> Any:
         # where each point sits on the chart's time line (ms since the epoch, UTC)
         "times": [calendar.timegm(p.as_of.utctimetuple()) * 1000 for p in detail.history],
         "scores": [score_value(p.score) for p in detail.history],
-        "bands": detail.bands,
+        # each band's words from the one vocabulary (scoring/band_names.py), for the threshold lines' legend
+        "bands": [{**b, "label": band_label(str(b["name"]))} for b in detail.bands],
         "surveys": [
             {"kind": s.kind, "score": s.score, "date": s.responded_at.date().isoformat()}
             for s in detail.surveys

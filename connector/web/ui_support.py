@@ -13,6 +13,7 @@ from connector.web import csvout
 from connector.web.access import db, login_required, tenant_id
 from connector.web.blueprints import ui as bp
 from connector.web.formatting import BAND_LABELS, ticket_title
+from scoring.band_names import label as band_label
 
 PER_PAGE = 50
 DEFAULT_DAYS = 30
@@ -133,7 +134,7 @@ def support_csv() -> Any:
             t.external_id,
             t.number or "",
             t.account_name or "",
-            BAND_LABELS.get(data.bands.get(t.crm_account_id or -1, ""), ""),
+            band_label(b) if (b := data.bands.get(t.crm_account_id or -1)) else "",
             t.group_name or "",
             t.priority,
             t.status,

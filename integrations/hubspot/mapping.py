@@ -39,6 +39,7 @@ from integrations.records import (
     SurveyRecord,
     TicketRecord,
 )
+from scoring import band_names
 
 VENDOR: Literal["hubspot"] = "hubspot"
 
@@ -453,7 +454,7 @@ def property_definition(prop: ScoreProperty, s: Settings) -> dict[str, Any]:
     }
     if prop.type == "enumeration":
         body["options"] = [
-            {"label": o.title(), "value": o, "displayOrder": i, "hidden": False}
+            {"label": band_names.colour(o), "value": o, "displayOrder": i, "hidden": False}
             for i, o in enumerate(s.band_options)
         ]
     return body

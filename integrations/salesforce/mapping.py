@@ -38,6 +38,7 @@ from integrations.records import (
     SurveyRecord,
     TicketRecord,
 )
+from scoring import band_names
 
 VENDOR: Literal["salesforce"] = "salesforce"
 T = TypeVar("T")
@@ -77,7 +78,8 @@ FIELD_METADATA: Mapping[str, Mapping[str, Any]] = {
             "valueSetDefinition": {
                 "sorted": False,
                 "value": [
-                    {"fullName": v, "label": v.title(), "default": False} for v in ("green", "yellow", "red")
+                    {"fullName": v, "label": band_names.colour(v), "default": False}
+                    for v in ("green", "yellow", "red")
                 ],
             },
         },

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from integrations.records import AccountRecord, CommentRecord, SurveyRecord, TicketRecord
+from scoring import band_names
 
 VENDOR: Literal["zendesk"] = "zendesk"
 DEFAULT_ESCALATION_TAGS = ("escalated", "escalation")
@@ -52,7 +53,8 @@ class FieldSpec:
         }
         if self.options:
             body["custom_field_options"] = [
-                {"name": o.removeprefix("healthscore_band_").title(), "value": o} for o in self.options
+                {"name": band_names.colour(o.removeprefix("healthscore_band_")), "value": o}
+                for o in self.options
             ]
         return body
 

@@ -157,7 +157,7 @@ def test_rep_finds_and_exports_their_at_risk_accounts(book: Served, page: Any) -
     body = Path(info.value.path()).read_text(encoding="utf-8-sig")
     exported = list(csv.DictReader(io.StringIO(body)))
     assert len(exported) == 4
-    assert {r["band"] for r in exported} == {"At risk"}
+    assert {r["band"] for r in exported} == {"Red (At risk)"}
     assert {r["owner_email"] for r in exported} == {"rita@acme.test"}
     page.click("nav.tabs >> text=All accounts")
     page.wait_for_url(re.compile(r".*view=all.*"))

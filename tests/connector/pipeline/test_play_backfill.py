@@ -95,7 +95,7 @@ def test_dry_run_counts_exactly_what_enabling_creates(db_url: str, tmp_path: Pat
         assert sorted(r.external_id for r in rows) == ["A", "D", "F"]
         task = s.scalars(select(m.PlayTask).where(m.PlayTask.account_id == acc["A"])).one()
         assert (task.created_at, task.due_at) == (NOW, NOW + 2 * DAY)  # stamped now, due N days on
-        assert "moved from yellow to red" in task.body
+        assert "moved from Yellow (Watch) to Red (At risk)" in task.body
     # the play without segments also matches I (enterprise); Z still has no CRM
     with b.session(db_url) as s:
         dry_other = actions.dry_run(s, t, s.get(m.Play, other))

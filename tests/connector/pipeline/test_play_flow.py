@@ -89,7 +89,7 @@ def test_a_flapping_account_gets_one_task_closed_on_recovery(db_url: str, tmp_pa
     created = crm.calls[0][1][0]
     assert (created.account_external_id, created.due) == ("001", (T0 + DAY + 2 * DAY).date())
     assert "Suggested next step: Call the sponsor this week" in created.body
-    assert created.subject == "Health score: Account 001 entered red"
+    assert created.subject == "Health score: Account 001 entered Red (At risk)"
     with b.session(db_url) as s:
         tasks = s.scalars(select(m.PlayTask)).all()
         assert [(x.account_id, x.play_id, x.state, x.vendor_task_id) for x in tasks] == [
@@ -196,7 +196,7 @@ def test_through_the_outbox_into_the_salesforce_emulator(db_url: str, tmp_path: 
         "records"
     ]
     assert [(r["Status"], r["OwnerId"], r["Subject"]) for r in rows] == [
-        ("Completed", account["OwnerId"], "Health score: Sandbox Account entered red")
+        ("Completed", account["OwnerId"], "Health score: Sandbox Account entered Red (At risk)")
     ]
     session.close()
 

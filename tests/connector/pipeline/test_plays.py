@@ -42,7 +42,7 @@ def test_task_body_due_and_fired_ids() -> None:
     assert (a.kind, a.play_id, a.account_id, a.due) == ("create", "red-ent", "1", T0 + timedelta(days=2))
     assert "NPS 4.1" in a.body
     assert "Suggested next step: Call the sponsor" in a.body
-    assert a.subject == "Health score: Acc 1 entered red"
+    assert a.subject == "Health score: Acc 1 entered Red (At risk)"
     assert p.fired == {"1": ["red-ent"]}
 
 

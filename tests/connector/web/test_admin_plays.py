@@ -174,9 +174,9 @@ def test_new_play_form_names_bands_and_starts_at_the_lowest(
     """People read "At risk", not the model's internal band id; a new play most often watches that band."""
     page = acme_admin.get("/admin/plays").data.decode()
     form = page[page.index("New play") :]
-    assert 'value="red" selected>At risk (red)</option>' in form
-    assert 'value="green" >Healthy (green)</option>' in form
-    assert "enters At risk (red)" in page  # the starter play's row
+    assert 'value="red" selected>Red (At risk)</option>' in form
+    assert 'value="green" >Green (Healthy)</option>' in form
+    assert "enters Red (At risk)" in page  # the starter play's row
 
 
 def test_editing_an_unknown_play_says_so(acme_admin: Any, tenants: dict[str, TenantData], app: Any) -> None:

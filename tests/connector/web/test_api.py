@@ -203,7 +203,7 @@ def test_health_names_a_former_customer_for_the_sidebar(client: Any, app: Any, a
     assert (gone["score"], gone["band"], gone["former"]) == (None, None, True)
     assert gone["band_label"] == "Former customer — not scored"
     green = client.get("/api/v1/health/salesforce/001Acme000000000000", headers=key).get_json()
-    assert (green["band_label"], green["former"]) == ("Healthy", False)
+    assert (green["band_label"], green["former"]) == ("Green (Healthy)", False)
     schema = client.get("/api/openapi.json").get_json()["components"]["schemas"]["Health"]["properties"]
     assert {"band_label", "former"} <= schema.keys()
 

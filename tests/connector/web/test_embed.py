@@ -53,7 +53,7 @@ def test_signed_request_gets_the_card(client: Any, hubspot_install: int) -> None
     body = resp.get_json()
     assert body["status"] == "ok"
     assert body["band"] == "red"
-    assert body["band_label"] == "At risk"
+    assert body["band_label"] == "Red (At risk)"
     assert body["score"] == 31.0
     assert body["drivers"] == ["Acme drivers text 2"]
     assert body["url"].endswith("/accounts/" + str(body["url"].rsplit("/", 1)[1]))
@@ -162,7 +162,7 @@ def test_a_former_customer_is_named_so_on_the_card(
     )  # fmt: skip
     assert new["message"] == "Waiting for data: the next scoring pass scores it."
     scored = _signed(client, "/embed/hubspot/card?companyId=9001&portalId=4242").get_json()
-    assert (scored["band_label"], scored["former"]) == ("At risk", False)
+    assert (scored["band_label"], scored["former"]) == ("Red (At risk)", False)
     assert "title" not in scored
 
 

@@ -89,7 +89,7 @@ def test_csv_export_follows_the_filters(acme_viewer: Any, owned: Any) -> None:
     assert rows[0]["score"] == "31"  # one rounding rule
     assert rows[0]["owner"] == "Vera Viewer"
     assert rows[0]["confidence_pct"] == "90"
-    assert rows[0]["band"] == "At risk"
+    assert rows[0]["band"] == "Red (At risk)"
     everyone = list(csv.DictReader(io.StringIO(acme_viewer.get("/portfolio.csv").data.decode("utf-8-sig"))))
     assert len(everyone) == 3
     assert acme_viewer.get("/portfolio.csv?band=purple").status_code == 400
@@ -268,4 +268,4 @@ def test_the_csv_export_names_former_customers_as_the_page_does(
         "Former customer — not scored", "yes",
     )  # fmt: skip
     assert (rows["Acme New Corp"]["band"], rows["Acme New Corp"]["former_customer"]) == ("Not scored", "no")
-    assert rows["Acme Red Corp"]["band"] == "At risk"
+    assert rows["Acme Red Corp"]["band"] == "Red (At risk)"

@@ -130,7 +130,7 @@ def test_csv_follows_the_filters(acme_viewer: Any, desk: TenantData) -> None:
     assert len(rows) == 20
     assert {r["group"] for r in rows} == {"Billing"}
     assert rows[0]["url"].startswith("https://acme.zendesk.example/agent/tickets/")
-    assert rows[0]["account_band"] == "At risk"
+    assert rows[0]["account_band"] == "Red (At risk)"
 
 
 def test_sentiment_per_group_over_time(acme_viewer: Any, desk: TenantData) -> None:

@@ -5,7 +5,7 @@
   "use strict";
   var client = ZAFClient.init();
   var app = document.getElementById("app");
-  var LABELS = { green: "Healthy", yellow: "Watch", red: "At risk" };
+  var LABELS = { green: "Green (Healthy)", yellow: "Yellow (Watch)", red: "Red (At risk)" };  // fallback only: scoring/band_names.py, as the API's band_label
   var ICONS = { green: "●", yellow: "▲", red: "■" };
 
   function esc(s) {
