@@ -104,6 +104,10 @@ def prepare(settings: Settings, creds: dict[str, Any], receiver_url: str | None)
                     ca_file=creds.get("ca_file"), vendor_account=c.get("account"),
                     settings={
                         "sandbox_admin": creds.get("admin"),
+                        # "Open in Salesforce/HubSpot/Zendesk" links land on the emulators' read-only record
+                        # pages at the vendors' own deep-link paths, served on the control API's plain-HTTP
+                        # port (the vendor APIs serve TLS with a CA no browser trusts; they have no pages).
+                        "web_url": creds.get("admin"),
                         # One sandbox Zendesk serves both demo tenants; only Northwind writes into it.
                         "write_back": not (vendor == "zendesk" and spec["slug"] != "northwind"),
                     },

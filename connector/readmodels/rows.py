@@ -89,14 +89,34 @@ def ticket_row(
     )
 
 
+HUBSPOT_WEB = "https://app.hubspot.com"
+
+
+def web_base(inst: m.Installation) -> str:
+    """Where a browser opens this installation's records: the instance URL (Salesforce `/lightning/r/…`,
+    Zendesk `/agent/…`) or HubSpot's app. An installation's `settings["web_url"]` overrides it: the demo
+    points it at the emulators' plain-HTTP record pages (integrations/sandbox/pages.py), which answer the
+    same deep-link paths, because the emulators' API servers know no such pages and serve TLS with a
+    throwaway CA a browser does not trust."""
+    override = (inst.settings or {}).get("web_url")
+    if isinstance(override, str) and override.startswith(("http://", "https://")):
+        return override.rstrip("/")
+    return HUBSPOT_WEB if inst.vendor == "hubspot" else (inst.base_url or "").rstrip("/")
+
+
+def _base(inst: m.Installation) -> str:
+    """What a deep link starts with; HubSpot's carry the portal (hub) id, and none exists without it."""
+    if inst.vendor == "hubspot":
+        return f"{web_base(inst)}/contacts/{inst.vendor_account}" if inst.vendor_account else ""
+    return web_base(inst)
+
+
 def ticket_bases(session: Session, tenant_id: int) -> dict[str, str]:
-    """Per vendor, what a ticket's deep link starts with (an instance URL, or HubSpot's portal id)."""
-    out: dict[str, str] = {}
-    for inst in session.scalars(select(m.Installation).where(m.Installation.tenant_id == tenant_id)):
-        out[inst.vendor] = (
-            inst.vendor_account or "" if inst.vendor == "hubspot" else inst.base_url.rstrip("/")
-        )
-    return out
+    """Per vendor, what a record's deep link starts with (`web_base`; HubSpot's with `/contacts/<portal>`)."""
+    return {
+        inst.vendor: _base(inst)
+        for inst in session.scalars(select(m.Installation).where(m.Installation.tenant_id == tenant_id))
+    }
 
 
 def ticket_url(vendor: str, external_id: str, base: str) -> str | None:
@@ -106,20 +126,16 @@ def ticket_url(vendor: str, external_id: str, base: str) -> str | None:
     if vendor == "salesforce" and base:
         return f"{base}/lightning/r/Case/{external_id}/view"
     if vendor == "hubspot" and base:
-        return f"https://app.hubspot.com/contacts/{base}/record/0-5/{external_id}"
+        return f"{base}/record/0-5/{external_id}"
     return None
 
 
 def record_links(session: Session, tenant_id: int, accounts: list[m.Account]) -> list[RecordLink]:
     """Deep links to each record in its own system (needs the installation's base URL / portal id)."""
-    insts = {
-        i.vendor: i
-        for i in session.scalars(select(m.Installation).where(m.Installation.tenant_id == tenant_id))
-    }
+    bases = ticket_bases(session, tenant_id)
     links = []
     for acc in accounts:
-        inst = insts.get(acc.vendor)
-        base = (inst.base_url if inst else "").rstrip("/")
+        base = bases.get(acc.vendor, "")
         if acc.vendor == "salesforce" and base:
             links.append(
                 RecordLink(
@@ -128,14 +144,9 @@ def record_links(session: Session, tenant_id: int, accounts: list[m.Account]) ->
                     url=f"{base}/lightning/r/Account/{acc.external_id}/view",
                 )
             )
-        elif acc.vendor == "hubspot":
-            portal = inst.vendor_account if inst and inst.vendor_account else ""
+        elif acc.vendor == "hubspot" and base:
             links.append(
-                RecordLink(
-                    vendor="hubspot",
-                    label="Open in HubSpot",
-                    url=f"https://app.hubspot.com/contacts/{portal}/company/{acc.external_id}",
-                )
+                RecordLink(vendor="hubspot", label="Open in HubSpot", url=f"{base}/company/{acc.external_id}")
             )
         elif acc.vendor == "zendesk" and base:
             links.append(

@@ -17,6 +17,7 @@ from integrations.sandbox import seed as seeding
 from integrations.sandbox.book import Changes, Customer
 from integrations.sandbox.context import Fault, FaultKind, SandboxContext
 from integrations.sandbox.limits import limits_for
+from integrations.sandbox.pages import register_record_pages
 from integrations.sandbox.vendors import VENDORS, vendor_module
 
 logger = logging.getLogger(__name__)
@@ -170,6 +171,9 @@ def create_control_app(ctx: SandboxContext, runner: Runner) -> Flask:
     def _http(exc: HTTPException) -> tuple[Response, int]:
         code = exc.code or 500
         return jsonify(error=(exc.name or "error").lower().replace(" ", "_"), message=exc.description), code
+
+    # The vendors' deep-link paths as read-only HTML (plain HTTP: a browser opens them without a warning).
+    register_record_pages(app, ctx)
 
     @app.get(f"{PREFIX}/credentials")
     def credentials() -> Response:

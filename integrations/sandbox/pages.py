@@ -1,0 +1,175 @@
+"""Read-only record pages at the vendors' own deep-link paths, for a person clicking "Open in …" in the demo.
+
+The product links each record to the vendor's web app: Salesforce Lightning `/lightning/r/<Object>/<id>/view`,
+HubSpot `/contacts/<portal>/company/<id>` (and `/contacts/<portal>/record/<type id>/<id>`), Zendesk
+`/agent/tickets/<id>` and `/agent/organizations/<id>`. Against the emulators those links answered 404 (the
+emulators serve APIs only) over TLS with a throwaway CA, so a browser warned first. These pages answer
+exactly those paths and show the record as the emulator holds it: its fields, including what our product
+wrote back (health score, band, drivers …), and the tasks and tickets our plays created on it.
+
+They are registered on the control API's server (plain HTTP on 127.0.0.1: no certificate warning, nothing
+to trust), not on the vendor API servers, so they never count as API calls nor take scripted faults. The
+demo sets each installation's `web_url` to that server (connector/demo/run.py). One server holds all three
+vendors' pages: the paths do not overlap. GET only; every value is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask import Flask, Response
+from markupsafe import Markup, escape
+
+from integrations.sandbox.context import SandboxContext
+
+SALESFORCE_OBJECTS = ("Account", "Case", "Contact", "Opportunity")
+HUBSPOT_TYPES = {"0-2": "companies", "0-5": "tickets", "0-1": "contacts", "0-3": "deals"}
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} · {vendor} (emulator)</title>
+<style>body{{font:15px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2330}}
+.note{{background:#fff7e0;border:1px solid #e6c96a;padding:.5rem .8rem;border-radius:6px}}
+table{{border-collapse:collapse;margin:.5rem 0 1.5rem}}th,td{{text-align:left;padding:.25rem .8rem .25rem 0;
+vertical-align:top;border-bottom:1px solid #e3e6ec}}th{{font-weight:600;white-space:nowrap}}
+td{{white-space:pre-wrap}}</style></head>
+<body><p class="note">{vendor} emulator: a read-only page standing in for the record in {vendor}
+(the healthscore demo; in production this link opens {vendor} itself).</p>
+<h1>{title}</h1>{body}</body></html>"""
+
+
+def _table(fields: Mapping[str, Any]) -> Markup:
+    rows = "".join(
+        f"<tr><th>{escape(k)}</th><td>{escape('' if v is None else v)}</td></tr>"
+        for k, v in fields.items()
+        if k != "attributes"
+    )
+    return Markup(f"<table>{rows}</table>")  # noqa: S704 - every value escaped above
+
+
+def _list(heading: str, items: Iterable[Mapping[str, Any]], empty: str) -> Markup:
+    tables = [_table(i) for i in items]
+    inner = "".join(tables) if tables else f"<p>{escape(empty)}</p>"
+    return Markup(f"<h2>{escape(heading)}</h2>{inner}")  # noqa: S704 - heading escaped, tables built escaped
+
+
+def _page(vendor: str, title: str, *parts: Markup) -> Response:
+    html = _PAGE.format(vendor=escape(vendor), title=escape(title), body="".join(parts))
+    return Response(html, 200, mimetype="text/html")
+
+
+def _missing(vendor: str, what: str) -> Response:
+    html = _PAGE.format(vendor=escape(vendor), title=escape(f"No {what} with that id"), body="")
+    return Response(html, 404, mimetype="text/html")
+
+
+def _salesforce(ctx: SandboxContext, sobject: str, rid: str) -> Response:
+    from integrations.sandbox.salesforce.query import full_record
+    from integrations.sandbox.salesforce.render import rendered
+
+    name = next((o for o in SALESFORCE_OBJECTS if o.lower() == sobject.lower()), None)
+    if name is None:
+        return _missing("Salesforce", "such object")
+    with ctx.lock:
+        row = next((r for r in rendered(ctx, name) if r["Id"] == rid and not r.get("IsDeleted")), None)
+        if row is None:
+            return _missing("Salesforce", name)
+        record = full_record(ctx, name, row)
+        tasks = [
+            {k: t.get(k) for k in ("Id", "Subject", "Status", "Priority", "ActivityDate", "Description")}
+            for t in rendered(ctx, "Task")
+            if t.get("WhatId") == rid
+        ]
+    title = str(record.get("Name") or record.get("Subject") or record.get("CaseNumber") or rid)
+    parts = [_table(record)]
+    if name == "Account":
+        parts.append(_list("Tasks", tasks, "No tasks on this account."))
+    return _page("Salesforce", f"{name}: {title}", *parts)
+
+
+def _hubspot(ctx: SandboxContext, portal: str, object_type: str, oid: str) -> Response:
+    from integrations.sandbox.hubspot.render import get_objects
+
+    state = ctx.vendors["hubspot"]
+    if portal != str(state.extra.get("portal_id")):
+        return _missing("HubSpot", "portal")
+    with ctx.lock:
+        obj = get_objects(ctx, object_type, [oid]).get(oid)
+        if obj is None:
+            return _missing("HubSpot", object_type.rstrip("s"))
+        props = dict(sorted(obj.properties.items()))
+        tasks = [
+            {"id": tid, **{k: v for k, v in t["properties"].items() if v not in (None, "")}}
+            for tid, t in state.extra.get("tasks", {}).items()
+            if oid in t.get("companies", ())
+        ]
+    title = str(props.get("name") or props.get("subject") or props.get("dealname") or oid)
+    parts = [_table({"id": oid, **props})]
+    if object_type == "companies":
+        parts.append(_list("Tasks", tasks, "No tasks on this company."))
+    return _page("HubSpot", f"{object_type[:-1].title()}: {title}", *parts)
+
+
+def _zendesk_ticket(ctx: SandboxContext, tid: int) -> Response:
+    from integrations.sandbox.zendesk.view import _View
+
+    with ctx.lock:
+        created = ctx.vendors["zendesk"].extra.get("created_tickets", {}).get(str(tid))
+        if created is not None:
+            body = dict(created)
+        else:
+            view = _View(ctx, "")
+            ticket = view.ticket_by_id(tid)
+            if ticket is None or ticket.created_at > ctx.book.now:
+                return _missing("Zendesk", "ticket")
+            body = view.ticket(ticket)
+    body.pop("url", None)
+    return _page("Zendesk", f"Ticket #{tid}: {body.get('subject') or ''}", _table(body))
+
+
+def _zendesk_org(ctx: SandboxContext, oid: int) -> Response:
+    from integrations.sandbox.zendesk.state import org_id
+    from integrations.sandbox.zendesk.view import _View
+
+    with ctx.lock:
+        view = _View(ctx, "")
+        customer = next((c for c in view.zendesk_customers() if org_id(c.key) == oid), None)
+        if customer is None:
+            return _missing("Zendesk", "organization")
+        org = view.organization(customer)
+        tickets = [
+            {k: t.get(k) for k in ("id", "subject", "status", "priority", "type", "due_at", "description")}
+            for t in ctx.vendors["zendesk"].extra.get("created_tickets", {}).values()
+            if t.get("organization_id") == oid
+        ]
+    org.pop("url", None)
+    fields = org.pop("organization_fields", {}) or {}
+    return _page(
+        "Zendesk",
+        f"Organization: {org.get('name')}",
+        _table(org),
+        _list("Organization fields", [fields] if fields else [], "No organization fields."),
+        _list("Tickets created through the API", tickets, "None."),
+    )
+
+
+def register_record_pages(app: Flask, ctx: SandboxContext) -> None:
+    """Add the vendors' deep-link paths to `app` (the control API's plain-HTTP server)."""
+    app.add_url_rule(
+        "/lightning/r/<sobject>/<rid>/view", "sf_record", lambda sobject, rid: _salesforce(ctx, sobject, rid)
+    )
+    app.add_url_rule(
+        "/contacts/<portal>/company/<oid>",
+        "hs_company",
+        lambda portal, oid: _hubspot(ctx, portal, "companies", oid),
+    )
+
+    def hs_record(portal: str, type_id: str, oid: str) -> Response:
+        object_type = HUBSPOT_TYPES.get(type_id)
+        if object_type is None:
+            return _missing("HubSpot", "such object type")
+        return _hubspot(ctx, portal, object_type, oid)
+
+    app.add_url_rule("/contacts/<portal>/record/<type_id>/<oid>", "hs_record", hs_record)
+    app.add_url_rule("/agent/tickets/<int:tid>", "zd_ticket", lambda tid: _zendesk_ticket(ctx, tid))
+    app.add_url_rule("/agent/organizations/<int:oid>", "zd_org", lambda oid: _zendesk_org(ctx, oid))
