@@ -5,9 +5,11 @@ the worker."""
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,13 @@ class Model:
     def classify_many(self, texts: Any) -> list[Sentiment]:
         self.texts.extend(texts)
         return [Sentiment(label="neutral", score=0.0, confidence=1.0, excerpt=t) for t in texts]
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen() -> Iterator[None]:
+    """The handler freezes the heap (gc.freeze): give it back to the collector for the tests after these."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture
@@ -125,8 +134,6 @@ def test_after_the_warm_up_what_the_process_holds_is_kept_from_the_garbage_colle
 ) -> None:
     """Issue 17: the SDKs' thousands of modules and the model are long-lived objects that every oldest-
     generation collection walked again, in every pass part; frozen after the warm-up they are not walked."""
-    import gc
-
     monkeypatch.setattr(warmup, "warm", lambda _settings: {})
     gc.unfreeze()
     try:
@@ -137,8 +144,6 @@ def test_after_the_warm_up_what_the_process_holds_is_kept_from_the_garbage_colle
 
 
 def test_a_failed_warm_up_still_freezes(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gc
-
     def worse(_settings: Settings) -> Any:
         raise MemoryError
 
