@@ -25,6 +25,7 @@ from integrations.sandbox.context import SandboxContext
 
 SALESFORCE_OBJECTS = ("Account", "Case", "Contact", "Opportunity")
 HUBSPOT_TYPES = {"0-2": "companies", "0-5": "tickets", "0-1": "contacts", "0-3": "deals"}
+HUBSPOT_NAMES = {"companies": "Company", "tickets": "Ticket", "contacts": "Contact", "deals": "Deal"}
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} · {vendor} (emulator)</title>
@@ -96,7 +97,7 @@ def _hubspot(ctx: SandboxContext, portal: str, object_type: str, oid: str) -> Re
     with ctx.lock:
         obj = get_objects(ctx, object_type, [oid]).get(oid)
         if obj is None:
-            return _missing("HubSpot", object_type.rstrip("s"))
+            return _missing("HubSpot", HUBSPOT_NAMES[object_type].lower())
         props = dict(sorted(obj.properties.items()))
         tasks = [
             {"id": tid, **{k: v for k, v in t["properties"].items() if v not in (None, "")}}
@@ -107,7 +108,7 @@ def _hubspot(ctx: SandboxContext, portal: str, object_type: str, oid: str) -> Re
     parts = [_table({"id": oid, **props})]
     if object_type == "companies":
         parts.append(_list("Tasks", tasks, "No tasks on this company."))
-    return _page("HubSpot", f"{object_type[:-1].title()}: {title}", *parts)
+    return _page("HubSpot", f"{HUBSPOT_NAMES[object_type]}: {title}", *parts)
 
 
 def _zendesk_ticket(ctx: SandboxContext, tid: int) -> Response:

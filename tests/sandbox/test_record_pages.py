@@ -44,6 +44,7 @@ def test_hubspot_company_and_ticket_pages(sandbox: Any) -> None:
     resp = _get(sandbox, f"/contacts/{portal}/company/{company.id}")
     assert resp.status_code == 200
     assert f"<th>id</th><td>{company.id}</td>" in resp.text
+    assert "<h1>Company: " in resp.text
     assert "No tasks on this company." in resp.text
     assert _get(sandbox, f"/contacts/{portal}/record/0-5/{ticket.id}").status_code == 200
     assert _get(sandbox, f"/contacts/{portal}/record/0-2/{company.id}").status_code == 200
