@@ -20,7 +20,6 @@ from connector.pipeline.plays import subject_ok
 from connector.pipeline.score import current_model
 from connector.store import models as m
 from connector.store.repo import audit, utcnow
-from scoring.band_names import label as band_label
 
 DRY_RUN_DAYS = play_backfill.LOOKBACK_DAYS
 MAX_DUE_DAYS = 90
@@ -64,7 +63,7 @@ def parse_form(form: Any, bands: list[str], segments: list[str]) -> tuple[dict[s
         errors.append("Give the play a name (e.g. “Enterprise enters red”).")
     to_band = str(form.get("to_band", ""))
     if to_band not in bands:
-        errors.append(f"Choose the band the account enters: one of {', '.join(map(band_label, bands))}.")
+        errors.append(f"Choose the band the account enters: one of {', '.join(bands)}.")
     from_bands = [b for b in _many(form, "from_bands") if b in bands and b != to_band]
     chosen = [s for s in _many(form, "segments") if s in segments]
     for key, allowed in (("from_bands", bands), ("segments", segments)):
