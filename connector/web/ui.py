@@ -57,7 +57,7 @@ def _params(band_names: list[str]) -> tuple[PortfolioParams, list[str]]:
     args = request.args
     band = args.get("band") or None
     if band is not None and band not in [*band_names, "unscored"]:
-        labels = ", ".join(f"{band_label(b)} ({b})" for b in band_names)
+        labels = ", ".join(f"{band_label(b)} (band={b})" for b in band_names)
         problems.append(f"There is no band {band!r}. Pick one of {labels} or unscored.")
         band = None
     sort = args.get("sort", "score")
