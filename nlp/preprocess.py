@@ -38,7 +38,9 @@ _SIG_DASHES = re.compile(r"^--\s*$")
 _VALEDICTION = re.compile(
     r"^\s*(best( wishes| regards)?|kind regards|warm regards|regards|many thanks|thanks( again| so much)?|"
     r"thank you|cheers|sincerely|yours( sincerely| truly)?|all the best|br|rgds|talk soon|greetings)"
-    r"\s*[,.!]?\s*$",
+    # not \s*[,.!]?\s*$: two \s* side by side try every split of a run of Unicode spaces (em spaces are
+    # not collapsed into one space), 1.1 s for one 20,000-character line (security audit 9)
+    r"\s*(?:[,.!]\s*)?$",
     re.IGNORECASE,
 )
 _GREETING = re.compile(

@@ -14,6 +14,9 @@ SLOW_BEFORE = {
     "blank lines": "\n" * MAX_CHARS,
     # an unclosed "<a " makes HTMLParser rescan the rest of the body for each one (3.5 s before)
     "unclosed tags": "<a " * (MAX_CHARS // 3),
+    # _VALEDICTION's \s*[,.!]?\s*$ tried every split of a run of em spaces (not collapsed like spaces):
+    # 1.1 s before (security audit 9)
+    "sign-off then unicode spaces": "It broke.\nregards" + "\u2003" * (MAX_CHARS - 30) + "x",
 }
 
 
