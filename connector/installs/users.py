@@ -56,6 +56,10 @@ class AuthError(ValueError):
         super().__init__("; ".join(problems))
 
 
+class WrongPasswordError(AuthError):
+    """The password a person typed to prove who they are (the current one, when changing it) is wrong."""
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -247,7 +251,7 @@ def change_password(session: Session, user: m.User, current: str, new: str, conf
         AuthError: the current password is wrong, the two new ones differ, or the new one is weak.
     """
     if not verify_password(user.password_hash, current):
-        raise AuthError(
+        raise WrongPasswordError(
             [
                 "your current password is not right; type it again (or sign out and ask your admin "
                 "for a new sign-in link if you forgot it)"

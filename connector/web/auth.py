@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, flash, g, redirect, render_template, request, url_for
 
 from connector.installs import users as auth
 from connector.store.repo import audit
 from connector.web.access import close_db, current_user, db, login_required, sign_in, sign_out
 from connector.web.security import (
     ACCOUNT_LIMIT,
+    ACCOUNT_SCOPE,
     LOGIN_LIMIT,
     account_key,
     failed,
     issue_device_cookie,
     limiter,
+    signed_in_account_key,
+    wrong_current_password,
 )
 
 bp = Blueprint("auth", __name__)
@@ -43,7 +46,9 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])
-@limiter.limit(ACCOUNT_LIMIT, methods=["POST"], key_func=account_key, deduct_when=failed)
+@limiter.shared_limit(
+    ACCOUNT_LIMIT, scope=ACCOUNT_SCOPE, methods=["POST"], key_func=account_key, deduct_when=failed
+)
 def login() -> Any:
     if request.method == "GET":
         viewer = current_user()
@@ -110,6 +115,14 @@ def logout_everywhere() -> Any:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])  # it checks a password: guessing it is slowed as at sign-in
+# ... and per account, on sign-in's own budget: a wrong current password counts as a failed sign-in
+@limiter.shared_limit(
+    ACCOUNT_LIMIT,
+    scope=ACCOUNT_SCOPE,
+    methods=["POST"],
+    key_func=signed_in_account_key,
+    deduct_when=wrong_current_password,
+)
 @login_required
 def change_password() -> Any:
     """The signed-in person changes their own password (the current one is asked). Their other sessions
@@ -131,6 +144,8 @@ def change_password() -> Any:
             request.form.get("confirm", ""),
         )
     except auth.AuthError as exc:
+        # a wrong current password spends one of the account's sign-in attempts (ACCOUNT_LIMIT)
+        g.wrong_current_password = isinstance(exc, auth.WrongPasswordError)
         # nothing else is typed on this form: the passwords are not sent back into the page
         return render_template("auth/password.html", errors=exc.problems), 400
     audit(db(), user.tenant_id, user.email, "user.password_changed")

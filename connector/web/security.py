@@ -101,6 +101,26 @@ def failed(resp: Response) -> bool:
     return resp.status_code == 401
 
 
+# The per-account budget (ACCOUNT_LIMIT) is one budget wherever the password is checked: sign-in and the
+# change-password form (whose "current password" is the same secret) draw on it under one scope, so a stolen
+# session cookie cannot guess the password there faster than sign-in allows (security audit 9).
+ACCOUNT_SCOPE = "login-account"
+
+
+def signed_in_account_key() -> str:
+    """The rate-limit key `account_key` gives the signed-in person's e-mail (no device bucket: a stolen
+    session may come with the device cookie)."""
+    from connector.web.access import current_user
+
+    viewer = current_user()
+    return "login-account:" + _email_digest(viewer.email if viewer is not None else "")
+
+
+def wrong_current_password(_resp: Response) -> bool:
+    """Set by the change-password view when the current password did not match (not for a weak new one)."""
+    return bool(g.get("wrong_current_password"))
+
+
 def _storage_uri(app: Flask) -> str:
     """Where rate-limit counters live; memory:// is limits' memory storage behind a lock (memory_limits)."""
     from connector.web.memory_limits import memory_uri
