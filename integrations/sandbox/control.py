@@ -159,9 +159,17 @@ def stats(ctx: SandboxContext) -> dict[str, Any]:
     }
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
 def create_control_app(ctx: SandboxContext, runner: Runner) -> Flask:
     """The control API Flask app for one sandbox set."""
     app = Flask("healthscore-sandbox-control")
+    # It listens on 127.0.0.1 only, but a web page can still reach it by DNS rebinding (its own name
+    # re-pointed at 127.0.0.1: same origin to the browser, so it reads the answers) and read the credentials
+    # and webhook secrets, re-point webhooks or tick the clock. A rebound request names the attacker's host:
+    # only loopback names are answered (400 otherwise; security audit 9).
+    app.config["TRUSTED_HOSTS"] = list(LOOPBACK_HOSTS)
 
     @app.errorhandler(BadInputError)
     def _bad(exc: BadInputError) -> tuple[Response, int]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.connector.web.seed import PASSWORD, TenantData, sign_in_as
 
 NEW = "plum kettle orbit wednesday"
@@ -61,3 +63,43 @@ def test_a_weak_new_password_spends_no_guess(client: Any, tenants: dict[str, Ten
         assert resp.status_code == 400
     ok = client.post("/account/password", data={"current": PASSWORD, "password": NEW, "confirm": NEW})
     assert ok.status_code == 302
+
+
+# ---------------------------------------------------------------- finding: sandbox control port rebinding
+
+
+def _control_client() -> Any:
+    from datetime import timedelta
+
+    from integrations.sandbox import seed
+    from integrations.sandbox.context import Faults, OAuthClient, SandboxContext, VendorState
+    from integrations.sandbox.control import create_control_app
+    from tests.sandbox.test_control import VENDORS, StubRunner
+
+    vendors = {
+        v: VendorState(vendor=v, oauth=OAuthClient("id", "secret", timedelta(hours=1))) for v in VENDORS
+    }
+    ctx = SandboxContext(book=seed.generate_book(seed=2, accounts=10), vendors=vendors, faults=Faults(0))
+    return create_control_app(ctx, StubRunner(ctx)).test_client()
+
+
+@pytest.mark.parametrize("host", ["rebind.attacker.example:8765", "127.0.0.1.nip.io:8765", "evil.example"])
+def test_the_sandbox_control_api_answers_loopback_names_only(host: str) -> None:
+    """The control port (credentials, webhook secrets, clock) binds 127.0.0.1 only, but a page in the
+    developer's browser reached it by DNS rebinding: its own name re-pointed at 127.0.0.1 is the same
+    origin to the browser, so it read /_sandbox/credentials and re-pointed the emulated webhooks."""
+    control = _control_client()
+    headers = {"Host": host}
+    assert control.get("/_sandbox/credentials", headers=headers).status_code == 400
+    assert control.get("/_sandbox/webhooks", headers=headers).status_code == 400
+    moved = control.post(
+        "/_sandbox/webhooks", json={"vendor": "zendesk", "url": "http://evil.example/"}, headers=headers
+    )
+    assert moved.status_code == 400
+    assert control.get("/_sandbox/webhooks").get_json()["config"]["zendesk"]["url"] != "http://evil.example/"
+
+
+def test_the_sandbox_control_api_still_answers_its_own_addresses() -> None:
+    control = _control_client()
+    for host in ("127.0.0.1:8765", "localhost:8765", "localhost"):
+        assert control.get("/_sandbox/credentials", headers={"Host": host}).status_code == 200, host
