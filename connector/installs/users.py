@@ -128,6 +128,9 @@ def _script(ch: str) -> str:
     return unicodedata.name(ch, "UNKNOWN").split(" ", 1)[0]
 
 
+_OTHER_DOTS = ("\u3002", "\uff61")  # the full stops IDNA (UTS #46) maps to "."
+
+
 def _email_problems(email: str) -> list[str]:
     if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 320:
         return [f"{email!r} is not an e-mail address"]
@@ -139,6 +142,12 @@ def _email_problems(email: str) -> list[str]:
         scripts = {_script(ch) for ch in part if unicodedata.category(ch).startswith("L")}
         if len(scripts) > 1:
             return [f"{email!r} mixes letters of several alphabets ({', '.join(sorted(scripts))})"]
+    # A domain that differs from another only by its dots is the same mail domain to people and mail
+    # clients, yet another login: a trailing dot (acme.test. is the FQDN of acme.test), an empty label, or
+    # a full stop IDNA reads as one (ideographic, halfwidth; NFKC has folded the fullwidth one already).
+    domain = email.rsplit("@", 1)[1]
+    if any(dot in domain for dot in _OTHER_DOTS) or "" in domain.split("."):
+        return [f"{email!r} has a domain with a stray dot; type the address plainly (name@example.com)"]
     return []
 
 

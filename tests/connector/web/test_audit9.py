@@ -103,3 +103,38 @@ def test_the_sandbox_control_api_still_answers_its_own_addresses() -> None:
     control = _control_client()
     for host in ("127.0.0.1:8765", "localhost:8765", "localhost"):
         assert control.get("/_sandbox/credentials", headers={"Host": host}).status_code == 200, host
+
+
+# ---------------------------------------------------------------- finding: look-alike domains by their dots
+
+
+@pytest.mark.parametrize(
+    "lookalike",
+    [
+        "admin@acme.test.",  # a trailing dot: the same mail domain (FQDN), another login
+        "admin@acme\u3002test",  # ideographic full stop: a label separator to IDNA and mail clients
+        "admin@acme\uff61test",  # halfwidth ideographic full stop
+        "admin@acme..test",  # an empty label
+        "admin@.acme.test",
+    ],
+)
+def test_invite_refuses_a_domain_that_differs_only_by_its_dots(
+    acme_admin: Any, app: Any, lookalike: str
+) -> None:
+    """Audit 2 refused look-alikes of an existing address (fullwidth, zero-width, mixed scripts), but not
+    ones that differ by a dot: 'admin@acme.test.' was invited as a second admin next to admin@acme.test, so
+    the users list and the audit log showed two people with the real admin's address."""
+    from connector.store import models as m
+    from connector.store.db import transaction
+
+    resp = acme_admin.post("/admin/users/invite", data={"email": lookalike, "role": "admin"})
+    assert resp.status_code == 400, lookalike
+    assert "domain" in resp.get_data(as_text=True)
+    with transaction(str(app.config["HEALTHSCORE"].sqlalchemy_url)) as session:
+        assert session.query(m.User).count() == 4  # the two seeded users of each tenant, nothing added
+
+
+def test_ordinary_domains_are_still_invited(acme_admin: Any) -> None:
+    for email in ("ops@mail.acme.test", "jo.smith@acme-corp.example", "anna@xn--bcher-kva.example"):
+        resp = acme_admin.post("/admin/users/invite", data={"email": email, "role": "viewer"})
+        assert resp.status_code == 303, email
