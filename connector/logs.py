@@ -75,6 +75,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+# Characters that end a line in a terminal, a log file or a log viewer (C0 controls but tab, DEL, NEL and the
+# Unicode line and paragraph separators).
+_LINE_BREAKING = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
 class TextFormatter(logging.Formatter):
     """Readable lines for a terminal. A traceback is shown only at DEBUG: a person reading the console gets
     the error's one-line summary (its type and message), and HEALTHSCORE_LOG_LEVEL=DEBUG shows the rest."""
@@ -84,10 +93,19 @@ class TextFormatter(logging.Formatter):
         self.tracebacks = tracebacks
 
     def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if _LINE_BREAKING.search(message):
+            # One record, one line: a CR/LF in a logged value (a request path Flask logs decoded with
+            # "Exception on …", an exception's text quoting vendor or ticket data) would start a forged line
+            # of its own. Escaped as Python writes them (\n); tracebacks (DEBUG) keep their lines.
+            record = logging.makeLogRecord(
+                {**record.__dict__, "msg": _LINE_BREAKING.sub(_escape_char, message), "args": ()}
+            )
         if record.exc_info and not self.tracebacks:
             exc = record.exc_info[1]
             summary = redact(f"{type(exc).__name__}: {exc}") if exc is not None else ""
             record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+            summary = _LINE_BREAKING.sub(_escape_char, summary)
             record.msg, record.args = (
                 f"{record.getMessage()} ({summary})" if summary else record.getMessage(),
                 (),

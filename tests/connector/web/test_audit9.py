@@ -138,3 +138,36 @@ def test_ordinary_domains_are_still_invited(acme_admin: Any) -> None:
     for email in ("ops@mail.acme.test", "jo.smith@acme-corp.example", "anna@xn--bcher-kva.example"):
         resp = acme_admin.post("/admin/users/invite", data={"email": email, "role": "viewer"})
         assert resp.status_code == 303, email
+
+
+# ---------------------------------------------------------------- finding: log injection in text logs
+
+
+def test_a_line_break_in_a_logged_path_does_not_forge_a_log_line(app: Any) -> None:
+    """Text logs (the default format) wrote each record's message and exception summary as is: an exception
+    text quoting a value it could not read (vendor or ticket data, a request field) with a CR/LF in it
+    started a line of the attacker's own ('... INFO connector.web.auth: user.sign_in admin@…')."""
+    import io
+    import logging
+
+    from flask import request
+
+    from connector.logs import configure_logging
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError(f"cannot read {request.args['q']}")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # served as in production: logged, then the 500 page
+
+    stream = io.StringIO()
+    handler = configure_logging("text", "INFO", stream=stream)
+    try:
+        forged = "x%0d%0a2026-12-07 17:00:00,000 INFO connector.web.auth: user.sign_in admin@acme.test"
+        assert app.test_client().get(f"/boom?q={forged}").status_code == 500
+    finally:
+        logging.getLogger().removeHandler(handler)
+    lines = [ln for ln in stream.getvalue().splitlines() if "boom" in ln or "user.sign_in" in ln]
+    assert lines, stream.getvalue()
+    assert not any(ln.startswith("2026-12-07 17:00:00,000") for ln in lines), lines
+    assert all("\\r\\n2026-12-07" in ln for ln in lines), lines
