@@ -171,3 +171,106 @@ def test_a_line_break_in_a_logged_path_does_not_forge_a_log_line(app: Any) -> No
     assert lines, stream.getvalue()
     assert not any(ln.startswith("2026-12-07 17:00:00,000") for ln in lines), lines
     assert all("\\r\\n2026-12-07" in ln for ln in lines), lines
+
+
+# ---------------------------------------------------------------- what held (regression tests)
+
+
+def test_held_the_session_cookie_is_host_only_secure_httponly_lax_over_https(
+    settings_overrides: dict[str, object], tenants: dict[str, TenantData]
+) -> None:
+    from connector import create_app
+
+    app = create_app({**settings_overrides, "public_base_url": "https://healthscore.example"})
+    app.config["WTF_CSRF_ENABLED"] = False
+    resp = app.test_client().post(
+        "/login",
+        data={"email": tenants["acme"].admin_email, "password": PASSWORD},
+        base_url="https://healthscore.example",
+    )
+    assert resp.status_code == 302
+    cookie = next(c for c in resp.headers.getlist("Set-Cookie") if "healthscore_session=" in c)
+    assert cookie.startswith("__Host-healthscore_session=")
+    for flag in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
+        assert flag in cookie, cookie
+    assert "Domain=" not in cookie
+
+
+def test_held_a_copy_of_the_cookie_taken_before_a_password_change_opens_nothing(
+    client: Any, tenants: dict[str, TenantData]
+) -> None:
+    """The browser that changes its password gets a new session id; the old one (copied) is dead."""
+    sign_in_as(client, tenants["acme"], "viewer")
+    stolen = client.application.test_client()
+    cookie = client.get_cookie("healthscore_session")
+    assert cookie is not None
+    stolen.set_cookie("healthscore_session", cookie.value)
+    assert stolen.get("/").status_code == 200
+    resp = client.post("/account/password", data={"current": PASSWORD, "password": NEW, "confirm": NEW})
+    assert resp.status_code == 302
+    assert client.get("/").status_code == 200
+    assert stolen.get("/").status_code == 302
+
+
+def test_held_a_spoofed_x_forwarded_for_does_not_reset_the_address_budget(client: Any) -> None:
+    """Without trusted proxies (the default) X-Forwarded-For is ignored: 30 sign-ins a minute per address."""
+    codes = [
+        client.post(
+            "/login",
+            data={"email": f"nobody{i}@acme.test", "password": "wrong password!!"},
+            headers={"X-Forwarded-For": f"192.0.2.{i}"},
+        ).status_code
+        for i in range(31)
+    ]
+    assert codes[:30] == [401] * 30
+    assert codes[30] == 429
+
+
+def test_held_behind_one_proxy_only_the_address_it_appends_counts(
+    settings_overrides: dict[str, object], app: Any
+) -> None:
+    """trusted_proxies=1: a client's own X-Forwarded-For entries come before the proxy's and are ignored."""
+    from connector import create_app
+
+    proxied = create_app({**settings_overrides, "trusted_proxies": 1})  # on `app`'s migrated database
+    proxied.config["WTF_CSRF_ENABLED"] = False
+    client = proxied.test_client()
+    codes = [
+        client.post(
+            "/login",
+            data={"email": f"nobody{i}@acme.test", "password": "wrong password!!"},
+            headers={"X-Forwarded-For": f"192.0.2.{i}, 203.0.113.50"},  # forged, then the proxy's entry
+        ).status_code
+        for i in range(31)
+    ]
+    assert codes[30] == 429
+
+
+def test_held_the_api_sends_no_cors_headers(client: Any, tenants: dict[str, TenantData]) -> None:
+    for method in ("get", "options"):
+        resp = getattr(client, method)(
+            "/api/v1/accounts",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert not [h for h in resp.headers if h[0].lower().startswith("access-control-")]
+
+
+def test_held_workers_accept_json_messages_only() -> None:
+    """A pickle in the broker would run code in a worker: Celery is told to accept JSON only."""
+    from connector.jobs.tasks import celery as celery_app
+
+    assert celery_app.conf.accept_content == ["json"]
+    assert celery_app.conf.task_serializer == "json"
+    assert celery_app.conf.result_serializer == "json"
+
+
+def test_held_the_sandbox_servers_listen_on_loopback_only() -> None:
+    from flask import Flask
+
+    from integrations.sandbox.server import ServedApp
+
+    served = ServedApp(Flask("x"), name="audit9")
+    try:
+        assert served._server.server_address[0] == "127.0.0.1"
+    finally:
+        served.shutdown()
