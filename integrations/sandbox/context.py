@@ -193,6 +193,9 @@ class SandboxContext:
     # sandbox); None (tests, which edit the book in place) re-checks the book on every request.
     read_cache: dict[Any, Any] | None = None
     read_epoch: int = 0  # bumped by edited(): the per-app caches that trust the book start again
+    # With read caches: each app's index builds, run when a tick changed the book (SandboxSet.tick), so
+    # the first vendor request after it does not build them over the whole book (issue 17).
+    warmers: list[Callable[[], None]] = field(default_factory=list)
 
     def edited(self) -> None:
         """The book was edited in place (as an agent edits a ticket in the vendor's UI; a benchmark's

@@ -201,6 +201,9 @@ class SandboxSet:
             changes = seeding.advance(self.ctx.book, days)
             self.dirty = True
             self.queue_webhooks(changes)
+            if self.ctx.read_cache is not None:  # a served sandbox: its read indexes follow the book now
+                for warm in self.ctx.warmers:
+                    warm()
             self._freeze()  # the tick's new records join the frozen book
         if wait:
             self.flush_webhooks()

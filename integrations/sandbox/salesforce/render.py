@@ -382,6 +382,17 @@ def rendered(ctx: SandboxContext, sobject: str) -> list[dict[str, Any]]:
     return rows
 
 
+def warm(ctx: SandboxContext) -> None:
+    """Render every cached object's rows for the book as it is now (a served sandbox, after a tick changed
+    it), so the first SOQL query of each object does not (issue 17). Users are rendered when asked
+    (only a relation's lookups ask), Tasks are never cached."""
+    if ctx.read_cache is None:
+        return
+    for sobject in RENDERERS:
+        if sobject not in ("Task", "User"):
+            rendered(ctx, sobject)
+
+
 def _attach_relations(ctx: SandboxContext, sobject: str, rows: list[dict[str, Any]], used: set[str]) -> None:
     for rel in used:
         parent, fk = RELATIONS[sobject][rel]

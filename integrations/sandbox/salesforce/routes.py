@@ -15,6 +15,7 @@ from integrations.sandbox.context import Fault, SandboxContext
 from integrations.sandbox.salesforce.oauth import _base_url, _oauth_error, authorize, revoke, token_endpoint
 from integrations.sandbox.salesforce.query import _batch_size, _page, full_record, start_query
 from integrations.sandbox.salesforce.render import rendered
+from integrations.sandbox.salesforce.render import warm as warm_rows
 from integrations.sandbox.salesforce.schema import (
     COLLECTION_LIMIT,
     DAILY_API_LIMIT,
@@ -100,6 +101,7 @@ def create_app(ctx: SandboxContext) -> flask.Flask:
     app = flask.Flask(__name__)
     app.url_map.strict_slashes = False
     app.json.sort_keys = False  # type: ignore[attr-defined]  # Salesforce keeps "attributes" first
+    ctx.warmers.append(lambda: warm_rows(ctx))
 
     @app.before_request
     def _enter() -> flask.Response | None:

@@ -112,6 +112,13 @@ class _Cache:
             self._events = (events, [e[0] for e in events])
         return self._events
 
+    def warm(self, ctx: Any) -> None:
+        """Build the ticket and event indexes and the ratings as the requests of a served sandbox will find
+        them (the view's base is the URL the app serves at): called when a tick changed the book."""
+        view = _View(ctx, ctx.base_urls.get("zendesk", ""), self)
+        self.events(view)
+        self.ratings(view)
+
     def ratings(self, view: _View) -> list[tuple[tuple[int, int], Survey, Ticket]]:
         """Zendesk's ratings in (updated_at, id) order; rebuilt when a survey changes (checked per request
         like the tickets' stamps), so paging through n ratings costs O(n) rather than O(n) per page."""

@@ -81,6 +81,7 @@ def create_app(ctx: SandboxContext) -> Flask:
         return _err(405, "InvalidEndpoint", "Method not allowed")
 
     cache = _Cache()  # renderings kept while the book is unchanged (see _Cache)
+    ctx.warmers.append(lambda: cache.warm(ctx))
     _oauth_routes(app, ctx)
     _export_routes(app, ctx, cache)
     _read_routes(app, ctx, cache)
