@@ -90,7 +90,10 @@ def issue_device_cookie(resp: BaseResponse, email: str) -> BaseResponse:
 def account_key() -> str:
     """Rate-limit key of the account a sign-in names (hashed: e-mails never go into Redis keys); a browser
     with a valid device cookie for that account has a bucket of its own (see DEVICE_COOKIE)."""
-    email = request.form.get("email", "")
+    return _account_key_for(request.form.get("email", ""))
+
+
+def _account_key_for(email: str) -> str:
     nonce = _device_nonce(email)
     if nonce is not None:
         return "login-device:" + hashlib.sha256(f"{_email_digest(email)}:{nonce}".encode()).hexdigest()[:32]
@@ -108,12 +111,13 @@ ACCOUNT_SCOPE = "login-account"
 
 
 def signed_in_account_key() -> str:
-    """The rate-limit key `account_key` gives the signed-in person's e-mail (no device bucket: a stolen
-    session may come with the device cookie)."""
+    """The key sign-in would count the signed-in person's attempts under: their browser's own bucket when it
+    holds their device cookie (so someone spending the account's budget at sign-in does not lock the owner
+    out of this form either; a stolen cookie jar gets one device's budget), else the account's."""
     from connector.web.access import current_user
 
     viewer = current_user()
-    return "login-account:" + _email_digest(viewer.email if viewer is not None else "")
+    return _account_key_for(viewer.email if viewer is not None else "")
 
 
 def wrong_current_password(_resp: Response) -> bool:

@@ -65,6 +65,23 @@ def test_a_weak_new_password_spends_no_guess(client: Any, tenants: dict[str, Ten
     assert ok.status_code == 302
 
 
+def test_a_guesser_at_sign_in_does_not_lock_the_owner_out_of_the_change_form(
+    client: Any, tenants: dict[str, TenantData]
+) -> None:
+    """The owner's browser holds their device cookie (it signed in): as at sign-in, it has a budget of its
+    own, so someone spending the account's budget with wrong passwords does not block the owner's change."""
+    email = tenants["acme"].viewer_email
+    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    guesser = client.application.test_client()
+    codes = [
+        guesser.post("/login", data={"email": email, "password": f"wrong guess {i}!!"}).status_code
+        for i in range(6)
+    ]
+    assert codes[-1] == 429
+    ok = client.post("/account/password", data={"current": PASSWORD, "password": NEW, "confirm": NEW})
+    assert ok.status_code == 302
+
+
 # ---------------------------------------------------------------- finding: sandbox control port rebinding
 
 
