@@ -228,6 +228,82 @@ POSITIVE = {
         "After the fix {product} no longer {problem}. Brilliant, thank you.",
     ],
 }
+# Support text the first templates lacked (issue 14, adversarial review): outage reports made of negation alone
+# ("can't", "unable", "still not", "won't", "no longer") with no emotional word; requests about the plan,
+# seats and billing; and both wrapped in courtesy ("Hope all is good on your end ... Thanks a bunch!"), which
+# carries no sentiment of its own. Written apart from the named adversarial set (data/tickets/adversarial.py,
+# test data with its own products and sentence frames; tests/nlp/test_adversarial_set.py checks no 5-word run
+# and no product name is shared).
+OUTAGES = [
+    "We can't get {product} to work at all {duration}.",
+    "Unable to log in to {product} {duration}.",
+    "{Product} is still not sending anything {duration}.",
+    "{Product} keeps erroring out every time someone on the team uses it.",
+    "None of our users can reach {product} {duration}.",
+    "{product} still down, same as yesterday",
+    "{Product} refuses to start on any of our machines.",
+    "{Product} no longer works since the update.",
+    "{Product} won't load for anyone in the office {duration}.",
+    "Our admins cannot get past the login screen of {product}.",
+    "{Product} fails every single time we press save.",
+    "still no way to open {product} here",
+]
+PLAN_REQUESTS = [
+    "Can you tell me what's in our current package?",
+    "I want to check how many licences we have left.",
+    "Our finance team asks for a breakdown of next year's fees.",
+    "Is a discount available if we commit for two years?",
+    "We're thinking about the higher tier; what would change for us?",
+    "Please arrange a call with our account manager about the renewal.",
+    "I need to go through our billing options with someone in {month}.",
+    "We'd like to reduce the number of users on our account from {month}.",
+    "Does our package include {product}, or is it an add-on?",
+    "Why doesn't {product} list archived users? Just trying to understand the setting.",
+    "Is it expected that {product} does not show deleted records?",
+    "Could we get a quote for adding {product} for the whole company?",
+]
+FIXED_THANKS = [
+    "No more {short} errors since your patch yesterday. Thank you!",
+    "{Product} behaves again after the reset you suggested, much appreciated.",
+    "The issue where {product} {problem} has not come back since the fix. Great work.",
+    "Confirmed on our side: {product} is fine now. Thanks for staying with it.",
+    "Whatever you changed worked: {product} has been fine all morning. Thanks!",
+    "{Product} is running smoothly again, you made our week.",
+    "Happy to report {product} no longer {problem}. Thanks for the quick fix.",
+]
+COURTESY_OPENERS = [
+    "Hope all is good on your end.",
+    "Trust you had a nice weekend.",
+    "Hi hi!",
+    "Morning all, hope you're keeping well.",
+    "Hello and happy Monday!",
+    "Hey there, hope the day's treating you kindly.",
+    "Good morning :)",
+]
+COURTESY_CLOSERS = [
+    "Thanks a bunch!",
+    "Much appreciated in advance.",
+    "Have a good one!",
+    "Thanks again, you're great.",
+    "Many thanks :)",
+    "Cheers, have a nice weekend.",
+    "Thank you kindly!",
+    "Grateful for any help!",
+]
+# New styles per label: (templates, wrap in courtesy, sometimes lower case without the final stop).
+SUPPORT_STYLES: dict[str, dict[str, tuple[list[str], bool]]] = {
+    "negative": {"outage": (OUTAGES, False), "courteous_outage": (OUTAGES, True)},
+    "neutral": {
+        "plan": (PLAN_REQUESTS, False),
+        "courteous_request": (PLAN_REQUESTS + NEUTRAL["request"] + NEUTRAL["howto"], True),
+    },
+    "positive": {"fixed_thanks": (FIXED_THANKS, False)},
+}
+# How many rows a label generated.jsonl holds of these styles: none. Retrains with 120 and 60 a label raised the
+# adversarial set but lowered the LOSO tweets fold and mean beyond noise (docs/sentiment-model.md, "Courtesy
+# around requests and outages"), so they are not in the training data; `--support-per-label N` writes them.
+SUPPORT_PER_LABEL = 0
+
 GREETINGS = ["Hi team,", "Hello,", "Dear Support,", "Hi there,", "Good morning,", "Hey,", ""]
 SIGNATURES = [
     "Best regards,\n{name}",
@@ -312,10 +388,55 @@ def rows(seed: int = SEED, per_label: int = PER_LABEL) -> list[dict[str, str]]:
     return out
 
 
-def main() -> None:
-    """Write generated.jsonl beside this file."""
+def _courtesy(body: str, rng: random.Random) -> str:
+    """An opener, a closer or both around the body (never neither)."""
+    form = rng.randrange(3)
+    opener = rng.choice(COURTESY_OPENERS) if form != 1 else ""
+    closer = rng.choice(COURTESY_CLOSERS) if form != 0 else ""
+    return " ".join(p for p in (opener, body, closer) if p)
+
+
+def support_rows(seed: int, per_label: int = SUPPORT_PER_LABEL) -> list[dict[str, str]]:
+    """The later styles (SUPPORT_STYLES): `per_label` unique messages per label, deterministic for the seed.
+
+    A generator of their own, so the first rows (`rows`) are the same as before they were added."""
+    rng = random.Random(seed)
+    out: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for label, styles in SUPPORT_STYLES.items():
+        n = attempts = 0
+        while n < per_label and attempts < per_label * 50:
+            attempts += 1
+            style = rng.choice(sorted(styles))
+            templates, courteous = styles[style]
+            body = _fill(rng.choice(templates), rng)
+            if rng.random() < 0.25:  # typed fast: lower case, no final stop
+                body = body.lower().rstrip(".")
+            text = _courtesy(body, rng) if courteous else body
+            if rng.random() < 0.3:
+                text = _wrap(text, rng)
+            if text in seen:
+                continue
+            seen.add(text)
+            n += 1
+            out.append({"id": f"gen-{label[:3]}-s{n:03d}", "label": label, "style": style, "text": text})
+    return out
+
+
+def all_rows(seed: int = SEED, support_per_label: int = SUPPORT_PER_LABEL) -> list[dict[str, str]]:
+    """What generated.jsonl holds: `rows` and then `support_rows` (seeded with seed + 1; none for 0)."""
+    return rows(seed) + (support_rows(seed + 1, support_per_label) if support_per_label else [])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Write generated.jsonl beside this file (`--support-per-label N`: that many later-style rows per label)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--support-per-label", type=int, default=SUPPORT_PER_LABEL)
+    args = parser.parse_args(argv)
     with (HERE / "generated.jsonl").open("w", encoding="utf-8") as fh:
-        for row in rows():
+        for row in all_rows(support_per_label=args.support_per_label):
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import re
+from collections import Counter
 from pathlib import Path
 
 from nlp.data import load_tickets
@@ -22,7 +24,7 @@ def _generator():  # type: ignore[no-untyped-def]
 
 
 def test_generated_file_is_what_the_generator_makes() -> None:
-    rows = _generator().rows()
+    rows = _generator().all_rows()
     shipped = load_tickets(DEFAULT_GENERATED, source="support_generated")
     assert [r["text"] for r in rows] == [e.text for e in shipped]
     counts = {lab: sum(r["label"] == lab for r in rows) for lab in ("negative", "neutral", "positive")}
@@ -81,3 +83,37 @@ def test_long_mail_set_is_what_its_generator_makes_and_never_trained_on() -> Non
     training = {e.text for e in load_all(default_data_dir(), DEFAULT_TICKETS, DEFAULT_GENERATED)}
     assert not training & {e.text for e in shipped}
     assert min(len(e.text) for e in shipped) > 250  # long mail, not sentences
+
+
+def test_generated_support_rows_are_deterministic_per_seed_and_keep_the_earlier_rows() -> None:
+    gen = _generator()
+    first = gen.all_rows(7, support_per_label=30)
+    assert first == gen.all_rows(7, support_per_label=30)
+    assert first[: len(gen.rows(7))] == gen.rows(7)  # the rows made before the new styles are unchanged
+    assert len(first) == len(gen.rows(7)) + 3 * 30
+    assert gen.all_rows(7, support_per_label=0) == gen.rows(7)
+    assert [r["text"] for r in gen.support_rows(8, 30)] != [r["text"] for r in gen.support_rows(9, 30)]
+    shipped = load_tickets(DEFAULT_GENERATED, source="support_generated")
+    assert [e.text for e in shipped] == [r["text"] for r in gen.all_rows()]
+
+
+def test_generated_support_rows_cover_outages_requests_and_courtesy() -> None:
+    gen = _generator()
+    rows = gen.support_rows(gen.SEED + 1, 120)
+    styles = Counter((r["label"], r["style"]) for r in rows)
+    assert {
+        ("negative", "outage"),
+        ("negative", "courteous_outage"),
+        ("neutral", "plan"),
+        ("neutral", "courteous_request"),
+        ("positive", "fixed_thanks"),
+    } <= set(styles)
+    assert Counter(r["label"] for r in rows) == dict.fromkeys(("negative", "neutral", "positive"), 120)
+    outages = [r["text"].lower() for r in rows if r["label"] == "negative"]
+    assert all(
+        re.search(r"can't|cannot|unable|not|none|won't|no longer|fails|refuses|erroring|down|no way", t)
+        for t in outages
+    )
+    courteous = [r["text"] for r in rows if r["style"].startswith("courteous")]
+    closers_openers = gen.COURTESY_OPENERS + gen.COURTESY_CLOSERS
+    assert all(any(c.lower() in t.lower() for c in closers_openers) for t in courteous)
