@@ -291,3 +291,17 @@ def test_held_the_sandbox_servers_listen_on_loopback_only() -> None:
         assert served._server.server_address[0] == "127.0.0.1"
     finally:
         served.shutdown()
+
+
+def test_held_sign_in_needs_the_csrf_token_and_bodies_are_bounded(
+    settings_overrides: dict[str, object], app: Any, tenants: dict[str, TenantData]
+) -> None:
+    """Login CSRF (signing a victim into the attacker's account) is refused; a body over 2 MiB is a 413."""
+    from connector import create_app
+
+    strict = create_app(settings_overrides)  # CSRF on, as served
+    client = strict.test_client()
+    data = {"email": tenants["acme"].admin_email, "password": PASSWORD}
+    assert client.post("/login", data=data).status_code == 400
+    big = {"email": "a@b.test", "password": "x" * (3 * 1024 * 1024)}
+    assert app.test_client().post("/login", data=big).status_code == 413
