@@ -312,7 +312,10 @@ def test_the_portfolio_says_why_a_row_can_sit_outside_its_cards_range(acme_admin
     page = acme_admin.get("/").get_data(as_text=True)
     note = re.search(r'<p class="muted small" id="band-note">([^<]+)</p>', page)
     assert note is not None
-    assert "These ranges are for most accounts; Enterprise: Green (Healthy) from 75, Yellow (Watch) from 55." in note.group(1)
+    assert (
+        "These ranges are for most accounts; Enterprise: Green (Healthy) from 75, Yellow (Watch) from 55."
+        in note.group(1)
+    )
     assert "An account leaves its band only 2 points past an edge and after 3 days in it" in note.group(1)
 
 
