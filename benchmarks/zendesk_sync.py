@@ -24,6 +24,13 @@ After a 1-day tick: comments 2 calls (1 event page + the agent list); idle: 1 ca
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# Run as a script: put the repo first, not benchmarks/ (whose scoring.py would shadow the package that
+# integrations/*/mapping.py imports its band names from).
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
 import argparse
 import time
 from typing import Any
