@@ -525,12 +525,7 @@ def render_card(ev: Evaluation, n_by_source: dict[str, int], now: datetime | Non
             "| set | n | expected | accuracy | predicted negative / neutral / positive |",
             "|---|---|---|---|---|",
         ]
-        lines += [
-            f"| {c.name} | {c.n} | {c.expected} | {c.accuracy:.3f} | "
-            + " / ".join(str(c.predicted.get(lab, 0)) for lab in LABELS)
-            + " |"
-            for c in ev.challenge
-        ]
+        lines += _set_rows(ev.challenge)
     if ev.adversarial:
         lines += adversarial_lines(ev.adversarial, ev.adversarial_all)
     if ev.long_mail:
@@ -583,6 +578,16 @@ def render_card(ev: Evaluation, n_by_source: dict[str, int], now: datetime | Non
     return "\n".join(lines) + "\n"
 
 
+def _set_rows(sets: Sequence[ChallengeResult]) -> list[str]:
+    """One card table row per named set: n, expected label, accuracy, and what the model predicted."""
+    return [
+        f"| {c.name} | {c.n} | {c.expected} | {c.accuracy:.3f} | "
+        + " / ".join(str(c.predicted.get(lab, 0)) for lab in LABELS)
+        + " |"
+        for c in sets
+    ]
+
+
 def adversarial_lines(sets: Sequence[ChallengeResult], overall: SourceResult | None) -> list[str]:
     """The support adversarial set: accuracy per named set, then the whole set's per-class table and confusion."""
     out = [
@@ -599,12 +604,7 @@ def adversarial_lines(sets: Sequence[ChallengeResult], overall: SourceResult | N
         "| set | n | expected | accuracy | predicted negative / neutral / positive |",
         "|---|---|---|---|---|",
     ]
-    out += [
-        f"| {c.name} | {c.n} | {c.expected} | {c.accuracy:.3f} | "
-        + " / ".join(str(c.predicted.get(lab, 0)) for lab in LABELS)
-        + " |"
-        for c in sets
-    ]
+    out += _set_rows(sets)
     if overall:
         r = overall.report
         out += [
