@@ -5,7 +5,10 @@ HubSpot `/contacts/<portal>/company/<id>` (and `/contacts/<portal>/record/<type 
 `/agent/tickets/<id>` and `/agent/organizations/<id>`. Against the emulators those links answered 404 (the
 emulators serve APIs only) over TLS with a throwaway CA, so a browser warned first. These pages answer
 exactly those paths and show the record as the emulator holds it: its fields, including what our product
-wrote back (health score, band, drivers …), and the tasks and tickets our plays created on it.
+wrote back (health score, band, drivers …), and the tasks and tickets our plays created on it. A picklist
+value reads as its label, as the vendor's own UI shows it (`red` → "Red"), taken from the emulator's field
+metadata (Salesforce describe `picklistValues`, HubSpot property `options`, Zendesk `custom_field_options`);
+a value the metadata does not list reads as is.
 
 They are registered on the control API's server (plain HTTP on 127.0.0.1: no certificate warning, nothing
 to trust), not on the vendor API servers, so they never count as API calls nor take scripted faults. The
@@ -39,17 +42,31 @@ td{{white-space:pre-wrap}}</style></head>
 <h1>{title}</h1>{body}</body></html>"""
 
 
-def _table(fields: Mapping[str, Any]) -> Markup:
+Labels = Mapping[str, Mapping[str, str]]  # field name -> {picklist value -> label}
+
+
+def _shown(labels: Labels, name: str, value: Any) -> Any:
+    """What the vendor's UI shows for `value` of field `name`: its picklist label, else the value."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return labels.get(name, {}).get(value, value)
+    return value
+
+
+def _table(fields: Mapping[str, Any], labels: Labels | None = None) -> Markup:
     rows = "".join(
-        f"<tr><th>{escape(k)}</th><td>{escape('' if v is None else v)}</td></tr>"
+        f"<tr><th>{escape(k)}</th><td>{escape(_shown(labels or {}, k, v))}</td></tr>"
         for k, v in fields.items()
         if k != "attributes"
     )
     return Markup(f"<table>{rows}</table>")  # noqa: S704 - every value escaped above
 
 
-def _list(heading: str, items: Iterable[Mapping[str, Any]], empty: str) -> Markup:
-    tables = [_table(i) for i in items]
+def _list(
+    heading: str, items: Iterable[Mapping[str, Any]], empty: str, labels: Labels | None = None
+) -> Markup:
+    tables = [_table(i, labels) for i in items]
     inner = "".join(tables) if tables else f"<p>{escape(empty)}</p>"
     return Markup(f"<h2>{escape(heading)}</h2>{inner}")  # noqa: S704 - heading escaped, tables built escaped
 
@@ -67,6 +84,7 @@ def _missing(vendor: str, what: str) -> Response:
 def _salesforce(ctx: SandboxContext, sobject: str, rid: str) -> Response:
     from integrations.sandbox.salesforce.query import full_record
     from integrations.sandbox.salesforce.render import rendered
+    from integrations.sandbox.salesforce.writes import describe
 
     name = next((o for o in SALESFORCE_OBJECTS if o.lower() == sobject.lower()), None)
     if name is None:
@@ -76,20 +94,25 @@ def _salesforce(ctx: SandboxContext, sobject: str, rid: str) -> Response:
         if row is None:
             return _missing("Salesforce", name)
         record = full_record(ctx, name, row)
+        labels = {
+            f["name"]: {p["value"]: p["label"] for p in f["picklistValues"] if p.get("label")}
+            for f in describe(ctx, name)["fields"]
+            if f["picklistValues"]
+        }
         tasks = [
             {k: t.get(k) for k in ("Id", "Subject", "Status", "Priority", "ActivityDate", "Description")}
             for t in rendered(ctx, "Task")
             if t.get("WhatId") == rid
         ]
     title = str(record.get("Name") or record.get("Subject") or record.get("CaseNumber") or rid)
-    parts = [_table(record)]
+    parts = [_table(record, labels)]
     if name == "Account":
         parts.append(_list("Tasks", tasks, "No tasks on this account."))
     return _page("Salesforce", f"{name}: {title}", *parts)
 
 
 def _hubspot(ctx: SandboxContext, portal: str, object_type: str, oid: str) -> Response:
-    from integrations.sandbox.hubspot.render import get_objects
+    from integrations.sandbox.hubspot.render import get_objects, property_defs
 
     state = ctx.vendors["hubspot"]
     if portal != str(state.extra.get("portal_id")):
@@ -99,13 +122,18 @@ def _hubspot(ctx: SandboxContext, portal: str, object_type: str, oid: str) -> Re
         if obj is None:
             return _missing("HubSpot", HUBSPOT_NAMES[object_type].lower())
         props = dict(sorted(obj.properties.items()))
+        labels = {
+            name: {str(o["value"]): str(o["label"]) for o in p.get("options") or [] if o.get("label")}
+            for name, p in property_defs(ctx, object_type).items()
+            if p.get("options")
+        }
         tasks = [
             {"id": tid, **{k: v for k, v in t["properties"].items() if v not in (None, "")}}
             for tid, t in state.extra.get("tasks", {}).items()
             if oid in t.get("companies", ())
         ]
     title = str(props.get("name") or props.get("subject") or props.get("dealname") or oid)
-    parts = [_table({"id": oid, **props})]
+    parts = [_table({"id": oid, **props}, labels)]
     if object_type == "companies":
         parts.append(_list("Tasks", tasks, "No tasks on this company."))
     return _page("HubSpot", f"{HUBSPOT_NAMES[object_type]}: {title}", *parts)
@@ -138,6 +166,13 @@ def _zendesk_org(ctx: SandboxContext, oid: int) -> Response:
         if customer is None:
             return _missing("Zendesk", "organization")
         org = view.organization(customer)
+        labels = {
+            key: {
+                str(o["value"]): str(o["name"]) for o in f.get("custom_field_options") or [] if o.get("name")
+            }
+            for key, f in ctx.vendors["zendesk"].custom_fields.items()
+            if f.get("custom_field_options")
+        }
         tickets = [
             {k: t.get(k) for k in ("id", "subject", "status", "priority", "type", "due_at", "description")}
             for t in ctx.vendors["zendesk"].extra.get("created_tickets", {}).values()
@@ -149,7 +184,7 @@ def _zendesk_org(ctx: SandboxContext, oid: int) -> Response:
         "Zendesk",
         f"Organization: {org.get('name')}",
         _table(org),
-        _list("Organization fields", [fields] if fields else [], "No organization fields."),
+        _list("Organization fields", [fields] if fields else [], "No organization fields.", labels),
         _list("Tickets created through the API", tickets, "None."),
     )
 

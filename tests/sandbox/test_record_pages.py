@@ -62,3 +62,75 @@ def test_zendesk_ticket_and_organization_pages(sandbox: Any) -> None:
     assert org.status_code == 200
     assert "Organization:" in org.text
     assert _get(sandbox, "/agent/tickets/1").status_code == 404
+
+
+def _api(http: requests.Session, creds: dict[str, Any], method: str, path: str, body: Any) -> Any:
+    resp = http.request(
+        method,
+        f"{creds['base_url']}{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {creds['access_token']}"},
+    )
+    assert resp.status_code < 300, resp.text
+    return resp.json() if resp.content else None
+
+
+def test_record_pages_show_picklist_labels_from_the_emulators_field_metadata(
+    sandbox: Any, sandbox_http: requests.Session
+) -> None:
+    """A vendor's UI shows a picklist value's label ("Red"), not its API value (`red`): the pages take the
+    label from the field metadata our product created (the same payloads as ensure_fields), HTML-escaped,
+    and show a value the metadata does not list as is."""
+    from integrations.hubspot.mapping import SCORE_PROPERTIES, Settings, property_definition
+    from integrations.salesforce.mapping import FIELD_METADATA
+    from integrations.zendesk.mapping import field_specs
+
+    creds = sandbox.credentials()
+    ctx = sandbox.ctx
+
+    sf = creds["salesforce"]
+    metadata = {**FIELD_METADATA["health_band"]}
+    metadata["valueSet"] = {  # the product's picklist, plus a label that needs escaping
+        "valueSetDefinition": {
+            "value": [*metadata["valueSet"]["valueSetDefinition"]["value"], {"fullName": "x", "label": "<X>"}]
+        }
+    }
+    body = {"FullName": "Account.Health_Band__c", "Metadata": metadata}
+    _api(sandbox_http, sf, "POST", "/services/data/v59.0/tooling/sobjects/CustomField", body)
+    accounts = [r for r in rendered(ctx, "Account") if not r.get("IsDeleted")][:3]
+    for account, value in zip(accounts, ("red", "x", "purple"), strict=True):
+        path = f"/services/data/v59.0/sobjects/Account/{account['Id']}"
+        _api(sandbox_http, sf, "PATCH", path, {"Health_Band__c": value})
+    pages = [_get(sandbox, f"/lightning/r/Account/{a['Id']}/view").text for a in accounts]
+    assert "<th>Health_Band__c</th><td>Red</td>" in pages[0]
+    assert "<th>Health_Band__c</th><td>&lt;X&gt;</td>" in pages[1]
+    assert "<th>Health_Band__c</th><td>purple</td>" in pages[2]  # not in the picklist: the value as is
+
+    hs = creds["hubspot"]
+    s = Settings()
+    _api(
+        sandbox_http,
+        hs,
+        "POST",
+        "/crm/v3/properties/companies/groups",
+        {"name": s.property_group, "label": "H"},
+    )
+    prop = next(p for p in SCORE_PROPERTIES if p.key == "health_band")
+    _api(sandbox_http, hs, "POST", "/crm/v3/properties/companies", property_definition(prop, s))
+    with ctx.lock:
+        company = next(o for o in render(ctx, "companies") if o.archived_at is None)
+    update = {"inputs": [{"id": company.id, "properties": {prop.name: "yellow"}}]}
+    _api(sandbox_http, hs, "POST", "/crm/v3/objects/companies/batch/update", update)
+    portal = ctx.vendors["hubspot"].extra["portal_id"]
+    assert (
+        f"<th>{prop.name}</th><td>Yellow</td>"
+        in _get(sandbox, f"/contacts/{portal}/company/{company.id}").text
+    )
+
+    zd = creds["zendesk"]
+    spec = next(f for f in field_specs() if f.logical == "health_band")
+    _api(sandbox_http, zd, "POST", "/api/v2/organization_fields.json", {"organization_field": spec.payload()})
+    c = next(c for c in ctx.book.customers.values() if c.zendesk.present and c.created_at <= ctx.book.now)
+    item = {"id": org_id(c.key), "organization_fields": {spec.key: "healthscore_band_green"}}
+    _api(sandbox_http, zd, "PUT", "/api/v2/organizations/update_many.json", {"organizations": [item]})
+    assert f"<th>{spec.key}</th><td>Green</td>" in _get(sandbox, f"/agent/organizations/{org_id(c.key)}").text

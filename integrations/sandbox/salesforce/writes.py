@@ -74,7 +74,7 @@ def describe(ctx: SandboxContext, sobject: str) -> dict[str, Any]:
                 "referenceTo": [RELATIONS[sobject][rel][0]] if rel else [],
                 "relationshipName": rel,
                 "picklistValues": [
-                    {"active": True, "defaultValue": False, "label": v, "value": v}
+                    {"active": True, "defaultValue": False, "label": v["label"], "value": v["value"]}
                     for v in meta.get("picklist", [])
                 ],
             }
@@ -277,8 +277,8 @@ def create_custom_field(ctx: SandboxContext, body: Any) -> dict[str, Any]:
             "DUPLICATE_DEVELOPER_NAME",
             f"There is already a field named {name.removesuffix('__c')} on Account.",
         )
-    picklist = [
-        v.get("fullName")
+    picklist = [  # a value's label defaults to its API name, as in Setup
+        {"value": v.get("fullName"), "label": v.get("label") or v.get("fullName")}
         for v in (meta.get("valueSet") or {}).get("valueSetDefinition", {}).get("value", [])
         if isinstance(v, dict)
     ]
