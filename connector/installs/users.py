@@ -298,6 +298,7 @@ def reset_password(session: Session, tenant_id: int, user_id: int, *, by_user_id
     if user.password_hash is None:
         raise AuthError(["that person has no password yet: use “New link” to renew their invitation"])
     user.password_hash = None
+    user.password_reset_at = utcnow()  # a reset, not an invitation, even if they never signed in (status)
     end_all_sessions(session, user.id)
     user.created_at = utcnow()  # the link's week starts now (see `_invited`)
     return user, _new_link(user)
@@ -351,7 +352,39 @@ def accept_invite(session: Session, token: str, password: str) -> m.User:
         raise AuthError(["this invitation link is invalid or was already used; ask your admin for a new one"])
     user.invite_token_hash = None
     user.password_hash = hash_password(password)
+    user.password_reset_at = None
     return user
+
+
+ACTIVE, RESET, INVITED = "active", "reset", "invited"
+
+
+def status(user: m.User) -> str:
+    """`active` (has a password), `reset` (had one: an admin cleared it and made a sign-in link, a new one is
+    pending) or `invited` (never had a password: an invitation nobody accepted yet, which can be cancelled).
+
+    A reset is told by `password_reset_at`, not by a past sign-in: someone whose account was made with a
+    password (`users create-admin`) or who accepted an invitation and stayed signed in has no
+    `last_login_at`, and their reset read as an invitation whose "Cancel invite" deleted the account.
+    `last_login_at` still counts for rows reset before `password_reset_at` existed (migration 0018)."""
+    if user.password_hash is not None:
+        return ACTIVE
+    if user.password_reset_at is not None or user.last_login_at is not None:
+        return RESET
+    return INVITED
+
+
+def cancel_invite(session: Session, tenant_id: int, user_id: int) -> m.User:
+    """Withdraw an invitation nobody accepted yet: the pending user is deleted, so its link stops working.
+
+    Raises:
+        AuthError: no such user, or not an open invitation (an active person, or one whose password was
+        reset: they are removed with `remove_user`, never by cancelling an "invitation").
+    """
+    user = session.scalar(select(m.User).where(m.User.id == user_id, m.User.tenant_id == tenant_id))
+    if user is None or status(user) != INVITED:
+        raise AuthError(["there is no open invitation for that user (already accepted or cancelled)"])
+    return remove_user(session, tenant_id, user_id)
 
 
 def set_role(session: Session, tenant_id: int, user_id: int, role: str) -> m.User:

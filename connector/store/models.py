@@ -125,6 +125,9 @@ class User(Base):
     invite_token_hash: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # When an admin last cleared their password ("New sign-in link": they choose a new one on the link);
+    # NULL once they set it, and for an invitation (never had a password). See users.status.
+    password_reset_at: Mapped[datetime | None]
 
 
 class UserSession(Base):

@@ -197,6 +197,7 @@ def users() -> Any:
     return render_template(
         "admin/users.html",
         users=readmodels.users(db(), tenant_id()),
+        status=auth.status,
         roles=auth.ROLES,
         invite_link=payload.get("link"),
         invited=payload.get("email"),
@@ -218,6 +219,7 @@ def invite() -> Any:
         return render_template(
             "admin/users.html",
             users=readmodels.users(db(), tenant_id()),
+            status=auth.status,
             roles=auth.ROLES,
             errors=exc.problems,
             form=request.form,
@@ -302,15 +304,11 @@ def remove_user(user_id: int) -> Any:
 @admin_required
 def cancel_invite(user_id: int) -> Any:
     """Withdraw an invitation nobody accepted yet: the link stops working (the pending user is deleted)."""
-    pending = next((u for u in readmodels.users(db(), tenant_id()) if u.id == user_id), None)
-    if pending is None or pending.password_hash is not None:
-        flash("There is no open invitation for that user (already accepted or cancelled).", "error")
-        return redirect(url_for("admin.users"), code=303)
-    email = pending.email
     try:
-        auth.remove_user(db(), tenant_id(), user_id)
+        email = auth.cancel_invite(db(), tenant_id(), user_id).email
     except auth.AuthError as exc:
-        flash("; ".join(exc.problems), "error")
+        problems = "; ".join(exc.problems)
+        flash(problems[:1].upper() + problems[1:] + ".", "error")
         return redirect(url_for("admin.users"), code=303)
     audit(db(), tenant_id(), actor(), "user.invite_cancelled", email)
     db().commit()

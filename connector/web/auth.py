@@ -167,8 +167,8 @@ def _invitee(token: str) -> dict[str, str] | None:
     if user is None:
         return None
     tenant = db().get(m.Tenant, user.tenant_id)
-    # someone who signed in before and whose admin made them a new sign-in link (forgot their password)
-    returning = "yes" if user.last_login_at is not None else ""
+    # someone who had a password and whose admin made them a new sign-in link (forgot their password)
+    returning = "yes" if auth.status(user) == auth.RESET else ""
     return {
         "email": user.email,
         "workspace": tenant.name if tenant is not None else "",

@@ -213,3 +213,47 @@ def test_csrf_is_enforced_on_both_forms(settings_overrides: dict[str, object], t
         .split('"')[0]
     )
     assert admin.post("/account/password", data={**data, "csrf_token": token}).status_code == 302
+
+
+def _row(page: str, email: str) -> str:
+    return page.split(f'<td class="wrap">{email}</td>', 1)[1].split("</tr>", 1)[0]
+
+
+def test_a_reset_before_any_sign_in_is_a_reset_not_an_invitation(
+    acme_admin: Any, app: Any, tenants: dict[str, TenantData]
+) -> None:
+    """A person with a password who never signed in with it (made with one, or who accepted an invitation
+    and stayed signed in) and then forgot it: their row read "invited" with "Cancel invite", which deleted
+    the account. It is a reset: "new password pending", New link and Remove, and cancelling is refused."""
+    acme = tenants["acme"]
+    assert _user(app, acme.viewer_id).last_login_at is None  # never signed in with the password
+    invited = acme_admin.post("/admin/users/invite", data={"email": "fresh@acme.test", "role": "viewer"})
+    assert invited.status_code == 303
+    sent = acme_admin.post(f"/admin/users/{acme.viewer_id}/reset-password")
+    page = acme_admin.get(sent.location).get_data(as_text=True)
+    token = page.split('<code class="secret wrap">', 1)[1].split("</code>", 1)[0].rsplit("/invite/", 1)[1]
+
+    users = acme_admin.get("/admin/users").get_data(as_text=True)
+    reset = _row(users, "viewer@acme.test")
+    assert "new password pending" in reset
+    assert ">invited<" not in reset
+    assert "new-invite-link" in reset
+    assert '/remove"' in reset
+    assert "cancel-invite" not in reset
+    fresh = _row(users, "fresh@acme.test")  # a real invitation still reads and acts as one
+    assert ">invited<" in fresh
+    assert "cancel-invite" in fresh
+    assert '/remove"' not in fresh
+
+    refused = acme_admin.post(f"/admin/users/{acme.viewer_id}/cancel-invite", follow_redirects=True)
+    assert "no open invitation" in refused.get_data(as_text=True)
+    assert _user(app, acme.viewer_id).email == "viewer@acme.test"  # not deleted
+    assert _audit(app, "user.invite_cancelled") == []
+
+    # their link greets them as someone choosing a new password, and once chosen they are active again
+    opened = app.test_client().get(f"/invite/{token}").get_data(as_text=True)
+    assert "Choose a new password" in opened
+    done = app.test_client().post(f"/invite/{token}", data={"password": NEW, "confirm": NEW})
+    assert done.status_code == 302
+    assert _user(app, acme.viewer_id).password_reset_at is None
+    assert "chip-ok" in _row(acme_admin.get("/admin/users").get_data(as_text=True), "viewer@acme.test")
