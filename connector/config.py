@@ -61,6 +61,9 @@ class Settings:
     webhooks_allow_private_targets: bool = False
     metrics_token: str = ""  # /metrics needs `Authorization: Bearer <token>`; empty: loopback clients only
     trusted_proxies: int = 0  # reverse proxies in front that set X-Forwarded-For/-Proto/-Host (ProxyFix)
+    # Host names the web app answers to (".example.com": every subdomain; "*": any). Empty: the host of
+    # public_base_url plus localhost, 127.0.0.1 and [::1]; any other Host header is a 400 (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = ()
     ratelimit_storage_url: str = ""  # Flask-Limiter storage; empty: memory (production: the Redis broker)
     # Rate limits ("N per second|minute|hour|day", several joined by ";"), kept in that storage:
     api_rate_limit: str = "50 per second;1200 per minute"  # per REST API key (all its routes)
@@ -411,4 +414,14 @@ def validate(settings: Settings) -> list[str]:
         problems.append("public_base_url: must be an http(s) URL — set HEALTHSCORE_PUBLIC_BASE_URL")
     if settings.sync_interval_minutes < 1:
         problems.append("sync_interval_minutes: must be ≥ 1 — set HEALTHSCORE_SYNC_INTERVAL_MINUTES")
+    for entry in settings.allowed_hosts:
+        if not _ALLOWED_HOST.fullmatch(entry.lower()):
+            problems.append(
+                f"allowed_hosts: {entry[:100]!r} is not a host name (health.example.com), a domain with a "
+                "leading dot (.example.com: its subdomains), an address or *; no scheme, port or path — "
+                "set HEALTHSCORE_ALLOWED_HOSTS"
+            )
     return problems
+
+
+_ALLOWED_HOST = re.compile(r"\*|\.?[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\]")

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
@@ -146,6 +149,51 @@ EMBED_FRAME_ANCESTORS = "https://*.hubspot.com https://*.zendesk.com https://*.z
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 
+# Answered whatever the allow-list says: the machine's own names (a browser sends them only for a page of
+# this machine, never for an attacker's re-pointed name).
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+_HOST_HEADER = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::[0-9]{1,5})?")
+WRONG_HOST = (
+    "This service is not served under the address you used. Use its public address, or ask its admin to "
+    "add this one to HEALTHSCORE_ALLOWED_HOSTS."
+)
+
+
+def allowed_hosts(settings: Any) -> tuple[str, ...]:
+    """The Host names the web app answers to: the `allowed_hosts` setting, else the public base URL's host
+    and the loopback names."""
+    if settings.allowed_hosts:
+        return tuple(h.lower() for h in settings.allowed_hosts)
+    public = (urlsplit(settings.public_base_url).hostname or "").lower()
+    return (f"[{public}]" if ":" in public else public, *LOOPBACK_HOSTS)
+
+
+def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    """`host` (a Host header, port optional) is one of `allowed` (".example.com": its subdomains)."""
+    if "*" in allowed:
+        return True
+    match = _HOST_HEADER.fullmatch(host.lower())
+    if match is None:
+        return False
+    name = match.group(1)
+    return any(name == ref or (ref.startswith(".") and name.endswith(ref)) for ref in allowed)
+
+
+def _check_host() -> None:
+    """Refuse a Host header the service is not served under (400) before anything else: a page whose own
+    name an attacker re-points at this machine (DNS rebinding) is the same origin to the browser, and a
+    Host someone chose never reaches a view. /healthz stays open to probes by address; /metrics too when a
+    metrics token guards it (scrapers address the instance directly)."""
+    from flask import abort
+
+    settings = current_app.config["HEALTHSCORE"]
+    if request.path == "/healthz" or (request.path == "/metrics" and settings.metrics_token):
+        return
+    # the raw header (after ProxyFix when proxies are trusted): request.host would validate it first
+    if not host_allowed(request.environ.get("HTTP_HOST", ""), allowed_hosts(settings)):
+        abort(400, description=WRONG_HOST)
+
+
 def form_action_sources(extra: str = "") -> str:
     return f"'self' {extra}".strip()
 
@@ -167,6 +215,8 @@ def init_app(app: Flask) -> None:
         # client address to dodge the per-address limit).
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    # first of all: nothing else runs for a Host the service is not served under
+    app.before_request_funcs.setdefault(None, []).insert(0, _check_host)
     csrf.init_app(app)
     limiter.init_app(app)
 

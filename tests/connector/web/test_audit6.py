@@ -9,6 +9,13 @@ import pytest
 # ------------------------------------------------------------------ host header in Werkzeug's own redirects
 
 
+@pytest.fixture
+def settings_overrides(settings_overrides: dict[str, object]) -> dict[str, object]:
+    """The Host allow-list off (audit 10 added it; evil.example is a 400 under it): even where a deployment
+    answers any Host, Werkzeug's routing redirects must not name it."""
+    return {**settings_overrides, "allowed_hosts": "*"}
+
+
 @pytest.mark.parametrize(
     ("path", "location"),
     [

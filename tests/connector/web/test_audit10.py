@@ -1,0 +1,97 @@
+"""Audit 10: attacks the earlier audits' tests did not cover (one section per finding, then what held).
+Each finding's test failed on the code before its fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.connector.web.seed import TenantData
+
+# ---------------------------------------------------------------- finding: no Host allow-list
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:5000", "127.0.0.1.nip.io:5000", "10.0.0.7"])
+def test_a_host_the_service_is_not_served_under_is_refused(client: Any, host: str) -> None:
+    """The app answered any Host header. A page on rebind.evil.example whose name is re-pointed at 127.0.0.1
+    (DNS rebinding) is the same origin to the browser as the demo on the developer's machine: it could read
+    /metrics (open to loopback clients without a token) and every unauthenticated page, and a Host header
+    an attacker chooses is where host-header poisoning of generated links starts. Now only the public base
+    URL's host and the loopback names are answered (HEALTHSCORE_ALLOWED_HOSTS to add more)."""
+    for path in ("/login", "/metrics", "/api/v1/accounts"):
+        resp = client.get(path, headers={"Host": host})
+        assert resp.status_code == 400, (path, resp.status_code)
+        assert host.encode() not in resp.data  # the refused name is not echoed
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:5000", "127.0.0.1:5000", "[::1]:5000"])
+def test_the_loopback_names_are_served(client: Any, host: str) -> None:
+    assert client.get("/login", headers={"Host": host}).status_code == 200
+
+
+def test_the_public_base_url_host_is_served(settings_overrides: dict[str, object], tenants: Any) -> None:
+    from connector import create_app
+
+    app = create_app({**settings_overrides, "public_base_url": "https://health.example.com"})
+    client = app.test_client()
+    assert client.get("/login", base_url="https://health.example.com").status_code == 200
+    assert client.get("/login", base_url="https://HEALTH.example.com:443").status_code == 200
+    assert client.get("/login", base_url="https://evil.example").status_code == 400
+
+
+def test_allowed_hosts_adds_names_and_subdomains(settings_overrides: dict[str, object], tenants: Any) -> None:
+    from connector import create_app
+
+    app = create_app({**settings_overrides, "allowed_hosts": "health.internal, .corp.example"})
+    client = app.test_client()
+    for host, code in [
+        ("health.internal", 200),
+        ("eu.corp.example", 200),
+        ("corp.example.evil.example", 400),
+        ("evilcorp.example", 400),
+        ("127.0.0.1:5000", 400),  # a list someone set replaces the default
+    ]:
+        assert client.get("/login", headers={"Host": host}).status_code == code, host
+
+
+def test_a_load_balancer_probe_by_address_still_reaches_healthz(client: Any) -> None:
+    """Health checks (a load balancer probing the instance by its IP) are answered whatever the Host."""
+    assert client.get("/healthz", headers={"Host": "10.0.0.7:5000"}).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["https://health.example.com", "health.example.com/x", "health example"])
+def test_allowed_hosts_entries_must_be_host_names(settings_overrides: dict[str, object], value: str) -> None:
+    from connector.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="allowed_hosts"):
+        load_settings({**settings_overrides, "allowed_hosts": value}, environ={})
+
+
+def test_invitation_links_name_the_public_url_not_the_request_host(
+    settings_overrides: dict[str, object], tenants: dict[str, TenantData]
+) -> None:
+    """Host-header poisoning of a sign-in link: the admin's request arrives with a Host an attacker
+    influences (an allowed alias, a proxy passing X-Forwarded-Host); the link must still be the public one."""
+    from connector import create_app
+    from connector.installs import users as auth
+    from connector.store import models as m
+    from connector.store.db import transaction
+
+    app = create_app(
+        {**settings_overrides, "public_base_url": "https://health.example.com", "allowed_hosts": "*"}
+    )
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    site = "https://evil.example"
+    acme = tenants["acme"]
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        sid = auth.start_session(session, session.get(m.User, acme.admin_id))
+    with client.session_transaction(base_url=site) as sess:
+        sess["uid"], sess["tid"], sess["sid"] = acme.admin_id, acme.id, sid
+    resp = client.post(
+        "/admin/users/invite", data={"email": "new@acme.test", "role": "viewer"}, base_url=site
+    )
+    page = client.get(resp.headers["Location"], base_url=site)
+    assert b"https://health.example.com/invite/" in page.data
+    assert b"evil.example" not in page.data
