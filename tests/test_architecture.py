@@ -4,6 +4,9 @@ of ours import each other (directly or round a circle) at import time."""
 from __future__ import annotations
 
 import ast
+import fnmatch
+import glob
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +48,51 @@ def test_every_package_is_on_the_map(package: str) -> None:
     assert f"`{package}`" in MAP or f"`{package.rstrip('/')}`" in MAP, (
         f"{package} is not described in docs/architecture.md: add a line saying what it holds"
     )
+
+
+def _named_paths() -> Iterator[tuple[str, list[str]]]:
+    """Every file or folder path the map names in backticks, with the folders it may be relative to: a
+    table row's own packages (a bare `x.py` in the `scoring/` row is scoring/x.py), else the folders its
+    paragraph names (`integrations/<vendor>/` read as the Salesforce one). Placeholders, URL paths and
+    paths outside the repository are skipped."""
+    for paragraph in MAP.split("\n\n"):
+        lines = paragraph.splitlines()
+        context = re.findall(r"`([^`\s]+/)`", paragraph.replace("<vendor>", "salesforce"))
+        for line in lines:
+            cells = line.split("|")
+            in_table = line.startswith("|") and len(cells) > 2
+            # prose may name a file of any package ("every `mapping.py`"); a table row names its own files
+            row = re.findall(r"`([^`]+/)`", cells[1]) if in_table else [*context, *(f"{t}/**" for t in TOP)]
+            for token in re.findall(r"`([^`\s]+)`", line):
+                if any(c in token for c in "<>") or token.startswith(("/", "..")):
+                    continue
+                if "/" in token or token.endswith((".py", ".md", ".yaml", ".sh")):
+                    yield token, row
+
+
+def test_every_path_the_map_names_exists() -> None:
+    """A row naming a file or folder that was moved or removed is stale: the map says where things are."""
+    missing = [
+        token
+        for token, row in _named_paths()
+        if not any(glob.glob(str(base / token), recursive=True) for base in (ROOT, *(ROOT / r for r in row)))
+    ]
+    assert not missing, f"docs/architecture.md names paths that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("package", ["scoring", "integrations/sandbox"])
+def test_the_modules_of_listed_packages_are_each_named(package: str) -> None:
+    """These rows list their modules one by one (`seed*.py` names the seed modules), so a new module there
+    is named on its row: the band vocabulary (`band_names.py`) and the emulators' record pages
+    (`pages.py`) went unmentioned."""
+    row = next(line for line in MAP.splitlines() if line.startswith(f"| `{package}/` |"))
+    patterns = re.findall(r"`([^`\s]+\.(?:py|yaml))`", row)
+    unnamed = [
+        p.name
+        for p in sorted((ROOT / package).glob("*.py"))
+        if p.name != "__init__.py" and not any(fnmatch.fnmatch(p.name, pat) for pat in patterns)
+    ]
+    assert not unnamed, f"the {package}/ row of docs/architecture.md does not name {unnamed}"
 
 
 def _modules(top: str) -> Iterator[tuple[str, Path]]:
