@@ -24,11 +24,16 @@ Run: python data/tickets/adversarial.py   (writes adversarial.jsonl beside this 
 
 from __future__ import annotations
 
-import json
 import random
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # loaded by path (tests): find jsonl_out.py beside this file
+    sys.path.append(str(HERE))
+
+from jsonl_out import write_beside  # noqa: E402
+
 SEED = 41414
 PER_SET = 20
 
@@ -216,9 +221,7 @@ def rows(seed: int = SEED, per_set: int = PER_SET) -> list[dict[str, str]]:
 
 def main() -> None:
     """Write adversarial.jsonl beside this file."""
-    with (HERE / "adversarial.jsonl").open("w", encoding="utf-8") as fh:
-        for row in rows():
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_beside(__file__, rows())
 
 
 if __name__ == "__main__":

@@ -18,11 +18,16 @@ Run: python data/tickets/longmail.py   (writes longmail.jsonl beside this file; 
 
 from __future__ import annotations
 
-import json
 import random
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # loaded by path (tests): find jsonl_out.py beside this file
+    sys.path.append(str(HERE))
+
+from jsonl_out import write_beside  # noqa: E402
+
 SEEDS = {"dev": 7101, "test": 7202}
 PER_KIND = 16
 
@@ -162,9 +167,7 @@ def rows() -> list[dict[str, str]]:
 
 def main() -> None:
     """Write longmail.jsonl beside this file."""
-    with (HERE / "longmail.jsonl").open("w", encoding="utf-8") as fh:
-        for row in rows():
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_beside(__file__, rows())
 
 
 if __name__ == "__main__":
