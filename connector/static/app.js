@@ -84,3 +84,12 @@
     ready();
   }
 })();
+
+// <section data-replace-url="/invite">: a page opened by a link that carries a secret in its path (an
+// invitation) shows the plain URL instead, so the secret leaves the address bar and the history.
+(function () {
+  var el = document.querySelector("[data-replace-url]");
+  if (el && window.history && window.history.replaceState) {
+    window.history.replaceState(null, "", el.getAttribute("data-replace-url"));
+  }
+})();

@@ -176,28 +176,60 @@ def _invitee(token: str) -> dict[str, str] | None:
     }
 
 
+# The invitation token travels in the link's path (/invite/<token>). Opening it keeps the token in this
+# browser's session and the page moves the address bar to /invite/ (app.js, data-replace-url), whose form
+# posts there: the token leaves the address bar, the history and every later request's Referer and path
+# (security audit 10). The pages also send Referrer-Policy: no-referrer (security.py).
+INVITE_SESSION_KEY = "invite_token"
+
+
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def accept(token: str) -> Any:
+    return _accept(token)
+
+
+@bp.route("/invite/", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
+def accept_pending() -> Any:
+    """The invitation opened in this browser (its link put the token in the session)."""
+    from flask import session
+
+    token = session.get(INVITE_SESSION_KEY)
+    if not isinstance(token, str) or not token:
+        errors = ["this page needs the link from your invitation; open that link again"]
+        return render_template("auth/invite.html", errors=errors, dead=True), 400
+    return _accept(token)
+
+
+def _accept(token: str) -> Any:
+    from flask import session
+
+    clean = url_for("auth.accept_pending")
     if request.method == "GET":
         problems = auth.invite_problems(db(), token)
         if problems:  # say so before a password is chosen, and offer no form that cannot work
-            return render_template("auth/invite.html", token=token, errors=problems, dead=True), 400
-        return render_template("auth/invite.html", token=token, person=_invitee(token))
+            session.pop(INVITE_SESSION_KEY, None)
+            return render_template("auth/invite.html", errors=problems, dead=True), 400
+        session[INVITE_SESSION_KEY] = token
+        return render_template("auth/invite.html", person=_invitee(token), clean_url=clean)
+    session[INVITE_SESSION_KEY] = token  # a form sent back with a problem posts to /invite/
     password = request.form.get("password", "")
     if password != request.form.get("confirm", ""):
         return render_template(
-            "auth/invite.html", token=token, person=_invitee(token), errors=["the two passwords differ"]
+            "auth/invite.html", person=_invitee(token), errors=["the two passwords differ"], clean_url=clean
         ), 400
     try:
         user = auth.accept_invite(db(), token, password)
     except auth.AuthError as exc:
         person = _invitee(token)
+        if person is None:
+            session.pop(INVITE_SESSION_KEY, None)
         return render_template(
-            "auth/invite.html", token=token, person=person, errors=exc.problems, dead=person is None
+            "auth/invite.html", person=person, errors=exc.problems, dead=person is None, clean_url=clean
         ), 400
     audit(db(), user.tenant_id, user.email, "user.accepted_invite")
-    sign_in(user)
+    sign_in(user)  # a fresh session: the token kept in the old one goes with it
     db().commit()
     flash("Welcome! Your password is set.", "success")
     # where a sign-in lands them: a support lead's day starts at the ticket workbench

@@ -237,7 +237,9 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(resp: Response) -> Response:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        # The invitation pages' own URL holds a sign-in token: no Referer at all from them (not even to us).
+        invite = request.path == "/invite" or request.path.startswith("/invite/")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer" if invite else "same-origin")
         if settings.env == "production":
             resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if not request.path.startswith("/static/"):

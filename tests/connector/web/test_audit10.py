@@ -95,3 +95,76 @@ def test_invitation_links_name_the_public_url_not_the_request_host(
     page = client.get(resp.headers["Location"], base_url=site)
     assert b"https://health.example.com/invite/" in page.data
     assert b"evil.example" not in page.data
+
+
+# ---------------------------------------------------------------- finding: the invitation token in the URL
+
+STRONG = "a long enough pw"
+
+
+def _invite_token(acme_admin: Any, email: str = "new@acme.test") -> str:
+    page = acme_admin.post(
+        "/admin/users/invite", data={"email": email, "role": "viewer"}, follow_redirects=True
+    )
+    token: str = page.data.decode().split("/invite/")[1].split("<")[0]
+    acme_admin.post("/logout")
+    return token
+
+
+def test_the_invitation_page_moves_its_token_out_of_the_url(acme_admin: Any) -> None:
+    """The sign-in token was in the page's URL for as long as the page was open: in the address bar and the
+    history, in the Referer of every request from the page (Referrer-Policy same-origin: its own script
+    and the 'Sign in' link, into our and any proxy's logs), and the form posted back to the same path (a
+    second logged request holding it). Now the page sends no Referer, its address bar shows /invite/
+    (data-replace-url, app.js) and the form posts to /invite/; the token waits in the session."""
+    client, token = acme_admin, _invite_token(acme_admin)
+    opened = client.get(f"/invite/{token}")
+    assert opened.status_code == 200
+    assert opened.headers["Referrer-Policy"] == "no-referrer"
+    page = opened.get_data(as_text=True)
+    assert token not in page
+    assert 'data-replace-url="/invite/"' in page
+    assert 'action="/invite/"' in page
+    reloaded = client.get("/invite/")  # the address bar now says /invite/: a reload still shows the form
+    assert reloaded.status_code == 200
+    assert reloaded.headers["Referrer-Policy"] == "no-referrer"
+    assert 'name="password"' in reloaded.get_data(as_text=True)
+    done = client.post("/invite/", data={"password": STRONG, "confirm": STRONG})
+    assert done.status_code == 302
+    assert b"Acme Green Corp" in client.get("/").data
+    client.post("/logout")
+    assert client.get("/invite/").status_code == 400  # the token left with the session it was kept in
+
+
+def test_invite_without_a_link_opened_offers_no_form(client: Any) -> None:
+    resp = client.get("/invite/")
+    assert resp.status_code == 400
+    assert b'name="password"' not in resp.data
+    assert client.post("/invite/", data={"password": STRONG, "confirm": STRONG}).status_code == 400
+
+
+def test_a_form_sent_back_with_a_problem_still_posts_to_a_working_url(acme_admin: Any) -> None:
+    """A POST straight to /invite/<token> (an older page still open) that fails shows the form again,
+    posting to /invite/: the token is kept for it."""
+    client, token = acme_admin, _invite_token(acme_admin)
+    weak = client.post(f"/invite/{token}", data={"password": "short", "confirm": "short"})
+    assert weak.status_code == 400
+    assert 'action="/invite/"' in weak.get_data(as_text=True)
+    assert client.post("/invite/", data={"password": STRONG, "confirm": STRONG}).status_code == 302
+
+
+def test_a_dead_link_keeps_no_token(acme_admin: Any) -> None:
+    client, token = acme_admin, _invite_token(acme_admin)
+    client.get(f"/invite/{token}")
+    assert client.get("/invite/not-a-token").status_code == 400
+    assert client.get("/invite/").status_code == 400  # the dead link replaced the good one, it did not linger
+
+
+def test_the_page_script_replaces_the_address() -> None:
+    from pathlib import Path
+
+    import connector
+
+    script = (Path(connector.__file__).parent / "static" / "app.js").read_text(encoding="utf-8")
+    assert "data-replace-url" in script
+    assert "history.replaceState" in script
