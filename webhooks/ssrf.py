@@ -30,10 +30,20 @@ METADATA_ADDRESSES = frozenset(
         ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
     }
 )
-# Extra ranges that Python's is_global misses or that are documentation/benchmark-only.
+# Extra ranges that Python's is_global misses or that are documentation/benchmark-only. fec0::/10 is IPv6
+# site-local (deprecated by RFC 3879, still some networks' internal range) and 3fff::/20 documentation
+# (RFC 9637): Python 3.11 calls both global (security audit 10).
 _EXTRA_BLOCKED = tuple(
     ipaddress.ip_network(n)
-    for n in ("100.64.0.0/10", "192.0.0.0/24", "198.18.0.0/15", "64:ff9b:1::/48", "2002::/16")
+    for n in (
+        "100.64.0.0/10",
+        "192.0.0.0/24",
+        "198.18.0.0/15",
+        "64:ff9b:1::/48",
+        "2002::/16",
+        "fec0::/10",
+        "3fff::/20",
+    )
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 

@@ -168,3 +168,34 @@ def test_the_page_script_replaces_the_address() -> None:
     script = (Path(connector.__file__).parent / "static" / "app.js").read_text(encoding="utf-8")
     assert "data-replace-url" in script
     assert "history.replaceState" in script
+
+
+# ---------------------------------------------------------------- finding: IPv6 site-local webhook targets
+
+
+@pytest.mark.parametrize("address", ["fec0::1", "feff::a9fe:a9fe", "3fff::1"])
+def test_webhook_urls_at_site_local_or_documentation_ipv6_are_refused(
+    client: Any, tenants: dict[str, TenantData], address: str
+) -> None:
+    """Python 3.11 calls fec0::/10 (IPv6 site-local, deprecated by RFC 3879 but still routed inside some
+    networks as the internal range) and 3fff::/20 (documentation, RFC 9637) global, so the SSRF guard let a
+    workspace admin point outbound webhooks (and, outside production, vendor URLs) at them."""
+    from tests.connector.web.seed import bearer
+    from webhooks.errors import UnsafeTargetError
+    from webhooks.ssrf import check_url
+
+    with pytest.raises(UnsafeTargetError):
+        check_url(f"https://[{address}]/hook")
+    resp = client.post(
+        "/api/v1/webhooks",
+        json={"url": f"https://[{address}]/hook"},
+        headers=bearer(tenants["acme"].admin_key),
+    )
+    assert resp.status_code == 422
+
+
+@pytest.mark.parametrize("address", ["2606:4700:4700::1111", "2a00:1450:4001:82b::200e"])
+def test_public_ipv6_webhook_targets_still_pass(address: str) -> None:
+    from webhooks.ssrf import check_url
+
+    assert check_url(f"https://[{address}]/hook").addresses[0].compressed == address
