@@ -318,6 +318,35 @@ def delivery_answer(status_code: int | None, error: str | None) -> str:
     return " · ".join(part for part in (said, problem_text(error)) if part)
 
 
+# A webhook delivery's stored status (connector/pipeline/delivery.py) as the delivery log reads it; the
+# API keeps the stored value. `pending` reads "queued" before the first attempt, "retrying" after one.
+DELIVERY_STATES: dict[str, tuple[str, str]] = {
+    "delivered": ("delivered", "The receiver answered 2xx."),
+    "claimed": ("sending", "A worker is sending it now."),
+    "failed": ("not sent", "It was not sent: see the last answer; Replay sends it again."),
+    "dead": ("gave up", "Every retry failed, so no more are made; Replay sends it again."),
+}
+
+
+def delivery_state(status: str, attempts: int = 0) -> tuple[str, str]:
+    """(words, explanation) for a delivery's status: 'dead' reads "gave up", 'claimed' "sending"; an
+    unknown status reads as stored."""
+    if status == "pending":
+        if attempts:
+            return "retrying", "An attempt failed; it is sent again later (backing off)."
+        return "queued", "Waiting for its first attempt."
+    return DELIVERY_STATES.get(status, (status, ""))
+
+
+# An installation's stored status as the Integrations page's chip reads it.
+INSTALLATION_STATES = {"reconnect": "needs reconnecting"}
+
+
+def installation_state(status: str) -> str:
+    """'reconnect' → 'needs reconnecting'; connected, disconnected and error read as stored."""
+    return INSTALLATION_STATES.get(status, status)
+
+
 def sentence(value: str | None) -> str:
     """'the two passwords differ' → 'The two passwords differ.': a refusal of the domain layer (worded for the
     CLI's 'error: …' too) as the UI's messages read."""
@@ -432,6 +461,8 @@ def init_app(app: Flask) -> None:
         "key_expiry": key_expiry,
     }
     app.jinja_env.globals["delivery_answer"] = delivery_answer
+    app.jinja_env.globals["delivery_state"] = delivery_state
+    filters["installation_state"] = installation_state
     filters["band_label"] = band_names.label
     app.jinja_env.filters.update(filters)
     app.jinja_env.tests["expiring_soon"] = key_expiring_soon
