@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
@@ -120,6 +121,7 @@ PAGES: dict[int | str, tuple[str, str]] = {
     401: ("Please sign in", "Sign in, then open the page again."),
     403: ("You do not have access to this page", "Ask an admin of your workspace if you need it."),
     404: ("We could not find that page", "It may have moved, or the link is wrong. Use the menu above."),
+    413: ("That form is too large", "Go back, send less (fewer fields or a smaller file) and try again."),
     405: ("That action is not possible here", "Go back and use the buttons on the page."),
     # a GET of a button's address (bookmark, history, shared or typed link): say so and link the page
     "405-get": (
@@ -135,23 +137,36 @@ PAGES: dict[int | str, tuple[str, str]] = {
 }
 
 
-def page_above(path: str) -> str | None:
+def page_above(path: str, *, fixed: bool = False) -> str | None:
     """The nearest page (an address that answers GET) above a button's address, for a GET of the button:
     /admin/webhooks/3/rotate → /admin/webhooks/3, /admin/users/invite → /admin/users. None when only the
-    home page is above it (the error page links that anyway)."""
+    home page is above it (the error page links that anyway). `fixed`: only a page without an id in its
+    address (for a 404, where the item the id names is what is missing: /admin/webhooks/99/rotate →
+    /admin/webhooks/, not /admin/webhooks/99)."""
     adapter = current_app.url_map.bind_to_environ(request.environ)
     parts = path.rstrip("/").split("/")
     while len(parts) > 2:
         parts.pop()
         candidate = "/".join(parts)
         try:
-            adapter.match(candidate, method="GET")
+            _, args = adapter.match(candidate, method="GET")
         except RoutingRedirect as exc:  # the page's own address ends with a slash
+            if fixed and _has_args(adapter, exc.new_url):
+                continue
             return candidate + "/" if exc.new_url.endswith("/") else candidate
         except HTTPException:
             continue
+        if fixed and args:
+            continue
         return candidate
     return None
+
+
+def _has_args(adapter: Any, url: str) -> bool:
+    try:
+        return bool(adapter.match(urlsplit(url).path, method="GET")[1])
+    except HTTPException:
+        return True
 
 
 def error_page(status: int, description: str | None) -> tuple[str, int]:
@@ -162,6 +177,8 @@ def error_page(status: int, description: str | None) -> tuple[str, int]:
     key: int | str = status
     if status == 405 and request.method in ("GET", "HEAD"):
         key, page_url = "405-get", page_above(request.path)
+    elif status == 404:  # the list the missing item would be in, as the next step
+        page_url = page_above(request.path, fixed=True)
     title, action = PAGES.get(key, (f"Error {status}", "Go back and try again."))
     generic = description is None or description.startswith(
         ("The requested URL", "The server", "The method is not allowed")
@@ -174,6 +191,7 @@ def error_page(status: int, description: str | None) -> tuple[str, int]:
             action=action,
             status=status,
             page_url=page_url,
+            page_label="Open the page above" if status == 404 else "Open the page",
         ),
         status,
     )
