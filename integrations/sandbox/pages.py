@@ -7,8 +7,9 @@ emulators serve APIs only) over TLS with a throwaway CA, so a browser warned fir
 exactly those paths and show the record as the emulator holds it: its fields, including what our product
 wrote back (health score, band, drivers …), and the tasks and tickets our plays created on it. A picklist
 value reads as its label, as the vendor's own UI shows it (`red` → "Red"), taken from the emulator's field
-metadata (Salesforce describe `picklistValues`, HubSpot property `options`, Zendesk `custom_field_options`);
-a value the metadata does not list reads as is.
+metadata (Salesforce describe `picklistValues`, HubSpot property `options`, Zendesk `custom_field_options`;
+for HubSpot tasks and Zendesk tickets' system fields, the option labels the emulators keep beside their
+allowed values: `NOT_STARTED` → "Not started", `hold` → "On-hold"); a value no metadata lists reads as is.
 
 They are registered on the control API's server (plain HTTP on 127.0.0.1: no certificate warning, nothing
 to trust), not on the vendor API servers, so they never count as API calls nor take scripted faults. The
@@ -113,6 +114,7 @@ def _salesforce(ctx: SandboxContext, sobject: str, rid: str) -> Response:
 
 def _hubspot(ctx: SandboxContext, portal: str, object_type: str, oid: str) -> Response:
     from integrations.sandbox.hubspot.render import get_objects, property_defs
+    from integrations.sandbox.hubspot.tasks_api import OPTION_LABELS
 
     state = ctx.vendors["hubspot"]
     if portal != str(state.extra.get("portal_id")):
@@ -135,11 +137,12 @@ def _hubspot(ctx: SandboxContext, portal: str, object_type: str, oid: str) -> Re
     title = str(props.get("name") or props.get("subject") or props.get("dealname") or oid)
     parts = [_table({"id": oid, **props}, labels)]
     if object_type == "companies":
-        parts.append(_list("Tasks", tasks, "No tasks on this company."))
+        parts.append(_list("Tasks", tasks, "No tasks on this company.", OPTION_LABELS))
     return _page("HubSpot", f"{HUBSPOT_NAMES[object_type]}: {title}", *parts)
 
 
 def _zendesk_ticket(ctx: SandboxContext, tid: int) -> Response:
+    from integrations.sandbox.zendesk.tickets_api import FIELD_LABELS
     from integrations.sandbox.zendesk.view import _View
 
     with ctx.lock:
@@ -153,11 +156,12 @@ def _zendesk_ticket(ctx: SandboxContext, tid: int) -> Response:
                 return _missing("Zendesk", "ticket")
             body = view.ticket(ticket)
     body.pop("url", None)
-    return _page("Zendesk", f"Ticket #{tid}: {body.get('subject') or ''}", _table(body))
+    return _page("Zendesk", f"Ticket #{tid}: {body.get('subject') or ''}", _table(body, FIELD_LABELS))
 
 
 def _zendesk_org(ctx: SandboxContext, oid: int) -> Response:
     from integrations.sandbox.zendesk.state import org_id
+    from integrations.sandbox.zendesk.tickets_api import FIELD_LABELS
     from integrations.sandbox.zendesk.view import _View
 
     with ctx.lock:
@@ -185,7 +189,7 @@ def _zendesk_org(ctx: SandboxContext, oid: int) -> Response:
         f"Organization: {org.get('name')}",
         _table(org),
         _list("Organization fields", [fields] if fields else [], "No organization fields.", labels),
-        _list("Tickets created through the API", tickets, "None."),
+        _list("Tickets created through the API", tickets, "None.", FIELD_LABELS),
     )
 
 

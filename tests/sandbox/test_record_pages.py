@@ -134,3 +134,50 @@ def test_record_pages_show_picklist_labels_from_the_emulators_field_metadata(
     item = {"id": org_id(c.key), "organization_fields": {spec.key: "healthscore_band_green"}}
     _api(sandbox_http, zd, "PUT", "/api/v2/organizations/update_many.json", {"organizations": [item]})
     assert f"<th>{spec.key}</th><td>Green</td>" in _get(sandbox, f"/agent/organizations/{org_id(c.key)}").text
+
+
+def test_task_and_ticket_lists_show_option_labels_not_api_codes(
+    sandbox: Any, sandbox_http: requests.Session
+) -> None:
+    """A HubSpot task's `NOT_STARTED`/`HIGH`/`TODO` and a Zendesk ticket's `hold`/`urgent`/`task` read as the
+    vendors' UIs name them ("Not started", "On-hold"), on the company, organization and ticket pages."""
+    from integrations.sandbox.hubspot.tasks_api import OPTION_LABELS, PRIORITIES, STATUSES, TYPES
+    from integrations.sandbox.zendesk import tickets_api
+
+    assert set(OPTION_LABELS["hs_task_status"]) == set(STATUSES)  # every allowed option has its label
+    assert set(OPTION_LABELS["hs_task_priority"]) == set(PRIORITIES)
+    assert set(OPTION_LABELS["hs_task_type"]) == set(TYPES)
+    for name, allowed in (("type", tickets_api.TYPES), ("priority", tickets_api.PRIORITIES)):
+        assert set(tickets_api.FIELD_LABELS[name]) == set(allowed) - {None}
+    assert set(tickets_api.FIELD_LABELS["status"]) == set(tickets_api.STATUSES) - {None}
+
+    creds, ctx = sandbox.credentials(), sandbox.ctx
+    with ctx.lock:
+        company = next(o for o in render(ctx, "companies") if o.archived_at is None)
+    props = {"hs_timestamp": "2026-03-01T00:00:00Z", "hs_task_subject": "Call them", "hs_task_status": "NOT_STARTED",
+             "hs_task_priority": "HIGH", "hs_task_type": "TODO"}  # fmt: skip
+    assoc = [
+        {
+            "to": {"id": company.id},
+            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 192}],
+        }
+    ]
+    _api(sandbox_http, creds["hubspot"], "POST", "/crm/v3/objects/tasks/batch/create",
+         {"inputs": [{"properties": props, "associations": assoc}]})  # fmt: skip
+    portal = ctx.vendors["hubspot"].extra["portal_id"]
+    page = _get(sandbox, f"/contacts/{portal}/company/{company.id}").text
+    tasks = page[page.index("<h2>Tasks</h2>") :]
+    for shown in ("<td>Not started</td>", "<td>High</td>", "<td>To-do</td>"):
+        assert shown in tasks
+    assert "NOT_STARTED" not in tasks
+
+    c = next(c for c in ctx.book.customers.values() if c.zendesk.present and c.created_at <= ctx.book.now)
+    ticket = {"subject": "Renewal risk", "comment": {"body": "Call them"}, "organization_id": org_id(c.key),
+              "type": "task", "priority": "urgent", "status": "hold", "due_at": "2026-03-08T00:00:00Z"}  # fmt: skip
+    _api(sandbox_http, creds["zendesk"], "POST", "/api/v2/tickets/create_many.json", {"tickets": [ticket]})
+    org = _get(sandbox, f"/agent/organizations/{org_id(c.key)}").text
+    created = org[org.index("Tickets created through the API") :]
+    for shown in ("<td>On-hold</td>", "<td>Urgent</td>", "<td>Task</td>"):
+        assert shown in created
+    tid = next(iter(ctx.vendors["zendesk"].extra["created_tickets"]))
+    assert "<th>status</th><td>On-hold</td>" in _get(sandbox, f"/agent/tickets/{tid}").text

@@ -30,6 +30,27 @@ TASK_TO_COMPANY, COMPANY_TO_TASK = 192, 191
 STATUSES = ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED")
 PRIORITIES = ("NONE", "LOW", "MEDIUM", "HIGH")
 TYPES = ("TODO", "CALL", "EMAIL", "LINKED_IN", "MEETING", "LINKED_IN_CONNECT", "LINKED_IN_MESSAGE")
+# The options' labels, as HubSpot's task properties define them (GET /crm/v3/properties/tasks): a person
+# reads these, the API carries the values (the record pages, integrations/sandbox/pages.py, show them).
+OPTION_LABELS: dict[str, dict[str, str]] = {
+    "hs_task_status": {
+        "NOT_STARTED": "Not started",
+        "IN_PROGRESS": "In progress",
+        "WAITING": "Waiting",
+        "COMPLETED": "Completed",
+        "DEFERRED": "Deferred",
+    },
+    "hs_task_priority": {"NONE": "None", "LOW": "Low", "MEDIUM": "Medium", "HIGH": "High"},
+    "hs_task_type": {
+        "TODO": "To-do",
+        "CALL": "Call",
+        "EMAIL": "Email",
+        "LINKED_IN": "LinkedIn",
+        "MEETING": "Meeting",
+        "LINKED_IN_CONNECT": "Sales Navigator - Connection Request",
+        "LINKED_IN_MESSAGE": "Sales Navigator - InMail",
+    },
+}
 PROPERTIES = (
     "hs_timestamp",
     "hs_task_subject",

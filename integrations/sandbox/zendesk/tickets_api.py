@@ -30,6 +30,20 @@ from integrations.sandbox.zendesk.writes import _job_body
 TYPES = (None, "problem", "incident", "question", "task")
 PRIORITIES = (None, "low", "normal", "high", "urgent")
 STATUSES = (None, "new", "open", "pending", "hold", "solved", "closed")
+# The system fields' option names as the agent UI shows them (ticket fields' `system_field_options`);
+# the API carries the values (the record pages, integrations/sandbox/pages.py, show the names).
+FIELD_LABELS: dict[str, dict[str, str]] = {
+    "type": {"problem": "Problem", "incident": "Incident", "question": "Question", "task": "Task"},
+    "priority": {"low": "Low", "normal": "Normal", "high": "High", "urgent": "Urgent"},
+    "status": {
+        "new": "New",
+        "open": "Open",
+        "pending": "Pending",
+        "hold": "On-hold",
+        "solved": "Solved",
+        "closed": "Closed",
+    },
+}
 FIRST_ID = 9_000_000  # above every Book ticket id
 COUNTER = f"{VENDOR}.tasks"  # a second ledger: task calls, for the write-back benchmark
 API_USER = "healthscore-integration@example.zendesk.com"  # the agent the OAuth token acts as
