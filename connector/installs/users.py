@@ -353,6 +353,7 @@ def accept_invite(session: Session, token: str, password: str) -> m.User:
     user.invite_token_hash = None
     user.password_hash = hash_password(password)
     user.password_reset_at = None
+    user.last_login_at = utcnow()  # the link signs them in: the users page showed "Last sign-in: never"
     return user
 
 

@@ -257,3 +257,17 @@ def test_a_reset_before_any_sign_in_is_a_reset_not_an_invitation(
     assert done.status_code == 302
     assert _user(app, acme.viewer_id).password_reset_at is None
     assert "chip-ok" in _row(acme_admin.get("/admin/users").get_data(as_text=True), "viewer@acme.test")
+
+
+def test_accepting_an_invitation_counts_as_a_sign_in(
+    acme_admin: Any, app: Any, tenants: dict[str, TenantData]
+) -> None:
+    """Accepting signs the person in; the users page said "Last sign-in: never" until they signed in again."""
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        user, token = auth.invite(session, tenants["acme"].id, "joiner@acme.test", "viewer")
+        uid = user.id
+    done = app.test_client().post(f"/invite/{token}", data={"password": NEW, "confirm": NEW})
+    assert done.status_code == 302
+    assert _user(app, uid).last_login_at is not None
+    row = _row(acme_admin.get("/admin/users").get_data(as_text=True), "joiner@acme.test")
+    assert "never" not in row
