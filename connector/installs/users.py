@@ -365,8 +365,9 @@ def status(user: m.User) -> str:
     pending) or `invited` (never had a password: an invitation nobody accepted yet, which can be cancelled).
 
     A reset is told by `password_reset_at`, not by a past sign-in: someone whose account was made with a
-    password (`users create-admin`) or who accepted an invitation and stayed signed in has no
-    `last_login_at`, and their reset read as an invitation whose "Cancel invite" deleted the account.
+    password (`users create-admin`) has no `last_login_at` until they sign in (nor, before accepting set
+    it, someone who accepted an invitation and stayed signed in), and their reset read as an invitation
+    whose "Cancel invite" deleted the account.
     `last_login_at` still counts for rows reset before `password_reset_at` existed (migration 0018)."""
     if user.password_hash is not None:
         return ACTIVE
