@@ -126,6 +126,38 @@ def _history(
     return {acc: sorted(points.items()) for acc, points in by_time.items()}
 
 
+def _past_points(
+    session: Session, tenant_id: int, since: datetime, until: datetime
+) -> dict[int, list[tuple[datetime, float]]]:
+    """Per account, the one point change_over reads from _history(since, until): its latest snapshot in
+    [since, until], the one recorded last at that as_of. _history read every point of the 70 days (one a
+    day after compaction, all of them before it runs): ~70 rows per account and pass in steady state, the
+    largest read of the score step with 90 days of history (issue 17). On PostgreSQL one index probe per
+    account (ix_snapshots_account_asof, newest first); SQLite keeps _history."""
+    if session.get_bind().dialect.name != "postgresql":
+        return _history(session, tenant_id, since, until)
+    s = m.ScoreSnapshot
+    latest = (
+        select(s.as_of, s.score)
+        .where(
+            s.tenant_id == tenant_id,
+            s.account_id == m.CurrentScore.account_id,
+            s.as_of >= since,
+            s.as_of <= until,
+        )
+        .order_by(s.as_of.desc(), s.id.desc())
+        .limit(1)
+        .lateral()
+    )
+    rows = session.execute(
+        select(m.CurrentScore.account_id, latest.c.as_of, latest.c.score)
+        .select_from(m.CurrentScore)
+        .join(latest, true())
+        .where(m.CurrentScore.tenant_id == tenant_id)
+    )
+    return {acc: [(at, score)] for acc, at, score in rows}
+
+
 def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None) -> ScoreReport:
     """Score every live CRM account of the tenant as of `as_of` (default now) and record the results."""
     from datetime import timedelta
@@ -145,7 +177,7 @@ def score_tenant(session: Session, tenant_id: int, as_of: datetime | None = None
     # The snapshot stores the 30-day change only: the points at or before as_of - 30 days are all it reads.
     # The last 30 days hold every pass's snapshot (compaction keeps them at full resolution, a pass every
     # 15 minutes is ~2,900 per account), which the read used to carry for nothing (issue 17).
-    history = _history(session, tenant_id, as_of - timedelta(days=100), as_of - timedelta(days=30))
+    history = _past_points(session, tenant_id, as_of - timedelta(days=100), as_of - timedelta(days=30))
     report = ScoreReport(accounts=len(signals), model_version=model.version)
     endpoints = session.scalars(
         select(m.WebhookEndpoint).where(

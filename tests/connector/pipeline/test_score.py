@@ -397,3 +397,42 @@ def test_the_30_day_change_is_against_the_last_score_at_or_before_30_days_ago(db
             select(m.ScoreSnapshot).where(m.ScoreSnapshot.tenant_id == t2, m.ScoreSnapshot.as_of == T0)
         ).one()
     assert (report.scored, last.trend_30d) == (1, None)
+
+
+def test_the_30_day_change_reads_one_history_point_per_account(db_url: str) -> None:
+    """Issue 17: with 90 days of history (a point a day after compaction) the step read every point between
+    100 and 30 days back, ~70 rows per account and pass, to use one. On PostgreSQL it now reads each
+    account's newest point in that window only, with the same 30-day change as before."""
+    from sqlalchemy import event
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite keeps the windowed read (no LATERAL probe)")
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        _publish(s, t)
+        _seats(s, t, "001", 0.50)
+        _seats(s, t, "002", 0.40)
+    for days in range(-95, -29, 5):  # 14 points an account in the window, the last at -30 d
+        _pass(db_url, t, T0 + days * DAY, {"001": 0.5 + days / 1000, "002": 0.4})
+    read: list[int] = []
+
+    def count(_c: Any, cursor: Any, statement: str, *_a: Any) -> None:
+        if "score_snapshots.as_of >=" in statement.lower():
+            read.append(cursor.rowcount)
+
+    with b.session(db_url) as s:
+        _seats(s, t, "001", 0.80)
+        _seats(s, t, "002", 0.50)
+        engine = s.get_bind()
+        event.listen(engine, "after_cursor_execute", count)
+        try:
+            score_tenant(s, t, as_of=T0)
+        finally:
+            event.remove(engine, "after_cursor_execute", count)
+        trend = {
+            x.account_id: x.trend_30d
+            for x in s.scalars(select(m.ScoreSnapshot).where(m.ScoreSnapshot.as_of == T0))
+        }
+    assert read
+    assert sum(read) <= 2  # one point per account, not 14
+    assert sorted(trend.values()) == [10.0, 33.0]  # 50 - 40 and 80 - 47, against the points at -30 d
