@@ -249,7 +249,8 @@ def renew_invite(user_id: int) -> Any:
         flash("; ".join(exc.problems) + ". The list below is up to date.", "error")
         return redirect(url_for("admin.users"), code=303)
     audit(db(), tenant_id(), actor(), "user.invite_renewed", user.email, role=user.role)
-    return _show_link_once(user.email, token, renewed=True)
+    # a reset's link renewed is still a sign-in link for an account, not an invitation
+    return _show_link_once(user.email, token, renewed=True, reset=auth.status(user) == auth.RESET)
 
 
 @bp.post("/users/<int:user_id>/reset-password")

@@ -271,3 +271,16 @@ def test_accepting_an_invitation_counts_as_a_sign_in(
     assert _user(app, uid).last_login_at is not None
     row = _row(acme_admin.get("/admin/users").get_data(as_text=True), "joiner@acme.test")
     assert "never" not in row
+
+
+def test_a_new_link_for_a_reset_reads_as_a_sign_in_link(
+    acme_admin: Any, tenants: dict[str, TenantData]
+) -> None:
+    """New link on a reset row said "New invitation link for …": the person has an account, not an
+    invitation."""
+    acme = tenants["acme"]
+    acme_admin.post(f"/admin/users/{acme.viewer_id}/reset-password")
+    sent = acme_admin.post(f"/admin/users/{acme.viewer_id}/new-invite-link")
+    page = acme_admin.get(sent.location).get_data(as_text=True)
+    assert "New sign-in link for viewer@acme.test: the previous link no longer works" in page
+    assert "New invitation link" not in page
