@@ -130,6 +130,41 @@ def _script(ch: str) -> str:
 
 _OTHER_DOTS = ("\u3002", "\uff61")  # the full stops IDNA (UTS #46) maps to "."
 
+# Letters drawn like an ASCII one (after NFKC and case folding), from Unicode's confusables (UTS #39): an
+# address written wholly in one of these scripts, or with Latin letters no normalisation folds, passes the
+# mixed-script rule yet reads as someone else's. Its skeleton maps them to the ASCII letter they look like.
+_CONFUSABLE = str.maketrans(
+    {
+        # Cyrillic
+        "\u0430": "a", "\u0441": "c", "\u0501": "d", "\u0435": "e", "\u04bb": "h", "\u0456": "i",
+        "\u0458": "j", "\u04cf": "l", "\u043e": "o", "\u0440": "p", "\u051b": "q", "\u0455": "s",
+        "\u0475": "v", "\u051d": "w", "\u0445": "x", "\u0443": "y", "\u0433": "r", "\u0461": "w",
+        "\u04af": "y",
+        # Greek
+        "\u03b1": "a", "\u03b9": "i", "\u03ba": "k", "\u03bd": "v", "\u03bf": "o", "\u03c1": "p",
+        "\u03c5": "u", "\u03c7": "x", "\u03b3": "y",
+        # Latin letters NFKC keeps: dotless i and j, alpha, script g, iota, kra, dental click, small capitals
+        "\u0131": "i", "\u0237": "j", "\u0251": "a", "\u0261": "g", "\u0269": "i", "\u0138": "k",
+        "\u01c0": "l", "\u026a": "i", "\u0274": "n", "\u0280": "r", "\u028f": "y", "\u029f": "l",
+        "\u1d00": "a", "\u1d04": "c", "\u1d05": "d", "\u1d07": "e", "\u1d0a": "j", "\u1d0b": "k",
+        "\u1d0d": "m", "\u1d0f": "o", "\u1d18": "p", "\u1d1b": "t", "\u1d1c": "u", "\u1d20": "v",
+        "\u1d21": "w", "\u1d22": "z", "\ua731": "s",
+    }
+)  # fmt: skip
+
+
+def email_skeleton(email: str) -> str:
+    """What an address looks like: the normalised address with confusable letters read as the ASCII ones."""
+    return normalise_email(email).translate(_CONFUSABLE)
+
+
+def _look_alike_of(session: Session, tenant_id: int, email: str) -> str | None:
+    """The address of someone in this workspace that `email` (normalised) looks like but is not. This
+    workspace's people only: an answer about another workspace's addresses would tell they exist."""
+    skeleton = email_skeleton(email)  # both ways: a plain address can be the look-alike of a stored one
+    others = session.scalars(select(m.User.email).where(m.User.tenant_id == tenant_id))
+    return next((o for o in others if o != email and email_skeleton(o) == skeleton), None)
+
 
 def _email_problems(email: str) -> list[str]:
     if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 320:
@@ -173,6 +208,10 @@ def create_user(
         problems.extend(password_problems(password))
     if not problems and session.scalar(select(m.User.id).where(m.User.email == email)) is not None:
         problems.append(f"a user with e-mail {email} already exists")
+    if not problems and (twin := _look_alike_of(session, tenant_id, email)) is not None:
+        problems.append(
+            f"{email!r} looks like {twin}, someone in this workspace already; type the address plainly"
+        )
     if problems:
         raise AuthError(problems)
     user = m.User(

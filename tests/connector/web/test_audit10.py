@@ -202,6 +202,65 @@ def test_public_ipv6_webhook_targets_still_pass(address: str) -> None:
     assert check_url(f"https://[{address}]/hook").addresses[0].compressed == address
 
 
+# ---------------------------------------------------------------- finding: look-alikes written in one script
+
+
+@pytest.mark.parametrize(
+    "lookalike",
+    [
+        "\u0475\u0456\u0435\u051d\u0435\u0433@acme.test",  # v i e w e r, all Cyrillic: one script
+        "adm\u0131n@acme.test",  # Latin dotless i
+        "\u0251dmin@acme.test",  # Latin alpha
+        "\u1d00\u1d05\u1d0d\u026a\u0274@acme.test",  # Latin small capitals
+    ],
+)
+def test_invite_refuses_a_look_alike_written_in_one_script(acme_admin: Any, app: Any, lookalike: str) -> None:
+    """Audits 2 and 9 refused look-alikes that mix scripts, are fullwidth, invisible or differ by a dot; an
+    address written wholly in Cyrillic ('\u0475\u0456\u0435\u051d\u0435\u0433@acme.test'), or with Latin letters that
+    no normalisation folds (dotless i, Latin alpha, small capitals), was still invited next to
+    viewer@acme.test or admin@acme.test: the users list and the audit log showed two people with one
+    address. Now an
+    address whose skeleton (confusable letters read as the ASCII ones) is that of someone in the workspace
+    is refused."""
+    from connector.store import models as m
+    from connector.store.db import transaction
+
+    resp = acme_admin.post("/admin/users/invite", data={"email": lookalike, "role": "admin"})
+    assert resp.status_code == 400, lookalike
+    assert "looks like" in resp.get_data(as_text=True)
+    with transaction(str(app.config["HEALTHSCORE"].sqlalchemy_url)) as session:
+        assert session.query(m.User).count() == 4  # the two seeded users of each tenant, nothing added
+
+
+@pytest.mark.parametrize(
+    "email", ["\u0434\u0438\u043c\u0430@acme.test", "j\u00f6rg@acme.test", "adm\u0131n@globex-people.test"]
+)
+def test_addresses_in_other_scripts_that_resemble_nobody_are_invited(acme_admin: Any, email: str) -> None:
+    resp = acme_admin.post("/admin/users/invite", data={"email": email, "role": "viewer"})
+    assert resp.status_code == 303, email
+
+
+def test_a_look_alike_of_another_workspaces_address_is_not_told_apart(acme_admin: Any) -> None:
+    """The check compares with this workspace's people only: answering differently for another workspace's
+    address would tell which addresses exist there."""
+    resp = acme_admin.post("/admin/users/invite", data={"email": "\u0430dmin@globex.test", "role": "viewer"})
+    assert resp.status_code == 400  # mixed scripts, refused by audit 2's rule whatever exists
+    cyrillic_viewer = "\u0475\u0456\u0435\u051d\u0435\u0433@globex.test"  # like viewer@globex.test
+    resp = acme_admin.post("/admin/users/invite", data={"email": cyrillic_viewer, "role": "viewer"})
+    assert resp.status_code == 303
+
+
+def test_a_plain_address_is_refused_next_to_its_look_alike(acme_admin: Any) -> None:
+    cyrillic_ops = "\u043e\u0440\u0455@acme.test"  # o p s, all Cyrillic
+    assert (
+        acme_admin.post("/admin/users/invite", data={"email": cyrillic_ops, "role": "viewer"}).status_code
+        == 303
+    )
+    resp = acme_admin.post("/admin/users/invite", data={"email": "ops@acme.test", "role": "viewer"})
+    assert resp.status_code == 400
+    assert "looks like" in resp.get_data(as_text=True)
+
+
 # ---------------------------------------------------------------- held (regression tests for attacks that failed)
 
 
