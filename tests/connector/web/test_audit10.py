@@ -395,3 +395,80 @@ def test_held_the_connect_page_names_the_configured_callback_not_the_request_hos
     assert page.status_code == 200
     assert b"http://127.0.0.1:5000/oauth/zendesk/callback" in page.data
     assert b"evil.example" not in page.data
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/webhooks/1", {"tenant_id": 2}),
+        ("/api/v1/webhooks/1", {"secret": "whsec_chosen"}),
+        ("/api/v1/webhooks/1", {"id": 7}),
+        ("/api/v1/plays/1", {"tenant_id": 2}),
+        ("/api/v1/plays/1", {"created_at": "2020-01-01T00:00:00Z"}),
+    ],
+)
+def test_held_api_bodies_cannot_set_fields_nobody_may_write(
+    client: Any, tenants: dict[str, TenantData], path: str, body: dict[str, Any]
+) -> None:
+    """Mass assignment: a field the schema does not list (the owner, the secret, ids, timestamps) is a 400."""
+    from tests.connector.web.seed import bearer
+
+    resp = client.patch(path, json=body, headers=bearer(tenants["acme"].admin_key))
+    assert resp.status_code == 400
+    assert "Additional properties" in " ".join(resp.get_json()["problems"])
+
+
+def _hubspot_for(app: Any, tenant: TenantData, portal: str) -> None:
+    from datetime import UTC, datetime
+
+    from connector.installs.vault import Vault
+    from connector.store import models as m
+    from connector.store.db import transaction
+    from tests.connector.web.test_ratelimits import SECRETS
+
+    settings = app.config["HEALTHSCORE"]
+    with transaction(settings.sqlalchemy_url) as s:
+        s.add(
+            m.Installation(
+                tenant_id=tenant.id, vendor="hubspot", status="connected", base_url="https://x.test",
+                token_url="https://x.test/token", client_id="cid",
+                client_secret_enc=Vault(settings).encrypt(SECRETS["hubspot"]), vendor_account=portal,
+                settings={}, created_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+
+
+def test_held_a_hubspot_event_signed_for_one_workspace_is_refused_at_another(
+    app: Any, client: Any, tenants: dict[str, TenantData], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HubSpot signs with the app's client secret, the same for every workspace: a delivery for acme's portal
+    replayed to globex's URL (re-signed for that URL, as anyone with the app's secret could) is refused on
+    the portal id; replayed as sent, the signature (which covers the URL) fails."""
+    import json
+    from datetime import UTC, datetime
+
+    from connector.realtime import inbound as realtime_inbound
+    from tests.connector.web.test_ratelimits import PUBLIC, SECRETS
+    from webhooks.inbound import sign_hubspot_v3
+
+    monkeypatch.setattr(realtime_inbound, "dispatch", lambda *_a: None)
+    _hubspot_for(app, tenants["acme"], "4242")
+    _hubspot_for(app, tenants["globex"], "5353")
+    event = {"eventId": 1, "subscriptionId": 1, "portalId": 4242, "appId": 1, "occurredAt": 1_780_000_000_000,
+             "subscriptionType": "ticket.propertyChange", "attemptNumber": 0, "objectId": 801}  # fmt: skip
+    body = json.dumps([event]).encode()
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    signed = {"Content-Type": "application/json"}
+    for_acme = {
+        **signed,
+        **sign_hubspot_v3(SECRETS["hubspot"], "POST", PUBLIC + "/inbound/hubspot/acme", body, now),
+    }
+    assert client.post("/inbound/hubspot/globex", data=body, headers=for_acme).status_code == 401
+    for_globex = sign_hubspot_v3(SECRETS["hubspot"], "POST", PUBLIC + "/inbound/hubspot/globex", body, now)
+    resp = client.post("/inbound/hubspot/globex", data=body, headers={**signed, **for_globex})
+    assert resp.status_code == 403
+    assert resp.get_json()["error"] == "wrong_tenant"
+    assert client.post("/inbound/hubspot/acme", data=body, headers=for_acme).status_code == 202
+    replay = client.post("/inbound/hubspot/acme", data=body, headers=for_acme)
+    assert replay.status_code == 409  # the same signed request again: refused as a replay
+    assert replay.get_json()["error"] == "replayed"
