@@ -237,9 +237,10 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(resp: Response) -> Response:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        # The invitation pages' own URL holds a sign-in token: no Referer at all from them (not even to us).
-        invite = request.path == "/invite" or request.path.startswith("/invite/")
-        resp.headers.setdefault("Referrer-Policy", "no-referrer" if invite else "same-origin")
+        # The invitation pages' own URL holds a sign-in token, the OAuth callback's a code and state: no
+        # Referer at all from them (not even to us: access logs keep it).
+        secret_url = request.path.startswith(("/invite/", "/oauth/")) or request.path == "/invite"
+        resp.headers.setdefault("Referrer-Policy", "no-referrer" if secret_url else "same-origin")
         if settings.env == "production":
             resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if not request.path.startswith("/static/"):

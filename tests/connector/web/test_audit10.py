@@ -261,6 +261,19 @@ def test_a_plain_address_is_refused_next_to_its_look_alike(acme_admin: Any) -> N
     assert "looks like" in resp.get_data(as_text=True)
 
 
+# ---------------------------------------------------------------- finding: the OAuth code in the Referer
+
+
+def test_the_oauth_callback_page_sends_no_referer(acme_admin: Any) -> None:
+    """A refused callback shows its error page at /oauth/<vendor>/callback?code=…&state=…; the page's script
+    and its 'Connect again' / 'Back to integrations' links sent that URL, code and state included, as the
+    Referer (same-origin policy), into our own and any proxy's access logs."""
+    page = acme_admin.get("/oauth/salesforce/callback?code=the-authorization-code&state=def")
+    assert page.status_code == 400
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert acme_admin.get("/admin/integrations").headers["Referrer-Policy"] == "same-origin"
+
+
 # ---------------------------------------------------------------- held (regression tests for attacks that failed)
 
 
