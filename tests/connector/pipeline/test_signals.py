@@ -510,3 +510,35 @@ def test_survey_on_a_ticket_older_than_the_window(db_url: str, monkeypatch: pyte
             one = b.account_row(s, t, "salesforce", ext).id
             (alone,) = load_signals(s, t, T0, account_ids=[one])
             assert dict(alone.metrics) == full[ext]
+
+
+def test_the_metrics_read_plain_named_tuples_not_sqlalchemy_rows(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: a SQLAlchemy Row resolves each attribute through its key map (~1 µs, 30x a named tuple's
+    attribute), and the metrics read ~15 attributes per ticket: the ticket, deal and survey rows handed to
+    them are plain named tuples (load_signals for both tenants of a 400-account store: 0.55 -> 0.43 s of
+    CPU). Their values are the same (test_rows_read_by_columns_give_the_metrics_whole_objects_gave)."""
+    from connector.pipeline import signals
+
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        b.crm_account(s, t, "001", "Account 001")
+        b.ticket(s, t, "T1", "001", created=T0 - 3 * DAY, vendor="salesforce")
+        b.deal(s, t, "D1", "001", stage="Negotiation", created=T0 - 30 * DAY)
+        b.survey(s, t, "N1", "nps", 8, account_external_id="001", responded=T0 - 2 * DAY)
+        linking.link_tenant(s, t)
+    seen: list[Any] = []
+    real = signals.signals_for
+
+    def spy(acc: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.extend([*acc.tickets, *acc.deals])
+        return real(acc, *args, **kwargs)
+
+    monkeypatch.setattr(signals, "signals_for", spy)
+    with b.session(db_url) as s:
+        (sig,) = load_signals(s, t, T0)
+    assert sig.metrics["tickets_90d"] == 1.0
+    assert sig.metrics["nps_score"] is not None
+    assert len(seen) == 2
+    assert all(isinstance(row, tuple) and hasattr(row, "_fields") for row in seen), [type(r) for r in seen]
