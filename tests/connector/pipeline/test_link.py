@@ -232,3 +232,50 @@ def test_the_crm_accounts_are_read_as_columns_not_loaded_as_objects(db_url: str)
     with b.session(db_url) as s:
         assert _link(s, t, org).crm_account_id == acme
         assert _ticket(s, t, "T1") == (acme, "org:domain")
+
+
+def test_a_relink_with_nothing_changed_writes_no_link_row(db_url: str) -> None:
+    """Issue 17: every pass re-matches every organization; an unchanged match rewrote its link row anyway
+    (a new updated_at), an UPDATE per organization and pass (~8,000 per tenant at 10,000 accounts). Now
+    only a link whose account, method, confidence, status or reason changed is written, and updated_at
+    says when that happened; a change still moves it."""
+    from datetime import timedelta
+
+    from sqlalchemy import event
+
+    from connector.store.db import get_engine
+
+    with b.session(db_url) as s:
+        t = b.tenant(s)
+        b.crm_account(s, t, "001A", "Acme")
+        beta = b.crm_account(s, t, "001B", "Beta")
+        kept = b.org(s, t, "900", "Acme")
+        moved = b.org(s, t, "901", "Beta Ltd", domains=("beta.test",))
+        linking.link_tenant(s, t)
+    with b.session(db_url) as s:
+        for org in (kept, moved):  # as if linked a day ago
+            _link(s, t, org).updated_at -= timedelta(days=1)
+        before = {org: _link(s, t, org).updated_at for org in (kept, moved)}
+    updates: list[str] = []
+
+    def record(_c: object, _cur: object, statement: str, *_a: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE ACCOUNT_LINKS"):
+            updates.append(statement)
+
+    engine = get_engine(db_url)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with b.session(db_url) as s:
+            linking.link_tenant(s, t)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert updates == []
+    with b.session(db_url) as s:
+        assert {org: _link(s, t, org).updated_at for org in (kept, moved)} == before
+        b.org(s, t, "901", "Beta Ltd", cross_ref="001B")  # new evidence: external id
+        linking.link_tenant(s, t)
+    with b.session(db_url) as s:
+        link = _link(s, t, moved)
+        assert (link.crm_account_id, link.method) == (beta, "external_id")
+        assert link.updated_at > before[moved]
+        assert _link(s, t, kept).updated_at == before[kept]
