@@ -59,7 +59,21 @@ def link_tenant(session: Session, tenant_id: int) -> LinkReport:
     index = Index(
         Candidate(a.id, a.external_id, a.name, tuple(a.domains or ()), a.cross_ref) for a in crm_rows
     )
-    orgs = session.scalars(select(m.Account).where(live, m.Account.vendor.not_in(CRM_VENDORS))).all()
+    # The organizations' matcher columns too, not ORM objects with every column and instrumented state.
+    orgs = (
+        session.connection()
+        .execute(
+            select(
+                m.Account.id,
+                m.Account.vendor,
+                m.Account.external_id,
+                m.Account.name,
+                m.Account.domains,
+                m.Account.cross_ref,
+            ).where(live, m.Account.vendor.not_in(CRM_VENDORS))
+        )
+        .all()
+    )
     links = {
         link.source_account_id: link
         for link in session.scalars(select(m.AccountLink).where(m.AccountLink.tenant_id == tenant_id))
@@ -91,7 +105,7 @@ def link_tenant(session: Session, tenant_id: int) -> LinkReport:
 def _auto_link(
     session: Session,
     tenant_id: int,
-    org: m.Account,
+    org: Any,  # a row of the organization's id, vendor, external_id, name, domains, cross_ref
     link: m.AccountLink | None,
     index: Index,
     live_crm: set[int],
