@@ -84,6 +84,12 @@ CANDIDATES: dict[str, list[str]] = {
     ],
 }
 ORACLE = "tone_generated_365d"
+# Current values the book keeps only for today (the backtest leaves them out): what a history of them would
+# add, emulated with the generator's own formulas at the as-of date's health (not in any book or store).
+SNAPSHOTS: dict[str, list[str]] = {
+    "seat usage history (emulated)": ["seat_utilisation_then"],
+    "contact recency history (emulated)": ["days_since_last_contact_then"],
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,8 +210,10 @@ def cases_of(book: Book, horizons: list[int], tone_noise: float) -> list[Case]:
             metrics["segment_smb"] = float(c.segment == "smb")
             metrics["segment_enterprise"] = float(c.segment == "enterprise")
             store.append(metrics)
-            extra.append(_candidates(c.key, tk, old, surveys[c.key], deals[c.key], read, medians, as_of))
-            health.append(health_at(c, as_of.date()))
+            h = health_at(c, as_of.date())
+            more = _candidates(c.key, tk, old, surveys[c.key], deals[c.key], read, medians, as_of)
+            extra.append(more | _snapshots(f"{book.seed}:{c.key}:{horizon}", h, c.segment))
+            health.append(h)
             decided = c.outcome_date is not None and as_of.date() < c.outcome_date <= book.now.date()
             outcome.append(int(c.outcome == "churned") if decided else -1)
         out.append(Case(book.seed, horizon, store, extra, np.array(health), np.array(outcome)))
@@ -281,6 +289,17 @@ def _candidates(
     }
 
 
+def _snapshots(key: str, h: float, segment: str) -> dict[str, float]:
+    """Seat usage and the latest contact gap as the generator draws them today, drawn at the date's health."""
+    rng = random.Random(f"snapshot:{key}")
+    contacts = {"smb": 3, "mid_market": 6, "enterprise": 10}.get(segment, 3)
+    gap = min(rng.expovariate(1.0 / (6.0 + 70.0 * (1.0 - h) ** 1.5)) for _ in range(contacts))
+    return {
+        "seat_utilisation_then": min(1.0, max(0.05, 0.3 + 0.6 * h + rng.gauss(0.0, 0.12))),
+        "days_since_last_contact_then": gap,
+    }
+
+
 def design(case: Case, store_names: list[str], extra_names: list[str]) -> Matrix:
     rows = [
         [m.get(n, math.nan) for n in store_names] + [e[n] for n in extra_names]
@@ -318,6 +337,7 @@ def variants(names: list[str] | None = None) -> dict[str, list[str]]:
     out = {"store metrics only": []} | dict(CANDIDATES)
     out |= {"all observable candidates": every, "perfect text reader (oracle)": [ORACLE]}
     out |= {"all candidates + oracle": [*every, ORACLE]}
+    out |= dict(SNAPSHOTS)
     return {k: v for k, v in out.items() if names is None or k in names}
 
 
