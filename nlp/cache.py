@@ -10,7 +10,8 @@ from typing import TypeVar
 V = TypeVar("V")
 
 # Bump when preprocessing or the scoring recipe changes, so cached results from the old recipe miss.
-CACHE_VERSION = "2"
+# 3: courtesy sentences cut at the start of a message (nlp.preprocess.strip_courtesy).
+CACHE_VERSION = "3"
 
 
 def text_hash(text: str) -> str:

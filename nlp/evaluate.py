@@ -482,7 +482,8 @@ def render_card(ev: Evaluation, n_by_source: dict[str, int], now: datetime | Non
         *_model_lines(ev),
         "- Score = P(positive) - P(negative), in [-1, 1]; confidence = probability of the predicted label.",
         f"- Runtime measured here: `{ev.runtime}`; reference: `{ev.reference}`.",
-        "- Text is cleaned first (`nlp/preprocess.py`: quoted replies, signatures, greetings, HTML removed).",
+        "- Text is cleaned first (`nlp/preprocess.py`: quoted replies, signatures, greetings, HTML removed,"
+        " and courtesy opening a message, such as 'Hope you are well!', when at least three words are left).",
         "",
         "## Data",
         "",

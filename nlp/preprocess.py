@@ -43,13 +43,63 @@ _VALEDICTION = re.compile(
     r"\s*(?:[,.!]\s*)?$",
     re.IGNORECASE,
 )
+# A salutation line: the greeting, then whom it addresses and a closing ",", "!" or ":" ("Dear Patient Advice
+# and Liaison Service,"), or at most two bare words ("Hi team", "Good morning everyone"). Not a line that goes
+# on after a comma or runs on without one: "Hi team, the export is broken" and "hi is there a phone number i
+# can call" are the message (the old rule, any 40 characters, dropped them whole).
 _GREETING = re.compile(
-    r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|hallo|hiya|morning)\b[^.!?\n]{0,40}[,!:]?\s*$",
+    r"^\s*(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings|hallo|hiya|morning)\b,?"
+    r"(?:[^.!?,:\n]{0,40}[,!:]|(?:[ \t]+[^\s.!?,:]+){0,2})[ \t]*$",
     re.IGNORECASE,
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])([\"')\]]*)\s+|\n+")
+
+
+# Courtesy opening a message carries no sentiment of its own ("Hi! Hope you're well. <request>"), but the
+# model read such openers as praise and turned requests and outages positive (issue 14). Pure courtesy
+# sentences (greetings, well-wishes) are cut at the START of a message, only while at least
+# _COURTESY_MIN_WORDS words are left. Closing thanks are kept: cutting them too (measured, see
+# docs/sentiment-model.md) turned "It works now, thank you so much!" negative. Written from common English
+# e-mail courtesy, not from any test set. The pattern is matched only inside the first _COURTESY_WINDOW
+# characters, at most _COURTESY_MAX_CUTS times, so its cost does not grow with the message.
+_COURTESY_WINDOW = 240
+_COURTESY_MAX_CUTS = 4
+_COURTESY_MIN_WORDS = 3
+_WELL = r"(?:well|good|great|fine|ok|okay|nicely|smoothly|lovely|nice|wonderful|fantastic|brilliant|amazing)"
+_OPENING_UNITS = (
+    # greetings, optionally with who they are addressed to ("Hi Anna,", "Hello there!", "Hi all,")
+    r"(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening|day)|morning|afternoon|evening)"
+    r"(?: [^\W\d_][\w'-]*){0,2}",
+    # well-wishes: "Hope you are well", "I hope you're doing well", "Hope this email finds you well",
+    # "Hope all is well", "Hope you had a great weekend", "Trust your week is going smoothly"
+    r"(?:i |we )?(?:hope|trust) (?:you(?:'re| are)(?: (?:doing|keeping|all))?|you(?:'ve| have) (?:had|been)"
+    r"(?: having)?(?: an?)?|you had an?|you(?:'re| are) having an?|all(?:'s| is)|everything(?:'s| is)|"
+    r"things are(?: going)?|this (?:email |e-mail |message |note |mail )?finds you|"
+    r"your (?:day|week|weekend|morning|afternoon|monday|friday)(?: is|'s| has been| was)(?: going)?)"
+    rf"(?: (?:very|really|so|all))? {_WELL}(?: [^\W\d_]+){{0,2}}",
+    r"happy (?:monday|tuesday|wednesday|thursday|friday|weekend|new year|holidays)",
+    r"how are you(?: doing)?(?: today)?|how(?:'s| is) it going|how are things",
+)
+# What ends a courtesy sentence: punctuation and emoticons (":)", ":-)", ":D", ";)", emoji).
+_COURTESY_END = r"(?:[ \t]*(?::-?[)D]|;-?\)|[!.,;:\u2026]|[\u263a\U0001f300-\U0001faff]))+"
+_OPENING = re.compile(
+    rf"[ \t\n]*(?:{'|'.join(_OPENING_UNITS)})(?:{_COURTESY_END}|(?=[ \t]*\n))[ \t\n]*", re.IGNORECASE
+)
+
+
+def strip_courtesy(text: str) -> str:
+    """`text` without pure courtesy sentences at its start, if enough of the message is left."""
+    body = text
+    for _ in range(_COURTESY_MAX_CUTS):
+        m = _OPENING.match(body[:_COURTESY_WINDOW])
+        if m is None or not m.end():
+            break
+        body = body[m.end() :]
+    if body == text or len(words(body)) < _COURTESY_MIN_WORDS:
+        return text
+    return body.strip()
 
 
 class _TextExtractor(HTMLParser):
@@ -166,7 +216,7 @@ def clean_message(text: str) -> str:
     for line in lines:
         if line or (out and out[-1]):  # collapse runs of blank lines
             out.append(line)
-    return "\n".join(out).strip()
+    return strip_courtesy("\n".join(out).strip())
 
 
 def has_words(text: str) -> bool:

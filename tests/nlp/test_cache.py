@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from nlp.cache import LRUCache, text_hash
+import hashlib
+
+from nlp.cache import CACHE_VERSION, LRUCache, text_hash
 from nlp.model import SentimentModel
+from nlp.preprocess import clean_message
 from nlp.sentiment import Sentiment
 
 
@@ -43,3 +46,25 @@ def test_external_cache_mapping_is_used(fake_model: SentimentModel) -> None:
     assert fake_model.classify_many(["anything", "something new"])[0] is planted
     assert text_hash("something new") in store
     assert fake_model.encoder.rows_seen == 1  # type: ignore[attr-defined]
+
+
+# Cached results are keyed by the raw text and CACHE_VERSION, so a change in what cleaning hands the model
+# must bump the version or stored results of the old cleaning are served for the new. These probes pin the
+# cleaning of each version; a cleaning change fails here until CACHE_VERSION is bumped and a line added.
+CLEANING_PROBES = (
+    "Hi! Hope you're well. We would like to review our plan. Thanks so much!",
+    "Hi team, the export is broken",
+    "Good morning :) could you add two seats to our account",
+    "Hi Anna,\n\nThe sync failed overnight.\n\nBest regards,\nJo",
+    "It works now, thank you so much!",
+    "<p>Hello there!</p><p>Hope this email finds you well.</p><p>Invoices are wrong.</p>",
+)
+CLEANING_BY_VERSION = {
+    "2": "23548da8d785849b",
+    "3": "c2fa93dbf09fe88a",  # openers-only courtesy cut; greeting lines that go on are kept (issue 14)
+}
+
+
+def test_a_cleaning_change_comes_with_a_cache_version() -> None:
+    cleaned = "\x00".join(clean_message(t) for t in CLEANING_PROBES)
+    assert hashlib.sha256(cleaned.encode()).hexdigest()[:16] == CLEANING_BY_VERSION.get(CACHE_VERSION)

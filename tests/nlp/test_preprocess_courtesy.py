@@ -1,10 +1,10 @@
-"""Courtesy around a message (issue 14): a documented negative result, and the contract the next try keeps.
+"""Courtesy around a message (issue 14): the openers-only cut in cleaning, and what it must keep.
 
 Wrapped in "Hi! Hope you're well. ... Thanks so much!", requests and outages read positive. Cutting courtesy
-sentences at the start and end of a message in cleaning was measured and NOT shipped (docs/sentiment-model.md,
-"Courtesy cut in preprocessing"): it fixed the adversarial set but cutting closing thanks turned happy
-messages ("It works now, thank you so much!") negative. The cut that is wanted next (openers only) is
-marked xfail(strict): when a courtesy cut ships, these turn into passes and the marker must go.
+sentences at the start AND end of a message was measured and not shipped (docs/sentiment-model.md, "Courtesy
+cut in preprocessing"): cutting closing thanks turned happy messages ("It works now, thank you so much!")
+negative. What ships is the openers-only cut (`nlp.preprocess.strip_courtesy`): greetings and well-wishes
+at the start go, closing and inner thanks stay, and a message of courtesy alone is left whole.
 
 The texts here are written for this test (not taken from data/tickets/adversarial.jsonl)."""
 
@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from nlp.preprocess import MAX_CHARS, clean_message
+from nlp.preprocess import MAX_CHARS, clean_message, strip_courtesy
 
 WRAPPED = [
     (
@@ -30,7 +30,6 @@ WRAPPED = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="courtesy cut measured, not shipped (docs/sentiment-model.md)")
 @pytest.mark.parametrize(("text", "expected"), WRAPPED, ids=[f"wrapped-{i}" for i in range(len(WRAPPED))])
 def test_a_courtesy_opening_is_cut_from_the_request(text: str, expected: str) -> None:
     assert clean_message(text) == expected
@@ -78,4 +77,77 @@ def test_100_kb_of_courtesy_cleans_fast(text: str) -> None:
     assert len(text) >= 100_000 > MAX_CHARS
     started = time.process_time()
     clean_message(text)
+    assert time.process_time() - started < 0.1
+
+
+EDGES = [
+    # a greeting on the complaint's own line: the old salutation rule (any 40 characters after "Hi") dropped
+    # the whole message, so the model judged nothing
+    ("Hi team, the export is broken", "the export is broken"),
+    ("Hi, it works now, thank you so much!", "it works now, thank you so much!"),
+    ("hi is there a phone number i can call", "hi is there a phone number i can call"),
+    ("Good morning from Disney World :)", "Good morning from Disney World :)"),
+    # salutation lines still go, however long the addressee
+    (
+        "Dear Patient Advice and Liaison Service,\nMy referral letter never arrived.",
+        "My referral letter never arrived.",
+    ),
+    ("Hi all :)\nThe export is broken.", "The export is broken."),
+    ("Hey, where is the export button gone?", "where is the export button gone?"),
+    # HTML mail: the cut runs on the cleaned text, after tags, the salutation line and the quote are gone
+    (
+        "<html><body><p>Hi Anna,</p><p>Hope you are well!</p><p>The export fails every night.</p>"
+        "<blockquote>On Monday you wrote: all fixed</blockquote></body></html>",
+        "The export fails every night.",
+    ),
+    (
+        "<div>Hello there!</div><div>Hope this email finds you well.</div>"
+        "<div>Our invoices show the wrong VAT number.</div>",
+        "Our invoices show the wrong VAT number.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), EDGES, ids=[f"edge-{i}" for i in range(len(EDGES))])
+def test_greeting_edges_keep_the_message(text: str, expected: str) -> None:
+    assert clean_message(text) == expected
+
+
+UNTOUCHED = [
+    # courtesy alone, or too little left after it: the message is its courtesy (min-words rule)
+    "Hi!",
+    "Hello, thanks",
+    "Hi! Hope you are well. Thank you!",
+    "Hello! Hope all is well. Thanks!",
+    # not English: the phrase list is English e-mail courtesy and must not guess at other languages
+    "Hola, espero que estés bien. El export no funciona desde el lunes.",
+    "Bonjour, j'espère que vous allez bien. L'export ne marche plus depuis lundi.",
+    "Hallo, ich hoffe, es geht Ihnen gut. Der Export ist seit Montag kaputt.",
+    # a greeting word that starts a sentence about something else
+    "Morning reports have been empty since the update.",
+]
+
+
+@pytest.mark.parametrize("text", UNTOUCHED, ids=[f"untouched-{i}" for i in range(len(UNTOUCHED))])
+def test_short_or_foreign_messages_are_left_alone(text: str) -> None:
+    assert strip_courtesy(text) == text
+
+
+OPENER_LIKE = {
+    "a greeting and endless names": "Hi " + "Anna " * 25_000,
+    "endless bangs": "Hello" + "!" * 100_000,
+    "endless emoticons": "Hey" + " :-)" * 25_000,
+    "greeting then spaces and tabs": "Hi" + " \t" * 50_000 + "x",
+    "endless greetings": "Hi! Hello! Hey! " * 7_000,
+    "a well-wish that never ends": "I hope you're doing well " + "so " * 34_000,
+    "blank lines first": "\n \n" * 34_000 + "Hi!",
+}
+
+
+@pytest.mark.parametrize("text", OPENER_LIKE.values(), ids=OPENER_LIKE.keys())
+def test_100_kb_of_opener_like_text_is_cut_fast(text: str) -> None:
+    # strip_courtesy called directly: no MAX_CHARS in front of it, only its own window
+    assert len(text) >= 100_000
+    started = time.process_time()
+    strip_courtesy(text)
     assert time.process_time() - started < 0.1
