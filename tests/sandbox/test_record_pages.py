@@ -181,3 +181,33 @@ def test_task_and_ticket_lists_show_option_labels_not_api_codes(
         assert shown in created
     tid = next(iter(ctx.vendors["zendesk"].extra["created_tickets"]))
     assert "<th>status</th><td>On-hold</td>" in _get(sandbox, f"/agent/tickets/{tid}").text
+
+
+def test_hubspot_built_in_options_read_as_hubspot_labels_them(sandbox: Any) -> None:
+    """Built-in enumeration labels were the value's title(): a deal page read "Closedwon", a ticket's stage
+    "2", a segment "Mid_Market", a survey type "Nps". Stages take their pipeline's labels (the pipelines API),
+    booleans Yes/No, acronyms stay."""
+    from integrations.sandbox.hubspot.names_api import DEAL_PIPELINE
+    from integrations.sandbox.hubspot.render import property_defs
+
+    ctx = sandbox.ctx
+    with ctx.lock:
+        labels = {
+            (t, name): {o["value"]: o["label"] for o in p["options"]}
+            for t in ("deals", "tickets", "companies", "feedback_submissions")
+            for name, p in property_defs(ctx, t).items()
+            if p["options"]
+        }
+        deal = next(
+            o for o in render(ctx, "deals") if o.archived_at is None and o.properties.get("dealstage")
+        )
+    stage = deal.properties["dealstage"]
+    assert labels[("deals", "dealstage")][stage] == DEAL_PIPELINE[stage][0]
+    assert labels[("deals", "dealstage")]["closedwon"] == "Closed Won"
+    assert labels[("tickets", "hs_pipeline_stage")]["2"] == "Waiting on contact"
+    assert labels[("companies", "customer_segment")]["mid_market"] == "Mid market"
+    assert labels[("feedback_submissions", "hs_survey_type")]["NPS"] == "NPS"
+    assert labels[("deals", "hs_is_closed")] == {"true": "Yes", "false": "No"}
+    portal = ctx.vendors["hubspot"].extra["portal_id"]
+    page = _get(sandbox, f"/contacts/{portal}/record/0-3/{deal.id}").text
+    assert f"<th>dealstage</th><td>{DEAL_PIPELINE[stage][0]}</td>" in page

@@ -329,6 +329,32 @@ def associations(
     return out
 
 
+# Option labels HubSpot gives built-in enumerations where a value's own words would read wrong: stages are
+# labelled by their pipeline (names_api), booleans Yes/No, survey types are acronyms.
+_LABELS: dict[str, str] = {"newbusiness": "New Business", "smb": "SMB", "true": "Yes", "false": "No"}
+_ACRONYMS = frozenset({"NPS", "CSAT", "CES"})
+_PIPELINES = {("pipeline", "default"): "Sales Pipeline", ("hs_pipeline", "0"): "Support Pipeline"}
+
+
+def option_label(prop: str, value: str) -> str:
+    """A built-in enumeration option's label: `closedwon` → "Closed Won" (the deal pipeline's stage label),
+    `2` → "Waiting on contact", `mid_market` → "Mid market", `NPS` stays "NPS" (the old `title()` read
+    "Closedwon", "Mid_Market", "Nps")."""
+    from integrations.sandbox.hubspot.names_api import DEAL_PIPELINE, TICKET_PIPELINE
+
+    if prop == "dealstage" and value in DEAL_PIPELINE:
+        return DEAL_PIPELINE[value][0]
+    if prop == "hs_pipeline_stage" and value in TICKET_PIPELINE:
+        return TICKET_PIPELINE[value]
+    if (prop, value) in _PIPELINES:
+        return _PIPELINES[(prop, value)]
+    if value in _LABELS:
+        return _LABELS[value]
+    if value in _ACRONYMS:
+        return value
+    return value.replace("_", " ").capitalize()
+
+
 def property_defs(ctx: SandboxContext, object_type: str) -> dict[str, dict[str, Any]]:
     """Every property of a type (built-in and created through the API) in HubSpot's property JSON shape."""
     out: dict[str, dict[str, Any]] = {}
@@ -341,7 +367,7 @@ def property_defs(ctx: SandboxContext, object_type: str) -> dict[str, dict[str, 
             "description": "",
             "groupName": BUILTIN_GROUPS[object_type],
             "options": [
-                {"label": o.title(), "value": o, "displayOrder": i, "hidden": False}
+                {"label": option_label(name, o), "value": o, "displayOrder": i, "hidden": False}
                 for i, o in enumerate(options)
             ],
             "displayOrder": -1,
