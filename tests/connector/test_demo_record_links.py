@@ -20,6 +20,7 @@ from connector.installs.provision import ensure_all
 from connector.pipeline import run as pipeline
 from connector.store import models as m
 from connector.store.db import transaction
+from scoring.band_names import colour
 from tests.connector.web.seed import sign_in_user
 
 pytestmark = [pytest.mark.slow]
@@ -73,7 +74,8 @@ def test_salesforce_and_zendesk_links_open_the_emulators_record_pages(app: Any, 
     assert html.escape(name) in resp.text
     written = sandbox.ctx.vendors["salesforce"].written[external]
     band = written["Health_Band__c"]
-    assert f"<th>Health_Band__c</th><td>{band}</td>" in resp.text  # what our write-back put there
+    # what our write-back put there, read as the picklist label our field definition gave it (eab38f5)
+    assert f"<th>Health_Band__c</th><td>{colour(band)}</td>" in resp.text
     # the support workbench's ticket links (Zendesk agent view) land on a ticket page too
     support = client.get("/support").get_data(as_text=True)
     ticket = re.search(r'href="(' + re.escape(sandbox.control_url) + r'/agent/tickets/\d+)"', support)
