@@ -15,6 +15,8 @@ class Stream(enum.StrEnum):
     """The kinds of records an adapter can read."""
 
     ACCOUNTS = "accounts"
+    # changes of the mapped account metric fields (seat usage ...) from the CRM's field history
+    ACCOUNT_HISTORY = "account_history"
     CONTACTS = "contacts"
     DEALS = "deals"
     TICKETS = "tickets"

@@ -124,7 +124,36 @@ class SurveyRecord:
     deleted: bool = False
 
 
-Record = AccountRecord | ContactRecord | DealRecord | TicketRecord | CommentRecord | SurveyRecord
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricChangeRecord:
+    """One change of a mapped account metric field, read from the CRM's field history (Salesforce
+    AccountHistory, HubSpot propertiesWithHistory): `metric` (the tenant's metric name, e.g. "active_users")
+    took `value` at `changed_at`. `old_value`: the value before, where the vendor says (Salesforce does;
+    HubSpot lists every value set, the first one included, so it is not needed there).
+
+    The store keeps today's value on the account; these rows let a backtest know what the field said on a
+    past date (seat usage as of then) instead of leaving the metric out."""
+
+    vendor: Vendor
+    external_id: str  # stable per change: the history row's id (Salesforce) or account:property:timestamp
+    account_external_id: str
+    metric: str
+    value: float | None
+    old_value: float | None = None
+    changed_at: datetime
+    updated_at: datetime
+    deleted: bool = False
+
+
+Record = (
+    AccountRecord
+    | ContactRecord
+    | DealRecord
+    | TicketRecord
+    | CommentRecord
+    | SurveyRecord
+    | MetricChangeRecord
+)
 
 # The logical score fields the product writes; each adapter maps them to its own field names.
 SCORE_FIELDS: tuple[str, ...] = (

@@ -34,6 +34,7 @@ PAGE_PROGRESS: ContextVar[Callable[[str, str, int], None] | None] = ContextVar("
 # Parents before children: accounts first so tickets and deals find their account on the same pass.
 STREAM_ORDER = (
     Stream.ACCOUNTS,
+    Stream.ACCOUNT_HISTORY,
     Stream.CONTACTS,
     Stream.DEALS,
     Stream.TICKETS,

@@ -378,6 +378,30 @@ class SurveyResponse(Base):
     deleted_at: Mapped[datetime | None]
 
 
+class MetricChange(Base):
+    """A change of a mapped account metric (seat usage ...) from the CRM's field history: what the field
+    said on a past date, so a backtest can score it as of then (connector/pipeline/signals.py)."""
+
+    __tablename__ = "metric_changes"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "vendor", "external_id"),
+        Index(
+            "ix_metric_changes_account", "tenant_id", "vendor", "account_external_id", "metric", "changed_at"
+        ),
+    )
+    id: Mapped[int] = _id()
+    tenant_id: Mapped[int] = _tenant()
+    vendor: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(200))
+    account_external_id: Mapped[str] = mapped_column(String(64))
+    metric: Mapped[str] = mapped_column(String(100))
+    value: Mapped[float | None] = mapped_column(Float)
+    old_value: Mapped[float | None] = mapped_column(Float)
+    changed_at: Mapped[datetime]
+    vendor_updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+
 class SentimentResult(Base):
     """Cache of model output keyed by text hash and model version: unchanged text is never scored twice."""
 

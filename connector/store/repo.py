@@ -42,6 +42,7 @@ _RECORD_TABLE: dict[type[Any], type[m.Base]] = {
     r.TicketRecord: m.Ticket,
     r.CommentRecord: m.TicketComment,
     r.SurveyRecord: m.SurveyResponse,
+    r.MetricChangeRecord: m.MetricChange,
 }
 _RENAMES = {
     "updated_at": "vendor_updated_at",

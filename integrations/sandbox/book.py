@@ -58,6 +58,9 @@ class Customer:
     licensed_seats: int
     latent_health: float  # 0..1 today; drives every signal; ground truth only
     health_path: list[tuple[date, float]] = field(default_factory=list)  # history of latent health
+    # the CRM field history of active_users: (when set, value), oldest first; the product's usage export
+    # writes the month's active users on the 1st (seed_model.monthly_active_users)
+    usage_path: list[tuple[datetime, int]] = field(default_factory=list)
     outcome: Literal["renewed", "churned"] | None = None  # None while the renewal is ahead
     outcome_date: date | None = None
     updated_at: datetime | None = None

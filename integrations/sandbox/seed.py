@@ -30,9 +30,12 @@ from integrations.sandbox.seed_model import (
     health_at,
     health_step,
     late_shock,
+    month_starts,
+    monthly_active_users,
     poisson,
     renewal_health,
     traits,
+    usage_time,
 )
 from integrations.sandbox.seed_tick import advance
 
@@ -61,6 +64,9 @@ def _simulate(b: Builder, cust: Customer, seed: int, start: datetime, now: datet
     shocks = [s for r in (past_renewal, upcoming) if r and (s := late_shock(seed, cust.key, r))]
     week, t = 0, first
     sink = Changes()
+    month = first.date().replace(day=1)
+    cust.active_users = monthly_active_users(seed, cust.key, cust.licensed_seats, h, month)
+    cust.usage_path.append((first, cust.active_users))
     while t < now:
         for when, size in shocks:
             if when <= t.date() < when + timedelta(days=7):
@@ -70,6 +76,11 @@ def _simulate(b: Builder, cust: Customer, seed: int, start: datetime, now: datet
             b.resolve_renewal(cust, seed, sink)
             if cust.outcome == "churned":
                 break
+        # the month's value is written at the first weekly step on or after the 1st (after a churn, none)
+        for month in month_starts(t.date() - timedelta(days=7), t.date()):
+            if first < usage_time(month) < now:
+                cust.active_users = monthly_active_users(seed, cust.key, cust.licensed_seats, h, month)
+                cust.usage_path.append((usage_time(month), cust.active_users))
         onboarding = 2.0 if (t - cust.created_at).days < 60 else 1.0
         for _ in range(poisson(rng, lam_week * onboarding * (0.45 + 1.6 * (1 - h)))):
             created = t + timedelta(minutes=rng.randint(0, 7 * 1440 - 1))
@@ -94,9 +105,11 @@ def _simulate(b: Builder, cust: Customer, seed: int, start: datetime, now: datet
         else now
     )
     b.touch_contacts(cust, end, cust.latent_health)
-    util = clip(0.3 + 0.6 * cust.latent_health + rng.gauss(0, 0.12), 0.05, 1.0)
+    # Today's active users are the last monthly value written above. This draw set them before the book
+    # kept a usage history; it stays so every later draw of the book (and every figure measured on it) is
+    # as before.
+    rng.gauss(0, 0.12)
     if cust.outcome != "churned":
-        cust.active_users = max(1, round(cust.licensed_seats * util))
         days_left = (cust.renewal_date - now.date()).days
         if days_left <= RENEWAL_DEAL_LEAD_DAYS:
             created = now - timedelta(days=RENEWAL_DEAL_LEAD_DAYS - days_left)

@@ -261,6 +261,7 @@ class Builder(TicketFactory):
         cust.outcome, cust.outcome_date, cust.updated_at = ("churned" if churned else "renewed"), r, when
         if churned:
             cust.active_users = 0
+            cust.usage_path.append((when, 0))
         else:
             cust.arr_prev = cust.arr
             cust.arr = money(float(cust.arr) * math.exp(self.rng.gauss(0.3 * (h - 0.6), 0.1)))

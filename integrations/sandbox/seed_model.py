@@ -10,7 +10,7 @@ import bisect
 import math
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from integrations.sandbox.book import Customer
@@ -107,3 +107,29 @@ def money(x: float) -> Decimal:
 
 def key_number(key: str) -> int:
     return int(key.lstrip("CKDTSM").split("-")[0])
+
+
+# The product's usage export writes each month's active users into the CRM at 06:00 UTC on the 1st.
+USAGE_HOUR = 6
+
+
+def monthly_active_users(seed: int, key: str, seats: int, h: float, month: date) -> int:
+    """Active users reported for the month starting `month`: utilisation 0.3 + 0.6 h + noise sd 0.12 of the
+    licensed seats (the process today's value always had). Drawn from its own stream per (seed, account,
+    month), so a generated history and a tick write the same value and no other draw of the book moves."""
+    r = random.Random(f"{seed}:usage:{key}:{month.isoformat()}")
+    return max(1, round(seats * clip(0.3 + 0.6 * h + r.gauss(0.0, 0.12), 0.05, 1.0)))
+
+
+def month_starts(after: date, until: date) -> list[date]:
+    """The 1sts of months in (after, until]."""
+    d = date(after.year + after.month // 12, after.month % 12 + 1, 1)
+    out = []
+    while d <= until:
+        out.append(d)
+        d = date(d.year + d.month // 12, d.month % 12 + 1, 1)
+    return out
+
+
+def usage_time(month: date) -> datetime:
+    return datetime.combine(month, time(USAGE_HOUR), UTC)

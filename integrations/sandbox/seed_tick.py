@@ -19,12 +19,14 @@ from integrations.sandbox.seed_model import (
     OPEN_STAGES,
     RENEWAL_DEAL_LEAD_DAYS,
     SEGMENTS,
-    clip,
     health_at,
     health_step,
     late_shock,
+    month_starts,
+    monthly_active_users,
     poisson,
     traits,
+    usage_time,
 )
 
 
@@ -93,10 +95,19 @@ def _advance_customer(b: Builder, cust: Customer, old: datetime, new: datetime, 
     days = (new - old).days
     if rng.random() < min(1.0, days / 30):
         changes.contacts.update(b.touch_contacts(cust, new, h))
+    # These two draws set the active users before the book kept a monthly usage history; they stay so the
+    # tick's other draws are as before.
     if rng.random() < min(1.0, days / 60):
-        util = clip(0.3 + 0.6 * h + rng.gauss(0, 0.12), 0.05, 1.0)
-        cust.active_users, cust.updated_at = max(1, round(cust.licensed_seats * util)), new
-        changes.customers.add(cust.key)
+        rng.gauss(0, 0.12)
+    for month in month_starts(old.date() - timedelta(days=1), new.date()):
+        when = usage_time(month)
+        if old < when <= new and cust.outcome != "churned":
+            cust.active_users = monthly_active_users(
+                seed, cust.key, cust.licensed_seats, health_at(cust, month), month
+            )
+            cust.usage_path.append((when, cust.active_users))
+            cust.updated_at = max(cust.updated_at or when, when)
+            changes.customers.add(cust.key)
     _renewal_deal(b, cust, h, new, changes)
     if rng.random() < 0.004 * days / 7 * (2.5 if h > 0.6 else 0.5):
         upsell(b, cust, h, new - timedelta(hours=rng.randint(1, 24 * days)), new)
