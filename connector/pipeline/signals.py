@@ -2,9 +2,10 @@
 
 Everything is "as of": only facts that existed at `as_of` count (tickets created before it, surveys
 answered before it, deals still open at it), so the backtest scores a past date without looking ahead.
-Known limits of a store without history: a ticket's sentiment is that of its whole thread today, and
-ARR/seat usage/renewal date/contacts' "last contacted" are today's values; the backtest therefore leaves
-ARR change, seat usage, days to renewal and days since last contact out (`historical=True`).
+Known limits of the store's history: a ticket's sentiment is that of its whole thread today, and
+ARR/renewal date/contacts' "last contacted" are today's values; the backtest therefore leaves ARR change,
+days to renewal and days since last contact out (`historical=True`). Seat usage is read as it was on the
+date from the CRM's field history (connector/pipeline/field_history.py) where the CRM keeps one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, DateTime, or_, select, true, type_coerce
 from sqlalchemy.orm import Session
 
+from connector.pipeline.field_history import HISTORY_METRICS, Change, metrics_as_of
 from connector.pipeline.link import crm_vendor
 from connector.store import models as m
 from connector.store.chunks import chunks
@@ -99,6 +101,8 @@ class _Acc:
     nps: list[tuple[datetime, float]] = field(default_factory=list)
     deals: list[Any] = field(default_factory=list)  # rows of DEAL_COLUMNS (or m.Deal)
     last_contact: datetime | None = None
+    # metric → its field changes, oldest first (read for a backtest only)
+    history: dict[str, list[Change]] = field(default_factory=dict)
 
 
 def load_signals(
@@ -236,7 +240,44 @@ def _gather(
         if acc_id is not None and c.last_contacted_at and c.last_contacted_at <= as_of:
             cur = accs[acc_id].last_contact
             accs[acc_id].last_contact = max(cur, c.last_contacted_at) if cur else c.last_contacted_at
+    if historical:
+        _read_history(conn, tenant_id, crm, accs, by_ext, mine)
     return accs
+
+
+def _read_history(
+    conn: Any, tenant_id: int, crm: str, accs: dict[int, _Acc], by_ext: dict[str, int], mine: _Only
+) -> None:
+    """Every stored change of the usage fields (after the date too: a Salesforce change's old value is
+    what the field said before it)."""
+    dialect = conn.dialect.name
+    rows = _named(
+        conn.execute(
+            select(
+                *_plain_times(
+                    dialect,
+                    (
+                        m.MetricChange.account_external_id,
+                        m.MetricChange.metric,
+                        m.MetricChange.changed_at,
+                        m.MetricChange.value,
+                        m.MetricChange.old_value,
+                    ),
+                )
+            )
+            .where(
+                m.MetricChange.tenant_id == tenant_id,
+                m.MetricChange.vendor == crm,
+                m.MetricChange.deleted_at.is_(None),
+                m.MetricChange.metric.in_(HISTORY_METRICS),
+                mine.of(m.MetricChange.account_external_id),
+            )
+            .order_by(m.MetricChange.changed_at, m.MetricChange.id)
+        )
+    )
+    for r in rows:
+        if (acc_id := by_ext.get(r.account_external_id)) is not None:
+            accs[acc_id].history.setdefault(r.metric, []).append(Change(r.changed_at, r.value, r.old_value))
 
 
 @lru_cache(maxsize=32)
@@ -442,6 +483,8 @@ def signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> Account
             float((a.arr - a.arr_prev) / a.arr_prev * 100) if a.arr is not None and a.arr_prev else None
         )
         metrics["seat_utilisation"] = _seat_utilisation(a.metrics or {})
+    else:
+        metrics["seat_utilisation"] = _seat_utilisation(metrics_as_of(a.metrics or {}, acc.history, as_of))
     return AccountSignals(account_id=str(a.id), metrics=metrics, arr=a.arr, plan=a.plan, segment=a.segment)
 
 
