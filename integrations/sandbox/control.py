@@ -133,6 +133,8 @@ def customer_truth(book_deals: list[Any], c: Customer, with_path: bool) -> dict[
     }
     if with_path:
         out["health_path"] = [[d.isoformat(), h] for d, h in c.health_path]
+        out["usage_path"] = [[w.isoformat(), n] for w, n in c.usage_path]
+        out["licensed_seats"] = c.licensed_seats
     return out
 
 
