@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from connector.pipeline import link as linking
@@ -209,25 +212,14 @@ def test_the_crm_accounts_are_read_as_columns_not_loaded_as_objects(db_url: str)
     """Issue 17: every pass matched against the tenant's CRM accounts loaded as ORM objects (each with its
     JSON columns and instrumented state), ~30 % of the link step at 2,000 accounts (py-spy); the matcher
     reads five columns. The links it makes are the same (the tests above)."""
-    from sqlalchemy import event
-
-    loaded: list[str] = []
-
-    def on_load(target: m.Account, _context: object) -> None:
-        loaded.append(target.vendor)
-
     with b.session(db_url) as s:
         t = b.tenant(s)
         acme = b.crm_account(s, t, "001A", "Acme Inc", domains=("acme.com",))
         b.crm_account(s, t, "001B", "Globex", domains=("globex.de",))
         org = b.org(s, t, "900", "ACME", domains=("www.acme.com",))
         b.ticket(s, t, "T1", "900")
-    event.listen(m.Account, "load", on_load)
-    try:
-        with b.session(db_url) as s:
-            linking.link_tenant(s, t)
-    finally:
-        event.remove(m.Account, "load", on_load)
+    with _accounts_loaded() as loaded, b.session(db_url) as s:
+        linking.link_tenant(s, t)
     assert "salesforce" not in loaded
     with b.session(db_url) as s:
         assert _link(s, t, org).crm_account_id == acme
@@ -321,25 +313,14 @@ def test_the_organizations_are_read_as_columns_not_loaded_as_objects(db_url: str
     column, the JSON ones decoded, instrumented state; ~8,000 per tenant at 10,000 accounts) for the six
     columns the matcher and the report read. No Account is loaded now, and the links and the report's
     unmatched list are what they were."""
-    from sqlalchemy import event
-
-    loaded: list[str] = []
-
-    def on_load(target: m.Account, _context: object) -> None:
-        loaded.append(target.vendor)
-
     with b.session(db_url) as s:
         t = b.tenant(s)
         acme = b.crm_account(s, t, "001A", "Acme Inc", domains=("acme.com",))
         org = b.org(s, t, "900", "ACME", domains=("www.acme.com",))
         lost = b.org(s, t, "901", "Nobody Knows Ltd")
         b.ticket(s, t, "T1", "900")
-    event.listen(m.Account, "load", on_load)
-    try:
-        with b.session(db_url) as s:
-            report = linking.link_tenant(s, t)
-    finally:
-        event.remove(m.Account, "load", on_load)
+    with _accounts_loaded() as loaded, b.session(db_url) as s:
+        report = linking.link_tenant(s, t)
     assert loaded == []
     assert (report.organizations, report.organizations_linked) == (2, 1)
     assert [u["external_id"] for u in report.unmatched] == ["901"]
@@ -348,3 +329,18 @@ def test_the_organizations_are_read_as_columns_not_loaded_as_objects(db_url: str
         assert _link(s, t, org).crm_account_id == acme
         assert _link(s, t, lost).crm_account_id is None
         assert _ticket(s, t, "T1") == (acme, "org:domain")
+
+
+@contextmanager
+def _accounts_loaded() -> Iterator[list[str]]:
+    """The vendor of every Account the ORM loads inside the block (the link step should load none)."""
+    loaded: list[str] = []
+
+    def on_load(target: m.Account, _context: object) -> None:
+        loaded.append(target.vendor)
+
+    event.listen(m.Account, "load", on_load)
+    try:
+        yield loaded
+    finally:
+        event.remove(m.Account, "load", on_load)
