@@ -11,7 +11,8 @@ V = TypeVar("V")
 
 # Bump when preprocessing or the scoring recipe changes, so cached results from the old recipe miss.
 # 3: courtesy sentences cut at the start of a message (nlp.preprocess.strip_courtesy).
-CACHE_VERSION = "3"
+# 4: a message that is only a salutation line ("Hello, thanks") is kept, not cleaned to nothing.
+CACHE_VERSION = "4"
 
 
 def text_hash(text: str) -> str:

@@ -195,12 +195,14 @@ def _cut_signature(lines: list[str]) -> list[str]:
 
 
 def _cut_greeting(lines: list[str]) -> list[str]:
-    """Drop a leading salutation line ('Hi Anna,', 'Dear support team,')."""
+    """Drop a leading salutation line ('Hi Anna,', 'Dear support team,'), unless it is the whole message:
+    "Hello, thanks" reads as a greeting and two bare words, and cutting it left nothing to judge."""
     for i, line in enumerate(lines):
         if not line.strip():
             continue
         if _GREETING.match(line):
-            return lines[:i] + lines[i + 1 :]
+            rest = lines[:i] + lines[i + 1 :]
+            return rest if any(ln.strip() for ln in rest) else lines
         break
     return lines
 

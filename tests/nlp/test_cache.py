@@ -58,10 +58,12 @@ CLEANING_PROBES = (
     "Hi Anna,\n\nThe sync failed overnight.\n\nBest regards,\nJo",
     "It works now, thank you so much!",
     "<p>Hello there!</p><p>Hope this email finds you well.</p><p>Invoices are wrong.</p>",
+    "Hello, thanks",  # added with version 4 (the earlier versions' lines hold for the probes before it)
 )
 CLEANING_BY_VERSION = {
     "2": "23548da8d785849b",
     "3": "c2fa93dbf09fe88a",  # openers-only courtesy cut; greeting lines that go on are kept (issue 14)
+    "4": "198d8f82d70f95c6",  # a message that is only its salutation line is kept
 }
 
 

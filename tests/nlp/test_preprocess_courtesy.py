@@ -113,6 +113,16 @@ def test_greeting_edges_keep_the_message(text: str, expected: str) -> None:
     assert clean_message(text) == expected
 
 
+@pytest.mark.parametrize("text", ["Hello, thanks", "Hi, thank you!", "Hello"])
+def test_a_message_that_is_only_its_salutation_line_is_kept(text: str) -> None:
+    # was cleaned to "" and judged as no text at all
+    assert clean_message(text) == text
+
+
+def test_a_salutation_line_before_the_message_still_goes() -> None:
+    assert clean_message("Hello, thanks\n\nThe export fails again.") == "The export fails again."
+
+
 UNTOUCHED = [
     # courtesy alone, or too little left after it: the message is its courtesy (min-words rule)
     "Hi!",
