@@ -6,7 +6,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 from integrations import skips
@@ -32,6 +32,14 @@ logger = logging.getLogger(__name__)
 VENDOR = "salesforce"
 COLLECTION_LIMIT = 200  # sObject Collections accept at most 200 records per call
 MIN_BATCH = 200  # Sforce-Query-Options batchSize range is 200..2000
+# How far back the first read of AccountHistory goes: a backtest scores dates up to a year back and needs
+# the value in force before the first of them (a monthly field changes at least a month earlier). The API
+# keeps history for up to 24 months, but every first pass of every tenant would pay for the rest.
+HISTORY_LOOKBACK = timedelta(days=400)
+HISTORY_HINT = (
+    "Turn on field history tracking for {fields} in Setup (Object Manager → Account → Fields & "
+    "Relationships → Set History Tracking) and give the integration user read access to Account history."
+)
 T = TypeVar("T")
 
 
@@ -107,8 +115,52 @@ class SalesforceAdapter:
         objects = mapping.objects_for(stream, self._fmap)
         for index, sobject in enumerate(objects):
             last = index == len(objects) - 1
-            soql = queries.incremental(sobject, mapping.select_fields(sobject, self._fmap), since, sync_start)
+            fields = mapping.select_fields(sobject, self._fmap)
+            if sobject == mapping.HISTORY_OBJECT:
+                yield from self._read_history(fields, since, sync_start, previous)
+                continue
+            soql = queries.incremental(sobject, fields, since, sync_start)
             yield from self._read_object(stream, sobject, soql, sync_start, previous, advance_cursor=last)
+
+    def _read_history(
+        self, fields: list[str], since: datetime | None, sync_start: datetime, previous: datetime | None
+    ) -> Iterator[Page]:
+        """AccountHistory rows of the mapped metric fields, by CreatedDate (a first read looks back
+        HISTORY_LOOKBACK). An org whose integration user cannot query AccountHistory skips the stream with
+        a hint instead of failing the pass: the rest of the sync does not need it.
+
+        Rows stay as they were written, so a history row of an Account deleted later is not read again
+        (the Account's own delete comes with the accounts stream)."""
+        tracked = list(dict.fromkeys(self._fmap.metric_fields.values()))
+        hint = HISTORY_HINT.format(fields=", ".join(tracked))
+        start = since if since is not None else sync_start - HISTORY_LOOKBACK
+        soql = queries.field_history(mapping.HISTORY_OBJECT, fields, tracked, start, sync_start)
+        read = 0
+        try:
+            for page in self._read_object(
+                Stream.ACCOUNT_HISTORY,
+                mapping.HISTORY_OBJECT,
+                soql,
+                sync_start,
+                previous,
+                advance_cursor=True,
+            ):
+                read += len(page.records) + page.unreadable
+                yield page
+        except errors.UnknownObjectError as exc:
+            raise PermissionDeniedError(
+                VENDOR, f"{mapping.HISTORY_OBJECT} is not readable: {exc.detail}", hint=hint
+            ) from exc
+        if since is None and not read:
+            # Not an error (an org may not have changed the fields yet), but the usual cause is tracking off.
+            logger.info(
+                "salesforce %s: no changes of %s in the last %d days. %s",
+                mapping.HISTORY_OBJECT,
+                ", ".join(tracked),
+                HISTORY_LOOKBACK.days,
+                hint,
+                extra={"vendor": VENDOR},
+            )
 
     def _batch_size(self) -> int | None:
         size = self._conn.page_size
@@ -153,16 +205,16 @@ class SalesforceAdapter:
             result = self._call(functools.partial(self._client.query_more, next_url))
 
     def _map_rows(self, sobject: str, rows: list[Any]) -> tuple[list[Record], list[datetime], int]:
-        """(records, their SystemModstamps, rows skipped). A row without a readable Id or SystemModstamp (or
-        another required value) is skipped on its own and logged: failing the page failed the stream on
-        every pass. A skipped row's stamp is not known, so it never moves the cursor."""
+        """(records, their cursor stamps (mapping.modstamp), rows skipped). A row without a readable Id or
+        stamp (or another required value) is skipped on its own and logged: failing the page failed the
+        stream on every pass. A skipped row's stamp is not known, so it never moves the cursor."""
         records: list[Record] = []
         stamps: list[datetime] = []
         unreadable = 0
         for row in rows:
             try:
                 record = mapping.to_record(sobject, row, self._fmap)
-                stamp = mapping.modstamp(row)
+                stamp = mapping.modstamp(sobject, row)
             except UNREADABLE as exc:
                 skips.skipped(VENDOR, sobject, row, exc)
                 unreadable += 1

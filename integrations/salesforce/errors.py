@@ -67,6 +67,11 @@ class BatchRejectedError(RecordRejectedError):
         self.code = code
 
 
+class UnknownObjectError(FatalIntegrationError):
+    """INVALID_TYPE: the queried sObject does not exist for this user (no access, or a feature the org has
+    not turned on, such as field history)."""
+
+
 def first_error(body: Any) -> tuple[str | None, str]:
     """(errorCode, message) of the first entry of a Salesforce error body; (None, "") if it has none."""
     if isinstance(body, list) and body and isinstance(body[0], dict):
@@ -103,7 +108,9 @@ def classify(status: int, body: Any, *, retry_after: str | None = None) -> Integ
         return PermissionDeniedError(VENDOR, detail)
     if code in SPLITTABLE_CODES:
         return BatchRejectedError(VENDOR, detail, code=code or "")
-    if code in ("MALFORMED_QUERY", "INVALID_FIELD", "INVALID_TYPE") or status == 404:
+    if code == "INVALID_TYPE":
+        return UnknownObjectError(VENDOR, detail, hint=MAPPING_HINT)
+    if code in ("MALFORMED_QUERY", "INVALID_FIELD") or status == 404:
         return FatalIntegrationError(VENDOR, detail, hint=MAPPING_HINT)
     return FatalIntegrationError(VENDOR, detail)
 

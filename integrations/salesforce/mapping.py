@@ -11,7 +11,7 @@ Tenant settings (`Connection.settings`, all optional; defaults work on the sandb
 | `plan_field` | `Plan__c` | the customer's plan |
 | `status_field` | `Type` | "Former Customer" (or churned/former) → status "churned", anything else → "active" |
 | `zendesk_org_field` | `Zendesk_Organization_Id__c` | the Zendesk organization id kept on the Account |
-| `metric_fields` | `{"active_users": "Active_Users__c", "licensed_seats": "Licensed_Seats__c"}` | any numeric, boolean or date Account fields mapped in as scoring metrics |
+| `metric_fields` | `{"active_users": "Active_Users__c", "licensed_seats": "Licensed_Seats__c"}` | any numeric, boolean or date Account fields mapped in as scoring metrics; the changes of the numeric ones come from AccountHistory (field history tracking on) |
 | `survey_object` | `Survey_Response__c` | custom object with CSAT/NPS responses (null: the org keeps none) |
 | `survey_fields` | see `DEFAULT_SURVEY_FIELDS` | type/score/comment/account/case/email/responded_at field names on it |
 | `renewal_types`, `upsell_types`, `new_business_types` | Opportunity `Type` values | decide DealRecord.kind |
@@ -33,6 +33,7 @@ from integrations.records import (
     CommentRecord,
     ContactRecord,
     DealRecord,
+    MetricChangeRecord,
     Record,
     ScoreWrite,
     SurveyRecord,
@@ -176,10 +177,14 @@ def field_map(settings: Mapping[str, Any]) -> FieldMap:
     return FieldMap(**values)
 
 
+HISTORY_OBJECT = "AccountHistory"
+
+
 def objects_for(stream: Stream, fmap: FieldMap) -> tuple[str, ...]:
     """The sObjects one stream reads, in order."""
     return {
         Stream.ACCOUNTS: ("Account",),
+        Stream.ACCOUNT_HISTORY: (HISTORY_OBJECT,) if fmap.metric_fields else (),
         Stream.CONTACTS: ("Contact",),
         Stream.DEALS: ("Opportunity",),
         Stream.TICKETS: ("Case",),
@@ -221,6 +226,8 @@ def select_fields(sobject: str, fmap: FieldMap) -> list[str]:
     }  # fmt: skip
     if sobject in fixed:
         return list(dict.fromkeys(fixed[sobject]))
+    if sobject == HISTORY_OBJECT:
+        return ["Id", "AccountId", "Field", "OldValue", "NewValue", "CreatedDate", "IsDeleted"]
     if fmap.survey_object and sobject == fmap.survey_object:
         return list(dict.fromkeys(["Id", *fmap.survey_fields.values(), *audit]))
     raise ValueError(f"no field list for {sobject}")
@@ -516,6 +523,43 @@ def to_survey(row: Mapping[str, Any], fmap: FieldMap) -> SurveyRecord | None:
     )
 
 
+def history_number(row: Mapping[str, Any], name: str) -> float | None:
+    """OldValue/NewValue (anyType) of a number field: a JSON number, or null (the field was empty)."""
+    value = row.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MappingError(f"{name} is not a number ({type(value).__name__})")
+    return float(value)
+
+
+def to_metric_change(row: Mapping[str, Any], fmap: FieldMap) -> MetricChangeRecord | None:
+    """One AccountHistory row of a mapped metric field; None for a field the mapping does not name.
+
+    Raises:
+        MappingError: no Id, AccountId or CreatedDate, or a value that is not a number (a text or checkbox
+            field mapped as a metric: its history says nothing a number can)."""
+    metrics = {api.casefold(): key for key, api in fmap.metric_fields.items()}
+    metric = metrics.get(str(row.get("Field") or "").casefold())
+    if metric is None:
+        return None
+    account = row.get("AccountId")
+    if not isinstance(account, str) or not account:
+        raise MappingError("history row without an AccountId")
+    changed = _required_dt(row, "CreatedDate")
+    return MetricChangeRecord(
+        vendor=VENDOR,
+        external_id=_id(row),
+        account_external_id=account,
+        metric=metric,
+        value=history_number(row, "NewValue"),
+        old_value=history_number(row, "OldValue"),
+        changed_at=changed,
+        updated_at=changed,
+        deleted=bool(row.get("IsDeleted")),
+    )
+
+
 def to_record(sobject: str, row: Mapping[str, Any], fmap: FieldMap) -> Record | None:
     """Map one row of `sobject`; None for rows the product does not use.
 
@@ -536,13 +580,17 @@ def to_record(sobject: str, row: Mapping[str, Any], fmap: FieldMap) -> Record | 
         return to_case_comment(row)
     if sobject == "EmailMessage":
         return to_email_message(row)
+    if sobject == HISTORY_OBJECT:
+        return to_metric_change(row, fmap)
     if fmap.survey_object and sobject == fmap.survey_object:
         return to_survey(row, fmap)
     raise MappingError(f"no mapping for {sobject}")
 
 
-def modstamp(row: Mapping[str, Any]) -> datetime:
-    return _required_dt(row, "SystemModstamp")
+def modstamp(sobject: str, row: Mapping[str, Any]) -> datetime:
+    """The row's cursor stamp: SystemModstamp, or CreatedDate for history rows (written once, never
+    modified, so they have no SystemModstamp)."""
+    return _required_dt(row, "CreatedDate" if sobject == HISTORY_OBJECT else "SystemModstamp")
 
 
 # ---- score write-back ------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ The Book is rendered on every request under `ctx.lock`; vendor-side state (token
 values our product wrote, open query locators) lives in `ctx.vendors["salesforce"]`. Knobs tests may set in
 `VendorState.extra`: `rotate_refresh` (refresh grants issue a new refresh token and revoke the old one),
 `missing_permissions` ({"CustomizeApplication"}: Tooling field creation is refused with INSUFFICIENT_ACCESS),
-`readonly_fields` (Account fields describe reports as not updateable; writes to them fail per record).
+`readonly_fields` (Account fields describe reports as not updateable; writes to them fail per record),
+`hidden_objects` (sObjects the integration user cannot see: INVALID_TYPE in SOQL, NOT_FOUND on describe).
 `org_id`/`user_id` are the identity behind every token (the Outbound Message `OrganizationId`).
 
 How the Book maps (see the render_* functions): every Salesforce-present customer is an Account (custom fields
@@ -22,6 +23,8 @@ Segment__c, Plan__c, Renewal_Date__c, ARR_Prior_Year__c, Active_Users__c, Licens
 Zendesk_Organization_Id__c when `cross_ref`); CRM-channel tickets are Cases; two in three Cases came in by
 e-mail, so their public thread is EmailMessages (internal notes stay CaseComments) and the rest keep the whole
 thread as CaseComments (customers as portal users); NPS and CRM-ticket CSAT are `Survey_Response__c` rows.
+Active_Users__c is history-tracked: each change in a customer's `usage_path` is an `AccountHistory` row
+(OldValue/NewValue numbers, CreatedDate the write, by the "Usage Export" user).
 Deletes cascade (an Account's Contacts, Opportunities, Cases and their comments) and show in queryAll only.
 
 Modules (the public names below are re-exported here, so `integrations.sandbox.salesforce.<name>` keeps working):

@@ -14,7 +14,13 @@ from typing import Any
 from integrations.sandbox.book import Book, Comment, Customer, Ticket
 from integrations.sandbox.context import SandboxContext
 from integrations.sandbox.ids import _B62, numeric_id, salesforce_id
-from integrations.sandbox.salesforce.schema import KEY_PREFIX, RELATIONS, SURVEY_OBJECT, VENDOR
+from integrations.sandbox.salesforce.schema import (
+    HISTORY_OBJECT,
+    KEY_PREFIX,
+    RELATIONS,
+    SURVEY_OBJECT,
+    VENDOR,
+)
 
 # ----------------------------------------------------------------------------------------------------------
 # Rendering the Book as sObjects
@@ -322,11 +328,52 @@ def render_surveys(ctx: SandboxContext) -> list[dict[str, Any]]:
     return rows
 
 
+# The integration user the customer's product usage export signs in as: it writes Active_Users__c monthly.
+USAGE_EXPORT_USER = ("Usage Export", "usage.export@sandbox-crm.example")
+
+
+def render_account_history(ctx: SandboxContext) -> list[dict[str, Any]]:
+    """AccountHistory of the tracked Active_Users__c: one row per change in a customer's `usage_path`
+    (its first entry is the value the history starts from, not a change). Salesforce writes no row when a
+    save leaves the value as it was, so a month repeating the last value has none. Ids come from (account,
+    field, position in the path), the same after a restart or a tick; an Account in the recycle bin takes
+    its history with it (IsDeleted, queryAll only)."""
+    book = ctx.book
+    creator = hashed_id("User", USAGE_EXPORT_USER[1])
+    rows = []
+    for c in book.customers.values():
+        if not c.salesforce.present:
+            continue
+        account = salesforce_id("Account", c.key)
+        deleted = _customer_deleted(c) is not None
+        for n in range(1, len(c.usage_path)):
+            (_, old), (when, new) = c.usage_path[n - 1], c.usage_path[n]
+            if new == old or when > book.now:
+                continue
+            rows.append(
+                {
+                    "Id": hashed_id(HISTORY_OBJECT, f"{c.key}:Active_Users__c:{n}"),
+                    "IsDeleted": deleted,
+                    "AccountId": account,
+                    "CreatedById": creator,
+                    "CreatedDate": when,
+                    "Field": "Active_Users__c",
+                    "DataType": "Double",  # the DataType picklist's value for a Number field
+                    "OldValue": float(old),
+                    "NewValue": float(new),
+                }
+            )
+    return rows
+
+
 def render_users(ctx: SandboxContext) -> list[dict[str, Any]]:
     users: dict[str, dict[str, Any]] = {}
     for c in ctx.book.customers.values():
         email = _owner_email(c.owner)
         users.setdefault(email, _user_row(c.owner, email, "Standard", c.created_at))
+    name, email = USAGE_EXPORT_USER
+    first = min((c.created_at for c in ctx.book.customers.values()), default=ctx.book.now)
+    users.setdefault(email, _user_row(name, email, "Standard", first))
     for row in render_case_comments(ctx):
         users.setdefault(row["__user__"]["Email"], row["__user__"])
     return list(users.values())
@@ -345,6 +392,7 @@ RENDERERS: dict[str, Callable[[SandboxContext], list[dict[str, Any]]]] = {
     "CaseComment": render_case_comments,
     "EmailMessage": render_email_messages,
     SURVEY_OBJECT: render_surveys,
+    HISTORY_OBJECT: render_account_history,
     "User": render_users,
     "Task": render_tasks,
 }

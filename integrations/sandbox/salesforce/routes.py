@@ -20,10 +20,10 @@ from integrations.sandbox.salesforce.schema import (
     COLLECTION_LIMIT,
     DAILY_API_LIMIT,
     DATA,
-    STANDARD_FIELDS,
     VENDOR,
     SalesforceApiError,
 )
+from integrations.sandbox.salesforce.soql_eval import visible_objects
 from integrations.sandbox.salesforce.tasks import COUNTER as TASK_COUNTER
 from integrations.sandbox.salesforce.tasks import create_tasks, is_task_collection, update_tasks
 from integrations.sandbox.salesforce.writes import create_custom_field, describe, update_records
@@ -175,8 +175,7 @@ def create_app(ctx: SandboxContext) -> flask.Flask:
     )
 
     def _sobject(name: str) -> str:
-        objects = {n.lower(): n for n in STANDARD_FIELDS if n != "User"}
-        found = objects.get(name.lower())
+        found = visible_objects(ctx.vendors[VENDOR]).get(name.lower())
         if found is None:
             raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
         return found

@@ -23,6 +23,9 @@ CODE_TTL = timedelta(minutes=15)
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 MAX_LOCATORS = 200
 SURVEY_OBJECT = "Survey_Response__c"
+HISTORY_OBJECT = "AccountHistory"
+# Types of fields SOQL cannot filter on ("field 'NewValue' can not be filtered in a query call").
+UNFILTERABLE = {"anyType"}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -166,6 +169,20 @@ STANDARD_FIELDS: dict[str, list[tuple[str, str]]] = {
         *_AUDIT,
     ],
     "User": [("Id", "id"), ("Name", "string"), ("Email", "email"), ("UserType", "picklist"), *_AUDIT],
+    # Field history of the tracked Account fields (render.render_account_history). History rows are never
+    # modified, so there is no LastModifiedDate or SystemModstamp; OldValue/NewValue are anyType (a number
+    # field's values come back as JSON numbers) and cannot be filtered on.
+    HISTORY_OBJECT: [
+        ("Id", "id"),
+        ("IsDeleted", "boolean"),
+        ("AccountId", "reference"),
+        ("CreatedById", "reference"),
+        ("CreatedDate", "datetime"),
+        ("Field", "picklist"),
+        ("DataType", "picklist"),
+        ("OldValue", "anyType"),
+        ("NewValue", "anyType"),
+    ],
     # Tasks exist only when our product creates them (plays); tasks.py writes them, render.py lists them.
     "Task": [
         ("Id", "id"),
@@ -191,6 +208,7 @@ RELATIONS: dict[str, dict[str, tuple[str, str]]] = {
     "EmailMessage": {"Parent": ("Case", "ParentId")},
     SURVEY_OBJECT: {"Account__r": ("Account", "Account__c"), "Case__r": ("Case", "Case__c")},
     "User": {},
+    HISTORY_OBJECT: {"Account": ("Account", "AccountId"), "CreatedBy": ("User", "CreatedById")},
     "Task": {"What": ("Account", "WhatId"), "Owner": ("User", "OwnerId")},
 }
 KEY_PREFIX = {
@@ -203,6 +221,7 @@ KEY_PREFIX = {
     SURVEY_OBJECT: "0Mr",
     "User": "005",
     "Task": "00T",
+    HISTORY_OBJECT: "017",
 }
 # Tooling API Metadata.type -> describe type
 CUSTOM_TYPES = {

@@ -15,6 +15,7 @@ from integrations.sandbox.salesforce.schema import (
     RELATIONS,
     STANDARD_FIELDS,
     STRINGY,
+    UNFILTERABLE,
     SalesforceApiError,
     _canonical,
     _invalid_field,
@@ -97,11 +98,18 @@ class Compiled:
     order: list[tuple[Resolved, bool, bool]]
 
 
+def visible_objects(vs: VendorState) -> dict[str, str]:
+    """Lower-cased name -> sObject the integration user can query. `VendorState.extra["hidden_objects"]`
+    names objects the org does not offer this user (no access, or a feature the org has not turned on):
+    Salesforce answers those as if they did not exist (INVALID_TYPE, describe NOT_FOUND)."""
+    hidden = {name.lower() for name in vs.extra.get("hidden_objects", ())}
+    return {name.lower(): name for name in STANDARD_FIELDS if name != "User" and name.lower() not in hidden}
+
+
 def compile_query(vs: VendorState, soql: str) -> Compiled:
     """Parse and type-check a SOQL string into a row predicate and a projection."""
     query = Parser(soql).parse()
-    objects = {name.lower(): name for name in STANDARD_FIELDS if name != "User"}
-    sobject = objects.get(query.sobject.lower())
+    sobject = visible_objects(vs).get(query.sobject.lower())
     if sobject is None:
         raise SalesforceApiError(
             400,
@@ -160,6 +168,14 @@ def _compile_cond(vs: VendorState, soql: str, sobject: str, cond: Cond) -> Calla
         sub = _compile_cond(vs, soql, sobject, cond.parts[0])
         return lambda row: not sub(row)
     res = resolve_field(vs, soql, sobject, cond.parts[0])
+    if res.type in UNFILTERABLE:
+        pos = cond.parts[0].pos
+        raise SalesforceApiError(
+            400,
+            "INVALID_FIELD",
+            f"\n{soql}\n{' ' * pos}^\nERROR at Row:1:Column:{pos + 1}\n"
+            f"field '{res.key}' can not be filtered in a query call",
+        )
     if cond.op == "cmp":
         _, op, lit = cond.parts
         _check_literal(soql, res, lit)

@@ -13,10 +13,12 @@ from integrations.sandbox.salesforce.render import rendered
 from integrations.sandbox.salesforce.schema import (
     CUSTOM_TYPES,
     DATA,
+    HISTORY_OBJECT,
     KEY_PREFIX,
     NUMERIC,
     RELATIONS,
     STRINGY,
+    UNFILTERABLE,
     VENDOR,
     SalesforceApiError,
     _b62,
@@ -50,7 +52,7 @@ def describe(ctx: SandboxContext, sobject: str) -> dict[str, Any]:
             "CaseNumber",
         )
         computed = name in ("IsClosed", "IsWon", "Name") and sobject in ("Opportunity", "Contact")
-        updateable = not system and not computed and name not in readonly
+        updateable = not system and not computed and name not in readonly and sobject != HISTORY_OBJECT
         rel = next((r for r, (_, fk) in RELATIONS[sobject].items() if fk == name), None)
         fields.append(
             {
@@ -61,7 +63,7 @@ def describe(ctx: SandboxContext, sobject: str) -> dict[str, Any]:
                 "updateable": updateable,
                 "createable": updateable,
                 "nillable": name not in ("Id", "IsDeleted", "Name"),
-                "filterable": ftype != "textarea",
+                "filterable": ftype != "textarea" and ftype not in UNFILTERABLE,
                 "sortable": ftype != "textarea",
                 "calculated": False,
                 "externalId": False,
@@ -85,9 +87,10 @@ def describe(ctx: SandboxContext, sobject: str) -> dict[str, Any]:
         "labelPlural": _label(sobject) + "s",
         "keyPrefix": KEY_PREFIX[sobject],
         "custom": sobject.endswith("__c"),
-        "createable": True,
-        "updateable": True,
-        "deletable": True,
+        # history rows are written by Salesforce alone
+        "createable": sobject != HISTORY_OBJECT,
+        "updateable": sobject != HISTORY_OBJECT,
+        "deletable": sobject != HISTORY_OBJECT,
         "queryable": True,
         "retrieveable": True,
         "searchable": True,

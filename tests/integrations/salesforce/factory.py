@@ -50,6 +50,8 @@ def make_book(
             active_users=10 * i,
             licensed_seats=12 * i,
             latent_health=0.5,
+            # one change of active users each (AccountHistory): 8i when created, 10i since `stamp`
+            usage_path=[(now - timedelta(days=400), 8 * i), (stamp, 10 * i)],
             updated_at=stamp,
             salesforce=Presence(
                 name=f"Customer {i}", domains=[domain], cross_ref=i % 2 == 0, updated_at=stamp
