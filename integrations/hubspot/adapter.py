@@ -40,6 +40,7 @@ from integrations.hubspot import mapping, search, tasks, writeback
 from integrations.hubspot.client import HubSpotClient
 from integrations.hubspot.delivered import Delivered, stamp
 from integrations.hubspot.errors import BatchRejectedError, ConflictError
+from integrations.hubspot.history import HistoryReader
 from integrations.hubspot.mapping import HubRecord, Settings
 from integrations.hubspot.names import Names
 from integrations.records import FieldChange, Record, ScoreWrite, WriteResult
@@ -69,6 +70,7 @@ SPECS: dict[Stream, StreamSpec] = {
     Stream.SURVEYS: StreamSpec(object_types=("feedback_submissions",), links=("companies", "tickets")),
 }
 MODIFIED = {"contacts": "lastmodifieddate"}  # every other type: hs_lastmodifieddate
+# Stream.ACCOUNT_HISTORY reads companies too (history.py): the accounts scope covers it.
 READ_SCOPES = {
     Stream.ACCOUNTS: "crm.objects.companies.read",
     Stream.CONTACTS: "crm.objects.contacts.read",
@@ -125,7 +127,7 @@ class HubSpotAdapter:
     """Reads one HubSpot portal and writes our company properties back to it."""
 
     vendor: ClassVar[str] = VENDOR
-    streams: ClassVar[frozenset[Stream]] = frozenset(SPECS)
+    streams: ClassVar[frozenset[Stream]] = frozenset({*SPECS, Stream.ACCOUNT_HISTORY})
 
     def __init__(self, connection: Connection) -> None:
         self._conn = connection
@@ -138,6 +140,15 @@ class HubSpotAdapter:
         self._page = min(connection.page_size or search.SEARCH_PAGE, search.SEARCH_PAGE)
         self.refreshes = 0
         self._names = Names(self._client, self._call)
+        self._history = HistoryReader(
+            self._client,
+            self._call,
+            self._settings,
+            clock=connection.clock,
+            overlap=self._overlap,
+            search_page=self._page,
+            history_page=connection.page_size or search.HISTORY_PAGE,
+        )
 
     @property
     def api_calls(self) -> int:
@@ -189,6 +200,9 @@ class HubSpotAdapter:
             MalformedResponseError: a page could not be read (no page is yielded for it: cursor untouched).
             PermissionDeniedError, ReauthRequiredError, QuotaExhaustedError, TransientError (retries spent).
         """
+        if stream is Stream.ACCOUNT_HISTORY:
+            yield from self._history.read(cursor)
+            return
         spec = SPECS[stream]
         token = cursor.token if cursor else None
         position = search.Position.loads(token)
@@ -264,7 +278,7 @@ class HubSpotAdapter:
                     )
                 return max_seen
             records, unreadable = self._map_fresh(w, object_type, page.records)
-            last_id = _onward(asked, page.records[-1].id, object_type)
+            last_id = search.onward(asked, page.records[-1].id, object_type)
             max_seen = _newest(records, max_seen)
             w.delivered.saw(max_seen)
             done = page.next_after is None  # HubSpot omits paging on the last page
@@ -305,7 +319,7 @@ class HubSpotAdapter:
             )
             if done:
                 return max_seen
-            after = _onward(asked, page.next_after, object_type)
+            after = search.onward(asked, page.next_after, object_type)
 
     def _read_archived(self, w: _Window) -> Iterator[Page]:
         object_type = w.spec.object_types[0]
@@ -338,7 +352,7 @@ class HubSpotAdapter:
             )
             if done:
                 return
-            after = _onward(asked, page.next_after, object_type)
+            after = search.onward(asked, page.next_after, object_type)
 
     def _properties(self, object_type: str) -> list[str]:
         return {
@@ -592,16 +606,6 @@ class HubSpotAdapter:
 
 
 ADAPTER = HubSpotAdapter
-
-
-def _onward(asked: set[str], position: str | None, object_type: str) -> str | None:
-    """The next page's position (`after` token or keyset id), once: a page that points back at one this
-    read asked for already would loop forever, re-reading (and re-committing) the same pages."""
-    if position is not None:
-        if position in asked:
-            raise MalformedResponseError(VENDOR, f"{object_type}: paging points back at {position[:40]!r}")
-        asked.add(position)
-    return position
 
 
 def _page(

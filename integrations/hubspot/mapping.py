@@ -45,6 +45,14 @@ VENDOR: Literal["hubspot"] = "hubspot"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryEntry:
+    """One value a property was set to (`propertiesWithHistory`), as sent: the value and its timestamp text."""
+
+    value: str | None
+    timestamp: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HubRecord:
     """One CRM object as read: id, string property values, archive time (None: live)."""
 
@@ -53,6 +61,7 @@ class HubRecord:
     updated_at: datetime | None = None
     archived_at: datetime | None = None
     links: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # associations a list page inlined
+    history: Mapping[str, tuple[HistoryEntry, ...]] = field(default_factory=dict)  # newest first, if asked
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,9 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from integrations.errors import MalformedResponseError
+
 SEARCH_PAGE = 200
 LIST_PAGE = 100
 BATCH_LIMIT = 100
+# Objects a list page or batch read may hold when `propertiesWithHistory` is asked (HubSpot: 400 past it).
+HISTORY_PAGE = 50
 SEARCH_CAP = 10_000
 
 T = TypeVar("T")
@@ -92,6 +96,16 @@ def offset_search(
         "limit": limit,
         "after": str(after),
     }
+
+
+def onward(asked: set[str], position: str | None, object_type: str) -> str | None:
+    """The next page's position (`after` token or keyset id), once: a page that points back at one this
+    read asked for already would loop forever, re-reading (and re-committing) the same pages."""
+    if position is not None:
+        if position in asked:
+            raise MalformedResponseError("hubspot", f"{object_type}: paging points back at {position[:40]!r}")
+        asked.add(position)
+    return position
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -7,7 +7,8 @@ What it serves (hubspot-api-client 12 talks to it unmodified; sdk-wire.md §2):
   `GET /oauth/v1/access-tokens/<t>`, refresh-token info and revocation `GET|DELETE /oauth/v1/refresh-tokens/<t>`.
 - `crm/v3/objects/{companies,contacts,deals,tickets,feedback_submissions,notes,emails}`: list (`after`,
   `limit` ≤ 100, `properties`, `associations`, `archived`), get by id, search (filterGroups/filters, sorts,
-  `after`, `limit` ≤ 200, the 10,000-result cap), batch read / batch update (≤ 100 inputs, 207 multi-status).
+  `after`, `limit` ≤ 200, the 10,000-result cap), batch read / batch update (≤ 100 inputs, 207 multi-status);
+  `propertiesWithHistory` on list, get and batch read (≤ 50 objects a request then; `history`).
 - v4 associations: `GET /crm/v4/objects/<from>/<id>/associations/<to>`,
   `POST /crm/v4/associations/<from>/<to>/batch/read`.
 - Properties and property groups: `GET|POST /crm/v3/properties/<type>`, `.../<type>/<name>`, `.../groups`.
@@ -26,10 +27,10 @@ contact and ticket, so a reader can resolve the account with one association cal
 Modules (the names other code uses are re-exported here, so `integrations.sandbox.hubspot.<name>` keeps
 working): `schema` (object types, scopes, built-in properties), `formats` (HubSpot's value formats),
 `oauth` (`make_state`, tokens, the OAuth routes), `index` (ids and the per-type object index), `render`
-(the Book as HubSpot objects), `api` (errors, faults, per-request checks), `search` (the search engine and
-batch-update validation), `routes` (`create_app`, v4 associations), `objects_api`, `properties_api`,
-`outbound` (truth, written fields, webhook events) and `signing` (the v3 request signature, written from
-HubSpot's "Validating requests" page).
+(the Book as HubSpot objects), `history` (propertiesWithHistory), `api` (errors, faults, per-request
+checks), `search` (the search engine and batch-update validation), `routes` (`create_app`, v4
+associations), `objects_api`, `properties_api`, `outbound` (truth, written fields, webhook events) and
+`signing` (the v3 request signature, written from HubSpot's "Validating requests" page).
 """
 
 from __future__ import annotations

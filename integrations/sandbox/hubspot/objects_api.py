@@ -10,10 +10,12 @@ from flask import Flask, Response, g, request
 from integrations.sandbox.context import Fault, SandboxContext
 from integrations.sandbox.hubspot.api import HubSpotError, _body, _json, _props_arg, _require, _validation
 from integrations.sandbox.hubspot.formats import hs_time
-from integrations.sandbox.hubspot.index import _state
+from integrations.sandbox.hubspot.history import names_from, property_history
+from integrations.sandbox.hubspot.index import HubObject, _state
 from integrations.sandbox.hubspot.render import FORWARD, associations, get_objects, list_page, property_defs
 from integrations.sandbox.hubspot.schema import (
     BATCH_LIMIT,
+    HISTORY_LIMIT,
     LIST_LIMIT,
     OBJECT_TYPES,
     READ_SCOPE,
@@ -24,6 +26,18 @@ from integrations.sandbox.hubspot.schema import (
 from integrations.sandbox.hubspot.search import _validate_properties, run_search
 
 # --- objects ------------------------------------------------------------------------------------------------
+
+
+def _with_history(
+    ctx: SandboxContext, obj: HubObject, props: list[str] | None, history: list[str], **kw: Any
+) -> dict[str, Any]:
+    """An object's JSON; with `propertiesWithHistory` asked, the history and (as HubSpot does) the current
+    values of those properties too."""
+    if not history:
+        return obj.json(props, **kw)
+    out = obj.json([*(props or []), *history], **kw)
+    out["propertiesWithHistory"] = property_history(ctx, obj, history)
+    return out
 
 
 def _register_objects(app: Flask, ctx: SandboxContext, object_type: str) -> None:
@@ -38,6 +52,11 @@ def _register_objects(app: Flask, ctx: SandboxContext, object_type: str) -> None
             raise _validation("limit and after must be integers") from None
         if limit < 1 or limit > LIST_LIMIT:
             raise _validation(f"limit must be between 1 and {LIST_LIMIT}")
+        history = names_from(request.args.getlist("propertiesWithHistory"))
+        if history and limit > HISTORY_LIMIT:
+            raise _validation(
+                f"limit must be between 1 and {HISTORY_LIMIT} when propertiesWithHistory is requested"
+            )
         archived = request.args.get("archived", "false").lower() == "true"
         with_assoc = [a for raw in request.args.getlist("associations") for a in raw.split(",") if a]
         with ctx.lock:
@@ -48,7 +67,9 @@ def _register_objects(app: Flask, ctx: SandboxContext, object_type: str) -> None
                     reverse = associations(ctx, object_type, to_type, [o.id for o in page])
                     for o in page:
                         o.assoc[to_type] = reverse.get(o.id, [])
-            out: dict[str, Any] = {"results": [o.json(_props_arg(), with_assoc) for o in page]}
+            out: dict[str, Any] = {
+                "results": [_with_history(ctx, o, _props_arg(), history, with_assoc=with_assoc) for o in page]
+            }
             if nxt_id is not None:
                 nxt = str(nxt_id)
                 query = urlencode([("limit", limit), ("after", nxt), *(("archived", "true"),) * archived])
@@ -63,7 +84,8 @@ def _register_objects(app: Flask, ctx: SandboxContext, object_type: str) -> None
             _require(ctx, read_scope)
             found = get_objects(ctx, object_type, [object_id], archived=archived).get(object_id)
             if found is not None:
-                return _json(found.json(_props_arg()))
+                history = names_from(request.args.getlist("propertiesWithHistory"))
+                return _json(_with_history(ctx, found, _props_arg(), history))
         raise HubSpotError(404, "Object not found.  objectId are usually numeric.", "OBJECT_NOT_FOUND")
 
     def search() -> Response:
@@ -81,6 +103,13 @@ def _register_objects(app: Flask, ctx: SandboxContext, object_type: str) -> None
             raise _validation(
                 f"Too many inputs: {len(inputs)} > {BATCH_LIMIT}", context={"inputs": [str(len(inputs))]}
             )
+        asked = body.get("propertiesWithHistory") or []
+        history = names_from(asked if isinstance(asked, list) else [asked])
+        if history and len(inputs) > HISTORY_LIMIT:
+            raise _validation(
+                f"Too many inputs: {len(inputs)} > {HISTORY_LIMIT} when propertiesWithHistory is requested",
+                context={"inputs": [str(len(inputs))]},
+            )
         started = ctx.now
         archived = bool(request.args.get("archived", "false").lower() == "true")
         with ctx.lock:
@@ -90,7 +119,9 @@ def _register_objects(app: Flask, ctx: SandboxContext, object_type: str) -> None
             for inp in inputs:
                 oid = str(inp.get("id"))
                 (found if oid in by_id else missing).append(oid)
-            results = [by_id[i].json(body.get("properties")) for i in dict.fromkeys(found)]
+            results = [
+                _with_history(ctx, by_id[i], body.get("properties"), history) for i in dict.fromkeys(found)
+            ]
         out: dict[str, Any] = {
             "status": "COMPLETE",
             "results": results,

@@ -17,6 +17,8 @@ LIST_LIMIT = 100
 SEARCH_LIMIT = 200
 SEARCH_CAP = 10_000
 BATCH_LIMIT = 100
+# objects a list page or batch read may hold when propertiesWithHistory is asked (history.py)
+HISTORY_LIMIT = 50
 ASSOC_BATCH_LIMIT = 1_000
 TOKEN_PATHS = ("/oauth/v1/token", "/oauth/v3/token", "/oauth/2026-03/token")
 
