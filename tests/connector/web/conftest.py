@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -19,6 +20,14 @@ def tenants(app: Any) -> dict[str, TenantData]:
             "acme": _seed_tenant(session, "acme", "Acme"),
             "globex": _seed_tenant(session, "globex", "Globex"),
         }
+
+
+@pytest.fixture
+def private_ok(app: Any) -> None:
+    """Webhook endpoints on loopback allowed (the tests' receivers), as in a lab deployment."""
+    app.config["HEALTHSCORE"] = dataclasses.replace(
+        app.config["HEALTHSCORE"], webhooks_allow_private_targets=True
+    )
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from importlib.resources import files
 from typing import Any
 
@@ -263,13 +262,6 @@ def test_model_versions_are_tenant_scoped(
     sign_in_as(client, tenants["globex"])
     assert client.get(f"/admin/model/{version_id}").status_code == 404
     assert client.post(f"/admin/model/{version_id}/publish").status_code == 404
-
-
-@pytest.fixture
-def private_ok(app: Any) -> None:
-    app.config["HEALTHSCORE"] = dataclasses.replace(
-        app.config["HEALTHSCORE"], webhooks_allow_private_targets=True
-    )
 
 
 def test_webhook_lifecycle(

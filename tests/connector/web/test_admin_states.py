@@ -3,11 +3,8 @@ installation's `reconnect` were shown as the stored codes ("dead", "claimed", "r
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
-
-import pytest
 
 from connector.store import models as m
 from connector.store.db import transaction
@@ -16,13 +13,6 @@ from tests.connector.web.seed import NOW, TenantData
 
 def _chips(page: str) -> list[str]:
     return re.findall(r'<span class="chip chip-[a-z]+"(?: title="[^"]*")?>([^<]*)</span>', page)
-
-
-@pytest.fixture
-def private_ok(app: Any) -> None:
-    app.config["HEALTHSCORE"] = dataclasses.replace(
-        app.config["HEALTHSCORE"], webhooks_allow_private_targets=True
-    )
 
 
 def test_delivery_log_reads_each_status_as_words(
