@@ -55,9 +55,20 @@ def _shown(labels: Labels, name: str, value: Any) -> Any:
     return value
 
 
-def _table(fields: Mapping[str, Any], labels: Labels | None = None) -> Markup:
+def _heading(name: str, names: Mapping[str, str]) -> str:
+    """A row's heading as the vendor's UI shows it: the field's label ("Health Band"), with the API name
+    (Health_Band__c) kept as the tooltip for whoever maps fields; the API name where there is no label."""
+    label = names.get(name)
+    if not label or label == name:
+        return f"<th>{escape(name)}</th>"
+    return f'<th title="{escape(name)}">{escape(label)}</th>'
+
+
+def _table(
+    fields: Mapping[str, Any], labels: Labels | None = None, names: Mapping[str, str] | None = None
+) -> Markup:
     rows = "".join(
-        f"<tr><th>{escape(k)}</th><td>{escape(_shown(labels or {}, k, v))}</td></tr>"
+        f"<tr>{_heading(k, names or {})}<td>{escape(_shown(labels or {}, k, v))}</td></tr>"
         for k, v in fields.items()
         if k != "attributes"
     )
@@ -65,9 +76,13 @@ def _table(fields: Mapping[str, Any], labels: Labels | None = None) -> Markup:
 
 
 def _list(
-    heading: str, items: Iterable[Mapping[str, Any]], empty: str, labels: Labels | None = None
+    heading: str,
+    items: Iterable[Mapping[str, Any]],
+    empty: str,
+    labels: Labels | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> Markup:
-    tables = [_table(i, labels) for i in items]
+    tables = [_table(i, labels, names) for i in items]
     inner = "".join(tables) if tables else f"<p>{escape(empty)}</p>"
     return Markup(f"<h2>{escape(heading)}</h2>{inner}")  # noqa: S704 - heading escaped, tables built escaped
 
@@ -95,18 +110,20 @@ def _salesforce(ctx: SandboxContext, sobject: str, rid: str) -> Response:
         if row is None:
             return _missing("Salesforce", name)
         record = full_record(ctx, name, row)
+        fields = describe(ctx, name)["fields"]
         labels = {
             f["name"]: {p["value"]: p["label"] for p in f["picklistValues"] if p.get("label")}
-            for f in describe(ctx, name)["fields"]
+            for f in fields
             if f["picklistValues"]
         }
+        names = {f["name"]: str(f.get("label") or "") for f in fields}
         tasks = [
             {k: t.get(k) for k in ("Id", "Subject", "Status", "Priority", "ActivityDate", "Description")}
             for t in rendered(ctx, "Task")
             if t.get("WhatId") == rid
         ]
     title = str(record.get("Name") or record.get("Subject") or record.get("CaseNumber") or rid)
-    parts = [_table(record, labels)]
+    parts = [_table(record, labels, names)]
     if name == "Account":
         parts.append(_list("Tasks", tasks, "No tasks on this account."))
     return _page("Salesforce", f"{name}: {title}", *parts)
@@ -124,18 +141,20 @@ def _hubspot(ctx: SandboxContext, portal: str, object_type: str, oid: str) -> Re
         if obj is None:
             return _missing("HubSpot", HUBSPOT_NAMES[object_type].lower())
         props = dict(sorted(obj.properties.items()))
+        defs = property_defs(ctx, object_type)
         labels = {
             name: {str(o["value"]): str(o["label"]) for o in p.get("options") or [] if o.get("label")}
-            for name, p in property_defs(ctx, object_type).items()
+            for name, p in defs.items()
             if p.get("options")
         }
+        names = {name: str(p.get("label") or "") for name, p in defs.items()}
         tasks = [
             {"id": tid, **{k: v for k, v in t["properties"].items() if v not in (None, "")}}
             for tid, t in state.extra.get("tasks", {}).items()
             if oid in t.get("companies", ())
         ]
     title = str(props.get("name") or props.get("subject") or props.get("dealname") or oid)
-    parts = [_table({"id": oid, **props}, labels)]
+    parts = [_table({"id": oid, **props}, labels, {"id": "Record ID", **names})]
     if object_type == "companies":
         parts.append(_list("Tasks", tasks, "No tasks on this company.", OPTION_LABELS))
     return _page("HubSpot", f"{HUBSPOT_NAMES[object_type]}: {title}", *parts)
@@ -177,6 +196,7 @@ def _zendesk_org(ctx: SandboxContext, oid: int) -> Response:
             for key, f in ctx.vendors["zendesk"].custom_fields.items()
             if f.get("custom_field_options")
         }
+        names = {key: str(f.get("title") or "") for key, f in ctx.vendors["zendesk"].custom_fields.items()}
         tickets = [
             {k: t.get(k) for k in ("id", "subject", "status", "priority", "type", "due_at", "description")}
             for t in ctx.vendors["zendesk"].extra.get("created_tickets", {}).values()
@@ -188,7 +208,7 @@ def _zendesk_org(ctx: SandboxContext, oid: int) -> Response:
         "Zendesk",
         f"Organization: {org.get('name')}",
         _table(org),
-        _list("Organization fields", [fields] if fields else [], "No organization fields.", labels),
+        _list("Organization fields", [fields] if fields else [], "No organization fields.", labels, names),
         _list("Tickets created through the API", tickets, "None.", FIELD_LABELS),
     )
 

@@ -75,7 +75,7 @@ def test_salesforce_and_zendesk_links_open_the_emulators_record_pages(app: Any, 
     written = sandbox.ctx.vendors["salesforce"].written[external]
     band = written["Health_Band__c"]
     # what our write-back put there, read as the picklist label our field definition gave it (eab38f5)
-    assert f"<th>Health_Band__c</th><td>{colour(band)}</td>" in resp.text
+    assert f'<th title="Health_Band__c">Health Band</th><td>{colour(band)}</td>' in resp.text
     # the support workbench's ticket links (Zendesk agent view) land on a ticket page too
     support = client.get("/support").get_data(as_text=True)
     ticket = re.search(r'href="(' + re.escape(sandbox.control_url) + r'/agent/tickets/\d+)"', support)
@@ -97,4 +97,4 @@ def test_hubspot_link_opens_the_emulators_company_page(app: Any, sandbox: Any) -
     resp = requests.get(url, timeout=10)
     assert resp.status_code == 200
     assert html.escape(name) in resp.text
-    assert "<th>healthscore_band</th><td>" in resp.text
+    assert '<th title="healthscore_band">Health band</th><td>' in resp.text

@@ -43,7 +43,7 @@ def test_hubspot_company_and_ticket_pages(sandbox: Any) -> None:
         ticket = next(o for o in render(sandbox.ctx, "tickets") if o.archived_at is None)
     resp = _get(sandbox, f"/contacts/{portal}/company/{company.id}")
     assert resp.status_code == 200
-    assert f"<th>id</th><td>{company.id}</td>" in resp.text
+    assert f'<th title="id">Record ID</th><td>{company.id}</td>' in resp.text
     assert "<h1>Company: " in resp.text
     assert "No tasks on this company." in resp.text
     assert _get(sandbox, f"/contacts/{portal}/record/0-5/{ticket.id}").status_code == 200
@@ -102,9 +102,10 @@ def test_record_pages_show_picklist_labels_from_the_emulators_field_metadata(
         path = f"/services/data/v59.0/sobjects/Account/{account['Id']}"
         _api(sandbox_http, sf, "PATCH", path, {"Health_Band__c": value})
     pages = [_get(sandbox, f"/lightning/r/Account/{a['Id']}/view").text for a in accounts]
-    assert "<th>Health_Band__c</th><td>Red</td>" in pages[0]
-    assert "<th>Health_Band__c</th><td>&lt;X&gt;</td>" in pages[1]
-    assert "<th>Health_Band__c</th><td>purple</td>" in pages[2]  # not in the picklist: the value as is
+    # rows headed by the field's label, as Salesforce shows them; the API name stays as the tooltip
+    assert '<th title="Health_Band__c">Health Band</th><td>Red</td>' in pages[0]
+    assert '<th title="Health_Band__c">Health Band</th><td>&lt;X&gt;</td>' in pages[1]
+    assert '<th title="Health_Band__c">Health Band</th><td>purple</td>' in pages[2]  # not in the picklist
 
     hs = creds["hubspot"]
     s = Settings()
@@ -123,7 +124,7 @@ def test_record_pages_show_picklist_labels_from_the_emulators_field_metadata(
     _api(sandbox_http, hs, "POST", "/crm/v3/objects/companies/batch/update", update)
     portal = ctx.vendors["hubspot"].extra["portal_id"]
     assert (
-        f"<th>{prop.name}</th><td>Yellow</td>"
+        f'<th title="{prop.name}">{prop.label}</th><td>Yellow</td>'
         in _get(sandbox, f"/contacts/{portal}/company/{company.id}").text
     )
 
@@ -133,7 +134,10 @@ def test_record_pages_show_picklist_labels_from_the_emulators_field_metadata(
     c = next(c for c in ctx.book.customers.values() if c.zendesk.present and c.created_at <= ctx.book.now)
     item = {"id": org_id(c.key), "organization_fields": {spec.key: "healthscore_band_green"}}
     _api(sandbox_http, zd, "PUT", "/api/v2/organizations/update_many.json", {"organizations": [item]})
-    assert f"<th>{spec.key}</th><td>Green</td>" in _get(sandbox, f"/agent/organizations/{org_id(c.key)}").text
+    assert (
+        f'<th title="{spec.key}">{spec.payload()["title"]}</th><td>Green</td>'
+        in _get(sandbox, f"/agent/organizations/{org_id(c.key)}").text
+    )
 
 
 def test_task_and_ticket_lists_show_option_labels_not_api_codes(
@@ -210,4 +214,4 @@ def test_hubspot_built_in_options_read_as_hubspot_labels_them(sandbox: Any) -> N
     assert labels[("deals", "hs_is_closed")] == {"true": "Yes", "false": "No"}
     portal = ctx.vendors["hubspot"].extra["portal_id"]
     page = _get(sandbox, f"/contacts/{portal}/record/0-3/{deal.id}").text
-    assert f"<th>dealstage</th><td>{DEAL_PIPELINE[stage][0]}</td>" in page
+    assert f'<th title="dealstage">Deal Stage</th><td>{DEAL_PIPELINE[stage][0]}</td>' in page

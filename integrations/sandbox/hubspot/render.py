@@ -355,13 +355,56 @@ def option_label(prop: str, value: str) -> str:
     return value.replace("_", " ").capitalize()
 
 
+# HubSpot's own labels of its default properties (the property settings page and record sidebars show
+# these, not the internal name). Properties not listed (the portal's custom ones here: arr, plan ...) read
+# as their name in words.
+BUILTIN_LABELS: dict[str, str] = {
+    "hs_object_id": "Record ID",
+    "hs_lastmodifieddate": "Last Modified Date",
+    "lastmodifieddate": "Last Modified Date",
+    "createdate": "Create Date",
+    "hs_createdate": "Create Date",
+    "name": "Name",
+    "domain": "Company Domain Name",
+    "industry": "Industry",
+    "lifecyclestage": "Lifecycle Stage",
+    "hubspot_owner_id": "Owner",
+    "email": "Email",
+    "firstname": "First Name",
+    "lastname": "Last Name",
+    "jobtitle": "Job Title",
+    "associatedcompanyid": "Primary Associated Company ID",
+    "notes_last_contacted": "Last Contacted",
+    "dealname": "Deal Name",
+    "amount": "Amount",
+    "pipeline": "Pipeline",
+    "dealstage": "Deal Stage",
+    "dealtype": "Deal Type",
+    "closedate": "Close Date",
+    "hs_is_closed": "Is Deal Closed?",
+    "hs_is_closed_won": "Is Closed Won",
+    "subject": "Ticket name",
+    "content": "Ticket description",
+    "hs_pipeline": "Pipeline",
+    "hs_pipeline_stage": "Ticket status",
+    "hs_ticket_priority": "Priority",
+    "closed_date": "Close date",
+    "time_to_close": "Time to close",
+    "time_to_first_agent_reply": "Time to first agent reply",
+    "hs_timestamp": "Activity date",
+    "hs_note_body": "Note body",
+    "hs_email_subject": "Email subject",
+    "hs_email_text": "Email body",
+}
+
+
 def property_defs(ctx: SandboxContext, object_type: str) -> dict[str, dict[str, Any]]:
     """Every property of a type (built-in and created through the API) in HubSpot's property JSON shape."""
     out: dict[str, dict[str, Any]] = {}
     for name, (ptype, ftype, options) in BUILTIN_PROPERTIES[object_type].items():
         out[name] = {
             "name": name,
-            "label": name.replace("_", " ").title(),
+            "label": BUILTIN_LABELS.get(name) or name.replace("_", " ").title(),
             "type": ptype,
             "fieldType": ftype,
             "description": "",
