@@ -31,7 +31,8 @@ def test_summary_and_apply_weights_round_trip() -> None:
     assert data["segments"]["enterprise"]["weights"] == {"support": model_form.MAX_WEIGHT}
     assert model_form.summary(text).segments["enterprise"]["product"] == 0.5
     diff = {c.what: (c.live, c.draft) for c in model_form.changes(DEFAULT_YAML, text)}
-    assert diff["default · product weight"] == ("0.1", "0.5")
+    live = yaml.safe_load(DEFAULT_YAML)["dimensions"]["product"]["weight"]
+    assert diff["default · product weight"] == (f"{live:g}", "0.5")
     assert diff["enterprise · support weight"][1] == "5"
 
 
