@@ -25,6 +25,7 @@ from connector.readmodels.rows import (
     ticket_bases,
     ticket_row,
 )
+from connector.readmodels.usage import UsagePoint, usage_history
 from connector.store import models as m
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class AccountDetail:
     links: list[RecordLink] = field(default_factory=list)
     bands: list[dict[str, Any]] = field(default_factory=list)
     former: bool = False  # churned in the CRM or renewal lost: the scoring pass skips it
+    usage: list[UsagePoint] = field(default_factory=list)  # seat usage from the CRM's field history
 
 
 def band_thresholds(
@@ -175,6 +177,7 @@ def account_detail(
         bands=band_thresholds(session, tenant_id, acc),
         former=acc.id
         in former_customer_ids(session, tenant_id, tenant_now(session, tenant_id).date(), [acc.id]),
+        usage=usage_history(session, tenant_id, acc),
     )
 
 

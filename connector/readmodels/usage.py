@@ -1,0 +1,53 @@
+"""An account's seat usage over time, from the CRM's field history of its usage fields (metric_changes):
+what the account page shows beside the score, so a rep sees the usage trend the product dimension reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector.pipeline.field_history import Change, value_at
+from connector.store import models as m
+
+
+@dataclass(frozen=True, slots=True)
+class UsagePoint:
+    since: datetime  # when the CRM field took this value
+    active_users: float | None
+    seats: float | None
+    share: float | None  # active users ÷ seats, None when either is unknown
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def usage_history(session: Session, tenant_id: int, account: m.Account, limit: int = 12) -> list[UsagePoint]:
+    """The last `limit` values of the account's active users, newest first, each with the licensed seats in
+    force then (their own history, else today's value). Empty when the CRM keeps no history of the field."""
+    rows = session.execute(
+        select(
+            m.MetricChange.metric, m.MetricChange.changed_at, m.MetricChange.value, m.MetricChange.old_value
+        )
+        .where(
+            m.MetricChange.tenant_id == tenant_id,
+            m.MetricChange.vendor == account.vendor,
+            m.MetricChange.account_external_id == account.external_id,
+            m.MetricChange.metric.in_(("active_users", "licensed_seats")),
+            m.MetricChange.deleted_at.is_(None),
+        )
+        .order_by(m.MetricChange.changed_at, m.MetricChange.id)
+    ).all()
+    users = [Change(r.changed_at, r.value, r.old_value) for r in rows if r.metric == "active_users"]
+    seats = [Change(r.changed_at, r.value, r.old_value) for r in rows if r.metric == "licensed_seats"]
+    today_seats = _number((account.metrics or {}).get("licensed_seats"))
+    out = []
+    for c in reversed(users[-limit:]):
+        n = value_at(seats, c.changed_at) if seats else today_seats
+        share = c.value / n if c.value is not None and n else None
+        out.append(UsagePoint(c.changed_at, c.value, n, share))
+    return out
