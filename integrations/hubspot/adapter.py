@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import ClassVar, TypeVar
 
@@ -93,10 +93,6 @@ def _first(links: Links, to_type: str, rec_id: str) -> str | None:
 
 def _updated_at(record: Record) -> datetime | None:
     return getattr(record, "updated_at", None) or getattr(record, "created_at", None)
-
-
-def _ms_to_time(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def _newest(records: Sequence[Record], current: datetime | None) -> datetime | None:
@@ -206,7 +202,7 @@ class HubSpotAdapter:
         spec = SPECS[stream]
         token = cursor.token if cursor else None
         position = search.Position.loads(token)
-        upper = datetime.fromtimestamp(position.upper / 1000, tz=UTC) if position else self._conn.clock()
+        upper = search.from_epoch_ms(position.upper) if position else self._conn.clock()
         since = read_from(cursor, self._overlap)
         checked = search.deletes_checked(token)
         w = _Window(
@@ -218,7 +214,9 @@ class HubSpotAdapter:
             position=position,
             deletes_checked=checked,
             # Rows archived since the last listing (less the overlap) are the new deletes.
-            deletes_since=_ms_to_time(checked) - self._overlap if checked is not None and since else since,
+            deletes_since=search.from_epoch_ms(checked) - self._overlap
+            if checked is not None and since
+            else since,
             # A fresh full read re-sends everything, so it starts knowing nothing delivered; a resumed one
             # knows what its committed pages sent.
             delivered=Delivered(
@@ -254,7 +252,7 @@ class HubSpotAdapter:
         if w.since is None or w.deletes_checked is None:
             return True
         interval = timedelta(minutes=self._settings.deletes_interval_minutes)
-        return w.upper - _ms_to_time(w.deletes_checked) >= interval
+        return w.upper - search.from_epoch_ms(w.deletes_checked) >= interval
 
     def _search_phase(self, w: _Window, phase: int) -> Generator[Page, None, datetime | None]:
         object_type = w.spec.object_types[phase]

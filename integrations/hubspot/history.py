@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol, TypeVar
 
@@ -108,10 +108,6 @@ def to_changes(
     return out, bad
 
 
-def _ms_to_time(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Window:
     since: datetime | None
@@ -149,7 +145,7 @@ class HistoryReader:
         position = search.Position.loads(token)
         since = read_from(cursor, self._overlap)
         previous = cursor.watermark if cursor else None
-        upper = _ms_to_time(position.upper) if position else self._clock()
+        upper = search.from_epoch_ms(position.upper) if position else self._clock()
         w = _Window(
             since=since,
             upper=upper,
@@ -297,5 +293,5 @@ class HistoryReader:
 
 
 def _newest(recs: Sequence[HubRecord], current: datetime | None) -> datetime | None:
-    stamps = [_ms_to_time(ms) for r in recs if (ms := stamp(r, MODIFIED)) is not None]
+    stamps = [search.from_epoch_ms(ms) for r in recs if (ms := stamp(r, MODIFIED)) is not None]
     return max([*stamps, *([current] if current else [])], default=None)

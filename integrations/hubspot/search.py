@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from integrations.errors import MalformedResponseError
@@ -39,6 +39,11 @@ T = TypeVar("T")
 
 def epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def from_epoch_ms(ms: int) -> datetime:
+    """The inverse of epoch_ms: a cursor's or HubSpot's epoch milliseconds as an aware UTC time."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def window_search(
