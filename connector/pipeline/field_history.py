@@ -37,13 +37,17 @@ def value_at(changes: Sequence[Change], as_of: datetime) -> float | None:
 def metrics_as_of(
     current: Mapping[str, Any], history: Mapping[str, Sequence[Change]], as_of: datetime
 ) -> dict[str, Any]:
-    """The usage fields as they were at `as_of`. A field with a history is read from it; a field without
-    one (licensed seats that never changed) keeps today's value, but only when the account's active users
-    have a history: with none, history is not tracked for this account and the date stays unknown."""
+    """The usage fields as they were at `as_of`. A field with a history is read from it. Without one, only
+    the licensed seats (which rarely change) keep today's value, and only when the account's usage has a
+    history: with none, history is not tracked for this account and the date stays unknown. Today's
+    active users or utilisation on a past date would leak the outcome (0 after a churn)."""
     if not history.get("active_users") and not history.get("seat_utilisation"):
         return {}
     out: dict[str, Any] = {}
     for name in HISTORY_METRICS:
         rows = history.get(name)
-        out[name] = value_at(rows, as_of) if rows else current.get(name)
+        if rows:
+            out[name] = value_at(rows, as_of)
+        else:
+            out[name] = current.get(name) if name == "licensed_seats" else None
     return out

@@ -48,6 +48,12 @@ def test_fields_without_a_history_keep_todays_value_only_when_usage_has_one() ->
         "active_users": 20.0,
         "licensed_seats": 50,
     }
+    # a utilisation field mapped directly, with no history of its own: today's value is the very thing that
+    # would leak the outcome (0 after a churn), so on a past date it is unknown and users ÷ seats is read
+    assert (
+        metrics_as_of({**current, "seat_utilisation": 0.0}, {"active_users": SF}, T0)["seat_utilisation"]
+        is None
+    )
     # no usage history at all (history tracking off): the date's usage is unknown, never today's
     assert metrics_as_of(current, {}, T0) == {}
     assert metrics_as_of(current, {"licensed_seats": HS}, T0) == {}
