@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-# The fields a past date's seat utilisation needs (signals._seat_utilisation reads the same names).
+# The fields a past date's seat utilisation needs (seat_utilisation below reads the same names).
 HISTORY_METRICS = ("seat_utilisation", "active_users", "licensed_seats")
 
 
@@ -51,3 +51,19 @@ def metrics_as_of(
         else:
             out[name] = current.get(name) if name == "licensed_seats" else None
     return out
+
+
+def number(value: Any) -> float | None:
+    # A mapped CRM checkbox arrives as a bool, which is an int to Python but no count of anything.
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def seat_utilisation(metrics: Mapping[str, Any]) -> float | None:
+    """A mapped utilisation field, else active users ÷ licensed seats; None when neither is known."""
+    direct = number(metrics.get("seat_utilisation"))
+    if direct is not None:
+        return direct
+    users, seats = number(metrics.get("active_users")), number(metrics.get("licensed_seats"))
+    if users is not None and seats:
+        return users / seats
+    return None

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, DateTime, or_, select, true, type_coerce
 from sqlalchemy.orm import Session
 
-from connector.pipeline.field_history import HISTORY_METRICS, Change, metrics_as_of
+from connector.pipeline.field_history import HISTORY_METRICS, Change, metrics_as_of, seat_utilisation
 from connector.pipeline.link import crm_vendor
 from connector.store import models as m
 from connector.store.chunks import chunks
@@ -482,9 +482,9 @@ def signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> Account
         metrics["arr_change_pct"] = (
             float((a.arr - a.arr_prev) / a.arr_prev * 100) if a.arr is not None and a.arr_prev else None
         )
-        metrics["seat_utilisation"] = _seat_utilisation(a.metrics or {})
+        metrics["seat_utilisation"] = seat_utilisation(a.metrics or {})
     else:
-        metrics["seat_utilisation"] = _seat_utilisation(metrics_as_of(a.metrics or {}, acc.history, as_of))
+        metrics["seat_utilisation"] = seat_utilisation(metrics_as_of(a.metrics or {}, acc.history, as_of))
     return AccountSignals(account_id=str(a.id), metrics=metrics, arr=a.arr, plan=a.plan, segment=a.segment)
 
 
@@ -606,18 +606,3 @@ def _renewal_progress(deals: list[Any], as_of: datetime) -> float | None:
             STAGE_PROGRESS.get(deal.stage.lower(), UNKNOWN_PROGRESS) if known else UNKNOWN_PROGRESS
         )
     return max(progress) if progress else None
-
-
-def _number(value: Any) -> float | None:
-    # A mapped CRM checkbox arrives as a bool, which is an int to Python but no count of anything.
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _seat_utilisation(metrics: dict[str, Any]) -> float | None:
-    direct = _number(metrics.get("seat_utilisation"))
-    if direct is not None:
-        return direct
-    users, seats = _number(metrics.get("active_users")), _number(metrics.get("licensed_seats"))
-    if users is not None and seats:
-        return users / seats
-    return None

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector.pipeline.field_history import Change, value_at
+from connector.pipeline.field_history import Change, metrics_as_of, number, seat_utilisation
 from connector.store import models as m
 
 
@@ -22,13 +21,10 @@ class UsagePoint:
     share: float | None  # active users ÷ seats, None when either is unknown
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def usage_history(session: Session, tenant_id: int, account: m.Account, limit: int = 12) -> list[UsagePoint]:
     """The last `limit` values of the account's active users, newest first, each with the licensed seats in
-    force then (their own history, else today's value). Empty when the CRM keeps no history of the field."""
+    force then, by the backtest's as-of rule (field_history.metrics_as_of). Empty when the CRM keeps no
+    history of the field."""
     rows = session.execute(
         select(
             m.MetricChange.metric, m.MetricChange.changed_at, m.MetricChange.value, m.MetricChange.old_value
@@ -42,12 +38,13 @@ def usage_history(session: Session, tenant_id: int, account: m.Account, limit: i
         )
         .order_by(m.MetricChange.changed_at, m.MetricChange.id)
     ).all()
-    users = [Change(r.changed_at, r.value, r.old_value) for r in rows if r.metric == "active_users"]
-    seats = [Change(r.changed_at, r.value, r.old_value) for r in rows if r.metric == "licensed_seats"]
-    today_seats = _number((account.metrics or {}).get("licensed_seats"))
+    history: dict[str, list[Change]] = {}
+    for r in rows:
+        history.setdefault(r.metric, []).append(Change(r.changed_at, r.value, r.old_value))
     out = []
-    for c in reversed(users[-limit:]):
-        n = value_at(seats, c.changed_at) if seats else today_seats
-        share = c.value / n if c.value is not None and n else None
-        out.append(UsagePoint(c.changed_at, c.value, n, share))
+    for c in reversed(history.get("active_users", [])[-limit:]):
+        then = metrics_as_of(account.metrics or {}, history, c.changed_at)
+        out.append(
+            UsagePoint(c.changed_at, c.value, number(then.get("licensed_seats")), seat_utilisation(then))
+        )
     return out

@@ -10,6 +10,7 @@ import statistics
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from connector.pipeline.field_history import seat_utilisation
 from connector.pipeline.signals import (
     NPS_HALF_LIFE_DAYS,
     TICKET_WINDOW_DAYS,
@@ -23,7 +24,6 @@ from connector.pipeline.signals import (
     _open_at,
     _open_ticket,
     _renewal_progress,
-    _seat_utilisation,
     _volume_trend,
     _weight_sum,
     _within,
@@ -106,7 +106,7 @@ def _old_signals_for(acc: _Acc, as_of: datetime, historical: bool = False) -> Ac
         metrics["arr_change_pct"] = (
             float((a.arr - a.arr_prev) / a.arr_prev * 100) if a.arr is not None and a.arr_prev else None
         )
-        metrics["seat_utilisation"] = _seat_utilisation(a.metrics or {})
+        metrics["seat_utilisation"] = seat_utilisation(a.metrics or {})
     return AccountSignals(account_id=str(a.id), metrics=metrics, arr=a.arr, plan=a.plan, segment=a.segment)
 
 
