@@ -37,7 +37,7 @@ from connector.store import models as m
 from connector.store.db import get_engine, transaction
 from connector.store.repo import tenants
 
-STEPS = ("sync", "link", "sentiment", "score", "write_back", "sentiment_older")
+STEPS = ("sync", "link", "sentiment", "score", "write_back", "history", "sentiment_older")
 # The sandbox's `--rate-limits real` (integrations/sandbox/limits.py), per vendor: (requests, seconds).
 REAL = {
     "hubspot": [[100, 10.0], [250_000, 86_400.0]],

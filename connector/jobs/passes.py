@@ -3,8 +3,9 @@
 Plan: stages run one after the other; a stage is a list of chains that run in parallel; a chain's
 parts run in order (one installation's streams share its rotating refresh token, so they never run at
 once). Stages: sync (a chain of streams per installation) → link → sentiment of the recent tickets (N
-chunks) → score → write-back (one part per installation) → sentiment of the older tickets (N chunks) →
-finish (events, snapshot compaction, run report, unlock).
+chunks) → score → write-back (one part per installation) → history (the streams no score reads, one
+part per installation) → sentiment of the older tickets (N chunks) → finish (events, snapshot
+compaction, run report, unlock).
 
 State lives in Redis under `healthscore:pass:<id>`: the plan, each finished part's report, per stage the
 set of finished chains, and SET-NX markers that make "enqueue what comes next" happen exactly once.
@@ -36,6 +37,7 @@ from connector.jobs.lock import TenantLock
 from connector.pipeline.sync import STOPS_INSTALLATION, STREAM_ORDER
 from connector.store import repo as store
 from connector.store.db import transaction
+from integrations.base import Stream
 
 # ONNX Runtime threads of a sentiment part: one. Worker processes are the parallelism (about one per core); a
 # model spreading over every core in each of them makes N workers contend for N cores (measured on 2 cores:
@@ -46,9 +48,23 @@ SENTIMENT_PART_THREADS = 1
 logger = logging.getLogger(__name__)
 
 SENTIMENT_CHUNKS = 4
-# The stages of plan() by name (the run report's steps); a pass planned before the older tickets' stage
-# existed (still in Redis during an upgrade) has the same names without "sentiment_older".
-STAGES = ("sync", "link", "sentiment", "score", "write_back", "sentiment_older", "finish")
+# Streams no score reads (the CRM's field history feeds backtests and the account page's usage card only):
+# read after the write-back, so the scores reach the CRM without waiting on them. On the day a book's
+# monthly usage update lands, every company's history is re-read (220 batch reads at 10k HubSpot companies).
+AFTER_WRITE_BACK = (Stream.ACCOUNT_HISTORY,)
+# The stages of plan() by name (the run report's steps). A pass planned by an older release (still in Redis
+# during an upgrade) has the same names without "history" (and, older still, without "sentiment_older").
+STAGES = ("sync", "link", "sentiment", "score", "write_back", "history", "sentiment_older", "finish")
+
+
+def stage_names(stages: list[Any]) -> tuple[str, ...]:
+    """The names of a stored plan's stages, whichever release planned it."""
+    if len(stages) == len(STAGES):
+        return STAGES
+    older = tuple(n for n in STAGES if n != "history")
+    return older if len(stages) == len(older) else tuple(n for n in older if n != "sentiment_older")
+
+
 # A request whose budget refills within this long waits for it in place: a part reads at the vendor's
 # rate, where re-queueing for each 0.1 s token put it behind every other queued part (longer waits, e.g.
 # a spent daily budget, still re-queue with the countdown and free the worker).
@@ -73,12 +89,11 @@ def plan(settings: Settings, tenant_id: int) -> list[list[list[Part]]]:
     """The stages of one pass for the tenant's installations now."""
     with transaction(settings.sqlalchemy_url) as session:
         insts = [(i.id, i.status) for i in store.installations(session, tenant_id)]
-    streams = [s.value for s in STREAM_ORDER]
-    sync = [
-        [["sync", iid, name, n == len(streams) - 1] for n, name in enumerate(streams)]
-        for iid, status in insts
-        if status in {"connected", "error"}
-    ]
+    streams = [s.value for s in STREAM_ORDER if s not in AFTER_WRITE_BACK]
+    live = [iid for iid, status in insts if status in {"connected", "error"}]
+    sync = [[["sync", iid, name, n == len(streams) - 1] for n, name in enumerate(streams)] for iid in live]
+    # `last` False: the installation was marked synced at the end of its sync chain
+    history = [[["sync", iid, s.value, False] for s in AFTER_WRITE_BACK] for iid in live]
     return [
         sync or [[["noop"]]],
         [[["link"]]],
@@ -87,6 +102,7 @@ def plan(settings: Settings, tenant_id: int) -> list[list[list[Part]]]:
         [[["sentiment", k, SENTIMENT_CHUNKS, "recent"]] for k in range(SENTIMENT_CHUNKS)],
         [[["score"]]],
         [[["write_back", iid]] for iid, _ in insts] or [[["noop"]]],
+        history or [[["noop"]]],
         [[["sentiment", k, SENTIMENT_CHUNKS, "older"]] for k in range(SENTIMENT_CHUNKS)],
         [[["finish"]]],
     ]
@@ -303,7 +319,7 @@ def _finish(
         compacted = store.compact_snapshots(session, tenant_id, tenant_now(session, tenant_id))
     raw = client.hgetall(_key(pass_id))
     results = {k.decode(): json.loads(v) for k, v in raw.items() if k.decode().startswith("r:")}
-    names = STAGES if len(stages) == len(STAGES) else tuple(n for n in STAGES if n != "sentiment_older")
+    names = stage_names(stages)
     steps: dict[str, Any] = {}
     for s, name in enumerate(names[:-1]):  # the last stage is this one
         steps[name] = [

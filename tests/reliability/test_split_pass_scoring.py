@@ -43,8 +43,9 @@ def redis_client() -> Any:
     return client
 
 
-def split_pass(world: World, client: Any, slug: str) -> dict[str, Any]:
-    """One split pass of `slug`, its parts run here in queue order; the stored run (status, report)."""
+def split_pass(world: World, client: Any, slug: str, ran_parts: list[Any] | None = None) -> dict[str, Any]:
+    """One split pass of `slug`, its parts run here in queue order; the stored run (status, report).
+    `ran_parts` collects (stage name, part) in the order the parts ran."""
     queue: deque[tuple[str, int, int, int]] = deque()
 
     def enqueue(pass_id: str, stage: int, chain: int, index: int, _countdown: float) -> None:
@@ -55,7 +56,11 @@ def split_pass(world: World, client: Any, slug: str) -> dict[str, Any]:
     assert "pass_id" in started, started
     ran = 0
     while queue:
-        out = passes.run_part(world.settings, client, *queue.popleft(), enqueue, 60.0)
+        pass_id, stage, chain, index = queue.popleft()
+        if ran_parts is not None:
+            plan = json.loads(client.hget(f"healthscore:pass:{pass_id}", "plan"))
+            ran_parts.append((passes.stage_names(plan)[stage], plan[stage][chain][index]))
+        out = passes.run_part(world.settings, client, pass_id, stage, chain, index, enqueue, 60.0)
         assert out.status == "done", out
         ran += 1
         assert ran < 200, "the pass never finished"
@@ -150,3 +155,51 @@ def test_sync_gaps_name_failed_parts_and_parts_a_stopped_chain_never_ran(redis_c
         assert passes.sync_gaps(redis_client, pass_id, stages) == []
     finally:
         redis_client.flushdb()
+
+
+def test_the_field_history_is_read_after_the_scores_reach_the_crm(
+    rel_sandbox: Any, redis_client: Any
+) -> None:
+    """No score reads the CRM's field history (backtests and the usage card do): its stream runs after the
+    write-back, so a day that re-reads every company's history (the monthly usage update) does not hold
+    the scores back, and the history is still read and stored by the same pass."""
+    redis_client.flushdb()
+    world = build_world(rel_sandbox)
+    try:
+        for slug, crm in (("contoso", "hubspot"), ("northwind", "salesforce")):
+            ran: list[Any] = []
+            done = split_pass(world, redis_client, slug, ran)
+            assert done["status"] == "ok", done["report"]
+            steps = done["report"]["steps"]
+            assert "account_history" not in {r.get("stream") for r in steps["sync"]}
+            history = [r for r in steps["history"] if r.get("status") == "ok"]
+            assert [(r["vendor"], r["stream"]) for r in history] == [(crm, "account_history")]
+            assert history[0]["read"] > 0
+            order = [name for name, _ in ran]
+            last_write_back = max(i for i, name in enumerate(order) if name == "write_back")
+            history_parts = [
+                i for i, (name, part) in enumerate(ran) if part[:1] == ["sync"] and name == "history"
+            ]
+            assert history_parts
+            assert min(history_parts) > last_write_back
+            assert order.index("score") < last_write_back
+            with transaction(world.settings.sqlalchemy_url) as s:
+                stored = s.scalar(
+                    select(func.count())
+                    .select_from(m.MetricChange)
+                    .where(m.MetricChange.tenant_id == world.tenants[slug], m.MetricChange.vendor == crm)
+                )
+            assert stored == history[0]["upserted"] > 0
+    finally:
+        world.close()
+        redis_client.flushdb()
+
+
+def test_the_names_of_a_plan_an_older_release_stored() -> None:
+    """A pass planned before an upgrade (still in Redis) keeps its stage names in the run report."""
+    plan = [[[["noop"]]]] * len(passes.STAGES)
+    assert passes.stage_names(plan) == passes.STAGES
+    assert passes.stage_names(plan[:-1]) == (
+        "sync", "link", "sentiment", "score", "write_back", "sentiment_older", "finish",
+    )  # fmt: skip
+    assert passes.stage_names(plan[:-2]) == ("sync", "link", "sentiment", "score", "write_back", "finish")

@@ -178,6 +178,6 @@ def test_sentiment_parts_queue_behind_every_other_part(monkeypatch: pytest.Monke
     by_stage = {passes.STAGES[args[1]]: kw["priority"] for args, kw in sent}
     assert by_stage == {
         "sync": 0, "link": 0, "sentiment": tasks.PRIORITY_SENTIMENT, "score": 0, "write_back": 0,
-        "sentiment_older": tasks.PRIORITY_SENTIMENT, "finish": 0,
+        "history": 0, "sentiment_older": tasks.PRIORITY_SENTIMENT, "finish": 0,
     }  # fmt: skip
     assert tasks.PRIORITY_SENTIMENT > 0
