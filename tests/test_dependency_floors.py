@@ -36,6 +36,11 @@ ADVISORIES = [
         "PYSEC-2026-4354: is_secure_transport fooled by userinfo that starts with a loopback host",
     ),
     ("authlib", "1.6.11", "PYSEC-2026-188"),
+    (
+        "idna",
+        "3.6",
+        "CVE-2024-3651: quadratic time in idna.encode, which webhooks/ssrf.py runs on typed URLs",
+    ),
 ]
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
+import idna
+
 from webhooks.errors import UnsafeReason as U
 from webhooks.errors import UnsafeTargetError
 
@@ -150,6 +152,22 @@ def _split(url: str, require_https: bool) -> SplitResult:
     return parts
 
 
+def _a_label(host: str) -> str:
+    """The host as DNS and HTTP carry it: a Unicode name becomes its IDNA (UTS #46) A-label, so what is
+    vetted, what is resolved and the Host header sent are one ASCII name. A name kept in Unicode went into
+    the pinned request's Host header, which http.client encodes as Latin-1: 'https://例え.jp/' raised
+    UnicodeEncodeError out of the delivery (stopping the delivery run for every workspace) and 'exämple.com'
+    went out as bytes no server reads as that host. UTS #46 also folds look-alikes a resolver would fold
+    anyway ('127。0。0。1', '①②⑦.0.0.1' are 127.0.0.1 here, not names). ASCII names are left as they
+    are (internal names with underscores still resolve)."""
+    if host.isascii():
+        return host
+    try:
+        return idna.encode(host, uts46=True).decode("ascii").rstrip(".").lower()
+    except (idna.IDNAError, UnicodeError, ValueError) as exc:
+        raise UnsafeTargetError(U.BAD_URL, "a host name IDNA cannot encode") from exc
+
+
 def _literal(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host)
@@ -174,7 +192,7 @@ def check_url(
             metadata_host, unresolvable or blocked_address.
     """
     parts = _split(url, require_https)
-    host = (parts.hostname or "").rstrip(".").lower()
+    host = _a_label((parts.hostname or "").rstrip(".").lower())
     port = parts.port or _DEFAULT_PORTS[parts.scheme.lower()]
     if host in METADATA_HOSTS:
         raise UnsafeTargetError(U.METADATA_HOST, host)
