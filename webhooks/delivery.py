@@ -9,6 +9,7 @@ and calls `deliver` per attempt, so every retry carries the same ``webhook-id`` 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -141,16 +142,26 @@ class AttemptResult:
         return self.status == STATUS_GONE
 
 
+_DELAY_SECONDS = re.compile(r"[0-9]+")
+
+
 def _parse_retry_after(value: str | None, now: datetime) -> float | None:
-    if not value:
+    """Seconds to wait from a receiver's Retry-After (delay-seconds or an HTTP date), None when unreadable.
+
+    The receiver is anyone's server: str.isdigit() accepts '²' (one Latin-1 header byte), which float()
+    refuses, and an HTTP date in the year 99999999999 overflows. Either raised out of `deliver` and stopped
+    the delivery run for every workspace (audit 11), so only ASCII digits count as seconds and nothing the
+    date parser raises leaves here."""
+    text = (value or "").strip()
+    if not text:
         return None
-    if value.strip().isdigit():
-        return float(value.strip())
+    if _DELAY_SECONDS.fullmatch(text):
+        return float(text)
     try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = parsedate_to_datetime(text)
+        return max((when - now).total_seconds(), 0.0) if when.tzinfo else None
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    return max((when - now).total_seconds(), 0.0) if when.tzinfo else None
 
 
 def _classify(exc: requests.RequestException) -> AttemptError:

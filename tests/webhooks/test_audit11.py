@@ -3,11 +3,14 @@ on the code before its fix."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import requests
+from werkzeug.serving import make_server
 
 from tests.webhooks.receiver import RECEIVER_SECRET, Receiver
 from webhooks.delivery import AttemptError, deliver
@@ -107,3 +110,64 @@ def test_a_stored_host_idna_cannot_encode_fails_its_attempt() -> None:
     )
     assert not result.ok
     assert result.error == AttemptError.UNSAFE_TARGET
+
+
+# ---------------------------------------------------------------- finding: a receiver's Retry-After
+
+
+@pytest.fixture
+def answering() -> Iterator[Callable[[str], str]]:
+    """A loopback receiver that answers 429 with the Retry-After it is given (as raw Latin-1 header
+    bytes, as any server may send); yields a function that sets the header and returns the hook's URL."""
+    said = {"retry_after": ""}
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("429 Too Many Requests", [("Retry-After", said["retry_after"])])
+        return [b"slow down"]
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+
+    def url(retry_after: str) -> str:
+        said["retry_after"] = retry_after
+        return f"http://127.0.0.1:{server.server_port}/hook"
+
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "seconds"),
+    [
+        ("\u00b2", None),  # SUPERSCRIPT TWO: str.isdigit() says yes, float() raises ValueError
+        ("\u00b9\u00b2\u00b3", None),
+        ("Mon, 01 Jan 99999999999 00:00:00 GMT", None),  # OverflowError in parsedate_to_datetime
+        ("120", 120.0),
+        (" 7 ", 7.0),
+    ],
+)
+def test_a_receivers_retry_after_never_raises_out_of_the_attempt(
+    answering: Callable[[str], str], retry_after: str, seconds: float | None
+) -> None:
+    """Any workspace's admin can point an endpoint at their own server. Its 'Retry-After: ²' (one Latin-1
+    byte, which str.isdigit() accepts and float() refuses) or an HTTP date in the year 99999999999
+    (OverflowError) raised out of `deliver`: the exception left deliver_due and stopped the delivery run
+    for every workspace, on every run while that delivery was due. Now it is a failed attempt whose
+    Retry-After is unknown (the usual schedule applies)."""
+    result = deliver(
+        answering(retry_after),
+        [RECEIVER_SECRET],
+        "msg_retry_after",
+        b"{}",
+        session=requests.Session(),
+        now=datetime.now(UTC),
+        allow_private=True,
+    )
+    assert (result.status, result.ok, result.error) == (429, False, AttemptError.HTTP_ERROR)
+    assert result.retry_after == seconds
