@@ -34,6 +34,9 @@ class Connection:
     `before_call`, when set, runs right before every HTTP request to the vendor (API calls, token grants,
     retries): the caller's shared budget charges one request there and raises
     `errors.BudgetExhaustedError(retry_after=…)` when it is spent, so nothing is sent.
+    `load_tokens`, when set, returns the installation's tokens as stored now: a client whose refresh token
+    is single use (Zendesk rotates the pair on every refresh) reads it before spending its own, and again
+    when its grant is refused, so a pair another process rotated meanwhile is adopted, not a reconnect.
     """
 
     vendor: str
@@ -50,6 +53,7 @@ class Connection:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], datetime] = _utcnow
     before_call: Callable[[], None] | None = None
+    load_tokens: Callable[[], TokenSet | None] | None = None
 
 
 def metered_session(

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
+from sqlalchemy import select
+
 from connector.clock import tenant_clock
 from connector.config import Settings
 from connector.installs.vault import Vault
@@ -41,6 +43,16 @@ def connection_for(settings: Settings, inst: m.Installation, **overrides: Any) -
             _vet_instance_url(settings, str(new_tokens.instance_url))
         store.save_tokens(url, vault, tenant_id, inst_id, new_tokens)
 
+    def load() -> TokenSet | None:
+        # What another process may have stored since this one read the row (a rotated Zendesk pair).
+        with transaction(url) as session:
+            stored = session.scalar(
+                select(m.Installation.tokens_enc).where(
+                    m.Installation.id == inst_id, m.Installation.tenant_id == tenant_id
+                )
+            )
+        return store.token_from_dict(vault.decrypt_json(stored)) if stored else None
+
     gate = CALL_GATE.get()
     if gate is not None and "before_call" not in overrides:
         overrides["before_call"] = gate(inst)
@@ -59,6 +71,7 @@ def connection_for(settings: Settings, inst: m.Installation, **overrides: Any) -
         client_secret=vault.decrypt(inst.client_secret_enc),
         tokens=tokens,
         save_tokens=save,
+        load_tokens=load,
         ca_file=inst.ca_file,
         settings=dict((inst.settings or {}).get("mapping") or {}),  # connector-level keys stay out
         **overrides,

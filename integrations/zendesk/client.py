@@ -36,7 +36,7 @@ import requests
 from zenpy import Zenpy
 from zenpy.lib.api_objects import Comment, Organization, OrganizationField, Ticket
 
-from integrations.errors import IntegrationError, MalformedResponseError
+from integrations.errors import IntegrationError, MalformedResponseError, ReauthRequiredError
 from integrations.oauth import TokenSet
 from integrations.registry import Connection, metered_session
 from integrations.retry import Reach, call_with_retry
@@ -46,6 +46,10 @@ from integrations.zendesk.params import TICKET_SIDELOADS, split_host
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 VENDOR = "zendesk"
+# After a refused refresh grant, the stored pair is read this many times, this far apart: the process that
+# won the race stores its rotated pair right after Zendesk answers it.
+ADOPT_ATTEMPTS = 3
+ADOPT_WAIT_S = 0.5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,13 +156,50 @@ class ZendeskClient:
         Raises:
             ReauthRequiredError: Zendesk refused the refresh token (revoked, expired, rotated away).
         """
+        # Refresh tokens are single use: another process holding this installation's pair (a worker's pass
+        # beside the web process's set-up run, the CLI) may have rotated it since this client read it. Its
+        # pair is then the installation's, and spending our own spent token would only be refused.
+        if self._adopt_stored() and not self.tokens.needs_refresh(self._conn.clock()):
+            return
         if not self.tokens.refresh_token:
             raise zerrors.token_error(400, {"error": "invalid_grant"})
         # A 429/5xx/timeout at the token endpoint is as transient as anywhere else: retried under the same
         # policy (found by tests/reliability/test_vendor_faults.py; HubSpot and Salesforce already did).
-        call_with_retry(
-            self._refresh_once, vendor=VENDOR, refresh=None, sleep=self._conn.sleep, reach=self._reach
-        )
+        try:
+            call_with_retry(
+                self._refresh_once, vendor=VENDOR, refresh=None, sleep=self._conn.sleep, reach=self._reach
+            )
+        except ReauthRequiredError:
+            # Refused: revoked, or another process spent the same token a moment before us and is storing
+            # the rotated pair (security audit 11). Only a pair stored by then saves this from a reconnect.
+            if not self._adopt_stored(attempts=ADOPT_ATTEMPTS):
+                raise
+
+    def _adopt_stored(self, attempts: int = 1) -> bool:
+        """Take the installation's stored tokens when they are not the pair this client holds (another
+        process rotated it); True when taken. Reads up to `attempts` times, ADOPT_WAIT_S apart."""
+        load = self._conn.load_tokens
+        if load is None:
+            return False
+        for attempt in range(attempts):
+            if attempt:
+                self._conn.sleep(ADOPT_WAIT_S)
+            try:
+                stored = load()
+            except Exception:  # the store unreadable: go on with our own pair
+                logger.warning("stored Zendesk tokens unreadable", exc_info=True, extra={"vendor": VENDOR})
+                return False
+            held = (self.tokens.access_token, self.tokens.refresh_token)
+            if (
+                stored is not None
+                and stored.access_token
+                and (stored.access_token, stored.refresh_token) != held
+            ):
+                self.tokens = stored
+                self._session.headers["Authorization"] = f"Bearer {stored.access_token}"
+                logger.info("took the Zendesk tokens another process rotated", extra={"vendor": VENDOR})
+                return True
+        return False
 
     def _refresh_once(self) -> None:
         self.refreshes += 1
