@@ -92,7 +92,7 @@ class Portfolio:
     unscored: int
     segments: list[str]
     owners: list[str] = field(default_factory=list)
-    former: int = 0  # former customers hidden by the default filter
+    former: int = 0  # former customers hidden by the default filter (of those the other filters leave)
     unscored_former: int = 0  # of `unscored`, former customers (never scored: not waiting for data)
 
     @property
@@ -168,6 +168,7 @@ def portfolio(
     if q:
         like = f"%{q.strip().lower()}%"
         filters.append(or_(func.lower(m.Account.name).like(like), m.Account.external_id == q.strip()))
+    others = list(filters)  # every filter but the customers one
     if customers == "current" and former_ids:
         filters.append(m.Account.id.not_in(former_ids))
     elif customers == "former":
@@ -228,6 +229,11 @@ def portfolio(
     ]
     bands, unscored = _band_totals(session, tenant_id, filters)
     unscored_former = 0
+    former_shown = 0  # the former customers the other filters leave (the "N hidden (show)" link's list)
+    if former_ids and customers == "current":
+        hidden, _ = _base(tenant_id)
+        hidden = hidden.where(*others, *band_filter, m.Account.id.in_(former_ids))
+        former_shown = session.scalar(select(func.count()).select_from(hidden.subquery())) or 0
     if unscored and former_ids and customers != "current":
         _, unscored_former = _band_totals(session, tenant_id, [*filters, m.Account.id.in_(former_ids)])
     return Portfolio(
@@ -239,7 +245,7 @@ def portfolio(
         unscored=unscored,
         segments=_distinct(session, tenant_id, m.Account.segment),
         owners=_distinct(session, tenant_id, m.Account.owner),
-        former=len(former_ids),
+        former=former_shown,
         unscored_former=unscored_former,
     )
 
