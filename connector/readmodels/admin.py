@@ -114,6 +114,53 @@ def deliveries(session: Session, tenant_id: int, endpoint_id: int, limit: int = 
     ]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliverySubject:
+    """What a delivered event was about, for the delivery log: the account (its page when it is still in
+    the store, else the name the event carried) and the change (bands and scores from the payload)."""
+
+    account_id: int | None
+    name: str | None
+    old_band: str | None
+    new_band: str | None
+    old_score: float | None
+    new_score: float | None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def delivery_subjects(session: Session, tenant_id: int, msg_ids: list[str]) -> dict[str, DeliverySubject]:
+    """msg_id → the account and change its event was about (events of other workspaces never)."""
+    if not msg_ids:
+        return {}
+    found = session.execute(
+        select(m.WebhookEvent.msg_id, m.WebhookEvent.payload, m.Account.id, m.Account.name)
+        .outerjoin(
+            m.Account,
+            (m.Account.id == m.WebhookEvent.account_id)
+            & (m.Account.tenant_id == tenant_id)
+            & m.Account.deleted_at.is_(None),
+        )
+        .where(m.WebhookEvent.tenant_id == tenant_id, m.WebhookEvent.msg_id.in_(msg_ids))
+    )
+    out: dict[str, DeliverySubject] = {}
+    for msg_id, payload, account_id, account_name in found:
+        data = (payload or {}).get("data") if isinstance(payload, dict) else None
+        data = data if isinstance(data, dict) else {}
+        name = account_name or (data.get("name") if isinstance(data.get("name"), str) else None)
+        out[msg_id] = DeliverySubject(
+            account_id=account_id,
+            name=name,
+            old_band=data.get("old_band") if isinstance(data.get("old_band"), str) else None,
+            new_band=data.get("new_band") if isinstance(data.get("new_band"), str) else None,
+            old_score=_number(data.get("old_score")),
+            new_score=_number(data.get("new_score")),
+        )
+    return out
+
+
 def delivery_count(session: Session, tenant_id: int, endpoint_id: int) -> int:
     """How many deliveries an endpoint has (the page lists the newest `deliveries` only)."""
     from sqlalchemy import func

@@ -96,13 +96,15 @@ def time_left(ends: datetime, now: datetime) -> str:
 def _detail(ep: Any, *, secret: str | None = None, notice: str | None = None, errors: Any = None) -> str:
     signing = admin_actions.secret_count(settings(), ep)
     ends = ep.rotation_ends_at if signing > 1 else None
+    deliveries = readmodels.deliveries(db(), tenant_id(), ep.id)
     return render_template(
         "admin/webhook.html",
         ep=ep,
         secret=secret,
         reveal_notice=notice,
         errors=errors,
-        deliveries=readmodels.deliveries(db(), tenant_id(), ep.id),
+        deliveries=deliveries,
+        subjects=readmodels.delivery_subjects(db(), tenant_id(), [d.msg_id for d in deliveries]),
         delivery_total=readmodels.delivery_count(db(), tenant_id(), ep.id),
         types=_types(),
         # a rotation in progress (two secrets sign) shows its note and the button that finishes it; only the

@@ -1,0 +1,98 @@
+"""A new user's walk through every page of the demo (report-ux.md), one section per finding.
+Each finding's test failed on the code before its fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connector.store import models as m
+from connector.store.db import transaction
+from tests.connector.web.seed import TenantData
+
+
+def _set(app: Any, tenant: TenantData, name: str, **values: Any) -> None:
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        acc = session.get(m.Account, tenant.accounts[name])
+        for key, value in values.items():
+            setattr(acc, key, value)
+
+
+# ------------------------------------------- finding: 'N former customers hidden' ignored the filters
+
+
+def test_the_former_customers_hidden_count_is_of_the_list_shown(
+    app: Any, acme_viewer: Any, tenants: dict[str, TenantData]
+) -> None:
+    """Every rep's My accounts said '21 accounts match your filters · 44 former customers hidden (show)':
+    44 was the whole workspace's former customers, and 'show' then listed none of theirs. The count is of
+    the accounts the other filters (my accounts, segment, owner, band, search) leave (129c2c8)."""
+    acme = tenants["acme"]
+    _set(app, acme, "Acme Red Corp", owner="Vera Viewer", owner_email="viewer@acme.test")
+    _set(app, acme, "Acme Yellow Corp", owner="Bob Boss", status="churned")
+    everyone = acme_viewer.get("/?view=all").get_data(as_text=True)
+    assert "1 former customer hidden" in everyone
+    mine = acme_viewer.get("/?view=mine").get_data(as_text=True)
+    assert "1 account match" in mine
+    assert "former customer" not in mine.split("</p>")[0].split("<h1")[1]  # none of mine is one
+    assert "former customer" not in acme_viewer.get("/?view=all&segment=enterprise").get_data(as_text=True)
+    assert "1 former customer hidden" in acme_viewer.get("/?view=all&owner=Bob+Boss").get_data(as_text=True)
+    assert "former customers hidden" not in acme_viewer.get("/?view=all&q=Green").get_data(as_text=True)
+    assert "former customer" not in acme_viewer.get("/?view=all&band=red").get_data(as_text=True)
+    assert "1 former customer hidden" in acme_viewer.get("/?view=all&band=yellow").get_data(as_text=True)
+
+
+# ------------------------------------------- finding: the delivery log named no account
+
+
+def test_the_delivery_log_names_the_account_and_what_changed(
+    app: Any, acme_admin: Any, tenants: dict[str, TenantData]
+) -> None:
+    """Each row of an endpoint's delivery log read 'account.band_changed msg_01M99NM6HW…': which customer
+    changed, and how, was only in the receiver's copy. Now the account's name (a link to its page) and the
+    change in words, the event type and id under them."""
+    from connector.installs.vault import Vault
+    from tests.connector import builders
+
+    acme = tenants["acme"]
+    red = acme.accounts["Acme Red Corp"]
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as s:
+        ep_id = builders.endpoint(
+            s,
+            Vault(app.config["HEALTHSCORE"]),
+            acme.id,
+            "https://hooks.example.com/hs",
+            ["whsec_" + "A" * 44],
+        )
+        changes = {
+            "msg_band": ("account.band_changed", red, {"name": "Acme Red Corp", "old_band": "yellow",
+                                                       "new_band": "red", "old_score": 52.4, "new_score": 31.0}),
+            "msg_score": ("account.score_changed", red, {"name": "Acme Red Corp", "old_band": "red",
+                                                         "new_band": "red", "old_score": 35.2, "new_score": 31.0}),
+            "msg_gone": ("account.band_changed", None, {"name": "Gone Ltd", "old_band": "green",
+                                                        "new_band": "yellow", "old_score": 80, "new_score": 70}),
+            "msg_bare": ("account.band_changed", None, {}),
+        }  # fmt: skip
+        for msg_id, (etype, account_id, data) in changes.items():
+            event_id = builders.event(s, acme.id, [ep_id], msg_id=msg_id)
+            event = s.get(m.WebhookEvent, event_id)
+            event.type, event.account_id, event.payload = etype, account_id, {"type": etype, "data": data}
+    resp = acme_admin.get(f"/admin/webhooks/{ep_id}")
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
+    log = page[page.index("Delivery log") :]
+    rows = {msg: log.split(msg)[0].rsplit("<tr>", 1)[1] for msg in changes}
+    assert f'<a href="/accounts/{red}">Acme Red Corp</a>' in rows["msg_band"]
+    assert "Yellow (Watch) → Red (At risk)" in rows["msg_band"]
+    assert "score 52 → 31" in rows["msg_band"]
+    assert f'<a href="/accounts/{red}">Acme Red Corp</a>' in rows["msg_score"]
+    assert "score 35 → 31" in rows["msg_score"]
+    assert "→" not in rows["msg_score"].split("score 35")[0]  # no band change to tell
+    assert "Gone Ltd" in rows["msg_gone"]  # an account no longer in the store: its name from the event
+    assert "/accounts/" not in rows["msg_gone"]
+    assert "Green (Healthy) → Yellow (Watch)" in rows["msg_gone"]
+    assert "account.band_changed" in rows["msg_bare"]  # an event without data still reads as its type
+    # the API's delivery rows keep their keys
+    api = acme_admin.get(f"/api/v1/webhooks/{ep_id}", headers={"Authorization": f"Bearer {acme.admin_key}"})
+    keys = set(api.get_json()["deliveries"][0])
+    assert "account" not in keys
+    assert "account_name" not in keys
