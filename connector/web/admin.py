@@ -365,7 +365,8 @@ def create_key() -> Any:
     name, scope = request.form.get("name", ""), request.form.get("scope", "read")
     expires = request.form.get("expires", "never").strip()
     # never (the default, as before expiry existed) or 30/90/365 days; anything else is refused as such
-    expires_days = None if expires in {"", "never"} else int(expires) if expires.isdigit() else -1
+    numeric = expires.isascii() and expires.isdigit() and len(expires) < 6  # not '²' (int() refuses it)
+    expires_days = None if expires in {"", "never"} else int(expires) if numeric else -1
     if (answer := _key_twin_answer(name, scope)) is not None:
         return answer
     try:

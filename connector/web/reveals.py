@@ -117,7 +117,9 @@ def take(kind: str) -> Reveal:
     if viewer is None:  # pragma: no cover - the pages that show secrets are admin_required
         return Reveal()
     taken = reveals.Taken("gone")
-    if raw.isdigit() and len(raw) < 19:
+    # ASCII digits only: str.isdigit() accepts '²', which int() refuses (a 500; security audit 11)
+    numeric = raw.isascii() and raw.isdigit() and len(raw) < 19
+    if numeric:
         taken = reveals.take(
             db(),
             Vault(settings()),
@@ -134,7 +136,7 @@ def take(kind: str) -> Reveal:
         return Reveal(payload=taken.payload)
     if taken.state == "expired":
         return Reveal(notice=notice(kind, "expired", name=name_of(kind, taken.payload)))
-    name = _recall(viewer.id, viewer.tenant_id, kind, int(raw)) if raw.isdigit() and len(raw) < 19 else None
+    name = _recall(viewer.id, viewer.tenant_id, kind, int(raw)) if numeric else None
     return Reveal(notice=notice(kind, taken.state, name=name))
 
 
