@@ -40,3 +40,8 @@ class TokenSet:
 
 
 TokenSaver = Callable[[TokenSet], None]
+# A client whose refresh grant was refused reads the installation's stored tokens this many times, this far
+# apart (Connection.load_tokens): with single-use refresh tokens, the process that won a race to refresh
+# stores its rotated pair right after the vendor answers it.
+ADOPT_ATTEMPTS = 3
+ADOPT_WAIT_S = 0.5

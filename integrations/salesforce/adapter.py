@@ -18,7 +18,7 @@ from integrations.errors import (
     PermissionDeniedError,
     ReauthRequiredError,
 )
-from integrations.oauth import TokenSet
+from integrations.oauth import ADOPT_ATTEMPTS, ADOPT_WAIT_S, TokenSet
 from integrations.records import SCORE_FIELDS, FieldChange, Record, ScoreWrite, WriteResult
 from integrations.registry import Connection
 from integrations.retry import Reach, call_with_retry
@@ -76,21 +76,57 @@ class SalesforceAdapter:
         Raises:
             ReauthRequiredError: no refresh token, or Salesforce refused it (revoked/expired: invalid_grant).
         """
+        # With refresh-token rotation on (an app setting), a grant revokes the token it used: another process
+        # holding this installation's pair may have rotated it since this adapter read it (security audit 11).
+        if self._adopt_stored() and not self._tokens.needs_refresh(self._conn.clock()):
+            return
         token = self._tokens.refresh_token
         if not token:
             raise ReauthRequiredError(VENDOR, "access token refused and no refresh token stored")
-        body = call_with_retry(
-            lambda: self._client.refresh_grant(token),
-            vendor=VENDOR,
-            refresh=None,
-            sleep=self._conn.sleep,
-            reach=self._reach,
-        )
+        try:
+            body = call_with_retry(
+                lambda: self._client.refresh_grant(token),
+                vendor=VENDOR,
+                refresh=None,
+                sleep=self._conn.sleep,
+                reach=self._reach,
+            )
+        except ReauthRequiredError:
+            # revoked, or spent a moment ago by another process that is storing the rotated pair
+            if not self._adopt_stored(attempts=ADOPT_ATTEMPTS):
+                raise
+            return
         new = self._tokens.rotated(body, self._conn.clock())
         self._conn.save_tokens(new)
         self._tokens = new
         self._client.use_tokens(new)
         logger.info("salesforce access token refreshed", extra={"vendor": VENDOR})
+
+    def _adopt_stored(self, attempts: int = 1) -> bool:
+        """Take the installation's stored tokens when they are not the pair this adapter holds (another
+        process rotated it); True when taken. Reads up to `attempts` times, ADOPT_WAIT_S apart."""
+        load = self._conn.load_tokens
+        if load is None:
+            return False
+        for attempt in range(attempts):
+            if attempt:
+                self._conn.sleep(ADOPT_WAIT_S)
+            try:
+                stored = load()
+            except Exception:  # the store unreadable: go on with our own pair
+                logger.warning("stored Salesforce tokens unreadable", exc_info=True, extra={"vendor": VENDOR})
+                return False
+            held = (self._tokens.access_token, self._tokens.refresh_token)
+            if (
+                stored is not None
+                and stored.access_token
+                and (stored.access_token, stored.refresh_token) != held
+            ):
+                self._tokens = stored
+                self._client.use_tokens(stored)
+                logger.info("took the Salesforce tokens another process rotated", extra={"vendor": VENDOR})
+                return True
+        return False
 
     @property
     def tokens(self) -> TokenSet:

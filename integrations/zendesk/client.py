@@ -37,7 +37,7 @@ from zenpy import Zenpy
 from zenpy.lib.api_objects import Comment, Organization, OrganizationField, Ticket
 
 from integrations.errors import IntegrationError, MalformedResponseError, ReauthRequiredError
-from integrations.oauth import TokenSet
+from integrations.oauth import ADOPT_ATTEMPTS, ADOPT_WAIT_S, TokenSet
 from integrations.registry import Connection, metered_session
 from integrations.retry import Reach, call_with_retry
 from integrations.zendesk import errors as zerrors
@@ -46,10 +46,6 @@ from integrations.zendesk.params import TICKET_SIDELOADS, split_host
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 VENDOR = "zendesk"
-# After a refused refresh grant, the stored pair is read this many times, this far apart: the process that
-# won the race stores its rotated pair right after Zendesk answers it.
-ADOPT_ATTEMPTS = 3
-ADOPT_WAIT_S = 0.5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
