@@ -109,8 +109,15 @@ def signed(value: float | None, digits: int = 1) -> str:
     return f"{value:+.{digits}f}"
 
 
-def day(value: date | datetime | None) -> str:
-    if value is None:
+def day(value: date | datetime | str | None) -> str:
+    """'08 Dec 2026'; also of an ISO date or moment as stored in JSON ('2026-12-08T00:00:00+00:00')."""
+    if isinstance(value, str):
+        text = value
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return text or "—"
+    if not isinstance(value, date):  # None, or a template's undefined value
         return "—"
     return value.strftime("%d %b %Y")
 

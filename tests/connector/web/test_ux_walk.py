@@ -96,3 +96,45 @@ def test_the_delivery_log_names_the_account_and_what_changed(
     keys = set(api.get_json()["deliveries"][0])
     assert "account" not in keys
     assert "account_name" not in keys
+
+
+# ------------------------------------------- finding: dates in ISO form among '08 Dec 2026' everywhere else
+
+
+def test_the_week_on_week_section_dates_read_as_the_rest_of_the_page(
+    app: Any, acme_viewer: Any, tenants: dict[str, TenantData]
+) -> None:
+    """'Now (2026-12-08) against 2026-11-23' under a 'Week ago' column, on a page that writes every other
+    date '08 Dec 2026'; passes 15 days apart (the demo's) made 'Week ago' a fortnight. The column is headed
+    by the date compared with."""
+    from datetime import timedelta
+
+    from tests.connector.web.seed import NOW
+
+    acme = tenants["acme"]
+    acc = acme.accounts["Acme Yellow Corp"]
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as s:
+        s.add(
+            m.ScoreSnapshot(
+                tenant_id=acme.id, account_id=acc, as_of=NOW - timedelta(days=15), score=70.0, band="yellow",
+                band_since=NOW - timedelta(days=30), segment="smb", dimensions={"support": 70.0, "product": 55.0},
+                drivers=[], metrics={}, confidence=0.9, model_version="test-1",
+            )
+        )  # fmt: skip
+    page = acme_viewer.get(f"/accounts/{acc}").get_data(as_text=True)
+    section = page.split("This week vs last week")[1].split("</section>")[0]
+    assert "Now (20 Nov 2026) against 05 Nov 2026 (15 days earlier)" in section
+    assert '<th class="num">05 Nov 2026</th>' in section
+    assert "Week ago" not in section
+    assert "2026-11" not in section
+
+
+def test_the_backtest_preview_date_reads_as_a_date(app: Any) -> None:
+    """'Scored as of 2026-09-09, outcomes over 90 days' in the model editor's backtest preview."""
+    from flask import render_template
+
+    preview = {"available": True, "as_of": "2026-09-09T00:00:00+00:00", "horizon_days": 90, "auc": 0.7,
+               "accounts": 60, "churned": 13, "lift_red_over_green": 6.0, "truth": "sandbox ground truth"}  # fmt: skip
+    with app.test_request_context():
+        html = render_template("admin/_backtest.html", preview=preview)
+    assert "Scored as of 09 Sep 2026, outcomes over 90 days" in html
