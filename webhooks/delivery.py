@@ -23,7 +23,7 @@ import requests
 from webhooks.errors import DeliveryError, UnsafeTargetError
 from webhooks.signing import decode_secret, sign_headers
 from webhooks.ssrf import Resolver, check_url, resolve_host
-from webhooks.transport import AttemptAdapter, PinnedAdapter, read_excerpt, send
+from webhooks.transport import AttemptAdapter, PinnedAdapter, clean_excerpt, read_excerpt, send
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ DEFAULT_DELAYS: tuple[timedelta, ...] = (
 )
 DEFAULT_DISABLE_AFTER = timedelta(hours=24)
 STATUS_GONE = 410
+LOCATION_CHARS = 200  # of a redirect's Location kept with the attempt
 
 
 class Rng(Protocol):
@@ -263,7 +264,10 @@ def _from_status(
     failure: AttemptError | None = None
     detail = ""
     if 300 <= status < 400:
-        failure, detail = AttemptError.REDIRECT_NOT_FOLLOWED, f"HTTP {status} to {location[:200]}"
+        # The receiver's Location is stored (last_error) and shown: inert like the body's excerpt. As sent, a
+        # NUL in it made PostgreSQL refuse the row and stopped the delivery run for every workspace (audit 11).
+        failure = AttemptError.REDIRECT_NOT_FOLLOWED
+        detail = f"HTTP {status} to {clean_excerpt(location, LOCATION_CHARS)}"
     elif not ok:
         failure, detail = AttemptError.HTTP_ERROR, f"HTTP {status}"
     return AttemptResult(
