@@ -24,6 +24,7 @@ from connector.installs.vault import Vault
 from connector.pipeline import delivery
 from connector.store import models as m
 from connector.store.db import transaction
+from connector.web.formatting import problem_text
 
 
 @click.group("webhooks")
@@ -61,7 +62,7 @@ def add(
             )
             ep_id = ep.id
     except EndpointError as exc:
-        fail(str(exc), code=2)
+        fail(problem_text(str(exc)), code=2)  # the URL check's codes in the web page's words
         return
     emit({"id": ep_id, "secret": secret}, as_json, f"endpoint {ep_id} added\nsecret (shown once): {secret}")
 

@@ -275,7 +275,8 @@ TRUTH_TEXT = {
 
 
 # The detail runs to a sentence end ('. ', ';' or the end): host names and addresses keep their dots.
-_CODE = re.compile(r"\b(" + "|".join(PROBLEM_TEXT) + r"):\s*([^;]*?)(?=\.\s|\.$|;|$)")
+# A code may come alone ('credentials_in_url': the check has no detail to add).
+_CODE = re.compile(r"\b(" + "|".join(PROBLEM_TEXT) + r")(?::\s*([^;]*?))?(?=\.\s|\.$|;|$)")
 
 
 def problem_text(value: str | None) -> str:
@@ -284,7 +285,7 @@ def problem_text(value: str | None) -> str:
         return ""
 
     def words(match: re.Match[str]) -> str:
-        text, detail = PROBLEM_TEXT[match.group(1)], match.group(2).strip()
+        text, detail = PROBLEM_TEXT[match.group(1)], (match.group(2) or "").strip()
         if value[: match.start()].endswith(
             ": "
         ):  # inside a sentence ('the URL cannot receive webhooks: the …')

@@ -138,3 +138,21 @@ def test_the_backtest_preview_date_reads_as_a_date(app: Any) -> None:
     with app.test_request_context():
         html = render_template("admin/_backtest.html", preview=preview)
     assert "Scored as of 09 Sep 2026, outcomes over 90 days" in html
+
+
+# ------------------------------------------- finding: a URL check's code without detail was shown as the code
+
+
+def test_a_webhook_url_with_a_password_is_refused_in_words(
+    acme_admin: Any, tenants: dict[str, TenantData]
+) -> None:
+    """'The URL cannot receive webhooks: credentials_in_url.': a refusal whose code carries no detail was not
+    turned into words (only 'code: detail' was)."""
+    resp = acme_admin.post(
+        "/admin/webhooks/",
+        data={"url": "https://user:pw@hooks.example.com/x", "event_types": ["account.band_changed"]},
+    )
+    assert resp.status_code == 400
+    page = resp.get_data(as_text=True)
+    assert "credentials_in_url" not in page
+    assert "remove the user name and password from the address" in page.lower()
