@@ -47,6 +47,20 @@ ACTIONS = {
 }
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def required_action(endpoint: str | None, method: str) -> str:
+    """What a key's scope must allow to call `endpoint` with `method`: its ACTIONS entry; else reading for
+    GET/HEAD/OPTIONS and admin for anything that writes. An endpoint added without an entry was 'read' for
+    every method, so a new POST, PATCH or DELETE would have been open to read-scope keys (a BI tool's) until
+    someone listed it (security audit 11: fail closed)."""
+    listed = ACTIONS.get(endpoint or "")
+    if listed is not None:
+        return listed
+    return "read" if method.upper() in READ_METHODS else "admin"
+
+
 @bp.errorhandler(BadRequestError)
 def _bad(exc: BadRequestError) -> Response:
     return problem(400, "bad_request", exc.message, exc.hint)
@@ -57,7 +71,7 @@ def _authenticate() -> Response | None:
     """Bearer key → tenant, scope check, and the key's own rate limit. A request without a working key
     spends its client address's budget instead, checked before the key is looked up, so guessing keys
     is throttled whatever the guesses are (a right guess past the budget is refused like a wrong one)."""
-    action = ACTIONS.get(request.endpoint or "", "read")
+    action = required_action(request.endpoint, request.method)
     if action == "public":
         return None
     address = request.remote_addr or "unknown"

@@ -78,3 +78,37 @@ def test_an_invitation_does_not_tell_whether_another_workspace_has_the_address(
         return listed, again.status_code
 
     assert observed(tenants["globex"].admin_email) == observed("nobody-yet@elsewhere.test")
+
+
+# ---------------------------------------------------------------- finding: API scopes failed open
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_an_api_endpoint_missing_from_the_scope_table_needs_an_admin_key_to_write(method: str) -> None:
+    """The scope an API key needs came from a table of endpoints, with 'read' for any endpoint it did not
+    list, whatever the method: a write endpoint added without its entry would have been open to read-scope
+    keys. Unlisted writes now need the admin scope; unlisted reads stay reads."""
+    from connector.web.api import ACTIONS, required_action
+
+    assert required_action("api.some_new_write", method) == "admin"
+    assert required_action("api.some_new_read", "GET") == "read"
+    assert required_action(None, method) == "admin"
+    for endpoint, action in ACTIONS.items():  # the table still decides what it lists
+        assert required_action(endpoint, method) == action
+
+
+def test_every_api_write_route_refuses_a_read_key(
+    app: Any, client: Any, tenants: dict[str, TenantData]
+) -> None:
+    key = tenants["acme"].read_key
+    writes = [
+        (rule, method)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/")
+        for method in sorted((rule.methods or set()) - {"GET", "HEAD", "OPTIONS"})
+    ]
+    assert writes
+    for rule, method in writes:
+        url = rule.rule.replace("<int:endpoint_id>", "1").replace("<int:play_id>", "1")
+        resp = client.open(url, method=method, json={}, headers={"Authorization": f"Bearer {key}"})
+        assert resp.status_code == 403, (method, url, resp.status_code)
