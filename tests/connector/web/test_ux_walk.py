@@ -32,7 +32,7 @@ def test_the_former_customers_hidden_count_is_of_the_list_shown(
     everyone = acme_viewer.get("/?view=all").get_data(as_text=True)
     assert "1 former customer hidden" in everyone
     mine = acme_viewer.get("/?view=mine").get_data(as_text=True)
-    assert "1 account match" in mine
+    assert "1 account owned by you<" in mine
     assert "former customer" not in mine.split("</p>")[0].split("<h1")[1]  # none of mine is one
     assert "former customer" not in acme_viewer.get("/?view=all&segment=enterprise").get_data(as_text=True)
     assert "1 former customer hidden" in acme_viewer.get("/?view=all&owner=Bob+Boss").get_data(as_text=True)
@@ -156,3 +156,28 @@ def test_a_webhook_url_with_a_password_is_refused_in_words(
     page = resp.get_data(as_text=True)
     assert "credentials_in_url" not in page
     assert "remove the user name and password from the address" in page.lower()
+
+
+# ------------------------------------------- finding: My accounts spoke of filters nobody set
+
+
+def test_my_accounts_says_whose_they_are(app: Any, acme_viewer: Any, tenants: dict[str, TenantData]) -> None:
+    """A rep opening the page read '21 accounts match your filters': none set, My accounts is where a rep
+    starts (and '1 account match your filters')."""
+    acme = tenants["acme"]
+    _set(app, acme, "Acme Red Corp", owner="Vera Viewer", owner_email="viewer@acme.test")
+    mine = acme_viewer.get("/?view=mine").get_data(as_text=True)
+    assert "1 account owned by you<" in mine
+    assert "match your filters" not in mine
+    assert "1 account matches your filters" in acme_viewer.get("/?view=mine&band=red").get_data(as_text=True)
+    assert "1 account matches your filters" in acme_viewer.get("/?view=all&q=Red").get_data(as_text=True)
+
+
+def test_an_admin_without_accounts_is_told_what_an_admin_can_do(acme_admin: Any) -> None:
+    """An admin on an empty My accounts was told to 'Ask an admin to check your e-mail matches your CRM
+    user'."""
+    page = acme_admin.get("/?view=mine").get_data(as_text=True)
+    assert "0 accounts owned by you<" in page
+    assert "Ask an admin" not in page
+    assert 'invite their CRM e-mail from <a href="/admin/users">Users</a>' in page
+    assert 'href="/?view=all"' in page
