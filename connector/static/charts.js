@@ -16,6 +16,10 @@
     var d = new Date(ms);
     return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear();
   };
+  // A week's or a day's ISO date from the server ("2026-11-09") as the page writes dates: "9 Nov 2026".
+  var dayText = function (s) {
+    return /^\d{4}-\d{2}-\d{2}$/.test(s) ? dayLabel(Date.parse(s + "T00:00:00Z")) : s;
+  };
   var timeAxis = function (times) {
     var first = Math.min.apply(null, times), last = Math.max.apply(null, times);
     if (!isFinite(first) || !isFinite(last)) { return { type: "linear" }; }  // no dates: never loop over ticks
@@ -104,7 +108,7 @@
     var names = Object.keys(data.groups || {});
     new Chart(perGroup, {
       type: "line",
-      data: { labels: data.labels, datasets: names.map(function (name, i) {
+      data: { labels: (data.labels || []).map(dayText), datasets: names.map(function (name, i) {
         return { label: name === "(no group)" ? "No group" : name, data: data.groups[name],
                  borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length],
                  tension: 0.3, pointRadius: 2, spanGaps: true };
@@ -119,7 +123,7 @@
   var sentiment = document.getElementById("sentiment-chart");
   if (sentiment) {
     new Chart(sentiment, {
-      data: { labels: data.labels, datasets: [
+      data: { labels: (data.labels || []).map(dayText), datasets: [
         { type: "bar", label: "negative", data: data.negative, backgroundColor: "#c62828", stack: "t", yAxisID: "y" },
         { type: "bar", label: "neutral", data: data.neutral, backgroundColor: "#b0b7c3", stack: "t", yAxisID: "y" },
         { type: "bar", label: "positive", data: data.positive, backgroundColor: "#2e7d32", stack: "t", yAxisID: "y" },

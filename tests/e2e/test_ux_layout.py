@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,3 +96,16 @@ def test_the_scoring_model_pages_never_scroll_sideways(book: Served, page: Any, 
         assert scroll <= room, (path, width, scroll, room)
         if width >= 1280:  # a laptop's width: every table fits its card (narrower, one may scroll inside it)
             assert cards == [], (path, width, cards)
+
+
+def test_the_support_chart_dates_read_as_the_page_dates(book: Served, page: Any) -> None:  # noqa: F811
+    """The support workbench's 'Sentiment over time per group' chart was labelled 2026-11-09, 2026-11-16 …
+    under a page that writes '09 Nov 2026 to 08 Dec 2026'."""
+    sign_in(page, book.base_url, "admin@acme.test")
+    page.goto(f"{book.base_url}/support?from=2026-01-01&to=2026-12-31")
+    page.wait_for_function("() => window.Chart && Chart.getChart('group-sentiment-chart')")
+    shot(page, "ux-support-chart-dates")
+    ticks = page.evaluate("() => Chart.getChart('group-sentiment-chart').scales.x.ticks.map(t => t.label)")
+    assert ticks, ticks
+    for label in ticks:
+        assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}", label), ticks

@@ -181,3 +181,11 @@ def test_an_admin_without_accounts_is_told_what_an_admin_can_do(acme_admin: Any)
     assert "Ask an admin" not in page
     assert 'invite their CRM e-mail from <a href="/admin/users">Users</a>' in page
     assert 'href="/?view=all"' in page
+
+
+def test_the_by_group_table_says_its_order(acme_admin: Any) -> None:
+    """'By group' listed No group (65 tickets), Integrations (22), Technical Support (55), Billing (26): an
+    order nobody could read off the table (the share of negative tickets, largest first)."""
+    page = acme_admin.get("/support?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
+    card = page.split("<h2>By group</h2>")[1].split("</section>")[0]
+    assert "The group with the largest share of negative tickets comes first." in card
