@@ -189,3 +189,10 @@ def test_the_by_group_table_says_its_order(acme_admin: Any) -> None:
     page = acme_admin.get("/support?from=2026-01-01&to=2026-12-31").get_data(as_text=True)
     card = page.split("<h2>By group</h2>")[1].split("</section>")[0]
     assert "The group with the largest share of negative tickets comes first." in card
+
+
+def test_the_keys_page_links_the_api_reference_people_read(acme_admin: Any) -> None:
+    """'For the REST API (OpenAPI document)' opened 34 kB of raw JSON; the readable reference is the API tab."""
+    head = acme_admin.get("/admin/keys").get_data(as_text=True).split("</h1>")[1].split("</p>")[0]
+    assert '<a href="/docs/api">API reference</a>' in head
+    assert '<a href="/api/openapi.json">openapi.json</a>' in head  # still there, named for what it is
