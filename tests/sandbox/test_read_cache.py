@@ -157,3 +157,39 @@ def test_salesforce_queries_share_rendered_rows_until_a_write_or_an_edit(sandbox
     finally:
         render.RENDERERS.update(real)
         ctx.read_cache = None
+
+
+def test_a_salesforce_collections_update_does_not_render_every_account(sandbox: Any) -> None:
+    """Each write-back batch of 200 checked its ids against every rendered Account row, and the previous
+    batch's write had made that cache stale: a 10k org re-rendered 10,000 rows per batch (44 times on a
+    day that rewrote 8,800 accounts, most of the emulator's CPU in the 10k incremental pass). The ids
+    are checked against an index our writes do not change; answers stay the same."""
+    from integrations.sandbox.salesforce import render
+
+    h = Harness(spec=SPECS["salesforce"], sandbox=sandbox)
+    calls = {"n": 0}
+    real = render.RENDERERS["Account"]
+
+    def counting(ctx: Any) -> list[dict[str, Any]]:
+        calls["n"] += 1
+        return real(ctx)
+
+    sandbox.ctx.read_cache = {}
+    try:
+        adapter = h.adapter()
+        adapter.ensure_fields()
+        ids = sorted(r["Id"] for r in render.rendered(sandbox.ctx, "Account") if not r["IsDeleted"])[:6]
+        render.RENDERERS["Account"] = counting
+        for n in range(3):
+            results = adapter.write_scores(score_writes(ids[n * 2 : n * 2 + 2]))
+            assert results
+        assert calls["n"] == 0
+        rows = {r["Id"]: r for r in render.rendered(sandbox.ctx, "Account")}  # the writes are there
+        assert calls["n"] == 1
+        assert all(
+            any(k.endswith("__c") and rows[i][k] is not None for k in rows[i] if "Health" in k) for i in ids
+        )
+    finally:
+        render.RENDERERS["Account"] = real
+        sandbox.ctx.read_cache = None
+        h.close()

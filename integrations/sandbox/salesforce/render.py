@@ -430,6 +430,26 @@ def rendered(ctx: SandboxContext, sobject: str) -> list[dict[str, Any]]:
     return rows
 
 
+def account_index(ctx: SandboxContext) -> dict[str, bool]:
+    """Account Id → IsDeleted, for checking the ids of a write. Cached like `rendered` but keyed on the book
+    alone: our writes change field values, never which accounts exist, so a write-back's next batch does
+    not re-render every Account row to check its 200 ids (a 10k org: 10,000 rows per batch)."""
+    book = ctx.book
+    state = (id(book), book.now, id(book.customers), len(book.customers))
+    cache = ctx.read_cache
+    hit = cache.get(("sf-account-ids",)) if cache is not None else None
+    if hit is not None and hit[0] == state:
+        return hit[1]  # type: ignore[no-any-return]
+    index = {
+        salesforce_id("Account", c.key): _customer_deleted(c) is not None
+        for c in book.customers.values()
+        if c.salesforce.present
+    }
+    if cache is not None:
+        cache[("sf-account-ids",)] = (state, index)
+    return index
+
+
 def warm(ctx: SandboxContext) -> None:
     """Render every cached object's rows for the book as it is now (a served sandbox, after a tick changed
     it), so the first SOQL query of each object does not (issue 17). Users are rendered when asked

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from integrations.sandbox.context import Fault, SandboxContext
-from integrations.sandbox.salesforce.render import rendered
+from integrations.sandbox.salesforce.render import account_index
 from integrations.sandbox.salesforce.schema import (
     CUSTOM_TYPES,
     DATA,
@@ -152,7 +152,7 @@ def update_records(
 ) -> list[dict[str, Any]]:
     """sObject Collections update semantics: per-record SaveResults in request order."""
     vs = ctx.vendors[VENDOR]
-    accounts = {r["Id"]: r for r in rendered(ctx, "Account")}
+    accounts = account_index(ctx)
     types = field_types(vs, "Account")
     canon = _canonical(types)
     describe_fields = {f["name"]: f for f in describe(ctx, "Account")["fields"]}
@@ -223,15 +223,15 @@ def _row_rejected(fault: Fault, rid: Any, index: int) -> bool:
     return rid in fault.ids or (fault.every > 0 and (index + 1) % fault.every == 0)
 
 
-def _id_error(rid: Any, accounts: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+def _id_error(rid: Any, accounts: dict[str, bool]) -> dict[str, Any] | None:
     if not rid:
         return _err("MISSING_ARGUMENT", "Id not specified in an update call", [])
     if not isinstance(rid, str) or len(rid) not in (15, 18) or not rid.startswith(KEY_PREFIX["Account"]):
         return _err("MALFORMED_ID", f"Account ID: id value of incorrect type: {rid}", ["Id"])
-    row = accounts.get(rid)
-    if row is None:
+    deleted = accounts.get(rid)
+    if deleted is None:
         return _err("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
-    if row["IsDeleted"]:
+    if deleted:
         return _err("ENTITY_IS_DELETED", "entity is deleted", [])
     return None
 
