@@ -7,6 +7,26 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+MAX_LIFETIME = timedelta(
+    days=366
+)  # longer than any vendor grants an access token (Zendesk: 48 hours at most)
+
+
+def expires_after(now: datetime, expires_in: object) -> datetime | None:
+    """When a token granted at `now` expires, from the token endpoint's `expires_in` (seconds, a number or
+    a numeric string); None when missing or unreadable: not a number, not finite, not positive, or beyond
+    MAX_LIFETIME. float() of the answer raised on 'abc' and 'nan' and timedelta() on '1e300' and 'inf', after
+    the vendor had already rotated the pair, so the new pair was never saved (security audit 11)."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float | str):
+        return None
+    try:
+        seconds = float(expires_in)
+    except ValueError:
+        return None
+    if not 0 < seconds <= MAX_LIFETIME.total_seconds():  # NaN fails every comparison
+        return None
+    return now + timedelta(seconds=seconds)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TokenSet:
@@ -33,7 +53,7 @@ class TokenSet:
             access_token=str(response["access_token"]),
             refresh_token=str(response.get("refresh_token") or self.refresh_token or "") or None,
             # No expires_in (Salesforce never sends one): the new token's lifetime is unknown, not the old one's.
-            expires_at=now + timedelta(seconds=float(expires_in)) if expires_in else None,
+            expires_at=expires_after(now, expires_in),
             instance_url=str(response.get("instance_url") or self.instance_url or "") or None,
             scope=str(response.get("scope") or self.scope or "") or None,
         )

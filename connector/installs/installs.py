@@ -36,7 +36,7 @@ from connector.installs.vendor_apps import (
 )
 from connector.store import models as m
 from connector.store import repo as store
-from integrations.oauth import TokenSet
+from integrations.oauth import TokenSet, expires_after
 from integrations.redirects import same_origin_redirects, vendor_session
 from webhooks.ssrf import Resolver, resolve_host
 
@@ -253,11 +253,10 @@ def exchange(
         ) from exc
     if not token.get("access_token"):
         raise InstallError("vendor_error", "the token endpoint answered without an access token")
-    expires_in = token.get("expires_in")
     tokens = TokenSet(
         access_token=str(token["access_token"]),
         refresh_token=token.get("refresh_token"),
-        expires_at=now + timedelta(seconds=float(expires_in)) if expires_in else None,
+        expires_at=expires_after(now, token.get("expires_in")),  # unreadable: unknown, not a 500
         instance_url=token.get("instance_url"),
         scope=token.get("scope"),
     )
