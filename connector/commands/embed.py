@@ -36,7 +36,11 @@ def build_zendesk_zip(source: Path, out: Path, api_url: str) -> dict[str, object
     manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
     host = urlsplit(api_url).hostname
     if not host or urlsplit(api_url).scheme not in {"https", "http"}:
-        raise click.ClickException(f"--api-url {api_url!r} is not an http(s) URL")
+        fail(
+            f"--api-url {api_url!r} is not an http(s) URL",
+            "pass the address people open healthscore at, e.g. --api-url https://health.example.com",
+            code=2,
+        )
     # Zendesk's proxy injects secure settings only for whitelisted domains.
     manifest["domainWhitelist"] = [host]
     for param in manifest.get("parameters", []):

@@ -6,9 +6,12 @@ import json
 import signal
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
+
+from connector.commands.output import fail
 
 
 @click.group("sandbox")
@@ -105,12 +108,19 @@ def tick(ctx: click.Context, days: int, url: str, as_json: bool) -> None:
     """
     from connector.demo.emulator import Emulator, EmulatorUnavailableError
 
+    where = "the admin URL `healthscore sandbox serve` prints (or the one the demo prints after 'try:')"
+    if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).hostname:
+        fail(f"--sandbox {url!r} is not a URL", f"pass {where}, e.g. http://127.0.0.1:8700", code=2)
+        return
     try:
         resp = Emulator(url).tick(days)
-    except EmulatorUnavailableError as exc:
-        raise click.ClickException(
-            f"cannot reach the sandbox control API at {url}: is `healthscore sandbox serve` (or the demo) running?"
-        ) from exc
+    except EmulatorUnavailableError:
+        fail(
+            f"cannot reach the sandbox control API at {url}: nothing answers there",
+            f"start one with `healthscore sandbox serve` (or `healthscore demo`) and pass {where}",
+            code=2,
+        )
+        return
     body: dict[str, Any] = (
         resp.json() if resp.headers.get("Content-Type", "").startswith("application/json") else {}
     )

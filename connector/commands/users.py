@@ -22,7 +22,11 @@ def _tenant_id(session: object, slug: str, name: str | None) -> int:
     if found:
         return found[0].id
     if name is None:
-        fail(f"no tenant {slug!r}", "pass --create-tenant NAME to create it, or check `healthscore demo`")
+        fail(
+            f"no tenant {slug!r}",
+            "pass --create-tenant NAME to create it, or check `healthscore demo`",
+            code=2,
+        )
     return store.ensure_tenant(session, slug, name).id  # type: ignore[arg-type]
 
 
@@ -59,7 +63,7 @@ def create_admin(
         password, email=email, workspace=tenant_name or slug
     )
     if weak:
-        fail("; ".join(weak))
+        fail("; ".join(weak), "choose another: a few unrelated words work well; nothing was saved", code=2)
         return
     with transaction(settings.sqlalchemy_url) as session:
         tenant_id = _tenant_id(session, slug, tenant_name)
@@ -67,7 +71,7 @@ def create_admin(
             user = auth.create_user(session, tenant_id, email, "admin", password=password)
         except auth.AuthError as exc:
             session.rollback()
-            fail("; ".join(exc.problems))
+            fail("; ".join(exc.problems), "nothing was saved: correct it and run the command again", code=2)
             return
         from connector.store.repo import audit
 
@@ -81,10 +85,11 @@ def create_admin(
 @click.option("--email", required=True, help="The e-mail address the invitation is for.")
 @click.option(
     "--role",
-    type=click.Choice(["admin", "viewer"]),
+    type=click.Choice(["admin", "rep", "support_lead", "viewer"]),
     default="viewer",
     show_default=True,
-    help="admin: also changes settings, users and the scoring model; viewer: reads only.",
+    help="admin: also changes settings, users and the scoring model; rep: starts on their own accounts "
+    "(matched by e-mail to the CRM owner); support_lead: starts on the support workbench; viewer: reads only.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
@@ -100,7 +105,7 @@ def invite(ctx: click.Context, slug: str, email: str, role: str, as_json: bool) 
             user, token = auth.invite(session, tenant_id, email, role)
         except auth.AuthError as exc:
             session.rollback()
-            fail("; ".join(exc.problems))
+            fail("; ".join(exc.problems), "nothing was saved: correct it and run the command again", code=2)
             return
         from connector.store.repo import audit
 
