@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from connector.commands.sentiment import model_options, open_model
+from connector.commands.sentiment import _existing_model_path, model_options, open_model
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +103,7 @@ def model() -> None:
     type=click.Path(path_type=Path),
     envvar="HEALTHSCORE_SENTIMENT_MODEL_PATH",
     default=None,
+    callback=_existing_model_path,
     help="Train a head for this Hugging Face model directory instead of fine-tuning the packaged MiniLM-L6.",
 )
 @click.option(
@@ -923,6 +924,7 @@ def writers_cmd(steps: int, record: Path | None, data_dir: Path | None, tickets:
     type=click.Path(file_okay=False, path_type=Path),
     envvar="HEALTHSCORE_SENTIMENT_MODEL_PATH",
     default=None,
+    callback=_existing_model_path,
     help="A Hugging Face model directory instead of the packaged MiniLM-L6.",
 )
 @click.option(

