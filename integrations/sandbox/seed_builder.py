@@ -244,12 +244,17 @@ class Builder(TicketFactory):
         x = progress * (0.45 + 0.8 * h) + noise
         return OPEN_STAGES[int(clip(x * 4, 0, 3))]
 
-    def resolve_renewal(self, cust: Customer, seed: int, changes: Changes) -> None:
-        """Draw the outcome of the renewal at cust.renewal_date and update customer and renewal deal."""
+    def resolve_renewal(
+        self, cust: Customer, seed: int, changes: Changes, now: datetime | None = None
+    ) -> None:
+        """Draw the outcome of the renewal at cust.renewal_date and update customer and renewal deal; a
+        renewal due on the clock's own day is stamped no later than the clock (`now`)."""
         r = cust.renewal_date
         h = renewal_health(cust, r)
         churned = self.rng.random() < churn_probability(h, cust.segment)
         when = datetime.combine(r, datetime.min.time(), UTC) + timedelta(hours=self.rng.randint(8, 18))
+        if now is not None:
+            when = min(when, now)  # the draw stays: every later draw of the book is as before
         open_key = self.open_renewal.pop(cust.key, None)
         deal = self.book.deals[open_key] if open_key else None
         if deal is None or deal.deleted_at is not None:

@@ -70,7 +70,7 @@ def _advance_customer(b: Builder, cust: Customer, old: datetime, new: datetime, 
     cust.latent_health = h
     end = new
     while cust.renewal_date <= new.date() and cust.outcome != "churned":
-        b.resolve_renewal(cust, seed, changes)
+        b.resolve_renewal(cust, seed, changes, now=new)
         if cust.outcome == "churned" and cust.outcome_date:
             end = datetime.combine(cust.outcome_date, datetime.min.time(), UTC) + timedelta(hours=18)
     lam_day = SEGMENTS[cust.segment][3] * 12 / 365 * tr.noisiness
@@ -79,7 +79,9 @@ def _advance_customer(b: Builder, cust: Customer, old: datetime, new: datetime, 
         hd = health_at(cust, day.date())
         for _ in range(poisson(rng, lam_day * (0.45 + 1.6 * (1 - hd)))):
             created = day + timedelta(minutes=rng.randint(0, 1439))
-            if old < created < end:
+            # until the churn's evening, never past the clock (a renewal due on the tick's last day); the
+            # draws past it stay so the rest of the tick is as before
+            if old < created < end and created <= new:
                 tk = b.ticket(cust, hd, created, new)
                 b.book.tickets[tk.key] = tk
                 changes.tickets.add(tk.key)

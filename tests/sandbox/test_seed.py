@@ -368,3 +368,29 @@ def test_health_path_keeps_growing(small: Book) -> None:
     assert len(c.health_path) == n + 4
     assert c.health_path[-1][0] <= small.now.date()
     assert c.health_path[-1][0] > date(2026, 11, 1)
+
+
+def test_a_renewal_due_on_the_ticks_last_day_is_not_stamped_after_the_clock() -> None:
+    """A tick ending at midnight resolved the renewals due that day at 08:00-18:00 of it: the customer,
+    its renewal deal and its usage (0 after a churn) were stamped after book.now, and a churn let the
+    tick write tickets up to 18:00 of that day. A sync reading up to now then missed them until later."""
+    book = generate_book(seed=3, accounts=400)
+    for days in range(1, 40):
+        ahead = book.now.date() + timedelta(days=days)
+        if sum(1 for c in real_customers(book) if c.renewal_date == ahead and c.outcome != "churned") >= 3:
+            break
+    due = [c for c in real_customers(book) if c.renewal_date == ahead and c.outcome != "churned"]
+    deals_before = set(book.deals)
+    advance(book, days)
+    assert book.now.date() == ahead
+    assert all(c.outcome in ("renewed", "churned") for c in due)
+    stamps = [c.updated_at for c in book.customers.values() if c.updated_at]
+    stamps += [
+        p.updated_at for c in book.customers.values() for p in (c.salesforce, c.hubspot) if p.updated_at
+    ]
+    stamps += [when for c in book.customers.values() for when, _ in c.usage_path]
+    stamps += [d.updated_at for d in book.deals.values()]
+    stamps += [t.created_at for t in book.tickets.values()] + [t.updated_at for t in book.tickets.values()]
+    late = [s for s in stamps if s > book.now]
+    assert not late, f"{len(late)} stamps after {book.now}: {sorted(late)[:3]}"
+    assert set(book.deals) >= deals_before
