@@ -196,3 +196,11 @@ def test_the_keys_page_links_the_api_reference_people_read(acme_admin: Any) -> N
     head = acme_admin.get("/admin/keys").get_data(as_text=True).split("</h1>")[1].split("</p>")[0]
     assert '<a href="/docs/api">API reference</a>' in head
     assert '<a href="/api/openapi.json">openapi.json</a>' in head  # still there, named for what it is
+
+
+def test_the_survey_count_under_the_chart_agrees_in_number(
+    acme_viewer: Any, tenants: dict[str, TenantData]
+) -> None:
+    """'0 NPS answers (0 to 10), 1 CSAT ratings (1 to 5).' under the CSAT and NPS chart."""
+    page = acme_viewer.get(f"/accounts/{tenants['acme'].accounts['Acme Red Corp']}").get_data(as_text=True)
+    assert "1 NPS answer (0\u201310), 0 CSAT ratings (1\u20135)." in page
