@@ -204,7 +204,7 @@ def test_cli_tick_reports_an_unreachable_sandbox() -> None:
     from connector.commands.sandbox import COMMAND
 
     result = CliRunner().invoke(COMMAND, ["tick", "--days", "1", "--sandbox", "http://127.0.0.1:9"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # nothing was done (ce88209: fail() with a hint, README exit codes)
     assert "cannot reach" in result.output
 
 
