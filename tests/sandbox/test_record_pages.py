@@ -215,3 +215,28 @@ def test_hubspot_built_in_options_read_as_hubspot_labels_them(sandbox: Any) -> N
     portal = ctx.vendors["hubspot"].extra["portal_id"]
     page = _get(sandbox, f"/contacts/{portal}/record/0-3/{deal.id}").text
     assert f'<th title="dealstage">Deal Stage</th><td>{DEAL_PIPELINE[stage][0]}</td>' in page
+
+
+def test_salesforce_standard_fields_carry_salesforces_own_labels(sandbox: Any) -> None:
+    """The Account page headed its standard fields with API names run together ('AnnualRevenue', 'OwnerId',
+    'IsDeleted', 'CreatedDate') while custom fields read 'Health Band': describe gave a standard field its
+    API name as label. Salesforce labels them 'Annual Revenue', 'Owner ID', 'Deleted', 'Created Date'."""
+    from integrations.sandbox.salesforce.writes import describe
+
+    with sandbox.ctx.lock:
+        labels = {f["name"]: f["label"] for f in describe(sandbox.ctx, "Account")["fields"]}
+        case = {f["name"]: f["label"] for f in describe(sandbox.ctx, "Opportunity")["fields"]}
+    assert labels["Id"] == "Account ID"
+    assert labels["IsDeleted"] == "Deleted"
+    assert labels["AnnualRevenue"] == "Annual Revenue"
+    assert labels["OwnerId"] == "Owner ID"
+    assert labels["CreatedDate"] == "Created Date"
+    assert labels["LastModifiedDate"] == "Last Modified Date"
+    assert labels["SystemModstamp"] == "System Modstamp"
+    assert case.get("StageName") in (None, "Stage")
+    assert case.get("AccountId") in (None, "Account ID")
+    assert case.get("IsWon") in (None, "Won")
+    account = next(r for r in rendered(sandbox.ctx, "Account") if not r.get("IsDeleted"))
+    page = _get(sandbox, f"/lightning/r/Account/{account['Id']}/view").text
+    assert '<th title="AnnualRevenue">Annual Revenue</th>' in page
+    assert '<th title="Id">Account ID</th>' in page

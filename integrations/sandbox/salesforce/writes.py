@@ -37,6 +37,24 @@ def _label(name: str) -> str:
     return name.removesuffix("__c").replace("_", " ")
 
 
+# Standard fields whose Salesforce label is not their API name split into words.
+_STANDARD_LABELS = {"IsDeleted": "Deleted", "IsClosed": "Closed", "IsWon": "Won", "StageName": "Stage"}
+
+
+def _field_label(name: str, sobject: str) -> str:
+    """A field's label as Salesforce's describe gives it: a custom field's from its metadata (else its name
+    without __c, underscores as spaces); a standard field's API name in words with ID for Id ('Account ID',
+    'Annual Revenue', 'Owner ID', 'Created Date', 'Deleted')."""
+    if "_" in name:
+        return _label(name)
+    if name == "Id":
+        return f"{_label(sobject)} ID"
+    if name in _STANDARD_LABELS:
+        return _STANDARD_LABELS[name]
+    words = re.findall(r"[A-Z][a-z0-9]*|[a-z0-9]+", name) or [name]
+    return " ".join("ID" if w == "Id" else w for w in words)
+
+
 def describe(ctx: SandboxContext, sobject: str) -> dict[str, Any]:
     vs = ctx.vendors[VENDOR]
     readonly: set[str] = vs.extra.setdefault("readonly_fields", set())
@@ -57,7 +75,7 @@ def describe(ctx: SandboxContext, sobject: str) -> dict[str, Any]:
         fields.append(
             {
                 "name": name,
-                "label": meta.get("label") or _label(name),
+                "label": meta.get("label") or _field_label(name, sobject),
                 "type": ftype,
                 "custom": name.endswith("__c"),
                 "updateable": updateable,
