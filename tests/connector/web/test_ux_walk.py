@@ -204,3 +204,22 @@ def test_the_survey_count_under_the_chart_agrees_in_number(
     """'0 NPS answers (0 to 10), 1 CSAT ratings (1 to 5).' under the CSAT and NPS chart."""
     page = acme_viewer.get(f"/accounts/{tenants['acme'].accounts['Acme Red Corp']}").get_data(as_text=True)
     assert "1 NPS answer (0\u201310), 0 CSAT ratings (1\u20135)." in page
+
+
+def test_clear_clears_the_filters_and_keeps_the_tab(
+    app: Any, acme_viewer: Any, tenants: dict[str, TenantData]
+) -> None:
+    """My accounts with no filter set showed 'Clear', which switched to All accounts; with a filter set,
+    'Clear' (and the empty state's 'Clear filters') left My accounts too."""
+    acme = tenants["acme"]
+    _set(app, acme, "Acme Red Corp", owner="Vera Viewer", owner_email="viewer@acme.test")
+
+    mine = acme_viewer.get("/?view=mine").get_data(as_text=True)
+    assert ">Clear</a>" not in mine
+    banded = acme_viewer.get("/?view=mine&band=red").get_data(as_text=True)
+    assert '<a class="muted" href="/?view=mine">Clear</a>' in banded
+    nothing = acme_viewer.get("/?view=mine&q=zzzz").get_data(as_text=True)
+    assert 'href="/?view=mine">Clear filters</a>' in nothing
+    assert '<a class="muted" href="/?view=all">Clear</a>' in acme_viewer.get("/?view=all&band=red").get_data(
+        as_text=True
+    )
