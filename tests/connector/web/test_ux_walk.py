@@ -223,3 +223,16 @@ def test_clear_clears_the_filters_and_keeps_the_tab(
     assert '<a class="muted" href="/?view=all">Clear</a>' in acme_viewer.get("/?view=all&band=red").get_data(
         as_text=True
     )
+
+
+def test_a_refused_sign_in_puts_the_cursor_in_the_password_box(
+    client: Any, tenants: dict[str, TenantData]
+) -> None:
+    """After 'That e-mail and password do not match' the cursor sat in the e-mail box, which was kept filled
+    in: the password is what has to be typed again."""
+    first = client.get("/login").get_data(as_text=True)
+    assert 'name="email" value="" autocomplete="username" required autofocus>' in first
+    wrong = client.post("/login", data={"email": tenants["acme"].admin_email, "password": "not it at all"})
+    page = wrong.get_data(as_text=True)
+    assert 'autocomplete="current-password" required autofocus>' in page
+    assert 'autocomplete="username" required autofocus>' not in page
