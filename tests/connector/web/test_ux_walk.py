@@ -236,3 +236,25 @@ def test_a_refused_sign_in_puts_the_cursor_in_the_password_box(
     page = wrong.get_data(as_text=True)
     assert 'autocomplete="current-password" required autofocus>' in page
     assert 'autocomplete="username" required autofocus>' not in page
+
+
+def test_a_used_invitation_opened_while_signed_in_does_not_ask_to_sign_in(
+    acme_admin: Any, client: Any, tenants: dict[str, TenantData]
+) -> None:
+    """Opening the invitation link again right after setting the password said 'Already set your password?
+    Sign in.' to someone signed in already."""
+    made = acme_admin.post("/admin/users/invite", data={"email": "jo@acme.test", "role": "viewer"})
+    assert made.status_code in (302, 303)
+    link = acme_admin.get(made.location).get_data(as_text=True).split("/invite/")[1].split("<")[0]
+    client.post("/logout")
+    client.get(f"/invite/{link}")
+    done = client.post(
+        "/invite/", data={"password": "three unrelated words", "confirm": "three unrelated words"}
+    )
+    assert done.status_code == 302
+    again = client.get(f"/invite/{link}").get_data(as_text=True)
+    assert "This invitation link does not work" in again
+    assert "Sign in</a>" not in again
+    assert 'You are signed in as <strong class="wrap">jo@acme.test</strong>' in again
+    client.post("/logout")
+    assert "Already set your password?" in client.get(f"/invite/{link}").get_data(as_text=True)
