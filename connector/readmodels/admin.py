@@ -454,6 +454,28 @@ def audit_facets(session: Session, tenant_id: int) -> tuple[list[str], list[str]
     return list(actors), list(actions)
 
 
+def _target_matches(tenant_id: int, like: str) -> list[Any]:
+    """An entry matches a search when its stored target contains it, or when the target names a row (by
+    id, as `audit_shown` resolves it) whose name the page shows contains it: `account:57` for 'Acme',
+    `key:<prefix>` for the key's name, `play 3` for the play's, `endpoint:12` for its URL."""
+    from sqlalchemy import String, cast, func, literal
+
+    def named(prefix: str, ref: Any, model: Any, shown: Any) -> Any:
+        refs = select(literal(prefix) + cast(ref, String)).where(
+            model.tenant_id == tenant_id, func.lower(shown).contains(like, autoescape=True)
+        )
+        return m.AuditEntry.target.in_(refs)
+
+    return [
+        func.lower(func.coalesce(m.AuditEntry.target, "")).contains(like, autoescape=True),
+        named("account:", m.Account.id, m.Account, m.Account.name),
+        named("key:", m.ApiKey.prefix, m.ApiKey, m.ApiKey.name),
+        named("key:", m.ApiKey.id, m.ApiKey, m.ApiKey.name),
+        named("play ", m.Play.id, m.Play, m.Play.name),
+        named("endpoint:", m.WebhookEndpoint.id, m.WebhookEndpoint, m.WebhookEndpoint.url),
+    ]
+
+
 def _audit_query(
     tenant_id: int,
     before_id: int | None,
@@ -463,7 +485,6 @@ def _audit_query(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Any:
-    from sqlalchemy import func
 
     stmt = select(m.AuditEntry).where(m.AuditEntry.tenant_id == tenant_id)
     if before_id is not None:
@@ -473,9 +494,7 @@ def _audit_query(
     if action:
         stmt = stmt.where(m.AuditEntry.action.startswith(action, autoescape=True))
     if q:
-        stmt = stmt.where(
-            func.lower(func.coalesce(m.AuditEntry.target, "")).contains(q.lower(), autoescape=True)
-        )
+        stmt = stmt.where(or_(*_target_matches(tenant_id, q.lower())))
     if since is not None:
         stmt = stmt.where(m.AuditEntry.created_at >= since)
     if until is not None:

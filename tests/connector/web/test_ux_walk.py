@@ -258,3 +258,49 @@ def test_a_used_invitation_opened_while_signed_in_does_not_ask_to_sign_in(
     assert 'You are signed in as <strong class="wrap">jo@acme.test</strong>' in again
     client.post("/logout")
     assert "Already set your password?" in client.get(f"/invite/{link}").get_data(as_text=True)
+
+
+# ------------------------------------------- finding: the audit log's search did not find what it shows
+
+
+def test_the_audit_search_finds_entries_by_the_names_the_log_shows(
+    app: Any, acme_admin: Any, tenants: dict[str, TenantData]
+) -> None:
+    """The log shows 'Acme Red Corp', '“Warehouse” (hsk_…)', a play's name and an endpoint's URL where
+    entries store `account:57`, `key:<prefix>`, `play 3`, `endpoint:12`; 'Target contains' searched the
+    stored text only, so typing a name the page shows found nothing (its placeholder said 'account:42')."""
+    from sqlalchemy import select
+
+    from connector.installs.vault import Vault
+    from connector.store.repo import audit
+    from tests.connector import builders
+
+    acme = tenants["acme"]
+    acme_admin.post("/admin/keys", data={"name": "Warehouse", "scope": "read"})
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as s:
+        ep = builders.endpoint(
+            s,
+            Vault(app.config["HEALTHSCORE"]),
+            acme.id,
+            "https://hooks.example.com/hs",
+            ["whsec_" + "A" * 44],
+        )
+        play = s.scalars(select(m.Play.id).where(m.Play.tenant_id == acme.id)).first()
+        audit(s, acme.id, "admin@acme.test", "link.confirmed", f"account:{acme.accounts['Acme Red Corp']}")
+        audit(s, acme.id, "admin@acme.test", "webhook.endpoint_paused", f"endpoint:{ep}")
+        audit(s, acme.id, "admin@acme.test", "play.enabled", f"play {play}")
+        other = tenants["globex"]
+        audit(
+            s, other.id, "admin@globex.test", "link.confirmed", f"account:{other.accounts['Globex Red Corp']}"
+        )
+
+    def rows(q: str) -> str:
+        page = acme_admin.get("/admin/audit", query_string={"q": q}).get_data(as_text=True)
+        return page.split("<tbody>")[1].split("</tbody>")[0] if "<tbody>" in page else ""
+
+    assert "Acme Red Corp" in rows("red corp")
+    assert "hooks.example.com" in rows("hooks.example")
+    assert "Warehouse" in rows("warehouse")
+    assert "Globex" not in rows("red corp")  # another workspace's account of that name: not searched
+    assert rows("no such name anywhere") == ""
+    assert "account:42" not in acme_admin.get("/admin/audit").get_data(as_text=True)  # the placeholder
