@@ -97,10 +97,13 @@ def _write_installation(
 ) -> None:
     url = settings.sqlalchemy_url
     adapter = adapter_for(settings, inst, **overrides)
+    # An adapter may ask for its own claim size (`write_batch`): Zendesk polls a round of update_many jobs
+    # together, one sleep per round, so a claim is one full round (a 1,000-row claim slept once per 1,000).
+    batch = int(getattr(adapter, "write_batch", CLAIM_BATCH))
     seen: set[int] = set()
     try:
         while True:
-            rows = [r for r in outbox.claim(url, inst.tenant_id, inst.id, CLAIM_BATCH) if r[0] not in seen]
+            rows = [r for r in outbox.claim(url, inst.tenant_id, inst.id, batch) if r[0] not in seen]
             if not rows:
                 break
             seen.update(r[0] for r in rows)

@@ -88,6 +88,8 @@ class ZendeskAdapter:
     """Reads one Zendesk account and writes health scores into our organization fields."""
 
     vendor: ClassVar[str] = "zendesk"
+    # Rows the write-back claims at a time: one polling round of update_many jobs (see write_scores).
+    write_batch: ClassVar[int] = JOBS_AT_ONCE * UPDATE_MANY_MAX
     streams: ClassVar[frozenset[Stream]] = frozenset(
         {Stream.ACCOUNTS, Stream.TICKETS, Stream.COMMENTS, Stream.SURVEYS}
     )
