@@ -361,13 +361,19 @@ class ZendeskClient:
             raise MalformedResponseError(VENDOR, "create_many returned no job_status id")
         return str(job_id)
 
-    def job_status(self, job_id: str) -> tuple[str, list[dict[str, Any]]]:
-        """GET /job_statuses/{id}.json → (status, per-item results as dicts)."""
-        job = self.call(lambda: self._zd.job_status(id=job_id))
-        results = [
-            r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in getattr(job, "results", None) or []
-        ]
-        return str(getattr(job, "status", "")), results
+    def job_statuses(self, job_ids: Sequence[str]) -> dict[str, tuple[str, list[dict[str, Any]]]]:
+        """GET /job_statuses/show_many.json?ids=… (at most 100) → job id → (status, per-item results as dicts).
+        Jobs Zendesk no longer keeps are left out."""
+        # zenpy's JobStatusesResponseHandler answers {"job_statuses": [JobStatus, ...]}
+        got = self.call(lambda: self._zd.job_status(ids=list(job_ids)))
+        jobs = got.get("job_statuses") or [] if isinstance(got, dict) else list(got or [])
+        out: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        for job in jobs:
+            results = [
+                r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in getattr(job, "results", None) or []
+            ]
+            out[str(getattr(job, "id", ""))] = (str(getattr(job, "status", "")), results)
+        return out
 
     def token_scopes(self) -> tuple[str, ...]:
         """Scopes of the current token (GET /api/v2/oauth/tokens/current.json; zenpy has no call for it)."""

@@ -307,6 +307,28 @@ def test_update_many_job_status_per_item_results(sb: Sandbox) -> None:
     assert set(raw_job) >= JOB_KEYS
 
 
+def test_show_many_job_statuses(sb: Sandbox) -> None:
+    """GET /job_statuses/show_many.json?ids=… through zenpy: the jobs asked for that Zendesk keeps, each as
+    Show Job Status gives it; unknown ids left out; more than 100 ids refused."""
+    zd = zenpy(sb)
+    zd.organization_fields.create(OrganizationField(key="healthscore_score", title="Score", type="decimal"))
+    sb.state.extra["job_polls_to_complete"] = 1
+    jobs = [
+        zd.organizations.update(
+            [Organization(id=zsb.org_id(k), organization_fields={"healthscore_score": n})]
+        )
+        for n, k in enumerate(("C000001", "C000002"))
+    ]
+    got = {j.id: j for j in zd.job_status(ids=[jobs[0].id, "nosuchjob", jobs[1].id])["job_statuses"]}
+    assert set(got) == {jobs[0].id, jobs[1].id}
+    assert all(j.status == "completed" for j in got.values())
+    assert [r.id for r in got[jobs[1].id].results] == [zsb.org_id("C000002")]
+    body = raw(sb, f"/api/v2/job_statuses/show_many.json?ids={jobs[0].id}").json()
+    assert set(body["job_statuses"][0]) >= JOB_KEYS
+    many = ",".join(["x"] * 101)
+    assert raw(sb, f"/api/v2/job_statuses/show_many.json?ids={many}").status_code == 400
+
+
 def test_update_many_over_100_is_too_many_values(sb: Sandbox) -> None:
     orgs = [Organization(id=i, organization_fields={}) for i in range(1, 102)]
     with pytest.raises(TooManyValuesException):

@@ -163,6 +163,20 @@ def _read_routes(app: Flask, ctx: SandboxContext, cache: _Cache) -> None:
                 }
             )
 
+    @app.route(f"{API}/job_statuses/show_many.json", methods=["GET"])
+    def job_statuses() -> Response:
+        """Show Many Job Statuses: `ids` comma-separated (at most 100); unknown ids are left out."""
+        ids = [i for i in request.args.get("ids", "").split(",") if i]
+        if not ids or len(ids) > 100:
+            return _err(400, "InvalidEndpoint", "ids: between 1 and 100 job ids, comma-separated")
+        with ctx.lock:
+            state = _state(ctx)
+            found = [state.extra["jobs"][i] for i in ids if i in state.extra["jobs"]]
+            for record in found:
+                record["polls"] += 1
+            polls = state.extra["job_polls_to_complete"]
+            return jsonify({"job_statuses": [_job_body(r, polls) for r in found]})
+
     @app.route(f"{API}/job_statuses/<job>.json", methods=["GET"])
     def job_status(job: str) -> Response:
         with ctx.lock:

@@ -433,8 +433,9 @@ def test_write_scores_calls_update_many_per_100(
     assert all(r.ok for r in results)
     assert [r.account_external_id for r in results] == [str(zsb.org_id(k)) for k in keys]
     assert sandbox.ctx.counters.get("zendesk", "PUT /api/v2/organizations/update_many.json") == 3
-    assert sandbox.ctx.counters.get("zendesk", "GET /api/v2/job_statuses/<job>.json") == 3
-    assert recorder.sleeps == [1.0]  # the three jobs run while we wait once, then are polled together
+    assert sandbox.ctx.counters.get("zendesk", "GET /api/v2/job_statuses/show_many.json") == 1
+    assert sandbox.ctx.counters.get("zendesk", "GET /api/v2/job_statuses/<job>.json") == 0
+    assert recorder.sleeps == [1.0]  # the three jobs run while we wait once, then are polled in one call
     written = zsb.written_fields(sandbox.ctx)
     assert written[str(zsb.org_id(keys[-1]))] == {
         "healthscore_score": 81.0,
@@ -458,7 +459,9 @@ def test_write_scores_waits_per_window_of_jobs_not_per_job(
     assert all(r.ok for r in results)
     assert [r.account_external_id for r in results] == [str(zsb.org_id(k)) for k in keys]
     assert recorder.sleeps == [1.0, 2.0, 1.0, 2.0]
-    assert sandbox.ctx.counters.get("zendesk", "GET /api/v2/job_statuses/<job>.json") == 6
+    assert (
+        sandbox.ctx.counters.get("zendesk", "GET /api/v2/job_statuses/show_many.json") == 4
+    )  # a call a round
 
 
 def test_write_scores_per_item_failures(sandbox: Sandbox, make_adapter: MakeAdapter) -> None:
