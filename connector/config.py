@@ -59,6 +59,8 @@ class Settings:
     log_level: str = "INFO"
     public_base_url: str = "http://127.0.0.1:5000"
     webhooks_allow_private_targets: bool = False
+    webhook_run_budget_seconds: int = 50  # a delivery run stops claiming after this (the next run goes on)
+    webhook_workspace_share_seconds: int = 10  # per workspace per run, while other workspaces have some due
     metrics_token: str = ""  # /metrics needs `Authorization: Bearer <token>`; empty: loopback clients only
     trusted_proxies: int = 0  # reverse proxies in front that set X-Forwarded-For/-Proto/-Host (ProxyFix)
     # Host names the web app answers to (".example.com": every subdomain; "*": any). Empty: the host of
@@ -412,6 +414,9 @@ def validate(settings: Settings) -> list[str]:
         problems.append("broker_url: must be a redis:// or amqp:// URL — set HEALTHSCORE_BROKER_URL")
     if not re.match(r"^https?://[^/\s]+", settings.public_base_url):
         problems.append("public_base_url: must be an http(s) URL — set HEALTHSCORE_PUBLIC_BASE_URL")
+    for name in ("webhook_run_budget_seconds", "webhook_workspace_share_seconds"):
+        if getattr(settings, name) < 1:
+            problems.append(f"{name}: must be ≥ 1 — set HEALTHSCORE_{name.upper()}")
     if settings.sync_interval_minutes < 1:
         problems.append("sync_interval_minutes: must be ≥ 1 — set HEALTHSCORE_SYNC_INTERVAL_MINUTES")
     for entry in settings.allowed_hosts:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import random
 import time
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -34,9 +36,14 @@ DEFAULT_SCHEDULE = RetrySchedule()
 # sends one delivery at a time. A receiver that never answers costs an attempt's whole timeout (~13-23 s),
 # so one workspace's slow endpoints (up to 50, each with every queued event) kept a run going for hours and
 # each minute added another: the workers filled with delivery runs and every tenant's passes waited. A run
-# now stops claiming after RUN_BUDGET_S (the next run goes on), and an endpoint that gave no answer gets
-# no second attempt in the same run (its other deliveries stay due for the next run).
-RUN_BUDGET_S = 50.0
+# now stops claiming after `webhook_run_budget_seconds` (the next run goes on), and an endpoint whose attempt
+# failed (no answer, or any failure status however slow) gets no second attempt in the same run (its other
+# deliveries stay due for the next run). A run serves every workspace in next_attempt_at order, so one
+# workspace's many slow endpoints (9 s, then a 500) still filled every run: once a workspace's attempts used
+# `webhook_workspace_share_seconds` of the run while other workspaces have deliveries due, the run serves
+# them first (audit 11, open item B); alone, it may use the rest of the run.
+RUN_BUDGET_S = 50.0  # Settings.webhook_run_budget_seconds's default
+INTERNAL_ERROR = "internal_error"  # WebhookAttempt.error of an attempt that raised (see _record_crash)
 _monotonic = time.monotonic  # tests move it
 
 
@@ -47,8 +54,10 @@ class EmitReport:
     failed: int = 0
     dead: int = 0
     endpoints_disabled: int = 0
-    endpoints_skipped: int = 0  # gave no answer in this run: their other due deliveries wait for the next
-    out_of_time: bool = False  # the run stopped at RUN_BUDGET_S with deliveries possibly still due
+    endpoints_skipped: int = 0  # an attempt failed in this run: their other due deliveries wait for the next
+    workspaces_deferred: int = 0  # used their share of the run while others had deliveries due
+    errors: int = 0  # attempts that raised (our bug or an unforeseen answer): recorded as failed, retried
+    out_of_time: bool = False  # the run stopped at its budget with deliveries possibly still due
 
 
 def _claim(
@@ -57,7 +66,9 @@ def _claim(
     now: datetime,
     ids: list[int] | None = None,
     skip: frozenset[int] = frozenset(),
-) -> int | None:
+    skip_tenants: frozenset[int] = frozenset(),
+) -> tuple[int, int, int] | None:
+    """Claim the most overdue due delivery: (delivery id, its endpoint id, its tenant id), or None."""
     with transaction(url) as session:
         due = or_(
             (m.WebhookDelivery.status == "pending") & (m.WebhookDelivery.next_attempt_at <= now),
@@ -70,13 +81,15 @@ def _claim(
             stmt = stmt.where(m.WebhookDelivery.id.in_(ids))
         if skip:
             stmt = stmt.where(m.WebhookDelivery.endpoint_id.not_in(skip))
+        if skip_tenants:
+            stmt = stmt.where(m.WebhookDelivery.tenant_id.not_in(skip_tenants))
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         row = session.scalar(stmt)
         if row is None:
             return None
         row.status, row.claimed_at = "claimed", now
-        return row.id
+        return row.id, row.endpoint_id, row.tenant_id
 
 
 def deliver_due(
@@ -88,30 +101,138 @@ def deliver_due(
     rng: Rng | None = None,
     schedule: RetrySchedule = DEFAULT_SCHEDULE,
     limit: int = 10_000,
-    budget_s: float = RUN_BUDGET_S,
+    budget_s: float | None = None,
+    share_s: float | None = None,
 ) -> EmitReport:
-    """Send the deliveries that are due now (for one tenant, or all), for at most `budget_s` seconds,
-    skipping an endpoint for the rest of the run once it gave no answer (see RUN_BUDGET_S)."""
+    """Send the deliveries that are due now (for one tenant, or all), for at most `budget_s` seconds
+    (default: the setting webhook_run_budget_seconds), skipping an endpoint for the rest of the run once an
+    attempt to it failed, and a workspace once its attempts used `share_s` seconds
+    (webhook_workspace_share_seconds) while other workspaces have deliveries due. Whatever one attempt
+    raises is recorded as a failed attempt and the run goes on (see `_attempt_safely`)."""
     report = EmitReport()
     http = session or requests.Session()
     rng = rng or random.Random()
     now = now or utcnow()
+    budget = float(settings.webhook_run_budget_seconds if budget_s is None else budget_s)
+    share = float(settings.webhook_workspace_share_seconds if share_s is None else share_s)
     started = _monotonic()
     _finish_lapsed_rotations(settings, tenant_id, now)
-    silent: set[int] = set()
+    failed_endpoints: set[int] = set()
+    used: dict[int, float] = {}  # workspace → seconds its attempts took in this run
+    deferred: set[int] = set()  # workspaces over their share, waiting while others have deliveries due
+    served_first: set[int] = set()  # deferred workspaces another workspace's delivery went before
     for _ in range(limit):
-        if _monotonic() - started >= budget_s:
+        if _monotonic() - started >= budget:
             report.out_of_time = True
-            logger.warning("webhook delivery run stopped after %.0f s; the next run goes on", budget_s)
+            logger.warning("webhook delivery run stopped after %.0f s; the next run goes on", budget)
             break
-        delivery_id = _claim(settings.sqlalchemy_url, tenant_id, now, skip=frozenset(silent))
-        if delivery_id is None:
+        claimed = _claim(
+            settings.sqlalchemy_url,
+            tenant_id,
+            now,
+            skip=frozenset(failed_endpoints),
+            skip_tenants=frozenset(deferred),
+        )
+        if claimed is None and deferred:
+            # nobody else has a delivery due: the deferred workspaces may use the rest of the run
+            deferred.clear()
+            share = float("inf")
+            claimed = _claim(settings.sqlalchemy_url, tenant_id, now, skip=frozenset(failed_endpoints))
+        if claimed is None:
             break
-        endpoint_id = _attempt(settings, delivery_id, http, now, rng, schedule, report)
-        if endpoint_id is not None:
-            silent.add(endpoint_id)
-    report.endpoints_skipped = len(silent)
+        if deferred:
+            served_first.update(deferred)  # another workspace's delivery goes before theirs
+        delivery_id, endpoint_id, owner = claimed
+        began = _monotonic()
+        if not _attempt_safely(settings, delivery_id, http, now, rng, schedule, report):
+            failed_endpoints.add(endpoint_id)
+        used[owner] = used.get(owner, 0.0) + (_monotonic() - began)
+        if tenant_id is None and used[owner] >= share and owner not in deferred:
+            deferred.add(owner)
+            logger.info(
+                "webhook delivery run: workspace %s used its %.0f s share; serving the others first",
+                owner,
+                share,
+                extra={"tenant": owner},
+            )
+    report.endpoints_skipped = len(failed_endpoints)
+    report.workspaces_deferred = len(served_first)
     return report
+
+
+def _attempt_safely(
+    settings: Settings,
+    delivery_id: int,
+    http: requests.Session,
+    now: datetime,
+    rng: Rng,
+    schedule: RetrySchedule,
+    report: EmitReport,
+) -> bool:
+    """`_attempt`, but nothing it raises leaves the run: one workspace's receiver or URL must never stop
+    the delivery run for every workspace (audit 11: an IDN host's UnicodeEncodeError, a `Retry-After: ²`
+    ValueError, a NUL byte PostgreSQL refused when the attempt was stored). Returns True when the attempt
+    succeeded or needed no retry; False when it failed (its endpoint waits for the next run)."""
+    try:
+        return _attempt(settings, delivery_id, http, now, rng, schedule, report)
+    except Exception as exc:  # noqa: BLE001 - the catch-all around one attempt, recorded below
+        # Only the exception's type and where it was raised: its text may carry a URL, a header or a body.
+        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+        logger.error(
+            "webhook delivery %s: the attempt raised %s%s; recorded as failed, retried on schedule",
+            delivery_id,
+            type(exc).__name__,
+            where,
+        )
+        report.attempted += 1
+        report.failed += 1
+        report.errors += 1
+        _record_crash(settings, delivery_id, now, rng, schedule, type(exc).__name__, report)
+        return False
+
+
+def _record_crash(
+    settings: Settings,
+    delivery_id: int,
+    now: datetime,
+    rng: Rng,
+    schedule: RetrySchedule,
+    kind: str,
+    report: EmitReport,
+) -> None:
+    """Store an attempt that raised as a failed attempt and release its claim, so the normal retry
+    schedule applies (and a dead delivery after the last one). Nothing from the attempt itself is stored,
+    so this cannot fail the way the attempt did; if the store refuses even this, the claim times out
+    (CLAIM_TIMEOUT) and the run still goes on."""
+    reason = f"internal error ({kind}) during the attempt; it is retried on the usual schedule"
+    try:
+        with transaction(settings.sqlalchemy_url) as s:
+            d = s.get(m.WebhookDelivery, delivery_id)
+            if d is None:
+                return
+            d.attempts += 1
+            nxt = schedule.next_attempt_at(d.attempts, now, rng)
+            d.status, d.next_attempt_at = ("pending", nxt) if nxt else ("dead", None)
+            d.last_status_code, d.last_error, d.updated_at, d.claimed_at = None, reason, now, None
+            report.dead += nxt is None
+            s.add(
+                m.WebhookAttempt(
+                    tenant_id=d.tenant_id,
+                    delivery_id=d.id,
+                    attempted_at=now,
+                    status_code=None,
+                    latency_ms=None,
+                    response_excerpt="",
+                    error=INTERNAL_ERROR,
+                )
+            )
+    except Exception as exc:  # noqa: BLE001 - the run goes on; the claim times out
+        logger.error(
+            "webhook delivery %s: could not record the failed attempt (%s); its claim times out",
+            delivery_id,
+            type(exc).__name__,
+        )
 
 
 def _finish_lapsed_rotations(settings: Settings, tenant_id: int | None, now: datetime) -> None:
@@ -132,12 +253,12 @@ def _attempt(
     rng: Rng,
     schedule: RetrySchedule,
     report: EmitReport,
-) -> int | None:
-    """One attempt of a claimed delivery; returns its endpoint's id when the receiver gave no answer (no
-    status line: a timeout, a refused or failed connection), else None."""
+) -> bool:
+    """One attempt of a claimed delivery; False when it failed and is retried (a timeout, a refused
+    connection, any failure status), so the run skips its endpoint; True otherwise."""
     target = _load(settings, delivery_id, now)
     if target is None:
-        return None
+        return True
     url, secrets, msg_id, body = target
     try:
         result = deliver(
@@ -153,13 +274,13 @@ def _attempt(
         # Our own configuration is broken (e.g. no usable secret): retrying cannot help, and raising
         # would stop every other delivery of this pass and leave this one claimed forever.
         _give_up(settings, delivery_id, f"{exc.reason}: {exc.detail}")
-        return None
+        return True
     report.attempted += 1
     with transaction(settings.sqlalchemy_url) as s:
         d = s.get(m.WebhookDelivery, delivery_id)
         ep = s.get(m.WebhookEndpoint, d.endpoint_id) if d else None
         if d is None or ep is None:
-            return None
+            return True
         d.attempts += 1
         d.last_status_code, d.last_error, d.updated_at, d.claimed_at = (
             result.status,
@@ -181,14 +302,14 @@ def _attempt(
         if result.ok:
             d.status, d.next_attempt_at = "delivered", None
             report.delivered += 1
-            return None
+            return True
         nxt = schedule.next_attempt_at(d.attempts, now, rng, retry_after=result.retry_after)
         d.status, d.next_attempt_at = ("pending", nxt) if nxt else ("dead", None)
         report.failed += 1
         report.dead += nxt is None
         if _maybe_disable(s, ep, now, result.status):
             report.endpoints_disabled += 1
-        return ep.id if result.status is None else None
+        return False
 
 
 def _maybe_disable(s: Any, ep: m.WebhookEndpoint, now: datetime, last_status: int | None) -> bool:
