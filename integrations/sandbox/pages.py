@@ -97,6 +97,13 @@ def _missing(vendor: str, what: str) -> Response:
     return Response(html, 404, mimetype="text/html")
 
 
+def _notes(name: str, value: Any) -> Any:
+    """A HubSpot task's notes (hs_task_body) are rich text: shown as HubSpot renders them (sanitised HTML)."""
+    from integrations.sandbox.hubspot.tasks_api import notes_html
+
+    return notes_html(str(value)) if name == "hs_task_body" else value
+
+
 def _salesforce(ctx: SandboxContext, sobject: str, rid: str) -> Response:
     from integrations.sandbox.salesforce.query import full_record
     from integrations.sandbox.salesforce.render import rendered
@@ -149,7 +156,7 @@ def _hubspot(ctx: SandboxContext, portal: str, object_type: str, oid: str) -> Re
         }
         names = {name: str(p.get("label") or "") for name, p in defs.items()}
         tasks = [
-            {"id": tid, **{k: v for k, v in t["properties"].items() if v not in (None, "")}}
+            {"id": tid, **{k: _notes(k, v) for k, v in t["properties"].items() if v not in (None, "")}}
             for tid, t in state.extra.get("tasks", {}).items()
             if oid in t.get("companies", ())
         ]

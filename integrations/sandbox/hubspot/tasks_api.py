@@ -10,14 +10,19 @@
   `GET /crm/v4/objects/companies/<id>/associations/tasks` (type 192 task→company, 191 company→task).
 Scopes: `crm.objects.contacts.read` / `.write` (HubSpot files tasks under the contacts scopes).
 Tasks live in `VendorState.extra["tasks"]` (id → {properties, companies, created, updated}).
+`hs_task_body` (Notes) is rich text in HubSpot: the record pages show it as HubSpot does, as HTML with
+scripts, styles, event handlers and non-web links removed (`notes_html`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
+from html.parser import HTMLParser
 from typing import Any
 
 from flask import Flask, Response, request
+from markupsafe import Markup
 
 from integrations.sandbox.context import SandboxContext
 from integrations.sandbox.hubspot.api import HubSpotError, _body, _json, _props_arg, _require, _validation
@@ -62,6 +67,89 @@ PROPERTIES = (
 )
 DEFAULT_READ = ("hs_task_subject", "hs_task_status", "hs_timestamp")
 COUNTER = f"{VENDOR}.tasks"  # a second ledger: task calls, for the write-back benchmark
+
+
+# What survives in a task's notes on the emulator's pages: text formatting and web links, no attributes but
+# a link's http(s)/mailto href (HubSpot sanitises rich text the same way: no scripts, styles or handlers).
+_NOTES_TAGS = frozenset(
+    [
+        "p",
+        "br",
+        "div",
+        "span",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "s",
+        "strike",
+        "ul",
+        "ol",
+        "li",
+        "a",
+        "blockquote",
+        "code",
+        "pre",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "hr",
+    ]
+)
+_NOTES_VOID = frozenset({"br", "hr"})
+_NOTES_DROP = frozenset({"script", "style", "template", "iframe", "object", "noscript", "textarea", "title"})
+
+
+class _Notes(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.open: list[str] = []
+        self.dropping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _NOTES_DROP:
+            self.dropping += 1
+        if self.dropping or tag not in _NOTES_TAGS:
+            return
+        extra = ""
+        href = dict(attrs).get("href") or ""
+        if tag == "a" and href.strip().lower().startswith(("https://", "http://", "mailto:")):
+            extra = f' href="{escape(href.strip())}" rel="noopener"'
+        self.out.append(f"<{tag}{extra}>")
+        if tag not in _NOTES_VOID:
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _NOTES_VOID:
+            self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _NOTES_DROP:
+            self.dropping = max(self.dropping - 1, 0)
+            return
+        if self.dropping or tag not in self.open:
+            return
+        while self.open:  # close what was left open inside it
+            inner = self.open.pop()
+            self.out.append(f"</{inner}>")
+            if inner == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if not self.dropping:
+            self.out.append(escape(data, quote=False))
+
+
+def notes_html(value: str) -> Markup:
+    """A task's notes as HubSpot shows them: the stored HTML with only formatting and web links kept."""
+    parser = _Notes()
+    parser.feed(value)
+    parser.close()
+    parser.out.extend(f"</{tag}>" for tag in reversed(parser.open))
+    return Markup("".join(parser.out))  # noqa: S704 - built from an allow-list, every text escaped
 
 
 def _store(ctx: SandboxContext) -> dict[str, dict[str, Any]]:
