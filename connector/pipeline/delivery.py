@@ -173,6 +173,7 @@ def _attempt_safely(
     the delivery run for every workspace (audit 11: an IDN host's UnicodeEncodeError, a `Retry-After: ²`
     ValueError, a NUL byte PostgreSQL refused when the attempt was stored). Returns True when the attempt
     succeeded or needed no retry; False when it failed (its endpoint waits for the next run)."""
+    counted = (report.attempted, report.delivered, report.failed, report.dead, report.endpoints_disabled)
     try:
         return _attempt(settings, delivery_id, http, now, rng, schedule, report)
     except Exception as exc:  # noqa: BLE001 - the catch-all around one attempt, recorded below
@@ -185,6 +186,8 @@ def _attempt_safely(
             type(exc).__name__,
             where,
         )
+        # what _attempt counted before it raised (e.g. at its commit) was rolled back with its transaction
+        (report.attempted, report.delivered, report.failed, report.dead, report.endpoints_disabled) = counted
         report.attempted += 1
         report.failed += 1
         report.errors += 1

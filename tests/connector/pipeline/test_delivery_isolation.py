@@ -118,7 +118,7 @@ def test_a_database_error_storing_the_attempt_does_not_stop_the_run(
 
     monkeypatch.setattr(delivery, "deliver", fake_deliver)
     report = delivery.deliver_due(settings, now=T0)
-    assert report.delivered == 1
+    assert (report.attempted, report.delivered, report.failed) == (2, 1, 1)  # counted once each
     d, _ = _rows(db_url, bad)
     assert d.status == "pending"
     assert d.claimed_at is None
