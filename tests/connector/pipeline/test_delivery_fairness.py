@@ -118,3 +118,17 @@ def test_the_share_applies_only_while_other_workspaces_are_due(
     assert len(clock.urls) == 4  # claims at 0, 9, 18 and 27 s; at 36 s the 30 s budget is spent
     assert report.out_of_time
     assert report.workspaces_deferred == 0
+
+
+def test_the_budgets_are_settings_read_from_the_environment(tmp_path: Path) -> None:
+    from connector.config import ConfigError, load_settings
+
+    env = {
+        "HEALTHSCORE_INSTANCE_PATH": str(tmp_path),
+        "HEALTHSCORE_WEBHOOK_RUN_BUDGET_SECONDS": "40",
+        "HEALTHSCORE_WEBHOOK_WORKSPACE_SHARE_SECONDS": "5",
+    }
+    s = load_settings({}, environ=env)
+    assert (s.webhook_run_budget_seconds, s.webhook_workspace_share_seconds) == (40, 5)
+    with pytest.raises(ConfigError, match="webhook_workspace_share_seconds: must be ≥ 1"):
+        load_settings({}, environ={**env, "HEALTHSCORE_WEBHOOK_WORKSPACE_SHARE_SECONDS": "0"})
