@@ -11,6 +11,7 @@ import hmac
 import logging
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -447,8 +448,12 @@ def set_role(session: Session, tenant_id: int, user_id: int, role: str) -> m.Use
     return user
 
 
-def remove_user(session: Session, tenant_id: int, user_id: int) -> m.User:
+def remove_user(
+    session: Session, tenant_id: int, user_id: int, *, before_delete: Callable[[m.User], object] | None = None
+) -> m.User:
     """Delete a user of this tenant (their sessions end with them); the last admin cannot be removed.
+    `before_delete(user)` runs once the removal is allowed, before the row goes (`revoke_creator_keys`:
+    the keys' `created_by` is cleared with the row).
 
     Raises:
         AuthError: unknown user (of this tenant) or last admin.
@@ -458,6 +463,8 @@ def remove_user(session: Session, tenant_id: int, user_id: int) -> m.User:
         raise AuthError(["no such user in this workspace (removed already?); the list below is up to date"])
     if user.role == "admin" and _admin_count(session, tenant_id) <= 1:
         raise AuthError(["a workspace needs at least one admin; make someone else an admin first"])
+    if before_delete is not None:
+        before_delete(user)
     end_all_sessions(session, user.id)
     session.delete(user)
     session.flush()
@@ -558,11 +565,18 @@ API_KEY_EXPIRY_DAYS: tuple[int, ...] = (30, 90, 365)  # or never (None), the def
 
 
 def create_api_key(
-    session: Session, tenant_id: int, name: str, scope: str = "read", *, expires_days: int | None = None
+    session: Session,
+    tenant_id: int,
+    name: str,
+    scope: str = "read",
+    *,
+    expires_days: int | None = None,
+    created_by: int | None = None,
 ) -> NewApiKey:
     """A new API key for `tenant_id`; only its SHA-256 is stored. An `installation` key is bound to the
     workspace's Zendesk installation: it works while that is connected, and disconnecting revokes it.
     With `expires_days` (30, 90 or 365) it is refused from that many days on; None: it never expires.
+    `created_by` is the user making it: removing or demoting them revokes it (`keys_beyond_role`).
 
     Raises:
         AuthError: empty name, unknown scope or expiry, or an installation key while Zendesk is not connected.
@@ -598,6 +612,7 @@ def create_api_key(
         created_at=utcnow(),
         installation_id=inst.id if inst is not None else None,
         expires_at=utcnow() + timedelta(days=expires_days) if expires_days is not None else None,
+        created_by=created_by,
     )
     session.add(row)
     session.flush()
@@ -691,6 +706,64 @@ def revoke_api_key(session: Session, tenant_id: int, key_id: int) -> bool:
         return False
     row.revoked_at = utcnow()
     return True
+
+
+# What a key of each scope lets its holder do, in the words of `can`: an admin key writes (webhooks,
+# backtests); read and installation keys only read.
+_KEY_NEEDS: dict[str, str] = {"admin": "write", "read": "read", "installation": "read"}
+
+
+def keys_beyond_role(session: Session, tenant_id: int, user_id: int, role: str | None) -> list[m.ApiKey]:
+    """Revoke the live keys `user_id` created that need more than `role` allows (None: they are being
+    removed, so every key they created); returns them, oldest first. A person who can no longer do what a
+    key does must not keep doing it through a key they copied (security audit 11, item D). Keys with no
+    recorded creator (made before migration 0020) are left alone. Call it before deleting the user (the
+    foreign key clears `created_by` on delete)."""
+    rows = list(
+        session.scalars(
+            select(m.ApiKey)
+            .where(
+                m.ApiKey.tenant_id == tenant_id,
+                m.ApiKey.created_by == user_id,
+                m.ApiKey.revoked_at.is_(None),
+            )
+            .order_by(m.ApiKey.id)
+        )
+    )
+    beyond = [k for k in rows if role is None or not can(role, _KEY_NEEDS.get(k.scope, "write"))]
+    for row in beyond:
+        row.revoked_at = utcnow()
+    session.flush()
+    return beyond
+
+
+def revoke_creator_keys(
+    session: Session, tenant_id: int, user: m.User, role: str | None, actor: str
+) -> list[m.ApiKey]:
+    """`keys_beyond_role` and one `api_key.revoked` audit entry per key (actor: who removed or demoted
+    `user`; the reason says why), for the users page and `healthscore users remove|set-role`."""
+    from connector.store.repo import audit
+
+    revoked = keys_beyond_role(session, tenant_id, user.id, role)
+    if role is None:
+        reason = f"its creator {user.email} was removed"
+    else:
+        reason = f"its creator {user.email} was demoted to {ROLE_LABELS.get(role, role)}"
+    for key in revoked:
+        audit(session, tenant_id, actor, "api_key.revoked", f"key:{key.prefix}", name=key.name, reason=reason)
+    return revoked
+
+
+def revoked_keys_sentence(keys: list[m.ApiKey]) -> str:
+    """'2 API keys they created were revoked: “BI export” (hsk_ab12cd34_…), …' ('' when none)."""
+    if not keys:
+        return ""
+    listed = ", ".join(f"“{k.name}” (hsk_{k.prefix}_…, {k.scope})" for k in keys)
+    many = len(keys) != 1
+    return (
+        f"{len(keys)} API key{'s' if many else ''} they created {'were' if many else 'was'} revoked: {listed}; "
+        f"whatever uses {'them' if many else 'it'} now gets 401."
+    )
 
 
 def can(role: str, action: str) -> bool:

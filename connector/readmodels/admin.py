@@ -252,6 +252,46 @@ def api_keys(session: Session, tenant_id: int) -> list[m.ApiKey]:
     )
 
 
+UNKNOWN_CREATOR = "unknown (created before keys recorded their creator)"
+
+
+def key_creators(session: Session, tenant_id: int, keys: list[m.ApiKey]) -> dict[int, str]:
+    """Who created each key, by name (key id → words): the user's name (their e-mail when they have none);
+    for a key whose creator was removed since, the e-mail its `api_key.created` audit entry names, marked
+    as removed; otherwise "unknown (…)" (made before migration 0020 recorded creators)."""
+    ids = {k.created_by for k in keys if k.created_by is not None}
+    people = {
+        u.id: u.name.strip() or u.email
+        for u in (
+            session.scalars(select(m.User).where(m.User.tenant_id == tenant_id, m.User.id.in_(ids)))
+            if ids
+            else []
+        )
+    }
+    missing = [f"key:{k.prefix}" for k in keys if k.created_by not in people]
+    logged: dict[str, str] = {}
+    if missing:
+        for target, who in session.execute(
+            select(m.AuditEntry.target, m.AuditEntry.actor)
+            .where(
+                m.AuditEntry.tenant_id == tenant_id,
+                m.AuditEntry.action == "api_key.created",
+                m.AuditEntry.target.in_(missing),
+            )
+            .order_by(m.AuditEntry.id)
+        ):
+            logged.setdefault(str(target), who)
+    shown: dict[int, str] = {}
+    for k in keys:
+        if k.created_by in people:
+            shown[k.id] = people[k.created_by]
+        elif (who := logged.get(f"key:{k.prefix}")) is not None:
+            shown[k.id] = f"{who} (no longer a user here)"
+        else:
+            shown[k.id] = UNKNOWN_CREATOR
+    return shown
+
+
 def audit_log(
     session: Session,
     tenant_id: int,

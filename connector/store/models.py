@@ -176,6 +176,10 @@ class ApiKey(Base):
         ForeignKey("installations.id", ondelete="SET NULL"), index=True
     )
     expires_at: Mapped[datetime | None]  # chosen when made (30/90/365 days); NULL: never (0016)
+    # Who made it (0020): removing or demoting them revokes the keys that need more than they keep
+    # (users.keys_beyond_role). NULL: made before 0020 with no audit entry naming a current user, or the
+    # creator was removed since (their keys were revoked then; the audit log names them).
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
 
     @validates("name")
     def _name_key(self, _attr: str, value: str) -> str:

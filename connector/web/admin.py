@@ -278,9 +278,11 @@ def set_role(user_id: int) -> Any:
         flash("; ".join(exc.problems), "error")
         return redirect(url_for("admin.users"), code=303)
     audit(db(), tenant_id(), actor(), "user.role_changed", user.email, role=user.role)
+    revoked = auth.revoke_creator_keys(db(), tenant_id(), user, user.role, actor())
     db().commit()
     flash(
-        f"{user.email} is now {auth.ROLE_LABELS.get(user.role, user.role)}; their open sessions ended.",
+        f"{user.email} is now {auth.ROLE_LABELS.get(user.role, user.role)}; their open sessions ended. "
+        + auth.revoked_keys_sentence(revoked),
         "success",
     )
     return redirect(url_for("admin.users"), code=303)
@@ -290,14 +292,25 @@ def set_role(user_id: int) -> Any:
 @admin_required
 def remove_user(user_id: int) -> Any:
     """Remove a person: their sessions end at once (the next request with their cookie signs them out)."""
+    revoked: list[Any] = []
     try:
-        user = auth.remove_user(db(), tenant_id(), user_id)
+        user = auth.remove_user(
+            db(),
+            tenant_id(),
+            user_id,
+            before_delete=lambda u: revoked.extend(
+                auth.revoke_creator_keys(db(), tenant_id(), u, None, actor())
+            ),
+        )
     except auth.AuthError as exc:
         flash("; ".join(exc.problems), "error")
         return redirect(url_for("admin.users"), code=303)
     audit(db(), tenant_id(), actor(), "user.removed", user.email)
     db().commit()
-    flash(f"{user.email} is removed and signed out everywhere.", "success")
+    flash(
+        f"{user.email} is removed and signed out everywhere. " + auth.revoked_keys_sentence(revoked),
+        "success",
+    )
     return redirect(url_for("admin.users"), code=303)
 
 
@@ -317,6 +330,11 @@ def cancel_invite(user_id: int) -> Any:
     return redirect(url_for("admin.users"), code=303)
 
 
+def _creators() -> dict[int, str]:
+    """Who created each of the workspace's keys, in words (the keys page's "Created by")."""
+    return readmodels.key_creators(db(), tenant_id(), readmodels.api_keys(db(), tenant_id()))
+
+
 @bp.get("/keys")
 @admin_required
 def keys() -> Any:
@@ -324,6 +342,7 @@ def keys() -> Any:
     return render_template(
         "admin/keys.html",
         keys=readmodels.api_keys(db(), tenant_id()),
+        creators=_creators(),
         scopes=auth.API_KEY_SCOPES,
         expiry_days=auth.API_KEY_EXPIRY_DAYS,
         new=shown.payload,
@@ -349,6 +368,7 @@ def _key_twin_answer(name: str, scope: str) -> Any | None:
     return render_template(
         "admin/keys.html",
         keys=readmodels.api_keys(db(), tenant_id()),
+        creators=_creators(),
         scopes=auth.API_KEY_SCOPES,
         expiry_days=auth.API_KEY_EXPIRY_DAYS,
         form=request.form,
@@ -370,7 +390,15 @@ def create_key() -> Any:
     if (answer := _key_twin_answer(name, scope)) is not None:
         return answer
     try:
-        new = auth.create_api_key(db(), tenant_id(), name, scope, expires_days=expires_days)
+        maker = current_user()
+        new = auth.create_api_key(
+            db(),
+            tenant_id(),
+            name,
+            scope,
+            expires_days=expires_days,
+            created_by=maker.id if maker is not None else None,
+        )
     except IntegrityError:
         # The same form sent at the same instant: the other sending inserted its key between our check and
         # our insert, and the database's one-name index (migration 0012) refused ours. Answer as the check.
@@ -382,6 +410,7 @@ def create_key() -> Any:
         return render_template(
             "admin/keys.html",
             keys=readmodels.api_keys(db(), tenant_id()),
+            creators=_creators(),
             scopes=auth.API_KEY_SCOPES,
             expiry_days=auth.API_KEY_EXPIRY_DAYS,
             errors=exc.problems,
