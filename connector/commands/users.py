@@ -1,4 +1,4 @@
-"""`healthscore users`: the first admin of a tenant, and invitations."""
+"""`healthscore users`: the first admin of a tenant, invitations, role changes and removal."""
 
 from __future__ import annotations
 
@@ -116,3 +116,113 @@ def invite(ctx: click.Context, slug: str, email: str, role: str, as_json: bool) 
         as_json,
         f"invitation link (send it to {user.email}): {link}",
     )
+
+
+def _user_id(session: object, tenant_id: int, slug: str, email: str) -> int:
+    from sqlalchemy import func, select
+
+    from connector.store import models as m
+
+    found = session.scalar(  # type: ignore[attr-defined]
+        select(m.User.id).where(
+            m.User.tenant_id == tenant_id, func.lower(m.User.email) == email.strip().lower()
+        )
+    )
+    if found is None:
+        fail(
+            f"no user {email} in {slug}",
+            f"the workspace's people are on its Users page (tenant {slug})",
+            code=2,
+        )
+    return int(found)
+
+
+def _revoked_out(keys: list[object]) -> list[dict[str, object]]:
+    return [{"name": k.name, "prefix": k.prefix, "scope": k.scope} for k in keys]  # type: ignore[attr-defined]
+
+
+@COMMAND.command("remove")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.option("--email", required=True, help="The e-mail address of the person to remove.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def remove(ctx: click.Context, slug: str, email: str, as_json: bool) -> None:
+    """Remove someone: their sessions end, and the API keys they created are revoked (the last admin
+    cannot be removed).
+
+    \b
+    Example:
+      healthscore users remove --tenant northwind --email jo@northwind.example
+    """
+    from connector.installs import users as auth
+    from connector.store.db import transaction
+    from connector.store.repo import audit
+
+    settings = settings_from(ctx, schema=True)
+    revoked: list[object] = []
+    with transaction(settings.sqlalchemy_url) as session:
+        tenant_id = _tenant_id(session, slug, None)
+        user_id = _user_id(session, tenant_id, slug, email)
+        try:
+            user = auth.remove_user(
+                session,
+                tenant_id,
+                user_id,
+                before_delete=lambda u: revoked.extend(
+                    auth.revoke_creator_keys(session, tenant_id, u, None, "cli")
+                ),
+            )
+        except auth.AuthError as exc:
+            session.rollback()
+            fail("; ".join(exc.problems), "nothing was changed", code=2)
+            return
+        audit(session, tenant_id, "cli", "user.removed", user.email)
+        out = {"tenant": slug, "email": user.email, "revoked_keys": _revoked_out(revoked)}
+        said = auth.revoked_keys_sentence(revoked)  # type: ignore[arg-type]
+    emit(out, as_json, f"{out['email']} is removed and signed out everywhere. {said}".rstrip())
+
+
+@COMMAND.command("set-role")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.option("--email", required=True, help="The e-mail address of the person.")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "rep", "support_lead", "viewer"]),
+    required=True,
+    help="The new role. Leaving admin revokes the admin-scope API keys they created.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def set_role(ctx: click.Context, slug: str, email: str, role: str, as_json: bool) -> None:
+    """Change someone's role: their sessions end; a demoted admin's admin-scope API keys are revoked (the
+    last admin cannot be demoted).
+
+    \b
+    Example:
+      healthscore users set-role --tenant northwind --email jo@northwind.example --role viewer
+    """
+    from connector.installs import users as auth
+    from connector.store.db import transaction
+    from connector.store.repo import audit
+
+    settings = settings_from(ctx, schema=True)
+    with transaction(settings.sqlalchemy_url) as session:
+        tenant_id = _tenant_id(session, slug, None)
+        user_id = _user_id(session, tenant_id, slug, email)
+        try:
+            user = auth.set_role(session, tenant_id, user_id, role)
+        except auth.AuthError as exc:
+            session.rollback()
+            fail("; ".join(exc.problems), "nothing was changed", code=2)
+            return
+        audit(session, tenant_id, "cli", "user.role_changed", user.email, role=user.role)
+        revoked = auth.revoke_creator_keys(session, tenant_id, user, user.role, "cli")
+        out = {
+            "tenant": slug,
+            "email": user.email,
+            "role": user.role,
+            "revoked_keys": _revoked_out(list(revoked)),
+        }
+        said = auth.revoked_keys_sentence(revoked)
+    label = auth.ROLE_LABELS.get(role, role)
+    emit(out, as_json, f"{out['email']} is now {label}; their open sessions ended. {said}".rstrip())
