@@ -1,4 +1,4 @@
-"""/healthz (checks the database) and /metrics (Prometheus)."""
+"""/healthz (checks the database), /metrics (Prometheus) and /favicon.ico."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import ipaddress
 import time
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request, send_from_directory
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -56,6 +56,14 @@ def init_app(app: Flask) -> None:
         except SQLAlchemyError as exc:
             return jsonify({"status": "error", "database": "unreachable", "detail": type(exc).__name__}), 503
         return jsonify({"status": "ok", "database": "ok"})
+
+    @app.get("/favicon.ico")
+    def favicon() -> Any:
+        """The product's icon where browsers look for it unasked (raw JSON pages such as /api/openapi.json
+        have no <link rel="icon">, and a 404 there was a console error). Cached for a day."""
+        return send_from_directory(
+            app.static_folder or "static", "favicon.svg", mimetype="image/svg+xml", max_age=86400
+        )
 
     @app.get("/metrics")
     def metrics() -> Any:
