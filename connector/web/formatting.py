@@ -440,6 +440,20 @@ def metric_value(value: float | None, unit: str = "") -> str:
     return fmt(value)
 
 
+def wow_trend(change: Any) -> str:
+    """The week-on-week trend a row shows: "no change" when a better/worse change (past the model's flat
+    threshold) rounds away in the values the row prints ("2.5 → 2.5 a month ... better" read as nonsense).
+    The API keeps the unrounded verdict."""
+    verdict = str(change.verdict)
+    if verdict not in ("better", "worse"):
+        return verdict
+    if change.kind == "metric":
+        shown = metric_value(change.week_ago, change.unit), metric_value(change.now, change.unit)
+    else:
+        shown = number(change.week_ago, 1), number(change.now, 1)
+    return "no change" if shown[0] == shown[1] else verdict
+
+
 def init_app(app: Flask) -> None:
     filters: dict[str, Any] = {
         "money": money,
@@ -466,6 +480,7 @@ def init_app(app: Flask) -> None:
         "audit_action": audit_action,
         "audit_value": audit_value,
         "metric_value": metric_value,
+        "wow_trend": wow_trend,
         "key_expiry": key_expiry,
     }
     app.jinja_env.globals["delivery_answer"] = delivery_answer
