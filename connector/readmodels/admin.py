@@ -292,6 +292,31 @@ def key_creators(session: Session, tenant_id: int, keys: list[m.ApiKey]) -> dict
     return shown
 
 
+def key_warnings(session: Session, tenant_id: int) -> dict[int, dict[str, str]]:
+    """User id → what removing (`remove`) or demoting (`demote`) them does to the live API keys they
+    created, in words for the users page's confirmations (users.keys_beyond_role does it)."""
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for creator, scope in session.execute(
+        select(m.ApiKey.created_by, m.ApiKey.scope).where(
+            m.ApiKey.tenant_id == tenant_id, m.ApiKey.created_by.is_not(None), m.ApiKey.revoked_at.is_(None)
+        )
+    ):
+        counts[int(creator)][0] += 1
+        counts[int(creator)][1] += scope == "admin"
+
+    def keys(n: int, kind: str = "") -> str:
+        return (
+            f"the {n} {kind}API key{'s' if n != 1 else ''} they created {'are' if n != 1 else 'is'} revoked"
+        )
+
+    warnings: dict[int, dict[str, str]] = {}
+    for uid, (total, admin) in counts.items():
+        warnings[uid] = {"remove": f"And {keys(total)} (whatever uses them gets 401)."}
+        if admin:
+            warnings[uid]["demote"] = f"If they stop being an admin, {keys(admin, 'admin-scope ')}."
+    return warnings
+
+
 def audit_log(
     session: Session,
     tenant_id: int,

@@ -197,6 +197,7 @@ def users() -> Any:
     return render_template(
         "admin/users.html",
         users=readmodels.users(db(), tenant_id()),
+        key_warnings=readmodels.key_warnings(db(), tenant_id()),
         status=auth.status,
         roles=auth.ROLES,
         invite_link=payload.get("link"),
@@ -219,6 +220,7 @@ def invite() -> Any:
         return render_template(
             "admin/users.html",
             users=readmodels.users(db(), tenant_id()),
+            key_warnings=readmodels.key_warnings(db(), tenant_id()),
             status=auth.status,
             roles=auth.ROLES,
             errors=exc.problems,

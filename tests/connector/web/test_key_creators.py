@@ -139,3 +139,15 @@ def test_the_last_admin_keeps_their_keys(client: Any, app: Any, tenants: dict[st
     resp = client.post(f"/admin/users/{tenants['acme'].admin_id}/role", data={"role": "viewer"})
     assert resp.status_code == 303
     assert _works(client, key)  # refused as the last admin: nothing revoked
+
+
+def test_the_users_page_warns_before_removing_or_demoting_a_key_creator(
+    client: Any, app: Any, tenants: dict[str, TenantData]
+) -> None:
+    _setup(client, app, tenants)
+    page = client.get("/admin/users").data.decode()
+    row = next(r for r in page.split("</tr>") if "ann@acme.test" in r)
+    assert "the 2 API keys they created are revoked" in row
+    assert "the 1 admin-scope API key they created is revoked" in row
+    viewer_row = next(r for r in page.split("</tr>") if "viewer@acme.test" in r)
+    assert "API key" not in viewer_row
