@@ -283,8 +283,10 @@ def set_role(user_id: int) -> Any:
     revoked = auth.revoke_creator_keys(db(), tenant_id(), user, user.role, actor())
     db().commit()
     flash(
-        f"{user.email} is now {auth.ROLE_LABELS.get(user.role, user.role)}; their open sessions ended. "
-        + auth.revoked_keys_sentence(revoked),
+        (
+            f"{user.email} is now {auth.ROLE_LABELS.get(user.role, user.role)}; their open sessions ended. "
+            + auth.revoked_keys_sentence(revoked)
+        ).rstrip(),
         "success",
     )
     return redirect(url_for("admin.users"), code=303)
@@ -310,7 +312,7 @@ def remove_user(user_id: int) -> Any:
     audit(db(), tenant_id(), actor(), "user.removed", user.email)
     db().commit()
     flash(
-        f"{user.email} is removed and signed out everywhere. " + auth.revoked_keys_sentence(revoked),
+        f"{user.email} is removed and signed out everywhere. {auth.revoked_keys_sentence(revoked)}".rstrip(),
         "success",
     )
     return redirect(url_for("admin.users"), code=303)
