@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, timedelta
 from typing import Any
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("oauth", __name__)
 
 PENDING_KEY = "oauth_pending"
+ASK_FOR_IT = "enter the client secret of your OAuth app"  # installs.config_problems' words
 
 ERRORS: dict[str, tuple[str, str, str]] = {
     # kind: (title, what happened, what to do)
@@ -139,14 +141,98 @@ def connect(vendor: str) -> Any:
     spec = _vendor(vendor)
     _allow_form_to_vendor(vendor)
     inst = readmodels.installation(db(), tenant_id(), vendor)
+    defaults = _apps().get(vendor) or (_saved_form(inst) if inst is not None else {})
     return render_template(
         "oauth/connect.html",
         spec=spec,
         inst=inst,
-        defaults=_apps().get(vendor, {}),
+        defaults=defaults,
+        secret_saved_on=_secret_saved_on(inst, defaults),
         redirect_uri=_redirect_uri(vendor),
         show_ca=settings().env != "production",
     )
+
+
+def _saved_form(inst: Any) -> dict[str, str]:
+    """The connect form as the installation was connected, for Reconnect when the server configures no
+    OAuth app (oauth-apps.json / OAUTH_APPS): URL and client id, never the secret. The stored base_url is the
+    API base (Salesforce: the instance URL; HubSpot: the API host), so the form's own URL is taken from where
+    it differs: Salesforce's login host from the token URL, HubSpot's app host for the public API host."""
+    base, api = inst.base_url.rstrip("/"), ""
+    if inst.vendor == "salesforce" and inst.token_url.endswith(installs.SPECS["salesforce"].token_path):
+        base = inst.token_url[: -len(installs.SPECS["salesforce"].token_path)].rstrip("/")
+    elif inst.vendor == "hubspot" and base == "https://api.hubapi.com":
+        base, api = "https://app.hubspot.com", base
+    form = {"base_url": base, "api_base_url": api, "client_id": inst.client_id}
+    if settings().env != "production" and inst.ca_file:
+        form["ca_file"] = inst.ca_file
+    return form
+
+
+def _secret_saved_on(inst: Any, defaults: Any) -> Any:
+    """When the installation's client secret was saved (its last connect), if a blank secret field may keep
+    it: the server configures no secret for the form and the installation has one. None otherwise."""
+    if (
+        inst is None
+        or not inst.client_secret_enc
+        or defaults.get("client_secret")
+        or _apps().get(inst.vendor, {}).get("client_secret")
+    ):
+        return None
+    from sqlalchemy import select
+
+    from connector.store import models as m
+
+    last = db().scalar(
+        select(m.AuditEntry.created_at)
+        .where(
+            m.AuditEntry.tenant_id == inst.tenant_id,
+            m.AuditEntry.action == "integration.connected",
+            m.AuditEntry.target == inst.vendor,
+        )
+        .order_by(m.AuditEntry.created_at.desc())
+        .limit(1)
+    )
+    return last or inst.created_at
+
+
+CHANGED_APP_NOTE = (
+    "the URL or client id differ from the saved connection, so its saved client secret is not used: enter the "
+    "client secret of this OAuth app (or put back the saved URL and client id to keep the saved secret)"
+)
+UNREADABLE_NOTE = (
+    "the saved client secret cannot be read (the encryption keys changed): enter the client secret of your "
+    "OAuth app"
+)
+
+
+def _keep_saved_secret(vendor: str, app_config: installs.AppConfig) -> tuple[installs.AppConfig, str | None]:
+    """A blank client secret on Reconnect keeps the installation's saved one: only this workspace's own
+    installation (tenant from the signed-in admin's session), only with the same URL(s) and client id it
+    was connected with, and only into this state-bound start (the secret goes to the encrypted pending
+    attempt, never to the page or the log). (config, problem replacing 'enter the client secret')."""
+    if app_config.client_secret or _apps().get(vendor, {}).get("client_secret"):
+        return app_config, None
+    inst = readmodels.installation(db(), tenant_id(), vendor)
+    if inst is None or not inst.client_secret_enc:
+        return app_config, None
+    saved = _saved_form(inst)
+    same = (
+        app_config.client_id == saved["client_id"]
+        and app_config.base_url.rstrip("/") == saved["base_url"]
+        and app_config.api_base == inst.base_url.rstrip("/")
+        if vendor == "hubspot"
+        else app_config.client_id == saved["client_id"]
+        and app_config.base_url.rstrip("/") == saved["base_url"]
+        and not app_config.api_base_url
+    )
+    if not same:
+        return app_config, CHANGED_APP_NOTE
+    try:
+        secret = Vault(settings()).decrypt(inst.client_secret_enc)
+    except VaultError:
+        return app_config, UNREADABLE_NOTE
+    return dataclasses.replace(app_config, client_secret=secret), None
 
 
 def _resolver() -> Any:
@@ -201,8 +287,10 @@ def _url_problems(app_config: installs.AppConfig) -> list[str]:
 @admin_required
 def start(vendor: str) -> Any:
     spec = _vendor(vendor)
-    app_config = _form_config(vendor)
+    app_config, secret_problem = _keep_saved_secret(vendor, _form_config(vendor))
     problems = installs.config_problems(app_config)
+    if secret_problem:
+        problems = [secret_problem if p == ASK_FOR_IT else p for p in problems]
     if not problems:
         problems = _url_problems(app_config)
     if app_config.ca_file and not _ca_file_ok(app_config.ca_file, _apps().get(vendor, {}).get("ca_file")):
@@ -215,6 +303,7 @@ def start(vendor: str) -> Any:
                 spec=spec,
                 inst=None,
                 defaults=request.form,
+                secret_saved_on=_secret_saved_on(readmodels.installation(db(), tenant_id(), vendor), {}),
                 errors=problems,
                 redirect_uri=_redirect_uri(vendor),
                 show_ca=settings().env != "production",
