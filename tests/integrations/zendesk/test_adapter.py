@@ -435,7 +435,7 @@ def test_write_scores_calls_update_many_per_100(
     assert sandbox.ctx.counters.get("zendesk", "PUT /api/v2/organizations/update_many.json") == 3
     assert sandbox.ctx.counters.get("zendesk", "GET /api/v2/job_statuses/show_many.json") == 1
     assert sandbox.ctx.counters.get("zendesk", "GET /api/v2/job_statuses/<job>.json") == 0
-    assert recorder.sleeps == [1.0]  # the three jobs run while we wait once, then are polled in one call
+    assert recorder.sleeps == [0.25]  # the three jobs run while we wait once, then are polled in one call
     written = zsb.written_fields(sandbox.ctx)
     assert written[str(zsb.org_id(keys[-1]))] == {
         "healthscore_score": 81.0,
@@ -446,7 +446,7 @@ def test_write_scores_calls_update_many_per_100(
 def test_write_scores_waits_per_window_of_jobs_not_per_job(
     sandbox: Sandbox, make_adapter: MakeAdapter, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """3 jobs, 2 in flight at most, each done on its second poll: two windows of one 1 s + 2 s wait."""
+    """3 jobs, 2 in flight at most, each done on its second poll: two windows of one 0.25 s + 0.5 s wait."""
     from integrations.zendesk import adapter as zd_adapter
 
     monkeypatch.setattr(zd_adapter, "JOBS_AT_ONCE", 2)
@@ -458,7 +458,7 @@ def test_write_scores_waits_per_window_of_jobs_not_per_job(
     results = adapter.write_scores(writes(*keys, score=55.0))
     assert all(r.ok for r in results)
     assert [r.account_external_id for r in results] == [str(zsb.org_id(k)) for k in keys]
-    assert recorder.sleeps == [1.0, 2.0, 1.0, 2.0]
+    assert recorder.sleeps == [0.25, 0.5, 0.25, 0.5]
     assert (
         sandbox.ctx.counters.get("zendesk", "GET /api/v2/job_statuses/show_many.json") == 4
     )  # a call a round
@@ -508,12 +508,21 @@ def test_job_polling_is_bounded(sandbox: Sandbox, make_adapter: MakeAdapter, rec
     adapter = make_adapter()
     adapter.ensure_fields()
     assert all(r.ok for r in adapter.write_scores(writes("C000001")))
-    assert recorder.sleeps == [1.0, 2.0, 4.0]
+    assert recorder.sleeps == [0.25, 0.5, 1.0]
     recorder.sleeps.clear()
     sandbox.state.extra["job_polls_to_complete"] = 10
     slow = make_adapter(max_polls=2).write_scores(writes("C000001"))
     assert [(r.ok, r.error_code, r.retryable) for r in slow] == [(False, "job_timeout", True)]
-    assert recorder.sleeps == [1.0, 2.0]
+    assert recorder.sleeps == [0.25, 0.5]
+
+
+def test_the_default_polls_wait_for_a_job_as_long_as_before() -> None:
+    """The shorter first poll (one Show Many call per round) does not make a slow job time out sooner: the
+    default 14 polls wait at least the 12 polls from 1 s did (1+2+4+8x9 = 79 s)."""
+    from integrations.zendesk.adapter import FIRST_POLL_S
+    from integrations.zendesk.params import poll_delays
+
+    assert sum(poll_delays(14, first=FIRST_POLL_S)) >= sum(poll_delays(12))
 
 
 def test_non_numeric_account_id_is_rejected_without_a_call(
