@@ -601,6 +601,18 @@ def create_api_key(
         )
     if problems:
         raise AuthError(problems)
+    if created_by is not None:
+        # The maker's role now, in this transaction: a request that began while they were an admin must not
+        # make a key after a demotion committed (that demotion's keys_beyond_role would not see it). FOR
+        # UPDATE on PostgreSQL waits for a demotion holding the row (users._locked_user); SQLite has one writer.
+        role = session.scalar(
+            select(m.User.role)
+            .where(m.User.id == created_by, m.User.tenant_id == tenant_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if role is None or not can(role, _KEY_NEEDS.get(scope, "write")):
+            raise AuthError(["you can no longer create this key (your role changed); ask an admin"])
     prefix = secrets.token_hex(4)
     secret = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     row = m.ApiKey(

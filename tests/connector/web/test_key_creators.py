@@ -151,3 +151,19 @@ def test_the_users_page_warns_before_removing_or_demoting_a_key_creator(
     assert "the 1 admin-scope API key they created is revoked" in row
     viewer_row = next(r for r in page.split("</tr>") if "viewer@acme.test" in r)
     assert "API key" not in viewer_row
+
+
+def test_a_key_is_not_made_for_someone_demoted_meanwhile(app: Any, tenants: dict[str, TenantData]) -> None:
+    """The Create form checked the role when the request began; a demotion committed before the key's
+    insert would have left an admin key its maker may no longer have. The maker's row is re-read (locked on
+    PostgreSQL, where the demotion also locks it) in the key's own transaction."""
+    import pytest
+
+    acme = tenants["acme"]
+    with transaction(_url(app)) as session:
+        with pytest.raises(auth.AuthError, match="no longer"):
+            auth.create_api_key(session, acme.id, "late", "admin", created_by=acme.viewer_id)
+        made = auth.create_api_key(session, acme.id, "late read", "read", created_by=acme.viewer_id)
+        assert made.scope == "read"
+        with pytest.raises(auth.AuthError, match="no longer"):  # another workspace's user
+            auth.create_api_key(session, acme.id, "stray", "read", created_by=tenants["globex"].admin_id)
