@@ -82,3 +82,36 @@ def test_an_unknown_address_says_so(store: str) -> None:
     assert result.exit_code == 2  # type: ignore[attr-defined]
     assert "no user ann@northwind.test in globex" in result.stderr  # type: ignore[attr-defined]
     assert len(_live(store)) == 4
+
+
+def test_removal_and_demotion_revoke_on_both_engines(db_url: str) -> None:
+    """The auth layer under the page and the command, on SQLite and PostgreSQL (the foreign key clears
+    created_by when the creator's row goes; the revoked keys stay revoked)."""
+    with b.session(db_url) as s:
+        tid = b.tenant(s, "northwind")
+        ann = auth.create_user(s, tid, "ann@northwind.test", "admin", password=None)
+        bob = auth.create_user(s, tid, "bob@northwind.test", "admin", password=None)
+        auth.create_api_key(s, tid, "ann admin", "admin", created_by=ann.id)
+        auth.create_api_key(s, tid, "ann read", "read", created_by=ann.id)
+        auth.create_api_key(s, tid, "bob admin", "admin", created_by=bob.id)
+        ann_id, bob_id = ann.id, bob.id
+    with b.session(db_url) as s:
+        user = auth.set_role(s, tid, ann_id, "rep")
+        assert [k.name for k in auth.revoke_creator_keys(s, tid, user, "rep", "cli")] == ["ann admin"]
+    assert _live(db_url) == {"ann read", "bob admin"}
+    with b.session(db_url) as s:
+        gone: list[str] = []
+        auth.remove_user(
+            s,
+            tid,
+            ann_id,
+            before_delete=lambda u: gone.extend(k.name for k in auth.keys_beyond_role(s, tid, u.id, None)),
+        )
+    assert gone == ["ann read"]
+    assert _live(db_url) == {"bob admin"}
+    with b.session(db_url) as s:
+        assert {k.name: k.created_by for k in s.scalars(select(m.ApiKey))} == {
+            "ann admin": None,
+            "ann read": None,
+            "bob admin": bob_id,
+        }
