@@ -158,9 +158,14 @@ def model_submit() -> Any:
                 problems = [_in_form_words(p) for p in problems]
         else:
             db().commit()
-            flash(
-                f"Draft {row.version} saved. Review the backtest and the changes, then publish it.", "success"
-            )
+            live = readmodels.published_model(db(), tenant_id())
+            if _identical_to_live(row, live):
+                flash(f"Draft {row.version} saved. {_nothing_to_publish(row, live)}", "info")
+            else:
+                flash(
+                    f"Draft {row.version} saved. Review the backtest and the changes, then publish it.",
+                    "success",
+                )
             return redirect(url_for("admin.model_version", version_id=row.id), code=303)
     return _page(
         text,
@@ -205,12 +210,39 @@ def model_version(version_id: int) -> Any:
         diff = model_form.changes(_current_yaml(), row.yaml) if live is None or live.id != row.id else []
     except model_form.UNREADABLE:
         shown, diff = None, []
-    return render_template("admin/model_version.html", row=row, form=shown, diff=diff, live=live)
+    identical = _identical_to_live(row, live)
+    return render_template(
+        "admin/model_version.html", row=row, form=shown, diff=diff, live=live, identical=identical
+    )
+
+
+def _identical_to_live(row: Any, live: Any) -> bool:
+    """A draft that scores exactly as the published model (only its name differs): nothing to publish.
+    With no published model yet, publishing the first version is allowed (it pins the workspace's model)."""
+    return (
+        row is not None
+        and live is not None
+        and row.status == "draft"
+        and row.id != live.id
+        and model_form.same_model(live.yaml, row.yaml)
+    )
+
+
+def _nothing_to_publish(row: Any, live: Any) -> str:
+    return (
+        f"Draft {row.version} is identical to the live model {live.version} (only the name differs), so there "
+        "is nothing to publish. Change a weight, band or metric and save it as a new draft."
+    )
 
 
 @bp.post("/model/<int:version_id>/publish")
 @admin_required
 def model_publish(version_id: int) -> Any:
+    draft = readmodels.model_version(db(), tenant_id(), version_id)
+    live = readmodels.published_model(db(), tenant_id())
+    if _identical_to_live(draft, live):
+        flash(_nothing_to_publish(draft, live), "error")
+        return redirect(url_for("admin.model_version", version_id=version_id), code=303)
     try:
         row = admin_actions.publish(db(), tenant_id(), version_id, actor())
     except admin_actions.ActionError as exc:

@@ -155,5 +155,21 @@ def changes(live_text: str | None, draft_text: str) -> list[Change]:
     return out
 
 
+def same_model(live_text: str | None, draft_text: str) -> bool:
+    """Whether a draft would score exactly as the live model: both validate and only their `version`
+    differs (comments, order and spelling of the YAML aside). Then there is nothing to publish."""
+    import dataclasses
+
+    from scoring.config import ScoringConfigError, load_model
+
+    if not live_text:
+        return False
+    try:
+        live, draft = load_model(live_text), load_model(draft_text)
+    except (ScoringConfigError, *UNREADABLE):
+        return False
+    return dataclasses.replace(live, version="") == dataclasses.replace(draft, version="")
+
+
 def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"

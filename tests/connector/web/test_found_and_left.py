@@ -217,3 +217,51 @@ def test_reconnect_prefills_the_forms_own_url(
         assert value in page
     assert 'value="the-client"' in page
     assert "s3cret-value" not in page
+
+
+# --- A scoring-model draft identical to the live model: nothing to publish ---
+
+
+def _default_yaml(version: str) -> str:
+    import re
+    from importlib.resources import files
+
+    text = files("scoring").joinpath("default_model.yaml").read_text(encoding="utf-8")
+    return re.sub(r"(?m)^version:.*$", f"version: {version}", text, count=1)
+
+
+def _saved(admin: Any, text: str) -> int:
+    saved = admin.post("/admin/model", data={"yaml": text, "action": "save"})
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:300]
+    return int(saved.location.rsplit("/", 1)[1])
+
+
+def test_a_draft_identical_to_the_live_model_cannot_be_published(acme_admin: Any, app: Any) -> None:
+    """The seeded workspace's live model is the packaged default: a draft of it under another name was
+    saved with 'No weight or band differs' and could be published."""
+    from connector.store.db import transaction
+
+    def published() -> list[int]:
+        with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+            return [r.id for r in session.query(m.ScoringModelVersion).filter_by(status="published")]
+
+    same = _saved(acme_admin, _default_yaml("acme-same"))
+    live = published()
+    assert live  # saving the first draft records the packaged model as the live one
+    page = acme_admin.get(f"/admin/model/{same}").get_data(as_text=True)
+    assert "identical to the live model" in page
+    assert "nothing to publish" in page
+    assert f"/admin/model/{same}/publish" not in page  # no Publish form, only a disabled button
+    assert "disabled>Publish acme-same</button>" in page
+    refused = acme_admin.post(f"/admin/model/{same}/publish", follow_redirects=True)
+    assert "nothing to publish" in refused.get_data(as_text=True)
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        assert session.get(m.ScoringModelVersion, same).status == "draft"
+    assert published() == live
+    # A real change publishes as before.
+    changed = _saved(acme_admin, _default_yaml("acme-changed").replace("  top_n: 3", "  top_n: 4"))
+    page = acme_admin.get(f"/admin/model/{changed}").get_data(as_text=True)
+    assert "identical to the live model" not in page
+    assert acme_admin.post(f"/admin/model/{changed}/publish").status_code == 303
+    with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
+        assert session.get(m.ScoringModelVersion, changed).status == "published"
