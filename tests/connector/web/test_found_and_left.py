@@ -265,3 +265,48 @@ def test_a_draft_identical_to_the_live_model_cannot_be_published(acme_admin: Any
     assert acme_admin.post(f"/admin/model/{changed}/publish").status_code == 303
     with transaction(app.config["HEALTHSCORE"].sqlalchemy_url) as session:
         assert session.get(m.ScoringModelVersion, changed).status == "published"
+
+
+@pytest.mark.parametrize("vendor", ["salesforce", "hubspot", "zendesk"])
+def test_reconnect_sends_the_prefilled_form_back_with_a_blank_secret(
+    vendor: str, acme_admin: Any, sandbox: Any, sandbox_http: Any, monkeypatch: Any, app: Any
+) -> None:
+    """Connect through the vendor sandbox with the full form, then Reconnect: the form as prefilled from what
+    the callback stored, with the secret left blank, goes through the vendor's consent and token exchange."""
+    import re
+    from urllib.parse import parse_qs, urlsplit
+
+    from connector.installs import onboarding
+
+    monkeypatch.setattr(onboarding, "start", lambda *a, **k: "run-x")
+    creds = sandbox.credentials()
+
+    def connect(form: dict[str, str]) -> Any:
+        resp = acme_admin.post(f"/admin/integrations/{vendor}/connect", data=form)
+        assert resp.status_code == 303, resp.get_data(as_text=True)[:800]
+        parts = urlsplit(resp.location)
+        params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        consent = sandbox_http.post(
+            f"{parts.scheme}://{parts.netloc}{parts.path}",
+            data={**params, "decision": "allow"},
+            allow_redirects=False,
+        )
+        back = urlsplit(consent.headers["Location"])
+        return acme_admin.get(f"{back.path}?{back.query}")
+
+    first = connect(
+        {
+            "base_url": creds[vendor]["base_url"],
+            "client_id": creds[vendor]["client_id"],
+            "client_secret": creds[vendor]["client_secret"],
+            "ca_file": creds["ca_file"],
+        }
+    )
+    assert first.status_code == 302
+    page = acme_admin.get(f"/admin/integrations/{vendor}/connect").get_data(as_text=True)
+    assert creds[vendor]["client_secret"] not in page
+    form = dict(re.findall(r'name="(base_url|api_base_url|client_id|ca_file)" value="([^"]*)"', page))
+    assert form["client_id"] == creds[vendor]["client_id"]
+    again = connect({**form, "client_secret": ""})
+    assert again.status_code == 302, again.get_data(as_text=True)[:800]
+    assert "/progress/" in again.location
