@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 from integrations import skips
+from integrations.adopt import rotated_elsewhere
 from integrations.base import CheckReport, Page, Problem, Stream
 from integrations.cursors import Cursor, advance, read_from
 from integrations.errors import (
@@ -18,7 +19,7 @@ from integrations.errors import (
     PermissionDeniedError,
     ReauthRequiredError,
 )
-from integrations.oauth import ADOPT_ATTEMPTS, ADOPT_WAIT_S, TokenSet
+from integrations.oauth import ADOPT_ATTEMPTS, TokenSet
 from integrations.records import SCORE_FIELDS, FieldChange, Record, ScoreWrite, WriteResult
 from integrations.registry import Connection
 from integrations.retry import Reach, call_with_retry
@@ -103,30 +104,13 @@ class SalesforceAdapter:
         logger.info("salesforce access token refreshed", extra={"vendor": VENDOR})
 
     def _adopt_stored(self, attempts: int = 1) -> bool:
-        """Take the installation's stored tokens when they are not the pair this adapter holds (another
-        process rotated it); True when taken. Reads up to `attempts` times, ADOPT_WAIT_S apart."""
-        load = self._conn.load_tokens
-        if load is None:
+        """Take the installation's stored tokens when another process rotated the pair; True when taken."""
+        stored = rotated_elsewhere(self._conn.load_tokens, self._tokens, self._conn.sleep, VENDOR, attempts)
+        if stored is None:
             return False
-        for attempt in range(attempts):
-            if attempt:
-                self._conn.sleep(ADOPT_WAIT_S)
-            try:
-                stored = load()
-            except Exception:  # the store unreadable: go on with our own pair
-                logger.warning("stored Salesforce tokens unreadable", exc_info=True, extra={"vendor": VENDOR})
-                return False
-            held = (self._tokens.access_token, self._tokens.refresh_token)
-            if (
-                stored is not None
-                and stored.access_token
-                and (stored.access_token, stored.refresh_token) != held
-            ):
-                self._tokens = stored
-                self._client.use_tokens(stored)
-                logger.info("took the Salesforce tokens another process rotated", extra={"vendor": VENDOR})
-                return True
-        return False
+        self._tokens = stored
+        self._client.use_tokens(stored)
+        return True
 
     @property
     def tokens(self) -> TokenSet:

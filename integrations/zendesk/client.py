@@ -36,8 +36,9 @@ import requests
 from zenpy import Zenpy
 from zenpy.lib.api_objects import Comment, Organization, OrganizationField, Ticket
 
+from integrations.adopt import rotated_elsewhere
 from integrations.errors import IntegrationError, MalformedResponseError, ReauthRequiredError
-from integrations.oauth import ADOPT_ATTEMPTS, ADOPT_WAIT_S, TokenSet
+from integrations.oauth import ADOPT_ATTEMPTS, TokenSet
 from integrations.registry import Connection, metered_session
 from integrations.retry import Reach, call_with_retry
 from integrations.zendesk import errors as zerrors
@@ -172,30 +173,13 @@ class ZendeskClient:
                 raise
 
     def _adopt_stored(self, attempts: int = 1) -> bool:
-        """Take the installation's stored tokens when they are not the pair this client holds (another
-        process rotated it); True when taken. Reads up to `attempts` times, ADOPT_WAIT_S apart."""
-        load = self._conn.load_tokens
-        if load is None:
+        """Take the installation's stored tokens when another process rotated the pair; True when taken."""
+        stored = rotated_elsewhere(self._conn.load_tokens, self.tokens, self._conn.sleep, VENDOR, attempts)
+        if stored is None:
             return False
-        for attempt in range(attempts):
-            if attempt:
-                self._conn.sleep(ADOPT_WAIT_S)
-            try:
-                stored = load()
-            except Exception:  # the store unreadable: go on with our own pair
-                logger.warning("stored Zendesk tokens unreadable", exc_info=True, extra={"vendor": VENDOR})
-                return False
-            held = (self.tokens.access_token, self.tokens.refresh_token)
-            if (
-                stored is not None
-                and stored.access_token
-                and (stored.access_token, stored.refresh_token) != held
-            ):
-                self.tokens = stored
-                self._session.headers["Authorization"] = f"Bearer {stored.access_token}"
-                logger.info("took the Zendesk tokens another process rotated", extra={"vendor": VENDOR})
-                return True
-        return False
+        self.tokens = stored
+        self._session.headers["Authorization"] = f"Bearer {stored.access_token}"
+        return True
 
     def _refresh_once(self) -> None:
         self.refreshes += 1
